@@ -1,0 +1,19 @@
+namespace SharpGrad;
+
+/// <summary>
+/// One recorded op on the tape: the inputs it read and the closure that maps the gradient of its output to the
+/// gradients of its inputs. The closure is written beside the forward computation in each op and may return a
+/// gradient with the broadcast shape; the engine sums it back to the input's shape (<see cref="Autograd.SumTo"/>).
+/// </summary>
+internal sealed class Node(string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
+{
+    public string Name { get; } = name;
+
+    public Tensor[] Inputs { get; } = inputs;
+
+    /// <summary>Null once the graph has been freed by a backward pass without retainGraph.</summary>
+    public Func<Tensor, Tensor?[]>? Backward { get; private set; } = backward;
+
+    /// <summary>Drops the closure and with it every tensor it saved for the backward pass.</summary>
+    public void Release() => Backward = null;
+}

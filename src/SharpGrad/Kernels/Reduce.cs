@@ -1,0 +1,77 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace SharpGrad.Kernels;
+
+/// <summary>Which reduction <see cref="Reduce.Dim{T}"/> computes.</summary>
+internal enum ReduceKind { Sum, Max, Min }
+
+/// <summary>Reductions over one dimension of a contiguous (outer, size, inner) block.</summary>
+internal static class Reduce
+{
+    /// <summary>All-element reduction.</summary>
+    public static T All<T>(ReadOnlySpan<T> x, ReduceKind kind) where T : unmanaged, IFloatingPointIeee754<T> => kind switch
+    {
+        ReduceKind.Sum => TensorPrimitives.Sum(x),
+        ReduceKind.Max => TensorPrimitives.Max(x),
+        _ => TensorPrimitives.Min(x),
+    };
+
+    /// <summary>
+    /// <c>d[o, i] = reduce_j x[o, j, i]</c>. With inner == 1 each row reduces in one vectorised call; otherwise whole
+    /// rows of length inner are combined, which keeps the loop vectorised along the inner dimension.
+    /// </summary>
+    public static void Dim<T>(ReadOnlySpan<T> x, int outer, int size, int inner, Span<T> d, ReduceKind kind)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (size == 0)
+        {
+            if (kind != ReduceKind.Sum) throw new ArgumentException("Cannot take the max or min over an empty dimension.");
+            d.Clear();
+            return;
+        }
+        for (int o = 0; o < outer; o++)
+        {
+            ReadOnlySpan<T> block = x.Slice(o * size * inner, size * inner);
+            Span<T> dst = d.Slice(o * inner, inner);
+            if (inner == 1) { dst[0] = All(block, kind); continue; }
+            block.Slice(0, inner).CopyTo(dst);
+            for (int j = 1; j < size; j++)
+            {
+                ReadOnlySpan<T> row = block.Slice(j * inner, inner);
+                switch (kind)
+                {
+                    case ReduceKind.Sum: TensorPrimitives.Add(dst, row, dst); break;
+                    case ReduceKind.Max: TensorPrimitives.Max(dst, row, dst); break;
+                    default: TensorPrimitives.Min(dst, row, dst); break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Index of the first maximum along the middle dimension; NaN counts as the maximum, as in PyTorch.</summary>
+    public static void ArgMax<T>(ReadOnlySpan<T> x, int outer, int size, int inner, Span<long> d)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (size == 0) throw new ArgumentException("ArgMax: the reduced dimension is empty.");
+        for (int o = 0; o < outer; o++)
+        {
+            ReadOnlySpan<T> block = x.Slice(o * size * inner, size * inner);
+            for (int i = 0; i < inner; i++)
+            {
+                int best = 0;
+                T bestValue = block[i];
+                if (!T.IsNaN(bestValue))
+                {
+                    for (int j = 1; j < size; j++)
+                    {
+                        T v = block[j * inner + i];
+                        if (T.IsNaN(v)) { best = j; break; }
+                        if (v > bestValue) { best = j; bestValue = v; }
+                    }
+                }
+                d[o * inner + i] = best;
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using SharpGrad.Kernels;
+
+namespace SharpGrad;
+
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// Elementwise max(x, 0) (PyTorch: <c>relu</c>). Its derivative is the step H(x) away from 0; at exactly 0 the
+    /// backward uses the subgradient 0, as PyTorch does (any value in [0, 1] is a valid subgradient there).
+    /// </summary>
+    public Tensor Relu()
+    {
+        var y = MapUnary<ReluOp>(this, nameof(Relu));
+        return Autograd.Record(y, "ReluBackward", [this], g => [g * MapBinary<GreaterOp>(this, ScalarLike(0), nameof(Relu))]);
+    }
+
+    /// <summary>Elementwise x for x &gt; 0 and slope·x otherwise (PyTorch: <c>leaky_relu</c>, default slope 0.01).</summary>
+    public Tensor LeakyRelu(double negativeSlope = 0.01)
+    {
+        EnsureFloatingPoint(nameof(LeakyRelu));
+        var positive = MapBinary<GreaterOp>(this, ScalarLike(0), nameof(LeakyRelu));
+        var factor = positive + (1.0 - positive) * negativeSlope; // 1 where x > 0, slope elsewhere
+        var y = MapBinary<MultiplyOp>(this, factor, nameof(LeakyRelu));
+        return Autograd.Record(y, "LeakyReluBackward", [this], g => [g * factor]);
+    }
+
+    /// <summary>
+    /// Elementwise logistic sigmoid S(x) = 1 / (1 + e^-x) (PyTorch: <c>sigmoid</c>). Saturates to exactly 0 or 1 for
+    /// large |x| without NaN. The backward uses S'(x) = S(x) S(-x) rather than S(1 - S): the same value, but S(-x) keeps
+    /// its precision where 1 - S(x) rounds to 0, so S'(100) is 3.7e-44 in float64 instead of 0.
+    /// </summary>
+    public Tensor Sigmoid()
+    {
+        var y = MapUnary<SigmoidOp>(this, nameof(Sigmoid));
+        return Autograd.Record(y, "SigmoidBackward", [this], g => [g * y * (-this).Sigmoid()]);
+    }
+
+    /// <summary>Elementwise hyperbolic tangent; d/dx = 1 - tanh²x (PyTorch: <c>tanh</c>).</summary>
+    public Tensor Tanh()
+    {
+        var y = MapUnary<TanhOp>(this, nameof(Tanh));
+        return Autograd.Record(y, "TanhBackward", [this], g => [g * (1.0 - y * y)]);
+    }
+
+    /// <summary>
+    /// The Heaviside step H(x): 0 for x &lt; 0, 1 for x &gt; 0 and <paramref name="valueAtZero"/> at 0 (1/2 by default, the
+    /// convention of seed 001; PyTorch: <c>heaviside(x, values)</c>). Its derivative is 0 wherever it exists, so the
+    /// backward passes zeros.
+    /// </summary>
+    public Tensor Heaviside(double valueAtZero = 0.5)
+    {
+        EnsureFloatingPoint(nameof(Heaviside));
+        var zero = ScalarLike(0);
+        var y = MapBinary<GreaterOp>(this, zero, nameof(Heaviside));
+        if (valueAtZero != 0) y = MapBinary<AddOp>(y, MapBinary<MultiplyOp>(MapBinary<EqualOp>(this, zero, nameof(Heaviside)), ScalarLike(valueAtZero), nameof(Heaviside)), nameof(Heaviside));
+        return Autograd.Record(y, "HeavisideBackward", [this], g => [ZerosLike(this)]);
+    }
+}

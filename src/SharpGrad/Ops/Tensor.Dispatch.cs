@@ -1,0 +1,47 @@
+using SharpGrad.Kernels;
+
+namespace SharpGrad;
+
+public sealed partial class Tensor
+{
+    /// <summary>Runs a unary kernel over a floating-point tensor into a new tensor of the same shape.</summary>
+    internal static Tensor MapUnary<TOp>(Tensor x, string op) where TOp : IUnaryOperator
+    {
+        x.EnsureFloatingPoint(op);
+        var y = Empty(x._shape, x.DType);
+        if (x.DType == DType.Float32) TOp.Invoke<float>(x.Span<float>(), y.Span<float>());
+        else TOp.Invoke<double>(x.Span<double>(), y.Span<double>());
+        return y;
+    }
+
+    /// <summary>Runs a binary kernel with broadcasting; the operands must already share a floating-point dtype.</summary>
+    internal static Tensor MapBinary<TOp>(Tensor a, Tensor b, string op) where TOp : IBinaryOperator
+    {
+        int[] shape = Shapes.Broadcast(a._shape, b._shape, op);
+        var y = Empty(shape, a.DType);
+        if (a.DType == DType.Float32) Elementwise.Binary<float, TOp>(a.Span<float>(), a._shape, b.Span<float>(), b._shape, y.Span<float>(), shape);
+        else Elementwise.Binary<double, TOp>(a.Span<double>(), a._shape, b.Span<double>(), b._shape, y.Span<double>(), shape);
+        return y;
+    }
+
+    /// <summary>
+    /// Brings two operands to one floating-point dtype as PyTorch's type promotion does: Float32 with Float64 gives
+    /// Float64 (recorded, so gradients flow back in the original dtype); Int64 takes the other operand's float type.
+    /// </summary>
+    internal static (Tensor A, Tensor B) Promote(Tensor a, Tensor b, string op)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        if (a.DType == b.DType)
+        {
+            if (!a.DType.IsFloatingPoint())
+                throw new NotSupportedException($"{op}: both operands are {a.DType.ToTorchName()} (shapes {Shapes.Format(a._shape)} and {Shapes.Format(b._shape)}); arithmetic needs floating point. Convert with To(DType.Float32).");
+            return (a, b);
+        }
+        DType target = a.DType == DType.Float64 || b.DType == DType.Float64 ? DType.Float64 : DType.Float32;
+        return (a.DType == target ? a : a.To(target), b.DType == target ? b : b.To(target));
+    }
+
+    /// <summary>A 0-dimensional constant of this tensor's (floating-point) dtype.</summary>
+    internal Tensor ScalarLike(double value) => Scalar(value, DType.IsFloatingPoint() ? DType : DType.Float32);
+}

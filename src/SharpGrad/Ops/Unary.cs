@@ -1,0 +1,115 @@
+using SharpGrad.Kernels;
+
+namespace SharpGrad;
+
+public sealed partial class Tensor
+{
+    /// <summary>Elementwise e^x; d/dx = e^x (PyTorch: <c>exp</c>).</summary>
+    public Tensor Exp()
+    {
+        var y = MapUnary<ExpOp>(this, nameof(Exp));
+        return Autograd.Record(y, "ExpBackward", [this], g => [g * y]);
+    }
+
+    /// <summary>Elementwise natural logarithm; d/dx = 1/x (PyTorch: <c>log</c>).</summary>
+    public Tensor Log()
+    {
+        var y = MapUnary<LogOp>(this, nameof(Log));
+        return Autograd.Record(y, "LogBackward", [this], g => [g / this]);
+    }
+
+    /// <summary>Elementwise square root; d/dx = 1 / (2 sqrt x) (PyTorch: <c>sqrt</c>).</summary>
+    public Tensor Sqrt()
+    {
+        var y = MapUnary<SqrtOp>(this, nameof(Sqrt));
+        return Autograd.Record(y, "SqrtBackward", [this], g => [g / (y * 2.0)]);
+    }
+
+    /// <summary>Elementwise |x|; the derivative is sign(x), taken as 0 at 0 like PyTorch (PyTorch: <c>abs</c>).</summary>
+    public Tensor Abs()
+    {
+        var y = MapUnary<AbsOp>(this, nameof(Abs));
+        return Autograd.Record(y, "AbsBackward", [this], g => [g * MapUnary<SignOp>(this, nameof(Abs))]);
+    }
+
+    /// <summary>
+    /// Elementwise clamp to [min, max] (either bound may be null); the gradient passes where min ≤ x ≤ max and is 0
+    /// outside, as in PyTorch (PyTorch: <c>clamp</c>).
+    /// </summary>
+    public Tensor Clamp(double? min = null, double? max = null)
+    {
+        EnsureFloatingPoint(nameof(Clamp));
+        if (min is null && max is null) throw new ArgumentException("Clamp: give at least one of min and max.");
+        if (min > max) throw new ArgumentException($"Clamp: min ({min}) is greater than max ({max}).");
+        Tensor y = this, mask = OnesLike(this);
+        if (min is double lo)
+        {
+            y = MapBinary<MaximumOp>(y, ScalarLike(lo), nameof(Clamp));
+            mask = MapBinary<GreaterEqualOp>(this, ScalarLike(lo), nameof(Clamp));
+        }
+        if (max is double hi)
+        {
+            y = MapBinary<MinimumOp>(y, ScalarLike(hi), nameof(Clamp));
+            mask = mask * MapBinary<GreaterEqualOp>(ScalarLike(hi), this, nameof(Clamp));
+        }
+        if (ReferenceEquals(y, this)) y = Detach();
+        return Autograd.Record(y, "ClampBackward", [this], g => [g * mask]);
+    }
+
+    /// <summary>Elementwise sign: -1, 0 or 1. Not differentiable (its gradient is 0).</summary>
+    public Tensor Sign() => MapUnary<SignOp>(this, nameof(Sign));
+
+    /// <summary>
+    /// Converts to another dtype (PyTorch: <c>to(dtype)</c>); between floating types the gradient flows back converted.
+    /// Returns this tensor when the dtype already matches. Float to Int64 truncates toward zero.
+    /// </summary>
+    public Tensor To(DType dtype)
+    {
+        if (dtype == DType) return this;
+        var y = Empty(_shape, dtype);
+        switch (Storage, y.Storage)
+        {
+            case (float[] s, double[] d): for (int i = 0; i < s.Length; i++) d[i] = s[i]; break;
+            case (double[] s, float[] d): for (int i = 0; i < s.Length; i++) d[i] = (float)s[i]; break;
+            case (long[] s, float[] d): for (int i = 0; i < s.Length; i++) d[i] = s[i]; break;
+            case (long[] s, double[] d): for (int i = 0; i < s.Length; i++) d[i] = s[i]; break;
+            case (float[] s, long[] d): for (int i = 0; i < s.Length; i++) d[i] = (long)s[i]; break;
+            case (double[] s, long[] d): for (int i = 0; i < s.Length; i++) d[i] = (long)s[i]; break;
+        }
+        if (!DType.IsFloatingPoint() || !dtype.IsFloatingPoint()) return y;
+        DType source = DType;
+        return Autograd.Record(y, "ToBackward", [this], g => [g.To(source)]);
+    }
+
+    /// <summary>Elementwise <c>this &gt; other</c> as 1/0 in a floating-point tensor; not differentiable.</summary>
+    public Tensor Gt(Tensor other) { var (a, b) = Promote(this, other, nameof(Gt)); return MapBinary<GreaterOp>(a, b, nameof(Gt)); }
+    /// <summary>Elementwise <c>this &gt;= other</c> as 1/0.</summary>
+    public Tensor Ge(Tensor other) { var (a, b) = Promote(this, other, nameof(Ge)); return MapBinary<GreaterEqualOp>(a, b, nameof(Ge)); }
+    /// <summary>Elementwise <c>this &lt; other</c> as 1/0.</summary>
+    public Tensor Lt(Tensor other) { var (a, b) = Promote(this, other, nameof(Lt)); return MapBinary<GreaterOp>(b, a, nameof(Lt)); }
+    /// <summary>Elementwise <c>this &lt;= other</c> as 1/0.</summary>
+    public Tensor Le(Tensor other) { var (a, b) = Promote(this, other, nameof(Le)); return MapBinary<GreaterEqualOp>(b, a, nameof(Le)); }
+
+    /// <summary>
+    /// Elementwise equality as 1/0 (Float32 for two Int64 tensors, e.g. predicted against true labels); not differentiable.
+    /// </summary>
+    public Tensor Eq(Tensor other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (DType == DType.Int64 && other.DType == DType.Int64)
+            return To(DType.Float64).Eq(other.To(DType.Float64)).To(DType.Float32);
+        var (a, b) = Promote(this, other, nameof(Eq));
+        return MapBinary<EqualOp>(a, b, nameof(Eq));
+    }
+
+    /// <summary>Elementwise <c>this &gt; value</c> as 1/0.</summary>
+    public Tensor Gt(double value) => Gt(ScalarLike(value));
+    /// <summary>Elementwise <c>this &gt;= value</c> as 1/0.</summary>
+    public Tensor Ge(double value) => Ge(ScalarLike(value));
+    /// <summary>Elementwise <c>this &lt; value</c> as 1/0.</summary>
+    public Tensor Lt(double value) => Lt(ScalarLike(value));
+    /// <summary>Elementwise <c>this &lt;= value</c> as 1/0.</summary>
+    public Tensor Le(double value) => Le(ScalarLike(value));
+    /// <summary>Elementwise <c>this == value</c> as 1/0.</summary>
+    public Tensor Eq(double value) => Eq(ScalarLike(value));
+}

@@ -1,0 +1,41 @@
+namespace SharpGrad;
+
+/// <summary>The element type of a <see cref="Tensor"/> (PyTorch: <c>torch.dtype</c>).</summary>
+public enum DType
+{
+    /// <summary>32-bit IEEE 754 floating point, the default (<c>torch.float32</c>).</summary>
+    Float32,
+    /// <summary>64-bit IEEE 754 floating point (<c>torch.float64</c>); gradient checks and exact exercises use it.</summary>
+    Float64,
+    /// <summary>
+    /// 64-bit signed integers (<c>torch.int64</c>): class labels and the indices that <see cref="Tensor.ArgMax(int, bool)"/>
+    /// returns and <see cref="Tensor.IndexSelect"/> / <see cref="Tensor.Gather"/> take. Not differentiable; arithmetic
+    /// ops reject it with a message, convert with <see cref="Tensor.To(DType)"/> first.
+    /// </summary>
+    Int64,
+}
+
+/// <summary>Helpers on <see cref="DType"/>.</summary>
+public static class DTypeExtensions
+{
+    /// <summary>Size of one element in bytes.</summary>
+    public static int ElementSize(this DType dtype) => dtype switch
+    {
+        DType.Float32 => 4,
+        DType.Float64 => 8,
+        DType.Int64 => 8,
+        _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "Unknown dtype."),
+    };
+
+    /// <summary>True for <see cref="DType.Float32"/> and <see cref="DType.Float64"/>.</summary>
+    public static bool IsFloatingPoint(this DType dtype) => dtype is DType.Float32 or DType.Float64;
+
+    /// <summary>The PyTorch spelling, e.g. <c>float32</c>.</summary>
+    public static string ToTorchName(this DType dtype) => dtype switch
+    {
+        DType.Float32 => "float32",
+        DType.Float64 => "float64",
+        DType.Int64 => "int64",
+        _ => dtype.ToString(),
+    };
+}

@@ -1,0 +1,160 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
+namespace SharpGrad;
+
+/// <summary>
+/// An n-dimensional array of <see cref="DType.Float32"/>, <see cref="DType.Float64"/> or <see cref="DType.Int64"/>
+/// elements that records the operations applied to it for reverse-mode automatic differentiation
+/// (PyTorch: <c>torch.Tensor</c>).
+/// </summary>
+/// <remarks>
+/// Elements are stored contiguously in row-major (C) order; <see cref="Strides"/> are therefore always the contiguous
+/// ones. Ops never modify their inputs, so tensors that share storage (a <see cref="Reshape"/> or a
+/// <see cref="Detach"/>) cannot observe each other. The garbage collector owns tensors: there is nothing to dispose.
+/// </remarks>
+public sealed partial class Tensor
+{
+    private readonly int[] _shape;
+    private bool _requiresGrad;
+
+    /// <summary>The elements: a float[], double[] or long[] of exactly <see cref="Numel"/> elements.</summary>
+    internal readonly Array Storage;
+
+    /// <summary>The node that produced this tensor on the tape, or null for a leaf.</summary>
+    internal Node? GradFn;
+
+    internal Tensor(Array storage, int[] shape, DType dtype)
+    {
+        Storage = storage;
+        _shape = shape;
+        DType = dtype;
+    }
+
+    /// <summary>The element type.</summary>
+    public DType DType { get; }
+
+    /// <summary>A copy of the shape (PyTorch: <c>tensor.shape</c>).</summary>
+    public int[] Shape => (int[])_shape.Clone();
+
+    /// <summary>The shape without copying, for the library's own use.</summary>
+    internal int[] ShapeRef => _shape;
+
+    /// <summary>Element strides of the row-major layout (PyTorch: <c>tensor.stride()</c>).</summary>
+    public int[] Strides => Shapes.ContiguousStrides(_shape);
+
+    /// <summary>Number of dimensions (PyTorch: <c>tensor.dim()</c>).</summary>
+    public int Rank => _shape.Length;
+
+    /// <summary>Number of elements (PyTorch: <c>tensor.numel()</c>).</summary>
+    public int Numel => Storage.Length;
+
+    /// <summary>Size of dimension <paramref name="dim"/>; negative values count from the end.</summary>
+    public int Size(int dim) => _shape[Shapes.WrapDim(dim, Rank, nameof(Size))];
+
+    /// <summary>
+    /// Whether operations on this tensor are recorded so that gradients flow back to it (PyTorch:
+    /// <c>requires_grad</c>). Only leaves may be changed, and only floating-point tensors can require gradients.
+    /// </summary>
+    public bool RequiresGrad
+    {
+        get => _requiresGrad;
+        set
+        {
+            if (GradFn is not null && !value)
+                throw new InvalidOperationException("RequiresGrad can only be cleared on a leaf tensor; use Detach() to cut a non-leaf out of the graph.");
+            if (value && !DType.IsFloatingPoint())
+                throw new InvalidOperationException($"Only floating-point tensors can require gradients; this tensor is {DType.ToTorchName()}.");
+            _requiresGrad = value;
+        }
+    }
+
+    /// <summary>The gradient accumulated by <see cref="Backward()"/> for a leaf that requires it (PyTorch: <c>.grad</c>); settable, e.g. to null.</summary>
+    public Tensor? Grad { get; set; }
+
+    /// <summary>True for tensors created by the user rather than by a recorded op (PyTorch: <c>is_leaf</c>).</summary>
+    public bool IsLeaf => GradFn is null;
+
+    /// <summary>Name of the op that produced this tensor (PyTorch: <c>grad_fn</c>), or null for a leaf.</summary>
+    public string? GradFnName => GradFn?.Name;
+
+    internal Span<T> Span<T>() where T : unmanaged => ((T[])Storage).AsSpan();
+
+    internal T[] Array<T>() where T : unmanaged => (T[])Storage;
+
+    /// <summary>Whether the storage holds elements of type T.</summary>
+    internal bool Is<T>() => Storage is T[];
+
+    /// <summary>
+    /// Copies the elements, in row-major order, to a new array of <typeparamref name="T"/> (float, double or long),
+    /// converting if T is not the tensor's own element type.
+    /// </summary>
+    public T[] ToArray<T>() where T : unmanaged, INumber<T>
+    {
+        if (Storage is T[] same) return (T[])same.Clone();
+        var result = new T[Numel];
+        switch (Storage)
+        {
+            case float[] f: for (int i = 0; i < f.Length; i++) result[i] = T.CreateChecked(f[i]); break;
+            case double[] d: for (int i = 0; i < d.Length; i++) result[i] = T.CreateChecked(d[i]); break;
+            case long[] l: for (int i = 0; i < l.Length; i++) result[i] = T.CreateChecked(l[i]); break;
+        }
+        return result;
+    }
+
+    /// <summary>The value of a one-element tensor as a double (PyTorch: <c>item()</c>).</summary>
+    public double Item()
+    {
+        if (Numel != 1)
+            throw new InvalidOperationException($"Item() needs a tensor with exactly one element; this one has shape {Shapes.Format(_shape)} ({Numel} elements).");
+        return GetDouble(0);
+    }
+
+    /// <summary>Element <paramref name="flatIndex"/> in row-major order, as a double.</summary>
+    internal double GetDouble(int flatIndex) => Storage switch
+    {
+        float[] f => f[flatIndex],
+        double[] d => d[flatIndex],
+        long[] l => l[flatIndex],
+        _ => throw new InvalidOperationException("Unknown storage."),
+    };
+
+    /// <summary>The raw bytes of the elements (little-endian on every platform .NET runs on).</summary>
+    internal ReadOnlySpan<byte> Bytes => Storage switch
+    {
+        float[] f => MemoryMarshal.AsBytes(f.AsSpan()),
+        double[] d => MemoryMarshal.AsBytes(d.AsSpan()),
+        long[] l => MemoryMarshal.AsBytes(l.AsSpan()),
+        _ => throw new InvalidOperationException("Unknown storage."),
+    };
+
+    internal static Array Allocate(DType dtype, int numel) => dtype switch
+    {
+        DType.Float32 => new float[numel],
+        DType.Float64 => new double[numel],
+        DType.Int64 => new long[numel],
+        _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
+    };
+
+    /// <summary>A new tensor of uninitialised-by-contract (actually zeroed) storage, for op outputs.</summary>
+    internal static Tensor Empty(int[] shape, DType dtype) => new(Allocate(dtype, Shapes.Numel(shape)), shape, dtype);
+
+    internal void EnsureFloatingPoint(string op)
+    {
+        if (!DType.IsFloatingPoint())
+            throw new NotSupportedException($"{op} needs a floating-point tensor; got {DType.ToTorchName()} with shape {Shapes.Format(_shape)}. Convert with To(DType.Float32) first.");
+    }
+
+    /// <summary>
+    /// A tensor sharing this one's storage but cut out of the graph: no gradient flows through it
+    /// (PyTorch: <c>detach()</c>).
+    /// </summary>
+    public Tensor Detach() => new(Storage, _shape, DType);
+
+    /// <summary>A tensor with its own copy of the elements, recorded on the tape like PyTorch's <c>clone()</c>.</summary>
+    public Tensor Clone()
+    {
+        var y = new Tensor((Array)Storage.Clone(), _shape, DType);
+        return Autograd.Record(y, "CloneBackward", [this], g => [g]);
+    }
+}
