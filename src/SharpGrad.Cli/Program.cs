@@ -1,0 +1,25 @@
+using System.CommandLine;
+using SharpGrad.Cli.Commands;
+
+namespace SharpGrad.Cli;
+
+/// <summary>The <c>sharpgrad</c> command: the only part of SharpGrad that writes to the console.</summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("SharpGrad: deep learning in pure managed C#, and the classic exercises run end to end.");
+        root.Add(DemoCommand.Create());
+        root.Add(GradCheckCommand.Create());
+        try
+        {
+            return root.Parse(args).Invoke();
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or NotSupportedException or InvalidOperationException)
+        {
+            // User errors end with one line and exit code 1, never a stack trace.
+            Console.Error.WriteLine($"sharpgrad: {e.Message}");
+            return 1;
+        }
+    }
+}
