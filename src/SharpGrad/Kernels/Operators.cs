@@ -139,7 +139,10 @@ internal readonly struct ReluOp : IUnaryOperator
 /// </summary>
 internal readonly struct SigmoidOp : IUnaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Sigmoid(x, y);
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (x.Length != 0) TensorPrimitives.Sigmoid(x, y); // TensorPrimitives.Sigmoid rejects empty spans
+    }
 }
 
 internal readonly struct TanhOp : IUnaryOperator

@@ -16,7 +16,7 @@ public sealed partial class Tensor
         var sb = new StringBuilder("tensor(");
         bool summarise = Numel > SummariseAbove;
         if (Rank == 0) sb.Append(FormatElement(0));
-        else AppendDim(sb, 0, 0, summarise, indent: 8);
+        else AppendDim(sb, 0, 0, summarise, indent: 7);
         if (DType != DType.Float32) sb.Append(", dtype=").Append(DType.ToTorchName());
         if (Numel == 0 && Rank != 1) sb.Append(", size=(").Append(string.Join(", ", _shape)).Append(Rank == 1 ? ",)" : ")");
         if (GradFn is not null) sb.Append(", grad_fn=<").Append(GradFn.Name).Append('>');
