@@ -39,14 +39,14 @@ public static class Autograd
     /// Records <paramref name="output"/> as produced from <paramref name="inputs"/> when gradient mode is on and any input
     /// requires a gradient; <paramref name="backward"/> maps the output's gradient to one gradient (or null) per input.
     /// </summary>
-    internal static Tensor Record(Tensor output, string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
+    internal static Tensor Record(Tensor output, string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward, bool differentiableBackward = true)
     {
         if (t_gradDisabled || !output.DType.IsFloatingPoint()) return output;
         foreach (var input in inputs)
         {
             if (input.RequiresGrad)
             {
-                output.GradFn = new Node(name, inputs, backward);
+                output.GradFn = new Node(name, inputs, backward, differentiableBackward);
                 output.RequiresGrad = true;
                 return output;
             }
@@ -109,6 +109,8 @@ public static class Autograd
                 $"Backward: trying to go through the graph a second time ({node.Name}), but its saved tensors were freed by the first pass. " +
                 "Pass retainGraph: true to the first Backward call if you need a second one.");
             if (!grads.TryGetValue(t, out var g)) { if (!retainGraph) node.Release(); continue; }
+            if (createGraph && !node.DifferentiableBackward)
+                throw new NotSupportedException($"Backward with createGraph: {node.Name} has a first-order backward only, so higher derivatives through it are not available.");
             if (accumulateIntoLeaves) grads.Remove(t); // Backward keeps only leaves' gradients: free the intermediates' early
             var inputGrads = backward(g);
             if (!retainGraph) node.Release();

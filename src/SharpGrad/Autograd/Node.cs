@@ -5,8 +5,14 @@ namespace SharpGrad;
 /// gradients of its inputs. The closure is written beside the forward computation in each op and may return a
 /// gradient with the broadcast shape; the engine sums it back to the input's shape (<see cref="Autograd.SumTo"/>).
 /// </summary>
-internal sealed class Node(string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
+internal sealed class Node(string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward, bool differentiableBackward = true)
 {
+    /// <summary>
+    /// False when the closure computes with kernels directly rather than with recorded ops (convolution, pooling), so
+    /// its result cannot be differentiated again; a createGraph pass through such a node is refused, not silently wrong.
+    /// </summary>
+    public bool DifferentiableBackward { get; } = differentiableBackward;
+
     public string Name { get; } = name;
 
     public Tensor[] Inputs { get; } = inputs;

@@ -1,0 +1,149 @@
+using System.IO.Compression;
+using System.Runtime.CompilerServices;
+
+namespace SharpGrad.Data;
+
+// .npz: a zip archive of .npy members, one per array, named NAME.npy.
+public static partial class Npy
+{
+    /// <summary>
+    /// Reads every array of a .npz archive into tensors, in archive order, keyed by member name without
+    /// <c>.npy</c> (NumPy: <c>np.load</c> of an .npz). Stored and deflated members are both read.
+    /// </summary>
+    /// <param name="path">The .npz file; error messages name it and the member.</param>
+    /// <exception cref="InvalidDataException">Not a zip archive, a member that is not a well-formed .npy, or two
+    /// members with the same name.</exception>
+    public static OrderedDictionary<string, Tensor> LoadNpz(string path) => ToTensors(ReadNpz(path));
+
+    /// <summary>Reads every array of a .npz archive in <paramref name="stream"/>; see <see cref="LoadNpz(string)"/>.</summary>
+    /// <param name="stream">The archive; it is left open.</param>
+    /// <param name="name">What error messages call the stream.</param>
+    /// <exception cref="InvalidDataException">See <see cref="LoadNpz(string)"/>.</exception>
+    public static OrderedDictionary<string, Tensor> LoadNpz(Stream stream, string? name = null) => ToTensors(ReadNpz(stream, name));
+
+    /// <summary>Reads every array of a .npz archive keeping their element types; see <see cref="LoadNpz(string)"/>.</summary>
+    /// <param name="path">The .npz file; error messages name it and the member.</param>
+    /// <exception cref="InvalidDataException">See <see cref="LoadNpz(string)"/>.</exception>
+    public static OrderedDictionary<string, NpyArray> ReadNpz(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using var file = OpenRead(path);
+        return ReadNpz(file, path);
+    }
+
+    /// <summary>Reads every array of a .npz archive in <paramref name="stream"/> keeping their element types.</summary>
+    /// <param name="stream">The archive; it is left open.</param>
+    /// <param name="name">What error messages call the stream.</param>
+    /// <exception cref="InvalidDataException">See <see cref="LoadNpz(string)"/>.</exception>
+    public static OrderedDictionary<string, NpyArray> ReadNpz(Stream stream, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        string label = name ?? StreamName;
+        ZipArchive zip;
+        try { zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true); }
+        catch (InvalidDataException e) { throw Fail(label, null, $"not a .npz (zip) archive: {e.Message}", e); }
+
+        using (zip)
+        {
+            var result = new OrderedDictionary<string, NpyArray>(StringComparer.Ordinal);
+            foreach (var entry in zip.Entries)
+            {
+                if (entry.FullName.EndsWith('/')) continue;
+                string member = $"{label}[{entry.FullName}]";
+                if (!entry.FullName.EndsWith(".npy", StringComparison.Ordinal))
+                    throw Fail(member, null, "archive member is not a .npy file; expected every member name to end in .npy");
+                string key = entry.FullName[..^4];
+                if (result.ContainsKey(key))
+                    throw Fail(member, null, $"a second member named '{key}'; expected unique array names");
+                try
+                {
+                    using var s = entry.Open();
+                    // The declared size rejects impossible headers early, but it comes from the archive, so the
+                    // data is still read as if its length were unknown.
+                    result.Add(key, Read(s, member, entry.Length, trusted: false));
+                }
+                catch (InvalidDataException e) when (!e.Message.StartsWith(member, StringComparison.Ordinal))
+                {
+                    throw Fail(member, null, $"corrupt archive member: {e.Message}", e);
+                }
+            }
+            return result;
+        }
+    }
+
+    /// <summary>
+    /// Saves tensors as a .npz archive atomically, one member <c>NAME.npy</c> per entry, in enumeration order
+    /// (NumPy: <c>np.savez</c>, or <c>np.savez_compressed</c> when <paramref name="compress"/> is true).
+    /// </summary>
+    /// <param name="path">The file to create or replace.</param>
+    /// <param name="arrays">Names (non-empty, unique) and tensors.</param>
+    /// <param name="compress">Deflate the members instead of storing them.</param>
+    // Tensors are the common case, so [new("w", t)] picks this overload instead of being ambiguous.
+    [OverloadResolutionPriority(1)]
+    public static void SaveNpz(string path, IEnumerable<KeyValuePair<string, Tensor>> arrays, bool compress = false)
+    {
+        ArgumentNullException.ThrowIfNull(arrays);
+        SaveNpz(path, FromTensors(arrays), compress);
+    }
+
+    /// <summary>Saves arrays of any supported dtype as a .npz archive atomically; see
+    /// <see cref="SaveNpz(string, IEnumerable{KeyValuePair{string, Tensor}}, bool)"/>.</summary>
+    /// <param name="path">The file to create or replace.</param>
+    /// <param name="arrays">Names (non-empty, unique) and arrays.</param>
+    /// <param name="compress">Deflate the members instead of storing them.</param>
+    public static void SaveNpz(string path, IEnumerable<KeyValuePair<string, NpyArray>> arrays, bool compress = false)
+    {
+        ArgumentNullException.ThrowIfNull(arrays);
+        WriteAtomically(path, s => WriteNpz(s, arrays, compress));
+    }
+
+    /// <summary>Writes tensors to <paramref name="stream"/> as a .npz archive; see
+    /// <see cref="SaveNpz(string, IEnumerable{KeyValuePair{string, Tensor}}, bool)"/>.</summary>
+    /// <param name="stream">Written sequentially and left open.</param>
+    /// <param name="arrays">Names (non-empty, unique) and tensors.</param>
+    /// <param name="compress">Deflate the members instead of storing them.</param>
+    // Tensors are the common case, so [new("w", t)] picks this overload instead of being ambiguous.
+    [OverloadResolutionPriority(1)]
+    public static void WriteNpz(Stream stream, IEnumerable<KeyValuePair<string, Tensor>> arrays, bool compress = false)
+    {
+        ArgumentNullException.ThrowIfNull(arrays);
+        WriteNpz(stream, FromTensors(arrays), compress);
+    }
+
+    /// <summary>Writes arrays to <paramref name="stream"/> as a .npz archive; see
+    /// <see cref="SaveNpz(string, IEnumerable{KeyValuePair{string, Tensor}}, bool)"/>.</summary>
+    /// <param name="stream">Written sequentially and left open.</param>
+    /// <param name="arrays">Names (non-empty, unique) and arrays.</param>
+    /// <param name="compress">Deflate the members instead of storing them.</param>
+    public static void WriteNpz(Stream stream, IEnumerable<KeyValuePair<string, NpyArray>> arrays, bool compress = false)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(arrays);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+        foreach (var (key, array) in arrays)
+        {
+            if (string.IsNullOrEmpty(key)) throw new ArgumentException("A .npz array name must be non-empty.", nameof(arrays));
+            if (!seen.Add(key)) throw new ArgumentException($"The .npz array name '{key}' appears twice.", nameof(arrays));
+            if (array is null) throw new ArgumentException($"The .npz array '{key}' is null.", nameof(arrays));
+            var entry = zip.CreateEntry(key + ".npy", compress ? CompressionLevel.Optimal : CompressionLevel.NoCompression);
+            // A fixed timestamp, as NumPy uses, so that the same arrays always give the same bytes.
+            entry.LastWriteTime = new DateTimeOffset(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
+            using var s = entry.Open();
+            Write(s, array);
+        }
+    }
+
+    private static OrderedDictionary<string, Tensor> ToTensors(OrderedDictionary<string, NpyArray> arrays)
+    {
+        var result = new OrderedDictionary<string, Tensor>(arrays.Count, StringComparer.Ordinal);
+        foreach (var (key, array) in arrays) result.Add(key, array.ToTensor(copy: false));
+        return result;
+    }
+
+    private static IEnumerable<KeyValuePair<string, NpyArray>> FromTensors(IEnumerable<KeyValuePair<string, Tensor>> tensors)
+    {
+        foreach (var (key, tensor) in tensors)
+            yield return new(key, tensor is null ? null! : NpyArray.FromTensor(tensor));
+    }
+}

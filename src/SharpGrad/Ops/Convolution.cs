@@ -1,0 +1,143 @@
+using System.Numerics;
+using SharpGrad.Kernels;
+
+namespace SharpGrad;
+
+/// <summary>Convolution and pooling ops (cross-correlation, as in PyTorch), forward and backward side by side.</summary>
+internal static class ConvOps
+{
+    private static ConvGeometry Geometry(string op, int[] xShape, int kh, int kw, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation)
+    {
+        if (xShape.Length != 4)
+            throw new ArgumentException($"{op}: expected input of shape [N, C, H, W], got {Shapes.Format(xShape)}.");
+        if (stride.H < 1 || stride.W < 1) throw new ArgumentOutOfRangeException(nameof(stride), $"{op}: stride must be at least 1, got ({stride.H}, {stride.W}).");
+        if (dilation.H < 1 || dilation.W < 1) throw new ArgumentOutOfRangeException(nameof(dilation), $"{op}: dilation must be at least 1, got ({dilation.H}, {dilation.W}).");
+        if (padding.H < 0 || padding.W < 0) throw new ArgumentOutOfRangeException(nameof(padding), $"{op}: padding must be non-negative, got ({padding.H}, {padding.W}).");
+        var g = new ConvGeometry(xShape[1], xShape[2], xShape[3], kh, kw, stride.H, stride.W, padding.H, padding.W, dilation.H, dilation.W);
+        int effH = dilation.H * (kh - 1) + 1, effW = dilation.W * (kw - 1) + 1;
+        if (xShape[2] + 2 * padding.H < effH || xShape[3] + 2 * padding.W < effW)
+            throw new ArgumentException(
+                $"{op}: the input {xShape[2]}x{xShape[3]} padded by ({padding.H}, {padding.W}) is smaller than the dilated kernel {effH}x{effW} " +
+                $"(kernel {kh}x{kw}, dilation ({dilation.H}, {dilation.W})); the output would be empty.");
+        return g;
+    }
+
+    /// <summary>y[n, o] = b[o] + Σ_c w[o, c] ⋆ x[n, c]: im2col per image, then one GEMM.</summary>
+    public static Tensor Conv2d(Tensor x, Tensor w, Tensor? b, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, int groups = 1)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(w);
+        if (groups != 1) throw new NotSupportedException("Conv2d: groups other than 1 are not supported yet.");
+        if (w.Rank != 4) throw new ArgumentException($"Conv2d: expected weight of shape [out, in, kh, kw], got {Shapes.Format(w.ShapeRef)}.");
+        (x, w) = Tensor.Promote(x, w, nameof(Conv2d));
+        if (b is not null) b = b.To(x.DType);
+        var g = Geometry(nameof(Conv2d), x.ShapeRef, w.ShapeRef[2], w.ShapeRef[3], stride, padding, dilation);
+        int n = x.ShapeRef[0], outC = w.ShapeRef[0];
+        if (w.ShapeRef[1] != g.Channels)
+            throw new ArgumentException($"Conv2d: the input has {g.Channels} channels (shape {Shapes.Format(x.ShapeRef)}) but the weight expects {w.ShapeRef[1]} (shape {Shapes.Format(w.ShapeRef)}).");
+        if (b is not null && (b.Rank != 1 || b.ShapeRef[0] != outC))
+            throw new ArgumentException($"Conv2d: the bias must have shape [{outC}], got {Shapes.Format(b.ShapeRef)}.");
+        var y = Tensor.Empty([n, outC, g.OutHeight, g.OutWidth], x.DType);
+        if (x.DType == DType.Float32) Forward<float>(x, w, b, g, y); else Forward<double>(x, w, b, g, y);
+        Tensor[] inputs = b is null ? [x, w] : [x, w, b];
+        Tensor xs = x, ws = w;
+        return Autograd.Record(y, "Conv2dBackward", inputs, gy =>
+        {
+            var (gx, gw, gb) = xs.DType == DType.Float32 ? Backward<float>(xs, ws, gy, g, b is not null) : Backward<double>(xs, ws, gy, g, b is not null);
+            return b is null ? [gx, gw] : [gx, gw, gb];
+        }, differentiableBackward: false);
+    }
+
+    private static void Forward<T>(Tensor x, Tensor w, Tensor? b, ConvGeometry g, Tensor y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.ShapeRef[0], outC = w.ShapeRef[0], rows = g.ColumnRows, p = g.ColumnCols, imageSize = g.Channels * g.Height * g.Width;
+        var cols = new T[rows * p];
+        ReadOnlySpan<T> xs = x.Span<T>(), ws = w.Span<T>();
+        Span<T> ys = y.Span<T>();
+        for (int i = 0; i < n; i++)
+        {
+            Im2Col.Forward(xs.Slice(i * imageSize, imageSize), g, cols);
+            Span<T> yi = ys.Slice(i * outC * p, outC * p);
+            Gemm.Multiply<T>(false, false, outC, p, rows, ws, cols, yi, accumulate: false);
+            if (b is not null)
+            {
+                ReadOnlySpan<T> bs = b.Span<T>();
+                for (int o = 0; o < outC; o++) System.Numerics.Tensors.TensorPrimitives.Add(yi.Slice(o * p, p), bs[o], yi.Slice(o * p, p));
+            }
+        }
+    }
+
+    private static (Tensor Gx, Tensor Gw, Tensor? Gb) Backward<T>(Tensor x, Tensor w, Tensor gy, ConvGeometry g, bool hasBias) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.ShapeRef[0], outC = w.ShapeRef[0], rows = g.ColumnRows, p = g.ColumnCols, imageSize = g.Channels * g.Height * g.Width;
+        var gx = Tensor.Empty(x.ShapeRef, x.DType);
+        var gw = Tensor.Empty(w.ShapeRef, w.DType);
+        var gb = hasBias ? Tensor.Empty([outC], w.DType) : null;
+        var cols = new T[rows * p];
+        var gcols = new T[rows * p];
+        ReadOnlySpan<T> xs = x.Span<T>(), ws = w.Span<T>(), gys = gy.Span<T>();
+        Span<T> gxs = gx.Span<T>(), gws = gw.Span<T>();
+        for (int i = 0; i < n; i++)
+        {
+            ReadOnlySpan<T> gyi = gys.Slice(i * outC * p, outC * p);
+            Im2Col.Forward(xs.Slice(i * imageSize, imageSize), g, cols);
+            Gemm.Multiply<T>(false, true, outC, rows, p, gyi, cols, gws, accumulate: true);   // dW += gy · colsᵀ
+            Gemm.Multiply<T>(true, false, rows, p, outC, ws, gyi, gcols, accumulate: false);  // dcols = Wᵀ · gy
+            Im2Col.Backward<T>(gcols, g, gxs.Slice(i * imageSize, imageSize));
+            if (gb is not null)
+            {
+                Span<T> gbs = gb.Span<T>();
+                for (int o = 0; o < outC; o++) gbs[o] += System.Numerics.Tensors.TensorPrimitives.Sum(gyi.Slice(o * p, p));
+            }
+        }
+        return (gx, gw, gb);
+    }
+
+    /// <summary>2-D max pooling; padding acts as -inf. The backward routes each gradient to the input that won.</summary>
+    public static Tensor MaxPool2d(Tensor x, (int H, int W) kernel, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation)
+    {
+        x.EnsureFloatingPoint(nameof(MaxPool2d));
+        CheckPoolPadding(nameof(MaxPool2d), kernel, padding);
+        var g = Geometry(nameof(MaxPool2d), x.ShapeRef, kernel.H, kernel.W, stride, padding, dilation);
+        int planes = x.ShapeRef[0] * g.Channels;
+        var y = Tensor.Empty([x.ShapeRef[0], g.Channels, g.OutHeight, g.OutWidth], x.DType);
+        var argmax = new int[y.Numel];
+        if (x.DType == DType.Float32) Pooling.MaxForward<float>(x.Span<float>(), planes, g, y.Span<float>(), argmax);
+        else Pooling.MaxForward<double>(x.Span<double>(), planes, g, y.Span<double>(), argmax);
+        int[] shape = x.ShapeRef;
+        return Autograd.Record(y, "MaxPool2dBackward", [x], gy =>
+        {
+            var gx = Tensor.Empty(shape, gy.DType);
+            if (gy.DType == DType.Float32) Pooling.MaxBackward<float>(gy.Span<float>(), argmax, planes, g, gx.Span<float>());
+            else Pooling.MaxBackward<double>(gy.Span<double>(), argmax, planes, g, gx.Span<double>());
+            return [gx];
+        }, differentiableBackward: false);
+    }
+
+    /// <summary>2-D average pooling with zero padding counted in the divisor (PyTorch's count_include_pad=True).</summary>
+    public static Tensor AvgPool2d(Tensor x, (int H, int W) kernel, (int H, int W) stride, (int H, int W) padding)
+    {
+        x.EnsureFloatingPoint(nameof(AvgPool2d));
+        CheckPoolPadding(nameof(AvgPool2d), kernel, padding);
+        var g = Geometry(nameof(AvgPool2d), x.ShapeRef, kernel.H, kernel.W, stride, padding, (1, 1));
+        int planes = x.ShapeRef[0] * g.Channels;
+        var y = Tensor.Empty([x.ShapeRef[0], g.Channels, g.OutHeight, g.OutWidth], x.DType);
+        if (x.DType == DType.Float32) Pooling.Average<float>(x.Span<float>(), planes, g, y.Span<float>(), backward: false);
+        else Pooling.Average<double>(x.Span<double>(), planes, g, y.Span<double>(), backward: false);
+        int[] shape = x.ShapeRef;
+        return Autograd.Record(y, "AvgPool2dBackward", [x], gy =>
+        {
+            var gx = Tensor.Empty(shape, gy.DType);
+            if (gy.DType == DType.Float32) Pooling.Average<float>(gy.Span<float>(), planes, g, gx.Span<float>(), backward: true);
+            else Pooling.Average<double>(gy.Span<double>(), planes, g, gx.Span<double>(), backward: true);
+            return [gx];
+        }, differentiableBackward: false);
+    }
+
+    private static void CheckPoolPadding(string op, (int H, int W) kernel, (int H, int W) padding)
+    {
+        if (kernel.H < 1 || kernel.W < 1) throw new ArgumentOutOfRangeException(nameof(kernel), $"{op}: kernel size must be at least 1, got ({kernel.H}, {kernel.W}).");
+        if (padding.H * 2 > kernel.H || padding.W * 2 > kernel.W)
+            throw new ArgumentException($"{op}: padding ({padding.H}, {padding.W}) must be at most half the kernel ({kernel.H}, {kernel.W}), as in PyTorch.");
+    }
+}
