@@ -43,7 +43,7 @@ internal static class DemoCommand
         var sm = z.Softmax(0);
         double shiftGap = (sm - (z + 1000.0).Softmax(0)).Abs().Max().Item();
 
-        var checks = GradCheckSuite.Cases();
+        var checks = GradCheckSuite.Cases().Concat(SharpGrad.NN.NNGradCheckSuite.Cases()).ToList();
         int failed = checks.Count(c => !c.Run().Passed);
 
         if (asJson)

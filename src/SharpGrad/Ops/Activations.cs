@@ -55,4 +55,17 @@ public sealed partial class Tensor
         if (valueAtZero != 0) y = MapBinary<AddOp>(y, MapBinary<MultiplyOp>(MapBinary<EqualOp>(this, zero, nameof(Heaviside)), ScalarLike(valueAtZero), nameof(Heaviside)), nameof(Heaviside));
         return Autograd.Record(y, "HeavisideBackward", [this], g => [ZerosLike(this)]);
     }
+
+    /// <summary>
+    /// Elementwise softplus log(1 + eˣ), computed as max(x, 0) + log(1 + e^−|x|) so it never overflows (PyTorch:
+    /// <c>softplus</c>). Its derivative is the sigmoid, exactly 1/2 at 0.
+    /// </summary>
+    public Tensor Softplus()
+    {
+        EnsureFloatingPoint(nameof(Softplus));
+        Tensor y;
+        using (Autograd.NoGrad()) y = Relu() + (1.0 + (-Abs()).Exp()).Log();
+        y = y.Detach();
+        return Autograd.Record(y, "SoftplusBackward", [this], g => [g * Sigmoid()]);
+    }
 }

@@ -1,0 +1,213 @@
+namespace SharpGrad.NN;
+
+public static partial class Functional
+{
+    private static Tensor Reduce(Tensor perElement, Reduction reduction, string op) => reduction switch
+    {
+        Reduction.Mean => perElement.Mean(),
+        Reduction.Sum => perElement.Sum(),
+        Reduction.None => perElement,
+        _ => throw new ArgumentException($"{op}: reduction {reduction} is not supported here (BatchMean is for KlDiv).", nameof(reduction)),
+    };
+
+    private static void SameShape(Tensor input, Tensor target, string op)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(target);
+        if (!Shapes.Equal(input.ShapeRef, target.ShapeRef))
+            throw new ArgumentException($"{op}: the target has shape {Shapes.Format(target.ShapeRef)} but the input has shape {Shapes.Format(input.ShapeRef)}; they must be equal.");
+    }
+
+    /// <summary>
+    /// Checks class-index targets against [N, C] (or unbatched [C]) scores and returns the indices as [N, 1] for Gather,
+    /// with the scores as [N, C].
+    /// </summary>
+    private static (Tensor Scores, Tensor Index) ClassTargets(Tensor input, Tensor target, string op)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(target);
+        input.EnsureFloatingPoint(op);
+        if (target.DType != DType.Int64)
+            throw new ArgumentException($"{op}: class-index targets must be Int64; got {target.DType.ToTorchName()} with shape {Shapes.Format(target.ShapeRef)}. For probability targets pass a floating-point tensor shaped like the input.");
+        Tensor scores = input;
+        if (input.Rank == 1)
+        {
+            if (target.Numel != 1 || target.Rank > 1)
+                throw new ArgumentException($"{op}: unbatched scores of shape {Shapes.Format(input.ShapeRef)} take one class index; got a target of shape {Shapes.Format(target.ShapeRef)}.");
+            scores = input.Unsqueeze(0);
+        }
+        else if (input.Rank != 2 || target.Rank != 1 || target.ShapeRef[0] != input.ShapeRef[0])
+            throw new ArgumentException($"{op}: expected scores [N, C] with targets [N]; got scores {Shapes.Format(input.ShapeRef)} and targets {Shapes.Format(target.ShapeRef)}.");
+        int c = scores.ShapeRef[1];
+        var idx = target.Array<long>();
+        for (int i = 0; i < idx.Length; i++)
+            if (idx[i] < 0 || idx[i] >= c)
+                throw new ArgumentException($"{op}: target class {idx[i]} at position {i} is outside [0, {c}) for scores of shape {Shapes.Format(input.ShapeRef)}.");
+        return (scores, target.Reshape(-1, 1));
+    }
+
+    private static Tensor Unbatch(Tensor perSample, Tensor input, Reduction reduction) =>
+        reduction == Reduction.None && input.Rank == 1 ? perSample.Reshape() : perSample;
+
+    /// <summary>Mean squared error (PyTorch: <c>F.mse_loss</c>): (x − y)² reduced. Shapes must match exactly.</summary>
+    public static Tensor MseLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
+    {
+        SameShape(input, target, nameof(MseLoss));
+        var d = input - target;
+        return Reduce(d * d, reduction, nameof(MseLoss));
+    }
+
+    /// <summary>
+    /// Huber loss (PyTorch: <c>F.huber_loss</c>): ½d² where |d| &lt; δ, δ(|d| − ½δ) elsewhere, with d = x − y.
+    /// </summary>
+    public static Tensor HuberLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, double delta = 1.0)
+    {
+        SameShape(input, target, nameof(HuberLoss));
+        if (!(delta > 0)) throw new ArgumentOutOfRangeException(nameof(delta), delta, "HuberLoss: delta must be positive.");
+        var a = (input - target).Abs();
+        var quadratic = a.Clamp(max: delta);
+        var linear = a - quadratic;
+        return Reduce(quadratic * quadratic * 0.5 + linear * delta, reduction, nameof(HuberLoss));
+    }
+
+    /// <summary>
+    /// Negative log-likelihood of class indices given log-probabilities [N, C] (PyTorch: <c>F.nll_loss</c>):
+    /// −logp[n, y_n], averaged over samples for Mean.
+    /// </summary>
+    public static Tensor NllLoss(Tensor logProbabilities, Tensor target, Reduction reduction = Reduction.Mean)
+    {
+        var (scores, index) = ClassTargets(logProbabilities, target, nameof(NllLoss));
+        var perSample = -scores.Gather(1, index).Reshape(-1);
+        return Reduce(Unbatch(perSample, logProbabilities, reduction), reduction, nameof(NllLoss));
+    }
+
+    /// <summary>
+    /// Cross-entropy of raw scores (logits) against class indices (Int64 [N], or a single index for unbatched [C] scores)
+    /// or against class probabilities shaped like the input (PyTorch: <c>F.cross_entropy</c>):
+    /// −Σ_c q_c log softmax(x)_c, where q is one-hot (or the given probabilities) mixed with the uniform distribution by
+    /// <paramref name="labelSmoothing"/>: q = (1 − ε) q + ε / C. A target that does not fit the scores is an
+    /// <see cref="ArgumentException"/> naming both shapes.
+    /// </summary>
+    public static Tensor CrossEntropy(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, double labelSmoothing = 0.0)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(target);
+        if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
+            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "CrossEntropy: label smoothing must be in [0, 1].");
+        if (input.Rank == 0) throw new ArgumentException("CrossEntropy: the scores need a class dimension; got a 0-dimensional tensor.");
+        int classDim = input.Rank == 1 ? 0 : 1;
+        int classes = input.ShapeRef[classDim];
+        Tensor perSample;
+        if (target.DType.IsFloatingPoint())
+        {
+            SameShape(input, target, nameof(CrossEntropy));
+            var logp = input.LogSoftmax(classDim);
+            var q = labelSmoothing > 0 ? target * (1 - labelSmoothing) + labelSmoothing / classes : target;
+            perSample = -(q * logp).Sum(classDim);
+            return reduction == Reduction.Mean && input.Rank > 1 ? perSample.Mean() : Reduce(perSample, reduction, nameof(CrossEntropy));
+        }
+        var (scores, index) = ClassTargets(input, target, nameof(CrossEntropy));
+        var logProbs = scores.LogSoftmax(1);
+        perSample = -logProbs.Gather(1, index).Reshape(-1);
+        if (labelSmoothing > 0) perSample = perSample * (1 - labelSmoothing) - logProbs.Mean(1) * labelSmoothing;
+        return Reduce(Unbatch(perSample, input, reduction), reduction, nameof(CrossEntropy));
+    }
+
+    /// <summary>
+    /// Binary cross-entropy of probabilities p against targets y in [0, 1] (PyTorch: <c>F.binary_cross_entropy</c>):
+    /// −(y log p + (1 − y) log(1 − p)), with each log clamped at −100 as PyTorch does so p = 0 or 1 stays finite.
+    /// </summary>
+    public static Tensor BinaryCrossEntropy(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
+    {
+        SameShape(input, target, nameof(BinaryCrossEntropy));
+        var loss = -(target * input.Log().Clamp(min: -100) + (1.0 - target) * (1.0 - input).Log().Clamp(min: -100));
+        return Reduce(loss, reduction, nameof(BinaryCrossEntropy));
+    }
+
+    /// <summary>
+    /// Binary cross-entropy of logits z (PyTorch: <c>F.binary_cross_entropy_with_logits</c>): softplus(z) − y z, which is
+    /// −(y log σ(z) + (1 − y) log(1 − σ(z))) computed without ever forming σ(z), so any finite z is safe.
+    /// </summary>
+    public static Tensor BinaryCrossEntropyWithLogits(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
+    {
+        SameShape(input, target, nameof(BinaryCrossEntropyWithLogits));
+        return Reduce(input.Softplus() - target * input, reduction, nameof(BinaryCrossEntropyWithLogits));
+    }
+
+    /// <summary>
+    /// Multi-class margin (hinge) loss, PyTorch's <c>F.multi_margin_loss</c>: per sample
+    /// Σ_{i≠y} max(0, margin − x_y + x_i)^p / C. Note the division by the number of classes C; the SVM loss of the
+    /// seed sheets (and CS231n) is the same sum without it, see <see cref="MulticlassSvmLoss"/>.
+    /// </summary>
+    public static Tensor MultiMarginLoss(Tensor input, Tensor target, int p = 1, double margin = 1.0, Reduction reduction = Reduction.Mean)
+    {
+        var (scores, index) = ClassTargets(input, target, nameof(MultiMarginLoss));
+        var perSample = HingeSum(scores, index, p, margin) / scores.ShapeRef[1];
+        return Reduce(Unbatch(perSample, input, reduction), reduction, nameof(MultiMarginLoss));
+    }
+
+    /// <summary>
+    /// The multiclass SVM (hinge) loss Σ_{j≠y} max(0, s_j − s_y + margin) per sample, as the seed sheets and CS231n define
+    /// it: <see cref="MultiMarginLoss"/> times the number of classes.
+    /// </summary>
+    public static Tensor MulticlassSvmLoss(Tensor input, Tensor target, double margin = 1.0, Reduction reduction = Reduction.Mean)
+    {
+        var (scores, index) = ClassTargets(input, target, nameof(MulticlassSvmLoss));
+        return Reduce(Unbatch(HingeSum(scores, index, 1, margin), input, reduction), reduction, nameof(MulticlassSvmLoss));
+    }
+
+    private static Tensor HingeSum(Tensor scores, Tensor index, int p, double margin)
+    {
+        if (p is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(p), p, "MultiMarginLoss: p must be 1 or 2.");
+        var correct = scores.Gather(1, index);                         // [N, 1]
+        var hinge = (scores - correct + margin).Relu();                // the j = y term is exactly max(0, margin)
+        if (p == 2) hinge = hinge * hinge;
+        var notTarget = 1.0 - OneHot(index.Reshape(-1), scores.ShapeRef[1], scores.DType);
+        return (hinge * notTarget).Sum(1);
+    }
+
+    /// <summary>One-hot rows [N, C] for Int64 class indices [N] (PyTorch: <c>F.one_hot</c>, here in a floating type).</summary>
+    public static Tensor OneHot(Tensor indices, int numClasses, DType dtype = DType.Float32)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        if (indices.DType != DType.Int64) throw new ArgumentException($"OneHot: indices must be Int64; got {indices.DType.ToTorchName()}.");
+        var idx = indices.Array<long>();
+        var y = Tensor.Zeros([.. indices.ShapeRef, numClasses], dtype);
+        for (int i = 0; i < idx.Length; i++)
+        {
+            if (idx[i] < 0 || idx[i] >= numClasses)
+                throw new ArgumentException($"OneHot: index {idx[i]} at position {i} is outside [0, {numClasses}).");
+            y.SetDouble(i * numClasses + (int)idx[i], 1.0);
+        }
+        return y;
+    }
+
+    /// <summary>
+    /// PyTorch's <c>F.kl_div</c>: the input holds log-probabilities log q, the target probabilities p (or log p when
+    /// <paramref name="logTarget"/>); the pointwise loss is p (log p − log q), 0 where p = 0. <see cref="Reduction.BatchMean"/>
+    /// divides the sum by the batch size, which is KL(p‖q) per sample; Mean averages over every element, as PyTorch does.
+    /// </summary>
+    public static Tensor KlDiv(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, bool logTarget = false)
+    {
+        SameShape(input, target, nameof(KlDiv));
+        Tensor pointwise = logTarget
+            ? target.Exp() * (target - input)
+            : target * (target.Clamp(min: double.Epsilon).Log() - input); // p log p → 0 as p → 0
+        return reduction == Reduction.BatchMean
+            ? pointwise.Sum() / (input.Rank == 0 ? 1 : input.ShapeRef[0])
+            : Reduce(pointwise, reduction, nameof(KlDiv));
+    }
+
+    /// <summary>
+    /// KL(p‖q) = Σ p_i log(p_i / q_i) for two count (or weight) vectors, each normalised to sum to 1 first (seed 004 Q3).
+    /// Differentiable in both arguments through the normalisation; every q_i must be positive where p_i is.
+    /// </summary>
+    public static Tensor KlDivergenceFromCounts(Tensor pCounts, Tensor qCounts)
+    {
+        SameShape(pCounts, qCounts, nameof(KlDivergenceFromCounts));
+        if (pCounts.Rank != 1) throw new ArgumentException($"KlDivergenceFromCounts: expected 1-D count vectors; got {Shapes.Format(pCounts.ShapeRef)}.");
+        var p = pCounts / pCounts.Sum();
+        var q = qCounts / qCounts.Sum();
+        return KlDiv(q.Log(), p, Reduction.Sum);
+    }
+}

@@ -1,0 +1,114 @@
+namespace SharpGrad.NN;
+
+/// <summary>
+/// Stateless forms of the layers (PyTorch: <c>torch.nn.functional</c>); the modules call these. The losses are in the
+/// other half of this partial class.
+/// </summary>
+public static partial class Functional
+{
+    /// <summary>y = x Wᵀ + b with W of shape [out, in]; x is [..., in] (PyTorch: <c>F.linear</c>). Wᵀ is read in place.</summary>
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weight);
+        if (weight.Rank != 2) throw new ArgumentException($"Linear: the weight must be [out, in]; got {Shapes.Format(weight.ShapeRef)}.");
+        if (input.Rank == 0 || input.ShapeRef[^1] != weight.ShapeRef[1])
+            throw new ArgumentException($"Linear: the input's last dimension must be {weight.ShapeRef[1]} (weight {Shapes.Format(weight.ShapeRef)}); got input {Shapes.Format(input.ShapeRef)}.");
+        var (x, w) = Tensor.Promote(input, weight, nameof(Linear));
+        Tensor y = x.Rank == 1 ? Tensor.MatMulCore(x.Unsqueeze(0), w, false, true).Squeeze(0) : Tensor.MatMulCore(x, w, false, true);
+        return bias is null ? y : y + bias;
+    }
+
+    /// <summary>
+    /// 2-D cross-correlation (PyTorch: <c>F.conv2d</c>): input [N, C, H, W], weight [O, C, kh, kw], bias [O]; output
+    /// size ⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1 per spatial dimension.
+    /// </summary>
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1) =>
+        Conv2d(input, weight, bias, (stride, stride), (padding, padding), (dilation, dilation));
+
+    /// <summary>2-D cross-correlation with separate (height, width) stride, padding and dilation.</summary>
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation) =>
+        ConvOps.Conv2d(input, weight, bias, stride, padding, dilation);
+
+    /// <summary>1-D cross-correlation (PyTorch: <c>F.conv1d</c>): input [N, C, L], weight [O, C, k], bias [O].</summary>
+    public static Tensor Conv1d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weight);
+        if (input.Rank != 3) throw new ArgumentException($"Conv1d: expected input of shape [N, C, L], got {Shapes.Format(input.ShapeRef)}.");
+        if (weight.Rank != 3) throw new ArgumentException($"Conv1d: expected weight of shape [out, in, k], got {Shapes.Format(weight.ShapeRef)}.");
+        return ConvOps.Conv2d(input.Unsqueeze(2), weight.Unsqueeze(2), bias, (1, stride), (0, padding), (1, dilation)).Squeeze(2);
+    }
+
+    /// <summary>2-D max pooling (PyTorch: <c>F.max_pool2d</c>); stride defaults to the kernel size, padding counts as −∞.</summary>
+    public static Tensor MaxPool2d(Tensor input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1) =>
+        ConvOps.MaxPool2d(input, (kernelSize, kernelSize), (stride ?? kernelSize, stride ?? kernelSize), (padding, padding), (dilation, dilation));
+
+    /// <summary>2-D average pooling (PyTorch: <c>F.avg_pool2d</c>, count_include_pad=True); stride defaults to the kernel size.</summary>
+    public static Tensor AvgPool2d(Tensor input, int kernelSize, int? stride = null, int padding = 0) =>
+        ConvOps.AvgPool2d(input, (kernelSize, kernelSize), (stride ?? kernelSize, stride ?? kernelSize), (padding, padding));
+
+    /// <summary>
+    /// Inverted dropout (PyTorch: <c>F.dropout</c>): in training, zeroes each element with probability p and scales the rest
+    /// by 1/(1 − p), so evaluation needs no rescaling; the identity when not training or p = 0.
+    /// </summary>
+    public static Tensor Dropout(Tensor input, double p = 0.5, bool training = true, Generator? generator = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (!(p >= 0 && p <= 1)) throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout: p must be in [0, 1].");
+        if (!training || p == 0) return input;
+        if (p == 1) return input * 0.0;
+        var g = generator ?? Generator.Default;
+        var mask = Tensor.Empty(input.ShapeRef, input.DType);
+        double keep = 1 / (1 - p);
+        for (int i = 0; i < mask.Numel; i++) mask.SetDouble(i, g.NextDouble() >= p ? keep : 0.0);
+        return input * mask;
+    }
+
+    /// <summary>
+    /// Batch normalisation over dimension 1 (PyTorch: <c>F.batch_norm</c>): in training, normalises with the batch's mean
+    /// and biased variance and updates the running statistics (with the unbiased variance) by
+    /// running = (1 − momentum)·running + momentum·batch; in evaluation, uses the running statistics.
+    /// </summary>
+    public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null,
+        bool training = true, double momentum = 0.1, double eps = 1e-5)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Rank < 2) throw new ArgumentException($"BatchNorm: expected input of shape [N, C, ...], got {Shapes.Format(input.ShapeRef)}.");
+        int c = input.ShapeRef[1];
+        // Move channels last and flatten: every row is one (sample, position), every column one channel.
+        var perm = Enumerable.Range(0, input.Rank).Where(d => d != 1).Append(1).ToArray();
+        var flat = input.Rank == 2 ? input : input.Permute(perm).Reshape(-1, c);
+        int count = flat.ShapeRef[0];
+        Tensor mean, var;
+        if (training)
+        {
+            if (count < 2) throw new ArgumentException($"BatchNorm: training needs more than one value per channel; got input {Shapes.Format(input.ShapeRef)}.");
+            mean = flat.Mean(0);
+            var centered = flat - mean;
+            var = (centered * centered).Mean(0);
+            if (runningMean is not null && runningVar is not null)
+            {
+                using (Autograd.NoGrad())
+                {
+                    runningMean.CopyFrom(runningMean * (1 - momentum) + mean.Detach() * momentum);
+                    runningVar.CopyFrom(runningVar * (1 - momentum) + var.Detach() * (momentum * count / (count - 1.0)));
+                }
+            }
+        }
+        else
+        {
+            if (runningMean is null || runningVar is null) throw new ArgumentException("BatchNorm: evaluation mode needs the running mean and variance.");
+            mean = runningMean;
+            var = runningVar;
+        }
+        var y = (flat - mean) / (var + eps).Sqrt();
+        if (weight is not null) y = y * weight;
+        if (bias is not null) y = y + bias;
+        if (input.Rank == 2) return y;
+        var shapeLast = perm.Select(d => input.ShapeRef[d]).ToArray();
+        var inverse = new int[perm.Length];
+        for (int i = 0; i < perm.Length; i++) inverse[perm[i]] = i;
+        return y.Reshape(shapeLast).Permute(inverse);
+    }
+}

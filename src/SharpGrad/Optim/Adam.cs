@@ -1,0 +1,76 @@
+using System.Numerics;
+
+namespace SharpGrad.Optim;
+
+/// <summary>
+/// Adam (Kingma and Ba, 2015) exactly as published, with bias correction, as <c>torch.optim.Adam</c> computes it:
+/// g ← g + λθ; m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²; m̂ = m / (1 − β₁ᵗ); v̂ = v / (1 − β₂ᵗ);
+/// θ ← θ − η m̂ / (√v̂ + ε). With amsgrad, v̂ uses the running maximum of v.
+/// </summary>
+public class Adam : Optimizer
+{
+    /// <summary>Creates the optimizer; invalid hyper-parameters throw, naming the value.</summary>
+    public Adam(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+        double weightDecay = 0, bool amsgrad = false) : base(parameters, lr)
+    {
+        CheckBeta(beta1, nameof(beta1));
+        CheckBeta(beta2, nameof(beta2));
+        CheckNonNegative(eps, nameof(eps));
+        CheckNonNegative(weightDecay, nameof(weightDecay));
+        (Beta1, Beta2, Eps, WeightDecay, AmsGrad) = (beta1, beta2, eps, weightDecay, amsgrad);
+    }
+
+    /// <summary>β₁, the decay of the first moment.</summary>
+    public double Beta1 { get; }
+    /// <summary>β₂, the decay of the second moment.</summary>
+    public double Beta2 { get; }
+    /// <summary>ε, added to the denominator.</summary>
+    public double Eps { get; }
+    /// <summary>λ: an L2 penalty for Adam, decoupled decay for AdamW.</summary>
+    public double WeightDecay { get; }
+    /// <summary>Whether the AMSGrad variant is used.</summary>
+    public bool AmsGrad { get; }
+
+    /// <summary>Whether weight decay is decoupled from the gradient (AdamW) rather than added to it (Adam).</summary>
+    protected virtual bool DecoupledWeightDecay => false;
+
+    /// <inheritdoc/>
+    protected override void Update<T>(int index, Span<T> p, ReadOnlySpan<T> g)
+    {
+        long t = StepCount;
+        T b1 = T.CreateTruncating(Beta1), b2 = T.CreateTruncating(Beta2), eps = T.CreateTruncating(Eps);
+        T oneMinusB1 = T.CreateTruncating(1 - Beta1), oneMinusB2 = T.CreateTruncating(1 - Beta2), wd = T.CreateTruncating(WeightDecay);
+        // Bias corrections in double, as PyTorch computes them on Python floats.
+        double bc1 = 1 - Math.Pow(Beta1, t), bc2 = 1 - Math.Pow(Beta2, t);
+        T stepSize = T.CreateTruncating(LearningRate / bc1), bc2Sqrt = T.CreateTruncating(Math.Sqrt(bc2));
+        T decay = T.One - T.CreateTruncating(LearningRate * WeightDecay);
+        Span<T> m = State<T>(index, "exp_avg"), v = State<T>(index, "exp_avg_sq");
+        Span<T> vMax = AmsGrad ? State<T>(index, "max_exp_avg_sq") : default;
+        for (int i = 0; i < p.Length; i++)
+        {
+            T gi = g[i];
+            if (WeightDecay != 0)
+            {
+                if (DecoupledWeightDecay) p[i] *= decay;
+                else gi += wd * p[i];
+            }
+            m[i] = m[i] * b1 + oneMinusB1 * gi;
+            v[i] = v[i] * b2 + oneMinusB2 * gi * gi;
+            T second = v[i];
+            if (AmsGrad) { vMax[i] = T.Max(vMax[i], v[i]); second = vMax[i]; }
+            T denom = T.Sqrt(second) / bc2Sqrt + eps;
+            p[i] -= stepSize * (m[i] / denom);
+        }
+    }
+}
+
+/// <summary>
+/// AdamW (Loshchilov and Hutter, 2019): Adam with decoupled weight decay θ ← θ(1 − ηλ) before the Adam step, as
+/// <c>torch.optim.AdamW</c> (default λ = 0.01).
+/// </summary>
+public sealed class AdamW(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+    double weightDecay = 0.01, bool amsgrad = false) : Adam(parameters, lr, beta1, beta2, eps, weightDecay, amsgrad)
+{
+    /// <inheritdoc/>
+    protected override bool DecoupledWeightDecay => true;
+}

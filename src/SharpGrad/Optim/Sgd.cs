@@ -1,0 +1,52 @@
+using System.Numerics;
+
+namespace SharpGrad.Optim;
+
+/// <summary>
+/// Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and L2 weight decay, with
+/// PyTorch's update rule (<c>torch.optim.SGD</c>):
+/// d = g + λθ; b ← μb + (1 − τ)d (b = d on the first step); d = d + μb (Nesterov) or d = b; θ ← θ − η d.
+/// </summary>
+public sealed class Sgd : Optimizer
+{
+    /// <summary>Creates the optimizer; invalid hyper-parameters throw, naming the value.</summary>
+    public Sgd(IEnumerable<Tensor> parameters, double lr = 1e-3, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false)
+        : base(parameters, lr)
+    {
+        CheckNonNegative(momentum, nameof(momentum));
+        CheckNonNegative(weightDecay, nameof(weightDecay));
+        if (nesterov && (momentum <= 0 || dampening != 0))
+            throw new ArgumentException("Nesterov momentum requires a positive momentum and zero dampening.", nameof(nesterov));
+        (Momentum, Dampening, WeightDecay, Nesterov) = (momentum, dampening, weightDecay, nesterov);
+    }
+
+    /// <summary>μ.</summary>
+    public double Momentum { get; }
+    /// <summary>τ.</summary>
+    public double Dampening { get; }
+    /// <summary>λ (L2 penalty added to the gradient).</summary>
+    public double WeightDecay { get; }
+    /// <summary>Whether the Nesterov form is used.</summary>
+    public bool Nesterov { get; }
+
+    /// <inheritdoc/>
+    protected override void Update<T>(int index, Span<T> p, ReadOnlySpan<T> g)
+    {
+        T lr = T.CreateTruncating(LearningRate), wd = T.CreateTruncating(WeightDecay);
+        T mu = T.CreateTruncating(Momentum), damp = T.CreateTruncating(1 - Dampening);
+        if (Momentum == 0)
+        {
+            for (int i = 0; i < p.Length; i++) p[i] -= lr * (g[i] + wd * p[i]);
+            return;
+        }
+        bool first = !HasState(index, "momentum_buffer");
+        Span<T> buf = State<T>(index, "momentum_buffer");
+        for (int i = 0; i < p.Length; i++)
+        {
+            T d = WeightDecay != 0 ? g[i] + wd * p[i] : g[i];
+            buf[i] = first ? d : mu * buf[i] + damp * d;
+            T step = Nesterov ? d + mu * buf[i] : buf[i];
+            p[i] -= lr * step;
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using SharpGrad.Data;
+using SharpGrad.NN;
+using SharpGrad.Optim;
+using SharpGrad.Training;
+using F = SharpGrad.NN.Functional;
+
+namespace SharpGrad.Tests.Training;
+
+public class TrainerTests
+{
+    private static TensorDataset Blobs(int n, ulong seed)
+    {
+        // Three Gaussian blobs in 2-D around (0, 3), (3, -2), (-3, -2): separable well above chance.
+        var g = new Generator(seed);
+        double[][] centers = [[0, 3], [3, -2], [-3, -2]];
+        var x = new float[n * 2];
+        var y = new long[n];
+        for (int i = 0; i < n; i++)
+        {
+            int c = i % 3;
+            y[i] = c;
+            x[2 * i] = (float)(centers[c][0] + g.NextNormal());
+            x[2 * i + 1] = (float)(centers[c][1] + g.NextNormal());
+        }
+        return new TensorDataset(Tensor.FromArray(x, n, 2), Tensor.FromArray(y));
+    }
+
+    [Fact]
+    public async Task FitLearnsAndReportsEveryEpoch()
+    {
+        var model = new Sequential(new Linear(2, 16, generator: new Generator(1)), new ReLU(), new Linear(16, 3, generator: new Generator(2)));
+        var reports = new List<EpochReport>();
+        var result = await Trainer.FitAsync(model, (o, y) => F.CrossEntropy(o, y), new Adam(model.Parameters(), 0.01),
+            new DataLoader(Blobs(600, 3), 32, shuffle: true, generator: new Generator(4)), Blobs(300, 5),
+            new FitOptions { Epochs = 5 }, new SyncProgress<EpochReport>(reports.Add));
+        Assert.Equal(5, result.History.Count);
+        Assert.Equal(5, reports.Count);
+        Assert.True(result.History[^1].TrainLoss < result.History[0].TrainLoss);
+        Assert.True(result.BestValidationAccuracy > 0.9, $"validation accuracy {result.BestValidationAccuracy}");
+        Assert.Equal(result.BestValidationAccuracy, Trainer.Accuracy(model, Blobs(300, 5)), 12); // best weights restored
+        Assert.False(model.Training);
+    }
+
+    [Fact]
+    public async Task ADivergingRunStopsWithTheStepAndLastFiniteLoss()
+    {
+        var model = new Sequential(new Linear(2, 3, generator: new Generator(1)));
+        var e = await Assert.ThrowsAsync<NonFiniteLossException>(() => Trainer.FitAsync(model, (o, y) => F.MseLoss(o, Tensor.Ones(o.Shape) * 1e3),
+            new Sgd(model.Parameters(), lr: 1e6), new DataLoader(Blobs(64, 1), 16), options: new FitOptions { Epochs = 3 }));
+        Assert.True(e.Step >= 2);
+        Assert.True(double.IsFinite(e.LastFiniteLoss));
+        Assert.Contains($"step {e.Step}", e.Message);
+    }
+
+    [Fact]
+    public async Task CancellationStopsTraining()
+    {
+        var model = new Sequential(new Linear(2, 3));
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Trainer.FitAsync(model, (o, y) => F.CrossEntropy(o, y),
+            new Sgd(model.Parameters(), 0.1), new DataLoader(Blobs(64, 1), 16), cancellationToken: cts.Token));
+    }
+
+    [FashionMnistFact]
+    public async Task ShortRunOnAFashionMnistSliceIsWellAboveChance()
+    {
+        var data = FashionMnist.Load();
+        var model = new Sequential(new Flatten(), new Linear(784, 64, generator: new Generator(1)), new ReLU(), new Linear(64, 10, generator: new Generator(2)));
+        var result = await Trainer.FitAsync(model, (o, y) => F.CrossEntropy(o, y), new Adam(model.Parameters(), 2e-3),
+            new DataLoader(data.Train.Slice(0, 2000), 32, shuffle: true, generator: new Generator(3)), data.Validation.Slice(0, 1000),
+            new FitOptions { Epochs = 3 });
+        Assert.True(result.BestValidationAccuracy > 0.65, $"validation accuracy {result.BestValidationAccuracy} (chance is 0.1)");
+    }
+}
+
+/// <summary>IProgress that reports synchronously (Progress&lt;T&gt; posts to the thread pool, which races the assertions).</summary>
+internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}
