@@ -11,11 +11,13 @@ public static class Program
         var root = new RootCommand("SharpGrad: deep learning in pure managed C#, and the classic exercises run end to end.");
         root.Add(DemoCommand.Create());
         root.Add(GradCheckCommand.Create());
+        root.Add(TrainCommand.Create());
+        root.Add(SweepCommand.Create());
         try
         {
-            return root.Parse(args).Invoke();
+            return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or NotSupportedException or InvalidOperationException)
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or NotSupportedException or InvalidOperationException or SharpGrad.Training.NonFiniteLossException)
         {
             // User errors end with one line and exit code 1, never a stack trace.
             Console.Error.WriteLine($"sharpgrad: {e.Message}");

@@ -36,48 +36,50 @@ public sealed class Perceptron
     public int Predict(ReadOnlySpan<float> x)
     {
         if (x.Length != Features) throw new ArgumentException($"Perceptron: expected {Features} features, got {x.Length}.", nameof(x));
-        int best = 0;
-        double bestScore = double.NegativeInfinity;
-        for (int c = 0; c < Classes; c++)
-        {
-            double sc = Score(x, c);
-            if (sc > bestScore) { bestScore = sc; best = c; }
-        }
-        return best;
+        Span<double> scores = Classes <= 256 ? stackalloc double[Classes] : new double[Classes];
+        Scores(x, scores);
+        return ArgMax(scores);
     }
 
     /// <summary>
-    /// Applies the rule to one example: does nothing when it is classified correctly (with a strict margin between the true
-    /// class and every other), otherwise updates and returns true.
+    /// Applies the rule to one example: nothing happens when the true class scores strictly higher than every other;
+    /// otherwise the true class's weights move toward x, the strongest rival's away from it, and this returns true. A tie
+    /// counts as a mistake, so that all-zero weights still learn (the binary rule's y(wᵀx + b) ≤ 0).
     /// </summary>
     public bool Update(ReadOnlySpan<float> x, int label, double learningRate = 1.0)
     {
+        if (x.Length != Features) throw new ArgumentException($"Perceptron: expected {Features} features, got {x.Length}.", nameof(x));
         if ((uint)label >= (uint)Classes) throw new ArgumentOutOfRangeException(nameof(label), label, $"Perceptron: label outside [0, {Classes}).");
-        int predicted = Predict(x);
-        // A tie with the true class counts as a mistake, so that all-zero weights still learn (the y(wᵀx+b) ≤ 0 rule).
-        if (predicted == label && !TiesWithAnother(x, label)) return false;
-        if (predicted == label) predicted = label == 0 ? 1 : 0;
+        Span<double> scores = Classes <= 256 ? stackalloc double[Classes] : new double[Classes];
+        Scores(x, scores);
+        int rival = -1;
+        for (int c = 0; c < Classes; c++)
+            if (c != label && (rival < 0 || scores[c] > scores[rival])) rival = c;
+        if (scores[label] > scores[rival]) return false;
         var up = _w.AsSpan(label * Features, Features);
-        var down = _w.AsSpan(predicted * Features, Features);
+        var down = _w.AsSpan(rival * Features, Features);
         for (int i = 0; i < Features; i++) { up[i] += learningRate * x[i]; down[i] -= learningRate * x[i]; }
         _b[label] += learningRate;
-        _b[predicted] -= learningRate;
+        _b[rival] -= learningRate;
         return true;
     }
 
-    private bool TiesWithAnother(ReadOnlySpan<float> x, int label)
+    private void Scores(ReadOnlySpan<float> x, Span<double> scores)
     {
-        double own = Score(x, label);
-        for (int c = 0; c < Classes; c++) if (c != label && Score(x, c) >= own) return true;
-        return false;
+        for (int c = 0; c < Classes; c++)
+        {
+            double s = _b[c];
+            var row = _w.AsSpan(c * Features, Features);
+            for (int i = 0; i < Features; i++) s += row[i] * x[i];
+            scores[c] = s;
+        }
     }
 
-    private double Score(ReadOnlySpan<float> x, int c)
+    private static int ArgMax(ReadOnlySpan<double> scores)
     {
-        double s = _b[c];
-        var row = _w.AsSpan(c * Features, Features);
-        for (int i = 0; i < Features; i++) s += row[i] * x[i];
-        return s;
+        int best = 0;
+        for (int c = 1; c < scores.Length; c++) if (scores[c] > scores[best]) best = c;
+        return best;
     }
 
     /// <summary>

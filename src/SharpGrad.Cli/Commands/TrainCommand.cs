@@ -1,0 +1,150 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using SharpGrad.Data;
+using SharpGrad.NN;
+using SharpGrad.Training;
+using Spectre.Console;
+
+namespace SharpGrad.Cli.Commands;
+
+/// <summary><c>sharpgrad train</c>: one model on Fashion-MNIST, with per-epoch metrics, curves and weights.</summary>
+internal static class TrainCommand
+{
+    internal sealed class CommonOptions
+    {
+        public Option<string> Model { get; } = new("--model") { Description = "perceptron, logreg, mlp or cnn.", DefaultValueFactory = _ => "mlp" };
+        public Option<string> Hidden { get; } = new("--hidden") { Description = "Hidden layer sizes of the MLP, e.g. 256,128.", DefaultValueFactory = _ => "256,128" };
+        public Option<string> Activation { get; } = new("--activation") { Description = "relu, tanh or sigmoid.", DefaultValueFactory = _ => "relu" };
+        public Option<double> Dropout { get; } = new("--dropout") { Description = "Dropout probability after each hidden layer (0 = none)." };
+        public Option<string> Optimizer { get; } = new("--optimizer") { Description = "sgd, adam, adamw or rmsprop.", DefaultValueFactory = _ => "adam" };
+        public Option<double> Momentum { get; } = new("--momentum") { Description = "Momentum (sgd, rmsprop)." };
+        public Option<double> WeightDecay { get; } = new("--weight-decay") { Description = "Weight decay." };
+        public Option<int> Epochs { get; } = new("--epochs") { Description = "Epochs.", DefaultValueFactory = _ => 10 };
+        public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Mini-batch size.", DefaultValueFactory = _ => 64 };
+        public Option<ulong> Seed { get; } = new("--seed") { Description = "Random seed (weights, shuffling, dropout)." };
+        public Option<string?> Data { get; } = new("--data") { Description = "Directory with the Fashion-MNIST IDX files (default: $SHARPGRAD_DATA or /usr/share/datasets/fashion-mnist)." };
+        public Option<string?> Out { get; } = new("--out") { Description = "Directory for history.csv, loss.svg, accuracy.svg and model.npz." };
+        public Option<int?> Limit { get; } = new("--limit") { Description = "Train on only the first N training images (quick runs)." };
+        public Option<bool> Json { get; } = new("--json") { Description = "Print one JSON object at the end instead of tables." };
+
+        public void AddTo(Command cmd)
+        {
+            foreach (var o in new Option[] { Model, Hidden, Activation, Dropout, Optimizer, Momentum, WeightDecay, Epochs, BatchSize, Seed, Data, Out, Limit, Json })
+                cmd.Add(o);
+        }
+
+        public TrainConfig Config(ParseResult p, double lr)
+        {
+            string model = p.GetValue(Model)!.ToLowerInvariant();
+            if (!TrainRunner.ModelNames.Contains(model)) throw new ArgumentException($"--model: unknown model '{model}' (expected {string.Join(", ", TrainRunner.ModelNames)}).");
+            int epochs = p.GetValue(Epochs), batch = p.GetValue(BatchSize);
+            if (epochs < 1) throw new ArgumentException($"--epochs must be at least 1 (got {epochs}).");
+            if (batch < 1) throw new ArgumentException($"--batch-size must be at least 1 (got {batch}).");
+            return new TrainConfig
+            {
+                Model = model, Hidden = ParseInts(p.GetValue(Hidden)!, "--hidden"), Activation = ParseActivation(p.GetValue(Activation)!),
+                Dropout = p.GetValue(Dropout), Optimizer = p.GetValue(Optimizer)!.ToLowerInvariant(), Lr = lr, Momentum = p.GetValue(Momentum),
+                WeightDecay = p.GetValue(WeightDecay), Epochs = epochs, BatchSize = batch, Seed = p.GetValue(Seed), TrainLimit = p.GetValue(Limit),
+            };
+        }
+    }
+
+    public static int[] ParseInts(string text, string option)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return [];
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return parts.Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0
+            ? v : throw new ArgumentException($"{option}: '{s}' is not a positive integer.")).ToArray();
+    }
+
+    public static double[] ParseDoubles(string text, string option) =>
+        text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(s =>
+            double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v)
+                ? v : throw new ArgumentException($"{option}: '{s}' is not a number.")).ToArray();
+
+    public static Activation ParseActivation(string s) => s.ToLowerInvariant() switch
+    {
+        "relu" => Activation.Relu,
+        "tanh" => Activation.Tanh,
+        "sigmoid" => Activation.Sigmoid,
+        "identity" or "linear" => Activation.Identity,
+        _ => throw new ArgumentException($"--activation: unknown activation '{s}' (expected relu, tanh or sigmoid)."),
+    };
+
+    public static Command Create()
+    {
+        var common = new CommonOptions();
+        var lr = new Option<double>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 1e-3 };
+        var cmd = new Command("train", "Train a perceptron, logistic regression, MLP or CNN on Fashion-MNIST.");
+        common.AddTo(cmd);
+        cmd.Add(lr);
+        cmd.SetAction((p, ct) => RunAsync(common, p, p.GetValue(lr), ct));
+        return cmd;
+    }
+
+    private static async Task<int> RunAsync(CommonOptions o, ParseResult p, double lr, CancellationToken ct)
+    {
+        var config = o.Config(p, lr);
+        bool json = p.GetValue(o.Json);
+        var data = FashionMnist.Load(p.GetValue(o.Data));
+        TrainOutcome outcome;
+        if (json) outcome = await TrainRunner.RunAsync(config, data, null, null, ct);
+        else
+        {
+            AnsiConsole.MarkupLine($"[bold]Training[/] {Markup.Escape(config.Describe())} on Fashion-MNIST: {data.Train.Count:N0} training, {data.Validation.Count:N0} validation, {data.Test.Count:N0} test images");
+            outcome = await WithProgress(config, data, ct);
+        }
+        string? outDir = p.GetValue(o.Out);
+        if (outDir is not null) TrainRunner.WriteOutputs(outDir, outcome);
+        if (json) { Json.Print(ToJson(outcome)); return 0; }
+        PrintHistory(outcome);
+        AnsiConsole.MarkupLine($"best epoch {outcome.BestEpoch}: validation accuracy [bold]{outcome.ValidationAccuracy:P2}[/], test accuracy [bold]{outcome.TestAccuracy:P2}[/] " +
+            $"({outcome.Parameters:N0} parameters, {outcome.Seconds:F1} s)");
+        if (outDir is not null) AnsiConsole.MarkupLine($"wrote history.csv, loss.svg, accuracy.svg{(outcome.Model is null ? "" : ", model.npz")} to {Markup.Escape(outDir)}");
+        return 0;
+    }
+
+    internal static async Task<TrainOutcome> WithProgress(TrainConfig config, FashionMnistData data, CancellationToken ct)
+    {
+        TrainOutcome? outcome = null;
+        await AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                var tasks = new Dictionary<int, ProgressTask>();
+                ProgressTask Task(int epoch) => tasks.TryGetValue(epoch, out var t) ? t : tasks[epoch] = ctx.AddTask($"epoch {epoch}/{config.Epochs}");
+                var batch = new Progress<BatchProgress>(b => { var t = Task(b.Epoch); t.MaxValue = b.Batches; t.Value = b.Batch; t.Description = $"epoch {b.Epoch}/{config.Epochs} loss {b.RunningLoss:F4}"; });
+                var epoch = new Progress<EpochReport>(r => { var t = Task(r.Epoch); t.Value = t.MaxValue; t.Description = $"epoch {r.Epoch}/{config.Epochs} loss {r.TrainLoss:F4} val {r.ValidationAccuracy:P1}"; });
+                outcome = await TrainRunner.RunAsync(config, data, batch, epoch, ct);
+            });
+        return outcome!;
+    }
+
+    internal static void PrintHistory(TrainOutcome o)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title(Markup.Escape(o.Config.Describe()));
+        foreach (var c in new[] { "epoch", "train loss", "train acc.", "val. acc.", "seconds" }) table.AddColumn(new TableColumn(c).RightAligned());
+        foreach (var r in o.History)
+            table.AddRow((r.Epoch == o.BestEpoch ? "*" : "") + r.Epoch, r.TrainLoss.ToString("F4", CultureInfo.InvariantCulture),
+                r.TrainAccuracy.ToString("P2", CultureInfo.InvariantCulture), r.ValidationAccuracy.ToString("P2", CultureInfo.InvariantCulture),
+                r.Seconds.ToString("F1", CultureInfo.InvariantCulture));
+        AnsiConsole.Write(table);
+    }
+
+    internal static JsonObject ToJson(TrainOutcome o)
+    {
+        var history = new JsonArray();
+        foreach (var r in o.History)
+            history.Add(new JsonObject
+            {
+                ["epoch"] = r.Epoch, ["train_loss"] = Json.Number(r.TrainLoss), ["train_accuracy"] = Json.Number(r.TrainAccuracy),
+                ["val_accuracy"] = Json.Number(r.ValidationAccuracy), ["seconds"] = Json.Number(r.Seconds),
+            });
+        return new JsonObject
+        {
+            ["model"] = o.Config.Model, ["description"] = o.Config.Describe(), ["params"] = o.Parameters, ["epochs"] = o.History.Count,
+            ["best_epoch"] = o.BestEpoch, ["val_accuracy"] = Json.Number(o.ValidationAccuracy), ["test_accuracy"] = Json.Number(o.TestAccuracy),
+            ["train_seconds"] = Json.Number(o.Seconds), ["history"] = history,
+        };
+    }
+}

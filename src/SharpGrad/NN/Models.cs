@@ -1,0 +1,74 @@
+namespace SharpGrad.NN;
+
+/// <summary>Activation functions by name, for model builders and the command line.</summary>
+public enum Activation
+{
+    /// <summary>max(x, 0).</summary>
+    Relu,
+    /// <summary>Hyperbolic tangent.</summary>
+    Tanh,
+    /// <summary>Logistic sigmoid.</summary>
+    Sigmoid,
+    /// <summary>No activation (a linear network).</summary>
+    Identity,
+}
+
+/// <summary>Ready-made models for the seed exercises' image classification tasks (seed 003 Q3–Q4).</summary>
+public static class Models
+{
+    /// <summary>A fresh module computing <paramref name="activation"/>.</summary>
+    public static Module ActivationModule(Activation activation) => activation switch
+    {
+        Activation.Relu => new ReLU(),
+        Activation.Tanh => new Tanh(),
+        Activation.Sigmoid => new Sigmoid(),
+        Activation.Identity => new Identity(),
+        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation."),
+    };
+
+    /// <summary>
+    /// Multinomial logistic regression: Flatten then one Linear layer producing class scores (the softmax is in the
+    /// cross-entropy loss).
+    /// </summary>
+    public static Sequential LogisticRegression(int inputs, int classes, Generator? generator = null) =>
+        new(new Flatten(), new Linear(inputs, classes, generator: generator));
+
+    /// <summary>
+    /// A multilayer perceptron: Flatten, then for each hidden size Linear → activation (→ Dropout when
+    /// <paramref name="dropout"/> &gt; 0), then a Linear output layer.
+    /// </summary>
+    public static Sequential Mlp(int inputs, IReadOnlyList<int> hidden, int classes, Activation activation = Activation.Relu,
+        double dropout = 0, Generator? generator = null)
+    {
+        ArgumentNullException.ThrowIfNull(hidden);
+        var seq = new Sequential(new Flatten());
+        int width = inputs;
+        foreach (int h in hidden)
+        {
+            seq.Add(new Linear(width, h, generator: generator));
+            seq.Add(ActivationModule(activation));
+            if (dropout > 0) seq.Add(new Dropout(dropout, generator is null ? null : new Generator(generator.NextUInt64())));
+            width = h;
+        }
+        seq.Add(new Linear(width, classes, generator: generator));
+        return seq;
+    }
+
+    /// <summary>
+    /// A small CNN for 28x28 grey images with fewer than 100,000 parameters: two blocks of
+    /// Conv(5x5) → BatchNorm → ReLU → MaxPool(2) (1→32 and 32→64 channels), then Dropout and a Linear classifier on the
+    /// 64·4·4 features. Without <paramref name="batchNorm"/> it is the benchmark CNN of the kernels issue (62,346 parameters).
+    /// </summary>
+    public static Sequential Cnn(int classes = 10, double dropout = 0.0, bool batchNorm = false, Activation activation = Activation.Relu, Generator? generator = null)
+    {
+        var seq = new Sequential(new Conv2d(1, 32, 5, generator: generator));
+        if (batchNorm) seq.Add(new BatchNorm2d(32));
+        seq.Add(ActivationModule(activation)).Add(new MaxPool2d(2));
+        seq.Add(new Conv2d(32, 64, 5, generator: generator));
+        if (batchNorm) seq.Add(new BatchNorm2d(64));
+        seq.Add(ActivationModule(activation)).Add(new MaxPool2d(2)).Add(new Flatten());
+        if (dropout > 0) seq.Add(new Dropout(dropout, generator is null ? null : new Generator(generator.NextUInt64())));
+        seq.Add(new Linear(64 * 4 * 4, classes, generator: generator));
+        return seq;
+    }
+}
