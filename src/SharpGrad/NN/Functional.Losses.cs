@@ -192,7 +192,7 @@ public static partial class Functional
         SameShape(input, target, nameof(KlDiv));
         Tensor pointwise = logTarget
             ? target.Exp() * (target - input)
-            : target * (target.Clamp(min: double.Epsilon).Log() - input); // p log p → 0 as p → 0
+            : target * ((target + target.Eq(0)).Log() - input); // p log p → 0 as p → 0: log 1 where p = 0 (NumPy's xlogy)
         return reduction == Reduction.BatchMean
             ? pointwise.Sum() / (input.Rank == 0 ? 1 : input.ShapeRef[0])
             : Reduce(pointwise, reduction, nameof(KlDiv));
