@@ -126,3 +126,46 @@ public class DataTests
         Assert.Equal(0.2860, sum / 255.0 / (60_000 * 784), 3);
     }
 }
+
+public class CsvTests
+{
+    [Fact]
+    public void ReadsHeaderQuotesAndNumbers()
+    {
+        var t = Csv.Read(new StringReader("x,\"y, quoted\",target\n1,2.5,-3e2\n\n4,5,6\n"), "t.csv");
+        Assert.Equal(["x", "y, quoted", "target"], t.Columns);
+        Assert.Equal([2, 3], t.Values.Shape);
+        Assert.Equal(new double[] { 1, 2.5, -300, 4, 5, 6 }, t.Values.ToArray<double>());
+        var (features, target) = t.Split("target");
+        Assert.Equal(new double[] { 1, 2.5, 4, 5 }, features.ToArray<double>());
+        Assert.Equal(new double[] { -300, 6 }, target.ToArray<double>());
+        Assert.Throws<ArgumentException>(() => t.Split("nope"));
+    }
+
+    [Theory]
+    [InlineData("a,b\n1,2\n3\n", "line 3")]
+    [InlineData("a,b\n1,x\n", "line 2, column 2 ('b')")]
+    [InlineData("a,b\n1,\"2\n", "not closed")]
+    [InlineData("", "no data")]
+    public void MalformedCsvNamesTheLineAndColumn(string text, string expected)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => Csv.Read(new StringReader(text), "bad.csv"));
+        Assert.Contains("bad.csv", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void WriteThenReadRoundTrips()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"sharpgrad-{Guid.NewGuid():N}.csv");
+        try
+        {
+            var values = Tensor.FromArray(new[] { 0.1, -2, 1e-300, 3.25 }, 2, 2);
+            Csv.Write(path, ["a", "b,c"], values);
+            var back = Csv.Read(path);
+            Assert.Equal(["a", "b,c"], back.Columns);
+            Assert.Equal(values.ToArray<double>(), back.Values.ToArray<double>());
+        }
+        finally { File.Delete(path); }
+    }
+}
