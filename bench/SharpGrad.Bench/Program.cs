@@ -3,8 +3,7 @@ using System.Globalization;
 using SharpGrad;
 using SharpGrad.Kernels;
 
-// The benchmark runner: one workload per run, one JSON line on stdout. Grows with the kernels issue
-// (mlp-epoch, cnn-epoch, ...); for now the GEMM and an autograd round trip of a small MLP step.
+// The benchmark runner: one workload per run, one JSON line on stdout (see Workloads.cs and bench/reference/).
 var options = ParseArgs(args);
 string workload = options.GetValueOrDefault("workload", "gemm");
 switch (workload)
@@ -27,26 +26,11 @@ switch (workload)
         Console.WriteLine(FormattableString.Invariant($"{{\"workload\":\"gemm\",\"threads\":1,\"m\":{m},\"n\":{n},\"k\":{k},\"gflops\":{gflops:F2}}}"));
         break;
     }
-    case "mlp-step":
-    {
-        var g = new Generator(1);
-        var x = Tensor.Randn([64, 784], g);
-        var w1 = Tensor.Randn([784, 256], g, requiresGrad: true);
-        var w2 = Tensor.Randn([256, 10], g, requiresGrad: true);
-        int steps = 0;
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed.TotalSeconds < 2 || steps < 3)
-        {
-            var loss = x.MatMul(w1).Relu().MatMul(w2).LogSoftmax(1).Mean();
-            w1.Grad = null; w2.Grad = null;
-            loss.Backward();
-            steps++;
-        }
-        Console.WriteLine(FormattableString.Invariant($"{{\"workload\":\"mlp-step\",\"threads\":1,\"seconds\":{sw.Elapsed.TotalSeconds / steps:F6}}}"));
+    case "mlp-epoch": case "cnn-epoch": case "mlp-batch1": case "xor": case "sgd-logreg":
+        Console.WriteLine(Workloads.Run(workload, options));
         break;
-    }
     default:
-        Console.Error.WriteLine($"unknown workload '{workload}' (known: gemm, mlp-step)");
+        Console.Error.WriteLine($"unknown workload '{workload}' (known: gemm, mlp-epoch, cnn-epoch, mlp-batch1, xor, sgd-logreg)");
         return 1;
 }
 return 0;

@@ -13,6 +13,7 @@ public static class Program
         root.Add(GradCheckCommand.Create());
         root.Add(TrainCommand.Create());
         root.Add(SweepCommand.Create());
+        root.Add(ReportCommand.Create());
         try
         {
             return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });

@@ -13,9 +13,22 @@ internal static class DemoCommand
     public static Command Create()
     {
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text." };
-        var cmd = new Command("demo", "Run the quick exercises on embedded defaults.");
+        var outDir = new Option<string>("--out") { Description = "Where to write the quick report.", DefaultValueFactory = _ => "sharpgrad-report" };
+        var cmd = new Command("demo", "Run the quick exercises on embedded defaults and write the quick report.");
         cmd.Add(json);
-        cmd.SetAction(parse => Run(parse.GetValue(json)));
+        cmd.Add(outDir);
+        cmd.SetAction(async (parse, ct) =>
+        {
+            int code = Run(parse.GetValue(json));
+            if (code != 0) return code;
+            string dir = parse.GetValue(outDir)!;
+            if (!parse.GetValue(json)) AnsiConsole.MarkupLine("\n[bold]Writing the quick report[/] (every exercise; a short classifier run when Fashion-MNIST is installed)");
+            var report = await SharpGrad.Cli.Report.ReportBuilder.BuildAsync(null, quick: true,
+                parse.GetValue(json) ? null : new ConsoleStatus(), ct);
+            report.Save(dir);
+            if (!parse.GetValue(json)) AnsiConsole.MarkupLine($"[green]Report:[/] {Markup.Escape(Path.GetFullPath(Path.Combine(dir, "index.html")))} (and report.md)");
+            return 0;
+        });
         return cmd;
     }
 

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Globalization;
+using SharpGrad;
+using SharpGrad.Data;
+using SharpGrad.NN;
+using SharpGrad.Optim;
+using F = SharpGrad.NN.Functional;
+
+/// <summary>
+/// The end-to-end workloads of the kernels issue, each mirrored by bench/reference/workloads.py with the same data,
+/// model, hyper-parameters and step count, so the two sides can be compared line for line.
+/// </summary>
+internal static class Workloads
+{
+    public static string Run(string workload, Dictionary<string, string> options)
+    {
+        int threads = int.Parse(options.GetValueOrDefault("threads", "1"), CultureInfo.InvariantCulture);
+        int? limit = options.TryGetValue("limit", out var l) ? int.Parse(l, CultureInfo.InvariantCulture) : null;
+        return workload switch
+        {
+            "mlp-epoch" => Line(workload, threads, "seconds", Epoch(Models.Mlp(784, [256, 128], 10, generator: new Generator(0)), limit)),
+            "cnn-epoch" => Line(workload, threads, "seconds", Epoch(Models.Cnn(generator: new Generator(0)), limit)),
+            "mlp-batch1" => MlpBatch1(threads, int.Parse(options.GetValueOrDefault("steps", "2000"), CultureInfo.InvariantCulture)),
+            "xor" => Line(workload, threads, "seconds", Xor(int.Parse(options.GetValueOrDefault("epochs", "10000"), CultureInfo.InvariantCulture))),
+            "sgd-logreg" => Line(workload, threads, "seconds", SgdLogReg(limit)),
+            _ => throw new ArgumentException($"unknown workload '{workload}'"),
+        };
+    }
+
+    private static string Line(string workload, int threads, string key, double value, string extra = "") =>
+        string.Create(CultureInfo.InvariantCulture, $"{{\"workload\":\"{workload}\",\"threads\":{threads},\"{key}\":{value:F4}{extra}}}");
+
+    /// <summary>All 60,000 training images (the validation split is training data here), as the reference uses them.</summary>
+    private static ImageDataset TrainingImages(int? limit)
+    {
+        var data = FashionMnist.Load(validationSize: 0);
+        return limit is int n ? data.Train.Slice(0, n) : data.Train;
+    }
+
+    /// <summary>Seconds for one epoch of Adam (lr 1e-3) at batch 64 on cross-entropy, after one warm-up batch.</summary>
+    private static double Epoch(Module model, int? limit)
+    {
+        var train = TrainingImages(limit);
+        var opt = new Adam(model.Parameters(), 1e-3);
+        var loader = new DataLoader(train, 64, shuffle: true, generator: new Generator(1));
+        Step(model, opt, loader.Dataset.GetBatch(Enumerable.Range(0, 64).ToArray()));
+        var sw = Stopwatch.StartNew();
+        foreach (var batch in loader.Epoch()) Step(model, opt, batch);
+        return sw.Elapsed.TotalSeconds;
+    }
+
+    private static void Step(Module model, Optimizer opt, (Tensor Input, Tensor Target) batch)
+    {
+        var loss = F.CrossEntropy(model.Forward(batch.Input), batch.Target);
+        opt.ZeroGrad();
+        loss.Backward();
+        opt.Step();
+    }
+
+    /// <summary>Adam steps per second of the MLP at batch size 1 (per-step overhead).</summary>
+    private static string MlpBatch1(int threads, int steps)
+    {
+        var train = TrainingImages(steps);
+        var model = Models.Mlp(784, [256, 128], 10, generator: new Generator(0));
+        var opt = new Adam(model.Parameters(), 1e-3);
+        var batches = Enumerable.Range(0, steps).Select(i => train.GetBatch([i])).ToArray();
+        for (int i = 0; i < 20; i++) Step(model, opt, batches[i]);
+        var sw = Stopwatch.StartNew();
+        foreach (var b in batches) Step(model, opt, b);
+        double s = sw.Elapsed.TotalSeconds;
+        return Line("mlp-batch1", threads, "seconds", s, string.Create(CultureInfo.InvariantCulture, $",\"steps\":{steps},\"steps_per_s\":{steps / s:F1}"));
+    }
+
+    /// <summary>XOR with the 2-2-1 ReLU net, squared loss, full-batch gradient descent (lr 0.1), fixed initial weights.</summary>
+    private static double Xor(int epochs)
+    {
+        var x = Tensor.FromArray(new double[] { 0, 0, 0, 1, 1, 0, 1, 1 }, 4, 2);
+        var y = Tensor.FromArray(new double[] { -1, 1, 1, -1 }, 4, 1);
+        var g = new Generator(3);
+        var u = Tensor.Randn([2, 2], g, DType.Float64, requiresGrad: true);
+        var b1 = Tensor.Zeros([2], DType.Float64, requiresGrad: true);
+        var w = Tensor.Randn([2, 1], g, DType.Float64, requiresGrad: true);
+        var b2 = Tensor.Zeros([1], DType.Float64, requiresGrad: true);
+        var opt = new Sgd([u, b1, w, b2], lr: 0.1);
+        var sw = Stopwatch.StartNew();
+        for (int e = 0; e < epochs; e++)
+        {
+            var loss = F.MseLoss(x.MatMul(u).Add(b1).Relu().MatMul(w).Add(b2), y);
+            opt.ZeroGrad();
+            loss.Backward();
+            opt.Step();
+        }
+        return sw.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Per-example SGD (lr 0.01) on multinomial logistic regression: one epoch, one update per image.</summary>
+    private static double SgdLogReg(int? limit)
+    {
+        var train = TrainingImages(limit);
+        var model = Models.LogisticRegression(784, 10, new Generator(0));
+        var opt = new Sgd(model.Parameters(), lr: 0.01);
+        var order = new Generator(1).Permutation(train.Count);
+        var sw = Stopwatch.StartNew();
+        foreach (int i in order) Step(model, opt, train.GetBatch([i]));
+        return sw.Elapsed.TotalSeconds;
+    }
+}

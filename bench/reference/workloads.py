@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""Reference side of the SharpGrad benchmarks: the same workloads as bench/SharpGrad.Bench (Workloads.cs),
+with the same data (Debian's Fashion-MNIST IDX files), models, hyper-parameters and step counts.
+
+PyTorch (mlp-epoch, cnn-epoch, mlp-batch1) and NumPy (xor, sgd-logreg). Run with the system interpreter:
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/reference/workloads.py --workload mlp-epoch --torch-threads 1
+Prints one JSON line, like the C# runner.
+"""
+import argparse, gzip, json, os, time
+import numpy as np
+
+DATA = os.environ.get("SHARPGRAD_DATA", "/usr/share/datasets/fashion-mnist")
+
+
+def load_train(limit=None):
+    def read(name):
+        path = os.path.join(DATA, name)
+        opener = gzip.open if os.path.exists(path + ".gz") else open
+        with opener(path + (".gz" if os.path.exists(path + ".gz") else ""), "rb") as f:
+            raw = f.read()
+        dims = raw[3]
+        shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
+        return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+    x = read("train-images-idx3-ubyte")
+    y = read("train-labels-idx1-ubyte")
+    if limit:
+        x, y = x[:limit], y[:limit]
+    return x, y.astype(np.int64)
+
+
+def torch_epoch(kind, limit):
+    import torch
+    torch.manual_seed(0)
+    x, y = load_train(limit)
+    if kind == "mlp":
+        model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128),
+                                    torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    else:
+        model = torch.nn.Sequential(torch.nn.Conv2d(1, 32, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Conv2d(32, 64, 5),
+                                    torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(1024, 10))
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    n = len(y)
+    order = np.random.default_rng(1).permutation(n)
+
+    def step(idx):
+        xb = torch.from_numpy(x[idx].astype(np.float32) / 255.0).reshape(len(idx), 1, 28, 28)
+        yb = torch.from_numpy(y[idx])
+        loss = loss_fn(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    step(np.arange(64))  # warm-up, as the C# side
+    t = time.perf_counter()
+    for s in range(0, n, 64):
+        step(order[s:s + 64])
+    return time.perf_counter() - t
+
+
+def torch_batch1(steps):
+    import torch
+    torch.manual_seed(0)
+    x, y = load_train(steps)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128),
+                                torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xs = [torch.from_numpy(x[i:i + 1].astype(np.float32) / 255.0) for i in range(steps)]
+    ys = [torch.from_numpy(y[i:i + 1]) for i in range(steps)]
+
+    def step(i):
+        loss = loss_fn(model(xs[i]), ys[i])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    for i in range(20):
+        step(i)
+    t = time.perf_counter()
+    for i in range(steps):
+        step(i)
+    return time.perf_counter() - t
+
+
+def numpy_xor(epochs):
+    """2-2-1 ReLU net, squared loss (mean), full-batch gradient descent with lr 0.1, gradients by hand."""
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
+    y = np.array([[-1], [1], [1], [-1]], dtype=np.float64)
+    rng = np.random.default_rng(3)
+    u, w = rng.standard_normal((2, 2)), rng.standard_normal((2, 1))
+    b1, b2 = np.zeros(2), np.zeros(1)
+    t = time.perf_counter()
+    for _ in range(epochs):
+        h_pre = x @ u + b1
+        h = np.maximum(h_pre, 0)
+        out = h @ w + b2
+        g_out = 2 * (out - y) / out.size
+        g_w, g_b2 = h.T @ g_out, g_out.sum(0)
+        g_h = (g_out @ w.T) * (h_pre > 0)
+        g_u, g_b1 = x.T @ g_h, g_h.sum(0)
+        u -= 0.1 * g_u; b1 -= 0.1 * g_b1; w -= 0.1 * g_w; b2 -= 0.1 * g_b2
+    return time.perf_counter() - t
+
+
+def numpy_sgd_logreg(limit):
+    """Multinomial logistic regression, one SGD update (lr 0.01) per image, stable softmax, gradients by hand."""
+    x, y = load_train(limit)
+    x = x.reshape(len(y), -1).astype(np.float32) / 255.0
+    rng = np.random.default_rng(0)
+    bound = 1 / np.sqrt(784)
+    W = rng.uniform(-bound, bound, (10, 784)).astype(np.float32)
+    b = rng.uniform(-bound, bound, 10).astype(np.float32)
+    order = np.random.default_rng(1).permutation(len(y))
+    t = time.perf_counter()
+    for i in order:
+        xi = x[i]
+        z = W @ xi + b
+        z -= z.max()
+        p = np.exp(z)
+        p /= p.sum()
+        p[y[i]] -= 1
+        W -= 0.01 * np.outer(p, xi)
+        b -= 0.01 * p
+    return time.perf_counter() - t
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workload", required=True)
+    ap.add_argument("--limit", type=int)
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--epochs", type=int, default=10000)
+    ap.add_argument("--torch-threads", type=int, default=1)
+    a = ap.parse_args()
+    threads = a.torch_threads
+    if a.workload in ("mlp-epoch", "cnn-epoch", "mlp-batch1"):
+        import torch
+        torch.set_num_threads(a.torch_threads)
+    if a.workload == "mlp-epoch":
+        out = {"seconds": torch_epoch("mlp", a.limit)}
+    elif a.workload == "cnn-epoch":
+        out = {"seconds": torch_epoch("cnn", a.limit)}
+    elif a.workload == "mlp-batch1":
+        s = torch_batch1(a.steps)
+        out = {"seconds": s, "steps": a.steps, "steps_per_s": a.steps / s}
+    elif a.workload == "xor":
+        out = {"seconds": numpy_xor(a.epochs)}
+        threads = 1
+    elif a.workload == "sgd-logreg":
+        out = {"seconds": numpy_sgd_logreg(a.limit)}
+        threads = 1
+    else:
+        raise SystemExit(f"unknown workload {a.workload}")
+    print(json.dumps({"workload": a.workload, "threads": threads, **{k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}}))
+
+
+if __name__ == "__main__":
+    main()
