@@ -13,7 +13,12 @@ public static class Program
         root.Add(GradCheckCommand.Create());
         root.Add(TrainCommand.Create());
         root.Add(SweepCommand.Create());
+        root.Add(ConvCommand.Create());
+        root.Add(ConstructCommand.Create());
         root.Add(ReportCommand.Create());
+        root.Add(XorCommand.Create());
+        root.Add(LinregCommand.Create());
+        root.Add(CalcCommand.Create());
         try
         {
             return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });

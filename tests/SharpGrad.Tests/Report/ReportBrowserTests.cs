@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using SharpGrad.Cli.Report;
+
+namespace SharpGrad.Tests.Report;
+
+/// <summary>Runs only where Debian's chromium is installed; .ci/run installs it.</summary>
+public sealed class ChromiumFactAttribute : FactAttribute
+{
+    public const string Path = "/usr/bin/chromium";
+
+    public ChromiumFactAttribute()
+    {
+        if (!File.Exists(Path)) Skip = "chromium is not installed (apt-get install chromium).";
+    }
+}
+
+public class ReportBrowserTests
+{
+    private static async Task<string> BuildQuickReport()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"sharpgrad-report-{Guid.NewGuid():N}");
+        var report = await ReportBuilder.BuildAsync(null, quick: true, null, CancellationToken.None);
+        report.Save(dir);
+        return dir;
+    }
+
+    [Fact]
+    public async Task TheReportIsSelfContainedAndHasEverySection()
+    {
+        string dir = await BuildQuickReport();
+        try
+        {
+            string html = await File.ReadAllTextAsync(Path.Combine(dir, "index.html"));
+            string md = await File.ReadAllTextAsync(Path.Combine(dir, "report.md"));
+            // No external resources: no src/href pointing anywhere but an in-page anchor, no scripts.
+            Assert.DoesNotMatch(new Regex("(src|href)=\"(?!#)"), html);
+            Assert.DoesNotContain("<script", html);
+            var sectionIds = Regex.Matches(html, "<section id=\"([^\"]+)\"").Select(m => m.Groups[1].Value).ToList();
+            foreach (var id in new[] { "softmax-identities", "derivatives", "seed002-q1", "seed002-q4", "seed003-q1", "seed003-q3" })
+                Assert.Contains(id, sectionIds);
+            foreach (var id in sectionIds) Assert.Contains($"<a id=\"{id}\"></a>", md);
+            int figures = Regex.Matches(html, "<figure class=\"chart\"").Count;
+            Assert.Equal(figures, Regex.Matches(html, "<svg ").Count);
+            Assert.Equal(Directory.GetFiles(Path.Combine(dir, "figures"), "*.svg").Length, Regex.Matches(md, @"!\[").Count);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [ChromiumFact]
+    public async Task HeadlessChromiumRendersEverySectionAndChartWithoutConsoleErrors()
+    {
+        string dir = await BuildQuickReport();
+        string shot = Path.Combine(Environment.GetEnvironmentVariable("SHARPGRAD_SCREENSHOT_DIR") ?? dir, "report-screenshot.png");
+        try
+        {
+            string index = Path.Combine(dir, "index.html");
+            var (dom, log) = Run("--dump-dom", index);
+            var (_, shotLog) = Run($"--screenshot={shot}", index, "--window-size=1100,4000");
+            // The rendered DOM has every section and every chart, with drawn series.
+            string html = await File.ReadAllTextAsync(index);
+            var expectedSections = Regex.Matches(html, "<section id=\"([^\"]+)\"").Select(m => m.Groups[1].Value).ToList();
+            foreach (var id in expectedSections) Assert.Contains($"id=\"{id}\"", dom);
+            int charts = Regex.Matches(html, "<figure class=\"chart\"").Count;
+            Assert.True(charts >= 4, $"only {charts} charts");
+            Assert.Equal(charts, Regex.Matches(dom, "<svg ").Count);
+            Assert.All(Regex.Matches(dom, "<path class=\"series\"[^>]*d=\"([^\"]*)\"").Select(m => m.Groups[1].Value), d => Assert.StartsWith("M", d));
+            // No console errors or failed loads.
+            foreach (var text in new[] { log, shotLog })
+                Assert.DoesNotMatch(new Regex("CONSOLE\\(\\d+\\).*(error|Error)|Failed to load resource|Uncaught"), text);
+            Assert.True(new FileInfo(shot).Length > 10_000, "the screenshot is missing or empty");
+        }
+        finally
+        {
+            foreach (var f in Directory.GetFiles(dir)) if (f != shot) File.Delete(f);
+        }
+
+        static (string Stdout, string Stderr) Run(params string[] args)
+        {
+            var psi = new ProcessStartInfo(ChromiumFactAttribute.Path)
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            foreach (var a in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync", "--enable-logging=stderr", "--v=0", $"--user-data-dir={Path.Combine(Path.GetTempPath(), "sharpgrad-chromium-" + Guid.NewGuid().ToString("N"))}" })
+                psi.ArgumentList.Add(a);
+            foreach (var a in args.Where(a => a.StartsWith("--", StringComparison.Ordinal))) psi.ArgumentList.Add(a);
+            psi.ArgumentList.Add("file://" + args.First(a => !a.StartsWith("--", StringComparison.Ordinal)));
+            using var p = Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            if (!p.WaitForExit(120_000)) { p.Kill(entireProcessTree: true); throw new TimeoutException("chromium did not finish in 120 s"); }
+            return (stdout.Result, stderr.Result);
+        }
+    }
+}
