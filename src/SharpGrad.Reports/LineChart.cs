@@ -69,7 +69,7 @@ public sealed class LineChart
         var xTicks = NiceTicks(xMin, xMax, 6);
         var yTicks = LogY ? LogTicks(yMin, yMax) : NiceTicks(yMin, yMax, 6);
         (xMin, xMax) = (Math.Min(xMin, xTicks[0]), Math.Max(xMax, xTicks[^1]));
-        if (!LogY) (yMin, yMax) = (Math.Min(yMin, yTicks[0]), Math.Max(yMax, yTicks[^1]));
+        (yMin, yMax) = (Math.Min(yMin, yTicks[0]), Math.Max(yMax, yTicks[^1])); // log ticks are exponents, so this covers whole decades
         double Px(double x) => left + (x - xMin) / (xMax - xMin) * plotW;
         double Py(double ty) => top + plotH - (ty - yMin) / (yMax - yMin) * plotH;
 

@@ -51,21 +51,25 @@ internal static class LinregCommand
     internal static void WriteCharts(string dir, LinregResult r)
     {
         Directory.CreateDirectory(dir);
+        foreach (var (file, chart) in Charts(r)) AtomicFile.WriteText(Path.Combine(dir, file), chart.ToSvg());
+    }
+
+    /// <summary>distance.svg, loss.svg and mlp_loss.svg.</summary>
+    internal static IReadOnlyList<(string File, LineChart Chart)> Charts(LinregResult r)
+    {
         int e = r.Distance.Length;
         var x = Enumerable.Range(0, e + 1).Select(i => (double)i).ToArray();
         var distance = new LineChart("‖θ_GD − θ_closed-form‖₂ per epoch", "epoch", "Euclidean distance") { LogY = true }
             .Add("gradient descent", x, [r.InitialDistance, .. r.Distance]);
-        AtomicFile.WriteText(Path.Combine(dir, "distance.svg"), distance.ToSvg());
         var epochs = x[1..];
         var loss = new LineChart("Linear regression: mean squared error", "epoch", "MSE") { LogY = true }
             .Add("GD train", epochs, r.GdTrainLoss).Add("GD test", epochs, r.GdTestLoss)
             .Add("closed form train", epochs, Enumerable.Repeat(r.ClosedFormTrainLoss, e).ToArray())
             .Add("closed form test", epochs, Enumerable.Repeat(r.ClosedFormTestLoss, e).ToArray());
-        AtomicFile.WriteText(Path.Combine(dir, "loss.svg"), loss.ToSvg());
         var mlp = new LineChart("MLP regressor: mean squared error", "epoch", "MSE") { LogY = true }
             .Add("MLP train", r.MlpTrainLoss).Add("MLP test", r.MlpTestLoss)
             .Add("linear (closed form) test", Enumerable.Repeat(r.ClosedFormTestLoss, r.MlpTestLoss.Length).ToArray());
-        AtomicFile.WriteText(Path.Combine(dir, "mlp_loss.svg"), mlp.ToSvg());
+        return [("distance.svg", distance), ("loss.svg", loss), ("mlp_loss.svg", mlp)];
     }
 
     internal static JsonObject ToJson(LinregResult r, LinregOptions o) => new()

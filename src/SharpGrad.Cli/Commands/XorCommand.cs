@@ -72,15 +72,20 @@ internal static class XorCommand
     internal static void WriteCharts(string dir, XorResult r)
     {
         Directory.CreateDirectory(dir);
+        foreach (var (file, chart) in Charts(r)) AtomicFile.WriteText(Path.Combine(dir, file), chart.ToSvg());
+    }
+
+    /// <summary>loss.svg (every restart's loss per epoch) and params.svg (two parameters of the best run per epoch).</summary>
+    internal static IReadOnlyList<(string File, LineChart Chart)> Charts(XorResult r)
+    {
         var epochs = Enumerable.Range(0, r.Options.Epochs + 1).Select(i => (double)i).ToArray();
         var loss = new LineChart($"XOR: squared loss ({Name(r.Options.Loss)}) per epoch, {r.Runs.Count} restarts", "epoch", "loss") { LogY = true };
         foreach (var run in r.Runs)
             loss.Add($"seed {run.Seed}{(run.Succeeded ? "" : " (fails)")}", epochs, run.Loss);
-        AtomicFile.WriteText(Path.Combine(dir, "loss.svg"), loss.ToSvg());
         var traced = r.TracedParameters.Select(i => Xor.ParameterNames[i]).ToArray();
         var pars = new LineChart($"XOR: {traced[0]} and {traced[1]} during training (best run, seed {r.Best.Seed})", "epoch", "value");
         for (int k = 0; k < 2; k++) pars.Add(traced[k], epochs, r.Best.Trace[k]);
-        AtomicFile.WriteText(Path.Combine(dir, "params.svg"), pars.ToSvg());
+        return [("loss.svg", loss), ("params.svg", pars)];
     }
 
     private static string Name(Reduction r) => r == Reduction.Sum ? "sum" : "mean";
