@@ -20,7 +20,12 @@ internal readonly record struct ConvGeometry(int Channels, int Height, int Width
 /// </summary>
 internal static class Im2Col
 {
-    public static void Forward<T>(ReadOnlySpan<T> image, in ConvGeometry g, Span<T> cols) where T : unmanaged, INumber<T>
+    /// <param name="image">One image [C, H, W].</param>
+    /// <param name="g">The geometry.</param>
+    /// <param name="cols">The column matrix; row r of this image starts at <c>r * ld + offset</c>, so a whole batch can share one matrix.</param>
+    /// <param name="ld">Row stride of <paramref name="cols"/> (at least the number of output positions).</param>
+    /// <param name="offset">Column where this image's output positions start.</param>
+    public static void Forward<T>(ReadOnlySpan<T> image, in ConvGeometry g, Span<T> cols, int ld, int offset) where T : unmanaged, INumber<T>
     {
         int oh = g.OutHeight, ow = g.OutWidth, p = oh * ow;
         int row = 0;
@@ -30,7 +35,7 @@ internal static class Im2Col
             for (int ky = 0; ky < g.KernelH; ky++)
                 for (int kx = 0; kx < g.KernelW; kx++, row++)
                 {
-                    Span<T> dst = cols.Slice(row * p, p);
+                    Span<T> dst = cols.Slice(row * ld + offset, p);
                     int dy = ky * g.DilationH - g.PadH, dx = kx * g.DilationW - g.PadW;
                     for (int y = 0; y < oh; y++)
                     {
@@ -50,7 +55,7 @@ internal static class Im2Col
     }
 
     /// <summary>Adds the column matrix back into the image (the adjoint of <see cref="Forward{T}"/>).</summary>
-    public static void Backward<T>(ReadOnlySpan<T> cols, in ConvGeometry g, Span<T> image) where T : unmanaged, INumber<T>
+    public static void Backward<T>(ReadOnlySpan<T> cols, in ConvGeometry g, Span<T> image, int ld, int offset) where T : unmanaged, INumber<T>
     {
         int oh = g.OutHeight, ow = g.OutWidth, p = oh * ow;
         int row = 0;
@@ -60,7 +65,7 @@ internal static class Im2Col
             for (int ky = 0; ky < g.KernelH; ky++)
                 for (int kx = 0; kx < g.KernelW; kx++, row++)
                 {
-                    ReadOnlySpan<T> src = cols.Slice(row * p, p);
+                    ReadOnlySpan<T> src = cols.Slice(row * ld + offset, p);
                     int dy = ky * g.DilationH - g.PadH, dx = kx * g.DilationW - g.PadW;
                     for (int y = 0; y < oh; y++)
                     {

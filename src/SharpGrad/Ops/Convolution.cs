@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Numerics;
+using System.Numerics.Tensors;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
@@ -48,47 +50,66 @@ internal static class ConvOps
         }, differentiableBackward: false);
     }
 
+    // The whole batch shares one column matrix [C·kh·kw, N·P] (image i in columns [i·P, (i+1)·P)), so each pass is a
+    // single large GEMM rather than N small ones; the scratch comes from the array pool, so steps do not churn the GC.
     private static void Forward<T>(Tensor x, Tensor w, Tensor? b, ConvGeometry g, Tensor y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = x.ShapeRef[0], outC = w.ShapeRef[0], rows = g.ColumnRows, p = g.ColumnCols, imageSize = g.Channels * g.Height * g.Width;
-        var cols = new T[rows * p];
-        ReadOnlySpan<T> xs = x.Span<T>(), ws = w.Span<T>();
-        Span<T> ys = y.Span<T>();
-        for (int i = 0; i < n; i++)
+        int ld = n * p;
+        T[] cols = ArrayPool<T>.Shared.Rent(rows * ld), yAll = ArrayPool<T>.Shared.Rent(outC * ld);
+        try
         {
-            Im2Col.Forward(xs.Slice(i * imageSize, imageSize), g, cols);
-            Span<T> yi = ys.Slice(i * outC * p, outC * p);
-            Gemm.Multiply<T>(false, false, outC, p, rows, ws, cols, yi, accumulate: false);
-            if (b is not null)
-            {
-                ReadOnlySpan<T> bs = b.Span<T>();
-                for (int o = 0; o < outC; o++) System.Numerics.Tensors.TensorPrimitives.Add(yi.Slice(o * p, p), bs[o], yi.Slice(o * p, p));
-            }
+            ReadOnlySpan<T> xs = x.Span<T>();
+            for (int i = 0; i < n; i++) Im2Col.Forward(xs.Slice(i * imageSize, imageSize), g, cols, ld, i * p);
+            Gemm.Multiply<T>(false, false, outC, ld, rows, w.Span<T>(), cols, yAll, accumulate: false);
+            Span<T> ys = y.Span<T>();
+            ReadOnlySpan<T> bs = b is null ? default : b.Span<T>();
+            for (int i = 0; i < n; i++)
+                for (int o = 0; o < outC; o++)
+                {
+                    var src = yAll.AsSpan(o * ld + i * p, p);
+                    var dst = ys.Slice((i * outC + o) * p, p);
+                    if (b is null) src.CopyTo(dst);
+                    else TensorPrimitives.Add(src, bs[o], dst);
+                }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(cols);
+            ArrayPool<T>.Shared.Return(yAll);
         }
     }
 
     private static (Tensor Gx, Tensor Gw, Tensor? Gb) Backward<T>(Tensor x, Tensor w, Tensor gy, ConvGeometry g, bool hasBias) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = x.ShapeRef[0], outC = w.ShapeRef[0], rows = g.ColumnRows, p = g.ColumnCols, imageSize = g.Channels * g.Height * g.Width;
+        int ld = n * p;
         var gx = Tensor.Empty(x.ShapeRef, x.DType);
         var gw = Tensor.Empty(w.ShapeRef, w.DType);
         var gb = hasBias ? Tensor.Empty([outC], w.DType) : null;
-        var cols = new T[rows * p];
-        var gcols = new T[rows * p];
-        ReadOnlySpan<T> xs = x.Span<T>(), ws = w.Span<T>(), gys = gy.Span<T>();
-        Span<T> gxs = gx.Span<T>(), gws = gw.Span<T>();
-        for (int i = 0; i < n; i++)
+        T[] cols = ArrayPool<T>.Shared.Rent(rows * ld), gcols = ArrayPool<T>.Shared.Rent(rows * ld), gyAll = ArrayPool<T>.Shared.Rent(outC * ld);
+        try
         {
-            ReadOnlySpan<T> gyi = gys.Slice(i * outC * p, outC * p);
-            Im2Col.Forward(xs.Slice(i * imageSize, imageSize), g, cols);
-            Gemm.Multiply<T>(false, true, outC, rows, p, gyi, cols, gws, accumulate: true);   // dW += gy · colsᵀ
-            Gemm.Multiply<T>(true, false, rows, p, outC, ws, gyi, gcols, accumulate: false);  // dcols = Wᵀ · gy
-            Im2Col.Backward<T>(gcols, g, gxs.Slice(i * imageSize, imageSize));
+            ReadOnlySpan<T> xs = x.Span<T>(), gys = gy.Span<T>();
+            for (int i = 0; i < n; i++)
+                for (int o = 0; o < outC; o++)
+                    gys.Slice((i * outC + o) * p, p).CopyTo(gyAll.AsSpan(o * ld + i * p, p));
+            for (int i = 0; i < n; i++) Im2Col.Forward(xs.Slice(i * imageSize, imageSize), g, cols, ld, i * p);
+            Gemm.Multiply<T>(false, true, outC, rows, ld, gyAll, cols, gw.Span<T>(), accumulate: false);   // dW = gy · colsᵀ
+            Gemm.Multiply<T>(true, false, rows, ld, outC, w.Span<T>(), gyAll, gcols, accumulate: false);   // dcols = Wᵀ · gy
+            Span<T> gxs = gx.Span<T>();
+            for (int i = 0; i < n; i++) Im2Col.Backward<T>(gcols, g, gxs.Slice(i * imageSize, imageSize), ld, i * p);
             if (gb is not null)
             {
                 Span<T> gbs = gb.Span<T>();
-                for (int o = 0; o < outC; o++) gbs[o] += System.Numerics.Tensors.TensorPrimitives.Sum(gyi.Slice(o * p, p));
+                for (int o = 0; o < outC; o++) gbs[o] = TensorPrimitives.Sum<T>(gyAll.AsSpan(o * ld, ld));
             }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(cols);
+            ArrayPool<T>.Shared.Return(gcols);
+            ArrayPool<T>.Shared.Return(gyAll);
         }
         return (gx, gw, gb);
     }
