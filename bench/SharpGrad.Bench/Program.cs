@@ -10,20 +10,20 @@ switch (workload)
 {
     case "gemm":
     {
+        // C = op(A) op(B) with --m --n --k (C is m x n), --ta/--tb 1 for a transposed operand (A stored k x m, B stored
+        // n x k, read in place), --threads (default: every core), --dtype float32|float64. bench/reference/gemm.py runs
+        // the same shapes with NumPy/OpenBLAS and prints the same line.
         int m = int.Parse(options.GetValueOrDefault("m", "512"), CultureInfo.InvariantCulture);
         int n = int.Parse(options.GetValueOrDefault("n", m.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
         int k = int.Parse(options.GetValueOrDefault("k", m.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
-        var g = new Generator(1);
-        var a = Tensor.Randn([m, k], g).ToArray<float>();
-        var b = Tensor.Randn([k, n], g).ToArray<float>();
-        var c = new float[m * n];
-        Gemm.Multiply<float>(false, false, m, n, k, a, b, c, false); // warm-up and JIT
-        int reps = 0;
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed.TotalSeconds < 2 || reps < 3) { Gemm.Multiply<float>(false, false, m, n, k, a, b, c, false); reps++; }
-        double seconds = sw.Elapsed.TotalSeconds / reps;
+        bool ta = options.GetValueOrDefault("ta", "0") == "1", tb = options.GetValueOrDefault("tb", "0") == "1";
+        int threads = int.Parse(options.GetValueOrDefault("threads", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        double minSeconds = double.Parse(options.GetValueOrDefault("seconds", "2"), CultureInfo.InvariantCulture);
+        string dtype = options.GetValueOrDefault("dtype", "float32");
+        Gemm.MaxThreads = threads;
+        double seconds = dtype == "float64" ? TimeGemm<double>(m, n, k, ta, tb, minSeconds) : TimeGemm<float>(m, n, k, ta, tb, minSeconds);
         double gflops = 2.0 * m * n * k / seconds / 1e9;
-        Console.WriteLine(FormattableString.Invariant($"{{\"workload\":\"gemm\",\"threads\":1,\"m\":{m},\"n\":{n},\"k\":{k},\"gflops\":{gflops:F2}}}"));
+        Console.WriteLine(FormattableString.Invariant($"{{\"workload\":\"gemm\",\"threads\":{threads},\"m\":{m},\"n\":{n},\"k\":{k},\"ta\":{(ta ? 1 : 0)},\"tb\":{(tb ? 1 : 0)},\"dtype\":\"{dtype}\",\"gflops\":{gflops:F2}}}"));
         break;
     }
     case "mlp-epoch": case "cnn-epoch": case "mlp-batch1": case "xor": case "sgd-logreg":
@@ -34,6 +34,22 @@ switch (workload)
         return 1;
 }
 return 0;
+
+// Seconds per call: warm-up (JIT tiers, scratch buffers, worker threads), then calls until at least minSeconds and 3 calls.
+static double TimeGemm<T>(int m, int n, int k, bool ta, bool tb, double minSeconds) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+{
+    var g = new Generator(1);
+    var dtype = typeof(T) == typeof(float) ? DType.Float32 : DType.Float64;
+    T[] a = Tensor.Randn([m * k], g).To(dtype).ToArray<T>();
+    T[] b = Tensor.Randn([k * n], g).To(dtype).ToArray<T>();
+    var c = new T[m * n];
+    var warm = Stopwatch.StartNew();
+    while (warm.Elapsed.TotalSeconds < 0.5) Gemm.Multiply<T>(ta, tb, m, n, k, a, b, c, false);
+    int reps = 0;
+    var sw = Stopwatch.StartNew();
+    while (sw.Elapsed.TotalSeconds < minSeconds || reps < 3) { Gemm.Multiply<T>(ta, tb, m, n, k, a, b, c, false); reps++; }
+    return sw.Elapsed.TotalSeconds / reps;
+}
 
 static Dictionary<string, string> ParseArgs(string[] args)
 {

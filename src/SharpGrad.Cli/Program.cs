@@ -13,6 +13,7 @@ public static class Program
         root.Add(GradCheckCommand.Create());
         root.Add(TrainCommand.Create());
         root.Add(SweepCommand.Create());
+        root.Add(InspectCommand.Create());
         root.Add(ConvCommand.Create());
         root.Add(ConstructCommand.Create());
         root.Add(ReportCommand.Create());

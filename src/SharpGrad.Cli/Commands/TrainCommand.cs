@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using SharpGrad.Data;
+using SharpGrad.IO;
 using SharpGrad.NN;
 using SharpGrad.Training;
 using Spectre.Console;
@@ -24,7 +25,7 @@ internal static class TrainCommand
         public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Mini-batch size.", DefaultValueFactory = _ => 64 };
         public Option<ulong> Seed { get; } = new("--seed") { Description = "Random seed (weights, shuffling, dropout)." };
         public Option<string?> Data { get; } = new("--data") { Description = "Directory with the Fashion-MNIST IDX files (default: $SHARPGRAD_DATA or /usr/share/datasets/fashion-mnist)." };
-        public Option<string?> Out { get; } = new("--out") { Description = "Directory for history.csv, loss.svg, accuracy.svg and model.npz." };
+        public Option<string?> Out { get; } = new("--out") { Description = "Directory for history.csv, loss.svg, accuracy.svg and the final weights, model.safetensors and model.npz." };
         public Option<int?> Limit { get; } = new("--limit") { Description = "Train on only the first N training images (quick runs)." };
         public Option<bool> Json { get; } = new("--json") { Description = "Print one JSON object at the end instead of tables." };
 
@@ -72,40 +73,96 @@ internal static class TrainCommand
         _ => throw new ArgumentException($"--activation: unknown activation '{s}' (expected relu, tanh or sigmoid)."),
     };
 
+    /// <summary>The options only <c>train</c> has: checkpoints, resume, a step budget, a schedule and synthetic data.</summary>
+    private sealed class RunOptions
+    {
+        public Option<string?> Checkpoint { get; } = new("--checkpoint") { Description = "Directory for checkpoints (model, optimizer, schedule, RNG states, data position; atomic and checksummed)." };
+        public Option<int> Every { get; } = new("--checkpoint-every") { Description = "Also write a checkpoint every STEPS optimizer steps (default: at epoch ends only)." };
+        public Option<int> Keep { get; } = new("--checkpoint-keep") { Description = "How many of the newest checkpoints to keep.", DefaultValueFactory = _ => 3 };
+        public Option<bool> Resume { get; } = new("--resume") { Description = "Continue from the newest valid checkpoint in --checkpoint DIR (or start from the beginning when there is none)." };
+        public Option<long?> MaxSteps { get; } = new("--max-steps") { Description = "Stop after this many optimizer steps in total, writing a checkpoint; --resume continues." };
+        public Option<string> Schedule { get; } = new("--schedule") { Description = "Learning-rate schedule: none, cosine, or step:N[:GAMMA] (per epoch).", DefaultValueFactory = _ => "none" };
+        public Option<double> Divergence { get; } = new("--divergence-factor") { Description = "Stop when the loss exceeds this many times the first loss (0: only on NaN or infinity).", DefaultValueFactory = _ => 1e6 };
+        public Option<int?> Synthetic { get; } = new("--synthetic") { Description = "Train on N synthetic 28x28 images of 10 classes instead of Fashion-MNIST (no files needed)." };
+
+        public void AddTo(Command cmd)
+        {
+            foreach (var o in new Option[] { Checkpoint, Every, Keep, Resume, MaxSteps, Schedule, Divergence, Synthetic }) cmd.Add(o);
+        }
+
+        public CheckpointPlan? Plan(ParseResult p)
+        {
+            string? dir = p.GetValue(Checkpoint);
+            int every = p.GetValue(Every), keep = p.GetValue(Keep);
+            if (every < 0) throw new ArgumentException($"--checkpoint-every must be 0 or more (got {every}).");
+            if (keep < 1) throw new ArgumentException($"--checkpoint-keep must be at least 1 (got {keep}).");
+            if (dir is null)
+            {
+                if (p.GetValue(Resume)) throw new ArgumentException("--resume needs --checkpoint DIR.");
+                return null;
+            }
+            return new CheckpointPlan(dir, every, keep, p.GetValue(Resume));
+        }
+    }
+
     public static Command Create()
     {
         var common = new CommonOptions();
+        var run = new RunOptions();
         var lr = new Option<double>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 1e-3 };
         var cmd = new Command("train", "Train a perceptron, logistic regression, MLP or CNN on Fashion-MNIST.");
         common.AddTo(cmd);
         cmd.Add(lr);
-        cmd.SetAction((p, ct) => RunAsync(common, p, p.GetValue(lr), ct));
+        run.AddTo(cmd);
+        cmd.SetAction((p, ct) => RunAsync(common, run, p, p.GetValue(lr), ct));
         return cmd;
     }
 
-    private static async Task<int> RunAsync(CommonOptions o, ParseResult p, double lr, CancellationToken ct)
+    private static async Task<int> RunAsync(CommonOptions o, RunOptions r, ParseResult p, double lr, CancellationToken ct)
     {
-        var config = o.Config(p, lr);
+        long? maxSteps = p.GetValue(r.MaxSteps);
+        if (maxSteps < 0) throw new ArgumentException($"--max-steps must be 0 or more (got {maxSteps}).");
+        double divergence = p.GetValue(r.Divergence);
+        if (!(divergence >= 0)) throw new ArgumentException($"--divergence-factor must be 0 or more (got {divergence}).");
+        var config = o.Config(p, lr) with { Schedule = p.GetValue(r.Schedule)!, Synthetic = p.GetValue(r.Synthetic), MaxSteps = maxSteps, DivergenceFactor = divergence };
+        var plan = r.Plan(p);
         bool json = p.GetValue(o.Json);
-        var data = FashionMnist.Load(p.GetValue(o.Data));
+        var data = config.Synthetic is int n ? TrainRunner.SyntheticData(n) : FashionMnist.Load(p.GetValue(o.Data));
+        string source = config.Synthetic is null ? "Fashion-MNIST" : "synthetic data";
+        // In --json mode stdout holds the one JSON object, so notes about checkpoints go to stderr.
+        Action<string> log = json ? m => Console.Error.WriteLine($"sharpgrad: {m}") : m => AnsiConsole.MarkupLine(Markup.Escape(m));
         TrainOutcome outcome;
-        if (json) outcome = await TrainRunner.RunAsync(config, data, null, null, ct);
+        if (json) outcome = await TrainRunner.RunAsync(config, data, null, null, ct, plan, log);
         else
         {
-            AnsiConsole.MarkupLine($"[bold]Training[/] {Markup.Escape(config.Describe())} on Fashion-MNIST: {data.Train.Count:N0} training, {data.Validation.Count:N0} validation, {data.Test.Count:N0} test images");
-            outcome = await WithProgress(config, data, ct);
+            AnsiConsole.MarkupLine($"[bold]Training[/] {Markup.Escape(config.Describe())} on {source}: {data.Train.Count:N0} training, {data.Validation.Count:N0} validation, {data.Test.Count:N0} test images");
+            outcome = await WithProgress(config, data, ct, plan, log);
         }
         string? outDir = p.GetValue(o.Out);
         if (outDir is not null) TrainRunner.WriteOutputs(outDir, outcome);
-        if (json) { Json.Print(ToJson(outcome)); return 0; }
+        string? hash = outcome.Model is null ? null : StateDictIO.Sha256(outcome.Model);
+        if (json)
+        {
+            var obj = ToJson(outcome);
+            obj["steps"] = outcome.Steps;
+            obj["interrupted"] = outcome.Interrupted;
+            obj["resumed_from"] = outcome.ResumedFrom;
+            obj["checkpoint"] = outcome.LastCheckpoint;
+            obj["weights_sha256"] = hash;
+            Json.Print(obj);
+            return 0;
+        }
         PrintHistory(outcome);
+        if (outcome.Interrupted) AnsiConsole.MarkupLine($"stopped after {outcome.Steps:N0} steps (--max-steps); continue with --resume");
         AnsiConsole.MarkupLine($"best epoch {outcome.BestEpoch}: validation accuracy [bold]{outcome.ValidationAccuracy:P2}[/], test accuracy [bold]{outcome.TestAccuracy:P2}[/] " +
             $"({outcome.Parameters:N0} parameters, {outcome.Seconds:F1} s)");
-        if (outDir is not null) AnsiConsole.MarkupLine($"wrote history.csv, loss.svg, accuracy.svg{(outcome.Model is null ? "" : ", model.npz")} to {Markup.Escape(outDir)}");
+        if (outcome.LastCheckpoint is not null) AnsiConsole.MarkupLine($"last checkpoint: {Markup.Escape(outcome.LastCheckpoint)}");
+        if (hash is not null) AnsiConsole.MarkupLine($"weights sha256 {hash}");
+        if (outDir is not null) AnsiConsole.MarkupLine($"wrote history.csv, loss.svg, accuracy.svg{(outcome.Model is null ? "" : ", model.safetensors, model.npz")} to {Markup.Escape(outDir)}");
         return 0;
     }
 
-    internal static async Task<TrainOutcome> WithProgress(TrainConfig config, FashionMnistData data, CancellationToken ct)
+    internal static async Task<TrainOutcome> WithProgress(TrainConfig config, FashionMnistData data, CancellationToken ct, CheckpointPlan? plan = null, Action<string>? log = null)
     {
         TrainOutcome? outcome = null;
         await AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
@@ -115,7 +172,7 @@ internal static class TrainCommand
                 ProgressTask Task(int epoch) => tasks.TryGetValue(epoch, out var t) ? t : tasks[epoch] = ctx.AddTask($"epoch {epoch}/{config.Epochs}");
                 var batch = new Progress<BatchProgress>(b => { var t = Task(b.Epoch); t.MaxValue = b.Batches; t.Value = b.Batch; t.Description = $"epoch {b.Epoch}/{config.Epochs} loss {b.RunningLoss:F4}"; });
                 var epoch = new Progress<EpochReport>(r => { var t = Task(r.Epoch); t.Value = t.MaxValue; t.Description = $"epoch {r.Epoch}/{config.Epochs} loss {r.TrainLoss:F4} val {r.ValidationAccuracy:P1}"; });
-                outcome = await TrainRunner.RunAsync(config, data, batch, epoch, ct);
+                outcome = await TrainRunner.RunAsync(config, data, batch, epoch, ct, plan, log);
             });
         return outcome!;
     }

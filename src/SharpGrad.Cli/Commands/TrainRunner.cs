@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using SharpGrad.Data;
+using SharpGrad.IO;
 using SharpGrad.NN;
 using SharpGrad.Optim;
 using SharpGrad.Reports;
@@ -26,6 +27,25 @@ internal sealed record TrainConfig
     public ulong Seed { get; init; }
     public bool BatchNorm { get; init; } = true;
     public int? TrainLimit { get; init; }
+    /// <summary>none, cosine, or step:N[:GAMMA]; stepped once per epoch.</summary>
+    public string Schedule { get; init; } = "none";
+    /// <summary>Train on this many synthetic images instead of Fashion-MNIST.</summary>
+    public int? Synthetic { get; init; }
+    /// <summary>Stop after this many optimizer steps in total (to be resumed).</summary>
+    public long? MaxSteps { get; init; }
+    /// <summary>Stop when the loss exceeds this many times the first loss; 0 (as sweep runs) only stops on NaN or infinity. train's --divergence-factor sets it (default 1e6).</summary>
+    public double DivergenceFactor { get; init; }
+
+    /// <summary>
+    /// Everything that determines the weights a run ends with, except the number of epochs (a run may be resumed to
+    /// train longer): checkpoints record it and a resume with other options is refused.
+    /// </summary>
+    public string Fingerprint()
+    {
+        string text = string.Create(CultureInfo.InvariantCulture,
+            $"model={Model} hidden={string.Join(',', Hidden)} activation={Activation} dropout={Dropout:R} optimizer={Optimizer} lr={Lr:R} momentum={Momentum:R} weight_decay={WeightDecay:R} batch={BatchSize} seed={Seed} batchnorm={BatchNorm} limit={TrainLimit} synthetic={Synthetic} schedule={Schedule}");
+        return Schedule == "cosine" ? text + " t_max=" + Epochs.ToString(CultureInfo.InvariantCulture) : text;
+    }
 
     public string Describe() => Model switch
     {
@@ -37,7 +57,20 @@ internal sealed record TrainConfig
 
 /// <summary>The outcome of one configuration.</summary>
 internal sealed record TrainOutcome(TrainConfig Config, long Parameters, IReadOnlyList<EpochReport> History, int BestEpoch,
-    double ValidationAccuracy, double TestAccuracy, double Seconds, Module? Model);
+    double ValidationAccuracy, double TestAccuracy, double Seconds, Module? Model)
+{
+    /// <summary>Optimizer steps taken in total (resumed ones included).</summary>
+    public long Steps { get; init; }
+    /// <summary>Whether --max-steps stopped the run before its last epoch.</summary>
+    public bool Interrupted { get; init; }
+    /// <summary>The checkpoint the run resumed from, if any.</summary>
+    public string? ResumedFrom { get; init; }
+    /// <summary>The last checkpoint written, if any.</summary>
+    public string? LastCheckpoint { get; init; }
+}
+
+/// <summary>Where and how often <c>sharpgrad train</c> writes checkpoints, and whether it resumes.</summary>
+internal sealed record CheckpointPlan(string Directory, int Every, int Keep, bool Resume);
 
 /// <summary>Builds, trains and evaluates one configuration on Fashion-MNIST.</summary>
 internal static class TrainRunner
@@ -61,19 +94,98 @@ internal static class TrainRunner
         _ => throw new ArgumentException($"unknown optimizer '{c.Optimizer}' (expected sgd, adam, adamw or rmsprop)."),
     };
 
+    public static LRScheduler? BuildScheduler(TrainConfig c, Optimizer optimizer)
+    {
+        var parts = c.Schedule.ToLowerInvariant().Split(':');
+        return parts[0] switch
+        {
+            "none" when parts.Length == 1 => null,
+            "cosine" when parts.Length == 1 => new CosineAnnealingLR(optimizer, Math.Max(1, c.Epochs)),
+            "step" when parts.Length is 2 or 3 && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 =>
+                new StepLR(optimizer, n, parts.Length == 3 ? TrainCommand.ParseDoubles(parts[2], "--schedule").Single() : 0.1),
+            _ => throw new ArgumentException($"--schedule: '{c.Schedule}' is not none, cosine or step:N[:GAMMA]."),
+        };
+    }
+
     public static async Task<TrainOutcome> RunAsync(TrainConfig c, FashionMnistData data, IProgress<BatchProgress>? batchProgress,
-        IProgress<EpochReport>? epochProgress, CancellationToken ct)
+        IProgress<EpochReport>? epochProgress, CancellationToken ct, CheckpointPlan? plan = null, Action<string>? log = null)
     {
         var train = c.TrainLimit is int limit ? data.Train.Slice(0, Math.Min(limit, data.Train.Count)) : data.Train;
-        if (c.Model == "perceptron") return RunPerceptron(c, train, data, epochProgress, ct);
+        if (c.Model == "perceptron")
+        {
+            if (plan is not null || c.MaxSteps is not null) throw new ArgumentException("--checkpoint, --resume and --max-steps are not supported for the perceptron.");
+            return RunPerceptron(c, train, data, epochProgress, ct);
+        }
         var g = new Generator(c.Seed);
         var model = BuildModel(c, g);
         var optimizer = BuildOptimizer(c, model.Parameters());
         var loader = new DataLoader(train, c.BatchSize, shuffle: true, generator: new Generator(c.Seed + 1));
-        var result = await Trainer.FitAsync(model, (o, y) => F.CrossEntropy(o, y), optimizer, loader, data.Validation,
-            new FitOptions { Epochs = c.Epochs, BatchProgress = batchProgress }, epochProgress, ct);
+        var run = new TrainingRunOptions { Scheduler = BuildScheduler(c, optimizer), MaxSteps = c.MaxSteps, DivergenceFactor = c.DivergenceFactor > 0 ? c.DivergenceFactor : null };
+        string? resumedFrom = null;
+        if (plan is not null)
+        {
+            var dir = new CheckpointDirectory(plan.Directory, plan.Keep);
+            string fingerprint = c.Fingerprint();
+            run = run with { Checkpoints = dir, CheckpointEvery = plan.Every, Metadata = new Dictionary<string, string> { ["sharpgrad.config"] = fingerprint } };
+            if (!plan.Resume && dir.List() is [var newest, ..])
+                throw new ArgumentException($"--checkpoint: {dir.Path} already holds checkpoints of a run (newest: {Path.GetFileName(newest)}); add --resume to continue it, or use an empty directory.");
+            if (plan.Resume)
+            {
+                var found = dir.FindLatest(ck =>
+                {
+                    if (ck.Metadata.TryGetValue("sharpgrad.config", out var f) && f != fingerprint)
+                        throw new ArgumentException($"{ck.Source}: this checkpoint was written with other options ({f}) than this run's ({fingerprint}); use the same options or another --checkpoint directory.");
+                    Trainer.CheckResumable(ck, model, optimizer, loader, run);
+                });
+                foreach (var r in found.Rejected) log?.Invoke($"skipping {r.Path}: {r.Reason}");
+                if (found.Checkpoint is Checkpoint ck)
+                {
+                    log?.Invoke($"resuming from {found.Path} (epoch {ck.Epoch}, batch {ck.Batch}, step {ck.Step})");
+                    (resumedFrom, run) = (found.Path, run with { ResumeFrom = ck });
+                }
+                else log?.Invoke($"no valid checkpoint in {dir.Path}; starting from the beginning");
+            }
+        }
+        var result = await Trainer.RunAsync(model, (o, y) => F.CrossEntropy(o, y), optimizer, loader, data.Validation,
+            new FitOptions { Epochs = c.Epochs, BatchProgress = batchProgress }, run, epochProgress, ct);
         double test = Trainer.Accuracy(model, data.Test);
-        return new TrainOutcome(c, model.ParameterCount(), result.History, result.BestEpoch, result.BestValidationAccuracy, test, result.Seconds, model);
+        var fit = result.Fit;
+        return new TrainOutcome(c, model.ParameterCount(), fit.History, fit.BestEpoch, fit.BestValidationAccuracy, test, fit.Seconds, model)
+        {
+            Steps = result.Steps, Interrupted = result.Interrupted, ResumedFrom = resumedFrom, LastCheckpoint = result.LastCheckpoint,
+        };
+    }
+
+    /// <summary>
+    /// A small stand-in for Fashion-MNIST that needs no files: <paramref name="count"/> training images (and a quarter
+    /// as many for validation and for test) of 28x28 pixels in 10 classes, each class a fixed random pattern with 30%
+    /// of its pixels replaced by noise. Always the same images (fixed seed), whatever --seed is.
+    /// </summary>
+    public static FashionMnistData SyntheticData(int count)
+    {
+        if (count < 1) throw new ArgumentException($"--synthetic must be at least 1 (got {count}).");
+        const int Size = 28 * 28;
+        var g = new Generator(20240601UL);
+        var prototypes = new byte[10][];
+        for (int c = 0; c < 10; c++)
+        {
+            prototypes[c] = new byte[Size];
+            for (int k = 0; k < Size; k++) prototypes[c][k] = (byte)g.NextInt(256);
+        }
+        ImageDataset Make(int n)
+        {
+            var pixels = new byte[n * Size];
+            var labels = new byte[n];
+            for (int i = 0; i < n; i++)
+            {
+                int label = g.NextInt(10);
+                labels[i] = (byte)label;
+                for (int k = 0; k < Size; k++) pixels[i * Size + k] = g.NextDouble() < 0.7 ? prototypes[label][k] : (byte)g.NextInt(256);
+            }
+            return new ImageDataset(pixels, labels, 1, 28, 28);
+        }
+        int other = Math.Max(10, count / 4);
+        return new FashionMnistData(Make(count), Make(other), Make(other));
     }
 
     private static TrainOutcome RunPerceptron(TrainConfig c, ImageDataset train, FashionMnistData data, IProgress<EpochReport>? progress, CancellationToken ct)
@@ -116,7 +228,7 @@ internal static class TrainRunner
         return (x.Reshape(ds.Count, -1), y);
     }
 
-    /// <summary>Writes history.csv, loss.svg, accuracy.svg and the weights (model.npz) into <paramref name="dir"/>.</summary>
+    /// <summary>Writes history.csv, loss.svg, accuracy.svg and the weights (model.safetensors and model.npz) into <paramref name="dir"/>.</summary>
     public static void WriteOutputs(string dir, TrainOutcome o)
     {
         Directory.CreateDirectory(dir);
@@ -133,6 +245,11 @@ internal static class TrainRunner
             .Add("training", o.History.Select(r => r.TrainAccuracy).ToArray())
             .Add("validation", o.History.Select(r => r.ValidationAccuracy).ToArray());
         AtomicFile.WriteText(Path.Combine(dir, "accuracy.svg"), acc.ToSvg());
-        if (o.Model is not null) Npy.SaveNpz(Path.Combine(dir, "model.npz"), o.Model.StateDict());
+        if (o.Model is not null)
+        {
+            var state = o.Model.StateDict();
+            Safetensors.Save(Path.Combine(dir, "model.safetensors"), state);
+            Npy.SaveNpz(Path.Combine(dir, "model.npz"), state);
+        }
     }
 }

@@ -40,13 +40,17 @@ public static partial class Npy
         ArgumentNullException.ThrowIfNull(stream);
         string label = name ?? StreamName;
         ZipArchive zip;
+        IReadOnlyList<ZipArchiveEntry> entries;
         try { zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true); }
         catch (InvalidDataException e) { throw Fail(label, null, $"not a .npz (zip) archive: {e.Message}", e); }
 
         using (zip)
         {
+            // The central directory is read on first access to Entries, so its errors surface here.
+            try { entries = zip.Entries; }
+            catch (InvalidDataException e) { throw Fail(label, null, $"corrupt .npz (zip) central directory: {e.Message}", e); }
             var result = new OrderedDictionary<string, NpyArray>(StringComparer.Ordinal);
-            foreach (var entry in zip.Entries)
+            foreach (var entry in entries)
             {
                 if (entry.FullName.EndsWith('/')) continue;
                 string member = $"{label}[{entry.FullName}]";

@@ -1,58 +1,97 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 
 namespace SharpGrad.Kernels;
 
 /// <summary>
-/// General matrix multiply on row-major spans: <c>C = op(A) op(B) (+ C when accumulate)</c>, where op is the identity or
-/// the transpose. A is m x k after op, B is k x n after op, C is m x n. This is the straightforward kernel: rows of C are
-/// updated with vectorised axpy (B not transposed) or dot products (B transposed), blocked over k so that a block of B
-/// rows stays in cache. The packed, register-tiled GEMM replaces it behind this same signature.
+/// General matrix multiply on row-major spans, the one primitive behind MatMul (forward and backward), Linear and
+/// convolution (im2col): <c>C = act(alpha op(A) op(B) + beta C + bias)</c>, where op is the identity or the transpose,
+/// op(A) is m x k, op(B) is k x n, C is m x n and bias (optional) has one value per column of C. The work is done by
+/// <see cref="GemmPacked"/> (packed operands, register-tiled micro-kernels, all cores); the result is bit-identical for
+/// every thread count because threads split C, never the k sum.
 /// </summary>
-internal static class Gemm
+internal static unsafe class Gemm
 {
-    private const int KBlock = 256;
+    /// <summary>
+    /// Upper bound on the threads one GEMM uses: by default every core (<see cref="Environment.ProcessorCount"/>); 1
+    /// makes every call single-threaded. Results do not depend on it.
+    /// </summary>
+    internal static int MaxThreads
+    {
+        get => s_maxThreads;
+        set => s_maxThreads = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Gemm.MaxThreads must be at least 1.");
+    }
 
+    private static int s_maxThreads = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Below this many flops (2 m n k) one thread does the whole product: waking a second costs more than it saves.
+    /// </summary>
+    internal const double ParallelThresholdFlops = 2.0 * 64 * 64 * 64;
+
+    /// <summary>
+    /// <c>C = op(A) op(B)</c>, or <c>C += op(A) op(B)</c> when <paramref name="accumulate"/>, with dense row-major
+    /// operands: A is stored m x k (k x m when <paramref name="transA"/>), B is stored k x n (n x k when
+    /// <paramref name="transB"/>), C is m x n.
+    /// </summary>
     public static void Multiply<T>(bool transA, bool transB, int m, int n, int k,
         ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
+        => Multiply(transA, transB, m, n, k, T.One, a, Math.Max(1, transA ? m : k), b, Math.Max(1, transB ? k : n),
+            accumulate ? T.One : T.Zero, c, Math.Max(1, n));
+
+    /// <summary>
+    /// <c>C = act(alpha op(A) op(B) + beta C + bias)</c> with leading dimensions (the distance between consecutive
+    /// stored rows): op(A)[i, p] is <c>a[i * lda + p]</c>, or <c>a[p * lda + i]</c> when <paramref name="transA"/>;
+    /// op(B)[p, j] is <c>b[p * ldb + j]</c>, or <c>b[j * ldb + p]</c> when <paramref name="transB"/>; C[i, j] is
+    /// <c>c[i * ldc + j]</c>. When beta is zero C is only written (NaN in it does not propagate), as in BLAS. The bias
+    /// (length n, or empty) and the activation are applied once, after the whole k sum.
+    /// </summary>
+    public static void Multiply<T>(bool transA, bool transB, int m, int n, int k, T alpha,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc,
+        ReadOnlySpan<T> bias = default, GemmActivation activation = GemmActivation.None)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (a.Length < m * k || b.Length < k * n || c.Length < m * n)
-            throw new ArgumentException($"Gemm: buffers too small for m={m}, n={n}, k={k}.");
-        if (!accumulate) c.Slice(0, m * n).Clear();
-        if (m == 0 || n == 0 || k == 0) return;
-
-        if (transB)
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"Gemm: negative size m={m}, n={n}, k={k}.");
+        CheckOperand("A", a.Length, transA ? k : m, transA ? m : k, lda);
+        CheckOperand("B", b.Length, transB ? n : k, transB ? k : n, ldb);
+        CheckOperand("C", c.Length, m, n, ldc);
+        if (!bias.IsEmpty && bias.Length < n) throw new ArgumentException($"Gemm: bias has {bias.Length} values, C has {n} columns.", nameof(bias));
+        if (m == 0 || n == 0) return;
+        fixed (T* pa = a, pb = b, pc = c, pbias = bias)
         {
-            // C[i, j] += dot(A row i, B row j): both operands are read contiguously.
-            T[]? rowBuffer = transA ? new T[k] : null;
-            for (int i = 0; i < m; i++)
+            T* biasPtr = bias.IsEmpty ? null : pbias;
+            if (k == 0 || alpha == T.Zero)
             {
-                ReadOnlySpan<T> aRow;
-                if (transA)
-                {
-                    for (int p = 0; p < k; p++) rowBuffer![p] = a[p * m + i];
-                    aRow = rowBuffer;
-                }
-                else aRow = a.Slice(i * k, k);
-                Span<T> cRow = c.Slice(i * n, n);
-                for (int j = 0; j < n; j++) cRow[j] += TensorPrimitives.Dot(aRow, b.Slice(j * k, k));
+                ScaleAndEpilogue(m, n, beta, pc, ldc, biasPtr, activation);
+                return;
             }
-            return;
+            int threads = 2.0 * m * n * k < ParallelThresholdFlops ? 1 : s_maxThreads;
+            GemmPacked.Run(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, biasPtr, activation, threads);
         }
+    }
 
-        for (int p0 = 0; p0 < k; p0 += KBlock)
+    private static void CheckOperand(string name, int length, int rows, int cols, int ld)
+    {
+        if (ld < Math.Max(1, cols))
+            throw new ArgumentException($"Gemm: the leading dimension of {name} is {ld}, less than its {cols} columns.", name);
+        long needed = rows == 0 || cols == 0 ? 0 : (long)(rows - 1) * ld + cols;
+        if (length < needed)
+            throw new ArgumentException($"Gemm: {name} ({rows} x {cols}, leading dimension {ld}) needs {needed} values; the span has {length}.", name);
+    }
+
+    /// <summary>The degenerate product (k = 0 or alpha = 0): <c>C = act(beta C + bias)</c>, A and B not read.</summary>
+    private static void ScaleAndEpilogue<T>(int m, int n, T beta, T* c, nint ldc, T* bias, GemmActivation activation)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < m; i++)
         {
-            int p1 = Math.Min(k, p0 + KBlock);
-            for (int i = 0; i < m; i++)
+            T* row = c + i * ldc;
+            for (int j = 0; j < n; j++)
             {
-                Span<T> cRow = c.Slice(i * n, n);
-                for (int p = p0; p < p1; p++)
-                {
-                    T aip = transA ? a[p * m + i] : a[i * k + p];
-                    if (aip == T.Zero) continue;
-                    TensorPrimitives.MultiplyAdd(b.Slice(p * n, n), aip, cRow, cRow);
-                }
+                T v = beta == T.Zero ? T.Zero : beta * row[j];
+                if (bias != null) v += bias[j];
+                if (activation == GemmActivation.Relu) v = v > T.Zero ? v : T.Zero;
+                row[j] = v;
             }
         }
     }

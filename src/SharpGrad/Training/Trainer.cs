@@ -5,8 +5,9 @@ using SharpGrad.Optim;
 
 namespace SharpGrad.Training;
 
-/// <summary>The fit loop: mini-batch training with per-epoch metrics, validation-based model selection and early stopping.</summary>
-public static class Trainer
+/// <summary>The fit loop: mini-batch training with per-epoch metrics, validation-based model selection, early stopping,
+/// and (through <see cref="RunAsync"/>) atomic checkpoints with exact resume.</summary>
+public static partial class Trainer
 {
     /// <summary>
     /// Trains <paramref name="model"/> for <see cref="FitOptions.Epochs"/> epochs: for each batch, forward, loss, backward,
@@ -25,69 +26,134 @@ public static class Trainer
         options ??= new FitOptions();
         if (options.Epochs < 0) throw new ArgumentOutOfRangeException(nameof(options), options.Epochs, "FitOptions.Epochs must be non-negative.");
         var opts = options;
-        return Task.Run(() => Fit(model, loss, optimizer, train, validation, opts, progress, cancellationToken), cancellationToken);
+        return Task.Run(() => Fit(model, loss, optimizer, train, validation, opts, TrainingRunOptions.None, progress, cancellationToken).Fit, cancellationToken);
     }
 
-    private static FitResult Fit(Module model, Func<Tensor, Tensor, Tensor> lossFn, Optimizer optimizer, DataLoader train,
-        IDataset? validation, FitOptions options, IProgress<EpochReport>? progress, CancellationToken ct)
+    /// <summary>
+    /// <see cref="FitAsync"/> with checkpoints, resume, a learning-rate schedule and a step budget (see
+    /// <see cref="TrainingRunOptions"/>). Training N steps straight, or k steps, stopping (or being killed) and resuming
+    /// from the last checkpoint in a new process, gives bit-identical weights: the checkpoint holds the model, the
+    /// optimizer state, the schedule's epoch, every generator's state, the epoch's example order and the position in it.
+    /// </summary>
+    /// <exception cref="InvalidDataException"><see cref="TrainingRunOptions.ResumeFrom"/> does not fit this model, optimizer or data (checked before training starts).</exception>
+    public static Task<TrainingRunResult> RunAsync(Module model, Func<Tensor, Tensor, Tensor> loss, Optimizer optimizer, DataLoader train,
+        IDataset? validation, FitOptions? options, TrainingRunOptions run, IProgress<EpochReport>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(run);
+        options ??= new FitOptions();
+        if (options.Epochs < 0) throw new ArgumentOutOfRangeException(nameof(options), options.Epochs, "FitOptions.Epochs must be non-negative.");
+        ArgumentOutOfRangeException.ThrowIfNegative(run.CheckpointEvery);
+        if (run.ResumeFrom is not null) CheckResumable(run.ResumeFrom, model, optimizer, train, run);
+        var opts = options;
+        return Task.Run(() => Fit(model, loss, optimizer, train, validation, opts, run, progress, cancellationToken), cancellationToken);
+    }
+
+    private static TrainingRunResult Fit(Module model, Func<Tensor, Tensor, Tensor> lossFn, Optimizer optimizer, DataLoader train,
+        IDataset? validation, FitOptions options, TrainingRunOptions run, IProgress<EpochReport>? progress, CancellationToken ct)
     {
         var total = Stopwatch.StartNew();
-        var history = new List<EpochReport>();
-        double best = double.NegativeInfinity, lastFinite = double.NaN;
-        int bestEpoch = 0, sinceBest = 0;
-        OrderedDictionary<string, Tensor>? bestState = null;
-        bool stoppedEarly = false;
-        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        var st = new FitState();
+        if (run.ResumeFrom is not null) Restore(run.ResumeFrom, st, model, optimizer, train, run);
+        string? lastCheckpoint = null;
+        void Save()
         {
+            if (run.Checkpoints is null) return;
+            lastCheckpoint = run.Checkpoints.Save(Capture(st, model, optimizer, train, run));
+            run.CheckpointSaved?.Invoke(lastCheckpoint);
+        }
+        bool Budget() => run.MaxSteps is long max && optimizer.StepCount >= max;
+        var names = new Dictionary<Tensor, string>(ReferenceEqualityComparer.Instance);
+        foreach (var (name, p) in model.NamedParameters()) names[p] = name;
+        bool interrupted = false;
+        while (st.Epoch <= options.Epochs && !st.StoppedEarly)
+        {
+            if (Budget()) { interrupted = true; break; }
             var sw = Stopwatch.StartNew();
             model.Train();
-            double lossSum = 0, lr = optimizer.LearningRate;
-            long seen = 0, correct = 0;
-            bool classification = true;
-            int batch = 0, batches = train.BatchCount;
-            foreach (var (x, y) in train.Epoch())
+            if (st.Order is null) st.StartEpoch(train.NextEpochOrder());
+            double lr = optimizer.LearningRate;
+            int batches = train.BatchCount;
+            foreach (var (x, y) in train.Batches(st.Order!, st.Batch))
             {
                 ct.ThrowIfCancellationRequested();
                 var output = model.Forward(x);
                 var loss = lossFn(output, y);
                 double value = loss.Item();
-                if (!double.IsFinite(value)) throw new NonFiniteLossException(epoch, optimizer.StepCount + 1, value, lastFinite);
-                lastFinite = value;
+                if (!double.IsFinite(value)) throw new NonFiniteLossException(st.Epoch, optimizer.StepCount + 1, value, st.LastFinite);
+                if (double.IsNaN(st.FirstLoss)) st.FirstLoss = value;
+                // Relative to at least 1, so that a first loss of (nearly) zero cannot make every later loss look divergent.
+                if (run.DivergenceFactor is double factor && Math.Abs(value) > factor * Math.Max(Math.Abs(st.FirstLoss), 1.0))
+                    throw TrainingDivergedException.LossGrew(st.Epoch, optimizer.StepCount + 1, value, st.FirstLoss, factor);
+                st.LastFinite = value;
                 optimizer.ZeroGrad();
                 loss.Backward();
                 optimizer.Step();
+                CheckParameters(optimizer, names, st, value);
                 int n = x.ShapeRef[0];
-                lossSum += value * n;
-                seen += n;
-                if (classification && IsClassification(output, y)) correct += CountCorrect(output, y);
-                else classification = false;
-                options.BatchProgress?.Report(new BatchProgress(epoch, ++batch, batches, lossSum / seen));
+                st.LossSum += value * n;
+                st.Seen += n;
+                if (st.Classification && IsClassification(output, y)) st.Correct += CountCorrect(output, y);
+                else st.Classification = false;
+                st.Batch++;
+                options.BatchProgress?.Report(new BatchProgress(st.Epoch, st.Batch, batches, st.LossSum / st.Seen));
+                // After the last batch the epoch-end checkpoint follows at once, so none is written here.
+                if (st.Batch == batches) continue;
+                bool stop = Budget();
+                if (stop || (run.CheckpointEvery > 0 && optimizer.StepCount % run.CheckpointEvery == 0)) Save();
+                if (stop) { interrupted = true; break; }
             }
+            if (interrupted) break;
             double valLoss = double.NaN, valAcc = double.NaN;
             if (validation is not null && validation.Count > 0)
                 (valLoss, valAcc) = Evaluate(model, lossFn, validation, options.EvaluationBatchSize);
-            var report = new EpochReport(epoch, seen == 0 ? double.NaN : lossSum / seen, classification && seen > 0 ? (double)correct / seen : double.NaN,
+            var report = new EpochReport(st.Epoch, st.Seen == 0 ? double.NaN : st.LossSum / st.Seen, st.Classification && st.Seen > 0 ? (double)st.Correct / st.Seen : double.NaN,
                 valLoss, valAcc, lr, sw.Elapsed.TotalSeconds);
-            history.Add(report);
+            st.History.Add(report);
             options.OnEpochEnd?.Invoke(report);
             progress?.Report(report);
+            run.Scheduler?.Step();
 
-            double score = double.IsNaN(valAcc) ? epoch : valAcc; // without validation the last epoch is "best"
-            if (score > best)
+            double score = double.IsNaN(valAcc) ? st.Epoch : valAcc; // without validation the last epoch is "best"
+            if (score > st.Best)
             {
-                (best, bestEpoch, sinceBest) = (score, epoch, 0);
-                if (options.RestoreBest && validation is not null) bestState = model.StateDict();
+                (st.Best, st.BestEpoch, st.SinceBest) = (score, st.Epoch, 0);
+                if (options.RestoreBest && validation is not null) st.BestState = model.StateDict();
             }
-            else if (options.EarlyStoppingPatience is int patience && ++sinceBest >= patience)
-            {
-                stoppedEarly = true;
-                break;
-            }
+            else if (options.EarlyStoppingPatience is int patience && ++st.SinceBest >= patience) st.StoppedEarly = true;
+            (st.Epoch, st.Batch, st.Order) = (st.Epoch + 1, 0, null);
+            Save();
         }
-        if (bestState is not null && bestEpoch != history.Count) model.LoadStateDict(bestState);
-        model.Eval();
-        double bestAcc = validation is null || history.Count == 0 ? double.NaN : history[bestEpoch - 1].ValidationAccuracy;
-        return new FitResult(history, bestEpoch, bestAcc, stoppedEarly, total.Elapsed.TotalSeconds);
+        if (!interrupted)
+        {
+            if (st.BestState is not null && st.BestEpoch != st.History.Count) model.LoadStateDict(st.BestState);
+            model.Eval();
+        }
+        double bestAcc = validation is null || st.History.Count == 0 ? double.NaN : st.History[st.BestEpoch - 1].ValidationAccuracy;
+        var fit = new FitResult(st.History, st.BestEpoch, bestAcc, st.StoppedEarly, total.Elapsed.TotalSeconds);
+        return new TrainingRunResult(fit, optimizer.StepCount, interrupted, lastCheckpoint);
+    }
+
+    /// <summary>A step that made a parameter NaN or infinite stops training before those weights can be used or saved.</summary>
+    private static void CheckParameters(Optimizer optimizer, Dictionary<Tensor, string> names, FitState st, double loss)
+    {
+        for (int i = 0; i < optimizer.Parameters.Count; i++)
+        {
+            var p = optimizer.Parameters[i];
+            int bad = p.DType == DType.Float32 ? FirstNonFinite(p.Span<float>()) : FirstNonFinite(p.Span<double>());
+            if (bad >= 0)
+                throw TrainingDivergedException.ParameterNotFinite(st.Epoch, optimizer.StepCount, loss, st.FirstLoss,
+                    names.TryGetValue(p, out var name) ? $"'{name}'" : $"{i} (shape {Shapes.Format(p.ShapeRef)})", p.GetDouble(bad));
+        }
+    }
+
+    private static int FirstNonFinite<T>(ReadOnlySpan<T> values) where T : System.Numerics.IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < values.Length; i++) if (!T.IsFinite(values[i])) return i;
+        return -1;
     }
 
     /// <summary>Mean loss and accuracy of <paramref name="model"/> on <paramref name="data"/>, in evaluation mode and without the tape.</summary>

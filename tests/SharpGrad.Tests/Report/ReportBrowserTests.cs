@@ -72,7 +72,7 @@ public class ReportBrowserTests
         }
         finally
         {
-            foreach (var f in Directory.GetFiles(dir)) if (f != shot) File.Delete(f);
+            Directory.Delete(dir, recursive: true); // a screenshot asked for by SHARPGRAD_SCREENSHOT_DIR lives elsewhere and is kept
         }
 
         static (string Stdout, string Stderr) Run(params string[] args)
@@ -82,16 +82,24 @@ public class ReportBrowserTests
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
+            string profile = Path.Combine(Path.GetTempPath(), "sharpgrad-chromium-" + Guid.NewGuid().ToString("N"));
             foreach (var a in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                         "--disable-component-update", "--disable-sync", "--enable-logging=stderr", "--v=0", $"--user-data-dir={Path.Combine(Path.GetTempPath(), "sharpgrad-chromium-" + Guid.NewGuid().ToString("N"))}" })
+                         "--disable-component-update", "--disable-sync", "--enable-logging=stderr", "--v=0", $"--user-data-dir={profile}" })
                 psi.ArgumentList.Add(a);
             foreach (var a in args.Where(a => a.StartsWith("--", StringComparison.Ordinal))) psi.ArgumentList.Add(a);
             psi.ArgumentList.Add("file://" + args.First(a => !a.StartsWith("--", StringComparison.Ordinal)));
             using var p = Process.Start(psi)!;
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(120_000)) { p.Kill(entireProcessTree: true); throw new TimeoutException("chromium did not finish in 120 s"); }
-            return (stdout.Result, stderr.Result);
+            try
+            {
+                if (!p.WaitForExit(120_000)) { p.Kill(entireProcessTree: true); throw new TimeoutException("chromium did not finish in 120 s"); }
+                return (stdout.Result, stderr.Result);
+            }
+            finally
+            {
+                try { Directory.Delete(profile, recursive: true); } catch (IOException) { }
+            }
         }
     }
 }

@@ -1,0 +1,206 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SharpGrad.Kernels;
+
+/// <summary>
+/// A register-tiled GEMM micro-kernel: <c>C[0..MR, 0..NR] = alpha * sum_p A(r, p) B(p, j) + beta * C</c> over one
+/// k-block, with the MR x NR tile of C held in registers for the whole block. A is a packed strip,
+/// <c>A(r, p) = a[p * MR + r]</c>; B row p is the NR contiguous values at <c>b + p * rsb</c> (rsb = NR for a packed
+/// strip, the leading dimension when B is read in place). When beta is zero C is not read (so NaN in C does not leak).
+/// Each C element is one sequence of fused multiply-adds in increasing p, whatever thread or tile computes it: that is
+/// what makes the GEMM bit-identical for any thread count.
+/// </summary>
+internal interface IGemmKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Rows of the register tile (the broadcast operand, A).</summary>
+    static abstract int MR { get; }
+
+    /// <summary>Columns of the register tile (the vector operand, B).</summary>
+    static abstract int NR { get; }
+
+    static abstract unsafe void Run(int kc, T* a, T* b, nint rsb, T* c, nint ldc, T alpha, T beta);
+}
+
+/// <summary>Vector helpers that pick the float or double intrinsic; the JIT folds the type tests away.</summary>
+internal static class GemmVector
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Fma<T>(Vector512<T> x, Vector512<T> y, Vector512<T> z) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) return Vector512.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Vector512.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
+        throw new NotSupportedException();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Fma<T>(Vector256<T> x, Vector256<T> y, Vector256<T> z) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) return Vector256.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Vector256.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
+        throw new NotSupportedException();
+    }
+
+    /// <summary>
+    /// Asks for the C tile (rows x lines cache lines) before the k loop, so that its trip from L2/L3 overlaps the
+    /// arithmetic instead of stalling the write-back (C is far larger than L1 and is revisited once per k block).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void PrefetchTile(byte* c, nint rowBytes, int rows, int lines)
+    {
+        if (!Sse.IsSupported) return;
+        for (int r = 0; r < rows; r++, c += rowBytes)
+            for (int l = 0; l < lines; l++) Sse.Prefetch0(c + 64 * l);
+    }
+
+    /// <summary><c>c = alpha * acc</c> (beta zero: C not read) or <c>c = fma(alpha, acc, beta * c)</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Store<T>(T* c, Vector512<T> acc, Vector512<T> alpha, Vector512<T> beta, bool readC) where T : unmanaged
+    {
+        if (readC) Fma(alpha, acc, beta * Vector512.Load(c)).Store(c);
+        else (alpha * acc).Store(c);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Store<T>(T* c, Vector256<T> acc, Vector256<T> alpha, Vector256<T> beta, bool readC) where T : unmanaged
+    {
+        if (readC) Fma(alpha, acc, beta * Vector256.Load(c)).Store(c);
+        else (alpha * acc).Store(c);
+    }
+}
+
+/// <summary>
+/// AVX-512: an 8 x (2 vectors) tile (fp32 8x32, fp64 8x16): 16 accumulators, 2 B vectors and a broadcast. The narrow
+/// tile keeps a KC=256-deep strip of packed B within 32 KB of L1, and 8 rows divide the batch sizes (64, 128, 256)
+/// and feature counts (784 = 98 x 8) that dominate training, so edge tiles are rare.
+/// </summary>
+internal readonly struct GemmKernel512<T> : IGemmKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int MR => 8;
+    public static int NR => 2 * Vector512<T>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void Run(int kc, T* a, T* b, nint rsb, T* c, nint ldc, T alpha, T beta)
+    {
+        int w = Vector512<T>.Count;
+        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<T> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<T> c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<T> c60 = default, c61 = default, c70 = default, c71 = default;
+        GemmVector.PrefetchTile((byte*)c, ldc * sizeof(T), 8, 2 * Vector512<T>.Count * sizeof(T) / 64);
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + w);
+            var x = Vector512.Create(a[0]);
+            c00 = GemmVector.Fma(x, b0, c00); c01 = GemmVector.Fma(x, b1, c01);
+            x = Vector512.Create(a[1]);
+            c10 = GemmVector.Fma(x, b0, c10); c11 = GemmVector.Fma(x, b1, c11);
+            x = Vector512.Create(a[2]);
+            c20 = GemmVector.Fma(x, b0, c20); c21 = GemmVector.Fma(x, b1, c21);
+            x = Vector512.Create(a[3]);
+            c30 = GemmVector.Fma(x, b0, c30); c31 = GemmVector.Fma(x, b1, c31);
+            x = Vector512.Create(a[4]);
+            c40 = GemmVector.Fma(x, b0, c40); c41 = GemmVector.Fma(x, b1, c41);
+            x = Vector512.Create(a[5]);
+            c50 = GemmVector.Fma(x, b0, c50); c51 = GemmVector.Fma(x, b1, c51);
+            x = Vector512.Create(a[6]);
+            c60 = GemmVector.Fma(x, b0, c60); c61 = GemmVector.Fma(x, b1, c61);
+            x = Vector512.Create(a[7]);
+            c70 = GemmVector.Fma(x, b0, c70); c71 = GemmVector.Fma(x, b1, c71);
+            a += 8;
+            b += rsb;
+        }
+        var va = Vector512.Create(alpha);
+        var vb = Vector512.Create(beta);
+        bool readC = beta != T.Zero;
+        GemmVector.Store(c, c00, va, vb, readC); GemmVector.Store(c + w, c01, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c10, va, vb, readC); GemmVector.Store(c + w, c11, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c20, va, vb, readC); GemmVector.Store(c + w, c21, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c30, va, vb, readC); GemmVector.Store(c + w, c31, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c40, va, vb, readC); GemmVector.Store(c + w, c41, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c50, va, vb, readC); GemmVector.Store(c + w, c51, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c60, va, vb, readC); GemmVector.Store(c + w, c61, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c70, va, vb, readC); GemmVector.Store(c + w, c71, va, vb, readC);
+    }
+}
+
+/// <summary>AVX2: a 6 x (2 vectors) tile, 12 accumulators (fp32 6x16, fp64 6x8): 15 of the 16 ymm registers.</summary>
+internal readonly struct GemmKernel256<T> : IGemmKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int MR => 6;
+    public static int NR => 2 * Vector256<T>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void Run(int kc, T* a, T* b, nint rsb, T* c, nint ldc, T alpha, T beta)
+    {
+        int w = Vector256<T>.Count;
+        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        GemmVector.PrefetchTile((byte*)c, ldc * sizeof(T), 6, 1);
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + w);
+            var x = Vector256.Create(a[0]); c00 = GemmVector.Fma(x, b0, c00); c01 = GemmVector.Fma(x, b1, c01);
+            x = Vector256.Create(a[1]); c10 = GemmVector.Fma(x, b0, c10); c11 = GemmVector.Fma(x, b1, c11);
+            x = Vector256.Create(a[2]); c20 = GemmVector.Fma(x, b0, c20); c21 = GemmVector.Fma(x, b1, c21);
+            x = Vector256.Create(a[3]); c30 = GemmVector.Fma(x, b0, c30); c31 = GemmVector.Fma(x, b1, c31);
+            x = Vector256.Create(a[4]); c40 = GemmVector.Fma(x, b0, c40); c41 = GemmVector.Fma(x, b1, c41);
+            x = Vector256.Create(a[5]); c50 = GemmVector.Fma(x, b0, c50); c51 = GemmVector.Fma(x, b1, c51);
+            a += 6;
+            b += rsb;
+        }
+        var va = Vector256.Create(alpha);
+        var vb = Vector256.Create(beta);
+        bool readC = beta != T.Zero;
+        T* r = c;
+        GemmVector.Store(r, c00, va, vb, readC); GemmVector.Store(r + w, c01, va, vb, readC); r += ldc;
+        GemmVector.Store(r, c10, va, vb, readC); GemmVector.Store(r + w, c11, va, vb, readC); r += ldc;
+        GemmVector.Store(r, c20, va, vb, readC); GemmVector.Store(r + w, c21, va, vb, readC); r += ldc;
+        GemmVector.Store(r, c30, va, vb, readC); GemmVector.Store(r + w, c31, va, vb, readC); r += ldc;
+        GemmVector.Store(r, c40, va, vb, readC); GemmVector.Store(r + w, c41, va, vb, readC); r += ldc;
+        GemmVector.Store(r, c50, va, vb, readC); GemmVector.Store(r + w, c51, va, vb, readC);
+    }
+}
+
+/// <summary>Portable fallback: a 4 x 4 scalar tile with the same fused multiply-add order as the vector kernels.</summary>
+internal readonly struct GemmKernelScalar<T> : IGemmKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int MR => 4;
+    public static int NR => 4;
+
+    public static unsafe void Run(int kc, T* a, T* b, nint rsb, T* c, nint ldc, T alpha, T beta)
+    {
+        T c00 = T.Zero, c01 = T.Zero, c02 = T.Zero, c03 = T.Zero, c10 = T.Zero, c11 = T.Zero, c12 = T.Zero, c13 = T.Zero;
+        T c20 = T.Zero, c21 = T.Zero, c22 = T.Zero, c23 = T.Zero, c30 = T.Zero, c31 = T.Zero, c32 = T.Zero, c33 = T.Zero;
+        for (int p = 0; p < kc; p++)
+        {
+            T b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
+            T x = a[0]; c00 = T.FusedMultiplyAdd(x, b0, c00); c01 = T.FusedMultiplyAdd(x, b1, c01); c02 = T.FusedMultiplyAdd(x, b2, c02); c03 = T.FusedMultiplyAdd(x, b3, c03);
+            x = a[1]; c10 = T.FusedMultiplyAdd(x, b0, c10); c11 = T.FusedMultiplyAdd(x, b1, c11); c12 = T.FusedMultiplyAdd(x, b2, c12); c13 = T.FusedMultiplyAdd(x, b3, c13);
+            x = a[2]; c20 = T.FusedMultiplyAdd(x, b0, c20); c21 = T.FusedMultiplyAdd(x, b1, c21); c22 = T.FusedMultiplyAdd(x, b2, c22); c23 = T.FusedMultiplyAdd(x, b3, c23);
+            x = a[3]; c30 = T.FusedMultiplyAdd(x, b0, c30); c31 = T.FusedMultiplyAdd(x, b1, c31); c32 = T.FusedMultiplyAdd(x, b2, c32); c33 = T.FusedMultiplyAdd(x, b3, c33);
+            a += 4;
+            b += rsb;
+        }
+        bool readC = beta != T.Zero;
+        StoreRow(c, c00, c01, c02, c03, alpha, beta, readC);
+        StoreRow(c + ldc, c10, c11, c12, c13, alpha, beta, readC);
+        StoreRow(c + 2 * ldc, c20, c21, c22, c23, alpha, beta, readC);
+        StoreRow(c + 3 * ldc, c30, c31, c32, c33, alpha, beta, readC);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreRow(T* c, T v0, T v1, T v2, T v3, T alpha, T beta, bool readC)
+    {
+        if (readC)
+        {
+            c[0] = T.FusedMultiplyAdd(alpha, v0, beta * c[0]); c[1] = T.FusedMultiplyAdd(alpha, v1, beta * c[1]);
+            c[2] = T.FusedMultiplyAdd(alpha, v2, beta * c[2]); c[3] = T.FusedMultiplyAdd(alpha, v3, beta * c[3]);
+        }
+        else { c[0] = alpha * v0; c[1] = alpha * v1; c[2] = alpha * v2; c[3] = alpha * v3; }
+    }
+}

@@ -1,0 +1,267 @@
+using System.Numerics;
+using SharpGrad.Kernels;
+
+namespace SharpGrad.Tests.Kernels;
+
+/// <summary>
+/// The GEMM against a naive triple loop in double precision: awkward sizes (every edge-tile case of the 8 x 32 and
+/// 6 x 16 register tiles), every transpose combination, overwrite and accumulate, float and double, one and two threads;
+/// bit-identical results for any thread count; the alpha/beta/leading-dimension/epilogue overload; the fallback
+/// micro-kernels; argument checks.
+/// </summary>
+[Collection(GemmCollection.Name)]
+public class GemmTests
+{
+    // (m, n, k): C is m x n, the sum runs over k.
+    public static TheoryData<int, int, int> Shapes => new()
+    {
+        { 1, 1, 1 }, { 7, 7, 7 }, { 17, 31, 33 }, { 31, 33, 17 }, { 33, 17, 31 }, { 255, 33, 7 }, { 7, 257, 33 },
+        { 257, 33, 1 }, { 3, 5, 1000 }, { 64, 256, 784 }, { 64, 10, 128 }, { 1, 300, 257 }, { 130, 70, 300 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void MatchesNaiveProduct(int m, int n, int k)
+    {
+        var rng = new Random(m * 1_000_003 + n * 1009 + k);
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+            {
+                double[] a = RandomArray(rng, m * k), b = RandomArray(rng, k * n), c0 = RandomArray(rng, m * n);
+                var (product, magnitude) = Reference(transA, transB, m, n, k, a, b);
+                foreach (bool accumulate in new[] { false, true })
+                    foreach (int threads in new[] { 1, 2 })
+                    {
+                        string what = $"{m}x{n}x{k} transA={transA} transB={transB} accumulate={accumulate} threads={threads}";
+                        Check<float>(what, transA, transB, m, n, k, a, b, c0, accumulate, threads, product, magnitude);
+                        Check<double>(what, transA, transB, m, n, k, a, b, c0, accumulate, threads, product, magnitude);
+                    }
+            }
+    }
+
+    [Theory]
+    [InlineData(64, 256, 784)]
+    [InlineData(784, 256, 64)]
+    [InlineData(200, 300, 515)]
+    [InlineData(13, 1000, 40)]
+    public void OneAndTwoThreadsAreBitIdentical(int m, int n, int k)
+    {
+        var rng = new Random(7);
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+            {
+                float[] a = RandomArray(rng, m * k).Select(x => (float)x).ToArray();
+                float[] b = RandomArray(rng, k * n).Select(x => (float)x).ToArray();
+                float[] c1 = new float[m * n], c2 = new float[m * n];
+                WithThreads(1, () => Gemm.Multiply<float>(transA, transB, m, n, k, a, b, c1, false));
+                WithThreads(2, () => Gemm.Multiply<float>(transA, transB, m, n, k, a, b, c2, false));
+                Assert.True(c1.AsSpan().SequenceEqual(c2), $"{m}x{n}x{k} transA={transA} transB={transB}: 1 and 2 threads differ");
+
+                double[] ad = RandomArray(rng, m * k), bd = RandomArray(rng, k * n);
+                double[] d1 = new double[m * n], d2 = new double[m * n];
+                WithThreads(1, () => Gemm.Multiply<double>(transA, transB, m, n, k, ad, bd, d1, false));
+                WithThreads(2, () => Gemm.Multiply<double>(transA, transB, m, n, k, ad, bd, d2, false));
+                Assert.True(d1.AsSpan().SequenceEqual(d2), $"{m}x{n}x{k} transA={transA} transB={transB} (double): 1 and 2 threads differ");
+            }
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    public void GeneralFormWithLeadingDimensionsBiasAndRelu(bool transA, bool transB)
+    {
+        // Operands embedded in wider buffers; C = relu(alpha op(A) op(B) + beta C + bias) on a 37 x 45 window.
+        const int m = 37, n = 45, k = 29, pad = 5;
+        double alpha = 0.75, beta = -0.5;
+        var rng = new Random(3);
+        int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
+        int lda = aCols + pad, ldb = bCols + pad, ldc = n + pad;
+        double[] a = RandomArray(rng, aRows * lda), b = RandomArray(rng, bRows * ldb), c = RandomArray(rng, m * ldc), bias = RandomArray(rng, n);
+        double[] expected = (double[])c.Clone();
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0;
+                for (int p = 0; p < k; p++)
+                    s += (transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j]);
+                double v = alpha * s + beta * c[i * ldc + j] + bias[j];
+                expected[i * ldc + j] = Math.Max(v, 0);
+            }
+        foreach (int threads in new[] { 1, 2 })
+        {
+            float[] cf = c.Select(x => (float)x).ToArray();
+            WithThreads(threads, () => Gemm.Multiply<float>(transA, transB, m, n, k, (float)alpha, ToFloat(a), lda, ToFloat(b), ldb,
+                (float)beta, cf, ldc, ToFloat(bias), GemmActivation.Relu));
+            double[] cd = (double[])c.Clone();
+            WithThreads(threads, () => Gemm.Multiply<double>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, cd, ldc, bias, GemmActivation.Relu));
+            for (int i = 0; i < c.Length; i++)
+            {
+                Assert.True(Math.Abs(cf[i] - expected[i]) <= 1e-4, $"float C[{i}] = {cf[i]}, expected {expected[i]} (threads={threads})");
+                Assert.True(Math.Abs(cd[i] - expected[i]) <= 1e-12, $"double C[{i}] = {cd[i]}, expected {expected[i]} (threads={threads})");
+            }
+        }
+    }
+
+    [Fact]
+    public void BetaZeroDoesNotReadC()
+    {
+        float[] a = [1, 2, 3, 4], b = [1, 0, 0, 1];
+        float[] c = [float.NaN, float.NaN, float.NaN, float.NaN];
+        Gemm.Multiply<float>(false, false, 2, 2, 2, a, b, c, accumulate: false);
+        Assert.Equal(new float[] { 1, 2, 3, 4 }, c);
+
+        // k = 0: C = beta C (+ bias), A and B are empty.
+        float[] c2 = [1, 2, 3, 4];
+        Gemm.Multiply<float>(false, false, 2, 2, 0, a: [], b: [], c: c2, accumulate: true);
+        Assert.Equal(new float[] { 1, 2, 3, 4 }, c2);
+        Gemm.Multiply<float>(false, false, 2, 2, 0, a: [], b: [], c: c2, accumulate: false);
+        Assert.Equal(new float[] { 0, 0, 0, 0 }, c2);
+    }
+
+    [Fact]
+    public unsafe void FallbackKernelsMatch()
+    {
+        // The AVX2 and scalar micro-kernels, driven directly (this machine would pick AVX-512).
+        const int m = 23, n = 37, k = 301;
+        var rng = new Random(11);
+        double[] a = RandomArray(rng, m * k), b = RandomArray(rng, k * n);
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+            {
+                var (product, magnitude) = Reference(transA, transB, m, n, k, a, b);
+                foreach (int threads in new[] { 1, 2 })
+                {
+                    double[] c1 = new double[m * n], c2 = new double[m * n];
+                    fixed (double* pa = a, pb = b, pc1 = c1, pc2 = c2)
+                    {
+                        GemmJob<double, GemmKernel256<double>>.Run(transA, transB, m, n, k, 1.0, pa, transA ? m : k, pb, transB ? k : n, 0.0, pc1, n, null, GemmActivation.None, threads);
+                        GemmJob<double, GemmKernelScalar<double>>.Run(transA, transB, m, n, k, 1.0, pa, transA ? m : k, pb, transB ? k : n, 0.0, pc2, n, null, GemmActivation.None, threads);
+                    }
+                    for (int i = 0; i < m * n; i++)
+                    {
+                        Assert.True(Math.Abs(c1[i] - product[i]) <= 1e-14 * magnitude[i] * k, $"AVX2 kernel C[{i}] (transA={transA}, transB={transB})");
+                        Assert.True(Math.Abs(c2[i] - product[i]) <= 1e-14 * magnitude[i] * k, $"scalar kernel C[{i}] (transA={transA}, transB={transB})");
+                    }
+                }
+            }
+    }
+
+    [Fact]
+    public async Task ConcurrentCallersGetCorrectResults()
+    {
+        // Two user threads share one worker pool: whoever finds it busy runs alone, with the same result.
+        const int m = 96, n = 80, k = 200;
+        var rng = new Random(5);
+        float[] a = RandomArray(rng, m * k).Select(x => (float)x).ToArray(), b = RandomArray(rng, k * n).Select(x => (float)x).ToArray();
+        float[] expected = new float[m * n];
+        Gemm.Multiply<float>(false, false, m, n, k, a, b, expected, false);
+        var tasks = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+        {
+            for (int rep = 0; rep < 50; rep++)
+            {
+                float[] c = new float[m * n];
+                Gemm.Multiply<float>(false, false, m, n, k, a, b, c, false);
+                if (!c.AsSpan().SequenceEqual(expected)) return false;
+            }
+            return true;
+        })).ToArray();
+        bool[] results = await Task.WhenAll(tasks);
+        Assert.All(results, Assert.True);
+    }
+
+    [Fact]
+    public void WorkerPoolRunsEveryPartExactlyOnce()
+    {
+        for (int count = 1; count <= 7; count++)
+        {
+            var work = new CountingWork(count);
+            for (int rep = 0; rep < 200; rep++) WorkerPool.Run(work, count);
+            Assert.All(work.Runs, runs => Assert.Equal(200, runs));
+        }
+    }
+
+    private sealed class CountingWork(int count) : ParallelWork
+    {
+        public readonly int[] Runs = new int[count];
+
+        public override void Execute(int index, int count) => Interlocked.Increment(ref Runs[index]);
+    }
+
+    [Fact]
+    public void RejectsBadArguments()
+    {
+        float[] small = new float[5], four = new float[4];
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply<float>(false, false, 2, 2, 3, small, four, four, false));
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply<float>(false, false, 2, 2, 2, four, four, new float[3], false));
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply<float>(false, false, 2, 2, 2, 1f, four, 1, four, 2, 0f, four, 2));
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply<float>(false, false, 2, 2, 2, 1f, four, 2, four, 2, 0f, four, 2, new float[1]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Multiply<float>(false, false, -1, 2, 2, four, four, four, false));
+        Assert.Throws<ArgumentOutOfRangeException>(() => { Gemm.MaxThreads = 0; });
+    }
+
+    private static void Check<T>(string what, bool transA, bool transB, int m, int n, int k, double[] a, double[] b, double[] c0,
+        bool accumulate, int threads, double[] product, double[] magnitude)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T[] at = a.Select(T.CreateTruncating).ToArray(), bt = b.Select(T.CreateTruncating).ToArray();
+        T[] ct = accumulate ? c0.Select(T.CreateTruncating).ToArray() : Enumerable.Repeat(T.NaN, m * n).ToArray();
+        WithThreads(threads, () => Gemm.Multiply<T>(transA, transB, m, n, k, at, bt, ct, accumulate));
+        // Error bound of a k-term sum of products in precision eps (the inputs are exact in T for double; rounded to
+        // float they add eps * |a||b| per term), with room to spare.
+        double eps = typeof(T) == typeof(float) ? 6e-8 : 1.2e-16; // unit roundoff
+        for (int i = 0; i < m * n; i++)
+        {
+            double expected = product[i] + (accumulate ? double.CreateTruncating(T.CreateTruncating(c0[i])) : 0);
+            double got = double.CreateTruncating(ct[i]);
+            double tolerance = 4 * eps * (k + 2) * (magnitude[i] + Math.Abs(expected)) + 1e-300;
+            Assert.True(Math.Abs(got - expected) <= tolerance,
+                $"{typeof(T).Name} {what}: C[{i / n},{i % n}] = {got}, expected {expected} (tolerance {tolerance})");
+        }
+    }
+
+    /// <summary>op(A) op(B) and sum |op(A)| |op(B)| per element, in double, by the definition.</summary>
+    private static (double[] Product, double[] Magnitude) Reference(bool transA, bool transB, int m, int n, int k, double[] a, double[] b)
+    {
+        var product = new double[m * n];
+        var magnitude = new double[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0, s2 = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    double x = transA ? a[p * m + i] : a[i * k + p];
+                    double y = transB ? b[j * k + p] : b[p * n + j];
+                    s += x * y;
+                    s2 += Math.Abs(x * y);
+                }
+                product[i * n + j] = s;
+                magnitude[i * n + j] = s2;
+            }
+        return (product, magnitude);
+    }
+
+    private static double[] RandomArray(Random rng, int length)
+    {
+        var x = new double[length];
+        for (int i = 0; i < length; i++) x[i] = rng.NextDouble() * 2 - 1;
+        return x;
+    }
+
+    private static float[] ToFloat(double[] x) => x.Select(v => (float)v).ToArray();
+
+    private static void WithThreads(int threads, Action action)
+    {
+        int saved = Gemm.MaxThreads;
+        Gemm.MaxThreads = threads;
+        try { action(); }
+        finally { Gemm.MaxThreads = saved; }
+    }
+}
+
+/// <summary>Tests that set <see cref="Gemm.MaxThreads"/> run one at a time (other tests only ever see a valid value).</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public class GemmCollection
+{
+    public const string Name = "Gemm thread setting";
+}
