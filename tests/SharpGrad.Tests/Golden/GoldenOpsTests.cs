@@ -142,40 +142,11 @@ public sealed partial class GoldenOpsTests
             $"{what}: dtype {actual.DType.ToTorchName()}, PyTorch's is {Npy.DTypeOf(expected.Descr).ToTorchName()}.");
         Assert.True(actual.Shape.SequenceEqual(expected.Shape),
             $"{what}: shape {Fmt(actual.Shape)}, PyTorch's is {Fmt(expected.Shape)}.");
-        double[] a = actual.ToArray<double>();
-        double[] e = expected.AsDoubles();
-        int worst = 0, failures = 0;
-        double worstExcess = double.NegativeInfinity;
-        for (int i = 0; i < e.Length; i++)
-        {
-            double err = Math.Abs(a[i] - e[i]);
-            double allowed = atol + rtol * Math.Abs(e[i]);
-            bool ok = err <= allowed || a[i] == e[i]; // a[i] == e[i] covers equal infinities
-            if (!ok) failures++;
-            double excess = a[i] == e[i] ? 0 : double.IsNaN(err) ? double.PositiveInfinity : err / allowed;
-            if (excess > worstExcess) { worst = i; worstExcess = excess; }
-        }
-        if (failures > 0)
-        {
-            var sb = new StringBuilder();
-            sb.Append(CultureInfo.InvariantCulture, $"{what}: {failures} of {e.Length} elements differ from PyTorch beyond |a - e| <= {atol:g} + {rtol:g}|e|. ");
-            sb.Append(CultureInfo.InvariantCulture, $"Worst at {Fmt(Unravel(worst, expected.Shape))} (flat {worst}): SharpGrad {a[worst]:R}, PyTorch {e[worst]:R}, |diff| {Math.Abs(a[worst] - e[worst]):g3}.");
-            Assert.Fail(sb.ToString());
-        }
+        string? failure = GoldenCompare.Compare(what, actual.ToArray<double>(), expected.AsDoubles(), expected.Shape, rtol, atol);
+        if (failure is not null) Assert.Fail(failure);
     }
 
-    private static int[] Unravel(int flat, int[] shape)
-    {
-        var idx = new int[shape.Length];
-        for (int d = shape.Length - 1; d >= 0; d--)
-        {
-            idx[d] = flat % shape[d];
-            flat /= shape[d];
-        }
-        return idx;
-    }
-
-    private static string Fmt(int[] shape) => "[" + string.Join(", ", shape) + "]";
+    private static string Fmt(int[] shape) => GoldenCompare.Fmt(shape);
 
     /// <summary>
     /// A minimal .npy reader for the golden files only: format version 1.0, little-endian '&lt;f4', '&lt;f8' or '&lt;i8',
