@@ -198,7 +198,6 @@ internal static class TrainRunner
         var history = new List<EpochReport>();
         double best = -1; int bestEpoch = 0;
         Tensor? bestW = null, bestB = null;
-        var bestModel = new Perceptron(784, 10);
         for (int e = 1; e <= c.Epochs; e++)
         {
             ct.ThrowIfCancellationRequested();
