@@ -38,15 +38,19 @@ public static class Autograd
     /// <summary>
     /// Records <paramref name="output"/> as produced from <paramref name="inputs"/> when gradient mode is on and any input
     /// requires a gradient; <paramref name="backward"/> maps the output's gradient to one gradient (or null) per input.
+    /// <paramref name="onRelease"/> (optional) runs when the graph is freed after a backward pass; an op that keeps pooled
+    /// scratch for its backward returns it there. It does not run when nothing was recorded (the caller checks
+    /// <see cref="Tensor.RequiresGrad"/> of the result), nor when the graph is simply dropped (the GC takes the scratch).
     /// </summary>
-    internal static Tensor Record(Tensor output, string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward, bool differentiableBackward = true)
+    internal static Tensor Record(Tensor output, string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward, bool differentiableBackward = true,
+        Action? onRelease = null)
     {
         if (t_gradDisabled || !output.DType.IsFloatingPoint()) return output;
         foreach (var input in inputs)
         {
             if (input.RequiresGrad)
             {
-                output.GradFn = new Node(name, inputs, backward, differentiableBackward);
+                output.GradFn = new Node(name, inputs, backward, differentiableBackward, onRelease);
                 output.RequiresGrad = true;
                 return output;
             }

@@ -5,8 +5,10 @@ namespace SharpGrad;
 /// gradients of its inputs. The closure is written beside the forward computation in each op and may return a
 /// gradient with the broadcast shape; the engine sums it back to the input's shape (<see cref="Autograd.SumTo"/>).
 /// </summary>
-internal sealed class Node(string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward, bool differentiableBackward = true)
+internal sealed class Node(string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward, bool differentiableBackward = true, Action? onRelease = null)
 {
+    private Action? _onRelease = onRelease;
+
     /// <summary>
     /// False when the closure computes with kernels directly rather than with recorded ops (convolution, pooling), so
     /// its result cannot be differentiated again; a createGraph pass through such a node is refused, not silently wrong.
@@ -20,6 +22,15 @@ internal sealed class Node(string name, Tensor[] inputs, Func<Tensor, Tensor?[]>
     /// <summary>Null once the graph has been freed by a backward pass without retainGraph.</summary>
     public Func<Tensor, Tensor?[]>? Backward { get; private set; } = backward;
 
-    /// <summary>Drops the closure and with it every tensor it saved for the backward pass.</summary>
-    public void Release() => Backward = null;
+    /// <summary>
+    /// Drops the closure and with it every tensor it saved for the backward pass, and hands pooled scratch the op kept
+    /// for its backward (e.g. a convolution's column matrix) back to its pool. Runs at most once.
+    /// </summary>
+    public void Release()
+    {
+        Backward = null;
+        var release = _onRelease;
+        _onRelease = null;
+        release?.Invoke();
+    }
 }
