@@ -136,6 +136,21 @@ public sealed partial class Tensor
         _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
     };
 
+    /// <summary>
+    /// Storage whose elements are not cleared first (<see cref="GC.AllocateUninitializedArray{T}"/>): only for op outputs
+    /// that a kernel overwrites completely. Saves the clearing pass on multi-megabyte activations.
+    /// </summary>
+    internal static Array AllocateUninitialized(DType dtype, int numel) => dtype switch
+    {
+        DType.Float32 => GC.AllocateUninitializedArray<float>(numel),
+        DType.Float64 => GC.AllocateUninitializedArray<double>(numel),
+        DType.Int64 => GC.AllocateUninitializedArray<long>(numel),
+        _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
+    };
+
+    /// <summary>A new tensor whose elements are garbage until written: only for outputs a kernel writes in full.</summary>
+    internal static Tensor Uninitialized(int[] shape, DType dtype) => new(AllocateUninitialized(dtype, Shapes.Numel(shape)), shape, dtype);
+
     /// <summary>A new tensor of uninitialised-by-contract (actually zeroed) storage, for op outputs.</summary>
     internal static Tensor Empty(int[] shape, DType dtype) => new(Allocate(dtype, Shapes.Numel(shape)), shape, dtype);
 
