@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace SharpGrad.Kernels;
 
@@ -17,9 +18,41 @@ internal readonly record struct ConvGeometry(int Channels, int Height, int Width
 /// <summary>
 /// im2col and col2im: convolution as a matrix product. The column matrix has one row per (channel, ky, kx) and one
 /// column per output position, so out[O, P] = W[O, C·kh·kw] · cols[C·kh·kw, P]; col2im is its adjoint and accumulates.
+/// A batch shares one matrix: image i owns columns [i·P, (i+1)·P), so the whole batch is one GEMM.
 /// </summary>
 internal static class Im2Col
 {
+    /// <summary>Fills the batch column matrix [C·kh·kw, n·P] from <paramref name="n"/> images [C, H, W], images split over the cores.</summary>
+    public static void ForwardBatch<T>(T[] x, int n, in ConvGeometry g, T[] cols) where T : unmanaged, INumber<T>
+        => BatchWork<T>.Run(x, n, g, cols, backward: false);
+
+    /// <summary>Adds the batch column matrix back into <paramref name="gx"/> (n images), the adjoint of <see cref="ForwardBatch{T}"/>.</summary>
+    public static void BackwardBatch<T>(T[] gcols, int n, in ConvGeometry g, T[] gx) where T : unmanaged, INumber<T>
+        => BatchWork<T>.Run(gx, n, g, gcols, backward: true);
+
+    /// <summary>The batch split into contiguous image ranges, one part per core; parts touch disjoint columns and images.</summary>
+    private sealed class BatchWork<T>(T[] images, int n, ConvGeometry g, T[] cols, bool backward) : ParallelWork where T : unmanaged, INumber<T>
+    {
+        public static void Run(T[] images, int n, in ConvGeometry g, T[] cols, bool backward)
+        {
+            long elements = (long)n * g.ColumnRows * g.ColumnCols;
+            int parts = elements < 1 << 16 ? 1 : Math.Min(n, WorkerPool.MaxParallelism);
+            var work = new BatchWork<T>(images, n, g, cols, backward);
+            if (parts == 1) work.Execute(0, 1); else WorkerPool.Run(work, parts);
+        }
+
+        public override void Execute(int index, int count)
+        {
+            int imageSize = g.Channels * g.Height * g.Width, p = g.ColumnCols, ld = n * p;
+            int first = (int)((long)n * index / count), last = (int)((long)n * (index + 1) / count);
+            for (int i = first; i < last; i++)
+            {
+                if (backward) Backward<T>(cols, g, images.AsSpan(i * imageSize, imageSize), ld, i * p);
+                else Forward<T>(images.AsSpan(i * imageSize, imageSize), g, cols, ld, i * p);
+            }
+        }
+    }
+
     /// <param name="image">One image [C, H, W].</param>
     /// <param name="g">The geometry.</param>
     /// <param name="cols">The column matrix; row r of this image starts at <c>r * ld + offset</c>, so a whole batch can share one matrix.</param>
@@ -27,28 +60,29 @@ internal static class Im2Col
     /// <param name="offset">Column where this image's output positions start.</param>
     public static void Forward<T>(ReadOnlySpan<T> image, in ConvGeometry g, Span<T> cols, int ld, int offset) where T : unmanaged, INumber<T>
     {
-        int oh = g.OutHeight, ow = g.OutWidth, p = oh * ow;
+        int oh = g.OutHeight, ow = g.OutWidth, p = oh * ow, width = g.Width, strideW = g.StrideW;
         int row = 0;
         for (int c = 0; c < g.Channels; c++)
         {
-            ReadOnlySpan<T> plane = image.Slice(c * g.Height * g.Width, g.Height * g.Width);
+            ReadOnlySpan<T> plane = image.Slice(c * g.Height * width, g.Height * width);
             for (int ky = 0; ky < g.KernelH; ky++)
                 for (int kx = 0; kx < g.KernelW; kx++, row++)
                 {
                     Span<T> dst = cols.Slice(row * ld + offset, p);
                     int dy = ky * g.DilationH - g.PadH, dx = kx * g.DilationW - g.PadW;
+                    // Output columns [x0, x1) read inside the row; the rest read padding (zero).
+                    int x0 = dx >= 0 ? 0 : Math.Min(ow, (-dx + strideW - 1) / strideW);
+                    int x1 = dx > width - 1 ? x0 : Math.Max(x0, Math.Min(ow, (width - 1 - dx) / strideW + 1));
                     for (int y = 0; y < oh; y++)
                     {
                         int iy = y * g.StrideH + dy;
                         Span<T> drow = dst.Slice(y * ow, ow);
                         if ((uint)iy >= (uint)g.Height) { drow.Clear(); continue; }
-                        ReadOnlySpan<T> srow = plane.Slice(iy * g.Width, g.Width);
-                        if (g.StrideW == 1 && dx >= 0 && dx + ow <= g.Width) { srow.Slice(dx, ow).CopyTo(drow); continue; }
-                        for (int x = 0; x < ow; x++)
-                        {
-                            int ix = x * g.StrideW + dx;
-                            drow[x] = (uint)ix < (uint)g.Width ? srow[ix] : T.Zero;
-                        }
+                        ReadOnlySpan<T> srow = plane.Slice(iy * width, width);
+                        drow[..x0].Clear();
+                        drow[x1..].Clear();
+                        if (strideW == 1) srow.Slice(x0 + dx, x1 - x0).CopyTo(drow[x0..x1]);
+                        else for (int xo = x0, ix = x0 * strideW + dx; xo < x1; xo++, ix += strideW) drow[xo] = srow[ix];
                     }
                 }
         }
@@ -57,30 +91,46 @@ internal static class Im2Col
     /// <summary>Adds the column matrix back into the image (the adjoint of <see cref="Forward{T}"/>).</summary>
     public static void Backward<T>(ReadOnlySpan<T> cols, in ConvGeometry g, Span<T> image, int ld, int offset) where T : unmanaged, INumber<T>
     {
-        int oh = g.OutHeight, ow = g.OutWidth, p = oh * ow;
+        int oh = g.OutHeight, ow = g.OutWidth, p = oh * ow, width = g.Width, strideW = g.StrideW;
         int row = 0;
         for (int c = 0; c < g.Channels; c++)
         {
-            Span<T> plane = image.Slice(c * g.Height * g.Width, g.Height * g.Width);
+            Span<T> plane = image.Slice(c * g.Height * width, g.Height * width);
             for (int ky = 0; ky < g.KernelH; ky++)
                 for (int kx = 0; kx < g.KernelW; kx++, row++)
                 {
                     ReadOnlySpan<T> src = cols.Slice(row * ld + offset, p);
                     int dy = ky * g.DilationH - g.PadH, dx = kx * g.DilationW - g.PadW;
+                    int x0 = dx >= 0 ? 0 : Math.Min(ow, (-dx + strideW - 1) / strideW);
+                    int x1 = dx > width - 1 ? x0 : Math.Max(x0, Math.Min(ow, (width - 1 - dx) / strideW + 1));
                     for (int y = 0; y < oh; y++)
                     {
                         int iy = y * g.StrideH + dy;
                         if ((uint)iy >= (uint)g.Height) continue;
-                        Span<T> drow = plane.Slice(iy * g.Width, g.Width);
+                        Span<T> drow = plane.Slice(iy * width, width);
                         ReadOnlySpan<T> srow = src.Slice(y * ow, ow);
-                        for (int x = 0; x < ow; x++)
-                        {
-                            int ix = x * g.StrideW + dx;
-                            if ((uint)ix < (uint)g.Width) drow[ix] += srow[x];
-                        }
+                        if (strideW == 1) AddInto(srow[x0..x1], drow.Slice(x0 + dx, x1 - x0));
+                        else for (int xo = x0, ix = x0 * strideW + dx; xo < x1; xo++, ix += strideW) drow[ix] += srow[xo];
                     }
                 }
         }
+    }
+
+    /// <summary><c>dst += src</c> for the short rows of a convolution (a TensorPrimitives call costs more than the work).</summary>
+    private static void AddInto<T>(ReadOnlySpan<T> src, Span<T> dst) where T : unmanaged, INumber<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && src.Length >= Vector<T>.Count)
+        {
+            ref T s = ref MemoryMarshal.GetReference(src);
+            ref T d = ref MemoryMarshal.GetReference(dst);
+            for (; i <= src.Length - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                var v = Vector.LoadUnsafe(ref d, (nuint)i) + Vector.LoadUnsafe(ref s, (nuint)i);
+                v.StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        for (; i < src.Length; i++) dst[i] += src[i];
     }
 }
 
@@ -91,6 +141,11 @@ internal static class Pooling
     public static void MaxForward<T>(ReadOnlySpan<T> x, int planes, in ConvGeometry g, Span<T> y, Span<int> argmax) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int oh = g.OutHeight, ow = g.OutWidth, hw = g.Height * g.Width;
+        if (g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, DilationH: 1, DilationW: 1 })
+        {
+            MaxForward2x2(x, planes, g.Height, g.Width, oh, ow, y, argmax);
+            return;
+        }
         for (int pl = 0; pl < planes; pl++)
         {
             ReadOnlySpan<T> plane = x.Slice(pl * hw, hw);
@@ -117,6 +172,41 @@ internal static class Pooling
                     argmax[outBase + oy * ow + ox] = bestIndex;
                 }
         }
+    }
+
+    /// <summary>The common 2x2 window at stride 2 without padding or dilation: no bounds tests, four candidates.</summary>
+    private static void MaxForward2x2<T>(ReadOnlySpan<T> x, int planes, int h, int w, int oh, int ow, Span<T> y, Span<int> argmax)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int hw = h * w, o = oh * ow;
+        for (int pl = 0; pl < planes; pl++)
+        {
+            ReadOnlySpan<T> plane = x.Slice(pl * hw, hw);
+            Span<T> yp = y.Slice(pl * o, o);
+            Span<int> ap = argmax.Slice(pl * o, o);
+            for (int oy = 0; oy < oh; oy++)
+            {
+                ReadOnlySpan<T> r0 = plane.Slice(2 * oy * w, w), r1 = plane.Slice((2 * oy + 1) * w, w);
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    int ix = 2 * ox, top = 2 * oy * w + ix;
+                    T best = r0[ix];
+                    int bi = top;
+                    Take(ref best, ref bi, r0[ix + 1], top + 1);
+                    Take(ref best, ref bi, r1[ix], top + w);
+                    Take(ref best, ref bi, r1[ix + 1], top + w + 1);
+                    yp[oy * ow + ox] = best;
+                    ap[oy * ow + ox] = bi;
+                }
+            }
+        }
+    }
+
+    /// <summary>Takes v if it is larger, or NaN, unless a NaN was already taken (the first NaN wins, as in PyTorch).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void Take<T>(ref T best, ref int bestIndex, T v, int index) where T : IFloatingPointIeee754<T>
+    {
+        if (!(v <= best) && !T.IsNaN(best)) { best = v; bestIndex = index; }
     }
 
     public static void MaxBackward<T>(ReadOnlySpan<T> gy, ReadOnlySpan<int> argmax, int planes, in ConvGeometry g, Span<T> gx) where T : unmanaged, INumber<T>

@@ -39,28 +39,42 @@ internal static class ConvOps
             throw new ArgumentException($"Conv2d: the input has {g.Channels} channels (shape {Shapes.Format(x.ShapeRef)}) but the weight expects {w.ShapeRef[1]} (shape {Shapes.Format(w.ShapeRef)}).");
         if (b is not null && (b.Rank != 1 || b.ShapeRef[0] != outC))
             throw new ArgumentException($"Conv2d: the bias must have shape [{outC}], got {Shapes.Format(b.ShapeRef)}.");
-        var y = Tensor.Empty([n, outC, g.OutHeight, g.OutWidth], x.DType);
-        if (x.DType == DType.Float32) Forward<float>(x, w, b, g, y); else Forward<double>(x, w, b, g, y);
+        var y = Tensor.Uninitialized([n, outC, g.OutHeight, g.OutWidth], x.DType);
         Tensor[] inputs = b is null ? [x, w] : [x, w, b];
+        bool record = Autograd.IsGradEnabled && inputs.Any(t => t.RequiresGrad);
+        // The column matrix is kept for the backward pass (it is the weight gradient's right operand), so the backward
+        // does not redo the im2col; it goes back to the pool when the graph is freed.
+        Array cols = x.DType == DType.Float32 ? Forward<float>(x, w, b, g, y, record) : Forward<double>(x, w, b, g, y, record);
+        if (!record) return y;
         Tensor xs = x, ws = w;
-        return Autograd.Record(y, "Conv2dBackward", inputs, gy =>
+        bool hasBias = b is not null;
+        var result = Autograd.Record(y, "Conv2dBackward", inputs, gy =>
         {
-            var (gx, gw, gb) = xs.DType == DType.Float32 ? Backward<float>(xs, ws, gy, g, b is not null) : Backward<double>(xs, ws, gy, g, b is not null);
-            return b is null ? [gx, gw] : [gx, gw, gb];
-        }, differentiableBackward: false);
+            var (gx, gw, gb) = xs.DType == DType.Float32
+                ? Backward<float>(xs, ws, gy, g, (float[])cols, hasBias)
+                : Backward<double>(xs, ws, gy, g, (double[])cols, hasBias);
+            return hasBias ? [gx, gw, gb] : [gx, gw];
+        }, differentiableBackward: false, onRelease: () => ReturnToPool(cols));
+        return result;
+    }
+
+    private static void ReturnToPool(Array a)
+    {
+        if (a is float[] f) ArrayPool<float>.Shared.Return(f);
+        else ArrayPool<double>.Shared.Return((double[])a);
     }
 
     // The whole batch shares one column matrix [C·kh·kw, N·P] (image i in columns [i·P, (i+1)·P)), so each pass is a
     // single large GEMM rather than N small ones; the scratch comes from the array pool, so steps do not churn the GC.
-    private static void Forward<T>(Tensor x, Tensor w, Tensor? b, ConvGeometry g, Tensor y) where T : unmanaged, IFloatingPointIeee754<T>
+    // Returns the column matrix when the caller keeps it for the backward pass (keep), else returns it to the pool.
+    private static T[] Forward<T>(Tensor x, Tensor w, Tensor? b, ConvGeometry g, Tensor y, bool keep) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = x.ShapeRef[0], outC = w.ShapeRef[0], rows = g.ColumnRows, p = g.ColumnCols, imageSize = g.Channels * g.Height * g.Width;
+        int n = x.ShapeRef[0], outC = w.ShapeRef[0], rows = g.ColumnRows, p = g.ColumnCols;
         int ld = n * p;
         T[] cols = ArrayPool<T>.Shared.Rent(rows * ld), yAll = ArrayPool<T>.Shared.Rent(outC * ld);
         try
         {
-            ReadOnlySpan<T> xs = x.Span<T>();
-            for (int i = 0; i < n; i++) Im2Col.Forward(xs.Slice(i * imageSize, imageSize), g, cols, ld, i * p);
+            Im2Col.ForwardBatch(x.Array<T>(), n, g, cols);
             Gemm.Multiply<T>(false, false, outC, ld, rows, w.Span<T>(), cols, yAll, accumulate: false);
             Span<T> ys = y.Span<T>();
             ReadOnlySpan<T> bs = b is null ? default : b.Span<T>();
@@ -73,32 +87,49 @@ internal static class ConvOps
                     else TensorPrimitives.Add(src, bs[o], dst);
                 }
         }
-        finally
+        catch
         {
             ArrayPool<T>.Shared.Return(cols);
+            throw;
+        }
+        finally
+        {
             ArrayPool<T>.Shared.Return(yAll);
         }
+        if (!keep) ArrayPool<T>.Shared.Return(cols);
+        return cols;
     }
 
-    private static (Tensor Gx, Tensor Gw, Tensor? Gb) Backward<T>(Tensor x, Tensor w, Tensor gy, ConvGeometry g, bool hasBias) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Gradients of the inputs that require one (null for the others); <paramref name="cols"/> is the forward's column matrix.</summary>
+    private static (Tensor? Gx, Tensor? Gw, Tensor? Gb) Backward<T>(Tensor x, Tensor w, Tensor gy, ConvGeometry g, T[] cols, bool hasBias)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = x.ShapeRef[0], outC = w.ShapeRef[0], rows = g.ColumnRows, p = g.ColumnCols, imageSize = g.Channels * g.Height * g.Width;
+        int n = x.ShapeRef[0], outC = w.ShapeRef[0], rows = g.ColumnRows, p = g.ColumnCols;
         int ld = n * p;
-        var gx = Tensor.Empty(x.ShapeRef, x.DType);
-        var gw = Tensor.Empty(w.ShapeRef, w.DType);
-        var gb = hasBias ? Tensor.Empty([outC], w.DType) : null;
-        T[] cols = ArrayPool<T>.Shared.Rent(rows * ld), gcols = ArrayPool<T>.Shared.Rent(rows * ld), gyAll = ArrayPool<T>.Shared.Rent(outC * ld);
+        Tensor? gx = x.RequiresGrad ? Tensor.Empty(x.ShapeRef, x.DType) : null;
+        Tensor? gw = w.RequiresGrad ? Tensor.Uninitialized(w.ShapeRef, w.DType) : null;
+        Tensor? gb = hasBias ? Tensor.Uninitialized([outC], w.DType) : null;
+        T[] gyAll = ArrayPool<T>.Shared.Rent(outC * ld);
         try
         {
-            ReadOnlySpan<T> xs = x.Span<T>(), gys = gy.Span<T>();
+            ReadOnlySpan<T> gys = gy.Span<T>();
             for (int i = 0; i < n; i++)
                 for (int o = 0; o < outC; o++)
                     gys.Slice((i * outC + o) * p, p).CopyTo(gyAll.AsSpan(o * ld + i * p, p));
-            for (int i = 0; i < n; i++) Im2Col.Forward(xs.Slice(i * imageSize, imageSize), g, cols, ld, i * p);
-            Gemm.Multiply<T>(false, true, outC, rows, ld, gyAll, cols, gw.Span<T>(), accumulate: false);   // dW = gy · colsᵀ
-            Gemm.Multiply<T>(true, false, rows, ld, outC, w.Span<T>(), gyAll, gcols, accumulate: false);   // dcols = Wᵀ · gy
-            Span<T> gxs = gx.Span<T>();
-            for (int i = 0; i < n; i++) Im2Col.Backward<T>(gcols, g, gxs.Slice(i * imageSize, imageSize), ld, i * p);
+            if (gw is not null) Gemm.Multiply<T>(false, true, outC, rows, ld, gyAll, cols, gw.Span<T>(), accumulate: false);   // dW = gy · colsᵀ
+            if (gx is not null)
+            {
+                T[] gcols = ArrayPool<T>.Shared.Rent(rows * ld);
+                try
+                {
+                    Gemm.Multiply<T>(true, false, rows, ld, outC, w.Span<T>(), gyAll, gcols, accumulate: false);   // dcols = Wᵀ · gy
+                    Im2Col.BackwardBatch(gcols, n, g, gx.Array<T>());
+                }
+                finally
+                {
+                    ArrayPool<T>.Shared.Return(gcols);
+                }
+            }
             if (gb is not null)
             {
                 Span<T> gbs = gb.Span<T>();
@@ -107,8 +138,6 @@ internal static class ConvOps
         }
         finally
         {
-            ArrayPool<T>.Shared.Return(cols);
-            ArrayPool<T>.Shared.Return(gcols);
             ArrayPool<T>.Shared.Return(gyAll);
         }
         return (gx, gw, gb);
@@ -121,18 +150,26 @@ internal static class ConvOps
         CheckPoolPadding(nameof(MaxPool2d), kernel, padding);
         var g = Geometry(nameof(MaxPool2d), x.ShapeRef, kernel.H, kernel.W, stride, padding, dilation);
         int planes = x.ShapeRef[0] * g.Channels;
-        var y = Tensor.Empty([x.ShapeRef[0], g.Channels, g.OutHeight, g.OutWidth], x.DType);
-        var argmax = new int[y.Numel];
+        var y = Tensor.Uninitialized([x.ShapeRef[0], g.Channels, g.OutHeight, g.OutWidth], x.DType);
+        int outputs = y.Numel;
+        // Which input won each window, kept for the backward pass in pooled scratch (returned when the graph is freed).
+        int[] argmax = ArrayPool<int>.Shared.Rent(Math.Max(outputs, 1));
         if (x.DType == DType.Float32) Pooling.MaxForward<float>(x.Span<float>(), planes, g, y.Span<float>(), argmax);
         else Pooling.MaxForward<double>(x.Span<double>(), planes, g, y.Span<double>(), argmax);
+        if (!Autograd.IsGradEnabled || !x.RequiresGrad)
+        {
+            ArrayPool<int>.Shared.Return(argmax);
+            return y;
+        }
         int[] shape = x.ShapeRef;
         return Autograd.Record(y, "MaxPool2dBackward", [x], gy =>
         {
             var gx = Tensor.Empty(shape, gy.DType);
-            if (gy.DType == DType.Float32) Pooling.MaxBackward<float>(gy.Span<float>(), argmax, planes, g, gx.Span<float>());
-            else Pooling.MaxBackward<double>(gy.Span<double>(), argmax, planes, g, gx.Span<double>());
+            ReadOnlySpan<int> won = argmax.AsSpan(0, outputs);
+            if (gy.DType == DType.Float32) Pooling.MaxBackward<float>(gy.Span<float>(), won, planes, g, gx.Span<float>());
+            else Pooling.MaxBackward<double>(gy.Span<double>(), won, planes, g, gx.Span<double>());
             return [gx];
-        }, differentiableBackward: false);
+        }, differentiableBackward: false, onRelease: () => ArrayPool<int>.Shared.Return(argmax));
     }
 
     /// <summary>2-D average pooling with zero padding counted in the divisor (PyTorch's count_include_pad=True).</summary>
