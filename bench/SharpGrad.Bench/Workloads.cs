@@ -14,7 +14,8 @@ internal static class Workloads
 {
     public static string Run(string workload, Dictionary<string, string> options)
     {
-        int threads = int.Parse(options.GetValueOrDefault("threads", "1"), CultureInfo.InvariantCulture);
+        int threads = int.Parse(options.GetValueOrDefault("threads", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        SharpGrad.Kernels.Gemm.MaxThreads = threads;
         int? limit = options.TryGetValue("limit", out var l) ? int.Parse(l, CultureInfo.InvariantCulture) : null;
         return workload switch
         {
@@ -23,6 +24,7 @@ internal static class Workloads
             "mlp-batch1" => MlpBatch1(threads, int.Parse(options.GetValueOrDefault("steps", "2000"), CultureInfo.InvariantCulture)),
             "xor" => Line(workload, threads, "seconds", Xor(int.Parse(options.GetValueOrDefault("epochs", "10000"), CultureInfo.InvariantCulture))),
             "sgd-logreg" => Line(workload, threads, "seconds", SgdLogReg(limit)),
+            "cnn-layers" => CnnLayers(threads, int.Parse(options.GetValueOrDefault("reps", "20"), CultureInfo.InvariantCulture)),
             _ => throw new ArgumentException($"unknown workload '{workload}'"),
         };
     }
@@ -103,5 +105,50 @@ internal static class Workloads
         var sw = Stopwatch.StartNew();
         foreach (int i in order) Step(model, opt, train.GetBatch([i]));
         return sw.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>
+    /// Profile of one CNN step at batch 64, layer by layer: the fastest of <paramref name="reps"/> forward and backward
+    /// passes of each layer alone (its input detached, the upstream gradient all ones), then the fastest whole Adam
+    /// step. The minimum, not the mean, so that other processes on the machine disturb it less.
+    /// </summary>
+    private static string CnnLayers(int threads, int reps)
+    {
+        var g = new Generator(0);
+        var model = Models.Cnn(generator: g);
+        var layers = model.NamedChildren().Select(c => c.Value).ToArray();
+        var x0 = Tensor.Rand([64, 1, 28, 28], g);
+        var target = Tensor.FromArray(Enumerable.Range(0, 64).Select(i => (long)(i % 10)).ToArray(), 64);
+        var fwd = Enumerable.Repeat(double.MaxValue, layers.Length).ToArray();
+        var bwd = Enumerable.Repeat(double.MaxValue, layers.Length).ToArray();
+        for (int r = 0; r < reps + 2; r++)
+        {
+            var x = x0;
+            for (int li = 0; li < layers.Length; li++)
+            {
+                var xin = x.Detach();
+                if (li > 0) xin.RequiresGrad = true;
+                var sw = Stopwatch.StartNew();
+                var y = layers[li].Forward(xin);
+                double tf = sw.Elapsed.TotalMilliseconds;
+                var gy = Tensor.OnesLike(y);
+                sw.Restart();
+                y.Backward(gy);
+                double tb = sw.Elapsed.TotalMilliseconds;
+                if (r >= 2) { fwd[li] = Math.Min(fwd[li], tf); bwd[li] = Math.Min(bwd[li], tb); }
+                x = y.Detach();
+            }
+        }
+        var opt = new Adam(model.Parameters(), 1e-3);
+        double step = double.MaxValue;
+        for (int r = 0; r < reps + 2; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            Step(model, opt, (x0, target));
+            if (r >= 2) step = Math.Min(step, sw.Elapsed.TotalMilliseconds);
+        }
+        var parts = layers.Select((l, i) => string.Create(CultureInfo.InvariantCulture,
+            $"{{\"layer\":\"{i}.{l.GetType().Name}\",\"forward_ms\":{fwd[i]:F3},\"backward_ms\":{bwd[i]:F3}}}"));
+        return Line("cnn-layers", threads, "step_ms", step, ",\"layers\":[" + string.Join(",", parts) + "]");
     }
 }

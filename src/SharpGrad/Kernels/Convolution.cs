@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace SharpGrad.Kernels;
@@ -43,94 +44,117 @@ internal static class Im2Col
 
         public override void Execute(int index, int count)
         {
-            int imageSize = g.Channels * g.Height * g.Width, p = g.ColumnCols, ld = n * p;
             int first = (int)((long)n * index / count), last = (int)((long)n * (index + 1) / count);
-            for (int i = first; i < last; i++)
-            {
-                if (backward) Backward<T>(cols, g, images.AsSpan(i * imageSize, imageSize), ld, i * p);
-                else Forward<T>(images.AsSpan(i * imageSize, imageSize), g, cols, ld, i * p);
-            }
+            if (backward) Backward<T>(cols, g, images, n * g.ColumnCols, first, last);
+            else Forward<T>(images, g, cols, n * g.ColumnCols, first, last);
         }
     }
 
-    /// <param name="image">One image [C, H, W].</param>
-    /// <param name="g">The geometry.</param>
-    /// <param name="cols">The column matrix; row r of this image starts at <c>r * ld + offset</c>, so a whole batch can share one matrix.</param>
-    /// <param name="ld">Row stride of <paramref name="cols"/> (at least the number of output positions).</param>
-    /// <param name="offset">Column where this image's output positions start.</param>
-    public static void Forward<T>(ReadOnlySpan<T> image, in ConvGeometry g, Span<T> cols, int ld, int offset) where T : unmanaged, INumber<T>
+    /// <summary>
+    /// Writes the columns of images [first, last) of a batch [n, C, H, W]: image i's output positions occupy columns
+    /// [i·P, (i+1)·P) of every row of <paramref name="cols"/> (row stride <paramref name="ld"/>). Rows are the outer
+    /// loop and images the inner one, so the matrix is written front to back, not in 800 interleaved streams.
+    /// </summary>
+    public static void Forward<T>(ReadOnlySpan<T> images, in ConvGeometry g, Span<T> cols, int ld, int first, int last) where T : unmanaged, INumber<T>
     {
-        int oh = g.OutHeight, ow = g.OutWidth, p = oh * ow, width = g.Width, strideW = g.StrideW;
+        int oh = g.OutHeight, ow = g.OutWidth, p = oh * ow, width = g.Width, height = g.Height, strideW = g.StrideW;
+        int imageSize = g.Channels * height * width;
+        if (images.Length < (long)last * imageSize || cols.Length < (long)(g.ColumnRows - 1) * ld + (long)last * p)
+            throw new ArgumentException("Im2Col: the images or the column matrix are too small for the geometry.");
+        ref T img = ref MemoryMarshal.GetReference(images);
+        ref T col = ref MemoryMarshal.GetReference(cols);
         int row = 0;
         for (int c = 0; c < g.Channels; c++)
-        {
-            ReadOnlySpan<T> plane = image.Slice(c * g.Height * width, g.Height * width);
             for (int ky = 0; ky < g.KernelH; ky++)
                 for (int kx = 0; kx < g.KernelW; kx++, row++)
                 {
-                    Span<T> dst = cols.Slice(row * ld + offset, p);
                     int dy = ky * g.DilationH - g.PadH, dx = kx * g.DilationW - g.PadW;
-                    // Output columns [x0, x1) read inside the row; the rest read padding (zero).
-                    int x0 = dx >= 0 ? 0 : Math.Min(ow, (-dx + strideW - 1) / strideW);
-                    int x1 = dx > width - 1 ? x0 : Math.Max(x0, Math.Min(ow, (width - 1 - dx) / strideW + 1));
-                    for (int y = 0; y < oh; y++)
+                    var (x0, x1) = InsideColumns(dx, width, ow, strideW);
+                    for (int i = first; i < last; i++)
                     {
-                        int iy = y * g.StrideH + dy;
-                        Span<T> drow = dst.Slice(y * ow, ow);
-                        if ((uint)iy >= (uint)g.Height) { drow.Clear(); continue; }
-                        ReadOnlySpan<T> srow = plane.Slice(iy * width, width);
-                        drow[..x0].Clear();
-                        drow[x1..].Clear();
-                        if (strideW == 1) srow.Slice(x0 + dx, x1 - x0).CopyTo(drow[x0..x1]);
-                        else for (int xo = x0, ix = x0 * strideW + dx; xo < x1; xo++, ix += strideW) drow[xo] = srow[ix];
+                        int planeStart = i * imageSize + c * height * width;
+                        ref T dst = ref Unsafe.Add(ref col, row * ld + i * p);
+                        for (int y = 0; y < oh; y++)
+                        {
+                            int iy = y * g.StrideH + dy;
+                            ref T drow = ref Unsafe.Add(ref dst, y * ow);
+                            if ((uint)iy >= (uint)height) { Fill(ref drow, 0, ow); continue; }
+                            Fill(ref drow, 0, x0);
+                            Fill(ref drow, x1, ow);
+                            int srcStart = planeStart + iy * width + x0 * strideW + dx;
+                            if (strideW == 1) Copy(ref Unsafe.Add(ref img, srcStart), ref Unsafe.Add(ref drow, x0), x1 - x0);
+                            else for (int xo = x0, ix = srcStart; xo < x1; xo++, ix += strideW) Unsafe.Add(ref drow, xo) = Unsafe.Add(ref img, ix);
+                        }
                     }
                 }
-        }
     }
 
-    /// <summary>Adds the column matrix back into the image (the adjoint of <see cref="Forward{T}"/>).</summary>
-    public static void Backward<T>(ReadOnlySpan<T> cols, in ConvGeometry g, Span<T> image, int ld, int offset) where T : unmanaged, INumber<T>
+    /// <summary>
+    /// The output columns [x0, x1) whose input column x·stride + dx lies inside [0, width); the others read padding.
+    /// </summary>
+    private static (int X0, int X1) InsideColumns(int dx, int width, int ow, int strideW)
     {
-        int oh = g.OutHeight, ow = g.OutWidth, p = oh * ow, width = g.Width, strideW = g.StrideW;
+        int x0 = dx >= 0 ? 0 : Math.Min(ow, (-dx + strideW - 1) / strideW);
+        int x1 = dx > width - 1 ? x0 : Math.Max(x0, Math.Min(ow, (width - 1 - dx) / strideW + 1));
+        return (x0, x1);
+    }
+
+    private static void Fill<T>(ref T row, int from, int to) where T : unmanaged, INumber<T>
+    {
+        for (int i = from; i < to; i++) Unsafe.Add(ref row, i) = T.Zero;
+    }
+
+    /// <summary>Copies a short row (a convolution's output width) with whole vectors where it can.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy<T>(ref T src, ref T dst, int length) where T : unmanaged
+    {
+        int i = 0;
+        for (; i <= length - Vector<T>.Count; i += Vector<T>.Count)
+            Vector.LoadUnsafe(ref src, (nuint)i).StoreUnsafe(ref dst, (nuint)i);
+        for (; i < length; i++) Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, i);
+    }
+
+    /// <summary>Adds the columns of images [first, last) back into them (the adjoint of <see cref="Forward{T}"/>).</summary>
+    public static void Backward<T>(ReadOnlySpan<T> cols, in ConvGeometry g, Span<T> images, int ld, int first, int last) where T : unmanaged, INumber<T>
+    {
+        int oh = g.OutHeight, ow = g.OutWidth, p = oh * ow, width = g.Width, height = g.Height, strideW = g.StrideW;
+        int imageSize = g.Channels * height * width;
+        if (images.Length < (long)last * imageSize || cols.Length < (long)(g.ColumnRows - 1) * ld + (long)last * p)
+            throw new ArgumentException("Im2Col: the images or the column matrix are too small for the geometry.");
+        ref T img = ref MemoryMarshal.GetReference(images);
+        ref T col = ref MemoryMarshal.GetReference(cols);
         int row = 0;
         for (int c = 0; c < g.Channels; c++)
-        {
-            Span<T> plane = image.Slice(c * g.Height * width, g.Height * width);
             for (int ky = 0; ky < g.KernelH; ky++)
                 for (int kx = 0; kx < g.KernelW; kx++, row++)
                 {
-                    ReadOnlySpan<T> src = cols.Slice(row * ld + offset, p);
                     int dy = ky * g.DilationH - g.PadH, dx = kx * g.DilationW - g.PadW;
-                    int x0 = dx >= 0 ? 0 : Math.Min(ow, (-dx + strideW - 1) / strideW);
-                    int x1 = dx > width - 1 ? x0 : Math.Max(x0, Math.Min(ow, (width - 1 - dx) / strideW + 1));
-                    for (int y = 0; y < oh; y++)
+                    var (x0, x1) = InsideColumns(dx, width, ow, strideW);
+                    for (int i = first; i < last; i++)
                     {
-                        int iy = y * g.StrideH + dy;
-                        if ((uint)iy >= (uint)g.Height) continue;
-                        Span<T> drow = plane.Slice(iy * width, width);
-                        ReadOnlySpan<T> srow = src.Slice(y * ow, ow);
-                        if (strideW == 1) AddInto(srow[x0..x1], drow.Slice(x0 + dx, x1 - x0));
-                        else for (int xo = x0, ix = x0 * strideW + dx; xo < x1; xo++, ix += strideW) drow[ix] += srow[xo];
+                        int planeStart = i * imageSize + c * height * width;
+                        ref T src = ref Unsafe.Add(ref col, row * ld + i * p);
+                        for (int y = 0; y < oh; y++)
+                        {
+                            int iy = y * g.StrideH + dy;
+                            if ((uint)iy >= (uint)height) continue;
+                            ref T srow = ref Unsafe.Add(ref src, y * ow);
+                            int dstStart = planeStart + iy * width + x0 * strideW + dx;
+                            if (strideW == 1) AddInto(ref Unsafe.Add(ref srow, x0), ref Unsafe.Add(ref img, dstStart), x1 - x0);
+                            else for (int xo = x0, ix = dstStart; xo < x1; xo++, ix += strideW) Unsafe.Add(ref img, ix) += Unsafe.Add(ref srow, xo);
+                        }
                     }
                 }
-        }
     }
 
     /// <summary><c>dst += src</c> for the short rows of a convolution (a TensorPrimitives call costs more than the work).</summary>
-    private static void AddInto<T>(ReadOnlySpan<T> src, Span<T> dst) where T : unmanaged, INumber<T>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddInto<T>(ref T src, ref T dst, int length) where T : unmanaged, INumber<T>
     {
         int i = 0;
-        if (Vector.IsHardwareAccelerated && src.Length >= Vector<T>.Count)
-        {
-            ref T s = ref MemoryMarshal.GetReference(src);
-            ref T d = ref MemoryMarshal.GetReference(dst);
-            for (; i <= src.Length - Vector<T>.Count; i += Vector<T>.Count)
-            {
-                var v = Vector.LoadUnsafe(ref d, (nuint)i) + Vector.LoadUnsafe(ref s, (nuint)i);
-                v.StoreUnsafe(ref d, (nuint)i);
-            }
-        }
-        for (; i < src.Length; i++) dst[i] += src[i];
+        for (; i <= length - Vector<T>.Count; i += Vector<T>.Count)
+            (Vector.LoadUnsafe(ref dst, (nuint)i) + Vector.LoadUnsafe(ref src, (nuint)i)).StoreUnsafe(ref dst, (nuint)i);
+        for (; i < length; i++) Unsafe.Add(ref dst, i) += Unsafe.Add(ref src, i);
     }
 }
 
@@ -203,7 +227,7 @@ internal static class Pooling
     }
 
     /// <summary>Takes v if it is larger, or NaN, unless a NaN was already taken (the first NaN wins, as in PyTorch).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Take<T>(ref T best, ref int bestIndex, T v, int index) where T : IFloatingPointIeee754<T>
     {
         if (!(v <= best) && !T.IsNaN(best)) { best = v; bestIndex = index; }
