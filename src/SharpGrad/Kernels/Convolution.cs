@@ -37,7 +37,7 @@ internal static class Im2Col
         public static void Run(T[] images, int n, in ConvGeometry g, T[] cols, bool backward)
         {
             long elements = (long)n * g.ColumnRows * g.ColumnCols;
-            int parts = elements < 1 << 16 ? 1 : Math.Min(n, WorkerPool.MaxParallelism);
+            int parts = elements < 1 << 16 ? 1 : Math.Min(n, Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism));
             var work = new BatchWork<T>(images, n, g, cols, backward);
             if (parts == 1) work.Execute(0, 1); else WorkerPool.Run(work, parts);
         }

@@ -75,40 +75,6 @@ public static partial class Functional
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.Rank < 2) throw new ArgumentException($"BatchNorm: expected input of shape [N, C, ...], got {Shapes.Format(input.ShapeRef)}.");
-        int c = input.ShapeRef[1];
-        // Move channels last and flatten: every row is one (sample, position), every column one channel.
-        var perm = Enumerable.Range(0, input.Rank).Where(d => d != 1).Append(1).ToArray();
-        var flat = input.Rank == 2 ? input : input.Permute(perm).Reshape(-1, c);
-        int count = flat.ShapeRef[0];
-        Tensor mean, var;
-        if (training)
-        {
-            if (count < 2) throw new ArgumentException($"BatchNorm: training needs more than one value per channel; got input {Shapes.Format(input.ShapeRef)}.");
-            mean = flat.Mean(0);
-            var centered = flat - mean;
-            var = (centered * centered).Mean(0);
-            if (runningMean is not null && runningVar is not null)
-            {
-                using (Autograd.NoGrad())
-                {
-                    runningMean.CopyFrom(runningMean * (1 - momentum) + mean.Detach() * momentum);
-                    runningVar.CopyFrom(runningVar * (1 - momentum) + var.Detach() * (momentum * count / (count - 1.0)));
-                }
-            }
-        }
-        else
-        {
-            if (runningMean is null || runningVar is null) throw new ArgumentException("BatchNorm: evaluation mode needs the running mean and variance.");
-            mean = runningMean;
-            var = runningVar;
-        }
-        var y = (flat - mean) / (var + eps).Sqrt();
-        if (weight is not null) y = y * weight;
-        if (bias is not null) y = y + bias;
-        if (input.Rank == 2) return y;
-        var shapeLast = perm.Select(d => input.ShapeRef[d]).ToArray();
-        var inverse = new int[perm.Length];
-        for (int i = 0; i < perm.Length; i++) inverse[perm[i]] = i;
-        return y.Reshape(shapeLast).Permute(inverse);
+        return NormOps.BatchNorm(input, runningMean, runningVar, weight, bias, training, momentum, eps);
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 using SharpGrad.Kernels;
@@ -60,18 +59,18 @@ internal static class ConvOps
 
     private static void ReturnToPool(Array a)
     {
-        if (a is float[] f) ArrayPool<float>.Shared.Return(f);
-        else ArrayPool<double>.Shared.Return((double[])a);
+        if (a is float[] f) ScratchPool<float>.Return(f);
+        else ScratchPool<double>.Return((double[])a);
     }
 
     // The whole batch shares one column matrix [C·kh·kw, N·P] (image i in columns [i·P, (i+1)·P)), so each pass is a
-    // single large GEMM rather than N small ones; the scratch comes from the array pool, so steps do not churn the GC.
+    // single large GEMM rather than N small ones; the scratch comes from the kernels' ScratchPool, so steps do not churn the GC.
     // Returns the column matrix when the caller keeps it for the backward pass (keep), else returns it to the pool.
     private static T[] Forward<T>(Tensor x, Tensor w, Tensor? b, ConvGeometry g, Tensor y, bool keep) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = x.ShapeRef[0], outC = w.ShapeRef[0], rows = g.ColumnRows, p = g.ColumnCols;
         int ld = n * p;
-        T[] cols = ArrayPool<T>.Shared.Rent(rows * ld), yAll = ArrayPool<T>.Shared.Rent(outC * ld);
+        T[] cols = ScratchPool<T>.Rent(rows * ld), yAll = ScratchPool<T>.Rent(outC * ld);
         try
         {
             Im2Col.ForwardBatch(x.Array<T>(), n, g, cols);
@@ -89,14 +88,14 @@ internal static class ConvOps
         }
         catch
         {
-            ArrayPool<T>.Shared.Return(cols);
+            ScratchPool<T>.Return(cols);
             throw;
         }
         finally
         {
-            ArrayPool<T>.Shared.Return(yAll);
+            ScratchPool<T>.Return(yAll);
         }
-        if (!keep) ArrayPool<T>.Shared.Return(cols);
+        if (!keep) ScratchPool<T>.Return(cols);
         return cols;
     }
 
@@ -109,7 +108,7 @@ internal static class ConvOps
         Tensor? gx = x.RequiresGrad ? Tensor.Empty(x.ShapeRef, x.DType) : null;
         Tensor? gw = w.RequiresGrad ? Tensor.Uninitialized(w.ShapeRef, w.DType) : null;
         Tensor? gb = hasBias ? Tensor.Uninitialized([outC], w.DType) : null;
-        T[] gyAll = ArrayPool<T>.Shared.Rent(outC * ld);
+        T[] gyAll = ScratchPool<T>.Rent(outC * ld);
         try
         {
             ReadOnlySpan<T> gys = gy.Span<T>();
@@ -119,7 +118,7 @@ internal static class ConvOps
             if (gw is not null) Gemm.Multiply<T>(false, true, outC, rows, ld, gyAll, cols, gw.Span<T>(), accumulate: false);   // dW = gy · colsᵀ
             if (gx is not null)
             {
-                T[] gcols = ArrayPool<T>.Shared.Rent(rows * ld);
+                T[] gcols = ScratchPool<T>.Rent(rows * ld);
                 try
                 {
                     Gemm.Multiply<T>(true, false, rows, ld, outC, w.Span<T>(), gyAll, gcols, accumulate: false);   // dcols = Wᵀ · gy
@@ -127,7 +126,7 @@ internal static class ConvOps
                 }
                 finally
                 {
-                    ArrayPool<T>.Shared.Return(gcols);
+                    ScratchPool<T>.Return(gcols);
                 }
             }
             if (gb is not null)
@@ -138,7 +137,7 @@ internal static class ConvOps
         }
         finally
         {
-            ArrayPool<T>.Shared.Return(gyAll);
+            ScratchPool<T>.Return(gyAll);
         }
         return (gx, gw, gb);
     }
@@ -153,12 +152,12 @@ internal static class ConvOps
         var y = Tensor.Uninitialized([x.ShapeRef[0], g.Channels, g.OutHeight, g.OutWidth], x.DType);
         int outputs = y.Numel;
         // Which input won each window, kept for the backward pass in pooled scratch (returned when the graph is freed).
-        int[] argmax = ArrayPool<int>.Shared.Rent(Math.Max(outputs, 1));
+        int[] argmax = ScratchPool<int>.Rent(Math.Max(outputs, 1));
         if (x.DType == DType.Float32) Pooling.MaxForward<float>(x.Span<float>(), planes, g, y.Span<float>(), argmax);
         else Pooling.MaxForward<double>(x.Span<double>(), planes, g, y.Span<double>(), argmax);
         if (!Autograd.IsGradEnabled || !x.RequiresGrad)
         {
-            ArrayPool<int>.Shared.Return(argmax);
+            ScratchPool<int>.Return(argmax);
             return y;
         }
         int[] shape = x.ShapeRef;
@@ -169,7 +168,7 @@ internal static class ConvOps
             if (gy.DType == DType.Float32) Pooling.MaxBackward<float>(gy.Span<float>(), won, planes, g, gx.Span<float>());
             else Pooling.MaxBackward<double>(gy.Span<double>(), won, planes, g, gx.Span<double>());
             return [gx];
-        }, differentiableBackward: false, onRelease: () => ArrayPool<int>.Shared.Return(argmax));
+        }, differentiableBackward: false, onRelease: () => ScratchPool<int>.Return(argmax));
     }
 
     /// <summary>2-D average pooling with zero padding counted in the divisor (PyTorch's count_include_pad=True).</summary>

@@ -1,0 +1,241 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+
+namespace SharpGrad;
+
+/// <summary>
+/// Batch normalisation as one op: statistics, normalisation and the affine transform in two passes over the input, and
+/// a backward that needs two more — instead of a permute to channels-last and a dozen recorded element-wise ops, each
+/// with its own multi-megabyte output. Statistics are accumulated in double for float32 inputs too.
+/// </summary>
+internal static class NormOps
+{
+    /// <summary>See <see cref="NN.Functional.BatchNorm"/>; the input is [N, C, *] and every other tensor [C].</summary>
+    public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias,
+        bool training, double momentum, double eps)
+    {
+        input.EnsureFloatingPoint("BatchNorm");
+        int[] shape = input.ShapeRef;
+        int n = shape[0], c = shape[1];
+        int inner = n * c == 0 ? 0 : input.Numel / (n * c);
+        CheckChannels(weight, c, "weight", input);
+        CheckChannels(bias, c, "bias", input);
+        CheckChannels(runningMean, c, "running mean", input);
+        CheckChannels(runningVar, c, "running variance", input);
+        long count = (long)n * inner;
+        if (training && count < 2)
+            throw new ArgumentException($"BatchNorm: training needs more than one value per channel; got input {Shapes.Format(shape)}.");
+        if (!training && (runningMean is null || runningVar is null))
+            throw new ArgumentException("BatchNorm: evaluation mode needs the running mean and variance.");
+        if (weight is not null) weight = weight.To(input.DType);
+        if (bias is not null) bias = bias.To(input.DType);
+
+        var mean = new double[c];
+        var invStd = new double[c];
+        if (training)
+        {
+            var variance = new double[c];
+            if (input.DType == DType.Float32) Statistics<float>(input.Span<float>(), n, c, inner, mean, variance);
+            else Statistics<double>(input.Span<double>(), n, c, inner, mean, variance);
+            for (int ch = 0; ch < c; ch++)
+            {
+                invStd[ch] = 1.0 / Math.Sqrt(variance[ch] + eps);
+                if (runningMean is null || runningVar is null) continue;
+                SetDouble(runningMean, ch, runningMean.GetDouble(ch) * (1 - momentum) + mean[ch] * momentum);
+                SetDouble(runningVar, ch, runningVar.GetDouble(ch) * (1 - momentum) + variance[ch] * momentum * count / (count - 1.0));
+            }
+        }
+        else
+        {
+            for (int ch = 0; ch < c; ch++)
+            {
+                mean[ch] = runningMean!.GetDouble(ch);
+                invStd[ch] = 1.0 / Math.Sqrt(runningVar!.GetDouble(ch) + eps);
+            }
+        }
+        var y = Tensor.Uninitialized(shape, input.DType);
+        if (input.DType == DType.Float32)
+            Affine<float>(input.Span<float>(), weight is null ? default : weight.Span<float>(), bias is null ? default : bias.Span<float>(), n, c, inner, mean, invStd, y.Span<float>());
+        else
+            Affine<double>(input.Span<double>(), weight is null ? default : weight.Span<double>(), bias is null ? default : bias.Span<double>(), n, c, inner, mean, invStd, y.Span<double>());
+
+        var inputs = new List<Tensor>(3) { input };
+        if (weight is not null) inputs.Add(weight);
+        if (bias is not null) inputs.Add(bias);
+        Tensor x = input;
+        Tensor? w = weight;
+        bool hasBias = bias is not null;
+        return Autograd.Record(y, "BatchNormBackward", inputs.ToArray(), gy =>
+        {
+            var (gx, gw, gb) = x.DType == DType.Float32
+                ? Backward<float>(x, w, gy, training, n, c, inner, mean, invStd, hasBias)
+                : Backward<double>(x, w, gy, training, n, c, inner, mean, invStd, hasBias);
+            var grads = new List<Tensor?>(3) { gx };
+            if (w is not null) grads.Add(gw);
+            if (hasBias) grads.Add(gb);
+            return grads.ToArray();
+        }, differentiableBackward: false);
+    }
+
+    private static void CheckChannels(Tensor? t, int c, string what, Tensor input)
+    {
+        if (t is not null && (t.Rank != 1 || t.ShapeRef[0] != c))
+            throw new ArgumentException($"BatchNorm: the {what} must have shape [{c}] for input {Shapes.Format(input.ShapeRef)}, got {Shapes.Format(t.ShapeRef)}.");
+    }
+
+    private static void SetDouble(Tensor t, int index, double value)
+    {
+        switch (t.Storage)
+        {
+            case float[] f: f[index] = (float)value; break;
+            case double[] d: d[index] = value; break;
+            default: throw new InvalidOperationException("BatchNorm: running statistics must be floating point.");
+        }
+    }
+
+    /// <summary>Per-channel mean and biased variance (two passes, accumulated in double).</summary>
+    private static void Statistics<T>(ReadOnlySpan<T> xs, int n, int c, int inner, double[] mean, double[] variance) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        long count = (long)n * inner;
+        for (int ch = 0; ch < c; ch++)
+        {
+            double sum = 0;
+            for (int i = 0; i < n; i++) sum += double.CreateTruncating(TensorPrimitives.Sum(xs.Slice((i * c + ch) * inner, inner)));
+            double m = sum / count, squares = 0;
+            T tm = T.CreateTruncating(m);
+            for (int i = 0; i < n; i++) squares += SumSquaredDeviations(xs.Slice((i * c + ch) * inner, inner), tm);
+            // The deviations were taken from m rounded to T; correct for the rounding (exact in real arithmetic).
+            double shift = double.CreateTruncating(tm) - m;
+            mean[ch] = m;
+            variance[ch] = Math.Max(0, squares / count - shift * shift);
+        }
+    }
+
+    /// <summary>y = (x − mean)·invStd·w + b, as one multiply-add per element.</summary>
+    internal static void Affine<T>(ReadOnlySpan<T> xs, ReadOnlySpan<T> ws, ReadOnlySpan<T> bs, int n, int c, int inner,
+        double[] mean, double[] invStd, Span<T> ys) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int ch = 0; ch < c; ch++)
+        {
+            double scale = invStd[ch] * (ws.IsEmpty ? 1.0 : double.CreateTruncating(ws[ch]));
+            double shift = (bs.IsEmpty ? 0.0 : double.CreateTruncating(bs[ch])) - mean[ch] * scale;
+            T a = T.CreateTruncating(scale), b = T.CreateTruncating(shift);
+            for (int i = 0; i < n; i++)
+            {
+                int start = (i * c + ch) * inner;
+                ScaleShift(xs.Slice(start, inner), a, b, ys.Slice(start, inner));
+            }
+        }
+    }
+
+    private static (Tensor Gx, Tensor? Gw, Tensor? Gb) Backward<T>(Tensor x, Tensor? weight, Tensor gy, bool training, int n, int c, int inner,
+        double[] mean, double[] invStd, bool hasBias) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ReadOnlySpan<T> xs = x.Span<T>(), gys = gy.Span<T>();
+        ReadOnlySpan<T> ws = weight is null ? default : weight.Span<T>();
+        var gx = Tensor.Uninitialized(x.ShapeRef, x.DType);
+        Tensor? gw = weight is null ? null : Tensor.Uninitialized([c], x.DType);
+        Tensor? gb = hasBias ? Tensor.Uninitialized([c], x.DType) : null;
+        Span<T> gxs = gx.Span<T>();
+        long count = (long)n * inner;
+        for (int ch = 0; ch < c; ch++)
+        {
+            // Σ gy and Σ gy·x̂ over the channel; x̂ = (x − mean)·invStd.
+            double sumGy = 0, sumGyCentered = 0;
+            T m = T.CreateTruncating(mean[ch]);
+            for (int i = 0; i < n; i++)
+            {
+                int start = (i * c + ch) * inner;
+                sumGy += double.CreateTruncating(TensorPrimitives.Sum(gys.Slice(start, inner)));
+                sumGyCentered += DotCentered(gys.Slice(start, inner), xs.Slice(start, inner), m);
+            }
+            double s = invStd[ch], w = ws.IsEmpty ? 1.0 : double.CreateTruncating(ws[ch]);
+            double sumGyXhat = sumGyCentered * s;
+            if (gw is not null) gw.Span<T>()[ch] = T.CreateTruncating(sumGyXhat);
+            if (gb is not null) gb.Span<T>()[ch] = T.CreateTruncating(sumGy);
+            // Training: gx = w·s·(gy − Σgy/M − x̂·Σgy·x̂/M) = A·gy + B·x + C. Evaluation (fixed statistics): gx = w·s·gy.
+            double a = w * s;
+            double b = training ? -w * s * s * sumGyXhat / count : 0;
+            double cst = training ? -a * sumGy / count - b * mean[ch] : 0;
+            T ta = T.CreateTruncating(a), tb = T.CreateTruncating(b), tc = T.CreateTruncating(cst);
+            for (int i = 0; i < n; i++)
+            {
+                int start = (i * c + ch) * inner;
+                LinearCombination(gys.Slice(start, inner), ta, xs.Slice(start, inner), tb, tc, gxs.Slice(start, inner));
+            }
+        }
+        return (gx, gw, gb);
+    }
+
+    /// <summary>Σ (x − m)², in double across vectors of T.</summary>
+    private static double SumSquaredDeviations<T>(ReadOnlySpan<T> x, T m) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        double total = 0;
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<T>.Count)
+        {
+            var acc = Vector<T>.Zero;
+            var vm = new Vector<T>(m);
+            var v = MemoryMarshal.Cast<T, Vector<T>>(x);
+            foreach (var block in v) { var d = block - vm; acc += d * d; }
+            total = double.CreateTruncating(Vector.Sum(acc));
+            i = v.Length * Vector<T>.Count;
+        }
+        for (; i < x.Length; i++) { double d = double.CreateTruncating(x[i] - m); total += d * d; }
+        return total;
+    }
+
+    /// <summary>Σ g·(x − m).</summary>
+    private static double DotCentered<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> x, T m) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        double total = 0;
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<T>.Count)
+        {
+            var acc = Vector<T>.Zero;
+            var vm = new Vector<T>(m);
+            var vx = MemoryMarshal.Cast<T, Vector<T>>(x);
+            var vg = MemoryMarshal.Cast<T, Vector<T>>(g);
+            for (int k = 0; k < vx.Length; k++) acc += vg[k] * (vx[k] - vm);
+            total = double.CreateTruncating(Vector.Sum(acc));
+            i = vx.Length * Vector<T>.Count;
+        }
+        for (; i < x.Length; i++) total += double.CreateTruncating(g[i] * (x[i] - m));
+        return total;
+    }
+
+    /// <summary>d = a·x + b.</summary>
+    private static void ScaleShift<T>(ReadOnlySpan<T> x, T a, T b, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<T>.Count)
+        {
+            var va = new Vector<T>(a);
+            var vb = new Vector<T>(b);
+            var vx = MemoryMarshal.Cast<T, Vector<T>>(x);
+            var vd = MemoryMarshal.Cast<T, Vector<T>>(d);
+            for (int k = 0; k < vx.Length; k++) vd[k] = va * vx[k] + vb;
+            i = vx.Length * Vector<T>.Count;
+        }
+        for (; i < x.Length; i++) d[i] = a * x[i] + b;
+    }
+
+    /// <summary>d = a·g + b·x + c.</summary>
+    private static void LinearCombination<T>(ReadOnlySpan<T> g, T a, ReadOnlySpan<T> x, T b, T c, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<T>.Count)
+        {
+            var va = new Vector<T>(a);
+            var vb = new Vector<T>(b);
+            var vc = new Vector<T>(c);
+            var vx = MemoryMarshal.Cast<T, Vector<T>>(x);
+            var vg = MemoryMarshal.Cast<T, Vector<T>>(g);
+            var vd = MemoryMarshal.Cast<T, Vector<T>>(d);
+            for (int k = 0; k < vx.Length; k++) vd[k] = va * vg[k] + vb * vx[k] + vc;
+            i = vx.Length * Vector<T>.Count;
+        }
+        for (; i < x.Length; i++) d[i] = a * g[i] + b * x[i] + c;
+    }
+}
