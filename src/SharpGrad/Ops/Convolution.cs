@@ -153,8 +153,8 @@ internal static class ConvOps
         int outputs = y.Numel;
         // Which input won each window, kept for the backward pass in pooled scratch (returned when the graph is freed).
         int[] argmax = ScratchPool<int>.Rent(Math.Max(outputs, 1));
-        if (x.DType == DType.Float32) Pooling.MaxForward<float>(x.Span<float>(), planes, g, y.Span<float>(), argmax);
-        else Pooling.MaxForward<double>(x.Span<double>(), planes, g, y.Span<double>(), argmax);
+        if (x.DType == DType.Float32) MaxForward<float>(x, planes, g, y, argmax);
+        else MaxForward<double>(x, planes, g, y, argmax);
         if (!Autograd.IsGradEnabled || !x.RequiresGrad)
         {
             ScratchPool<int>.Return(argmax);
@@ -164,11 +164,27 @@ internal static class ConvOps
         return Autograd.Record(y, "MaxPool2dBackward", [x], gy =>
         {
             var gx = Tensor.Empty(shape, gy.DType);
-            ReadOnlySpan<int> won = argmax.AsSpan(0, outputs);
-            if (gy.DType == DType.Float32) Pooling.MaxBackward<float>(gy.Span<float>(), won, planes, g, gx.Span<float>());
-            else Pooling.MaxBackward<double>(gy.Span<double>(), won, planes, g, gx.Span<double>());
+            if (gy.DType == DType.Float32) MaxBackward<float>(gy, argmax, planes, g, gx);
+            else MaxBackward<double>(gy, argmax, planes, g, gx);
             return [gx];
         }, differentiableBackward: false, onRelease: () => ScratchPool<int>.Return(argmax));
+    }
+
+    // Pooling runs plane by plane, so the planes are split over the cores; argmax holds indices within a plane.
+    private static void MaxForward<T>(Tensor x, int planes, ConvGeometry g, Tensor y, int[] argmax) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T[] xs = x.Array<T>(), ys = y.Array<T>();
+        int hw = g.Height * g.Width, o = g.OutHeight * g.OutWidth;
+        RangeWork.Run(planes, (long)planes * hw, (first, last) => Pooling.MaxForward<T>(
+            xs.AsSpan(first * hw, (last - first) * hw), last - first, g, ys.AsSpan(first * o, (last - first) * o), argmax.AsSpan(first * o, (last - first) * o)));
+    }
+
+    private static void MaxBackward<T>(Tensor gy, int[] argmax, int planes, ConvGeometry g, Tensor gx) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T[] gys = gy.Array<T>(), gxs = gx.Array<T>();
+        int hw = g.Height * g.Width, o = g.OutHeight * g.OutWidth;
+        RangeWork.Run(planes, (long)planes * hw, (first, last) => Pooling.MaxBackward<T>(
+            gys.AsSpan(first * o, (last - first) * o), argmax.AsSpan(first * o, (last - first) * o), last - first, g, gxs.AsSpan(first * hw, (last - first) * hw)));
     }
 
     /// <summary>2-D average pooling with zero padding counted in the divisor (PyTorch's count_include_pad=True).</summary>

@@ -36,8 +36,8 @@ internal static class NormOps
         if (training)
         {
             var variance = new double[c];
-            if (input.DType == DType.Float32) Statistics<float>(input.Span<float>(), n, c, inner, mean, variance);
-            else Statistics<double>(input.Span<double>(), n, c, inner, mean, variance);
+            if (input.DType == DType.Float32) ByChannel(c, input.Numel, (c0, c1) => Statistics<float>(input.Span<float>(), n, c, inner, mean, variance, c0, c1));
+            else ByChannel(c, input.Numel, (c0, c1) => Statistics<double>(input.Span<double>(), n, c, inner, mean, variance, c0, c1));
             for (int ch = 0; ch < c; ch++)
             {
                 invStd[ch] = 1.0 / Math.Sqrt(variance[ch] + eps);
@@ -55,10 +55,11 @@ internal static class NormOps
             }
         }
         var y = Tensor.Uninitialized(shape, input.DType);
+        Tensor? w0 = weight, b0 = bias;
         if (input.DType == DType.Float32)
-            Affine<float>(input.Span<float>(), weight is null ? default : weight.Span<float>(), bias is null ? default : bias.Span<float>(), n, c, inner, mean, invStd, y.Span<float>());
+            ByChannel(c, input.Numel, (c0, c1) => Affine<float>(input.Span<float>(), w0 is null ? default : w0.Span<float>(), b0 is null ? default : b0.Span<float>(), n, c, inner, mean, invStd, y.Span<float>(), c0, c1));
         else
-            Affine<double>(input.Span<double>(), weight is null ? default : weight.Span<double>(), bias is null ? default : bias.Span<double>(), n, c, inner, mean, invStd, y.Span<double>());
+            ByChannel(c, input.Numel, (c0, c1) => Affine<double>(input.Span<double>(), w0 is null ? default : w0.Span<double>(), b0 is null ? default : b0.Span<double>(), n, c, inner, mean, invStd, y.Span<double>(), c0, c1));
 
         var inputs = new List<Tensor>(3) { input };
         if (weight is not null) inputs.Add(weight);
@@ -78,6 +79,9 @@ internal static class NormOps
         }, differentiableBackward: false);
     }
 
+    /// <summary>Channels are independent: split them over the cores for large inputs.</summary>
+    private static void ByChannel(int channels, long elements, Action<int, int> body) => Kernels.RangeWork.Run(channels, elements, body);
+
     private static void CheckChannels(Tensor? t, int c, string what, Tensor input)
     {
         if (t is not null && (t.Rank != 1 || t.ShapeRef[0] != c))
@@ -95,10 +99,10 @@ internal static class NormOps
     }
 
     /// <summary>Per-channel mean and biased variance (two passes, accumulated in double).</summary>
-    private static void Statistics<T>(ReadOnlySpan<T> xs, int n, int c, int inner, double[] mean, double[] variance) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Statistics<T>(ReadOnlySpan<T> xs, int n, int c, int inner, double[] mean, double[] variance, int c0, int c1) where T : unmanaged, IFloatingPointIeee754<T>
     {
         long count = (long)n * inner;
-        for (int ch = 0; ch < c; ch++)
+        for (int ch = c0; ch < c1; ch++)
         {
             double sum = 0;
             for (int i = 0; i < n; i++) sum += double.CreateTruncating(TensorPrimitives.Sum(xs.Slice((i * c + ch) * inner, inner)));
@@ -114,9 +118,9 @@ internal static class NormOps
 
     /// <summary>y = (x − mean)·invStd·w + b, as one multiply-add per element.</summary>
     internal static void Affine<T>(ReadOnlySpan<T> xs, ReadOnlySpan<T> ws, ReadOnlySpan<T> bs, int n, int c, int inner,
-        double[] mean, double[] invStd, Span<T> ys) where T : unmanaged, IFloatingPointIeee754<T>
+        double[] mean, double[] invStd, Span<T> ys, int c0, int c1) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int ch = 0; ch < c; ch++)
+        for (int ch = c0; ch < c1; ch++)
         {
             double scale = invStd[ch] * (ws.IsEmpty ? 1.0 : double.CreateTruncating(ws[ch]));
             double shift = (bs.IsEmpty ? 0.0 : double.CreateTruncating(bs[ch])) - mean[ch] * scale;
@@ -132,14 +136,21 @@ internal static class NormOps
     private static (Tensor Gx, Tensor? Gw, Tensor? Gb) Backward<T>(Tensor x, Tensor? weight, Tensor gy, bool training, int n, int c, int inner,
         double[] mean, double[] invStd, bool hasBias) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ReadOnlySpan<T> xs = x.Span<T>(), gys = gy.Span<T>();
-        ReadOnlySpan<T> ws = weight is null ? default : weight.Span<T>();
         var gx = Tensor.Uninitialized(x.ShapeRef, x.DType);
         Tensor? gw = weight is null ? null : Tensor.Uninitialized([c], x.DType);
         Tensor? gb = hasBias ? Tensor.Uninitialized([c], x.DType) : null;
+        ByChannel(c, x.Numel, (c0, c1) => BackwardChannels<T>(x, weight, gy, training, n, c, inner, mean, invStd, gx, gw, gb, c0, c1));
+        return (gx, gw, gb);
+    }
+
+    private static void BackwardChannels<T>(Tensor x, Tensor? weight, Tensor gy, bool training, int n, int c, int inner,
+        double[] mean, double[] invStd, Tensor gx, Tensor? gw, Tensor? gb, int c0, int c1) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ReadOnlySpan<T> xs = x.Span<T>(), gys = gy.Span<T>();
+        ReadOnlySpan<T> ws = weight is null ? default : weight.Span<T>();
         Span<T> gxs = gx.Span<T>();
         long count = (long)n * inner;
-        for (int ch = 0; ch < c; ch++)
+        for (int ch = c0; ch < c1; ch++)
         {
             // Σ gy and Σ gy·x̂ over the channel; x̂ = (x − mean)·invStd.
             double sumGy = 0, sumGyCentered = 0;
@@ -165,7 +176,6 @@ internal static class NormOps
                 LinearCombination(gys.Slice(start, inner), ta, xs.Slice(start, inner), tb, tc, gxs.Slice(start, inner));
             }
         }
-        return (gx, gw, gb);
     }
 
     /// <summary>Σ (x − m)², in double across vectors of T.</summary>

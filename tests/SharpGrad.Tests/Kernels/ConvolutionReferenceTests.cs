@@ -131,6 +131,8 @@ public class ConvolutionReferenceTests
         { 2, 8, 6, 2, 1, 1, 1 },
         { 2, 9, 9, 2, 2, 1, 2 },    // dilated 2x2: not the fast path
         { 1, 5, 5, 3, 3, 0, 1 },
+        { 130, 24, 24, 2, 2, 0, 1 },  // big enough to split the planes over two cores
+        { 70, 31, 33, 3, 2, 1, 1 },
     };
 
     [Theory]

@@ -1,0 +1,59 @@
+#!/usr/bin/python3
+"""Formats the lines written by bench/compare.sh ("TAG sharpgrad|reference JSON") as a Markdown ratio table."""
+import json, sys
+
+# tag prefix -> (what, metric, better, target ratio as text, test on the ratio)
+# ratio = SharpGrad / reference for gflops and steps_per_s (higher is better), SharpGrad time / reference time for seconds.
+TARGETS = {
+    "gemm-512": ("SGEMM 512³, 2 threads (GFLOP/s)", "gflops", "≥ 1.0×", lambda r: r >= 1.0),
+    "gemm-1024": ("SGEMM 1024³, 2 threads (GFLOP/s)", "gflops", "≥ 1.0×", lambda r: r >= 1.0),
+    "gemm-2048": ("SGEMM 2048³, 2 threads (GFLOP/s)", "gflops", "≥ 1.0×", lambda r: r >= 1.0),
+    "mlp-epoch": ("MLP 784-256-128-10 epoch, Adam, batch 64 (s)", "seconds", "≤ 0.5× the time", lambda r: r <= 0.5),
+    "cnn-epoch": ("CNN 62,346 params epoch, Adam, batch 64 (s)", "seconds", "≤ 0.75× the time", lambda r: r <= 0.75),
+    "mlp-batch1": ("MLP batch 1, 2,000 Adam steps (steps/s)", "steps_per_s", "≥ 4×", lambda r: r >= 4.0),
+    "xor": ("XOR 2-2-1, 10,000 full-batch GD epochs (s)", "seconds", "≤ 0.2× the time", lambda r: r <= 0.2),
+    "sgd-logreg": ("per-example SGD logistic regression (s)", "seconds", "≤ 0.1× the time", lambda r: r <= 0.1),
+}
+OPS = {(0, 0): "AB", (0, 1): "ABᵀ", (1, 0): "AᵀB", (1, 1): "AᵀBᵀ"}
+
+
+def main():
+    lines, quick = sys.argv[1], sys.argv[2] == "1"
+    rows = {}
+    for line in open(lines):
+        tag, side, payload = line.split(" ", 2)
+        rows.setdefault(tag, {}).setdefault(side, []).append(json.loads(payload))
+    print(f"| row | SharpGrad | reference (best setting) | ratio | target | met |")
+    print("|---|---|---|---|---|---|")
+    met = total = 0
+    for tag, sides in rows.items():
+        sg, refs = sides["sharpgrad"][0], sides["reference"]
+        if tag == "rss":
+            mb = sg["peak_rss_kb"] / 1024
+            ref_mb = refs[0]["peak_rss_kb"] / 1024
+            ok = mb <= 250
+            met += ok; total += 1
+            print(f"| peak RSS, MLP training (MB) | {mb:.0f} | {ref_mb:.0f} (PyTorch) | {mb / ref_mb:.2f}× | ≤ 250 MB | {'yes' if ok else 'no'} |")
+            continue
+        if tag in TARGETS:
+            what, metric, target, test = TARGETS[tag]
+        else:  # a Linear-layer GEMM shape: gemm-MxKxN-taXtbY
+            dims, flags = tag[5:].split("-")
+            ta, tb = int(flags[2]), int(flags[5])
+            what, metric, target, test = f"SGEMM {dims} {OPS[(ta, tb)]}, 2 threads (GFLOP/s)", "gflops", "≥ 1.5×", lambda r: r >= 1.5
+        higher_better = metric != "seconds"
+        best = max(refs, key=lambda r: r[metric]) if higher_better else min(refs, key=lambda r: r[metric])
+        ratio = sg[metric] / best[metric]
+        ok = test(ratio)
+        met += ok; total += 1
+        setting = f"threads {best.get('threads')}" + (f", {best['blas_core']}" if "blas_core" in best else "")
+        extra = ""
+        if "cpu_seconds" in sg and "cpu_seconds" in best:
+            extra = f" (CPU {sg['cpu_seconds']:.2f} s vs {best['cpu_seconds']:.2f} s)"
+        print(f"| {what} | {sg[metric]:.4g} | {best[metric]:.4g} ({setting}) | {ratio:.2f}×{extra} | {target} | {'yes' if ok else 'no'} |")
+    print()
+    print(f"{met} of {total} targets met{' (quick run: partial epochs)' if quick else ''}")
+
+
+if __name__ == "__main__":
+    main()

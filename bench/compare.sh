@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs every benchmark row of the kernels issue on both sides, one after the other on this machine, and prints a
+# ratio table (bench/compare.py). Usage, from anywhere:
+#   bench/compare.sh            # full: whole epochs, 2 s per GEMM shape
+#   bench/compare.sh --quick    # 12,800 images per epoch row, 2,000 for sgd-logreg, 0.5 s per GEMM shape
+# Needs the Fashion-MNIST files (apt-get install -y dataset-fashion-mnist) and /usr/bin/python3 with torch and numpy
+# (apt-get install -y python3-torch python3-numpy).
+#
+# The reference side gets its strongest setting, stated in the table: OpenBLAS with its AVX-512 kernels
+# (OPENBLAS_CORETYPE=SkylakeX; this environment's OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are removed; with no core type at
+# all, Debian's OpenBLAS 0.3.21 picks generic Prescott kernels on this CPU) and 2 OpenBLAS threads; PyTorch is run with
+# 1 and with 2 intra-op threads and the faster run is kept.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0
+[[ "${1:-}" == "--quick" ]] && quick=1
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+dotnet build bench/SharpGrad.Bench -c Release -v quiet -nologo >/dev/null
+SG=(dotnet bench/SharpGrad.Bench/bin/Release/net10.0/SharpGrad.Bench.dll)
+PY=(env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=2 /usr/bin/python3)
+secs=2; limit=(); logreg=(--limit 10000)
+if (( quick )); then secs=0.5; limit=(--limit 12800); logreg=(--limit 2000); fi
+
+# One row: a tag, then the SharpGrad side's arguments; the reference side's commands follow on stdin, one per line.
+row() {
+  local tag=$1; shift
+  echo "$tag sharpgrad $("${SG[@]}" "$@")" >>"$out/lines"
+  while IFS= read -r ref; do
+    [[ -z "$ref" ]] && continue
+    echo "$tag reference $(eval "${PY[*]} $ref")" >>"$out/lines"
+  done
+}
+# Peak resident memory (KB) of one run, measured by GNU time.
+rss() { /usr/bin/time -f '%M' -o "$out/rss" "$@" >/dev/null; cat "$out/rss"; }
+
+for m in 512 1024 2048; do
+  row "gemm-$m" --workload gemm --threads 2 --seconds $secs --m $m <<<"bench/reference/gemm.py --threads 2 --seconds $secs --m $m"
+done
+# Linear-layer shapes, m x k x n with the transposes Linear forward (A B^T), backward dX (A B) and dW (A^T B) need.
+for s in "64 784 256 0 0" "64 784 256 0 1" "64 256 784 0 1" "784 64 256 1 0" "64 256 128 0 0" "64 256 128 0 1" "256 64 128 1 0"; do
+  read -r m k n ta tb <<<"$s"
+  row "gemm-${m}x${k}x${n}-ta${ta}tb${tb}" --workload gemm --threads 2 --seconds $secs --m $m --k $k --n $n --ta $ta --tb $tb \
+    <<<"bench/reference/gemm.py --threads 2 --seconds $secs --m $m --k $k --n $n --ta $ta --tb $tb"
+done
+row mlp-epoch --workload mlp-epoch "${limit[@]}" <<<"bench/reference/workloads.py --workload mlp-epoch ${limit[*]} --torch-threads 1
+bench/reference/workloads.py --workload mlp-epoch ${limit[*]} --torch-threads 2"
+row cnn-epoch --workload cnn-epoch "${limit[@]}" <<<"bench/reference/workloads.py --workload cnn-epoch ${limit[*]} --torch-threads 1
+bench/reference/workloads.py --workload cnn-epoch ${limit[*]} --torch-threads 2"
+row mlp-batch1 --workload mlp-batch1 --steps 2000 <<<"bench/reference/workloads.py --workload mlp-batch1 --steps 2000 --torch-threads 1
+bench/reference/workloads.py --workload mlp-batch1 --steps 2000 --torch-threads 2"
+row xor --workload xor <<<"bench/reference/workloads.py --workload xor"
+row sgd-logreg --workload sgd-logreg "${logreg[@]}" <<<"bench/reference/workloads.py --workload sgd-logreg ${logreg[*]}"
+echo "rss sharpgrad {\"peak_rss_kb\": $(rss "${SG[@]}" --workload mlp-epoch "${limit[@]}")}" >>"$out/lines"
+echo "rss reference {\"peak_rss_kb\": $(rss "${PY[@]}" bench/reference/workloads.py --workload mlp-epoch "${limit[@]}" --torch-threads 1)}" >>"$out/lines"
+
+/usr/bin/python3 bench/compare.py "$out/lines" "$quick"

@@ -1,0 +1,29 @@
+namespace SharpGrad.Kernels;
+
+/// <summary>
+/// Splits [0, total) into one contiguous range per core and runs a body on each range through the
+/// <see cref="WorkerPool"/>; for memory-bound kernels over independent planes or channels (pooling, normalisation).
+/// The split depends only on <c>total</c> and the thread limit, so results do not depend on timing.
+/// </summary>
+internal sealed class RangeWork(int total, Action<int, int> body) : ParallelWork
+{
+    /// <summary>Below this many elements touched, one thread does it all: waking the other costs more.</summary>
+    public const long ParallelThreshold = 1 << 16;
+
+    public override void Execute(int index, int count)
+    {
+        int first = (int)((long)total * index / count), last = (int)((long)total * (index + 1) / count);
+        if (first < last) body(first, last);
+    }
+
+    /// <summary>Runs <paramref name="body"/>(first, last) over a partition of [0, <paramref name="total"/>).</summary>
+    /// <param name="total">Number of independent items (planes, channels).</param>
+    /// <param name="elements">Elements the whole job touches, to decide whether a second thread pays.</param>
+    /// <param name="body">Processes items [first, last); ranges never overlap.</param>
+    public static void Run(int total, long elements, Action<int, int> body)
+    {
+        int parts = elements < ParallelThreshold || total < 2 ? 1 : Math.Min(total, Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism));
+        if (parts <= 1) { if (total > 0) body(0, total); return; }
+        WorkerPool.Run(new RangeWork(total, body), parts);
+    }
+}
