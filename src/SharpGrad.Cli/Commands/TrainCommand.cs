@@ -28,10 +28,11 @@ internal static class TrainCommand
         public Option<string?> Out { get; } = new("--out") { Description = "Directory for history.csv, loss.svg, accuracy.svg and the final weights, model.safetensors and model.npz." };
         public Option<int?> Limit { get; } = new("--limit") { Description = "Train on only the first N training images (quick runs)." };
         public Option<bool> Json { get; } = new("--json") { Description = "Print one JSON object at the end instead of tables." };
+        public Option<int> ConvPadding { get; } = new("--conv-padding") { Description = "Zero padding of both 5x5 convolutions of the CNN (0 or 2; 2 keeps 28x28, a 3136-feature classifier)." };
 
         public void AddTo(Command cmd)
         {
-            foreach (var o in new Option[] { Model, Hidden, Activation, Dropout, Optimizer, Momentum, WeightDecay, Epochs, BatchSize, Seed, Data, Out, Limit, Json })
+            foreach (var o in new Option[] { Model, Hidden, Activation, Dropout, Optimizer, Momentum, WeightDecay, Epochs, BatchSize, Seed, Data, Out, Limit, Json, ConvPadding })
                 cmd.Add(o);
         }
 
@@ -42,11 +43,14 @@ internal static class TrainCommand
             int epochs = p.GetValue(Epochs), batch = p.GetValue(BatchSize);
             if (epochs < 1) throw new ArgumentException($"--epochs must be at least 1 (got {epochs}).");
             if (batch < 1) throw new ArgumentException($"--batch-size must be at least 1 (got {batch}).");
+            int padding = p.GetValue(ConvPadding);
+            if (padding is < 0 or > 2) throw new ArgumentException($"--conv-padding must be 0, 1 or 2 (got {padding}).");
             return new TrainConfig
             {
                 Model = model, Hidden = ParseInts(p.GetValue(Hidden)!, "--hidden"), Activation = ParseActivation(p.GetValue(Activation)!),
                 Dropout = p.GetValue(Dropout), Optimizer = p.GetValue(Optimizer)!.ToLowerInvariant(), Lr = lr, Momentum = p.GetValue(Momentum),
                 WeightDecay = p.GetValue(WeightDecay), Epochs = epochs, BatchSize = batch, Seed = p.GetValue(Seed), TrainLimit = p.GetValue(Limit),
+                ConvPadding = padding,
             };
         }
     }

@@ -26,6 +26,8 @@ internal sealed record TrainConfig
     public int BatchSize { get; init; } = 64;
     public ulong Seed { get; init; }
     public bool BatchNorm { get; init; } = true;
+    /// <summary>Zero padding of the CNN's convolutions.</summary>
+    public int ConvPadding { get; init; }
     public int? TrainLimit { get; init; }
     /// <summary>none, cosine, or step:N[:GAMMA]; stepped once per epoch.</summary>
     public string Schedule { get; init; } = "none";
@@ -44,13 +46,14 @@ internal sealed record TrainConfig
     {
         string text = string.Create(CultureInfo.InvariantCulture,
             $"model={Model} hidden={string.Join(',', Hidden)} activation={Activation} dropout={Dropout:R} optimizer={Optimizer} lr={Lr:R} momentum={Momentum:R} weight_decay={WeightDecay:R} batch={BatchSize} seed={Seed} batchnorm={BatchNorm} limit={TrainLimit} synthetic={Synthetic} schedule={Schedule}");
+        if (ConvPadding != 0) text += " conv_padding=" + ConvPadding.ToString(CultureInfo.InvariantCulture);
         return Schedule == "cosine" ? text + " t_max=" + Epochs.ToString(CultureInfo.InvariantCulture) : text;
     }
 
     public string Describe() => Model switch
     {
         "mlp" => $"mlp {string.Join('-', Hidden)} {Activation.ToString().ToLowerInvariant()}",
-        "cnn" => $"cnn{(BatchNorm ? " +bn" : "")}",
+        "cnn" => $"cnn{(BatchNorm ? " +bn" : "")}{(ConvPadding != 0 ? $" pad {ConvPadding}" : "")}",
         _ => Model,
     } + (Model == "perceptron" ? "" : $" {Optimizer}") + $" lr={Lr.ToString(CultureInfo.InvariantCulture)}";
 }
@@ -81,7 +84,7 @@ internal static class TrainRunner
     {
         "logreg" => Models.LogisticRegression(784, 10, g),
         "mlp" => Models.Mlp(784, c.Hidden, 10, c.Activation, c.Dropout, g),
-        "cnn" => Models.Cnn(10, c.Dropout, c.BatchNorm, c.Activation, g),
+        "cnn" => Models.Cnn(10, c.Dropout, c.BatchNorm, c.Activation, g, c.ConvPadding),
         _ => throw new ArgumentException($"unknown model '{c.Model}' (expected {string.Join(", ", ModelNames)})."),
     };
 
