@@ -23,30 +23,36 @@ internal readonly record struct ConvGeometry(int Channels, int Height, int Width
 /// </summary>
 internal static class Im2Col
 {
-    /// <summary>Fills the batch column matrix [C·kh·kw, n·P] from <paramref name="n"/> images [C, H, W], images split over the cores.</summary>
-    public static void ForwardBatch<T>(T[] x, int n, in ConvGeometry g, T[] cols) where T : unmanaged, INumber<T>
-        => BatchWork<T>.Run(x, n, g, cols, backward: false);
+    /// <summary>
+    /// Fills the column matrix [C·kh·kw, count·P] of images [first, first + count) of the batch <paramref name="x"/>
+    /// (images [C, H, W] back to back), the images split over the cores.
+    /// </summary>
+    public static void ForwardBatch<T>(T[] x, int first, int count, in ConvGeometry g, T[] cols) where T : unmanaged, INumber<T>
+        => BatchWork<T>.Run(x, first, count, g, cols, backward: false);
 
-    /// <summary>Adds the batch column matrix back into <paramref name="gx"/> (n images), the adjoint of <see cref="ForwardBatch{T}"/>.</summary>
-    public static void BackwardBatch<T>(T[] gcols, int n, in ConvGeometry g, T[] gx) where T : unmanaged, INumber<T>
-        => BatchWork<T>.Run(gx, n, g, gcols, backward: true);
+    /// <summary>Adds the column matrix back into images [first, first + count) of <paramref name="gx"/>, the adjoint of <see cref="ForwardBatch{T}"/>.</summary>
+    public static void BackwardBatch<T>(T[] gcols, int first, int count, in ConvGeometry g, T[] gx) where T : unmanaged, INumber<T>
+        => BatchWork<T>.Run(gx, first, count, g, gcols, backward: true);
 
-    /// <summary>The batch split into contiguous image ranges, one part per core; parts touch disjoint columns and images.</summary>
-    private sealed class BatchWork<T>(T[] images, int n, ConvGeometry g, T[] cols, bool backward) : ParallelWork where T : unmanaged, INumber<T>
+    /// <summary>The chunk split into contiguous image ranges, one part per core; parts touch disjoint columns and images.</summary>
+    private sealed class BatchWork<T>(T[] images, int firstImage, int n, ConvGeometry g, T[] cols, bool backward) : ParallelWork where T : unmanaged, INumber<T>
     {
-        public static void Run(T[] images, int n, in ConvGeometry g, T[] cols, bool backward)
+        public static void Run(T[] images, int firstImage, int n, in ConvGeometry g, T[] cols, bool backward)
         {
             long elements = (long)n * g.ColumnRows * g.ColumnCols;
-            int parts = elements < 1 << 16 ? 1 : Math.Min(n, Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism));
-            var work = new BatchWork<T>(images, n, g, cols, backward);
-            if (parts == 1) work.Execute(0, 1); else WorkerPool.Run(work, parts);
+            int parts = elements < RangeWork.ParallelThreshold ? 1 : Math.Min(n, Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism));
+            var work = new BatchWork<T>(images, firstImage, n, g, cols, backward);
+            if (parts <= 1) work.Execute(0, 1); else WorkerPool.Run(work, parts);
         }
 
         public override void Execute(int index, int count)
         {
             int first = (int)((long)n * index / count), last = (int)((long)n * (index + 1) / count);
-            if (backward) Backward<T>(cols, g, images, n * g.ColumnCols, first, last);
-            else Forward<T>(images, g, cols, n * g.ColumnCols, first, last);
+            int imageSize = g.Channels * g.Height * g.Width;
+            // The chunk's images start at firstImage: index the images from there, columns from 0.
+            var chunk = images.AsSpan(firstImage * imageSize, n * imageSize);
+            if (backward) Backward<T>(cols, g, chunk, n * g.ColumnCols, first, last);
+            else Forward<T>(chunk, g, cols, n * g.ColumnCols, first, last);
         }
     }
 

@@ -41,103 +41,111 @@ internal static class ConvOps
         var y = Tensor.Uninitialized([n, outC, g.OutHeight, g.OutWidth], x.DType);
         Tensor[] inputs = b is null ? [x, w] : [x, w, b];
         bool record = Autograd.IsGradEnabled && inputs.Any(t => t.RequiresGrad);
-        // The column matrix is kept for the backward pass (it is the weight gradient's right operand), so the backward
-        // does not redo the im2col; it goes back to the pool when the graph is freed.
-        Array cols = x.DType == DType.Float32 ? Forward<float>(x, w, b, g, y, record) : Forward<double>(x, w, b, g, y, record);
+        // The column matrices are kept for the backward pass (they are the weight gradient's right operand), so the
+        // backward does not redo the im2col; they go back to the pool when the graph is freed.
+        Array[] cols = x.DType == DType.Float32 ? Forward<float>(x, w, b, g, y, record) : Forward<double>(x, w, b, g, y, record);
         if (!record) return y;
         Tensor xs = x, ws = w;
         bool hasBias = b is not null;
-        var result = Autograd.Record(y, "Conv2dBackward", inputs, gy =>
+        return Autograd.Record(y, "Conv2dBackward", inputs, gy =>
         {
             var (gx, gw, gb) = xs.DType == DType.Float32
-                ? Backward<float>(xs, ws, gy, g, (float[])cols, hasBias)
-                : Backward<double>(xs, ws, gy, g, (double[])cols, hasBias);
+                ? Backward<float>(xs, ws, gy, g, cols, hasBias)
+                : Backward<double>(xs, ws, gy, g, cols, hasBias);
             return hasBias ? [gx, gw, gb] : [gx, gw];
-        }, differentiableBackward: false, onRelease: () => ReturnToPool(cols));
-        return result;
+        }, differentiableBackward: false, onRelease: () =>
+        {
+            foreach (var c in cols)
+                if (c is float[] f) ScratchPool<float>.Return(f);
+                else ScratchPool<double>.Return((double[])c);
+        });
     }
 
-    private static void ReturnToPool(Array a)
-    {
-        if (a is float[] f) ScratchPool<float>.Return(f);
-        else ScratchPool<double>.Return((double[])a);
-    }
+    /// <summary>
+    /// Elements of one column matrix (about 16 MB of float32): a batch whose matrix would be larger is done in chunks
+    /// of images, so that evaluating 1,000 images at once does not need a 200 MB scratch matrix.
+    /// </summary>
+    internal const int ChunkElements = 1 << 22;
 
-    // The whole batch shares one column matrix [C·kh·kw, N·P] (image i in columns [i·P, (i+1)·P)), so each pass is a
-    // single large GEMM rather than N small ones; the scratch comes from the kernels' ScratchPool, so steps do not churn the GC.
-    // Returns the column matrix when the caller keeps it for the backward pass (keep), else returns it to the pool.
-    private static T[] Forward<T>(Tensor x, Tensor w, Tensor? b, ConvGeometry g, Tensor y, bool keep) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Images per column-matrix chunk for this geometry.</summary>
+    private static int ChunkImages(in ConvGeometry g, int n) => Math.Max(1, Math.Min(n, ChunkElements / Math.Max(1, g.ColumnRows * g.ColumnCols)));
+
+    // A chunk of images shares one column matrix [C·kh·kw, count·P] (image i in columns [i·P, (i+1)·P)), so each chunk
+    // is a single large GEMM rather than one small one per image; the scratch comes from the kernels' ScratchPool, so
+    // steps do not churn the GC. Returns the chunks' column matrices when the caller keeps them for the backward pass.
+    private static Array[] Forward<T>(Tensor x, Tensor w, Tensor? b, ConvGeometry g, Tensor y, bool keep) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = x.ShapeRef[0], outC = w.ShapeRef[0], rows = g.ColumnRows, p = g.ColumnCols;
-        int ld = n * p;
-        T[] cols = ScratchPool<T>.Rent(rows * ld), yAll = ScratchPool<T>.Rent(outC * ld);
+        int chunk = ChunkImages(g, n), chunks = n == 0 ? 0 : (n + chunk - 1) / chunk;
+        var kept = new Array[keep ? chunks : 0];
+        T[] yAll = ScratchPool<T>.Rent(outC * Math.Min(n, chunk) * p);
         try
         {
-            Im2Col.ForwardBatch(x.Array<T>(), n, g, cols);
-            Gemm.Multiply<T>(false, false, outC, ld, rows, w.Span<T>(), cols, yAll, accumulate: false);
             Span<T> ys = y.Span<T>();
             ReadOnlySpan<T> bs = b is null ? default : b.Span<T>();
-            for (int i = 0; i < n; i++)
-                for (int o = 0; o < outC; o++)
-                {
-                    var src = yAll.AsSpan(o * ld + i * p, p);
-                    var dst = ys.Slice((i * outC + o) * p, p);
-                    if (b is null) src.CopyTo(dst);
-                    else TensorPrimitives.Add(src, bs[o], dst);
-                }
-        }
-        catch
-        {
-            ScratchPool<T>.Return(cols);
-            throw;
+            for (int ci = 0; ci < chunks; ci++)
+            {
+                int first = ci * chunk, count = Math.Min(chunk, n - first), ld = count * p;
+                T[] cols = ScratchPool<T>.Rent(rows * ld);
+                Im2Col.ForwardBatch(x.Array<T>(), first, count, g, cols);
+                Gemm.Multiply<T>(false, false, outC, ld, rows, w.Span<T>(), cols, yAll, accumulate: false);
+                if (keep) kept[ci] = cols; else ScratchPool<T>.Return(cols);
+                for (int i = 0; i < count; i++)
+                    for (int o = 0; o < outC; o++)
+                    {
+                        var src = yAll.AsSpan(o * ld + i * p, p);
+                        var dst = ys.Slice(((first + i) * outC + o) * p, p);
+                        if (b is null) src.CopyTo(dst);
+                        else TensorPrimitives.Add(src, bs[o], dst);
+                    }
+            }
         }
         finally
         {
             ScratchPool<T>.Return(yAll);
         }
-        if (!keep) ScratchPool<T>.Return(cols);
-        return cols;
+        return kept;
     }
 
-    /// <summary>Gradients of the inputs that require one (null for the others); <paramref name="cols"/> is the forward's column matrix.</summary>
-    private static (Tensor? Gx, Tensor? Gw, Tensor? Gb) Backward<T>(Tensor x, Tensor w, Tensor gy, ConvGeometry g, T[] cols, bool hasBias)
+    /// <summary>Gradients of the inputs that require one (null for the others); <paramref name="cols"/> are the forward's column matrices.</summary>
+    private static (Tensor? Gx, Tensor? Gw, Tensor? Gb) Backward<T>(Tensor x, Tensor w, Tensor gy, ConvGeometry g, Array[] cols, bool hasBias)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = x.ShapeRef[0], outC = w.ShapeRef[0], rows = g.ColumnRows, p = g.ColumnCols;
-        int ld = n * p;
+        int chunk = ChunkImages(g, n);
         Tensor? gx = x.RequiresGrad ? Tensor.Empty(x.ShapeRef, x.DType) : null;
-        Tensor? gw = w.RequiresGrad ? Tensor.Uninitialized(w.ShapeRef, w.DType) : null;
-        Tensor? gb = hasBias ? Tensor.Uninitialized([outC], w.DType) : null;
-        T[] gyAll = ScratchPool<T>.Rent(outC * ld);
+        Tensor? gw = w.RequiresGrad ? Tensor.Empty(w.ShapeRef, w.DType) : null;
+        Tensor? gb = hasBias ? Tensor.Empty([outC], w.DType) : null;
+        T[] gyAll = ScratchPool<T>.Rent(outC * Math.Min(n, chunk) * p);
+        T[]? gcols = gx is null ? null : ScratchPool<T>.Rent(rows * Math.Min(n, chunk) * p);
         try
         {
             ReadOnlySpan<T> gys = gy.Span<T>();
-            for (int i = 0; i < n; i++)
-                for (int o = 0; o < outC; o++)
-                    gys.Slice((i * outC + o) * p, p).CopyTo(gyAll.AsSpan(o * ld + i * p, p));
-            if (gw is not null) Gemm.Multiply<T>(false, true, outC, rows, ld, gyAll, cols, gw.Span<T>(), accumulate: false);   // dW = gy · colsᵀ
-            if (gx is not null)
+            for (int ci = 0; ci < cols.Length; ci++)
             {
-                T[] gcols = ScratchPool<T>.Rent(rows * ld);
-                try
+                int first = ci * chunk, count = Math.Min(chunk, n - first), ld = count * p;
+                var colsChunk = (T[])cols[ci];
+                for (int i = 0; i < count; i++)
+                    for (int o = 0; o < outC; o++)
+                        gys.Slice(((first + i) * outC + o) * p, p).CopyTo(gyAll.AsSpan(o * ld + i * p, p));
+                // dW += gy · colsᵀ, chunk by chunk
+                if (gw is not null) Gemm.Multiply<T>(false, true, outC, rows, ld, gyAll, colsChunk, gw.Span<T>(), accumulate: ci > 0);
+                if (gx is not null)
                 {
-                    Gemm.Multiply<T>(true, false, rows, ld, outC, w.Span<T>(), gyAll, gcols, accumulate: false);   // dcols = Wᵀ · gy
-                    Im2Col.BackwardBatch(gcols, n, g, gx.Array<T>());
+                    Gemm.Multiply<T>(true, false, rows, ld, outC, w.Span<T>(), gyAll, gcols!, accumulate: false);   // dcols = Wᵀ · gy
+                    Im2Col.BackwardBatch(gcols!, first, count, g, gx.Array<T>());
                 }
-                finally
+                if (gb is not null)
                 {
-                    ScratchPool<T>.Return(gcols);
+                    Span<T> gbs = gb.Span<T>();
+                    for (int o = 0; o < outC; o++) gbs[o] += TensorPrimitives.Sum<T>(gyAll.AsSpan(o * ld, ld));
                 }
-            }
-            if (gb is not null)
-            {
-                Span<T> gbs = gb.Span<T>();
-                for (int o = 0; o < outC; o++) gbs[o] = TensorPrimitives.Sum<T>(gyAll.AsSpan(o * ld, ld));
             }
         }
         finally
         {
             ScratchPool<T>.Return(gyAll);
+            if (gcols is not null) ScratchPool<T>.Return(gcols);
         }
         return (gx, gw, gb);
     }
