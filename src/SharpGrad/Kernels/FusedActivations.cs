@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -14,6 +15,7 @@ internal static class ActivationKernels
     /// ReLU backward: <c>dx[i] = g[i] · (x[i] &gt; 0 ? 1 : 0)</c>, the product <c>g * (x &gt; 0)</c> of the composite rule
     /// in one pass (so NaN or ±∞ in g still give NaN where x ≤ 0, exactly as the product does).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ReluBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> g, Span<T> dx)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -44,7 +46,7 @@ internal static class ActivationKernels
             }
         }
         for (; i < n; i++)
-            System.Runtime.CompilerServices.Unsafe.Add(ref rd, i) =
-                System.Runtime.CompilerServices.Unsafe.Add(ref rg, i) * (System.Runtime.CompilerServices.Unsafe.Add(ref rx, i) > T.Zero ? T.One : T.Zero);
+            Unsafe.Add(ref rd, i) =
+                Unsafe.Add(ref rg, i) * (Unsafe.Add(ref rx, i) > T.Zero ? T.One : T.Zero);
     }
 }

@@ -1,5 +1,5 @@
 using System.Numerics;
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace SharpGrad.Kernels;
 
@@ -15,6 +15,7 @@ internal static class CrossEntropyKernels
     /// Per-row losses into <paramref name="loss"/> and, per row, the shift m and log Σ exp(x − m) into
     /// <paramref name="stats"/> (2 values a row) for the backward. Targets must already be in range.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(ReadOnlySpan<T> x, ReadOnlySpan<long> target, int rows, int classes, double smoothing, Span<T> loss, Span<T> stats)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -23,7 +24,12 @@ internal static class CrossEntropyKernels
         for (int r = 0; r < rows; r++)
         {
             ReadOnlySpan<T> row = x.Slice(r * classes, classes);
-            T m = TensorPrimitives.Max(row);
+            T m = T.NegativeInfinity;
+            for (int c = 0; c < classes; c++)
+            {
+                T v = row[c];
+                if (v > m || T.IsNaN(v)) { m = v; if (T.IsNaN(v)) break; }
+            }
             if (!T.IsFinite(m)) m = T.IsNaN(m) ? m : T.Zero; // all -inf or some +inf: no shift helps (as SoftmaxKernels)
             T s = T.Zero, shiftedSum = T.Zero;
             for (int c = 0; c < classes; c++)
@@ -49,6 +55,7 @@ internal static class CrossEntropyKernels
     /// <c>dx[r, c] = scale[r] (exp(x[r, c] − m_r − logS_r) − q[r, c])</c>; <paramref name="scale"/> has one value per row,
     /// or one value for every row when its length is 1.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<T>(ReadOnlySpan<T> x, ReadOnlySpan<long> target, ReadOnlySpan<T> stats, ReadOnlySpan<T> scale,
         int rows, int classes, double smoothing, Span<T> dx)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -59,13 +66,13 @@ internal static class CrossEntropyKernels
             ReadOnlySpan<T> row = x.Slice(r * classes, classes);
             Span<T> d = dx.Slice(r * classes, classes);
             T sr = scale.Length == 1 ? scale[0] : scale[r];
-            TensorPrimitives.Subtract(row, stats[2 * r], d);
-            TensorPrimitives.Subtract(d, stats[2 * r + 1], d);
-            TensorPrimitives.Exp(d, d);
-            if (smoothing != 0) TensorPrimitives.Subtract(d, uniform, d);
+            T m = stats[2 * r], logS = stats[2 * r + 1];
             int y = (int)target[r];
-            d[y] -= keep;
-            TensorPrimitives.Multiply(d, sr, d);
+            for (int c = 0; c < classes; c++)
+            {
+                T q = c == y ? keep + uniform : uniform;
+                d[c] = (T.Exp((row[c] - m) - logS) - q) * sr;
+            }
         }
     }
 }

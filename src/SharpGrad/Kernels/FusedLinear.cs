@@ -1,5 +1,5 @@
 using System.Numerics;
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace SharpGrad.Kernels;
 
@@ -15,6 +15,7 @@ internal static class LinearKernels
     internal const int SmallRows = 4;
 
     /// <summary><c>y = x Wᵀ + b</c> (bias may be empty); every element of y is written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> bias, Span<T> y, int rows, int inF, int outF)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -31,13 +32,14 @@ internal static class LinearKernels
             T b = bias.IsEmpty ? T.Zero : bias[o];
             for (int r = 0; r < rows; r++)
             {
-                T dot = TensorPrimitives.Dot(x.Slice(r * inF, inF), wr);
+                T dot = FusedSimd.Dot(x.Slice(r * inF, inF), wr);
                 y[r * outF + o] = bias.IsEmpty ? dot : dot + b;
             }
         }
     }
 
     /// <summary><c>dx = g W</c>: dx [rows, in], every element written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BackwardInput<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> w, Span<T> dx, int rows, int inF, int outF)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -48,19 +50,19 @@ internal static class LinearKernels
             return;
         }
         // dx[r] = Σ_o g[r, o] W[o]: axpys over the rows of W, each row read once for all input rows.
-        for (int r = 0; r < rows; r++) TensorPrimitives.Multiply(w.Slice(0, inF), g[r * outF], dx.Slice(r * inF, inF));
+        for (int r = 0; r < rows; r++) FusedSimd.Axpy(g[r * outF], w.Slice(0, inF), dx.Slice(r * inF, inF), accumulate: false);
         for (int o = 1; o < outF; o++)
         {
             ReadOnlySpan<T> wr = w.Slice(o * inF, inF);
             for (int r = 0; r < rows; r++)
             {
-                Span<T> dr = dx.Slice(r * inF, inF);
-                TensorPrimitives.MultiplyAdd(wr, g[r * outF + o], dr, dr);
+                FusedSimd.Axpy(g[r * outF + o], wr, dx.Slice(r * inF, inF), accumulate: true);
             }
         }
     }
 
     /// <summary><c>dW = gᵀ x</c>: dW [out, in], every element written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BackwardWeight<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> x, Span<T> dw, int rows, int inF, int outF)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -74,17 +76,18 @@ internal static class LinearKernels
         for (int o = 0; o < outF; o++)
         {
             Span<T> dr = dw.Slice(o * inF, inF);
-            TensorPrimitives.Multiply(x.Slice(0, inF), g[o], dr);
-            for (int r = 1; r < rows; r++) TensorPrimitives.MultiplyAdd(x.Slice(r * inF, inF), g[r * outF + o], dr, dr);
+            FusedSimd.Axpy(g[o], x.Slice(0, inF), dr, accumulate: false);
+            for (int r = 1; r < rows; r++) FusedSimd.Axpy(g[r * outF + o], x.Slice(r * inF, inF), dr, accumulate: true);
         }
     }
 
     /// <summary><c>db = Σ_r g[r]</c>: the column sums of g [rows, out], summed in row order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BiasGrad<T>(ReadOnlySpan<T> g, Span<T> db, int rows, int outF)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (rows == 0) { db.Slice(0, outF).Clear(); return; }
         g.Slice(0, outF).CopyTo(db);
-        for (int r = 1; r < rows; r++) TensorPrimitives.Add(db, g.Slice(r * outF, outF), db);
+        for (int r = 1; r < rows; r++) FusedSimd.AddInPlace(db.Slice(0, outF), g.Slice(r * outF, outF));
     }
 }

@@ -27,6 +27,7 @@ internal static class OptimizerKernels
     /// With <paramref name="flush"/>, a moment that falls below the smallest normal number is stored as 0 (see
     /// <see cref="FlushSubnormal{T}(T, bool)"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Adam<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> m, Span<T> v, Span<T> vMax, in AdamConstants<T> c,
         bool coupledDecay, bool decoupledDecay, bool flush)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -114,6 +115,7 @@ internal static class OptimizerKernels
     }
 
     /// <summary>Plain SGD: θ ← θ − η (g + λθ) (the λθ term only when <paramref name="decay"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Sgd<T>(Span<T> p, ReadOnlySpan<T> g, T lr, T wd, bool decay)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -158,6 +160,7 @@ internal static class OptimizerKernels
     /// SGD with momentum: d = g + λθ (when <paramref name="decay"/>); b ← d on the first step, else μb + (1 − τ)d;
     /// θ ← θ − η (d + μb) for Nesterov, else θ ← θ − η b. With <paramref name="flush"/>, a subnormal b is stored as 0.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SgdMomentum<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, T lr, T wd, T mu, T damp, bool decay, bool first, bool nesterov, bool flush)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -216,6 +219,7 @@ internal static class OptimizerKernels
     /// <paramref name="avg"/> is empty unless centered, <paramref name="buf"/> empty unless momentum. With
     /// <paramref name="flush"/>, subnormal state is stored as 0.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RmsProp<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> sq, Span<T> avg, Span<T> buf, T lr, T alpha, T oneMinusAlpha, T eps, T wd, T mu, bool decay, bool flush)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

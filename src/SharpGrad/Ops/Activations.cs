@@ -14,7 +14,10 @@ public sealed partial class Tensor
     /// </remarks>
     public Tensor Relu()
     {
-        var y = MapUnary<ReluOp>(this, nameof(Relu));
+        EnsureFloatingPoint(nameof(Relu));
+        var y = Uninitialized(_shape, DType);
+        if (DType == DType.Float32) FusedSimd.Relu<float>(Span<float>(), y.Span<float>());
+        else FusedSimd.Relu<double>(Span<double>(), y.Span<double>());
         return Autograd.Record(y, "ReluBackward", [this], g =>
         {
             if (Autograd.IsGradEnabled || g.DType != DType || !Shapes.Equal(g._shape, _shape))
