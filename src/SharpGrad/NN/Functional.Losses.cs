@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SharpGrad.Kernels;
 
 namespace SharpGrad.NN;
@@ -31,6 +32,7 @@ public static partial class Functional
     }
 
     /// <summary>The checks of <see cref="ClassTargets"/> without building anything.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CheckClassTargets(Tensor input, Tensor target, string op)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -94,6 +96,7 @@ public static partial class Functional
     /// <paramref name="labelSmoothing"/>: q = (1 − ε) q + ε / C. A target that does not fit the scores is an
     /// <see cref="ArgumentException"/> naming both shapes.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor CrossEntropy(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, double labelSmoothing = 0.0)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -130,6 +133,7 @@ public static partial class Functional
     /// (divided by N for the mean). Under <c>createGraph</c> the backward is the same formula with recorded ops
     /// (softmax of the saved scores), so it can be differentiated again. Targets are already checked.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Tensor CrossEntropyFused(Tensor input, Tensor target, Reduction reduction, double labelSmoothing)
     {
         int classes = input.ShapeRef[^1];
@@ -164,6 +168,7 @@ public static partial class Functional
         return Autograd.Record(y, "CrossEntropyBackward", [input], g => CrossEntropyBackward(g, input, target, stats, reduction, labelSmoothing, rows, classes));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Tensor?[] CrossEntropyBackward(Tensor g, Tensor input, Tensor target, Tensor stats, Reduction reduction, double labelSmoothing, int rows, int classes)
     {
         if (Autograd.IsGradEnabled || g.DType != input.DType)

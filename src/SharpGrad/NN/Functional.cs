@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SharpGrad.Kernels;
 
 namespace SharpGrad.NN;
@@ -15,6 +16,7 @@ public static partial class Functional
     /// dW = gᵀ x straight into their outputs (only for the operands that need a gradient) and db as a column sum.
     /// Under <c>createGraph</c> the backward is the same rule written with recorded ops, so it can be differentiated again.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -31,6 +33,7 @@ public static partial class Functional
     }
 
     /// <summary>The one-op Linear for same-dtype operands and a bias of shape [out] (or none).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Tensor LinearFused(Tensor x, Tensor w, Tensor? b)
     {
         int inF = w.ShapeRef[1], outF = w.ShapeRef[0];
@@ -45,6 +48,7 @@ public static partial class Functional
         return Autograd.Record(y, "LinearBackward", inputs, g => LinearBackward(g, x, w, b, rows, inF, outF));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Tensor?[] LinearBackward(Tensor g, Tensor x, Tensor w, Tensor? b, int rows, int inF, int outF)
     {
         var grads = new Tensor?[b is null ? 2 : 3];

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
@@ -12,6 +13,7 @@ public sealed partial class Tensor
     /// The first-order backward is one pass (<c>g · (x &gt; 0)</c> into one new tensor); under <c>createGraph</c> it is
     /// the same product of recorded ops, so it can be differentiated again.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Relu()
     {
         EnsureFloatingPoint(nameof(Relu));

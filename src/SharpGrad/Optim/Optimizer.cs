@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace SharpGrad.Optim;
 
@@ -58,6 +59,7 @@ public abstract class Optimizer
     }
 
     /// <summary>Updates every parameter that has a gradient, outside the tape (PyTorch: <c>step()</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Step()
     {
         StepCount++;
