@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using SharpGrad.Kernels;
+
 namespace SharpGrad.NN;
 
 public static partial class Functional
@@ -24,26 +27,31 @@ public static partial class Functional
     /// </summary>
     private static (Tensor Scores, Tensor Index) ClassTargets(Tensor input, Tensor target, string op)
     {
+        CheckClassTargets(input, target, op);
+        return (input.Rank == 1 ? input.Unsqueeze(0) : input, target.Reshape(-1, 1));
+    }
+
+    /// <summary>The checks of <see cref="ClassTargets"/> without building anything.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CheckClassTargets(Tensor input, Tensor target, string op)
+    {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(target);
         input.EnsureFloatingPoint(op);
         if (target.DType != DType.Int64)
             throw new ArgumentException($"{op}: class-index targets must be Int64; got {target.DType.ToTorchName()} with shape {Shapes.Format(target.ShapeRef)}. For probability targets pass a floating-point tensor shaped like the input.");
-        Tensor scores = input;
         if (input.Rank == 1)
         {
             if (target.Numel != 1 || target.Rank > 1)
                 throw new ArgumentException($"{op}: unbatched scores of shape {Shapes.Format(input.ShapeRef)} take one class index; got a target of shape {Shapes.Format(target.ShapeRef)}.");
-            scores = input.Unsqueeze(0);
         }
         else if (input.Rank != 2 || target.Rank != 1 || target.ShapeRef[0] != input.ShapeRef[0])
             throw new ArgumentException($"{op}: expected scores [N, C] with targets [N]; got scores {Shapes.Format(input.ShapeRef)} and targets {Shapes.Format(target.ShapeRef)}.");
-        int c = scores.ShapeRef[1];
+        int c = input.ShapeRef[^1];
         var idx = target.Array<long>();
         for (int i = 0; i < idx.Length; i++)
             if (idx[i] < 0 || idx[i] >= c)
                 throw new ArgumentException($"{op}: target class {idx[i]} at position {i} is outside [0, {c}) for scores of shape {Shapes.Format(input.ShapeRef)}.");
-        return (scores, target.Reshape(-1, 1));
     }
 
     private static Tensor Unbatch(Tensor perSample, Tensor input, Reduction reduction) =>
@@ -88,6 +96,7 @@ public static partial class Functional
     /// <paramref name="labelSmoothing"/>: q = (1 − ε) q + ε / C. A target that does not fit the scores is an
     /// <see cref="ArgumentException"/> naming both shapes.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor CrossEntropy(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, double labelSmoothing = 0.0)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -106,11 +115,96 @@ public static partial class Functional
             perSample = -(q * logp).Sum(classDim);
             return reduction == Reduction.Mean && input.Rank > 1 ? perSample.Mean() : Reduce(perSample, reduction, nameof(CrossEntropy));
         }
+        if (reduction is Reduction.Mean or Reduction.Sum or Reduction.None)
+        {
+            CheckClassTargets(input, target, nameof(CrossEntropy));
+            return CrossEntropyFused(input, target, reduction, labelSmoothing);
+        }
         var (scores, index) = ClassTargets(input, target, nameof(CrossEntropy));
         var logProbs = scores.LogSoftmax(1);
         perSample = -logProbs.Gather(1, index).Reshape(-1);
         if (labelSmoothing > 0) perSample = perSample * (1 - labelSmoothing) - logProbs.Mean(1) * labelSmoothing;
         return Reduce(Unbatch(perSample, input, reduction), reduction, nameof(CrossEntropy));
+    }
+
+    /// <summary>
+    /// Cross-entropy against class indices as one recorded op: a fused log-softmax / loss forward, and a backward that
+    /// writes s (softmax − q) in one pass, q being the smoothed one-hot target and s the incoming gradient per sample
+    /// (divided by N for the mean). Under <c>createGraph</c> the backward is the same formula with recorded ops
+    /// (softmax of the saved scores), so it can be differentiated again. Targets are already checked.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static Tensor CrossEntropyFused(Tensor input, Tensor target, Reduction reduction, double labelSmoothing)
+    {
+        int classes = input.ShapeRef[^1];
+        int rows = input.Rank == 1 ? 1 : input.ShapeRef[0];
+        var dtype = input.DType;
+        var stats = Tensor.Uninitialized([rows, 2], dtype);
+        long[] idx = target.Array<long>();
+        Tensor y;
+        if (reduction == Reduction.None)
+        {
+            y = Tensor.Uninitialized(input.Rank == 1 ? [] : [rows], dtype);
+            if (dtype == DType.Float32) CrossEntropyKernels.Forward<float>(input.Span<float>(), idx, rows, classes, labelSmoothing, y.Span<float>(), stats.Span<float>());
+            else CrossEntropyKernels.Forward<double>(input.Span<double>(), idx, rows, classes, labelSmoothing, y.Span<double>(), stats.Span<double>());
+        }
+        else
+        {
+            double total = 0;
+            if (dtype == DType.Float32)
+            {
+                Span<float> perRow = rows <= 256 ? stackalloc float[rows] : new float[rows];
+                CrossEntropyKernels.Forward<float>(input.Span<float>(), idx, rows, classes, labelSmoothing, perRow, stats.Span<float>());
+                foreach (float v in perRow) total += v;
+            }
+            else
+            {
+                Span<double> perRow = rows <= 128 ? stackalloc double[rows] : new double[rows];
+                CrossEntropyKernels.Forward<double>(input.Span<double>(), idx, rows, classes, labelSmoothing, perRow, stats.Span<double>());
+                foreach (double v in perRow) total += v;
+            }
+            y = Tensor.Scalar(reduction == Reduction.Mean ? total / rows : total, dtype); // 0 / 0 = NaN for an empty batch, as PyTorch
+        }
+        return Autograd.Record(y, "CrossEntropyBackward", [input], g => CrossEntropyBackward(g, input, target, stats, reduction, labelSmoothing, rows, classes));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static Tensor?[] CrossEntropyBackward(Tensor g, Tensor input, Tensor target, Tensor stats, Reduction reduction, double labelSmoothing, int rows, int classes)
+    {
+        if (Autograd.IsGradEnabled || g.DType != input.DType)
+        {
+            // createGraph: (softmax(x) − q) · s with recorded ops.
+            var scores = input.Rank == 1 ? input.Unsqueeze(0) : input;
+            var q = OneHot(target.Reshape(-1), classes, input.DType);
+            if (labelSmoothing > 0) q = q * (1 - labelSmoothing) + labelSmoothing / classes;
+            var scale = reduction switch
+            {
+                Reduction.Mean => g * (1.0 / rows),
+                Reduction.Sum => g,
+                _ => g.Reshape(rows, 1),
+            };
+            var d = (scores.Softmax(1) - q) * scale;
+            return [input.Rank == 1 ? d.Reshape(classes) : d];
+        }
+        var dx = Tensor.Uninitialized(input.ShapeRef, input.DType);
+        long[] idx = target.Array<long>();
+        if (input.DType == DType.Float32)
+        {
+            Span<float> s = stackalloc float[1];
+            ReadOnlySpan<float> scale = s;
+            if (reduction == Reduction.None) scale = g.Span<float>();
+            else s[0] = reduction == Reduction.Mean ? (float)(g.Span<float>()[0] * (1.0 / rows)) : g.Span<float>()[0];
+            CrossEntropyKernels.Backward<float>(input.Span<float>(), idx, stats.Span<float>(), scale, rows, classes, labelSmoothing, dx.Span<float>());
+        }
+        else
+        {
+            Span<double> s = stackalloc double[1];
+            ReadOnlySpan<double> scale = s;
+            if (reduction == Reduction.None) scale = g.Span<double>();
+            else s[0] = reduction == Reduction.Mean ? g.Span<double>()[0] * (1.0 / rows) : g.Span<double>()[0];
+            CrossEntropyKernels.Backward<double>(input.Span<double>(), idx, stats.Span<double>(), scale, rows, classes, labelSmoothing, dx.Span<double>());
+        }
+        return [dx];
     }
 
     /// <summary>

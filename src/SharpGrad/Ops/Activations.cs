@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
@@ -8,10 +9,26 @@ public sealed partial class Tensor
     /// Elementwise max(x, 0) (PyTorch: <c>relu</c>). Its derivative is the step H(x) away from 0; at exactly 0 the
     /// backward uses the subgradient 0, as PyTorch does (any value in [0, 1] is a valid subgradient there).
     /// </summary>
+    /// <remarks>
+    /// The first-order backward is one pass (<c>g · (x &gt; 0)</c> into one new tensor); under <c>createGraph</c> it is
+    /// the same product of recorded ops, so it can be differentiated again.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Relu()
     {
-        var y = MapUnary<ReluOp>(this, nameof(Relu));
-        return Autograd.Record(y, "ReluBackward", [this], g => [g * MapBinary<GreaterOp>(this, ScalarLike(0), nameof(Relu))]);
+        EnsureFloatingPoint(nameof(Relu));
+        var y = Uninitialized(_shape, DType);
+        if (DType == DType.Float32) FusedSimd.Relu<float>(Span<float>(), y.Span<float>());
+        else FusedSimd.Relu<double>(Span<double>(), y.Span<double>());
+        return Autograd.Record(y, "ReluBackward", [this], g =>
+        {
+            if (Autograd.IsGradEnabled || g.DType != DType || !Shapes.Equal(g._shape, _shape))
+                return [g * MapBinary<GreaterOp>(this, ScalarLike(0), nameof(Relu))];
+            var dx = Uninitialized(_shape, DType);
+            if (DType == DType.Float32) ActivationKernels.ReluBackward<float>(Span<float>(), g.Span<float>(), dx.Span<float>());
+            else ActivationKernels.ReluBackward<double>(Span<double>(), g.Span<double>(), dx.Span<double>());
+            return [dx];
+        });
     }
 
     /// <summary>Elementwise x for x &gt; 0 and slope·x otherwise (PyTorch: <c>leaky_relu</c>, default slope 0.01).</summary>

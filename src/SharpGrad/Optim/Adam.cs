@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using SharpGrad.Kernels;
 
 namespace SharpGrad.Optim;
 
@@ -35,6 +37,7 @@ public class Adam : Optimizer
     protected virtual bool DecoupledWeightDecay => false;
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Update<T>(int index, Span<T> p, ReadOnlySpan<T> g)
     {
         long t = StepCount;
@@ -46,21 +49,9 @@ public class Adam : Optimizer
         T decay = T.One - T.CreateTruncating(LearningRate * WeightDecay);
         Span<T> m = State<T>(index, "exp_avg"), v = State<T>(index, "exp_avg_sq");
         Span<T> vMax = AmsGrad ? State<T>(index, "max_exp_avg_sq") : default;
-        for (int i = 0; i < p.Length; i++)
-        {
-            T gi = g[i];
-            if (WeightDecay != 0)
-            {
-                if (DecoupledWeightDecay) p[i] *= decay;
-                else gi += wd * p[i];
-            }
-            m[i] = m[i] * b1 + oneMinusB1 * gi;
-            v[i] = v[i] * b2 + oneMinusB2 * gi * gi;
-            T second = v[i];
-            if (AmsGrad) { vMax[i] = T.Max(vMax[i], v[i]); second = vMax[i]; }
-            T denom = T.Sqrt(second) / bc2Sqrt + eps;
-            p[i] -= stepSize * (m[i] / denom);
-        }
+        var c = new OptimizerKernels.AdamConstants<T>(b1, b2, oneMinusB1, oneMinusB2, eps, wd, decay, stepSize, bc2Sqrt);
+        bool hasDecay = WeightDecay != 0;
+        OptimizerKernels.Adam(p, g, m, v, vMax, c, coupledDecay: hasDecay && !DecoupledWeightDecay, decoupledDecay: hasDecay && DecoupledWeightDecay, FlushSubnormalState);
     }
 }
 

@@ -1,4 +1,5 @@
 using System.Numerics;
+using SharpGrad.Kernels;
 
 namespace SharpGrad.Optim;
 
@@ -38,23 +39,6 @@ public sealed class RmsProp : Optimizer
         Span<T> sq = State<T>(index, "square_avg");
         Span<T> avg = Centered ? State<T>(index, "grad_avg") : default;
         Span<T> buf = Momentum > 0 ? State<T>(index, "momentum_buffer") : default;
-        for (int i = 0; i < p.Length; i++)
-        {
-            T gi = WeightDecay != 0 ? g[i] + wd * p[i] : g[i];
-            sq[i] = sq[i] * a + oneMinusA * gi * gi;
-            T denom;
-            if (Centered)
-            {
-                avg[i] = avg[i] * a + oneMinusA * gi;
-                denom = T.Sqrt(sq[i] - avg[i] * avg[i]) + eps;
-            }
-            else denom = T.Sqrt(sq[i]) + eps;
-            if (Momentum > 0)
-            {
-                buf[i] = buf[i] * mu + gi / denom;
-                p[i] -= lr * buf[i];
-            }
-            else p[i] -= lr * (gi / denom);
-        }
+        OptimizerKernels.RmsProp(p, g, sq, avg, buf, lr, a, oneMinusA, eps, wd, mu, WeightDecay != 0, FlushSubnormalState);
     }
 }

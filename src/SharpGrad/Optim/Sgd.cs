@@ -1,4 +1,5 @@
 using System.Numerics;
+using SharpGrad.Kernels;
 
 namespace SharpGrad.Optim;
 
@@ -36,17 +37,11 @@ public sealed class Sgd : Optimizer
         T mu = T.CreateTruncating(Momentum), damp = T.CreateTruncating(1 - Dampening);
         if (Momentum == 0)
         {
-            for (int i = 0; i < p.Length; i++) p[i] -= lr * (g[i] + wd * p[i]);
+            OptimizerKernels.Sgd(p, g, lr, wd, WeightDecay != 0);
             return;
         }
         bool first = !HasState(index, "momentum_buffer");
         Span<T> buf = State<T>(index, "momentum_buffer");
-        for (int i = 0; i < p.Length; i++)
-        {
-            T d = WeightDecay != 0 ? g[i] + wd * p[i] : g[i];
-            buf[i] = first ? d : mu * buf[i] + damp * d;
-            T step = Nesterov ? d + mu * buf[i] : buf[i];
-            p[i] -= lr * step;
-        }
+        OptimizerKernels.SgdMomentum(p, g, buf, lr, wd, mu, damp, WeightDecay != 0, first, Nesterov, FlushSubnormalState);
     }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SharpGrad.NN;
 
 /// <summary>Applies modules in order; children are named "0", "1", ... (PyTorch: <c>nn.Sequential</c>).</summary>
@@ -26,6 +28,7 @@ public sealed class Sequential : Module
     public Module this[int index] => _layers[index];
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override Tensor Forward(Tensor input)
     {
         var x = input;

@@ -1,0 +1,275 @@
+using SharpGrad.NN;
+using F = SharpGrad.NN.Functional;
+
+namespace SharpGrad.Tests.NN;
+
+/// <summary>
+/// The fused first-order backward paths (Linear, ReLU, cross-entropy) against the composite rules the same ops record
+/// under createGraph, against central finite differences in float64, and (for the forward) against the formulas
+/// evaluated here element by element. The double-backward (composite) rules are checked against finite differences of
+/// the fused first-order gradient.
+/// </summary>
+public class FusedPathTests
+{
+    /// <summary>d⟨v, f(x)⟩/dx for every input, once through the fused first-order backward and once through the composite rule.</summary>
+    private static (Tensor[] Fused, Tensor[] Composite) BothGradients(Func<Tensor[], Tensor> f, Tensor[] inputs, Generator g)
+    {
+        var y = f(inputs);
+        var v = Tensor.Randn(y.ShapeRef, g, y.DType);
+        var fused = SharpGrad.Autograd.Grad(y, inputs, v, createGraph: false, retainGraph: true);
+        var composite = SharpGrad.Autograd.Grad(f(inputs), inputs, v, createGraph: true);
+        return (fused, composite);
+    }
+
+    private static void AssertClose(Tensor expected, Tensor actual, double tol, string what)
+    {
+        Assert.Equal(expected.ShapeRef, actual.ShapeRef);
+        TestUtil.AllClose(expected.To(DType.Float64).ToArray<double>(), actual.To(DType.Float64).ToArray<double>(), tol, tol, what);
+    }
+
+    private static Tensor Leaf(int[] shape, Generator g, DType dtype = DType.Float64)
+    {
+        var t = Tensor.Randn(shape, g, dtype);
+        t.RequiresGrad = true;
+        return t;
+    }
+
+    public static TheoryData<int[], int, bool> LinearShapes() => new()
+    {
+        { new[] { 5 }, 3, true },          // unbatched
+        { new[] { 1, 7 }, 4, true },       // one row: the matrix-vector path
+        { new[] { 3, 6 }, 5, false },      // a few rows, no bias
+        { new[] { 4, 9 }, 2, true },       // the largest small-row case
+        { new[] { 5, 8 }, 6, true },       // the GEMM path
+        { new[] { 70, 33 }, 17, true },    // GEMM with edge tiles
+        { new[] { 2, 3, 4 }, 3, true },    // leading batch dimensions
+    };
+
+    [Theory]
+    [MemberData(nameof(LinearShapes))]
+    public void LinearFusedBackwardMatchesTheCompositeRuleAndFiniteDifferences(int[] inShape, int outF, bool withBias)
+    {
+        var g = new Generator(41);
+        int inF = inShape[^1];
+        var x = Leaf(inShape, g);
+        var w = Leaf([outF, inF], g);
+        var b = withBias ? Leaf([outF], g) : null;
+        Tensor[] inputs = b is null ? [x, w] : [x, w, b];
+        Func<Tensor[], Tensor> f = t => F.Linear(t[0], t[1], t.Length > 2 ? t[2] : null);
+
+        // Forward against the sum written out.
+        var y = f(inputs);
+        Assert.Equal((int[])[.. inShape[..^1], outF], y.ShapeRef);
+        double[] xs = x.ToArray<double>(), ws = w.ToArray<double>(), ys = y.ToArray<double>();
+        int rows = xs.Length / inF;
+        var expected = new double[rows * outF];
+        for (int r = 0; r < rows; r++)
+            for (int o = 0; o < outF; o++)
+            {
+                double s = b is null ? 0 : b.ToArray<double>()[o];
+                for (int i = 0; i < inF; i++) s += xs[r * inF + i] * ws[o * inF + i];
+                expected[r * outF + o] = s;
+            }
+        TestUtil.AllClose(expected, ys, 1e-12, 1e-12, "forward");
+
+        var (fused, composite) = BothGradients(f, inputs, g);
+        for (int i = 0; i < inputs.Length; i++) AssertClose(composite[i], fused[i], 1e-12, $"input {i}");
+        var check = GradCheck.Check(f, inputs);
+        Assert.True(check.Passed, check.ToString());
+    }
+
+    [Fact]
+    public void LinearComputesOnlyTheGradientsThatAreNeeded()
+    {
+        var g = new Generator(42);
+        var x = Tensor.Randn([3, 4], g, DType.Float64); // data: no gradient
+        var w = Leaf([2, 4], g);
+        var b = Leaf([2], g);
+        F.Linear(x, w, b).Sum().Backward();
+        Assert.Null(x.Grad);
+        // d/dW Σ (x Wᵀ + b) = 1ᵀ x for every output row; d/db = the number of rows.
+        var colSums = x.Sum(0).ToArray<double>();
+        TestUtil.AllClose([.. colSums, .. colSums], w.Grad!, 1e-12, 1e-12);
+        TestUtil.AllClose([3.0, 3.0], b.Grad!, 1e-12, 1e-12);
+    }
+
+    [Fact]
+    public void LinearFloat32SmallAndLargeBatchesAgreeWithFloat64()
+    {
+        var g = new Generator(43);
+        foreach (int rows in new[] { 1, 2, 4, 5, 64 })
+        {
+            var x64 = Tensor.Randn([rows, 50], g, DType.Float64);
+            var w64 = Tensor.Randn([20, 50], g, DType.Float64);
+            var b64 = Tensor.Randn([20], g, DType.Float64);
+            var gy = Tensor.Randn([rows, 20], g, DType.Float64);
+            Tensor[] Run(DType dt)
+            {
+                var x = x64.To(dt); x.RequiresGrad = true;
+                var w = w64.To(dt); w.RequiresGrad = true;
+                var b = b64.To(dt); b.RequiresGrad = true;
+                var y = F.Linear(x, w, b);
+                y.Backward(gy.To(dt));
+                return [y, x.Grad!, w.Grad!, b.Grad!];
+            }
+            var r32 = Run(DType.Float32);
+            var r64 = Run(DType.Float64);
+            for (int i = 0; i < 4; i++) AssertClose(r64[i], r32[i], 1e-4, $"rows {rows}, result {i}");
+        }
+    }
+
+    [Fact]
+    public void LinearHessianThroughTheCompositeRuleMatchesFiniteDifferencesOfTheFusedGradient()
+    {
+        var g = new Generator(44);
+        var w = Tensor.Randn([3, 4], g, DType.Float64);
+        var x = Tensor.Randn([2, 4], g, DType.Float64);
+        // Σ Linear(x)²: its Hessian (2 WᵀW for every row) is not zero, so the composite rule of Linear is exercised twice.
+        Func<Tensor, Tensor> f = z => { var h = F.Linear(z, w); return (h * h).Sum(); };
+        var hessian = Hessian.Compute(f, x).ToArray<double>();
+        var numeric = NumericHessian(f, x);
+        TestUtil.AllClose(numeric, hessian, 1e-6, 1e-6);
+    }
+
+    [Fact]
+    public void ReluFusedBackwardEqualsTheCompositeRuleExactly()
+    {
+        var g = new Generator(45);
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+        {
+            var values = Tensor.Randn([37], g, DType.Float64).ToArray<double>();
+            values[3] = 0; values[10] = -0.0; values[20] = double.PositiveInfinity; values[21] = double.NegativeInfinity;
+            var x = Tensor.FromArray(values).To(dtype);
+            x.RequiresGrad = true;
+            var gv = Tensor.Randn([37], g, DType.Float64).ToArray<double>();
+            gv[5] = double.PositiveInfinity; gv[6] = double.NaN; // where x < 0 the product gives NaN: both rules must agree
+            var (fused, composite) = (SharpGrad.Autograd.Grad(x.Relu(), [x], Tensor.FromArray(gv).To(dtype), createGraph: false)[0],
+                SharpGrad.Autograd.Grad(x.Relu(), [x], Tensor.FromArray(gv).To(dtype), createGraph: true)[0]);
+            Assert.Equal(composite.To(DType.Float64).ToArray<double>(), fused.To(DType.Float64).ToArray<double>());
+            // And the rule itself: g where x > 0, g·0 elsewhere.
+            var expected = new double[37];
+            for (int i = 0; i < 37; i++) expected[i] = gv[i] * (values[i] > 0 ? 1 : 0);
+            if (dtype == DType.Float64) Assert.Equal(expected, fused.ToArray<double>());
+        }
+        var xs = Leaf([4, 5], g);
+        var check = GradCheck.Check(t => t[0].Relu(), xs);
+        Assert.True(check.Passed, check.ToString());
+    }
+
+    public static TheoryData<Reduction, double, bool> CrossEntropyCases()
+    {
+        var d = new TheoryData<Reduction, double, bool>();
+        foreach (var r in new[] { Reduction.Mean, Reduction.Sum, Reduction.None })
+            foreach (double s in new[] { 0.0, 0.1 })
+                foreach (bool unbatched in new[] { false, true })
+                    d.Add(r, s, unbatched);
+        return d;
+    }
+
+    [Theory]
+    [MemberData(nameof(CrossEntropyCases))]
+    public void CrossEntropyFusedPathMatchesTheFormulaTheCompositeRuleAndFiniteDifferences(Reduction reduction, double smoothing, bool unbatched)
+    {
+        var g = new Generator(46);
+        int n = unbatched ? 1 : 6, c = 5;
+        var x = unbatched ? Leaf([c], g) : Leaf([n, c], g);
+        long[] labels = unbatched ? [3] : [0, 4, 2, 2, 1, 3];
+        var target = unbatched ? Tensor.FromArray(labels).Reshape() : Tensor.FromArray(labels);
+        Func<Tensor[], Tensor> f = t => F.CrossEntropy(t[0], target, reduction, smoothing);
+
+        // Forward: −Σ_c q_c log softmax(x)_c with the log-sum-exp written out.
+        var xs = x.ToArray<double>();
+        var perSample = new double[n];
+        for (int r = 0; r < n; r++)
+        {
+            double m = double.NegativeInfinity;
+            for (int k = 0; k < c; k++) m = Math.Max(m, xs[r * c + k]);
+            double s = 0;
+            for (int k = 0; k < c; k++) s += Math.Exp(xs[r * c + k] - m);
+            double lse = m + Math.Log(s);
+            for (int k = 0; k < c; k++)
+            {
+                double q = (k == labels[r] ? 1 - smoothing : 0) + smoothing / c;
+                perSample[r] -= q * (xs[r * c + k] - lse);
+            }
+        }
+        var y = f([x]);
+        double[] expected = reduction switch
+        {
+            Reduction.Mean => [perSample.Average()],
+            Reduction.Sum => [perSample.Sum()],
+            _ => perSample,
+        };
+        int[] expectedShape = reduction == Reduction.None && !unbatched ? [n] : [];
+        Assert.Equal(expectedShape, y.ShapeRef);
+        TestUtil.AllClose(expected, y, 1e-12, 1e-12, "forward");
+
+        var (fused, composite) = BothGradients(f, [x], g);
+        AssertClose(composite[0], fused[0], 1e-12, "gradient");
+        var check = GradCheck.Check(f, x);
+        Assert.True(check.Passed, check.ToString());
+    }
+
+    [Fact]
+    public void CrossEntropyFloat32FusedPathAgreesWithFloat64AndStaysFiniteForLargeLogits()
+    {
+        var g = new Generator(47);
+        var x64 = Tensor.Randn([8, 10], g, DType.Float64) * 30.0 + 1e4; // large: without the max shift exp overflows
+        var target = Tensor.FromArray(new long[] { 0, 1, 2, 3, 4, 5, 6, 9 });
+        Tensor[] Run(DType dt)
+        {
+            var x = x64.To(dt); x.RequiresGrad = true;
+            var loss = F.CrossEntropy(x, target, labelSmoothing: 0.05);
+            loss.Backward();
+            return [loss, x.Grad!];
+        }
+        var r32 = Run(DType.Float32);
+        var r64 = Run(DType.Float64);
+        Assert.True(double.IsFinite(r32[0].Item()));
+        AssertClose(r64[0], r32[0], 1e-3, "loss"); // logits near 1e4 carry float32 rounding of ~1e-3 absolute
+        AssertClose(r64[1], r32[1], 1e-3, "gradient");
+    }
+
+    [Fact]
+    public void CrossEntropyHessianThroughTheCompositeRuleMatchesFiniteDifferencesOfTheFusedGradient()
+    {
+        var g = new Generator(48);
+        var x = Tensor.Randn([3, 4], g, DType.Float64);
+        var target = Tensor.FromArray(new long[] { 1, 0, 3 });
+        Func<Tensor, Tensor> f = z => F.CrossEntropy(z, target, labelSmoothing: 0.2);
+        var hessian = Hessian.Compute(f, x).ToArray<double>();
+        TestUtil.AllClose(NumericHessian(f, x), hessian, 1e-6, 1e-6);
+    }
+
+    [Fact]
+    public void CrossEntropyOfAnEmptyBatchIsNaNForTheMeanAndZeroForTheSum()
+    {
+        var x = Tensor.Zeros([0, 3], DType.Float64);
+        var target = Tensor.FromArray(Array.Empty<long>());
+        Assert.True(double.IsNaN(F.CrossEntropy(x, target).Item()));
+        Assert.Equal(0.0, F.CrossEntropy(x, target, Reduction.Sum).Item());
+    }
+
+    /// <summary>Central differences of the first-order (fused) gradient: H[i, j] ≈ (∇f(x + h e_j) − ∇f(x − h e_j))_i / 2h.</summary>
+    private static double[] NumericHessian(Func<Tensor, Tensor> f, Tensor x)
+    {
+        int n = x.Numel;
+        double h = 1e-5;
+        var result = new double[n * n];
+        var data = x.ToArray<double>();
+        double[] Gradient(double[] at)
+        {
+            var z = Tensor.FromArray(at, x.ShapeRef);
+            z.RequiresGrad = true;
+            return SharpGrad.Autograd.Grad(f(z), [z])[0].ToArray<double>();
+        }
+        for (int j = 0; j < n; j++)
+        {
+            var plus = (double[])data.Clone(); plus[j] += h;
+            var minus = (double[])data.Clone(); minus[j] -= h;
+            double[] gp = Gradient(plus), gm = Gradient(minus);
+            for (int i = 0; i < n; i++) result[i * n + j] = (gp[i] - gm[i]) / (2 * h);
+        }
+        return result;
+    }
+}
