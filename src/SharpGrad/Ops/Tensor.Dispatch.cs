@@ -8,7 +8,7 @@ public sealed partial class Tensor
     internal static Tensor MapUnary<TOp>(Tensor x, string op) where TOp : IUnaryOperator
     {
         x.EnsureFloatingPoint(op);
-        var y = Empty(x._shape, x.DType);
+        var y = Uninitialized(x._shape, x.DType);
         if (x.DType == DType.Float32) TOp.Invoke<float>(x.Span<float>(), y.Span<float>());
         else TOp.Invoke<double>(x.Span<double>(), y.Span<double>());
         return y;
@@ -17,11 +17,22 @@ public sealed partial class Tensor
     /// <summary>Runs a binary kernel with broadcasting; the operands must already share a floating-point dtype.</summary>
     internal static Tensor MapBinary<TOp>(Tensor a, Tensor b, string op) where TOp : IBinaryOperator
     {
-        int[] shape = Shapes.Broadcast(a._shape, b._shape, op);
-        var y = Empty(shape, a.DType);
+        int[] shape = BroadcastShape(a, b, op);
+        var y = Uninitialized(shape, a.DType);
         if (a.DType == DType.Float32) Elementwise.Binary<float, TOp>(a.Span<float>(), a._shape, b.Span<float>(), b._shape, y.Span<float>(), shape);
         else Elementwise.Binary<double, TOp>(a.Span<double>(), a._shape, b.Span<double>(), b._shape, y.Span<double>(), shape);
         return y;
+    }
+
+    /// <summary>The broadcast shape of two operands, without allocating when it is one operand's own shape.</summary>
+    internal static int[] BroadcastShape(Tensor a, Tensor b, string op)
+    {
+        int[] sa = a._shape, sb = b._shape;
+        if (ReferenceEquals(sa, sb)) return sa;
+        if (sb.Length <= sa.Length && b.Storage.Length == 1) return sa;  // b is all ones: a's shape
+        if (sa.Length <= sb.Length && a.Storage.Length == 1) return sb;
+        if (sa.Length == sb.Length && sa.AsSpan().SequenceEqual(sb)) return sa;
+        return Shapes.Broadcast(sa, sb, op);
     }
 
     /// <summary>
@@ -43,5 +54,5 @@ public sealed partial class Tensor
     }
 
     /// <summary>A 0-dimensional constant of this tensor's (floating-point) dtype.</summary>
-    internal Tensor ScalarLike(double value) => Scalar(value, DType.IsFloatingPoint() ? DType : DType.Float32);
+    internal Tensor ScalarLike(double value) => ScalarOf(value, DType.IsFloatingPoint() ? DType : DType.Float32);
 }

@@ -78,10 +78,10 @@ public sealed partial class Tensor
     }
 
     /// <summary>A tensor of zeros with the shape and dtype of <paramref name="like"/>.</summary>
-    public static Tensor ZerosLike(Tensor like) => Zeros(like._shape, like.DType);
+    public static Tensor ZerosLike(Tensor like) => Empty(like._shape, like.DType);
 
     /// <summary>A tensor of ones with the shape and dtype of <paramref name="like"/>.</summary>
-    public static Tensor OnesLike(Tensor like) => Ones(like._shape, like.DType);
+    public static Tensor OnesLike(Tensor like) => FullLike(like, 1.0);
 
     /// <summary>The 1-D tensor start, start + step, ... up to but excluding <paramref name="end"/> (PyTorch: <c>torch.arange</c>).</summary>
     public static Tensor Arange(double start, double end, double step = 1, DType dtype = DType.Float32)

@@ -24,6 +24,12 @@ public sealed partial class Tensor
     /// <summary>The node that produced this tensor on the tape, or null for a leaf.</summary>
     internal Node? GradFn;
 
+    /// <summary>The autograd engine's slot for this tensor as a leaf in the pass in progress (stamp and slot number).</summary>
+    internal long EngineTag;
+
+    /// <summary>The shape of every 0-dimensional tensor the library makes itself (shapes are never written to).</summary>
+    internal static readonly int[] ScalarShape = [];
+
     internal Tensor(Array storage, int[] shape, DType dtype)
     {
         Storage = storage;
@@ -151,6 +157,22 @@ public sealed partial class Tensor
     /// <summary>A new tensor whose elements are garbage until written: only for outputs a kernel writes in full.</summary>
     internal static Tensor Uninitialized(int[] shape, DType dtype) => new(AllocateUninitialized(dtype, Shapes.Numel(shape)), shape, dtype);
 
+    /// <summary>A tensor of <paramref name="like"/>'s shape (shared, not copied) and dtype, every element <paramref name="value"/>.</summary>
+    internal static Tensor FullLike(Tensor like, double value)
+    {
+        var t = Uninitialized(like._shape, like.DType);
+        t.Fill(value);
+        return t;
+    }
+
+    /// <summary>A 0-dimensional tensor of a floating-point dtype holding <paramref name="value"/>, made without copying a shape.</summary>
+    internal static Tensor ScalarOf(double value, DType dtype) => dtype switch
+    {
+        DType.Float32 => new Tensor(new[] { (float)value }, ScalarShape, DType.Float32),
+        DType.Float64 => new Tensor(new[] { value }, ScalarShape, DType.Float64),
+        _ => Full([], value, dtype),
+    };
+
     /// <summary>A new tensor of uninitialised-by-contract (actually zeroed) storage, for op outputs.</summary>
     internal static Tensor Empty(int[] shape, DType dtype) => new(Allocate(dtype, Shapes.Numel(shape)), shape, dtype);
 
@@ -170,6 +192,6 @@ public sealed partial class Tensor
     public Tensor Clone()
     {
         var y = new Tensor((Array)Storage.Clone(), _shape, DType);
-        return Autograd.Record(y, "CloneBackward", [this], g => [g]);
+        return Autograd.ShouldRecord(this) ? Autograd.Record(y, "CloneBackward", [this], static g => [g]) : y;
     }
 }
