@@ -65,10 +65,36 @@ internal static unsafe class Gemm
                 ScaleAndEpilogue(m, n, beta, pc, ldc, biasPtr, activation);
                 return;
             }
+            if (IsSmall(transA, transB, m, n, k) && alpha == T.One && (beta == T.Zero || beta == T.One))
+            {
+                SmallGemm.Run(transA, transB, m, n, k, pa, lda, pb, ldb, beta == T.One, pc, ldc, biasPtr, activation);
+                return;
+            }
             int threads = 2.0 * m * n * k < ParallelThresholdFlops ? 1 : s_maxThreads;
             GemmPacked.Run(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, biasPtr, activation, threads);
         }
     }
+
+    /// <summary>
+    /// Whether a product is done by <see cref="SmallGemm"/>'s direct loops rather than the packed kernels (measured on
+    /// AVX-512 and AVX2 machines): when it is tiny, so that packing and planning would cost more than the arithmetic;
+    /// or when C has a row or two (a batch of one), so that packing the other operand would cost about as much as using
+    /// it once; or, with B not transposed, when C has a few rows or the product is an outer product (k of 1 or 2) and
+    /// its rows are at least a vector wide; or, with only B transposed, when C is small and k long enough for the dot
+    /// products to run in vectors.
+    /// </summary>
+    internal static bool IsSmall(bool transA, bool transB, int m, int n, int k)
+    {
+        long mnk = (long)m * n * k;
+        if (mnk <= TinyMultiplyAdds) return true;
+        if (transA && transB) return false;
+        if (m <= 2) return true;
+        if (!transB) return (m <= 4 || k <= 2) && n >= 8;
+        return !transA && k >= 32 && (long)m * n <= 1024;
+    }
+
+    /// <summary>Products of at most this many multiply-adds always take the direct loops.</summary>
+    internal const long TinyMultiplyAdds = 512;
 
     private static void CheckOperand(string name, int length, int rows, int cols, int ld)
     {
