@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SharpGrad;
 
 /// <summary>
@@ -342,22 +344,41 @@ public static class Autograd
     {
         int[] gShape = g.ShapeRef;
         if (ReferenceEquals(gShape, shape) || Shapes.Equal(gShape, shape)) return g;
+        return SumToBroadcast(g, shape);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Tensor SumToBroadcast(Tensor g, int[] shape)
+    {
+        int[] gShape = g.ShapeRef;
         int lead = gShape.Length - shape.Length;
-        if (lead < 0) throw new InvalidOperationException($"SumTo: gradient shape {Shapes.Format(gShape)} has fewer dimensions than {Shapes.Format(shape)}.");
-        for (int i = 0; i < shape.Length; i++)
-            if (shape[i] != 1 && shape[i] != gShape[lead + i])
-                throw new InvalidOperationException($"SumTo: gradient shape {Shapes.Format(gShape)} does not broadcast to {Shapes.Format(shape)}.");
-        if (g.DType.IsFloatingPoint() && !(g.RequiresGrad && IsGradEnabled))
-        {
-            var r = Tensor.Empty(shape, g.DType);
-            if (g.DType == DType.Float32) Kernels.Reduce.SumTo<float>(g.Span<float>(), gShape, r.Span<float>(), shape);
-            else Kernels.Reduce.SumTo<double>(g.Span<double>(), gShape, r.Span<double>(), shape);
-            return r;
-        }
+        bool valid = lead >= 0;
+        for (int i = 0; valid && i < shape.Length; i++) valid = shape[i] == 1 || shape[i] == gShape[lead + i];
+        if (!valid) ThrowSumTo(gShape, shape);
+        if (!g.DType.IsFloatingPoint() || (g.RequiresGrad && IsGradEnabled)) return SumToRecorded(g, shape);
+        var r = Tensor.Empty(shape, g.DType);
+        if (g.DType == DType.Float32) Kernels.Reduce.SumTo<float>(g.Span<float>(), gShape, r.Span<float>(), shape);
+        else Kernels.Reduce.SumTo<double>(g.Span<double>(), gShape, r.Span<double>(), shape);
+        return r;
+    }
+
+    /// <summary>SumTo from recorded <see cref="Tensor.Sum(int, bool)"/> calls, for a gradient that is itself differentiated.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Tensor SumToRecorded(Tensor g, int[] shape)
+    {
+        int lead = g.Rank - shape.Length;
         Tensor t = g;
         for (int i = 0; i < lead; i++) t = t.Sum(0);
         for (int i = 0; i < shape.Length; i++)
             if (shape[i] == 1 && t.ShapeRef[i] != 1) t = t.Sum(i, keepDim: true);
         return t;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowSumTo(int[] gShape, int[] shape)
+    {
+        if (gShape.Length < shape.Length)
+            throw new InvalidOperationException($"SumTo: gradient shape {Shapes.Format(gShape)} has fewer dimensions than {Shapes.Format(shape)}.");
+        throw new InvalidOperationException($"SumTo: gradient shape {Shapes.Format(gShape)} does not broadcast to {Shapes.Format(shape)}.");
     }
 }

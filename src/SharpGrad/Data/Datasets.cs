@@ -109,7 +109,7 @@ public sealed class ImageDataset : IDataset
     public (Tensor Input, Tensor Target) GetBatch(ReadOnlySpan<int> indices)
     {
         int size = Channels * Height * Width;
-        var x = GC.AllocateUninitializedArray<float>(indices.Length * size);
+        var x = new float[indices.Length * size];
         var y = new long[indices.Length];
         float scale = (float)(1.0 / (255.0 * Std)), shift = (float)(Mean / Std);
         for (int b = 0; b < indices.Length; b++)

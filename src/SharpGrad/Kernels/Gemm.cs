@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace SharpGrad.Kernels;
 
@@ -70,9 +71,21 @@ internal static unsafe class Gemm
                 SmallGemm.Run(transA, transB, m, n, k, pa, lda, pb, ldb, beta == T.One, pc, ldc, biasPtr, activation);
                 return;
             }
-            int threads = 2.0 * m * n * k < ParallelThresholdFlops ? 1 : s_maxThreads;
-            GemmPacked.Run(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, biasPtr, activation, threads);
+            RunPacked(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, biasPtr, activation);
         }
+    }
+
+    /// <summary>
+    /// The packed kernels, behind a call the JIT does not inline: their whole plan would otherwise be compiled into
+    /// this entry point (and into every caller it is inlined into), which small products never need.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RunPacked<T>(bool transA, bool transB, int m, int n, int k, T alpha, T* pa, int lda, T* pb, int ldb,
+        T beta, T* pc, int ldc, T* biasPtr, GemmActivation activation)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int threads = 2.0 * m * n * k < ParallelThresholdFlops ? 1 : s_maxThreads;
+        GemmPacked.Run(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, biasPtr, activation, threads);
     }
 
     /// <summary>
@@ -96,6 +109,7 @@ internal static unsafe class Gemm
     /// <summary>Products of at most this many multiply-adds always take the direct loops.</summary>
     internal const long TinyMultiplyAdds = 512;
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void CheckOperand(string name, int length, int rows, int cols, int ld)
     {
         if (ld < Math.Max(1, cols))
@@ -106,6 +120,7 @@ internal static unsafe class Gemm
     }
 
     /// <summary>The degenerate product (k = 0 or alpha = 0): <c>C = act(beta C + bias)</c>, A and B not read.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ScaleAndEpilogue<T>(int m, int n, T beta, T* c, nint ldc, T* bias, GemmActivation activation)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -23,32 +23,90 @@ internal interface IBinaryOperator
     static abstract void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>;
 }
 
+/// <summary>
+/// Spans shorter than this are handled by plain loops in the exactly rounded operators (+, −, ×, ÷, max, min, negation,
+/// |x|): the same results as TensorPrimitives, without its dispatch, and without compiling its vector paths for a
+/// program whose tensors are all tiny.
+/// </summary>
+internal static class SmallSpan
+{
+    public const int Length = 16;
+}
+
 internal readonly struct AddOp : IBinaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Add(x, y, d);
-    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Add(x, y, d);
-    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Add(y, x, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] + y[i]; return; }
+        TensorPrimitives.Add(x, y, d);
+    }
+    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] + y; return; }
+        TensorPrimitives.Add(x, y, d);
+    }
+    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = y[i] + x; return; }
+        TensorPrimitives.Add(y, x, d);
+    }
 }
 
 internal readonly struct SubtractOp : IBinaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Subtract(x, y, d);
-    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Subtract(x, y, d);
-    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Subtract(x, y, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] - y[i]; return; }
+        TensorPrimitives.Subtract(x, y, d);
+    }
+    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] - y; return; }
+        TensorPrimitives.Subtract(x, y, d);
+    }
+    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x - y[i]; return; }
+        TensorPrimitives.Subtract(x, y, d);
+    }
 }
 
 internal readonly struct MultiplyOp : IBinaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Multiply(x, y, d);
-    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Multiply(x, y, d);
-    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Multiply(y, x, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] * y[i]; return; }
+        TensorPrimitives.Multiply(x, y, d);
+    }
+    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] * y; return; }
+        TensorPrimitives.Multiply(x, y, d);
+    }
+    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = y[i] * x; return; }
+        TensorPrimitives.Multiply(y, x, d);
+    }
 }
 
 internal readonly struct DivideOp : IBinaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Divide(x, y, d);
-    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Divide(x, y, d);
-    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Divide(x, y, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] / y[i]; return; }
+        TensorPrimitives.Divide(x, y, d);
+    }
+    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] / y; return; }
+        TensorPrimitives.Divide(x, y, d);
+    }
+    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x / y[i]; return; }
+        TensorPrimitives.Divide(x, y, d);
+    }
 }
 
 internal readonly struct PowOp : IBinaryOperator
@@ -105,7 +163,11 @@ internal readonly struct EqualOp : IBinaryOperator
 
 internal readonly struct NegateOp : IUnaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Negate(x, y);
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (y.Length < SmallSpan.Length) { for (int i = 0; i < y.Length; i++) y[i] = -x[i]; return; }
+        TensorPrimitives.Negate(x, y);
+    }
 }
 
 internal readonly struct ExpOp : IUnaryOperator
@@ -130,7 +192,11 @@ internal readonly struct AbsOp : IUnaryOperator
 
 internal readonly struct ReluOp : IUnaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Max(x, T.Zero, y);
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (y.Length < SmallSpan.Length) { for (int i = 0; i < y.Length; i++) y[i] = T.Max(x[i], T.Zero); return; }
+        TensorPrimitives.Max(x, T.Zero, y);
+    }
 }
 
 /// <summary>

@@ -14,6 +14,7 @@ namespace SharpGrad.Kernels;
 /// </summary>
 internal static unsafe class SmallGemm
 {
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Run<T>(bool transA, bool transB, int m, int n, int k, T* a, nint lda, T* b, nint ldb,
         bool accumulate, T* c, nint ldc, T* bias, GemmActivation activation)
         where T : unmanaged, IFloatingPointIeee754<T>

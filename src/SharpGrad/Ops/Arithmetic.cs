@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
@@ -130,12 +129,12 @@ public sealed partial class Tensor
     {
         switch (kind)
         {
-            case ScalarOpKind.Add: TensorPrimitives.Add(x, s, y); break;
-            case ScalarOpKind.Sub: TensorPrimitives.Subtract(x, s, y); break;
-            case ScalarOpKind.SubFrom: TensorPrimitives.Subtract(s, x, y); break;
-            case ScalarOpKind.Mul: TensorPrimitives.Multiply(x, s, y); break;
-            case ScalarOpKind.Div: TensorPrimitives.Divide(x, s, y); break;
-            default: TensorPrimitives.Divide(s, x, y); break;
+            case ScalarOpKind.Add: AddOp.Invoke(x, s, y); break;
+            case ScalarOpKind.Sub: SubtractOp.Invoke(x, s, y); break;
+            case ScalarOpKind.SubFrom: SubtractOp.Invoke(s, x, y); break;
+            case ScalarOpKind.Mul: MultiplyOp.Invoke(x, s, y); break;
+            case ScalarOpKind.Div: DivideOp.Invoke(x, s, y); break;
+            default: DivideOp.Invoke(s, x, y); break;
         }
     }
 

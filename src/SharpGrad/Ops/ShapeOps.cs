@@ -11,7 +11,7 @@ public sealed partial class Tensor
     public Tensor Reshape(params int[] shape)
     {
         ArgumentNullException.ThrowIfNull(shape);
-        return ReshapeOwned((int[])shape.Clone(), shape);
+        return ReshapeOwned(shape.AsSpan().ToArray(), shape);
     }
 
     /// <summary>

@@ -19,9 +19,24 @@ public sealed partial class Tensor
     {
         int[] shape = BroadcastShape(a, b, op);
         var y = Uninitialized(shape, a.DType);
-        if (a.DType == DType.Float32) Elementwise.Binary<float, TOp>(a.Span<float>(), a._shape, b.Span<float>(), b._shape, y.Span<float>(), shape);
-        else Elementwise.Binary<double, TOp>(a.Span<double>(), a._shape, b.Span<double>(), b._shape, y.Span<double>(), shape);
+        if (a.DType == DType.Float32) Binary<float, TOp>(a, b, y);
+        else Binary<double, TOp>(a, b, y);
         return y;
+    }
+
+    /// <summary>
+    /// The common cases (equal sizes, or one operand a single value) go straight to the operator; only a real
+    /// broadcast takes the general driver, so most (operator, type) pairs never compile it.
+    /// </summary>
+    private static void Binary<T, TOp>(Tensor a, Tensor b, Tensor y) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> where TOp : IBinaryOperator
+    {
+        ReadOnlySpan<T> x = a.Span<T>(), z = b.Span<T>();
+        Span<T> d = y.Span<T>();
+        int n = d.Length;
+        if (x.Length == n && z.Length == n) TOp.Invoke(x, z, d);
+        else if (z.Length == 1 && x.Length == n) TOp.Invoke(x, z[0], d);
+        else if (x.Length == 1 && z.Length == n) TOp.Invoke(x[0], z, d);
+        else Elementwise.Binary<T, TOp>(x, a._shape, z, b._shape, d, y._shape);
     }
 
     /// <summary>The broadcast shape of two operands, without allocating when it is one operand's own shape.</summary>
@@ -43,12 +58,15 @@ public sealed partial class Tensor
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
+        if (a.DType == b.DType && a.DType.IsFloatingPoint()) return (a, b);
+        return PromoteSlow(a, b, op);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static (Tensor A, Tensor B) PromoteSlow(Tensor a, Tensor b, string op)
+    {
         if (a.DType == b.DType)
-        {
-            if (!a.DType.IsFloatingPoint())
-                throw new NotSupportedException($"{op}: both operands are {a.DType.ToTorchName()} (shapes {Shapes.Format(a._shape)} and {Shapes.Format(b._shape)}); arithmetic needs floating point. Convert with To(DType.Float32).");
-            return (a, b);
-        }
+            throw new NotSupportedException($"{op}: both operands are {a.DType.ToTorchName()} (shapes {Shapes.Format(a._shape)} and {Shapes.Format(b._shape)}); arithmetic needs floating point. Convert with To(DType.Float32).");
         DType target = a.DType == DType.Float64 || b.DType == DType.Float64 ? DType.Float64 : DType.Float32;
         return (a.DType == target ? a : a.To(target), b.DType == target ? b : b.To(target));
     }

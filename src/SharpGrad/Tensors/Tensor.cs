@@ -41,7 +41,7 @@ public sealed partial class Tensor
     public DType DType { get; }
 
     /// <summary>A copy of the shape (PyTorch: <c>tensor.shape</c>).</summary>
-    public int[] Shape => (int[])_shape.Clone();
+    public int[] Shape => _shape.AsSpan().ToArray();
 
     /// <summary>The shape without copying, for the library's own use.</summary>
     internal int[] ShapeRef => _shape;
@@ -146,13 +146,20 @@ public sealed partial class Tensor
     /// Storage whose elements are not cleared first (<see cref="GC.AllocateUninitializedArray{T}"/>): only for op outputs
     /// that a kernel overwrites completely. Saves the clearing pass on multi-megabyte activations.
     /// </summary>
-    internal static Array AllocateUninitialized(DType dtype, int numel) => dtype switch
-    {
-        DType.Float32 => GC.AllocateUninitializedArray<float>(numel),
-        DType.Float64 => GC.AllocateUninitializedArray<double>(numel),
-        DType.Int64 => GC.AllocateUninitializedArray<long>(numel),
-        _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
-    };
+    internal static Array AllocateUninitialized(DType dtype, int numel) =>
+        numel * 8L < UninitializedMinBytes ? Allocate(dtype, numel) : dtype switch
+        {
+            DType.Float32 => GC.AllocateUninitializedArray<float>(numel),
+            DType.Float64 => GC.AllocateUninitializedArray<double>(numel),
+            DType.Int64 => GC.AllocateUninitializedArray<long>(numel),
+            _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
+        };
+
+    /// <summary>
+    /// Below this size an ordinary array is cheaper: it comes from the thread's allocation context, which the GC has
+    /// already cleared, while an uninitialised one goes through a slower runtime call.
+    /// </summary>
+    private const long UninitializedMinBytes = 64 * 1024;
 
     /// <summary>A new tensor whose elements are garbage until written: only for outputs a kernel writes in full.</summary>
     internal static Tensor Uninitialized(int[] shape, DType dtype) => new(AllocateUninitialized(dtype, Shapes.Numel(shape)), shape, dtype);
