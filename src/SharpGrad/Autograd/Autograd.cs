@@ -54,6 +54,7 @@ public static class Autograd
     /// scratch for its backward returns it there. It does not run when nothing was recorded (the caller checks
     /// <see cref="Tensor.RequiresGrad"/> of the result), nor when the graph is simply dropped (the GC takes the scratch).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor Record(Tensor output, string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward, bool differentiableBackward = true,
         Action? onRelease = null)
     {
@@ -116,6 +117,7 @@ public static class Autograd
     /// <paramref name="accumulateIntoLeaves"/> the leaves' gradients are added to their <see cref="Tensor.Grad"/>;
     /// with <paramref name="wanted"/> the gradients of those tensors are returned (null where none arrived).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor?[]? Run(Tensor root, Tensor? rootGrad, bool retainGraph, bool createGraph, bool accumulateIntoLeaves, Tensor[]? wanted = null)
     {
         if (!root.RequiresGrad)
@@ -214,6 +216,7 @@ public static class Autograd
     /// <c>slot += g</c>. Without createGraph a sum the engine made itself is added to in place; a gradient handed over by
     /// a closure may be shared (e.g. Add passes its gradient on to both inputs), so the first sum is a new tensor.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Accumulate(ref Tensor? slot, ref bool owned, Tensor g, bool createGraph)
     {
         if (slot is null) { slot = g; owned = false; return; }
@@ -241,6 +244,7 @@ public static class Autograd
     /// Depth-first post-order over the nodes reachable from the root, with an explicit stack (no recursion); a node is
     /// marked visited by writing the pass's stamp into it (and its pending gradient is reset then). Returns the count.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int TopologicalOrder(Node root, int stamp, ref Node[] order)
     {
         int count = 0;
@@ -294,6 +298,7 @@ public static class Autograd
         public bool[] Owned = new bool[8];
         public int Count;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Accumulate(Tensor leaf, Tensor g, int stamp, bool createGraph)
         {
             long tag = leaf.EngineTag;
@@ -340,6 +345,7 @@ public static class Autograd
     /// recorded (a first-order pass, or a gradient outside the graph) it is one kernel call; otherwise it is built from
     /// recorded <see cref="Tensor.Sum(int, bool)"/> calls so that it can be differentiated again.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor SumTo(Tensor g, int[] shape)
     {
         int[] gShape = g.ShapeRef;
@@ -347,7 +353,7 @@ public static class Autograd
         return SumToBroadcast(g, shape);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static Tensor SumToBroadcast(Tensor g, int[] shape)
     {
         int[] gShape = g.ShapeRef;

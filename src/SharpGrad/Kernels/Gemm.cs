@@ -47,6 +47,7 @@ internal static unsafe class Gemm
     /// <c>c[i * ldc + j]</c>. When beta is zero C is only written (NaN in it does not propagate), as in BLAS. The bias
     /// (length n, or empty) and the activation are applied once, after the whole k sum.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply<T>(bool transA, bool transB, int m, int n, int k, T alpha,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc,
         ReadOnlySpan<T> bias = default, GemmActivation activation = GemmActivation.None)

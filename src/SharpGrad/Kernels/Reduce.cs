@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 
@@ -21,6 +22,7 @@ internal static class Reduce
     /// <c>d[o, i] = reduce_j x[o, j, i]</c>. With inner == 1 each row reduces in one vectorised call; otherwise whole
     /// rows of length inner are combined, which keeps the loop vectorised along the inner dimension.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Dim<T>(ReadOnlySpan<T> x, int outer, int size, int inner, Span<T> d, ReduceKind kind)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -55,6 +57,7 @@ internal static class Reduce
     /// broadcast from. d must be zeroed by the caller. Trailing dimensions that d keeps (or broadcasts) together are
     /// merged into one run, which is added as a vector (or summed to one value).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SumTo<T>(ReadOnlySpan<T> g, int[] gShape, Span<T> d, int[] shape) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = g.Length;

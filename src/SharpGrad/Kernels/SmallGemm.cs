@@ -14,7 +14,7 @@ namespace SharpGrad.Kernels;
 /// </summary>
 internal static unsafe class SmallGemm
 {
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void Run<T>(bool transA, bool transB, int m, int n, int k, T* a, nint lda, T* b, nint ldb,
         bool accumulate, T* c, nint ldc, T* bias, GemmActivation activation)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -52,6 +52,7 @@ internal static unsafe class SmallGemm
     }
 
     /// <summary>C[i, :] (+)= Σ_p op(A)[i, p] B[p, :], vectorised along the row, the k sum kept in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowsOfB<T>(bool transA, int m, int n, int k, T* a, nint lda, T* b, nint ldb, bool accumulate, T* c, nint ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -99,6 +100,7 @@ internal static unsafe class SmallGemm
     }
 
     /// <summary>C[i, j] (+)= ⟨A[i, :], B[j, :]⟩ (A not transposed, B transposed: both rows contiguous in k).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Dots<T>(int m, int n, int k, T* a, nint lda, T* b, nint ldb, bool accumulate, T* c, nint ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using SharpGrad.Kernels;
 
@@ -11,6 +12,7 @@ namespace SharpGrad;
 public sealed partial class Tensor
 {
     /// <summary>Elementwise <c>a + b</c> with NumPy broadcasting (PyTorch: <c>torch.add</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Add(Tensor a, Tensor b)
     {
         (a, b) = Promote(a, b, nameof(Add));
@@ -21,6 +23,7 @@ public sealed partial class Tensor
     private static Tensor RecordAdd(Tensor y, Tensor a, Tensor b) => Autograd.Record(y, "AddBackward", [a, b], g => [g, g]);
 
     /// <summary>Elementwise <c>a - b</c> with broadcasting.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Sub(Tensor a, Tensor b)
     {
         (a, b) = Promote(a, b, nameof(Sub));
@@ -32,6 +35,7 @@ public sealed partial class Tensor
         Autograd.Record(y, "SubBackward", [a, b], g => [g, b.RequiresGrad ? -g : null]);
 
     /// <summary>Elementwise <c>a * b</c> with broadcasting.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Mul(Tensor a, Tensor b)
     {
         (a, b) = Promote(a, b, nameof(Mul));
@@ -43,6 +47,7 @@ public sealed partial class Tensor
         Autograd.Record(y, "MulBackward", [a, b], g => [a.RequiresGrad ? g * b : null, b.RequiresGrad ? g * a : null]);
 
     /// <summary>Elementwise <c>a / b</c> with broadcasting.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Div(Tensor a, Tensor b)
     {
         (a, b) = Promote(a, b, nameof(Div));
@@ -117,6 +122,7 @@ public sealed partial class Tensor
     /// making a tensor of the scalar: the same kernels, values and op names as the tensor-tensor ops with a
     /// 0-dimensional operand, recorded with x as the only input.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor ScalarOp(Tensor x, double s, ScalarOpKind kind)
     {
         var y = Uninitialized(x._shape, x.DType);
@@ -162,6 +168,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>Elementwise <c>-x</c> (PyTorch: <c>neg</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Neg()
     {
         var y = MapUnary<NegateOp>(this, nameof(Neg));

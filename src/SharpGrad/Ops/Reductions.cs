@@ -1,9 +1,11 @@
+using System.Runtime.CompilerServices;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
 
 public sealed partial class Tensor
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Tensor ReduceAll(ReduceKind kind, string op)
     {
         EnsureFloatingPoint(op);
@@ -14,6 +16,7 @@ public sealed partial class Tensor
         return y;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Tensor ReduceDim(int dim, bool keepDim, ReduceKind kind, string op)
     {
         EnsureFloatingPoint(op);
@@ -27,6 +30,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>Sum of all elements as a 0-dimensional tensor (PyTorch: <c>sum()</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Sum()
     {
         var y = ReduceAll(ReduceKind.Sum, nameof(Sum));
@@ -51,6 +55,7 @@ public sealed partial class Tensor
     });
 
     /// <summary>Mean of all elements (PyTorch: <c>mean()</c>); 0 / 0 = NaN for an empty tensor, as in PyTorch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Mean()
     {
         EnsureFloatingPoint(nameof(Mean));

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
@@ -18,6 +19,7 @@ public sealed partial class Tensor
     /// <see cref="Reshape"/> with a shape array the tensor may keep (the library's own, never written afterwards);
     /// <paramref name="given"/> is the shape as the caller wrote it, for messages.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal Tensor ReshapeOwned(int[] s, int[]? given = null)
     {
         int[] shape = given ?? s;
@@ -148,6 +150,7 @@ public sealed partial class Tensor
     /// tensor's elements as shaped <paramref name="view"/> (same element count; by default its own shape) — so a
     /// reduction's gradient can be broadcast back without an unsqueezed copy.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal Tensor ExpandTo(int[] target, int[]? view = null)
     {
         int[] from = view ?? _shape;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
@@ -5,6 +6,7 @@ namespace SharpGrad;
 public sealed partial class Tensor
 {
     /// <summary>Runs a unary kernel over a floating-point tensor into a new tensor of the same shape.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor MapUnary<TOp>(Tensor x, string op) where TOp : IUnaryOperator
     {
         x.EnsureFloatingPoint(op);
@@ -15,6 +17,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>Runs a binary kernel with broadcasting; the operands must already share a floating-point dtype.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor MapBinary<TOp>(Tensor a, Tensor b, string op) where TOp : IBinaryOperator
     {
         int[] shape = BroadcastShape(a, b, op);
@@ -28,6 +31,7 @@ public sealed partial class Tensor
     /// The common cases (equal sizes, or one operand a single value) go straight to the operator; only a real
     /// broadcast takes the general driver, so most (operator, type) pairs never compile it.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Binary<T, TOp>(Tensor a, Tensor b, Tensor y) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> where TOp : IBinaryOperator
     {
         ReadOnlySpan<T> x = a.Span<T>(), z = b.Span<T>();
@@ -40,6 +44,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>The broadcast shape of two operands, without allocating when it is one operand's own shape.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int[] BroadcastShape(Tensor a, Tensor b, string op)
     {
         int[] sa = a._shape, sb = b._shape;
@@ -54,6 +59,7 @@ public sealed partial class Tensor
     /// Brings two operands to one floating-point dtype as PyTorch's type promotion does: Float32 with Float64 gives
     /// Float64 (recorded, so gradients flow back in the original dtype); Int64 takes the other operand's float type.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static (Tensor A, Tensor B) Promote(Tensor a, Tensor b, string op)
     {
         ArgumentNullException.ThrowIfNull(a);

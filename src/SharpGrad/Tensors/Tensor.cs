@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
@@ -162,9 +163,11 @@ public sealed partial class Tensor
     private const long UninitializedMinBytes = 64 * 1024;
 
     /// <summary>A new tensor whose elements are garbage until written: only for outputs a kernel writes in full.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor Uninitialized(int[] shape, DType dtype) => new(AllocateUninitialized(dtype, Shapes.Numel(shape)), shape, dtype);
 
     /// <summary>A tensor of <paramref name="like"/>'s shape (shared, not copied) and dtype, every element <paramref name="value"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor FullLike(Tensor like, double value)
     {
         var t = Uninitialized(like._shape, like.DType);
@@ -181,6 +184,7 @@ public sealed partial class Tensor
     };
 
     /// <summary>A new tensor of uninitialised-by-contract (actually zeroed) storage, for op outputs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor Empty(int[] shape, DType dtype) => new(Allocate(dtype, Shapes.Numel(shape)), shape, dtype);
 
     internal void EnsureFloatingPoint(string op)
