@@ -228,8 +228,8 @@ public static class Autograd
 
     private static void AddInPlace(Tensor target, Tensor g)
     {
-        if (target.DType == DType.Float32) System.Numerics.Tensors.TensorPrimitives.Add(target.Span<float>(), g.Span<float>(), target.Span<float>());
-        else System.Numerics.Tensors.TensorPrimitives.Add(target.Span<double>(), g.Span<double>(), target.Span<double>());
+        if (target.DType == DType.Float32) Kernels.AddOp.Invoke<float>(target.Span<float>(), g.Span<float>(), target.Span<float>());
+        else Kernels.AddOp.Invoke<double>(target.Span<double>(), g.Span<double>(), target.Span<double>());
     }
 
     private static Tensor AddDetached(Tensor a, Tensor b)

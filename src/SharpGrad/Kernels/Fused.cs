@@ -26,22 +26,22 @@ internal static class Fused
     /// <summary><c>r = g (p x^(p-1))</c>: the gradient of x^p (p - 1 is passed as rounded from double, as the composite rule has it).</summary>
     public static void PowGrad<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> x, T p, T pMinusOne, Span<T> r) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        TensorPrimitives.Pow(x, pMinusOne, r);
-        TensorPrimitives.Multiply(r, p, r);
-        TensorPrimitives.Multiply(g, r, r);
+        Vec.Pow(x, pMinusOne, r);
+        Vec.Multiply(r, p, r);
+        Vec.Multiply(g, r, r);
     }
 
     /// <summary><c>r = g / (y 2)</c>: the gradient of y = sqrt(x).</summary>
     public static void SqrtGrad<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> y, Span<T> r) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        TensorPrimitives.Multiply(y, T.One + T.One, r);
-        TensorPrimitives.Divide(g, r, r);
+        Vec.Multiply(y, T.One + T.One, r);
+        Vec.Divide(g, r, r);
     }
 
     /// <summary><c>r = g sign(x)</c>: the gradient of |x| (0 at 0).</summary>
     public static void AbsGrad<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> x, Span<T> r) where T : unmanaged, IFloatingPointIeee754<T>
     {
         SignOp.Invoke(x, r);
-        TensorPrimitives.Multiply(g, r, r);
+        Vec.Multiply(g, r, r);
     }
 }

@@ -38,17 +38,17 @@ internal readonly struct AddOp : IBinaryOperator
     public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] + y[i]; return; }
-        TensorPrimitives.Add(x, y, d);
+        Vec.Add(x, y, d);
     }
     public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] + y; return; }
-        TensorPrimitives.Add(x, y, d);
+        Vec.Add(x, y, d);
     }
     public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = y[i] + x; return; }
-        TensorPrimitives.Add(y, x, d);
+        Vec.Add(y, x, d);
     }
 }
 
@@ -57,17 +57,17 @@ internal readonly struct SubtractOp : IBinaryOperator
     public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] - y[i]; return; }
-        TensorPrimitives.Subtract(x, y, d);
+        Vec.Subtract(x, y, d);
     }
     public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] - y; return; }
-        TensorPrimitives.Subtract(x, y, d);
+        Vec.Subtract(x, y, d);
     }
     public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x - y[i]; return; }
-        TensorPrimitives.Subtract(x, y, d);
+        Vec.Subtract(x, y, d);
     }
 }
 
@@ -76,17 +76,17 @@ internal readonly struct MultiplyOp : IBinaryOperator
     public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] * y[i]; return; }
-        TensorPrimitives.Multiply(x, y, d);
+        Vec.Multiply(x, y, d);
     }
     public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] * y; return; }
-        TensorPrimitives.Multiply(x, y, d);
+        Vec.Multiply(x, y, d);
     }
     public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = y[i] * x; return; }
-        TensorPrimitives.Multiply(y, x, d);
+        Vec.Multiply(y, x, d);
     }
 }
 
@@ -95,39 +95,39 @@ internal readonly struct DivideOp : IBinaryOperator
     public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] / y[i]; return; }
-        TensorPrimitives.Divide(x, y, d);
+        Vec.Divide(x, y, d);
     }
     public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] / y; return; }
-        TensorPrimitives.Divide(x, y, d);
+        Vec.Divide(x, y, d);
     }
     public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x / y[i]; return; }
-        TensorPrimitives.Divide(x, y, d);
+        Vec.Divide(x, y, d);
     }
 }
 
 internal readonly struct PowOp : IBinaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Pow(x, y, d);
-    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Pow(x, y, d);
-    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Pow(x, y, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Pow(x, y, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Pow(x, y, d);
+    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Pow(x, y, d);
 }
 
 internal readonly struct MaximumOp : IBinaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Max(x, y, d);
-    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Max(x, y, d);
-    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Max(y, x, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Max(x, y, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Max(x, y, d);
+    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Max(y, x, d);
 }
 
 internal readonly struct MinimumOp : IBinaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Min(x, y, d);
-    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Min(x, y, d);
-    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Min(y, x, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Min(x, y, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Min(x, y, d);
+    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Min(y, x, d);
 }
 
 /// <summary>Comparison <c>d = x &gt; y ? 1 : 0</c> (and friends): masks for backward rules and metrics.</summary>
@@ -166,28 +166,28 @@ internal readonly struct NegateOp : IUnaryOperator
     public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (y.Length < SmallSpan.Length) { for (int i = 0; i < y.Length; i++) y[i] = -x[i]; return; }
-        TensorPrimitives.Negate(x, y);
+        Vec.Negate(x, y);
     }
 }
 
 internal readonly struct ExpOp : IUnaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Exp(x, y);
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Exp(x, y);
 }
 
 internal readonly struct LogOp : IUnaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Log(x, y);
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Log(x, y);
 }
 
 internal readonly struct SqrtOp : IUnaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Sqrt(x, y);
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Sqrt(x, y);
 }
 
 internal readonly struct AbsOp : IUnaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Abs(x, y);
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Abs(x, y);
 }
 
 internal readonly struct ReluOp : IUnaryOperator
@@ -195,7 +195,7 @@ internal readonly struct ReluOp : IUnaryOperator
     public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (y.Length < SmallSpan.Length) { for (int i = 0; i < y.Length; i++) y[i] = T.Max(x[i], T.Zero); return; }
-        TensorPrimitives.Max(x, T.Zero, y);
+        Vec.Max(x, T.Zero, y);
     }
 }
 
@@ -207,13 +207,13 @@ internal readonly struct SigmoidOp : IUnaryOperator
 {
     public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (x.Length != 0) TensorPrimitives.Sigmoid(x, y); // TensorPrimitives.Sigmoid rejects empty spans
+        if (x.Length != 0) Vec.Sigmoid(x, y); // Vec.Sigmoid rejects empty spans
     }
 }
 
 internal readonly struct TanhOp : IUnaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Tanh(x, y);
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Tanh(x, y);
 }
 
 /// <summary>Sign of x as -1, 0 or 1 (0 for 0 and NaN for NaN); the derivative of |x| with 0 at 0, as PyTorch.</summary>

@@ -13,9 +13,9 @@ internal static class Reduce
     /// <summary>All-element reduction.</summary>
     public static T All<T>(ReadOnlySpan<T> x, ReduceKind kind) where T : unmanaged, IFloatingPointIeee754<T> => kind switch
     {
-        ReduceKind.Sum => TensorPrimitives.Sum(x),
-        ReduceKind.Max => TensorPrimitives.Max(x),
-        _ => TensorPrimitives.Min(x),
+        ReduceKind.Sum => Vec.Sum(x),
+        ReduceKind.Max => Vec.Max(x),
+        _ => Vec.Min(x),
     };
 
     /// <summary>
@@ -43,9 +43,9 @@ internal static class Reduce
                 ReadOnlySpan<T> row = block.Slice(j * inner, inner);
                 switch (kind)
                 {
-                    case ReduceKind.Sum: TensorPrimitives.Add(dst, row, dst); break;
-                    case ReduceKind.Max: TensorPrimitives.Max(dst, row, dst); break;
-                    default: TensorPrimitives.Min(dst, row, dst); break;
+                    case ReduceKind.Sum: Vec.Add(dst, row, dst); break;
+                    case ReduceKind.Max: Vec.Max(dst, row, dst); break;
+                    default: Vec.Min(dst, row, dst); break;
                 }
             }
         }
@@ -63,7 +63,7 @@ internal static class Reduce
         int n = g.Length;
         if (n == 0) return;
         int rank = gShape.Length;
-        if (d.Length == 1) { d[0] += TensorPrimitives.Sum(g); return; }
+        if (d.Length == 1) { d[0] += Vec.Sum(g); return; }
         Span<int> ds = stackalloc int[rank];
         Elementwise.BroadcastStrides(shape, gShape, ds);
         int inner = gShape[rank - 1], di = ds[rank - 1], split = rank - 1;
@@ -86,9 +86,9 @@ internal static class Reduce
             {
                 Span<T> dst = d.Slice(dOff, inner);
                 if (inner < 8) for (int i = 0; i < inner; i++) dst[i] += run[i];
-                else TensorPrimitives.Add(dst, run, dst);
+                else Vec.Add(dst, run, dst);
             }
-            else d[dOff] += inner == 1 ? run[0] : TensorPrimitives.Sum(run);
+            else d[dOff] += inner == 1 ? run[0] : Vec.Sum(run);
             for (int k = split - 1; k >= 0; k--)
             {
                 if (++index[k] < gShape[k]) break;
