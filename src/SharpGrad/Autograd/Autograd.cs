@@ -250,7 +250,7 @@ public static class Autograd
         int count = 0;
         var stack = t_stack ?? new (Node, int)[16];
         t_stack = null;
-        int top = 0;
+        int top = 0, deepest = 1;
         root.VisitStamp = stamp;
         root.PendingGrad = null;
         stack[top++] = (root, 0);
@@ -269,6 +269,7 @@ public static class Autograd
                         child.PendingGrad = null;
                         if (top == stack.Length) Array.Resize(ref stack, stack.Length * 2);
                         stack[top++] = (child, 0);
+                        if (top > deepest) deepest = top;
                     }
                 }
                 else
@@ -280,7 +281,7 @@ public static class Autograd
         }
         finally
         {
-            Array.Clear(stack, 0, Math.Min(stack.Length, top + 1));
+            Array.Clear(stack, 0, Math.Min(stack.Length, deepest)); // popped entries still hold nodes
             t_stack = stack;
         }
         return count;

@@ -375,6 +375,29 @@ public class FastPathTests
             Assert.Equal(new[] { 0.5, -1.0, 2.0 }.Select(v => 2 * (t + 1.0) * v + 1).ToArray(), results[t]);
     }
 
+    [Fact]
+    public void TheEngineKeepsNoGraphAliveAfterAPass()
+    {
+        // The engine reuses per-thread scratch between passes; none of it may keep the last graph reachable.
+        var (node, leaf) = RunAPassAndForgetTheGraph();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.False(node.IsAlive);
+        Assert.NotNull(leaf.Grad);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static (WeakReference Node, Tensor Leaf) RunAPassAndForgetTheGraph()
+    {
+        var x = Leaf([1.0, 2.0, 3.0], DType.Float64, 3);
+        var h = x * 2.0;
+        for (int i = 0; i < 40; i++) h = h * x + 1.0; // deep enough to grow the traversal stack
+        var weak = new WeakReference(h.GradFn);
+        h.Sum().Backward();
+        return (weak, x);
+    }
+
     private static double[] Random(Random rng, int n)
     {
         var x = new double[n];
