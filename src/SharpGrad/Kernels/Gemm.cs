@@ -7,8 +7,10 @@ namespace SharpGrad.Kernels;
 /// General matrix multiply on row-major spans, the one primitive behind MatMul (forward and backward), Linear and
 /// convolution (im2col): <c>C = act(alpha op(A) op(B) + beta C + bias)</c>, where op is the identity or the transpose,
 /// op(A) is m x k, op(B) is k x n, C is m x n and bias (optional) has one value per column of C. The work is done by
-/// <see cref="GemmPacked"/> (packed operands, register-tiled micro-kernels, all cores); the result is bit-identical for
-/// every thread count because threads split C, never the k sum.
+/// <see cref="GemmPacked"/> (packed operands, register-tiled micro-kernels, all cores), or for tiny and skinny products
+/// (<see cref="IsSmall"/>: a batch of one, an outer product, a 4 x 2 layer) by <see cref="SmallGemm"/>'s direct loops;
+/// the result is bit-identical for every thread count because threads split C, never the k sum, and the choice of path
+/// depends on the shape alone.
 /// </summary>
 internal static unsafe class Gemm
 {
