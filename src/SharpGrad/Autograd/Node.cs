@@ -23,6 +23,18 @@ internal sealed class Node(string name, Tensor[] inputs, Func<Tensor, Tensor?[]>
     public Func<Tensor, Tensor?[]>? Backward { get; private set; } = backward;
 
     /// <summary>
+    /// Engine state of the backward pass in progress: the pass that last reached this node (a unique stamp per pass,
+    /// so no visited set is needed) ...
+    /// </summary>
+    internal int VisitStamp;
+
+    /// <summary>... the gradient of this node's output accumulated so far in that pass (null: none yet) ...</summary>
+    internal Tensor? PendingGrad;
+
+    /// <summary>... and whether <see cref="PendingGrad"/> is a sum the engine made itself, so it may add into it in place.</summary>
+    internal bool PendingGradOwned;
+
+    /// <summary>
     /// Drops the closure and with it every tensor it saved for the backward pass, and hands pooled scratch the op kept
     /// for its backward (e.g. a convolution's column matrix) back to its pool. Runs at most once.
     /// </summary>

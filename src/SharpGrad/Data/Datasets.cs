@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace SharpGrad.Data;
 
 /// <summary>
@@ -113,11 +116,38 @@ public sealed class ImageDataset : IDataset
         {
             int i = indices[b];
             if ((uint)i >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(indices), $"Index {i} is outside the {Count} examples.");
-            var src = _pixels.AsSpan((_offset + i) * size, size);
-            var dst = x.AsSpan(b * size, size);
-            for (int k = 0; k < size; k++) dst[k] = src[k] * scale - shift;
+            ScalePixels(_pixels.AsSpan((_offset + i) * size, size), x.AsSpan(b * size, size), scale, shift);
             y[b] = _labels[_offset + i];
         }
-        return (Tensor.FromArray(x, indices.Length, Channels, Height, Width), Tensor.FromArray(y));
+        // The arrays are fresh and not shared, so the tensors take them as they are (FromArray would copy them).
+        return (new Tensor(x, [indices.Length, Channels, Height, Width], DType.Float32), new Tensor(y, [indices.Length], DType.Int64));
+    }
+
+    /// <summary>
+    /// <c>dst[k] = src[k] * scale - shift</c> in float, a vector at a time (the same two roundings per element as the
+    /// scalar expression: the product is not fused into the subtraction).
+    /// </summary>
+    internal static void ScalePixels(ReadOnlySpan<byte> src, Span<float> dst, float scale, float shift)
+    {
+        int k = 0;
+        if (Vector256.IsHardwareAccelerated && src.Length >= 32)
+        {
+            var vs = Vector256.Create(scale);
+            var vh = Vector256.Create(shift);
+            ref byte s0 = ref MemoryMarshal.GetReference(src);
+            ref float d0 = ref MemoryMarshal.GetReference(dst);
+            for (; k <= src.Length - 32; k += 32)
+            {
+                var bytes = Vector256.LoadUnsafe(ref s0, (nuint)k);
+                var (lo, hi) = Vector256.Widen(bytes);
+                var (i0, i1) = Vector256.Widen(lo);
+                var (i2, i3) = Vector256.Widen(hi);
+                (Vector256.ConvertToSingle(i0.AsInt32()) * vs - vh).StoreUnsafe(ref d0, (nuint)k);
+                (Vector256.ConvertToSingle(i1.AsInt32()) * vs - vh).StoreUnsafe(ref d0, (nuint)(k + 8));
+                (Vector256.ConvertToSingle(i2.AsInt32()) * vs - vh).StoreUnsafe(ref d0, (nuint)(k + 16));
+                (Vector256.ConvertToSingle(i3.AsInt32()) * vs - vh).StoreUnsafe(ref d0, (nuint)(k + 24));
+            }
+        }
+        for (; k < src.Length; k++) dst[k] = src[k] * scale - shift;
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace SharpGrad.Kernels;
@@ -14,6 +15,7 @@ internal static class Elementwise
     /// <c>d = op(x, y)</c> where x and y are broadcast to <paramref name="outShape"/>. The innermost dimension runs
     /// as one span call (span-span, span-scalar or scalar-span), so the per-element work stays vectorised.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Binary<T, TOp>(ReadOnlySpan<T> x, int[] xShape, ReadOnlySpan<T> y, int[] yShape, Span<T> d, int[] outShape)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : IBinaryOperator
     {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace SharpGrad.Kernels;
 
@@ -6,8 +7,10 @@ namespace SharpGrad.Kernels;
 /// General matrix multiply on row-major spans, the one primitive behind MatMul (forward and backward), Linear and
 /// convolution (im2col): <c>C = act(alpha op(A) op(B) + beta C + bias)</c>, where op is the identity or the transpose,
 /// op(A) is m x k, op(B) is k x n, C is m x n and bias (optional) has one value per column of C. The work is done by
-/// <see cref="GemmPacked"/> (packed operands, register-tiled micro-kernels, all cores); the result is bit-identical for
-/// every thread count because threads split C, never the k sum.
+/// <see cref="GemmPacked"/> (packed operands, register-tiled micro-kernels, all cores), or for tiny and skinny products
+/// (<see cref="IsSmall"/>: a batch of one, an outer product, a 4 x 2 layer) by <see cref="SmallGemm"/>'s direct loops;
+/// the result is bit-identical for every thread count because threads split C, never the k sum, and the choice of path
+/// depends on the shape alone.
 /// </summary>
 internal static unsafe class Gemm
 {
@@ -46,6 +49,7 @@ internal static unsafe class Gemm
     /// <c>c[i * ldc + j]</c>. When beta is zero C is only written (NaN in it does not propagate), as in BLAS. The bias
     /// (length n, or empty) and the activation are applied once, after the whole k sum.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply<T>(bool transA, bool transB, int m, int n, int k, T alpha,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc,
         ReadOnlySpan<T> bias = default, GemmActivation activation = GemmActivation.None)
@@ -65,11 +69,50 @@ internal static unsafe class Gemm
                 ScaleAndEpilogue(m, n, beta, pc, ldc, biasPtr, activation);
                 return;
             }
-            int threads = 2.0 * m * n * k < ParallelThresholdFlops ? 1 : s_maxThreads;
-            GemmPacked.Run(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, biasPtr, activation, threads);
+            if (IsSmall(transA, transB, m, n, k) && alpha == T.One && (beta == T.Zero || beta == T.One))
+            {
+                SmallGemm.Run(transA, transB, m, n, k, pa, lda, pb, ldb, beta == T.One, pc, ldc, biasPtr, activation);
+                return;
+            }
+            RunPacked(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, biasPtr, activation);
         }
     }
 
+    /// <summary>
+    /// The packed kernels, behind a call the JIT does not inline: their whole plan would otherwise be compiled into
+    /// this entry point (and into every caller it is inlined into), which small products never need.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RunPacked<T>(bool transA, bool transB, int m, int n, int k, T alpha, T* pa, int lda, T* pb, int ldb,
+        T beta, T* pc, int ldc, T* biasPtr, GemmActivation activation)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int threads = 2.0 * m * n * k < ParallelThresholdFlops ? 1 : s_maxThreads;
+        GemmPacked.Run(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, biasPtr, activation, threads);
+    }
+
+    /// <summary>
+    /// Whether a product is done by <see cref="SmallGemm"/>'s direct loops rather than the packed kernels (measured on
+    /// AVX-512 and AVX2 machines): when it is tiny, so that packing and planning would cost more than the arithmetic;
+    /// or when C has a row or two (a batch of one), so that packing the other operand would cost about as much as using
+    /// it once; or, with B not transposed, when C has a few rows or the product is an outer product (k of 1 or 2) and
+    /// its rows are at least a vector wide; or, with only B transposed, when C is small and k long enough for the dot
+    /// products to run in vectors.
+    /// </summary>
+    internal static bool IsSmall(bool transA, bool transB, int m, int n, int k)
+    {
+        long mnk = (long)m * n * k;
+        if (mnk <= TinyMultiplyAdds) return true;
+        if (transA && transB) return false;
+        if (m <= 2) return true;
+        if (!transB) return (m <= 4 || k <= 2) && n >= 8;
+        return !transA && k >= 32 && (long)m * n <= 1024;
+    }
+
+    /// <summary>Products of at most this many multiply-adds always take the direct loops.</summary>
+    internal const long TinyMultiplyAdds = 512;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void CheckOperand(string name, int length, int rows, int cols, int ld)
     {
         if (ld < Math.Max(1, cols))
@@ -80,6 +123,7 @@ internal static unsafe class Gemm
     }
 
     /// <summary>The degenerate product (k = 0 or alpha = 0): <c>C = act(beta C + bias)</c>, A and B not read.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ScaleAndEpilogue<T>(int m, int n, T beta, T* c, nint ldc, T* bias, GemmActivation activation)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -23,53 +23,111 @@ internal interface IBinaryOperator
     static abstract void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>;
 }
 
+/// <summary>
+/// Spans shorter than this are handled by plain loops in the exactly rounded operators (+, −, ×, ÷, max, min, negation,
+/// |x|): the same results as TensorPrimitives, without its dispatch, and without compiling its vector paths for a
+/// program whose tensors are all tiny.
+/// </summary>
+internal static class SmallSpan
+{
+    public const int Length = 16;
+}
+
 internal readonly struct AddOp : IBinaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Add(x, y, d);
-    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Add(x, y, d);
-    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Add(y, x, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] + y[i]; return; }
+        Vec.Add(x, y, d);
+    }
+    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] + y; return; }
+        Vec.Add(x, y, d);
+    }
+    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = y[i] + x; return; }
+        Vec.Add(y, x, d);
+    }
 }
 
 internal readonly struct SubtractOp : IBinaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Subtract(x, y, d);
-    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Subtract(x, y, d);
-    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Subtract(x, y, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] - y[i]; return; }
+        Vec.Subtract(x, y, d);
+    }
+    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] - y; return; }
+        Vec.Subtract(x, y, d);
+    }
+    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x - y[i]; return; }
+        Vec.Subtract(x, y, d);
+    }
 }
 
 internal readonly struct MultiplyOp : IBinaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Multiply(x, y, d);
-    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Multiply(x, y, d);
-    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Multiply(y, x, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] * y[i]; return; }
+        Vec.Multiply(x, y, d);
+    }
+    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] * y; return; }
+        Vec.Multiply(x, y, d);
+    }
+    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = y[i] * x; return; }
+        Vec.Multiply(y, x, d);
+    }
 }
 
 internal readonly struct DivideOp : IBinaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Divide(x, y, d);
-    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Divide(x, y, d);
-    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Divide(x, y, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] / y[i]; return; }
+        Vec.Divide(x, y, d);
+    }
+    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x[i] / y; return; }
+        Vec.Divide(x, y, d);
+    }
+    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (d.Length < SmallSpan.Length) { for (int i = 0; i < d.Length; i++) d[i] = x / y[i]; return; }
+        Vec.Divide(x, y, d);
+    }
 }
 
 internal readonly struct PowOp : IBinaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Pow(x, y, d);
-    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Pow(x, y, d);
-    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Pow(x, y, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Pow(x, y, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Pow(x, y, d);
+    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Pow(x, y, d);
 }
 
 internal readonly struct MaximumOp : IBinaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Max(x, y, d);
-    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Max(x, y, d);
-    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Max(y, x, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Max(x, y, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Max(x, y, d);
+    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Max(y, x, d);
 }
 
 internal readonly struct MinimumOp : IBinaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Min(x, y, d);
-    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Min(x, y, d);
-    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Min(y, x, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Min(x, y, d);
+    public static void Invoke<T>(ReadOnlySpan<T> x, T y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Min(x, y, d);
+    public static void Invoke<T>(T x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Min(y, x, d);
 }
 
 /// <summary>Comparison <c>d = x &gt; y ? 1 : 0</c> (and friends): masks for backward rules and metrics.</summary>
@@ -105,32 +163,40 @@ internal readonly struct EqualOp : IBinaryOperator
 
 internal readonly struct NegateOp : IUnaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Negate(x, y);
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (y.Length < SmallSpan.Length) { for (int i = 0; i < y.Length; i++) y[i] = -x[i]; return; }
+        Vec.Negate(x, y);
+    }
 }
 
 internal readonly struct ExpOp : IUnaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Exp(x, y);
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Exp(x, y);
 }
 
 internal readonly struct LogOp : IUnaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Log(x, y);
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Log(x, y);
 }
 
 internal readonly struct SqrtOp : IUnaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Sqrt(x, y);
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Sqrt(x, y);
 }
 
 internal readonly struct AbsOp : IUnaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Abs(x, y);
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Abs(x, y);
 }
 
 internal readonly struct ReluOp : IUnaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Max(x, T.Zero, y);
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (y.Length < SmallSpan.Length) { for (int i = 0; i < y.Length; i++) y[i] = T.Max(x[i], T.Zero); return; }
+        Vec.Max(x, T.Zero, y);
+    }
 }
 
 /// <summary>
@@ -141,13 +207,13 @@ internal readonly struct SigmoidOp : IUnaryOperator
 {
     public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (x.Length != 0) TensorPrimitives.Sigmoid(x, y); // TensorPrimitives.Sigmoid rejects empty spans
+        if (x.Length != 0) Vec.Sigmoid(x, y); // Vec.Sigmoid rejects empty spans
     }
 }
 
 internal readonly struct TanhOp : IUnaryOperator
 {
-    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Tanh(x, y);
+    public static void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Tanh(x, y);
 }
 
 /// <summary>Sign of x as -1, 0 or 1 (0 for 0 and NaN for NaN); the derivative of |x| with 0 at 0, as PyTorch.</summary>

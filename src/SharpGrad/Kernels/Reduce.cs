@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 
@@ -12,15 +13,16 @@ internal static class Reduce
     /// <summary>All-element reduction.</summary>
     public static T All<T>(ReadOnlySpan<T> x, ReduceKind kind) where T : unmanaged, IFloatingPointIeee754<T> => kind switch
     {
-        ReduceKind.Sum => TensorPrimitives.Sum(x),
-        ReduceKind.Max => TensorPrimitives.Max(x),
-        _ => TensorPrimitives.Min(x),
+        ReduceKind.Sum => Vec.Sum(x),
+        ReduceKind.Max => Vec.Max(x),
+        _ => Vec.Min(x),
     };
 
     /// <summary>
     /// <c>d[o, i] = reduce_j x[o, j, i]</c>. With inner == 1 each row reduces in one vectorised call; otherwise whole
     /// rows of length inner are combined, which keeps the loop vectorised along the inner dimension.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Dim<T>(ReadOnlySpan<T> x, int outer, int size, int inner, Span<T> d, ReduceKind kind)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -41,10 +43,56 @@ internal static class Reduce
                 ReadOnlySpan<T> row = block.Slice(j * inner, inner);
                 switch (kind)
                 {
-                    case ReduceKind.Sum: TensorPrimitives.Add(dst, row, dst); break;
-                    case ReduceKind.Max: TensorPrimitives.Max(dst, row, dst); break;
-                    default: TensorPrimitives.Min(dst, row, dst); break;
+                    case ReduceKind.Sum: Vec.Add(dst, row, dst); break;
+                    case ReduceKind.Max: Vec.Max(dst, row, dst); break;
+                    default: Vec.Min(dst, row, dst); break;
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>d += g</c> summed down to <paramref name="shape"/>, where <paramref name="gShape"/> is <paramref name="shape"/>
+    /// broadcast (extra leading dimensions, or sizes 1 grown): every element of g is added to the element of d it was
+    /// broadcast from. d must be zeroed by the caller. Trailing dimensions that d keeps (or broadcasts) together are
+    /// merged into one run, which is added as a vector (or summed to one value).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SumTo<T>(ReadOnlySpan<T> g, int[] gShape, Span<T> d, int[] shape) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = g.Length;
+        if (n == 0) return;
+        int rank = gShape.Length;
+        if (d.Length == 1) { d[0] += Vec.Sum(g); return; }
+        Span<int> ds = stackalloc int[rank];
+        Elementwise.BroadcastStrides(shape, gShape, ds);
+        int inner = gShape[rank - 1], di = ds[rank - 1], split = rank - 1;
+        while (split > 0)
+        {
+            bool ok = di == 0 ? ds[split - 1] == 0 : ds[split - 1] == inner * di;
+            if (!ok) break;
+            inner *= gShape[split - 1];
+            split--;
+        }
+        Span<int> index = stackalloc int[Math.Max(split, 1)];
+        index.Clear();
+        int outer = n / inner;
+        for (int o = 0, gOff = 0; o < outer; o++, gOff += inner)
+        {
+            int dOff = 0;
+            for (int k = 0; k < split; k++) dOff += index[k] * ds[k];
+            ReadOnlySpan<T> run = g.Slice(gOff, inner);
+            if (di != 0)
+            {
+                Span<T> dst = d.Slice(dOff, inner);
+                if (inner < 8) for (int i = 0; i < inner; i++) dst[i] += run[i];
+                else Vec.Add(dst, run, dst);
+            }
+            else d[dOff] += inner == 1 ? run[0] : Vec.Sum(run);
+            for (int k = split - 1; k >= 0; k--)
+            {
+                if (++index[k] < gShape[k]) break;
+                index[k] = 0;
             }
         }
     }

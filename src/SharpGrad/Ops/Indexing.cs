@@ -34,9 +34,11 @@ public sealed partial class Tensor
             case double[] db: SelectRows<double>(db, y.Span<double>(), outer, size, inner, idx); break;
             case long[] l: SelectRows<long>(l, y.Span<long>(), outer, size, inner, idx); break;
         }
-        int[] full = _shape;
-        return Autograd.Record(y, "IndexSelectBackward", [this], g => [g.IndexAddInto(full, d, index)]);
+        return Autograd.ShouldRecord(this) ? RecordIndexSelect(y, this, d, index) : y;
     }
+
+    private static Tensor RecordIndexSelect(Tensor y, Tensor x, int d, Tensor index) =>
+        Autograd.Record(y, "IndexSelectBackward", [x], g => [g.IndexAddInto(x._shape, d, index)]);
 
     private static void SelectRows<T>(ReadOnlySpan<T> x, Span<T> y, int outer, int size, int inner, long[] idx) where T : unmanaged
     {
@@ -56,8 +58,11 @@ public sealed partial class Tensor
         var (outer, size, inner) = Shapes.Split(fullShape, dim);
         if (DType == DType.Float32) AddRows<float>(Span<float>(), y.Span<float>(), outer, size, inner, idx);
         else AddRows<double>(Span<double>(), y.Span<double>(), outer, size, inner, idx);
-        return Autograd.Record(y, "IndexAddBackward", [this], g => [g.IndexSelect(dim, index)]);
+        return Autograd.ShouldRecord(this) ? RecordIndexAdd(y, this, dim, index) : y;
     }
+
+    private static Tensor RecordIndexAdd(Tensor y, Tensor x, int dim, Tensor index) =>
+        Autograd.Record(y, "IndexAddBackward", [x], g => [g.IndexSelect(dim, index)]);
 
     private static void AddRows<T>(ReadOnlySpan<T> g, Span<T> y, int outer, int size, int inner, long[] idx) where T : unmanaged, INumber<T>
     {
@@ -92,9 +97,11 @@ public sealed partial class Tensor
             case double[] db: GatherScatter<double>(db, y.Span<double>(), _shape, index._shape, d, idx, scatter: false); break;
             case long[] l: GatherScatter<long>(l, y.Span<long>(), _shape, index._shape, d, idx, scatter: false); break;
         }
-        int[] full = _shape;
-        return Autograd.Record(y, "GatherBackward", [this], g => [g.ScatterAddInto(full, d, index)]);
+        return Autograd.ShouldRecord(this) ? RecordGather(y, this, d, index) : y;
     }
+
+    private static Tensor RecordGather(Tensor y, Tensor x, int d, Tensor index) =>
+        Autograd.Record(y, "GatherBackward", [x], g => [g.ScatterAddInto(x._shape, d, index)]);
 
     /// <summary>Backward of Gather: zeros of <paramref name="fullShape"/> with this tensor's values added at the gathered positions.</summary>
     internal Tensor ScatterAddInto(int[] fullShape, int dim, Tensor index)
@@ -103,8 +110,11 @@ public sealed partial class Tensor
         var idx = index.Array<long>();
         if (DType == DType.Float32) GatherScatter<float>(y.Span<float>(), Span<float>(), fullShape, index._shape, dim, idx, scatter: true);
         else GatherScatter<double>(y.Span<double>(), Span<double>(), fullShape, index._shape, dim, idx, scatter: true);
-        return Autograd.Record(y, "ScatterAddBackward", [this], g => [g.Gather(dim, index)]);
+        return Autograd.ShouldRecord(this) ? RecordScatterAdd(y, this, dim, index) : y;
     }
+
+    private static Tensor RecordScatterAdd(Tensor y, Tensor x, int dim, Tensor index) =>
+        Autograd.Record(y, "ScatterAddBackward", [x], g => [g.Gather(dim, index)]);
 
     /// <summary>
     /// Walks every position p of the index shape; the full-tensor position is p with p[dim] replaced by index[p].

@@ -1,19 +1,22 @@
+using System.Runtime.CompilerServices;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
 
 public sealed partial class Tensor
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Tensor ReduceAll(ReduceKind kind, string op)
     {
         EnsureFloatingPoint(op);
         if (Numel == 0 && kind != ReduceKind.Sum) throw new ArgumentException($"{op}: the tensor is empty (shape {Shapes.Format(_shape)}).");
-        var y = Empty([], DType);
+        var y = Empty(ScalarShape, DType);
         if (DType == DType.Float32) y.Span<float>()[0] = Reduce.All<float>(Span<float>(), kind);
         else y.Span<double>()[0] = Reduce.All<double>(Span<double>(), kind);
         return y;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Tensor ReduceDim(int dim, bool keepDim, ReduceKind kind, string op)
     {
         EnsureFloatingPoint(op);
@@ -27,22 +30,55 @@ public sealed partial class Tensor
     }
 
     /// <summary>Sum of all elements as a 0-dimensional tensor (PyTorch: <c>sum()</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Sum()
     {
         var y = ReduceAll(ReduceKind.Sum, nameof(Sum));
-        return Autograd.Record(y, "SumBackward", [this], g => [g.Expand(_shape)]);
+        return Autograd.ShouldRecord(this) ? RecordSum(y, this) : y;
     }
+
+    private static Tensor RecordSum(Tensor y, Tensor x) => Autograd.Record(y, "SumBackward", [x], g => [g.ExpandTo(x._shape)]);
 
     /// <summary>Sum over <paramref name="dim"/>, keeping it as size 1 when <paramref name="keepDim"/> (PyTorch: <c>sum(dim, keepdim)</c>).</summary>
     public Tensor Sum(int dim, bool keepDim = false)
     {
         var y = ReduceDim(dim, keepDim, ReduceKind.Sum, nameof(Sum));
-        int d = Shapes.WrapDim(dim, Rank, nameof(Sum));
-        return Autograd.Record(y, "SumBackward", [this], g => [(keepDim ? g : g.Unsqueeze(d)).Expand(_shape)]);
+        if (!Autograd.ShouldRecord(this)) return y;
+        return RecordSumDim(y, this, Shapes.WrapDim(dim, Rank, nameof(Sum)), keepDim);
     }
 
-    /// <summary>Mean of all elements (PyTorch: <c>mean()</c>).</summary>
-    public Tensor Mean() => Sum() / Numel; // 0 / 0 = NaN for an empty tensor, as in PyTorch
+    private static Tensor RecordSumDim(Tensor y, Tensor x, int d, bool keepDim) => Autograd.Record(y, "SumBackward", [x], g =>
+    {
+        // First order: broadcast g (shaped like y) straight into x's shape, with no unsqueezed copy in between.
+        if (!Autograd.IsGradEnabled && !keepDim && g.DType.IsFloatingPoint()) return [g.ExpandTo(x._shape, Shapes.WithDim(x._shape, d, 1))];
+        return [(keepDim ? g : g.Unsqueeze(d)).Expand(x._shape)];
+    });
+
+    /// <summary>Mean of all elements (PyTorch: <c>mean()</c>); 0 / 0 = NaN for an empty tensor, as in PyTorch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public Tensor Mean()
+    {
+        EnsureFloatingPoint(nameof(Mean));
+        var y = Empty(ScalarShape, DType);
+        int n = Numel;
+        if (DType == DType.Float32) y.Span<float>()[0] = Reduce.All<float>(Span<float>(), ReduceKind.Sum) / n;
+        else y.Span<double>()[0] = Reduce.All<double>(Span<double>(), ReduceKind.Sum) / n;
+        return Autograd.ShouldRecord(this) ? RecordMean(y, this) : y;
+    }
+
+    /// <summary>The gradient of the mean is g / n everywhere: one fill when first-order, (g / n) expanded when recorded.</summary>
+    private static Tensor RecordMean(Tensor y, Tensor x) => Autograd.Record(y, "MeanBackward", [x], g =>
+    {
+        int n = x.Numel;
+        if (!Autograd.IsGradEnabled && g.Numel == 1 && g.DType == x.DType)
+        {
+            var r = Uninitialized(x._shape, x.DType);
+            if (x.DType == DType.Float32) r.Span<float>().Fill(g.Span<float>()[0] / n);
+            else r.Span<double>().Fill(g.Span<double>()[0] / n);
+            return [r];
+        }
+        return [(g / n).Expand(x._shape)];
+    });
 
     /// <summary>Mean over <paramref name="dim"/> (PyTorch: <c>mean(dim, keepdim)</c>).</summary>
     public Tensor Mean(int dim, bool keepDim = false) => Sum(dim, keepDim) / _shape[Shapes.WrapDim(dim, Rank, nameof(Mean))];
@@ -65,25 +101,29 @@ public sealed partial class Tensor
     private Tensor ExtremeAll(ReduceKind kind, string op)
     {
         var y = ReduceAll(kind, op);
-        return Autograd.Record(y, op + "Backward", [this], g =>
-        {
-            var mask = MapBinary<EqualOp>(this, y, op);
-            return [g * mask / mask.Sum()];
-        });
+        return Autograd.ShouldRecord(this) ? RecordExtremeAll(y, this, op) : y;
     }
+
+    private static Tensor RecordExtremeAll(Tensor y, Tensor x, string op) => Autograd.Record(y, op + "Backward", [x], g =>
+    {
+        var mask = MapBinary<EqualOp>(x, y, op);
+        return [g * mask / mask.Sum()];
+    });
 
     private Tensor ExtremeDim(int dim, bool keepDim, ReduceKind kind, string op)
     {
         var y = ReduceDim(dim, keepDim, kind, op);
-        int d = Shapes.WrapDim(dim, Rank, op);
-        return Autograd.Record(y, op + "Backward", [this], g =>
-        {
-            var yk = keepDim ? y : y.Unsqueeze(d);
-            var gk = keepDim ? g : g.Unsqueeze(d);
-            var mask = MapBinary<EqualOp>(this, yk, op);
-            return [gk * mask / mask.Sum(d, keepDim: true)];
-        });
+        if (!Autograd.ShouldRecord(this)) return y;
+        return RecordExtremeDim(y, this, Shapes.WrapDim(dim, Rank, op), keepDim, op);
     }
+
+    private static Tensor RecordExtremeDim(Tensor y, Tensor x, int d, bool keepDim, string op) => Autograd.Record(y, op + "Backward", [x], g =>
+    {
+        var yk = keepDim ? y : y.Unsqueeze(d);
+        var gk = keepDim ? g : g.Unsqueeze(d);
+        var mask = MapBinary<EqualOp>(x, yk, op);
+        return [gk * mask / mask.Sum(d, keepDim: true)];
+    });
 
     /// <summary>Index of the largest element of the flattened tensor, as a 0-dimensional Int64 tensor (PyTorch: <c>argmax()</c>).</summary>
     public Tensor ArgMax() => Reshape(-1).ArgMax(0);

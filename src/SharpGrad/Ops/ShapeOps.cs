@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
@@ -11,7 +12,17 @@ public sealed partial class Tensor
     public Tensor Reshape(params int[] shape)
     {
         ArgumentNullException.ThrowIfNull(shape);
-        int[] s = (int[])shape.Clone();
+        return ReshapeOwned(shape.AsSpan().ToArray(), shape);
+    }
+
+    /// <summary>
+    /// <see cref="Reshape"/> with a shape array the tensor may keep (the library's own, never written afterwards);
+    /// <paramref name="given"/> is the shape as the caller wrote it, for messages.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal Tensor ReshapeOwned(int[] s, int[]? given = null)
+    {
+        int[] shape = given ?? s;
         int infer = -1;
         long known = 1;
         for (int i = 0; i < s.Length; i++)
@@ -33,9 +44,10 @@ public sealed partial class Tensor
         else if (known != Numel)
             throw new ArgumentException($"Reshape: shape {Shapes.Format(shape)} ({known} elements) is invalid for a tensor of shape {Shapes.Format(_shape)} ({Numel} elements).");
         var y = new Tensor(Storage, s, DType);
-        int[] original = _shape;
-        return Autograd.Record(y, "ReshapeBackward", [this], g => [g.Reshape(original)]);
+        return Autograd.ShouldRecord(this) && DType.IsFloatingPoint() ? RecordReshape(y, this) : y;
     }
+
+    private static Tensor RecordReshape(Tensor y, Tensor x) => Autograd.Record(y, "ReshapeBackward", [x], g => [g.ReshapeOwned(x._shape)]);
 
     /// <summary>Flattens dimensions <paramref name="startDim"/>..<paramref name="endDim"/> into one (PyTorch: <c>flatten</c>).</summary>
     public Tensor Flatten(int startDim = 0, int endDim = -1)
@@ -45,25 +57,33 @@ public sealed partial class Tensor
         if (s > e) throw new ArgumentException($"Flatten: startDim {startDim} comes after endDim {endDim} for rank {Rank}.");
         int merged = 1;
         for (int i = s; i <= e; i++) merged *= _shape[i];
-        return Reshape([.. _shape[..s], merged, .. _shape[(e + 1)..]]);
+        var shape = new int[Rank - (e - s)];
+        for (int i = 0; i < s; i++) shape[i] = _shape[i];
+        shape[s] = merged;
+        for (int i = e + 1; i < Rank; i++) shape[i - (e - s)] = _shape[i];
+        return ReshapeOwned(shape);
     }
 
     /// <summary>Removes every dimension of size 1 (PyTorch: <c>squeeze()</c>).</summary>
-    public Tensor Squeeze() => Reshape(_shape.Where(d => d != 1).ToArray());
+    public Tensor Squeeze() => ReshapeOwned(_shape.Where(d => d != 1).ToArray());
 
     /// <summary>Removes dimension <paramref name="dim"/> if its size is 1; otherwise returns the tensor unchanged, as PyTorch does.</summary>
     public Tensor Squeeze(int dim)
     {
         if (Rank == 0) return this;
         int d = Shapes.WrapDim(dim, Rank, nameof(Squeeze));
-        return _shape[d] == 1 ? Reshape(Shapes.RemoveDim(_shape, d)) : this;
+        return _shape[d] == 1 ? ReshapeOwned(Shapes.RemoveDim(_shape, d)) : this;
     }
 
     /// <summary>Inserts a dimension of size 1 at <paramref name="dim"/> (−Rank−1 ≤ dim ≤ Rank) (PyTorch: <c>unsqueeze</c>).</summary>
     public Tensor Unsqueeze(int dim)
     {
         int d = Shapes.WrapDim(dim, Rank + 1, nameof(Unsqueeze));
-        return Reshape([.. _shape[..d], 1, .. _shape[d..]]);
+        var shape = new int[Rank + 1];
+        for (int i = 0; i < d; i++) shape[i] = _shape[i];
+        shape[d] = 1;
+        for (int i = d; i < Rank; i++) shape[i + 1] = _shape[i];
+        return ReshapeOwned(shape);
     }
 
     /// <summary>Swaps two dimensions (PyTorch: <c>transpose</c>); the result is a contiguous copy.</summary>
@@ -100,9 +120,14 @@ public sealed partial class Tensor
             case double[] d: Layout.Permute<double>(d, _shape, perm, y.Span<double>()); break;
             case long[] l: Layout.Permute<long>(l, _shape, perm, y.Span<long>()); break;
         }
-        var inverse = new int[Rank];
-        for (int i = 0; i < Rank; i++) inverse[perm[i]] = i;
-        return Autograd.Record(y, "PermuteBackward", [this], g => [g.Permute(inverse)]);
+        return Autograd.ShouldRecord(this) ? RecordPermute(y, this, perm) : y;
+    }
+
+    private static Tensor RecordPermute(Tensor y, Tensor x, int[] perm)
+    {
+        var inverse = new int[perm.Length];
+        for (int i = 0; i < perm.Length; i++) inverse[perm[i]] = i;
+        return Autograd.Record(y, "PermuteBackward", [x], g => [g.Permute(inverse)]);
     }
 
     /// <summary>
@@ -117,12 +142,31 @@ public sealed partial class Tensor
         int[] target = Shapes.Broadcast(_shape, shape, nameof(Expand));
         if (!Shapes.Equal(target, shape))
             throw new ArgumentException($"Expand: shape {Shapes.Format(_shape)} cannot be expanded to {Shapes.Format(shape)}.");
-        var y = Empty(target, DType);
-        if (DType == DType.Float32) Elementwise.Binary<float, FirstOp>(Span<float>(), _shape, [0f], [], y.Span<float>(), target);
-        else Elementwise.Binary<double, FirstOp>(Span<double>(), _shape, [0d], [], y.Span<double>(), target);
-        int[] original = _shape;
-        return Autograd.Record(y, "ExpandBackward", [this], g => [Autograd.SumTo(g, original)]);
+        return ExpandTo(target);
     }
+
+    /// <summary>
+    /// <see cref="Expand"/> to a shape the result may keep (the library's own, valid for broadcasting), reading this
+    /// tensor's elements as shaped <paramref name="view"/> (same element count; by default its own shape) — so a
+    /// reduction's gradient can be broadcast back without an unsqueezed copy.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal Tensor ExpandTo(int[] target, int[]? view = null)
+    {
+        int[] from = view ?? _shape;
+        if (ReferenceEquals(from, target) || Shapes.Equal(from, target)) return view is null ? this : ReshapeOwned(target);
+        var y = Uninitialized(target, DType);
+        if (Numel == 1)
+        {
+            if (DType == DType.Float32) y.Span<float>().Fill(Span<float>()[0]);
+            else y.Span<double>().Fill(Span<double>()[0]);
+        }
+        else if (DType == DType.Float32) Elementwise.Binary<float, FirstOp>(Span<float>(), from, [0f], [], y.Span<float>(), target);
+        else Elementwise.Binary<double, FirstOp>(Span<double>(), from, [0d], [], y.Span<double>(), target);
+        return Autograd.ShouldRecord(this) ? RecordExpand(y, this) : y;
+    }
+
+    private static Tensor RecordExpand(Tensor y, Tensor x) => Autograd.Record(y, "ExpandBackward", [x], g => [Autograd.SumTo(g, x._shape)]);
 
     /// <summary>Copies the first operand; broadcasting it through the binary driver is how Expand fills its output.</summary>
     private readonly struct FirstOp : IBinaryOperator

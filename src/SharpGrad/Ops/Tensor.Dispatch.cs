@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
@@ -5,43 +6,77 @@ namespace SharpGrad;
 public sealed partial class Tensor
 {
     /// <summary>Runs a unary kernel over a floating-point tensor into a new tensor of the same shape.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor MapUnary<TOp>(Tensor x, string op) where TOp : IUnaryOperator
     {
         x.EnsureFloatingPoint(op);
-        var y = Empty(x._shape, x.DType);
+        var y = Uninitialized(x._shape, x.DType);
         if (x.DType == DType.Float32) TOp.Invoke<float>(x.Span<float>(), y.Span<float>());
         else TOp.Invoke<double>(x.Span<double>(), y.Span<double>());
         return y;
     }
 
     /// <summary>Runs a binary kernel with broadcasting; the operands must already share a floating-point dtype.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor MapBinary<TOp>(Tensor a, Tensor b, string op) where TOp : IBinaryOperator
     {
-        int[] shape = Shapes.Broadcast(a._shape, b._shape, op);
-        var y = Empty(shape, a.DType);
-        if (a.DType == DType.Float32) Elementwise.Binary<float, TOp>(a.Span<float>(), a._shape, b.Span<float>(), b._shape, y.Span<float>(), shape);
-        else Elementwise.Binary<double, TOp>(a.Span<double>(), a._shape, b.Span<double>(), b._shape, y.Span<double>(), shape);
+        int[] shape = BroadcastShape(a, b, op);
+        var y = Uninitialized(shape, a.DType);
+        if (a.DType == DType.Float32) Binary<float, TOp>(a, b, y);
+        else Binary<double, TOp>(a, b, y);
         return y;
+    }
+
+    /// <summary>
+    /// The common cases (equal sizes, or one operand a single value) go straight to the operator; only a real
+    /// broadcast takes the general driver, so most (operator, type) pairs never compile it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Binary<T, TOp>(Tensor a, Tensor b, Tensor y) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> where TOp : IBinaryOperator
+    {
+        ReadOnlySpan<T> x = a.Span<T>(), z = b.Span<T>();
+        Span<T> d = y.Span<T>();
+        int n = d.Length;
+        if (x.Length == n && z.Length == n) TOp.Invoke(x, z, d);
+        else if (z.Length == 1 && x.Length == n) TOp.Invoke(x, z[0], d);
+        else if (x.Length == 1 && z.Length == n) TOp.Invoke(x[0], z, d);
+        else Elementwise.Binary<T, TOp>(x, a._shape, z, b._shape, d, y._shape);
+    }
+
+    /// <summary>The broadcast shape of two operands, without allocating when it is one operand's own shape.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int[] BroadcastShape(Tensor a, Tensor b, string op)
+    {
+        int[] sa = a._shape, sb = b._shape;
+        if (ReferenceEquals(sa, sb)) return sa;
+        if (sb.Length <= sa.Length && b.Storage.Length == 1) return sa;  // b is all ones: a's shape
+        if (sa.Length <= sb.Length && a.Storage.Length == 1) return sb;
+        if (sa.Length == sb.Length && sa.AsSpan().SequenceEqual(sb)) return sa;
+        return Shapes.Broadcast(sa, sb, op);
     }
 
     /// <summary>
     /// Brings two operands to one floating-point dtype as PyTorch's type promotion does: Float32 with Float64 gives
     /// Float64 (recorded, so gradients flow back in the original dtype); Int64 takes the other operand's float type.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static (Tensor A, Tensor B) Promote(Tensor a, Tensor b, string op)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
+        if (a.DType == b.DType && a.DType.IsFloatingPoint()) return (a, b);
+        return PromoteSlow(a, b, op);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static (Tensor A, Tensor B) PromoteSlow(Tensor a, Tensor b, string op)
+    {
         if (a.DType == b.DType)
-        {
-            if (!a.DType.IsFloatingPoint())
-                throw new NotSupportedException($"{op}: both operands are {a.DType.ToTorchName()} (shapes {Shapes.Format(a._shape)} and {Shapes.Format(b._shape)}); arithmetic needs floating point. Convert with To(DType.Float32).");
-            return (a, b);
-        }
+            throw new NotSupportedException($"{op}: both operands are {a.DType.ToTorchName()} (shapes {Shapes.Format(a._shape)} and {Shapes.Format(b._shape)}); arithmetic needs floating point. Convert with To(DType.Float32).");
         DType target = a.DType == DType.Float64 || b.DType == DType.Float64 ? DType.Float64 : DType.Float32;
         return (a.DType == target ? a : a.To(target), b.DType == target ? b : b.To(target));
     }
 
     /// <summary>A 0-dimensional constant of this tensor's (floating-point) dtype.</summary>
-    internal Tensor ScalarLike(double value) => Scalar(value, DType.IsFloatingPoint() ? DType : DType.Float32);
+    internal Tensor ScalarLike(double value) => ScalarOf(value, DType.IsFloatingPoint() ? DType : DType.Float32);
 }

@@ -8,29 +8,51 @@ public sealed partial class Tensor
     public Tensor Exp()
     {
         var y = MapUnary<ExpOp>(this, nameof(Exp));
-        return Autograd.Record(y, "ExpBackward", [this], g => [g * y]);
+        return Autograd.ShouldRecord(this) ? RecordExp(y, this) : y;
     }
+
+    private static Tensor RecordExp(Tensor y, Tensor x) => Autograd.Record(y, "ExpBackward", [x], g => [g * y]);
 
     /// <summary>Elementwise natural logarithm; d/dx = 1/x (PyTorch: <c>log</c>).</summary>
     public Tensor Log()
     {
         var y = MapUnary<LogOp>(this, nameof(Log));
-        return Autograd.Record(y, "LogBackward", [this], g => [g / this]);
+        return Autograd.ShouldRecord(this) ? RecordLog(y, this) : y;
     }
+
+    private static Tensor RecordLog(Tensor y, Tensor x) => Autograd.Record(y, "LogBackward", [x], g => [g / x]);
 
     /// <summary>Elementwise square root; d/dx = 1 / (2 sqrt x) (PyTorch: <c>sqrt</c>).</summary>
     public Tensor Sqrt()
     {
         var y = MapUnary<SqrtOp>(this, nameof(Sqrt));
-        return Autograd.Record(y, "SqrtBackward", [this], g => [g / (y * 2.0)]);
+        return Autograd.ShouldRecord(this) ? RecordSqrt(y, this) : y;
     }
+
+    private static Tensor RecordSqrt(Tensor y, Tensor x) => Autograd.Record(y, "SqrtBackward", [x], g =>
+    {
+        if (Autograd.IsGradEnabled || g.Numel != y.Numel || g.DType != y.DType) return [g / (y * 2.0)];
+        var r = Uninitialized(y._shape, y.DType);
+        if (y.DType == DType.Float32) Fused.SqrtGrad<float>(g.Span<float>(), y.Span<float>(), r.Span<float>());
+        else Fused.SqrtGrad<double>(g.Span<double>(), y.Span<double>(), r.Span<double>());
+        return [r];
+    });
 
     /// <summary>Elementwise |x|; the derivative is sign(x), taken as 0 at 0 like PyTorch (PyTorch: <c>abs</c>).</summary>
     public Tensor Abs()
     {
         var y = MapUnary<AbsOp>(this, nameof(Abs));
-        return Autograd.Record(y, "AbsBackward", [this], g => [g * MapUnary<SignOp>(this, nameof(Abs))]);
+        return Autograd.ShouldRecord(this) ? RecordAbs(y, this) : y;
     }
+
+    private static Tensor RecordAbs(Tensor y, Tensor x) => Autograd.Record(y, "AbsBackward", [x], g =>
+    {
+        if (Autograd.IsGradEnabled || g.Numel != x.Numel || g.DType != x.DType) return [g * MapUnary<SignOp>(x, nameof(Abs))];
+        var r = Uninitialized(x._shape, x.DType);
+        if (x.DType == DType.Float32) Fused.AbsGrad<float>(g.Span<float>(), x.Span<float>(), r.Span<float>());
+        else Fused.AbsGrad<double>(g.Span<double>(), x.Span<double>(), r.Span<double>());
+        return [r];
+    });
 
     /// <summary>
     /// Elementwise clamp to [min, max] (either bound may be null); the gradient passes where min ≤ x ≤ max and is 0
@@ -53,8 +75,10 @@ public sealed partial class Tensor
             mask = mask * MapBinary<GreaterEqualOp>(ScalarLike(hi), this, nameof(Clamp));
         }
         if (ReferenceEquals(y, this)) y = Detach();
-        return Autograd.Record(y, "ClampBackward", [this], g => [g * mask]);
+        return Autograd.ShouldRecord(this) ? RecordClamp(y, this, mask) : y;
     }
+
+    private static Tensor RecordClamp(Tensor y, Tensor x, Tensor mask) => Autograd.Record(y, "ClampBackward", [x], g => [g * mask]);
 
     /// <summary>Elementwise sign: -1, 0 or 1. Not differentiable (its gradient is 0).</summary>
     public Tensor Sign() => MapUnary<SignOp>(this, nameof(Sign));
@@ -66,7 +90,7 @@ public sealed partial class Tensor
     public Tensor To(DType dtype)
     {
         if (dtype == DType) return this;
-        var y = Empty(_shape, dtype);
+        var y = Uninitialized(_shape, dtype);
         switch (Storage, y.Storage)
         {
             case (float[] s, double[] d): for (int i = 0; i < s.Length; i++) d[i] = s[i]; break;
@@ -77,9 +101,10 @@ public sealed partial class Tensor
             case (double[] s, long[] d): for (int i = 0; i < s.Length; i++) d[i] = (long)s[i]; break;
         }
         if (!DType.IsFloatingPoint() || !dtype.IsFloatingPoint()) return y;
-        DType source = DType;
-        return Autograd.Record(y, "ToBackward", [this], g => [g.To(source)]);
+        return Autograd.ShouldRecord(this) ? RecordTo(y, this, DType) : y;
     }
+
+    private static Tensor RecordTo(Tensor y, Tensor x, DType source) => Autograd.Record(y, "ToBackward", [x], g => [g.To(source)]);
 
     /// <summary>Elementwise <c>this &gt; other</c> as 1/0 in a floating-point tensor; not differentiable.</summary>
     public Tensor Gt(Tensor other) { var (a, b) = Promote(this, other, nameof(Gt)); return MapBinary<GreaterOp>(a, b, nameof(Gt)); }

@@ -77,7 +77,7 @@ internal static class Shapes
     public static int[] WithDim(int[] shape, int dim, int size)
     {
         if (shape.Length == 0) return [];
-        var r = (int[])shape.Clone();
+        var r = shape.AsSpan().ToArray();
         r[dim] = size;
         return r;
     }

@@ -4,7 +4,7 @@ public sealed partial class Tensor
 {
     private static int[] ShapeOrLength(int[]? shape, int length, string what)
     {
-        int[] s = shape is { Length: > 0 } ? (int[])shape.Clone() : [length];
+        int[] s = shape is { Length: > 0 } ? shape.AsSpan().ToArray() : [length];
         int n = Shapes.Numel(s);
         if (n != length)
             throw new ArgumentException($"FromArray: {length} {what} elements do not fill shape {Shapes.Format(s)} ({n} elements).");
@@ -18,21 +18,21 @@ public sealed partial class Tensor
     public static Tensor FromArray(float[] data, params int[] shape)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return new Tensor((float[])data.Clone(), ShapeOrLength(shape, data.Length, "float"), DType.Float32);
+        return new Tensor(data.AsSpan().ToArray(), ShapeOrLength(shape, data.Length, "float"), DType.Float32);
     }
 
     /// <summary>A Float64 tensor holding a copy of <paramref name="data"/>; see <see cref="FromArray(float[], int[])"/>.</summary>
     public static Tensor FromArray(double[] data, params int[] shape)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return new Tensor((double[])data.Clone(), ShapeOrLength(shape, data.Length, "double"), DType.Float64);
+        return new Tensor(data.AsSpan().ToArray(), ShapeOrLength(shape, data.Length, "double"), DType.Float64);
     }
 
     /// <summary>An Int64 tensor (labels, indices) holding a copy of <paramref name="data"/>.</summary>
     public static Tensor FromArray(long[] data, params int[] shape)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return new Tensor((long[])data.Clone(), ShapeOrLength(shape, data.Length, "long"), DType.Int64);
+        return new Tensor(data.AsSpan().ToArray(), ShapeOrLength(shape, data.Length, "long"), DType.Int64);
     }
 
     /// <summary>An Int64 tensor (labels, indices) from 32-bit integers.</summary>
@@ -64,7 +64,7 @@ public sealed partial class Tensor
     public static Tensor Full(int[] shape, double value, DType dtype = DType.Float32, bool requiresGrad = false)
     {
         ArgumentNullException.ThrowIfNull(shape);
-        var t = Empty((int[])shape.Clone(), dtype);
+        var t = Empty(shape.Length == 0 ? ScalarShape : shape.AsSpan().ToArray(), dtype);
         switch (t.Storage)
         {
             case float[] f: f.AsSpan().Fill((float)value); break;
@@ -78,10 +78,10 @@ public sealed partial class Tensor
     }
 
     /// <summary>A tensor of zeros with the shape and dtype of <paramref name="like"/>.</summary>
-    public static Tensor ZerosLike(Tensor like) => Zeros(like._shape, like.DType);
+    public static Tensor ZerosLike(Tensor like) => Empty(like._shape, like.DType);
 
     /// <summary>A tensor of ones with the shape and dtype of <paramref name="like"/>.</summary>
-    public static Tensor OnesLike(Tensor like) => Ones(like._shape, like.DType);
+    public static Tensor OnesLike(Tensor like) => FullLike(like, 1.0);
 
     /// <summary>The 1-D tensor start, start + step, ... up to but excluding <paramref name="end"/> (PyTorch: <c>torch.arange</c>).</summary>
     public static Tensor Arange(double start, double end, double step = 1, DType dtype = DType.Float32)
@@ -134,7 +134,7 @@ public sealed partial class Tensor
     {
         ArgumentNullException.ThrowIfNull(shape);
         if (!dtype.IsFloatingPoint()) throw new ArgumentException("Random tensors are floating point; use Float32 or Float64.", nameof(dtype));
-        var t = Empty((int[])shape.Clone(), dtype);
+        var t = Empty(shape.Length == 0 ? ScalarShape : shape.AsSpan().ToArray(), dtype);
         for (int i = 0; i < t.Numel; i++) t.SetDouble(i, next());
         t.RequiresGrad = requiresGrad;
         return t;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
@@ -24,6 +25,12 @@ public sealed partial class Tensor
     /// <summary>The node that produced this tensor on the tape, or null for a leaf.</summary>
     internal Node? GradFn;
 
+    /// <summary>The autograd engine's slot for this tensor as a leaf in the pass in progress (stamp and slot number).</summary>
+    internal long EngineTag;
+
+    /// <summary>The shape of every 0-dimensional tensor the library makes itself (shapes are never written to).</summary>
+    internal static readonly int[] ScalarShape = [];
+
     internal Tensor(Array storage, int[] shape, DType dtype)
     {
         Storage = storage;
@@ -35,7 +42,7 @@ public sealed partial class Tensor
     public DType DType { get; }
 
     /// <summary>A copy of the shape (PyTorch: <c>tensor.shape</c>).</summary>
-    public int[] Shape => (int[])_shape.Clone();
+    public int[] Shape => _shape.AsSpan().ToArray();
 
     /// <summary>The shape without copying, for the library's own use.</summary>
     internal int[] ShapeRef => _shape;
@@ -140,18 +147,44 @@ public sealed partial class Tensor
     /// Storage whose elements are not cleared first (<see cref="GC.AllocateUninitializedArray{T}"/>): only for op outputs
     /// that a kernel overwrites completely. Saves the clearing pass on multi-megabyte activations.
     /// </summary>
-    internal static Array AllocateUninitialized(DType dtype, int numel) => dtype switch
-    {
-        DType.Float32 => GC.AllocateUninitializedArray<float>(numel),
-        DType.Float64 => GC.AllocateUninitializedArray<double>(numel),
-        DType.Int64 => GC.AllocateUninitializedArray<long>(numel),
-        _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
-    };
+    internal static Array AllocateUninitialized(DType dtype, int numel) =>
+        numel * 8L < UninitializedMinBytes ? Allocate(dtype, numel) : dtype switch
+        {
+            DType.Float32 => GC.AllocateUninitializedArray<float>(numel),
+            DType.Float64 => GC.AllocateUninitializedArray<double>(numel),
+            DType.Int64 => GC.AllocateUninitializedArray<long>(numel),
+            _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
+        };
+
+    /// <summary>
+    /// Below this size an ordinary array is cheaper: it comes from the thread's allocation context, which the GC has
+    /// already cleared, while an uninitialised one goes through a slower runtime call.
+    /// </summary>
+    private const long UninitializedMinBytes = 64 * 1024;
 
     /// <summary>A new tensor whose elements are garbage until written: only for outputs a kernel writes in full.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor Uninitialized(int[] shape, DType dtype) => new(AllocateUninitialized(dtype, Shapes.Numel(shape)), shape, dtype);
 
+    /// <summary>A tensor of <paramref name="like"/>'s shape (shared, not copied) and dtype, every element <paramref name="value"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static Tensor FullLike(Tensor like, double value)
+    {
+        var t = Uninitialized(like._shape, like.DType);
+        t.Fill(value);
+        return t;
+    }
+
+    /// <summary>A 0-dimensional tensor of a floating-point dtype holding <paramref name="value"/>, made without copying a shape.</summary>
+    internal static Tensor ScalarOf(double value, DType dtype) => dtype switch
+    {
+        DType.Float32 => new Tensor(new[] { (float)value }, ScalarShape, DType.Float32),
+        DType.Float64 => new Tensor(new[] { value }, ScalarShape, DType.Float64),
+        _ => Full([], value, dtype),
+    };
+
     /// <summary>A new tensor of uninitialised-by-contract (actually zeroed) storage, for op outputs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor Empty(int[] shape, DType dtype) => new(Allocate(dtype, Shapes.Numel(shape)), shape, dtype);
 
     internal void EnsureFloatingPoint(string op)
@@ -170,6 +203,6 @@ public sealed partial class Tensor
     public Tensor Clone()
     {
         var y = new Tensor((Array)Storage.Clone(), _shape, DType);
-        return Autograd.Record(y, "CloneBackward", [this], g => [g]);
+        return Autograd.ShouldRecord(this) ? Autograd.Record(y, "CloneBackward", [this], static g => [g]) : y;
     }
 }
