@@ -1,6 +1,8 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SharpGrad.Kernels;
 
@@ -114,10 +116,17 @@ internal static class Im2Col
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Copy<T>(ref T src, ref T dst, int length) where T : unmanaged
     {
+        int width = Vector<T>.Count;
+        if (length < width)
+        {
+            for (int j = 0; j < length; j++) Unsafe.Add(ref dst, j) = Unsafe.Add(ref src, j);
+            return;
+        }
+        // Whole vectors, the last one ending exactly at the row's end (it may overlap the one before: a copy can).
         int i = 0;
-        for (; i <= length - Vector<T>.Count; i += Vector<T>.Count)
+        for (; i < length - width; i += width)
             Vector.LoadUnsafe(ref src, (nuint)i).StoreUnsafe(ref dst, (nuint)i);
-        for (; i < length; i++) Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, i);
+        Vector.LoadUnsafe(ref src, (nuint)(length - width)).StoreUnsafe(ref dst, (nuint)(length - width));
     }
 
     /// <summary>Adds the columns of images [first, last) back into them (the adjoint of <see cref="Forward{T}"/>).</summary>
@@ -217,7 +226,11 @@ internal static class Pooling
             for (int oy = 0; oy < oh; oy++)
             {
                 ReadOnlySpan<T> r0 = plane.Slice(2 * oy * w, w), r1 = plane.Slice((2 * oy + 1) * w, w);
-                for (int ox = 0; ox < ow; ox++)
+                int ox = 0;
+                if (typeof(T) == typeof(float) && Avx2.IsSupported)
+                    ox = MaxRow2x2Avx2(MemoryMarshal.Cast<T, float>(r0), MemoryMarshal.Cast<T, float>(r1), ow, w, 2 * oy * w,
+                        MemoryMarshal.Cast<T, float>(yp.Slice(oy * ow, ow)), ap.Slice(oy * ow, ow));
+                for (; ox < ow; ox++)
                 {
                     int ix = 2 * ox, top = 2 * oy * w + ix;
                     T best = r0[ix];
@@ -230,6 +243,54 @@ internal static class Pooling
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Eight 2x2 windows of one output row at a time (float, AVX2); returns how many outputs it wrote, the rest (a tail,
+    /// or a block holding a NaN, whose propagation rule the scalar code keeps) is left to the caller. Candidates are
+    /// taken in window order with a strict comparison, so ties go to the first, exactly as the scalar code.
+    /// </summary>
+    private static int MaxRow2x2Avx2(ReadOnlySpan<float> r0, ReadOnlySpan<float> r1, int ow, int w, int top, Span<float> y, Span<int> argmax)
+    {
+        ref float p0 = ref MemoryMarshal.GetReference(r0);
+        ref float p1 = ref MemoryMarshal.GetReference(r1);
+        var lanes = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+        var one = Vector256.Create(1);
+        var below = Vector256.Create(w);
+        int ox = 0;
+        for (; ox + 8 <= ow; ox += 8)
+        {
+            int ix = 2 * ox;
+            var a0 = Vector256.LoadUnsafe(ref p0, (nuint)ix);
+            var a1 = Vector256.LoadUnsafe(ref p0, (nuint)(ix + 8));
+            var b0 = Vector256.LoadUnsafe(ref p1, (nuint)ix);
+            var b1 = Vector256.LoadUnsafe(ref p1, (nuint)(ix + 8));
+            var ordered = Avx.CompareOrdered(a0, a1) & Avx.CompareOrdered(b0, b1);
+            if (Avx.MoveMask(ordered) != 0xFF) break; // a NaN: the scalar code handles the rest of the row
+            // Even and odd columns of each row; lanes come out as windows 0,1,4,5,2,3,6,7 (fixed below).
+            var topLeft = Avx.Shuffle(a0, a1, 0x88);
+            var topRight = Avx.Shuffle(a0, a1, 0xDD);
+            var bottomLeft = Avx.Shuffle(b0, b1, 0x88);
+            var bottomRight = Avx.Shuffle(b0, b1, 0xDD);
+            var best = topLeft;
+            var which = Vector256<int>.Zero; // 0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right
+            var m = Avx.CompareGreaterThan(topRight, best);
+            best = Avx.BlendVariable(best, topRight, m);
+            which = Avx2.BlendVariable(which, one, m.AsInt32());
+            m = Avx.CompareGreaterThan(bottomLeft, best);
+            best = Avx.BlendVariable(best, bottomLeft, m);
+            which = Avx2.BlendVariable(which, Vector256.Create(2), m.AsInt32());
+            m = Avx.CompareGreaterThan(bottomRight, best);
+            best = Avx.BlendVariable(best, bottomRight, m);
+            which = Avx2.BlendVariable(which, Vector256.Create(3), m.AsInt32());
+            // Back to window order: 64-bit lanes (0, 2, 1, 3).
+            best = Avx2.Permute4x64(best.AsDouble(), 0b11_01_10_00).AsSingle();
+            which = Avx2.Permute4x64(which.AsInt64(), 0b11_01_10_00).AsInt32();
+            var index = Vector256.Create(top + ix) + lanes + (which & one) + Avx2.ShiftRightLogical(which, 1) * below;
+            best.StoreUnsafe(ref MemoryMarshal.GetReference(y), (nuint)ox);
+            index.StoreUnsafe(ref MemoryMarshal.GetReference(argmax), (nuint)ox);
+        }
+        return ox;
     }
 
     /// <summary>Takes v if it is larger, or NaN, unless a NaN was already taken (the first NaN wins, as in PyTorch).</summary>

@@ -197,6 +197,41 @@ public class ConvolutionReferenceTests
         Assert.Equal(new[] { 0f, 1f, 0f, 0f }, x.Grad!.ToArray<float>());
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void MaxPoolTiesAndNaNsFollowTheFirstWinsRule(bool withNaN)
+    {
+        // Wide rows (40 columns: two blocks of eight windows and a tail), few distinct values so windows tie often.
+        const int planes = 3, h = 6, w = 41;
+        var rng = new Random(withNaN ? 11 : 12);
+        float[] x = Enumerable.Range(0, planes * h * w).Select(_ => (float)rng.Next(3)).ToArray();
+        if (withNaN) foreach (int at in new[] { 3, 45, 130, 131, 300, 480, 700 }) x[at] = float.NaN;
+        int oh = h / 2, ow = w / 2;
+        var yRef = new float[planes * oh * ow];
+        var gxRef = new float[x.Length];
+        for (int pl = 0; pl < planes; pl++)
+            for (int yy = 0; yy < oh; yy++)
+                for (int xx = 0; xx < ow; xx++)
+                {
+                    int at = -1;
+                    foreach (var (u, v) in new[] { (0, 0), (0, 1), (1, 0), (1, 1) })
+                    {
+                        int xi = (pl * h + 2 * yy + u) * w + 2 * xx + v;
+                        if (at < 0 || (!float.IsNaN(x[at]) && (float.IsNaN(x[xi]) || x[xi] > x[at]))) at = xi;
+                    }
+                    int yi = (pl * oh + yy) * ow + xx;
+                    yRef[yi] = x[at];
+                    gxRef[at] += yi + 1;
+                }
+        var xt = Tensor.FromArray(x, 1, planes, h, w);
+        xt.RequiresGrad = true;
+        var y = F.MaxPool2d(xt, 2);
+        Assert.Equal(yRef, y.ToArray<float>());
+        y.Backward(Tensor.FromArray(Enumerable.Range(1, yRef.Length).Select(v => (float)v).ToArray(), 1, planes, oh, ow));
+        Assert.Equal(gxRef, xt.Grad!.ToArray<float>());
+    }
+
     private static double[] AveragePoolReference(double[] x, int planes, int h, int w, int k, int s, int pad, double[] gyAll, out double[] gx)
     {
         int oh = (h + 2 * pad - k) / s + 1, ow = (w + 2 * pad - k) / s + 1;
