@@ -134,7 +134,9 @@ public static partial class Functional
     /// <summary>
     /// Batch normalisation over dimension 1 (PyTorch: <c>F.batch_norm</c>): in training, normalises with the batch's mean
     /// and biased variance and updates the running statistics (with the unbiased variance) by
-    /// running = (1 − momentum)·running + momentum·batch; in evaluation, uses the running statistics.
+    /// running = (1 − momentum)·running + momentum·batch; in evaluation, uses the running statistics. One fused op: its
+    /// backward is first-order only, so a <c>createGraph</c> pass through it throws <see cref="NotSupportedException"/>
+    /// (as for convolution and pooling).
     /// </summary>
     public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null,
         bool training = true, double momentum = 0.1, double eps = 1e-5)

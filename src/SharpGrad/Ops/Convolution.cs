@@ -23,7 +23,7 @@ internal static class ConvOps
         return g;
     }
 
-    /// <summary>y[n, o] = b[o] + Σ_c w[o, c] ⋆ x[n, c]: im2col per image, then one GEMM.</summary>
+    /// <summary>y[n, o] = b[o] + Σ_c w[o, c] ⋆ x[n, c]: im2col over a chunk of images, then one GEMM per chunk.</summary>
     public static Tensor Conv2d(Tensor x, Tensor w, Tensor? b, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, int groups = 1)
     {
         ArgumentNullException.ThrowIfNull(x);

@@ -87,6 +87,15 @@ public class BatchNormOpTests
     }
 
     [Fact]
+    public void DoubleBackwardThroughTheFusedOpIsRefusedNotWrong()
+    {
+        var x = Tensor.Randn([4, 3], new Generator(3), DType.Float64, requiresGrad: true);
+        var y = F.BatchNorm(x, null, null, training: true);
+        var ex = Assert.Throws<NotSupportedException>(() => SharpGrad.Autograd.Grad((y * y).Sum(), [x], createGraph: true));
+        Assert.Contains("BatchNorm", ex.Message);
+    }
+
+    [Fact]
     public void ShapeErrorsNameBothShapes()
     {
         var x = Tensor.Zeros([2, 3, 4, 4]);
