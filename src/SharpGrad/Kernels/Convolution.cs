@@ -29,33 +29,20 @@ internal static class Im2Col
     /// Fills the column matrix [C·kh·kw, count·P] of images [first, first + count) of the batch <paramref name="x"/>
     /// (images [C, H, W] back to back), the images split over the cores.
     /// </summary>
-    public static void ForwardBatch<T>(T[] x, int first, int count, in ConvGeometry g, T[] cols) where T : unmanaged, INumber<T>
-        => BatchWork<T>.Run(x, first, count, g, cols, backward: false);
+    public static void ForwardBatch<T>(T[] x, int first, int count, ConvGeometry g, T[] cols) where T : unmanaged, INumber<T>
+    {
+        int imageSize = g.Channels * g.Height * g.Width, ld = count * g.ColumnCols;
+        // Parts touch disjoint images and columns; image indices are relative to the chunk.
+        RangeWork.Run(count, (long)count * g.ColumnRows * g.ColumnCols,
+            (a, b) => Forward<T>(x.AsSpan(first * imageSize, count * imageSize), g, cols, ld, a, b));
+    }
 
     /// <summary>Adds the column matrix back into images [first, first + count) of <paramref name="gx"/>, the adjoint of <see cref="ForwardBatch{T}"/>.</summary>
-    public static void BackwardBatch<T>(T[] gcols, int first, int count, in ConvGeometry g, T[] gx) where T : unmanaged, INumber<T>
-        => BatchWork<T>.Run(gx, first, count, g, gcols, backward: true);
-
-    /// <summary>The chunk split into contiguous image ranges, one part per core; parts touch disjoint columns and images.</summary>
-    private sealed class BatchWork<T>(T[] images, int firstImage, int n, ConvGeometry g, T[] cols, bool backward) : ParallelWork where T : unmanaged, INumber<T>
+    public static void BackwardBatch<T>(T[] gcols, int first, int count, ConvGeometry g, T[] gx) where T : unmanaged, INumber<T>
     {
-        public static void Run(T[] images, int firstImage, int n, in ConvGeometry g, T[] cols, bool backward)
-        {
-            long elements = (long)n * g.ColumnRows * g.ColumnCols;
-            int parts = elements < RangeWork.ParallelThreshold ? 1 : Math.Min(n, Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism));
-            var work = new BatchWork<T>(images, firstImage, n, g, cols, backward);
-            if (parts <= 1) work.Execute(0, 1); else WorkerPool.Run(work, parts);
-        }
-
-        public override void Execute(int index, int count)
-        {
-            int first = (int)((long)n * index / count), last = (int)((long)n * (index + 1) / count);
-            int imageSize = g.Channels * g.Height * g.Width;
-            // The chunk's images start at firstImage: index the images from there, columns from 0.
-            var chunk = images.AsSpan(firstImage * imageSize, n * imageSize);
-            if (backward) Backward<T>(cols, g, chunk, n * g.ColumnCols, first, last);
-            else Forward<T>(chunk, g, cols, n * g.ColumnCols, first, last);
-        }
+        int imageSize = g.Channels * g.Height * g.Width, ld = count * g.ColumnCols;
+        RangeWork.Run(count, (long)count * g.ColumnRows * g.ColumnCols,
+            (a, b) => Backward<T>(gcols, g, gx.AsSpan(first * imageSize, count * imageSize), ld, a, b));
     }
 
     /// <summary>

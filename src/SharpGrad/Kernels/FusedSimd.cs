@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics;
 namespace SharpGrad.Kernels;
 
 /// <summary>
-/// The few vector loops the fused layer kernels need (dot product, axpy, add, ReLU), written out with
+/// The few vector loops the fused layer kernels need (add, ReLU), written out with
 /// <see cref="Vector512{T}"/> / <see cref="Vector256{T}"/> and compiled fully optimised on first call
 /// (<see cref="MethodImplOptions.AggressiveOptimization"/>). A training run spends its first few hundred steps before
 /// tiered compilation has promoted generic library code out of its unoptimised tier, and a 200-batch epoch is over by
@@ -14,87 +14,6 @@ namespace SharpGrad.Kernels;
 /// </summary>
 internal static class FusedSimd
 {
-    /// <summary>Σ x[i] y[i], with four independent vector accumulators (fused multiply-add).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static T Dot<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int n = x.Length;
-        if (y.Length < n) throw new ArgumentException("Dot: the second operand is shorter than the first.");
-        ref T rx = ref MemoryMarshal.GetReference(x);
-        ref T ry = ref MemoryMarshal.GetReference(y);
-        int i = 0;
-        T sum = T.Zero;
-        if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported && n >= Vector512<T>.Count)
-        {
-            int w = Vector512<T>.Count;
-            Vector512<T> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (; i <= n - 4 * w; i += 4 * w)
-            {
-                nuint o = (nuint)i;
-                a0 = GemmVector.Fma(Vector512.LoadUnsafe(ref rx, o), Vector512.LoadUnsafe(ref ry, o), a0);
-                a1 = GemmVector.Fma(Vector512.LoadUnsafe(ref rx, o + (nuint)w), Vector512.LoadUnsafe(ref ry, o + (nuint)w), a1);
-                a2 = GemmVector.Fma(Vector512.LoadUnsafe(ref rx, o + (nuint)(2 * w)), Vector512.LoadUnsafe(ref ry, o + (nuint)(2 * w)), a2);
-                a3 = GemmVector.Fma(Vector512.LoadUnsafe(ref rx, o + (nuint)(3 * w)), Vector512.LoadUnsafe(ref ry, o + (nuint)(3 * w)), a3);
-            }
-            for (; i <= n - w; i += w)
-                a0 = GemmVector.Fma(Vector512.LoadUnsafe(ref rx, (nuint)i), Vector512.LoadUnsafe(ref ry, (nuint)i), a0);
-            sum = Vector512.Sum((a0 + a1) + (a2 + a3));
-        }
-        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported && n >= Vector256<T>.Count)
-        {
-            int w = Vector256<T>.Count;
-            Vector256<T> a0 = default, a1 = default;
-            for (; i <= n - 2 * w; i += 2 * w)
-            {
-                nuint o = (nuint)i;
-                a0 = GemmVector.Fma(Vector256.LoadUnsafe(ref rx, o), Vector256.LoadUnsafe(ref ry, o), a0);
-                a1 = GemmVector.Fma(Vector256.LoadUnsafe(ref rx, o + (nuint)w), Vector256.LoadUnsafe(ref ry, o + (nuint)w), a1);
-            }
-            for (; i <= n - w; i += w)
-                a0 = GemmVector.Fma(Vector256.LoadUnsafe(ref rx, (nuint)i), Vector256.LoadUnsafe(ref ry, (nuint)i), a0);
-            sum = Vector256.Sum(a0 + a1);
-        }
-        for (; i < n; i++) sum = T.FusedMultiplyAdd(Unsafe.Add(ref rx, i), Unsafe.Add(ref ry, i), sum);
-        return sum;
-    }
-
-    /// <summary><c>d[i] = a x[i]</c>, or <c>d[i] += a x[i]</c> (fused multiply-add) when <paramref name="accumulate"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Axpy<T>(T a, ReadOnlySpan<T> x, Span<T> d, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int n = d.Length;
-        if (x.Length < n) throw new ArgumentException("Axpy: the source is shorter than the destination.");
-        ref T rx = ref MemoryMarshal.GetReference(x);
-        ref T rd = ref MemoryMarshal.GetReference(d);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
-        {
-            var va = Vector512.Create(a);
-            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
-            {
-                nuint o = (nuint)i;
-                var p = accumulate
-                    ? GemmVector.Fma(Vector512.LoadUnsafe(ref rx, o), va, Vector512.LoadUnsafe(ref rd, o))
-                    : Vector512.LoadUnsafe(ref rx, o) * va;
-                p.StoreUnsafe(ref rd, o);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
-        {
-            var va = Vector256.Create(a);
-            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
-            {
-                nuint o = (nuint)i;
-                var p = accumulate
-                    ? GemmVector.Fma(Vector256.LoadUnsafe(ref rx, o), va, Vector256.LoadUnsafe(ref rd, o))
-                    : Vector256.LoadUnsafe(ref rx, o) * va;
-                p.StoreUnsafe(ref rd, o);
-            }
-        }
-        for (; i < n; i++)
-            Unsafe.Add(ref rd, i) = accumulate ? T.FusedMultiplyAdd(Unsafe.Add(ref rx, i), a, Unsafe.Add(ref rd, i)) : Unsafe.Add(ref rx, i) * a;
-    }
-
     /// <summary><c>d[i] += x[i]</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddInPlace<T>(Span<T> d, ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
