@@ -20,14 +20,26 @@ internal static class Workloads
         return workload switch
         {
             "mlp-epoch" => EpochLine(workload, threads, Models.Mlp(784, [256, 128], 10, generator: new Generator(0)), limit),
-            "cnn-epoch" => EpochLine(workload, threads, Models.Cnn(generator: new Generator(0)), limit),
+            "cnn-epoch" => EpochLine(workload, threads, ResultsCnn(options, new Generator(0)), limit),
             "mlp-batch1" => MlpBatch1(threads, int.Parse(options.GetValueOrDefault("steps", "2000"), CultureInfo.InvariantCulture)),
             "xor" => Line(workload, threads, "seconds", Xor(int.Parse(options.GetValueOrDefault("epochs", "10000"), CultureInfo.InvariantCulture))),
             "sgd-logreg" => Line(workload, threads, "seconds", SgdLogReg(limit)),
-            "cnn-layers" => CnnLayers(threads, int.Parse(options.GetValueOrDefault("reps", "20"), CultureInfo.InvariantCulture)),
+            "cnn-layers" => CnnLayers(threads, int.Parse(options.GetValueOrDefault("reps", "20"), CultureInfo.InvariantCulture), ResultsCnn(options, new Generator(0))),
             _ => throw new ArgumentException($"unknown workload '{workload}'"),
         };
     }
+
+    /// <summary>
+    /// The issue's CNN by default; <c>--model results</c> is the RESULTS.md model of the Fashion-MNIST issue (padding 2,
+    /// batch norm, dropout 0.3), so its training time can be profiled with the same runner.
+    /// </summary>
+    private static Module ResultsCnn(Dictionary<string, string> options, Generator g) =>
+        options.GetValueOrDefault("model", "issue") switch
+        {
+            "issue" => Models.Cnn(generator: g),
+            "results" => Models.Cnn(dropout: 0.3, batchNorm: true, padding: 2, generator: g),
+            var other => throw new ArgumentException($"unknown --model '{other}' (issue or results)"),
+        };
 
     private static string Line(string workload, int threads, string key, double value, string extra = "") =>
         string.Create(CultureInfo.InvariantCulture, $"{{\"workload\":\"{workload}\",\"threads\":{threads},\"{key}\":{value:F4}{extra}}}");
@@ -127,10 +139,9 @@ internal static class Workloads
     /// passes of each layer alone (its input detached, the upstream gradient all ones), then the fastest whole Adam
     /// step. The minimum, not the mean, so that other processes on the machine disturb it less.
     /// </summary>
-    private static string CnnLayers(int threads, int reps)
+    private static string CnnLayers(int threads, int reps, Module model)
     {
         var g = new Generator(0);
-        var model = Models.Cnn(generator: g);
         var layers = model.NamedChildren().Select(c => c.Value).ToArray();
         var x0 = Tensor.Rand([64, 1, 28, 28], g);
         var target = Tensor.FromArray(Enumerable.Range(0, 64).Select(i => (long)(i % 10)).ToArray(), 64);

@@ -9,8 +9,9 @@ namespace SharpGrad.Kernels;
 /// packing, no plan and no thread pool: <c>C = act(op(A) op(B) (+ C) + bias)</c>. When B is not transposed, a row of
 /// C is computed a few vectors at a time, each element as the k-ordered chain of fused multiply-adds that the packed
 /// micro-kernels also compute (so for k within one of their k blocks the two agree to the bit); when only B is
-/// transposed, each element is a vectorised dot product of two contiguous rows. One thread, so results do not depend on
-/// the thread count.
+/// transposed, each element is a vectorised dot product of two contiguous rows (4 x 4 blocks of them at a time, large
+/// products split by rows of C over the cores). Each element is computed by one thread in an order fixed by the shape,
+/// so results do not depend on the thread count.
 /// </summary>
 internal static unsafe class SmallGemm
 {
@@ -99,37 +100,124 @@ internal static unsafe class SmallGemm
         }
     }
 
-    /// <summary>C[i, j] (+)= ⟨A[i, :], B[j, :]⟩ (A not transposed, B transposed: both rows contiguous in k).</summary>
+    /// <summary>k is summed in blocks of this many terms, so that the rows of A and B a block reads stay in L2.</summary>
+    internal const int DotBlock = 2048;
+
+    /// <summary>Above this many multiply-adds, the row tiles of C are split over the cores (each element still has one owner).</summary>
+    internal const long DotParallelMultiplyAdds = 1 << 21;
+
+    /// <summary>
+    /// C[i, j] (+)= ⟨A[i, :], B[j, :]⟩ (A not transposed, B transposed: both rows contiguous in k). With AVX-512, 4 x 4
+    /// blocks of dot products share their loads (8 vector loads feed 16 fused multiply-adds); k runs in blocks of
+    /// <see cref="DotBlock"/>, each block's sum added to C, so a long k (a convolution's weight gradient sums over every
+    /// output position of the batch) streams A and B from L2 rather than memory. Large products split the rows of C over
+    /// the cores; the sum order of an element depends only on k, never on the split.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Dots<T>(int m, int n, int k, T* a, nint lda, T* b, nint ldb, bool accumulate, T* c, nint ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int w = Vector256.IsHardwareAccelerated ? Vector256<T>.Count : int.MaxValue;
-        for (int i = 0; i < m; i++)
+        int tiles = (m + 3) / 4;
+        long work = (long)m * n * k;
+        if (work < DotParallelMultiplyAdds || tiles < 2) DotRows(0, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+        else
         {
-            T* ai = a + i * lda, ci = c + i * ldc;
-            for (int j = 0; j < n; j++)
-            {
-                T* bj = b + j * ldb;
-                T s = T.Zero;
-                int p = 0;
-                if (k >= w)
-                {
-                    Vector256<T> s0 = Vector256<T>.Zero, s1 = s0, s2 = s0, s3 = s0;
-                    for (; p <= k - 4 * w; p += 4 * w)
-                    {
-                        s0 = Fma(Vector256.Load(ai + p), Vector256.Load(bj + p), s0);
-                        s1 = Fma(Vector256.Load(ai + p + w), Vector256.Load(bj + p + w), s1);
-                        s2 = Fma(Vector256.Load(ai + p + 2 * w), Vector256.Load(bj + p + 2 * w), s2);
-                        s3 = Fma(Vector256.Load(ai + p + 3 * w), Vector256.Load(bj + p + 3 * w), s3);
-                    }
-                    for (; p <= k - w; p += w) s0 = Fma(Vector256.Load(ai + p), Vector256.Load(bj + p), s0);
-                    s = Vector256.Sum((s0 + s1) + (s2 + s3));
-                }
-                for (; p < k; p++) s = T.FusedMultiplyAdd(ai[p], bj[p], s);
-                ci[j] = accumulate ? s + ci[j] : s;
-            }
+            nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
+            RangeWork.Run(tiles, long.MaxValue, (first, last) =>
+                DotRows(4 * first, Math.Min(m, 4 * last), n, k, (T*)pa, lda, (T*)pb, ldb, accumulate, (T*)pc, ldc));
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DotRows<T>(int i0, int i1, int n, int k, T* a, nint lda, T* b, nint ldb, bool accumulate, T* c, nint ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int p0 = 0; p0 < k; p0 += DotBlock)
+        {
+            int kb = Math.Min(DotBlock, k - p0);
+            bool add = accumulate || p0 > 0;
+            int i = i0;
+            if (Vector512.IsHardwareAccelerated && kb >= Vector512<T>.Count)
+            {
+                for (; i + 4 <= i1; i += 4)
+                {
+                    int j = 0;
+                    for (; j + 4 <= n; j += 4) Dot4x4(kb, a + i * lda + p0, lda, b + j * ldb + p0, ldb, add, c + i * ldc + j, ldc);
+                    for (; j < n; j++)
+                        for (int r = i; r < i + 4; r++) c[r * ldc + j] = DotAdd(kb, a + r * lda + p0, b + j * ldb + p0, add ? c[r * ldc + j] : T.Zero);
+                }
+            }
+            for (; i < i1; i++)
+                for (int j = 0; j < n; j++) c[i * ldc + j] = DotAdd(kb, a + i * lda + p0, b + j * ldb + p0, add ? c[i * ldc + j] : T.Zero);
+        }
+    }
+
+    /// <summary>A 4 x 4 block of C (+)= the dot products of 4 rows of A with 4 rows of B over kb terms (kb ≥ one vector).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dot4x4<T>(int kb, T* a, nint lda, T* b, nint ldb, bool add, T* c, nint ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector512<T>.Count;
+        Vector512<T> s00 = Vector512<T>.Zero, s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+        Vector512<T> s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+        T* a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda;
+        T* b0 = b, b1 = b + ldb, b2 = b + 2 * ldb, b3 = b + 3 * ldb;
+        int p = 0;
+        for (; p <= kb - w; p += w)
+        {
+            var y0 = Vector512.Load(b0 + p); var y1 = Vector512.Load(b1 + p); var y2 = Vector512.Load(b2 + p); var y3 = Vector512.Load(b3 + p);
+            var x = Vector512.Load(a0 + p);
+            s00 = GemmVector.Fma(x, y0, s00); s01 = GemmVector.Fma(x, y1, s01); s02 = GemmVector.Fma(x, y2, s02); s03 = GemmVector.Fma(x, y3, s03);
+            x = Vector512.Load(a1 + p);
+            s10 = GemmVector.Fma(x, y0, s10); s11 = GemmVector.Fma(x, y1, s11); s12 = GemmVector.Fma(x, y2, s12); s13 = GemmVector.Fma(x, y3, s13);
+            x = Vector512.Load(a2 + p);
+            s20 = GemmVector.Fma(x, y0, s20); s21 = GemmVector.Fma(x, y1, s21); s22 = GemmVector.Fma(x, y2, s22); s23 = GemmVector.Fma(x, y3, s23);
+            x = Vector512.Load(a3 + p);
+            s30 = GemmVector.Fma(x, y0, s30); s31 = GemmVector.Fma(x, y1, s31); s32 = GemmVector.Fma(x, y2, s32); s33 = GemmVector.Fma(x, y3, s33);
+        }
+        Finish(c, add, Vector512.Sum(s00), Vector512.Sum(s01), Vector512.Sum(s02), Vector512.Sum(s03), p, kb, a0, b0, b1, b2, b3);
+        Finish(c + ldc, add, Vector512.Sum(s10), Vector512.Sum(s11), Vector512.Sum(s12), Vector512.Sum(s13), p, kb, a1, b0, b1, b2, b3);
+        Finish(c + 2 * ldc, add, Vector512.Sum(s20), Vector512.Sum(s21), Vector512.Sum(s22), Vector512.Sum(s23), p, kb, a2, b0, b1, b2, b3);
+        Finish(c + 3 * ldc, add, Vector512.Sum(s30), Vector512.Sum(s31), Vector512.Sum(s32), Vector512.Sum(s33), p, kb, a3, b0, b1, b2, b3);
+    }
+
+    /// <summary>One row of a 4 x 4 block: the vector sums plus the scalar tail [p, kb), then into C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish<T>(T* c, bool add, T s0, T s1, T s2, T s3, int p, int kb, T* ar, T* b0, T* b1, T* b2, T* b3)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (; p < kb; p++)
+        {
+            T x = ar[p];
+            s0 = T.FusedMultiplyAdd(x, b0[p], s0); s1 = T.FusedMultiplyAdd(x, b1[p], s1);
+            s2 = T.FusedMultiplyAdd(x, b2[p], s2); s3 = T.FusedMultiplyAdd(x, b3[p], s3);
+        }
+        if (add) { c[0] += s0; c[1] += s1; c[2] += s2; c[3] += s3; }
+        else { c[0] = s0; c[1] = s1; c[2] = s2; c[3] = s3; }
+    }
+
+    /// <summary><c>init + ⟨x[0..k), y[0..k)⟩</c>, vectorised (four Vector256 accumulators), for the edges of the 4 x 4 blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static T DotAdd<T>(int k, T* x, T* y, T init) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector256.IsHardwareAccelerated ? Vector256<T>.Count : int.MaxValue;
+        T s = T.Zero;
+        int p = 0;
+        if (k >= w)
+        {
+            Vector256<T> s0 = Vector256<T>.Zero, s1 = s0, s2 = s0, s3 = s0;
+            for (; p <= k - 4 * w; p += 4 * w)
+            {
+                s0 = Fma(Vector256.Load(x + p), Vector256.Load(y + p), s0);
+                s1 = Fma(Vector256.Load(x + p + w), Vector256.Load(y + p + w), s1);
+                s2 = Fma(Vector256.Load(x + p + 2 * w), Vector256.Load(y + p + 2 * w), s2);
+                s3 = Fma(Vector256.Load(x + p + 3 * w), Vector256.Load(y + p + 3 * w), s3);
+            }
+            for (; p <= k - w; p += w) s0 = Fma(Vector256.Load(x + p), Vector256.Load(y + p), s0);
+            s = Vector256.Sum((s0 + s1) + (s2 + s3));
+        }
+        for (; p < k; p++) s = T.FusedMultiplyAdd(x[p], y[p], s);
+        return init + s;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -177,6 +177,8 @@ public class FastPathTests
     {
         { 1, 1, 1 }, { 4, 2, 2 }, { 2, 1, 4 }, { 4, 1, 2 }, { 8, 8, 8 }, { 1, 10, 784 }, { 1, 784, 10 }, { 10, 784, 1 },
         { 2, 37, 300 }, { 3, 70, 33 }, { 4, 64, 64 }, { 300, 33, 1 }, { 5, 7, 40 }, { 16, 9, 3 }, { 1, 300, 2 }, { 2, 5, 1 },
+        // long k: several k blocks of the dot-product path, 4 x 4 blocks with edges, rows split over the cores
+        { 12, 10, 20011 }, { 9, 6, 4100 },
     };
 
     [Theory]
