@@ -26,6 +26,17 @@ switch (workload)
         Console.WriteLine(FormattableString.Invariant($"{{\"workload\":\"gemm\",\"threads\":{threads},\"m\":{m},\"n\":{n},\"k\":{k},\"ta\":{(ta ? 1 : 0)},\"tb\":{(tb ? 1 : 0)},\"dtype\":\"{dtype}\",\"gflops\":{gflops:F2}}}"));
         break;
     }
+    case "conv":
+    {
+        // The three convolution products of one layer alone (forward, weight gradient, input gradient), GFLOP/s each:
+        // --n images of --c x --h x --h, --o filters of --k x --k, --pad, --stride.
+        int Int(string key, int fallback) => int.Parse(options.GetValueOrDefault(key, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        int n = Int("n", 64), c = Int("c", 32), h = Int("h", 14), o = Int("o", 64), k = Int("k", 5), pad = Int("pad", 2), stride = Int("stride", 1);
+        int threads = Int("threads", Environment.ProcessorCount);
+        Gemm.MaxThreads = threads;
+        Console.WriteLine(ConvBench.Run(n, c, h, o, k, pad, stride, threads, double.Parse(options.GetValueOrDefault("seconds", "1"), CultureInfo.InvariantCulture)));
+        break;
+    }
     case "mlp-epoch": case "cnn-epoch": case "mlp-batch1": case "xor": case "sgd-logreg": case "cnn-layers":
         Console.WriteLine(Workloads.Run(workload, options));
         break;

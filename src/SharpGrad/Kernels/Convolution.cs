@@ -25,63 +25,12 @@ internal readonly record struct ConvGeometry(int Channels, int Height, int Width
 /// </summary>
 internal static class Im2Col
 {
-    /// <summary>
-    /// Fills the column matrix [C·kh·kw, count·P] of images [first, first + count) of the batch <paramref name="x"/>
-    /// (images [C, H, W] back to back), the images split over the cores.
-    /// </summary>
-    public static void ForwardBatch<T>(T[] x, int first, int count, ConvGeometry g, T[] cols) where T : unmanaged, INumber<T>
-    {
-        int imageSize = g.Channels * g.Height * g.Width, ld = count * g.ColumnCols;
-        // Parts touch disjoint images and columns; image indices are relative to the chunk.
-        RangeWork.Run(count, (long)count * g.ColumnRows * g.ColumnCols,
-            (a, b) => Forward<T>(x.AsSpan(first * imageSize, count * imageSize), g, cols, ld, a, b));
-    }
-
-    /// <summary>Adds the column matrix back into images [first, first + count) of <paramref name="gx"/>, the adjoint of <see cref="ForwardBatch{T}"/>.</summary>
+    /// <summary>Adds the column matrix back into images [first, first + count) of <paramref name="gx"/>, the adjoint of building the column matrix.</summary>
     public static void BackwardBatch<T>(T[] gcols, int first, int count, ConvGeometry g, T[] gx) where T : unmanaged, INumber<T>
     {
         int imageSize = g.Channels * g.Height * g.Width, ld = count * g.ColumnCols;
         RangeWork.Run(count, (long)count * g.ColumnRows * g.ColumnCols,
             (a, b) => Backward<T>(gcols, g, gx.AsSpan(first * imageSize, count * imageSize), ld, a, b));
-    }
-
-    /// <summary>
-    /// Writes the columns of images [first, last) of a batch [n, C, H, W]: image i's output positions occupy columns
-    /// [i·P, (i+1)·P) of every row of <paramref name="cols"/> (row stride <paramref name="ld"/>). Rows are the outer
-    /// loop and images the inner one, so the matrix is written front to back, not in 800 interleaved streams.
-    /// </summary>
-    public static void Forward<T>(ReadOnlySpan<T> images, in ConvGeometry g, Span<T> cols, int ld, int first, int last) where T : unmanaged, INumber<T>
-    {
-        int oh = g.OutHeight, ow = g.OutWidth, p = oh * ow, width = g.Width, height = g.Height, strideW = g.StrideW;
-        int imageSize = g.Channels * height * width;
-        if (images.Length < (long)last * imageSize || cols.Length < (long)(g.ColumnRows - 1) * ld + (long)last * p)
-            throw new ArgumentException("Im2Col: the images or the column matrix are too small for the geometry.");
-        ref T img = ref MemoryMarshal.GetReference(images);
-        ref T col = ref MemoryMarshal.GetReference(cols);
-        int row = 0;
-        for (int c = 0; c < g.Channels; c++)
-            for (int ky = 0; ky < g.KernelH; ky++)
-                for (int kx = 0; kx < g.KernelW; kx++, row++)
-                {
-                    int dy = ky * g.DilationH - g.PadH, dx = kx * g.DilationW - g.PadW;
-                    var (x0, x1) = InsideColumns(dx, width, ow, strideW);
-                    for (int i = first; i < last; i++)
-                    {
-                        int planeStart = i * imageSize + c * height * width;
-                        ref T dst = ref Unsafe.Add(ref col, row * ld + i * p);
-                        for (int y = 0; y < oh; y++)
-                        {
-                            int iy = y * g.StrideH + dy;
-                            ref T drow = ref Unsafe.Add(ref dst, y * ow);
-                            if ((uint)iy >= (uint)height) { Fill(ref drow, 0, ow); continue; }
-                            Fill(ref drow, 0, x0);
-                            Fill(ref drow, x1, ow);
-                            int srcStart = planeStart + iy * width + x0 * strideW + dx;
-                            if (strideW == 1) Copy(ref Unsafe.Add(ref img, srcStart), ref Unsafe.Add(ref drow, x0), x1 - x0);
-                            else for (int xo = x0, ix = srcStart; xo < x1; xo++, ix += strideW) Unsafe.Add(ref drow, xo) = Unsafe.Add(ref img, ix);
-                        }
-                    }
-                }
     }
 
     /// <summary>
@@ -94,14 +43,14 @@ internal static class Im2Col
         return (x0, x1);
     }
 
-    private static void Fill<T>(ref T row, int from, int to) where T : unmanaged, INumber<T>
+    internal static void Fill<T>(ref T row, int from, int to) where T : unmanaged, INumber<T>
     {
         for (int i = from; i < to; i++) Unsafe.Add(ref row, i) = T.Zero;
     }
 
     /// <summary>Copies a short row (a convolution's output width) with whole vectors where it can.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy<T>(ref T src, ref T dst, int length) where T : unmanaged
+    internal static void Copy<T>(ref T src, ref T dst, int length) where T : unmanaged
     {
         int width = Vector<T>.Count;
         if (length < width)
@@ -116,7 +65,7 @@ internal static class Im2Col
         Vector.LoadUnsafe(ref src, (nuint)(length - width)).StoreUnsafe(ref dst, (nuint)(length - width));
     }
 
-    /// <summary>Adds the columns of images [first, last) back into them (the adjoint of <see cref="Forward{T}"/>).</summary>
+    /// <summary>Adds the columns of images [first, last) back into them (col2im, the adjoint of im2col).</summary>
     public static void Backward<T>(ReadOnlySpan<T> cols, in ConvGeometry g, Span<T> images, int ld, int first, int last) where T : unmanaged, INumber<T>
     {
         int oh = g.OutHeight, ow = g.OutWidth, p = oh * ow, width = g.Width, height = g.Height, strideW = g.StrideW;

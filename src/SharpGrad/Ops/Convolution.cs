@@ -23,7 +23,10 @@ internal static class ConvOps
         return g;
     }
 
-    /// <summary>y[n, o] = b[o] + Σ_c w[o, c] ⋆ x[n, c]: im2col over a chunk of images, then one GEMM per chunk.</summary>
+    /// <summary>
+    /// y[n, o] = b[o] + Σ_c w[o, c] ⋆ x[n, c]: a GEMM over the batch whose column matrix is gathered block by block
+    /// (<see cref="ImplicitConv"/>), never stored; nothing is kept for the backward pass but the inputs.
+    /// </summary>
     public static Tensor Conv2d(Tensor x, Tensor w, Tensor? b, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, int groups = 1)
     {
         ArgumentNullException.ThrowIfNull(x);
@@ -39,115 +42,101 @@ internal static class ConvOps
         if (b is not null && (b.Rank != 1 || b.ShapeRef[0] != outC))
             throw new ArgumentException($"Conv2d: the bias must have shape [{outC}], got {Shapes.Format(b.ShapeRef)}.");
         var y = Tensor.Uninitialized([n, outC, g.OutHeight, g.OutWidth], x.DType);
+        if (x.DType == DType.Float32) Forward<float>(x, w, b, g, y);
+        else Forward<double>(x, w, b, g, y);
         Tensor[] inputs = b is null ? [x, w] : [x, w, b];
-        bool record = Autograd.IsGradEnabled && inputs.Any(t => t.RequiresGrad);
-        // The column matrices are kept for the backward pass (they are the weight gradient's right operand), so the
-        // backward does not redo the im2col; they go back to the pool when the graph is freed.
-        Array[] cols = x.DType == DType.Float32 ? Forward<float>(x, w, b, g, y, record) : Forward<double>(x, w, b, g, y, record);
-        if (!record) return y;
+        if (!Autograd.IsGradEnabled || !inputs.Any(t => t.RequiresGrad)) return y;
         Tensor xs = x, ws = w;
         bool hasBias = b is not null;
         return Autograd.Record(y, "Conv2dBackward", inputs, gy =>
         {
             var (gx, gw, gb) = xs.DType == DType.Float32
-                ? Backward<float>(xs, ws, gy, g, cols, hasBias)
-                : Backward<double>(xs, ws, gy, g, cols, hasBias);
+                ? Backward<float>(xs, ws, gy, g, hasBias)
+                : Backward<double>(xs, ws, gy, g, hasBias);
             return hasBias ? [gx, gw, gb] : [gx, gw];
-        }, differentiableBackward: false, onRelease: () =>
-        {
-            foreach (var c in cols)
-                if (c is float[] f) ScratchPool<float>.Return(f);
-                else ScratchPool<double>.Return((double[])c);
-        });
+        }, differentiableBackward: false);
+    }
+
+    private static unsafe void Forward<T>(Tensor x, Tensor w, Tensor? b, ConvGeometry g, Tensor y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        fixed (T* px = x.Span<T>(), pw = w.Span<T>(), pb = b is null ? default : b.Span<T>(), py = y.Span<T>())
+            ImplicitConv.Forward(px, x.ShapeRef[0], g, pw, w.ShapeRef[0], b is null ? null : pb, py, Gemm.MaxThreads);
     }
 
     /// <summary>
-    /// Elements of one column matrix (about 16 MB of float32): a batch whose matrix would be larger is done in chunks
-    /// of images, so that evaluating 1,000 images at once does not need a 200 MB scratch matrix.
+    /// Elements of one column matrix (about 16 MB of float32) on the input-gradient path that still builds one (strides
+    /// above 1): a batch whose matrix would be larger is done in chunks of images.
     /// </summary>
     internal const int ChunkElements = 1 << 22;
 
     /// <summary>Images per column-matrix chunk for this geometry.</summary>
     private static int ChunkImages(in ConvGeometry g, int n) => Math.Max(1, Math.Min(n, ChunkElements / Math.Max(1, g.ColumnRows * g.ColumnCols)));
 
-    // A chunk of images shares one column matrix [C·kh·kw, count·P] (image i in columns [i·P, (i+1)·P)), so each chunk
-    // is a single large GEMM rather than one small one per image; the scratch comes from the kernels' ScratchPool, so
-    // steps do not churn the GC. Returns the chunks' column matrices when the caller keeps them for the backward pass.
-    private static Array[] Forward<T>(Tensor x, Tensor w, Tensor? b, ConvGeometry g, Tensor y, bool keep) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int n = x.ShapeRef[0], outC = w.ShapeRef[0], rows = g.ColumnRows, p = g.ColumnCols;
-        int chunk = ChunkImages(g, n), chunks = n == 0 ? 0 : (n + chunk - 1) / chunk;
-        var kept = new Array[keep ? chunks : 0];
-        T[] yAll = ScratchPool<T>.Rent(outC * Math.Min(n, chunk) * p);
-        try
-        {
-            Span<T> ys = y.Span<T>();
-            ReadOnlySpan<T> bs = b is null ? default : b.Span<T>();
-            for (int ci = 0; ci < chunks; ci++)
-            {
-                int first = ci * chunk, count = Math.Min(chunk, n - first), ld = count * p;
-                T[] cols = ScratchPool<T>.Rent(rows * ld);
-                Im2Col.ForwardBatch(x.Array<T>(), first, count, g, cols);
-                Gemm.Multiply<T>(false, false, outC, ld, rows, w.Span<T>(), cols, yAll, accumulate: false);
-                if (keep) kept[ci] = cols; else ScratchPool<T>.Return(cols);
-                for (int i = 0; i < count; i++)
-                    for (int o = 0; o < outC; o++)
-                    {
-                        var src = yAll.AsSpan(o * ld + i * p, p);
-                        var dst = ys.Slice(((first + i) * outC + o) * p, p);
-                        if (b is null) src.CopyTo(dst);
-                        else TensorPrimitives.Add(src, bs[o], dst);
-                    }
-            }
-        }
-        finally
-        {
-            ScratchPool<T>.Return(yAll);
-        }
-        return kept;
-    }
-
-    /// <summary>Gradients of the inputs that require one (null for the others); <paramref name="cols"/> are the forward's column matrices.</summary>
-    private static (Tensor? Gx, Tensor? Gw, Tensor? Gb) Backward<T>(Tensor x, Tensor w, Tensor gy, ConvGeometry g, Array[] cols, bool hasBias)
+    /// <summary>Gradients of the inputs that require one (null for the others).</summary>
+    private static unsafe (Tensor? Gx, Tensor? Gw, Tensor? Gb) Backward<T>(Tensor x, Tensor w, Tensor gy, ConvGeometry g, bool hasBias)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = x.ShapeRef[0], outC = w.ShapeRef[0], rows = g.ColumnRows, p = g.ColumnCols;
+        int n = x.ShapeRef[0], outC = w.ShapeRef[0], p = g.ColumnCols;
+        Tensor? gw = null, gx = null, gb = null;
+        if (w.RequiresGrad)
+        {
+            gw = Tensor.Uninitialized(w.ShapeRef, w.DType);
+            fixed (T* px = x.Span<T>(), pgy = gy.Span<T>(), pgw = gw.Span<T>())
+                ImplicitConv.WeightGradient(px, pgy, n, g, outC, pgw, Gemm.MaxThreads);
+        }
+        if (hasBias)
+        {
+            gb = Tensor.Empty([outC], w.DType);
+            Span<T> gbs = gb.Span<T>();
+            ReadOnlySpan<T> gys = gy.Span<T>();
+            for (int i = 0; i < n; i++)
+                for (int o = 0; o < outC; o++) gbs[o] += TensorPrimitives.Sum(gys.Slice((i * outC + o) * p, p));
+        }
+        if (x.RequiresGrad)
+        {
+            if (ImplicitConv.InputGradientSupported(g))
+            {
+                gx = Tensor.Uninitialized(x.ShapeRef, x.DType);
+                fixed (T* pgy = gy.Span<T>(), pw = w.Span<T>(), pgx = gx.Span<T>())
+                    ImplicitConv.InputGradient(pgy, n, g, pw, outC, pgx, Gemm.MaxThreads);
+            }
+            else
+            {
+                gx = Tensor.Empty(x.ShapeRef, x.DType);
+                StridedInputGradient<T>(w, gy, g, gx);
+            }
+        }
+        return (gx, gw, gb);
+    }
+
+    /// <summary>
+    /// The input gradient of a strided convolution: dcols = Wᵀ · gy chunk by chunk, scattered back with col2im
+    /// (adds into <paramref name="gx"/>, which starts at zero).
+    /// </summary>
+    private static void StridedInputGradient<T>(Tensor w, Tensor gy, ConvGeometry g, Tensor gx) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = gx.ShapeRef[0], outC = w.ShapeRef[0], rows = g.ColumnRows, p = g.ColumnCols;
         int chunk = ChunkImages(g, n);
-        Tensor? gx = x.RequiresGrad ? Tensor.Empty(x.ShapeRef, x.DType) : null;
-        Tensor? gw = w.RequiresGrad ? Tensor.Empty(w.ShapeRef, w.DType) : null;
-        Tensor? gb = hasBias ? Tensor.Empty([outC], w.DType) : null;
         T[] gyAll = ScratchPool<T>.Rent(outC * Math.Min(n, chunk) * p);
-        T[]? gcols = gx is null ? null : ScratchPool<T>.Rent(rows * Math.Min(n, chunk) * p);
+        T[] gcols = ScratchPool<T>.Rent(rows * Math.Min(n, chunk) * p);
         try
         {
             ReadOnlySpan<T> gys = gy.Span<T>();
-            for (int ci = 0; ci < cols.Length; ci++)
+            for (int first = 0; first < n; first += chunk)
             {
-                int first = ci * chunk, count = Math.Min(chunk, n - first), ld = count * p;
-                var colsChunk = (T[])cols[ci];
+                int count = Math.Min(chunk, n - first), ld = count * p;
                 for (int i = 0; i < count; i++)
                     for (int o = 0; o < outC; o++)
                         gys.Slice(((first + i) * outC + o) * p, p).CopyTo(gyAll.AsSpan(o * ld + i * p, p));
-                // dW += gy · colsᵀ, chunk by chunk
-                if (gw is not null) Gemm.Multiply<T>(false, true, outC, rows, ld, gyAll, colsChunk, gw.Span<T>(), accumulate: ci > 0);
-                if (gx is not null)
-                {
-                    Gemm.Multiply<T>(true, false, rows, ld, outC, w.Span<T>(), gyAll, gcols!, accumulate: false);   // dcols = Wᵀ · gy
-                    Im2Col.BackwardBatch(gcols!, first, count, g, gx.Array<T>());
-                }
-                if (gb is not null)
-                {
-                    Span<T> gbs = gb.Span<T>();
-                    for (int o = 0; o < outC; o++) gbs[o] += TensorPrimitives.Sum<T>(gyAll.AsSpan(o * ld, ld));
-                }
+                Gemm.Multiply<T>(true, false, rows, ld, outC, w.Span<T>(), gyAll, gcols, accumulate: false);   // dcols = Wᵀ · gy
+                Im2Col.BackwardBatch(gcols, first, count, g, gx.Array<T>());
             }
         }
         finally
         {
             ScratchPool<T>.Return(gyAll);
-            if (gcols is not null) ScratchPool<T>.Return(gcols);
+            ScratchPool<T>.Return(gcols);
         }
-        return (gx, gw, gb);
     }
 
     /// <summary>2-D max pooling; padding acts as -inf. The backward routes each gradient to the input that won.</summary>

@@ -135,13 +135,34 @@ public sealed partial class Tensor
         _ => throw new InvalidOperationException("Unknown storage."),
     };
 
-    internal static Array Allocate(DType dtype, int numel) => dtype switch
+    /// <summary>
+    /// Zeroed storage. Large arrays are allocated uninitialised and cleared here, by writing: memory the GC has just
+    /// taken from the OS reads as zero without having been written, and a kernel that reads it before writing (an
+    /// accumulation into a zeroed gradient) then takes a copy-on-write fault per page, with a TLB flush on every core
+    /// running the process — measured at a tenth of a CNN training step. Clearing first turns those into plain
+    /// first-write faults.
+    /// </summary>
+    internal static Array Allocate(DType dtype, int numel)
     {
-        DType.Float32 => new float[numel],
-        DType.Float64 => new double[numel],
-        DType.Int64 => new long[numel],
-        _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
-    };
+        if (numel * 8L < UninitializedMinBytes)
+        {
+            return dtype switch
+            {
+                DType.Float32 => new float[numel],
+                DType.Float64 => new double[numel],
+                DType.Int64 => new long[numel],
+                _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
+            };
+        }
+        Array a = AllocateUninitialized(dtype, numel);
+        switch (a)
+        {
+            case float[] f: f.AsSpan().Clear(); break;
+            case double[] d: d.AsSpan().Clear(); break;
+            case long[] l: l.AsSpan().Clear(); break;
+        }
+        return a;
+    }
 
     /// <summary>
     /// Storage whose elements are not cleared first (<see cref="GC.AllocateUninitializedArray{T}"/>): only for op outputs

@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using System.Globalization;
+using SharpGrad;
+using SharpGrad.Kernels;
+
+/// <summary>Times the three products of one convolution layer through the kernels layer (no autograd, no allocation).</summary>
+internal static unsafe class ConvBench
+{
+    public static string Run(int n, int c, int h, int o, int k, int pad, int stride, int threads, double seconds)
+    {
+        var g = new ConvGeometry(c, h, h, k, k, stride, stride, pad, pad, 1, 1);
+        var rng = new Generator(1);
+        float[] x = Tensor.Randn([n * c * h * h], rng).ToArray<float>();
+        float[] w = Tensor.Randn([o * g.ColumnRows], rng).ToArray<float>();
+        float[] gy = Tensor.Randn([n * o * g.ColumnCols], rng).ToArray<float>();
+        var y = new float[n * o * g.ColumnCols];
+        var gw = new float[o * g.ColumnRows];
+        var gx = new float[n * c * h * h];
+        double flops = 2.0 * n * o * g.ColumnRows * g.ColumnCols;
+        double fwd, wgrad, xgrad = double.NaN;
+        fixed (float* px = x, pw = w, pgy = gy, py = y, pgw = gw, pgx = gx)
+        {
+            float* ppx = px, ppw = pw, ppgy = pgy, ppy = py, ppgw = pgw, ppgx = pgx;
+            fwd = Time(() => ImplicitConv.Forward(ppx, n, g, ppw, o, null, ppy, threads), seconds);
+            wgrad = Time(() => ImplicitConv.WeightGradient(ppx, ppgy, n, g, o, ppgw, threads), seconds);
+            if (ImplicitConv.InputGradientSupported(g)) xgrad = Time(() => ImplicitConv.InputGradient(ppgy, n, g, ppw, o, ppgx, threads), seconds);
+        }
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{{\"workload\":\"conv\",\"threads\":{threads},\"n\":{n},\"c\":{c},\"h\":{h},\"o\":{o},\"k\":{k},\"pad\":{pad},\"stride\":{stride},\"forward_ms\":{fwd * 1e3:F3},\"weight_grad_ms\":{wgrad * 1e3:F3},\"input_grad_ms\":{xgrad * 1e3:F3},\"forward_gflops\":{flops / fwd / 1e9:F1},\"weight_grad_gflops\":{flops / wgrad / 1e9:F1},\"input_grad_gflops\":{flops / xgrad / 1e9:F1}}}");
+    }
+
+    /// <summary>The fastest of the calls made in <paramref name="seconds"/> (at least 5, after 2 warm-up calls).</summary>
+    private static double Time(Action f, double seconds)
+    {
+        f(); f();
+        double best = double.MaxValue;
+        var total = Stopwatch.StartNew();
+        for (int r = 0; r < 5 || total.Elapsed.TotalSeconds < seconds; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            f();
+            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+        }
+        return best;
+    }
+}

@@ -1,0 +1,365 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace SharpGrad.Kernels;
+
+/// <summary>
+/// Convolution as a GEMM whose column (im2col) operand is never stored: the blocks of it that the micro-kernel needs
+/// are gathered straight from the images into the packed layout, in L1, just before use. Compared with building the
+/// column matrix in memory (a 5x5 convolution's is 25 times its input) this removes a write and a read of the whole
+/// matrix per pass, which for the small channel counts of the models trained on one machine cost as much as the
+/// arithmetic. Three products, each over a batch of images [C, H, W] stored back to back:
+/// <list type="bullet">
+/// <item><see cref="Forward{T}"/>: y_i = W · cols(x_i) (+ bias), written straight into the [N, O, OH, OW] output;</item>
+/// <item><see cref="WeightGradient{T}"/>: gW = Σ_i gy_i · cols(x_i)ᵀ;</item>
+/// <item><see cref="InputGradient{T}"/> (stride 1): gx_i = the convolution of gy_i with the flipped, transposed
+/// weights, a forward pass of its own, so no column matrix is scattered back either.</item>
+/// </list>
+/// Every element of a result is one sequence of operations fixed by the shapes (threads split images or columns of
+/// the result, never a sum), so results do not depend on the thread count.
+/// </summary>
+internal static unsafe class ImplicitConv
+{
+    /// <summary>
+    /// <c>y[i, o] = bias[o] + Σ_r W[o, r] cols(x_i)[r, :]</c> for the <paramref name="count"/> images of
+    /// <paramref name="x"/>; W is [O, C·kh·kw] row-major, bias may be null.
+    /// </summary>
+    public static void Forward<T>(T* x, int count, in ConvGeometry g, T* w, int outC, T* bias, T* y, int threads)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (Vector512.IsHardwareAccelerated) ForwardJob<T, GemmKernel512<T>>.Run(x, count, g, w, outC, bias, y, threads);
+        else if (Vector256.IsHardwareAccelerated) ForwardJob<T, GemmKernel256<T>>.Run(x, count, g, w, outC, bias, y, threads);
+        else ForwardJob<T, GemmKernelScalar<T>>.Run(x, count, g, w, outC, bias, y, threads);
+    }
+
+    /// <summary><c>gW[o, r] = Σ_i Σ_p gy[i, o, p] cols(x_i)[r, p]</c>, overwriting <paramref name="gw"/> ([O, C·kh·kw]).</summary>
+    public static void WeightGradient<T>(T* x, T* gy, int count, in ConvGeometry g, int outC, T* gw, int threads)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (count == 0) { new Span<T>(gw, outC * g.ColumnRows).Clear(); return; }
+        if (Vector512.IsHardwareAccelerated) WeightGradientJob<T, GemmKernel512<T>>.Run(x, gy, count, g, outC, gw, threads);
+        else if (Vector256.IsHardwareAccelerated) WeightGradientJob<T, GemmKernel256<T>>.Run(x, gy, count, g, outC, gw, threads);
+        else WeightGradientJob<T, GemmKernelScalar<T>>.Run(x, gy, count, g, outC, gw, threads);
+    }
+
+    /// <summary>
+    /// Whether <see cref="InputGradient{T}"/> applies: stride 1 (the input gradient is then itself a convolution,
+    /// of the output gradient padded by dilation·(k − 1) − padding, which must not be negative).
+    /// </summary>
+    public static bool InputGradientSupported(in ConvGeometry g) =>
+        g.StrideH == 1 && g.StrideW == 1 && g.PadH <= g.DilationH * (g.KernelH - 1) && g.PadW <= g.DilationW * (g.KernelW - 1);
+
+    /// <summary>
+    /// <c>gx = conv(gy, W')</c> with <c>W'[c, o, a, b] = W[o, c, kh − 1 − a, kw − 1 − b]</c>: the adjoint of a stride-1
+    /// convolution, written (not added) into <paramref name="gx"/> ([N, C, H, W]).
+    /// </summary>
+    public static void InputGradient<T>(T* gy, int count, in ConvGeometry g, T* w, int outC, T* gx, int threads)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int c = g.Channels, kh = g.KernelH, kw = g.KernelW, taps = kh * kw;
+        T[] flipped = ScratchPool<T>.Rent(c * outC * taps);
+        try
+        {
+            for (int o = 0; o < outC; o++)
+                for (int ci = 0; ci < c; ci++)
+                {
+                    T* src = w + (o * c + ci) * taps;
+                    int dst = (ci * outC + o) * taps;
+                    for (int t = 0; t < taps; t++) flipped[dst + t] = src[taps - 1 - t];
+                }
+            var adjoint = new ConvGeometry(outC, g.OutHeight, g.OutWidth, kh, kw, 1, 1,
+                g.DilationH * (kh - 1) - g.PadH, g.DilationW * (kw - 1) - g.PadW, g.DilationH, g.DilationW);
+            fixed (T* pw = flipped) Forward(gy, count, adjoint, pw, c, null, gx, threads);
+        }
+        finally
+        {
+            ScratchPool<T>.Return(flipped);
+        }
+    }
+
+    /// <summary>
+    /// Copies image <paramref name="img"/> ([C, H, W]) into <paramref name="dst"/> with a border of zeros
+    /// (<see cref="ConvGeometry.PadH"/> rows, <see cref="ConvGeometry.PadW"/> columns): the gathers then read every
+    /// tap without a bounds test.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Pad<T>(T* img, in ConvGeometry g, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW;
+        if (g.PadH == 0 && g.PadW == 0)
+        {
+            new ReadOnlySpan<T>(img, g.Channels * hp * wp).CopyTo(new Span<T>(dst, g.Channels * hp * wp));
+            return;
+        }
+        for (int c = 0; c < g.Channels; c++)
+        {
+            T* plane = dst + c * hp * wp;
+            new Span<T>(plane, g.PadH * wp).Clear();
+            for (int y = 0; y < g.Height; y++)
+            {
+                T* row = plane + (y + g.PadH) * wp;
+                Im2Col.Fill(ref *row, 0, g.PadW);
+                Im2Col.Copy(ref img[(c * g.Height + y) * g.Width], ref row[g.PadW], g.Width);
+                Im2Col.Fill(ref *row, g.PadW + g.Width, wp);
+            }
+            new Span<T>(plane + (g.PadH + g.Height) * wp, g.PadH * wp).Clear();
+        }
+    }
+
+    /// <summary>Elements of an image padded by <see cref="Pad{T}"/>.</summary>
+    internal static int PaddedSize(in ConvGeometry g) => g.Channels * (g.Height + 2 * g.PadH) * (g.Width + 2 * g.PadW);
+
+    /// <summary>
+    /// Writes <c>cols(img)[r0 + r, p0 + p]</c> for r in [0, rows), p in [0, positions) at <c>dst[r * ld + p]</c>: rows
+    /// are (channel, ky, kx) triples, positions are output pixels; <paramref name="padded"/> is the image with its
+    /// zero border (<see cref="Pad{T}"/>). The positions are cut once into runs along output rows; a run then reads
+    /// consecutive inputs (stride 1) at an offset that is the run's plus the row's, so each (row, run) is one copy.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Gather<T>(T* dst, int ld, T* padded, in ConvGeometry g, int r0, int rows, int p0, int positions)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int ow = g.OutWidth, wp = g.Width + 2 * g.PadW, plane = (g.Height + 2 * g.PadH) * wp, sw = g.StrideW;
+        int maxRuns = positions / Math.Max(1, ow) + 2;
+        Span<int> runs = maxRuns <= 128 ? stackalloc int[2 * maxRuns] : new int[2 * maxRuns];
+        int nRuns = 0;
+        for (int p = p0, end = p0 + positions; p < end; nRuns++)
+        {
+            int oy = p / ow, ox = p - oy * ow, len = Math.Min(ow - ox, end - p);
+            runs[2 * nRuns] = oy * g.StrideH * wp + ox * sw;
+            runs[2 * nRuns + 1] = len;
+            p += len;
+        }
+        int taps = g.KernelH * g.KernelW;
+        int c = r0 / taps, ky = r0 % taps / g.KernelW, kx = r0 % g.KernelW;
+        for (int r = 0; r < rows; r++, dst += ld)
+        {
+            T* src = padded + c * plane + ky * g.DilationH * wp + kx * g.DilationW;
+            T* d = dst;
+            for (int s = 0; s < nRuns; s++)
+            {
+                T* from = src + runs[2 * s];
+                int len = runs[2 * s + 1];
+                if (sw == 1) CopyShort(from, d, len);
+                else for (int t = 0; t < len; t++) d[t] = from[t * sw];
+                d += len;
+            }
+            if (++kx == g.KernelW) { kx = 0; if (++ky == g.KernelH) { ky = 0; c++; } }
+        }
+    }
+
+    /// <summary>Copies a short run (an output row, or part of one) with at most two overlapping vector moves per size class.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyShort<T>(T* src, T* dst, int len) where T : unmanaged
+    {
+        int w128 = Vector128<T>.Count, w256 = Vector256<T>.Count;
+        if (len >= w256)
+        {
+            int i = 0;
+            for (; i < len - w256; i += w256) Vector256.Store(Vector256.Load(src + i), dst + i);
+            Vector256.Store(Vector256.Load(src + len - w256), dst + len - w256);
+        }
+        else if (len >= w128)
+        {
+            Vector128.Store(Vector128.Load(src), dst);
+            Vector128.Store(Vector128.Load(src + len - w128), dst + len - w128);
+        }
+        else
+        {
+            for (int i = 0; i < len; i++) dst[i] = src[i];
+        }
+    }
+
+    /// <summary>The k block of the micro-kernels: a KC x NR strip of packed B fills about 32 KB of L1.</summary>
+    internal static int BlockDepth<T, TK>(int k) where T : unmanaged, IFloatingPointIeee754<T> where TK : struct, IGemmKernel<T>
+    {
+        int kcMax = Math.Clamp(32 * 1024 / (TK.NR * sizeof(T)), 64, 384);
+        int blocks = Math.Max(1, (k + kcMax - 1) / kcMax);
+        return (k + blocks - 1) / blocks;
+    }
+
+    /// <summary><c>c = t + (add ? c : 0)</c> over an h x w edge tile (the full tiles' kernel computes the same).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void MergeTile<T>(T* t, int ldt, T* c, nint ldc, int h, int w, bool add) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < h; r++, t += ldt, c += ldc)
+            for (int j = 0; j < w; j++) c[j] = add ? t[j] + c[j] : t[j];
+    }
+}
+
+/// <summary>
+/// The forward product: images split over the parts; per image, per NR-wide strip of output pixels, per k block, the
+/// strip of the column matrix is gathered into L1 and swept by every MR-row strip of the pre-packed weights.
+/// </summary>
+internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
+    where T : unmanaged, IFloatingPointIeee754<T>
+    where TK : struct, IGemmKernel<T>
+{
+    [ThreadStatic] private static ForwardJob<T, TK>? t_job;
+
+    private readonly AlignedBuffer<T> _packedW = new();
+    private AlignedBuffer<T>[] _strip = [], _tile = [], _padded = [];
+    private T* _x, _y, _bias, _w;
+    private ConvGeometry _g;
+    private int _count, _outC, _kc, _mPadded;
+
+    public static void Run(T* x, int count, in ConvGeometry g, T* w, int outC, T* bias, T* y, int threads)
+    {
+        if (count == 0 || outC == 0) return;
+        var job = t_job ??= new ForwardJob<T, TK>();
+        int k = g.ColumnRows, mr = TK.MR;
+        job._x = x; job._y = y; job._bias = bias; job._g = g; job._count = count; job._outC = outC;
+        job._kc = ImplicitConv.BlockDepth<T, TK>(k);
+        job._mPadded = (outC + mr - 1) / mr * mr;
+        // The weights, packed once per call for every k block: block pc starts at mPadded * pc.
+        job._w = job._packedW.Get(job._mPadded * k);
+        for (int pc = 0; pc < k; pc += job._kc)
+            GemmPacking.PackA(job._w + job._mPadded * pc, w + pc, k, false, outC, Math.Min(job._kc, k - pc), mr);
+        int parts = Math.Max(1, Math.Min(threads, count));
+        if ((long)count * outC * k * g.ColumnCols < (long)Gemm.ParallelThresholdFlops) parts = 1;
+        job.EnsureBuffers(Math.Max(parts, WorkerPool.MaxParallelism));
+        WorkerPool.Run(job, parts);
+    }
+
+    private void EnsureBuffers(int parts)
+    {
+        if (_strip.Length >= parts) return;
+        AlignedBuffer<T>[] Grow(AlignedBuffer<T>[] old) => Enumerable.Range(0, parts).Select(i => i < old.Length ? old[i] : new AlignedBuffer<T>()).ToArray();
+        _strip = Grow(_strip); _tile = Grow(_tile); _padded = Grow(_padded);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override void Execute(int index, int count)
+    {
+        int first = (int)((long)_count * index / count), last = (int)((long)_count * (index + 1) / count);
+        int mr = TK.MR, nr = TK.NR, k = _g.ColumnRows, p = _g.ColumnCols, outC = _outC, kc = _kc;
+        int imageSize = _g.Channels * _g.Height * _g.Width;
+        T* strip = _strip[index].Get(kc * nr);
+        T* tile = _tile[index].Get(mr * nr);
+        T* img = _padded[index].Get(ImplicitConv.PaddedSize(_g));
+        for (int i = first; i < last; i++)
+        {
+            ImplicitConv.Pad(_x + (nint)i * imageSize, _g, img);
+            T* yi = _y + (nint)i * outC * p;
+            for (int jr = 0; jr < p; jr += nr)
+            {
+                int w = Math.Min(nr, p - jr);
+                for (int pc = 0; pc < k; pc += kc)
+                {
+                    int kcCur = Math.Min(kc, k - pc);
+                    ImplicitConv.Gather(strip, nr, img, _g, pc, kcCur, jr, w);
+                    if (w < nr)
+                        for (int r = 0; r < kcCur; r++) Im2Col.Fill(ref strip[r * nr], w, nr);
+                    bool add = pc > 0;
+                    T* aBlock = _w + _mPadded * pc;
+                    for (int ir = 0; ir < outC; ir += mr)
+                    {
+                        int h = Math.Min(mr, outC - ir);
+                        T* cp = yi + ir * p + jr;
+                        if (h == mr && w == nr) TK.Run(kcCur, aBlock + ir * kcCur, strip, nr, cp, p, T.One, add ? T.One : T.Zero);
+                        else
+                        {
+                            TK.Run(kcCur, aBlock + ir * kcCur, strip, nr, tile, nr, T.One, T.Zero);
+                            ImplicitConv.MergeTile(tile, nr, cp, p, h, w, add);
+                        }
+                    }
+                }
+            }
+            if (_bias != null)
+                for (int o = 0; o < outC; o++)
+                {
+                    var row = new Span<T>(yi + o * p, p);
+                    System.Numerics.Tensors.TensorPrimitives.Add(row, _bias[o], row);
+                }
+        }
+    }
+}
+
+/// <summary>
+/// The weight gradient: gW (O x C·kh·kw) accumulates gy_i · cols(x_i)ᵀ image by image. The parts split the columns of
+/// gW (strips of NR (channel, ky, kx) rows of the column matrix), or its rows when there are too few column strips;
+/// per image and k block (a run of output pixels), gy's block is packed once and each column strip is gathered into
+/// L1 row-major, then transposed into the packed layout.
+/// </summary>
+internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
+    where T : unmanaged, IFloatingPointIeee754<T>
+    where TK : struct, IGemmKernel<T>
+{
+    [ThreadStatic] private static WeightGradientJob<T, TK>? t_job;
+
+    private AlignedBuffer<T>[] _a = [], _rows = [], _strip = [], _tile = [], _padded = [];
+    private T* _x, _gy, _gw;
+    private ConvGeometry _g;
+    private int _count, _outC, _kc;
+    private bool _splitColumns;
+
+    public static void Run(T* x, T* gy, int count, in ConvGeometry g, int outC, T* gw, int threads)
+    {
+        var job = t_job ??= new WeightGradientJob<T, TK>();
+        int p = g.ColumnCols;
+        job._x = x; job._gy = gy; job._gw = gw; job._g = g; job._count = count; job._outC = outC;
+        job._kc = ImplicitConv.BlockDepth<T, TK>(p);
+        int colStrips = (g.ColumnRows + TK.NR - 1) / TK.NR, rowStrips = (outC + TK.MR - 1) / TK.MR;
+        int parts = Math.Max(1, threads);
+        if ((long)count * outC * g.ColumnRows * p < (long)Gemm.ParallelThresholdFlops) parts = 1;
+        job._splitColumns = colStrips >= parts || colStrips >= rowStrips;
+        parts = Math.Min(parts, job._splitColumns ? colStrips : rowStrips);
+        job.EnsureBuffers(Math.Max(parts, WorkerPool.MaxParallelism));
+        WorkerPool.Run(job, parts);
+    }
+
+    private void EnsureBuffers(int parts)
+    {
+        if (_a.Length >= parts) return;
+        AlignedBuffer<T>[] Grow(AlignedBuffer<T>[] old) => Enumerable.Range(0, parts).Select(i => i < old.Length ? old[i] : new AlignedBuffer<T>()).ToArray();
+        _a = Grow(_a); _rows = Grow(_rows); _strip = Grow(_strip); _tile = Grow(_tile); _padded = Grow(_padded);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override void Execute(int index, int count)
+    {
+        int mr = TK.MR, nr = TK.NR, n = _g.ColumnRows, p = _g.ColumnCols, outC = _outC, kc = _kc;
+        int colStrips = (n + nr - 1) / nr, rowStrips = (outC + mr - 1) / mr;
+        int s0 = 0, s1 = colStrips, m0 = 0, m1 = outC;
+        if (_splitColumns) { s0 = colStrips * index / count; s1 = colStrips * (index + 1) / count; }
+        else { m0 = Math.Min(outC, rowStrips * index / count * mr); m1 = Math.Min(outC, rowStrips * (index + 1) / count * mr); }
+        if (s0 >= s1 || m0 >= m1) return;
+        int imageSize = _g.Channels * _g.Height * _g.Width;
+        T* aBuf = _a[index].Get((m1 - m0 + mr) * kc);
+        T* rows = _rows[index].Get(nr * kc);
+        T* strip = _strip[index].Get(kc * nr);
+        T* tile = _tile[index].Get(mr * nr);
+        T* img = _padded[index].Get(ImplicitConv.PaddedSize(_g));
+        for (int i = 0; i < _count; i++)
+        {
+            ImplicitConv.Pad(_x + (nint)i * imageSize, _g, img);
+            T* gyi = _gy + (nint)i * outC * p;
+            for (int pc = 0; pc < p; pc += kc)
+            {
+                int kcCur = Math.Min(kc, p - pc);
+                bool add = i > 0 || pc > 0;
+                GemmPacking.PackA(aBuf, gyi + m0 * p + pc, p, false, m1 - m0, kcCur, mr);
+                for (int s = s0; s < s1; s++)
+                {
+                    int r0 = s * nr, w = Math.Min(nr, n - r0);
+                    // cols(x_i)[r0 .. r0 + w, pc .. pc + kc) row-major, then transposed into the kernel's strip layout
+                    ImplicitConv.Gather(rows, kcCur, img, _g, r0, w, pc, kcCur);
+                    GemmPacking.PackBStrip(strip, rows, kcCur, true, kcCur, w, nr);
+                    for (int ir = m0; ir < m1; ir += mr)
+                    {
+                        int h = Math.Min(mr, m1 - ir);
+                        T* cp = _gw + ir * n + r0;
+                        T* ap = aBuf + (ir - m0) * kcCur;
+                        if (h == mr && w == nr) TK.Run(kcCur, ap, strip, nr, cp, n, T.One, add ? T.One : T.Zero);
+                        else
+                        {
+                            TK.Run(kcCur, ap, strip, nr, tile, nr, T.One, T.Zero);
+                            ImplicitConv.MergeTile(tile, nr, cp, n, h, w, add);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
