@@ -111,25 +111,28 @@ internal static unsafe class ImplicitConv
     internal static int PaddedSize(in ConvGeometry g) => g.Channels * (g.Height + 2 * g.PadH) * (g.Width + 2 * g.PadW);
 
     /// <summary>
-    /// Writes <c>cols(img)[r0 + r, p0 + p]</c> for r in [0, rows), p in [0, positions) at <c>dst[r * ld + p]</c>: rows
-    /// are (channel, ky, kx) triples, positions are output pixels; <paramref name="padded"/> is the image with its
-    /// zero border (<see cref="Pad{T}"/>). The positions are cut once into runs along output rows; a run then reads
-    /// consecutive inputs (stride 1) at an offset that is the run's plus the row's, so each (row, run) is one copy.
+    /// Writes <c>cols[r0 + r, p0 + p]</c> for r in [0, rows), p in [0, positions) at <c>dst[r * ld + p]</c>: rows are
+    /// (channel, ky, kx) triples, positions are output pixels of the images at <paramref name="padded"/> (padded by
+    /// <see cref="Pad{T}"/>, back to back; position q is pixel q mod P of image q / P). The positions are cut once into
+    /// runs along output rows; a run then reads consecutive inputs (stride 1) at an offset that is the run's plus the
+    /// row's, so each (row, run) is one copy.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Gather<T>(T* dst, int ld, T* padded, in ConvGeometry g, int r0, int rows, int p0, int positions)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int ow = g.OutWidth, wp = g.Width + 2 * g.PadW, plane = (g.Height + 2 * g.PadH) * wp, sw = g.StrideW;
-        int maxRuns = positions / Math.Max(1, ow) + 2;
+        int perImage = g.ColumnCols, imageSize = PaddedSize(g);
+        int maxRuns = positions / Math.Max(1, ow) + 3;
         Span<int> runs = maxRuns <= 128 ? stackalloc int[2 * maxRuns] : new int[2 * maxRuns];
         int nRuns = 0;
-        for (int p = p0, end = p0 + positions; p < end; nRuns++)
+        for (int q = p0, end = p0 + positions; q < end; nRuns++)
         {
-            int oy = p / ow, ox = p - oy * ow, len = Math.Min(ow - ox, end - p);
-            runs[2 * nRuns] = oy * g.StrideH * wp + ox * sw;
+            int image = q / perImage, p = q - image * perImage;
+            int oy = p / ow, ox = p - oy * ow, len = Math.Min(ow - ox, end - q);
+            runs[2 * nRuns] = image * imageSize + oy * g.StrideH * wp + ox * sw;
             runs[2 * nRuns + 1] = len;
-            p += len;
+            q += len;
         }
         int taps = g.KernelH * g.KernelW;
         int c = r0 / taps, ky = r0 % taps / g.KernelW, kx = r0 % g.KernelW;
@@ -189,7 +192,7 @@ internal static unsafe class ImplicitConv
 }
 
 /// <summary>
-/// The forward product: images split over the parts; per image, per NR-wide strip of output pixels, per k block, the
+/// The forward product: the batch's output pixels in NR-wide strips split over the parts; per strip and k block, the
 /// strip of the column matrix is gathered into L1 and swept by every MR-row strip of the pre-packed weights.
 /// </summary>
 internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
@@ -216,7 +219,7 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
         job._w = job._packedW.Get(job._mPadded * k);
         for (int pc = 0; pc < k; pc += job._kc)
             GemmPacking.PackA(job._w + job._mPadded * pc, w + pc, k, false, outC, Math.Min(job._kc, k - pc), mr);
-        int parts = Math.Max(1, Math.Min(threads, count));
+        int parts = Math.Max(1, Math.Min(threads, (int)(((long)count * g.ColumnCols + TK.NR - 1) / TK.NR)));
         if ((long)count * outC * k * g.ColumnCols < (long)Gemm.ParallelThresholdFlops) parts = 1;
         job.EnsureBuffers(Math.Max(parts, WorkerPool.MaxParallelism));
         WorkerPool.Run(job, parts);
@@ -232,46 +235,58 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Execute(int index, int count)
     {
-        int first = (int)((long)_count * index / count), last = (int)((long)_count * (index + 1) / count);
+        // The output pixels of the whole batch, image after image, cut into NR-wide strips split over the parts: a strip
+        // may span two images (so a 14 x 14 map does not leave a 4-wide strip per image), its tile then scattered.
         int mr = TK.MR, nr = TK.NR, k = _g.ColumnRows, p = _g.ColumnCols, outC = _outC, kc = _kc;
-        int imageSize = _g.Channels * _g.Height * _g.Width;
+        long total = (long)_count * p;
+        int strips = (int)((total + nr - 1) / nr);
+        int s0 = (int)((long)strips * index / count), s1 = (int)((long)strips * (index + 1) / count);
+        if (s0 >= s1) return;
+        int q0 = s0 * nr, q1 = (int)Math.Min(total, (long)s1 * nr);
+        int firstImage = q0 / p, lastImage = (q1 - 1) / p;
+        int imageSize = _g.Channels * _g.Height * _g.Width, paddedSize = ImplicitConv.PaddedSize(_g);
         T* strip = _strip[index].Get(kc * nr);
         T* tile = _tile[index].Get(mr * nr);
-        T* img = _padded[index].Get(ImplicitConv.PaddedSize(_g));
-        for (int i = first; i < last; i++)
+        T* padded = _padded[index].Get((lastImage - firstImage + 1) * paddedSize);
+        for (int i = firstImage; i <= lastImage; i++) ImplicitConv.Pad(_x + (nint)i * imageSize, _g, padded + (i - firstImage) * paddedSize);
+        for (int q = q0; q < q1; q += nr)
         {
-            ImplicitConv.Pad(_x + (nint)i * imageSize, _g, img);
-            T* yi = _y + (nint)i * outC * p;
-            for (int jr = 0; jr < p; jr += nr)
+            int w = Math.Min(nr, q1 - q);
+            int image = q / p, pix = q - image * p;
+            bool inside = pix + w <= p;
+            T* yq = _y + (nint)image * outC * p + pix;
+            for (int pc = 0; pc < k; pc += kc)
             {
-                int w = Math.Min(nr, p - jr);
-                for (int pc = 0; pc < k; pc += kc)
+                int kcCur = Math.Min(kc, k - pc);
+                ImplicitConv.Gather(strip, nr, padded, _g, pc, kcCur, q - firstImage * p, w);
+                if (w < nr)
+                    for (int r = 0; r < kcCur; r++) Im2Col.Fill(ref strip[r * nr], w, nr);
+                bool add = pc > 0;
+                T* aBlock = _w + _mPadded * pc;
+                for (int ir = 0; ir < outC; ir += mr)
                 {
-                    int kcCur = Math.Min(kc, k - pc);
-                    ImplicitConv.Gather(strip, nr, img, _g, pc, kcCur, jr, w);
-                    if (w < nr)
-                        for (int r = 0; r < kcCur; r++) Im2Col.Fill(ref strip[r * nr], w, nr);
-                    bool add = pc > 0;
-                    T* aBlock = _w + _mPadded * pc;
-                    for (int ir = 0; ir < outC; ir += mr)
+                    int h = Math.Min(mr, outC - ir);
+                    T* cp = yq + ir * p;
+                    if (h == mr && w == nr && inside) TK.Run(kcCur, aBlock + ir * kcCur, strip, nr, cp, p, T.One, add ? T.One : T.Zero);
+                    else
                     {
-                        int h = Math.Min(mr, outC - ir);
-                        T* cp = yi + ir * p + jr;
-                        if (h == mr && w == nr) TK.Run(kcCur, aBlock + ir * kcCur, strip, nr, cp, p, T.One, add ? T.One : T.Zero);
-                        else
-                        {
-                            TK.Run(kcCur, aBlock + ir * kcCur, strip, nr, tile, nr, T.One, T.Zero);
-                            ImplicitConv.MergeTile(tile, nr, cp, p, h, w, add);
-                        }
+                        TK.Run(kcCur, aBlock + ir * kcCur, strip, nr, tile, nr, T.One, T.Zero);
+                        int w1 = Math.Min(w, p - pix);
+                        ImplicitConv.MergeTile(tile, nr, cp, p, h, w1, add);
+                        if (w1 < w) ImplicitConv.MergeTile(tile + w1, nr, cp - pix + (nint)outC * p, p, h, w - w1, add);
                     }
                 }
             }
-            if (_bias != null)
-                for (int o = 0; o < outC; o++)
-                {
-                    var row = new Span<T>(yi + o * p, p);
-                    System.Numerics.Tensors.TensorPrimitives.Add(row, _bias[o], row);
-                }
+        }
+        if (_bias == null) return;
+        for (int i = firstImage; i <= lastImage; i++)
+        {
+            int from = Math.Max(q0 - i * p, 0), to = Math.Min(q1 - i * p, p);
+            for (int o = 0; o < outC; o++)
+            {
+                var row = new Span<T>(_y + ((nint)i * outC + o) * p + from, to - from);
+                System.Numerics.Tensors.TensorPrimitives.Add(row, _bias[o], row);
+            }
         }
     }
 }
