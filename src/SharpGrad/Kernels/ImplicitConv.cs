@@ -236,7 +236,7 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
     public override void Execute(int index, int count)
     {
         // The output pixels of the whole batch, image after image, cut into NR-wide strips split over the parts: a strip
-        // may span two images (so a 14 x 14 map does not leave a 4-wide strip per image), its tile then scattered.
+        // may span images (so a 14 x 14 map does not leave a 4-wide strip per image), its tile then scattered.
         int mr = TK.MR, nr = TK.NR, k = _g.ColumnRows, p = _g.ColumnCols, outC = _outC, kc = _kc;
         long total = (long)_count * p;
         int strips = (int)((total + nr - 1) / nr);
@@ -271,9 +271,13 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
                     else
                     {
                         TK.Run(kcCur, aBlock + ir * kcCur, strip, nr, tile, nr, T.One, T.Zero);
-                        int w1 = Math.Min(w, p - pix);
-                        ImplicitConv.MergeTile(tile, nr, cp, p, h, w1, add);
-                        if (w1 < w) ImplicitConv.MergeTile(tile + w1, nr, cp - pix + (nint)outC * p, p, h, w - w1, add);
+                        // The tile's columns, image by image (a map smaller than a strip puts several images in one).
+                        for (int done = 0, img = image, px = pix; done < w; img++, px = 0)
+                        {
+                            int seg = Math.Min(w - done, p - px);
+                            ImplicitConv.MergeTile(tile + done, nr, _y + ((nint)img * outC + ir) * p + px, p, h, seg, add);
+                            done += seg;
+                        }
                     }
                 }
             }
