@@ -165,7 +165,8 @@ internal static class Pooling
                 int ox = 0;
                 if (typeof(T) == typeof(float) && Avx2.IsSupported)
                     ox = MaxRow2x2Avx2(MemoryMarshal.Cast<T, float>(r0), MemoryMarshal.Cast<T, float>(r1), ow, w, 2 * oy * w,
-                        MemoryMarshal.Cast<T, float>(yp.Slice(oy * ow, ow)), ap.Slice(oy * ow, ow));
+                        MemoryMarshal.Cast<T, float>(yp.Slice(oy * ow, ow)), ap.Slice(oy * ow, ow),
+                        x.Length - (pl * hw + (2 * oy + 1) * w));
                 for (; ox < ow; ox++)
                 {
                     int ix = 2 * ox, top = 2 * oy * w + ix;
@@ -186,7 +187,8 @@ internal static class Pooling
     /// or a block holding a NaN, whose propagation rule the scalar code keeps) is left to the caller. Candidates are
     /// taken in window order with a strict comparison, so ties go to the first, exactly as the scalar code.
     /// </summary>
-    private static int MaxRow2x2Avx2(ReadOnlySpan<float> r0, ReadOnlySpan<float> r1, int ow, int w, int top, Span<float> y, Span<int> argmax)
+    private static int MaxRow2x2Avx2(ReadOnlySpan<float> r0, ReadOnlySpan<float> r1, int ow, int w, int top, Span<float> y, Span<int> argmax,
+        int readable)
     {
         ref float p0 = ref MemoryMarshal.GetReference(r0);
         ref float p1 = ref MemoryMarshal.GetReference(r1);
@@ -194,7 +196,11 @@ internal static class Pooling
         var one = Vector256.Create(1);
         var below = Vector256.Create(w);
         int ox = 0;
-        for (; ox + 8 <= ow; ox += 8)
+        Span<float> bestTail = stackalloc float[8];
+        Span<int> indexTail = stackalloc int[8];
+        // Whole blocks of 8 windows, then a last partial block when its 16-float loads stay inside the input (they may
+        // read into the next row: those lanes are computed and dropped).
+        for (; ox < ow && (ox + 8 <= ow || 2 * ox + 16 <= readable); ox += 8)
         {
             int ix = 2 * ox;
             var a0 = Vector256.LoadUnsafe(ref p0, (nuint)ix);
@@ -223,10 +229,20 @@ internal static class Pooling
             best = Avx2.Permute4x64(best.AsDouble(), 0b11_01_10_00).AsSingle();
             which = Avx2.Permute4x64(which.AsInt64(), 0b11_01_10_00).AsInt32();
             var index = Vector256.Create(top + ix) + lanes + (which & one) + Avx2.ShiftRightLogical(which, 1) * below;
-            best.StoreUnsafe(ref MemoryMarshal.GetReference(y), (nuint)ox);
-            index.StoreUnsafe(ref MemoryMarshal.GetReference(argmax), (nuint)ox);
+            if (ox + 8 <= ow)
+            {
+                best.StoreUnsafe(ref MemoryMarshal.GetReference(y), (nuint)ox);
+                index.StoreUnsafe(ref MemoryMarshal.GetReference(argmax), (nuint)ox);
+            }
+            else
+            {
+                best.StoreUnsafe(ref MemoryMarshal.GetReference(bestTail));
+                index.StoreUnsafe(ref MemoryMarshal.GetReference(indexTail));
+                bestTail[..(ow - ox)].CopyTo(y[ox..]);
+                indexTail[..(ow - ox)].CopyTo(argmax[ox..]);
+            }
         }
-        return ox;
+        return Math.Min(ox, ow);
     }
 
     /// <summary>Takes v if it is larger, or NaN, unless a NaN was already taken (the first NaN wins, as in PyTorch).</summary>

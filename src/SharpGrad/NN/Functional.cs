@@ -125,9 +125,27 @@ public static partial class Functional
         if (!training || p == 0) return input;
         if (p == 1) return input * 0.0;
         var g = generator ?? Generator.Default;
-        var mask = Tensor.Empty(input.ShapeRef, input.DType);
+        var mask = Tensor.Uninitialized(input.ShapeRef, input.DType);
         double keep = 1 / (1 - p);
-        for (int i = 0; i < mask.Numel; i++) mask.SetDouble(i, g.NextDouble() >= p ? keep : 0.0);
+        // One draw per element, in order (the masks do not depend on the dtype), written straight into the storage.
+        switch (mask.DType)
+        {
+            case DType.Float32:
+            {
+                Span<float> m = mask.Span<float>();
+                float keepF = (float)keep;
+                for (int i = 0; i < m.Length; i++) m[i] = g.NextDouble() >= p ? keepF : 0f;
+                break;
+            }
+            case DType.Float64:
+            {
+                Span<double> m = mask.Span<double>();
+                for (int i = 0; i < m.Length; i++) m[i] = g.NextDouble() >= p ? keep : 0.0;
+                break;
+            }
+            default:
+                throw new ArgumentException($"Dropout: expected a floating-point input, got {input.DType}.", nameof(input));
+        }
         return input * mask;
     }
 
