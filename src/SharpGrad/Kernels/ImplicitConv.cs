@@ -111,62 +111,100 @@ internal static unsafe class ImplicitConv
     internal static int PaddedSize(in ConvGeometry g) => g.Channels * (g.Height + 2 * g.PadH) * (g.Width + 2 * g.PadW);
 
     /// <summary>
-    /// Writes <c>cols[r0 + r, p0 + p]</c> for r in [0, rows), p in [0, positions) at <c>dst[r * ld + p]</c>: rows are
-    /// (channel, ky, kx) triples, positions are output pixels of the images at <paramref name="padded"/> (padded by
-    /// <see cref="Pad{T}"/>, back to back; position q is pixel q mod P of image q / P). The positions are cut once into
-    /// runs along output rows; a run then reads consecutive inputs (stride 1) at an offset that is the run's plus the
-    /// row's, so each (row, run) is one copy.
+    /// For each row r = (channel, ky, kx) of the column matrix, the offset of its tap in a padded image (see
+    /// <see cref="Pad{T}"/>) relative to the top-left input of an output pixel's window.
+    /// </summary>
+    internal static int[] RowOffsets(in ConvGeometry g, int[] reuse)
+    {
+        int wp = g.Width + 2 * g.PadW, plane = (g.Height + 2 * g.PadH) * wp;
+        int[] offsets = reuse.Length >= g.ColumnRows ? reuse : new int[g.ColumnRows];
+        int r = 0;
+        for (int c = 0; c < g.Channels; c++)
+            for (int ky = 0; ky < g.KernelH; ky++)
+                for (int kx = 0; kx < g.KernelW; kx++) offsets[r++] = c * plane + ky * g.DilationH * wp + kx * g.DilationW;
+        return offsets;
+    }
+
+    /// <summary>
+    /// Writes <c>cols[r, p0 + p]</c> for the <paramref name="rows"/> rows whose tap offsets (<see cref="RowOffsets"/>)
+    /// start at <paramref name="rowOffset"/>, p in [0, positions), at <c>dst[r * ld + p]</c>. Positions are output
+    /// pixels of the images at <paramref name="padded"/> (padded by <see cref="Pad{T}"/>, back to back; position q is
+    /// pixel q mod P of image q / P). The positions are cut once into runs along output rows; a run reads consecutive
+    /// inputs (stride 1) at the run's offset plus the row's, so it is copied to every row with the same vector moves.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Gather<T>(T* dst, int ld, T* padded, in ConvGeometry g, int r0, int rows, int p0, int positions)
+    internal static void Gather<T>(T* dst, int ld, T* padded, int* rowOffset, int rows, in ConvGeometry g, int p0, int positions)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int ow = g.OutWidth, wp = g.Width + 2 * g.PadW, plane = (g.Height + 2 * g.PadH) * wp, sw = g.StrideW;
+        int ow = g.OutWidth, wp = g.Width + 2 * g.PadW, sw = g.StrideW;
         int perImage = g.ColumnCols, imageSize = PaddedSize(g);
         int maxRuns = positions / Math.Max(1, ow) + 3;
-        Span<int> runs = maxRuns <= 128 ? stackalloc int[2 * maxRuns] : new int[2 * maxRuns];
-        int nRuns = 0;
-        for (int q = p0, end = p0 + positions; q < end; nRuns++)
+        int[]? heap = maxRuns > 512 ? new int[2 * maxRuns] : null;
+        int* runs = stackalloc int[heap is null ? 2 * maxRuns : 1];
+        fixed (int* heapRuns = heap)
         {
-            int image = q / perImage, p = q - image * perImage;
-            int oy = p / ow, ox = p - oy * ow, len = Math.Min(ow - ox, end - q);
-            runs[2 * nRuns] = image * imageSize + oy * g.StrideH * wp + ox * sw;
-            runs[2 * nRuns + 1] = len;
-            q += len;
-        }
-        int taps = g.KernelH * g.KernelW;
-        int c = r0 / taps, ky = r0 % taps / g.KernelW, kx = r0 % g.KernelW;
-        for (int r = 0; r < rows; r++, dst += ld)
-        {
-            T* src = padded + c * plane + ky * g.DilationH * wp + kx * g.DilationW;
-            T* d = dst;
-            for (int s = 0; s < nRuns; s++)
+            if (heap is not null) runs = heapRuns;
+            int nRuns = 0;
+            for (int q = p0, end = p0 + positions; q < end; nRuns++)
             {
-                T* from = src + runs[2 * s];
-                int len = runs[2 * s + 1];
-                if (sw == 1) CopyShort(from, d, len);
-                else for (int t = 0; t < len; t++) d[t] = from[t * sw];
-                d += len;
+                int image = q / perImage, p = q - image * perImage;
+                int oy = p / ow, ox = p - oy * ow, len = Math.Min(ow - ox, end - q);
+                runs[2 * nRuns] = image * imageSize + oy * g.StrideH * wp + ox * sw;
+                runs[2 * nRuns + 1] = len;
+                q += len;
             }
-            if (++kx == g.KernelW) { kx = 0; if (++ky == g.KernelH) { ky = 0; c++; } }
+            int w256 = Vector256<T>.Count, w128 = Vector128<T>.Count;
+            for (int s = 0, col = 0; s < nRuns; s++)
+            {
+                T* src = padded + runs[2 * s];
+                int len = runs[2 * s + 1];
+                T* d = dst + col;
+                col += len;
+                if (sw != 1)
+                {
+                    for (int r = 0; r < rows; r++, d += ld)
+                    {
+                        T* from = src + rowOffset[r];
+                        for (int t = 0; t < len; t++) d[t] = from[t * sw];
+                    }
+                }
+                else if (len >= w256 && len <= 2 * w256)
+                {
+                    // Two overlapping moves cover any length from one to two vectors (a 14-pixel row: 8 + 8).
+                    for (int r = 0; r < rows; r++, d += ld)
+                    {
+                        T* from = src + rowOffset[r];
+                        Vector256.Store(Vector256.Load(from), d);
+                        Vector256.Store(Vector256.Load(from + len - w256), d + len - w256);
+                    }
+                }
+                else if (len >= w128 && len < w256)
+                {
+                    for (int r = 0; r < rows; r++, d += ld)
+                    {
+                        T* from = src + rowOffset[r];
+                        Vector128.Store(Vector128.Load(from), d);
+                        Vector128.Store(Vector128.Load(from + len - w128), d + len - w128);
+                    }
+                }
+                else
+                {
+                    for (int r = 0; r < rows; r++, d += ld) CopyShort(src + rowOffset[r], d, len);
+                }
+            }
         }
     }
 
-    /// <summary>Copies a short run (an output row, or part of one) with at most two overlapping vector moves per size class.</summary>
+    /// <summary>Copies a short run: whole vectors and a last overlapping one, or elements when shorter than a vector.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CopyShort<T>(T* src, T* dst, int len) where T : unmanaged
     {
-        int w128 = Vector128<T>.Count, w256 = Vector256<T>.Count;
+        int w256 = Vector256<T>.Count;
         if (len >= w256)
         {
             int i = 0;
             for (; i < len - w256; i += w256) Vector256.Store(Vector256.Load(src + i), dst + i);
             Vector256.Store(Vector256.Load(src + len - w256), dst + len - w256);
-        }
-        else if (len >= w128)
-        {
-            Vector128.Store(Vector128.Load(src), dst);
-            Vector128.Store(Vector128.Load(src + len - w128), dst + len - w128);
         }
         else
         {
@@ -206,6 +244,7 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
     private T* _x, _y, _bias, _w;
     private ConvGeometry _g;
     private int _count, _outC, _kc, _mPadded;
+    private int[] _rowOffsets = [];
 
     public static void Run(T* x, int count, in ConvGeometry g, T* w, int outC, T* bias, T* y, int threads)
     {
@@ -214,6 +253,7 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
         int k = g.ColumnRows, mr = TK.MR;
         job._x = x; job._y = y; job._bias = bias; job._g = g; job._count = count; job._outC = outC;
         job._kc = ImplicitConv.BlockDepth<T, TK>(k);
+        job._rowOffsets = ImplicitConv.RowOffsets(g, job._rowOffsets);
         job._mPadded = (outC + mr - 1) / mr * mr;
         // The weights, packed once per call for every k block: block pc starts at mPadded * pc.
         job._w = job._packedW.Get(job._mPadded * k);
@@ -258,7 +298,7 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
             for (int pc = 0; pc < k; pc += kc)
             {
                 int kcCur = Math.Min(kc, k - pc);
-                ImplicitConv.Gather(strip, nr, padded, _g, pc, kcCur, q - firstImage * p, w);
+                fixed (int* offsets = &_rowOffsets[pc]) ImplicitConv.Gather(strip, nr, padded, offsets, kcCur, _g, q - firstImage * p, w);
                 if (w < nr)
                     for (int r = 0; r < kcCur; r++) Im2Col.Fill(ref strip[r * nr], w, nr);
                 bool add = pc > 0;
@@ -311,6 +351,7 @@ internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
     private T* _x, _gy, _gw;
     private ConvGeometry _g;
     private int _count, _outC, _kc;
+    private int[] _rowOffsets = [];
     private bool _splitColumns;
 
     public static void Run(T* x, T* gy, int count, in ConvGeometry g, int outC, T* gw, int threads)
@@ -319,6 +360,7 @@ internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
         int p = g.ColumnCols;
         job._x = x; job._gy = gy; job._gw = gw; job._g = g; job._count = count; job._outC = outC;
         job._kc = ImplicitConv.BlockDepth<T, TK>(p);
+        job._rowOffsets = ImplicitConv.RowOffsets(g, job._rowOffsets);
         int colStrips = (g.ColumnRows + TK.NR - 1) / TK.NR, rowStrips = (outC + TK.MR - 1) / TK.MR;
         int parts = Math.Max(1, threads);
         if ((long)count * outC * g.ColumnRows * p < (long)Gemm.ParallelThresholdFlops) parts = 1;
@@ -363,7 +405,7 @@ internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
                 {
                     int r0 = s * nr, w = Math.Min(nr, n - r0);
                     // cols(x_i)[r0 .. r0 + w, pc .. pc + kc) row-major, then transposed into the kernel's strip layout
-                    ImplicitConv.Gather(rows, kcCur, img, _g, r0, w, pc, kcCur);
+                    fixed (int* offsets = &_rowOffsets[r0]) ImplicitConv.Gather(rows, kcCur, img, offsets, w, _g, pc, kcCur);
                     GemmPacking.PackBStrip(strip, rows, kcCur, true, kcCur, w, nr);
                     for (int ir = m0; ir < m1; ir += mr)
                     {
