@@ -48,6 +48,8 @@ row mlp-epoch --workload mlp-epoch "${limit[@]}" <<<"bench/reference/workloads.p
 bench/reference/workloads.py --workload mlp-epoch ${limit[*]} --torch-threads 2"
 row cnn-epoch --workload cnn-epoch "${limit[@]}" <<<"bench/reference/workloads.py --workload cnn-epoch ${limit[*]} --torch-threads 1
 bench/reference/workloads.py --workload cnn-epoch ${limit[*]} --torch-threads 2"
+row cnn-results-epoch --workload cnn-epoch --model results "${limit[@]}" <<<"bench/reference/workloads.py --workload cnn-epoch --model results ${limit[*]} --torch-threads 1
+bench/reference/workloads.py --workload cnn-epoch --model results ${limit[*]} --torch-threads 2"
 row mlp-batch1 --workload mlp-batch1 --steps 2000 <<<"bench/reference/workloads.py --workload mlp-batch1 --steps 2000 --torch-threads 1
 bench/reference/workloads.py --workload mlp-batch1 --steps 2000 --torch-threads 2"
 row xor --workload xor <<<"bench/reference/workloads.py --workload xor"

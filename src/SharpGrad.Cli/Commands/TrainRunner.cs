@@ -28,6 +28,10 @@ internal sealed record TrainConfig
     public bool BatchNorm { get; init; } = true;
     /// <summary>Zero padding of the CNN's convolutions.</summary>
     public int ConvPadding { get; init; }
+    /// <summary>Mirror each training image left to right with probability 0.5 (augmentation).</summary>
+    public bool HorizontalFlip { get; init; }
+    /// <summary>Label smoothing of the cross-entropy loss (0 = none).</summary>
+    public double LabelSmoothing { get; init; }
     public int? TrainLimit { get; init; }
     /// <summary>none, cosine, or step:N[:GAMMA]; stepped once per epoch.</summary>
     public string Schedule { get; init; } = "none";
@@ -47,6 +51,8 @@ internal sealed record TrainConfig
         string text = string.Create(CultureInfo.InvariantCulture,
             $"model={Model} hidden={string.Join(',', Hidden)} activation={Activation} dropout={Dropout:R} optimizer={Optimizer} lr={Lr:R} momentum={Momentum:R} weight_decay={WeightDecay:R} batch={BatchSize} seed={Seed} batchnorm={BatchNorm} limit={TrainLimit} synthetic={Synthetic} schedule={Schedule}");
         if (ConvPadding != 0) text += " conv_padding=" + ConvPadding.ToString(CultureInfo.InvariantCulture);
+        if (HorizontalFlip) text += " hflip=0.5";
+        if (LabelSmoothing != 0) text += " label_smoothing=" + LabelSmoothing.ToString("R", CultureInfo.InvariantCulture);
         return Schedule == "cosine" ? text + " t_max=" + Epochs.ToString(CultureInfo.InvariantCulture) : text;
     }
 
@@ -55,7 +61,7 @@ internal sealed record TrainConfig
         "mlp" => $"mlp {string.Join('-', Hidden)} {Activation.ToString().ToLowerInvariant()}",
         "cnn" => $"cnn{(BatchNorm ? " +bn" : "")}{(ConvPadding != 0 ? $" pad {ConvPadding}" : "")}",
         _ => Model,
-    } + (Model == "perceptron" ? "" : $" {Optimizer}") + $" lr={Lr.ToString(CultureInfo.InvariantCulture)}";
+    } + (HorizontalFlip ? " +hflip" : "") + (LabelSmoothing != 0 ? $" ls={LabelSmoothing.ToString(CultureInfo.InvariantCulture)}" : "") + (Model == "perceptron" ? "" : $" {Optimizer}") + $" lr={Lr.ToString(CultureInfo.InvariantCulture)}";
 }
 
 /// <summary>The outcome of one configuration.</summary>
@@ -117,13 +123,20 @@ internal static class TrainRunner
         if (c.Model == "perceptron")
         {
             if (plan is not null || c.MaxSteps is not null) throw new ArgumentException("--checkpoint, --resume and --max-steps are not supported for the perceptron.");
+            if (c.HorizontalFlip || c.LabelSmoothing != 0) throw new ArgumentException("--hflip and --label-smoothing are not supported for the perceptron (it has no loss).");
             return RunPerceptron(c, train, data, epochProgress, ct);
         }
         var g = new Generator(c.Seed);
         var model = BuildModel(c, g);
         var optimizer = BuildOptimizer(c, model.Parameters());
-        var loader = new DataLoader(train, c.BatchSize, shuffle: true, generator: new Generator(c.Seed + 1));
-        var run = new TrainingRunOptions { Scheduler = BuildScheduler(c, optimizer), MaxSteps = c.MaxSteps, DivergenceFactor = c.DivergenceFactor > 0 ? c.DivergenceFactor : null };
+        // Augmentation draws from its own generator (seed + 2), which checkpoints save beside the loader's.
+        var flip = c.HorizontalFlip ? new RandomHorizontalFlip(train, 0.5, new Generator(c.Seed + 2)) : null;
+        var loader = new DataLoader(flip ?? (IDataset)train, c.BatchSize, shuffle: true, generator: new Generator(c.Seed + 1));
+        var run = new TrainingRunOptions
+        {
+            Scheduler = BuildScheduler(c, optimizer), MaxSteps = c.MaxSteps, DivergenceFactor = c.DivergenceFactor > 0 ? c.DivergenceFactor : null,
+            Generators = flip is null ? null : new Dictionary<string, Generator> { ["augment"] = flip.Generator },
+        };
         string? resumedFrom = null;
         if (plan is not null)
         {
@@ -149,7 +162,8 @@ internal static class TrainRunner
                 else log?.Invoke($"no valid checkpoint in {dir.Path}; starting from the beginning");
             }
         }
-        var result = await Trainer.RunAsync(model, (o, y) => F.CrossEntropy(o, y), optimizer, loader, data.Validation,
+        double smoothing = c.LabelSmoothing;
+        var result = await Trainer.RunAsync(model, (o, y) => F.CrossEntropy(o, y, labelSmoothing: smoothing), optimizer, loader, data.Validation,
             new FitOptions { Epochs = c.Epochs, BatchProgress = batchProgress }, run, epochProgress, ct);
         double test = Trainer.Accuracy(model, data.Test);
         var fit = result.Fit;

@@ -44,6 +44,15 @@ internal sealed unsafe class AlignedBuffer<T> where T : unmanaged
     private T[] _array = [];
     private T* _ptr;
 
+    /// <summary>The same buffers, plus new ones up to <paramref name="count"/> (one per part of a parallel job).</summary>
+    public static AlignedBuffer<T>[] Grow(AlignedBuffer<T>[] old, int count)
+    {
+        if (old.Length >= count) return old;
+        var grown = new AlignedBuffer<T>[count];
+        for (int i = 0; i < count; i++) grown[i] = i < old.Length ? old[i] : new AlignedBuffer<T>();
+        return grown;
+    }
+
     public T* Get(int length)
     {
         int pad = 64 / sizeof(T);
@@ -115,16 +124,9 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
         threads = Math.Max(threads, WorkerPool.MaxParallelism);
         if (_privateA.Length < threads)
         {
-            _privateA = Grow(_privateA, threads);
-            _privateB = Grow(_privateB, threads);
-            _tile = Grow(_tile, threads);
-        }
-
-        static AlignedBuffer<T>[] Grow(AlignedBuffer<T>[] old, int count)
-        {
-            var grown = new AlignedBuffer<T>[count];
-            for (int i = 0; i < count; i++) grown[i] = i < old.Length ? old[i] : new AlignedBuffer<T>();
-            return grown;
+            _privateA = AlignedBuffer<T>.Grow(_privateA, threads);
+            _privateB = AlignedBuffer<T>.Grow(_privateB, threads);
+            _tile = AlignedBuffer<T>.Grow(_tile, threads);
         }
     }
 

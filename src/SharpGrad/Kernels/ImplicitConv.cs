@@ -268,8 +268,7 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
     private void EnsureBuffers(int parts)
     {
         if (_strip.Length >= parts) return;
-        AlignedBuffer<T>[] Grow(AlignedBuffer<T>[] old) => Enumerable.Range(0, parts).Select(i => i < old.Length ? old[i] : new AlignedBuffer<T>()).ToArray();
-        _strip = Grow(_strip); _tile = Grow(_tile); _padded = Grow(_padded);
+        _strip = AlignedBuffer<T>.Grow(_strip, parts); _tile = AlignedBuffer<T>.Grow(_tile, parts); _padded = AlignedBuffer<T>.Grow(_padded, parts);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -373,8 +372,8 @@ internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
     private void EnsureBuffers(int parts)
     {
         if (_a.Length >= parts) return;
-        AlignedBuffer<T>[] Grow(AlignedBuffer<T>[] old) => Enumerable.Range(0, parts).Select(i => i < old.Length ? old[i] : new AlignedBuffer<T>()).ToArray();
-        _a = Grow(_a); _rows = Grow(_rows); _strip = Grow(_strip); _tile = Grow(_tile); _padded = Grow(_padded);
+        _a = AlignedBuffer<T>.Grow(_a, parts); _rows = AlignedBuffer<T>.Grow(_rows, parts); _strip = AlignedBuffer<T>.Grow(_strip, parts);
+        _tile = AlignedBuffer<T>.Grow(_tile, parts); _padded = AlignedBuffer<T>.Grow(_padded, parts);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -41,18 +41,22 @@ public sealed class CliResumeTests : IDisposable
     private static string Hash(CliResult r) => r.Json.GetProperty("weights_sha256").GetString()!;
 
     [Theory]
-    [InlineData("sgd")]
-    [InlineData("adam")]
-    public void StoppingAndResumingInANewProcessGivesBitIdenticalWeights(string optimizer)
+    [InlineData("sgd", false)]
+    [InlineData("adam", false)]
+    [InlineData("adam", true)]   // with augmentation: its generator is checkpointed too
+    public void StoppingAndResumingInANewProcessGivesBitIdenticalWeights(string optimizer, bool flip)
     {
-        string straight = Hash(Ok(Train(optimizer)));
-        string ck = _dir.File("ck-" + optimizer), outDir = _dir.File("out-" + optimizer);
-        var stopped = Ok(Train(optimizer, "--checkpoint", ck, "--max-steps", "21"));
+        string[] aug = flip ? ["--hflip"] : [];
+        List<string> Run(params string[] extra) => Train(optimizer, [.. aug, .. extra]);
+        string straight = Hash(Ok(Run()));
+        if (flip) Assert.NotEqual(Hash(Ok(Train(optimizer))), straight);
+        string ck = _dir.File("ck-" + optimizer + aug.Length), outDir = _dir.File("out-" + optimizer + aug.Length);
+        var stopped = Ok(Run("--checkpoint", ck, "--max-steps", "21"));
         Assert.True(stopped.Json.GetProperty("interrupted").GetBoolean());
         Assert.Equal(21, stopped.Json.GetProperty("steps").GetInt64());
         Assert.NotEqual(straight, Hash(stopped));
 
-        var resumed = Ok(Train(optimizer, "--checkpoint", ck, "--resume", "--out", outDir));
+        var resumed = Ok(Run("--checkpoint", ck, "--resume", "--out", outDir));
         string from = new CheckpointDirectory(ck).PathFor(21);
         Assert.Contains($"sharpgrad: resuming from {from} (epoch 2, batch 5, step 21)", resumed.Stderr);
         Assert.Equal(from, resumed.Json.GetProperty("resumed_from").GetString());
@@ -60,6 +64,17 @@ public sealed class CliResumeTests : IDisposable
         Assert.Equal(straight, Hash(resumed));
         // model.safetensors is the state dict, so its sha256sum is the weights hash.
         Assert.Equal(straight, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(outDir, "model.safetensors")))));
+    }
+
+    [Fact]
+    public void LabelSmoothingChangesTheRunAndAValueOutsideItsRangeIsRefused()
+    {
+        var smoothed = Ok(Train("adam", "--label-smoothing", "0.1"));
+        Assert.Contains("ls=0.1", smoothed.Json.GetProperty("description").GetString());
+        Assert.NotEqual(Hash(Ok(Train("adam"))), Hash(smoothed));
+        var bad = CliRunner.Run(_dir.Path, Train("adam", "--label-smoothing", "1"), threads: 1);
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("--label-smoothing must be in [0, 1) (got 1)", bad.Stderr);
     }
 
     [Fact]
