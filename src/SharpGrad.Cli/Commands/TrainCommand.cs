@@ -28,13 +28,14 @@ internal static class TrainCommand
         public Option<string?> Out { get; } = new("--out") { Description = "Directory for history.csv, loss.svg, accuracy.svg and the final weights, model.safetensors and model.npz." };
         public Option<int?> Limit { get; } = new("--limit") { Description = "Train on only the first N training images (quick runs)." };
         public Option<bool> Json { get; } = new("--json") { Description = "Print one JSON object at the end instead of tables." };
-        public Option<int> ConvPadding { get; } = new("--conv-padding") { Description = "Zero padding of both 5x5 convolutions of the CNN (0 or 2; 2 keeps 28x28, a 3136-feature classifier)." };
+        public Option<int> ConvPadding { get; } = new("--conv-padding") { Description = "Zero padding of both convolutions of the CNN (0 to (k-1)/2; 2 with 5x5 or 1 with 3x3 kernels keeps 28x28, a 3136-feature classifier)." };
+        public Option<int> ConvKernel { get; } = new("--conv-kernel") { Description = "Kernel size of both convolutions of the CNN: 5 (default) or 3.", DefaultValueFactory = _ => 5 };
         public Option<double> LabelSmoothing { get; } = new("--label-smoothing") { Description = "Label smoothing of the cross-entropy loss, in [0, 1) (0 = none)." };
         public Option<bool> HorizontalFlip { get; } = new("--hflip") { Description = "Mirror each training image left to right with probability 0.5 (augmentation; validation and test images are not flipped)." };
 
         public void AddTo(Command cmd)
         {
-            foreach (var o in new Option[] { Model, Hidden, Activation, Dropout, Optimizer, Momentum, WeightDecay, Epochs, BatchSize, Seed, Data, Out, Limit, Json, ConvPadding, HorizontalFlip, LabelSmoothing })
+            foreach (var o in new Option[] { Model, Hidden, Activation, Dropout, Optimizer, Momentum, WeightDecay, Epochs, BatchSize, Seed, Data, Out, Limit, Json, ConvPadding, ConvKernel, HorizontalFlip, LabelSmoothing })
                 cmd.Add(o);
         }
 
@@ -45,16 +46,17 @@ internal static class TrainCommand
             int epochs = p.GetValue(Epochs), batch = p.GetValue(BatchSize);
             if (epochs < 1) throw new ArgumentException($"--epochs must be at least 1 (got {epochs}).");
             if (batch < 1) throw new ArgumentException($"--batch-size must be at least 1 (got {batch}).");
-            int padding = p.GetValue(ConvPadding);
+            int padding = p.GetValue(ConvPadding), kernel = p.GetValue(ConvKernel);
+            if (kernel is not (3 or 5)) throw new ArgumentException($"--conv-kernel must be 3 or 5 (got {kernel}).");
+            if (padding < 0 || 2 * padding > kernel - 1) throw new ArgumentException($"--conv-padding must be 0 to {(kernel - 1) / 2} with {kernel}x{kernel} kernels (got {padding}).");
             double smoothing = p.GetValue(LabelSmoothing);
             if (!(smoothing >= 0 && smoothing < 1)) throw new ArgumentException($"--label-smoothing must be in [0, 1) (got {smoothing.ToString(CultureInfo.InvariantCulture)}).");
-            if (padding is < 0 or > 2) throw new ArgumentException($"--conv-padding must be 0, 1 or 2 (got {padding}).");
             return new TrainConfig
             {
                 Model = model, Hidden = ParseInts(p.GetValue(Hidden)!, "--hidden"), Activation = ParseActivation(p.GetValue(Activation)!),
                 Dropout = p.GetValue(Dropout), Optimizer = p.GetValue(Optimizer)!.ToLowerInvariant(), Lr = lr, Momentum = p.GetValue(Momentum),
                 WeightDecay = p.GetValue(WeightDecay), Epochs = epochs, BatchSize = batch, Seed = p.GetValue(Seed), TrainLimit = p.GetValue(Limit),
-                ConvPadding = padding, HorizontalFlip = p.GetValue(HorizontalFlip), LabelSmoothing = smoothing,
+                ConvPadding = padding, ConvKernel = kernel, HorizontalFlip = p.GetValue(HorizontalFlip), LabelSmoothing = smoothing,
             };
         }
     }

@@ -28,6 +28,8 @@ internal sealed record TrainConfig
     public bool BatchNorm { get; init; } = true;
     /// <summary>Zero padding of the CNN's convolutions.</summary>
     public int ConvPadding { get; init; }
+    /// <summary>Kernel size of the CNN's convolutions (3 or 5).</summary>
+    public int ConvKernel { get; init; } = 5;
     /// <summary>Mirror each training image left to right with probability 0.5 (augmentation).</summary>
     public bool HorizontalFlip { get; init; }
     /// <summary>Label smoothing of the cross-entropy loss (0 = none).</summary>
@@ -51,6 +53,7 @@ internal sealed record TrainConfig
         string text = string.Create(CultureInfo.InvariantCulture,
             $"model={Model} hidden={string.Join(',', Hidden)} activation={Activation} dropout={Dropout:R} optimizer={Optimizer} lr={Lr:R} momentum={Momentum:R} weight_decay={WeightDecay:R} batch={BatchSize} seed={Seed} batchnorm={BatchNorm} limit={TrainLimit} synthetic={Synthetic} schedule={Schedule}");
         if (ConvPadding != 0) text += " conv_padding=" + ConvPadding.ToString(CultureInfo.InvariantCulture);
+        if (ConvKernel != 5) text += " conv_kernel=" + ConvKernel.ToString(CultureInfo.InvariantCulture);
         if (HorizontalFlip) text += " hflip=0.5";
         if (LabelSmoothing != 0) text += " label_smoothing=" + LabelSmoothing.ToString("R", CultureInfo.InvariantCulture);
         return Schedule == "cosine" ? text + " t_max=" + Epochs.ToString(CultureInfo.InvariantCulture) : text;
@@ -59,7 +62,7 @@ internal sealed record TrainConfig
     public string Describe() => Model switch
     {
         "mlp" => $"mlp {string.Join('-', Hidden)} {Activation.ToString().ToLowerInvariant()}",
-        "cnn" => $"cnn{(BatchNorm ? " +bn" : "")}{(ConvPadding != 0 ? $" pad {ConvPadding}" : "")}",
+        "cnn" => $"cnn{(ConvKernel != 5 ? $" {ConvKernel}x{ConvKernel}" : "")}{(BatchNorm ? " +bn" : "")}{(ConvPadding != 0 ? $" pad {ConvPadding}" : "")}",
         _ => Model,
     } + (HorizontalFlip ? " +hflip" : "") + (LabelSmoothing != 0 ? $" ls={LabelSmoothing.ToString(CultureInfo.InvariantCulture)}" : "") + (Model == "perceptron" ? "" : $" {Optimizer}") + $" lr={Lr.ToString(CultureInfo.InvariantCulture)}";
 }
@@ -90,7 +93,7 @@ internal static class TrainRunner
     {
         "logreg" => Models.LogisticRegression(784, 10, g),
         "mlp" => Models.Mlp(784, c.Hidden, 10, c.Activation, c.Dropout, g),
-        "cnn" => Models.Cnn(10, c.Dropout, c.BatchNorm, c.Activation, g, c.ConvPadding),
+        "cnn" => Models.Cnn(10, c.Dropout, c.BatchNorm, c.Activation, g, c.ConvPadding, c.ConvKernel),
         _ => throw new ArgumentException($"unknown model '{c.Model}' (expected {string.Join(", ", ModelNames)})."),
     };
 
