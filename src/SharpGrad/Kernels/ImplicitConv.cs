@@ -286,18 +286,27 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
         int imageSize = _g.Channels * _g.Height * _g.Width, paddedSize = ImplicitConv.PaddedSize(_g);
         T* strip = _strip[index].Get(kc * nr);
         T* tile = _tile[index].Get(mr * nr);
-        T* padded = _padded[index].Get((lastImage - firstImage + 1) * paddedSize);
-        for (int i = firstImage; i <= lastImage; i++) ImplicitConv.Pad(_x + (nint)i * imageSize, _g, padded + (i - firstImage) * paddedSize);
+        // Padded copies of a window of consecutive images (at least the most one strip can touch, and 16 so that few
+        // images are padded twice), slid forward as the strips advance: memory does not grow with the batch.
+        int window = Math.Min(lastImage - firstImage + 1, Math.Max(16, (nr + p - 1) / p + 1));
+        T* padded = _padded[index].Get(window * paddedSize);
+        int windowStart = -1, windowEnd = -1; // images [windowStart, windowEnd) are padded
         for (int q = q0; q < q1; q += nr)
         {
             int w = Math.Min(nr, q1 - q);
             int image = q / p, pix = q - image * p;
+            if ((q + w - 1) / p >= windowEnd)
+            {
+                windowStart = image;
+                windowEnd = Math.Min(lastImage + 1, image + window);
+                for (int i = windowStart; i < windowEnd; i++) ImplicitConv.Pad(_x + (nint)i * imageSize, _g, padded + (i - windowStart) * paddedSize);
+            }
             bool inside = pix + w <= p;
             T* yq = _y + (nint)image * outC * p + pix;
             for (int pc = 0; pc < k; pc += kc)
             {
                 int kcCur = Math.Min(kc, k - pc);
-                fixed (int* offsets = &_rowOffsets[pc]) ImplicitConv.Gather(strip, nr, padded, offsets, kcCur, _g, q - firstImage * p, w);
+                fixed (int* offsets = &_rowOffsets[pc]) ImplicitConv.Gather(strip, nr, padded, offsets, kcCur, _g, q - windowStart * p, w);
                 if (w < nr)
                     for (int r = 0; r < kcCur; r++) Im2Col.Fill(ref strip[r * nr], w, nr);
                 bool add = pc > 0;
