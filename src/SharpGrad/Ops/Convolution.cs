@@ -65,7 +65,7 @@ internal static class ConvOps
 
     /// <summary>
     /// Elements of one column matrix (about 16 MB of float32) on the input-gradient path that still builds one (strides
-    /// above 1): a batch whose matrix would be larger is done in chunks of images.
+    /// above 1, or outputs much smaller than the input): a batch whose matrix would be larger is done in chunks of images.
     /// </summary>
     internal const int ChunkElements = 1 << 22;
 
@@ -103,17 +103,17 @@ internal static class ConvOps
             else
             {
                 gx = Tensor.Empty(x.ShapeRef, x.DType);
-                StridedInputGradient<T>(w, gy, g, gx);
+                ExplicitInputGradient<T>(w, gy, g, gx);
             }
         }
         return (gx, gw, gb);
     }
 
     /// <summary>
-    /// The input gradient of a strided convolution: dcols = Wᵀ · gy chunk by chunk, scattered back with col2im
-    /// (adds into <paramref name="gx"/>, which starts at zero).
+    /// The input gradient when it is not a cheap convolution itself (<see cref="ImplicitConv.InputGradientSupported"/>):
+    /// dcols = Wᵀ · gy chunk by chunk, scattered back with col2im (adds into <paramref name="gx"/>, which starts at zero).
     /// </summary>
-    private static void StridedInputGradient<T>(Tensor w, Tensor gy, ConvGeometry g, Tensor gx) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void ExplicitInputGradient<T>(Tensor w, Tensor gy, ConvGeometry g, Tensor gx) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = gx.ShapeRef[0], outC = w.ShapeRef[0], rows = g.ColumnRows, p = g.ColumnCols;
         int chunk = ChunkImages(g, n);
