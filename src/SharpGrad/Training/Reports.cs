@@ -39,7 +39,7 @@ public sealed record FitOptions
     public int? EarlyStoppingPatience { get; init; }
 
     /// <summary>Batch size used to evaluate the validation set.</summary>
-    public int EvaluationBatchSize { get; init; } = 1000;
+    public int EvaluationBatchSize { get; init; } = 250;
 
     /// <summary>Called after every epoch, e.g. to step a learning-rate schedule.</summary>
     public Action<EpochReport>? OnEpochEnd { get; init; }

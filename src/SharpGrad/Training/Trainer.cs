@@ -157,7 +157,7 @@ public static partial class Trainer
     }
 
     /// <summary>Mean loss and accuracy of <paramref name="model"/> on <paramref name="data"/>, in evaluation mode and without the tape.</summary>
-    public static (double Loss, double Accuracy) Evaluate(Module model, Func<Tensor, Tensor, Tensor> loss, IDataset data, int batchSize = 1000)
+    public static (double Loss, double Accuracy) Evaluate(Module model, Func<Tensor, Tensor, Tensor> loss, IDataset data, int batchSize = 250)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(loss);
@@ -188,7 +188,7 @@ public static partial class Trainer
     }
 
     /// <summary>Accuracy of <paramref name="model"/> on <paramref name="data"/> (argmax of the outputs against Int64 labels).</summary>
-    public static double Accuracy(Module model, IDataset data, int batchSize = 1000) =>
+    public static double Accuracy(Module model, IDataset data, int batchSize = 250) =>
         Evaluate(model, (o, y) => Tensor.Scalar(0), data, batchSize).Accuracy;
 
     private static bool IsClassification(Tensor output, Tensor target) =>
