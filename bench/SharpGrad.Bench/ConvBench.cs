@@ -25,8 +25,10 @@ internal static unsafe class ConvBench
             wgrad = Time(() => ImplicitConv.WeightGradient(ppx, ppgy, n, g, o, ppgw, threads), seconds);
             if (ImplicitConv.InputGradientSupported(g)) xgrad = Time(() => ImplicitConv.InputGradient(ppgy, n, g, ppw, o, ppgx, threads), seconds);
         }
+        // The input gradient is timed only where the implicit path takes it (JSON null otherwise).
+        string Num(double v, string format) => double.IsNaN(v) ? "null" : v.ToString(format, CultureInfo.InvariantCulture);
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"workload\":\"conv\",\"threads\":{threads},\"n\":{n},\"c\":{c},\"h\":{h},\"o\":{o},\"k\":{k},\"pad\":{pad},\"stride\":{stride},\"forward_ms\":{fwd * 1e3:F3},\"weight_grad_ms\":{wgrad * 1e3:F3},\"input_grad_ms\":{xgrad * 1e3:F3},\"forward_gflops\":{flops / fwd / 1e9:F1},\"weight_grad_gflops\":{flops / wgrad / 1e9:F1},\"input_grad_gflops\":{flops / xgrad / 1e9:F1}}}");
+            $"{{\"workload\":\"conv\",\"threads\":{threads},\"n\":{n},\"c\":{c},\"h\":{h},\"o\":{o},\"k\":{k},\"pad\":{pad},\"stride\":{stride},\"forward_ms\":{fwd * 1e3:F3},\"weight_grad_ms\":{wgrad * 1e3:F3},\"input_grad_ms\":{Num(xgrad * 1e3, "F3")},\"forward_gflops\":{flops / fwd / 1e9:F1},\"weight_grad_gflops\":{flops / wgrad / 1e9:F1},\"input_grad_gflops\":{Num(flops / xgrad / 1e9, "F1")}}}");
     }
 
     /// <summary>The fastest of the calls made in <paramref name="seconds"/> (at least 5, after 2 warm-up calls).</summary>
