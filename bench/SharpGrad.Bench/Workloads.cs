@@ -20,11 +20,11 @@ internal static class Workloads
         return workload switch
         {
             "mlp-epoch" => EpochLine(workload, threads, Models.Mlp(784, [256, 128], 10, generator: new Generator(0)), limit),
-            "cnn-epoch" => EpochLine(workload, threads, ResultsCnn(options, new Generator(0)), limit),
+            "cnn-epoch" => EpochLine(workload, threads, CnnModel(options, new Generator(0)), limit),
             "mlp-batch1" => MlpBatch1(threads, int.Parse(options.GetValueOrDefault("steps", "2000"), CultureInfo.InvariantCulture)),
             "xor" => Line(workload, threads, "seconds", Xor(int.Parse(options.GetValueOrDefault("epochs", "10000"), CultureInfo.InvariantCulture))),
             "sgd-logreg" => Line(workload, threads, "seconds", SgdLogReg(limit)),
-            "cnn-layers" => CnnLayers(threads, int.Parse(options.GetValueOrDefault("reps", "20"), CultureInfo.InvariantCulture), ResultsCnn(options, new Generator(0))),
+            "cnn-layers" => CnnLayers(threads, int.Parse(options.GetValueOrDefault("reps", "20"), CultureInfo.InvariantCulture), CnnModel(options, new Generator(0))),
             _ => throw new ArgumentException($"unknown workload '{workload}'"),
         };
     }
@@ -33,7 +33,7 @@ internal static class Workloads
     /// The issue's CNN by default; <c>--model results</c> is the RESULTS.md model of the Fashion-MNIST issue (padding 2,
     /// batch norm, dropout 0.3), so its training time can be profiled with the same runner.
     /// </summary>
-    private static Module ResultsCnn(Dictionary<string, string> options, Generator g) =>
+    private static Module CnnModel(Dictionary<string, string> options, Generator g) =>
         options.GetValueOrDefault("model", "issue") switch
         {
             "issue" => Models.Cnn(generator: g),

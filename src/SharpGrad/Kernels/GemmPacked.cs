@@ -105,11 +105,7 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
     private void Plan(int threads)
     {
         int mr = TK.MR, nr = TK.NR;
-        // KC: one NR-wide strip of packed B (KC x NR) fills about 32 KB, so it stays in L1 while the kernel walks
-        // down the MC rows of packed A. The k range is cut into equal blocks (784 = 7 x 112, not 6 x 128 + 16).
-        int kcMax = Math.Clamp(32 * 1024 / (nr * sizeof(T)), 64, 384);
-        int kBlocks = Math.Max(1, (_k + kcMax - 1) / kcMax);
-        _kc = (_k + kBlocks - 1) / kBlocks;
+        _kc = GemmTuning.BlockDepth<T>(nr, _k);
         _mc = GemmTuning.Mc / mr * mr;
         _nc = Math.Max(nr, GemmTuning.Nc / nr * nr);
         // Threads split the rows of C and share each packed panel of B, except when C has few rows (a training batch)
@@ -209,23 +205,11 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
                     else
                     {
                         TK.Run(kc, ap, bp, nr, tile, nr, T.One, T.Zero);
-                        MergeTile(tile, nr, cp, _ldc, h, w, _alpha, betaCur);
+                        GemmPacking.MergeTile(tile, nr, cp, _ldc, h, w, _alpha, betaCur);
                     }
                     if (epilogue) Epilogue(cp, _ldc, h, w, _bias == null ? null : _bias + jc + jr, _activation);
                 }
             }
-        }
-    }
-
-    /// <summary>The edge-tile write-back, with the same operations as the kernel's: <c>c = fma(alpha, t, beta * c)</c>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MergeTile(T* t, nint ldt, T* c, nint ldc, int h, int w, T alpha, T beta)
-    {
-        bool readC = beta != T.Zero;
-        for (int r = 0; r < h; r++, t += ldt, c += ldc)
-        {
-            if (readC) for (int j = 0; j < w; j++) c[j] = T.FusedMultiplyAdd(alpha, t[j], beta * c[j]);
-            else for (int j = 0; j < w; j++) c[j] = alpha * t[j];
         }
     }
 
@@ -263,6 +247,18 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
 /// </summary>
 internal static class GemmTuning
 {
+    /// <summary>
+    /// KC, the depth of a k block: one NR-wide strip of packed B (KC x NR) fills about 32 KB, so it stays in L1 while
+    /// the kernel walks down the rows of packed A. The k range is cut into equal blocks (784 = 7 x 112, not
+    /// 6 x 128 + 16).
+    /// </summary>
+    public static unsafe int BlockDepth<T>(int nr, int k) where T : unmanaged
+    {
+        int kcMax = Math.Clamp(32 * 1024 / (nr * sizeof(T)), 64, 384);
+        int blocks = Math.Max(1, (k + kcMax - 1) / kcMax);
+        return (k + blocks - 1) / blocks;
+    }
+
     /// <summary>Rows of A packed at once (MC): an MC x KC block of packed A stays in L2 (240 x 256 floats = 240 KB).</summary>
     public static int Mc = 240;
 

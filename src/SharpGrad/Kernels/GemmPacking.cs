@@ -128,6 +128,21 @@ internal static unsafe class GemmPacking
             PackBStrip(dst, trans ? b + j0 * ldb : b + j0, ldb, trans, kc, Math.Min(nr, cols - j0), nr);
     }
 
+    /// <summary>
+    /// The write-back of an edge tile the kernel computed into scratch, with the same operations as the kernel's own
+    /// store: <c>c = fma(alpha, t, beta * c)</c>, or <c>alpha * t</c> when beta is zero (C not read).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MergeTile<T>(T* t, nint ldt, T* c, nint ldc, int h, int w, T alpha, T beta) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool readC = beta != T.Zero;
+        for (int r = 0; r < h; r++, t += ldt, c += ldc)
+        {
+            if (readC) for (int j = 0; j < w; j++) c[j] = T.FusedMultiplyAdd(alpha, t[j], beta * c[j]);
+            else for (int j = 0; j < w; j++) c[j] = alpha * t[j];
+        }
+    }
+
     /// <summary>One strip of <see cref="PackB{T}"/>: <paramref name="w"/> valid columns, padded with zeros to nr.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackBStrip<T>(T* dst, T* b, nint ldb, bool trans, int kc, int w, int nr) where T : unmanaged, IFloatingPointIeee754<T>

@@ -16,8 +16,8 @@ namespace SharpGrad.Kernels;
 /// <item><see cref="InputGradient{T}"/> (stride 1): gx_i = the convolution of gy_i with the flipped, transposed
 /// weights, a forward pass of its own, so no column matrix is scattered back either.</item>
 /// </list>
-/// Every element of a result is one sequence of operations fixed by the shapes (threads split images or columns of
-/// the result, never a sum), so results do not depend on the thread count.
+/// Every element of a result is one sequence of operations fixed by the shapes (threads split output pixels, or
+/// columns or rows of the weight gradient, never a sum), so results do not depend on the thread count.
 /// </summary>
 internal static unsafe class ImplicitConv
 {
@@ -193,43 +193,10 @@ internal static unsafe class ImplicitConv
                 }
                 else
                 {
-                    for (int r = 0; r < rows; r++, d += ld) CopyShort(src + rowOffset[r], d, len);
+                    for (int r = 0; r < rows; r++, d += ld) Im2Col.Copy(ref src[rowOffset[r]], ref *d, len);
                 }
             }
         }
-    }
-
-    /// <summary>Copies a short run: whole vectors and a last overlapping one, or elements when shorter than a vector.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyShort<T>(T* src, T* dst, int len) where T : unmanaged
-    {
-        int w256 = Vector256<T>.Count;
-        if (len >= w256)
-        {
-            int i = 0;
-            for (; i < len - w256; i += w256) Vector256.Store(Vector256.Load(src + i), dst + i);
-            Vector256.Store(Vector256.Load(src + len - w256), dst + len - w256);
-        }
-        else
-        {
-            for (int i = 0; i < len; i++) dst[i] = src[i];
-        }
-    }
-
-    /// <summary>The k block of the micro-kernels: a KC x NR strip of packed B fills about 32 KB of L1.</summary>
-    internal static int BlockDepth<T, TK>(int k) where T : unmanaged, IFloatingPointIeee754<T> where TK : struct, IGemmKernel<T>
-    {
-        int kcMax = Math.Clamp(32 * 1024 / (TK.NR * sizeof(T)), 64, 384);
-        int blocks = Math.Max(1, (k + kcMax - 1) / kcMax);
-        return (k + blocks - 1) / blocks;
-    }
-
-    /// <summary><c>c = t + (add ? c : 0)</c> over an h x w edge tile (the full tiles' kernel computes the same).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void MergeTile<T>(T* t, int ldt, T* c, nint ldc, int h, int w, bool add) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        for (int r = 0; r < h; r++, t += ldt, c += ldc)
-            for (int j = 0; j < w; j++) c[j] = add ? t[j] + c[j] : t[j];
     }
 }
 
@@ -256,7 +223,7 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
         var job = t_job ??= new ForwardJob<T, TK>();
         int k = g.ColumnRows, mr = TK.MR;
         job._x = x; job._y = y; job._bias = bias; job._g = g; job._count = count; job._outC = outC;
-        job._kc = ImplicitConv.BlockDepth<T, TK>(k);
+        job._kc = GemmTuning.BlockDepth<T>(TK.NR, k);
         job._rowOffsets = ImplicitConv.RowOffsets(g, job._rowOffsets);
         job._mPadded = (outC + mr - 1) / mr * mr;
         // The weights, packed once per call for every k block: block pc starts at mPadded * pc.
@@ -327,7 +294,7 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
                         for (int done = 0, img = image, px = pix; done < w; img++, px = 0)
                         {
                             int seg = Math.Min(w - done, p - px);
-                            ImplicitConv.MergeTile(tile + done, nr, _y + ((nint)img * outC + ir) * p + px, p, h, seg, add);
+                            GemmPacking.MergeTile(tile + done, nr, _y + ((nint)img * outC + ir) * p + px, p, h, seg, T.One, add ? T.One : T.Zero);
                             done += seg;
                         }
                     }
@@ -371,7 +338,7 @@ internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
         var job = t_job ??= new WeightGradientJob<T, TK>();
         int p = g.ColumnCols;
         job._x = x; job._gy = gy; job._gw = gw; job._g = g; job._count = count; job._outC = outC;
-        job._kc = ImplicitConv.BlockDepth<T, TK>(p);
+        job._kc = GemmTuning.BlockDepth<T>(TK.NR, p);
         job._rowOffsets = ImplicitConv.RowOffsets(g, job._rowOffsets);
         int colStrips = (g.ColumnRows + TK.NR - 1) / TK.NR, rowStrips = (outC + TK.MR - 1) / TK.MR;
         int parts = Math.Max(1, threads);
@@ -428,7 +395,7 @@ internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
                         else
                         {
                             TK.Run(kcCur, ap, strip, nr, tile, nr, T.One, T.Zero);
-                            ImplicitConv.MergeTile(tile, nr, cp, n, h, w, add);
+                            GemmPacking.MergeTile(tile, nr, cp, n, h, w, T.One, add ? T.One : T.Zero);
                         }
                     }
                 }
