@@ -31,11 +31,12 @@ internal static class TrainCommand
         public Option<int> ConvPadding { get; } = new("--conv-padding") { Description = "Zero padding of both convolutions of the CNN (0 to (k-1)/2; 2 with 5x5 or 1 with 3x3 kernels keeps 28x28, a 3136-feature classifier)." };
         public Option<int> ConvKernel { get; } = new("--conv-kernel") { Description = "Kernel size of both convolutions of the CNN: 5 (default) or 3.", DefaultValueFactory = _ => 5 };
         public Option<double> LabelSmoothing { get; } = new("--label-smoothing") { Description = "Label smoothing of the cross-entropy loss, in [0, 1) (0 = none)." };
+        public Option<string?> ConvStages { get; } = new("--conv-stages") { Description = "A VGG-style CNN instead of the two 5x5 blocks: 3x3 convolutions (padding 1, batch norm, activation) per stage, stages separated by '/', channel counts by ',', a 2x2 max pool after each stage; e.g. 32/64,64." };
         public Option<bool> HorizontalFlip { get; } = new("--hflip") { Description = "Mirror each training image left to right with probability 0.5 (augmentation; validation and test images are not flipped)." };
 
         public void AddTo(Command cmd)
         {
-            foreach (var o in new Option[] { Model, Hidden, Activation, Dropout, Optimizer, Momentum, WeightDecay, Epochs, BatchSize, Seed, Data, Out, Limit, Json, ConvPadding, ConvKernel, HorizontalFlip, LabelSmoothing })
+            foreach (var o in new Option[] { Model, Hidden, Activation, Dropout, Optimizer, Momentum, WeightDecay, Epochs, BatchSize, Seed, Data, Out, Limit, Json, ConvPadding, ConvKernel, ConvStages, HorizontalFlip, LabelSmoothing })
                 cmd.Add(o);
         }
 
@@ -49,6 +50,10 @@ internal static class TrainCommand
             int padding = p.GetValue(ConvPadding), kernel = p.GetValue(ConvKernel);
             if (kernel is not (3 or 5)) throw new ArgumentException($"--conv-kernel must be 3 or 5 (got {kernel}).");
             if (padding < 0 || 2 * padding > kernel - 1) throw new ArgumentException($"--conv-padding must be 0 to {(kernel - 1) / 2} with {kernel}x{kernel} kernels (got {padding}).");
+            int[][]? stages = p.GetValue(ConvStages) is string st ? ParseStages(st) : null;
+            if (stages is not null && model != "cnn") throw new ArgumentException($"--conv-stages is for --model cnn (got --model {model}).");
+            if (stages is not null && (padding != 0 || kernel != 5))
+                throw new ArgumentException("--conv-stages builds 3x3 convolutions with padding 1; leave out --conv-kernel and --conv-padding.");
             double smoothing = p.GetValue(LabelSmoothing);
             if (!(smoothing >= 0 && smoothing < 1)) throw new ArgumentException($"--label-smoothing must be in [0, 1) (got {smoothing.ToString(CultureInfo.InvariantCulture)}).");
             return new TrainConfig
@@ -56,7 +61,7 @@ internal static class TrainCommand
                 Model = model, Hidden = ParseInts(p.GetValue(Hidden)!, "--hidden"), Activation = ParseActivation(p.GetValue(Activation)!),
                 Dropout = p.GetValue(Dropout), Optimizer = p.GetValue(Optimizer)!.ToLowerInvariant(), Lr = lr, Momentum = p.GetValue(Momentum),
                 WeightDecay = p.GetValue(WeightDecay), Epochs = epochs, BatchSize = batch, Seed = p.GetValue(Seed), TrainLimit = p.GetValue(Limit),
-                ConvPadding = padding, ConvKernel = kernel, HorizontalFlip = p.GetValue(HorizontalFlip), LabelSmoothing = smoothing,
+                ConvPadding = padding, ConvKernel = kernel, ConvStages = stages, HorizontalFlip = p.GetValue(HorizontalFlip), LabelSmoothing = smoothing,
             };
         }
     }
@@ -67,6 +72,17 @@ internal static class TrainCommand
         var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         return parts.Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0
             ? v : throw new ArgumentException($"{option}: '{s}' is not a positive integer.")).ToArray();
+    }
+
+    /// <summary>Reads <c>--conv-stages</c>: stages separated by '/', positive channel counts by ','.</summary>
+    public static int[][] ParseStages(string text)
+    {
+        var stages = text.Split('/', StringSplitOptions.TrimEntries);
+        if (stages.Length == 0 || stages.Any(string.IsNullOrEmpty))
+            throw new ArgumentException($"--conv-stages: '{text}' has an empty stage (expected e.g. 32/64,64).");
+        var parsed = stages.Select(s => ParseInts(s, "--conv-stages")).ToArray();
+        if (parsed.Length > 4) throw new ArgumentException($"--conv-stages: {parsed.Length} stages would pool a 28x28 image below 2x2 (at most 4).");
+        return parsed;
     }
 
     public static double[] ParseDoubles(string text, string option) =>

@@ -30,6 +30,8 @@ internal sealed record TrainConfig
     public int ConvPadding { get; init; }
     /// <summary>Kernel size of the CNN's convolutions (3 or 5).</summary>
     public int ConvKernel { get; init; } = 5;
+    /// <summary>Channel counts of a VGG-style CNN's 3x3 convolutions per stage (null: the two 5x5 blocks).</summary>
+    public int[][]? ConvStages { get; init; }
     /// <summary>Mirror each training image left to right with probability 0.5 (augmentation).</summary>
     public bool HorizontalFlip { get; init; }
     /// <summary>Label smoothing of the cross-entropy loss (0 = none).</summary>
@@ -54,14 +56,19 @@ internal sealed record TrainConfig
             $"model={Model} hidden={string.Join(',', Hidden)} activation={Activation} dropout={Dropout:R} optimizer={Optimizer} lr={Lr:R} momentum={Momentum:R} weight_decay={WeightDecay:R} batch={BatchSize} seed={Seed} batchnorm={BatchNorm} limit={TrainLimit} synthetic={Synthetic} schedule={Schedule}");
         if (ConvPadding != 0) text += " conv_padding=" + ConvPadding.ToString(CultureInfo.InvariantCulture);
         if (ConvKernel != 5) text += " conv_kernel=" + ConvKernel.ToString(CultureInfo.InvariantCulture);
+        if (ConvStages is not null) text += " conv_stages=" + StagesText(ConvStages);
         if (HorizontalFlip) text += " hflip=0.5";
         if (LabelSmoothing != 0) text += " label_smoothing=" + LabelSmoothing.ToString("R", CultureInfo.InvariantCulture);
         return Schedule == "cosine" ? text + " t_max=" + Epochs.ToString(CultureInfo.InvariantCulture) : text;
     }
 
+    /// <summary>The stages as --conv-stages writes them, e.g. 32/64,64.</summary>
+    public static string StagesText(int[][] stages) => string.Join('/', stages.Select(s => string.Join(',', s)));
+
     public string Describe() => Model switch
     {
         "mlp" => $"mlp {string.Join('-', Hidden)} {Activation.ToString().ToLowerInvariant()}",
+        "cnn" when ConvStages is not null => $"cnn {StagesText(ConvStages)}{(BatchNorm ? " +bn" : "")}",
         "cnn" => $"cnn{(ConvKernel != 5 ? $" {ConvKernel}x{ConvKernel}" : "")}{(BatchNorm ? " +bn" : "")}{(ConvPadding != 0 ? $" pad {ConvPadding}" : "")}",
         _ => Model,
     } + (HorizontalFlip ? " +hflip" : "") + (LabelSmoothing != 0 ? $" ls={LabelSmoothing.ToString(CultureInfo.InvariantCulture)}" : "") + (Model == "perceptron" ? "" : $" {Optimizer}") + $" lr={Lr.ToString(CultureInfo.InvariantCulture)}";
@@ -93,6 +100,7 @@ internal static class TrainRunner
     {
         "logreg" => Models.LogisticRegression(784, 10, g),
         "mlp" => Models.Mlp(784, c.Hidden, 10, c.Activation, c.Dropout, g),
+        "cnn" when c.ConvStages is not null => Models.StagedCnn(c.ConvStages, 10, c.Dropout, c.BatchNorm, c.Activation, g),
         "cnn" => Models.Cnn(10, c.Dropout, c.BatchNorm, c.Activation, g, c.ConvPadding, c.ConvKernel),
         _ => throw new ArgumentException($"unknown model '{c.Model}' (expected {string.Join(", ", ModelNames)})."),
     };

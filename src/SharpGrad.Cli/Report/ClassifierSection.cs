@@ -30,7 +30,8 @@ internal static class ClassifierSection
                 new() { Model = "logreg", Epochs = 20, Lr = 5e-4 },
                 new() { Model = "mlp", Hidden = [256], Epochs = epochs, Lr = 1e-3, Dropout = 0.2 },
                 new() { Model = "mlp", Hidden = [256, 128], Epochs = epochs, Lr = 1e-3, Dropout = 0.2 },
-                new() { Model = "cnn", Epochs = 12, Lr = 1e-3, BatchNorm = true, Dropout = 0.3 },
+                // The RESULTS.md CNN that meets the training issue's target: 83,242 parameters, 0.93 on the test set.
+                new() { Model = "cnn", ConvStages = [[32], [64], [96]], Epochs = 12, Lr = 2e-3, Schedule = "cosine", BatchNorm = true, Dropout = 0.3 },
             ];
         var outcomes = new List<TrainOutcome>();
         foreach (var c in configs)

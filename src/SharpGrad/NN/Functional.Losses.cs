@@ -61,8 +61,64 @@ public static partial class Functional
     public static Tensor MseLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
     {
         SameShape(input, target, nameof(MseLoss));
+        if (reduction is Reduction.Mean or Reduction.Sum && input.DType == target.DType && input.DType.IsFloatingPoint())
+            return FusedMse(input, target, reduction == Reduction.Mean);
         var d = input - target;
         return Reduce(d * d, reduction, nameof(MseLoss));
+    }
+
+    /// <summary>
+    /// Σ(x − y)² (divided by n for the mean) as one recorded op: the forward in one pass, and a first-order backward
+    /// that writes 2·g·(x − y)/n and its negative straight away; under createGraph the backward is the same formula in
+    /// recorded ops, so it can be differentiated again.
+    /// </summary>
+    private static Tensor FusedMse(Tensor input, Tensor target, bool mean)
+    {
+        int n = input.Numel;
+        double scale = mean ? 1.0 / n : 1.0;
+        var loss = Tensor.Empty([], input.DType);
+        if (input.DType == DType.Float32) loss.Span<float>()[0] = (float)(SumSquaredDifference<float>(input.Span<float>(), target.Span<float>()) * scale);
+        else loss.Span<double>()[0] = SumSquaredDifference<double>(input.Span<double>(), target.Span<double>()) * scale;
+        if (!SharpGrad.Autograd.ShouldRecord(input, target)) return loss;
+        return SharpGrad.Autograd.Record(loss, "MseLossBackward", [input, target], g =>
+        {
+            if (SharpGrad.Autograd.IsGradEnabled || g.Numel != 1 || g.DType != input.DType)
+            {
+                var dx = (input - target) * g * (2 * scale);
+                return [input.RequiresGrad ? dx : null, target.RequiresGrad ? -dx : null];
+            }
+            Tensor? gx = input.RequiresGrad ? Tensor.Uninitialized(input.ShapeRef, input.DType) : null;
+            Tensor? gt = target.RequiresGrad ? Tensor.Uninitialized(input.ShapeRef, input.DType) : null;
+            if (input.DType == DType.Float32)
+                MseGradient<float>(input.Span<float>(), target.Span<float>(), (float)(2 * scale * g.Span<float>()[0]), gx, gt);
+            else
+                MseGradient<double>(input.Span<double>(), target.Span<double>(), 2 * scale * g.Span<double>()[0], gx, gt);
+            return [gx, gt];
+        });
+    }
+
+    /// <summary>Σ(x − y)², accumulated in double.</summary>
+    private static double SumSquaredDifference<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        double s = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            double d = double.CreateTruncating(x[i] - y[i]);
+            s += d * d;
+        }
+        return s;
+    }
+
+    /// <summary>c·(x − y) into <paramref name="gx"/> and its negative into <paramref name="gt"/>, where given.</summary>
+    private static void MseGradient<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, T c, Tensor? gx, Tensor? gt) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        Span<T> dx = gx is null ? default : gx.Span<T>(), dt = gt is null ? default : gt.Span<T>();
+        for (int i = 0; i < x.Length; i++)
+        {
+            T v = c * (x[i] - y[i]);
+            if (gx is not null) dx[i] = v;
+            if (gt is not null) dt[i] = -v;
+        }
     }
 
     /// <summary>

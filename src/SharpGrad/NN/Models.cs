@@ -80,4 +80,53 @@ public static class Models
         seq.Add(new Linear(64 * side * side, classes, generator: generator));
         return seq;
     }
+
+    /// <summary>
+    /// A VGG-style CNN for square grey images: for each stage, 3x3 convolutions with padding 1 (the channel counts of
+    /// <paramref name="stages"/>, each followed by BatchNorm when <paramref name="batchNorm"/> and the activation), then
+    /// MaxPool(2); then Flatten, Dropout (when <paramref name="dropout"/> &gt; 0) and a Linear classifier on the last
+    /// stage's channels times the pooled side squared. <c>[[32], [64, 64]]</c> on 28x28 images is
+    /// conv 1→32, pool to 14x14, conv 32→64, conv 64→64, pool to 7x7, Linear(3136, 10): 87,402 parameters with batch norm.
+    /// </summary>
+    /// <param name="stages">Channel counts of the convolutions of each stage; at least one stage, none empty.</param>
+    /// <param name="classes">Number of class scores.</param>
+    /// <param name="dropout">Dropout probability before the classifier (0 = none).</param>
+    /// <param name="batchNorm">Whether each convolution is followed by BatchNorm2d.</param>
+    /// <param name="activation">The activation after each convolution (and batch norm).</param>
+    /// <param name="generator">Initialisation generator (PyTorch's default initialisations); null uses a fresh one.</param>
+    /// <param name="inputSize">Height and width of the input images.</param>
+    /// <param name="inputChannels">Channels of the input images.</param>
+    /// <exception cref="ArgumentException">A stage is empty, a channel count is not positive, or the images would
+    /// pool below 1x1.</exception>
+    public static Sequential StagedCnn(IReadOnlyList<IReadOnlyList<int>> stages, int classes = 10, double dropout = 0.0, bool batchNorm = true,
+        Activation activation = Activation.Relu, Generator? generator = null, int inputSize = 28, int inputChannels = 1)
+    {
+        ArgumentNullException.ThrowIfNull(stages);
+        if (stages.Count == 0) throw new ArgumentException("StagedCnn: at least one stage is needed.", nameof(stages));
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputChannels, 1);
+        int side = inputSize;
+        foreach (var stage in stages) side /= 2;
+        if (side < 1)
+            throw new ArgumentException($"StagedCnn: {stages.Count} stages pool a {inputSize}x{inputSize} image below 1x1.", nameof(stages));
+        var seq = new Sequential();
+        int channels = inputChannels;
+        for (int s = 0; s < stages.Count; s++)
+        {
+            if (stages[s] is null || stages[s].Count == 0) throw new ArgumentException($"StagedCnn: stage {s} has no convolution.", nameof(stages));
+            foreach (int c in stages[s])
+            {
+                if (c < 1) throw new ArgumentException($"StagedCnn: stage {s} has a channel count of {c}; it must be positive.", nameof(stages));
+                seq.Add(new Conv2d(channels, c, 3, padding: 1, generator: generator));
+                if (batchNorm) seq.Add(new BatchNorm2d(c));
+                seq.Add(ActivationModule(activation));
+                channels = c;
+            }
+            seq.Add(new MaxPool2d(2));
+        }
+        seq.Add(new Flatten());
+        if (dropout > 0) seq.Add(new Dropout(dropout, generator is null ? null : new Generator(generator.NextUInt64())));
+        seq.Add(new Linear(channels * side * side, classes, generator: generator));
+        return seq;
+    }
 }

@@ -62,12 +62,14 @@ public sealed partial class Tensor
             }
         }
         // C = op(A) op(B); dL/dA and dL/dB written with the same primitive (see the derivation in the XML doc above).
+        // An operand that needs no gradient (a data batch) gets none: that product would be thrown away.
+        if (!Autograd.ShouldRecord(a, b)) return y;
         return Autograd.Record(y, "MatMulBackward", [a, b], g => (transA, transB) switch
         {
-            (false, false) => [MatMulCore(g, b, false, true), MatMulCore(a, g, true, false)],
-            (false, true) => [MatMulCore(g, b, false, false), MatMulCore(g, a, true, false)],
-            (true, false) => [MatMulCore(b, g, false, true), MatMulCore(a, g, false, false)],
-            (true, true) => [MatMulCore(b, g, true, true), MatMulCore(g, a, true, true)],
+            (false, false) => [a.RequiresGrad ? MatMulCore(g, b, false, true) : null, b.RequiresGrad ? MatMulCore(a, g, true, false) : null],
+            (false, true) => [a.RequiresGrad ? MatMulCore(g, b, false, false) : null, b.RequiresGrad ? MatMulCore(g, a, true, false) : null],
+            (true, false) => [a.RequiresGrad ? MatMulCore(b, g, false, true) : null, b.RequiresGrad ? MatMulCore(a, g, false, false) : null],
+            (true, true) => [a.RequiresGrad ? MatMulCore(b, g, true, true) : null, b.RequiresGrad ? MatMulCore(g, a, true, true) : null],
         });
     }
 }

@@ -131,6 +131,58 @@ public class FusedPathTests
         TestUtil.AllClose(numeric, hessian, 1e-6, 1e-6);
     }
 
+    [Theory]
+    [InlineData(Reduction.Mean, true)]
+    [InlineData(Reduction.Mean, false)]
+    [InlineData(Reduction.Sum, true)]
+    [InlineData(Reduction.Sum, false)]
+    public void MseLossFusedBackwardMatchesTheCompositeRuleAndFiniteDifferences(Reduction reduction, bool targetNeedsGrad)
+    {
+        var g = new Generator(46);
+        var x = Leaf([4, 3], g);
+        var t = targetNeedsGrad ? Leaf([4, 3], g) : Tensor.Randn([4, 3], g, DType.Float64);
+        Func<Tensor[], Tensor> f = v => F.MseLoss(v[0], v.Length > 1 ? v[1] : t, reduction);
+        Tensor[] inputs = targetNeedsGrad ? [x, t] : [x];
+
+        // Forward against the sum written out.
+        double[] xs = x.ToArray<double>(), ts = t.ToArray<double>();
+        double expected = 0;
+        for (int i = 0; i < xs.Length; i++) expected += (xs[i] - ts[i]) * (xs[i] - ts[i]);
+        if (reduction == Reduction.Mean) expected /= xs.Length;
+        Assert.Equal(expected, f(inputs).Item(), 12);
+
+        var (fused, composite) = BothGradients(f, inputs, g);
+        for (int i = 0; i < inputs.Length; i++) AssertClose(composite[i], fused[i], 1e-12, $"input {i}");
+        var check = GradCheck.Check(f, inputs);
+        Assert.True(check.Passed, check.ToString());
+        if (!targetNeedsGrad)
+        {
+            F.MseLoss(x, t, reduction).Backward();
+            Assert.Null(t.Grad);
+        }
+    }
+
+    [Fact]
+    public void MseLossFloat32AgreesWithFloat64AndItsHessianIsTwoOverN()
+    {
+        var g = new Generator(47);
+        var x64 = Tensor.Randn([5, 2], g, DType.Float64);
+        var t64 = Tensor.Randn([5, 2], g, DType.Float64);
+        var x32 = x64.To(DType.Float32); x32.RequiresGrad = true;
+        var l32 = F.MseLoss(x32, t64.To(DType.Float32));
+        l32.Backward();
+        var x = x64.Detach(); x.RequiresGrad = true;
+        var l64 = F.MseLoss(x, t64);
+        l64.Backward();
+        Assert.Equal(l64.Item(), l32.Item(), 5);
+        AssertClose(x.Grad!, x32.Grad!, 1e-5, "gradient");
+        // d²/dx² of mean (x − t)² is (2/n)·I.
+        var hessian = Hessian.Compute(z => F.MseLoss(z, t64), x64).ToArray<double>();
+        for (int i = 0; i < 10; i++)
+            for (int j = 0; j < 10; j++)
+                Assert.Equal(i == j ? 0.2 : 0.0, hessian[i * 10 + j], 12);
+    }
+
     [Fact]
     public void ReluFusedBackwardEqualsTheCompositeRuleExactly()
     {

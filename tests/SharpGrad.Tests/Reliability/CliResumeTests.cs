@@ -78,6 +78,32 @@ public sealed class CliResumeTests : IDisposable
     }
 
     [Fact]
+    public void ConvStagesBuildTheStagedCnnAndMalformedStagesAreRefused()
+    {
+        List<string> Cnn(params string[] extra) =>
+            ["train", "--synthetic", "128", "--model", "cnn", "--epochs", "1", "--batch-size", "32", "--seed", "1", "--json", .. extra];
+        var r = Ok(Cnn("--conv-stages", "4/8"));
+        // conv 1→4 (36 + 4), bn 8, conv 4→8 (288 + 8), bn 16, classifier 10·(8·7·7) + 10
+        Assert.Equal(36 + 4 + 8 + 288 + 8 + 16 + 10 * 8 * 49 + 10, r.Json.GetProperty("params").GetInt64());
+        Assert.Contains("cnn 4/8 +bn", r.Json.GetProperty("description").GetString());
+        foreach (var (args, message) in new (string[], string)[]
+        {
+            (["--conv-stages", "4//8"], "--conv-stages: '4//8' has an empty stage"),
+            (["--conv-stages", "4/x"], "--conv-stages: 'x' is not a positive integer"),
+            (["--conv-stages", "4/8/8/8/8"], "5 stages would pool a 28x28 image below 2x2"),
+            (["--conv-stages", "4", "--conv-kernel", "3"], "--conv-stages builds 3x3 convolutions with padding 1"),
+        })
+        {
+            var bad = CliRunner.Run(_dir.Path, Cnn(args), threads: 1);
+            Assert.Equal(1, bad.ExitCode);
+            Assert.Contains(message, bad.Stderr);
+        }
+        var mlp = CliRunner.Run(_dir.Path, Train("adam", "--conv-stages", "4"), threads: 1);
+        Assert.Equal(1, mlp.ExitCode);
+        Assert.Contains("--conv-stages is for --model cnn (got --model mlp)", mlp.Stderr);
+    }
+
+    [Fact]
     public void ResumeWithoutACheckpointStartsFromTheBeginningAndSaysSo()
     {
         string ck = _dir.File("empty");
