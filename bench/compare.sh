@@ -3,7 +3,6 @@
 # ratio table (bench/compare.py). Usage, from anywhere:
 #   bench/compare.sh            # full: whole epochs, 2 s per GEMM shape
 #   bench/compare.sh --quick    # 12,800 images per epoch row, 2,000 for sgd-logreg, 0.5 s per GEMM shape
-#   bench/compare.sh --jit      # SharpGrad side from the plain (JIT-only) build instead of the ReadyToRun one
 # Needs the Fashion-MNIST files (apt-get install -y dataset-fashion-mnist) and /usr/bin/python3 with torch and numpy
 # (apt-get install -y python3-torch python3-numpy).
 #
@@ -14,21 +13,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
-[[ " $* " == *" --quick "* ]] && quick=1
+[[ "${1:-}" == "--quick" ]] && quick=1
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-# Published ReadyToRun (precompiled, as an application that ships SharpGrad would publish it), so the short rows do not
-# spend their first 50-100 ms in the JIT; hot methods are still recompiled by the tiered JIT (Vector512 code included).
-# --jit runs the plain build instead.
-if [[ " $* " == *" --jit "* ]]; then
-  dotnet build bench/SharpGrad.Bench -c Release -v quiet -nologo >/dev/null
-  SG=(dotnet bench/SharpGrad.Bench/bin/Release/net10.0/SharpGrad.Bench.dll)
-else
-  dotnet publish bench/SharpGrad.Bench -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
-    -o bench/SharpGrad.Bench/bin/r2r -v quiet -nologo >/dev/null
-  SG=(dotnet bench/SharpGrad.Bench/bin/r2r/SharpGrad.Bench.dll)
-fi
+dotnet build bench/SharpGrad.Bench -c Release -v quiet -nologo >/dev/null
+SG=(dotnet bench/SharpGrad.Bench/bin/Release/net10.0/SharpGrad.Bench.dll)
 PY=(env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=2 /usr/bin/python3)
 secs=2; limit=(); logreg=(--limit 10000)
 if (( quick )); then secs=0.5; limit=(--limit 12800); logreg=(--limit 2000); fi
