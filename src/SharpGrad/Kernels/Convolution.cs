@@ -25,14 +25,6 @@ internal readonly record struct ConvGeometry(int Channels, int Height, int Width
 /// </summary>
 internal static class Im2Col
 {
-    /// <summary>Adds the column matrix back into images [first, first + count) of <paramref name="gx"/>, the adjoint of building the column matrix.</summary>
-    public static void BackwardBatch<T>(T[] gcols, int first, int count, ConvGeometry g, T[] gx) where T : unmanaged, INumber<T>
-    {
-        int imageSize = g.Channels * g.Height * g.Width, ld = count * g.ColumnCols;
-        RangeWork.Run(count, (long)count * g.ColumnRows * g.ColumnCols,
-            (a, b) => Backward<T>(gcols, g, gx.AsSpan(first * imageSize, count * imageSize), ld, a, b));
-    }
-
     /// <summary>
     /// The output columns [x0, x1) whose input column x·stride + dx lies inside [0, width); the others read padding.
     /// </summary>

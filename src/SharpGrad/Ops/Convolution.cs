@@ -64,10 +64,13 @@ internal static class ConvOps
     }
 
     /// <summary>
-    /// Elements of one column matrix (about 16 MB of float32) on the input-gradient path that still builds one (strides
-    /// above 1, or outputs much smaller than the input): a batch whose matrix would be larger is done in chunks of images.
+    /// Elements of one column-matrix chunk (2 MB of float32, this machine's L2 per core) on the input-gradient path that
+    /// still builds one (strides above 1, or outputs much smaller than the input): small enough that col2im reads back
+    /// what the GEMM wrote while much of it is still in the core's cache. A batch is done in chunks of whole images, each
+    /// thread its own chunks. Measured on the issue CNN's second layer (32→64, 5x5 on 12x12, batch 64): backward
+    /// 7.0 ms with one 13 MB matrix split over the cores by the GEMM, 5.3-5.4 ms at 2 MB, 5.5-6.2 ms at 0.25-1 MB.
     /// </summary>
-    internal const int ChunkElements = 1 << 22;
+    internal const int ChunkElements = 1 << 19;
 
     /// <summary>Images per column-matrix chunk for this geometry.</summary>
     private static int ChunkImages(in ConvGeometry g, int n) => Math.Max(1, Math.Min(n, ChunkElements / Math.Max(1, g.ColumnRows * g.ColumnCols)));
@@ -112,31 +115,38 @@ internal static class ConvOps
     /// <summary>
     /// The input gradient when it is not a cheap convolution itself (<see cref="ImplicitConv.InputGradientSupported"/>):
     /// dcols = Wᵀ · gy chunk by chunk, scattered back with col2im (adds into <paramref name="gx"/>, which starts at zero).
+    /// The chunks are split over the cores, each thread running the GEMM and col2im of its own chunks in its own scratch,
+    /// so a chunk never leaves that core's cache. The chunking depends only on the geometry and the batch, and each image
+    /// lies in one chunk, so the result does not depend on the number of threads.
     /// </summary>
     private static void ExplicitInputGradient<T>(Tensor w, Tensor gy, ConvGeometry g, Tensor gx) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = gx.ShapeRef[0], outC = w.ShapeRef[0], rows = g.ColumnRows, p = g.ColumnCols;
-        int chunk = ChunkImages(g, n);
-        T[] gyAll = ScratchPool<T>.Rent(outC * Math.Min(n, chunk) * p);
-        T[] gcols = ScratchPool<T>.Rent(rows * Math.Min(n, chunk) * p);
-        try
+        int chunk = ChunkImages(g, n), chunks = (n + chunk - 1) / chunk;
+        int imageSize = g.Channels * g.Height * g.Width;
+        T[] wAll = w.Array<T>(), gyArray = gy.Array<T>(), gxArray = gx.Array<T>();
+        RangeWork.Run(chunks, (long)n * rows * p, (firstChunk, lastChunk) =>
         {
-            ReadOnlySpan<T> gys = gy.Span<T>();
-            for (int first = 0; first < n; first += chunk)
+            T[] gyChunk = ScratchPool<T>.Rent(outC * chunk * p);
+            T[] gcols = ScratchPool<T>.Rent(rows * chunk * p);
+            try
             {
-                int count = Math.Min(chunk, n - first), ld = count * p;
-                for (int i = 0; i < count; i++)
-                    for (int o = 0; o < outC; o++)
-                        gys.Slice(((first + i) * outC + o) * p, p).CopyTo(gyAll.AsSpan(o * ld + i * p, p));
-                Gemm.Multiply<T>(true, false, rows, ld, outC, w.Span<T>(), gyAll, gcols, accumulate: false);   // dcols = Wᵀ · gy
-                Im2Col.BackwardBatch(gcols, first, count, g, gx.Array<T>());
+                for (int c = firstChunk; c < lastChunk; c++)
+                {
+                    int first = c * chunk, count = Math.Min(chunk, n - first), ld = count * p;
+                    for (int i = 0; i < count; i++)
+                        for (int o = 0; o < outC; o++)
+                            gyArray.AsSpan(((first + i) * outC + o) * p, p).CopyTo(gyChunk.AsSpan(o * ld + i * p, p));
+                    Gemm.Multiply<T>(true, false, rows, ld, outC, wAll, gyChunk, gcols, accumulate: false);   // dcols = Wᵀ · gy
+                    Im2Col.Backward<T>(gcols, g, gxArray.AsSpan(first * imageSize, count * imageSize), ld, 0, count);
+                }
             }
-        }
-        finally
-        {
-            ScratchPool<T>.Return(gyAll);
-            ScratchPool<T>.Return(gcols);
-        }
+            finally
+            {
+                ScratchPool<T>.Return(gyChunk);
+                ScratchPool<T>.Return(gcols);
+            }
+        });
     }
 
     /// <summary>2-D max pooling; padding acts as -inf. The backward routes each gradient to the input that won.</summary>
