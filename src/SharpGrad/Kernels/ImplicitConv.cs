@@ -318,7 +318,10 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
 /// The weight gradient: gW (O x C·kh·kw) accumulates gy_i · cols(x_i)ᵀ image by image. The parts split the columns of
 /// gW (strips of NR (channel, ky, kx) rows of the column matrix), or its rows when there are too few column strips;
 /// per image and k block (a run of output pixels), gy's block is packed once and each column strip is gathered into
-/// L1 row-major, then transposed into the packed layout.
+/// L1 row-major, then transposed into the packed layout. When gW has a single column strip (a first layer on grey
+/// images: 1·5·5 = 25 rows), splitting its rows would make every part pad and gather every image again, so the batch
+/// is cut into a fixed number of image groups instead, each summed into its own partial gW, and the partials are added
+/// in group order: the groups depend on the batch only, so the result is the same for any number of threads.
 /// </summary>
 internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -326,10 +329,13 @@ internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
 {
     [ThreadStatic] private static WeightGradientJob<T, TK>? t_job;
 
-    private AlignedBuffer<T>[] _a = [], _rows = [], _strip = [], _tile = [], _padded = [];
+    /// <summary>Image groups of the single-strip case (at most; fewer when the batch is smaller).</summary>
+    internal const int ImageGroups = 4;
+
+    private AlignedBuffer<T>[] _a = [], _rows = [], _strip = [], _tile = [], _padded = [], _partials = [];
     private T* _x, _gy, _gw;
     private ConvGeometry _g;
-    private int _count, _outC, _kc;
+    private int _count, _outC, _kc, _groups;
     private int[] _rowOffsets = [];
     private bool _splitColumns;
 
@@ -343,6 +349,21 @@ internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
         int colStrips = (g.ColumnRows + TK.NR - 1) / TK.NR, rowStrips = (outC + TK.MR - 1) / TK.MR;
         int parts = Math.Max(1, threads);
         if ((long)count * outC * g.ColumnRows * p < (long)Gemm.ParallelThresholdFlops) parts = 1;
+        // Chosen from the shapes alone, never from the thread count, so that 1 and 2 threads sum in the same order.
+        job._groups = colStrips == 1 && count >= 2 ? Math.Min(ImageGroups, count) : 0;
+        if (job._groups > 0)
+        {
+            parts = Math.Min(parts, job._groups);
+            job.EnsureBuffers(Math.Max(parts, WorkerPool.MaxParallelism));
+            if (job._partials.Length < job._groups) job._partials = AlignedBuffer<T>.Grow(job._partials, job._groups);
+            WorkerPool.Run(job, parts);
+            int size = outC * g.ColumnRows;
+            var total = new Span<T>(gw, size);
+            new ReadOnlySpan<T>(job._partials[0].Get(size), size).CopyTo(total);
+            for (int gi = 1; gi < job._groups; gi++)
+                System.Numerics.Tensors.TensorPrimitives.Add(total, new ReadOnlySpan<T>(job._partials[gi].Get(size), size), total);
+            return;
+        }
         job._splitColumns = colStrips >= parts || colStrips >= rowStrips;
         parts = Math.Min(parts, job._splitColumns ? colStrips : rowStrips);
         job.EnsureBuffers(Math.Max(parts, WorkerPool.MaxParallelism));
@@ -359,26 +380,44 @@ internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Execute(int index, int count)
     {
-        int mr = TK.MR, nr = TK.NR, n = _g.ColumnRows, p = _g.ColumnCols, outC = _outC, kc = _kc;
+        int mr = TK.MR, nr = TK.NR, n = _g.ColumnRows, outC = _outC;
         int colStrips = (n + nr - 1) / nr, rowStrips = (outC + mr - 1) / mr;
+        if (_groups > 0)
+        {
+            // Image groups [g0, g1) of this part, each into its own partial gW (all rows, the one strip).
+            for (int gi = _groups * index / count; gi < _groups * (index + 1) / count; gi++)
+                Accumulate(index, _partials[gi].Get(outC * n), _count * gi / _groups, _count * (gi + 1) / _groups, 0, colStrips, 0, outC);
+            return;
+        }
         int s0 = 0, s1 = colStrips, m0 = 0, m1 = outC;
         if (_splitColumns) { s0 = colStrips * index / count; s1 = colStrips * (index + 1) / count; }
         else { m0 = Math.Min(outC, rowStrips * index / count * mr); m1 = Math.Min(outC, rowStrips * (index + 1) / count * mr); }
         if (s0 >= s1 || m0 >= m1) return;
+        Accumulate(index, _gw, 0, _count, s0, s1, m0, m1);
+    }
+
+    /// <summary>
+    /// gw[m0 .. m1, strips s0 .. s1] = Σ over images [i0, i1) of gy_i · cols(x_i)ᵀ, with part <paramref name="index"/>'s
+    /// scratch; <paramref name="gw"/> is O x C·kh·kw row-major and is overwritten (not added to).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Accumulate(int index, T* gw, int i0, int i1, int s0, int s1, int m0, int m1)
+    {
+        int mr = TK.MR, nr = TK.NR, n = _g.ColumnRows, p = _g.ColumnCols, outC = _outC, kc = _kc;
         int imageSize = _g.Channels * _g.Height * _g.Width;
         T* aBuf = _a[index].Get((m1 - m0 + mr) * kc);
         T* rows = _rows[index].Get(nr * kc);
         T* strip = _strip[index].Get(kc * nr);
         T* tile = _tile[index].Get(mr * nr);
         T* img = _padded[index].Get(ImplicitConv.PaddedSize(_g));
-        for (int i = 0; i < _count; i++)
+        for (int i = i0; i < i1; i++)
         {
             ImplicitConv.Pad(_x + (nint)i * imageSize, _g, img);
             T* gyi = _gy + (nint)i * outC * p;
             for (int pc = 0; pc < p; pc += kc)
             {
                 int kcCur = Math.Min(kc, p - pc);
-                bool add = i > 0 || pc > 0;
+                bool add = i > i0 || pc > 0;
                 GemmPacking.PackA(aBuf, gyi + m0 * p + pc, p, false, m1 - m0, kcCur, mr);
                 for (int s = s0; s < s1; s++)
                 {
@@ -389,7 +428,7 @@ internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
                     for (int ir = m0; ir < m1; ir += mr)
                     {
                         int h = Math.Min(mr, m1 - ir);
-                        T* cp = _gw + ir * n + r0;
+                        T* cp = gw + ir * n + r0;
                         T* ap = aBuf + (ir - m0) * kcCur;
                         if (h == mr && w == nr) TK.Run(kcCur, ap, strip, nr, cp, n, T.One, add ? T.One : T.Zero);
                         else
