@@ -18,16 +18,36 @@ public sealed partial class Tensor
     {
         EnsureFloatingPoint(nameof(Relu));
         var y = Uninitialized(_shape, DType);
-        if (DType == DType.Float32) FusedSimd.Relu<float>(Span<float>(), y.Span<float>());
-        else FusedSimd.Relu<double>(Span<double>(), y.Span<double>());
+        if (DType == DType.Float32) ReluParts<float>(this, null, y);
+        else ReluParts<double>(this, null, y);
         return Autograd.Record(y, "ReluBackward", [this], g =>
         {
             if (Autograd.IsGradEnabled || g.DType != DType || !Shapes.Equal(g._shape, _shape))
                 return [g * MapBinary<GreaterOp>(this, ScalarLike(0), nameof(Relu))];
             var dx = Uninitialized(_shape, DType);
-            if (DType == DType.Float32) ActivationKernels.ReluBackward<float>(Span<float>(), g.Span<float>(), dx.Span<float>());
-            else ActivationKernels.ReluBackward<double>(Span<double>(), g.Span<double>(), dx.Span<double>());
+            if (DType == DType.Float32) ReluParts<float>(this, g, dx);
+            else ReluParts<double>(this, g, dx);
             return [dx];
+        });
+    }
+
+    /// <summary>Elements per block when a ReLU pass is split over the cores.</summary>
+    private const int ReluBlock = 1 << 14;
+
+    /// <summary>
+    /// ReLU forward (<paramref name="g"/> null: y = max(x, 0)) or backward (y = g where x &gt; 0, else 0), in blocks split
+    /// over the cores when the tensor is large: both passes only stream memory, which one core alone does not saturate.
+    /// Elementwise, so the result does not depend on the split.
+    /// </summary>
+    private static void ReluParts<T>(Tensor x, Tensor? g, Tensor y) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int n = y.Numel, blocks = (n + ReluBlock - 1) / ReluBlock;
+        T[] xs = x.Array<T>(), ys = y.Array<T>(), gs = g?.Array<T>() ?? [];
+        RangeWork.Run(blocks, blocks < 16 ? 0 : (long)n * (g is null ? 2 : 3), (first, last) =>
+        {
+            int from = first * ReluBlock, length = Math.Min(n, last * ReluBlock) - from;
+            if (g is null) FusedSimd.Relu<T>(xs.AsSpan(from, length), ys.AsSpan(from, length));
+            else ActivationKernels.ReluBackward<T>(xs.AsSpan(from, length), gs.AsSpan(from, length), ys.AsSpan(from, length));
         });
     }
 

@@ -184,6 +184,32 @@ public class FusedPathTests
     }
 
     [Fact]
+    public void ReluOnATensorLargeEnoughToSplitOverTheCoresMatchesTheDefinition()
+    {
+        // 300,001 elements: 19 blocks of 16,384 (the last one short), split over the cores; zeros, negatives and a NaN.
+        var g = new Generator(48);
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+        {
+            var values = Tensor.Randn([300_001], g, DType.Float64).ToArray<double>();
+            values[0] = 0; values[1] = -0.0; values[16_384] = double.NaN; values[300_000] = -1;
+            var x = Tensor.FromArray(values, values.Length).To(dtype);
+            x.RequiresGrad = true;
+            var gy = Tensor.Randn([values.Length], g, DType.Float64);
+            var y = x.Relu();
+            y.Backward(gy.To(dtype));
+            double[] ys = y.To(DType.Float64).ToArray<double>(), dx = x.Grad!.To(DType.Float64).ToArray<double>(), gs = gy.To(dtype).To(DType.Float64).ToArray<double>();
+            double[] xs = x.To(DType.Float64).ToArray<double>();
+            for (int i = 0; i < values.Length; i++)
+            {
+                double expectedY = double.IsNaN(xs[i]) ? double.NaN : Math.Max(xs[i], 0);
+                if (!(ys[i].Equals(expectedY))) Assert.Fail($"{dtype} forward at {i}: {ys[i]} for x = {xs[i]}");
+                double expectedDx = xs[i] > 0 ? gs[i] : 0;
+                if (!(dx[i].Equals(expectedDx))) Assert.Fail($"{dtype} backward at {i}: {dx[i]} for x = {xs[i]}, g = {gs[i]}");
+            }
+        }
+    }
+
+    [Fact]
     public void ReluFusedBackwardEqualsTheCompositeRuleExactly()
     {
         var g = new Generator(45);
