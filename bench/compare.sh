@@ -6,10 +6,10 @@
 # Needs the Fashion-MNIST files (apt-get install -y dataset-fashion-mnist) and /usr/bin/python3 with torch and numpy
 # (apt-get install -y python3-torch python3-numpy).
 #
-# The reference side gets its strongest setting, stated in the table: OpenBLAS with its AVX-512 kernels
-# (OPENBLAS_CORETYPE=SkylakeX; this environment's OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are removed; with no core type at
-# all, Debian's OpenBLAS 0.3.21 picks generic Prescott kernels on this CPU) and 2 OpenBLAS threads; PyTorch is run with
-# 1 and with 2 intra-op threads and the faster run is kept.
+# The reference side gets its strongest setting, stated in the table: OpenBLAS with the core type it detects and with
+# SkylakeX's AVX-512 kernels (this environment's OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are removed; on an Intel Xeon of
+# family 6 model 207 Debian's OpenBLAS 0.3.21 detects nothing better than Prescott's SSE3 kernels), 2 OpenBLAS threads;
+# PyTorch is run with 1 and with 2 intra-op threads; the fastest run is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
@@ -19,17 +19,25 @@ trap 'rm -rf "$out"' EXIT
 
 dotnet build bench/SharpGrad.Bench -c Release -v quiet -nologo >/dev/null
 SG=(dotnet bench/SharpGrad.Bench/bin/Release/net10.0/SharpGrad.Bench.dll)
-PY=(env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=2 /usr/bin/python3)
+# Two OpenBLAS settings for every row that goes through BLAS: the core type OpenBLAS detects itself (the kernels
+# issue's `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`; Cooperlake's AVX-512 kernels on this AMD EPYC, Prescott's SSE3
+# ones on the Xeon of earlier sessions) and SkylakeX's AVX-512 kernels; the faster run is kept.
+PY_AUTO=(env -u OPENBLAS_L2_SIZE -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS=2 /usr/bin/python3)
+PY_SKX=(env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=2 /usr/bin/python3)
+PYS=("${PY_AUTO[*]}" "${PY_SKX[*]}")
 secs=2; limit=(); logreg=(--limit 10000)
 if (( quick )); then secs=0.5; limit=(--limit 12800); logreg=(--limit 2000); fi
 
-# One row: a tag, then the SharpGrad side's arguments; the reference side's commands follow on stdin, one per line.
+# One row: a tag, then the SharpGrad side's arguments; the reference side's commands follow on stdin, one per line,
+# each run under every interpreter setting in PYS (the CNN rows set PYS to one: their convolutions are oneDNN's).
 row() {
   local tag=$1; shift
   echo "$tag sharpgrad $("${SG[@]}" "$@")" >>"$out/lines"
   while IFS= read -r ref; do
     [[ -z "$ref" ]] && continue
-    echo "$tag reference $(eval "${PY[*]} $ref")" >>"$out/lines"
+    for py in "${PYS[@]}"; do
+      echo "$tag reference $(eval "$py $ref")" >>"$out/lines"
+    done
   done
 }
 # Peak resident memory (KB) of one run, measured by GNU time.
@@ -46,15 +54,17 @@ for s in "64 784 256 0 0" "64 784 256 0 1" "64 256 784 0 1" "784 64 256 1 0" "64
 done
 row mlp-epoch --workload mlp-epoch "${limit[@]}" <<<"bench/reference/workloads.py --workload mlp-epoch ${limit[*]} --torch-threads 1
 bench/reference/workloads.py --workload mlp-epoch ${limit[*]} --torch-threads 2"
+PYS=("${PY_AUTO[*]}")
 row cnn-epoch --workload cnn-epoch "${limit[@]}" <<<"bench/reference/workloads.py --workload cnn-epoch ${limit[*]} --torch-threads 1
 bench/reference/workloads.py --workload cnn-epoch ${limit[*]} --torch-threads 2"
 row cnn-results-epoch --workload cnn-epoch --model results "${limit[@]}" <<<"bench/reference/workloads.py --workload cnn-epoch --model results ${limit[*]} --torch-threads 1
 bench/reference/workloads.py --workload cnn-epoch --model results ${limit[*]} --torch-threads 2"
+PYS=("${PY_AUTO[*]}" "${PY_SKX[*]}")
 row mlp-batch1 --workload mlp-batch1 --steps 2000 <<<"bench/reference/workloads.py --workload mlp-batch1 --steps 2000 --torch-threads 1
 bench/reference/workloads.py --workload mlp-batch1 --steps 2000 --torch-threads 2"
 row xor --workload xor <<<"bench/reference/workloads.py --workload xor"
 row sgd-logreg --workload sgd-logreg "${logreg[@]}" <<<"bench/reference/workloads.py --workload sgd-logreg ${logreg[*]}"
 echo "rss sharpgrad {\"peak_rss_kb\": $(rss "${SG[@]}" --workload mlp-epoch "${limit[@]}")}" >>"$out/lines"
-echo "rss reference {\"peak_rss_kb\": $(rss "${PY[@]}" bench/reference/workloads.py --workload mlp-epoch "${limit[@]}" --torch-threads 1)}" >>"$out/lines"
+echo "rss reference {\"peak_rss_kb\": $(rss "${PY_AUTO[@]}" bench/reference/workloads.py --workload mlp-epoch "${limit[@]}" --torch-threads 1)}" >>"$out/lines"
 
 /usr/bin/python3 bench/compare.py "$out/lines" "$quick"

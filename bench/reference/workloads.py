@@ -166,6 +166,8 @@ def main():
         threads = 1
     else:
         raise SystemExit(f"unknown workload {a.workload}")
+    from gemm import blas_core  # bench/reference/gemm.py: the OpenBLAS kernel set NumPy (and PyTorch's BLAS calls) ran
+    out["blas_core"] = blas_core()
     print(json.dumps({"workload": a.workload, "threads": threads, **{k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}}))
 
 
