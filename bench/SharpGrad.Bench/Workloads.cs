@@ -53,8 +53,11 @@ internal static class Workloads
     /// </summary>
     private static string EpochLine(string workload, int threads, Module model, int? limit)
     {
+        int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
+        var pause = GC.GetTotalPauseDuration();
         double seconds = Epoch(model, limit, out double cpuSeconds);
-        return Line(workload, threads, "seconds", seconds, string.Create(CultureInfo.InvariantCulture, $",\"cpu_seconds\":{cpuSeconds:F4}"));
+        return Line(workload, threads, "seconds", seconds, string.Create(CultureInfo.InvariantCulture,
+            $",\"cpu_seconds\":{cpuSeconds:F4},\"gc_pause_seconds\":{(GC.GetTotalPauseDuration() - pause).TotalSeconds:F4},\"gc_counts\":[{GC.CollectionCount(0) - gen0},{GC.CollectionCount(1) - gen1},{GC.CollectionCount(2) - gen2}]"));
     }
 
     /// <summary>All 60,000 training images (the validation split is training data here), as the reference uses them.</summary>
