@@ -244,15 +244,23 @@ internal static class Pooling
         if (!(v <= best) && !T.IsNaN(best)) { best = v; bestIndex = index; }
     }
 
+    /// <summary>
+    /// Routes each output gradient to the input that won its window. <paramref name="gx"/> may hold anything: each plane
+    /// is cleared just before its gradients are added, by the thread that adds them, so the clearing is split over the
+    /// cores with the rest and the plane is still in cache when the adds arrive.
+    /// </summary>
     public static void MaxBackward<T>(ReadOnlySpan<T> gy, ReadOnlySpan<int> argmax, int planes, in ConvGeometry g, Span<T> gx) where T : unmanaged, INumber<T>
     {
         int o = g.OutHeight * g.OutWidth, hw = g.Height * g.Width;
         for (int pl = 0; pl < planes; pl++)
+        {
+            gx.Slice(pl * hw, hw).Clear();
             for (int i = 0; i < o; i++)
             {
                 int idx = argmax[pl * o + i];
                 if (idx >= 0) gx[pl * hw + idx] += gy[pl * o + i];
             }
+        }
     }
 
     /// <summary>

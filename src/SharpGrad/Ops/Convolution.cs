@@ -170,7 +170,7 @@ internal static class ConvOps
         int[] shape = x.ShapeRef;
         return Autograd.Record(y, "MaxPool2dBackward", [x], gy =>
         {
-            var gx = Tensor.Empty(shape, gy.DType);
+            var gx = Tensor.Uninitialized(shape, gy.DType);   // every plane is cleared by the kernel
             if (gy.DType == DType.Float32) MaxBackward<float>(gy, argmax, planes, g, gx);
             else MaxBackward<double>(gy, argmax, planes, g, gx);
             return [gx];
