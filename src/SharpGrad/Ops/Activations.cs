@@ -41,12 +41,24 @@ public sealed partial class Tensor
     /// </summary>
     private static void ReluParts<T>(Tensor x, Tensor? g, Tensor y) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        int n = y.Numel, blocks = (n + ReluBlock - 1) / ReluBlock;
-        T[] xs = x.Array<T>(), ys = y.Array<T>(), gs = g?.Array<T>() ?? [];
-        RangeWork.Run(blocks, blocks < 16 ? 0 : (long)n * (g is null ? 2 : 3), (first, last) =>
+        int n = y.Numel;
+        if (n < 16 * ReluBlock)
+        {
+            // Small (XOR's 4x2, a batch-1 layer): one call, no closure, no worker.
+            if (g is null) FusedSimd.Relu<T>(x.Span<T>(), y.Span<T>());
+            else ActivationKernels.ReluBackward<T>(x.Span<T>(), g.Span<T>(), y.Span<T>());
+            return;
+        }
+        ReluBlocks<T>(x.Array<T>(), g?.Array<T>(), y.Array<T>(), n);
+    }
+
+    private static void ReluBlocks<T>(T[] xs, T[]? gs, T[] ys, int n) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int blocks = (n + ReluBlock - 1) / ReluBlock;
+        RangeWork.Run(blocks, (long)n * (gs is null ? 2 : 3), (first, last) =>
         {
             int from = first * ReluBlock, length = Math.Min(n, last * ReluBlock) - from;
-            if (g is null) FusedSimd.Relu<T>(xs.AsSpan(from, length), ys.AsSpan(from, length));
+            if (gs is null) FusedSimd.Relu<T>(xs.AsSpan(from, length), ys.AsSpan(from, length));
             else ActivationKernels.ReluBackward<T>(xs.AsSpan(from, length), gs.AsSpan(from, length), ys.AsSpan(from, length));
         });
     }
