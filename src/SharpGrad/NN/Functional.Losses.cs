@@ -109,15 +109,21 @@ public static partial class Functional
         return s;
     }
 
-    /// <summary>c·(x − y) into <paramref name="gx"/> and its negative into <paramref name="gt"/>, where given.</summary>
+    /// <summary>c·(x − y) into <paramref name="gx"/> and its negative, c·(y − x), into <paramref name="gt"/>, where given.</summary>
     private static void MseGradient<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, T c, Tensor? gx, Tensor? gt) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        Span<T> dx = gx is null ? default : gx.Span<T>(), dt = gt is null ? default : gt.Span<T>();
-        for (int i = 0; i < x.Length; i++)
+        if (gx is not null)
         {
-            T v = c * (x[i] - y[i]);
-            if (gx is not null) dx[i] = v;
-            if (gt is not null) dt[i] = -v;
+            Span<T> dx = gx.Span<T>();
+            System.Numerics.Tensors.TensorPrimitives.Subtract(x, y, dx);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(dx, c, dx);
+            if (gt is not null) System.Numerics.Tensors.TensorPrimitives.Negate(dx, gt.Span<T>());
+        }
+        else if (gt is not null)
+        {
+            Span<T> dt = gt.Span<T>();
+            System.Numerics.Tensors.TensorPrimitives.Subtract(y, x, dt);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(dt, c, dt);
         }
     }
 

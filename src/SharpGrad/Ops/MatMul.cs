@@ -64,12 +64,10 @@ public sealed partial class Tensor
         // C = op(A) op(B); dL/dA and dL/dB written with the same primitive (see the derivation in the XML doc above).
         // An operand that needs no gradient (a data batch) gets none: that product would be thrown away.
         if (!Autograd.ShouldRecord(a, b)) return y;
-        return Autograd.Record(y, "MatMulBackward", [a, b], g => (transA, transB) switch
-        {
-            (false, false) => [a.RequiresGrad ? MatMulCore(g, b, false, true) : null, b.RequiresGrad ? MatMulCore(a, g, true, false) : null],
-            (false, true) => [a.RequiresGrad ? MatMulCore(g, b, false, false) : null, b.RequiresGrad ? MatMulCore(g, a, true, false) : null],
-            (true, false) => [a.RequiresGrad ? MatMulCore(b, g, false, true) : null, b.RequiresGrad ? MatMulCore(a, g, false, false) : null],
-            (true, true) => [a.RequiresGrad ? MatMulCore(b, g, true, true) : null, b.RequiresGrad ? MatMulCore(g, a, true, true) : null],
-        });
+        return Autograd.Record(y, "MatMulBackward", [a, b], g =>
+        [
+            !a.RequiresGrad ? null : transA ? MatMulCore(b, g, transB, true) : MatMulCore(g, b, false, !transB),
+            !b.RequiresGrad ? null : transB ? MatMulCore(g, a, true, transA) : MatMulCore(a, g, !transA, false),
+        ]);
     }
 }
