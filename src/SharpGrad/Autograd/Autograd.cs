@@ -183,7 +183,10 @@ public static class Autograd
                     Tensor tensor = leaves.Leaves[i], g = leaves.Grads[i]!;
                     // A gradient is detached unless it is already outside every graph (the usual case: a fresh result).
                     var leafGrad = createGraph || leaves.Owned[i] || (g.GradFn is null && !g.RequiresGrad) ? g : g.Detach();
-                    tensor.Grad = tensor.Grad is null ? leafGrad : (createGraph ? tensor.Grad + leafGrad : AddDetached(tensor.Grad, leafGrad));
+                    var previous = tensor.Grad;
+                    tensor.Grad = previous is null ? leafGrad : (createGraph ? previous + leafGrad : AddDetached(previous, leafGrad));
+                    TensorScope.Adopt(previous);
+                    TensorScope.EscapeGradient(tensor.Grad);
                 }
             }
 

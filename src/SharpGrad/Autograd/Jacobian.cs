@@ -13,7 +13,7 @@ public static class Jacobian
         ArgumentNullException.ThrowIfNull(x);
         x.EnsureFloatingPoint(nameof(Jacobian));
         Tensor xi = x;
-        if (!createGraph || !x.RequiresGrad) xi = new Tensor(x.Storage, x.ShapeRef, x.DType) { RequiresGrad = true };
+        if (!createGraph || !x.RequiresGrad) { xi = x.View(x.ShapeRef); xi.RequiresGrad = true; }
         Tensor y;
         using (Autograd.EnableGrad()) y = f(xi);
         int outN = y.Numel;

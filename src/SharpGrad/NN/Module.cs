@@ -25,6 +25,7 @@ public abstract class Module
         ArgumentNullException.ThrowIfNull(parameter);
         CheckName(name);
         parameter.RequiresGrad = true;
+        TensorScope.Escape(parameter); // a module made inside a TensorScope keeps its parameters
         _parameters.Add(new(name, parameter));
         return parameter;
     }
@@ -34,6 +35,7 @@ public abstract class Module
     {
         ArgumentNullException.ThrowIfNull(buffer);
         CheckName(name);
+        TensorScope.Escape(buffer);
         _buffers.Add(new(name, buffer));
         return buffer;
     }
@@ -114,7 +116,11 @@ public abstract class Module
     /// <summary>Clears the gradient of every parameter (PyTorch: <c>zero_grad(set_to_none=True)</c>).</summary>
     public void ZeroGrad()
     {
-        foreach (var p in Parameters()) p.Grad = null;
+        foreach (var p in Parameters())
+        {
+            TensorScope.Adopt(p.Grad);
+            p.Grad = null;
+        }
     }
 
     /// <summary>

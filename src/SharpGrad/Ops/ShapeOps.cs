@@ -43,7 +43,7 @@ public sealed partial class Tensor
         }
         else if (known != Numel)
             throw new ArgumentException($"Reshape: shape {Shapes.Format(shape)} ({known} elements) is invalid for a tensor of shape {Shapes.Format(_shape)} ({Numel} elements).");
-        var y = new Tensor(Storage, s, DType);
+        var y = View(s);
         return Autograd.ShouldRecord(this) && DType.IsFloatingPoint() ? RecordReshape(y, this) : y;
     }
 

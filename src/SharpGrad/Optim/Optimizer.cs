@@ -55,7 +55,11 @@ public abstract class Optimizer
     /// <summary>Clears every parameter's gradient (PyTorch: <c>zero_grad(set_to_none=True)</c>).</summary>
     public void ZeroGrad()
     {
-        foreach (var p in _parameters) p.Grad = null;
+        foreach (var p in _parameters)
+        {
+            TensorScope.Adopt(p.Grad);
+            p.Grad = null;
+        }
     }
 
     /// <summary>Updates every parameter that has a gradient, outside the tape (PyTorch: <c>step()</c>).</summary>
@@ -89,6 +93,7 @@ public abstract class Optimizer
         {
             var p = _parameters[index];
             t = Tensor.Empty(p.ShapeRef, p.DType);
+            TensorScope.Escape(t); // state lives as long as the optimizer
             if (!initial.IsEmpty) initial.CopyTo(t.Span<T>());
             _state[index][name] = t;
         }

@@ -19,8 +19,22 @@ public sealed partial class Tensor
     private readonly int[] _shape;
     private bool _requiresGrad;
 
+    /// <summary>The elements when the GC owns them; null when they are on loan from a <see cref="TensorScope"/>.</summary>
+    private readonly Array? _array;
+
+    /// <summary>The elements when they are on loan from a <see cref="TensorScope"/> (shared by every view), else null.</summary>
+    internal readonly PooledStorage? Pooled;
+
     /// <summary>The elements: a float[], double[] or long[] of exactly <see cref="Numel"/> elements.</summary>
-    internal readonly Array Storage;
+    internal Array Storage
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _array ?? PooledData();
+    }
+
+    private Array PooledData() => Pooled!.Data ?? throw new ObjectDisposedException(nameof(Tensor),
+        $"This tensor (shape {Shapes.Format(_shape)}) was made inside a TensorScope that has been disposed, and its storage is now used by other tensors. " +
+        "Read what you need before the scope ends, or pass the tensor to TensorScope.Keep.");
 
     /// <summary>The node that produced this tensor on the tape, or null for a leaf.</summary>
     internal Node? GradFn;
@@ -33,9 +47,23 @@ public sealed partial class Tensor
 
     internal Tensor(Array storage, int[] shape, DType dtype)
     {
-        Storage = storage;
+        _array = storage;
         _shape = shape;
         DType = dtype;
+    }
+
+    private Tensor(PooledStorage storage, int[] shape, DType dtype)
+    {
+        Pooled = storage;
+        _shape = shape;
+        DType = dtype;
+    }
+
+    /// <summary>A tensor of another shape (same element count, not checked here) on this one's storage, outside the tape.</summary>
+    internal Tensor View(int[] shape)
+    {
+        _ = Storage; // a recycled tensor cannot be viewed
+        return Pooled is null ? new Tensor(_array!, shape, DType) : new Tensor(Pooled, shape, DType);
     }
 
     /// <summary>The element type.</summary>
@@ -185,7 +213,12 @@ public sealed partial class Tensor
 
     /// <summary>A new tensor whose elements are garbage until written: only for outputs a kernel writes in full.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static Tensor Uninitialized(int[] shape, DType dtype) => new(AllocateUninitialized(dtype, Shapes.Numel(shape)), shape, dtype);
+    internal static Tensor Uninitialized(int[] shape, DType dtype)
+    {
+        int numel = Shapes.Numel(shape);
+        if (numel >= TensorScope.MinPooledElements && TensorScope.Current is { } scope) return new(scope.Rent(dtype, numel, clear: false), shape, dtype);
+        return new(AllocateUninitialized(dtype, numel), shape, dtype);
+    }
 
     /// <summary>A tensor of <paramref name="like"/>'s shape (shared, not copied) and dtype, every element <paramref name="value"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -206,7 +239,12 @@ public sealed partial class Tensor
 
     /// <summary>A new tensor of uninitialised-by-contract (actually zeroed) storage, for op outputs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static Tensor Empty(int[] shape, DType dtype) => new(Allocate(dtype, Shapes.Numel(shape)), shape, dtype);
+    internal static Tensor Empty(int[] shape, DType dtype)
+    {
+        int numel = Shapes.Numel(shape);
+        if (numel >= TensorScope.MinPooledElements && TensorScope.Current is { } scope) return new(scope.Rent(dtype, numel, clear: true), shape, dtype);
+        return new(Allocate(dtype, numel), shape, dtype);
+    }
 
     internal void EnsureFloatingPoint(string op)
     {
@@ -218,7 +256,7 @@ public sealed partial class Tensor
     /// A tensor sharing this one's storage but cut out of the graph: no gradient flows through it
     /// (PyTorch: <c>detach()</c>).
     /// </summary>
-    public Tensor Detach() => new(Storage, _shape, DType);
+    public Tensor Detach() => View(_shape);
 
     /// <summary>A tensor with its own copy of the elements, recorded on the tape like PyTorch's <c>clone()</c>.</summary>
     public Tensor Clone()

@@ -80,24 +80,10 @@ public static partial class Trainer
             foreach (var (x, y) in train.Batches(st.Order!, st.Batch))
             {
                 ct.ThrowIfCancellationRequested();
-                var output = model.Forward(x);
-                var loss = lossFn(output, y);
-                double value = loss.Item();
-                if (!double.IsFinite(value)) throw new NonFiniteLossException(st.Epoch, optimizer.StepCount + 1, value, st.LastFinite);
-                if (double.IsNaN(st.FirstLoss)) st.FirstLoss = value;
-                // Relative to at least 1, so that a first loss of (nearly) zero cannot make every later loss look divergent.
-                if (run.DivergenceFactor is double factor && Math.Abs(value) > factor * Math.Max(Math.Abs(st.FirstLoss), 1.0))
-                    throw TrainingDivergedException.LossGrew(st.Epoch, optimizer.StepCount + 1, value, st.FirstLoss, factor);
-                st.LastFinite = value;
-                optimizer.ZeroGrad();
-                loss.Backward();
-                optimizer.Step();
-                CheckParameters(optimizer, names, st, value);
+                double value = Step(model, lossFn, optimizer, x, y, st, names, run);
                 int n = x.ShapeRef[0];
                 st.LossSum += value * n;
                 st.Seen += n;
-                if (st.Classification && IsClassification(output, y)) st.Correct += CountCorrect(output, y);
-                else st.Classification = false;
                 st.Batch++;
                 options.BatchProgress?.Report(new BatchProgress(st.Epoch, st.Batch, batches, st.LossSum / st.Seen));
                 // After the last batch the epoch-end checkpoint follows at once, so none is written here.
@@ -137,6 +123,32 @@ public static partial class Trainer
         return new TrainingRunResult(fit, optimizer.StepCount, interrupted, lastCheckpoint);
     }
 
+    /// <summary>
+    /// One optimizer step on a batch, in a <see cref="TensorScope"/> of its own: its activations and gradients are recycled
+    /// for the next step. Counts the batch's correct predictions into <paramref name="st"/>; returns the loss.
+    /// </summary>
+    private static double Step(Module model, Func<Tensor, Tensor, Tensor> lossFn, Optimizer optimizer, Tensor x, Tensor y, FitState st,
+        Dictionary<Tensor, string> names, TrainingRunOptions run)
+    {
+        using var scope = new TensorScope();
+        var output = model.Forward(x);
+        var loss = lossFn(output, y);
+        double value = loss.Item();
+        if (!double.IsFinite(value)) throw new NonFiniteLossException(st.Epoch, optimizer.StepCount + 1, value, st.LastFinite);
+        if (double.IsNaN(st.FirstLoss)) st.FirstLoss = value;
+        // Relative to at least 1, so that a first loss of (nearly) zero cannot make every later loss look divergent.
+        if (run.DivergenceFactor is double factor && Math.Abs(value) > factor * Math.Max(Math.Abs(st.FirstLoss), 1.0))
+            throw TrainingDivergedException.LossGrew(st.Epoch, optimizer.StepCount + 1, value, st.FirstLoss, factor);
+        st.LastFinite = value;
+        optimizer.ZeroGrad();
+        loss.Backward();
+        optimizer.Step();
+        CheckParameters(optimizer, names, st, value);
+        if (st.Classification && IsClassification(output, y)) st.Correct += CountCorrect(output, y);
+        else st.Classification = false;
+        return value;
+    }
+
     /// <summary>A step that made a parameter NaN or infinite stops training before those weights can be used or saved.</summary>
     private static void CheckParameters(Optimizer optimizer, Dictionary<Tensor, string> names, FitState st, double loss)
     {
@@ -172,6 +184,7 @@ public static partial class Trainer
             bool classification = true;
             foreach (var (x, y) in new DataLoader(data, batchSize).Epoch())
             {
+                using var scope = new TensorScope(); // nothing of a batch is needed after its counts
                 var output = model.Forward(x);
                 int n = x.ShapeRef[0];
                 lossSum += loss(output, y).Item() * n;

@@ -1,0 +1,246 @@
+using System.Runtime.CompilerServices;
+
+namespace SharpGrad;
+
+/// <summary>
+/// Marks a stretch of work — typically one training step — whose tensors are not needed after it, so that their
+/// storage is recycled for the next stretch instead of being left to the garbage collector. Optional: without a scope
+/// the GC owns every tensor, as always.
+/// <code>
+/// foreach (var (x, y) in loader.Epoch())
+/// {
+///     using var scope = new TensorScope();
+///     var loss = F.CrossEntropy(model.Forward(x), y);
+///     optimizer.ZeroGrad();
+///     loss.Backward();
+///     optimizer.Step();
+///     total += loss.Item();          // read what you need while the scope is open
+/// }
+/// </code>
+/// </summary>
+/// <remarks>
+/// <para>
+/// While a scope is open on a thread, every tensor of at least <see cref="MinPooledElements"/> elements made on that
+/// thread takes its storage from a pool shared by all threads; when the scope is disposed, that storage goes back to the
+/// pool and every tensor on it (views such as <see cref="Tensor.Reshape"/> and <see cref="Tensor.Detach"/> included)
+/// becomes unusable: touching its elements throws <see cref="ObjectDisposedException"/> rather than reading another
+/// step's numbers. Smaller tensors stay with the GC and are never affected.
+/// </para>
+/// <para>
+/// What outlives the scope: tensors made before it opened (parameters, the batch); parameters and buffers registered
+/// by a <see cref="NN.Module"/>, and optimizer state, even when made inside; the gradients that
+/// <see cref="Tensor.Backward()"/> leaves in <see cref="Tensor.Grad"/> of a tensor from outside the scope; and any tensor
+/// passed to <see cref="Keep"/>. Gradients that <see cref="Optim.Optimizer.ZeroGrad"/> drops inside a scope (and those
+/// a later backward pass replaces there) are recycled at its end, so a steady-state step reuses the same storage for its
+/// gradients too. <see cref="Training.Trainer"/> opens one scope per step and per evaluation batch.
+/// </para>
+/// <para>
+/// Scopes nest (a tensor belongs to the innermost one open when it was made) and belong to the thread that opened them;
+/// dispose them on that thread, innermost first, e.g. with <c>using</c>.
+/// </para>
+/// </remarks>
+public sealed class TensorScope : IDisposable
+{
+    /// <summary>Tensors with fewer elements than this are left to the GC: for them a pool would cost more than it saves.</summary>
+    public const int MinPooledElements = 1024;
+
+    [ThreadStatic] private static TensorScope? t_current;
+
+    private readonly TensorScope? _parent;
+    private readonly int _threadId;
+    private readonly List<PooledStorage> _owned = [];
+    private bool _disposed;
+
+    /// <summary>Opens a scope on the current thread; it is the innermost one until disposed.</summary>
+    public TensorScope()
+    {
+        _parent = t_current;
+        _threadId = Environment.CurrentManagedThreadId;
+        t_current = this;
+    }
+
+    /// <summary>The innermost scope open on this thread, or null.</summary>
+    internal static TensorScope? Current => t_current;
+
+    /// <summary>Number of storages this scope will recycle when disposed (kept and escaped ones excluded).</summary>
+    public int PendingCount
+    {
+        get
+        {
+            int n = 0;
+            foreach (var s in _owned) if (ReferenceEquals(s.Owner, this)) n++;
+            return n;
+        }
+    }
+
+    /// <summary>
+    /// Keeps <paramref name="tensor"/>'s storage (and so every view of it) alive past this scope: it moves to the
+    /// enclosing scope if there is one, otherwise to the GC. Returns the tensor, for chaining. A tensor the scope does not
+    /// own is returned unchanged.
+    /// </summary>
+    public Tensor Keep(Tensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        ThrowIfDisposed();
+        if (tensor.Pooled is { } storage && ReferenceEquals(storage.Owner, this))
+        {
+            storage.Owner = _parent;
+            _parent?._owned.Add(storage);
+        }
+        return tensor;
+    }
+
+    /// <summary>
+    /// Recycles the storage of every tensor made in this scope and not kept; those tensors can no longer be read.
+    /// Disposing twice does nothing. Throws if called from another thread or while an inner scope is still open.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        if (Environment.CurrentManagedThreadId != _threadId)
+            throw new InvalidOperationException("TensorScope: a scope must be disposed on the thread that opened it.");
+        if (!ReferenceEquals(t_current, this))
+            throw new InvalidOperationException("TensorScope: an inner scope is still open; dispose scopes innermost first.");
+        _disposed = true;
+        t_current = _parent;
+        foreach (var storage in _owned)
+        {
+            if (!ReferenceEquals(storage.Owner, this)) continue; // kept, or escaped as a parameter's gradient
+            storage.Owner = null;
+            if (storage.Data is Array data)
+            {
+                storage.Data = null;
+                StoragePool.Return(data);
+            }
+        }
+        _owned.Clear();
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    /// <summary>Pooled storage of <paramref name="numel"/> elements owned by this scope; zeroed if <paramref name="clear"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal PooledStorage Rent(DType dtype, int numel, bool clear)
+    {
+        var storage = new PooledStorage(StoragePool.Rent(dtype, numel, clear), this);
+        _owned.Add(storage);
+        return storage;
+    }
+
+    /// <summary>
+    /// Takes <paramref name="tensor"/>'s storage out of whatever scope owns it, for tensors that by their nature outlive a
+    /// step: parameters, buffers, optimizer state. The GC owns it from then on.
+    /// </summary>
+    internal static void Escape(Tensor tensor)
+    {
+        if (tensor.Pooled is { } storage) storage.Owner = null;
+    }
+
+    /// <summary>
+    /// A gradient the engine stores in <see cref="Tensor.Grad"/> of a leaf: it escapes its scope (the leaf outlives it)
+    /// and is marked as the engine's, so that a later <see cref="Adopt"/> may recycle it.
+    /// </summary>
+    internal static void EscapeGradient(Tensor gradient)
+    {
+        if (gradient.Pooled is { } storage && storage.Owner is not null)
+        {
+            storage.Owner = null;
+            storage.EngineGradient = true;
+        }
+    }
+
+    /// <summary>
+    /// A gradient the library lets go of (ZeroGrad, or a backward pass replacing it by the sum): if the engine made it
+    /// and a scope is open, that scope recycles it at its end. Gradients the user supplied are never taken.
+    /// </summary>
+    internal static void Adopt(Tensor? gradient)
+    {
+        if (gradient?.Pooled is not { EngineGradient: true, Owner: null } storage || t_current is not { } scope) return;
+        if (storage.Data is null) return;
+        storage.EngineGradient = false;
+        storage.Owner = scope;
+        scope._owned.Add(storage);
+    }
+}
+
+/// <summary>
+/// Storage on loan from <see cref="StoragePool"/>, shared by every tensor that views it. Recycling it nulls
+/// <see cref="Data"/>, so no tensor can read the array once another step has it.
+/// </summary>
+internal sealed class PooledStorage(Array data, TensorScope? owner)
+{
+    /// <summary>The elements, or null once recycled.</summary>
+    public Array? Data = data;
+
+    /// <summary>The scope that recycles it, or null once it has escaped to the GC.</summary>
+    public TensorScope? Owner = owner;
+
+    /// <summary>Set while the storage is a gradient the engine left on a leaf (see <see cref="TensorScope.Adopt"/>).</summary>
+    public bool EngineGradient;
+}
+
+/// <summary>
+/// Arrays of tensor storage waiting for reuse, by element type and exact length (a training step asks for the same
+/// shapes every time, so exact lengths match without rounding, and <see cref="Tensor.Numel"/> stays the array's length).
+/// At most <see cref="MaxPerLength"/> arrays per length and <see cref="CapBytes"/> in all are kept.
+/// </summary>
+internal static class StoragePool
+{
+    public const int MaxPerLength = 64;
+
+    public const long CapBytes = 512L << 20;
+
+    private static readonly Dictionary<long, Stack<Array>> s_free = [];
+    private static long s_bytes;
+
+    /// <summary>Bytes currently held by the pool.</summary>
+    internal static long CachedBytes { get { lock (s_free) return s_bytes; } }
+
+    private static long Key(DType dtype, int numel) => ((long)dtype << 32) | (uint)numel;
+
+    private static int ElementSize(DType dtype) => dtype == DType.Float32 ? 4 : 8;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static Array Rent(DType dtype, int numel, bool clear)
+    {
+        Array? array = null;
+        lock (s_free)
+        {
+            if (s_free.TryGetValue(Key(dtype, numel), out var stack) && stack.TryPop(out array))
+                s_bytes -= (long)numel * ElementSize(dtype);
+        }
+        if (array is null) return clear ? Tensor.Allocate(dtype, numel) : Tensor.AllocateUninitialized(dtype, numel);
+        if (clear) Array.Clear(array);
+        return array;
+    }
+
+    public static void Return(Array array)
+    {
+        DType dtype = array switch
+        {
+            float[] => DType.Float32,
+            double[] => DType.Float64,
+            long[] => DType.Int64,
+            _ => throw new ArgumentException("StoragePool: not tensor storage.", nameof(array)),
+        };
+        long bytes = (long)array.Length * ElementSize(dtype);
+        lock (s_free)
+        {
+            long key = Key(dtype, array.Length);
+            if (!s_free.TryGetValue(key, out var stack)) s_free[key] = stack = new Stack<Array>();
+            if (stack.Count >= MaxPerLength || s_bytes + bytes > CapBytes) return;
+            stack.Push(array);
+            s_bytes += bytes;
+        }
+    }
+
+    /// <summary>Drops every cached array (tests).</summary>
+    internal static void Clear()
+    {
+        lock (s_free)
+        {
+            s_free.Clear();
+            s_bytes = 0;
+        }
+    }
+}
