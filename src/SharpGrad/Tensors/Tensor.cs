@@ -82,7 +82,7 @@ public sealed partial class Tensor
     public int Rank => _shape.Length;
 
     /// <summary>Number of elements (PyTorch: <c>tensor.numel()</c>).</summary>
-    public int Numel => Storage.Length;
+    public int Numel => _array is { } a ? a.Length : Pooled!.Data?.Length ?? Shapes.Numel(_shape);
 
     /// <summary>Size of dimension <paramref name="dim"/>; negative values count from the end.</summary>
     public int Size(int dim) => _shape[Shapes.WrapDim(dim, Rank, nameof(Size))];

@@ -116,13 +116,22 @@ public sealed class TensorScope : IDisposable
         _owned.Clear();
     }
 
+    /// <summary>How many storages this scope had to allocate because the pool had none of the length (tests, benchmarks).</summary>
+    internal int FreshAllocations { get; private set; }
+
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
     /// <summary>Pooled storage of <paramref name="numel"/> elements owned by this scope; zeroed if <paramref name="clear"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal PooledStorage Rent(DType dtype, int numel, bool clear)
     {
-        var storage = new PooledStorage(StoragePool.Rent(dtype, numel, clear), this);
+        var array = StoragePool.TryRent(dtype, numel, clear);
+        if (array is null)
+        {
+            FreshAllocations++;
+            array = clear ? Tensor.Allocate(dtype, numel) : Tensor.AllocateUninitialized(dtype, numel);
+        }
+        var storage = new PooledStorage(array, this);
         _owned.Add(storage);
         return storage;
     }
@@ -200,8 +209,9 @@ internal static class StoragePool
 
     private static int ElementSize(DType dtype) => dtype == DType.Float32 ? 4 : 8;
 
+    /// <summary>A cached array of exactly <paramref name="numel"/> elements (zeroed if <paramref name="clear"/>), or null.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static Array Rent(DType dtype, int numel, bool clear)
+    public static Array? TryRent(DType dtype, int numel, bool clear)
     {
         Array? array = null;
         lock (s_free)
@@ -209,8 +219,7 @@ internal static class StoragePool
             if (s_free.TryGetValue(Key(dtype, numel), out var stack) && stack.TryPop(out array))
                 s_bytes -= (long)numel * ElementSize(dtype);
         }
-        if (array is null) return clear ? Tensor.Allocate(dtype, numel) : Tensor.AllocateUninitialized(dtype, numel);
-        if (clear) Array.Clear(array);
+        if (clear && array is not null) Array.Clear(array);
         return array;
     }
 
