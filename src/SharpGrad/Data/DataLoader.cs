@@ -41,11 +41,22 @@ public sealed class DataLoader
     public IEnumerable<(Tensor Input, Tensor Target)> Batches(int[] order, int startBatch = 0)
     {
         ArgumentNullException.ThrowIfNull(order);
-        for (int b = startBatch; b < BatchCount; b++)
-        {
-            int start = b * BatchSize, count = Math.Min(BatchSize, order.Length - start);
-            yield return Dataset.GetBatch(order.AsSpan(start, count));
-        }
+        for (int b = startBatch; b < BatchCount; b++) yield return Batch(order, b);
+    }
+
+    /// <summary>
+    /// Batch <paramref name="index"/> of an epoch in <paramref name="order"/> (from <see cref="NextEpochOrder"/>). Made when
+    /// called, so that inside a <see cref="TensorScope"/> the batch's storage is recycled with the step's.
+    /// </summary>
+    public (Tensor Input, Tensor Target) Batch(int[] order, int index)
+    {
+        ArgumentNullException.ThrowIfNull(order);
+        if ((uint)index >= (uint)BatchCount)
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"DataLoader: batch {index} is outside the {BatchCount} batches of an epoch.");
+        if (order.Length != Dataset.Count)
+            throw new ArgumentException($"DataLoader: the order has {order.Length} entries for a dataset of {Dataset.Count} examples.", nameof(order));
+        int start = index * BatchSize, count = Math.Min(BatchSize, order.Length - start);
+        return Dataset.GetBatch(order.AsSpan(start, count));
     }
 
     /// <summary>One epoch of batches (PyTorch: <c>iter(loader)</c>).</summary>

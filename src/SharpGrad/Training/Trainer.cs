@@ -77,11 +77,10 @@ public static partial class Trainer
             if (st.Order is null) st.StartEpoch(train.NextEpochOrder());
             double lr = optimizer.LearningRate;
             int batches = train.BatchCount;
-            foreach (var (x, y) in train.Batches(st.Order!, st.Batch))
+            while (st.Batch < batches)
             {
                 ct.ThrowIfCancellationRequested();
-                double value = Step(model, lossFn, optimizer, x, y, st, names, run);
-                int n = x.ShapeRef[0];
+                var (value, n) = Step(model, lossFn, optimizer, train, st, names, run);
                 st.LossSum += value * n;
                 st.Seen += n;
                 st.Batch++;
@@ -124,13 +123,15 @@ public static partial class Trainer
     }
 
     /// <summary>
-    /// One optimizer step on a batch, in a <see cref="TensorScope"/> of its own: its activations and gradients are recycled
-    /// for the next step. Counts the batch's correct predictions into <paramref name="st"/>; returns the loss.
+    /// One optimizer step on batch <c>st.Batch</c>, in a <see cref="TensorScope"/> of its own: the batch, activations and
+    /// gradients are recycled for the next step. Counts the batch's correct predictions into <paramref name="st"/>;
+    /// returns the loss and the batch size.
     /// </summary>
-    private static double Step(Module model, Func<Tensor, Tensor, Tensor> lossFn, Optimizer optimizer, Tensor x, Tensor y, FitState st,
-        Dictionary<Tensor, string> names, TrainingRunOptions run)
+    private static (double Loss, int Count) Step(Module model, Func<Tensor, Tensor, Tensor> lossFn, Optimizer optimizer, DataLoader train,
+        FitState st, Dictionary<Tensor, string> names, TrainingRunOptions run)
     {
         using var scope = new TensorScope();
+        var (x, y) = train.Batch(st.Order!, st.Batch);
         var output = model.Forward(x);
         var loss = lossFn(output, y);
         double value = loss.Item();
@@ -146,7 +147,7 @@ public static partial class Trainer
         CheckParameters(optimizer, names, st, value);
         if (st.Classification && IsClassification(output, y)) st.Correct += CountCorrect(output, y);
         else st.Classification = false;
-        return value;
+        return (value, x.ShapeRef[0]);
     }
 
     /// <summary>A step that made a parameter NaN or infinite stops training before those weights can be used or saved.</summary>

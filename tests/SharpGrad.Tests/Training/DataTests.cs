@@ -96,6 +96,44 @@ public class DataTests
     }
 
     [Fact]
+    public void DataLoaderBatchByIndexIsTheBatchOfTheEpochAndChecksItsArguments()
+    {
+        var x = Tensor.Arange(10).Reshape(10, 1);
+        var y = Tensor.FromArray(Enumerable.Range(0, 10).Select(i => (long)i).ToArray());
+        var loader = new DataLoader(new TensorDataset(x, y), 4, shuffle: true, generator: new Generator(2));
+        int[] order = loader.NextEpochOrder();
+        var all = loader.Batches(order).ToList();
+        for (int b = 0; b < loader.BatchCount; b++)
+        {
+            var (inp, tgt) = loader.Batch(order, b);
+            Assert.Equal(all[b].Target.ToArray<long>(), tgt.ToArray<long>());
+            Assert.Equal(order.Skip(4 * b).Take(4).Select(i => (long)i), tgt.ToArray<long>());
+            Assert.Equal(all[b].Input.ToArray<float>(), inp.ToArray<float>());
+        }
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => loader.Batch(order, 3));
+        Assert.Contains("batch 3 is outside the 3 batches", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => loader.Batch(order, -1));
+        Assert.Contains("9 entries for a dataset of 10", Assert.Throws<ArgumentException>(() => loader.Batch(order[..9], 0)).Message);
+    }
+
+    [Fact]
+    public void ImageBatchesMadeInsideAScopeAreRecycledWithIt()
+    {
+        var pixels = new byte[3 * 33 * 33];
+        for (int i = 0; i < pixels.Length; i++) pixels[i] = (byte)(i % 251);
+        var ds = new ImageDataset(pixels, [0, 1, 2], 1, 33, 33); // 2 x 1,089 floats: pooled
+        Tensor inside;
+        using (new TensorScope())
+        {
+            inside = ds.GetBatch([2, 0]).Input;
+            Assert.Equal(pixels[2 * 1089 + 5] / 255f, inside.ToArray<float>()[5], 6);
+        }
+        Assert.Throws<ObjectDisposedException>(() => inside.ToArray<float>());
+        var outside = ds.GetBatch([2, 0]).Input; // no scope: the GC's, as before
+        Assert.Equal(pixels[5] / 255f, outside.ToArray<float>()[1089 + 5], 6);
+    }
+
+    [Fact]
     public void ImageDatasetScalesBytesPerBatch()
     {
         byte[] pixels = [0, 255, 51, 102, 10, 20, 30, 40];
