@@ -49,16 +49,17 @@ internal static class Workloads
 
     /// <summary>
     /// The epoch's wall-clock seconds, plus the CPU seconds the whole process used meanwhile (all threads, GC included):
-    /// on a machine shared with other work the CPU time is the steadier figure of the two.
+    /// on a machine shared with other work the CPU time is the steadier figure of the two. Then the managed bytes
+    /// allocated per step and the GC's pauses and collections (gen 0, 1, 2) during the epoch, data loading excluded.
     /// </summary>
     private static string EpochLine(string workload, int threads, Module model, int? limit)
     {
-        int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
-        var pause = GC.GetTotalPauseDuration();
-        double seconds = Epoch(model, limit, out double cpuSeconds, out long allocatedPerStep);
-        return Line(workload, threads, "seconds", seconds, string.Create(CultureInfo.InvariantCulture,
-            $",\"cpu_seconds\":{cpuSeconds:F4},\"allocated_bytes_per_step\":{allocatedPerStep},\"gc_pause_seconds\":{(GC.GetTotalPauseDuration() - pause).TotalSeconds:F4},\"gc_counts\":[{GC.CollectionCount(0) - gen0},{GC.CollectionCount(1) - gen1},{GC.CollectionCount(2) - gen2}]"));
+        var e = Epoch(model, limit);
+        return Line(workload, threads, "seconds", e.Seconds, string.Create(CultureInfo.InvariantCulture,
+            $",\"cpu_seconds\":{e.CpuSeconds:F4},\"allocated_bytes_per_step\":{e.AllocatedPerStep},\"gc_pause_seconds\":{e.GcPauseSeconds:F4},\"gc_counts\":[{e.Gen0},{e.Gen1},{e.Gen2}]"));
     }
+
+    private readonly record struct EpochStats(double Seconds, double CpuSeconds, long AllocatedPerStep, double GcPauseSeconds, int Gen0, int Gen1, int Gen2);
 
     /// <summary>All 60,000 training images (the validation split is training data here), as the reference uses them.</summary>
     private static ImageDataset TrainingImages(int? limit)
@@ -67,11 +68,8 @@ internal static class Workloads
         return limit is int n ? data.Train.Slice(0, n) : data.Train;
     }
 
-    /// <summary>
-    /// Seconds for one epoch of Adam (lr 1e-3) at batch 64 on cross-entropy, after one warm-up batch; also the managed
-    /// bytes the process allocated per step meanwhile (batches included).
-    /// </summary>
-    private static double Epoch(Module model, int? limit, out double cpuSeconds, out long allocatedPerStep)
+    /// <summary>One epoch of Adam (lr 1e-3) at batch 64 on cross-entropy, after one warm-up batch, each step in a scope.</summary>
+    private static EpochStats Epoch(Module model, int? limit)
     {
         var train = TrainingImages(limit);
         var opt = new Adam(model.Parameters(), 1e-3);
@@ -79,6 +77,8 @@ internal static class Workloads
         using (new TensorScope()) Step(model, opt, loader.Dataset.GetBatch(Enumerable.Range(0, 64).ToArray()));
         var process = Process.GetCurrentProcess();
         var cpu0 = process.TotalProcessorTime;
+        int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
+        var pause = GC.GetTotalPauseDuration();
         long allocated0 = GC.GetTotalAllocatedBytes(precise: true), steps = 0;
         var sw = Stopwatch.StartNew();
         int[] order = loader.NextEpochOrder();
@@ -88,10 +88,10 @@ internal static class Workloads
             Step(model, opt, loader.Batch(order, b));
         }
         double seconds = sw.Elapsed.TotalSeconds;
-        allocatedPerStep = (GC.GetTotalAllocatedBytes(precise: true) - allocated0) / Math.Max(1, steps);
+        long allocatedPerStep = (GC.GetTotalAllocatedBytes(precise: true) - allocated0) / Math.Max(1, steps);
         process.Refresh();
-        cpuSeconds = (process.TotalProcessorTime - cpu0).TotalSeconds;
-        return seconds;
+        return new EpochStats(seconds, (process.TotalProcessorTime - cpu0).TotalSeconds, allocatedPerStep, (GC.GetTotalPauseDuration() - pause).TotalSeconds,
+            GC.CollectionCount(0) - gen0, GC.CollectionCount(1) - gen1, GC.CollectionCount(2) - gen2);
     }
 
     /// <summary>One training step. Callers open a <see cref="TensorScope"/> around it, as a user's loop would: its storage is reused by the next.</summary>
