@@ -11,13 +11,14 @@ namespace SharpGrad.Kernels;
 /// </summary>
 internal static class LinearKernels
 {
-    /// <summary><c>y = x Wᵀ + b</c> (bias may be empty); every element of y is written.</summary>
+    /// <summary><c>y = act(x Wᵀ + b)</c> (bias may be empty); every element of y is written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Forward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> bias, Span<T> y, int rows, int inF, int outF)
+    public static void Forward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> bias, Span<T> y, int rows, int inF, int outF,
+        GemmActivation activation = GemmActivation.None)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (rows == 0 || outF == 0) return;
-        Gemm.Multiply(false, true, rows, outF, inF, T.One, x, Math.Max(1, inF), w, Math.Max(1, inF), T.Zero, y, outF, bias);
+        Gemm.Multiply(false, true, rows, outF, inF, T.One, x, Math.Max(1, inF), w, Math.Max(1, inF), T.Zero, y, outF, bias, activation);
     }
 
     /// <summary><c>dx = g W</c>: dx [rows, in], every element written.</summary>

@@ -134,7 +134,7 @@ internal static unsafe class Gemm
             {
                 T v = beta == T.Zero ? T.Zero : beta * row[j];
                 if (bias != null) v += bias[j];
-                if (activation == GemmActivation.Relu) v = v > T.Zero ? v : T.Zero;
+                if (activation == GemmActivation.Relu) v = v > T.Zero || T.IsNaN(v) ? v : T.Zero; // NaN stays NaN, as in Tensor.Relu
                 row[j] = v;
             }
         }

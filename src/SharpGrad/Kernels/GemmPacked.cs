@@ -10,7 +10,7 @@ internal enum GemmActivation
     /// <summary>No activation.</summary>
     None,
 
-    /// <summary><c>max(x, 0)</c>.</summary>
+    /// <summary>ReLU: x where x     /// <summary><c>max(x, 0)</c>.</summary>gt; 0 or x is NaN, else 0 (as <see cref="Tensor.Relu"/>).</summary>
     Relu,
 }
 
@@ -226,7 +226,7 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
                 {
                     var v = Vector512.Load(c + j);
                     if (bias != null) v += Vector512.Load(bias + j);
-                    if (activation == GemmActivation.Relu) v = Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<T>.Zero), v, Vector512<T>.Zero);
+                    if (activation == GemmActivation.Relu) v &= Vector512.GreaterThan(v, Vector512<T>.Zero) | ~Vector512.Equals(v, v); // x > 0 or NaN
                     v.Store(c + j);
                 }
             }
@@ -234,7 +234,7 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
             {
                 T v = c[j];
                 if (bias != null) v += bias[j];
-                if (activation == GemmActivation.Relu) v = v > T.Zero ? v : T.Zero;
+                if (activation == GemmActivation.Relu) v = v > T.Zero || T.IsNaN(v) ? v : T.Zero; // NaN stays NaN, as in Tensor.Relu
                 c[j] = v;
             }
         }

@@ -45,7 +45,7 @@ internal static unsafe class SmallGemm
                 {
                     T v = ci[j];
                     if (bias != null) v += bias[j];
-                    if (activation == GemmActivation.Relu) v = v > T.Zero ? v : T.Zero;
+                    if (activation == GemmActivation.Relu) v = v > T.Zero || T.IsNaN(v) ? v : T.Zero; // NaN stays NaN, as in Tensor.Relu
                     ci[j] = v;
                 }
             }

@@ -32,20 +32,41 @@ public static partial class Functional
         return bias is null ? y : y + bias;
     }
 
-    /// <summary>The one-op Linear for same-dtype operands and a bias of shape [out] (or none).</summary>
+    /// <summary>
+    /// <c>Relu(Linear(input, weight, bias))</c> as one op where the operands allow it, the ReLU applied in the GEMM's
+    /// epilogue while each tile of the output is still in cache: what <see cref="Sequential"/> runs for a Linear layer
+    /// followed by a ReLU layer. Same values as the two ops (NaN included); the pre-activation is never materialised.
+    /// </summary>
+    internal static Tensor LinearRelu(Tensor input, Tensor weight, Tensor? bias)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weight);
+        if (weight.Rank == 2 && input.Rank > 0 && input.ShapeRef[^1] == weight.ShapeRef[1]
+            && input.DType == weight.DType && input.DType.IsFloatingPoint()
+            && (bias is null || (bias.DType == input.DType && bias.Rank == 1 && bias.ShapeRef[0] == weight.ShapeRef[0])))
+            return LinearFused(input, weight, bias, relu: true);
+        return Linear(input, weight, bias).Relu();
+    }
+
+    /// <summary>The one-op Linear for same-dtype operands and a bias of shape [out] (or none), optionally with the ReLU after it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static Tensor LinearFused(Tensor x, Tensor w, Tensor? b)
+    private static Tensor LinearFused(Tensor x, Tensor w, Tensor? b, bool relu = false)
     {
         int inF = w.ShapeRef[1], outF = w.ShapeRef[0];
         int rows = inF == 0 ? x.Numel == 0 ? 0 : Shapes.Numel(x.ShapeRef[..^1]) : x.Numel / inF;
         int[] outShape = [.. x.ShapeRef[..^1], outF];
         var y = Tensor.Uninitialized(outShape, x.DType);
+        var act = relu ? GemmActivation.Relu : GemmActivation.None;
         if (x.DType == DType.Float32)
-            LinearKernels.Forward<float>(x.Span<float>(), w.Span<float>(), b is null ? default : b.Span<float>(), y.Span<float>(), rows, inF, outF);
+            LinearKernels.Forward<float>(x.Span<float>(), w.Span<float>(), b is null ? default : b.Span<float>(), y.Span<float>(), rows, inF, outF, act);
         else
-            LinearKernels.Forward<double>(x.Span<double>(), w.Span<double>(), b is null ? default : b.Span<double>(), y.Span<double>(), rows, inF, outF);
+            LinearKernels.Forward<double>(x.Span<double>(), w.Span<double>(), b is null ? default : b.Span<double>(), y.Span<double>(), rows, inF, outF, act);
         Tensor[] inputs = b is null ? [x, w] : [x, w, b];
-        return Autograd.Record(y, "LinearBackward", inputs, g => LinearBackward(g, x, w, b, rows, inF, outF));
+        if (!relu) return Autograd.Record(y, "LinearBackward", inputs, g => LinearBackward(g, x, w, b, rows, inF, outF));
+        // The ReLU's gradient mask comes from the output: y > 0 exactly where x Wᵀ + b > 0 (NaN in neither).
+        return Autograd.Record(y, "LinearReluBackward", inputs, g => LinearBackward(
+            Autograd.IsGradEnabled || g.DType != y.DType ? g * Tensor.MapBinary<GreaterOp>(y.Detach(), y.ScalarLike(0), nameof(LinearRelu)) : Tensor.ReluGradient(y, g),
+            x, w, b, rows, inF, outF));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

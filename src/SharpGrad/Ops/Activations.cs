@@ -31,6 +31,18 @@ public sealed partial class Tensor
         });
     }
 
+    /// <summary>
+    /// ReLU's first-order backward from a tensor that is positive exactly where the ReLU's input was: its input, or its
+    /// output (a fused op keeps only that). <c>dx = g · (positive &gt; 0)</c>, as <see cref="Relu"/>'s own backward.
+    /// </summary>
+    internal static Tensor ReluGradient(Tensor positive, Tensor g)
+    {
+        var dx = Uninitialized(positive._shape, positive.DType);
+        if (positive.DType == DType.Float32) ReluParts<float>(positive, g, dx);
+        else ReluParts<double>(positive, g, dx);
+        return dx;
+    }
+
     /// <summary>Elements per block when a ReLU pass is split over the cores.</summary>
     private const int ReluBlock = 1 << 14;
 

@@ -28,11 +28,25 @@ public sealed class Sequential : Module
     public Module this[int index] => _layers[index];
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// A <see cref="Linear"/> layer followed by a <see cref="ReLU"/> layer runs as one op, the ReLU applied in the
+    /// matrix product's epilogue: same values and gradients as the two layers one after the other (tested), one pass
+    /// over the activations fewer.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override Tensor Forward(Tensor input)
     {
         var x = input;
-        foreach (var layer in _layers) x = layer.Forward(x);
+        var layers = _layers;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            if (layers[i] is Linear linear && i + 1 < layers.Count && layers[i + 1] is ReLU)
+            {
+                x = linear.ForwardRelu(x);
+                i++;
+            }
+            else x = layers[i].Forward(x);
+        }
         return x;
     }
 }
