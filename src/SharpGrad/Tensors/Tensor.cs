@@ -258,7 +258,10 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Detach() => View(_shape);
 
-    /// <summary>A tensor with its own copy of the elements, recorded on the tape like PyTorch's <c>clone()</c>.</summary>
+    /// <summary>
+    /// A tensor with its own copy of the elements, recorded on the tape like PyTorch's <c>clone()</c>. The copy always
+    /// belongs to the GC, also inside a <see cref="TensorScope"/>: cloning is how a step's result is kept past its scope.
+    /// </summary>
     public Tensor Clone()
     {
         var y = new Tensor((Array)Storage.Clone(), _shape, DType);

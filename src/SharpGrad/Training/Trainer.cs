@@ -16,6 +16,12 @@ public static partial class Trainer
     /// A NaN or infinite loss throws <see cref="NonFiniteLossException"/>; cancellation throws
     /// <see cref="OperationCanceledException"/> between batches.
     /// </summary>
+    /// <remarks>
+    /// Each step (and each evaluation batch) runs in a <see cref="TensorScope"/>, so its storage is reused by the next:
+    /// a tensor the model or the loss makes during a step is unusable after it. A module that keeps one for later
+    /// (say, the last activations for a plot) stores <c>t.Clone()</c> or registers it as a buffer; parameters, buffers,
+    /// optimizer state and the gradients on the parameters are kept anyway.
+    /// </remarks>
     public static Task<FitResult> FitAsync(Module model, Func<Tensor, Tensor, Tensor> loss, Optimizer optimizer, DataLoader train,
         IDataset? validation = null, FitOptions? options = null, IProgress<EpochReport>? progress = null, CancellationToken cancellationToken = default)
     {

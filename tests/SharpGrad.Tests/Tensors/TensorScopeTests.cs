@@ -87,6 +87,19 @@ public class TensorScopeTests
     }
 
     [Fact]
+    public void ACloneMadeInsideAScopeOutlivesIt()
+    {
+        Tensor original, copy;
+        using (new TensorScope())
+        {
+            original = Tensor.Full([Big], 6.0);
+            copy = original.Clone();
+        }
+        Assert.Throws<ObjectDisposedException>(() => original.Sum());
+        Assert.Equal(6.0 * Big, copy.Sum().Item());
+    }
+
+    [Fact]
     public void ScopesAreDisposedInnermostFirstOnTheirOwnThread()
     {
         var outer = new TensorScope();

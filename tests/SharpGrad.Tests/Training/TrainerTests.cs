@@ -25,6 +25,40 @@ public class TrainerTests
         return new TensorDataset(Tensor.FromArray(x, n, 2), Tensor.FromArray(y));
     }
 
+    /// <summary>A layer that remembers its last output, as a user's module might (for a plot, say).</summary>
+    private sealed class Remember(bool clone) : Module
+    {
+        public Tensor? Last;
+
+        public override Tensor Forward(Tensor input)
+        {
+            var y = input * 2;
+            Last = clone ? y.Clone() : y;
+            return y;
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TensorsAStepMakesAreRecycledUnlessCloned(bool clone)
+    {
+        var remember = new Remember(clone);
+        var model = new Sequential(new Linear(2, 600, generator: new Generator(1)), remember, new Linear(600, 3, generator: new Generator(2)));
+        await Trainer.FitAsync(model, (o, y) => F.CrossEntropy(o, y), new Sgd(model.Parameters(), 0.01),
+            new DataLoader(Blobs(60, 3), 30), options: new FitOptions { Epochs = 1 });
+        // 30 x 600 elements: pooled storage inside the Trainer's step scope.
+        if (clone) Assert.Equal(30 * 600, remember.Last!.ToArray<float>().Length);
+        else Assert.Throws<ObjectDisposedException>(() => remember.Last!.ToArray<float>());
+        // The parameters and their gradients are the model's: usable after training.
+        foreach (var p in model.Parameters())
+        {
+            Assert.All(p.ToArray<float>(), v => Assert.True(float.IsFinite(v)));
+            Assert.NotNull(p.Grad);
+            Assert.Equal(p.Numel, p.Grad!.ToArray<float>().Length);
+        }
+    }
+
     [Fact]
     public async Task FitLearnsAndReportsEveryEpoch()
     {
