@@ -36,7 +36,8 @@ namespace SharpGrad;
 /// </para>
 /// <para>
 /// Scopes nest (a tensor belongs to the innermost one open when it was made) and belong to the thread that opened them;
-/// dispose them on that thread, innermost first, e.g. with <c>using</c>.
+/// dispose them on that thread, innermost first, e.g. with <c>using</c>. A scope that is never disposed holds on to
+/// every tensor made in it (it is still the thread's innermost scope), so a loop must dispose its scope each time round.
 /// </para>
 /// </remarks>
 public sealed class TensorScope : IDisposable
@@ -61,17 +62,6 @@ public sealed class TensorScope : IDisposable
 
     /// <summary>The innermost scope open on this thread, or null.</summary>
     internal static TensorScope? Current => t_current;
-
-    /// <summary>Number of storages this scope will recycle when disposed (kept and escaped ones excluded).</summary>
-    public int PendingCount
-    {
-        get
-        {
-            int n = 0;
-            foreach (var s in _owned) if (ReferenceEquals(s.Owner, this)) n++;
-            return n;
-        }
-    }
 
     /// <summary>
     /// Keeps <paramref name="tensor"/>'s storage (and so every view of it) alive past this scope: it moves to the
@@ -202,9 +192,6 @@ internal static class StoragePool
     private static readonly Dictionary<long, Stack<Array>> s_free = [];
     private static long s_bytes;
 
-    /// <summary>Bytes currently held by the pool.</summary>
-    internal static long CachedBytes { get { lock (s_free) return s_bytes; } }
-
     private static long Key(DType dtype, int numel) => ((long)dtype << 32) | (uint)numel;
 
     private static int ElementSize(DType dtype) => dtype == DType.Float32 ? 4 : 8;
@@ -223,6 +210,7 @@ internal static class StoragePool
         return array;
     }
 
+    /// <summary>Gives an array back for reuse; dropped when its length already has <see cref="MaxPerLength"/> or the pool is full.</summary>
     public static void Return(Array array)
     {
         DType dtype = array switch
@@ -240,16 +228,6 @@ internal static class StoragePool
             if (stack.Count >= MaxPerLength || s_bytes + bytes > CapBytes) return;
             stack.Push(array);
             s_bytes += bytes;
-        }
-    }
-
-    /// <summary>Drops every cached array (tests).</summary>
-    internal static void Clear()
-    {
-        lock (s_free)
-        {
-            s_free.Clear();
-            s_bytes = 0;
         }
     }
 }
