@@ -34,7 +34,7 @@ public sealed partial class Tensor
 
     private Array PooledData() => Pooled!.Data ?? throw new ObjectDisposedException(nameof(Tensor),
         $"This tensor (shape {Shapes.Format(_shape)}) was made inside a TensorScope that has been disposed, and its storage is now used by other tensors. " +
-        "Read what you need before the scope ends, or pass the tensor to TensorScope.Keep.");
+        "Read what you need before the scope ends, Clone() it, or pass it to TensorScope.Keep.");
 
     /// <summary>The node that produced this tensor on the tape, or null for a leaf.</summary>
     internal Node? GradFn;

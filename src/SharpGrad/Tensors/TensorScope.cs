@@ -181,13 +181,19 @@ internal sealed class PooledStorage(Array data, TensorScope? owner)
 /// <summary>
 /// Arrays of tensor storage waiting for reuse, by element type and exact length (a training step asks for the same
 /// shapes every time, so exact lengths match without rounding, and <see cref="Tensor.Numel"/> stays the array's length).
-/// At most <see cref="MaxPerLength"/> arrays per length and <see cref="CapBytes"/> in all are kept.
+/// At most <see cref="MaxPerLength"/> arrays per length and <see cref="CapBytes"/> in all are kept, none above
+/// <see cref="MaxArrayBytes"/>: a training step's largest activations are a few MB (6.4 MB for RESULTS.md's CNN at batch 64),
+/// evaluation batches of 250 images 25 MB (kept: pooled, the staged CNN's training run peaked at 538 MB, with a 16 MB
+/// limit that left them to the GC at 707 MB), and the 100 MB ones of 1,000-image batches would stay cached for the life
+/// of the process.
 /// </summary>
 internal static class StoragePool
 {
     public const int MaxPerLength = 64;
 
-    public const long CapBytes = 512L << 20;
+    public const long CapBytes = 256L << 20;
+
+    public const long MaxArrayBytes = 32L << 20;
 
     private static readonly Dictionary<long, Stack<Array>> s_free = [];
     private static long s_bytes;
@@ -210,7 +216,7 @@ internal static class StoragePool
         return array;
     }
 
-    /// <summary>Gives an array back for reuse; dropped when its length already has <see cref="MaxPerLength"/> or the pool is full.</summary>
+    /// <summary>Gives an array back for reuse; left to the GC when too large, when its length already has <see cref="MaxPerLength"/> or when the pool is full.</summary>
     public static void Return(Array array)
     {
         DType dtype = array switch
@@ -221,6 +227,7 @@ internal static class StoragePool
             _ => throw new ArgumentException("StoragePool: not tensor storage.", nameof(array)),
         };
         long bytes = (long)array.Length * ElementSize(dtype);
+        if (bytes > MaxArrayBytes) return;
         lock (s_free)
         {
             long key = Key(dtype, array.Length);
