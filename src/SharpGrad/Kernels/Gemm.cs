@@ -130,13 +130,8 @@ internal static unsafe class Gemm
         for (int i = 0; i < m; i++)
         {
             T* row = c + i * ldc;
-            for (int j = 0; j < n; j++)
-            {
-                T v = beta == T.Zero ? T.Zero : beta * row[j];
-                if (bias != null) v += bias[j];
-                if (activation == GemmActivation.Relu) v = v > T.Zero || T.IsNaN(v) ? v : T.Zero; // NaN stays NaN, as in Tensor.Relu
-                row[j] = v;
-            }
+            for (int j = 0; j < n; j++) row[j] = beta == T.Zero ? T.Zero : beta * row[j];
         }
+        GemmEpilogue.Apply(c, ldc, m, n, bias, activation);
     }
 }

@@ -207,15 +207,22 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
                         TK.Run(kc, ap, bp, nr, tile, nr, T.One, T.Zero);
                         GemmPacking.MergeTile(tile, nr, cp, _ldc, h, w, _alpha, betaCur);
                     }
-                    if (epilogue) Epilogue(cp, _ldc, h, w, _bias == null ? null : _bias + jc + jr, _activation);
+                    if (epilogue) GemmEpilogue.Apply(cp, _ldc, h, w, _bias == null ? null : _bias + jc + jr, _activation);
                 }
             }
         }
     }
+}
 
-    /// <summary><c>c = act(c + bias[j])</c> over an h x w tile, run while the tile is still in L1.</summary>
+/// <summary>
+/// The GEMM epilogue <c>c = act(c + bias[j])</c> over an h x w block of C, shared by the packed kernels (per tile, while
+/// it is in L1), the direct small-product loops and the degenerate k = 0 product.
+/// </summary>
+internal static unsafe class GemmEpilogue
+{
+    /// <summary>Applies the bias (null: none) and the activation; ReLU keeps NaN, as <see cref="Tensor.Relu"/> does.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Epilogue(T* c, nint ldc, int h, int w, T* bias, GemmActivation activation)
+    public static void Apply<T>(T* c, nint ldc, int h, int w, T* bias, GemmActivation activation) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int r = 0; r < h; r++, c += ldc)
         {
@@ -234,7 +241,7 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
             {
                 T v = c[j];
                 if (bias != null) v += bias[j];
-                if (activation == GemmActivation.Relu) v = v > T.Zero || T.IsNaN(v) ? v : T.Zero; // NaN stays NaN, as in Tensor.Relu
+                if (activation == GemmActivation.Relu) v = v > T.Zero || T.IsNaN(v) ? v : T.Zero;
                 c[j] = v;
             }
         }

@@ -36,20 +36,7 @@ internal static unsafe class SmallGemm
                 }
             }
         }
-        if (bias != null || activation != GemmActivation.None)
-        {
-            for (int i = 0; i < m; i++)
-            {
-                T* ci = c + i * ldc;
-                for (int j = 0; j < n; j++)
-                {
-                    T v = ci[j];
-                    if (bias != null) v += bias[j];
-                    if (activation == GemmActivation.Relu) v = v > T.Zero || T.IsNaN(v) ? v : T.Zero; // NaN stays NaN, as in Tensor.Relu
-                    ci[j] = v;
-                }
-            }
-        }
+        if (bias != null || activation != GemmActivation.None) GemmEpilogue.Apply(c, ldc, m, n, bias, activation);
     }
 
     /// <summary>C[i, :] (+)= Σ_p op(A)[i, p] B[p, :], vectorised along the row, the k sum kept in registers.</summary>

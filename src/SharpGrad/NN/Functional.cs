@@ -64,9 +64,7 @@ public static partial class Functional
         Tensor[] inputs = b is null ? [x, w] : [x, w, b];
         if (!relu) return Autograd.Record(y, "LinearBackward", inputs, g => LinearBackward(g, x, w, b, rows, inF, outF));
         // The ReLU's gradient mask comes from the output: y > 0 exactly where x Wᵀ + b > 0 (NaN in neither).
-        return Autograd.Record(y, "LinearReluBackward", inputs, g => LinearBackward(
-            Autograd.IsGradEnabled || g.DType != y.DType ? g * Tensor.MapBinary<GreaterOp>(y.Detach(), y.ScalarLike(0), nameof(LinearRelu)) : Tensor.ReluGradient(y, g),
-            x, w, b, rows, inF, outF));
+        return Autograd.Record(y, "LinearReluBackward", inputs, g => LinearBackward(Tensor.ReluGradient(y, g), x, w, b, rows, inF, outF));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -20,23 +20,18 @@ public sealed partial class Tensor
         var y = Uninitialized(_shape, DType);
         if (DType == DType.Float32) ReluParts<float>(this, null, y);
         else ReluParts<double>(this, null, y);
-        return Autograd.Record(y, "ReluBackward", [this], g =>
-        {
-            if (Autograd.IsGradEnabled || g.DType != DType || !Shapes.Equal(g._shape, _shape))
-                return [g * MapBinary<GreaterOp>(this, ScalarLike(0), nameof(Relu))];
-            var dx = Uninitialized(_shape, DType);
-            if (DType == DType.Float32) ReluParts<float>(this, g, dx);
-            else ReluParts<double>(this, g, dx);
-            return [dx];
-        });
+        return Autograd.Record(y, "ReluBackward", [this], g => [ReluGradient(this, g)]);
     }
 
     /// <summary>
-    /// ReLU's first-order backward from a tensor that is positive exactly where the ReLU's input was: its input, or its
-    /// output (a fused op keeps only that). <c>dx = g · (positive &gt; 0)</c>, as <see cref="Relu"/>'s own backward.
+    /// ReLU's backward, <c>dx = g · (positive &gt; 0)</c>, from a tensor that is positive exactly where the ReLU's input
+    /// was: the input itself, or the output (a fused op keeps only that). One kernel pass; under createGraph (or for a
+    /// gradient of another dtype or shape) the same product of recorded ops, so it can be differentiated again.
     /// </summary>
     internal static Tensor ReluGradient(Tensor positive, Tensor g)
     {
+        if (Autograd.IsGradEnabled || g.DType != positive.DType || !Shapes.Equal(g._shape, positive._shape))
+            return g * MapBinary<GreaterOp>(positive, positive.ScalarLike(0), nameof(Relu));
         var dx = Uninitialized(positive._shape, positive.DType);
         if (positive.DType == DType.Float32) ReluParts<float>(positive, g, dx);
         else ReluParts<double>(positive, g, dx);

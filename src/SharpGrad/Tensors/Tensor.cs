@@ -213,11 +213,15 @@ public sealed partial class Tensor
 
     /// <summary>A new tensor whose elements are garbage until written: only for outputs a kernel writes in full.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static Tensor Uninitialized(int[] shape, DType dtype)
+    internal static Tensor Uninitialized(int[] shape, DType dtype) => Create(shape, dtype, clear: false);
+
+    /// <summary>An op output: pooled storage inside a <see cref="TensorScope"/> (for tensors worth pooling), else the GC's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static Tensor Create(int[] shape, DType dtype, bool clear)
     {
         int numel = Shapes.Numel(shape);
-        if (numel >= TensorScope.MinPooledElements && TensorScope.Current is { } scope) return new(scope.Rent(dtype, numel, clear: false), shape, dtype);
-        return new(AllocateUninitialized(dtype, numel), shape, dtype);
+        if (numel >= TensorScope.MinPooledElements && TensorScope.Current is { } scope) return new(scope.Rent(dtype, numel, clear), shape, dtype);
+        return new(clear ? Allocate(dtype, numel) : AllocateUninitialized(dtype, numel), shape, dtype);
     }
 
     /// <summary>A tensor of <paramref name="like"/>'s shape (shared, not copied) and dtype, every element <paramref name="value"/>.</summary>
@@ -239,12 +243,7 @@ public sealed partial class Tensor
 
     /// <summary>A new tensor of uninitialised-by-contract (actually zeroed) storage, for op outputs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static Tensor Empty(int[] shape, DType dtype)
-    {
-        int numel = Shapes.Numel(shape);
-        if (numel >= TensorScope.MinPooledElements && TensorScope.Current is { } scope) return new(scope.Rent(dtype, numel, clear: true), shape, dtype);
-        return new(Allocate(dtype, numel), shape, dtype);
-    }
+    internal static Tensor Empty(int[] shape, DType dtype) => Create(shape, dtype, clear: true);
 
     internal void EnsureFloatingPoint(string op)
     {
