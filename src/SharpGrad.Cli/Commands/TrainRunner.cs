@@ -246,7 +246,7 @@ internal static class TrainRunner
     {
         var (x, y) = All(test);
         var pred = x.To(DType.Float64).MatMul(w.Transpose(0, 1)).Add(b).ArgMax(1);
-        return pred.Eq(y).Mean().Item();
+        return pred.Eq(y).To(DType.Float32).Mean().Item();
     }
 
     private static (Tensor X, Tensor Y) All(ImageDataset ds)

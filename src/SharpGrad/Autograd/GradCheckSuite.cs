@@ -129,6 +129,7 @@ public static class GradCheckSuite
         // A composite: the multinomial logistic loss of a linear model, the seed 003/004 workhorse.
         Add("LogSoftmax+Gather (cross-entropy)", x =>
             -x[0].MatMul(x[1]).LogSoftmax(1).Gather(1, Tensor.FromArray(new long[] { 2, 0, 1, 2 }, 4, 1)).Mean(), N(4, 3), N(3, 3));
+        cases.AddRange(GradChecks.Cases()); // the ops that declare their checks in their own files
         return cases;
     }
 }

@@ -16,6 +16,40 @@ public sealed partial class Tensor
         return y;
     }
 
+    /// <summary><c>f(x)</c> elementwise for an operator struct, into a new tensor of x's shape and (floating-point) dtype.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static Tensor Map1<TOp>(Tensor x, string op) where TOp : IUnaryFunction
+    {
+        x.EnsureFloatingPoint(op);
+        var y = Uninitialized(x._shape, x.DType);
+        if (x.DType == DType.Float32) Map.Unary<float, TOp>(x.Span<float>(), y.Span<float>());
+        else Map.Unary<double, TOp>(x.Span<double>(), y.Span<double>());
+        return y;
+    }
+
+    /// <summary><c>f(a, b)</c> elementwise with type promotion and NumPy broadcasting.</summary>
+    internal static Tensor Map2<TOp>(Tensor a, Tensor b, string op) where TOp : IBinaryFunction
+    {
+        var (x, y) = Promote(a, b, op);
+        return MapBinary<Broadcasting<TOp>>(x, y, op);
+    }
+
+    /// <summary>
+    /// <c>f(a, b, c)</c> elementwise over three tensors of one shape and floating-point dtype (a backward rule's
+    /// upstream gradient, input and output, say); anything else is a bug in the calling op.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static Tensor Map3<TOp>(Tensor a, Tensor b, Tensor c, string op) where TOp : ITernaryFunction
+    {
+        if (b.DType != a.DType || c.DType != a.DType || !Shapes.Equal(a._shape, b._shape) || !Shapes.Equal(a._shape, c._shape))
+            throw new InvalidOperationException($"{op}: internal error, operands of shapes {Shapes.Format(a._shape)}, {Shapes.Format(b._shape)}, {Shapes.Format(c._shape)} and dtypes {a.DType}, {b.DType}, {c.DType}.");
+        a.EnsureFloatingPoint(op);
+        var d = Uninitialized(a._shape, a.DType);
+        if (a.DType == DType.Float32) Map.Ternary<float, TOp>(a.Span<float>(), b.Span<float>(), c.Span<float>(), d.Span<float>());
+        else Map.Ternary<double, TOp>(a.Span<double>(), b.Span<double>(), c.Span<double>(), d.Span<double>());
+        return d;
+    }
+
     /// <summary>Runs a binary kernel with broadcasting; the operands must already share a floating-point dtype.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor MapBinary<TOp>(Tensor a, Tensor b, string op) where TOp : IBinaryOperator

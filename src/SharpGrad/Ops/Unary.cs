@@ -85,7 +85,7 @@ public sealed partial class Tensor
 
     /// <summary>
     /// Converts to another dtype (PyTorch: <c>to(dtype)</c>); between floating types the gradient flows back converted.
-    /// Returns this tensor when the dtype already matches. Float to Int64 truncates toward zero.
+    /// Returns this tensor when the dtype already matches. Float to Int64 truncates toward zero; to Bool, non-zero (and NaN) is true.
     /// </summary>
     public Tensor To(DType dtype)
     {
@@ -99,42 +99,16 @@ public sealed partial class Tensor
             case (long[] s, double[] d): for (int i = 0; i < s.Length; i++) d[i] = s[i]; break;
             case (float[] s, long[] d): for (int i = 0; i < s.Length; i++) d[i] = (long)s[i]; break;
             case (double[] s, long[] d): for (int i = 0; i < s.Length; i++) d[i] = (long)s[i]; break;
+            case (bool[] s, float[] d): for (int i = 0; i < s.Length; i++) d[i] = s[i] ? 1 : 0; break;
+            case (bool[] s, double[] d): for (int i = 0; i < s.Length; i++) d[i] = s[i] ? 1 : 0; break;
+            case (bool[] s, long[] d): for (int i = 0; i < s.Length; i++) d[i] = s[i] ? 1 : 0; break;
+            case (float[] s, bool[] d): for (int i = 0; i < s.Length; i++) d[i] = s[i] != 0; break; // NaN is true, as in PyTorch
+            case (double[] s, bool[] d): for (int i = 0; i < s.Length; i++) d[i] = s[i] != 0; break;
+            case (long[] s, bool[] d): for (int i = 0; i < s.Length; i++) d[i] = s[i] != 0; break;
         }
         if (!DType.IsFloatingPoint() || !dtype.IsFloatingPoint()) return y;
         return Autograd.ShouldRecord(this) ? RecordTo(y, this, DType) : y;
     }
 
     private static Tensor RecordTo(Tensor y, Tensor x, DType source) => Autograd.Record(y, "ToBackward", [x], g => [g.To(source)]);
-
-    /// <summary>Elementwise <c>this &gt; other</c> as 1/0 in a floating-point tensor; not differentiable.</summary>
-    public Tensor Gt(Tensor other) { var (a, b) = Promote(this, other, nameof(Gt)); return MapBinary<GreaterOp>(a, b, nameof(Gt)); }
-    /// <summary>Elementwise <c>this &gt;= other</c> as 1/0.</summary>
-    public Tensor Ge(Tensor other) { var (a, b) = Promote(this, other, nameof(Ge)); return MapBinary<GreaterEqualOp>(a, b, nameof(Ge)); }
-    /// <summary>Elementwise <c>this &lt; other</c> as 1/0.</summary>
-    public Tensor Lt(Tensor other) { var (a, b) = Promote(this, other, nameof(Lt)); return MapBinary<GreaterOp>(b, a, nameof(Lt)); }
-    /// <summary>Elementwise <c>this &lt;= other</c> as 1/0.</summary>
-    public Tensor Le(Tensor other) { var (a, b) = Promote(this, other, nameof(Le)); return MapBinary<GreaterEqualOp>(b, a, nameof(Le)); }
-
-    /// <summary>
-    /// Elementwise equality as 1/0 (Float32 for two Int64 tensors, e.g. predicted against true labels); not differentiable.
-    /// </summary>
-    public Tensor Eq(Tensor other)
-    {
-        ArgumentNullException.ThrowIfNull(other);
-        if (DType == DType.Int64 && other.DType == DType.Int64)
-            return To(DType.Float64).Eq(other.To(DType.Float64)).To(DType.Float32);
-        var (a, b) = Promote(this, other, nameof(Eq));
-        return MapBinary<EqualOp>(a, b, nameof(Eq));
-    }
-
-    /// <summary>Elementwise <c>this &gt; value</c> as 1/0.</summary>
-    public Tensor Gt(double value) => Gt(ScalarLike(value));
-    /// <summary>Elementwise <c>this &gt;= value</c> as 1/0.</summary>
-    public Tensor Ge(double value) => Ge(ScalarLike(value));
-    /// <summary>Elementwise <c>this &lt; value</c> as 1/0.</summary>
-    public Tensor Lt(double value) => Lt(ScalarLike(value));
-    /// <summary>Elementwise <c>this &lt;= value</c> as 1/0.</summary>
-    public Tensor Le(double value) => Le(ScalarLike(value));
-    /// <summary>Elementwise <c>this == value</c> as 1/0.</summary>
-    public Tensor Eq(double value) => Eq(ScalarLike(value));
 }

@@ -13,6 +13,13 @@ public enum DType
     /// ops reject it with a message, convert with <see cref="Tensor.To(DType)"/> first.
     /// </summary>
     Int64,
+    /// <summary>
+    /// Booleans, one byte each (<c>torch.bool</c>): the results of comparisons (<see cref="Tensor.Gt(Tensor)"/>,
+    /// <see cref="Tensor.Eq(Tensor)"/> ...) and the masks that <see cref="Tensor.Where(Tensor, Tensor, Tensor)"/> and
+    /// <see cref="Tensor.MaskedFill(Tensor, double)"/> take. Not differentiable; convert with <see cref="Tensor.To(DType)"/>
+    /// to count or average (True is 1, False is 0).
+    /// </summary>
+    Bool,
 }
 
 /// <summary>Helpers on <see cref="DType"/>.</summary>
@@ -24,6 +31,7 @@ public static class DTypeExtensions
         DType.Float32 => 4,
         DType.Float64 => 8,
         DType.Int64 => 8,
+        DType.Bool => 1,
         _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "Unknown dtype."),
     };
 
@@ -36,6 +44,7 @@ public static class DTypeExtensions
         DType.Float32 => "float32",
         DType.Float64 => "float64",
         DType.Int64 => "int64",
+        DType.Bool => "bool",
         _ => dtype.ToString(),
     };
 }

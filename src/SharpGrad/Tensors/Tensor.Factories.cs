@@ -35,6 +35,13 @@ public sealed partial class Tensor
         return new Tensor(data.AsSpan().ToArray(), ShapeOrLength(shape, data.Length, "long"), DType.Int64);
     }
 
+    /// <summary>A Bool tensor (a mask) holding a copy of <paramref name="data"/>.</summary>
+    public static Tensor FromArray(bool[] data, params int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return new Tensor(data.AsSpan().ToArray(), ShapeOrLength(shape, data.Length, "bool"), DType.Bool);
+    }
+
     /// <summary>An Int64 tensor (labels, indices) from 32-bit integers.</summary>
     public static Tensor FromArray(int[] data, params int[] shape)
     {
@@ -72,6 +79,7 @@ public sealed partial class Tensor
             case long[] l:
                 if (value != Math.Floor(value)) throw new ArgumentException($"Full: {value} is not an integer, but dtype is int64.", nameof(value));
                 l.AsSpan().Fill((long)value); break;
+            case bool[] b: b.AsSpan().Fill(value != 0); break;
         }
         t.RequiresGrad = requiresGrad;
         return t;
@@ -147,6 +155,7 @@ public sealed partial class Tensor
             case float[] f: f[flatIndex] = (float)value; break;
             case double[] d: d[flatIndex] = value; break;
             case long[] l: l[flatIndex] = (long)value; break;
+            case bool[] b: b[flatIndex] = value != 0; break;
         }
     }
 }

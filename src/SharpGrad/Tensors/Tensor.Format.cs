@@ -47,6 +47,7 @@ public sealed partial class Tensor
     private string FormatElement(int i) => Storage switch
     {
         long[] l => l[i].ToString(CultureInfo.InvariantCulture),
+        bool[] b => b[i] ? "True" : "False",
         float[] f => FormatFloat(f[i]),
         double[] d => FormatFloat(d[i]),
         _ => "?",

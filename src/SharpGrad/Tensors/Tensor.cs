@@ -5,8 +5,8 @@ using System.Runtime.InteropServices;
 namespace SharpGrad;
 
 /// <summary>
-/// An n-dimensional array of <see cref="DType.Float32"/>, <see cref="DType.Float64"/> or <see cref="DType.Int64"/>
-/// elements that records the operations applied to it for reverse-mode automatic differentiation
+/// An n-dimensional array of <see cref="DType.Float32"/>, <see cref="DType.Float64"/>, <see cref="DType.Int64"/> or
+/// <see cref="DType.Bool"/> elements that records the operations applied to it for reverse-mode automatic differentiation
 /// (PyTorch: <c>torch.Tensor</c>).
 /// </summary>
 /// <remarks>
@@ -25,7 +25,7 @@ public sealed partial class Tensor
     /// <summary>The elements when they are on loan from a <see cref="TensorScope"/> (shared by every view), else null.</summary>
     internal readonly PooledStorage? Pooled;
 
-    /// <summary>The elements: a float[], double[] or long[] of exactly <see cref="Numel"/> elements.</summary>
+    /// <summary>The elements: a float[], double[], long[] or bool[] of exactly <see cref="Numel"/> elements.</summary>
     internal Array Storage
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -121,8 +121,9 @@ public sealed partial class Tensor
     internal bool Is<T>() => Storage is T[];
 
     /// <summary>
-    /// Copies the elements, in row-major order, to a new array of <typeparamref name="T"/> (float, double or long),
-    /// converting if T is not the tensor's own element type.
+    /// Copies the elements, in row-major order, to a new array of <typeparamref name="T"/> (float, double, long, or
+    /// any other number type), converting if T is not the tensor's own element type (True is 1, False is 0). For a
+    /// <see cref="DType.Bool"/> tensor's own values use <see cref="ToBoolArray"/>.
     /// </summary>
     public T[] ToArray<T>() where T : unmanaged, INumber<T>
     {
@@ -133,7 +134,20 @@ public sealed partial class Tensor
             case float[] f: for (int i = 0; i < f.Length; i++) result[i] = T.CreateChecked(f[i]); break;
             case double[] d: for (int i = 0; i < d.Length; i++) result[i] = T.CreateChecked(d[i]); break;
             case long[] l: for (int i = 0; i < l.Length; i++) result[i] = T.CreateChecked(l[i]); break;
+            case bool[] b: for (int i = 0; i < b.Length; i++) result[i] = b[i] ? T.One : T.Zero; break;
         }
+        return result;
+    }
+
+    /// <summary>
+    /// Copies the elements, in row-major order, to a new bool array: a <see cref="DType.Bool"/> tensor's own values, or
+    /// for a numeric tensor whether each element is non-zero (NaN counts as true, as in PyTorch's <c>bool()</c>).
+    /// </summary>
+    public bool[] ToBoolArray()
+    {
+        if (Storage is bool[] same) return (bool[])same.Clone();
+        var result = new bool[Numel];
+        for (int i = 0; i < result.Length; i++) result[i] = GetDouble(i) != 0;
         return result;
     }
 
@@ -151,6 +165,7 @@ public sealed partial class Tensor
         float[] f => f[flatIndex],
         double[] d => d[flatIndex],
         long[] l => l[flatIndex],
+        bool[] b => b[flatIndex] ? 1.0 : 0.0,
         _ => throw new InvalidOperationException("Unknown storage."),
     };
 
@@ -160,6 +175,7 @@ public sealed partial class Tensor
         float[] f => MemoryMarshal.AsBytes(f.AsSpan()),
         double[] d => MemoryMarshal.AsBytes(d.AsSpan()),
         long[] l => MemoryMarshal.AsBytes(l.AsSpan()),
+        bool[] b => MemoryMarshal.AsBytes(b.AsSpan()),
         _ => throw new InvalidOperationException("Unknown storage."),
     };
 
@@ -179,6 +195,7 @@ public sealed partial class Tensor
                 DType.Float32 => new float[numel],
                 DType.Float64 => new double[numel],
                 DType.Int64 => new long[numel],
+                DType.Bool => new bool[numel],
                 _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
             };
         }
@@ -188,6 +205,7 @@ public sealed partial class Tensor
             case float[] f: f.AsSpan().Clear(); break;
             case double[] d: d.AsSpan().Clear(); break;
             case long[] l: l.AsSpan().Clear(); break;
+            case bool[] b: b.AsSpan().Clear(); break;
         }
         return a;
     }
@@ -202,6 +220,7 @@ public sealed partial class Tensor
             DType.Float32 => GC.AllocateUninitializedArray<float>(numel),
             DType.Float64 => GC.AllocateUninitializedArray<double>(numel),
             DType.Int64 => GC.AllocateUninitializedArray<long>(numel),
+            DType.Bool => GC.AllocateUninitializedArray<bool>(numel),
             _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
         };
 

@@ -200,7 +200,7 @@ internal static class StoragePool
 
     private static long Key(DType dtype, int numel) => ((long)dtype << 32) | (uint)numel;
 
-    private static int ElementSize(DType dtype) => dtype == DType.Float32 ? 4 : 8;
+    private static int ElementSize(DType dtype) => dtype.ElementSize();
 
     /// <summary>A cached array of exactly <paramref name="numel"/> elements (zeroed if <paramref name="clear"/>), or null.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -224,6 +224,7 @@ internal static class StoragePool
             float[] => DType.Float32,
             double[] => DType.Float64,
             long[] => DType.Int64,
+            bool[] => DType.Bool,
             _ => throw new ArgumentException("StoragePool: not tensor storage.", nameof(array)),
         };
         long bytes = (long)array.Length * ElementSize(dtype);

@@ -153,7 +153,7 @@ public sealed partial class GoldenOpsTests
     /// C order — exactly what numpy.save writes for them. Kept here so the golden tests do not depend on the library's
     /// own reader.
     /// </summary>
-    private static partial class Npy
+    internal static partial class Npy
     {
         public sealed record NpyData(string Descr, int[] Shape, byte[] Data)
         {
@@ -167,6 +167,7 @@ public sealed partial class GoldenOpsTests
                     {
                         "<f4" => BinaryPrimitives.ReadSingleLittleEndian(Data.AsSpan(4 * i)),
                         "<f8" => BinaryPrimitives.ReadDoubleLittleEndian(Data.AsSpan(8 * i)),
+                        "|b1" => Data[i] != 0 ? 1 : 0,
                         _ => BinaryPrimitives.ReadInt64LittleEndian(Data.AsSpan(8 * i)),
                     };
                 return r;
@@ -191,6 +192,13 @@ public sealed partial class GoldenOpsTests
                         t = Tensor.FromArray(v);
                         break;
                     }
+                    case "|b1":
+                    {
+                        var v = new bool[Count];
+                        for (int i = 0; i < v.Length; i++) v[i] = Data[i] != 0;
+                        t = Tensor.FromArray(v);
+                        break;
+                    }
                     default:
                     {
                         var v = new long[Count];
@@ -210,6 +218,7 @@ public sealed partial class GoldenOpsTests
             "<f4" => DType.Float32,
             "<f8" => DType.Float64,
             "<i8" => DType.Int64,
+            "|b1" => DType.Bool,
             _ => throw new InvalidDataException($"unsupported .npy dtype '{descr}'"),
         };
 

@@ -72,6 +72,6 @@ public class ShapeErrorTests
         Assert.Equal(new long[] { 1, 2 }, x.ArgMax(1).ToArray<long>());
         Assert.Equal(DType.Int64, x.ArgMax(1).DType);
         Assert.Equal(5L, x.ArgMax().ToArray<long>()[0]);
-        Assert.Equal(1.0, Tensor.FromArray(new long[] { 1, 2 }).Eq(Tensor.FromArray(new long[] { 1, 3 })).Sum().Item());
+        Assert.Equal(1.0, Tensor.FromArray(new long[] { 1, 2 }).Eq(Tensor.FromArray(new long[] { 1, 3 })).To(DType.Float32).Sum().Item());
     }
 }
