@@ -82,6 +82,7 @@ class Suite:
         args:     dict of SharpGrad parameter name -> value (int, float, bool, list of ints, enum(...), inp(i),
                   inps(...), const(j) for consts[j], None for null)
         consts:   list of numpy arrays (int64 indices, bool masks) passed as extra torch arguments and as const(j)
+        self_input: for kind "method", the receiver: an input index, or const(j)
         output:   index into a tuple/list result (e.g. 0 = values, 1 = indices of sort/topk), or None
         """
         self.cases.append(dict(name=name, fn=torch_fn, inputs=inputs, kind=kind, method=method, args=args or {},

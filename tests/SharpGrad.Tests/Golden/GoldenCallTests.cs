@@ -95,7 +95,7 @@ public sealed class GoldenCallTests
         var args = c.GetProperty("args").EnumerateObject().ToDictionary(p => p.Name, p => p.Value);
         (Type type, object? target, BindingFlags flags) = kind switch
         {
-            "method" => (typeof(Tensor), (object?)inputs[c.GetProperty("self").GetInt32()], BindingFlags.Public | BindingFlags.Instance),
+            "method" => (typeof(Tensor), Convert(c.GetProperty("self") is { ValueKind: JsonValueKind.Number } i ? JsonDocument.Parse($"{{\"input\": {i}}}").RootElement : c.GetProperty("self"), typeof(Tensor), inputs, consts), BindingFlags.Public | BindingFlags.Instance),
             "static" => (typeof(Tensor), null, BindingFlags.Public | BindingFlags.Static),
             "functional" => (typeof(Functional), null, BindingFlags.Public | BindingFlags.Static),
             _ => throw new InvalidOperationException($"unknown kind '{kind}'"),

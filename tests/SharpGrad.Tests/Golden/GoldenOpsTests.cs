@@ -255,7 +255,7 @@ public sealed partial class GoldenOpsTests
             int[] dims = shape.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
             int count = dims.Aggregate(1, (p, x) => p * x);
-            int size = d == "<f4" ? 4 : 8;
+            int size = d switch { "<f4" => 4, "|b1" => 1, _ => 8 };
             int start = 10 + headerLength;
             if (bytes.Length - start != count * size)
                 throw new InvalidDataException($"{path}: {bytes.Length - start} data bytes at offset {start}, expected {count * size} for shape ({string.Join(", ", dims)}) of {d}.");
