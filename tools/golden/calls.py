@@ -101,13 +101,15 @@ class Suite:
                 xs = [np.asarray(g(r), dtype=np.float64).astype(np_t) for g in c["inputs"]]
                 prefix = f"{c['name']}__{dtype}"
                 tx = [torch.tensor(x, dtype=torch_t, requires_grad=c["grad"]) for x in xs]
-                tc = [torch.tensor(k) for k in c["consts"]]
+                # Floating-point consts (additive masks) take the case's dtype; int64 and bool ones stay as they are.
+                consts = [np.asarray(k).astype(np_t) if np.asarray(k).dtype.kind == "f" else np.asarray(k) for k in c["consts"]]
+                tc = [torch.tensor(k) for k in consts]
                 y = c["fn"](*tx, *tc)
                 if c["output"] is not None:
                     y = y[c["output"]]
                 for i, x in enumerate(xs):
                     np.save(os.path.join(self.dir, f"{prefix}__in{i}.npy"), x)
-                for j, k in enumerate(c["consts"]):
+                for j, k in enumerate(consts):
                     k = np.asarray(k)  # bool masks are stored as int64 0/1 (the manifest says which)
                     np.save(os.path.join(self.dir, f"{prefix}__const{j}.npy"), k.astype(np.int64) if k.dtype == bool else k)
                 np.save(os.path.join(self.dir, f"{prefix}__out.npy"), y.detach().numpy())
