@@ -126,3 +126,35 @@ for case, max_norm, norm_type in [("clip_norm_2", 0.7, 2.0), ("clip_norm_inf", 0
         json.dump(dict(module="clip_grad_norm", max_norm=max_norm, norm_type="inf" if norm_type == float("inf") else norm_type,
                        total=float(total), count=len(ps)), f, indent=1, sort_keys=True)
 print("written", sorted(os.listdir(OUT)))
+
+# Multi-head attention: PyTorch's module with its state dict; masks in its convention (True = ignore).
+mha_cases = [
+    ("mha_self_weights", dict(embed_dim=8, num_heads=2), (5, 3, 8), (5, 3, 8), True, None, None),
+    ("mha_cross_batchfirst_padding", dict(embed_dim=6, num_heads=3, batch_first=True), (2, 4, 6), (2, 7, 6), False, "padding", None),
+    ("mha_bool_attnmask_weights", dict(embed_dim=4, num_heads=1), (3, 2, 4), (6, 2, 4), True, None, "bool"),
+    ("mha_float_attnmask_padding", dict(embed_dim=8, num_heads=4), (4, 2, 8), (4, 2, 8), False, "padding", "float"),
+]
+for i, (case, kw, qshape, kshape, need, kpm, am) in enumerate(mha_cases):
+    m = torch.nn.MultiheadAttention(**kw)
+    batch = qshape[0] if kw.get("batch_first") else qshape[1]
+    L, S = (qshape[1], kshape[1]) if kw.get("batch_first") else (qshape[0], kshape[0])
+    inputs = {"query": randn(*qshape, seed=300 + i), "key": randn(*kshape, seed=310 + i), "value": randn(*kshape, seed=320 + i)}
+    r = np.random.default_rng(330 + i)
+    if kpm:
+        pad = r.standard_normal((batch, S)) > 0.3
+        pad[:, 0] = False
+        inputs["key_padding_mask"] = torch.tensor(pad)
+    if am == "bool":
+        mask = r.standard_normal((L, S)) > 0.5
+        mask[:, 0] = False
+        inputs["attn_mask"] = torch.tensor(mask)
+    elif am == "float":
+        inputs["attn_mask"] = torch.tensor(r.standard_normal((L, S)))
+
+    def fn(query, key, value, key_padding_mask=None, attn_mask=None, m=m, need=need):
+        y, w = m(query, key, value, key_padding_mask=key_padding_mask, attn_mask=attn_mask, need_weights=need)
+        return {"output": y, "weights": w} if need else {"output": y}
+    if am == "float":
+        inputs["attn_mask"].requires_grad_(False)
+    run(case, m, inputs, fn, dict(module="MultiheadAttention", kwargs=kw, need_weights=need))
+print("mha cases written")

@@ -48,13 +48,16 @@ public class SequenceGoldenTests
             "GRUCell" => new GRUCell(Int("input_size"), Int("hidden_size"), dtype: dt),
             "RNNCell" => new RNNCell(Int("input_size"), Int("hidden_size"),
                 nonlinearity: kw.TryGetProperty("nonlinearity", out var n2) && n2.GetString() == "relu" ? RnnNonlinearity.Relu : RnnNonlinearity.Tanh, dtype: dt),
+            "MultiheadAttention" => new MultiheadAttention(Int("embed_dim"), Int("num_heads"), batchFirst: Bool("batch_first", false), dtype: dt),
             "Embedding" => new Embedding(Int("num_embeddings"), Int("embedding_dim"), kw.TryGetProperty("padding_idx", out var p) ? p.GetInt32() : null, dtype: dt),
             var m => throw new InvalidOperationException($"unknown module {m}"),
         };
     }
 
-    private static Dictionary<string, Tensor> Run(Module module, Dictionary<string, Tensor> inputs) => module switch
+    private static Dictionary<string, Tensor> Run(Module module, Dictionary<string, Tensor> inputs, JsonElement meta) => module switch
     {
+        MultiheadAttention mha => Attention(mha.Forward(inputs["query"], inputs["key"], inputs["value"], inputs.GetValueOrDefault("key_padding_mask"),
+            inputs.GetValueOrDefault("attn_mask"), needWeights: meta.GetProperty("need_weights").GetBoolean())),
         LSTM lstm => Outputs(lstm.Forward(inputs["x"], inputs.TryGetValue("h0", out var h) ? (h, inputs["c0"]) : null)),
         GRU gru => Pair(gru.Forward(inputs["x"], inputs.GetValueOrDefault("h0"))),
         RNN rnn => Pair(rnn.Forward(inputs["x"], inputs.GetValueOrDefault("h0"))),
@@ -65,6 +68,8 @@ public class SequenceGoldenTests
         _ => throw new InvalidOperationException(module.GetType().Name),
     };
 
+    private static Dictionary<string, Tensor> Attention((Tensor Output, Tensor? Weights) r) =>
+        r.Weights is null ? new() { ["output"] = r.Output } : new() { ["output"] = r.Output, ["weights"] = r.Weights };
     private static Dictionary<string, Tensor> Outputs((Tensor Output, (Tensor H, Tensor C) State) r) => new() { ["output"] = r.Output, ["h_n"] = r.State.H, ["c_n"] = r.State.C };
     private static Dictionary<string, Tensor> Pair((Tensor Output, Tensor HiddenState) r) => new() { ["output"] = r.Output, ["h_n"] = r.HiddenState };
     private static Dictionary<string, Tensor> Cell((Tensor H, Tensor C) r) => new() { ["h"] = r.H, ["c"] = r.C };
@@ -100,7 +105,7 @@ public class SequenceGoldenTests
             if (t.DType.IsFloatingPoint()) t.RequiresGrad = true;
             return t;
         });
-        var outputs = Run(module, inputs);
+        var outputs = Run(module, inputs, meta);
         Tensor? loss = null;
         foreach (var k in meta.GetProperty("outputs").EnumerateArray().Select(e => e.GetString()!))
         {
