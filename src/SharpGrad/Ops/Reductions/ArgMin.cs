@@ -15,6 +15,7 @@ namespace SharpGrad
         {
             EnsureFloatingPoint(nameof(ArgMin));
             int d = Shapes.WrapDim(dim, Rank, nameof(ArgMin));
+            if (Rank == 0) return Reshape(1).ArgMin(0).Reshape();
             var (outer, size, inner) = Shapes.Split(_shape, d);
             if (size == 0) throw new ArgumentException($"ArgMin: dimension {d} of the input (shape {Shapes.Format(_shape)}) is empty.");
             var y = Uninitialized(ReducedShape(d, keepDim), DType.Int64);

@@ -14,6 +14,7 @@ namespace SharpGrad
             EnsureFloatingPoint(nameof(Norm));
             if (!(p > 0)) throw new ArgumentOutOfRangeException(nameof(p), p, $"Norm: p must be positive (1, 2, infinity or another positive value); got {p} for a tensor of shape {Shapes.Format(_shape)}.");
             int d = dim is int k ? Shapes.WrapDim(k, Rank, nameof(Norm)) : -1;
+            if (Rank == 0) d = -1; // a 0-d tensor's one dimension is all of it
             Tensor y;
             using (Autograd.NoGrad())
             {

@@ -15,6 +15,7 @@ namespace SharpGrad
         {
             EnsureFloatingPoint(nameof(Prod));
             int d = dim is int k ? Shapes.WrapDim(k, Rank, nameof(Prod)) : -1;
+            if (Rank == 0) d = -1; // a 0-d tensor's one dimension is all of it
             var (outer, size, inner) = d < 0 ? (1, Numel, 1) : Shapes.Split(_shape, d);
             var y = Uninitialized(ReducedShape(d, keepDim), DType);
             DTypeDispatch.Float(DType, new ProductKernel(this, y, outer, size, inner), nameof(Prod));

@@ -15,6 +15,7 @@ namespace SharpGrad
             EnsureFloatingPoint(nameof(Var));
             if (correction < 0) throw new ArgumentOutOfRangeException(nameof(correction), correction, "Var: the correction must be 0 or more.");
             int d = dim is int k ? Shapes.WrapDim(k, Rank, nameof(Var)) : -1;
+            if (Rank == 0) d = -1; // a 0-d tensor's one dimension is all of it
             var (outer, size, inner) = d < 0 ? (1, Numel, 1) : Shapes.Split(_shape, d);
             int[] shape = ReducedShape(d, keepDim);
             var y = Uninitialized(shape, DType);
