@@ -80,8 +80,15 @@ public sealed partial class Tensor
 
     private static Tensor RecordClamp(Tensor y, Tensor x, Tensor mask) => Autograd.Record(y, "ClampBackward", [x], g => [g * mask]);
 
-    /// <summary>Elementwise sign: -1, 0 or 1. Not differentiable (its gradient is 0).</summary>
-    public Tensor Sign() => MapUnary<SignOp>(this, nameof(Sign));
+    /// <summary>
+    /// Elementwise sign: -1, 0 or 1 (PyTorch: <c>sign</c>). Its gradient is 0 wherever it exists; the backward records
+    /// zeros, as PyTorch does, rather than no gradient.
+    /// </summary>
+    public Tensor Sign()
+    {
+        var y = MapUnary<SignOp>(this, nameof(Sign));
+        return Autograd.Record(y, "SignBackward", [this], g => [ZerosLike(this)]);
+    }
 
     /// <summary>
     /// Converts to another dtype (PyTorch: <c>to(dtype)</c>); between floating types the gradient flows back converted.

@@ -1,0 +1,33 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using SharpGrad.Kernels;
+
+namespace SharpGrad;
+
+public sealed partial class Tensor
+{
+    /// <summary>Elementwise cosine (radians); <c>d/dx cos x = −sin x</c> (PyTorch: <c>cos</c>).</summary>
+    public Tensor Cos()
+    {
+        var y = Map1<CosFunction>(this, nameof(Cos));
+        return Autograd.Record(y, "CosBackward", [this], g => [-(g * Sin())]);
+    }
+}
+
+/// <summary>cos x, vectorised through the runtime's vector cosine.</summary>
+internal readonly struct CosFunction : IUnaryFunction
+{
+    public static T Apply<T>(T x) where T : unmanaged, IFloatingPointIeee754<T> => T.Cos(x);
+    public static Vector128<T> Apply<T>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T> => VMath.Cos(x);
+    public static Vector256<T> Apply<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T> => VMath.Cos(x);
+    public static Vector512<T> Apply<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T> => VMath.Cos(x);
+}
+
+internal static partial class GradChecks
+{
+    internal static readonly int Cos = Register(nameof(Cos), static c =>
+    {
+        foreach (var s in GradCheckBuilder.ElementwiseShapes) c.Add(x => x[0].Cos(), c.Normal(s));
+        c.Add("large |x|", x => x[0].Cos(), c.Uniform(-20, 20, 7));
+    });
+}

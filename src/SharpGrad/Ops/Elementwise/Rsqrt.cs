@@ -1,0 +1,34 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using SharpGrad.Kernels;
+
+namespace SharpGrad;
+
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// Elementwise <c>1 / √x</c>; <c>d/dx x^(−1/2) = −x^(−3/2) / 2 = −y³/2</c> (PyTorch: <c>rsqrt</c>). NaN below 0, ∞ at 0.
+    /// </summary>
+    public Tensor Rsqrt()
+    {
+        var y = Map1<RsqrtFunction>(this, nameof(Rsqrt));
+        return Autograd.Record(y, "RsqrtBackward", [this], g => [g * (y * y * y) * -0.5]);
+    }
+}
+
+/// <summary>1 / √x, with a correctly rounded square root and a true division (no reciprocal-estimate instruction).</summary>
+internal readonly struct RsqrtFunction : IUnaryFunction
+{
+    public static T Apply<T>(T x) where T : unmanaged, IFloatingPointIeee754<T> => T.One / T.Sqrt(x);
+    public static Vector128<T> Apply<T>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T> => Vector128<T>.One / Vector128.Sqrt(x);
+    public static Vector256<T> Apply<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T> => Vector256<T>.One / Vector256.Sqrt(x);
+    public static Vector512<T> Apply<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T> => Vector512<T>.One / Vector512.Sqrt(x);
+}
+
+internal static partial class GradChecks
+{
+    internal static readonly int Rsqrt = Register(nameof(Rsqrt), static c =>
+    {
+        foreach (var s in GradCheckBuilder.ElementwiseShapes) c.Add(x => x[0].Rsqrt(), c.Positive(s));
+    });
+}
