@@ -158,3 +158,44 @@ for i, (case, kw, qshape, kshape, need, kpm, am) in enumerate(mha_cases):
         inputs["attn_mask"].requires_grad_(False)
     run(case, m, inputs, fn, dict(module="MultiheadAttention", kwargs=kw, need_weights=need))
 print("mha cases written")
+
+# Transformer layers (dropout 0, training mode so PyTorch 1.13 takes its plain path, not the inference fast path).
+tcases = [
+    ("encoder_postnorm_relu", "TransformerEncoderLayer", dict(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0), False),
+    ("encoder_prenorm_gelu_batchfirst", "TransformerEncoderLayer", dict(d_model=6, nhead=3, dim_feedforward=10, dropout=0.0, activation="gelu", batch_first=True, norm_first=True), True),
+    ("encoder_stack_causal", "TransformerEncoder", dict(d_model=8, nhead=4, dim_feedforward=12, dropout=0.0, num_layers=2), False),
+    ("decoder_postnorm", "TransformerDecoderLayer", dict(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0), False),
+    ("decoder_prenorm_gelu", "TransformerDecoderLayer", dict(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0, activation="gelu", norm_first=True), True),
+]
+for i, (case, kind, kw, padded) in enumerate(tcases):
+    bf = kw.get("batch_first", False)
+    L, B, E = 5, 3, kw["d_model"]
+    shape = (B, L, E) if bf else (L, B, E)
+    inputs = {"src": randn(*shape, seed=400 + i)}
+    r = np.random.default_rng(410 + i)
+    if kind == "TransformerDecoderLayer":
+        inputs["memory"] = randn(*((B, 7, E) if bf else (7, B, E)), seed=420 + i)
+    if padded:
+        pad = r.standard_normal((B, L)) > 0.4
+        pad[:, 0] = False
+        inputs["src_key_padding_mask"] = torch.tensor(pad)
+    if kind == "TransformerEncoderLayer":
+        m = torch.nn.TransformerEncoderLayer(**kw)
+        fn = lambda src, src_key_padding_mask=None, m=m: {"y": m(src, src_key_padding_mask=src_key_padding_mask)}
+    elif kind == "TransformerEncoder":
+        kw2 = dict(kw)
+        n = kw2.pop("num_layers")
+        layer = torch.nn.TransformerEncoderLayer(**kw2)
+        m = torch.nn.TransformerEncoder(layer, n, norm=torch.nn.LayerNorm(kw2["d_model"]), enable_nested_tensor=False)
+        causal = torch.nn.Transformer.generate_square_subsequent_mask(L).to(torch.float64)
+        inputs["mask"] = causal
+        fn = lambda src, mask, m=m: {"y": m(src, mask=mask)}
+    else:
+        m = torch.nn.TransformerDecoderLayer(**kw)
+        fn = lambda src, memory, src_key_padding_mask=None, m=m: {"y": m(src, memory, tgt_key_padding_mask=src_key_padding_mask,
+                                                                            tgt_mask=torch.nn.Transformer.generate_square_subsequent_mask(src.shape[1 if bf else 0]).to(torch.float64))}
+    m.train()
+    if "mask" in inputs:
+        inputs["mask"].requires_grad_(False)
+    run(case, m, inputs, fn, dict(module=kind, kwargs=kw))
+print("transformer cases written")

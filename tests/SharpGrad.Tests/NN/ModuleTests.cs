@@ -12,6 +12,12 @@ public class ModuleTests
         new Linear(3, 2), new Linear(3, 2, bias: false), new Conv2d(2, 3, 3), new Conv1d(2, 3, 3), new MaxPool2d(2), new AvgPool2d(2),
         new Flatten(), new Dropout(0.2), new BatchNorm1d(4), new BatchNorm2d(4), new ReLU(), new LeakyReLU(), new Sigmoid(), new Tanh(),
         new Softmax(1), new LogSoftmax(1), new Identity(), new Sequential(new Linear(2, 2), new ReLU()),
+        new Embedding(5, 3, paddingIdx: 0), new RNN(3, 4, 2, bidirectional: true), new LSTM(3, 4), new GRU(3, 4, bias: false),
+        new RNNCell(3, 4), new LSTMCell(3, 4), new GRUCell(3, 4), new ModuleList(new Linear(2, 2)), new ModuleDict().Add("a", new ReLU()),
+        new Unflatten(1, 2, 2), new MultiheadAttention(8, 2), new LayerNorm(4), new GroupNorm(2, 4), new RMSNorm(4),
+        new InstanceNorm1d(3, affine: true, trackRunningStats: true), new InstanceNorm2d(3), new GELU(), new SiLU(), new ELU(), new SELU(),
+        new Mish(), new PReLU(3), new TransformerEncoderLayer(8, 2, 16),
+        new TransformerEncoder(new TransformerEncoderLayer(8, 2, 16), 2, new LayerNorm(8)), new TransformerDecoderLayer(8, 2, 16),
     ];
 
     [Fact]

@@ -48,14 +48,28 @@ public class SequenceGoldenTests
             "GRUCell" => new GRUCell(Int("input_size"), Int("hidden_size"), dtype: dt),
             "RNNCell" => new RNNCell(Int("input_size"), Int("hidden_size"),
                 nonlinearity: kw.TryGetProperty("nonlinearity", out var n2) && n2.GetString() == "relu" ? RnnNonlinearity.Relu : RnnNonlinearity.Tanh, dtype: dt),
+            "TransformerEncoderLayer" => EncoderLayer(kw, dt),
+            "TransformerEncoder" => new TransformerEncoder(EncoderLayer(kw, dt), Int("num_layers"), new LayerNorm(Int("d_model"), dtype: dt)),
+            "TransformerDecoderLayer" => new TransformerDecoderLayer(Int("d_model"), Int("nhead"), Int("dim_feedforward"), 0,
+                kw.TryGetProperty("activation", out var da) && da.GetString() == "gelu" ? TransformerActivation.Gelu : TransformerActivation.Relu,
+                batchFirst: Bool("batch_first", false), normFirst: Bool("norm_first", false), dtype: dt),
             "MultiheadAttention" => new MultiheadAttention(Int("embed_dim"), Int("num_heads"), batchFirst: Bool("batch_first", false), dtype: dt),
             "Embedding" => new Embedding(Int("num_embeddings"), Int("embedding_dim"), kw.TryGetProperty("padding_idx", out var p) ? p.GetInt32() : null, dtype: dt),
             var m => throw new InvalidOperationException($"unknown module {m}"),
         };
     }
 
+    private static TransformerEncoderLayer EncoderLayer(JsonElement kw, DType dt) =>
+        new(kw.GetProperty("d_model").GetInt32(), kw.GetProperty("nhead").GetInt32(), kw.GetProperty("dim_feedforward").GetInt32(), 0,
+            kw.TryGetProperty("activation", out var a) && a.GetString() == "gelu" ? TransformerActivation.Gelu : TransformerActivation.Relu,
+            batchFirst: kw.TryGetProperty("batch_first", out var bf) && bf.GetBoolean(), normFirst: kw.TryGetProperty("norm_first", out var nf) && nf.GetBoolean(), dtype: dt);
+
     private static Dictionary<string, Tensor> Run(Module module, Dictionary<string, Tensor> inputs, JsonElement meta) => module switch
     {
+        TransformerEncoderLayer layer => new() { ["y"] = layer.Forward(inputs["src"], null, inputs.GetValueOrDefault("src_key_padding_mask")) },
+        TransformerEncoder stack => new() { ["y"] = stack.Forward(inputs["src"], inputs["mask"], null) },
+        // PyTorch's case passes the square subsequent mask; the causal flag is the same mask.
+        TransformerDecoderLayer dec => new() { ["y"] = dec.Forward(inputs["src"], inputs["memory"], tgtKeyPaddingMask: inputs.GetValueOrDefault("src_key_padding_mask"), tgtIsCausal: true) },
         MultiheadAttention mha => Attention(mha.Forward(inputs["query"], inputs["key"], inputs["value"], inputs.GetValueOrDefault("key_padding_mask"),
             inputs.GetValueOrDefault("attn_mask"), needWeights: meta.GetProperty("need_weights").GetBoolean())),
         LSTM lstm => Outputs(lstm.Forward(inputs["x"], inputs.TryGetValue("h0", out var h) ? (h, inputs["c0"]) : null)),

@@ -72,7 +72,7 @@ public sealed class MultiheadAttention : Module
     /// <param name="value">Values, [S, B, E].</param>
     /// <param name="keyPaddingMask">[B, S] (or [S] unbatched): Bool true = padding, ignored; or float, added.</param>
     /// <param name="attnMask">[L, S] or [B·heads, L, S]: Bool true = not allowed; or float, added.</param>
-    /// <param name="isCausal">Target i attends sources 0..i (used when no <paramref name="attnMask"/> is given).</param>
+    /// <param name="isCausal">Target i attends sources 0..i (used when no <paramref name="attnMask"/> is given; combined with the padding mask).</param>
     /// <param name="needWeights">Also return the head-averaged attention weights [B, L, S].</param>
     public (Tensor Output, Tensor? Weights) Forward(Tensor query, Tensor key, Tensor value, Tensor? keyPaddingMask = null, Tensor? attnMask = null,
         bool isCausal = false, bool needWeights = true)
@@ -98,7 +98,9 @@ public sealed class MultiheadAttention : Module
         var kh = Project(k, 1);
         var vh = Project(v, 2);
 
-        var mask = CombinedMask(keyPaddingMask, attnMask, b, l, s, batched, q.DType);
+        // isCausal stands for the lower-triangular attnMask when none is given; alone it is the kernel's causal mode.
+        var causalMask = isCausal && attnMask is null && keyPaddingMask is not null ? CausalAttend(l, s).LogicalNot() : attnMask;
+        var mask = CombinedMask(keyPaddingMask, causalMask, b, l, s, batched, q.DType);
         bool causal = isCausal && mask is null;
         double p = Training ? Dropout : 0;
         Tensor attended;

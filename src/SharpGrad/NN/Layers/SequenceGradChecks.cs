@@ -27,6 +27,14 @@ internal static partial class GradChecks
         c.Add("LSTM 2-layer bidirectional", x => lstm.Forward(x[0], (x[1], x[2])).Output, c.Normal(4, 2, 3), c.Normal(4, 2, 2), c.Normal(4, 2, 2));
         var gru = new GRU(3, 2, numLayers: 2, batchFirst: true, generator: c.Generator, dtype: DType.Float64);
         c.Add("GRU 2-layer batchFirst", x => gru.Forward(x[0], x[1]).HiddenState, c.Normal(2, 4, 3), c.Normal(2, 2, 2));
+        var mha = new MultiheadAttention(6, 2, generator: c.Generator, dtype: DType.Float64);
+        var padding = Tensor.FromArray(new[] { false, false, true, false, false, false, false, true }, 2, 4);
+        c.Add("MultiheadAttention (padding mask, weights)", x => mha.Forward(x[0], x[1], x[1], padding).Weights!, c.Normal(3, 2, 6), c.Normal(4, 2, 6));
+        c.Add("MultiheadAttention (fused)", x => mha.Forward(x[0], x[1], x[1], padding, needWeights: false).Output, c.Normal(3, 2, 6), c.Normal(4, 2, 6));
+        var encoder = new TransformerEncoderLayer(6, 3, 8, 0, TransformerActivation.Gelu, normFirst: true, generator: c.Generator, dtype: DType.Float64);
+        c.Add("TransformerEncoderLayer (pre-norm, causal)", x => encoder.Forward(x[0], null, null, isCausal: true), c.Normal(4, 2, 6));
+        var decoder = new TransformerDecoderLayer(6, 2, 8, 0, generator: c.Generator, dtype: DType.Float64);
+        c.Add("TransformerDecoderLayer", x => decoder.Forward(x[0], x[1], tgtIsCausal: true), c.Normal(3, 2, 6), c.Normal(5, 2, 6));
         // Without a padding row: the padding row's gradient is zero by definition, not the derivative (golden-tested).
         var idx = Tensor.FromArray(new long[] { 1, 0, 4, 4 }, 2, 2);
         c.Add("Embedding", x => NN.Functional.Embedding(idx, x[0]), c.Normal(5, 3));
