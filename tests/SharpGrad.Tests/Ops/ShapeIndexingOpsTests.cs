@@ -74,7 +74,7 @@ public class ShapeIndexingOpsTests
         // IndexAdd with a repeated row and an integer alpha.
         Same([1 + 2 * 5, 2 + 2 * 6, 3, 4, 5 + 2 * 1 + 2 * 3, 6 + 2 * 2 + 2 * 4], [3, 2],
             Ints(L6, 3, 2).IndexAdd(0, Ints([2, 2, 0], 3), Ints([1, 2, 3, 4, 5, 6], 3, 2), alpha: 2));
-        Same([true, true, false, true], [2, 2], Bools([false, true, false, false], 2, 2).IndexAdd(1, Ints([0], 1), Bools([true, true], 2, 1)));
+        Same([true, true, true, false], [2, 2], Bools([false, true, false, false], 2, 2).IndexAdd(1, Ints([0], 1), Bools([true, true], 2, 1)));
     }
 
     [Fact]

@@ -60,6 +60,17 @@ public sealed partial class Tensor
             ReadOnlySpan<T> s = src.Span<T>();
             Span<T> d = dst.Span<T>();
             int count = gather ? dstRows : srcRows;
+            if (inner == 1)
+            {
+                // Slicing the last dimension: single elements, where a span copy per element would cost more than the copy.
+                for (int o = 0; o < outer; o++)
+                {
+                    int sBase = o * srcRows, dBase = o * dstRows;
+                    if (gather) for (int k = 0; k < count; k++) d[dBase + k] = s[sBase + start + k * step];
+                    else for (int k = 0; k < count; k++) d[dBase + start + k * step] = s[sBase + k];
+                }
+                return;
+            }
             for (int o = 0; o < outer; o++)
                 for (int k = 0; k < count; k++)
                 {
