@@ -65,7 +65,7 @@ public sealed partial class Tensor
             (acc, accLabels) = EinsumContract(acc, accLabels, terms[i].T, terms[i].L, keep);
         }
 
-        // Letters of the output that no operand's size reached it with (size-1 broadcasts) are all present by now.
+        // Every output letter is a dimension of acc now: parsing rejected letters no operand has, and kept ones are never summed.
         var perm = new int[output.Length];
         for (int k = 0; k < output.Length; k++) perm[k] = accLabels.IndexOf(output[k]);
         return IsIdentity(perm) ? acc : acc.Permute(perm);

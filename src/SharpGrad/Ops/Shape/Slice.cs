@@ -3,11 +3,10 @@ namespace SharpGrad;
 public sealed partial class Tensor
 {
     /// <summary>
-    /// The elements <c>start, start + step, …</c> (before <paramref name="end"/>) of dimension <paramref name="dim"/>,
-    /// as Python's <c>x[..., start:end:step]</c> (PyTorch: <c>x[:, start:end:step]</c>, <c>torch.narrow</c> with a step;
-    /// here a copy). Negative <paramref name="start"/>/<paramref name="end"/> count from the end and out-of-range bounds
-    /// are clamped, as in Python; <paramref name="end"/> null means the end of the dimension; <paramref name="step"/> must
-    /// be positive. Works for every dtype; the gradient puts g back at the taken positions (zeros elsewhere).
+    /// The elements <c>start, start + step, …</c> (before <paramref name="end"/>) of dimension <paramref name="dim"/>
+    /// (PyTorch: basic indexing <c>x[..., start:end:step]</c>; here a copy). Negative <paramref name="start"/> and
+    /// <paramref name="end"/> count from the end and out-of-range bounds are clamped, as in Python; <paramref name="end"/>
+    /// null means the end of the dimension; <paramref name="step"/> must be positive. Works for every dtype; the gradient puts g back at the taken positions (zeros elsewhere).
     /// </summary>
     public Tensor Slice(int dim, int start = 0, int? end = null, int step = 1)
     {
