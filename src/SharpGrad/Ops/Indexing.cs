@@ -33,6 +33,7 @@ public sealed partial class Tensor
             case float[] f: SelectRows<float>(f, y.Span<float>(), outer, size, inner, idx); break;
             case double[] db: SelectRows<double>(db, y.Span<double>(), outer, size, inner, idx); break;
             case long[] l: SelectRows<long>(l, y.Span<long>(), outer, size, inner, idx); break;
+            case bool[] b: SelectRows<bool>(b, y.Span<bool>(), outer, size, inner, idx); break;
         }
         return Autograd.ShouldRecord(this) ? RecordIndexSelect(y, this, d, index) : y;
     }
@@ -96,6 +97,7 @@ public sealed partial class Tensor
             case float[] f: GatherScatter<float>(f, y.Span<float>(), _shape, index._shape, d, idx, scatter: false); break;
             case double[] db: GatherScatter<double>(db, y.Span<double>(), _shape, index._shape, d, idx, scatter: false); break;
             case long[] l: GatherScatter<long>(l, y.Span<long>(), _shape, index._shape, d, idx, scatter: false); break;
+            case bool[] b: GatherScatter<byte>(System.Runtime.InteropServices.MemoryMarshal.Cast<bool, byte>(b.AsSpan()), System.Runtime.InteropServices.MemoryMarshal.Cast<bool, byte>(y.Span<bool>()), _shape, index._shape, d, idx, scatter: false); break;
         }
         return Autograd.ShouldRecord(this) ? RecordGather(y, this, d, index) : y;
     }

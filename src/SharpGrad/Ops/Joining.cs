@@ -39,6 +39,7 @@ public sealed partial class Tensor
                 case float[] f: Layout.Place<float>(inputs[i].Span<float>(), outer, size, inner, f, total, start); break;
                 case double[] db: Layout.Place<double>(inputs[i].Span<double>(), outer, size, inner, db, total, start); break;
                 case long[] l: Layout.Place<long>(inputs[i].Span<long>(), outer, size, inner, l, total, start); break;
+                case bool[] b: Layout.Place<bool>(inputs[i].Span<bool>(), outer, size, inner, b, total, start); break;
             }
             start += size;
         }
@@ -81,6 +82,7 @@ public sealed partial class Tensor
             case float[] f: Layout.Slice<float>(f, outer, size, inner, start, length, y.Span<float>()); break;
             case double[] db: Layout.Slice<double>(db, outer, size, inner, start, length, y.Span<double>()); break;
             case long[] l: Layout.Slice<long>(l, outer, size, inner, start, length, y.Span<long>()); break;
+            case bool[] b: Layout.Slice<bool>(b, outer, size, inner, start, length, y.Span<bool>()); break;
         }
         int[] full = _shape;
         int s0 = start;

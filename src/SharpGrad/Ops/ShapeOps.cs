@@ -119,6 +119,7 @@ public sealed partial class Tensor
             case float[] f: Layout.Permute<float>(f, _shape, perm, y.Span<float>()); break;
             case double[] d: Layout.Permute<double>(d, _shape, perm, y.Span<double>()); break;
             case long[] l: Layout.Permute<long>(l, _shape, perm, y.Span<long>()); break;
+            case bool[] b: Layout.Permute<bool>(b, _shape, perm, y.Span<bool>()); break;
         }
         return Autograd.ShouldRecord(this) ? RecordPermute(y, this, perm) : y;
     }

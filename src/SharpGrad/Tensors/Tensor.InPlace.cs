@@ -23,6 +23,7 @@ public sealed partial class Tensor
             case float[] f: f.AsSpan().Fill((float)value); break;
             case double[] d: d.AsSpan().Fill(value); break;
             case long[] l: l.AsSpan().Fill((long)value); break;
+            case bool[] b: b.AsSpan().Fill(value != 0); break;
         }
     }
 }

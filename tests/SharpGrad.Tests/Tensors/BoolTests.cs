@@ -68,3 +68,23 @@ public class BoolTests
         for (int i = 0; i < y.Length; i++) Assert.True(Math.Abs(expected[i] - y[i]) <= 4e-16, $"erf({x.ToArray<double>()[i]}) = {y[i]:R}, expected {expected[i]:R}");
     }
 }
+
+public class BoolMovementTests
+{
+    private static readonly bool[] Values = [true, false, false, true, true, false];
+
+    [Fact]
+    public void OpsThatMoveElementsKeepBoolValues()
+    {
+        // Each result written out by hand from Values laid out as [[T, F, F], [T, T, F]].
+        var m = Tensor.FromArray(Values, 2, 3);
+        Assert.Equal(new[] { true, true, false, true, false, false }, m.Transpose(0, 1).ToBoolArray());
+        Assert.Equal(new[] { false, false, true, false }, m.Narrow(1, 1, 2).ToBoolArray());
+        Assert.Equal(new[] { true, false, false, true, true, false, true, false, false }, Tensor.Concat([m, m.Narrow(0, 0, 1)], 0).ToBoolArray());
+        Assert.Equal(new[] { true, true, false, true, false, false }, m.IndexSelect(0, Tensor.FromArray(new long[] { 1, 0 })).ToBoolArray());
+        Assert.Equal(new[] { false, true }, m.Gather(1, Tensor.FromArray(new long[] { 2, 0 }, 2, 1)).ToBoolArray());
+        var filled = Tensor.FromArray(new bool[3]);
+        filled.Fill(1);
+        Assert.Equal(new[] { true, true, true }, filled.ToBoolArray());
+    }
+}
