@@ -51,7 +51,7 @@ public sealed class LineChart
     // Layout in pixels. Text widths are estimated from the character count (no font metrics without a renderer),
     // on the generous side so that a label is never cut.
     private const int Left = 76, Right = 16, Top = 40, Bottom = 50, LegendGap = 14, LegendRow = 18, LegendSample = 26;
-    private const double CharWidth = 7.4, TitleCharWidth = 9.2;
+    private const double CharWidth = 6.9, TitleCharWidth = 9.2;
 
     private readonly List<Series> _series = [];
 
@@ -161,7 +161,7 @@ public sealed class LineChart
             }
             if (markers)
                 for (int k = 0; k < s.X.Count; k++)
-                    if (Usable(s.X[k], s.Y[k])) sb.Append(Marker(slot, Px(s.X[k]), Py(Ty(s.Y[k])), color)).Append('\n');
+                    if (Usable(s.X[k], s.Y[k])) sb.Append(Marker(slot, Px(s.X[k]), Py(Ty(s.Y[k])), color, !line)).Append('\n');
             sb.Append("</g>\n");
         }
         if (_series.Count > 0)
@@ -175,7 +175,7 @@ public sealed class LineChart
                 int slot = _series[i].Slot ?? i;
                 string color = ColorOf(slot);
                 if (line || !markers) sb.Append(Inv($"<line x1=\"{lx + 6}\" y1=\"{y}\" x2=\"{lx + LegendSample}\" y2=\"{y}\" stroke=\"{color}\" stroke-width=\"2\"/>"));
-                if (markers) sb.Append(Marker(slot, lx + 6 + (LegendSample - 6) / 2.0, y, color));
+                if (markers) sb.Append(Marker(slot, lx + 6 + (LegendSample - 6) / 2.0, y, color, !line));
                 sb.Append(Inv($"<text class=\"legend-label\" x=\"{lx + LegendSample + 8}\" y=\"{y + 4}\">{Esc(_series[i].Name)}</text>\n"));
             }
             sb.Append("</g>\n");
@@ -195,16 +195,18 @@ public sealed class LineChart
     };
 
     /// <summary>A marker of the series' shape (circle, square, triangle, diamond in turn), centred at (x, y).</summary>
-    private static string Marker(int series, double x, double y, string color)
+    private static string Marker(int series, double x, double y, string color, bool alone = false)
     {
-        const double r = 3.2;
+        // Points without a line are the data themselves: larger, with a white rim so that lines drawn near them do not hide them.
+        double r = alone ? 4.6 : 3.2;
+        string rim = alone ? " stroke=\"white\" stroke-width=\"1\"" : "";
         string shape = MarkerShapes[series % MarkerShapes.Length];
         return shape switch
         {
-            "circle" => Inv($"<circle class=\"marker circle\" cx=\"{x:F1}\" cy=\"{y:F1}\" r=\"{r}\" fill=\"{color}\"/>"),
-            "square" => Inv($"<rect class=\"marker square\" x=\"{x - r:F1}\" y=\"{y - r:F1}\" width=\"{2 * r:F1}\" height=\"{2 * r:F1}\" fill=\"{color}\"/>"),
-            "triangle" => Inv($"<polygon class=\"marker triangle\" points=\"{x:F1},{y - r - 0.8:F1} {x - r - 0.6:F1},{y + r:F1} {x + r + 0.6:F1},{y + r:F1}\" fill=\"{color}\"/>"),
-            _ => Inv($"<polygon class=\"marker diamond\" points=\"{x:F1},{y - r - 0.8:F1} {x + r + 0.8:F1},{y:F1} {x:F1},{y + r + 0.8:F1} {x - r - 0.8:F1},{y:F1}\" fill=\"{color}\"/>"),
+            "circle" => Inv($"<circle class=\"marker circle\" cx=\"{x:F1}\" cy=\"{y:F1}\" r=\"{r}\" fill=\"{color}\"{rim}/>"),
+            "square" => Inv($"<rect class=\"marker square\" x=\"{x - r:F1}\" y=\"{y - r:F1}\" width=\"{2 * r:F1}\" height=\"{2 * r:F1}\" fill=\"{color}\"{rim}/>"),
+            "triangle" => Inv($"<polygon class=\"marker triangle\" points=\"{x:F1},{y - r - 0.8:F1} {x - r - 0.6:F1},{y + r:F1} {x + r + 0.6:F1},{y + r:F1}\" fill=\"{color}\"{rim}/>"),
+            _ => Inv($"<polygon class=\"marker diamond\" points=\"{x:F1},{y - r - 0.8:F1} {x + r + 0.8:F1},{y:F1} {x:F1},{y + r + 0.8:F1} {x - r - 0.8:F1},{y:F1}\" fill=\"{color}\"{rim}/>"),
         };
     }
 

@@ -188,9 +188,10 @@ internal static class ExerciseSections
                 new("Q7.1 dimensionality of the output (a scalar: H·W·C)", $"{q7.SheetOutput.ToHwcString()} (the sheet gives the shape, not the number)", I(q7.OutputNumel),
                     q7.OutputNumel == q7.SheetOutput.Numel, $"{q7.SheetOutput.ToHwcString()} = {I(q7.SheetOutput.Numel)}"),
                 new("Q7 parameters of the last layer (weights only)", I(q7.SheetLastLayerWeights), I(q7.LastLayerWeights), q7.LastLayerWeights == q7.SheetLastLayerWeights, $"{I(q7.LastLayerWeights + trace.Layers[^1].Biases)} with biases"),
-                .. parts,
+                .. parts.Take(3), // 1(a), 1(b), 2(a); 2(b) asks for a shape, then part 3
                 new("Q8 2(b): output shape with k = 8, s = 4 (p = 0, d = 1) on 64×32×32", "64×7×7", $"{q8b.Trace.Output.Channels}×{q8b.Trace.Output.Height}×{q8b.Trace.Output.Width}", q8b.Trace.Output == new FeatureShape(64, 7, 7),
                     "⌊(32 − 8) / 4⌋ + 1 = 7"),
+                .. parts.Skip(3),
             ]),
             new CodeBlock("dotnet run --project src/SharpGrad.Cli -- conv shape --input 3x256x256 --layer conv:64:k8:s2 --layer maxpool:k5 --layer conv:128:k4:s1:p1\n" +
                           "dotnet run --project src/SharpGrad.Cli -- conv solve --input 64x8x8 --output 128x4x4 --padding 2 --dilation 2"),

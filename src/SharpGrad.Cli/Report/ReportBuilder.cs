@@ -31,7 +31,7 @@ internal static class ReportBuilder
     /// <summary>What seed 000's submission instructions ask for on the front page: name and ID, left to fill in unless given.</summary>
     internal static ReportSection Submission(string? author, string? studentId) => new("submission", "Submission",
     [
-        new TableBlock(["", ""],
+        new TableBlock(["field", "value"],
         [
             ["Name", author ?? "________________ (fill in, or pass `--name`)"],
             ["ID", studentId ?? "________________ (fill in, or pass `--id`; the archive is named after it: ID.zip, or ID1_ID2.zip for a pair)"],
