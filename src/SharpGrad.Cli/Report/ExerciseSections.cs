@@ -120,6 +120,7 @@ internal static class ExerciseSections
             new Figure("linreg-distance", charts[0].Chart.ToSvg(), "Euclidean distance between the gradient-descent and closed-form weights per epoch (log scale)."),
             new Figure("linreg-loss", charts[1].Chart.ToSvg(), "Training and test MSE of gradient descent against the closed form."),
             new Figure("linreg-mlp", charts[2].Chart.ToSvg(), "The MLP regressor's training and test MSE."),
+            new CodeBlock("dotnet run --project src/SharpGrad.Cli -- linreg --out out/linreg"),
         ]);
     }
 
@@ -134,7 +135,8 @@ internal static class ExerciseSections
         return new ReportSection("seed004-losses", "Hinge, softmax and KL losses with their gradients (seed 004 Q2–Q4)",
         [
             new Paragraph("Scores s = W x + b for the sheet's W, b and x. The sheet's label y = [0, 0, 0, 1] has four entries for three classes; SharpGrad refuses it with the message below rather than guess. Its answers 1.58 and 1.04 are those of class 2 (0-based), i.e. y = [0, 0, 1]."),
-            new CodeBlock("sharpgrad calc loss --W ... --b 0,0.2,-0.3 --x -15,22,-44,56 --label 0,0,0,1\n→ " + error),
+            new CodeBlock("dotnet run --project src/SharpGrad.Cli -- calc loss --W \"0.01,-0.05,0.1,0.05;0.7,0.2,0.05,0.16;0.0,-0.45,-0.2,0.03\" --b 0,0.2,-0.3 --x -15,22,-44,56 --label 0,0,0,1\n→ " + error +
+                "\ndotnet run --project src/SharpGrad.Cli -- calc loss --W \"0.01,-0.05,0.1,0.05;0.7,0.2,0.05,0.16;0.0,-0.45,-0.2,0.03\" --b 0,0.2,-0.3 --x -15,22,-44,56 --label 2"),
             new ComparisonBlock(
             [
                 new("scores W x + b", "[−2.85, 0.86, 0.28]", Fmt.Vec(loss.Scores), loss.Scores.Zip(new[] { -2.85, 0.86, 0.28 }).All(p => Math.Abs(p.First - p.Second) < 1e-9)),
@@ -223,6 +225,9 @@ internal static class ExerciseSections
                 new("stack 10 → 2 → 10 (a bottleneck)", "rank ≤ 2", $"rank {bottleneck.Collapsed.Rank}", bottleneck.Collapsed.Rank <= 2),
             ]),
             new Figure("interpolation", chart.ToSvg(), "Both constructions pass through every data point."),
+            new CodeBlock("dotnet run --project src/SharpGrad.Cli -- construct interpolate --points 7 --seed 3\n" +
+                          "dotnet run --project src/SharpGrad.Cli -- construct convert --to tanh\n" +
+                          "dotnet run --project src/SharpGrad.Cli -- construct collapse --widths 10,3,8,6"),
         ]);
     }
 
@@ -241,6 +246,7 @@ internal static class ExerciseSections
             new Paragraph("The rule updates only on mistakes (w ← w + η y x); it converges whenever a separating line exists. XOR has none, and the rule cycles."),
             new ComparisonBlock(rows),
             new Figure("perceptron-gates", chart.ToSvg(), "Mistakes per epoch: AND and OR reach 0, XOR never does."),
+            new CodeBlock("dotnet run --project src/SharpGrad.Cli -- construct perceptron --gate all --epochs 20"),
         ]);
     }
 }

@@ -56,10 +56,15 @@ internal static class ReportBuilder
     private static ReportSection Introduction(bool quick) => new("run", "How to run this",
     [
         new Paragraph("SharpGrad is a deep-learning library in pure managed C#. Everything here needs only the .NET SDK; Fashion-MNIST comes from Debian's `dataset-fashion-mnist` package (or `--data DIR`)."),
-        new CodeBlock("dotnet run --project src/SharpGrad.Cli -- demo                      # the quick exercises and this report (quick mode)\n" +
-                      "dotnet run --project src/SharpGrad.Cli -- report --out report        # the full report (trains every classifier to convergence)\n" +
-                      "dotnet run --project src/SharpGrad.Cli -- gradcheck                  # every op's gradient against finite differences\n" +
-                      "dotnet test                                                          # the test suite"),
+        new CodeBlock("# the quick exercises and this report in quick mode\n" +
+                      "dotnet run --project src/SharpGrad.Cli -- demo\n" +
+                      "# this report: --quick trains the classifiers briefly (about a minute); without it every model, the CNN included, trains fully (tens of minutes)\n" +
+                      "dotnet run -c Release --project src/SharpGrad.Cli -- report --out report --name \"Your Name\" --id 123456789\n" +
+                      "dotnet run -c Release --project src/SharpGrad.Cli -- report --quick --out report\n" +
+                      "# every op's gradient against finite differences, and the test suite\n" +
+                      "dotnet run --project src/SharpGrad.Cli -- gradcheck\n" +
+                      "dotnet test\n" +
+                      "# the sections that train, fit or solve something end with the commands that run the same exercise"),
         new Paragraph(quick ? "This is the quick report: classifiers are trained briefly on a subset." : "This is the full report."),
     ]);
 }
