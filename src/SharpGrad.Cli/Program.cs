@@ -20,6 +20,7 @@ public static class Program
         root.Add(XorCommand.Create());
         root.Add(LinregCommand.Create());
         root.Add(CalcCommand.Create());
+        PlainWhenRedirected();
         try
         {
             return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
@@ -30,5 +31,17 @@ public static class Program
             Console.Error.WriteLine($"sharpgrad: {e.Message}");
             return 1;
         }
+    }
+
+    /// <summary>
+    /// Colour and style codes only on a terminal: Spectre.Console decides from TERM alone, so output piped or written
+    /// to a file would otherwise carry escape sequences.
+    /// </summary>
+    private static void PlainWhenRedirected()
+    {
+        if (!Console.IsOutputRedirected) return;
+        var capabilities = Spectre.Console.AnsiConsole.Profile.Capabilities;
+        capabilities.Ansi = false;
+        capabilities.ColorSystem = Spectre.Console.ColorSystem.NoColors;
     }
 }

@@ -212,7 +212,7 @@ public sealed class Report(string title)
         th { background: #f6f8fa; } caption { caption-side: top; font-weight: 600; text-align: left; padding-bottom: 0.3rem; }
         tr.agree td.verdict { color: #1a7f37; font-weight: 600; } tr.disagree td.verdict { color: #cf222e; font-weight: 700; }
         tr.disagree { background: #fff5f5; }
-        pre { background: #f6f8fa; padding: 0.6rem; overflow-x: auto; border-radius: 6px; }
+        pre { background: #f6f8fa; padding: 0.6rem; border-radius: 6px; white-space: pre-wrap; overflow-wrap: anywhere; }
         code { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size: 0.9em; }
         figure.chart { margin: 1rem 0; } figure.chart svg { max-width: 100%; height: auto; border: 1px solid #eee; }
         figcaption { color: #555; font-size: 0.9rem; }

@@ -13,16 +13,18 @@ internal static class ReportCommand
         var data = new Option<string?>("--data") { Description = "Directory with the Fashion-MNIST IDX files." };
         var quick = new Option<bool>("--quick") { Description = "Train the classifiers briefly on a subset (about a minute)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (paths and section titles) instead of text." };
+        var name = new Option<string?>("--name") { Description = "Your name, for the report's front page (seed 000 asks for it)." };
+        var id = new Option<string?>("--id") { Description = "Your student ID, for the report's front page." };
         var cmd = new Command("report", "Write the report of every seed exercise: index.html (self-contained) and report.md.");
-        cmd.Add(outDir); cmd.Add(data); cmd.Add(quick); cmd.Add(json);
-        cmd.SetAction((p, ct) => RunAsync(p.GetValue(outDir)!, p.GetValue(data), p.GetValue(quick), p.GetValue(json), ct));
+        cmd.Add(outDir); cmd.Add(data); cmd.Add(quick); cmd.Add(json); cmd.Add(name); cmd.Add(id);
+        cmd.SetAction((p, ct) => RunAsync(p.GetValue(outDir)!, p.GetValue(data), p.GetValue(quick), p.GetValue(json), ct, p.GetValue(name), p.GetValue(id)));
         return cmd;
     }
 
-    internal static async Task<int> RunAsync(string outDir, string? data, bool quick, bool json, CancellationToken ct)
+    internal static async Task<int> RunAsync(string outDir, string? data, bool quick, bool json, CancellationToken ct, string? author = null, string? studentId = null)
     {
         IProgress<string>? status = json ? null : new ConsoleStatus();
-        var report = await ReportBuilder.BuildAsync(data, quick, status, ct);
+        var report = await ReportBuilder.BuildAsync(data, quick, status, ct, author, studentId);
         report.Save(outDir);
         string index = Path.GetFullPath(Path.Combine(outDir, "index.html"));
         if (json)

@@ -144,6 +144,21 @@ internal static class TrainCommand
         return cmd;
     }
 
+    /// <summary>The configuration that <c>train</c> with these arguments would train (for checking printed commands).</summary>
+    internal static TrainConfig ParseConfig(IReadOnlyList<string> args)
+    {
+        var common = new CommonOptions();
+        var run = new RunOptions();
+        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-3 };
+        var cmd = new Command("train");
+        common.AddTo(cmd);
+        cmd.Add(lr);
+        run.AddTo(cmd);
+        var p = cmd.Parse(args);
+        if (p.Errors.Count > 0) throw new ArgumentException(string.Join("; ", p.Errors.Select(e => e.Message)));
+        return common.Config(p, p.GetValue(lr)) with { Schedule = p.GetValue(run.Schedule)!, Synthetic = p.GetValue(run.Synthetic), MaxSteps = p.GetValue(run.MaxSteps) };
+    }
+
     private static async Task<int> RunAsync(CommonOptions o, RunOptions r, ParseResult p, double lr, CancellationToken ct)
     {
         long? maxSteps = p.GetValue(r.MaxSteps);

@@ -23,9 +23,14 @@ internal static class CalculusSections
         var rows = new List<IReadOnlyList<string>>();
         foreach (double c in new[] { 0.0, 0.01, 1, 10, 100, 1e6 })
             rows.Add([Fmt.N(c), Fmt.Vec((x * c).Softmax(0).ToArray<double>(), 6)]);
-        var k = new[] { 0.0, 0.5, 1, 2, 5, 10, 20, 50, 100 };
+        // The probabilities move between c = 0 and c ≈ 5 (the gaps between the scores are 1): sample that range densely.
+        var k = Enumerable.Range(0, 25).Select(i => i * 0.25).ToArray();
         var chart = new LineChart("softmax(c·[1, 2, 3]) as the scale c grows", "c", "probability");
         for (int i = 0; i < 3; i++) chart.Add($"S(cx)_{i + 1}", k, k.Select(c => (x * c).Softmax(0).ToArray<double>()[i]).ToArray());
+        var sharp = (x * 6.0).Softmax(0).ToArray<double>();
+        var uniform = (x * 0.0).Softmax(0).ToArray<double>();
+        var oneHot = (x * 1e6).Softmax(0).ToArray<double>();
+        var squash = Squashing();
         return new ReportSection("softmax-identities", "Softmax: shift invariance, scaling, and the two-class sigmoid (seed 000 Q1, seed 001 Q3)",
         [
             new Paragraph("SharpGrad's `Softmax` subtracts the maximum before exponentiating, so it is exact for any finite input; `Softmax(dim, temperature)` computes softmax(z / temperature), so the sheets' S_c(z) = S(c z) is temperature 1/c."),
@@ -33,12 +38,44 @@ internal static class CalculusSections
             [
                 new("softmax(z + m) = softmax(z) (100 random z, |m| ≤ 1000)", "holds (translation invariance)", $"max difference {Fmt.E(shiftGap)}", shiftGap < 1e-12),
                 new("2-class softmax = [σ(z₁ − z₂), 1 − σ(z₁ − z₂)]", "holds with z = x₁ − x₂", $"max difference {Fmt.E(sigmoidGap)}", sigmoidGap < 1e-12),
-                new("S_c at c = 0", "uniform, 1/n each", Fmt.Vec((x * 0.0).Softmax(0).ToArray<double>()), true),
-                new("S_c as c → ∞", "one-hot at the maximum", Fmt.Vec((x * 1e6).Softmax(0).ToArray<double>()), true),
+                new("S_c at c = 0", "uniform, 1/n each", Fmt.Vec(uniform), uniform.All(v => Math.Abs(v - 1.0 / 3) < 1e-15)),
+                new("S_c as c → ∞ (c = 10⁶)", "one-hot at the maximum", Fmt.Vec(oneHot), oneHot.SequenceEqual([0.0, 0, 1])),
+                .. squash.Rows,
             ]),
             new TableBlock(["c", "softmax(c · [1, 2, 3])"], rows, "Scaling is not invariant: small c flattens, large c sharpens"),
-            new Figure("softmax-scale", chart.ToSvg(), "Each class probability of softmax(c·[1, 2, 3]) as c grows: uniform at c = 0, one-hot at the maximum as c → ∞."),
+            new Figure("softmax-scale", chart.ToSvg(), $"Each class probability of softmax(c·[1, 2, 3]) for c from 0 to 6, where the change happens: uniform (1/3 each) at c = 0, and already {Fmt.N(sharp[2], 4)} on the largest score at c = 6; as c → ∞ it becomes one-hot."),
+            new Figure("squashing", squash.Chart.ToSvg(), "Seed 000 Q1.3: functions from ℝ into [0, 1] besides the sigmoid, and the handwritten answer's |x|, which leaves [0, 1] as soon as |x| > 1."),
         ]);
+    }
+
+    /// <summary>Seed 000 Q1.3: alternatives to the sigmoid that map ℝ into [0, 1], and the handwritten answer f(x) = |x| checked.</summary>
+    private static (IReadOnlyList<Comparison> Rows, LineChart Chart) Squashing()
+    {
+        var wide = Tensor.FromArray(Enumerable.Range(0, 2001).Select(i => -100 + i * 0.1).ToArray());
+        (string Name, Func<Tensor, Tensor> F)[] candidates =
+        [
+            ("(1 + tanh x) / 2", t => (t.Tanh() + 1.0) * 0.5),
+            ("(1 + x / (1 + |x|)) / 2", t => (t / (t.Abs() + 1.0) + 1.0) * 0.5),
+            ("clamp(x / 4 + 1/2, 0, 1)", t => (t * 0.25 + 0.5).Clamp(0, 1)),
+        ];
+        var rows = new List<Comparison>();
+        foreach (var (name, f) in candidates)
+        {
+            var v = f(wide).ToArray<double>();
+            bool monotone = v.Zip(v.Skip(1)).All(p => p.Second >= p.First);
+            rows.Add(new($"Q1.3 alternative {name} on x ∈ [−100, 100]", "any map of ℝ into [0, 1] is accepted",
+                $"range [{Fmt.N(v.Min(), 6)}, {Fmt.N(v.Max(), 6)}], {(monotone ? "non-decreasing" : "not monotone")}", v.Min() >= 0 && v.Max() <= 1 && monotone));
+        }
+        var abs = wide.Abs().ToArray<double>();
+        rows.Add(new("Q1.3 the handwritten answer f(x) = |x|", "f(x) = |x| (both cases of its definition)", $"range [{Fmt.N(abs.Min())}, {Fmt.N(abs.Max())}] on the same x: |−5| = {Fmt.N(Math.Abs(-5.0))}", abs.Max() <= 1,
+            "|x| maps ℝ onto [0, ∞), not into [0, 1]; it is also not monotone, so it cannot serve as a probability the way σ does"));
+        var grid = Enumerable.Range(0, 121).Select(i => -3 + i * 0.05).ToArray();
+        var gt = Tensor.FromArray(grid);
+        var chart = new LineChart("Maps from ℝ into [0, 1], and |x|", "x", "f(x)");
+        chart.Add("σ(x)", grid, gt.Sigmoid().ToArray<double>(), SeriesStyle.Line);
+        foreach (var (name, f) in candidates) chart.Add(name, grid, f(gt).ToArray<double>(), SeriesStyle.Line);
+        chart.Add("|x| (the handwritten answer)", grid, gt.Abs().ToArray<double>(), SeriesStyle.Line);
+        return (rows, chart);
     }
 
     public static ReportSection Derivatives()
@@ -163,11 +200,27 @@ internal static class CalculusSections
         var xt = Tensor.FromArray(x, 3, 1);
         var h = SharpGrad.Hessian.Compute(W => -W.MatMul(xt).Reshape(3).LogSoftmax(0).Narrow(0, 1, 1).Sum(), w).Reshape(9, 9).ToArray<double>();
         var eig = SymmetricEigenvalues(h, 9);
+        // Independent closed form: the Hessian is (diag(p) − p pᵀ) ⊗ x xᵀ, whose eigenvalues are those of the 3 × 3
+        // factor times ‖x‖² (x xᵀ has rank one), and 0 six more times.
+        var p = w.Detach().MatMul(xt).Reshape(3).Softmax(0).ToArray<double>();
+        double xx = x.Sum(v => v * v);
+        var factor = new double[9];
+        for (int a = 0; a < 3; a++) for (int b = 0; b < 3; b++) factor[a * 3 + b] = (a == b ? p[a] : 0) - p[a] * p[b];
+        var expected = SymmetricEigenvalues(factor, 3).Select(v => v * xx).Concat(Enumerable.Repeat(0.0, 6)).OrderBy(v => v).ToArray();
+        double eigGap = eig.Zip(expected).Max(t => Math.Abs(t.First - t.Second));
+        // "≥ 0" is decided up to rounding: eigenvalues that are zero in exact arithmetic come out of float64 as ±1e-17 or so.
+        double tol = 1e-12 * eig.Max(Math.Abs);
+        int zero = eig.Count(v => Math.Abs(v) <= tol), positive = eig.Count(v => v > tol);
         return new ReportSection("seed003-q1", "The multinomial logistic loss is convex: its Hessian is PSD (seed 003 Q1)",
         [
             new Paragraph("The Hessian of L(W) = −log softmax(W x)_y with respect to the 3 × 3 weights W, computed by double backward (`Hessian.Compute`: the Jacobian of the gradient), equals (diag(p) − p pᵀ) ⊗ x xᵀ; its eigenvalues (Jacobi rotations) are all ≥ 0."),
-            new TableBlock(["eigenvalues of the 9 × 9 Hessian"], [[Fmt.Vec(eig, 6)]]),
-            new ComparisonBlock([new("smallest eigenvalue", "≥ 0 (positive semi-definite)", Fmt.N(eig.Min(), 12), eig.Min() > -1e-12)]),
+            new TableBlock(["eigenvalues of the 9 × 9 Hessian (float64)"], [[Fmt.Vec(eig, 6)]]),
+            new ComparisonBlock(
+            [
+                new("eigenvalues against the closed form: those of diag(p) − p pᵀ times ‖x‖², and six zeros", "—", $"max difference {Fmt.E(eigGap)}", eigGap <= 1e-12 * Math.Max(1, eig.Max())),
+                new("smallest eigenvalue", "≥ 0 (positive semi-definite)", $"{Fmt.N(eig.Min(), 12)}: ≥ 0 up to rounding", eig.Min() >= -tol,
+                    $"{positive} eigenvalues are positive and {zero} are zero up to rounding (|λ| ≤ 1e-12 · max|λ| = {Fmt.E(tol)}); rank 2 = (3 − 1) · rank(x xᵀ). In exact arithmetic the zeros are exactly 0; float64 leaves residues of either sign, so a tiny negative value here is rounding, not a failure of convexity."),
+            ]),
         ]);
     }
 

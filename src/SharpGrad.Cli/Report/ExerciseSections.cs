@@ -27,29 +27,74 @@ internal static class ExerciseSections
 
     private static string I(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
 
+    /// <summary>|f(x)| at or below this is zero up to rounding: such a point is undecided, not classified.</summary>
+    internal const double XorTie = 1e-9;
+
+    /// <summary>
+    /// How a trained XOR network stands: points classified with a clear sign (|f| above <see cref="XorTie"/>), points
+    /// where f is 0 up to rounding (the sheet's "f ≥ 0" rule would call them class 1 by the sign of a rounding
+    /// residue), and hidden units that are off (pre-activation ≤ 0) on all four points.
+    /// </summary>
+    internal static (int Correct, int Undecided, int DeadUnits) XorVerdict(XorEvaluation e, bool hiddenBias = true)
+    {
+        int correct = 0, undecided = 0;
+        for (int i = 0; i < 4; i++)
+        {
+            if (Math.Abs(e.Outputs[i]) <= XorTie) undecided++;
+            else if (Xor.Classifies(e.Outputs[i], Xor.Labels[i])) correct++;
+        }
+        var q = e.Parameters; // U11, U12, U21, U22, b11, b12, w1, w2, b2; U[i, j] from input i to hidden unit j
+        int dead = 0;
+        for (int j = 0; j < 2; j++)
+        {
+            bool on = false;
+            for (int n = 0; n < 4; n++)
+                if (Xor.Inputs[2 * n] * q[j] + Xor.Inputs[2 * n + 1] * q[2 + j] + (hiddenBias ? q[4 + j] : 0) > 0) on = true;
+            if (!on) dead++;
+        }
+        return (correct, undecided, dead);
+    }
+
     private static ReportSection XorSection(bool quick)
     {
-        var r = Xor.Run(new XorOptions { Restarts = quick ? 6 : 20, HandSet = Xor.SheetSolution });
+        int restarts = quick ? 6 : 20;
+        var r = Xor.Run(new XorOptions { Restarts = restarts, HandSet = Xor.SheetSolution });
+        var noBias = Xor.Run(new XorOptions { Restarts = restarts, HandSet = Xor.SheetSolution, HiddenBias = false });
         var charts = XorCommand.Charts(r);
-        var rows = r.Runs.Select(run => (IReadOnlyList<string>)[run.Seed.ToString(CultureInfo.InvariantCulture), Fmt.N(run.FinalLoss, 6),
-            $"{run.Final.Correct}/4", run.Succeeded ? "yes" : run.DivergedAtEpoch is int d ? $"diverged at epoch {d}" : "no"]).ToList();
-        double success = r.Runs.Count(x => x.Succeeded) / (double)r.Runs.Count;
+        var rows = r.Runs.Select(run =>
+        {
+            var (correct, undecided, dead) = XorVerdict(run.Final);
+            string state = run.Succeeded ? "yes" : run.DivergedAtEpoch is int d ? $"diverged at epoch {d}"
+                : dead == 2 || undecided == 4 ? $"no: dead network (f = 0 up to rounding on every point; {dead} hidden unit(s) off everywhere)"
+                : dead == 1 ? "no: one hidden unit dead" : "no: local minimum";
+            return (IReadOnlyList<string>)[run.Seed.ToString(CultureInfo.InvariantCulture), Fmt.N(run.FinalLoss, 6),
+                $"{correct}/4" + (undecided > 0 ? $" ({undecided} with f = 0 up to rounding: undecided)" : ""), state];
+        }).ToList();
+        double success = r.SuccessFraction;
+        int deadRuns = r.Runs.Count(run => XorVerdict(run.Final) is var v && (v.DeadUnits == 2 || v.Undecided == 4));
         var hand = r.HandSet!;
+        var handNoBias = noBias.HandSet!;
         return new ReportSection("seed000-q2q3", "XOR with a 2-2-1 ReLU network (seed 000 Q2–Q3)",
         [
-            new Paragraph($"f(x) = wᵀ max(Uᵀx + b₁, 0) + b₂ on the four XOR points with labels −1/1, squared loss, full-batch gradient descent ({r.Options.Epochs} epochs, lr {Fmt.N(r.Options.LearningRate)}), {r.Runs.Count} random initialisations. A run succeeds when sign(f) classifies all four points."),
+            new Paragraph($"f(x) = wᵀ max(Uᵀx + b₁, 0) + b₂ on the four XOR points with labels −1/1, squared loss, full-batch gradient descent ({r.Options.Epochs} epochs, lr {Fmt.N(r.Options.LearningRate)}), {r.Runs.Count} random initialisations. A run succeeds when sign(f) classifies all four points. A point where f is 0 up to rounding (|f| ≤ {Fmt.E(XorTie)}) is counted as undecided, not as correct: the sheet's rule \"class 1 iff f ≥ 0\" would otherwise let the sign of a 1e-16 residue decide it, and a dead network (f ≡ 0) would be scored 2/4 or 3/4 by chance."),
             new ComparisonBlock(
             [
-                new("the sheet's hand-set network (U = [[1, −1], [−1, 1]], b₁ = 0, w = (1, 1), b₂ = −0.5)", "solves XOR", $"outputs {Fmt.Vec(hand.Outputs)}, {hand.Correct}/4 correct, loss {Fmt.N(hand.Loss)}", hand.AllCorrect),
-                new("identity activation (a linear model): least-squares fit", "cannot solve XOR", $"weights {Fmt.Vec(r.Linear.Weights)}, misclassifies {r.Linear.Misclassified} point(s)", r.Linear.Misclassified >= 1,
+                new("Q2.1 the sheet's hand-set network (U = [[1, −1], [−1, 1]], b₁ = 0, w = (1, 1), b₂ = −0.5)", "solves XOR", $"outputs {Fmt.Vec(hand.Outputs)}, {XorVerdict(hand).Correct}/4 correct, loss {Fmt.N(hand.Loss)}", XorVerdict(hand).Correct == 4),
+                new("Q2.2 identity activation (a linear model): least-squares fit", "cannot solve XOR", $"weights {Fmt.Vec(r.Linear.Weights)}, misclassifies {r.Linear.Misclassified} point(s)", r.Linear.Misclassified >= 1,
                     "the least-squares linear fit of XOR is f ≡ 0; any linear f has f(0,1) + f(1,0) = f(0,0) + f(1,1), so it cannot give +,+ on one pair and −,− on the other"),
-                new("gradient descent from random starts", "succeeds from some initialisations", $"{Fmt.P(success)} of {r.Runs.Count} restarts succeed", success > 0,
-                    "failures are dead-ReLU local minima: a hidden unit that is off on all four points never recovers"),
+                new("Q2.3 ReLU(Uᵀx) without the hidden bias b₁: the sheet's network (its b₁ is 0)", "the same as with max (handwritten: \"same as section ①\")",
+                    $"outputs {Fmt.Vec(handNoBias.Outputs)}, {XorVerdict(handNoBias, hiddenBias: false).Correct}/4 correct", XorVerdict(handNoBias, hiddenBias: false).Correct == 4,
+                    "without b₁ each hidden unit is 0 at (0, 0), but b₂ still shifts the output, so XOR stays representable"),
+                new("Q2.3 gradient descent without b₁ (same seeds)", "—", $"{Fmt.P(noBias.SuccessFraction)} of {noBias.Runs.Count} restarts succeed (with b₁: {Fmt.P(success)})", null),
+                new("Q3 gradient descent from random starts", "succeeds from some initialisations", $"{Fmt.P(success)} of {r.Runs.Count} restarts succeed; {deadRuns} end dead", success > 0,
+                    "failures are dead-ReLU local minima: a hidden unit that is off on all four points gets no gradient and never recovers"),
             ]),
-            new TableBlock(["seed", "final loss", "correct", "success"], rows, "Restarts"),
+            new TableBlock(["seed", "final loss", "correct (clear sign)", "success"], rows, "Restarts"),
             new Figure("xor-loss", charts[0].Chart.ToSvg(), "Loss per epoch of every restart (log scale)."),
             new Figure("xor-params", charts[1].Chart.ToSvg(), "Two randomly chosen parameters of the best run during training."),
-            new CodeBlock("dotnet run --project src/SharpGrad.Cli -- xor --restarts 20 --out out/xor\ndotnet run examples/xor.cs"),
+            new CodeBlock($"dotnet run --project src/SharpGrad.Cli -- xor --restarts {restarts} --out out/xor\n" +
+                          $"dotnet run --project src/SharpGrad.Cli -- xor --restarts {restarts} --no-bias\n" +
+                          "dotnet run examples/xor.cs"),
         ]);
     }
 
@@ -75,6 +120,7 @@ internal static class ExerciseSections
             new Figure("linreg-distance", charts[0].Chart.ToSvg(), "Euclidean distance between the gradient-descent and closed-form weights per epoch (log scale)."),
             new Figure("linreg-loss", charts[1].Chart.ToSvg(), "Training and test MSE of gradient descent against the closed form."),
             new Figure("linreg-mlp", charts[2].Chart.ToSvg(), "The MLP regressor's training and test MSE."),
+            new CodeBlock("dotnet run --project src/SharpGrad.Cli -- linreg --out out/linreg"),
         ]);
     }
 
@@ -89,7 +135,8 @@ internal static class ExerciseSections
         return new ReportSection("seed004-losses", "Hinge, softmax and KL losses with their gradients (seed 004 Q2–Q4)",
         [
             new Paragraph("Scores s = W x + b for the sheet's W, b and x. The sheet's label y = [0, 0, 0, 1] has four entries for three classes; SharpGrad refuses it with the message below rather than guess. Its answers 1.58 and 1.04 are those of class 2 (0-based), i.e. y = [0, 0, 1]."),
-            new CodeBlock("sharpgrad calc loss --W ... --b 0,0.2,-0.3 --x -15,22,-44,56 --label 0,0,0,1\n→ " + error),
+            new CodeBlock("dotnet run --project src/SharpGrad.Cli -- calc loss --W \"0.01,-0.05,0.1,0.05;0.7,0.2,0.05,0.16;0.0,-0.45,-0.2,0.03\" --b 0,0.2,-0.3 --x -15,22,-44,56 --label 0,0,0,1\n→ " + error +
+                "\ndotnet run --project src/SharpGrad.Cli -- calc loss --W \"0.01,-0.05,0.1,0.05;0.7,0.2,0.05,0.16;0.0,-0.45,-0.2,0.03\" --b 0,0.2,-0.3 --x -15,22,-44,56 --label 2"),
             new ComparisonBlock(
             [
                 new("scores W x + b", "[−2.85, 0.86, 0.28]", Fmt.Vec(loss.Scores), loss.Scores.Zip(new[] { -2.85, 0.86, 0.28 }).All(p => Math.Abs(p.First - p.Second) < 1e-9)),
@@ -128,6 +175,7 @@ internal static class ExerciseSections
         var trace = q7.Report.Trace;
         var rows = trace.Layers.Select(l => (IReadOnlyList<string>)[l.Layer.ToString() ?? "", l.Input.ToHwcString(), l.Output.ToHwcString(), I(l.Weights), I(l.Biases)]).ToList();
         var q8 = ConvShapes.Seed001Q8();
+        var q8b = ConvShapes.Seed001Q8PartB();
         var parts = q8.Select(p => new Comparison($"Q8 {p.Part}: {p.Question}", p.SheetAnswer.ToString(),
             p.SheetIsRight ? $"gives {p.SheetOutput.ToHwcString()} ✓; {p.Solutions.Count} configuration(s) in all" :
                 $"gives {p.SheetOutput.ToHwcString()}, not {p.Target.ToHwcString()}; correct: {string.Join("; ", p.Solutions.Take(4))}",
@@ -138,9 +186,14 @@ internal static class ExerciseSections
             new TableBlock(["layer", "input (HxWxC)", "output (HxWxC)", "weights", "biases"], rows, "Q7: 3×256×256 through conv 64 8×8/2, max pool 5×5, conv 128 4×4/1 pad 1"),
             new ComparisonBlock(
             [
-                new("Q7 output", q7.SheetOutput.ToHwcString(), trace.Output.ToHwcString(), trace.Output == q7.SheetOutput),
+                new("Q7.1 output shape", q7.SheetOutput.ToHwcString(), trace.Output.ToHwcString(), trace.Output == q7.SheetOutput),
+                new("Q7.1 dimensionality of the output (a scalar: H·W·C)", $"{q7.SheetOutput.ToHwcString()} (the sheet gives the shape, not the number)", I(q7.OutputNumel),
+                    q7.OutputNumel == q7.SheetOutput.Numel, $"{q7.SheetOutput.ToHwcString()} = {I(q7.SheetOutput.Numel)}"),
                 new("Q7 parameters of the last layer (weights only)", I(q7.SheetLastLayerWeights), I(q7.LastLayerWeights), q7.LastLayerWeights == q7.SheetLastLayerWeights, $"{I(q7.LastLayerWeights + trace.Layers[^1].Biases)} with biases"),
-                .. parts,
+                .. parts.Take(3), // 1(a), 1(b), 2(a); 2(b) asks for a shape, then part 3
+                new("Q8 2(b): output shape with k = 8, s = 4 (p = 0, d = 1) on 64×32×32", "64×7×7", $"{q8b.Trace.Output.Channels}×{q8b.Trace.Output.Height}×{q8b.Trace.Output.Width}", q8b.Trace.Output == new FeatureShape(64, 7, 7),
+                    "⌊(32 − 8) / 4⌋ + 1 = 7"),
+                .. parts.Skip(3),
             ]),
             new CodeBlock("dotnet run --project src/SharpGrad.Cli -- conv shape --input 3x256x256 --layer conv:64:k8:s2 --layer maxpool:k5 --layer conv:128:k4:s1:p1\n" +
                           "dotnet run --project src/SharpGrad.Cli -- conv solve --input 64x8x8 --output 128x4x4 --padding 2 --dilation 2"),
@@ -155,7 +208,7 @@ internal static class ExerciseSections
         var chart = new LineChart($"Interpolating {x.Length} points with {x.Length - 1} hidden units", "x", "f(x)")
             .Add("ReLU construction", grid, grid.Select(v => interp.Relu.Evaluate(v)).ToArray())
             .Add($"sigmoid steps, k = {Fmt.N(interp.Sigmoid.Steepness)}", grid, grid.Select(v => interp.Sigmoid.Evaluate(v)).ToArray())
-            .Add("data points", x.OrderBy(v => v).ToArray(), x.Zip(y).OrderBy(p => p.First).Select(p => p.Second).ToArray());
+            .Add("data points", x.OrderBy(v => v).ToArray(), x.Zip(y).OrderBy(p => p.First).Select(p => p.Second).ToArray(), SeriesStyle.Markers);
         var toTanh = Constructions.Convert(Constructions.RandomNetwork(3, 5, 2, Activation.Sigmoid, 1), Activation.Tanh, 1000, 2);
         var toSigmoid = Constructions.Convert(Constructions.RandomNetwork(3, 5, 2, Activation.Tanh, 3), Activation.Sigmoid, 1000, 4);
         var collapse = Constructions.Collapse(Constructions.RandomStack([10, 3, 8, 6], 5), 1000, 6);
@@ -172,6 +225,9 @@ internal static class ExerciseSections
                 new("stack 10 → 2 → 10 (a bottleneck)", "rank ≤ 2", $"rank {bottleneck.Collapsed.Rank}", bottleneck.Collapsed.Rank <= 2),
             ]),
             new Figure("interpolation", chart.ToSvg(), "Both constructions pass through every data point."),
+            new CodeBlock("dotnet run --project src/SharpGrad.Cli -- construct interpolate --points 7 --seed 3\n" +
+                          "dotnet run --project src/SharpGrad.Cli -- construct convert --to tanh\n" +
+                          "dotnet run --project src/SharpGrad.Cli -- construct collapse --widths 10,3,8,6"),
         ]);
     }
 
@@ -190,6 +246,7 @@ internal static class ExerciseSections
             new Paragraph("The rule updates only on mistakes (w ← w + η y x); it converges whenever a separating line exists. XOR has none, and the rule cycles."),
             new ComparisonBlock(rows),
             new Figure("perceptron-gates", chart.ToSvg(), "Mistakes per epoch: AND and OR reach 0, XOR never does."),
+            new CodeBlock("dotnet run --project src/SharpGrad.Cli -- construct perceptron --gate all --epochs 20"),
         ]);
     }
 }
