@@ -78,7 +78,7 @@ public static class Csv
                     throw new InvalidDataException($"{name}, line {line}, column {c + 1}{(header is null ? "" : $" ('{header[c]}')")}: '{cells[c]}' is not a number.");
                 // A NaN or infinity would otherwise surface far away (a solver failing with no file or line to blame).
                 if (!allowNonFinite && !double.IsFinite(v))
-                    throw new InvalidDataException($"{name}, line {line}, column {c + 1}{(header is null ? "" : $" ('{header[c]}')")}: '{cells[c].Trim()}' is {(double.IsNaN(v) ? "NaN" : "infinite")}; expected a finite number (allow non-finite values explicitly to load it).");
+                    throw new InvalidDataException($"{name}, line {line}, column {c + 1}{(header is null ? "" : $" ('{header[c]}')")}: '{cells[c].Trim()}' is {(double.IsNaN(v) ? "NaN" : "infinite")}; expected a finite number.");
                 values.Add(v);
             }
             rows++;
