@@ -21,7 +21,7 @@ internal static class InspectCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
         var maxDecompressed = new Option<long?>("--max-decompressed")
         {
-            Description = "For .gz and .npz files, the most bytes the data may decompress to (default: 2 MiB + 32 x the file's size).",
+            Description = "For .gz and .npz files, the most bytes the data may decompress to (default: 2 MiB + 24 x the file's size).",
         };
         var allowNonFinite = new Option<bool>("--allow-non-finite") { Description = "For CSV files, accept nan, inf and values too large for a double." };
         var cmd = new Command("inspect", "List the tensors in a weights or data file: name, dtype, shape, min, mean, max.");

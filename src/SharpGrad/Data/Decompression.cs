@@ -11,9 +11,11 @@ namespace SharpGrad.Data;
 /// </summary>
 public static class Decompression
 {
-    /// <summary>Decompressed bytes allowed per compressed byte by default. Images and weights compress 1-5 ×; mostly-zero
-    /// arrays far more, and those need a larger explicit limit.</summary>
-    public const int DefaultRatio = 32;
+    /// <summary>Decompressed bytes allowed per compressed byte by default: 24. Images and weights compress 1-5 ×;
+    /// mostly-zero arrays far more, and those need a larger explicit limit. Reading may hold the data twice (a
+    /// Fortran-order array is transposed into a copy), so 2 × 24 leaves room within 64 × the file for the archive's own
+    /// structures.</summary>
+    public const int DefaultRatio = 24;
 
     /// <summary>Decompressed bytes allowed on top of the ratio by default, so small arrays that compress very well (labels,
     /// masks) load whatever their ratio: 2 MiB.</summary>
