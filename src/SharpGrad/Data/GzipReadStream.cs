@@ -38,9 +38,6 @@ internal sealed class GzipReadStream : Stream
         _deflate = new DeflateStream(_counted, CompressionMode.Decompress, leaveOpen: true);
     }
 
-    /// <summary>Bytes decompressed so far.</summary>
-    public long Decompressed => _size;
-
     private static long ReadHeader(Stream s, string name, long end)
     {
         long start = s.Position;
