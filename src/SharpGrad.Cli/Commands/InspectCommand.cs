@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using SharpGrad.IO;
 using Spectre.Console;
@@ -17,35 +19,56 @@ internal static class InspectCommand
     {
         var file = new Argument<string>("FILE") { Description = "A .safetensors, checkpoint, .npy, .npz, IDX (plain or .gz) or .csv file." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
+        var maxDecompressed = new Option<long?>("--max-decompressed")
+        {
+            Description = "For .gz and .npz files, the most bytes the data may decompress to (default: 2 MiB + 24 x the file's size).",
+        };
+        var allowNonFinite = new Option<bool>("--allow-non-finite") { Description = "For CSV files, accept nan, inf and values too large for a double." };
         var cmd = new Command("inspect", "List the tensors in a weights or data file: name, dtype, shape, min, mean, max.");
         cmd.Add(file);
         cmd.Add(json);
-        cmd.SetAction(p => Run(p.GetValue(file)!, p.GetValue(json)));
+        cmd.Add(maxDecompressed);
+        cmd.Add(allowNonFinite);
+        cmd.SetAction(p => Run(p.GetValue(file)!, p.GetValue(json), p.GetValue(maxDecompressed), p.GetValue(allowNonFinite)));
         return cmd;
     }
 
-    private static int Run(string path, bool json)
+    private static int Run(string path, bool json, long? maxDecompressed, bool allowNonFinite)
     {
+        if (maxDecompressed < 0) throw new ArgumentException($"--max-decompressed must be at least 0 (got {maxDecompressed}).");
         TensorFileSummary s;
-        try { s = TensorFile.Inspect(path); }
+        try { s = TensorFile.Inspect(path, maxDecompressed, allowNonFinite); }
         catch (UnauthorizedAccessException e) { throw new IOException($"{path}: {e.Message}", e); }
         string format = s.Format.ToString().ToLowerInvariant();
         if (json)
         {
-            var tensors = new JsonArray();
-            foreach (var t in s.Tensors)
+            // Streamed tensor by tensor: a file of 100,000 tensors must not become one document in memory.
+            using var stdout = Console.OpenStandardOutput();
+            using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             {
-                var shape = new JsonArray();
-                foreach (long d in t.Shape) shape.Add(d);
-                tensors.Add(new JsonObject
+                w.WriteStartObject();
+                w.WriteString("file", path);
+                w.WriteString("format", format);
+                w.WriteStartArray("tensors");
+                foreach (var t in s.Tensors)
                 {
-                    ["name"] = t.Name, ["dtype"] = t.DType, ["shape"] = shape, ["count"] = t.Count,
-                    ["min"] = Number(t.Min), ["mean"] = Number(t.Mean), ["max"] = Number(t.Max),
-                });
+                    var shape = new JsonArray();
+                    foreach (long d in t.Shape) shape.Add(d);
+                    new JsonObject
+                    {
+                        ["name"] = t.Name, ["dtype"] = t.DType, ["shape"] = shape, ["count"] = t.Count,
+                        ["min"] = Number(t.Min), ["mean"] = Number(t.Mean), ["max"] = Number(t.Max),
+                    }.WriteTo(w);
+                    if (w.BytesPending > 1 << 16) w.Flush();
+                }
+                w.WriteEndArray();
+                var metadata = new JsonObject();
+                foreach (var (k, v) in s.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal)) metadata[k] = v;
+                w.WritePropertyName("metadata");
+                metadata.WriteTo(w);
+                w.WriteEndObject();
             }
-            var metadata = new JsonObject();
-            foreach (var (k, v) in s.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal)) metadata[k] = v;
-            Json.Print(new JsonObject { ["file"] = path, ["format"] = format, ["tensors"] = tensors, ["metadata"] = metadata });
+            stdout.Write("\n"u8);
             return 0;
         }
         long elements = s.Tensors.Sum(t => t.Count);
@@ -53,6 +76,11 @@ internal static class InspectCommand
             (s.Format == TensorFileFormat.Checkpoint ? " (checksum verified)" : ""));
         foreach (var (k, v) in s.Metadata.Where(kv => kv.Key != "trainer.history").OrderBy(kv => kv.Key, StringComparer.Ordinal))
             AnsiConsole.MarkupLine($"  {Markup.Escape(k)} = {Markup.Escape(v.Length > 100 ? v[..100] + "..." : v)}");
+        if (s.Tensors.Count > TableRows)
+        {
+            PlainRows(s.Tensors);
+            return 0;
+        }
         var table = new Table().Border(TableBorder.Rounded);
         table.AddColumn(new TableColumn("name").NoWrap());
         table.AddColumn(new TableColumn("dtype").NoWrap());
@@ -62,6 +90,21 @@ internal static class InspectCommand
             table.AddRow(Markup.Escape(t.Name), Markup.Escape(t.DType), Markup.Escape("[" + string.Join(", ", t.Shape) + "]"), Format(t.Min), Format(t.Mean), Format(t.Max));
         AnsiConsole.Write(table);
         return 0;
+    }
+
+    /// <summary>Above this many tensors the table is printed as plain aligned columns, line by line: a rendered table
+    /// costs kilobytes and tens of microseconds per row, and its rows all live until it is drawn.</summary>
+    private const int TableRows = 1000;
+
+    private static void PlainRows(IReadOnlyList<TensorSummary> tensors)
+    {
+        static string Shape(long[] shape) => "[" + string.Join(", ", shape) + "]";
+        int name = 4, dtype = 5, shape = 5;
+        foreach (var t in tensors) { name = Math.Max(name, t.Name.Length); dtype = Math.Max(dtype, t.DType.Length); shape = Math.Max(shape, Shape(t.Shape).Length); }
+        var o = Console.Out;
+        o.WriteLine($"{"name".PadRight(name)}  {"dtype".PadRight(dtype)}  {"shape".PadRight(shape)}  {"min",12}  {"mean",12}  {"max",12}");
+        foreach (var t in tensors)
+            o.WriteLine($"{t.Name.PadRight(name)}  {t.DType.PadRight(dtype)}  {Shape(t.Shape).PadRight(shape)}  {Format(t.Min),12}  {Format(t.Mean),12}  {Format(t.Max),12}");
     }
 
     private static JsonNode? Number(double? v) => v is double d ? Json.Number(d) : null;

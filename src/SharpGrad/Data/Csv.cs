@@ -27,20 +27,31 @@ public sealed record CsvTable(IReadOnlyList<string> Columns, Tensor Values)
 
 /// <summary>
 /// Reader and writer of numeric CSV files (RFC 4180 quoting, invariant culture numbers). Every cell must parse as a
-/// number; a bad cell or a ragged row is an <see cref="InvalidDataException"/> naming the file, the line and the column.
+/// finite number; a bad cell, a non-finite value (<c>nan</c>, <c>Infinity</c>, or <c>1e999</c>, which overflows) or a
+/// ragged row is an <see cref="InvalidDataException"/> naming the file, the line and the column.
 /// </summary>
 public static class Csv
 {
     /// <summary>Reads the CSV file at <paramref name="path"/>.</summary>
-    public static CsvTable Read(string path, bool hasHeader = true, char separator = ',')
+    /// <param name="path">The file; error messages name it.</param>
+    /// <param name="hasHeader">Whether the first non-blank line names the columns.</param>
+    /// <param name="separator">The field separator.</param>
+    /// <param name="allowNonFinite">Accept NaN and infinities (written <c>nan</c>, <c>Infinity</c>, <c>-inf</c>, or a
+    /// number too large for a double) instead of rejecting them.</param>
+    public static CsvTable Read(string path, bool hasHeader = true, char separator = ',', bool allowNonFinite = false)
     {
         ArgumentNullException.ThrowIfNull(path);
         using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        return Read(reader, path, hasHeader, separator);
+        return Read(reader, path, hasHeader, separator, allowNonFinite);
     }
 
     /// <summary>Reads CSV text from a reader; <paramref name="name"/> is used in error messages.</summary>
-    public static CsvTable Read(TextReader reader, string name = "<csv>", bool hasHeader = true, char separator = ',')
+    /// <param name="reader">The text.</param>
+    /// <param name="name">What error messages call the text.</param>
+    /// <param name="hasHeader">Whether the first non-blank line names the columns.</param>
+    /// <param name="separator">The field separator.</param>
+    /// <param name="allowNonFinite">Accept NaN and infinities instead of rejecting them.</param>
+    public static CsvTable Read(TextReader reader, string name = "<csv>", bool hasHeader = true, char separator = ',', bool allowNonFinite = false)
     {
         ArgumentNullException.ThrowIfNull(reader);
         List<string>? header = null;
@@ -65,6 +76,9 @@ public static class Csv
             {
                 if (!double.TryParse(cells[c].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
                     throw new InvalidDataException($"{name}, line {line}, column {c + 1}{(header is null ? "" : $" ('{header[c]}')")}: '{cells[c]}' is not a number.");
+                // A NaN or infinity would otherwise surface far away (a solver failing with no file or line to blame).
+                if (!allowNonFinite && !double.IsFinite(v))
+                    throw new InvalidDataException($"{name}, line {line}, column {c + 1}{(header is null ? "" : $" ('{header[c]}')")}: '{cells[c].Trim()}' is {(double.IsNaN(v) ? "NaN" : "infinite")}; expected a finite number.");
                 values.Add(v);
             }
             rows++;

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace SharpGrad.Data;
 
@@ -11,49 +13,55 @@ public sealed record IdxArray(byte TypeCode, int[] Shape, Array Data);
 
 /// <summary>
 /// Reader of IDX files (LeCun's MNIST format, also used by Fashion-MNIST), plain or gzip-compressed (detected by the
-/// gzip magic bytes). The header is validated before any large allocation: a file cannot ask for more elements than it
-/// holds. Every failure is an <see cref="InvalidDataException"/> naming the file, the byte offset and what was expected.
+/// gzip magic bytes). The header is validated before any large allocation: a plain file cannot ask for more elements
+/// than it holds, and a gzip file for more than its decompression limit (<see cref="Decompression"/>). The gzip
+/// trailer (CRC-32 and size) is checked and must end the file. Every failure is an <see cref="InvalidDataException"/>
+/// naming the file, the byte offset and what was expected.
 /// </summary>
 public static class Idx
 {
     private const int MaxDims = 16;
 
+    /// <summary>Elements read per window: spans are int-indexed, arrays of wide types may pass 2 GB.</summary>
+    private const int Window = 1 << 26;
+
     /// <summary>Reads the IDX file at <paramref name="path"/>.</summary>
-    public static IdxArray Read(string path)
+    /// <param name="path">The file; error messages name it.</param>
+    /// <param name="maxDecompressedBytes">For a gzip file, the most bytes it may decompress to; null for
+    /// <see cref="Decompression.DefaultLimit"/> of the file's size.</param>
+    public static IdxArray Read(string path, long? maxDecompressedBytes = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         using var file = File.OpenRead(path);
-        return Read(file, path);
+        return Read(file, path, maxDecompressedBytes);
     }
 
-    /// <summary>Reads an IDX array from a stream; <paramref name="name"/> is used in error messages.</summary>
-    public static IdxArray Read(Stream stream, string name = "<stream>")
+    /// <summary>Reads an IDX array from a stream; <paramref name="name"/> is used in error messages. Gzip is recognised
+    /// only in a seekable stream.</summary>
+    /// <param name="stream">The data, positioned at its start.</param>
+    /// <param name="name">What error messages call the stream.</param>
+    /// <param name="maxDecompressedBytes">For gzip data, the most bytes it may decompress to; null for
+    /// <see cref="Decompression.DefaultLimit"/> of the compressed size.</param>
+    public static IdxArray Read(Stream stream, string name = "<stream>", long? maxDecompressedBytes = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        Stream source = stream;
         long? available = stream.CanSeek ? stream.Length - stream.Position : null;
         if (stream.CanSeek && available >= 2)
         {
             long start = stream.Position;
             int b0 = stream.ReadByte(), b1 = stream.ReadByte();
             stream.Position = start;
-            if (b0 == 0x1F && b1 == 0x8B) { source = new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true); available = null; }
+            if (b0 == 0x1F && b1 == 0x8B)
+            {
+                long limit = Decompression.Resolve(maxDecompressedBytes, available.Value);
+                using var gzip = new GzipReadStream(stream, name);
+                return ReadRaw(gzip, name, null, (limit, () => Decompression.Explain(limit, maxDecompressedBytes, available.Value)));
+            }
         }
-        try
-        {
-            return ReadRaw(source, name, available);
-        }
-        catch (InvalidDataException e) when (source is GZipStream && !e.Message.StartsWith(name, StringComparison.Ordinal))
-        {
-            throw new InvalidDataException($"{name}: the gzip stream is corrupt: {e.Message}", e);
-        }
-        finally
-        {
-            if (!ReferenceEquals(source, stream)) source.Dispose();
-        }
+        return ReadRaw(stream, name, available, null);
     }
 
-    private static IdxArray ReadRaw(Stream s, string name, long? available)
+    private static IdxArray ReadRaw(Stream s, string name, long? available, (long Bytes, Func<string> Explain)? limit)
     {
         Span<byte> magic = stackalloc byte[4];
         ReadExactly(s, magic, name, 0, "the 4-byte magic number");
@@ -83,44 +91,61 @@ public static class Idx
         long dataOffset = 4 + 4L * dims, bytes = count * elementSize;
         if (available is long avail && avail - dataOffset < bytes)
             throw new InvalidDataException($"{name}, byte offset {dataOffset}: the header announces shape [{string.Join(", ", shape)}] ({bytes} bytes of data) but only {Math.Max(0, avail - dataOffset)} bytes follow.");
-        byte[] raw = ReadData(s, bytes, name, dataOffset);
-        if (s.ReadByte() != -1)
-            throw new InvalidDataException($"{name}, byte offset {dataOffset + bytes}: unexpected bytes after the {bytes} bytes of data that the header announces.");
+        if (limit is var (max, explain) && dataOffset + bytes > max)
+            throw new InvalidDataException($"{name}, byte offset {dataOffset}: the header announces shape [{string.Join(", ", shape)}], {dataOffset + bytes} bytes decompressed, more than {explain()}.");
+        // The length is known (a file) or bounded by the decompression limit: allocate it at once. Only a stream of
+        // unknown length grows its buffer with the data that arrives.
+        bool exact = available is not null || limit is not null;
         Array data = type switch
         {
-            0x08 => raw,
-            0x09 => ConvertBigEndian(raw, count, 1, (b, i) => (sbyte)b[i]),
-            0x0B => ConvertBigEndian(raw, count, 2, (b, i) => BinaryPrimitives.ReadInt16BigEndian(b.AsSpan(i))),
-            0x0C => ConvertBigEndian(raw, count, 4, (b, i) => BinaryPrimitives.ReadInt32BigEndian(b.AsSpan(i))),
-            0x0D => ConvertBigEndian(raw, count, 4, (b, i) => BinaryPrimitives.ReadSingleBigEndian(b.AsSpan(i))),
-            _ => ConvertBigEndian(raw, count, 8, (b, i) => BinaryPrimitives.ReadDoubleBigEndian(b.AsSpan(i))),
+            0x08 => ReadData<byte>(s, count, name, dataOffset, exact),
+            0x09 => ReadData<sbyte>(s, count, name, dataOffset, exact),
+            0x0B => ReadData<short>(s, count, name, dataOffset, exact),
+            0x0C => ReadData<int>(s, count, name, dataOffset, exact),
+            0x0D => ReadData<float>(s, count, name, dataOffset, exact),
+            _ => ReadData<double>(s, count, name, dataOffset, exact),
         };
+        if (s.ReadByte() != -1)
+            throw new InvalidDataException($"{name}, byte offset {dataOffset + bytes}: unexpected bytes after the {bytes} bytes of data that the header announces.");
         return new IdxArray(type, shape, data);
     }
 
-    private static T[] ConvertBigEndian<T>(byte[] raw, long count, int size, Func<byte[], int, T> read)
+    /// <summary>Reads <paramref name="count"/> big-endian elements straight into their array, then fixes the byte order in place.</summary>
+    private static T[] ReadData<T>(Stream s, long count, string name, long offset, bool exact) where T : unmanaged
     {
-        var result = new T[count];
-        for (int i = 0; i < result.Length; i++) result[i] = read(raw, i * size);
-        return result;
+        int size = Unsafe.SizeOf<T>();
+        var data = new T[exact ? count : Math.Min(count, (1 << 20) / size)];
+        long filled = 0;
+        while (filled < count)
+        {
+            if (filled == data.Length) Array.Resize(ref data, (int)Math.Min(count, 2L * data.Length));
+            var window = MemoryMarshal.AsBytes(data.AsSpan((int)filled, (int)Math.Min(Window, data.Length - filled)));
+            int got = 0;
+            while (got < window.Length)
+            {
+                int n = s.Read(window[got..]);
+                if (n == 0)
+                    throw new InvalidDataException($"{name}, byte offset {offset + filled * size + got}: the data ends after {filled * size + got} of the {count * size} bytes the header announces.");
+                got += n;
+            }
+            filled += window.Length / size;
+        }
+        if (BitConverter.IsLittleEndian && size > 1) SwapBytes(data);
+        return data;
     }
 
-    /// <summary>Reads exactly <paramref name="bytes"/> bytes, growing the buffer as data arrives when the length is unknown (gzip).</summary>
-    private static byte[] ReadData(Stream s, long bytes, string name, long offset)
+    private static void SwapBytes<T>(T[] data) where T : unmanaged
     {
-        if (bytes > Array.MaxLength)
-            throw new InvalidDataException($"{name}, byte offset {offset}: {bytes} bytes of data is more than one array can hold.");
-        var buffer = new byte[Math.Min(bytes, 1 << 20)];
-        long filled = 0;
-        while (filled < bytes)
+        for (int i = 0; i < data.Length; i += Window)
         {
-            if (filled == buffer.Length) Array.Resize(ref buffer, (int)Math.Min(bytes, (long)buffer.Length * 2));
-            int n = s.Read(buffer, (int)filled, (int)(buffer.Length - filled));
-            if (n == 0)
-                throw new InvalidDataException($"{name}, byte offset {offset + filled}: the data ends after {filled} of the {bytes} bytes the header announces.");
-            filled += n;
+            var part = data.AsSpan(i, Math.Min(Window, data.Length - i));
+            switch (Unsafe.SizeOf<T>())
+            {
+                case 2: { var v = MemoryMarshal.Cast<T, short>(part); BinaryPrimitives.ReverseEndianness(v, v); break; }
+                case 4: { var v = MemoryMarshal.Cast<T, int>(part); BinaryPrimitives.ReverseEndianness(v, v); break; }
+                default: { var v = MemoryMarshal.Cast<T, long>(part); BinaryPrimitives.ReverseEndianness(v, v); break; }
+            }
         }
-        return buffer;
     }
 
     private static void ReadExactly(Stream s, Span<byte> buffer, string name, long offset, string what)

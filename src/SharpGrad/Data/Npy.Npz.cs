@@ -11,34 +11,51 @@ public static partial class Npy
     /// <c>.npy</c> (NumPy: <c>np.load</c> of an .npz). Stored and deflated members are both read.
     /// </summary>
     /// <param name="path">The .npz file; error messages name it and the member.</param>
-    /// <exception cref="InvalidDataException">Not a zip archive, a member that is not a well-formed .npy, or two
-    /// members with the same name.</exception>
-    public static OrderedDictionary<string, Tensor> LoadNpz(string path) => ToTensors(ReadNpz(path));
+    /// <param name="maxDecompressedBytes">The most bytes all members together may decompress to; null for
+    /// <see cref="Decompression.DefaultLimit"/> of the archive's size.</param>
+    /// <exception cref="InvalidDataException">Not a zip archive, a member that is not a well-formed .npy, members that
+    /// share bytes, members decompressing past the limit, or two members with the same name.</exception>
+    public static OrderedDictionary<string, Tensor> LoadNpz(string path, long? maxDecompressedBytes = null) => ToTensors(ReadNpz(path, maxDecompressedBytes));
 
-    /// <summary>Reads every array of a .npz archive in <paramref name="stream"/>; see <see cref="LoadNpz(string)"/>.</summary>
+    /// <summary>Reads every array of a .npz archive in <paramref name="stream"/>; see <see cref="LoadNpz(string, long?)"/>.</summary>
     /// <param name="stream">The archive; it is left open.</param>
     /// <param name="name">What error messages call the stream.</param>
-    /// <exception cref="InvalidDataException">See <see cref="LoadNpz(string)"/>.</exception>
-    public static OrderedDictionary<string, Tensor> LoadNpz(Stream stream, string? name = null) => ToTensors(ReadNpz(stream, name));
+    /// <param name="maxDecompressedBytes">See <see cref="LoadNpz(string, long?)"/>.</param>
+    /// <exception cref="InvalidDataException">See <see cref="LoadNpz(string, long?)"/>.</exception>
+    public static OrderedDictionary<string, Tensor> LoadNpz(Stream stream, string? name = null, long? maxDecompressedBytes = null) => ToTensors(ReadNpz(stream, name, maxDecompressedBytes));
 
-    /// <summary>Reads every array of a .npz archive keeping their element types; see <see cref="LoadNpz(string)"/>.</summary>
+    /// <summary>Reads every array of a .npz archive keeping their element types; see <see cref="LoadNpz(string, long?)"/>.</summary>
     /// <param name="path">The .npz file; error messages name it and the member.</param>
-    /// <exception cref="InvalidDataException">See <see cref="LoadNpz(string)"/>.</exception>
-    public static OrderedDictionary<string, NpyArray> ReadNpz(string path)
+    /// <param name="maxDecompressedBytes">See <see cref="LoadNpz(string, long?)"/>.</param>
+    /// <exception cref="InvalidDataException">See <see cref="LoadNpz(string, long?)"/>.</exception>
+    public static OrderedDictionary<string, NpyArray> ReadNpz(string path, long? maxDecompressedBytes = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         using var file = OpenRead(path);
-        return ReadNpz(file, path);
+        return ReadNpz(file, path, maxDecompressedBytes);
     }
 
     /// <summary>Reads every array of a .npz archive in <paramref name="stream"/> keeping their element types.</summary>
-    /// <param name="stream">The archive; it is left open.</param>
+    /// <param name="stream">The archive; it is left open. A stream that cannot seek is copied into memory first.</param>
     /// <param name="name">What error messages call the stream.</param>
-    /// <exception cref="InvalidDataException">See <see cref="LoadNpz(string)"/>.</exception>
-    public static OrderedDictionary<string, NpyArray> ReadNpz(Stream stream, string? name = null)
+    /// <param name="maxDecompressedBytes">See <see cref="LoadNpz(string, long?)"/>.</param>
+    /// <exception cref="InvalidDataException">See <see cref="LoadNpz(string, long?)"/>.</exception>
+    public static OrderedDictionary<string, NpyArray> ReadNpz(Stream stream, string? name = null, long? maxDecompressedBytes = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         string label = name ?? StreamName;
+        if (!stream.CanSeek)
+        {
+            // ZipArchive would buffer it anyway; a copy lets the layout be checked first.
+            var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            copy.Position = 0;
+            stream = copy;
+        }
+        long archiveBytes = stream.Length - stream.Position;
+        long limit = Decompression.Resolve(maxDecompressedBytes, archiveBytes);
+        var budget = new DecompressionBudget(limit, () => Decompression.Explain(limit, maxDecompressedBytes, archiveBytes));
+        ZipLayout.CheckNoOverlap(stream, label);
         ZipArchive zip;
         IReadOnlyList<ZipArchiveEntry> entries;
         try { zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true); }
@@ -64,7 +81,7 @@ public static partial class Npy
                     using var s = entry.Open();
                     // The declared size rejects impossible headers early, but it comes from the archive, so the
                     // data is still read as if its length were unknown.
-                    result.Add(key, Read(s, member, entry.Length, trusted: false));
+                    result.Add(key, Read(s, member, entry.Length, trusted: false, wholeFile: true, budget));
                 }
                 catch (InvalidDataException e) when (!e.Message.StartsWith(member, StringComparison.Ordinal))
                 {

@@ -51,7 +51,7 @@ public static partial class Npy
     {
         ArgumentNullException.ThrowIfNull(path);
         using var file = OpenRead(path);
-        return Read(file, path, file.Length, trusted: true);
+        return Read(file, path, file.Length, trusted: true, wholeFile: true);
     }
 
     /// <summary>Reads one .npy array from <paramref name="stream"/> keeping its element type.</summary>
@@ -129,7 +129,11 @@ public static partial class Npy
     /// <param name="available">Bytes from the magic string to the end of the data, if known.</param>
     /// <param name="trusted">Whether <paramref name="available"/> is the true length (a file or seekable stream) and
     /// so may size the allocation, or only a claim (a zip member) that must not.</param>
-    private static NpyArray Read(Stream s, string name, long? available, bool trusted)
+    /// <param name="wholeFile">The array must end the input: bytes after its data are an error (a file, a zip member),
+    /// not the next array of a stream.</param>
+    /// <param name="budget">For a compressed source, what the decompressed bytes may still add up to; the array is refused
+    /// before allocation if it needs more, and allocated whole if it does not.</param>
+    private static NpyArray Read(Stream s, string name, long? available, bool trusted, bool wholeFile = false, DecompressionBudget? budget = null)
     {
         Span<byte> prefix = stackalloc byte[12];
         ReadExactly(s, prefix[..8], name, 0, "the magic string and version");
@@ -163,7 +167,12 @@ public static partial class Npy
         if (available is long av && need > av - dataStart)
             throw Fail(name, dataStart, $"truncated data: shape {NpyHeader.FormatShape(info.Shape)} of '{info.Descr}' needs {need} bytes, only {av - dataStart} available");
 
-        Array data = ReadData(s, info, name, dataStart, trusted && available is not null);
+        if (wholeFile && trusted && available is long total && total > dataStart + need)
+            throw Fail(name, dataStart + need, $"{total - dataStart - need} unexpected bytes after the {need} bytes of data that shape {NpyHeader.FormatShape(info.Shape)} of '{info.Descr}' needs; expected the file to end there");
+        budget?.Take(dataStart + need, name, dataStart, $"shape {NpyHeader.FormatShape(info.Shape)} of '{info.Descr}'");
+        Array data = ReadData(s, info, name, dataStart, (trusted && available is not null) || budget is not null);
+        if (wholeFile && !trusted && s.ReadByte() != -1)
+            throw Fail(name, dataStart + need, $"unexpected bytes after the {need} bytes of data that shape {NpyHeader.FormatShape(info.Shape)} of '{info.Descr}' needs; expected the member to end there");
         if (info.FortranOrder && info.Shape.Length > 1) data = ToRowMajor(data, info.Shape);
         return new NpyArray(data, info.Shape, info.Descr);
     }
@@ -194,23 +203,22 @@ public static partial class Npy
             for (long o = 0; o < need; o += Window)
                 ReverseItems(Bytes(data, o, (int)Math.Min(Window, need - o)), size);
         }
-        if (info.Descr == "|b1")
+        if (data is bool[] bools)
         {
-            var bytes = (byte[])data;
-            var bools = new bool[bytes.Length];
-            for (int i = 0; i < bytes.Length; i++) bools[i] = bytes[i] != 0;
-            return bools;
+            // A bool holding 2 is not a valid .NET bool, so the raw bytes are normalised in place.
+            var bytes = MemoryMarshal.AsBytes(bools.AsSpan());
+            for (int i = 0; i < bytes.Length; i++) bytes[i] = bytes[i] != 0 ? (byte)1 : (byte)0;
         }
         return data;
     }
 
-    /// <summary>Booleans are read as bytes and normalised, since a bool holding 2 is not a valid .NET bool.</summary>
     private static Array NewArray(string descr, int length) => descr switch
     {
         "<f4" => new float[length],
         "<f8" => new double[length],
         "<i4" => new int[length],
         "<i8" => new long[length],
+        "|b1" => new bool[length],
         _ => new byte[length],
     };
 
@@ -268,6 +276,19 @@ public static partial class Npy
             if (n == 0)
                 throw Fail(name, offset + got, $"truncated file: {what} needs {buffer.Length} bytes from byte offset {offset}, only {got} available");
             got += n;
+        }
+    }
+
+    /// <summary>What the members of one compressed archive may still decompress to.</summary>
+    private sealed class DecompressionBudget(long limit, Func<string> explain)
+    {
+        private long _used;
+
+        public void Take(long bytes, string name, long offset, string what)
+        {
+            if (bytes > limit - _used)
+                throw Fail(name, offset, $"{what} makes the member {bytes} bytes decompressed, after {_used} bytes in earlier members: more than {explain()}");
+            _used += bytes;
         }
     }
 

@@ -13,7 +13,7 @@ namespace SharpGrad.IO;
 /// <para>Tensors are saved as F32, F64 or I64 by their dtype and loaded from F32, F64, I64, and F16/BF16 (widened
 /// exactly to F32); other dtypes are listed by <see cref="ReadHeader(string)"/> but not loaded.</para>
 /// <para>Reading is hostile-input safe: the header length is capped at <see cref="MaxHeaderLength"/> and checked against
-/// the file, and every shape and byte range is validated (see <see cref="ReadHeader(Stream, string?)"/>) before any
+/// the file, the number of tensors at <see cref="MaxTensorCount"/>, and every shape and byte range is validated (see <see cref="ReadHeader(Stream, string?)"/>) before any
 /// tensor is allocated, so a file can never make the reader allocate more than it holds. Every malformed input throws
 /// <see cref="InvalidDataException"/> naming the file, the byte offset and the tensor and field, and what was expected.</para>
 /// </remarks>
@@ -21,6 +21,14 @@ public static class Safetensors
 {
     /// <summary>The largest header accepted (100 MB, the reference implementation's limit).</summary>
     public const long MaxHeaderLength = 100_000_000;
+
+    /// <summary>The most tensors a file may list: 100,000. The largest published checkpoints have a few thousand per
+    /// file; the cap bounds what a header of tiny entries (1.7 million empty tensors fit in 100 MB) makes the reader and
+    /// <c>sharpgrad inspect</c> build.</summary>
+    public const int MaxTensorCount = 100_000;
+
+    /// <summary>The most <c>__metadata__</c> entries a file may have: 100,000, for the same reason.</summary>
+    public const int MaxMetadataCount = 100_000;
 
     private const string StreamName = "<stream>";
     private const int Chunk = 1 << 20;

@@ -48,7 +48,13 @@ internal static class SafetensorsParser
                 if (!names.Add(key)) throw Fail(name, keyPos, $"the header has the key '{key}' twice; expected every name once");
                 reader.Read();
                 if (key == "__metadata__") ReadMetadata(ref reader, name, metadata);
-                else parsed.Add(ReadEntry(ref reader, name, key, keyPos, dataLength));
+                else
+                {
+                    // Checked before the entry is parsed: past the cap, the work and memory a header asks for stop here.
+                    if (parsed.Count == Safetensors.MaxTensorCount)
+                        throw Fail(name, keyPos, $"the header lists more than {Safetensors.MaxTensorCount} tensors; expected at most {Safetensors.MaxTensorCount} (Safetensors.MaxTensorCount)");
+                    parsed.Add(ReadEntry(ref reader, name, key, keyPos, dataLength));
+                }
             }
             if (reader.Read()) throw Fail(name, Base + reader.TokenStartIndex, "found data after the header's JSON object; expected only spaces");
         }
@@ -67,6 +73,8 @@ internal static class SafetensorsParser
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             long pos = Base + reader.TokenStartIndex;
+            if (metadata.Count == Safetensors.MaxMetadataCount)
+                throw Fail(name, pos, $"'__metadata__' has more than {Safetensors.MaxMetadataCount} entries; expected at most {Safetensors.MaxMetadataCount} (Safetensors.MaxMetadataCount)");
             string key = reader.GetString()!;
             reader.Read();
             if (reader.TokenType != JsonTokenType.String)
@@ -96,10 +104,10 @@ internal static class SafetensorsParser
                     (dtype, dtypePos) = (reader.GetString()!, pos);
                     break;
                 case "shape" when shape is null:
-                    (shape, shapePos) = (ReadIntegers(ref reader, name, Where(field), MaxRank), pos);
+                    (shape, shapePos) = (ReadIntegers(ref reader, name, tensor, field, MaxRank), pos);
                     break;
                 case "data_offsets" when offsets is null:
-                    (offsets, offsetsPos) = (ReadIntegers(ref reader, name, Where(field), 2), pos);
+                    (offsets, offsetsPos) = (ReadIntegers(ref reader, name, tensor, field, 2), pos);
                     if (offsets.Length != 2) throw Fail(name, pos, $"{Where(field)} has {offsets.Length} numbers; expected two, [begin, end]");
                     break;
                 case "dtype" or "shape" or "data_offsets":
@@ -134,26 +142,28 @@ internal static class SafetensorsParser
         return new Parsed(new SafetensorsEntry(tensor, dtype, shape, begin, end), offsetsPos);
     }
 
-    /// <summary>A JSON array of non-negative integers, at most <paramref name="max"/> of them.</summary>
-    private static long[] ReadIntegers(ref Utf8JsonReader reader, string name, string where, int max)
+    /// <summary>A JSON array of non-negative integers, at most <paramref name="max"/> (up to <see cref="MaxRank"/>) of them.</summary>
+    private static long[] ReadIntegers(ref Utf8JsonReader reader, string name, string tensor, string field, int max)
     {
+        string Where() => $"tensor '{tensor}', field '{field}'";
         if (reader.TokenType != JsonTokenType.StartArray)
-            throw Fail(name, Base + reader.TokenStartIndex, $"{where} is a {Token(reader.TokenType)}; expected a list of non-negative integers");
-        var values = new List<long>();
+            throw Fail(name, Base + reader.TokenStartIndex, $"{Where()} is a {Token(reader.TokenType)}; expected a list of non-negative integers");
+        Span<long> values = stackalloc long[MaxRank];
+        int count = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             long pos = Base + reader.TokenStartIndex;
-            if (values.Count == max) throw Fail(name, pos, $"{where} has more than {max} numbers; expected at most {max}");
-            if (reader.TokenType != JsonTokenType.Number) throw Fail(name, pos, $"{where} holds a {Token(reader.TokenType)}; expected non-negative integers");
+            if (count == max) throw Fail(name, pos, $"{Where()} has more than {max} numbers; expected at most {max}");
+            if (reader.TokenType != JsonTokenType.Number) throw Fail(name, pos, $"{Where()} holds a {Token(reader.TokenType)}; expected non-negative integers");
             if (!reader.TryGetInt64(out long v))
             {
                 string text = Encoding.UTF8.GetString(reader.ValueSpan);
-                throw Fail(name, pos, $"{where} holds {text}; expected a non-negative integer below 2^63");
+                throw Fail(name, pos, $"{Where()} holds {text}; expected a non-negative integer below 2^63");
             }
-            if (v < 0) throw Fail(name, pos, $"{where} holds {v}; expected a non-negative integer");
-            values.Add(v);
+            if (v < 0) throw Fail(name, pos, $"{Where()} holds {v}; expected a non-negative integer");
+            values[count++] = v;
         }
-        return values.ToArray();
+        return count == 0 ? [] : values[..count].ToArray();
     }
 
     /// <summary>The ranges, sorted by offset, must tile [0, dataLength) exactly, as the format requires.</summary>
@@ -161,18 +171,19 @@ internal static class SafetensorsParser
     {
         var sorted = parsed.OrderBy(p => p.Entry.Begin).ThenBy(p => p.Entry.End).ToArray();
         long expected = 0;
-        string previous = "the start of the data section";
+        SafetensorsEntry? last = null;
+        string Previous() => last is null ? "the start of the data section" : $"tensor '{last.Name}'";
         foreach (var (e, pos) in sorted)
         {
             if (e.Begin < expected)
-                throw Fail(name, pos, $"tensor '{e.Name}' data_offsets [{e.Begin}, {e.End}] overlap {previous}, which ends at {expected}; expected tensors not to share bytes");
+                throw Fail(name, pos, $"tensor '{e.Name}' data_offsets [{e.Begin}, {e.End}] overlap {Previous()}, which ends at {expected}; expected tensors not to share bytes");
             if (e.Begin > expected)
-                throw Fail(name, pos, $"tensor '{e.Name}' begins at {e.Begin}, leaving {e.Begin - expected} unused bytes after {previous}; expected the data to be fully indexed");
+                throw Fail(name, pos, $"tensor '{e.Name}' begins at {e.Begin}, leaving {e.Begin - expected} unused bytes after {Previous()}; expected the data to be fully indexed");
             expected = e.End;
-            previous = $"tensor '{e.Name}'";
+            last = e;
         }
         if (expected != dataLength)
-            throw Fail(name, dataStart + expected, $"{dataLength - expected} bytes follow the end of {previous}; expected the data section ({dataLength} bytes) to be fully indexed");
+            throw Fail(name, dataStart + expected, $"{dataLength - expected} bytes follow the end of {Previous()}; expected the data section ({dataLength} bytes) to be fully indexed");
         return sorted.Select(p => p.Entry).ToArray();
     }
 

@@ -67,8 +67,12 @@ public static class TensorFile
     }
 
     /// <summary>Reads <paramref name="path"/> and summarises each tensor (a checkpoint's checksum is verified first).</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="maxDecompressedBytes">For IDX .gz and .npz, the most bytes the data may decompress to; null for
+    /// <see cref="Decompression.DefaultLimit"/> of the file's size.</param>
+    /// <param name="allowNonFinite">For CSV, accept NaN and infinities instead of rejecting them.</param>
     /// <exception cref="InvalidDataException">The file is malformed; the message names the file and the offset or field.</exception>
-    public static TensorFileSummary Inspect(string path)
+    public static TensorFileSummary Inspect(string path, long? maxDecompressedBytes = null, bool allowNonFinite = false)
     {
         var format = Detect(path);
         var tensors = new List<TensorSummary>();
@@ -96,18 +100,18 @@ public static class TensorFile
                 break;
             }
             case TensorFileFormat.Npz:
-                foreach (var (name, a) in Npy.ReadNpz(path)) tensors.Add(Summarise(name, NumpyName(a.Descr), Longs(a.Shape), a.Data));
+                foreach (var (name, a) in Npy.ReadNpz(path, maxDecompressedBytes)) tensors.Add(Summarise(name, NumpyName(a.Descr), Longs(a.Shape), a.Data));
                 break;
             case TensorFileFormat.Idx:
             {
-                var a = Idx.Read(path);
+                var a = Idx.Read(path, maxDecompressedBytes);
                 string dtype = a.TypeCode switch { 0x08 => "uint8", 0x09 => "int8", 0x0B => "int16", 0x0C => "int32", 0x0D => "float32", _ => "float64" };
                 tensors.Add(Summarise(Path.GetFileName(path), dtype, Longs(a.Shape), a.Data));
                 break;
             }
             default:
             {
-                var table = Csv.Read(path, hasHeader: !FirstLineIsNumeric(path));
+                var table = Csv.Read(path, hasHeader: !FirstLineIsNumeric(path), allowNonFinite: allowNonFinite);
                 tensors.Add(Summarise("values", "float64", Longs(table.Values.ShapeRef), table.Values.Storage));
                 metadata = new Dictionary<string, string> { ["columns"] = string.Join(",", table.Columns) };
                 break;

@@ -70,7 +70,13 @@ public class DataTests
             long before = GC.GetAllocatedBytesForCurrentThread();
             var e = Assert.Throws<InvalidDataException>(() => Idx.Read(path));
             Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 16 << 20);
-            Assert.Contains("ends after 3", e.Message);
+            Assert.Contains("decompression limit", e.Message);
+            // Within the limit, a claim of 1000 bytes fails on the data that is not there.
+            using (var f = File.Create(path))
+            using (var gz = new System.IO.Compression.GZipStream(f, System.IO.Compression.CompressionLevel.Fastest))
+                gz.Write([0, 0, 8, 1, 0, 0, 3, 0xE8, 1, 2, 3]);
+            e = Assert.Throws<InvalidDataException>(() => Idx.Read(path));
+            Assert.Contains("ends after 3 of the 1000", e.Message);
         }
         finally { File.Delete(path); }
     }
