@@ -82,13 +82,10 @@ namespace SharpGrad.NN
                         TensorPrimitives.Subtract(row, m, dst);
                         T variance = TensorPrimitives.SumOfSquares<T>(dst) / count;
                         T s = T.One / T.Sqrt(variance + T.CreateTruncating(e));
-                        if (ws is null) TensorPrimitives.Multiply(dst, s, dst);
-                        else
-                        {
-                            TensorPrimitives.Multiply(dst, s, dst);
-                            TensorPrimitives.Multiply(dst, ws, dst);
-                        }
-                        if (bs is not null) TensorPrimitives.Add(dst, bs, dst);
+                        TensorPrimitives.Multiply(dst, s, dst);
+                        if (ws is not null && bs is not null) TensorPrimitives.MultiplyAdd(dst, ws, bs, dst);
+                        else if (ws is not null) TensorPrimitives.Multiply(dst, ws, dst);
+                        else if (bs is not null) TensorPrimitives.Add(dst, bs, dst);
                         means[r] = double.CreateTruncating(m);
                         rstds[r] = double.CreateTruncating(s);
                     }
