@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using SharpGrad.Kernels;
 using F = SharpGrad.NN.Functional;
@@ -60,7 +61,8 @@ namespace SharpGrad.NN
 
         /// <summary>
         /// Per row: mean by a vector sum, deviations written straight into the output row, their sum of squares, then the
-        /// output row scaled (and the affine map applied) in place. Statistics are kept in double for the backward.
+        /// output row scaled (and the affine map applied) in place. Statistics are kept in double for the backward. Rows
+        /// are split over the cores.
         /// </summary>
         private readonly struct LayerNormForward(Tensor x, Tensor? w, Tensor? b, Tensor y, int rows, int width, double eps, double[] mean, double[] rstd) : IFloatKernel
         {
@@ -71,28 +73,31 @@ namespace SharpGrad.NN
                 int n = width;
                 double e = eps;
                 double[] means = mean, rstds = rstd;
-                RangeWork.Run(rows, (long)rows * n, (first, last) =>
-                {
-                    T count = T.CreateTruncating(n);
-                    for (int r = first; r < last; r++)
-                    {
-                        var row = xs.AsSpan(r * n, n);
-                        var dst = ys.AsSpan(r * n, n);
-                        T m = TensorPrimitives.Sum<T>(row) / count;
-                        TensorPrimitives.Subtract(row, m, dst);
-                        T variance = TensorPrimitives.SumOfSquares<T>(dst) / count;
-                        T s = T.One / T.Sqrt(variance + T.CreateTruncating(e));
-                        if (ws is null) TensorPrimitives.Multiply(dst, s, dst);
-                        else
-                        {
-                            TensorPrimitives.Multiply(dst, s, dst);
-                            TensorPrimitives.Multiply(dst, ws, dst);
-                        }
-                        if (bs is not null) TensorPrimitives.Add(dst, bs, dst);
-                        means[r] = double.CreateTruncating(m);
-                        rstds[r] = double.CreateTruncating(s);
-                    }
-                });
+                RangeWork.Run(rows, (long)rows * n, (first, last) => LayerNormRows(xs, ws, bs, ys, n, e, means, rstds, first, last));
+            }
+        }
+
+        // Optimised at first call: the row loop runs few times per op but long, and the TensorPrimitives calls it makes
+        // must be inlined into optimised code (their tiered-up versions can take long to arrive on a busy machine).
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void LayerNormRows<T>(T[] xs, T[]? ws, T[]? bs, T[] ys, int n, double eps, double[] means, double[] rstds, int first, int last)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            T count = T.CreateTruncating(n), e = T.CreateTruncating(eps);
+            for (int r = first; r < last; r++)
+            {
+                var row = xs.AsSpan(r * n, n);
+                var dst = ys.AsSpan(r * n, n);
+                T m = TensorPrimitives.Sum<T>(row) / count;
+                TensorPrimitives.Subtract(row, m, dst);
+                T variance = TensorPrimitives.SumOfSquares<T>(dst) / count;
+                T s = T.One / T.Sqrt(variance + e);
+                TensorPrimitives.Multiply(dst, s, dst);
+                if (ws is not null && bs is not null) TensorPrimitives.MultiplyAdd(dst, ws, bs, dst);
+                else if (ws is not null) TensorPrimitives.Multiply(dst, ws, dst);
+                else if (bs is not null) TensorPrimitives.Add(dst, bs, dst);
+                means[r] = double.CreateTruncating(m);
+                rstds[r] = double.CreateTruncating(s);
             }
         }
 
@@ -105,39 +110,49 @@ namespace SharpGrad.NN
                 int n = width;
                 double[] means = mean, rstds = rstd;
                 if (dxs is not null)
-                {
-                    RangeWork.Run(rows, (long)rows * n * 2, (first, last) =>
-                    {
-                        var xhat = new T[n];
-                        var gw = ws is null ? null : new T[n];
-                        T count = T.CreateTruncating(n);
-                        for (int r = first; r < last; r++)
-                        {
-                            T m = T.CreateTruncating(means[r]), s = T.CreateTruncating(rstds[r]);
-                            var grow = gs.AsSpan(r * n, n);
-                            TensorPrimitives.Subtract(xs.AsSpan(r * n, n), m, xhat);
-                            TensorPrimitives.Multiply(xhat, s, xhat);
-                            ReadOnlySpan<T> gh = grow;
-                            if (gw is not null) { TensorPrimitives.Multiply(grow, ws, gw); gh = gw; }
-                            T a = TensorPrimitives.Sum(gh) / count, c = TensorPrimitives.Dot(gh, xhat) / count;
-                            var dst = dxs.AsSpan(r * n, n);
-                            TensorPrimitives.MultiplyAdd(xhat, -c, gh, dst);
-                            TensorPrimitives.Subtract(dst, a, dst);
-                            TensorPrimitives.Multiply(dst, s, dst);
-                        }
-                    });
-                }
-                if (dws is null && dbs is null) return;
-                var xh = new T[n];
-                for (int r = 0; r < rows; r++)
-                {
-                    var grow = gs.AsSpan(r * n, n);
-                    if (dbs is not null) TensorPrimitives.Add(dbs, grow, dbs);
-                    if (dws is null) continue;
-                    TensorPrimitives.Subtract(xs.AsSpan(r * n, n), T.CreateTruncating(means[r]), xh);
-                    TensorPrimitives.Multiply(xh, T.CreateTruncating(rstds[r]), xh);
-                    TensorPrimitives.MultiplyAdd(grow, xh, dws, dws);
-                }
+                    RangeWork.Run(rows, (long)rows * n * 2, (first, last) => LayerNormInputGradRows(xs, ws, gs, dxs, n, means, rstds, first, last));
+                if (dws is not null || dbs is not null) LayerNormAffineGrad(xs, gs, dws, dbs, rows, n, means, rstds);
+            }
+        }
+
+        /// <summary><c>dx = (ĝ − mean ĝ − x̂ · mean(ĝ x̂)) / σ</c> per row, <c>ĝ = g · w</c>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void LayerNormInputGradRows<T>(T[] xs, T[]? ws, T[] gs, T[] dxs, int n, double[] means, double[] rstds, int first, int last)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var xhat = new T[n];
+            var gw = ws is null ? null : new T[n];
+            T count = T.CreateTruncating(n);
+            for (int r = first; r < last; r++)
+            {
+                T m = T.CreateTruncating(means[r]), s = T.CreateTruncating(rstds[r]);
+                var grow = gs.AsSpan(r * n, n);
+                TensorPrimitives.Subtract(xs.AsSpan(r * n, n), m, xhat);
+                TensorPrimitives.Multiply(xhat, s, xhat);
+                ReadOnlySpan<T> gh = grow;
+                if (gw is not null) { TensorPrimitives.Multiply(grow, ws, gw); gh = gw; }
+                T a = TensorPrimitives.Sum(gh) / count, c = TensorPrimitives.Dot(gh, xhat) / count;
+                var dst = dxs.AsSpan(r * n, n);
+                TensorPrimitives.MultiplyAdd(xhat, -c, gh, dst);
+                TensorPrimitives.Subtract(dst, a, dst);
+                TensorPrimitives.Multiply(dst, s, dst);
+            }
+        }
+
+        /// <summary><c>dw = Σ_rows g x̂</c>, <c>db = Σ_rows g</c>, one row after another (a fixed order: deterministic).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void LayerNormAffineGrad<T>(T[] xs, T[] gs, T[]? dws, T[]? dbs, int rows, int n, double[] means, double[] rstds)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var xh = new T[n];
+            for (int r = 0; r < rows; r++)
+            {
+                var grow = gs.AsSpan(r * n, n);
+                if (dbs is not null) TensorPrimitives.Add(dbs, grow, dbs);
+                if (dws is null) continue;
+                TensorPrimitives.Subtract(xs.AsSpan(r * n, n), T.CreateTruncating(means[r]), xh);
+                TensorPrimitives.Multiply(xh, T.CreateTruncating(rstds[r]), xh);
+                TensorPrimitives.MultiplyAdd(grow, xh, dws, dws);
             }
         }
     }
