@@ -36,12 +36,20 @@ internal static partial class OnnxOps
         t["Add"] = Binary((a, b) => a + b);
         t["Sub"] = Binary((a, b) => a - b);
         t["Mul"] = Binary((a, b) => a * b);
-        t["Div"] = Binary((a, b) => a / b);
+        t["Div"] = Binary((a, b) => a / b, truncate: true);
         t["Pow"] = n =>
         {
-            n.RequireFloat(0, 1);
+            // The exponent may have another type than the base; the result has the base's.
             var (x, y) = (n.In(0), n.In(1));
-            return [x.Pow(y.DType == x.DType ? y : y.To(x.DType))];
+            if (x.DType == DType.Int64 && y.DType.IsFloatingPoint())
+            {
+                var r = x.To(DType.Float64).Pow(y.To(DType.Float64));
+                double[] v = r.ToArray<double>();
+                if (v.Any(e => double.IsNaN(e) || Math.Abs(e) > MaxExactInteger)) throw n.Unsupported("an int64 power beyond 2^53");
+                return [OnnxTensors.Make([.. v.Select(e => (long)Math.Truncate(e))], r.Shape)];
+            }
+            if (x.DType.IsFloatingPoint() && y.DType == DType.Int64) return [x.Pow(y.To(x.DType))];
+            return [Elementwise(n, ts => ts[0].Pow(ts[1].DType == ts[0].DType ? ts[1] : ts[1].To(ts[0].DType)), 2)];
         };
         t["Max"] = Fold(Tensor.Maximum);
         t["Min"] = Fold(Tensor.Minimum);
@@ -142,9 +150,14 @@ internal static partial class OnnxOps
     private static Tensor[] ArgExtreme(OnnxNode n, Func<Tensor, Tensor> transform)
     {
         n.RequireFloat(0);
-        if (n.Int("select_last_index", 0) != 0) throw n.Unsupported("select_last_index = 1");
         var x = n.In(0);
         int axis = n.Axis(n.Int("axis", 0), x.Rank);
-        return [transform(x).ArgMax(axis, n.Int("keepdims", 1) != 0)];
+        bool keep = n.Int("keepdims", 1) != 0;
+        if (n.Int("select_last_index", 0) == 0) return [transform(x).ArgMax(axis, keep)];
+        // The last extreme is the first one of the reversed axis, counted from the end.
+        int size = x.Shape[axis];
+        var reversed = x.IndexSelect(axis, OnnxTensors.Make([.. Enumerable.Range(0, size).Reverse().Select(i => (long)i)], [size]));
+        var first = transform(reversed).ArgMax(axis, keep);
+        return [OnnxTensors.Make([.. first.ToArray<long>().Select(i => size - 1 - i)], first.Shape)];
     }
 }

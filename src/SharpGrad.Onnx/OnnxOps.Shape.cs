@@ -230,14 +230,30 @@ internal static partial class OnnxOps
         for (int i = 0; i < starts.Length; i++)
         {
             long step = steps is null ? 1 : steps[i];
-            if (step != 1) throw n.Unsupported($"step {step} (SharpGrad's Narrow takes step 1)");
+            if (step == 0) throw n.Bad("a slice step is 0");
             int axis = n.Axis(axes[i], x.Rank);
             long dim = x.Shape[axis];
             long s = starts[i] < 0 ? starts[i] + dim : starts[i];
             long e = ends[i] < 0 ? ends[i] + dim : ends[i];
-            s = Math.Clamp(s, 0, dim);
-            e = Math.Clamp(e, 0, dim);
-            x = x.Narrow(axis, (int)s, (int)Math.Max(0, e - s));
+            if (step > 0)
+            {
+                s = Math.Clamp(s, 0, dim);
+                e = Math.Clamp(e, 0, dim);
+            }
+            else
+            {
+                s = Math.Clamp(s, 0, dim - 1);
+                e = Math.Clamp(e, -1, dim - 1);
+            }
+            if (step == 1)
+            {
+                x = x.Narrow(axis, (int)s, (int)Math.Max(0, e - s));
+                continue;
+            }
+            // Other steps (negative included) pick the indices start, start + step, … before end.
+            var picked = new List<long>();
+            for (long k = s; step > 0 ? k < e : k > e; k += step) picked.Add(k);
+            x = x.IndexSelect(axis, OnnxTensors.Make([.. picked], [picked.Count]));
         }
         return [x];
     }
