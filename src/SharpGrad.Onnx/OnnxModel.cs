@@ -57,7 +57,7 @@ public sealed class OnnxModel : Module
             if (vi.Type is not null && tt is null)
                 throw new OnnxNotSupportedException(OnnxUnsupportedKind.DataType, null, $"{source}: input '{vi.Name}' is not a tensor (a sequence, map or optional); only tensor inputs are supported.");
             if (tt is { HasElemType: true } && OnnxTensors.ToDType(tt.ElemType) is null)
-                throw new OnnxNotSupportedException(OnnxUnsupportedKind.DataType, null, $"{source}: input '{vi.Name}' has element type {OnnxTensors.ElemTypeName(tt.ElemType)} (SharpGrad has float32, float64 and int64).");
+                throw new OnnxNotSupportedException(OnnxUnsupportedKind.DataType, null, $"{source}: input '{vi.Name}' has element type {OnnxTensors.ElemTypeName(tt.ElemType)} ({OnnxTensors.SupportedTypes}).");
             _inputTypes[vi.Name] = (tt is { HasElemType: true } ? OnnxTensors.ToDType(tt.ElemType) : null, tt?.Shape is { } s ? s.Dim.Count : null);
         }
         InputNames = inputs;
@@ -67,7 +67,7 @@ public sealed class OnnxModel : Module
             if (vo.Type is not null && vo.Type.TensorType is null)
                 throw new OnnxNotSupportedException(OnnxUnsupportedKind.DataType, null, $"{source}: output '{vo.Name}' is not a tensor (a sequence, map or optional); only tensor outputs are supported.");
             if (vo.Type?.TensorType is { HasElemType: true } ot && OnnxTensors.ToDType(ot.ElemType) is null)
-                throw new OnnxNotSupportedException(OnnxUnsupportedKind.DataType, null, $"{source}: output '{vo.Name}' has element type {OnnxTensors.ElemTypeName(ot.ElemType)} (SharpGrad has float32, float64 and int64).");
+                throw new OnnxNotSupportedException(OnnxUnsupportedKind.DataType, null, $"{source}: output '{vo.Name}' has element type {OnnxTensors.ElemTypeName(ot.ElemType)} ({OnnxTensors.SupportedTypes}).");
         }
         Validate(source, initializerNames);
     }

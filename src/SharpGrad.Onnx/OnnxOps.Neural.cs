@@ -62,8 +62,9 @@ internal static partial class OnnxOps
         {
             if (n.Opset >= 12 && n.Opt(2) is { } training && training.Numel == 1 && training.To(DType.Float64).Reshape(1).ToArray<double>()[0] != 0)
                 throw n.Unsupported("training_mode = true (random masks are not reproducible across runtimes)");
-            if (n.WantsOutput(1)) throw new OnnxNotSupportedException(OnnxUnsupportedKind.DataType, n.OpType, $"{n.Describe()}: the mask output is bool, which SharpGrad does not have.");
-            return [n.In(0)];
+            var x = n.In(0);
+            // Inference: the output is the input and the mask keeps everything.
+            return [x, OnnxTensors.Make(Enumerable.Repeat(true, x.Numel).ToArray(), x.Shape)];
         };
         t["Pad"] = Pad;
     }

@@ -172,7 +172,7 @@ internal static partial class OnnxOps
     private static Tensor Cast(OnnxNode n, Tensor x, int to)
     {
         var dtype = OnnxTensors.ToDType(to)
-            ?? throw new OnnxNotSupportedException(OnnxUnsupportedKind.DataType, n.OpType, $"{n.Describe()}: cast to {OnnxTensors.ElemTypeName(to)} is not supported (SharpGrad has float32, float64 and int64).");
+            ?? throw new OnnxNotSupportedException(OnnxUnsupportedKind.DataType, n.OpType, $"{n.Describe()}: cast to {OnnxTensors.ElemTypeName(to)} is not supported ({OnnxTensors.SupportedTypes}).");
         return x.To(dtype);
     }
 

@@ -17,6 +17,7 @@ internal static partial class OnnxOps
         AddShape(t);
         AddNeural(t);
         AddLosses(t);
+        AddLogic(t);
         return t;
     }
 

@@ -17,6 +17,10 @@ internal static class OnnxTensors
     internal const int Float = (int)TensorProto.Types.DataType.Float;
     internal const int Double = (int)TensorProto.Types.DataType.Double;
     internal const int Int64 = (int)TensorProto.Types.DataType.Int64;
+    internal const int Bool = (int)TensorProto.Types.DataType.Bool;
+
+    /// <summary>For messages: the element types a SharpGrad tensor can hold.</summary>
+    internal const string SupportedTypes = "SharpGrad has float32, float64, int64 and bool";
 
     /// <summary>The ONNX element type for <paramref name="dtype"/>.</summary>
     internal static int ElemType(DType dtype) => dtype switch
@@ -24,6 +28,7 @@ internal static class OnnxTensors
         DType.Float32 => Float,
         DType.Float64 => Double,
         DType.Int64 => Int64,
+        DType.Bool => Bool,
         _ => throw new OnnxNotSupportedException(OnnxUnsupportedKind.DataType, null, $"SharpGrad dtype {dtype} has no ONNX element type mapping."),
     };
 
@@ -33,6 +38,7 @@ internal static class OnnxTensors
         Float => DType.Float32,
         Double => DType.Float64,
         Int64 => DType.Int64,
+        Bool => DType.Bool,
         _ => null,
     };
 
@@ -67,7 +73,7 @@ internal static class OnnxTensors
         if (p.DataLocation == TensorProto.Types.DataLocation.External)
             throw new OnnxNotSupportedException(OnnxUnsupportedKind.Attribute, null, $"{what}: external data (a weights file beside the model) is not supported; save the model with its weights inside.");
         var dtype = ToDType(p.DataType)
-            ?? throw new OnnxNotSupportedException(OnnxUnsupportedKind.DataType, null, $"{what}: element type {ElemTypeName(p.DataType)} is not supported (SharpGrad has float32, float64 and int64).");
+            ?? throw new OnnxNotSupportedException(OnnxUnsupportedKind.DataType, null, $"{what}: element type {ElemTypeName(p.DataType)} is not supported ({SupportedTypes}).");
         int[] shape = CheckedShape(p.Dims, what, out int numel);
         int size = dtype.ElementSize();
         Tensor t;
@@ -80,18 +86,21 @@ internal static class OnnxTensors
             {
                 DType.Float32 => Make(FromLittleEndian<float>(raw), shape),
                 DType.Float64 => Make(FromLittleEndian<double>(raw), shape),
+                DType.Bool => Make(raw.ToArray().Select(b => b != 0).ToArray(), shape),
                 _ => Make(FromLittleEndian<long>(raw), shape),
             };
         }
         else
         {
-            int count = dtype switch { DType.Float32 => p.FloatData.Count, DType.Float64 => p.DoubleData.Count, _ => p.Int64Data.Count };
+            // Bool values travel in int32_data (the ONNX rule for every type narrower than 32 bits).
+            int count = dtype switch { DType.Float32 => p.FloatData.Count, DType.Float64 => p.DoubleData.Count, DType.Bool => p.Int32Data.Count, _ => p.Int64Data.Count };
             if (count != numel)
                 throw new InvalidDataException($"{what}: holds {count} values but shape [{string.Join(", ", shape)}] needs {numel}.");
             t = dtype switch
             {
                 DType.Float32 => Make(p.FloatData.ToArray(), shape),
                 DType.Float64 => Make(p.DoubleData.ToArray(), shape),
+                DType.Bool => Make(p.Int32Data.Select(v => v != 0).ToArray(), shape),
                 _ => Make(p.Int64Data.ToArray(), shape),
             };
         }
@@ -113,6 +122,7 @@ internal static class OnnxTensors
     // FromArray reads an empty shape as "1-D of the data's length", so rank 0 (a scalar) is a reshape of a 1-element tensor.
     internal static Tensor Make(float[] data, int[] shape) => shape.Length == 0 ? Tensor.FromArray(data, 1).Reshape() : Tensor.FromArray(data, shape);
     internal static Tensor Make(double[] data, int[] shape) => shape.Length == 0 ? Tensor.FromArray(data, 1).Reshape() : Tensor.FromArray(data, shape);
+    internal static Tensor Make(bool[] data, int[] shape) => shape.Length == 0 ? Tensor.FromArray(data, 1).Reshape() : Tensor.FromArray(data, shape);
     internal static Tensor Make(long[] data, int[] shape) => shape.Length == 0 ? Tensor.FromArray(data, 1).Reshape() : Tensor.FromArray(data, shape);
 
     /// <summary>The <c>TensorProto</c> for <paramref name="t"/> with its values as little-endian <c>raw_data</c>.</summary>
@@ -124,6 +134,7 @@ internal static class OnnxTensors
         {
             DType.Float32 => ToLittleEndian(t.ToArray<float>()),
             DType.Float64 => ToLittleEndian(t.ToArray<double>()),
+            DType.Bool => [.. t.To(DType.Int64).ToArray<long>().Select(v => (byte)(v != 0 ? 1 : 0))],
             _ => ToLittleEndian(t.ToArray<long>()),
         };
         p.RawData = ByteString.CopyFrom(bytes);

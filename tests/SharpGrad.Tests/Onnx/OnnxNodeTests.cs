@@ -121,9 +121,9 @@ public class OnnxNodeTests(ITestOutputHelper output)
         if (actual.DType != expected.DType) return $"dtype {actual.DType}, expected {expected.DType}";
         if (!actual.Shape.SequenceEqual(expected.Shape))
             return $"shape [{string.Join(", ", actual.Shape)}], expected [{string.Join(", ", expected.Shape)}]";
-        if (actual.DType == DType.Int64)
+        if (actual.DType is DType.Int64 or DType.Bool)
         {
-            long[] a = actual.ToArray<long>(), e = expected.ToArray<long>();
+            long[] a = actual.To(DType.Int64).ToArray<long>(), e = expected.To(DType.Int64).ToArray<long>();
             for (int i = 0; i < a.Length; i++)
                 if (a[i] != e[i]) return $"element {i} is {a[i]}, expected {e[i]}";
             return null;
