@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using SharpGrad.IO;
+using SharpGrad.Onnx;
 using Spectre.Console;
 
 namespace SharpGrad.Cli.Commands;
@@ -15,7 +16,7 @@ internal static class InspectCommand
 {
     public static Command Create()
     {
-        var file = new Argument<string>("FILE") { Description = "A .safetensors, checkpoint, .npy, .npz, IDX (plain or .gz) or .csv file." };
+        var file = new Argument<string>("FILE") { Description = "A .safetensors, checkpoint, .npy, .npz, IDX (plain or .gz), .csv or .onnx file." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
         var cmd = new Command("inspect", "List the tensors in a weights or data file: name, dtype, shape, min, mean, max.");
         cmd.Add(file);
@@ -26,6 +27,7 @@ internal static class InspectCommand
 
     private static int Run(string path, bool json)
     {
+        if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return RunOnnx(path, json);
         TensorFileSummary s;
         try { s = TensorFile.Inspect(path); }
         catch (UnauthorizedAccessException e) { throw new IOException($"{path}: {e.Message}", e); }
@@ -60,6 +62,48 @@ internal static class InspectCommand
         foreach (var c in new[] { "min", "mean", "max" }) table.AddColumn(new TableColumn(c).RightAligned());
         foreach (var t in s.Tensors)
             table.AddRow(Markup.Escape(t.Name), Markup.Escape(t.DType), Markup.Escape("[" + string.Join(", ", t.Shape) + "]"), Format(t.Min), Format(t.Mean), Format(t.Max));
+        AnsiConsole.Write(table);
+        return 0;
+    }
+
+    /// <summary>An ONNX model: inputs, outputs, opset, op histogram and parameters; nothing in the graph is run.</summary>
+    private static int RunOnnx(string path, bool json)
+    {
+        OnnxModelInfo m;
+        try { m = OnnxModelInfo.Read(path); }
+        catch (UnauthorizedAccessException e) { throw new IOException($"{path}: {e.Message}", e); }
+        long parameters = m.Initializers.Where(i => i.ElementType is "FLOAT" or "DOUBLE" or "FLOAT16" or "BFLOAT16").Sum(i => i.Count);
+        if (json)
+        {
+            static JsonObject Value(OnnxValueInfo v)
+            {
+                JsonArray? shape = v.Shape is null ? null : [.. v.Shape.Select(d => long.TryParse(d, CultureInfo.InvariantCulture, out long n) ? JsonValue.Create(n) : (JsonNode)JsonValue.Create(d))];
+                return new JsonObject { ["name"] = v.Name, ["dtype"] = v.ElementType, ["shape"] = shape };
+            }
+            var ops = new JsonObject();
+            foreach (var (op, count) in m.OpHistogram) ops[op] = count;
+            var inits = new JsonArray();
+            foreach (var i in m.Initializers)
+                inits.Add(new JsonObject { ["name"] = i.Name, ["dtype"] = i.ElementType, ["shape"] = new JsonArray([.. i.Shape.Select(d => (JsonNode)JsonValue.Create(d))]), ["count"] = i.Count });
+            Json.Print(new JsonObject
+            {
+                ["file"] = path, ["format"] = "onnx", ["ir_version"] = m.IrVersion, ["opset"] = m.Opset, ["producer"] = m.Producer,
+                ["inputs"] = new JsonArray([.. m.Inputs.Select(Value)]), ["outputs"] = new JsonArray([.. m.Outputs.Select(Value)]),
+                ["ops"] = ops, ["parameters"] = parameters, ["initializers"] = inits,
+            });
+            return 0;
+        }
+        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(path)}[/]: onnx, IR {m.IrVersion}, opset {m.Opset?.ToString(CultureInfo.InvariantCulture) ?? "none"}, {Markup.Escape(m.Producer)}, {parameters:N0} parameters");
+        foreach (var v in m.Inputs) AnsiConsole.MarkupLine("  input  " + Markup.Escape($"{v.Name}: {v.ElementType} [{string.Join(", ", v.Shape ?? [])}]"));
+        foreach (var v in m.Outputs) AnsiConsole.MarkupLine("  output " + Markup.Escape($"{v.Name}: {v.ElementType} [{string.Join(", ", v.Shape ?? [])}]"));
+        AnsiConsole.MarkupLine("  ops: " + Markup.Escape(string.Join(", ", m.OpHistogram.Select(p => $"{p.Key} ×{p.Value}"))));
+        var table = new Table().Border(TableBorder.Rounded);
+        table.AddColumn(new TableColumn("initializer").NoWrap());
+        table.AddColumn(new TableColumn("dtype").NoWrap());
+        table.AddColumn(new TableColumn("shape").NoWrap());
+        table.AddColumn(new TableColumn("count").RightAligned());
+        foreach (var i in m.Initializers)
+            table.AddRow(Markup.Escape(i.Name), Markup.Escape(i.ElementType), Markup.Escape("[" + string.Join(", ", i.Shape) + "]"), i.Count.ToString("N0", CultureInfo.InvariantCulture));
         AnsiConsole.Write(table);
         return 0;
     }
