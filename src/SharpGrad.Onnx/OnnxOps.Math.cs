@@ -15,6 +15,12 @@ internal static partial class OnnxOps
         t["Tanh"] = Unary(x => x.Tanh());
         t["Sign"] = Unary(x => x.Sign());
         t["Reciprocal"] = Unary(x => 1.0 / x);
+        t["Sin"] = Unary(x => x.Sin());
+        t["Cos"] = Unary(x => x.Cos());
+        t["Tan"] = Unary(x => x.Tan());
+        t["Floor"] = Unary(x => x.Floor());
+        t["Ceil"] = Unary(x => x.Ceil());
+        t["Round"] = Unary(x => x.Round());
         t["Softplus"] = Unary(x => x.Softplus());
         t["Softsign"] = Unary(x => x / (x.Abs() + 1.0));
         t["LeakyRelu"] = n => { n.RequireFloat(0); return [n.In(0).LeakyRelu(n.Float("alpha", 0.01f))]; };
@@ -70,6 +76,7 @@ internal static partial class OnnxOps
         t["ReduceL1"] = n => Reduce(n, (x, d) => x.Sum(d, true), pre: x => x.Abs());
         t["ReduceL2"] = n => Reduce(n, (x, d) => x.Sum(d, true), pre: x => x * x, post: x => x.Sqrt());
         t["ReduceLogSum"] = n => Reduce(n, (x, d) => x.Sum(d, true), post: x => x.Log());
+        t["ReduceProd"] = n => Reduce(n, (x, d) => x.Prod(d, true));
         t["ReduceLogSumExp"] = n => Reduce(n, (x, d) => x.LogSumExp(d, true));
         t["ArgMax"] = n => ArgExtreme(n, x => x);
         // The first minimum of x is the first maximum of -x.
