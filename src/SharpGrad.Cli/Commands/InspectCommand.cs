@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SharpGrad.IO;
+using SharpGrad.Onnx;
 using Spectre.Console;
 
 namespace SharpGrad.Cli.Commands;
@@ -17,7 +18,7 @@ internal static class InspectCommand
 {
     public static Command Create()
     {
-        var file = new Argument<string>("FILE") { Description = "A .safetensors, checkpoint, .npy, .npz, IDX (plain or .gz) or .csv file." };
+        var file = new Argument<string>("FILE") { Description = "A .safetensors, checkpoint, .npy, .npz, IDX (plain or .gz), .csv or .onnx file." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
         var maxDecompressed = new Option<long?>("--max-decompressed")
         {
@@ -36,6 +37,7 @@ internal static class InspectCommand
     private static int Run(string path, bool json, long? maxDecompressed, bool allowNonFinite)
     {
         if (maxDecompressed < 0) throw new ArgumentException($"--max-decompressed must be at least 0 (got {maxDecompressed}).");
+        if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return RunOnnx(path, json);
         TensorFileSummary s;
         try { s = TensorFile.Inspect(path, maxDecompressed, allowNonFinite); }
         catch (UnauthorizedAccessException e) { throw new IOException($"{path}: {e.Message}", e); }
@@ -105,6 +107,48 @@ internal static class InspectCommand
         o.WriteLine($"{"name".PadRight(name)}  {"dtype".PadRight(dtype)}  {"shape".PadRight(shape)}  {"min",12}  {"mean",12}  {"max",12}");
         foreach (var t in tensors)
             o.WriteLine($"{t.Name.PadRight(name)}  {t.DType.PadRight(dtype)}  {Shape(t.Shape).PadRight(shape)}  {Format(t.Min),12}  {Format(t.Mean),12}  {Format(t.Max),12}");
+    }
+
+    /// <summary>An ONNX model: inputs, outputs, opset, op histogram and parameters; nothing in the graph is run.</summary>
+    private static int RunOnnx(string path, bool json)
+    {
+        OnnxModelInfo m;
+        try { m = OnnxModelInfo.Read(path); }
+        catch (UnauthorizedAccessException e) { throw new IOException($"{path}: {e.Message}", e); }
+        long parameters = m.Initializers.Where(i => i.ElementType is "FLOAT" or "DOUBLE" or "FLOAT16" or "BFLOAT16").Sum(i => i.Count);
+        if (json)
+        {
+            static JsonObject Value(OnnxValueInfo v)
+            {
+                JsonArray? shape = v.Shape is null ? null : [.. v.Shape.Select(d => long.TryParse(d, CultureInfo.InvariantCulture, out long n) ? JsonValue.Create(n) : (JsonNode)JsonValue.Create(d))];
+                return new JsonObject { ["name"] = v.Name, ["dtype"] = v.ElementType, ["shape"] = shape };
+            }
+            var ops = new JsonObject();
+            foreach (var (op, count) in m.OpHistogram) ops[op] = count;
+            var inits = new JsonArray();
+            foreach (var i in m.Initializers)
+                inits.Add(new JsonObject { ["name"] = i.Name, ["dtype"] = i.ElementType, ["shape"] = new JsonArray([.. i.Shape.Select(d => (JsonNode)JsonValue.Create(d))]), ["count"] = i.Count });
+            Json.Print(new JsonObject
+            {
+                ["file"] = path, ["format"] = "onnx", ["ir_version"] = m.IrVersion, ["opset"] = m.Opset, ["producer"] = m.Producer,
+                ["inputs"] = new JsonArray([.. m.Inputs.Select(Value)]), ["outputs"] = new JsonArray([.. m.Outputs.Select(Value)]),
+                ["ops"] = ops, ["parameters"] = parameters, ["initializers"] = inits,
+            });
+            return 0;
+        }
+        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(path)}[/]: onnx, IR {m.IrVersion}, opset {m.Opset?.ToString(CultureInfo.InvariantCulture) ?? "none"}, {Markup.Escape(m.Producer)}, {parameters:N0} parameters");
+        foreach (var v in m.Inputs) AnsiConsole.MarkupLine("  input  " + Markup.Escape($"{v.Name}: {v.ElementType} [{string.Join(", ", v.Shape ?? [])}]"));
+        foreach (var v in m.Outputs) AnsiConsole.MarkupLine("  output " + Markup.Escape($"{v.Name}: {v.ElementType} [{string.Join(", ", v.Shape ?? [])}]"));
+        AnsiConsole.MarkupLine("  ops: " + Markup.Escape(string.Join(", ", m.OpHistogram.Select(p => $"{p.Key} ×{p.Value}"))));
+        var table = new Table().Border(TableBorder.Rounded);
+        table.AddColumn(new TableColumn("initializer").NoWrap());
+        table.AddColumn(new TableColumn("dtype").NoWrap());
+        table.AddColumn(new TableColumn("shape").NoWrap());
+        table.AddColumn(new TableColumn("count").RightAligned());
+        foreach (var i in m.Initializers)
+            table.AddRow(Markup.Escape(i.Name), Markup.Escape(i.ElementType), Markup.Escape("[" + string.Join(", ", i.Shape) + "]"), i.Count.ToString("N0", CultureInfo.InvariantCulture));
+        AnsiConsole.Write(table);
+        return 0;
     }
 
     private static JsonNode? Number(double? v) => v is double d ? Json.Number(d) : null;

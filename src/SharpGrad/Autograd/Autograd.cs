@@ -53,17 +53,18 @@ public static class Autograd
     /// <paramref name="onRelease"/> (optional) runs when the graph is freed after a backward pass; an op that keeps pooled
     /// scratch for its backward returns it there. It does not run when nothing was recorded (the caller checks
     /// <see cref="Tensor.RequiresGrad"/> of the result), nor when the graph is simply dropped (the GC takes the scratch).
+    /// <paramref name="attributes"/> (optional) is the op's non-tensor arguments for tools that read the tape (<see cref="Node.Attributes"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor Record(Tensor output, string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward, bool differentiableBackward = true,
-        Action? onRelease = null)
+        Action? onRelease = null, object? attributes = null)
     {
         if (t_gradDisabled || !output.DType.IsFloatingPoint()) return output;
         foreach (var input in inputs)
         {
             if (input.RequiresGrad)
             {
-                output.GradFn = new Node(name, inputs, backward, differentiableBackward, onRelease);
+                output.GradFn = new Node(name, inputs, backward, differentiableBackward, onRelease, attributes);
                 output.RequiresGrad = true;
                 return output;
             }

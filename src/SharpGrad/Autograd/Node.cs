@@ -5,7 +5,8 @@ namespace SharpGrad;
 /// gradients of its inputs. The closure is written beside the forward computation in each op and may return a
 /// gradient with the broadcast shape; the engine sums it back to the input's shape (<see cref="Autograd.SumTo"/>).
 /// </summary>
-internal sealed class Node(string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward, bool differentiableBackward = true, Action? onRelease = null)
+internal sealed class Node(string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward, bool differentiableBackward = true, Action? onRelease = null,
+    object? attributes = null)
 {
     private Action? _onRelease = onRelease;
 
@@ -18,6 +19,12 @@ internal sealed class Node(string name, Tensor[] inputs, Func<Tensor, Tensor?[]>
     public string Name { get; } = name;
 
     public Tensor[] Inputs { get; } = inputs;
+
+    /// <summary>
+    /// The op's non-tensor arguments (an immutable record from OpAttributes.cs: strides, a dim, a scalar), for tools that
+    /// rebuild the op from the tape such as the ONNX exporter; null when the inputs and the output's shape say everything.
+    /// </summary>
+    public object? Attributes { get; } = attributes;
 
     /// <summary>Null once the graph has been freed by a backward pass without retainGraph.</summary>
     public Func<Tensor, Tensor?[]>? Backward { get; private set; } = backward;

@@ -77,7 +77,7 @@ public sealed partial class Tensor
         var positive = MapBinary<GreaterOp>(this, ScalarLike(0), nameof(LeakyRelu));
         var factor = positive + (1.0 - positive) * negativeSlope; // 1 where x > 0, slope elsewhere
         var y = MapBinary<MultiplyOp>(this, factor, nameof(LeakyRelu));
-        return Autograd.Record(y, "LeakyReluBackward", [this], g => [g * factor]);
+        return Autograd.Record(y, "LeakyReluBackward", [this], g => [g * factor], attributes: new ScalarAttributes(negativeSlope));
     }
 
     /// <summary>

@@ -146,12 +146,12 @@ public sealed partial class Tensor
 
     private static Tensor RecordScalarOp(Tensor y, Tensor x, double s, ScalarOpKind kind) => kind switch
     {
-        ScalarOpKind.Add => Autograd.Record(y, "AddBackward", [x], g => [g]),
-        ScalarOpKind.Sub => Autograd.Record(y, "SubBackward", [x], g => [g]),
-        ScalarOpKind.SubFrom => Autograd.Record(y, "SubBackward", [x], g => [-g]),
-        ScalarOpKind.Mul => Autograd.Record(y, "MulBackward", [x], g => [g * s]),
-        ScalarOpKind.Div => Autograd.Record(y, "DivBackward", [x], g => [g / s]),
-        _ => Autograd.Record(y, "DivBackward", [x], g => [ScalarDivIntoGrad(g, x, s)]),
+        ScalarOpKind.Add => Autograd.Record(y, "AddBackward", [x], g => [g], attributes: new ScalarAttributes(s)),
+        ScalarOpKind.Sub => Autograd.Record(y, "SubBackward", [x], g => [g], attributes: new ScalarAttributes(s)),
+        ScalarOpKind.SubFrom => Autograd.Record(y, "SubBackward", [x], g => [-g], attributes: new ScalarAttributes(s, ScalarFirst: true)),
+        ScalarOpKind.Mul => Autograd.Record(y, "MulBackward", [x], g => [g * s], attributes: new ScalarAttributes(s)),
+        ScalarOpKind.Div => Autograd.Record(y, "DivBackward", [x], g => [g / s], attributes: new ScalarAttributes(s)),
+        _ => Autograd.Record(y, "DivBackward", [x], g => [ScalarDivIntoGrad(g, x, s)], attributes: new ScalarAttributes(s, ScalarFirst: true)),
     };
 
     /// <summary>d(s/x)/dx applied to g: -(g s) / (x x), fused for a first-order pass.</summary>
@@ -185,7 +185,7 @@ public sealed partial class Tensor
         return Autograd.ShouldRecord(this) ? RecordPow(y, this, exponent) : y;
     }
 
-    private static Tensor RecordPow(Tensor y, Tensor x, double exponent) => Autograd.Record(y, "PowBackward", [x], g => [PowGrad(g, x, exponent)]);
+    private static Tensor RecordPow(Tensor y, Tensor x, double exponent) => Autograd.Record(y, "PowBackward", [x], g => [PowGrad(g, x, exponent)], attributes: new ScalarAttributes(exponent));
 
     /// <summary>g p x^(p-1): one buffer and three vector passes when first-order, the recorded rule otherwise.</summary>
     private static Tensor PowGrad(Tensor g, Tensor x, double exponent)

@@ -54,7 +54,7 @@ internal static class ConvOps
                 ? Backward<float>(xs, ws, gy, g, hasBias)
                 : Backward<double>(xs, ws, gy, g, hasBias);
             return hasBias ? [gx, gw, gb] : [gx, gw];
-        }, differentiableBackward: false);
+        }, differentiableBackward: false, attributes: new Conv2dAttributes(stride, padding, dilation, groups));
     }
 
     private static unsafe void Forward<T>(Tensor x, Tensor w, Tensor? b, ConvGeometry g, Tensor y) where T : unmanaged, IFloatingPointIeee754<T>
@@ -174,7 +174,7 @@ internal static class ConvOps
             if (gy.DType == DType.Float32) MaxBackward<float>(gy, argmax, planes, g, gx);
             else MaxBackward<double>(gy, argmax, planes, g, gx);
             return [gx];
-        }, differentiableBackward: false, onRelease: () => ScratchPool<int>.Return(argmax));
+        }, differentiableBackward: false, onRelease: () => ScratchPool<int>.Return(argmax), attributes: new Pool2dAttributes(kernel, stride, padding, dilation));
     }
 
     // Pooling runs plane by plane, so the planes are split over the cores; argmax holds indices within a plane.
@@ -211,7 +211,7 @@ internal static class ConvOps
             if (gy.DType == DType.Float32) Pooling.Average<float>(gy.Span<float>(), planes, g, gx.Span<float>(), backward: true);
             else Pooling.Average<double>(gy.Span<double>(), planes, g, gx.Span<double>(), backward: true);
             return [gx];
-        }, differentiableBackward: false);
+        }, differentiableBackward: false, attributes: new Pool2dAttributes(kernel, stride, padding, (1, 1)));
     }
 
     private static void CheckPoolPadding(string op, (int H, int W) kernel, (int H, int W) padding)

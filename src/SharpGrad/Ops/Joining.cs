@@ -48,7 +48,7 @@ public sealed partial class Tensor
             var grads = new Tensor?[inputs.Length];
             for (int i = 0; i < inputs.Length; i++) grads[i] = g.Narrow(d, offsets[i], inputs[i]._shape[d]);
             return grads;
-        });
+        }, attributes: new DimAttributes(d));
     }
 
     /// <summary>Joins tensors of equal shape along a new dimension (PyTorch: <c>torch.stack</c>).</summary>
@@ -86,7 +86,7 @@ public sealed partial class Tensor
         }
         int[] full = _shape;
         int s0 = start;
-        return Autograd.Record(y, "NarrowBackward", [this], g => [g.PadInto(full, d, s0)]);
+        return Autograd.Record(y, "NarrowBackward", [this], g => [g.PadInto(full, d, s0)], attributes: new NarrowAttributes(d, s0, length));
     }
 
     /// <summary>The backward of <see cref="Narrow"/>: zeros of <paramref name="fullShape"/> with this tensor placed at <paramref name="start"/> along <paramref name="dim"/>.</summary>

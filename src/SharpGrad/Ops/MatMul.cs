@@ -68,6 +68,6 @@ public sealed partial class Tensor
         [
             !a.RequiresGrad ? null : transA ? MatMulCore(b, g, transB, true) : MatMulCore(g, b, false, !transB),
             !b.RequiresGrad ? null : transB ? MatMulCore(g, a, true, transA) : MatMulCore(a, g, !transA, false),
-        ]);
+        ], attributes: transA || transB ? new MatMulAttributes(transA, transB) : null);
     }
 }

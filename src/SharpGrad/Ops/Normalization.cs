@@ -76,7 +76,7 @@ internal static class NormOps
             if (w is not null) grads.Add(gw);
             if (hasBias) grads.Add(gb);
             return grads.ToArray();
-        }, differentiableBackward: false);
+        }, differentiableBackward: false, attributes: new BatchNormAttributes(runningMean, runningVar, eps, training));
     }
 
     /// <summary>Channels are independent: split them over the cores for large inputs.</summary>

@@ -52,7 +52,7 @@ public sealed partial class Tensor
         // First order: broadcast g (shaped like y) straight into x's shape, with no unsqueezed copy in between.
         if (!Autograd.IsGradEnabled && !keepDim && g.DType.IsFloatingPoint()) return [g.ExpandTo(x._shape, Shapes.WithDim(x._shape, d, 1))];
         return [(keepDim ? g : g.Unsqueeze(d)).Expand(x._shape)];
-    });
+    }, attributes: new DimAttributes(d, keepDim));
 
     /// <summary>Mean of all elements (PyTorch: <c>mean()</c>); 0 / 0 = NaN for an empty tensor, as in PyTorch.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -123,7 +123,7 @@ public sealed partial class Tensor
         var gk = keepDim ? g : g.Unsqueeze(d);
         var mask = MapBinary<EqualOp>(x, yk, op);
         return [gk * mask / mask.Sum(d, keepDim: true)];
-    });
+    }, attributes: new DimAttributes(d, keepDim));
 
     /// <summary>Index of the largest element of the flattened tensor, as a 0-dimensional Int64 tensor (PyTorch: <c>argmax()</c>).</summary>
     public Tensor ArgMax() => Reshape(-1).ArgMax(0);

@@ -128,7 +128,7 @@ public sealed partial class Tensor
     {
         var inverse = new int[perm.Length];
         for (int i = 0; i < perm.Length; i++) inverse[perm[i]] = i;
-        return Autograd.Record(y, "PermuteBackward", [x], g => [g.Permute(inverse)]);
+        return Autograd.Record(y, "PermuteBackward", [x], g => [g.Permute(inverse)], attributes: new PermuteAttributes([.. perm]));
     }
 
     /// <summary>

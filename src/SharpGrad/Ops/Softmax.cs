@@ -28,7 +28,7 @@ public sealed partial class Tensor
         if (temperature != 1.0) return (this * (1.0 / temperature)).Softmax(dim);
         var y = SoftmaxForward(dim, SoftmaxKernels.Mode.Softmax, nameof(Softmax));
         int d = Shapes.WrapDim(dim, Rank, nameof(Softmax));
-        return Autograd.Record(y, "SoftmaxBackward", [this], g => [y * (g - (g * y).Sum(d, keepDim: true))]);
+        return Autograd.Record(y, "SoftmaxBackward", [this], g => [y * (g - (g * y).Sum(d, keepDim: true))], attributes: new DimAttributes(d));
     }
 
     /// <summary>
@@ -39,7 +39,7 @@ public sealed partial class Tensor
     {
         var y = SoftmaxForward(dim, SoftmaxKernels.Mode.LogSoftmax, nameof(LogSoftmax));
         int d = Shapes.WrapDim(dim, Rank, nameof(LogSoftmax));
-        return Autograd.Record(y, "LogSoftmaxBackward", [this], g => [g - y.Exp() * g.Sum(d, keepDim: true)]);
+        return Autograd.Record(y, "LogSoftmaxBackward", [this], g => [g - y.Exp() * g.Sum(d, keepDim: true)], attributes: new DimAttributes(d));
     }
 
     /// <summary>log Σ exp(z) along <paramref name="dim"/>, as m + log Σ exp(z − m) (PyTorch: <c>logsumexp</c>); gradient softmax(z).</summary>

@@ -75,10 +75,11 @@ public sealed partial class Tensor
             mask = mask * MapBinary<GreaterEqualOp>(ScalarLike(hi), this, nameof(Clamp));
         }
         if (ReferenceEquals(y, this)) y = Detach();
-        return Autograd.ShouldRecord(this) ? RecordClamp(y, this, mask) : y;
+        return Autograd.ShouldRecord(this) ? RecordClamp(y, this, mask, new ClampAttributes(min, max)) : y;
     }
 
-    private static Tensor RecordClamp(Tensor y, Tensor x, Tensor mask) => Autograd.Record(y, "ClampBackward", [x], g => [g * mask]);
+    private static Tensor RecordClamp(Tensor y, Tensor x, Tensor mask, ClampAttributes bounds) =>
+        Autograd.Record(y, "ClampBackward", [x], g => [g * mask], attributes: bounds);
 
     /// <summary>
     /// Elementwise sign: -1, 0 or 1 (PyTorch: <c>sign</c>). Its gradient is 0 wherever it exists; the backward records

@@ -1,0 +1,170 @@
+namespace SharpGrad.Onnx;
+
+internal static partial class OnnxOps
+{
+    private static void AddMath(Dictionary<string, Op> t)
+    {
+        t["Identity"] = n => [n.In(0)];
+        t["Abs"] = Unary(x => x.Abs());
+        t["Neg"] = Unary(x => x.Neg());
+        t["Exp"] = Unary(x => x.Exp());
+        t["Log"] = Unary(x => x.Log());
+        t["Sqrt"] = Unary(x => x.Sqrt());
+        t["Relu"] = Unary(x => x.Relu());
+        t["Sigmoid"] = Unary(x => x.Sigmoid());
+        t["Tanh"] = Unary(x => x.Tanh());
+        t["Sign"] = Unary(x => x.Sign());
+        t["Reciprocal"] = Unary(x => 1.0 / x);
+        t["Sin"] = Unary(x => x.Sin());
+        t["Cos"] = Unary(x => x.Cos());
+        t["Tan"] = Unary(x => x.Tan());
+        t["Floor"] = Unary(x => x.Floor());
+        t["Ceil"] = Unary(x => x.Ceil());
+        t["Round"] = Unary(x => x.Round());
+        t["Softplus"] = Unary(x => x.Softplus());
+        t["Softsign"] = Unary(x => x / (x.Abs() + 1.0));
+        t["LeakyRelu"] = n => { n.RequireFloat(0); return [n.In(0).LeakyRelu(n.Float("alpha", 0.01f))]; };
+        // ELU family from Relu and Exp: for x > 0 the exp term is exp(0) - 1 = 0, for x < 0 the relu term is 0.
+        t["Elu"] = n => { n.RequireFloat(0); var x = n.In(0); return [Elu(x, n.Float("alpha", 1f), 1)]; };
+        t["Selu"] = n =>
+        {
+            n.RequireFloat(0);
+            double alpha = n.Float("alpha", 1.67326319217681884765625f), gamma = n.Float("gamma", 1.05070102214813232421875f);
+            return [Elu(n.In(0), alpha, 1) * gamma];
+        };
+        t["Celu"] = n => { n.RequireFloat(0); double alpha = n.Float("alpha", 1f); return [Elu(n.In(0), alpha, alpha)]; };
+        t["HardSigmoid"] = n => { n.RequireFloat(0); return [(n.In(0) * n.Float("alpha", 0.2f) + n.Float("beta", 0.5f)).Clamp(0, 1)]; };
+        t["HardSwish"] = n => { n.RequireFloat(0); var x = n.In(0); return [x * (x * (1.0 / 6) + 0.5).Clamp(0, 1)]; };
+        t["ThresholdedRelu"] = n => { n.RequireFloat(0); var x = n.In(0); return [x * (x - n.Float("alpha", 1f)).Heaviside(0)]; };
+        t["PRelu"] = n => { n.RequireFloat(0, 1); var x = n.In(0); return [x.Relu() - n.In(1) * (-x).Relu()]; };
+        t["Clip"] = Clip;
+
+        t["Add"] = Binary((a, b) => a + b);
+        t["Sub"] = Binary((a, b) => a - b);
+        t["Mul"] = Binary((a, b) => a * b);
+        t["Div"] = Binary((a, b) => a / b, truncate: true);
+        t["Pow"] = n =>
+        {
+            // The exponent may have another type than the base; the result has the base's.
+            var (x, y) = (n.In(0), n.In(1));
+            if (x.DType == DType.Int64 && y.DType.IsFloatingPoint())
+            {
+                var r = x.To(DType.Float64).Pow(y.To(DType.Float64));
+                double[] v = r.ToArray<double>();
+                if (v.Any(e => double.IsNaN(e) || Math.Abs(e) > MaxExactInteger)) throw n.Unsupported("an int64 power beyond 2^53");
+                return [OnnxTensors.Make([.. v.Select(e => (long)Math.Truncate(e))], r.Shape)];
+            }
+            if (x.DType.IsFloatingPoint() && y.DType == DType.Int64) return [x.Pow(y.To(x.DType))];
+            return [Elementwise(n, ts => ts[0].Pow(ts[1].DType == ts[0].DType ? ts[1] : ts[1].To(ts[0].DType)), 2)];
+        };
+        t["Max"] = Fold(Tensor.Maximum);
+        t["Min"] = Fold(Tensor.Minimum);
+        t["Sum"] = Fold((a, b) => a + b);
+        t["Mean"] = Fold((a, b) => a + b, mean: true);
+
+        t["MatMul"] = Binary((a, b) => a.MatMul(b));
+        t["Gemm"] = Gemm;
+
+        t["Softmax"] = n => SoftmaxLike(n, (x, d) => x.Softmax(d));
+        t["LogSoftmax"] = n => SoftmaxLike(n, (x, d) => x.LogSoftmax(d));
+
+        t["ReduceSum"] = n => Reduce(n, (x, d) => x.Sum(d, true), axesFromInput: n.Opset >= 13);
+        t["ReduceMean"] = n => Reduce(n, (x, d) => x.Mean(d, true));
+        t["ReduceMax"] = n => Reduce(n, (x, d) => x.Max(d, true));
+        t["ReduceMin"] = n => Reduce(n, (x, d) => x.Min(d, true));
+        t["ReduceSumSquare"] = n => Reduce(n, (x, d) => x.Sum(d, true), pre: x => x * x);
+        t["ReduceL1"] = n => Reduce(n, (x, d) => x.Sum(d, true), pre: x => x.Abs());
+        t["ReduceL2"] = n => Reduce(n, (x, d) => x.Sum(d, true), pre: x => x * x, post: x => x.Sqrt());
+        t["ReduceLogSum"] = n => Reduce(n, (x, d) => x.Sum(d, true), post: x => x.Log());
+        t["ReduceProd"] = n => Reduce(n, (x, d) => x.Prod(d, true));
+        t["ReduceLogSumExp"] = n => Reduce(n, (x, d) => x.LogSumExp(d, true));
+        t["ArgMax"] = n => ArgExtreme(n, x => x);
+        // The first minimum of x is the first maximum of -x.
+        t["ArgMin"] = n => ArgExtreme(n, x => -x);
+    }
+
+    private static Tensor Elu(Tensor x, double alpha, double scale) =>
+        x.Relu() + ((-(-x).Relu() / scale).Exp() - 1.0) * alpha;
+
+    private static Tensor[] Clip(OnnxNode n)
+    {
+        n.RequireFloat(0);
+        double? min, max;
+        if (n.Opset < 11)
+        {
+            min = n.Has("min") ? n.Float("min", 0) : null;
+            max = n.Has("max") ? n.Float("max", 0) : null;
+        }
+        else
+        {
+            min = n.ScalarValue(1);
+            max = n.ScalarValue(2);
+        }
+        var x = n.In(0);
+        // ONNX defines Clip as min(max(x, lo), hi), so with lo > hi every element becomes hi.
+        if (min is { } lo && max is { } hi && lo > hi) return [x.Clamp(hi, hi)];
+        if (min is null && max is null) return [x];
+        return [x.Clamp(min, max)];
+    }
+
+    private static Tensor[] Gemm(OnnxNode n)
+    {
+        n.RequireFloat(0, 1, 2);
+        var a = n.In(0);
+        var b = n.In(1);
+        if (n.Int("transA", 0) != 0) a = a.Transpose(0, 1);
+        if (n.Int("transB", 0) != 0) b = b.Transpose(0, 1);
+        double alpha = n.Float("alpha", 1f), beta = n.Float("beta", 1f);
+        var y = a.MatMul(b);
+        if (alpha != 1) y *= alpha;
+        if (n.Opt(2) is { } c) y += beta == 1 ? c : c * beta;
+        return [y];
+    }
+
+    private static Tensor[] SoftmaxLike(OnnxNode n, Func<Tensor, int, Tensor> f)
+    {
+        n.RequireFloat(0);
+        var x = n.In(0);
+        if (n.Opset >= 13) return [f(x, n.Axis(n.Int("axis", -1), x.Rank))];
+        // Before opset 13 the input is coerced to 2-D at axis: [prod(dims before), prod(dims from axis on)].
+        int axis = n.Axis(n.Int("axis", 1), Math.Max(x.Rank, 1));
+        int[] s = x.Shape;
+        int outer = 1;
+        for (int i = 0; i < axis; i++) outer *= s[i];
+        return [f(x.Reshape(outer, -1), 1).Reshape(s)];
+    }
+
+    private static Tensor[] Reduce(OnnxNode n, Func<Tensor, int, Tensor> reduce, Func<Tensor, Tensor>? pre = null, Func<Tensor, Tensor>? post = null, bool axesFromInput = false)
+    {
+        n.RequireFloat(0);
+        var x = n.In(0);
+        bool keep = n.Int("keepdims", 1) != 0;
+        long[]? axes = axesFromInput || n.Opset >= 18 ? n.OptIntValues(1) : n.Ints("axes");
+        if (axes is { Length: 0 }) axes = null;
+        if (axes is null && n.Int("noop_with_empty_axes", 0) != 0) return [x];
+        int[] dims = axes is null ? [.. Enumerable.Range(0, x.Rank)] : NormalizeAxes(n, axes, x.Rank);
+        var y = pre is null ? x : pre(x);
+        foreach (int d in dims) y = reduce(y, d);
+        if (post is not null) y = post(y);
+        if (!keep)
+        {
+            var shape = y.Shape.Where((_, i) => !dims.Contains(i)).ToArray();
+            y = y.Reshape(shape);
+        }
+        return [y];
+    }
+
+    private static Tensor[] ArgExtreme(OnnxNode n, Func<Tensor, Tensor> transform)
+    {
+        n.RequireFloat(0);
+        var x = n.In(0);
+        int axis = n.Axis(n.Int("axis", 0), x.Rank);
+        bool keep = n.Int("keepdims", 1) != 0;
+        if (n.Int("select_last_index", 0) == 0) return [transform(x).ArgMax(axis, keep)];
+        // The last extreme is the first one of the reversed axis, counted from the end.
+        int size = x.Shape[axis];
+        var reversed = x.IndexSelect(axis, OnnxTensors.Make([.. Enumerable.Range(0, size).Reverse().Select(i => (long)i)], [size]));
+        var first = transform(reversed).ArgMax(axis, keep);
+        return [OnnxTensors.Make([.. first.ToArray<long>().Select(i => size - 1 - i)], first.Shape)];
+    }
+}

@@ -1,0 +1,278 @@
+using F = SharpGrad.NN.Functional;
+
+namespace SharpGrad.Onnx;
+
+internal static partial class OnnxOps
+{
+    private static void AddNeural(Dictionary<string, Op> t)
+    {
+        t["Conv"] = Conv;
+        t["MaxPool"] = n => Pool(n, max: true);
+        t["AveragePool"] = n => Pool(n, max: false);
+        t["GlobalAveragePool"] = n => GlobalPool(n, (x, d) => x.Mean(d, true));
+        t["GlobalMaxPool"] = n => GlobalPool(n, (x, d) => x.Max(d, true));
+        t["BatchNormalization"] = BatchNorm;
+        t["InstanceNormalization"] = n =>
+        {
+            n.RequireFloat(0, 1, 2);
+            var x = n.In(0);
+            if (x.Rank < 3) throw n.Bad("input must be [N, C, D1, ...]");
+            int[] dims = [.. Enumerable.Range(2, x.Rank - 2)];
+            var (y, _, _) = Normalize(x, dims, n.Float("epsilon", 1e-5f));
+            int[] channel = [1, x.Shape[1], .. Enumerable.Repeat(1, x.Rank - 2)];
+            return [y * n.In(1).Reshape(channel) + n.In(2).Reshape(channel)];
+        };
+        t["LayerNormalization"] = n =>
+        {
+            n.RequireFloat(0, 1, 2);
+            var x = n.In(0);
+            int axis = n.Axis(n.Int("axis", -1), x.Rank);
+            int[] dims = [.. Enumerable.Range(axis, x.Rank - axis)];
+            var (y, mean, invStd) = Normalize(x, dims, n.Float("epsilon", 1e-5f));
+            y *= n.In(1);
+            if (n.Opt(2) is { } b) y += b;
+            return [y, mean, invStd];
+        };
+        t["LpNormalization"] = n =>
+        {
+            n.RequireFloat(0);
+            var x = n.In(0);
+            int axis = n.Axis(n.Int("axis", -1), x.Rank);
+            long p = n.Int("p", 2);
+            var norm = p switch
+            {
+                1 => x.Abs().Sum(axis, true),
+                2 => (x * x).Sum(axis, true).Sqrt(),
+                _ => throw n.Unsupported($"p = {p}"),
+            };
+            return [x / norm];
+        };
+        t["MeanVarianceNormalization"] = n =>
+        {
+            n.RequireFloat(0);
+            var x = n.In(0);
+            long[] axes = n.Ints("axes") ?? [0, 2, 3];
+            int[] dims = NormalizeAxes(n, axes, x.Rank);
+            var mean = ReduceKeep(x, dims, (v, d) => v.Mean(d, true));
+            var centered = x - mean;
+            var std = ReduceKeep(centered * centered, dims, (v, d) => v.Mean(d, true)).Sqrt();
+            return [centered / (std + 1e-9)];
+        };
+        t["Dropout"] = n =>
+        {
+            if (n.Opset >= 12 && n.Opt(2) is { } training && training.Numel == 1 && training.To(DType.Float64).Reshape(1).ToArray<double>()[0] != 0)
+                throw n.Unsupported("training_mode = true (random masks are not reproducible across runtimes)");
+            var x = n.In(0);
+            // Inference: the output is the input and the mask keeps everything.
+            return [x, OnnxTensors.Make(Enumerable.Repeat(true, x.Numel).ToArray(), x.Shape)];
+        };
+        t["Pad"] = Pad;
+    }
+
+    private static Tensor ReduceKeep(Tensor x, int[] dims, Func<Tensor, int, Tensor> reduce)
+    {
+        foreach (int d in dims) x = reduce(x, d);
+        return x;
+    }
+
+    /// <summary>(x − mean) / √(var + eps) over <paramref name="dims"/> (biased variance), with the mean and 1/√(var + eps).</summary>
+    private static (Tensor Y, Tensor Mean, Tensor InvStd) Normalize(Tensor x, int[] dims, double eps)
+    {
+        var mean = ReduceKeep(x, dims, (v, d) => v.Mean(d, true));
+        var centered = x - mean;
+        var variance = ReduceKeep(centered * centered, dims, (v, d) => v.Mean(d, true));
+        var invStd = 1.0 / (variance + eps).Sqrt();
+        return (centered * invStd, mean, invStd);
+    }
+
+    private static Tensor[] GlobalPool(OnnxNode n, Func<Tensor, int, Tensor> reduce)
+    {
+        n.RequireFloat(0);
+        var x = n.In(0);
+        return [ReduceKeep(x, [.. Enumerable.Range(2, Math.Max(0, x.Rank - 2))], reduce)];
+    }
+
+    private static Tensor[] BatchNorm(OnnxNode n)
+    {
+        n.RequireFloat(0, 1, 2, 3, 4);
+        if (n.Int("training_mode", 0) != 0 || n.WantsOutput(1)) throw n.Unsupported("training mode (running-statistics outputs)");
+        if (n.Opset < 9 && n.Int("spatial", 1) == 0) throw n.Unsupported("spatial = 0");
+        return [F.BatchNorm(n.In(0), n.In(3), n.In(4), n.In(1), n.In(2), training: false, eps: n.Float("epsilon", 1e-5f))];
+    }
+
+    /// <summary>Per spatial axis: (begin, end) padding, from explicit pads or auto_pad, for a kernel of the given extent.</summary>
+    private static (int Begin, int End)[] Pads(OnnxNode n, int[] spatial, int[] kernel, int[] stride, int[] dilation)
+    {
+        int k = spatial.Length;
+        var result = new (int, int)[k];
+        string auto = n.Str("auto_pad", "NOTSET");
+        if (auto is "SAME_UPPER" or "SAME_LOWER")
+        {
+            for (int i = 0; i < k; i++)
+            {
+                int output = (spatial[i] + stride[i] - 1) / stride[i];
+                int total = Math.Max(0, (output - 1) * stride[i] + (kernel[i] - 1) * dilation[i] + 1 - spatial[i]);
+                int small = total / 2;
+                result[i] = auto == "SAME_UPPER" ? (small, total - small) : (total - small, small);
+            }
+            return result;
+        }
+        if (auto is not ("NOTSET" or "VALID")) throw n.Unsupported($"auto_pad = {auto}");
+        long[] pads = auto == "VALID" ? new long[2 * k] : n.Ints("pads") ?? new long[2 * k];
+        if (pads.Length != 2 * k) throw n.Bad($"pads has {pads.Length} entries for {k} spatial axes");
+        for (int i = 0; i < k; i++)
+        {
+            if (pads[i] < 0 || pads[i + k] < 0) throw n.Unsupported("negative pads");
+            result[i] = ((int)pads[i], (int)pads[i + k]);
+        }
+        return result;
+    }
+
+    private static int[] PerAxis(OnnxNode n, string name, int k, int fallback)
+    {
+        long[]? v = n.Ints(name);
+        if (v is null) return [.. Enumerable.Repeat(fallback, k)];
+        if (v.Length != k) throw n.Bad($"{name} has {v.Length} entries for {k} spatial axes");
+        if (v.Any(e => e <= 0 || e > int.MaxValue)) throw n.Bad($"{name} [{string.Join(", ", v)}] must be positive");
+        return [.. v.Select(e => (int)e)];
+    }
+
+    /// <summary>Pads the trailing spatial axes of <paramref name="x"/> with a constant (zero for conv, −∞ for max pooling).</summary>
+    private static Tensor PadSpatial(Tensor x, (int Begin, int End)[] pads, double value)
+    {
+        int first = x.Rank - pads.Length;
+        for (int i = 0; i < pads.Length; i++)
+            x = PadAxis(x, first + i, pads[i].Begin, pads[i].End, value);
+        return x;
+    }
+
+    private static Tensor PadAxis(Tensor x, int axis, int begin, int end, double value)
+    {
+        if (begin < 0) { x = x.Narrow(axis, -begin, x.Shape[axis] + begin); begin = 0; }
+        if (end < 0) { x = x.Narrow(axis, 0, x.Shape[axis] + end); end = 0; }
+        if (begin == 0 && end == 0) return x;
+        var parts = new List<Tensor>(3);
+        if (begin > 0) parts.Add(Tensor.Full(WithDim(x.Shape, axis, begin), value, x.DType));
+        parts.Add(x);
+        if (end > 0) parts.Add(Tensor.Full(WithDim(x.Shape, axis, end), value, x.DType));
+        return Tensor.Concat(parts, axis);
+    }
+
+    private static int[] WithDim(int[] shape, int axis, int size)
+    {
+        shape[axis] = size;
+        return shape;
+    }
+
+    private static Tensor[] Conv(OnnxNode n)
+    {
+        n.RequireFloat(0, 1, 2);
+        var x = n.In(0);
+        var w = n.In(1);
+        var b = n.Opt(2);
+        if (x.Rank is not (3 or 4)) throw n.Unsupported($"a {x.Rank - 2}-D convolution (SharpGrad has 1-D and 2-D)");
+        int k = x.Rank - 2;
+        int[] kernel = w.Shape[2..];
+        int[] stride = PerAxis(n, "strides", k, 1), dilation = PerAxis(n, "dilations", k, 1);
+        var pads = Pads(n, x.Shape[2..], kernel, stride, dilation);
+        int groups = (int)n.Int("group", 1);
+        int cin = x.Shape[1], cout = w.Shape[0];
+        if (groups <= 0 || cin % groups != 0 || cout % groups != 0 || w.Shape[1] != cin / groups)
+            throw n.Bad($"group {groups} does not fit input channels {cin} and weight shape [{string.Join(", ", w.Shape)}]");
+
+        bool symmetric = pads.All(p => p.Begin == p.End);
+        if (!symmetric) x = PadSpatial(x, pads, 0);
+        if (k == 1)
+        {
+            x = x.Unsqueeze(2);
+            w = w.Unsqueeze(2);
+            kernel = [1, kernel[0]];
+            stride = [1, stride[0]];
+            dilation = [1, dilation[0]];
+            pads = [(0, 0), pads[0]];
+        }
+        var padding = symmetric ? (pads[0].Begin, pads[1].Begin) : (0, 0);
+        Tensor y;
+        if (groups == 1)
+        {
+            y = F.Conv2d(x, w, b, (stride[0], stride[1]), padding, (dilation[0], dilation[1]));
+        }
+        else
+        {
+            // Grouped convolution as one convolution per group over its slice of channels.
+            int gin = cin / groups, gout = cout / groups;
+            var outs = new Tensor[groups];
+            for (int g = 0; g < groups; g++)
+                outs[g] = F.Conv2d(x.Narrow(1, g * gin, gin), w.Narrow(0, g * gout, gout), b?.Narrow(0, g * gout, gout),
+                    (stride[0], stride[1]), padding, (dilation[0], dilation[1]));
+            y = Tensor.Concat(outs, 1);
+        }
+        return [k == 1 ? y.Squeeze(2) : y];
+    }
+
+    private static Tensor[] Pool(OnnxNode n, bool max)
+    {
+        n.RequireFloat(0);
+        var x = n.In(0);
+        if (n.WantsOutput(1)) throw n.Unsupported("the Indices output");
+        if (x.Rank != 4) throw n.Unsupported($"{x.Rank - 2}-D pooling (SharpGrad's pooling is 2-D)");
+        int[] kernel = PerAxis(n, "kernel_shape", 2, 0);
+        if (kernel[0] <= 0) throw n.Bad("kernel_shape is required");
+        int[] stride = PerAxis(n, "strides", 2, 1), dilation = PerAxis(n, "dilations", 2, 1);
+        if (n.Int("ceil_mode", 0) != 0) throw n.Unsupported("ceil_mode = 1");
+        if (kernel[0] != kernel[1] || stride[0] != stride[1] || dilation[0] != dilation[1])
+            throw n.Unsupported($"a non-square window (kernel [{string.Join(", ", kernel)}], strides [{string.Join(", ", stride)}], dilations [{string.Join(", ", dilation)}])");
+        if (!max && dilation[0] != 1) throw n.Unsupported("dilated average pooling");
+        var pads = Pads(n, x.Shape[2..], kernel, stride, dilation);
+        bool padded = pads.Any(p => p.Begin != 0 || p.End != 0);
+        if (max)
+        {
+            if (padded) x = PadSpatial(x, pads, double.NegativeInfinity);
+            return [F.MaxPool2d(x, kernel[0], stride[0], 0, dilation[0])];
+        }
+        if (!padded) return [F.AvgPool2d(x, kernel[0], stride[0], 0)];
+        var sum = F.AvgPool2d(PadSpatial(x, pads, 0), kernel[0], stride[0], 0);
+        if (n.Int("count_include_pad", 0) != 0) return [sum];
+        // Excluding the padding: divide by the fraction of each window that lies inside the input.
+        var inside = F.AvgPool2d(PadSpatial(Tensor.Ones([1, 1, x.Shape[2], x.Shape[3]], x.DType), pads, 0), kernel[0], stride[0], 0);
+        return [sum / inside];
+    }
+
+    private static Tensor[] Pad(OnnxNode n)
+    {
+        var x = n.In(0);
+        string mode = n.Str("mode", "constant");
+        long[] pads = (n.Opset >= 11 ? n.IntValues(1) : n.Ints("pads")) ?? throw n.Bad("pads are required");
+        double value = n.Opset >= 11 ? n.ScalarValue(2) ?? 0 : n.Float("value", 0);
+        long[]? axes = n.Opset >= 18 ? n.OptIntValues(3) : null;
+        int[] dims = axes is null ? [.. Enumerable.Range(0, x.Rank)] : [.. axes.Select(a => n.Axis(a, x.Rank))];
+        if (pads.Length != 2 * dims.Length) throw n.Bad($"pads has {pads.Length} entries for {dims.Length} axes");
+        for (int i = 0; i < dims.Length; i++)
+        {
+            int begin = (int)pads[i], end = (int)pads[i + dims.Length];
+            x = mode switch
+            {
+                "constant" => PadAxis(x, dims[i], begin, end, value),
+                "edge" => PadCopies(x, dims[i], begin, end, (size, j) => 0, (size, j) => size - 1),
+                "reflect" => PadCopies(x, dims[i], begin, end, (size, j) => begin - j, (size, j) => size - 2 - j),
+                _ => throw n.Unsupported($"mode '{mode}'"),
+            };
+        }
+        return [x];
+    }
+
+    /// <summary>Edge and reflect padding: the j-th padded slice on each side copies the slice the mode names.</summary>
+    private static Tensor PadCopies(Tensor x, int axis, int begin, int end, Func<int, int, int> before, Func<int, int, int> after)
+    {
+        if (begin < 0 || end < 0) throw new ArgumentException("negative pads are supported in constant mode only");
+        int size = x.Shape[axis];
+        var parts = new List<Tensor>();
+        for (int j = 0; j < begin; j++) parts.Add(x.Narrow(axis, CheckIndex(before(size, j), size), 1));
+        parts.Add(x);
+        for (int j = 0; j < end; j++) parts.Add(x.Narrow(axis, CheckIndex(after(size, j), size), 1));
+        return parts.Count == 1 ? x : Tensor.Concat(parts, axis);
+    }
+
+    private static int CheckIndex(int i, int size) =>
+        i >= 0 && i < size ? i : throw new ArgumentException($"padding reaches index {i} of an axis of size {size}");
+}

@@ -1,0 +1,32 @@
+namespace SharpGrad;
+
+// The non-tensor arguments of a recorded op, kept on its Node (Node.Attributes) so that tools reading the tape — the
+// ONNX exporter — can rebuild the op exactly. Only ops whose inputs and output shape do not already say everything set
+// one; each is immutable and holds what the op's forward used, after defaults and negative dims are resolved.
+
+/// <summary>A tensor-scalar op (<c>x + s</c>, <c>s - x</c>, <c>x^p</c>, a slope): the scalar, and whether it was the left operand.</summary>
+internal sealed record ScalarAttributes(double Value, bool ScalarFirst = false);
+
+/// <summary>An op along one dimension (softmax, a reduction, concatenation); <c>Dim</c> is non-negative.</summary>
+internal sealed record DimAttributes(int Dim, bool KeepDim = false);
+
+/// <summary>Clamp's bounds (null: unbounded on that side).</summary>
+internal sealed record ClampAttributes(double? Min, double? Max);
+
+/// <summary>Permute's order: output dim i is input dim <c>Perm[i]</c>.</summary>
+internal sealed record PermuteAttributes(int[] Perm);
+
+/// <summary>Narrow: <c>Length</c> elements from <c>Start</c> along <c>Dim</c>.</summary>
+internal sealed record NarrowAttributes(int Dim, int Start, int Length);
+
+/// <summary>A matrix product of transposed operands (the last two dims swapped); null attributes mean neither is.</summary>
+internal sealed record MatMulAttributes(bool TransA, bool TransB);
+
+/// <summary>A 2-D convolution's geometry.</summary>
+internal sealed record Conv2dAttributes((int H, int W) Stride, (int H, int W) Padding, (int H, int W) Dilation, int Groups);
+
+/// <summary>A 2-D pooling window (max or average; average counts padding, as PyTorch's default).</summary>
+internal sealed record Pool2dAttributes((int H, int W) Kernel, (int H, int W) Stride, (int H, int W) Padding, (int H, int W) Dilation);
+
+/// <summary>Batch normalisation: the running statistics (module buffers) and whether batch statistics were used instead.</summary>
+internal sealed record BatchNormAttributes(Tensor? RunningMean, Tensor? RunningVar, double Eps, bool Training);

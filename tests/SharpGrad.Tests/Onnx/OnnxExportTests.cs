@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using SharpGrad.NN;
+using SharpGrad.Onnx;
+
+namespace SharpGrad.Tests.Onnx;
+
+/// <summary>Runs only where Debian's python3-onnx is installed (the ONNX checker); .ci/run installs it.</summary>
+public sealed class OnnxCheckerFactAttribute : FactAttribute
+{
+    public const string Python = "/usr/bin/python3";
+
+    public OnnxCheckerFactAttribute()
+    {
+        if (!Available.Value) Skip = "python3-onnx is not installed (apt-get install python3-onnx).";
+    }
+
+    private static readonly Lazy<bool> Available = new(() =>
+    {
+        if (!File.Exists(Python)) return false;
+        using var p = Process.Start(new ProcessStartInfo(Python, ["-c", "import onnx"]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        p.WaitForExit(60_000);
+        return p.ExitCode == 0;
+    });
+}
+
+/// <summary>A module with a residual connection and assorted ops (scalar arithmetic, softmax, concat, mean, narrow).</summary>
+internal sealed class ResidualBlock : Module
+{
+    private readonly Linear _in, _hidden, _out;
+
+    public ResidualBlock(Generator g)
+    {
+        _in = RegisterModule("proj", new Linear(6, 8, generator: g));
+        _hidden = RegisterModule("hidden", new Linear(8, 8, generator: g));
+        _out = RegisterModule("head", new Linear(16, 3, generator: g));
+    }
+
+    public override Tensor Forward(Tensor x)
+    {
+        var h = _in.Forward(x).Tanh();
+        var r = h + _hidden.Forward(h).Relu() * 0.5;             // the residual connection
+        var gate = (r - r.Mean(1, keepDim: true)).Sigmoid();
+        var both = Tensor.Concat([r, gate * 2.0 - 1.0], 1);
+        var logits = _out.Forward(both.LeakyRelu(0.1));
+        return logits.Softmax(1) + logits.Narrow(1, 0, 1).Exp().Clamp(null, 3.0) / 4.0;
+    }
+}
+
+public class OnnxExportTests
+{
+    private const double Tolerance = 1e-5;
+
+    internal static IEnumerable<(string Name, Module Model, int[] Shape)> Cases()
+    {
+        var g = new Generator(15);
+        yield return ("LogisticRegression", Models.LogisticRegression(784, 10, g), [1, 28, 28]);
+        yield return ("Mlp", Models.Mlp(784, [32, 16], 10, generator: g), [784]);
+        yield return ("MlpTanh", Models.Mlp(20, [12], 4, Activation.Tanh, generator: g), [20]);
+        yield return ("Cnn", Models.Cnn(10, dropout: 0.3, batchNorm: true, generator: g), [1, 28, 28]);
+        yield return ("StagedCnn", Models.StagedCnn([[8], [12, 12], [16]], 10, dropout: 0.3, generator: g), [1, 28, 28]);
+        yield return ("Residual", new ResidualBlock(g), [6]);
+    }
+
+    /// <summary>Gives batch-norm layers running statistics that differ from the initial 0 and 1.</summary>
+    private static void WarmUp(Module model, int[] shape, Generator g)
+    {
+        model.Train();
+        for (int i = 0; i < 2; i++) model.Forward(Tensor.Randn([8, .. shape], g));
+        model.Eval();
+    }
+
+    private static float[] RunOrt(byte[] onnx, Tensor x)
+    {
+        using var session = new InferenceSession(onnx);
+        var input = new DenseTensor<float>(x.ToArray<float>(), x.Shape);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor("input", input)]);
+        return [.. results.Single().AsEnumerable<float>()];
+    }
+
+    private static double MaxAbsDiff(float[] a, float[] b)
+    {
+        Assert.Equal(a.Length, b.Length);
+        double worst = 0;
+        for (int i = 0; i < a.Length; i++) worst = Math.Max(worst, Math.Abs((double)a[i] - b[i]));
+        return worst;
+    }
+
+    [Fact]
+    public void OnnxRuntime_matches_SharpGrad_at_another_batch_size()
+    {
+        var g = new Generator(7);
+        foreach (var (name, model, shape) in Cases())
+        {
+            WarmUp(model, shape, g);
+            byte[] onnx = OnnxExporter.ExportToBytes(model, [Tensor.Randn([2, .. shape], g)]);
+            var x = Tensor.Randn([5, .. shape], g);
+            float[] expected;
+            using (SharpGrad.Autograd.NoGrad()) expected = model.Forward(x).ToArray<float>();
+            double diff = MaxAbsDiff(RunOrt(onnx, x), expected);
+            Assert.True(diff <= Tolerance, $"{name}: ONNX Runtime differs from SharpGrad by {diff:E3}");
+        }
+    }
+
+    [Fact]
+    public void Export_restores_training_mode_and_writes_the_file_atomically()
+    {
+        var model = Models.Cnn(10, dropout: 0.5, batchNorm: true, generator: new Generator(1));
+        Assert.True(model.Training);
+        string path = Path.Combine(Path.GetTempPath(), $"sharpgrad-export-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            OnnxExporter.Export(model, [Tensor.Randn([1, 1, 28, 28], new Generator(2))], path);
+            Assert.True(model.Training);
+            Assert.Equal(OnnxModel.Load(path).OutputNames, ["output"]);
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
+    public void Import_of_an_export_gives_the_module_output_and_the_same_weights_bit_for_bit()
+    {
+        var g = new Generator(3);
+        foreach (var (name, model, shape) in Cases())
+        {
+            WarmUp(model, shape, g);
+            var imported = OnnxModel.Load(OnnxExporter.ExportToBytes(model, [Tensor.Randn([2, .. shape], g)]), name);
+            var state = model.StateDict();
+            var importedState = imported.NamedParameters().Concat(imported.NamedBuffers()).ToDictionary(p => p.Key, p => p.Value);
+            // Every parameter and every buffer the forward pass reads (BatchNorm's running statistics; not its step counter).
+            foreach (var (key, value) in state.Where(p => !p.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal)))
+            {
+                Assert.True(importedState.TryGetValue(key, out var other), $"{name}: '{key}' missing after import");
+                Assert.Equal(value.Shape, other.Shape);
+                Assert.Equal(value.ToArray<float>().Select(BitConverter.SingleToInt32Bits), other.ToArray<float>().Select(BitConverter.SingleToInt32Bits));
+            }
+            var x = Tensor.Randn([3, .. shape], g);
+            float[] expected, actual;
+            using (SharpGrad.Autograd.NoGrad())
+            {
+                expected = model.Forward(x).ToArray<float>();
+                actual = imported.Forward(x).ToArray<float>();
+            }
+            double diff = MaxAbsDiff(actual, expected);
+            Assert.True(diff <= Tolerance, $"{name}: the imported model differs from SharpGrad by {diff:E3}");
+        }
+    }
+
+    [Fact]
+    public void An_op_without_a_mapping_is_refused_by_name()
+    {
+        var model = new GatherModule();
+        var e = Assert.Throws<OnnxNotSupportedException>(() => OnnxExporter.ExportToBytes(model, [Tensor.Randn([2, 4], new Generator(0))]));
+        Assert.Contains("IndexSelect", e.Message);
+    }
+
+    private sealed class GatherModule : Module
+    {
+        public override Tensor Forward(Tensor input) => input.IndexSelect(1, Tensor.FromArray(new long[] { 0, 2 }, 2));
+    }
+
+    [OnnxCheckerFact]
+    public void The_ONNX_checker_accepts_every_exported_model()
+    {
+        var g = new Generator(11);
+        foreach (var (name, model, shape) in Cases())
+        {
+            WarmUp(model, shape, g);
+            string path = Path.Combine(Path.GetTempPath(), $"sharpgrad-check-{name}-{Guid.NewGuid():N}.onnx");
+            try
+            {
+                OnnxExporter.Export(model, [Tensor.Randn([2, .. shape], g)], path);
+                var psi = new ProcessStartInfo(OnnxCheckerFactAttribute.Python,
+                    ["-c", "import sys, onnx; onnx.checker.check_model(sys.argv[1], full_check=True)", path])
+                { RedirectStandardError = true, RedirectStandardOutput = true };
+                using var p = Process.Start(psi)!;
+                string err = p.StandardError.ReadToEnd();
+                p.WaitForExit(120_000);
+                Assert.True(p.ExitCode == 0, $"{name}: onnx.checker rejected the model: {err}");
+            }
+            finally { File.Delete(path); }
+        }
+    }
+}
