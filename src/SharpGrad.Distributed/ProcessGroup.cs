@@ -24,7 +24,7 @@ public enum ReduceOp
 /// <see cref="DistributedTimeoutException"/> instead of waiting forever. Calls are serialised by a lock, so any one
 /// thread at a time may use the group.
 /// </remarks>
-public sealed unsafe class ProcessGroup : IDisposable
+public sealed unsafe class ProcessGroup : IDisposable, SharpGrad.Training.IDataParallel
 {
     private static ProcessGroup? s_mpi;
     private static readonly object s_initLock = new();
@@ -127,6 +127,8 @@ public sealed unsafe class ProcessGroup : IDisposable
             fixed (double* p = values) Reduce(p, values.Length, MpiNative.Double, sizeof(double), "AllReduce");
         if (op == ReduceOp.Avg && WorldSize > 1) TensorPrimitives.Divide(values, (double)WorldSize, values);
     }
+
+    void SharpGrad.Training.IDataParallel.AllReduceSum(Span<double> values) => AllReduce(values, ReduceOp.Sum);
 
     /// <summary>The sum over the processes, into <paramref name="buffer"/>; waits for it.</summary>
     private void Reduce(void* buffer, int count, nint datatype, int elementSize, string what)
