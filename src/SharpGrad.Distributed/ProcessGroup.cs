@@ -263,11 +263,17 @@ public sealed unsafe class ProcessGroup : IDisposable, SharpGrad.Training.IDataP
     internal void Wait(ref nint request, string what)
     {
         long start = Stopwatch.GetTimestamp();
-        long limit = (long)(Timeout.TotalSeconds * Stopwatch.Frequency);
+        long limit = (long)(Timeout.TotalSeconds * Stopwatch.Frequency), patient = Stopwatch.Frequency / 500;
         for (int spin = 0; !Test(ref request); spin++)
         {
-            if (spin > 100) Thread.Yield();
-            if ((spin & 255) == 255 && Stopwatch.GetTimestamp() - start > limit)
+            // Poll hard at first (a collective between ready peers takes microseconds), then yield the core, and after
+            // 2 ms (the peer is busy, or the machine oversubscribed) sleep between polls so as not to take its CPU.
+            if (spin > 100)
+            {
+                if (Stopwatch.GetTimestamp() - start > patient) Thread.Sleep(1);
+                else Thread.Yield();
+            }
+            if ((spin & 63) == 63 && Stopwatch.GetTimestamp() - start > limit)
                 throw new DistributedTimeoutException(
                     $"{what} on rank {Rank} of {WorldSize} did not complete within {Timeout.TotalSeconds:0.#} s: another process has probably died or hung. " +
                     "Stopping; restart the job with --resume to continue from the last checkpoint.");
