@@ -22,7 +22,7 @@ for i in $(seq 1 "$rounds"); do
   dir="$work/ck$i"
   "${mpi[@]}" dotnet "$cli" "${args[@]}" --checkpoint "$dir" > "$work/run$i.json" 2> "$work/run$i.err" &
   job=$!
-  delay=$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", 1.5 + 3 * rand() }')
+  delay=$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", 2 + 6 * rand() }')
   sleep "$delay"
   mapfile -t ranks < <(pgrep -P "$job" -f SharpGrad.Cli.dll || true)
   if [ ${#ranks[@]} -lt 2 ]; then echo "round $i: the job had already ended after ${delay} s; skipped"; wait "$job" || true; continue; fi
@@ -35,7 +35,7 @@ for i in $(seq 1 "$rounds"); do
   wait "$job" 2>/dev/null || true
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
   if [ "$ended" != yes ]; then echo "round $i: job still running 30 s after the kill: FAIL"; pkill -P "$job" || true; fail=1; continue; fi
-  step=$(ls "$dir" | sed -n 's/checkpoint-0*\([0-9]*\)\.safetensors/\1/p' | sort -n | tail -1)
+  step=$( (ls "$dir" 2>/dev/null || true) | sed -n 's/checkpoint-0*\([0-9]*\)\.safetensors/\1/p' | sort -n | tail -1)
   "${mpi[@]}" dotnet "$cli" "${args[@]}" --checkpoint "$dir" --resume > "$work/res$i.json" 2>/dev/null
   got=$(hash "$work/res$i.json")
   verdict=ok; [ "$got" = "$want" ] || { verdict="FAIL (weights $got)"; fail=1; }
