@@ -40,8 +40,20 @@ switch (workload)
     case "mlp-epoch": case "cnn-epoch": case "mlp-batch1": case "xor": case "sgd-logreg": case "cnn-layers":
         Console.WriteLine(Workloads.Run(workload, options));
         break;
+    case "allreduce":
+    {
+        string line = AllReduceBench.Run(options);
+        if (line.Length > 0) Console.WriteLine(line);
+        break;
+    }
+    case "ddp-epoch":
+    {
+        string line = DdpEpoch.Run(options);
+        if (line.Contains("\"rank\":0,", StringComparison.Ordinal)) Console.WriteLine(line); // one line per job, from rank 0
+        break;
+    }
     default:
-        Console.Error.WriteLine($"unknown workload '{workload}' (known: gemm, mlp-epoch, cnn-epoch, mlp-batch1, xor, sgd-logreg, cnn-layers)");
+        Console.Error.WriteLine($"unknown workload '{workload}' (known: gemm, mlp-epoch, cnn-epoch, mlp-batch1, xor, sgd-logreg, cnn-layers, ddp-epoch, allreduce)");
         return 1;
 }
 return 0;

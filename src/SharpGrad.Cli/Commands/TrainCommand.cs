@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using SharpGrad.Data;
+using SharpGrad.Distributed;
 using SharpGrad.IO;
 using SharpGrad.NN;
 using SharpGrad.Training;
@@ -110,10 +111,11 @@ internal static class TrainCommand
         public Option<string> Schedule { get; } = new("--schedule") { Description = "Learning-rate schedule: none, cosine, or step:N[:GAMMA] (per epoch).", DefaultValueFactory = _ => "none" };
         public Option<double> Divergence { get; } = new("--divergence-factor") { Description = "Stop when the loss exceeds this many times the first loss (0: only on NaN or infinity).", DefaultValueFactory = _ => 1e6 };
         public Option<int?> Synthetic { get; } = new("--synthetic") { Description = "Train on N synthetic 28x28 images of 10 classes instead of Fashion-MNIST (no files needed)." };
+        public Option<bool> Distributed { get; } = new("--distributed") { Description = "Data-parallel training over MPI: run under mpirun -np N (implied when mpirun started the process); --batch-size is the global batch, rank 0 alone writes output and checkpoints." };
 
         public void AddTo(Command cmd)
         {
-            foreach (var o in new Option[] { Checkpoint, Every, Keep, Resume, MaxSteps, Schedule, Divergence, Synthetic }) cmd.Add(o);
+            foreach (var o in new Option[] { Checkpoint, Every, Keep, Resume, MaxSteps, Schedule, Divergence, Synthetic, Distributed }) cmd.Add(o);
         }
 
         public CheckpointPlan? Plan(ParseResult p)
@@ -140,7 +142,9 @@ internal static class TrainCommand
         common.AddTo(cmd);
         cmd.Add(lr);
         run.AddTo(cmd);
-        cmd.SetAction((p, ct) => RunAsync(common, run, p, p.GetValue(lr), ct));
+        cmd.SetAction((p, ct) => p.GetValue(run.Distributed) || ProcessGroup.LaunchedByMpi
+            ? DistributedTrain.RunAsync(p, ct, group => RunAsync(common, run, p, p.GetValue(lr), ct, group))
+            : RunAsync(common, run, p, p.GetValue(lr), ct));
         return cmd;
     }
 
@@ -159,7 +163,7 @@ internal static class TrainCommand
         return common.Config(p, p.GetValue(lr)) with { Schedule = p.GetValue(run.Schedule)!, Synthetic = p.GetValue(run.Synthetic), MaxSteps = p.GetValue(run.MaxSteps) };
     }
 
-    private static async Task<int> RunAsync(CommonOptions o, RunOptions r, ParseResult p, double lr, CancellationToken ct)
+    private static async Task<int> RunAsync(CommonOptions o, RunOptions r, ParseResult p, double lr, CancellationToken ct, ProcessGroup? group = null)
     {
         long? maxSteps = p.GetValue(r.MaxSteps);
         if (maxSteps < 0) throw new ArgumentException($"--max-steps must be 0 or more (got {maxSteps}).");
@@ -168,16 +172,23 @@ internal static class TrainCommand
         var config = o.Config(p, lr) with { Schedule = p.GetValue(r.Schedule)!, Synthetic = p.GetValue(r.Synthetic), MaxSteps = maxSteps, DivergenceFactor = divergence };
         var plan = r.Plan(p);
         bool json = p.GetValue(o.Json);
+        if (group is { Rank: > 0 })
+        {
+            // The other processes train their share silently: rank 0 prints, logs and writes --out.
+            await TrainRunner.RunAsync(config, config.Synthetic is int m ? TrainRunner.SyntheticData(m) : FashionMnist.Load(p.GetValue(o.Data)), null, null, ct, plan, null, group);
+            return 0;
+        }
         var data = config.Synthetic is int n ? TrainRunner.SyntheticData(n) : FashionMnist.Load(p.GetValue(o.Data));
         string source = config.Synthetic is null ? "Fashion-MNIST" : "synthetic data";
         // In --json mode stdout holds the one JSON object, so notes about checkpoints go to stderr.
         Action<string> log = json ? m => Console.Error.WriteLine($"sharpgrad: {m}") : m => AnsiConsole.MarkupLine(Markup.Escape(m));
         TrainOutcome outcome;
-        if (json) outcome = await TrainRunner.RunAsync(config, data, null, null, ct, plan, log);
+        if (group is { WorldSize: > 1 }) log($"data-parallel over {group.WorldSize} processes (MPI); global batch {config.BatchSize}, {config.BatchSize / group.WorldSize} or so per process");
+        if (json) outcome = await TrainRunner.RunAsync(config, data, null, null, ct, plan, log, group);
         else
         {
             AnsiConsole.MarkupLine($"[bold]Training[/] {Markup.Escape(config.Describe())} on {source}: {data.Train.Count:N0} training, {data.Validation.Count:N0} validation, {data.Test.Count:N0} test images");
-            outcome = await WithProgress(config, data, ct, plan, log);
+            outcome = await WithProgress(config, data, ct, plan, log, group);
         }
         string? outDir = p.GetValue(o.Out);
         if (outDir is not null) TrainRunner.WriteOutputs(outDir, outcome);
@@ -190,6 +201,7 @@ internal static class TrainCommand
             obj["resumed_from"] = outcome.ResumedFrom;
             obj["checkpoint"] = outcome.LastCheckpoint;
             obj["weights_sha256"] = hash;
+            obj["processes"] = group?.WorldSize ?? 1;
             Json.Print(obj);
             return 0;
         }
@@ -203,7 +215,7 @@ internal static class TrainCommand
         return 0;
     }
 
-    internal static async Task<TrainOutcome> WithProgress(TrainConfig config, FashionMnistData data, CancellationToken ct, CheckpointPlan? plan = null, Action<string>? log = null)
+    internal static async Task<TrainOutcome> WithProgress(TrainConfig config, FashionMnistData data, CancellationToken ct, CheckpointPlan? plan = null, Action<string>? log = null, ProcessGroup? group = null)
     {
         TrainOutcome? outcome = null;
         await AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
@@ -213,7 +225,7 @@ internal static class TrainCommand
                 ProgressTask Task(int epoch) => tasks.TryGetValue(epoch, out var t) ? t : tasks[epoch] = ctx.AddTask($"epoch {epoch}/{config.Epochs}");
                 var batch = new Progress<BatchProgress>(b => { var t = Task(b.Epoch); t.MaxValue = b.Batches; t.Value = b.Batch; t.Description = $"epoch {b.Epoch}/{config.Epochs} loss {b.RunningLoss:F4}"; });
                 var epoch = new Progress<EpochReport>(r => { var t = Task(r.Epoch); t.Value = t.MaxValue; t.Description = $"epoch {r.Epoch}/{config.Epochs} loss {r.TrainLoss:F4} val {r.ValidationAccuracy:P1}"; });
-                outcome = await TrainRunner.RunAsync(config, data, batch, epoch, ct, plan, log);
+                outcome = await TrainRunner.RunAsync(config, data, batch, epoch, ct, plan, log, group);
             });
         return outcome!;
     }

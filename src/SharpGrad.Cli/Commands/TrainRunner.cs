@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using SharpGrad.Data;
+using SharpGrad.Distributed;
 using SharpGrad.IO;
 using SharpGrad.NN;
 using SharpGrad.Optim;
@@ -128,7 +129,7 @@ internal static class TrainRunner
     }
 
     public static async Task<TrainOutcome> RunAsync(TrainConfig c, FashionMnistData data, IProgress<BatchProgress>? batchProgress,
-        IProgress<EpochReport>? epochProgress, CancellationToken ct, CheckpointPlan? plan = null, Action<string>? log = null)
+        IProgress<EpochReport>? epochProgress, CancellationToken ct, CheckpointPlan? plan = null, Action<string>? log = null, ProcessGroup? group = null)
     {
         var train = c.TrainLimit is int limit ? data.Train.Slice(0, Math.Min(limit, data.Train.Count)) : data.Train;
         if (c.Model == "perceptron")
@@ -140,6 +141,10 @@ internal static class TrainRunner
         var g = new Generator(c.Seed);
         var model = BuildModel(c, g);
         var optimizer = BuildOptimizer(c, model.Parameters());
+        // Data-parallel (under mpirun): gradients are averaged by DDP's hooks, the fit loop shards each global batch.
+        bool parallel = group is { WorldSize: > 1 };
+        if (parallel && c.Model == "perceptron") throw new ArgumentException("--distributed: the perceptron has no gradients to average; use another --model.");
+        using var ddp = parallel ? new DistributedDataParallel(model, group!) : null;
         // Augmentation draws from its own generator (seed + 2), which checkpoints save beside the loader's.
         var flip = c.HorizontalFlip ? new RandomHorizontalFlip(train, 0.5, new Generator(c.Seed + 2)) : null;
         var loader = new DataLoader(flip ?? (IDataset)train, c.BatchSize, shuffle: true, generator: new Generator(c.Seed + 1));
@@ -147,13 +152,15 @@ internal static class TrainRunner
         {
             Scheduler = BuildScheduler(c, optimizer), MaxSteps = c.MaxSteps, DivergenceFactor = c.DivergenceFactor > 0 ? c.DivergenceFactor : null,
             Generators = flip is null ? null : new Dictionary<string, Generator> { ["augment"] = flip.Generator },
+            DataParallel = parallel ? group : null,
         };
         string? resumedFrom = null;
         if (plan is not null)
         {
             var dir = new CheckpointDirectory(plan.Directory, plan.Keep);
             string fingerprint = c.Fingerprint();
-            run = run with { Checkpoints = dir, CheckpointEvery = plan.Every, Metadata = new Dictionary<string, string> { ["sharpgrad.config"] = fingerprint } };
+            // Every process reads checkpoints (to resume); rank 0 alone writes them.
+            run = run with { Checkpoints = group is { Rank: > 0 } ? null : dir, CheckpointEvery = plan.Every, Metadata = new Dictionary<string, string> { ["sharpgrad.config"] = fingerprint } };
             if (!plan.Resume && dir.List() is [var newest, ..])
                 throw new ArgumentException($"--checkpoint: {dir.Path} already holds checkpoints of a run (newest: {Path.GetFileName(newest)}); add --resume to continue it, or use an empty directory.");
             if (plan.Resume)
@@ -174,9 +181,10 @@ internal static class TrainRunner
             }
         }
         double smoothing = c.LabelSmoothing;
+        if (parallel) group!.Barrier(); // every process has read the checkpoint directory before rank 0 writes to it
         var result = await Trainer.RunAsync(model, (o, y) => F.CrossEntropy(o, y, labelSmoothing: smoothing), optimizer, loader, data.Validation,
             new FitOptions { Epochs = c.Epochs, BatchProgress = batchProgress }, run, epochProgress, ct);
-        double test = Trainer.Accuracy(model, data.Test);
+        double test = group is { Rank: > 0 } ? double.NaN : Trainer.Accuracy(model, data.Test); // only rank 0 reports
         var fit = result.Fit;
         return new TrainOutcome(c, model.ParameterCount(), fit.History, fit.BestEpoch, fit.BestValidationAccuracy, test, fit.Seconds, model)
         {

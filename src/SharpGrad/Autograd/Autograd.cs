@@ -6,7 +6,7 @@ namespace SharpGrad;
 /// Reverse-mode automatic differentiation: the tape, gradient mode, and the engine behind
 /// <see cref="Tensor.Backward()"/> and <see cref="Grad"/> (PyTorch: <c>torch.autograd</c>).
 /// </summary>
-public static class Autograd
+public static partial class Autograd
 {
     [ThreadStatic] private static bool t_gradDisabled;
 
@@ -141,6 +141,9 @@ public static class Autograd
         t_leaves = null;
         int count = 0;
         bool completed = false;
+        var outerCallbacks = t_callbacks;
+        List<(int Index, Tensor Leaf)>? hookSchedule = null;
+        int nextHook = -1;
         try
         {
             if (root.GradFn is Node rootNode)
@@ -148,6 +151,11 @@ public static class Autograd
                 count = TopologicalOrder(rootNode, stamp, ref order);
                 rootNode.PendingGrad = rootGrad;
                 rootNode.PendingGradOwned = false;
+                if (accumulateIntoLeaves && (hookSchedule = HookSchedule(order, count)) is not null)
+                {
+                    nextHook = hookSchedule.Count - 1;
+                    t_callbacks = [];
+                }
             }
             else leaves.Accumulate(root, rootGrad, stamp, createGraph);
 
@@ -175,20 +183,32 @@ public static class Autograd
                     if (input.GradFn is Node child) Accumulate(ref child.PendingGrad, ref child.PendingGradOwned, gi, createGraph);
                     else leaves.Accumulate(input, gi, stamp, createGraph);
                 }
+                // Leaves with hooks whose last reader was this node have their whole gradient: write it and tell the hooks.
+                for (; nextHook >= 0 && hookSchedule![nextHook].Index == n; nextHook--)
+                {
+                    Tensor leaf = hookSchedule[nextHook].Leaf;
+                    int slot = (int)(leaf.EngineTag & 0xFFFFFFFF);
+                    if ((int)(leaf.EngineTag >> 32) != stamp || (uint)slot >= (uint)leaves.Count || leaves.Grads[slot] is null) continue;
+                    WriteLeafGrad(leaves, slot, createGraph);
+                    leaves.Grads[slot] = null;
+                    RunHooks(leaf);
+                }
             }
 
             if (accumulateIntoLeaves)
             {
                 for (int i = 0; i < leaves.Count; i++)
                 {
-                    Tensor tensor = leaves.Leaves[i], g = leaves.Grads[i]!;
-                    // A gradient is detached unless it is already outside every graph (the usual case: a fresh result).
-                    var leafGrad = createGraph || leaves.Owned[i] || (g.GradFn is null && !g.RequiresGrad) ? g : g.Detach();
-                    var previous = tensor.Grad;
-                    tensor.Grad = previous is null ? leafGrad : (createGraph ? previous + leafGrad : AddDetached(previous, leafGrad));
-                    TensorScope.Adopt(previous);
-                    TensorScope.EscapeGradient(tensor.Grad);
+                    if (leaves.Grads[i] is null) continue; // written early, for its hooks
+                    WriteLeafGrad(leaves, i, createGraph);
+                    if (hookSchedule is not null || leaves.Leaves[i].PostAccumulateGradHooks is not null)
+                    {
+                        t_callbacks ??= [];
+                        RunHooks(leaves.Leaves[i]);
+                    }
                 }
+                if (t_callbacks is { } callbacks && !ReferenceEquals(callbacks, outerCallbacks))
+                    for (int i = 0; i < callbacks.Count; i++) callbacks[i]();
             }
 
             Tensor?[]? result = null;
@@ -207,6 +227,7 @@ public static class Autograd
         }
         finally
         {
+            t_callbacks = outerCallbacks;
             if (!completed || !accumulateIntoLeaves)
                 for (int n = 0; n < count; n++) order[n].PendingGrad = null; // hold on to no gradient after the pass
             Array.Clear(order, 0, count);
@@ -214,6 +235,18 @@ public static class Autograd
             leaves.Clear();
             t_leaves = leaves;
         }
+    }
+
+    /// <summary>Adds the pass's gradient in slot <paramref name="i"/> to its leaf's <see cref="Tensor.Grad"/>.</summary>
+    private static void WriteLeafGrad(LeafGradients leaves, int i, bool createGraph)
+    {
+        Tensor tensor = leaves.Leaves[i], g = leaves.Grads[i]!;
+        // A gradient is detached unless it is already outside every graph (the usual case: a fresh result).
+        var leafGrad = createGraph || leaves.Owned[i] || (g.GradFn is null && !g.RequiresGrad) ? g : g.Detach();
+        var previous = tensor.Grad;
+        tensor.Grad = previous is null ? leafGrad : (createGraph ? previous + leafGrad : AddDetached(previous, leafGrad));
+        TensorScope.Adopt(previous);
+        TensorScope.EscapeGradient(tensor.Grad);
     }
 
     /// <summary>

@@ -63,13 +63,22 @@ public static partial class Trainer
     {
         var total = Stopwatch.StartNew();
         var st = new FitState();
+        var dp = run.DataParallel is { WorldSize: > 1 } parallel ? parallel : null;
         if (run.ResumeFrom is not null) Restore(run.ResumeFrom, st, model, optimizer, train, run);
+        // A checkpoint holds the sums over all processes; after a resume rank 0 alone carries them on.
+        if (run.ResumeFrom is not null && dp is not null && dp.Rank != 0) (st.LossSum, st.Seen, st.Correct) = (0, 0, 0);
         string? lastCheckpoint = null;
         void Save()
         {
-            if (run.Checkpoints is null) return;
-            lastCheckpoint = run.Checkpoints.Save(Capture(st, model, optimizer, train, run));
-            run.CheckpointSaved?.Invoke(lastCheckpoint);
+            var local = (st.LossSum, st.Seen, st.Correct);
+            if (dp is not null) (st.LossSum, st.Seen, st.Correct) = GlobalSums(st, dp); // a collective: every process comes here
+            try
+            {
+                if (run.Checkpoints is null) return;
+                lastCheckpoint = run.Checkpoints.Save(Capture(st, model, optimizer, train, run));
+                run.CheckpointSaved?.Invoke(lastCheckpoint);
+            }
+            finally { (st.LossSum, st.Seen, st.Correct) = local; }
         }
         bool Budget() => run.MaxSteps is long max && optimizer.StepCount >= max;
         var names = new Dictionary<Tensor, string>(ReferenceEqualityComparer.Instance);
@@ -100,8 +109,9 @@ public static partial class Trainer
             if (interrupted) break;
             double valLoss = double.NaN, valAcc = double.NaN;
             if (validation is not null && validation.Count > 0)
-                (valLoss, valAcc) = Evaluate(model, lossFn, validation, options.EvaluationBatchSize);
-            var report = new EpochReport(st.Epoch, st.Seen == 0 ? double.NaN : st.LossSum / st.Seen, st.Classification && st.Seen > 0 ? (double)st.Correct / st.Seen : double.NaN,
+                (valLoss, valAcc) = EvaluateShared(model, lossFn, validation, options.EvaluationBatchSize, dp);
+            var (lossSum, seen, correct) = GlobalSums(st, dp);
+            var report = new EpochReport(st.Epoch, seen == 0 ? double.NaN : lossSum / seen, st.Classification && seen > 0 ? (double)correct / seen : double.NaN,
                 valLoss, valAcc, lr, sw.Elapsed.TotalSeconds);
             st.History.Add(report);
             options.OnEpochEnd?.Invoke(report);
@@ -137,7 +147,7 @@ public static partial class Trainer
         FitState st, Dictionary<Tensor, string> names, TrainingRunOptions run)
     {
         using var scope = new TensorScope();
-        var (x, y) = train.Batch(st.Order!, st.Batch);
+        var (x, y) = LocalBatch(train, st.Order!, st.Batch, run.DataParallel);
         var output = model.Forward(x);
         var loss = lossFn(output, y);
         double value = loss.Item();

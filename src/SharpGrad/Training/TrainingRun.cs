@@ -46,6 +46,13 @@ public sealed record TrainingRunOptions
     /// </summary>
     public double? DivergenceFactor { get; init; }
 
+    /// <summary>
+    /// Data-parallel training: this process's place in the job (see <see cref="IDataParallel"/>). The loader's batch
+    /// size is then the global batch, of which this process takes its share; epoch metrics are summed over the
+    /// processes. Null: this process trains alone.
+    /// </summary>
+    public IDataParallel? DataParallel { get; init; }
+
     /// <summary>Called with the path of each checkpoint written.</summary>
     public Action<string>? CheckpointSaved { get; init; }
 }

@@ -1,0 +1,62 @@
+using SharpGrad.Data;
+using SharpGrad.Distributed;
+using SharpGrad.NN;
+using SharpGrad.Optim;
+using F = SharpGrad.NN.Functional;
+
+namespace SharpGrad.MpiWorker;
+
+/// <summary>
+/// The training run of the equivalence tests: a small model trained with SGD (momentum 0.9) for a number of steps on
+/// a synthetic 10-class problem of 12x12 images, each step on this process's shard (from <see cref="DistributedSampler"/>)
+/// of a global batch. Everything is seeded, so every process starts from the same weights and data.
+/// </summary>
+public static class EquivalenceRun
+{
+    /// <summary>The model: <c>mlp</c>, <c>cnn</c> (no batch norm) or <c>bncnn</c> (with BatchNorm2d).</summary>
+    public static Module Model(string name, DType dtype)
+    {
+        var g = new Generator(7);
+        return name switch
+        {
+            "mlp" => new Sequential(new Flatten(), new Linear(144, 32, generator: g, dtype: dtype), new ReLU(), new Linear(32, 10, generator: g, dtype: dtype)),
+            "cnn" => new Sequential(new Conv2d(1, 8, 3, padding: 1, generator: g, dtype: dtype), new ReLU(), new MaxPool2d(2),
+                new Conv2d(8, 16, 3, padding: 1, generator: g, dtype: dtype), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(16 * 3 * 3, 10, generator: g, dtype: dtype)),
+            "bncnn" => new Sequential(new Conv2d(1, 8, 3, padding: 1, generator: g, dtype: dtype), new BatchNorm2d(8, dtype: dtype), new ReLU(), new MaxPool2d(2),
+                new Flatten(), new Linear(8 * 6 * 6, 10, generator: g, dtype: dtype)),
+            _ => throw new ArgumentException($"unknown model '{name}'; expected mlp, cnn or bncnn", nameof(name)),
+        };
+    }
+
+    /// <summary>Synthetic data: Gaussian images (drawn from <paramref name="seed"/>) labelled by the argmax of a fixed random linear map of them.</summary>
+    public static TensorDataset Data(int count, DType dtype, int seed = 11)
+    {
+        var w = Tensor.Randn([144, 10], new Generator(99), dtype: dtype);
+        var x = Tensor.Randn([count, 1, 12, 12], new Generator(seed), dtype: dtype);
+        var y = x.Reshape(count, 144).MatMul(w).ArgMax(1);
+        return new TensorDataset(x, y);
+    }
+
+    /// <summary>
+    /// Trains for <paramref name="steps"/> steps with a global batch of <paramref name="globalBatch"/> examples, this
+    /// process taking its 1/N share of each (with DDP when the group has more than one process).
+    /// </summary>
+    public static Module Train(ProcessGroup group, string modelName, DType dtype, int globalBatch, int steps)
+    {
+        var model = Model(modelName, dtype);
+        using var ddp = group.WorldSize > 1 ? new DistributedDataParallel(model, group, bucketCapBytes: 4096) : null;
+        var data = Data(globalBatch * steps, dtype);
+        var sampler = new DistributedSampler(data, group, shuffle: true, seed: 3);
+        var optimizer = new Sgd(model.Parameters(), lr: 0.05, momentum: 0.9);
+        int step = 0;
+        foreach (var (x, y) in sampler.Batches(globalBatch / group.WorldSize))
+        {
+            var loss = F.CrossEntropy(model.Forward(x), y);
+            optimizer.ZeroGrad();
+            loss.Backward();
+            optimizer.Step();
+            if (++step == steps) break;
+        }
+        return model;
+    }
+}

@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using SharpGrad.Data;
+using SharpGrad.Distributed;
+using SharpGrad.MpiWorker;
+using SharpGrad.NN;
+using SharpGrad.Optim;
+using F = SharpGrad.NN.Functional;
+
+namespace SharpGrad.Tests.Distributed;
+
+/// <summary>Runs only where Open MPI's mpirun is installed (openmpi-bin); .ci/run installs it.</summary>
+public sealed class MpiFactAttribute : FactAttribute
+{
+    public MpiFactAttribute()
+    {
+        if (Mpi.Run is null) Skip = "mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev); the multi-process tests need it.";
+    }
+}
+
+/// <summary>Starts programs under <c>mpirun --allow-run-as-root --oversubscribe -np N</c>.</summary>
+internal static class Mpi
+{
+    public static string? Run { get; } = new[] { "/usr/bin/mpirun", "/usr/local/bin/mpirun" }.FirstOrDefault(File.Exists);
+
+    private static string Host => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h : "dotnet";
+
+    public static string Worker => Path.Combine(AppContext.BaseDirectory, "SharpGrad.MpiWorker.dll");
+
+    /// <summary>Runs <c>dotnet DLL ARGS</c> in <paramref name="processes"/> processes, one kernel thread each; returns the exit code and output.</summary>
+    public static (int ExitCode, string Output) Start(int processes, string dll, IEnumerable<string> args, int timeoutSeconds = 300)
+    {
+        var psi = new ProcessStartInfo(Run!) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "-np", processes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "-x", "DOTNET_PROCESSOR_COUNT=1", Host, dll }.Concat(args))
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeoutSeconds * 1000))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"mpirun -np {processes} {dll} did not finish in {timeoutSeconds} s.");
+        }
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result + stderr.Result);
+    }
+}
+
+public class DistributedTests
+{
+    private static string TempDir() => Directory.CreateTempSubdirectory("sharpgrad-mpi-").FullName;
+
+    private static double[] Flat(Module model) => model.StateDict().SelectMany(p => p.Value.ToArray<double>()).ToArray();
+
+    /// <summary>Runs the equivalence program in two processes with 32 examples each per step and returns each rank's final weights.</summary>
+    private static (double[] Rank0, double[] Rank1) TwoProcesses(string model, string dtype, int steps, bool deterministic)
+    {
+        string dir = TempDir();
+        try
+        {
+            var (code, output) = Mpi.Start(2, Mpi.Worker, [model, dtype, "64", steps.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                deterministic ? "deterministic" : "mpi", dir]);
+            Assert.True(code == 0, $"mpirun exited with {code}:\n{output}");
+            double[] Read(int r)
+            {
+                var bytes = File.ReadAllBytes(Path.Combine(dir, $"rank{r}.bin"));
+                var v = new double[bytes.Length / 8];
+                Buffer.BlockCopy(bytes, 0, v, 0, bytes.Length);
+                return v;
+            }
+            return (Read(0), Read(1));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    private static double RelativeDifference(double[] a, double[] b)
+    {
+        Assert.Equal(b.Length, a.Length);
+        double diff = 0, scale = 0;
+        for (int i = 0; i < a.Length; i++) { diff = Math.Max(diff, Math.Abs(a[i] - b[i])); scale = Math.Max(scale, Math.Abs(b[i])); }
+        return diff / scale;
+    }
+
+    [MpiTheory]
+    [InlineData("mlp", "float32")]
+    [InlineData("mlp", "float64")]
+    [InlineData("cnn", "float64")]
+    public void TwoProcessesOfBatch32MatchOneProcessOfBatch64(string model, string dtype)
+    {
+        const int steps = 100;
+        var (rank0, rank1) = TwoProcesses(model, dtype, steps, deterministic: false);
+        var single = Flat(EquivalenceRun.Train(ProcessGroup.Single(), model, dtype == "float64" ? DType.Float64 : DType.Float32, 64, steps));
+        Assert.Equal(rank0, rank1); // the replicas stay identical
+        double rel = RelativeDifference(rank0, single);
+        Assert.True(rel <= 1e-6, $"{model} {dtype}: the 2-process weights differ from the 1-process ones by {rel:E2} (relative)");
+        // ... and training did move them: the comparison is not between two copies of the initial weights.
+        Assert.True(RelativeDifference(Flat(EquivalenceRun.Model(model, dtype == "float64" ? DType.Float64 : DType.Float32)), single) > 1e-2);
+    }
+
+    /// <summary>
+    /// With a deterministic reduction order the two processes' run is bit-identical to one process that computes the
+    /// two shards' gradients itself and averages them as (g0 + g1) / 2 — an emulation that does not use the DDP code.
+    /// </summary>
+    [MpiTheory]
+    [InlineData("mlp")]
+    [InlineData("cnn")]
+    public void DeterministicReductionIsBitIdenticalToTheShardedEmulation(string model)
+    {
+        const int steps = 100;
+        var (rank0, rank1) = TwoProcesses(model, "float32", steps, deterministic: true);
+        Assert.Equal(rank0, rank1);
+        Assert.Equal(Emulate(model, steps), rank0);
+    }
+
+    private static double[] Emulate(string modelName, int steps)
+    {
+        var model = EquivalenceRun.Model(modelName, DType.Float32);
+        var data = EquivalenceRun.Data(64 * steps, DType.Float32);
+        var optimizer = new Sgd(model.Parameters(), lr: 0.05, momentum: 0.9);
+        var parameters = model.Parameters().ToList();
+        var shards = Enumerable.Range(0, 2).Select(r => new DistributedSampler(data, ProcessGroup.Pretend(r, 2), shuffle: true, seed: 3).Indices()).ToArray();
+        for (int step = 0; step < steps; step++)
+        {
+            var grads = new float[2][][];
+            for (int r = 0; r < 2; r++)
+            {
+                var (x, y) = data.GetBatch(shards[r].AsSpan(step * 32, 32));
+                optimizer.ZeroGrad();
+                F.CrossEntropy(model.Forward(x), y).Backward();
+                grads[r] = parameters.Select(p => p.Grad!.ToArray<float>()).ToArray();
+            }
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                var mean = new float[grads[0][i].Length];
+                for (int k = 0; k < mean.Length; k++) mean[k] = (grads[0][i][k] + grads[1][i][k]) / 2f;
+                parameters[i].Grad = Tensor.FromArray(mean, parameters[i].Shape);
+            }
+            optimizer.Step();
+        }
+        return Flat(model);
+    }
+
+    /// <summary>
+    /// With batch norm each process normalises with its own half-batch statistics (PyTorch DDP's default), so the run is
+    /// not the 1-process one; it must still learn as well: held-out accuracy within 3 points of the 1-process run's, and
+    /// every process ends with the same weights and (rank 0's, broadcast) running statistics.
+    /// </summary>
+    [MpiFact]
+    public void BatchNormTwoProcessRunIsInTheSingleProcessAccuracyBand()
+    {
+        const int steps = 100;
+        var (rank0, rank1) = TwoProcesses("bncnn", "float32", steps, deterministic: false);
+        Assert.Equal(rank0, rank1);
+        var single = EquivalenceRun.Train(ProcessGroup.Single(), "bncnn", DType.Float32, 64, steps);
+        var parallel = EquivalenceRun.Model("bncnn", DType.Float32);
+        int offset = 0;
+        var state = new List<KeyValuePair<string, Tensor>>();
+        foreach (var (name, t) in parallel.StateDict())
+        {
+            state.Add(new(name, Tensor.FromArray(rank0.AsSpan(offset, t.Numel).ToArray(), t.Numel).Reshape(t.Shape).To(t.DType)));
+            offset += t.Numel;
+        }
+        Assert.Equal(rank0.Length, offset);
+        parallel.LoadStateDict(state);
+        var heldOut = EquivalenceRun.Data(2000, DType.Float32, seed: 12);
+        double a1 = SharpGrad.Training.Trainer.Accuracy(single, heldOut), a2 = SharpGrad.Training.Trainer.Accuracy(parallel, heldOut);
+        Assert.True(a1 > 0.2, $"the 1-process run reached only {a1:P1} (chance is 10%)");
+        Assert.True(Math.Abs(a2 - a1) <= 0.03, $"2 processes: {a2:P1}, 1 process: {a1:P1}");
+    }
+
+    [Fact]
+    public void SamplerShardsInterleaveOnePermutationPaddedToAMultipleOfTheWorld()
+    {
+        var data = new TensorDataset(Tensor.Arange(0, 10).Unsqueeze(1), Tensor.Arange(0, 10).To(DType.Int64));
+        var perm = new Generator(5UL + 2UL).Permutation(10); // seed + epoch
+        var shards = Enumerable.Range(0, 3).Select(r => new DistributedSampler(data, ProcessGroup.Pretend(r, 3), shuffle: true, seed: 5) { Epoch = 2 }.Indices()).ToArray();
+        Assert.All(shards, s => Assert.Equal(4, s.Length)); // ceil(10 / 3)
+        for (int i = 0; i < 12; i++) Assert.Equal(perm[i % 10], shards[i % 3][i / 3]);
+        var unshuffled = new DistributedSampler(data, ProcessGroup.Pretend(1, 2), shuffle: false).Indices();
+        Assert.Equal([1, 3, 5, 7, 9], unshuffled);
+    }
+
+    [Fact]
+    public void SingleProcessGroupAndDdpLeaveGradientsAsTheyAre()
+    {
+        var group = ProcessGroup.InitMpi(); // not started by mpirun here: a group of one
+        Assert.Equal((0, 1), (group.Rank, group.WorldSize));
+        var t = Tensor.FromArray(new float[] { 1, 2 }, 2);
+        group.AllReduce(t, ReduceOp.Avg);
+        group.Broadcast(t);
+        group.Barrier();
+        Assert.Equal([1f, 2f], t.ToArray<float>());
+        Assert.Equal([1, 2], group.AllGather(t).Shape);
+
+        var model = EquivalenceRun.Model("mlp", DType.Float64);
+        var reference = EquivalenceRun.Model("mlp", DType.Float64);
+        using var ddp = new DistributedDataParallel(model, group, bucketCapBytes: 1000);
+        Assert.True(ddp.BucketCount >= 3, $"{ddp.BucketCount} buckets");
+        var x = Tensor.Randn([4, 1, 12, 12], new Generator(1), dtype: DType.Float64);
+        F.CrossEntropy(ddp.Forward(x), Tensor.FromArray(new long[] { 1, 2, 3, 4 }, 4)).Backward();
+        F.CrossEntropy(reference.Forward(x), Tensor.FromArray(new long[] { 1, 2, 3, 4 }, 4)).Backward();
+        foreach (var (p, q) in model.Parameters().Zip(reference.Parameters()))
+            Assert.Equal(q.Grad!.ToArray<double>(), p.Grad!.ToArray<double>());
+        Assert.Equal(ddp.BucketCount, ddp.BucketsStartedDuringBackward); // every bucket started from a hook, none waited for the end of the pass
+        Assert.StartsWith("module.", ddp.StateDict().Keys.First(), StringComparison.Ordinal);
+    }
+}
+
+/// <summary>A theory that runs only where mpirun is installed.</summary>
+public sealed class MpiTheoryAttribute : TheoryAttribute
+{
+    public MpiTheoryAttribute()
+    {
+        if (Mpi.Run is null) Skip = "mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev); the multi-process tests need it.";
+    }
+}
