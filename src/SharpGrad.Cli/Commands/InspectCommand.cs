@@ -26,6 +26,7 @@ internal static class InspectCommand
 
     private static int Run(string path, bool json)
     {
+        if (Directory.Exists(path)) throw new ArgumentException($"{path} is a directory; inspect takes one file (.safetensors, checkpoint, .npy, .npz, IDX or .csv).");
         TensorFileSummary s;
         try { s = TensorFile.Inspect(path); }
         catch (UnauthorizedAccessException e) { throw new IOException($"{path}: {e.Message}", e); }
