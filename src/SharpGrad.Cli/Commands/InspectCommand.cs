@@ -36,6 +36,7 @@ internal static class InspectCommand
 
     private static int Run(string path, bool json, long? maxDecompressed, bool allowNonFinite)
     {
+        if (Directory.Exists(path)) throw new ArgumentException($"{path} is a directory; inspect takes one file (.safetensors, checkpoint, .npy, .npz, IDX or .csv).");
         if (maxDecompressed < 0) throw new ArgumentException($"--max-decompressed must be at least 0 (got {maxDecompressed}).");
         if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return RunOnnx(path, json);
         TensorFileSummary s;

@@ -36,6 +36,8 @@ internal static class LinregCommand
                 Noise = p.GetValue(noise), Seed = p.GetValue(seed), Epochs = p.GetValue(epochs), LearningRate = p.GetValue(lr),
                 Hidden = TrainCommand.ParseInts(p.GetValue(hidden)!, "--hidden"), MlpEpochs = p.GetValue(mlpEpochs), MlpLearningRate = p.GetValue(mlpLr),
             };
+            if (!(options.Noise >= 0) || double.IsInfinity(options.Noise))
+                throw new ArgumentException($"--noise must be a finite number >= 0 (got {options.Noise.ToString(CultureInfo.InvariantCulture)}).");
             if (options.DataPath is null && options.Target is not null) throw new ArgumentException("--target needs --data (the synthetic data has its own target).");
             var result = LinearRegression.Run(options);
             string? dir = p.GetValue(outDir);

@@ -23,6 +23,11 @@ internal static class ReportCommand
 
     internal static async Task<int> RunAsync(string outDir, string? data, bool quick, bool json, CancellationToken ct, string? author = null, string? studentId = null)
     {
+        // Both checked before the work (minutes of it without --quick): a report that cannot be saved, or one that
+        // would silently leave out the classifiers the user asked to train on their data, is refused at once.
+        if (data is not null && !SharpGrad.Data.FashionMnist.IsAvailable(data))
+            throw new ArgumentException($"--data: '{data}' does not hold the four Fashion-MNIST IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz).");
+        TrainRunner.CheckWritable(outDir, "--out");
         IProgress<string>? status = json ? null : new ConsoleStatus();
         var report = await ReportBuilder.BuildAsync(data, quick, status, ct, author, studentId);
         report.Save(outDir);

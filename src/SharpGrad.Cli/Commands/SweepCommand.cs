@@ -29,7 +29,11 @@ internal static class SweepCommand
     private static async Task<int> RunAsync(TrainCommand.CommonOptions o, ParseResult p, double[] lrs, int[] depths, int width, CancellationToken ct)
     {
         if (lrs.Length == 0 || depths.Length == 0) throw new ArgumentException("--lr and --layers need at least one value each.");
+        foreach (double lr in lrs) TrainCommand.CheckLearningRate(lr, "--lr");
+        if (width < 1) throw new ArgumentException($"--width must be at least 1 (got {width}).");
         bool json = p.GetValue(o.Json);
+        string? outDir = p.GetValue(o.Out);
+        if (outDir is not null) TrainRunner.CheckWritable(outDir, "--out");
         var data = FashionMnist.Load(p.GetValue(o.Data));
         var baseConfig = o.Config(p, lrs[0]);
         var configs = (baseConfig.Model == "mlp"
@@ -42,7 +46,6 @@ internal static class SweepCommand
             outcomes.Add(json ? await TrainRunner.RunAsync(c, data, null, null, ct) : await TrainCommand.WithProgress(c, data, ct));
         }
         var best = outcomes.OrderByDescending(x => x.ValidationAccuracy).First();
-        string? outDir = p.GetValue(o.Out);
         if (outDir is not null) WriteCharts(outDir, outcomes);
         if (json)
         {

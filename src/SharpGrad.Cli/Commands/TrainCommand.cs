@@ -55,16 +55,30 @@ internal static class TrainCommand
             if (stages is not null && model != "cnn") throw new ArgumentException($"--conv-stages is for --model cnn (got --model {model}).");
             if (stages is not null && (padding != 0 || kernel != 5))
                 throw new ArgumentException("--conv-stages builds 3x3 convolutions with padding 1; leave out --conv-kernel and --conv-padding.");
+            CheckLearningRate(lr, "--lr");
+            double dropout = p.GetValue(Dropout), momentum = p.GetValue(Momentum), decay = p.GetValue(WeightDecay);
+            if (!(dropout >= 0 && dropout < 1)) throw new ArgumentException($"--dropout must be in [0, 1) (got {Text(dropout)}).");
+            if (!(momentum >= 0 && momentum < 1)) throw new ArgumentException($"--momentum must be in [0, 1) (got {Text(momentum)}).");
+            if (!(decay >= 0) || double.IsInfinity(decay)) throw new ArgumentException($"--weight-decay must be a finite number >= 0 (got {Text(decay)}).");
+            if (p.GetValue(Limit) is int limit && limit < 1) throw new ArgumentException($"--limit must be at least 1 (got {limit}); leave it out to train on every image.");
             double smoothing = p.GetValue(LabelSmoothing);
             if (!(smoothing >= 0 && smoothing < 1)) throw new ArgumentException($"--label-smoothing must be in [0, 1) (got {smoothing.ToString(CultureInfo.InvariantCulture)}).");
             return new TrainConfig
             {
                 Model = model, Hidden = ParseInts(p.GetValue(Hidden)!, "--hidden"), Activation = ParseActivation(p.GetValue(Activation)!),
-                Dropout = p.GetValue(Dropout), Optimizer = p.GetValue(Optimizer)!.ToLowerInvariant(), Lr = lr, Momentum = p.GetValue(Momentum),
-                WeightDecay = p.GetValue(WeightDecay), Epochs = epochs, BatchSize = batch, Seed = p.GetValue(Seed), TrainLimit = p.GetValue(Limit),
+                Dropout = dropout, Optimizer = p.GetValue(Optimizer)!.ToLowerInvariant(), Lr = lr, Momentum = momentum,
+                WeightDecay = decay, Epochs = epochs, BatchSize = batch, Seed = p.GetValue(Seed), TrainLimit = p.GetValue(Limit),
                 ConvPadding = padding, ConvKernel = kernel, ConvStages = stages, HorizontalFlip = p.GetValue(HorizontalFlip), LabelSmoothing = smoothing,
             };
         }
+    }
+
+    private static string Text(double v) => v.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A learning rate must be a finite number above 0.</summary>
+    public static void CheckLearningRate(double lr, string option)
+    {
+        if (!(lr > 0) || double.IsInfinity(lr)) throw new ArgumentException($"{option} must be a finite number above 0 (got {Text(lr)}).");
     }
 
     public static int[] ParseInts(string text, string option)
@@ -172,6 +186,14 @@ internal static class TrainCommand
         var config = o.Config(p, lr) with { Schedule = p.GetValue(r.Schedule)!, Synthetic = p.GetValue(r.Synthetic), MaxSteps = maxSteps, DivergenceFactor = divergence };
         var plan = r.Plan(p);
         bool json = p.GetValue(o.Json);
+        // Checked before the data is read and anything is trained, so that no run ends unable to save its work (rank 0
+        // alone writes, so it alone checks).
+        string? outDir = p.GetValue(o.Out);
+        if (group is not { Rank: > 0 })
+        {
+            if (outDir is not null) TrainRunner.CheckWritable(outDir, "--out");
+            if (plan is not null) TrainRunner.CheckWritable(plan.Directory, "--checkpoint");
+        }
         if (group is { Rank: > 0 })
         {
             // The other processes train their share silently: rank 0 prints, logs and writes --out.
@@ -190,8 +212,7 @@ internal static class TrainCommand
             AnsiConsole.MarkupLine($"[bold]Training[/] {Markup.Escape(config.Describe())} on {source}: {data.Train.Count:N0} training, {data.Validation.Count:N0} validation, {data.Test.Count:N0} test images");
             outcome = await WithProgress(config, data, ct, plan, log, group);
         }
-        string? outDir = p.GetValue(o.Out);
-        if (outDir is not null) TrainRunner.WriteOutputs(outDir, outcome);
+        if (outDir is not null) TrainRunner.WriteOutputsOrFallBack(outDir, outcome);
         string? hash = outcome.Model is null ? null : StateDictIO.Sha256(outcome.Model);
         if (json)
         {

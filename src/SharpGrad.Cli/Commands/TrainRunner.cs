@@ -89,6 +89,9 @@ internal sealed record TrainOutcome(TrainConfig Config, long Parameters, IReadOn
     public string? LastCheckpoint { get; init; }
 }
 
+/// <summary>A signal stopped training; the message is the rest of the one line that says so (steps, checkpoint).</summary>
+internal sealed class RunStoppedException(string detail) : OperationCanceledException(detail);
+
 /// <summary>Where and how often <c>sharpgrad train</c> writes checkpoints, and whether it resumes.</summary>
 internal sealed record CheckpointPlan(string Directory, int Every, int Keep, bool Resume);
 
@@ -154,7 +157,8 @@ internal static class TrainRunner
             Generators = flip is null ? null : new Dictionary<string, Generator> { ["augment"] = flip.Generator },
             DataParallel = parallel ? group : null,
         };
-        string? resumedFrom = null;
+        string? resumedFrom = null, lastSaved = null;
+        run = run with { CheckpointSaved = path => lastSaved = path };
         if (plan is not null)
         {
             var dir = new CheckpointDirectory(plan.Directory, plan.Keep);
@@ -171,7 +175,10 @@ internal static class TrainRunner
                         throw new ArgumentException($"{ck.Source}: this checkpoint was written with other options ({f}) than this run's ({fingerprint}); use the same options or another --checkpoint directory.");
                     Trainer.CheckResumable(ck, model, optimizer, loader, run);
                 });
-                foreach (var r in found.Rejected) log?.Invoke($"skipping {r.Path}: {r.Reason}");
+                // A checkpoint this run cannot read may be one another version (or the user) still needs: it is moved
+                // aside, never deleted, and the note says where. Rotation would otherwise delete it as a later step.
+                foreach (var r in found.Rejected)
+                    log?.Invoke($"skipping {r.Path}: {r.Reason} (moved to {dir.SetAside(r.Path)})");
                 if (found.Checkpoint is Checkpoint ck)
                 {
                     log?.Invoke($"resuming from {found.Path} (epoch {ck.Epoch}, batch {ck.Batch}, step {ck.Step})");
@@ -182,8 +189,18 @@ internal static class TrainRunner
         }
         double smoothing = c.LabelSmoothing;
         if (parallel) group!.Barrier(); // every process has read the checkpoint directory before rank 0 writes to it
-        var result = await Trainer.RunAsync(model, (o, y) => F.CrossEntropy(o, y, labelSmoothing: smoothing), optimizer, loader, data.Validation,
-            new FitOptions { Epochs = c.Epochs, BatchProgress = batchProgress }, run, epochProgress, ct);
+        TrainingRunResult result;
+        try
+        {
+            result = await Trainer.RunAsync(model, (o, y) => F.CrossEntropy(o, y, labelSmoothing: smoothing), optimizer, loader, data.Validation,
+                new FitOptions { Epochs = c.Epochs, BatchProgress = batchProgress }, run, epochProgress, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            string where = lastSaved is not null ? $"; checkpoint {lastSaved} written, continue with --resume"
+                : plan is null ? " (no --checkpoint: nothing saved)" : "; no checkpoint written since the last one";
+            throw new RunStoppedException($" after {optimizer.StepCount} steps{where}");
+        }
         double test = group is { Rank: > 0 } ? double.NaN : Trainer.Accuracy(model, data.Test); // only rank 0 reports
         var fit = result.Fit;
         return new TrainOutcome(c, model.ParameterCount(), fit.History, fit.BestEpoch, fit.BestValidationAccuracy, test, fit.Seconds, model)
@@ -261,6 +278,41 @@ internal static class TrainRunner
     {
         var (x, y) = ds.GetBatch(Enumerable.Range(0, ds.Count).ToArray());
         return (x.Reshape(ds.Count, -1), y);
+    }
+
+    /// <summary>
+    /// Refuses, before any work, an output directory that cannot be written: <paramref name="option"/> names a file, or
+    /// the directory cannot be created or a file cannot be made in it. Creates the directory.
+    /// </summary>
+    public static void CheckWritable(string dir, string option)
+    {
+        if (File.Exists(dir)) throw new ArgumentException($"{option}: '{dir}' is a file; expected a directory.");
+        string probe = Path.Combine(dir, $".sharpgrad-write-test-{Environment.ProcessId}");
+        try
+        {
+            Directory.CreateDirectory(dir);
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose)) { }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"{option}: cannot write to '{dir}' ({e.Message.ReplaceLineEndings(" ")}); nothing was trained.", e);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="WriteOutputs"/>, and when <paramref name="dir"/> cannot be written after all (it was checked before
+    /// training, but may have changed since), the same files into a new temporary directory, so that a finished model is
+    /// never lost; then one error naming both.
+    /// </summary>
+    public static void WriteOutputsOrFallBack(string dir, TrainOutcome o)
+    {
+        try { WriteOutputs(dir, o); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            string temp = Directory.CreateTempSubdirectory("sharpgrad-out-").FullName;
+            WriteOutputs(temp, o);
+            throw new IOException($"--out: could not write to '{dir}' ({e.Message.ReplaceLineEndings(" ")}); the outputs{(o.Model is null ? "" : ", weights included,")} were written to {temp} instead.", e);
+        }
     }
 
     /// <summary>Writes history.csv, loss.svg, accuracy.svg and the weights (model.safetensors and model.npz) into <paramref name="dir"/>.</summary>

@@ -49,8 +49,10 @@ public static class FashionMnist
         var (trainX, trainY) = ReadPair(dir, "train");
         var (testX, testY) = ReadPair(dir, "t10k");
         int n = trainY.Length;
-        if (validationSize < 0 || validationSize >= n)
-            throw new ArgumentOutOfRangeException(nameof(validationSize), validationSize, $"Fashion-MNIST: the validation split must be in [0, {n}).");
+        ArgumentOutOfRangeException.ThrowIfNegative(validationSize);
+        // Too few images is a fault of the files, not of the caller: say which directory and how many are needed.
+        if (validationSize >= n)
+            throw new InvalidDataException($"{dir}: the training files hold {n} images; at least {validationSize + 1} are needed ({validationSize} for validation and one or more to train on).");
         double mean = standardize ? 0.2860 : 0, std = standardize ? 0.3530 : 1;
         var all = new ImageDataset(trainX, trainY, 1, 28, 28, mean: mean, std: std);
         return new FashionMnistData(all.Slice(0, n - validationSize), all.Slice(n - validationSize, validationSize),

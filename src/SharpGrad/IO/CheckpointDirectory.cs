@@ -105,6 +105,24 @@ public sealed class CheckpointDirectory
         return new CheckpointSearch(null, null, rejected);
     }
 
+    /// <summary>
+    /// Moves a checkpoint file that a run could not use (say, one <see cref="FindLatest"/> rejected) into the
+    /// <c>rejected</c> folder inside <see cref="Path"/>, where <see cref="List"/> and <see cref="Save"/> no longer see
+    /// it: it is kept, never deleted, for the user (or another version of the program) to deal with. A file of that name
+    /// already there is not overwritten: the new one gets a numbered suffix.
+    /// </summary>
+    /// <returns>Where the file now is.</returns>
+    public string SetAside(string file)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(file);
+        string folder = System.IO.Path.Combine(Path, "rejected");
+        Directory.CreateDirectory(folder);
+        string name = System.IO.Path.GetFileName(file), target = System.IO.Path.Combine(folder, name);
+        for (int i = 1; File.Exists(target); i++) target = System.IO.Path.Combine(folder, name + "." + i.ToString(CultureInfo.InvariantCulture));
+        File.Move(file, target);
+        return target;
+    }
+
     private static void TryDelete(string path)
     {
         try { File.Delete(path); }

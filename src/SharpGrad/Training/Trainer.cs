@@ -14,7 +14,7 @@ public static partial class Trainer
     /// optimizer step. After each epoch the validation set (if any) is evaluated and reported through
     /// <paramref name="progress"/>; the best epoch's weights are restored at the end when <see cref="FitOptions.RestoreBest"/>.
     /// A NaN or infinite loss throws <see cref="NonFiniteLossException"/>; cancellation throws
-    /// <see cref="OperationCanceledException"/> between batches.
+    /// <see cref="OperationCanceledException"/> between batches (the step in progress finishes first).
     /// </summary>
     /// <remarks>
     /// Each step (and each evaluation batch) runs in a <see cref="TensorScope"/>, so its storage is reused by the next:
@@ -40,6 +40,9 @@ public static partial class Trainer
     /// <see cref="TrainingRunOptions"/>). Training N steps straight, or k steps, stopping (or being killed) and resuming
     /// from the last checkpoint in a new process, gives bit-identical weights: the checkpoint holds the model, the
     /// optimizer state, the schedule's epoch, every generator's state, the epoch's example order and the position in it.
+    /// Cancellation lets the step in progress finish, writes a checkpoint of that point (when
+    /// <see cref="TrainingRunOptions.Checkpoints"/> is set and a step was taken since the last one), then throws
+    /// <see cref="OperationCanceledException"/>; resuming from that checkpoint ends like a run never stopped.
     /// </summary>
     /// <exception cref="InvalidDataException"><see cref="TrainingRunOptions.ResumeFrom"/> does not fit this model, optimizer or data (checked before training starts).</exception>
     public static Task<TrainingRunResult> RunAsync(Module model, Func<Tensor, Tensor, Tensor> loss, Optimizer optimizer, DataLoader train,
@@ -68,6 +71,8 @@ public static partial class Trainer
         // A checkpoint holds the sums over all processes; after a resume rank 0 alone carries them on.
         if (run.ResumeFrom is not null && dp is not null && dp.Rank != 0) (st.LossSum, st.Seen, st.Correct) = (0, 0, 0);
         string? lastCheckpoint = null;
+        // The step the newest checkpoint holds (the resumed one's at first), so that a stop does not write it twice.
+        long savedStep = run.ResumeFrom?.Step ?? 0;
         void Save()
         {
             var local = (st.LossSum, st.Seen, st.Correct);
@@ -76,9 +81,17 @@ public static partial class Trainer
             {
                 if (run.Checkpoints is null) return;
                 lastCheckpoint = run.Checkpoints.Save(Capture(st, model, optimizer, train, run));
+                savedStep = optimizer.StepCount;
                 run.CheckpointSaved?.Invoke(lastCheckpoint);
             }
             finally { (st.LossSum, st.Seen, st.Correct) = local; }
+        }
+        // Cancelled between steps: the step in progress has finished, so the state is whole and worth a checkpoint.
+        void StopIfCancelled()
+        {
+            if (!ct.IsCancellationRequested) return;
+            if (optimizer.StepCount != savedStep) Save();
+            ct.ThrowIfCancellationRequested();
         }
         bool Budget() => run.MaxSteps is long max && optimizer.StepCount >= max;
         var names = new Dictionary<Tensor, string>(ReferenceEqualityComparer.Instance);
@@ -87,6 +100,7 @@ public static partial class Trainer
         while (st.Epoch <= options.Epochs && !st.StoppedEarly)
         {
             if (Budget()) { interrupted = true; break; }
+            StopIfCancelled();
             var sw = Stopwatch.StartNew();
             model.Train();
             if (st.Order is null) st.StartEpoch(train.NextEpochOrder());
@@ -94,7 +108,7 @@ public static partial class Trainer
             int batches = train.BatchCount;
             while (st.Batch < batches)
             {
-                ct.ThrowIfCancellationRequested();
+                StopIfCancelled();
                 var (value, n) = Step(model, lossFn, optimizer, train, st, names, run);
                 st.LossSum += value * n;
                 st.Seen += n;

@@ -67,7 +67,7 @@ public static partial class Trainer
     /// <summary>
     /// Checks that <paramref name="checkpoint"/> can resume training of this model, optimizer and data without changing
     /// anything: the same state-dict names, shapes and dtypes, optimizer state for these parameters, the same generators,
-    /// a data order for this data set, a schedule exactly when one is used, and well-formed trainer metadata.
+    /// finite weights, a data order for this data set, a schedule exactly when one is used, and well-formed trainer metadata.
     /// </summary>
     /// <exception cref="InvalidDataException">It cannot; the message names the checkpoint file and the field.</exception>
     public static void CheckResumable(Checkpoint checkpoint, Module model, Optimizer optimizer, DataLoader train, TrainingRunOptions? run = null)
@@ -107,6 +107,11 @@ public static partial class Trainer
             var s = state[name];
             if (s.DType != t.DType || !Shapes.Equal(s.ShapeRef, t.ShapeRef))
                 throw Bad(ck, $"tensor '{section}.{name}' is {s.DType.ToTorchName()} {Shapes.Format(s.ShapeRef)}; the model's is {t.DType.ToTorchName()} {Shapes.Format(t.ShapeRef)}");
+            // Training never saves a non-finite weight (a step that makes one stops the run), so one here was put there
+            // by something else; named now rather than surfacing later as a NaN loss that names nothing.
+            int bad = s.DType == DType.Float32 ? FirstNonFinite(s.Span<float>()) : s.DType == DType.Float64 ? FirstNonFinite(s.Span<double>()) : -1;
+            if (bad >= 0)
+                throw Bad(ck, $"tensor '{section}.{name}' holds {R(s.GetDouble(bad))} at index {bad}; a checkpoint's weights must be finite");
         }
     }
 
