@@ -123,7 +123,8 @@ internal static class ConstructCommand
             string g = p.GetValue(gate)!.Trim().ToLowerInvariant();
             IReadOnlyList<PerceptronRun> runs = g == "all" ? Perceptrons.TrainAll(p.GetValue(epochs), p.GetValue(lr))
                 : [Perceptrons.Train(Perceptrons.ParseGate(g), p.GetValue(epochs), p.GetValue(lr))];
-            if (p.GetValue(json)) Json.Print(g == "all" ? new JsonObject { ["gates"] = new JsonArray(runs.Select(r => (JsonNode)ToJson(r)).ToArray()) } : ToJson(runs[0]));
+            // One shape whatever --gate is: {"gates": [...]}, with one entry for a single gate.
+            if (p.GetValue(json)) Json.Print(new JsonObject { ["gates"] = new JsonArray(runs.Select(r => (JsonNode)ToJson(r)).ToArray()) });
             else foreach (var r in runs) PrintPerceptron(r);
             return 0;
         });
@@ -145,7 +146,7 @@ internal static class ConstructCommand
 
     private static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 
-    private static JsonArray Numbers(IEnumerable<double> values) => new(values.Select(v => Json.Number(v + 0.0)).ToArray()); // + 0.0 turns -0 into 0
+    private static JsonArray Numbers(IEnumerable<double> values) => Json.Numbers(values.Select(v => v + 0.0)); // + 0.0 turns -0 into 0
 
     /// <summary>A tensor as nested arrays: [a, b] for 1-D, [[...], ...] rows for 2-D.</summary>
     private static JsonArray Nested(Tensor t)

@@ -99,7 +99,7 @@ internal static class ConvCommand
         return new JsonObject
         {
             ["input"] = Dims(r.Input), ["layers"] = layers, ["output"] = Dims(r.Trace.Output), ["output_numel"] = r.Trace.Output.Numel,
-            ["total_weights"] = r.Trace.TotalWeights, ["total_biases"] = r.Trace.TotalBiases, ["total_params"] = r.Trace.TotalParameters,
+            ["weights"] = r.Trace.TotalWeights, ["biases"] = r.Trace.TotalBiases, ["params"] = r.Trace.TotalParameters, // the whole stack's
         };
     }
 

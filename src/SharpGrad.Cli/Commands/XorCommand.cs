@@ -126,7 +126,7 @@ internal static class XorCommand
         return o;
     }
 
-    internal static JsonArray Numbers(IEnumerable<double> values) => new(values.Select(Json.Number).ToArray());
+    internal static JsonArray Numbers(IEnumerable<double> values) => Json.Numbers(values);
 
     private static string F(double v, string format = "G6") => v.ToString(format, CultureInfo.InvariantCulture);
 

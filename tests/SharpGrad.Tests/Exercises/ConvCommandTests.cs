@@ -44,7 +44,7 @@ public class ConvCommandTests
         Assert.Equal(131_072, layers[2].GetProperty("weights").GetInt64());
         Assert.Equal(128, layers[2].GetProperty("biases").GetInt64());
         Assert.Equal(131_200, layers[2].GetProperty("params").GetInt64());
-        Assert.Equal(64 * 3 * 8 * 8 + 64 + 131_200, j.GetProperty("total_params").GetInt64());
+        Assert.Equal(64 * 3 * 8 * 8 + 64 + 131_200, j.GetProperty("params").GetInt64());
         Assert.Equal(73_728, j.GetProperty("output_numel").GetInt64());
     }
 
