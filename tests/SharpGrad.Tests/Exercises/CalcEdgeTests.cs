@@ -144,3 +144,37 @@ public class CalcEdgeTests
         Assert.Equal("NaN", SharpGrad.Cli.Commands.Json.Number(double.NaN).GetValue<string>());
     }
 }
+
+/// <summary>Issue 18 item 16: <c>inspect --json</c> writes NaN and ±∞ statistics as the same named strings as every command.</summary>
+[Collection(CliConsoleCollection.Name)]
+public class InspectJsonNonFiniteTests
+{
+    [Fact]
+    public void NaNAndInfinityStatisticsAreNamedStrings()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"sharpgrad-inspect-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            SharpGrad.IO.Safetensors.Save(path, new Dictionary<string, Tensor>
+            {
+                ["has_nan"] = Tensor.FromArray(new[] { 1.0, double.NaN, 3.0 }),
+                ["infinite"] = Tensor.FromArray(new[] { double.NegativeInfinity, 0.0, double.PositiveInfinity }),
+                ["empty"] = Tensor.FromArray(Array.Empty<double>()),
+            });
+            var (code, stdout, stderr) = CliRunner.Run("inspect", path, "--json");
+            Assert.True(code == 0, stderr);
+            var tensors = System.Text.Json.JsonDocument.Parse(stdout).RootElement.GetProperty("tensors").EnumerateArray()
+                .ToDictionary(t => t.GetProperty("name").GetString()!);
+            Assert.Equal("NaN", tensors["has_nan"].GetProperty("min").GetString());
+            Assert.Equal("NaN", tensors["has_nan"].GetProperty("mean").GetString());
+            Assert.Equal("-Infinity", tensors["infinite"].GetProperty("min").GetString());
+            Assert.Equal("NaN", tensors["infinite"].GetProperty("mean").GetString()); // −∞ + ∞
+            Assert.Equal("Infinity", tensors["infinite"].GetProperty("max").GetString());
+            Assert.Equal(System.Text.Json.JsonValueKind.Null, tensors["empty"].GetProperty("min").ValueKind); // no value at all
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
