@@ -367,27 +367,4 @@ public static partial class Functional
             ? pointwise.Sum() / (input.Rank == 0 ? 1 : input.ShapeRef[0])
             : Reduce(pointwise, reduction, nameof(KlDiv));
     }
-
-    /// <summary>
-    /// KL(p‖q) = Σ p_i log(p_i / q_i) for two count (or weight) vectors, each normalised to sum to 1 first (seed 004 Q3).
-    /// Differentiable in both arguments through the normalisation. Terms with p_i = 0 are 0 (the convention 0 · log 0 = 0);
-    /// a q_i of 0 where p_i &gt; 0 gives +∞. Counts as large as 1e308 are normalised without overflow.
-    /// </summary>
-    public static Tensor KlDivergenceFromCounts(Tensor pCounts, Tensor qCounts)
-    {
-        SameShape(pCounts, qCounts, nameof(KlDivergenceFromCounts));
-        if (pCounts.Rank != 1) throw new ArgumentException($"KlDivergenceFromCounts: expected 1-D count vectors; got {Shapes.Format(pCounts.ShapeRef)}.");
-        var p = NormaliseCounts(pCounts);
-        var q = NormaliseCounts(qCounts);
-        // 0 · log 0 = 0: where p_i = 0 the term is 0 whatever q_i is, even 0 (log q_i would be −∞ and 0 · ∞ NaN), so
-        // log q_i is read there as log(q_i + 1), finite and multiplied by 0; its gradient −p_i / (q_i + 1) is 0 as well.
-        return KlDiv((q + p.Eq(0)).Log(), p, Reduction.Sum);
-    }
-
-    /// <summary>c / Σ c, computed as (c / max c) / Σ (c / max c) so that a sum beyond the double range cannot turn every share into 0.</summary>
-    private static Tensor NormaliseCounts(Tensor counts)
-    {
-        var scaled = counts / counts.Max().Detach(); // the same function of c (max is a positive constant here), no overflow in the sum
-        return scaled / scaled.Sum();
-    }
 }
