@@ -161,9 +161,10 @@ public class InspectJsonNonFiniteTests
                 ["infinite"] = Tensor.FromArray(new[] { double.NegativeInfinity, 0.0, double.PositiveInfinity }),
                 ["empty"] = Tensor.FromArray(Array.Empty<double>()),
             });
-            var (code, stdout, stderr) = CliRunner.Run("inspect", path, "--json");
-            Assert.True(code == 0, stderr);
-            var tensors = System.Text.Json.JsonDocument.Parse(stdout).RootElement.GetProperty("tensors").EnumerateArray()
+            // inspect --json streams to the process's standard output, so it runs out of process here.
+            var r = SharpGrad.Tests.Reliability.CliRunner.Run(Path.GetTempPath(), ["inspect", path, "--json"]);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            var tensors = r.Json.GetProperty("tensors").EnumerateArray()
                 .ToDictionary(t => t.GetProperty("name").GetString()!);
             Assert.Equal("NaN", tensors["has_nan"].GetProperty("min").GetString());
             Assert.Equal("NaN", tensors["has_nan"].GetProperty("mean").GetString());
