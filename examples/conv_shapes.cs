@@ -1,4 +1,5 @@
 #:project ../src/SharpGrad/SharpGrad.csproj
+#:project ../src/SharpGrad.Theory/SharpGrad.Theory.csproj
 #:property PublishAot=false
 // Seed 001, Q7: a 256x256 RGB image through conv(64, 8x8, stride 2) -> 5x5 max pool -> conv(128, 4x4, stride 1, pad 1).
 //   Per axis o = floor((n + 2p - d(k - 1) - 1) / s) + 1: 256 -> 125 -> 25 -> 24, so the output is 24x24x128 = 73,728 values.

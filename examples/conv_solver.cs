@@ -1,4 +1,5 @@
 #:project ../src/SharpGrad/SharpGrad.csproj
+#:project ../src/SharpGrad.Theory/SharpGrad.Theory.csproj
 #:property PublishAot=false
 // Seed 001, Q8: find (kernel k, stride s, padding p, dilation d) giving a wanted output shape, with
 //   o = floor((n + 2p - d(k - 1) - 1) / s) + 1. The solver lists every configuration; here each part of the question

@@ -1,4 +1,5 @@
 #:project ../src/SharpGrad/SharpGrad.csproj
+#:project ../src/SharpGrad.Theory/SharpGrad.Theory.csproj
 #:property PublishAot=false
 // Seed 001, Q6: true 1-D convolution (the kernel is flipped) of [1, 2, 3, 4] with [1, 0, 2] in the full, valid and
 // same modes, with numpy.convolve's semantics; and the cross-correlation that convolution layers compute instead.

@@ -1,4 +1,5 @@
 #:project ../src/SharpGrad/SharpGrad.csproj
+#:project ../src/SharpGrad.Theory/SharpGrad.Theory.csproj
 #:property PublishAot=false
 // Seed 001, Q5: a network with one hidden layer of N - 1 units passes exactly through any N points.
 //   ReLU: sort the points; f(x) = y_1 + sum_j c_j ReLU(x - x_j), c_j the change of slope at x_j. The sheet's matrix

@@ -1,4 +1,5 @@
 #:project ../src/SharpGrad/SharpGrad.csproj
+#:project ../src/SharpGrad.Theory/SharpGrad.Theory.csproj
 #:property PublishAot=false
 // Seed 002, Q6.1-2: linear layers without activations collapse to one: W2(W1 x + b1) + b2 = (W2 W1) x + (W2 b1 + b2).
 //   rank(AB) <= min(rank A, rank B), so 10 -> 2 -> 10 is a 10x10 map of rank 2: depth without nonlinearity adds nothing.

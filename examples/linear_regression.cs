@@ -1,4 +1,5 @@
 #:project ../src/SharpGrad/SharpGrad.csproj
+#:project ../src/SharpGrad.Theory/SharpGrad.Theory.csproj
 #:property PublishAot=false
 // Seed 003, Q2: linear regression in closed form (least squares by QR) against gradient descent on the mean
 // squared error, the distance between the two per epoch, train/test loss, and an MLP on the same data.

@@ -1,4 +1,5 @@
 #:project ../src/SharpGrad/SharpGrad.csproj
+#:project ../src/SharpGrad.Theory/SharpGrad.Theory.csproj
 #:property PublishAot=false
 // Seed 002, Q6.3: the perceptron rule (update only on a mistake: w += eta t x, b += eta t) on AND, OR and XOR.
 //   AND and OR are linearly separable (the sheet: w = (1, 1), b = -1.5 or -0.5), so the rule stops making mistakes
@@ -6,7 +7,7 @@
 //   yet (1,1) needs w1 + w2 + b <= 0. So the rule never stops; with integer weights it provably cycles.
 // Run: dotnet run examples/perceptron_and_or_xor.cs    (the same as: sharpgrad construct perceptron)
 using SharpGrad;
-using SharpGrad.Training;
+using SharpGrad.Theory;
 
 var inputs = Tensor.FromArray(new double[] { 0, 0, 0, 1, 1, 0, 1, 1 }, 4, 2);
 foreach (var (gate, labels) in new[] { ("AND", new long[] { 0, 0, 0, 1 }), ("OR", [0, 1, 1, 1]), ("XOR", [0, 1, 1, 0]) })

@@ -1,4 +1,5 @@
 #:project ../src/SharpGrad/SharpGrad.csproj
+#:project ../src/SharpGrad.Theory/SharpGrad.Theory.csproj
 #:property PublishAot=false
 // Seed 001 Q4 and seed 002 Q4: tanh(z) = 2 sigma(2z) - 1, so sigma(z) = (tanh(z/2) + 1) / 2, and a sigmoid network
 //   y = W2 sigma(W1 x + b1) + b2 equals the tanh network with W1' = W1/2, b1' = b1/2, W2' = W2/2, b2' = b2 + W2 1 / 2.

@@ -34,7 +34,7 @@ internal static class CalcCommand
             var r = Calc.Softmax(Calc.ParseVector(p.GetValue(x), "--x"), p.GetValue(t), p.GetValue(jac));
             if (p.GetValue(json))
             {
-                var o = new JsonObject { ["x"] = Numbers(r.X), ["temperature"] = r.Temperature, ["values"] = Numbers(r.Values), ["shift_invariance_error"] = Json.Number(r.ShiftInvarianceError) };
+                var o = new JsonObject { ["x"] = Numbers(r.X), ["temperature"] = Json.Number(r.Temperature), ["values"] = Numbers(r.Values), ["shift_invariance_error"] = Json.Number(r.ShiftInvarianceError) };
                 if (r.Jacobian is not null)
                 {
                     o["jacobian"] = Matrix(r.Jacobian);
@@ -107,7 +107,7 @@ internal static class CalcCommand
                 Json.Print(new JsonObject
                 {
                     ["scores"] = Numbers(r.Scores), ["label"] = r.Label, ["probabilities"] = Numbers(r.Probabilities),
-                    ["hinge"] = Json.Number(r.Hinge), ["cross_entropy"] = Json.Number(r.CrossEntropy), ["gradient"] = grad,
+                    ["hinge"] = Json.Number(r.Hinge), ["cross_entropy"] = Json.Number(r.CrossEntropy), ["gradient"] = grad, ["notes"] = Notes(r.Notes),
                 });
                 return 0;
             }
@@ -121,6 +121,7 @@ internal static class CalcCommand
                 PrintMatrix("d CE / d W = (softmax(s) - onehot(y)) xᵀ", r.GradW);
                 Console.WriteLine($"  d CE / d b = [{Join(r.GradB!)}]");
             }
+            foreach (var n in r.Notes) Console.WriteLine($"  note: {n}");
             return 0;
         });
         return cmd;
@@ -140,7 +141,7 @@ internal static class CalcCommand
                 Json.Print(new JsonObject
                 {
                     ["p"] = Numbers(r.P), ["q"] = Numbers(r.Q), ["kl_pq"] = Json.Number(r.KlPq), ["kl_qp"] = Json.Number(r.KlQp),
-                    ["grad_q"] = Numbers(r.GradQ), ["grad_q_kl_qp"] = Numbers(r.GradQReverse),
+                    ["grad_q"] = Numbers(r.GradQ), ["grad_q_kl_qp"] = Numbers(r.GradQReverse), ["notes"] = Notes(r.Notes),
                 });
                 return 0;
             }
@@ -151,6 +152,8 @@ internal static class CalcCommand
             Console.WriteLine($"d KL(p||q) / d q = -p / q          = [{Join(r.GradQ)}]");
             Console.WriteLine($"d KL(q||p) / d q = log(q / p) + 1  = [{Join(r.GradQReverse)}]");
             Console.WriteLine("(q treated as free values; through a model q = q_W, the chain rule multiplies these by d q / d W)");
+            Console.WriteLine("(0 log 0 = 0: outcomes with p = 0 add nothing to KL(p||q), those with q = 0 nothing to KL(q||p))");
+            foreach (var n in r.Notes) Console.WriteLine($"note: {n}");
             return 0;
         });
         return cmd;
@@ -173,11 +176,13 @@ internal static class CalcCommand
             {
                 var o = new JsonObject { ["signal"] = Numbers(r.Signal), ["kernel"] = Numbers(r.Kernel) };
                 foreach (var (name, v) in parts) o[name] = Numbers(v);
+                o["notes"] = Notes(r.Notes);
                 Json.Print(o);
                 return 0;
             }
             Console.WriteLine($"[{Join(r.Signal)}] * [{Join(r.Kernel)}]  (true convolution: the kernel is flipped)");
             foreach (var (name, v) in parts) Console.WriteLine($"  {name,-5} = [{Join(v)}]");
+            foreach (var n in r.Notes) Console.WriteLine($"  note: {n}");
             return 0;
         });
         return cmd;
@@ -187,7 +192,9 @@ internal static class CalcCommand
 
     private static string Join(IEnumerable<double> v) => string.Join(", ", v.Select(F));
 
-    private static JsonArray Numbers(IEnumerable<double> v) => XorCommand.Numbers(v);
+    private static JsonArray Numbers(IEnumerable<double> v) => Json.Numbers(v);
+
+    private static JsonArray Notes(IEnumerable<string> notes) => new(notes.Select(n => (JsonNode?)n).ToArray());
 
     private static JsonArray Matrix(double[,] m)
     {

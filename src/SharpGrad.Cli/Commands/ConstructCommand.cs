@@ -33,20 +33,39 @@ internal static class ConstructCommand
         var points = new Option<int?>("--points") { Description = "Random points: x_i = i + U(0, 0.8), y_i ~ N(0, 1) (the default, 6 points)." };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the random points." };
         var steepness = new Option<double?>("--steepness") { Description = "Steepness k of the sigmoid steps (default: error bound 1e-6)." };
+        var dim = new Option<int?>("--dim") { Description = "Points in R^D (with --random N): the constructions on the projections onto a separating direction." };
+        var random = new Option<int?>("--random") { Description = "N random points x_i ~ N(0, I_D), y_i ~ N(0, 1) in R^D (D from --dim, default 2)." };
+        var activation = new Option<string>("--activation") { Description = "relu, sigmoid or both: which constructions to build.", DefaultValueFactory = _ => "both" };
         var json = JsonOption();
-        var cmd = new Command("interpolate", "The 1-hidden-layer network with N-1 units through N points: ReLU and sigmoid-limit constructions (seed 001 Q5).");
-        foreach (var o in new Option[] { x, y, data, points, seed, steepness, json }) cmd.Add(o);
+        var cmd = new Command("interpolate", "The 1-hidden-layer network with N-1 units through N points of R or R^D: ReLU and sigmoid-limit constructions (seed 001 Q5).");
+        foreach (var o in new Option[] { x, y, data, points, seed, steepness, dim, random, activation, json }) cmd.Add(o);
         cmd.SetAction(p =>
         {
             string? xs = p.GetValue(x), ys = p.GetValue(y), file = p.GetValue(data);
-            int? n = p.GetValue(points);
-            int sources = (xs is not null || ys is not null ? 1 : 0) + (file is not null ? 1 : 0) + (n is not null ? 1 : 0);
-            if (sources > 1) throw new ArgumentException("Give the points one way: --x and --y, --data FILE.csv, or --points N.");
+            int? n = p.GetValue(points), nd = p.GetValue(random), d = p.GetValue(dim);
+            var (relu, sigmoid) = p.GetValue(activation)!.Trim().ToLowerInvariant() switch
+            {
+                "relu" => (true, false),
+                "sigmoid" => (false, true),
+                "both" => (true, true),
+                var a => throw new ArgumentException($"--activation: expected relu, sigmoid or both; got '{a}'."),
+            };
+            int sources = (xs is not null || ys is not null ? 1 : 0) + (file is not null ? 1 : 0) + (n is not null ? 1 : 0) + (nd is not null ? 1 : 0);
+            if (sources > 1) throw new ArgumentException("Give the points one way: --x and --y, --data FILE.csv, --points N, or --random N (with --dim D).");
+            if (d is not null && nd is null) throw new ArgumentException("--dim D goes with --random N (N random points of R^D).");
+            if (nd is not null)
+            {
+                var (qx, qy) = Constructions.RandomPointsNd(nd.Value, d ?? 2, p.GetValue(seed));
+                var rd = Constructions.InterpolateNd(qx, qy, relu, sigmoid, p.GetValue(steepness));
+                if (p.GetValue(json)) Json.Print(ToJson(rd));
+                else PrintInterpolation(rd);
+                return 0;
+            }
             if ((xs is null) != (ys is null)) throw new ArgumentException("--x and --y go together.");
             var (px, py) = xs is not null ? (ParseDoubles(xs, "--x"), ParseDoubles(ys!, "--y"))
                 : file is not null ? Constructions.ReadPoints(file) : Constructions.RandomPoints(n ?? 6, p.GetValue(seed));
             var r = Constructions.Interpolate(px, py, p.GetValue(steepness));
-            if (p.GetValue(json)) Json.Print(ToJson(r));
+            if (p.GetValue(json)) Json.Print(ToJson(r, relu, sigmoid));
             else PrintInterpolation(r);
             return 0;
         });
@@ -123,7 +142,8 @@ internal static class ConstructCommand
             string g = p.GetValue(gate)!.Trim().ToLowerInvariant();
             IReadOnlyList<PerceptronRun> runs = g == "all" ? Perceptrons.TrainAll(p.GetValue(epochs), p.GetValue(lr))
                 : [Perceptrons.Train(Perceptrons.ParseGate(g), p.GetValue(epochs), p.GetValue(lr))];
-            if (p.GetValue(json)) Json.Print(g == "all" ? new JsonObject { ["gates"] = new JsonArray(runs.Select(r => (JsonNode)ToJson(r)).ToArray()) } : ToJson(runs[0]));
+            // One shape whatever --gate is: {"gates": [...]}, with one entry for a single gate.
+            if (p.GetValue(json)) Json.Print(new JsonObject { ["gates"] = new JsonArray(runs.Select(r => (JsonNode)ToJson(r)).ToArray()) });
             else foreach (var r in runs) PrintPerceptron(r);
             return 0;
         });
@@ -145,7 +165,7 @@ internal static class ConstructCommand
 
     private static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 
-    private static JsonArray Numbers(IEnumerable<double> values) => new(values.Select(v => Json.Number(v + 0.0)).ToArray()); // + 0.0 turns -0 into 0
+    private static JsonArray Numbers(IEnumerable<double> values) => Json.Numbers(values.Select(v => v + 0.0)); // + 0.0 turns -0 into 0
 
     /// <summary>A tensor as nested arrays: [a, b] for 1-D, [[...], ...] rows for 2-D.</summary>
     private static JsonArray Nested(Tensor t)
@@ -158,19 +178,36 @@ internal static class ConstructCommand
 
     private static JsonObject Parameters(TwoLayerNet n) => new() { ["W1"] = Nested(n.W1), ["b1"] = Nested(n.B1), ["W2"] = Nested(n.W2), ["b2"] = Nested(n.B2) };
 
-    internal static JsonObject ToJson(InterpolationResult r) => new()
+    /// <summary>
+    /// The interpolation on the line in the same shape as in R^D (<see cref="ToJson(InterpolationNdResult)"/>): dim 1,
+    /// direction [1], x as numbers; "relu" or "sigmoid" null when --activation left it out.
+    /// </summary>
+    internal static JsonObject ToJson(InterpolationResult r, bool relu = true, bool sigmoid = true) => new()
     {
-        ["points"] = r.Points, ["hidden_units"] = r.HiddenUnits, ["x"] = Numbers(r.X), ["y"] = Numbers(r.Y),
-        ["max_abs_error"] = Json.Number(r.Relu.MaxAbsError), ["relu"] = Parameters(r.Relu.Network),
-        ["sigmoid"] = new JsonObject
+        ["points"] = r.Points, ["dim"] = 1, ["hidden_units"] = r.HiddenUnits, ["direction"] = Numbers([1.0]), ["x"] = Numbers(r.X), ["y"] = Numbers(r.Y),
+        ["max_abs_error"] = Json.Number(relu ? r.Relu.MaxAbsError : r.Sigmoid.MaxAbsError),
+        ["relu"] = relu ? new JsonObject { ["max_abs_error"] = Json.Number(r.Relu.MaxAbsError), ["parameters"] = Parameters(r.Relu.Network) } : null,
+        ["sigmoid"] = sigmoid ? SigmoidJson(r.Sigmoid.Steepness, r.Sigmoid.MaxAbsError, r.Sigmoid.ErrorBound, r.Sigmoid.Network, r.Sweep) : null,
+    };
+
+    /// <summary>The interpolation in R^D: x as rows of D numbers, the direction the points were projected on.</summary>
+    internal static JsonObject ToJson(InterpolationNdResult r) => new()
+    {
+        ["points"] = r.Points, ["dim"] = r.Dim, ["hidden_units"] = r.HiddenUnits, ["direction"] = Numbers(r.Direction),
+        ["x"] = new JsonArray(Enumerable.Range(0, r.Points).Select(i => (JsonNode)Numbers(Enumerable.Range(0, r.Dim).Select(k => r.X[i, k]))).ToArray()),
+        ["y"] = Numbers(r.Y), ["max_abs_error"] = Json.Number((r.Relu ?? r.Sigmoid)!.MaxAbsError),
+        ["relu"] = r.Relu is { } u ? new JsonObject { ["max_abs_error"] = Json.Number(u.MaxAbsError), ["parameters"] = Parameters(u.Network) } : null,
+        ["sigmoid"] = r.Sigmoid is { } s ? SigmoidJson(s.Line.Steepness, s.MaxAbsError, s.Line.ErrorBound, s.Network, r.Sweep) : null,
+    };
+
+    private static JsonObject SigmoidJson(double steepness, double maxAbsError, double bound, TwoLayerNet net, IReadOnlyList<SteepnessPoint> sweep) => new()
+    {
+        ["steepness"] = Json.Number(steepness), ["max_abs_error"] = Json.Number(maxAbsError),
+        ["error_bound"] = Json.Number(bound), ["parameters"] = Parameters(net),
+        ["sweep"] = new JsonArray(sweep.Select(s => (JsonNode)new JsonObject
         {
-            ["steepness"] = Json.Number(r.Sigmoid.Steepness), ["max_abs_error"] = Json.Number(r.Sigmoid.MaxAbsError),
-            ["error_bound"] = Json.Number(r.Sigmoid.ErrorBound), ["parameters"] = Parameters(r.Sigmoid.Network),
-            ["sweep"] = new JsonArray(r.Sweep.Select(s => (JsonNode)new JsonObject
-            {
-                ["steepness"] = Json.Number(s.Steepness), ["max_abs_error"] = Json.Number(s.MaxAbsError), ["error_bound"] = Json.Number(s.ErrorBound),
-            }).ToArray()),
-        },
+            ["steepness"] = Json.Number(s.Steepness), ["max_abs_error"] = Json.Number(s.MaxAbsError), ["error_bound"] = Json.Number(s.ErrorBound),
+        }).ToArray()),
     };
 
     internal static JsonObject ToJson(ConversionResult r) => new()
@@ -217,6 +254,31 @@ internal static class ConstructCommand
         ["least_squares"] = Rule(r.LeastSquares), ["sheet_rule"] = r.Sheet is { } sh ? Rule(sh) : null,
         ["proof"] = r.Gate == Gate.Xor ? Perceptrons.XorProof : null,
     };
+
+    private static void PrintInterpolation(InterpolationNdResult r)
+    {
+        var u = r.Direction;
+        AnsiConsole.MarkupLine($"{r.Points} points of R^{r.Dim}, {r.HiddenUnits} hidden units; projected on u = ({string.Join(", ", u.Select(F))}), then the 1-D construction on t = u·x");
+        var table = new Table().Border(TableBorder.Rounded);
+        table.AddColumn(new TableColumn("i").RightAligned());
+        table.AddColumn(new TableColumn("u·x").RightAligned());
+        table.AddColumn(new TableColumn("y").RightAligned());
+        double[]? relu = r.Relu?.Evaluate(r.X), sig = r.Sigmoid?.Evaluate(r.X);
+        if (relu is not null) table.AddColumn(new TableColumn("ReLU net").RightAligned());
+        if (sig is not null) table.AddColumn(new TableColumn("sigmoid net").RightAligned());
+        for (int i = 0; i < r.Points; i++)
+        {
+            double t = Enumerable.Range(0, r.Dim).Sum(k => u[k] * r.X[i, k]);
+            var row = new List<string> { i.ToString(CultureInfo.InvariantCulture), F(t), F(r.Y[i]) };
+            if (relu is not null) row.Add(F(relu[i]));
+            if (sig is not null) row.Add(F(sig[i]));
+            table.AddRow(row.ToArray());
+        }
+        AnsiConsole.Write(table);
+        if (r.Relu is { } a) AnsiConsole.MarkupLine($"ReLU hinges: max |net(x_i) - y_i| = [bold]{a.MaxAbsError:E2}[/] (exact up to rounding)");
+        if (r.Sigmoid is { } b)
+            AnsiConsole.MarkupLine($"sigmoid steps, k = {F(b.Line.Steepness)}: max error [bold]{b.MaxAbsError:E2}[/], proven bound {b.Line.ErrorBound:E2}");
+    }
 
     private static void PrintInterpolation(InterpolationResult r)
     {

@@ -12,8 +12,8 @@ namespace SharpGrad.Cli.Commands;
 /// </summary>
 internal static class ConvCommand
 {
-    /// <summary>Rows of the solutions table when <c>--limit</c> is not given (JSON lists all unless limited).</summary>
-    private const int DefaultTableRows = 50;
+    /// <summary>Solutions listed (table or JSON) when <c>--limit</c> is not given; the count is always the total.</summary>
+    internal const int DefaultLimit = 50;
 
     public static Command Create()
     {
@@ -56,7 +56,7 @@ internal static class ConvCommand
         var pool = new Option<bool>("--pool") { Description = "Solve for max pooling (channels unchanged, p <= k/2)." };
         var ceil = new Option<bool>("--ceil") { Description = "Pooling with ceil_mode (requires --pool)." };
         var nonOverlapping = new Option<bool>("--non-overlapping") { Description = "Only windows that tile the input: s = d(k - 1) + 1." };
-        var limit = new Option<int?>("--limit") { Description = $"Print at most N solutions (the count stays the true total). Default: {DefaultTableRows} rows in the table, all in JSON." };
+        var limit = new Option<int?>("--limit") { Description = $"List at most N solutions (default {DefaultLimit}; 0 lists none). The count is always the total, counted without listing." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
         var cmd = new Command("solve", "Every (kernel, stride, padding, dilation) mapping an input shape to an output shape (seed 001 Q8).");
         foreach (var o in new Option[] { input, output, kernel, stride, padding, dilation, pool, ceil, nonOverlapping, limit, json }) cmd.Add(o);
@@ -69,10 +69,10 @@ internal static class ConvCommand
                 Pool = p.GetValue(pool), CeilMode = p.GetValue(ceil), NonOverlapping = p.GetValue(nonOverlapping),
             };
             if (constraints.CeilMode && !constraints.Pool) throw new ArgumentException("--ceil applies to pooling only; add --pool.");
-            int? max = AtLeast(p.GetValue(limit), 0, "--limit");
-            var report = ConvShapes.Solve(ConvShapes.ParseShape(p.GetValue(input), "--input"), ConvShapes.ParseShape(p.GetValue(output), "--output"), constraints);
-            if (p.GetValue(json)) Json.Print(ToJson(report, max));
-            else PrintSolve(report, max ?? DefaultTableRows);
+            int max = AtLeast(p.GetValue(limit), 0, "--limit") ?? DefaultLimit;
+            var report = ConvShapes.Solve(ConvShapes.ParseShape(p.GetValue(input), "--input"), ConvShapes.ParseShape(p.GetValue(output), "--output"), constraints, max);
+            if (p.GetValue(json)) Json.Print(ToJson(report));
+            else PrintSolve(report);
             return 0;
         });
         return cmd;
@@ -99,17 +99,15 @@ internal static class ConvCommand
         return new JsonObject
         {
             ["input"] = Dims(r.Input), ["layers"] = layers, ["output"] = Dims(r.Trace.Output), ["output_numel"] = r.Trace.Output.Numel,
-            ["total_weights"] = r.Trace.TotalWeights, ["total_biases"] = r.Trace.TotalBiases, ["total_params"] = r.Trace.TotalParameters,
+            ["weights"] = r.Trace.TotalWeights, ["biases"] = r.Trace.TotalBiases, ["params"] = r.Trace.TotalParameters, // the whole stack's
         };
     }
 
-    internal static JsonObject ToJson(SolveReport r, int? limit)
+    internal static JsonObject ToJson(SolveReport r)
     {
         var solutions = new JsonArray();
-        int shown = Math.Min(r.Solutions.Count, limit ?? int.MaxValue);
-        for (int i = 0; i < shown; i++)
+        foreach (var c in r.Solutions)
         {
-            var c = r.Solutions[i];
             solutions.Add(new JsonObject { ["kernel"] = c.Kernel, ["stride"] = c.Stride, ["padding"] = c.Padding, ["dilation"] = c.Dilation });
         }
         var c0 = r.Constraints;
@@ -121,7 +119,7 @@ internal static class ConvCommand
                 ["kernel"] = c0.Kernel, ["stride"] = c0.Stride, ["padding"] = c0.Padding, ["dilation"] = c0.Dilation,
                 ["pool"] = c0.Pool, ["ceil"] = c0.CeilMode, ["non_overlapping"] = c0.NonOverlapping,
             },
-            ["solutions"] = solutions, ["count"] = r.Solutions.Count, ["shown"] = shown, ["truncated"] = shown < r.Solutions.Count,
+            ["solutions"] = solutions, ["count"] = r.Count, ["shown"] = r.Solutions.Count, ["truncated"] = r.Truncated,
         };
     }
 
@@ -143,7 +141,7 @@ internal static class ConvCommand
         AnsiConsole.MarkupLine("[grey]o = floor((n + 2p - d(k - 1) - 1) / s) + 1 per axis; a conv has out·in·kh·kw weights and out biases; pooling has none.[/]");
     }
 
-    private static void PrintSolve(SolveReport r, int limit)
+    private static void PrintSolve(SolveReport r)
     {
         var c = r.Constraints;
         var fixedParts = new List<string>();
@@ -154,18 +152,23 @@ internal static class ConvCommand
         if (c.NonOverlapping) fixedParts.Add("non-overlapping");
         string kind = c.Pool ? (c.CeilMode ? "max pooling (ceil mode)" : "max pooling") : "convolution";
         AnsiConsole.MarkupLine($"{kind} {r.Input} -> {r.Output}{(fixedParts.Count > 0 ? ", " + string.Join(", ", fixedParts) : "")}: " +
-            $"[bold]{r.Solutions.Count:N0}[/] configuration{(r.Solutions.Count == 1 ? "" : "s")}");
-        if (r.Solutions.Count == 0)
+            $"[bold]{r.Count:N0}[/] configuration{(r.Count == 1 ? "" : "s")}");
+        if (r.Count == 0)
         {
             AnsiConsole.MarkupLine("[yellow]none within the bounds (k, s, d up to the larger input side; p up to d(k - 1), or k/2 for pooling).[/]");
             return;
         }
         var table = new Table().Border(TableBorder.Rounded);
         foreach (var col in new[] { "k", "s", "p", "d", "effective k" }) table.AddColumn(new TableColumn(col).RightAligned());
-        foreach (var x in r.Solutions.Take(limit))
+        if (r.Solutions.Count == 0)
+        {
+            AnsiConsole.MarkupLine("[grey]none listed (--limit 0).[/]");
+            return;
+        }
+        foreach (var x in r.Solutions)
             table.AddRow(x.Kernel.ToString(), x.Stride.ToString(), x.Padding.ToString(), x.Dilation.ToString(), x.EffectiveKernel.ToString());
         AnsiConsole.Write(table);
-        if (r.Solutions.Count > limit)
-            AnsiConsole.MarkupLine($"[grey]showing {limit} of {r.Solutions.Count:N0}; use --limit N, or fix more of k, s, p, d.[/]");
+        if (r.Truncated)
+            AnsiConsole.MarkupLine($"[grey]showing the first {r.Solutions.Count:N0} of {r.Count:N0}; use --limit N, or fix more of k, s, p, d.[/]");
     }
 }

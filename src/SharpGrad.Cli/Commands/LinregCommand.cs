@@ -82,7 +82,7 @@ internal static class LinregCommand
         ["closed_form_weights"] = XorCommand.Numbers(r.ClosedFormWeights), ["gd_weights"] = XorCommand.Numbers(r.GdWeights),
         ["closed_form_train_loss"] = Json.Number(r.ClosedFormTrainLoss), ["test_loss"] = Json.Number(r.ClosedFormTestLoss),
         ["gd_train_loss"] = Json.Number(r.FinalGdTrainLoss), ["gd_test_loss"] = Json.Number(r.FinalGdTestLoss),
-        ["mlp_train_loss"] = Json.Number(r.FinalMlpTrainLoss), ["mlp_test_loss"] = Json.Number(r.FinalMlpTestLoss), ["mlp_parameters"] = r.MlpParameters,
+        ["mlp_train_loss"] = Json.Number(r.FinalMlpTrainLoss), ["mlp_test_loss"] = Json.Number(r.FinalMlpTestLoss), ["mlp_params"] = r.MlpParameters,
         ["initial_distance"] = Json.Number(r.InitialDistance), ["distance"] = XorCommand.Numbers(r.Distance),
         ["gd_train_loss_history"] = XorCommand.Numbers(r.GdTrainLoss), ["gd_test_loss_history"] = XorCommand.Numbers(r.GdTestLoss),
         ["mlp_train_loss_history"] = XorCommand.Numbers(r.MlpTrainLoss), ["mlp_test_loss_history"] = XorCommand.Numbers(r.MlpTestLoss),

@@ -244,7 +244,7 @@ internal static class TrainRunner
     private static TrainOutcome RunPerceptron(TrainConfig c, ImageDataset train, FashionMnistData data, IProgress<EpochReport>? progress, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
-        var p = new Perceptron(784, 10);
+        var p = new SharpGrad.Theory.Perceptron(784, 10);
         var (xTrain, yTrain) = All(train);
         var (xVal, yVal) = All(data.Validation);
         var g = new Generator(c.Seed + 1);

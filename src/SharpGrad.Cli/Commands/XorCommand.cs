@@ -22,7 +22,7 @@ internal static class XorCommand
         var loss = new Option<string>("--loss") { Description = "mean: 1/4 Σ (y - f)²; sum: Σ (y - f)².", DefaultValueFactory = _ => "mean" };
         var activation = new Option<string>("--activation") { Description = "relu (the max of the sheet) or identity.", DefaultValueFactory = _ => "relu" };
         var noBias = new Option<bool>("--no-bias") { Description = "Drop the hidden bias b1: h = ReLU(Uᵀx) (Q2.3); b2 stays." };
-        var weights = new Option<string?>("--weights") { Description = "Verify hand-set parameters \"U11,U12,U21,U22,b11,b12,w1,w2,b2\" (U[i,j]: input i to hidden j), e.g. the sheet's \"1,-1,-1,1,0,0,1,1,-0.5\"." };
+        var weights = new Option<string?>("--weights") { Description = "Verify hand-set parameters \"U11,U12,U21,U22,b11,b12,w1,w2,b2\" (U[i,j]: input i to hidden j), e.g. the sheet's \"1,-1,-1,1,0,0,1,1,-0.5\"; with --no-bias the 7 values without b11,b12 (or b11 = b12 = 0)." };
         var outDir = new Option<string?>("--out") { Description = "Directory for loss.svg (every restart, log scale) and params.svg (two random parameters of the best run)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of tables." };
         var cmd = new Command("xor", "Seed 000 Q2-Q3: the 2-2-1 network f(x) = wᵀ max(Uᵀx + b1, 0) + b2 on XOR (labels -1/1), squared loss, gradient descent with random restarts.");
@@ -126,7 +126,7 @@ internal static class XorCommand
         return o;
     }
 
-    internal static JsonArray Numbers(IEnumerable<double> values) => new(values.Select(Json.Number).ToArray());
+    internal static JsonArray Numbers(IEnumerable<double> values) => Json.Numbers(values);
 
     private static string F(double v, string format = "G6") => v.ToString(format, CultureInfo.InvariantCulture);
 

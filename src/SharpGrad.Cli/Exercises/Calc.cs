@@ -39,7 +39,11 @@ public sealed record LossInput(double[]? Scores, double[,]? W, double[]? B, doub
 /// <param name="GradW">∂CE/∂W = (softmax(s) − onehot(y)) xᵀ, or null.</param>
 /// <param name="GradB">∂CE/∂b, or null.</param>
 public sealed record LossResult(double[] Scores, int Label, double[] Probabilities, double Hinge, double CrossEntropy,
-    double[] GradScores, double[,]? GradW, double[]? GradB);
+    double[] GradScores, double[,]? GradW, double[]? GradB)
+{
+    /// <summary>One line for each loss that exceeds the double range and so is +∞.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+}
 
 /// <summary>KL divergence in both directions from count vectors, and its gradients (seed 004 Q3).</summary>
 /// <param name="PCounts">The counts P.</param>
@@ -50,10 +54,22 @@ public sealed record LossResult(double[] Scores, int Label, double[] Probabiliti
 /// <param name="KlQp">KL(q‖p).</param>
 /// <param name="GradQ">∂KL(p‖q)/∂q_d = −p_d / q_d, treating q as free (not renormalised).</param>
 /// <param name="GradQReverse">∂KL(q‖p)/∂q_d = log(q_d / p_d) + 1.</param>
-public sealed record KlResult(double[] PCounts, double[] QCounts, double[] P, double[] Q, double KlPq, double KlQp, double[] GradQ, double[] GradQReverse);
+/// <remarks>
+/// 0 · log 0 = 0: an outcome with p_d = 0 adds nothing to KL(p‖q) and its gradient entry is 0. A q_d of 0 where
+/// p_d &gt; 0 makes KL(p‖q) +∞ (and −p_d / q_d −∞), said in <see cref="Notes"/>; likewise for KL(q‖p).
+/// </remarks>
+public sealed record KlResult(double[] PCounts, double[] QCounts, double[] P, double[] Q, double KlPq, double KlQp, double[] GradQ, double[] GradQReverse)
+{
+    /// <summary>One line for each infinite value and why.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+}
 
 /// <summary>True (kernel-flipping) 1-D convolution in the three NumPy modes (seed 001 Q6).</summary>
-public sealed record ConvolveResult(double[] Signal, double[] Kernel, double[] Full, double[] Valid, double[] Same);
+public sealed record ConvolveResult(double[] Signal, double[] Kernel, double[] Full, double[] Valid, double[] Same)
+{
+    /// <summary>A line when some value exceeds the double range and so is ±∞.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+}
 
 /// <summary>The small calculations of seeds 000, 001 and 004, each done by the library (autograd where there is a derivative).</summary>
 public static class Calc
@@ -79,7 +95,7 @@ public static class Calc
             {
                 j[r, c] = flat[r * n + c];
                 expected[r, c] = ((r == c ? s[r] : 0) - s[r] * s[c]) / temperature; // the chain rule brings the 1/c
-                worst = Math.Max(worst, Math.Abs(j[r, c] - expected[r, c]));
+                worst = Math.Max(worst, j[r, c] == expected[r, c] ? 0 : Math.Abs(j[r, c] - expected[r, c])); // equal infinities agree
             }
         return new SoftmaxResult(x, temperature, s, shiftError, j, expected, worst);
     }
@@ -125,7 +141,6 @@ public static class Calc
     {
         ArgumentNullException.ThrowIfNull(input);
         Tensor scores;
-        Tensor? w = null, b = null;
         if (input.W is not null)
         {
             if (input.Scores is not null) throw new ArgumentException("Give either --scores or --W with --x, not both.");
@@ -134,11 +149,19 @@ public static class Calc
             if (input.X.Length != d) throw new ArgumentException($"--x has {input.X.Length} entries but --W is {k} x {d}: x needs {d}.");
             var bias = input.B ?? new double[k];
             if (bias.Length != k) throw new ArgumentException($"--b has {bias.Length} entries but --W is {k} x {d}: b needs {k}.");
-            var flat = new double[k * d];
-            Buffer.BlockCopy(input.W, 0, flat, 0, flat.Length * sizeof(double));
-            w = Tensor.FromArray(flat, k, d); w.RequiresGrad = true;
-            b = Tensor.FromArray(bias); b.RequiresGrad = true;
-            scores = w.MatMul(Tensor.FromArray(input.X)) + b;
+            // s = W x + b in double, scaled by powers of two where a product would overflow, so a finite score is never
+            // lost to an intermediate ∞ − ∞; ∂CE/∂W = (∂CE/∂s) xᵀ and ∂CE/∂b = ∂CE/∂s by the chain rule below.
+            var s0 = new double[k];
+            for (int r = 0; r < k; r++)
+            {
+                var row = new double[d];
+                for (int c = 0; c < d; c++) row[c] = input.W[r, c];
+                s0[r] = ScaledDot(row, input.X) + bias[r];
+                if (!double.IsFinite(s0[r]))
+                    throw new ArgumentException($"--W, --x, --b: the score s_{r} = (W x + b)_{r} is beyond the double range (about ±1.8e308); scale the inputs down.");
+            }
+            scores = Tensor.FromArray(s0); // a leaf; W and b enter through the chain rule
+            scores.RequiresGrad = true;
         }
         else
         {
@@ -154,19 +177,20 @@ public static class Calc
         double hinge;
         using (Autograd.NoGrad()) hinge = Functional.MulticlassSvmLoss(scores, target, reduction: Reduction.Sum).Item();
         var ce = Functional.CrossEntropy(scores, target, Reduction.Sum);
-        var inputs = w is null ? new[] { scores } : [scores, w, b!];
-        var grads = Autograd.Grad(ce, inputs);
+        var gradScores = Autograd.Grad(ce, [scores])[0].ToArray<double>();
         double[,]? gradW = null;
-        if (w is not null)
+        if (input.W is not null)
         {
-            int d = w.Shape[1];
-            var gw = grads[1].ToArray<double>();
+            int d = input.X!.Length;
             gradW = new double[classes, d];
-            for (int r = 0; r < classes; r++) for (int c = 0; c < d; c++) gradW[r, c] = gw[r * d + c];
+            for (int r = 0; r < classes; r++) for (int c = 0; c < d; c++) gradW[r, c] = gradScores[r] * input.X[c];
         }
         double[] probabilities;
         using (Autograd.NoGrad()) probabilities = scores.Softmax(0).ToArray<double>();
-        return new LossResult(scores.ToArray<double>(), label, probabilities, hinge, ce.Item(), grads[0].ToArray<double>(), gradW, w is null ? null : grads[2].ToArray<double>());
+        var notes = new List<string>();
+        if (double.IsPositiveInfinity(hinge)) notes.Add("The hinge loss exceeds the largest double (about 1.8e308): a margin s_j - s_y + 1 is beyond it, so it is +Infinity.");
+        if (double.IsPositiveInfinity(ce.Item())) notes.Add("The cross-entropy exceeds the largest double (about 1.8e308): log-sum-exp(s) - s_y is beyond it, so it is +Infinity.");
+        return new LossResult(scores.ToArray<double>(), label, probabilities, hinge, ce.Item(), gradScores, gradW, input.W is null ? null : (double[])gradScores.Clone()) { Notes = notes };
     }
 
     /// <summary>KL(p‖q) and KL(q‖p) from counts, with the gradients of both with respect to q through autograd.</summary>
@@ -182,27 +206,54 @@ public static class Calc
             if (counts.Sum() <= 0) throw new ArgumentException($"{name}: the counts sum to 0; there is nothing to normalise.");
         }
         double[] p = Normalise(pCounts), q = Normalise(qCounts);
-        var pt = Tensor.FromArray(p);
+        var notes = new List<string>();
+        int n = p.Length;
+        var ptIndex = Enumerable.Range(0, n).Where(i => p[i] > 0).ToArray();   // the support of p
+        var qtIndex = Enumerable.Range(0, n).Where(i => q[i] > 0).ToArray();   // the support of q
 
-        // KL(p‖q) as F.kl_div takes it: the input is log q, the target p.
-        var q1 = Tensor.FromArray(q); q1.RequiresGrad = true;
-        var klPq = Functional.KlDiv(q1.Log(), pt, Reduction.Sum);
+        // KL(p‖q) over the support of p (0 · log 0 = 0 elsewhere, and those terms do not depend on q), through
+        // F.kl_div's form: the input is log q, the target p.
+        var q1 = Tensor.FromArray(ptIndex.Select(i => q[i]).ToArray()); q1.RequiresGrad = true;
+        var klPq = Functional.KlDiv(q1.Log(), Tensor.FromArray(ptIndex.Select(i => p[i]).ToArray()), Reduction.Sum);
         klPq.Backward();
+        var gradQ = new double[n];
+        var g1 = q1.Grad!.ToArray<double>();
+        for (int k = 0; k < ptIndex.Length; k++) gradQ[ptIndex[k]] = g1[k];
+        var qZero = ptIndex.Where(i => q[i] == 0).ToArray();
+        if (qZero.Length > 0)
+            notes.Add($"KL(p||q) = +Infinity: q is 0 where p > 0 (outcome{Plural(qZero)} {string.Join(", ", qZero)}, from 0).");
 
-        // KL(q‖p): q is now the target, so the gradient flows through q log q as well as through −q log p.
-        var q2 = Tensor.FromArray(q); q2.RequiresGrad = true;
-        var klQp = Functional.KlDiv(pt.Log(), q2, Reduction.Sum);
+        // KL(q‖p) over the support of q: q is now the target, so the gradient flows through q log q as well as −q log p.
+        var q2 = Tensor.FromArray(qtIndex.Select(i => q[i]).ToArray()); q2.RequiresGrad = true;
+        var klQp = Functional.KlDiv(Tensor.FromArray(qtIndex.Select(i => p[i]).ToArray()).Log(), q2, Reduction.Sum);
         klQp.Backward();
-        return new KlResult(pCounts, qCounts, p, q, klPq.Item(), klQp.Item(), q1.Grad!.ToArray<double>(), q2.Grad!.ToArray<double>());
+        var gradQReverse = new double[n];
+        var g2 = q2.Grad!.ToArray<double>();
+        for (int k = 0; k < qtIndex.Length; k++) gradQReverse[qtIndex[k]] = g2[k];
+        var pZero = qtIndex.Where(i => p[i] == 0).ToArray();
+        if (pZero.Length > 0)
+            notes.Add($"KL(q||p) = +Infinity: p is 0 where q > 0 (outcome{Plural(pZero)} {string.Join(", ", pZero)}, from 0).");
+        // Where q_d = 0 the term q_d log(q_d / p_d) sits at the edge of its domain; its one-sided derivative is
+        // log(0 / p_d) + 1 = −∞ when p_d > 0, and +∞ when p_d = 0 too (any q_d > 0 makes that term +∞).
+        var edge = Enumerable.Range(0, n).Where(i => q[i] == 0).ToArray();
+        foreach (int i in edge) gradQReverse[i] = p[i] > 0 ? double.NegativeInfinity : double.PositiveInfinity;
+        if (edge.Length > 0)
+            notes.Add($"q is 0 at outcome{Plural(edge)} {string.Join(", ", edge)} (from 0): d KL(q||p) / d q there is the one-sided derivative, -Infinity if p > 0, +Infinity if p = 0.");
+        return new KlResult(pCounts, qCounts, p, q, klPq.Item(), klQp.Item(), gradQ, gradQReverse) { Notes = notes };
     }
+
+    private static string Plural(int[] items) => items.Length == 1 ? "" : "s";
 
     /// <summary>The true convolution of <paramref name="signal"/> and <paramref name="kernel"/> in Full, Valid and Same modes.</summary>
     public static ConvolveResult Convolve(double[] signal, double[] kernel)
     {
         NonEmpty(signal, "--signal");
         NonEmpty(kernel, "--kernel");
-        return new ConvolveResult(signal, kernel, Signal.Convolve(signal, kernel, ConvMode.Full),
-            Signal.Convolve(signal, kernel, ConvMode.Valid), Signal.Convolve(signal, kernel, ConvMode.Same));
+        var full = Signal.Convolve(signal, kernel, ConvMode.Full);
+        var notes = full.Any(double.IsInfinity)
+            ? new[] { "Some sums exceed the largest double (about 1.8e308) and are shown as Infinity; they were computed with the inputs scaled, so no finite value was lost to an intermediate overflow." }
+            : [];
+        return new ConvolveResult(signal, kernel, full, Signal.Convolve(signal, kernel, ConvMode.Valid), Signal.Convolve(signal, kernel, ConvMode.Same)) { Notes = notes };
     }
 
     /// <summary>Parses "1,2,3" (invariant culture); an empty list or a non-number is an error naming the option.</summary>
@@ -227,10 +278,25 @@ public static class Calc
         return m;
     }
 
-    private static double[] Normalise(double[] counts)
+    /// <summary>c / Σ c; when Σ c overflows (counts near 1e308), (c / max c) / Σ (c / max c) instead, which cannot.</summary>
+    internal static double[] Normalise(double[] counts)
     {
         double total = counts.Sum();
-        return counts.Select(c => c / total).ToArray();
+        if (double.IsFinite(total)) return counts.Select(c => c / total).ToArray();
+        double max = counts.Max();
+        double scaled = counts.Sum(c => c / max);
+        return counts.Select(c => c / max / scaled).ToArray();
+    }
+
+    /// <summary>Σ a_i b_i with a and b scaled by powers of two to a largest magnitude near 1 and the sum scaled back once.</summary>
+    internal static double ScaledDot(double[] a, double[] b)
+    {
+        double ma = a.Max(Math.Abs), mb = b.Max(Math.Abs);
+        if (ma == 0 || mb == 0) return 0;
+        int ea = Math.ILogB(ma), eb = Math.ILogB(mb);
+        double sum = 0;
+        for (int i = 0; i < a.Length; i++) sum += Math.ScaleB(a[i], -ea) * Math.ScaleB(b[i], -eb);
+        return Math.ScaleB(sum, ea + eb);
     }
 
     private static void NonEmpty(double[]? v, string option)

@@ -24,6 +24,30 @@ public sealed record InterpolationResult(double[] X, double[] Y, Interpolant Rel
     public int HiddenUnits => Relu.Network.HiddenSize;
 }
 
+/// <summary>
+/// Seed 001 Q5 in R^D: the interpolating networks through N points of R^D (the 1-D constructions on the projections
+/// u · x_i), with the fit measured on the points themselves.
+/// </summary>
+/// <param name="X">The points, one per row [N, D].</param>
+/// <param name="Y">The values.</param>
+/// <param name="Relu">The ReLU-hinge network, or null when only the sigmoid one was asked for.</param>
+/// <param name="Sigmoid">The sigmoid-step network, or null when only the ReLU one was asked for.</param>
+/// <param name="Sweep">The sigmoid construction at steepness 1/g, 2/g, … (g the smallest gap between projections); empty without it.</param>
+public sealed record InterpolationNdResult(double[,] X, double[] Y, ProjectedInterpolant? Relu, ProjectedInterpolant? Sigmoid, IReadOnlyList<SteepnessPoint> Sweep)
+{
+    /// <summary>Number of points given.</summary>
+    public int Points => Y.Length;
+
+    /// <summary>The dimension D of the input space.</summary>
+    public int Dim => X.GetLength(1);
+
+    /// <summary>The direction the points are projected on.</summary>
+    public IReadOnlyList<double> Direction => (Relu ?? Sigmoid)!.Direction;
+
+    /// <summary>Hidden units: one fewer than the distinct points.</summary>
+    public int HiddenUnits => (Relu ?? Sigmoid)!.Network.HiddenSize;
+}
+
 /// <summary>Seed 001 Q4 / 002 Q4: a network, its exact conversion, and how far apart they are on random inputs.</summary>
 /// <param name="Source">The network converted.</param>
 /// <param name="Converted">The equivalent network with the other activation.</param>
@@ -88,6 +112,55 @@ public static class Constructions
         int rows = table.Values.Shape[0], cols = table.Values.Shape[1];
         double[] v = table.Values.ToArray<double>();
         return (Enumerable.Range(0, rows).Select(r => v[r * cols + cx]).ToArray(), Enumerable.Range(0, rows).Select(r => v[r * cols + cy]).ToArray());
+    }
+
+    /// <summary>N points x_i ~ N(0, I_D) and values y_i ~ N(0, 1), from one seeded generator.</summary>
+    /// <param name="n">Number of points, at least 1.</param>
+    /// <param name="dim">Dimension D, at least 1.</param>
+    /// <param name="seed">The seed.</param>
+    /// <returns>The points [N, D] and values.</returns>
+    public static (double[,] X, double[] Y) RandomPointsNd(int n, int dim, ulong seed)
+    {
+        if (n < 1) throw new ArgumentException($"--random must be at least 1; got {n}.");
+        if (dim < 1) throw new ArgumentException($"--dim must be at least 1; got {dim}.");
+        var g = new Generator(seed);
+        var x = new double[n, dim];
+        var y = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            for (int k = 0; k < dim; k++) x[i, k] = g.NextNormal();
+            y[i] = g.NextNormal();
+        }
+        return (x, y);
+    }
+
+    /// <summary>
+    /// The interpolating networks through N points of R^D (<see cref="Interpolation.Relu(double[,], double[])"/>,
+    /// <see cref="Interpolation.SigmoidSteps(double[,], double[], double?, double)"/>), each measured on the points.
+    /// </summary>
+    /// <param name="x">The points [N, D].</param>
+    /// <param name="y">The values.</param>
+    /// <param name="relu">Build the ReLU network.</param>
+    /// <param name="sigmoid">Build the sigmoid network (with a steepness sweep).</param>
+    /// <param name="steepness">The sigmoid steepness, or null for an error bound of 1e-6.</param>
+    /// <returns>The networks and their errors.</returns>
+    /// <exception cref="ArgumentException">As the constructions throw.</exception>
+    public static InterpolationNdResult InterpolateNd(double[,] x, double[] y, bool relu = true, bool sigmoid = true, double? steepness = null)
+    {
+        if (!relu && !sigmoid) throw new ArgumentException("--activation: choose relu, sigmoid or both.");
+        var r = relu ? Interpolation.Relu(x, y) : null;
+        var s = sigmoid ? Interpolation.SigmoidSteps(x, y, steepness) : null;
+        var sweep = new List<SteepnessPoint>();
+        if (s is not null && s.Line.X.Count > 1)
+        {
+            double gap = s.Line.X.Zip(s.Line.X.Skip(1), (a, b) => b - a).Min();
+            for (int m = 1; m <= 256; m *= 2)
+            {
+                var k = Interpolation.SigmoidSteps(x, y, m / gap);
+                sweep.Add(new SteepnessPoint(k.Line.Steepness, k.MaxAbsError, k.Line.ErrorBound));
+            }
+        }
+        return new InterpolationNdResult(x, y, r, s, sweep);
     }
 
     /// <summary>

@@ -30,12 +30,17 @@ public sealed record ShapeStep(string Spec, LayerTrace Trace)
 /// <param name="Trace">The library's trace of the whole stack.</param>
 public sealed record ShapeReport(FeatureShape Input, IReadOnlyList<ShapeStep> Steps, ConvTrace Trace);
 
-/// <summary>The result of <see cref="ConvShapes.Solve"/>: every configuration found (all of them, however many).</summary>
+/// <summary>The result of <see cref="ConvShapes.Solve"/>: how many configurations there are, and the first few of them.</summary>
 /// <param name="Input">The input shape.</param>
 /// <param name="Output">The wanted output shape.</param>
 /// <param name="Constraints">What was fixed and how far the search went.</param>
-/// <param name="Solutions">Every configuration, ordered by (k, s, p, d).</param>
-public sealed record SolveReport(FeatureShape Input, FeatureShape Output, ConvConstraints Constraints, IReadOnlyList<ConvConfig> Solutions);
+/// <param name="Count">How many configurations meet the constraints (all of them, counted without listing).</param>
+/// <param name="Solutions">The first configurations in (k, s, p, d) order, at most the limit asked for.</param>
+public sealed record SolveReport(FeatureShape Input, FeatureShape Output, ConvConstraints Constraints, long Count, IReadOnlyList<ConvConfig> Solutions)
+{
+    /// <summary>True when fewer configurations are listed than there are.</summary>
+    public bool Truncated => Solutions.Count < Count;
+}
 
 /// <summary>
 /// One part of seed 001 Q8 with the sheet's worked answer checked against the solver: whether the sheet's configuration
@@ -124,14 +129,24 @@ public static class ConvShapes
         return new ShapeReport(input, trace.Layers.Select((t, i) => new ShapeStep(tokens[i], t)).ToList(), trace);
     }
 
-    /// <summary>Every configuration mapping <paramref name="input"/> to <paramref name="output"/>; see <see cref="ConvSolver.Solve"/>.</summary>
+    /// <summary>
+    /// The number of configurations mapping <paramref name="input"/> to <paramref name="output"/> and the first
+    /// <paramref name="limit"/> of them (see <see cref="ConvSolver.Count"/> and <see cref="ConvSolver.Enumerate"/>):
+    /// memory grows with the limit, never with the count.
+    /// </summary>
     /// <param name="input">The input shape.</param>
     /// <param name="output">The wanted output shape.</param>
     /// <param name="constraints">Fixed values and bounds.</param>
+    /// <param name="limit">The most configurations to list, at least 0.</param>
     /// <returns>The report.</returns>
     /// <exception cref="ArgumentException">A contradiction (pooling changing channels, ceil without pooling) or a value out of range.</exception>
-    public static SolveReport Solve(FeatureShape input, FeatureShape output, ConvConstraints constraints) =>
-        new(input, output, constraints, ConvSolver.Solve(input, output, constraints));
+    public static SolveReport Solve(FeatureShape input, FeatureShape output, ConvConstraints constraints, int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        long count = ConvSolver.Count(input, output, constraints);
+        var shown = ConvSolver.Enumerate(input, output, constraints).Take((int)Math.Min(limit, count)).ToList();
+        return new(input, output, constraints, count, shown);
+    }
 
     /// <summary>Seed 001 Q7: 256x256 RGB through the sheet's three layers, and the sheet's answers (24x24x128, 131,072 weights).</summary>
     /// <returns>The trace and the comparison.</returns>

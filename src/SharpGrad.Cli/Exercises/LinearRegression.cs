@@ -194,7 +194,9 @@ public static class LinearRegression
 
     /// <summary>
     /// The learning rate above which full-batch GD on the MSE diverges: the iteration is θ ← (I − η (2/n) AᵀA) θ + …,
-    /// stable iff η (2/n) λ_max(AᵀA) &lt; 2, i.e. η &lt; n / λ_max. λ_max by power iteration on the small matrix AᵀA.
+    /// stable iff η (2/n) λ_max(AᵀA) &lt; 2, i.e. η &lt; n / λ_max. λ_max of the small symmetric matrix AᵀA by the Jacobi
+    /// method (<see cref="SymmetricEigen"/>): power iteration from a fixed start misses λ_max when its eigenvector is
+    /// orthogonal to the start, as for two negatively correlated features.
     /// </summary>
     public static double MaxStableLearningRate(double[,] a)
     {
@@ -203,19 +205,8 @@ public static class LinearRegression
         var m = new double[d, d];
         for (int r = 0; r < n; r++)
             for (int i = 0; i < d; i++) for (int j = 0; j < d; j++) m[i, j] += a[r, i] * a[r, j];
-        var v = Enumerable.Repeat(1 / Math.Sqrt(d), d).ToArray();
-        double lambda = 0;
-        for (int it = 0; it < 1000; it++)
-        {
-            var mv = new double[d];
-            for (int i = 0; i < d; i++) for (int j = 0; j < d; j++) mv[i] += m[i, j] * v[j];
-            double norm = Math.Sqrt(mv.Sum(x => x * x));
-            if (norm == 0) return double.PositiveInfinity;
-            double next = v.Zip(mv, (x, y) => x * y).Sum(); // Rayleigh quotient vᵀ M v
-            for (int i = 0; i < d; i++) v[i] = mv[i] / norm;
-            if (Math.Abs(next - lambda) <= 1e-14 * next) { lambda = next; break; }
-            lambda = next;
-        }
+        double lambda = SymmetricEigen.Eigenvalues(m)[^1];
+        if (!(lambda > 0)) return double.PositiveInfinity;
         return n / lambda;
     }
 

@@ -1,3 +1,4 @@
+using SharpGrad.Theory;
 using SharpGrad.Training;
 
 namespace SharpGrad.Cli.Exercises;

@@ -114,15 +114,31 @@ public static class Xor
     /// <summary>An exact solution (zero squared loss): U = [[1, 1], [1, 1]], b1 = [0, −1], w = [2, −4], b2 = −1 gives f = y.</summary>
     public static readonly IReadOnlyList<double> ExactSolution = [1, 1, 1, 1, 0, -1, 2, -4, -1];
 
-    /// <summary>Evaluates the network with the given parameters on the four points (no training).</summary>
-    public static XorEvaluation Evaluate(IReadOnlyList<double> parameters, Activation activation = Activation.Relu, Reduction loss = Reduction.Mean)
+    /// <summary>
+    /// Evaluates the network with the given parameters on the four points (no training). Without a hidden bias
+    /// (<paramref name="hiddenBias"/> false, Q2.3) the network is h = φ(Uᵀx): give the 7 values U11, U12, U21, U22, w1,
+    /// w2, b2, or all 9 with b11 = b12 = 0; a non-zero hidden bias is an error rather than silently used or dropped.
+    /// </summary>
+    public static XorEvaluation Evaluate(IReadOnlyList<double> parameters, Activation activation = Activation.Relu, Reduction loss = Reduction.Mean, bool hiddenBias = true)
     {
-        ArgumentNullException.ThrowIfNull(parameters);
-        if (parameters.Count != ParameterNames.Count)
-            throw new ArgumentException($"--weights: expected {ParameterNames.Count} values ({string.Join(",", ParameterNames)}); got {parameters.Count}.");
-        var p = Net.From(parameters.ToArray());
+        var p = Net.From(Complete(parameters, hiddenBias));
         using var _ = Autograd.NoGrad();
         return Score(p, activation, loss);
+    }
+
+    /// <summary>The 9 parameters from <c>--weights</c>: checked, and with the 7-value no-bias form widened by b1 = 0.</summary>
+    private static double[] Complete(IReadOnlyList<double> given, bool hiddenBias)
+    {
+        ArgumentNullException.ThrowIfNull(given);
+        if (!hiddenBias && given.Count == ParameterNames.Count - 2)
+            return [given[0], given[1], given[2], given[3], 0, 0, given[4], given[5], given[6]];
+        if (given.Count != ParameterNames.Count)
+            throw new ArgumentException($"--weights: expected {ParameterNames.Count} values ({string.Join(",", ParameterNames)})" +
+                (hiddenBias ? "" : ", or 7 without b11,b12 under --no-bias") + $"; got {given.Count}.");
+        if (!hiddenBias && (given[4] != 0 || given[5] != 0))
+            throw new ArgumentException(FormattableString.Invariant(
+                $"--weights: b11 = {given[4]}, b12 = {given[5]}, but --no-bias drops the hidden bias; give 0 for both, or the 7 values U11,U12,U21,U22,w1,w2,b2."));
+        return given.ToArray();
     }
 
     /// <summary>
@@ -162,8 +178,7 @@ public static class Xor
         if (!(options.LearningRate > 0) || !double.IsFinite(options.LearningRate)) throw new ArgumentException($"--lr must be positive (got {options.LearningRate}).");
         if (options.Activation is not (Activation.Relu or Activation.Identity)) throw new ArgumentException($"--activation: {options.Activation} is not part of this exercise (relu or identity).");
         if (options.Loss is not (Reduction.Mean or Reduction.Sum)) throw new ArgumentException($"--loss: {options.Loss} is not supported (mean or sum).");
-        if (options.HandSet is { } given && given.Count != ParameterNames.Count)
-            throw new ArgumentException($"--weights: expected {ParameterNames.Count} values ({string.Join(",", ParameterNames)}); got {given.Count}.");
+        if (options.HandSet is { } given) Complete(given, options.HiddenBias); // check before training, not after
 
         var trainable = Enumerable.Range(0, ParameterNames.Count).Where(i => options.HiddenBias || i is not (4 or 5)).ToArray();
         var pick = new Generator(options.Seed ^ 0x9E3779B97F4A7C15UL); // its own stream: the choice does not disturb restart 0
@@ -181,7 +196,7 @@ public static class Xor
         static double Key(XorRun r) => double.IsFinite(r.FinalLoss) ? r.FinalLoss : double.PositiveInfinity;
         var pool = runs.Any(r => r.Succeeded) ? runs.Where(r => r.Succeeded) : runs;
         int best = runs.IndexOf(pool.MinBy(Key)!);
-        var hand = options.HandSet is null ? null : Evaluate(options.HandSet, options.Activation, options.Loss);
+        var hand = options.HandSet is null ? null : Evaluate(options.HandSet, options.Activation, options.Loss, options.HiddenBias);
         return new XorResult(options, runs, best, traced, LinearLeastSquares(options.Loss), hand);
     }
 

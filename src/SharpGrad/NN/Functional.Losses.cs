@@ -367,17 +367,4 @@ public static partial class Functional
             ? pointwise.Sum() / (input.Rank == 0 ? 1 : input.ShapeRef[0])
             : Reduce(pointwise, reduction, nameof(KlDiv));
     }
-
-    /// <summary>
-    /// KL(p‖q) = Σ p_i log(p_i / q_i) for two count (or weight) vectors, each normalised to sum to 1 first (seed 004 Q3).
-    /// Differentiable in both arguments through the normalisation; every q_i must be positive where p_i is.
-    /// </summary>
-    public static Tensor KlDivergenceFromCounts(Tensor pCounts, Tensor qCounts)
-    {
-        SameShape(pCounts, qCounts, nameof(KlDivergenceFromCounts));
-        if (pCounts.Rank != 1) throw new ArgumentException($"KlDivergenceFromCounts: expected 1-D count vectors; got {Shapes.Format(pCounts.ShapeRef)}.");
-        var p = pCounts / pCounts.Sum();
-        var q = qCounts / qCounts.Sum();
-        return KlDiv(q.Log(), p, Reduction.Sum);
-    }
 }

@@ -17,15 +17,23 @@ public sealed partial class Tensor
 
     /// <summary>
     /// Softmax along <paramref name="dim"/>: S_i = exp(z_i / c) / Σ_j exp(z_j / c) with temperature c
-    /// (PyTorch: <c>softmax(dim)</c> for c = 1). The maximum is subtracted first, so any finite input is safe; c → 0
-    /// tends to one-hot at the maximum and c → ∞ to uniform. The backward is the O(n) vector-Jacobian product
+    /// (PyTorch: <c>softmax(dim)</c> for c = 1). The maximum is subtracted first, so any finite input is safe, and for any
+    /// positive finite c: c → 0 tends to one-hot at the maximum (shared equally by ties; reached exactly once
+    /// (z_max − z_i) / c overflows) and c → ∞ to uniform. The backward is the O(n) vector-Jacobian product
     /// S ⊙ (g − ⟨g, S⟩), never the n × n Jacobian diag(S) − S Sᵀ.
     /// </summary>
     public Tensor Softmax(int dim, double temperature = 1.0)
     {
         if (!(temperature > 0) || double.IsPositiveInfinity(temperature))
             throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "Softmax: the temperature must be positive and finite.");
-        if (temperature != 1.0) return (this * (1.0 / temperature)).Softmax(dim);
+        if (temperature != 1.0)
+        {
+            // (z − max z) / c rather than z · (1/c): 1/c overflows for a tiny c (1e-320 gives z · ∞ and then NaN), and
+            // z / c can overflow for a large z. After the shift every entry is ≤ 0, so the worst is −∞, whose exp is 0.
+            // The shift is a constant (detached): softmax does not change under it, nor does its gradient.
+            Tensor shifted = this - Max(dim, keepDim: true).Detach();
+            return (shifted / temperature).Softmax(dim);
+        }
         var y = SoftmaxForward(dim, SoftmaxKernels.Mode.Softmax, nameof(Softmax));
         int d = Shapes.WrapDim(dim, Rank, nameof(Softmax));
         return Autograd.Record(y, "SoftmaxBackward", [this], g => [y * (g - (g * y).Sum(d, keepDim: true))], attributes: new DimAttributes(d));

@@ -28,6 +28,30 @@ public class ConstructCommandTests
 
     private static double Sigmoid(double z) => 1 / (1 + Math.Exp(-z));
 
+    [Theory]
+    [InlineData("relu", 3, 10)]
+    [InlineData("sigmoid", 5, 12)]
+    public void Interpolate_RandomPointsInRd(string activation, int dim, int n)
+    {
+        var j = Json("construct", "interpolate", "--dim", dim.ToString(), "--random", n.ToString(), "--activation", activation, "--seed", "4");
+        Assert.Equal(n, j.GetProperty("points").GetInt32());
+        Assert.Equal(dim, j.GetProperty("dim").GetInt32());
+        Assert.Equal(n - 1, j.GetProperty("hidden_units").GetInt32());
+        var x = j.GetProperty("x").EnumerateArray().Select(Doubles).ToArray();
+        var y = Doubles(j.GetProperty("y"));
+        Assert.All(x, row => Assert.Equal(dim, row.Length));
+        var net = j.GetProperty(activation);
+        Assert.Equal(JsonValueKind.Null, j.GetProperty(activation == "relu" ? "sigmoid" : "relu").ValueKind);
+        Func<double, double> phi = activation == "relu" ? z => Math.Max(z, 0) : Sigmoid;
+        double tolerance = activation == "relu" ? 1e-9 : net.GetProperty("error_bound").GetDouble() + 1e-12;
+        for (int i = 0; i < n; i++) Assert.Equal(y[i], Evaluate(net.GetProperty("parameters"), phi, x[i])[0], tolerance);
+        var (code, stdout, _) = Run("construct", "interpolate", "--dim", dim.ToString(), "--random", n.ToString(), "--activation", activation);
+        Assert.Equal(0, code);
+        Assert.Contains($"{n} points of R^{dim}, {n - 1} hidden units", stdout);
+        FailsWith("--random", "construct", "interpolate", "--dim", "3");
+        FailsWith("--activation", "construct", "interpolate", "--random", "4", "--activation", "tanh");
+    }
+
     [Fact]
     public void Interpolate_GivenPoints()
     {
@@ -40,11 +64,11 @@ public class ConstructCommandTests
         Assert.True(sigmoid.GetProperty("steepness").GetDouble() > 0);
         for (int i = 0; i < x.Length; i++)
         {
-            Assert.Equal(y[i], Evaluate(j.GetProperty("relu"), z => Math.Max(z, 0), [x[i]])[0], 1e-9);
+            Assert.Equal(y[i], Evaluate(j.GetProperty("relu").GetProperty("parameters"), z => Math.Max(z, 0), [x[i]])[0], 1e-9);
             Assert.Equal(y[i], Evaluate(sigmoid.GetProperty("parameters"), Sigmoid, [x[i]])[0], 1e-5);
         }
         // Between the points the ReLU network is the piecewise-linear interpolant.
-        Assert.Equal(2.5, Evaluate(j.GetProperty("relu"), z => Math.Max(z, 0), [1.5])[0], 1e-12);
+        Assert.Equal(2.5, Evaluate(j.GetProperty("relu").GetProperty("parameters"), z => Math.Max(z, 0), [1.5])[0], 1e-12);
     }
 
     [Fact]

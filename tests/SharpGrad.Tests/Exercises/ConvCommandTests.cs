@@ -44,7 +44,7 @@ public class ConvCommandTests
         Assert.Equal(131_072, layers[2].GetProperty("weights").GetInt64());
         Assert.Equal(128, layers[2].GetProperty("biases").GetInt64());
         Assert.Equal(131_200, layers[2].GetProperty("params").GetInt64());
-        Assert.Equal(64 * 3 * 8 * 8 + 64 + 131_200, j.GetProperty("total_params").GetInt64());
+        Assert.Equal(64 * 3 * 8 * 8 + 64 + 131_200, j.GetProperty("params").GetInt64());
         Assert.Equal(73_728, j.GetProperty("output_numel").GetInt64());
     }
 
@@ -118,11 +118,31 @@ public class ConvCommandTests
     }
 
     [Theory]
+    [InlineData("3x64x64", "64x32x32")]   // the sheet's own question: 1.49 M rows, 1.6 GB of JSON when all were listed
+    [InlineData("3x128x128", "64x64x64")] // took 20 GB and aborted
+    public void SolveListsAtMost50ByDefaultWithTheTrueCount(string input, string output)
+    {
+        var j = CliRunner.Json("conv", "solve", "--input", input, "--output", output);
+        long count = ConvSolver.Count(ConvShapes.ParseShape(input), ConvShapes.ParseShape(output, "--output"));
+        Assert.Equal(count, j.GetProperty("count").GetInt64());
+        Assert.True(count > 1_000_000);
+        Assert.Equal(50, j.GetProperty("shown").GetInt32());
+        Assert.Equal(50, j.GetProperty("solutions").GetArrayLength());
+        Assert.True(j.GetProperty("truncated").GetBoolean());
+        var (code, table, _) = CliRunner.Run("conv", "solve", "--input", input, "--output", output);
+        Assert.Equal(0, code);
+        Assert.Contains($"showing the first 50 of {count:N0}", table);
+        var none = CliRunner.Json("conv", "solve", "--input", input, "--output", output, "--limit", "0");
+        Assert.Equal(0, none.GetProperty("solutions").GetArrayLength());
+        Assert.Equal(count, none.GetProperty("count").GetInt64());
+    }
+
+    [Theory]
     [InlineData(9, 7, 4, 3, false)]
     [InlineData(8, 8, 4, 4, true)]
     public void SolveMatchesBruteForce(int h, int w, int th, int tw, bool pool)
     {
-        var args = new List<string> { "conv", "solve", "--input", $"4x{h}x{w}", "--output", $"{(pool ? 4 : 6)}x{th}x{tw}" };
+        var args = new List<string> { "conv", "solve", "--input", $"4x{h}x{w}", "--output", $"{(pool ? 4 : 6)}x{th}x{tw}", "--limit", "100000" };
         if (pool) args.Add("--pool");
         var j = CliRunner.Json([.. args]);
         var got = j.GetProperty("solutions").EnumerateArray().Select(s => new ConvConfig(s.GetProperty("kernel").GetInt32(),
@@ -156,6 +176,7 @@ public class ConvCommandTests
     [Fact]
     public void OtherUserErrors()
     {
+        CliRunner.FailsWith("more than a 64-bit count holds", "conv", "shape", "--input", "3x2000000000x2000000000", "--layer", "conv:4:k3");
         CliRunner.FailsWith("kernel", "conv", "shape", "--layer", "conv:64");                          // no kernel size
         CliRunner.FailsWith("does not fit", "conv", "shape", "--input", "3x4x4", "--layer", "conv:8:k5");
         CliRunner.FailsWith("channel", "conv", "solve", "--input", "3x64x64", "--output", "64x32x32", "--pool");

@@ -124,7 +124,8 @@ public class PerceptronExerciseTests
     [Fact]
     public void CommandJson()
     {
-        var xor = Json("construct", "perceptron", "--gate", "xor", "--epochs", "30");
+        // One shape for every --gate: {"gates": [...]} (a single gate used to give a bare object).
+        var xor = Assert.Single(Json("construct", "perceptron", "--gate", "xor", "--epochs", "30").GetProperty("gates").EnumerateArray());
         Assert.Equal("xor", xor.GetProperty("gate").GetString());
         Assert.False(xor.GetProperty("converged").GetBoolean());
         Assert.Equal(JsonValueKind.Null, xor.GetProperty("converged_epoch").ValueKind);
@@ -135,7 +136,7 @@ public class PerceptronExerciseTests
         Assert.Equal(3, xor.GetProperty("grid").GetProperty("best_correct").GetInt32());
         Assert.Contains("contradicting", xor.GetProperty("proof").GetString());
 
-        var and = Json("construct", "perceptron", "--gate", "AND");
+        var and = Assert.Single(Json("construct", "perceptron", "--gate", "AND").GetProperty("gates").EnumerateArray());
         Assert.True(and.GetProperty("converged").GetBoolean());
         Assert.Equal(Ints(and.GetProperty("labels")), Ints(and.GetProperty("predictions")));
 

@@ -109,6 +109,24 @@ public class XorTests
     }
 
     [Fact]
+    public void NoBias_HandSetWeightsAreEvaluatedWithoutTheHiddenBias()
+    {
+        // The exact solution needs b12 = −1; under --no-bias it must not be used (it was, silently).
+        string err = CliRunner.Fails("xor", "--epochs", "1", "--restarts", "1", "--no-bias", "--weights", string.Join(",", Xor.ExactSolution));
+        Assert.Contains("--no-bias", err);
+        Assert.Contains("b12 = -1", err);
+
+        // U = 1, w = (2, −4), b2 = −1 without b1: h1 = h2 = x1 + x2, so f = −2 (x1 + x2) − 1 = −1, −3, −3, −5.
+        var j = CliRunner.Json("xor", "--epochs", "1", "--restarts", "1", "--no-bias", "--weights", "1,1,1,1,2,-4,-1");
+        var hand = j.GetProperty("hand_set");
+        TestUtil.AllClose([-1, -3, -3, -5], CliRunner.Doubles(hand.GetProperty("outputs")));
+        Assert.Equal((0 + 16 + 16 + 16) / 4.0, hand.GetProperty("loss").GetDouble(), 12);
+        var same = Xor.Evaluate([1, 1, 1, 1, 0, 0, 2, -4, -1], hiddenBias: false);
+        TestUtil.AllClose([-1, -3, -3, -5], same.Outputs);
+        Assert.Throws<ArgumentException>(() => Xor.Evaluate(Xor.ExactSolution, hiddenBias: false));
+    }
+
+    [Fact]
     public void Cli_JsonKeysAndCharts()
     {
         string dir = Path.Combine(Path.GetTempPath(), "sharpgrad-xor-" + Guid.NewGuid().ToString("N"));

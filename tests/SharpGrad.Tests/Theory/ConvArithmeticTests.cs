@@ -68,6 +68,29 @@ public class ConvArithmeticTests
     }
 
     [Fact]
+    public void CountsBeyond64BitsAreRefusedWithTheirSize()
+    {
+        // 3·2e9·2e9 = 1.2e19 > 2^63 − 1 ≈ 9.22e18: the case printed a negative count.
+        var e = Assert.Throws<ArgumentException>(() => ConvArithmetic.Trace((3, 2_000_000_000, 2_000_000_000), "conv:4:k3"));
+        Assert.Contains("12,000,000,000,000,000,000 values", e.Message);
+        Assert.Contains("64-bit", e.Message);
+
+        // The output alone overflows: 5·1999999998² ≈ 2.0e19.
+        e = Assert.Throws<ArgumentException>(() => ConvArithmetic.Trace((1, 2_000_000_000, 2_000_000_000), "conv:5:k3"));
+        Assert.Contains("Layer 1 (conv:5:k3)", e.Message);
+        Assert.Contains((5 * System.Numerics.BigInteger.Pow(1_999_999_998, 2)).ToString("N0", System.Globalization.CultureInfo.InvariantCulture), e.Message);
+
+        // The weights overflow: 2e9·2e9·3·3 = 3.6e19.
+        e = Assert.Throws<ArgumentException>(() => ConvArithmetic.Trace((2_000_000_000, 3, 3), "conv:2000000000:k3"));
+        Assert.Contains("36,000,000,000,000,000,000 weights", e.Message);
+
+        // Just inside the range the counts are exact: 2·1999999998² = 7,999,999,984,000,000,008.
+        var t = ConvArithmetic.Trace((1, 2_000_000_000, 2_000_000_000), "conv:2:k3");
+        Assert.Equal(7_999_999_984_000_000_008L, t.Output.Numel);
+        Assert.Throws<OverflowException>(() => new FeatureShape(3, 2_000_000_000, 2_000_000_000).Numel);
+    }
+
+    [Fact]
     public void RectangularKernelsAndNoBias()
     {
         var trace = ConvArithmetic.Trace((2, 10, 20), [LayerSpec.Conv(8, new Size2D(3, 5), padding: new Size2D(1, 2), bias: false)]);

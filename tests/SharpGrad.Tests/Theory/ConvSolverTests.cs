@@ -112,9 +112,53 @@ public class ConvSolverTests
                                 if (WindowCount.Count(h, k, s, p, d, ceil) == th && WindowCount.Count(w, k, s, p, d, ceil) == tw)
                                     expected.Add(new ConvConfig(k, s, p, d));
                             }
-                var actual = ConvSolver.Solve(input, output, new ConvConstraints { Pool = pool, CeilMode = ceil });
+                var constraints = new ConvConstraints { Pool = pool, CeilMode = ceil };
+                var actual = ConvSolver.Solve(input, output, constraints);
                 Assert.True(expected.SequenceEqual(actual), $"{input} -> {output} pool={pool} ceil={ceil}: expected {expected.Count} configs, got {actual.Count}");
+                Assert.Equal(expected.Count, ConvSolver.Count(input, output, constraints));
             }
+    }
+
+    [Fact]
+    public void CountAgreesWithTheFormulaCheckedListOnTheSheetsUnconstrainedQuestion()
+    {
+        // Count adds up padding intervals; Enumerate re-checks every candidate with the output-size formula.
+        long count = ConvSolver.Count(Data, (64, 32, 32));
+        Assert.Equal(count, ConvSolver.Enumerate(Data, (64, 32, 32)).LongCount());
+        Assert.InRange(count, 1_490_000, 1_500_000); // "1.49 M rows" (issue 18)
+    }
+
+    [Theory]
+    [InlineData(128, 64)] // took 20 GB and aborted when every solution was listed
+    [InlineData(224, 112)] // ran past 5 minutes
+    [InlineData(224, 224)]
+    public void LargeQuestionsAreCountedAndListedInBoundedMemory(int side, int target)
+    {
+        FeatureShape input = (3, side, side), output = (64, target, target);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long count = ConvSolver.Count(input, output);
+        var first = ConvSolver.Enumerate(input, output).Take(50).ToList();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(count > 1_000_000, $"count {count}");
+        Assert.True(allocated < 16 << 20, $"allocated {allocated:N0} bytes to count {count:N0} and list 50");
+
+        // The first 50 in (k, s, p, d) order have k <= 2 here; search k in 1..2 exhaustively.
+        var expected = new List<ConvConfig>();
+        for (int k = 1; k <= 2; k++)
+            for (int s = 1; s <= side; s++)
+                for (int p = 0; p <= side * (k - 1); p++)
+                    for (int d = 1; d <= (k == 1 ? 1 : side); d++)
+                        if (p <= d * (k - 1) && WindowCount.Count(side, k, s, p, d, false) == target)
+                            expected.Add(new ConvConfig(k, s, p, d));
+        Assert.True(expected.Count >= 50, $"only {expected.Count} with k <= 2");
+        Assert.Equal(expected.Take(50), first);
+    }
+
+    [Fact]
+    public void EnumerateChecksItsArgumentsAtOnce()
+    {
+        Assert.Throws<ArgumentException>(() => ConvSolver.Enumerate((64, 32, 32), (128, 8, 8), new ConvConstraints { Pool = true }));
+        Assert.Throws<ArgumentException>(() => ConvSolver.Count((64, 32, 32), (64, 0, 8)));
     }
 
     [Fact]

@@ -1,4 +1,4 @@
-namespace SharpGrad.Training;
+namespace SharpGrad.Theory;
 
 /// <summary>
 /// Rosenblatt's perceptron, trained by its learning rule — a mistake-driven update, not a gradient step: for each

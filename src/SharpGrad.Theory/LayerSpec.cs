@@ -101,8 +101,9 @@ public sealed partial record LayerSpec
     /// <summary>Weights of this layer on an input with <paramref name="inChannels"/> channels: out·in·kh·kw for a convolution, 0 for pooling.</summary>
     /// <param name="inChannels">Channels of the layer's input.</param>
     /// <returns>The number of weights (biases not included).</returns>
+    /// <exception cref="OverflowException">out·in·kh·kw exceeds <see cref="long.MaxValue"/> (checked 64-bit arithmetic).</exception>
     public long WeightCount(int inChannels) =>
-        Kind == LayerKind.Conv ? (long)OutChannels * inChannels * Kernel.H * Kernel.W : 0;
+        Kind == LayerKind.Conv ? checked((long)OutChannels * inChannels * Kernel.H * Kernel.W) : 0;
 
     /// <summary>Biases of this layer: out for a convolution with bias, 0 otherwise.</summary>
     public long BiasCount => Kind == LayerKind.Conv && Bias ? OutChannels : 0;

@@ -6,14 +6,14 @@ namespace SharpGrad.Theory;
 /// </summary>
 /// <remarks>
 /// <para>
-/// <b>ReLU hinges</b> (<see cref="Relu"/>). Sort the points, x_1 &lt; … &lt; x_N, and let m_j = (y_{j+1} − y_j) / (x_{j+1} − x_j)
+/// <b>ReLU hinges</b> (<see cref="Relu(double[], double[])"/>). Sort the points, x_1 &lt; … &lt; x_N, and let m_j = (y_{j+1} − y_j) / (x_{j+1} − x_j)
 /// be the slope of segment j. Then <c>f(x) = y_1 + Σ_{j=1}^{N−1} c_j ReLU(x − x_j)</c> with c_1 = m_1 and
 /// c_j = m_j − m_{j−1} is the piecewise-linear interpolant: at x_i only the hinges j &lt; i are active and their slopes
 /// add up segment by segment. Weights: W1 = 1, b1_j = −x_j, W2_j = c_j, b2 = y_1. In the sheet's terms the matrix M
 /// is triangular because ReLU(x_i − x_j) = 0 for i ≤ j.
 /// </para>
 /// <para>
-/// <b>Sigmoid steps</b> (<see cref="SigmoidSteps"/>). With midpoints μ_j = (x_j + x_{j+1}) / 2,
+/// <b>Sigmoid steps</b> (<see cref="SigmoidSteps(double[], double[], double)"/>). With midpoints μ_j = (x_j + x_{j+1}) / 2,
 /// <c>f(x) = y_1 + Σ_j (y_{j+1} − y_j) σ(k (x − μ_j))</c>. As k → ∞ each σ becomes the step H(x − μ_j) (seed 001 Q1.3)
 /// and f(x_i) → y_i; for finite k the error at every data point is at most
 /// Σ_j |y_{j+1} − y_j| σ(−k (x_{j+1} − x_j) / 2), which falls like e^(−k·gap/2). Weights: W1 = k, b1_j = −k μ_j,
@@ -24,7 +24,7 @@ namespace SharpGrad.Theory;
 /// different values cannot be interpolated by any function and is an error.
 /// </para>
 /// </remarks>
-public static class Interpolation
+public static partial class Interpolation
 {
     /// <summary>The ReLU network through the points: exact in exact arithmetic, rounding only in floating point.</summary>
     /// <param name="x">Abscissae, in any order; finite.</param>
@@ -56,7 +56,7 @@ public static class Interpolation
     /// <param name="y">Values, finite, one per abscissa.</param>
     /// <param name="steepness">The slope k of every step, positive and finite; see <see cref="SteepnessFor"/>.</param>
     /// <returns>The interpolant, with its <see cref="Interpolant.ErrorBound"/> and measured <see cref="Interpolant.MaxAbsError"/>.</returns>
-    /// <exception cref="ArgumentException">As for <see cref="Relu"/>, or the steepness is not positive and finite.</exception>
+    /// <exception cref="ArgumentException">As for <see cref="Relu(double[], double[])"/>, or the steepness is not positive and finite.</exception>
     public static Interpolant SigmoidSteps(double[] x, double[] y, double steepness)
     {
         if (!(steepness > 0) || double.IsInfinity(steepness))
@@ -78,7 +78,7 @@ public static class Interpolation
     }
 
     /// <summary>
-    /// A steepness k for which <see cref="SigmoidSteps"/> is guaranteed (in exact arithmetic) to be within
+    /// A steepness k for which <see cref="SigmoidSteps(double[], double[], double)"/> is guaranteed (in exact arithmetic) to be within
     /// <paramref name="tolerance"/> of every data point: k = 2 ln(S / tol) / g, with S = Σ |y_{j+1} − y_j| and g the
     /// smallest gap between neighbouring x, since σ(−t) &lt; e^(−t).
     /// </summary>

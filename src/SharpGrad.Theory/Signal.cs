@@ -25,7 +25,8 @@ public static class Signal
     /// <remarks>
     /// Like NumPy, the longer input plays the signal and the shorter the kernel (convolution is commutative, so only the
     /// Valid and Same windows depend on this choice): <c>Convolve([1, 0, 2], [1, 2, 3, 4], Valid)</c> is also <c>[5, 8]</c>.
-    /// The sums are accumulated in double in order of increasing kernel index.
+    /// The sums are accumulated in double in order of increasing kernel index; when a product or partial sum would
+    /// overflow, the inputs are scaled by powers of two first, so only a result beyond the double range is ±∞.
     /// </remarks>
     /// <param name="a">The first sequence; must not be empty.</param>
     /// <param name="k">The second sequence (the kernel); must not be empty.</param>
@@ -138,16 +139,48 @@ public static class Signal
     /// </summary>
     private static double[] Slide(double[] x, double[] w, int offset, int length)
     {
+        var y = SlideUnscaled(x, w, offset, length, 0, 0);
+        foreach (double v in y)
+        {
+            if (double.IsFinite(v)) continue;
+            // A product or partial sum overflowed (or the inputs are not finite). Redo it with x and w scaled by powers
+            // of two to a largest magnitude near 1, so no product exceeds 4 and no sum exceeds 4·m, then scale each
+            // result back once: only a result whose true value is beyond ±1.8e308 ends as ±∞. Powers of two scale
+            // exactly, and the ordinary case above is left bit for bit as it was.
+            int ex = Exponent(x), ew = Exponent(w);
+            if (ex == int.MinValue || ew == int.MinValue) return y; // a NaN or ∞ among the inputs: nothing to rescue
+            return SlideUnscaled(x, w, offset, length, ex, ew);
+        }
+        return y;
+    }
+
+    private static double[] SlideUnscaled(double[] x, double[] w, int offset, int length, int ex, int ew)
+    {
         var y = new double[length];
         for (int i = 0; i < length; i++)
         {
             int start = i + offset;
             int jFrom = Math.Max(0, -start), jTo = Math.Min(w.Length, x.Length - start);
             double sum = 0;
-            for (int j = jFrom; j < jTo; j++) sum += x[start + j] * w[j];
-            y[i] = sum;
+            if (ex == 0 && ew == 0)
+                for (int j = jFrom; j < jTo; j++) sum += x[start + j] * w[j];
+            else
+                for (int j = jFrom; j < jTo; j++) sum += Math.ScaleB(x[start + j], -ex) * Math.ScaleB(w[j], -ew);
+            y[i] = ex == 0 && ew == 0 ? sum : Math.ScaleB(sum, ex + ew);
         }
         return y;
+    }
+
+    /// <summary>The binary exponent of the largest magnitude (0 for all zeros), or int.MinValue when a value is not finite.</summary>
+    private static int Exponent(double[] v)
+    {
+        double max = 0;
+        foreach (double d in v)
+        {
+            if (!double.IsFinite(d)) return int.MinValue;
+            max = Math.Max(max, Math.Abs(d));
+        }
+        return max == 0 ? 0 : Math.ILogB(max);
     }
 
     /// <summary>

@@ -13,8 +13,17 @@ public readonly record struct FeatureShape(int Channels, int Height, int Width)
     /// <param name="chw">Channels, height, width.</param>
     public static implicit operator FeatureShape((int C, int H, int W) chw) => new(chw.C, chw.H, chw.W);
 
-    /// <summary>Number of scalars in the map, C·H·W (the "dimensionality" of a layer's output).</summary>
-    public long Numel => (long)Channels * Height * Width;
+    /// <summary>Number of scalars in the map, C·H·W (the "dimensionality" of a layer's output), in checked 64-bit arithmetic.</summary>
+    /// <exception cref="OverflowException">C·H·W exceeds <see cref="long.MaxValue"/> (possible from three ints, each up to 2³¹ − 1);
+    /// <see cref="ConvArithmetic.Trace(FeatureShape, IEnumerable{LayerSpec})"/> refuses such shapes with a message instead.</exception>
+    public long Numel => checked((long)Channels * Height * Width);
+
+    /// <summary>C·H·W, or null when it exceeds <see cref="long.MaxValue"/>.</summary>
+    internal long? TryNumel()
+    {
+        try { return Numel; }
+        catch (OverflowException) { return null; }
+    }
 
     /// <summary>PyTorch's order: <c>(128, 24, 24)</c>.</summary>
     public override string ToString() => FormattableString.Invariant($"({Channels}, {Height}, {Width})");

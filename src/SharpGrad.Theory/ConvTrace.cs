@@ -9,8 +9,8 @@ namespace SharpGrad.Theory;
 /// <param name="Biases">Biases: out for a convolution with bias, otherwise 0.</param>
 public sealed record LayerTrace(int Index, LayerSpec Layer, FeatureShape Input, FeatureShape Output, long Weights, long Biases)
 {
-    /// <summary>Weights plus biases.</summary>
-    public long Parameters => Weights + Biases;
+    /// <summary>Weights plus biases (checked: <see cref="ConvArithmetic.Trace(FeatureShape, IEnumerable{LayerSpec})"/> guarantees it fits).</summary>
+    public long Parameters => checked(Weights + Biases);
 
     /// <summary>A one-line summary, e.g. <c>2 conv:128:k4:p1  (64, 25, 25) -> (128, 24, 24)  weights 131072 + biases 128</c>.</summary>
     public override string ToString() => FormattableString.Invariant($"{Index} {Layer}  {Input} -> {Output}  weights {Weights} + biases {Biases}");
@@ -33,6 +33,6 @@ public sealed record ConvTrace(FeatureShape Input, IReadOnlyList<LayerTrace> Lay
     /// <summary>Sum of the layers' biases.</summary>
     public long TotalBiases => Layers.Sum(l => l.Biases);
 
-    /// <summary>All parameters of the stack, weights plus biases.</summary>
-    public long TotalParameters => TotalWeights + TotalBiases;
+    /// <summary>All parameters of the stack, weights plus biases (checked: the trace guarantees it fits).</summary>
+    public long TotalParameters => checked(TotalWeights + TotalBiases);
 }

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace SharpGrad.Theory;
 
 /// <summary>
@@ -71,13 +73,16 @@ public static class ConvArithmetic
     /// <returns>The trace.</returns>
     /// <exception cref="ArgumentException">
     /// A layer's window does not fit its input (output size below 1); the message names the layer (number and spec),
-    /// the axis and the arithmetic.
+    /// the axis and the arithmetic. Or a count (values C·H·W of a shape, weights of a layer, or the stack's total of
+    /// parameters) exceeds the 64-bit range, 9,223,372,036,854,775,807; the message names it and gives its size.
     /// </exception>
     public static ConvTrace Trace(FeatureShape input, IEnumerable<LayerSpec> layers)
     {
         ArgumentNullException.ThrowIfNull(layers);
         input.Validate(nameof(input));
+        CheckNumel("The input", input);
         var traces = new List<LayerTrace>();
+        long total = 0;
         FeatureShape shape = input;
         int index = 0;
         foreach (var layer in layers)
@@ -87,7 +92,13 @@ public static class ConvArithmetic
             int w = Axis(layer, index, shape, "width", shape.Width, layer.Kernel.W, layer.Stride.W, layer.Padding.W, layer.Dilation.W);
             int channels = layer.Kind == LayerKind.Conv ? layer.OutChannels : shape.Channels;
             var output = new FeatureShape(channels, h, w);
-            traces.Add(new LayerTrace(index, layer, shape, output, layer.WeightCount(shape.Channels), layer.BiasCount));
+            string name = $"Layer {index + 1} ({layer})";
+            CheckNumel(name, output);
+            long weights = Checked(name, "weights", $"{layer.OutChannels}·{shape.Channels}·{layer.Kernel.H}·{layer.Kernel.W}",
+                (BigInteger)layer.OutChannels * shape.Channels * layer.Kernel.H * layer.Kernel.W);
+            long parameters = Checked(name, "parameters", "weights + biases", (BigInteger)weights + layer.BiasCount);
+            total = Checked("The stack", "parameters in all", "the sum over its layers", (BigInteger)total + parameters);
+            traces.Add(new LayerTrace(index, layer, shape, output, weights, layer.BiasCount));
             shape = output;
             index++;
         }
@@ -101,13 +112,21 @@ public static class ConvArithmetic
     /// <exception cref="ArgumentException">A spec is malformed or a layer's window does not fit.</exception>
     public static ConvTrace Trace(FeatureShape input, string stack) => Trace(input, ParseLayers(stack));
 
+    private static void CheckNumel(string what, FeatureShape s) =>
+        Checked(what, "values", FormattableString.Invariant($"{s.Channels}·{s.Height}·{s.Width} for the shape {s}"), (BigInteger)s.Channels * s.Height * s.Width);
+
+    /// <summary>The count as a long, or an error that says it exceeds the 64-bit range (computed exactly, in BigInteger).</summary>
+    private static long Checked(string what, string quantity, string formula, BigInteger exact) =>
+        exact <= long.MaxValue ? (long)exact : throw new ArgumentException(FormattableString.Invariant(
+            $"{what} has {exact:N0} {quantity} ({formula}), more than a 64-bit count holds ({long.MaxValue:N0})."));
+
     private static int Axis(LayerSpec layer, int index, FeatureShape shape, string axis, int n, int k, int s, int p, int d)
     {
         long o = RawOutputSize(n, k, s, p, d, layer.CeilMode);
         if (o < 1)
             throw new ArgumentException(
                 $"Layer {index + 1} ({layer}, index {index}) gets input {shape} but its window does not fit the {axis}: " +
-                $"{Explain(n, k, s, p, d, layer.CeilMode)}; the effective kernel {d * (k - 1) + 1} exceeds the padded {axis} {n + 2 * p}.");
+                $"{Explain(n, k, s, p, d, layer.CeilMode)}; the effective kernel {(long)d * (k - 1) + 1} exceeds the padded {axis} {n + 2L * p}.");
         return (int)o;
     }
 
