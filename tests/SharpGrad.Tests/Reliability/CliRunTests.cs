@@ -97,7 +97,7 @@ public sealed partial class CliRunTests(Xunit.Abstractions.ITestOutputHelper out
     [Fact]
     public void ASignalWithoutACheckpointDirectoryStillStopsCleanly()
     {
-        using var child = new CliRunner.Child(_dir.Path, Train("--epochs", "1000"), threads: 1);
+        using var child = new CliRunner.Child(_dir.Path, Train("--epochs", "100000"), threads: 1); // far more than 3 s of work: 1,000 epochs of this task take about 2 s on an idle core
         Thread.Sleep(3000); // start-up, data and some steps; the exact moment does not matter
         Assert.False(child.Process.HasExited);
         using (var kill = Process.Start("kill", ["-INT", child.Process.Id.ToString(CultureInfo.InvariantCulture)])) kill.WaitForExit();
