@@ -18,7 +18,7 @@ internal sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 /// if it is missing or older than the library under test (only when this project is built alone) it is built once.
 /// Every child is killed when its test ends, and at exit as a last resort.
 /// </summary>
-internal static class CliRunner
+internal static partial class CliRunner
 {
     private static readonly Lazy<string> s_dll = new(LocateOrBuild, LazyThreadSafetyMode.ExecutionAndPublication);
     private static readonly ConcurrentDictionary<int, Process> s_live = new();
@@ -60,6 +60,28 @@ internal static class CliRunner
             .Any(f => File.GetLastWriteTimeUtc(f) > built);
     }
 
+    /// <summary>
+    /// A shell runs a background job (`cmd &amp;`, as a CI script may run the tests) with SIGINT ignored, and an ignored
+    /// signal stays ignored in every child: a `sharpgrad` started from such a test host would never see the SIGINT the
+    /// signal tests send. Setting this process's SIGINT back to the default before starting children gives them the
+    /// disposition a foreground run has (the test host itself then stops on SIGINT, as it would in the foreground).
+    /// </summary>
+    internal static partial class SigintDefault
+    {
+        private static int s_done;
+
+        public static void Ensure()
+        {
+            if (!OperatingSystem.IsLinux() || Interlocked.Exchange(ref s_done, 1) == 1) return;
+            bool ignored = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal)) is string line
+                && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << (2 - 1))) != 0;
+            if (ignored) Signal(2, IntPtr.Zero); // SIGINT, SIG_DFL
+        }
+
+        [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "signal")]
+        private static partial IntPtr Signal(int signum, IntPtr handler);
+    }
+
     /// <summary>A started child whose output is collected in the background.</summary>
     internal sealed class Child : IDisposable
     {
@@ -70,6 +92,7 @@ internal static class CliRunner
         /// <param name="threads">When set, the child sees this many processors (DOTNET_PROCESSOR_COUNT), which bounds the kernels' threads.</param>
         public Child(string workDir, IEnumerable<string> args, int? threads = null)
         {
+            SigintDefault.Ensure();
             var psi = new ProcessStartInfo(Host) { WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true };
             if (threads is int n) psi.Environment["DOTNET_PROCESSOR_COUNT"] = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
             psi.ArgumentList.Add(Dll);
