@@ -63,6 +63,9 @@ public class PoolingTests
         TestUtil.AllClose(Functional.MaxPool3d(x, [2, 3, 2], [1, 2, 2]).ToArray<double>(), new MaxPool3d([2, 3, 2], [1, 2, 2]).Forward(x));
         TestUtil.AllClose(Functional.AvgPool3d(x, 2, countIncludePad: false, padding: 1).ToArray<double>(),
             new AvgPool3d(2, padding: 1, countIncludePad: false).Forward(x));
+        var x2 = Input(1, 2, 5, 7);
+        TestUtil.AllClose(Functional.MaxPool2d(x2, 2, ceilMode: true).ToArray<double>(), new MaxPool2d(2, ceilMode: true).Forward(x2));
+        TestUtil.AllClose(Functional.AvgPool2d(x2, 3, 2, 1, true, false).ToArray<double>(), new AvgPool2d(3, 2, 1, ceilMode: true, countIncludePad: false).Forward(x2));
     }
 
     [Fact]
