@@ -125,14 +125,6 @@ public static partial class Functional
         return ConvOps.Conv2d(input.Unsqueeze(2), weight.Unsqueeze(2), bias, (1, stride), (0, padding), (1, dilation)).Squeeze(2);
     }
 
-    /// <summary>2-D max pooling (PyTorch: <c>F.max_pool2d</c>); stride defaults to the kernel size, padding counts as −∞.</summary>
-    public static Tensor MaxPool2d(Tensor input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1) =>
-        ConvOps.MaxPool2d(input, (kernelSize, kernelSize), (stride ?? kernelSize, stride ?? kernelSize), (padding, padding), (dilation, dilation));
-
-    /// <summary>2-D average pooling (PyTorch: <c>F.avg_pool2d</c>, count_include_pad=True); stride defaults to the kernel size.</summary>
-    public static Tensor AvgPool2d(Tensor input, int kernelSize, int? stride = null, int padding = 0) =>
-        ConvOps.AvgPool2d(input, (kernelSize, kernelSize), (stride ?? kernelSize, stride ?? kernelSize), (padding, padding));
-
     /// <summary>
     /// Inverted dropout (PyTorch: <c>F.dropout</c>): in training, zeroes each element with probability p and scales the rest
     /// by 1/(1 − p), so evaluation needs no rescaling; the identity when not training or p = 0.

@@ -18,6 +18,8 @@ public class ModuleTests
         new InstanceNorm1d(3, affine: true, trackRunningStats: true), new InstanceNorm2d(3), new GELU(), new SiLU(), new ELU(), new SELU(),
         new Mish(), new PReLU(3), new TransformerEncoderLayer(8, 2, 16),
         new TransformerEncoder(new TransformerEncoderLayer(8, 2, 16), 2, new LayerNorm(8)), new TransformerDecoderLayer(8, 2, 16),
+        new MaxPool1d(2), new MaxPool3d(2), new AvgPool1d(2), new AvgPool3d([2, 1, 2]), new AdaptiveAvgPool1d(2), new AdaptiveAvgPool2d(2),
+        new AdaptiveMaxPool2d([2, 1]), new Upsample(scaleFactor: [2.0]),
     ];
 
     [Fact]

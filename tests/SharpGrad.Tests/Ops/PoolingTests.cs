@@ -1,0 +1,84 @@
+using SharpGrad.NN;
+
+namespace SharpGrad.Tests.Ops;
+
+/// <summary>Pooling and resampling cases beyond the golden and gradient checks: paths that must agree, closed forms, errors.</summary>
+public class PoolingTests
+{
+    private static Tensor Input(params int[] shape) => Tensor.Randn(shape, new Generator(7), DType.Float64);
+
+    [Fact]
+    public void TheBlocked2dKernelsAndTheGeneralPathAgree()
+    {
+        // A batched input takes the blocked ConvOps kernels, an unbatched one the general window-table path.
+        var x = Input(3, 7, 6);
+        var batched = x.Unsqueeze(0);
+        TestUtil.AllClose(Functional.MaxPool2d(batched, [3, 2], [2, 1], [1, 1], [1, 2]).ToArray<double>(),
+            Functional.MaxPool2d(x, [3, 2], [2, 1], [1, 1], [1, 2]));
+        TestUtil.AllClose(Functional.AvgPool2d(batched, 3, 2, 1).ToArray<double>(), Functional.AvgPool2d(x, 3, 2, 1), 1e-14, 1e-14);
+    }
+
+    [Fact]
+    public void GlobalAdaptiveAverageIsTheSpatialMean()
+    {
+        var x = Input(2, 3, 5, 4);
+        var expected = x.ToArray<double>().Chunk(20).Select(p => p.Average()).ToArray();
+        TestUtil.AllClose(expected, Functional.AdaptiveAvgPool2d(x, 1), 1e-14, 1e-14);
+    }
+
+    [Fact]
+    public void NearestUpsamplingByTwoRepeatsEachPixel()
+    {
+        var x = Tensor.FromArray([1.0, 2.0, 3.0, 4.0], 1, 1, 2, 2);
+        var y = new Upsample(scaleFactor: [2.0]).Forward(x);
+        Assert.Equal([1, 1, 4, 4], y.Shape);
+        TestUtil.AllClose([1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4], y);
+    }
+
+    [Fact]
+    public void AlignedLinearInterpolationHitsTheEndpointsAndMidpoints()
+    {
+        var x = Tensor.FromArray([0.0, 10.0], 1, 1, 2);
+        TestUtil.AllClose([0, 2.5, 5, 7.5, 10], Functional.Interpolate(x, [5], mode: InterpolateMode.Linear, alignCorners: true), 1e-14, 1e-14);
+    }
+
+    [Theory]
+    // (in, kernel, stride, padding) -> output sizes without and with ceil mode, as PyTorch 1.13 gives them. In the first
+    // and last rows ceil mode would add a window starting in the right padding (at 5 and 8), which is dropped.
+    [InlineData(5, 2, 2, 1, 3, 3)]
+    [InlineData(5, 2, 2, 0, 2, 3)]
+    [InlineData(6, 3, 2, 1, 3, 4)]
+    [InlineData(8, 3, 3, 1, 3, 3)]
+    public void CeilModeOutputSizesFollowPyTorch(int n, int k, int s, int p, int floorSize, int ceilSize)
+    {
+        Assert.Equal(floorSize, Functional.MaxPool1d(Input(1, 1, n), k, s, p).Shape[2]);
+        Assert.Equal(ceilSize, Functional.MaxPool1d(Input(1, 1, n), k, s, p, ceilMode: true).Shape[2]);
+        Assert.Equal(ceilSize, Functional.AvgPool1d(Input(1, 1, n), k, s, p, ceilMode: true).Shape[2]);
+    }
+
+    [Fact]
+    public void LayersMatchTheirFunctions()
+    {
+        var x = Input(2, 2, 4, 5, 6);
+        TestUtil.AllClose(Functional.MaxPool3d(x, [2, 3, 2], [1, 2, 2]).ToArray<double>(), new MaxPool3d([2, 3, 2], [1, 2, 2]).Forward(x));
+        TestUtil.AllClose(Functional.AvgPool3d(x, 2, countIncludePad: false, padding: 1).ToArray<double>(),
+            new AvgPool3d(2, padding: 1, countIncludePad: false).Forward(x));
+        var x2 = Input(1, 2, 5, 7);
+        TestUtil.AllClose(Functional.MaxPool2d(x2, 2, ceilMode: true).ToArray<double>(), new MaxPool2d(2, ceilMode: true).Forward(x2));
+        TestUtil.AllClose(Functional.AvgPool2d(x2, 3, 2, 1, true, false).ToArray<double>(), new AvgPool2d(3, 2, 1, ceilMode: true, countIncludePad: false).Forward(x2));
+    }
+
+    [Fact]
+    public void BadArgumentsAreNamed()
+    {
+        var x = Input(1, 2, 6, 6);
+        Assert.Contains("padding", Assert.Throws<ArgumentException>(() => Functional.MaxPool2d(x, [2], null, [2])).Message);
+        Assert.Contains("stride", Assert.Throws<ArgumentOutOfRangeException>(() => Functional.AvgPool2d(x, [2], [0])).Message);
+        Assert.Contains("3 (one per spatial dimension)", Assert.Throws<ArgumentException>(() => Functional.MaxPool3d(Input(1, 1, 4, 4, 4), [2, 2])).Message);
+        Assert.Contains("[N, C, L]", Assert.Throws<ArgumentException>(() => Functional.MaxPool1d(x, 2)).Message);
+        Assert.Contains("smaller than the dilated kernel", Assert.Throws<ArgumentException>(() => Functional.MaxPool1d(Input(1, 1, 3), 2, 1, 0, 3)).Message);
+        Assert.Contains("exactly one", Assert.Throws<ArgumentException>(() => Functional.Interpolate(x, [3, 3], [2.0])).Message);
+        Assert.Contains("Bilinear", Assert.Throws<ArgumentException>(() => Functional.Interpolate(x, [3], mode: InterpolateMode.Linear)).Message);
+        Assert.Contains("alignCorners", Assert.Throws<ArgumentException>(() => Functional.Interpolate(x, [3], alignCorners: false)).Message);
+    }
+}
