@@ -18,6 +18,7 @@ public class ModuleTests
         new InstanceNorm1d(3, affine: true, trackRunningStats: true), new InstanceNorm2d(3), new GELU(), new SiLU(), new ELU(), new SELU(),
         new Mish(), new PReLU(3), new TransformerEncoderLayer(8, 2, 16),
         new TransformerEncoder(new TransformerEncoderLayer(8, 2, 16), 2, new LayerNorm(8)), new TransformerDecoderLayer(8, 2, 16),
+        new CharMlp(5, 3, 4, 8), new CharRnn(CharRnnKind.Gru, 5, 3, 4, 8, 1), new CharTransformer(5, 3, 8, 2, 1),
     ];
 
     [Fact]
