@@ -21,6 +21,7 @@ public static class Program
         root.Add(XorCommand.Create());
         root.Add(LinregCommand.Create());
         root.Add(CalcCommand.Create());
+        root.Add(LmCommand.Create());
         PlainWhenRedirected();
         using var stop = new StopSignal();
         try
