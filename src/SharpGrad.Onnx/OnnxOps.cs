@@ -18,6 +18,7 @@ internal static partial class OnnxOps
         AddNeural(t);
         AddLosses(t);
         AddLogic(t);
+        AddRound2(t);
         return t;
     }
 
