@@ -23,7 +23,6 @@ internal static class VMath
     [MethodImpl(Inline)] public static Vector128<T> Ceiling<T>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T> => typeof(T) == typeof(float) ? Vector128.Ceiling(x.AsSingle()).As<float, T>() : Vector128.Ceiling(x.AsDouble()).As<double, T>();
     [MethodImpl(Inline)] public static Vector128<T> Round<T>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T> => typeof(T) == typeof(float) ? Vector128.Round(x.AsSingle()).As<float, T>() : Vector128.Round(x.AsDouble()).As<double, T>();
     [MethodImpl(Inline)] public static Vector128<T> Truncate<T>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T> => typeof(T) == typeof(float) ? Vector128.Truncate(x.AsSingle()).As<float, T>() : Vector128.Truncate(x.AsDouble()).As<double, T>();
-    [MethodImpl(Inline)] public static Vector128<T> Fma<T>(Vector128<T> x, Vector128<T> y, Vector128<T> z) where T : unmanaged, IFloatingPointIeee754<T> => typeof(T) == typeof(float) ? Vector128.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>() : Vector128.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
 
     // Vector256
     [MethodImpl(Inline)] public static Vector256<T> Exp<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T> => typeof(T) == typeof(float) ? Vector256.Exp(x.AsSingle()).As<float, T>() : Vector256.Exp(x.AsDouble()).As<double, T>();
@@ -34,7 +33,6 @@ internal static class VMath
     [MethodImpl(Inline)] public static Vector256<T> Ceiling<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T> => typeof(T) == typeof(float) ? Vector256.Ceiling(x.AsSingle()).As<float, T>() : Vector256.Ceiling(x.AsDouble()).As<double, T>();
     [MethodImpl(Inline)] public static Vector256<T> Round<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T> => typeof(T) == typeof(float) ? Vector256.Round(x.AsSingle()).As<float, T>() : Vector256.Round(x.AsDouble()).As<double, T>();
     [MethodImpl(Inline)] public static Vector256<T> Truncate<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T> => typeof(T) == typeof(float) ? Vector256.Truncate(x.AsSingle()).As<float, T>() : Vector256.Truncate(x.AsDouble()).As<double, T>();
-    [MethodImpl(Inline)] public static Vector256<T> Fma<T>(Vector256<T> x, Vector256<T> y, Vector256<T> z) where T : unmanaged, IFloatingPointIeee754<T> => typeof(T) == typeof(float) ? Vector256.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>() : Vector256.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
 
     // Vector512
     [MethodImpl(Inline)] public static Vector512<T> Exp<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T> => typeof(T) == typeof(float) ? Vector512.Exp(x.AsSingle()).As<float, T>() : Vector512.Exp(x.AsDouble()).As<double, T>();
@@ -45,5 +43,4 @@ internal static class VMath
     [MethodImpl(Inline)] public static Vector512<T> Ceiling<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T> => typeof(T) == typeof(float) ? Vector512.Ceiling(x.AsSingle()).As<float, T>() : Vector512.Ceiling(x.AsDouble()).As<double, T>();
     [MethodImpl(Inline)] public static Vector512<T> Round<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T> => typeof(T) == typeof(float) ? Vector512.Round(x.AsSingle()).As<float, T>() : Vector512.Round(x.AsDouble()).As<double, T>();
     [MethodImpl(Inline)] public static Vector512<T> Truncate<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T> => typeof(T) == typeof(float) ? Vector512.Truncate(x.AsSingle()).As<float, T>() : Vector512.Truncate(x.AsDouble()).As<double, T>();
-    [MethodImpl(Inline)] public static Vector512<T> Fma<T>(Vector512<T> x, Vector512<T> y, Vector512<T> z) where T : unmanaged, IFloatingPointIeee754<T> => typeof(T) == typeof(float) ? Vector512.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>() : Vector512.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
 }
