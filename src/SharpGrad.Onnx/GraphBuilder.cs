@@ -244,14 +244,9 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
             case "ConcatBackward":
                 AddNode("Concat", inNames, output, Int("axis", Attrs<DimAttributes>(node).Dim));
                 break;
-            case "Conv2dBackward":
-            {
-                var c = Attrs<Conv2dAttributes>(node);
-                int[] w = ins[1].Shape;
-                AddNode("Conv", inNames, output, Ints("kernel_shape", w[2], w[3]), Ints("strides", c.Stride.H, c.Stride.W),
-                    Ints("pads", c.Padding.H, c.Padding.W, c.Padding.H, c.Padding.W), Ints("dilations", c.Dilation.H, c.Dilation.W), Int("group", c.Groups));
+            case "Conv1dBackward" or "Conv2dBackward" or "Conv3dBackward" or "ConvTranspose1dBackward" or "ConvTranspose2dBackward":
+                EmitConv(node, ins, inNames, output);
                 break;
-            }
             case "MaxPool2dBackward":
             {
                 var p = Attrs<Pool2dAttributes>(node);
@@ -305,6 +300,20 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
             else AddNode("MatMul", [inNames[0], wt], linear);
         }
         if (relu) AddNode("Relu", [linear], output);
+    }
+
+    /// <summary>Conv or ConvTranspose with the recorded geometry (symmetric pads, as the SharpGrad ops have).</summary>
+    private void EmitConv(Node node, Tensor[] ins, string[] inNames, string output)
+    {
+        var c = Attrs<ConvAttributes>(node);
+        long[] L(int[] v) => v.Select(e => (long)e).ToArray();
+        var attributes = new List<AttributeProto>
+        {
+            Ints("kernel_shape", L(ins[1].Shape[2..])), Ints("strides", L(c.Stride)), Ints("pads", L([.. c.Padding, .. c.Padding])),
+            Ints("dilations", L(c.Dilation)), Int("group", c.Groups),
+        };
+        if (c.Transposed && c.OutputPadding.Any(v => v != 0)) attributes.Add(Ints("output_padding", L(c.OutputPadding)));
+        AddNode(c.Transposed ? "ConvTranspose" : "Conv", inNames, output, [.. attributes]);
     }
 
     private void EmitBatchNorm(Node node, Tensor[] ins, string[] inNames, string output)

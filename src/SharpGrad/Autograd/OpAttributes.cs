@@ -22,8 +22,11 @@ internal sealed record NarrowAttributes(int Dim, int Start, int Length);
 /// <summary>A matrix product of transposed operands (the last two dims swapped); null attributes mean neither is.</summary>
 internal sealed record MatMulAttributes(bool TransA, bool TransB);
 
-/// <summary>A 2-D convolution's geometry.</summary>
-internal sealed record Conv2dAttributes((int H, int W) Stride, (int H, int W) Padding, (int H, int W) Dilation, int Groups);
+/// <summary>
+/// A convolution's geometry, one value per spatial dimension (1 to 3); <c>Transposed</c> for ConvTranspose, whose
+/// <c>OutputPadding</c> is then meaningful (zeros otherwise).
+/// </summary>
+internal sealed record ConvAttributes(int[] Stride, int[] Padding, int[] Dilation, int Groups, int[] OutputPadding, bool Transposed);
 
 /// <summary>A 2-D pooling window (max or average; average counts padding, as PyTorch's default).</summary>
 internal sealed record Pool2dAttributes((int H, int W) Kernel, (int H, int W) Stride, (int H, int W) Padding, (int H, int W) Dilation);

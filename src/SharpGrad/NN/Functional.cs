@@ -105,27 +105,6 @@ public static partial class Functional
     }
 
     /// <summary>
-    /// 2-D cross-correlation (PyTorch: <c>F.conv2d</c>): input [N, C, H, W], weight [O, C, kh, kw], bias [O]; output
-    /// size ⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1 per spatial dimension.
-    /// </summary>
-    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1) =>
-        Conv2d(input, weight, bias, (stride, stride), (padding, padding), (dilation, dilation));
-
-    /// <summary>2-D cross-correlation with separate (height, width) stride, padding and dilation.</summary>
-    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation) =>
-        ConvOps.Conv2d(input, weight, bias, stride, padding, dilation);
-
-    /// <summary>1-D cross-correlation (PyTorch: <c>F.conv1d</c>): input [N, C, L], weight [O, C, k], bias [O].</summary>
-    public static Tensor Conv1d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(weight);
-        if (input.Rank != 3) throw new ArgumentException($"Conv1d: expected input of shape [N, C, L], got {Shapes.Format(input.ShapeRef)}.");
-        if (weight.Rank != 3) throw new ArgumentException($"Conv1d: expected weight of shape [out, in, k], got {Shapes.Format(weight.ShapeRef)}.");
-        return ConvOps.Conv2d(input.Unsqueeze(2), weight.Unsqueeze(2), bias, (1, stride), (0, padding), (1, dilation)).Squeeze(2);
-    }
-
-    /// <summary>
     /// Inverted dropout (PyTorch: <c>F.dropout</c>): in training, zeroes each element with probability p and scales the rest
     /// by 1/(1 − p), so evaluation needs no rescaling; the identity when not training or p = 0.
     /// </summary>
