@@ -244,7 +244,7 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
             case "ConcatBackward":
                 AddNode("Concat", inNames, output, Int("axis", Attrs<DimAttributes>(node).Dim));
                 break;
-            case "Conv1dBackward" or "Conv2dBackward" or "Conv3dBackward" or "ConvTranspose1dBackward" or "ConvTranspose2dBackward":
+            case "Conv1dBackward" or "Conv2dBackward" or "Conv3dBackward" or "ConvTranspose1dBackward" or "ConvTranspose2dBackward" or "ConvTranspose3dBackward":
                 EmitConv(node, ins, inNames, output);
                 break;
             case "MaxPool2dBackward":

@@ -7,6 +7,7 @@ internal static partial class OnnxOps
     private static void AddNeural(Dictionary<string, Op> t)
     {
         t["Conv"] = Conv;
+        t["ConvTranspose"] = ConvTranspose;
         t["MaxPool"] = n => Pool(n, max: true);
         t["AveragePool"] = n => Pool(n, max: false);
         t["GlobalAveragePool"] = n => GlobalPool(n, (x, d) => x.Mean(d, true));
@@ -170,7 +171,7 @@ internal static partial class OnnxOps
         var x = n.In(0);
         var w = n.In(1);
         var b = n.Opt(2);
-        if (x.Rank is not (3 or 4)) throw n.Unsupported($"a {x.Rank - 2}-D convolution (SharpGrad has 1-D and 2-D)");
+        if (x.Rank is not (3 or 4 or 5)) throw n.Unsupported($"a {x.Rank - 2}-D convolution (SharpGrad has 1-D, 2-D and 3-D)");
         int k = x.Rank - 2;
         int[] kernel = w.Shape[2..];
         int[] stride = PerAxis(n, "strides", k, 1), dilation = PerAxis(n, "dilations", k, 1);
@@ -179,35 +180,65 @@ internal static partial class OnnxOps
         int cin = x.Shape[1], cout = w.Shape[0];
         if (groups <= 0 || cin % groups != 0 || cout % groups != 0 || w.Shape[1] != cin / groups)
             throw n.Bad($"group {groups} does not fit input channels {cin} and weight shape [{string.Join(", ", w.Shape)}]");
-
+        // SharpGrad pads symmetrically; unequal begin/end pads are applied to the input first.
         bool symmetric = pads.All(p => p.Begin == p.End);
         if (!symmetric) x = PadSpatial(x, pads, 0);
-        if (k == 1)
+        int[] padding = [.. pads.Select(p => symmetric ? p.Begin : 0)];
+        return [ConvCore.Convolution($"Conv{k}d", k, x, w, b, stride, padding, dilation, groups)];
+    }
+
+    /// <summary>
+    /// ConvTranspose: strides, dilations, group, output_padding, and pads given or derived from output_shape / auto_pad
+    /// (ONNX's total padding rule). Symmetric pads map to SharpGrad's op directly; otherwise the unpadded result is
+    /// cropped (or extended with zeros) per axis and the bias added after.
+    /// </summary>
+    private static Tensor[] ConvTranspose(OnnxNode n)
+    {
+        n.RequireFloat(0, 1, 2);
+        var x = n.In(0);
+        var w = n.In(1);
+        var b = n.Opt(2);
+        if (x.Rank is not (3 or 4 or 5)) throw n.Unsupported($"a {x.Rank - 2}-D transposed convolution (SharpGrad has 1-D, 2-D and 3-D)");
+        int k = x.Rank - 2;
+        int[] size = x.Shape[2..], kernel = w.Shape[2..];
+        int[] stride = PerAxis(n, "strides", k, 1), dilation = PerAxis(n, "dilations", k, 1);
+        int groups = (int)n.Int("group", 1);
+        if (groups <= 0 || x.Shape[1] != w.Shape[0] || x.Shape[1] % groups != 0)
+            throw n.Bad($"group {groups} does not fit input channels {x.Shape[1]} and weight shape [{string.Join(", ", w.Shape)}]");
+        long[] outPad = n.Ints("output_padding") ?? new long[k];
+        if (outPad.Length != k || outPad.Any(v => v < 0)) throw n.Bad($"output_padding [{string.Join(", ", outPad)}] must have {k} non-negative entries");
+        string auto = n.Str("auto_pad", "NOTSET");
+        long[]? outputShape = n.Ints("output_shape");
+        if (outputShape is null && auto is "SAME_UPPER" or "SAME_LOWER") outputShape = [.. size.Select((v, i) => (long)v * stride[i])];
+        if (auto is not ("NOTSET" or "VALID" or "SAME_UPPER" or "SAME_LOWER")) throw n.Unsupported($"auto_pad = {auto}");
+        if (outputShape is not null && outputShape.Length == k + 2) outputShape = outputShape[2..];
+        if (outputShape is not null && outputShape.Length != k) throw n.Bad($"output_shape [{string.Join(", ", outputShape)}] does not have {k} spatial entries");
+        var pads = new (int Begin, int End)[k];
+        long[] given = auto == "VALID" || outputShape is not null ? new long[2 * k] : n.Ints("pads") ?? new long[2 * k];
+        if (given.Length != 2 * k) throw n.Bad($"pads has {given.Length} entries for {k} spatial axes");
+        var full = new int[k];
+        for (int i = 0; i < k; i++)
         {
-            x = x.Unsqueeze(2);
-            w = w.Unsqueeze(2);
-            kernel = [1, kernel[0]];
-            stride = [1, stride[0]];
-            dilation = [1, dilation[0]];
-            pads = [(0, 0), pads[0]];
+            full[i] = (size[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1;
+            if (outputShape is null) { pads[i] = ((int)given[i], (int)given[i + k]); continue; }
+            int total = full[i] + (int)outPad[i] - (int)outputShape[i];
+            int half = (int)Math.Floor(total / 2.0);
+            pads[i] = auto == "SAME_UPPER" ? (half, total - half) : (total - half, half);
         }
-        var padding = symmetric ? (pads[0].Begin, pads[1].Begin) : (0, 0);
-        Tensor y;
-        if (groups == 1)
+        int[] op = [.. outPad.Select(v => (int)v)];
+        bool direct = pads.All(p => p.Begin == p.End && p.Begin >= 0) && op.Select((v, i) => v < Math.Max(stride[i], dilation[i])).All(ok => ok)
+            && pads.Select((p, i) => full[i] - 2 * p.Begin + op[i] >= 1).All(ok => ok);
+        if (direct)
+            return [ConvCore.Transposed($"ConvTranspose{k}d", k, x, w, b, stride, [.. pads.Select(p => p.Begin)], op, groups, dilation)];
+        var y = ConvCore.Transposed($"ConvTranspose{k}d", k, x, w, null, stride, null, null, groups, dilation);
+        for (int i = 0; i < k; i++)
         {
-            y = F.Conv2d(x, w, b, (stride[0], stride[1]), padding, (dilation[0], dilation[1]));
+            int outSize = full[i] + op[i] - pads[i].Begin - pads[i].End;
+            if (outSize < 1) throw n.Bad($"the output of spatial axis {i} would have size {outSize}");
+            y = PadAxis(y, 2 + i, -pads[i].Begin, op[i] - pads[i].End, 0);
         }
-        else
-        {
-            // Grouped convolution as one convolution per group over its slice of channels.
-            int gin = cin / groups, gout = cout / groups;
-            var outs = new Tensor[groups];
-            for (int g = 0; g < groups; g++)
-                outs[g] = F.Conv2d(x.Narrow(1, g * gin, gin), w.Narrow(0, g * gout, gout), b?.Narrow(0, g * gout, gout),
-                    (stride[0], stride[1]), padding, (dilation[0], dilation[1]));
-            y = Tensor.Concat(outs, 1);
-        }
-        return [k == 1 ? y.Squeeze(2) : y];
+        if (b is not null) y = y + b.Reshape([1, b.Shape[0], .. Enumerable.Repeat(1, k)]);
+        return [y];
     }
 
     private static Tensor[] Pool(OnnxNode n, bool max)

@@ -81,4 +81,11 @@ s.case("convt2d_depthwise", lambda x, w: F.conv_transpose2d(x, w, None, 2, 1, 1,
        "functional", "ConvTranspose2d", a(False, stride=2, padding=1, outputPadding=1, groups=3))
 s.case("convt2d_unbatched", lambda x, w, b: F.conv_transpose2d(x, w, b, 1, 1), [normal(2, 4, 4), normal(2, 3, 3, 3), normal(3)],
        "functional", "ConvTranspose2d", a(padding=1))
+
+# ---- ConvTranspose3d ----
+s.case("convt3d_basic", lambda x, w, b: F.conv_transpose3d(x, w, b), [normal(2, 2, 3, 2, 3), normal(2, 3, 2, 2, 2), normal(3)],
+       "functional", "ConvTranspose3d", a())
+s.case("convt3d_s_p_op_groups", lambda x, w: F.conv_transpose3d(x, w, None, (2, 1, 2), (1, 0, 0), (1, 0, 1), 2),
+       [normal(1, 4, 3, 2, 3), normal(4, 1, 3, 2, 2)], "functional", "ConvTranspose3d",
+       a(False, stride=[2, 1, 2], padding=[1, 0, 0], outputPadding=[1, 0, 1], groups=2))
 s.write()

@@ -20,6 +20,7 @@ public class ModuleTests
         new TransformerEncoder(new TransformerEncoderLayer(8, 2, 16), 2, new LayerNorm(8)), new TransformerDecoderLayer(8, 2, 16),
         new MaxPool1d(2), new MaxPool3d(2), new AvgPool1d(2), new AvgPool3d([2, 1, 2]), new AdaptiveAvgPool1d(2), new AdaptiveAvgPool2d(2),
         new AdaptiveMaxPool2d([2, 1]), new Upsample(scaleFactor: [2.0]),
+        new Conv3d(2, 3, 2), new ConvTranspose1d(2, 3, 3), new ConvTranspose2d(2, 4, 3, groups: 2), new ConvTranspose3d(2, 3, 2),
         new CharMlp(5, 3, 4, 8), new CharRnn(CharRnnKind.Gru, 5, 3, 4, 8, 1), new CharTransformer(5, 3, 8, 2, 1),
     ];
 

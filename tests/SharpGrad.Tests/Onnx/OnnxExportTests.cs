@@ -61,6 +61,12 @@ public class OnnxExportTests
         yield return ("Cnn", Models.Cnn(10, dropout: 0.3, batchNorm: true, generator: g), [1, 28, 28]);
         yield return ("StagedCnn", Models.StagedCnn([[8], [12, 12], [16]], 10, dropout: 0.3, generator: g), [1, 28, 28]);
         yield return ("Residual", new ResidualBlock(g), [6]);
+        yield return ("GroupedConv2d", new Sequential(new Conv2d(4, 6, 3, padding: 1, groups: 2, generator: g), new ReLU(),
+            new ConvTranspose2d(6, 4, 3, stride: 2, padding: 1, outputPadding: 1, groups: 2, generator: g), new Conv2d(4, 4, 3, groups: 4, generator: g)), [4, 5, 6]);
+        yield return ("Conv1d", new Sequential(new Conv1d(3, 4, 3, stride: 2, dilation: 2, generator: g), new Tanh(),
+            new ConvTranspose1d(4, 2, 3, stride: 2, outputPadding: 1, generator: g)), [3, 11]);
+        yield return ("Conv3d", new Sequential(new Conv3d(2, 4, 2, padding: 1, groups: 2, generator: g), new ReLU(),
+            new ConvTranspose3d(4, 2, 2, stride: 2, generator: g)), [2, 3, 4, 3]);
     }
 
     /// <summary>Gives batch-norm layers running statistics that differ from the initial 0 and 1.</summary>

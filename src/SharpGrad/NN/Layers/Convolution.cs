@@ -113,3 +113,15 @@ public sealed class ConvTranspose2d(int inChannels, int outChannels, int kernelS
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Functional.ConvTranspose2d(input, Weight, Bias, Stride, Padding, OutputPadding, Groups, Dilation);
 }
+
+/// <summary>
+/// 3-D transposed convolution layer (PyTorch: <c>nn.ConvTranspose3d</c>), the adjoint of <see cref="Conv3d"/>: weight
+/// [in, out / groups, k, k, k], bias [out]; output size (in − 1)·stride − 2·padding + dilation·(k − 1) + outputPadding + 1.
+/// </summary>
+public sealed class ConvTranspose3d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, int outputPadding = 0, int groups = 1,
+    bool bias = true, int dilation = 1, Generator? generator = null, DType dtype = DType.Float32)
+    : ConvLayer(nameof(ConvTranspose3d), 3, true, inChannels, outChannels, kernelSize, stride, padding, outputPadding, dilation, groups, bias, generator, dtype)
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.ConvTranspose3d(input, Weight, Bias, Stride, Padding, OutputPadding, Groups, Dilation);
+}

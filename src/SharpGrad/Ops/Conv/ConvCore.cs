@@ -15,8 +15,12 @@ internal static class ConvCore
     /// <summary>One value for every spatial dimension, or one per dimension.</summary>
     public static int[] Expand(string op, string name, int[]? values, int dims, int fallback)
     {
-        if (values is null || values.Length == 0) return Enumerable.Repeat(fallback, dims).ToArray();
-        if (values.Length == 1) return Enumerable.Repeat(values[0], dims).ToArray();
+        if (values is null || values.Length == 0 || values.Length == 1)
+        {
+            var all = new int[dims];
+            Array.Fill(all, values is { Length: 1 } ? values[0] : fallback);
+            return all;
+        }
         if (values.Length != dims)
             throw new ArgumentException($"{op}: {name} must have 1 or {dims} values, got {Shapes.Format(values)}.", name);
         return (int[])values.Clone();
@@ -24,9 +28,9 @@ internal static class ConvCore
 
     private static void CheckGeometry(string op, int[] stride, int[] padding, int[] dilation, int groups)
     {
-        if (stride.Any(v => v < 1)) throw new ArgumentOutOfRangeException(nameof(stride), $"{op}: stride must be at least 1, got {Shapes.Format(stride)}.");
-        if (dilation.Any(v => v < 1)) throw new ArgumentOutOfRangeException(nameof(dilation), $"{op}: dilation must be at least 1, got {Shapes.Format(dilation)}.");
-        if (padding.Any(v => v < 0)) throw new ArgumentOutOfRangeException(nameof(padding), $"{op}: padding must be non-negative, got {Shapes.Format(padding)}.");
+        if (Array.Exists(stride, v => v < 1)) throw new ArgumentOutOfRangeException(nameof(stride), $"{op}: stride must be at least 1, got {Shapes.Format(stride)}.");
+        if (Array.Exists(dilation, v => v < 1)) throw new ArgumentOutOfRangeException(nameof(dilation), $"{op}: dilation must be at least 1, got {Shapes.Format(dilation)}.");
+        if (Array.Exists(padding, v => v < 0)) throw new ArgumentOutOfRangeException(nameof(padding), $"{op}: padding must be non-negative, got {Shapes.Format(padding)}.");
         if (groups < 1) throw new ArgumentOutOfRangeException(nameof(groups), $"{op}: groups must be at least 1, got {groups}.");
     }
 
@@ -89,7 +93,7 @@ internal static class ConvCore
         DTypeDispatch.Float(x.DType, new ForwardKernel(spec, x, w, b, y), op);
         Tensor result = y;
         Tensor[] inputs = b is null ? [x, w] : [x, w, b];
-        if (Autograd.IsGradEnabled && inputs.Any(t => t.RequiresGrad))
+        if (Autograd.IsGradEnabled && (x.RequiresGrad || w.RequiresGrad || b is { RequiresGrad: true }))
         {
             bool hasBias = b is not null;
             result = Autograd.Record(y, op + "Backward", inputs, gy =>
@@ -142,7 +146,7 @@ internal static class ConvCore
         DTypeDispatch.Float(x.DType, new TransposedForwardKernel(spec, x, w, b, y, size, reach), op);
         Tensor result = y;
         Tensor[] inputs = b is null ? [x, w] : [x, w, b];
-        if (Autograd.IsGradEnabled && inputs.Any(t => t.RequiresGrad))
+        if (Autograd.IsGradEnabled && (x.RequiresGrad || w.RequiresGrad || b is { RequiresGrad: true }))
         {
             bool hasBias = b is not null;
             result = Autograd.Record(y, op + "Backward", inputs, gy =>
