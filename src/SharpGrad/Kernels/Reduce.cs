@@ -4,50 +4,40 @@ using System.Numerics.Tensors;
 
 namespace SharpGrad.Kernels;
 
-/// <summary>Which reduction <see cref="Reduce.Dim{T}"/> computes.</summary>
-internal enum ReduceKind { Sum, Max, Min }
+/// <summary>
+/// A reduction as an operator struct (the pattern of <see cref="IBinaryFunction"/>): how a whole
+/// contiguous run reduces to one value, and how a run is folded element by element into an accumulator row. Sum, Max
+/// and Min each define one in their op file; <see cref="Reduce.Dim{T, TOp}"/> is the one driver over (outer, size, inner).
+/// </summary>
+internal interface IReduceOperator
+{
+    /// <summary>The reduction of a whole run (non-empty unless the reduction has an identity, as Sum does).</summary>
+    static abstract T All<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>;
 
-/// <summary>Reductions over one dimension of a contiguous (outer, size, inner) block.</summary>
+    /// <summary><c>acc[i] = op(acc[i], row[i])</c>.</summary>
+    static abstract void Fold<T>(Span<T> acc, ReadOnlySpan<T> row) where T : unmanaged, IFloatingPointIeee754<T>;
+}
+
+/// <summary>The driver of reductions over one dimension of a contiguous (outer, size, inner) block, and SumTo.</summary>
 internal static class Reduce
 {
-    /// <summary>All-element reduction.</summary>
-    public static T All<T>(ReadOnlySpan<T> x, ReduceKind kind) where T : unmanaged, IFloatingPointIeee754<T> => kind switch
-    {
-        ReduceKind.Sum => Vec.Sum(x),
-        ReduceKind.Max => Vec.Max(x),
-        _ => Vec.Min(x),
-    };
-
     /// <summary>
     /// <c>d[o, i] = reduce_j x[o, j, i]</c>. With inner == 1 each row reduces in one vectorised call; otherwise whole
-    /// rows of length inner are combined, which keeps the loop vectorised along the inner dimension.
+    /// rows of length inner are folded together, which keeps the loop vectorised along the inner dimension. An empty
+    /// reduced dimension gives zeros (the callers allow it only for sums).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Dim<T>(ReadOnlySpan<T> x, int outer, int size, int inner, Span<T> d, ReduceKind kind)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Dim<T, TOp>(ReadOnlySpan<T> x, int outer, int size, int inner, Span<T> d)
+        where T : unmanaged, IFloatingPointIeee754<T> where TOp : IReduceOperator
     {
-        if (size == 0)
-        {
-            if (kind != ReduceKind.Sum) throw new ArgumentException("Cannot take the max or min over an empty dimension.");
-            d.Clear();
-            return;
-        }
+        if (size == 0) { d.Clear(); return; }
         for (int o = 0; o < outer; o++)
         {
             ReadOnlySpan<T> block = x.Slice(o * size * inner, size * inner);
             Span<T> dst = d.Slice(o * inner, inner);
-            if (inner == 1) { dst[0] = All(block, kind); continue; }
+            if (inner == 1) { dst[0] = TOp.All(block); continue; }
             block.Slice(0, inner).CopyTo(dst);
-            for (int j = 1; j < size; j++)
-            {
-                ReadOnlySpan<T> row = block.Slice(j * inner, inner);
-                switch (kind)
-                {
-                    case ReduceKind.Sum: Vec.Add(dst, row, dst); break;
-                    case ReduceKind.Max: Vec.Max(dst, row, dst); break;
-                    default: Vec.Min(dst, row, dst); break;
-                }
-            }
+            for (int j = 1; j < size; j++) TOp.Fold(dst, block.Slice(j * inner, inner));
         }
     }
 
@@ -93,32 +83,6 @@ internal static class Reduce
             {
                 if (++index[k] < gShape[k]) break;
                 index[k] = 0;
-            }
-        }
-    }
-
-    /// <summary>Index of the first maximum along the middle dimension; NaN counts as the maximum, as in PyTorch.</summary>
-    public static void ArgMax<T>(ReadOnlySpan<T> x, int outer, int size, int inner, Span<long> d)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (size == 0) throw new ArgumentException("ArgMax: the reduced dimension is empty.");
-        for (int o = 0; o < outer; o++)
-        {
-            ReadOnlySpan<T> block = x.Slice(o * size * inner, size * inner);
-            for (int i = 0; i < inner; i++)
-            {
-                int best = 0;
-                T bestValue = block[i];
-                if (!T.IsNaN(bestValue))
-                {
-                    for (int j = 1; j < size; j++)
-                    {
-                        T v = block[j * inner + i];
-                        if (T.IsNaN(v)) { best = j; break; }
-                        if (v > bestValue) { best = j; bestValue = v; }
-                    }
-                }
-                d[o * inner + i] = best;
             }
         }
     }

@@ -111,20 +111,19 @@ public class KernelSweepTests
         for (int n = 1; n <= 256; n++)
         {
             var x = Data(n, n);
-            Close(x.Sum(), Reduce.All<double>(x, ReduceKind.Sum), 1e-13, $"sum n={n}");
-            Assert.Equal(x.Max(), Reduce.All<double>(x, ReduceKind.Max));
-            Assert.Equal(x.Min(), Reduce.All<double>(x, ReduceKind.Min));
+            var t = Tensor.FromArray(x);
+            Close(x.Sum(), t.Sum().Item(), 1e-13, $"sum n={n}");
+            Assert.Equal(x.Max(), t.Max().Item());
+            Assert.Equal(x.Min(), t.Min().Item());
         }
-        // Middle-dimension reductions with inner > 1.
+        // Middle-dimension reductions with inner > 1 (folded row by row) and inner == 1 (one vector call per row).
         foreach (var (outer, size, inner) in new[] { (2, 3, 5), (1, 17, 33), (3, 1, 4), (4, 9, 1) })
         {
             var x = Data(outer * size * inner, 9);
-            var d = new double[outer * inner];
-            Reduce.Dim<double>(x, outer, size, inner, d, ReduceKind.Sum);
-            var m = new double[outer * inner];
-            Reduce.Dim<double>(x, outer, size, inner, m, ReduceKind.Max);
-            var am = new long[outer * inner];
-            Reduce.ArgMax<double>(x, outer, size, inner, am);
+            var t = Tensor.FromArray(x, outer, size, inner);
+            var d = t.Sum(1).ToArray<double>();
+            var m = t.Max(1).ToArray<double>();
+            var am = t.ArgMax(1).ToArray<long>();
             for (int o = 0; o < outer; o++)
                 for (int i = 0; i < inner; i++)
                 {
