@@ -1,0 +1,83 @@
+namespace SharpGrad;
+
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// Reorders the dimensions: result.Shape[i] = Shape[dims[i]] (PyTorch: <c>permute</c>); a contiguous copy, for every
+    /// dtype. The gradient is g permuted back by the inverse permutation.
+    /// </summary>
+    public Tensor Permute(params int[] dims)
+    {
+        ArgumentNullException.ThrowIfNull(dims);
+        if (dims.Length != Rank)
+            throw new ArgumentException($"Permute: {dims.Length} dimensions given for a tensor of rank {Rank} (shape {Shapes.Format(_shape)}).");
+        var perm = new int[Rank];
+        var seen = new bool[Rank];
+        for (int i = 0; i < Rank; i++)
+        {
+            int d = Shapes.WrapDim(dims[i], Rank, nameof(Permute));
+            if (seen[d]) throw new ArgumentException($"Permute: dimension {d} appears twice in {Shapes.Format(dims)}.");
+            seen[d] = true;
+            perm[i] = d;
+        }
+        var outShape = new int[Rank];
+        for (int i = 0; i < Rank; i++) outShape[i] = _shape[perm[i]];
+        var y = Uninitialized(outShape, DType);
+        DTypeDispatch.Any(DType, new PermuteKernel(this, perm, y));
+        return Autograd.ShouldRecord(this) ? RecordPermute(y, this, perm) : y;
+    }
+
+    private static Tensor RecordPermute(Tensor y, Tensor x, int[] perm)
+    {
+        var inverse = new int[perm.Length];
+        for (int i = 0; i < perm.Length; i++) inverse[perm[i]] = i;
+        return Autograd.Record(y, "PermuteBackward", [x], g => [g.Permute(inverse)], attributes: new PermuteAttributes([.. perm]));
+    }
+
+    /// <summary>
+    /// Walks the output in order, one run of its last dimension at a time: a block copy when that dimension is also the
+    /// input's innermost, else a strided gather.
+    /// </summary>
+    private readonly struct PermuteKernel(Tensor x, int[] perm, Tensor y) : IAnyKernel
+    {
+        public void Run<T>() where T : unmanaged
+        {
+            ReadOnlySpan<T> xs = x.Span<T>();
+            Span<T> ys = y.Span<T>();
+            int[] shape = x.ShapeRef;
+            int rank = shape.Length;
+            if (ys.Length == 0) return;
+            if (rank == 0) { ys[0] = xs[0]; return; }
+            int[] inStrides = Shapes.ContiguousStrides(shape);
+            Span<int> outShape = stackalloc int[rank];
+            Span<int> strides = stackalloc int[rank];
+            for (int i = 0; i < rank; i++) { outShape[i] = shape[perm[i]]; strides[i] = inStrides[perm[i]]; }
+            Span<int> index = stackalloc int[rank];
+            index.Clear();
+            int innerSize = outShape[rank - 1], innerStride = strides[rank - 1];
+            int outer = ys.Length / innerSize;
+            for (int o = 0, dOff = 0; o < outer; o++, dOff += innerSize)
+            {
+                int src = 0;
+                for (int k = 0; k < rank - 1; k++) src += index[k] * strides[k];
+                if (innerStride == 1) xs.Slice(src, innerSize).CopyTo(ys.Slice(dOff, innerSize));
+                else for (int j = 0; j < innerSize; j++) ys[dOff + j] = xs[src + j * innerStride];
+                for (int k = rank - 2; k >= 0; k--)
+                {
+                    if (++index[k] < outShape[k]) break;
+                    index[k] = 0;
+                }
+            }
+        }
+    }
+}
+
+internal static partial class GradChecks
+{
+    internal static readonly int Permute = Register(nameof(Permute), static c =>
+    {
+        c.Add(x => x[0].Permute(2, 0, 1), c.Normal(2, 3, 4));
+        c.Add("inner kept", x => x[0].Permute(1, 0, 2), c.Normal(2, 3, 4));
+        c.Add("second order", x => Gradient(t => (t.Permute(1, 0) * t.Permute(1, 0)).Sum() * t.Sum(), x[0]), c.Normal(2, 3));
+    });
+}
