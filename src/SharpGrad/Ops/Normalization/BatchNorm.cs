@@ -33,28 +33,8 @@ internal static class NormOps
 
         var mean = new double[c];
         var invStd = new double[c];
-        if (training)
-        {
-            var variance = new double[c];
-            DTypeDispatch.Float(input.DType, new StatisticsKernel(input, n, c, inner, mean, variance), "BatchNorm");
-            for (int ch = 0; ch < c; ch++)
-            {
-                invStd[ch] = 1.0 / Math.Sqrt(variance[ch] + eps);
-                if (runningMean is null || runningVar is null) continue;
-                SetDouble(runningMean, ch, runningMean.GetDouble(ch) * (1 - momentum) + mean[ch] * momentum);
-                SetDouble(runningVar, ch, runningVar.GetDouble(ch) * (1 - momentum) + variance[ch] * momentum * count / (count - 1.0));
-            }
-        }
-        else
-        {
-            for (int ch = 0; ch < c; ch++)
-            {
-                mean[ch] = runningMean!.GetDouble(ch);
-                invStd[ch] = 1.0 / Math.Sqrt(runningVar!.GetDouble(ch) + eps);
-            }
-        }
         var y = Tensor.Uninitialized(shape, input.DType);
-        DTypeDispatch.Float(input.DType, new AffineKernel(input, weight, bias, n, c, inner, mean, invStd, y), "BatchNorm");
+        DTypeDispatch.Float(input.DType, new ForwardKernel(input, weight, bias, runningMean, runningVar, training, momentum, eps, mean, invStd, y), "BatchNorm");
 
         var inputs = new List<Tensor>(3) { input };
         if (weight is not null) inputs.Add(weight);
@@ -77,21 +57,44 @@ internal static class NormOps
         }, differentiableBackward: false, attributes: new BatchNormAttributes(runningMean, runningVar, eps, training));
     }
 
-    private readonly struct StatisticsKernel(Tensor x, int n, int c, int inner, double[] mean, double[] variance) : IFloatKernel
+    /// <summary>
+    /// Statistics (in training: the batch's, which also update the running ones; in evaluation: the running ones), then
+    /// y = (x − mean)·invStd·w + b; both passes split over channels. One closure scope serves both passes.
+    /// </summary>
+    private readonly struct ForwardKernel(Tensor x, Tensor? w, Tensor? b, Tensor? runningMean, Tensor? runningVar, bool training,
+        double momentum, double eps, double[] mean, double[] invStd, Tensor y) : IFloatKernel
     {
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
         {
-            (Tensor xt, int nn, int cc, int ii, double[] m, double[] v) = (x, n, c, inner, mean, variance);
-            ByChannel(c, x.Numel, (c0, c1) => Statistics<T>(xt.Span<T>(), nn, cc, ii, m, v, c0, c1));
+            (Tensor xt, Tensor? wt, Tensor? bt, Tensor yt, double[] m, double[] s) = (x, w, b, y, mean, invStd);
+            int n = xt.ShapeRef[0], c = xt.ShapeRef[1];
+            int inner = n * c == 0 ? 0 : xt.Numel / (n * c);
+            double[]? variance = training ? new double[c] : null;
+            if (variance is not null) ByChannel(c, xt.Numel, (c0, c1) => Statistics<T>(xt.Span<T>(), n, c, inner, m, variance, c0, c1));
+            SetStatistics(m, s, variance, runningMean, runningVar, momentum, eps, (long)n * inner);
+            ByChannel(c, xt.Numel, (c0, c1) => Affine<T>(xt.Span<T>(), wt is null ? default : wt.Span<T>(), bt is null ? default : bt.Span<T>(), n, c, inner, m, s, yt.Span<T>(), c0, c1));
         }
     }
 
-    private readonly struct AffineKernel(Tensor x, Tensor? w, Tensor? b, int n, int c, int inner, double[] mean, double[] invStd, Tensor y) : IFloatKernel
+    /// <summary>
+    /// invStd from the batch variance (and the running statistics updated with the unbiased one, as PyTorch does), or,
+    /// without a batch variance (evaluation), mean and invStd from the running statistics.
+    /// </summary>
+    private static void SetStatistics(double[] mean, double[] invStd, double[]? variance, Tensor? runningMean, Tensor? runningVar,
+        double momentum, double eps, long count)
     {
-        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        for (int ch = 0; ch < mean.Length; ch++)
         {
-            (Tensor xt, Tensor? wt, Tensor? bt, Tensor yt, int nn, int cc, int ii, double[] m, double[] s) = (x, w, b, y, n, c, inner, mean, invStd);
-            ByChannel(c, x.Numel, (c0, c1) => Affine<T>(xt.Span<T>(), wt is null ? default : wt.Span<T>(), bt is null ? default : bt.Span<T>(), nn, cc, ii, m, s, yt.Span<T>(), c0, c1));
+            if (variance is null)
+            {
+                mean[ch] = runningMean!.GetDouble(ch);
+                invStd[ch] = 1.0 / Math.Sqrt(runningVar!.GetDouble(ch) + eps);
+                continue;
+            }
+            invStd[ch] = 1.0 / Math.Sqrt(variance[ch] + eps);
+            if (runningMean is null || runningVar is null) continue;
+            SetDouble(runningMean, ch, runningMean.GetDouble(ch) * (1 - momentum) + mean[ch] * momentum);
+            SetDouble(runningVar, ch, runningVar.GetDouble(ch) * (1 - momentum) + variance[ch] * momentum * count / (count - 1.0));
         }
     }
 
