@@ -41,7 +41,7 @@ public sealed partial class Tensor
     /// </summary>
     private static Tensor RecordExtreme(Tensor y, Tensor x, int d, bool keepDim, string op) => Autograd.Record(y, op + "Backward", [x], g =>
     {
-        var mask = x.Eq(ReducedGradient(y, d, keepDim)).To(x.DType);
+        var mask = MapBinary<EqualOp>(x, ReducedGradient(y, d, keepDim), op); // 1 where x equals the result, in x's dtype
         var count = d < 0 ? mask.Sum() : mask.Sum(d, keepDim: true);
         return [ReducedGradient(g, d, keepDim) * mask / count];
     }, attributes: d < 0 ? null : new DimAttributes(d, keepDim));
