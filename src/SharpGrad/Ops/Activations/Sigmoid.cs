@@ -13,8 +13,7 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Sigmoid()
     {
-        var y = Map1<SigmoidFunction>(this, nameof(Sigmoid));
-        return Autograd.ShouldRecord(this) ? Autograd.Record(y, "SigmoidBackward", [this], g => [g * y * (-this).Sigmoid()]) : y;
+        return Unary<SigmoidFunction>(this, nameof(Sigmoid), static (y, x) => Autograd.Record(y, "SigmoidBackward", [x], g => [g * y * (-x).Sigmoid()]));
     }
 }
 

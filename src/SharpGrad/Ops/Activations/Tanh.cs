@@ -9,8 +9,7 @@ public sealed partial class Tensor
     /// <summary>Elementwise hyperbolic tangent; d/dx = 1 − tanh²x, taken from the output (PyTorch: <c>tanh</c>).</summary>
     public Tensor Tanh()
     {
-        var y = Map1<TanhFunction>(this, nameof(Tanh));
-        return Autograd.ShouldRecord(this) ? Autograd.Record(y, "TanhBackward", [this], g => [g * (1.0 - y * y)]) : y;
+        return Unary<TanhFunction>(this, nameof(Tanh), static (y, x) => Autograd.Record(y, "TanhBackward", [x], g => [g * (1.0 - y * y)]));
     }
 }
 

@@ -12,8 +12,7 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Abs()
     {
-        var y = Map1<AbsFunction>(this, nameof(Abs));
-        return Autograd.ShouldRecord(this) ? Autograd.Record(y, "AbsBackward", [this], g => [g * Map1<SignFunction>(this, nameof(Abs))]) : y;
+        return Unary<AbsFunction>(this, nameof(Abs), static (y, x) => Autograd.Record(y, "AbsBackward", [x], g => [g * Map1<SignFunction>(x, nameof(Abs))]));
     }
 }
 

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 
@@ -8,15 +7,8 @@ namespace SharpGrad;
 public sealed partial class Tensor
 {
     /// <summary>Elementwise <c>a + b</c> with NumPy broadcasting; <c>∂/∂a = ∂/∂b = 1</c> (PyTorch: <c>torch.add</c>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static Tensor Add(Tensor a, Tensor b)
-    {
-        (a, b) = Promote(a, b, nameof(Add));
-        var y = MapBinary<Broadcasting<AddFunction>>(a, b, nameof(Add));
-        return Autograd.ShouldRecord(a, b) ? RecordAdd(y, a, b) : y;
-    }
-
-    private static Tensor RecordAdd(Tensor y, Tensor a, Tensor b) => Autograd.Record(y, "AddBackward", [a, b], g => [g, g]);
+    public static Tensor Add(Tensor a, Tensor b) =>
+        Binary<AddFunction>(a, b, nameof(Add), static (y, a, b) => Autograd.Record(y, "AddBackward", [a, b], g => [g, g]));
 
     /// <summary><c>this + other</c>.</summary>
     public Tensor Add(Tensor other) => Add(this, other);
@@ -28,11 +20,8 @@ public sealed partial class Tensor
     /// <summary>Adds a scalar to every element.</summary>
     public static Tensor operator +(double a, Tensor b) => IsFloat(b) ? AddScalar(b, a) : Add(b.ScalarLike(a), b);
 
-    private static Tensor AddScalar(Tensor x, double s)
-    {
-        var y = MapScalar<AddFunction>(x, s, scalarFirst: false);
-        return Autograd.ShouldRecord(x) ? Autograd.Record(y, "AddBackward", [x], g => [g], attributes: new ScalarAttributes(s)) : y;
-    }
+    private static Tensor AddScalar(Tensor x, double s) =>
+        Scalar<AddFunction>(x, s, false, static (y, x, s) => Autograd.Record(y, "AddBackward", [x], g => [g], attributes: new ScalarAttributes(s)));
 }
 
 /// <summary>x + y.</summary>

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 
@@ -10,13 +9,7 @@ public sealed partial class Tensor
     /// <summary>
     /// Elementwise <c>a / b</c> with broadcasting; <c>∂/∂a = 1/b</c>, <c>∂/∂b = −a/b² = −y/b</c> (PyTorch: <c>torch.div</c>).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static Tensor Div(Tensor a, Tensor b)
-    {
-        (a, b) = Promote(a, b, nameof(Div));
-        var y = MapBinary<Broadcasting<DivFunction>>(a, b, nameof(Div));
-        return Autograd.ShouldRecord(a, b) ? RecordDiv(y, a, b) : y;
-    }
+    public static Tensor Div(Tensor a, Tensor b) => Binary<DivFunction>(a, b, nameof(Div), static (y, a, b) => RecordDiv(y, a, b));
 
     // Both gradients from g / b: da = g / b and db = −(g / b) · y, with y = a / b the output (recorded, so the rule
     // differentiates again through it).
@@ -33,19 +26,13 @@ public sealed partial class Tensor
     /// <summary>Elementwise quotient with broadcasting.</summary>
     public static Tensor operator /(Tensor a, Tensor b) => Div(a, b);
     /// <summary>Divides every element by a scalar.</summary>
-    public static Tensor operator /(Tensor a, double b) => IsFloat(a) ? DivScalar(a, b, scalarFirst: false) : Div(a, a.ScalarLike(b));
-    /// <summary>Divides a scalar by every element.</summary>
-    public static Tensor operator /(double a, Tensor b) => IsFloat(b) ? DivScalar(b, a, scalarFirst: true) : Div(b.ScalarLike(a), b);
-
-    /// <summary><c>x / s</c>, or <c>s / x</c> when <paramref name="scalarFirst"/> (then d/dx = −s/x² = −y/x).</summary>
-    private static Tensor DivScalar(Tensor x, double s, bool scalarFirst)
-    {
-        var y = MapScalar<DivFunction>(x, s, scalarFirst);
-        if (!Autograd.ShouldRecord(x)) return y;
-        return scalarFirst
-            ? Autograd.Record(y, "DivBackward", [x], g => [-((g / x) * y)], attributes: new ScalarAttributes(s, ScalarFirst: true))
-            : Autograd.Record(y, "DivBackward", [x], g => [g / s], attributes: new ScalarAttributes(s));
-    }
+    public static Tensor operator /(Tensor a, double b) => IsFloat(a)
+        ? Scalar<DivFunction>(a, b, false, static (y, x, s) => Autograd.Record(y, "DivBackward", [x], g => [g / s], attributes: new ScalarAttributes(s)))
+        : Div(a, a.ScalarLike(b));
+    /// <summary>Divides a scalar by every element; d/dx (s/x) = −s/x² = −y/x.</summary>
+    public static Tensor operator /(double a, Tensor b) => IsFloat(b)
+        ? Scalar<DivFunction>(b, a, true, static (y, x, s) => Autograd.Record(y, "DivBackward", [x], g => [-((g / x) * y)], attributes: new ScalarAttributes(s, ScalarFirst: true)))
+        : Div(b.ScalarLike(a), b);
 }
 
 /// <summary>x / y.</summary>

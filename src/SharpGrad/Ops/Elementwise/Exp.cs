@@ -9,8 +9,7 @@ public sealed partial class Tensor
     /// <summary>Elementwise e^x; d/dx = e^x, taken from the output (PyTorch: <c>exp</c>).</summary>
     public Tensor Exp()
     {
-        var y = Map1<ExpFunction>(this, nameof(Exp));
-        return Autograd.ShouldRecord(this) ? Autograd.Record(y, "ExpBackward", [this], g => [g * y]) : y;
+        return Unary<ExpFunction>(this, nameof(Exp), static (y, x) => Autograd.Record(y, "ExpBackward", [x], g => [g * y]));
     }
 }
 

@@ -9,8 +9,7 @@ public sealed partial class Tensor
     /// <summary>Elementwise natural logarithm; d/dx = 1/x (PyTorch: <c>log</c>).</summary>
     public Tensor Log()
     {
-        var y = Map1<LogFunction>(this, nameof(Log));
-        return Autograd.ShouldRecord(this) ? Autograd.Record(y, "LogBackward", [this], g => [g / this]) : y;
+        return Unary<LogFunction>(this, nameof(Log), static (y, x) => Autograd.Record(y, "LogBackward", [x], g => [g / x]));
     }
 }
 

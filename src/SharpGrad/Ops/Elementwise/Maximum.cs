@@ -10,12 +10,7 @@ public sealed partial class Tensor
     /// Elementwise maximum of two tensors with broadcasting (PyTorch: <c>torch.maximum</c>); NaN wins. The gradient
     /// goes to the larger operand; ties send half the gradient to each.
     /// </summary>
-    public static Tensor Maximum(Tensor a, Tensor b)
-    {
-        (a, b) = Promote(a, b, nameof(Maximum));
-        var y = MapBinary<Broadcasting<MaximumFunction>>(a, b, nameof(Maximum));
-        return Autograd.ShouldRecord(a, b) ? RecordMaximum(y, a, b) : y;
-    }
+    public static Tensor Maximum(Tensor a, Tensor b) => Binary<MaximumFunction>(a, b, nameof(Maximum), RecordMaximum);
 
     private static Tensor RecordMaximum(Tensor y, Tensor a, Tensor b) =>
         Autograd.Record(y, "MaximumBackward", [a, b], g =>

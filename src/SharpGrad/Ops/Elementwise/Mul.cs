@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 
@@ -8,16 +7,9 @@ namespace SharpGrad;
 public sealed partial class Tensor
 {
     /// <summary>Elementwise <c>a * b</c> with broadcasting; <c>∂/∂a = b</c>, <c>∂/∂b = a</c> (PyTorch: <c>torch.mul</c>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static Tensor Mul(Tensor a, Tensor b)
-    {
-        (a, b) = Promote(a, b, nameof(Mul));
-        var y = MapBinary<Broadcasting<MulFunction>>(a, b, nameof(Mul));
-        return Autograd.ShouldRecord(a, b) ? RecordMul(y, a, b) : y;
-    }
-
-    private static Tensor RecordMul(Tensor y, Tensor a, Tensor b) =>
-        Autograd.Record(y, "MulBackward", [a, b], g => [a.RequiresGrad ? g * b : null, b.RequiresGrad ? g * a : null]);
+    public static Tensor Mul(Tensor a, Tensor b) =>
+        Binary<MulFunction>(a, b, nameof(Mul), static (y, a, b) =>
+            Autograd.Record(y, "MulBackward", [a, b], g => [a.RequiresGrad ? g * b : null, b.RequiresGrad ? g * a : null]));
 
     /// <summary><c>this * other</c>.</summary>
     public Tensor Mul(Tensor other) => Mul(this, other);
@@ -29,11 +21,8 @@ public sealed partial class Tensor
     /// <summary>Multiplies every element by a scalar.</summary>
     public static Tensor operator *(double a, Tensor b) => IsFloat(b) ? MulScalar(b, a) : Mul(b.ScalarLike(a), b);
 
-    private static Tensor MulScalar(Tensor x, double s)
-    {
-        var y = MapScalar<MulFunction>(x, s, scalarFirst: false);
-        return Autograd.ShouldRecord(x) ? Autograd.Record(y, "MulBackward", [x], g => [g * s], attributes: new ScalarAttributes(s)) : y;
-    }
+    private static Tensor MulScalar(Tensor x, double s) =>
+        Scalar<MulFunction>(x, s, false, static (y, x, s) => Autograd.Record(y, "MulBackward", [x], g => [g * s], attributes: new ScalarAttributes(s)));
 }
 
 /// <summary>x · y.</summary>

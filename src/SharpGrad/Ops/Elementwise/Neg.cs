@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 
@@ -8,14 +7,7 @@ namespace SharpGrad;
 public sealed partial class Tensor
 {
     /// <summary>Elementwise <c>-x</c>; d/dx = −1 (PyTorch: <c>neg</c>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public Tensor Neg()
-    {
-        var y = Map1<NegFunction>(this, nameof(Neg));
-        return Autograd.ShouldRecord(this) ? RecordNeg(y, this) : y;
-    }
-
-    private static Tensor RecordNeg(Tensor y, Tensor x) => Autograd.Record(y, "NegBackward", [x], g => [-g]);
+    public Tensor Neg() => Unary<NegFunction>(this, nameof(Neg), static (y, x) => Autograd.Record(y, "NegBackward", [x], g => [-g]));
 
     /// <summary>Elementwise negation.</summary>
     public static Tensor operator -(Tensor a) => a.Neg();

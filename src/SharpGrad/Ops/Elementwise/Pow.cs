@@ -10,8 +10,7 @@ public sealed partial class Tensor
     public Tensor Pow(double exponent)
     {
         EnsureFloatingPoint(nameof(Pow));
-        var y = MapScalar<PowFunction>(this, exponent, scalarFirst: false);
-        return Autograd.ShouldRecord(this) ? RecordPow(y, this, exponent) : y;
+        return Scalar<PowFunction>(this, exponent, false, RecordPow);
     }
 
     private static Tensor RecordPow(Tensor y, Tensor x, double p) => Autograd.Record(y, "PowBackward", [x], g => [p switch
@@ -26,12 +25,7 @@ public sealed partial class Tensor
     /// Elementwise <c>x^e</c> with a tensor exponent, broadcast; <c>∂/∂x = e x^(e−1)</c>, <c>∂/∂e = x^e ln x</c>
     /// (PyTorch: <c>pow</c>).
     /// </summary>
-    public Tensor Pow(Tensor exponent)
-    {
-        var (x, e) = Promote(this, exponent, nameof(Pow));
-        var y = MapBinary<Broadcasting<PowFunction>>(x, e, nameof(Pow));
-        return Autograd.ShouldRecord(x, e) ? RecordPowTensor(y, x, e) : y;
-    }
+    public Tensor Pow(Tensor exponent) => Binary<PowFunction>(this, exponent, nameof(Pow), RecordPowTensor);
 
     private static Tensor RecordPowTensor(Tensor y, Tensor x, Tensor e) =>
         Autograd.Record(y, "PowBackward", [x, e], g => [x.RequiresGrad ? g * e * x.Pow(e - 1.0) : null, e.RequiresGrad ? g * y * x.Log() : null]);

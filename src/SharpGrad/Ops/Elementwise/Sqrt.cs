@@ -9,8 +9,7 @@ public sealed partial class Tensor
     /// <summary>Elementwise square root; d/dx = 1 / (2 √x), taken from the output (PyTorch: <c>sqrt</c>).</summary>
     public Tensor Sqrt()
     {
-        var y = Map1<SqrtFunction>(this, nameof(Sqrt));
-        return Autograd.ShouldRecord(this) ? Autograd.Record(y, "SqrtBackward", [this], g => [g / (y * 2.0)]) : y;
+        return Unary<SqrtFunction>(this, nameof(Sqrt), static (y, x) => Autograd.Record(y, "SqrtBackward", [x], g => [g / (y * 2.0)]));
     }
 }
 

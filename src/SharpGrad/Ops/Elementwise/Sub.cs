@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 
@@ -8,16 +7,8 @@ namespace SharpGrad;
 public sealed partial class Tensor
 {
     /// <summary>Elementwise <c>a - b</c> with broadcasting; <c>∂/∂a = 1</c>, <c>∂/∂b = −1</c> (PyTorch: <c>torch.sub</c>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static Tensor Sub(Tensor a, Tensor b)
-    {
-        (a, b) = Promote(a, b, nameof(Sub));
-        var y = MapBinary<Broadcasting<SubFunction>>(a, b, nameof(Sub));
-        return Autograd.ShouldRecord(a, b) ? RecordSub(y, a, b) : y;
-    }
-
-    private static Tensor RecordSub(Tensor y, Tensor a, Tensor b) =>
-        Autograd.Record(y, "SubBackward", [a, b], g => [g, b.RequiresGrad ? -g : null]);
+    public static Tensor Sub(Tensor a, Tensor b) =>
+        Binary<SubFunction>(a, b, nameof(Sub), static (y, a, b) => Autograd.Record(y, "SubBackward", [a, b], g => [g, b.RequiresGrad ? -g : null]));
 
     /// <summary><c>this - other</c>.</summary>
     public Tensor Sub(Tensor other) => Sub(this, other);
@@ -25,19 +16,13 @@ public sealed partial class Tensor
     /// <summary>Elementwise difference with broadcasting.</summary>
     public static Tensor operator -(Tensor a, Tensor b) => Sub(a, b);
     /// <summary>Subtracts a scalar from every element.</summary>
-    public static Tensor operator -(Tensor a, double b) => IsFloat(a) ? SubScalar(a, b, scalarFirst: false) : Sub(a, a.ScalarLike(b));
+    public static Tensor operator -(Tensor a, double b) => IsFloat(a)
+        ? Scalar<SubFunction>(a, b, false, static (y, x, s) => Autograd.Record(y, "SubBackward", [x], g => [g], attributes: new ScalarAttributes(s)))
+        : Sub(a, a.ScalarLike(b));
     /// <summary>Subtracts every element from a scalar.</summary>
-    public static Tensor operator -(double a, Tensor b) => IsFloat(b) ? SubScalar(b, a, scalarFirst: true) : Sub(b.ScalarLike(a), b);
-
-    /// <summary><c>x − s</c>, or <c>s − x</c> when <paramref name="scalarFirst"/>.</summary>
-    private static Tensor SubScalar(Tensor x, double s, bool scalarFirst)
-    {
-        var y = MapScalar<SubFunction>(x, s, scalarFirst);
-        if (!Autograd.ShouldRecord(x)) return y;
-        return scalarFirst
-            ? Autograd.Record(y, "SubBackward", [x], g => [-g], attributes: new ScalarAttributes(s, ScalarFirst: true))
-            : Autograd.Record(y, "SubBackward", [x], g => [g], attributes: new ScalarAttributes(s));
-    }
+    public static Tensor operator -(double a, Tensor b) => IsFloat(b)
+        ? Scalar<SubFunction>(b, a, true, static (y, x, s) => Autograd.Record(y, "SubBackward", [x], g => [-g], attributes: new ScalarAttributes(s, ScalarFirst: true)))
+        : Sub(b.ScalarLike(a), b);
 }
 
 /// <summary>x − y.</summary>
