@@ -75,8 +75,9 @@ namespace SharpGrad.NN
         }
 
         /// <summary>
-        /// The layer's one backward rule: dX = g W, dW = gᵀ x and db = Σ_rows g, for the operands that need them, with
-        /// recorded ops (<see cref="Tensor.MatMulCore"/> reads the transposes in place), so it is differentiable again.
+        /// The layer's one backward rule: dX = g W, dW = gᵀ x and db = Σ_rows g, for the operands that need them. dX and
+        /// dW are ops of their own (<see cref="LinearInputGrad"/>, <see cref="LinearWeightGrad"/>): one GEMM each,
+        /// straight into the new gradient, and recorded, so the rule differentiates again.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static Tensor?[] LinearGrads(Tensor g, Tensor x, Tensor w, Tensor? b, int rows, int inF, int outF)
@@ -86,13 +87,55 @@ namespace SharpGrad.NN
             var g2 = g.Rank == 2 ? g : g.Reshape(rows, outF);
             if (x.RequiresGrad)
             {
-                var dx = Tensor.MatMulCore(g2, w, false, false);
+                var dx = LinearInputGrad(g2, w);
                 grads[0] = x.Rank == 2 ? dx : dx.Reshape(x.ShapeRef);
             }
-            if (w.RequiresGrad) grads[1] = Tensor.MatMulCore(g2, x.Rank == 2 ? x : x.Reshape(rows, inF), true, false);
+            if (w.RequiresGrad) grads[1] = LinearWeightGrad(g2, x.Rank == 2 ? x : x.Reshape(rows, inF));
             if (b is not null && b.RequiresGrad) grads[2] = g2.Sum(0);
             return grads;
         }
+
+        /// <summary>
+        /// <c>g W</c> for g [rows, out] and W [out, in]: Linear's input gradient, as an op. Its backward is
+        /// <c>∂/∂g = gg Wᵀ</c> (a <see cref="Linear"/>) and <c>∂/∂W = gᵀ gg</c> (a <see cref="LinearWeightGrad"/>).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        internal static Tensor LinearInputGrad(Tensor g, Tensor w)
+        {
+            int rows = g.ShapeRef[0], outF = w.ShapeRef[0], inF = w.ShapeRef[1];
+            var dx = Tensor.Uninitialized([rows, inF], g.DType);
+            if (rows > 0 && inF > 0)
+            {
+                if (g.DType == DType.Float32) Gemm.Multiply(false, false, rows, inF, outF, g.Span<float>(), w.Span<float>(), dx.Span<float>(), accumulate: false);
+                else Gemm.Multiply(false, false, rows, inF, outF, g.Span<double>(), w.Span<double>(), dx.Span<double>(), accumulate: false);
+            }
+            return SharpGrad.Autograd.ShouldRecord(g, w) ? RecordLinearInputGrad(dx, g, w) : dx;
+        }
+
+        private static Tensor RecordLinearInputGrad(Tensor dx, Tensor g, Tensor w) =>
+            SharpGrad.Autograd.Record(dx, "LinearInputGradBackward", [g, w], gg => [g.RequiresGrad ? Linear(gg, w) : null, w.RequiresGrad ? LinearWeightGrad(g, gg) : null]);
+
+        /// <summary>
+        /// <c>gᵀ x</c> for g [rows, out] and x [rows, in]: Linear's weight gradient, as an op. Its backward is
+        /// <c>∂/∂g = x ggᵀ</c> (a <see cref="Linear"/> with gg as the weight) and <c>∂/∂x = g gg</c> (a
+        /// <see cref="LinearInputGrad"/>).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        internal static Tensor LinearWeightGrad(Tensor g, Tensor x)
+        {
+            int rows = g.ShapeRef[0], outF = g.ShapeRef[1], inF = x.ShapeRef[1];
+            var dw = Tensor.Uninitialized([outF, inF], g.DType);
+            if (outF > 0 && inF > 0)
+            {
+                // rows = 0 is a GEMM with an empty inner dimension, which writes zeros.
+                if (g.DType == DType.Float32) Gemm.Multiply(true, false, outF, inF, rows, g.Span<float>(), x.Span<float>(), dw.Span<float>(), accumulate: false);
+                else Gemm.Multiply(true, false, outF, inF, rows, g.Span<double>(), x.Span<double>(), dw.Span<double>(), accumulate: false);
+            }
+            return SharpGrad.Autograd.ShouldRecord(g, x) ? RecordLinearWeightGrad(dw, g, x) : dw;
+        }
+
+        private static Tensor RecordLinearWeightGrad(Tensor dw, Tensor g, Tensor x) =>
+            SharpGrad.Autograd.Record(dw, "LinearWeightGradBackward", [g, x], gg => [g.RequiresGrad ? Linear(x, gg) : null, x.RequiresGrad ? LinearInputGrad(g, gg) : null]);
     }
 }
 
@@ -112,6 +155,16 @@ namespace SharpGrad
                 c.Add("relu", x => F.LinearRelu(x[0], x[1], x[2]), c.Normal(xs), c.Normal(outF, inF), c.Normal(outF));
             }
             c.Add("bias [1, out]", x => F.Linear(x[0], x[1], x[2]), c.Normal(4, 6), c.Normal(5, 6), c.Normal(1, 5));
+            // The gradient ops the rule is made of (what a double backward runs).
+            c.Add("input grad", x => F.LinearInputGrad(x[0], x[1]), c.Normal(4, 3), c.Normal(3, 5));
+            c.Add("weight grad", x => F.LinearWeightGrad(x[0], x[1]), c.Normal(4, 3), c.Normal(4, 5));
+            // d/dW Σ (x Wᵀ + b)², recorded, then checked itself: the Hessian of a least-squares layer.
+            c.Add("second order", x =>
+            {
+                using var _ = Autograd.EnableGrad(); // the finite differences call this under NoGrad
+                var y = F.Linear(x[1], x[0], x[2]);
+                return Autograd.Grad((y * y).Sum(), [x[0]], createGraph: true)[0];
+            }, c.Normal(3, 4), c.Normal(5, 4), c.Normal(3));
         });
     }
 }
