@@ -49,6 +49,18 @@ public class KernelSweepTests
     [Fact] public void Sign() => SweepUnary<SignFunction>(v => Math.Sign(v));
     [Fact] public void TanhNearZeroAndSaturated() => SweepUnary<TanhFunction>(Math.Tanh, -1e-3, 1e-3);
     [Fact] public void TanhSaturated() => SweepUnary<TanhFunction>(Math.Tanh, -40, 40);
+    [Fact]
+    public void TanhIsNonDecreasingAndOddOnAFineGrid()
+    {
+        // A monotone function must stay monotone to the last bit: (1 + tanh x)/2 on a grid is how users check a squashing map.
+        var x = Enumerable.Range(0, 4001).Select(i => (i - 2000) * 0.025).ToArray(); // x[i] = −x[n − 1 − i] exactly
+        var y = new double[x.Length];
+        Map.Unary<double, TanhFunction>(x, y);
+        for (int i = 1; i < y.Length; i++) Assert.True(y[i] >= y[i - 1], $"tanh({x[i]:R}) = {y[i]:R} < tanh({x[i - 1]:R}) = {y[i - 1]:R}");
+        for (int i = 0; i < y.Length; i++) Assert.Equal(-y[i], y[y.Length - 1 - i]);
+        Assert.Equal(1.0, y[^1]);
+    }
+
     [Fact] public void ReluGrad() => SweepBinary<Broadcasting<ReluGradFunction>>((g, p) => p > 0 ? g : 0 * g);
     [Fact] public void Pow() => SweepBinary<Broadcasting<PowFunction>>(Math.Pow, 0.5, 3);
 

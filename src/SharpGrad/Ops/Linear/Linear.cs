@@ -87,10 +87,9 @@ namespace SharpGrad.NN
             var g2 = g.Rank == 2 ? g : g.Reshape(rows, outF);
             if (x.RequiresGrad)
             {
-                var dx = LinearInputGrad(g2, w);
-                grads[0] = x.Rank == 2 ? dx : dx.Reshape(x.ShapeRef);
+                grads[0] = x.Rank == 2 ? LinearInputGrad(g2, w, x.ShapeRef) : LinearInputGrad(g2, w).Reshape(x.ShapeRef);
             }
-            if (w.RequiresGrad) grads[1] = LinearWeightGrad(g2, x.Rank == 2 ? x : x.Reshape(rows, inF));
+            if (w.RequiresGrad) grads[1] = LinearWeightGrad(g2, x.Rank == 2 ? x : x.Reshape(rows, inF), w.ShapeRef);
             if (b is not null && b.RequiresGrad) grads[2] = g2.Sum(0);
             return grads;
         }
@@ -98,12 +97,13 @@ namespace SharpGrad.NN
         /// <summary>
         /// <c>g W</c> for g [rows, out] and W [out, in]: Linear's input gradient, as an op. Its backward is
         /// <c>∂/∂g = gg Wᵀ</c> (a <see cref="Linear"/>) and <c>∂/∂W = gᵀ gg</c> (a <see cref="LinearWeightGrad"/>).
+        /// <paramref name="shape"/>, when given, is [rows, in] (a caller's array, to allocate none).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        internal static Tensor LinearInputGrad(Tensor g, Tensor w)
+        internal static Tensor LinearInputGrad(Tensor g, Tensor w, int[]? shape = null)
         {
             int rows = g.ShapeRef[0], outF = w.ShapeRef[0], inF = w.ShapeRef[1];
-            var dx = Tensor.Uninitialized([rows, inF], g.DType);
+            var dx = Tensor.Uninitialized(shape ?? [rows, inF], g.DType);
             if (rows > 0 && inF > 0)
             {
                 if (g.DType == DType.Float32) Gemm.Multiply(false, false, rows, inF, outF, g.Span<float>(), w.Span<float>(), dx.Span<float>(), accumulate: false);
@@ -118,13 +118,13 @@ namespace SharpGrad.NN
         /// <summary>
         /// <c>gᵀ x</c> for g [rows, out] and x [rows, in]: Linear's weight gradient, as an op. Its backward is
         /// <c>∂/∂g = x ggᵀ</c> (a <see cref="Linear"/> with gg as the weight) and <c>∂/∂x = g gg</c> (a
-        /// <see cref="LinearInputGrad"/>).
+        /// <see cref="LinearInputGrad"/>). <paramref name="shape"/>, when given, is [out, in].
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        internal static Tensor LinearWeightGrad(Tensor g, Tensor x)
+        internal static Tensor LinearWeightGrad(Tensor g, Tensor x, int[]? shape = null)
         {
             int rows = g.ShapeRef[0], outF = g.ShapeRef[1], inF = x.ShapeRef[1];
-            var dw = Tensor.Uninitialized([outF, inF], g.DType);
+            var dw = Tensor.Uninitialized(shape ?? [outF, inF], g.DType);
             if (outF > 0 && inF > 0)
             {
                 // rows = 0 is a GEMM with an empty inner dimension, which writes zeros.
