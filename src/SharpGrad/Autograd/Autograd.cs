@@ -259,20 +259,20 @@ public static partial class Autograd
         if (slot is null) { slot = g; owned = false; return; }
         if (createGraph) { slot = slot + g; owned = false; return; }
         if (owned && !ReferenceEquals(slot.Storage, g.Storage)) { AddInPlace(slot, g); return; }
-        slot = Tensor.MapBinary<Kernels.AddOp>(slot, g, "Backward");
+        slot = Tensor.MapBinary<Kernels.Broadcasting<AddFunction>>(slot, g, "Backward");
         owned = true;
     }
 
     private static void AddInPlace(Tensor target, Tensor g)
     {
-        if (target.DType == DType.Float32) Kernels.AddOp.Invoke<float>(target.Span<float>(), g.Span<float>(), target.Span<float>());
-        else Kernels.AddOp.Invoke<double>(target.Span<double>(), g.Span<double>(), target.Span<double>());
+        if (target.DType == DType.Float32) Kernels.Map.Binary<float, AddFunction>(target.Span<float>(), g.Span<float>(), target.Span<float>());
+        else Kernels.Map.Binary<double, AddFunction>(target.Span<double>(), g.Span<double>(), target.Span<double>());
     }
 
     private static Tensor AddDetached(Tensor a, Tensor b)
     {
         if (a.DType == b.DType && a.DType.IsFloatingPoint() && Shapes.Equal(a.ShapeRef, b.ShapeRef))
-            return Tensor.MapBinary<Kernels.AddOp>(a, b, "Backward");
+            return Tensor.MapBinary<Kernels.Broadcasting<AddFunction>>(a, b, "Backward");
         using var _ = NoGrad();
         return a + b;
     }

@@ -3,14 +3,9 @@ using System.Numerics;
 
 namespace SharpGrad.Kernels;
 
-/// <summary>Drivers that apply an operator struct over spans, with NumPy broadcasting for binary operators.</summary>
+/// <summary>The broadcasting driver of binary operators (NumPy rules); <see cref="Broadcasting{TOp}"/> adapts an <see cref="IBinaryFunction"/> to it.</summary>
 internal static class Elementwise
 {
-    /// <summary><c>y[i] = op(x[i])</c>.</summary>
-    public static void Unary<T, TOp>(ReadOnlySpan<T> x, Span<T> y)
-        where T : unmanaged, IFloatingPointIeee754<T> where TOp : IUnaryOperator
-        => TOp.Invoke(x, y);
-
     /// <summary>
     /// <c>d = op(x, y)</c> where x and y are broadcast to <paramref name="outShape"/>. The innermost dimension runs
     /// as one span call (span-span, span-scalar or scalar-span), so the per-element work stays vectorised.

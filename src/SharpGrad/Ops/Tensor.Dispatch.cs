@@ -5,17 +5,6 @@ namespace SharpGrad;
 
 public sealed partial class Tensor
 {
-    /// <summary>Runs a unary kernel over a floating-point tensor into a new tensor of the same shape.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static Tensor MapUnary<TOp>(Tensor x, string op) where TOp : IUnaryOperator
-    {
-        x.EnsureFloatingPoint(op);
-        var y = Uninitialized(x._shape, x.DType);
-        if (x.DType == DType.Float32) TOp.Invoke<float>(x.Span<float>(), y.Span<float>());
-        else TOp.Invoke<double>(x.Span<double>(), y.Span<double>());
-        return y;
-    }
-
     /// <summary><c>f(x)</c> elementwise for an operator struct, into a new tensor of x's shape and (floating-point) dtype.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor Map1<TOp>(Tensor x, string op) where TOp : IUnaryFunction

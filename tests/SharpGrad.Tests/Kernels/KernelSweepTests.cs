@@ -20,16 +20,16 @@ public class KernelSweepTests
         Assert.True(Math.Abs(expected - actual) <= rtol * (1 + Math.Abs(expected)), $"{what}: expected {expected:R}, got {actual:R}");
     }
 
-    private static void SweepUnary<TOp>(Func<double, double> reference, double lo = -3, double hi = 3) where TOp : IUnaryOperator
+    private static void SweepUnary<TOp>(Func<double, double> reference, double lo = -3, double hi = 3) where TOp : IUnaryFunction
     {
         for (int n = 0; n <= 256; n++)
         {
             var x = Data(n, n, lo, hi);
             var yd = new double[n];
-            TOp.Invoke<double>(x, yd);
+            Map.Unary<double, TOp>(x, yd);
             var xf = x.Select(v => (float)v).ToArray();
             var yf = new float[n];
-            TOp.Invoke<float>(xf, yf);
+            Map.Unary<float, TOp>(xf, yf);
             for (int i = 0; i < n; i++)
             {
                 Close(reference(x[i]), yd[i], 1e-14, $"{typeof(TOp).Name} double n={n} i={i}");
@@ -38,15 +38,31 @@ public class KernelSweepTests
         }
     }
 
-    [Fact] public void Negate() => SweepUnary<NegateOp>(v => -v);
-    [Fact] public void Exp() => SweepUnary<ExpOp>(Math.Exp);
-    [Fact] public void Log() => SweepUnary<LogOp>(Math.Log, 0.01, 10);
-    [Fact] public void Sqrt() => SweepUnary<SqrtOp>(Math.Sqrt, 0, 10);
-    [Fact] public void Abs() => SweepUnary<AbsOp>(Math.Abs);
-    [Fact] public void Relu() => SweepUnary<ReluOp>(v => Math.Max(v, 0));
-    [Fact] public void Sigmoid() => SweepUnary<SigmoidOp>(v => 1 / (1 + Math.Exp(-v)), -20, 20);
-    [Fact] public void Tanh() => SweepUnary<TanhOp>(Math.Tanh);
-    [Fact] public void Sign() => SweepUnary<SignOp>(v => Math.Sign(v));
+    [Fact] public void Negate() => SweepUnary<NegFunction>(v => -v);
+    [Fact] public void Exp() => SweepUnary<ExpFunction>(Math.Exp);
+    [Fact] public void Log() => SweepUnary<LogFunction>(Math.Log, 0.01, 10);
+    [Fact] public void Sqrt() => SweepUnary<SqrtFunction>(Math.Sqrt, 0, 10);
+    [Fact] public void Abs() => SweepUnary<AbsFunction>(Math.Abs);
+    [Fact] public void Relu() => SweepUnary<ReluFunction>(v => Math.Max(v, 0));
+    [Fact] public void Sigmoid() => SweepUnary<SigmoidFunction>(v => 1 / (1 + Math.Exp(-v)), -20, 20);
+    [Fact] public void Tanh() => SweepUnary<TanhFunction>(Math.Tanh);
+    [Fact] public void Sign() => SweepUnary<SignFunction>(v => Math.Sign(v));
+    [Fact] public void TanhNearZeroAndSaturated() => SweepUnary<TanhFunction>(Math.Tanh, -1e-3, 1e-3);
+    [Fact] public void TanhSaturated() => SweepUnary<TanhFunction>(Math.Tanh, -40, 40);
+    [Fact]
+    public void TanhIsNonDecreasingAndOddOnAFineGrid()
+    {
+        // A monotone function must stay monotone to the last bit: (1 + tanh x)/2 on a grid is how users check a squashing map.
+        var x = Enumerable.Range(0, 4001).Select(i => (i - 2000) * 0.025).ToArray(); // x[i] = −x[n − 1 − i] exactly
+        var y = new double[x.Length];
+        Map.Unary<double, TanhFunction>(x, y);
+        for (int i = 1; i < y.Length; i++) Assert.True(y[i] >= y[i - 1], $"tanh({x[i]:R}) = {y[i]:R} < tanh({x[i - 1]:R}) = {y[i - 1]:R}");
+        for (int i = 0; i < y.Length; i++) Assert.Equal(-y[i], y[y.Length - 1 - i]);
+        Assert.Equal(1.0, y[^1]);
+    }
+
+    [Fact] public void ReluGrad() => SweepBinary<Broadcasting<ReluGradFunction>>((g, p) => p > 0 ? g : 0 * g);
+    [Fact] public void Pow() => SweepBinary<Broadcasting<PowFunction>>(Math.Pow, 0.5, 3);
 
     private static void SweepBinary<TOp>(Func<double, double, double> reference, double ylo = -3, double yhi = 3) where TOp : IBinaryOperator
     {
@@ -68,12 +84,12 @@ public class KernelSweepTests
         }
     }
 
-    [Fact] public void Add() => SweepBinary<AddOp>((a, b) => a + b);
-    [Fact] public void Subtract() => SweepBinary<SubtractOp>((a, b) => a - b);
-    [Fact] public void Multiply() => SweepBinary<MultiplyOp>((a, b) => a * b);
-    [Fact] public void Divide() => SweepBinary<DivideOp>((a, b) => a / b, 0.5, 3);
-    [Fact] public void Maximum() => SweepBinary<MaximumOp>(Math.Max);
-    [Fact] public void Minimum() => SweepBinary<MinimumOp>(Math.Min);
+    [Fact] public void Add() => SweepBinary<Broadcasting<AddFunction>>((a, b) => a + b);
+    [Fact] public void Subtract() => SweepBinary<Broadcasting<SubFunction>>((a, b) => a - b);
+    [Fact] public void Multiply() => SweepBinary<Broadcasting<MulFunction>>((a, b) => a * b);
+    [Fact] public void Divide() => SweepBinary<Broadcasting<DivFunction>>((a, b) => a / b, 0.5, 3);
+    [Fact] public void Maximum() => SweepBinary<Broadcasting<MaximumFunction>>(Math.Max);
+    [Fact] public void Minimum() => SweepBinary<Broadcasting<MinimumFunction>>(Math.Min);
     [Fact] public void Greater() => SweepBinary<GreaterOp>((a, b) => a > b ? 1 : 0);
     [Fact] public void Equal() => SweepBinary<EqualOp>((a, b) => a == b ? 1 : 0);
 
@@ -87,7 +103,7 @@ public class KernelSweepTests
             int[] outShape = Shapes.Broadcast(a, b, "test");
             var x = Data(Shapes.Numel(a), 1); var y = Data(Shapes.Numel(b), 2);
             var d = new double[Shapes.Numel(outShape)];
-            Elementwise.Binary<double, SubtractOp>(x, a, y, b, d, outShape);
+            Elementwise.Binary<double, Broadcasting<SubFunction>>(x, a, y, b, d, outShape);
             for (int flat = 0; flat < d.Length; flat++)
             {
                 // Unravel in the output shape, then index each operand with its broadcast dims pinned to 0.

@@ -1,9 +1,35 @@
 using F = SharpGrad.NN.Functional;
 
-// The op itself, Tensor.Softplus(beta, threshold), is in Ops/Activations.cs (it predates this layout); this file
-// holds its functional form and its gradient checks.
 namespace SharpGrad
 {
+    public sealed partial class Tensor
+    {
+        /// <summary>
+        /// Elementwise softplus <c>log(1 + e^(βx)) / β</c>, computed as <c>(max(βx, 0) + log1p(e^−|βx|)) / β</c> so it never
+        /// overflows; where <c>βx &gt; threshold</c> it is x itself, as in PyTorch (PyTorch: <c>softplus(beta=1,
+        /// threshold=20)</c>). Its derivative is <c>σ(βx)</c> (1/2 at 0), and 1 above the threshold.
+        /// </summary>
+        public Tensor Softplus(double beta = 1, double threshold = 20)
+        {
+            EnsureFloatingPoint(nameof(Softplus));
+            if (beta == 0 || double.IsNaN(beta)) throw new ArgumentOutOfRangeException(nameof(beta), beta, "Softplus: beta must be a non-zero number.");
+            Tensor y;
+            using (Autograd.NoGrad())
+            {
+                var bx = beta == 1 ? this : this * beta;
+                var soft = bx.Relu() + (-bx.Abs()).Exp().Log1p();
+                if (beta != 1) soft = soft / beta;
+                y = Where(bx.Gt(threshold), this, soft);
+            }
+            y = y.Detach();
+            return Autograd.Record(y, "SoftplusBackward", [this], g =>
+            {
+                var bx = beta == 1 ? this : this * beta;
+                return [g * Where(bx.Gt(threshold), ScalarLike(1), bx.Sigmoid())];
+            });
+        }
+    }
+
     internal static partial class GradChecks
     {
         internal static readonly int Softplus = Register(nameof(Softplus), static c =>
