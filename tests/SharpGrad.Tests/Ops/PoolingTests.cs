@@ -10,7 +10,7 @@ public class PoolingTests
     [Fact]
     public void TheBlocked2dKernelsAndTheGeneralPathAgree()
     {
-        // A batched input takes the blocked ConvOps kernels, an unbatched one the general window-table path.
+        // A batched input takes the blocked 2-d max kernel (Kernels/Pooling.cs), an unbatched one the window-table kernel.
         var x = Input(3, 7, 6);
         var batched = x.Unsqueeze(0);
         TestUtil.AllClose(Functional.MaxPool2d(batched, [3, 2], [2, 1], [1, 1], [1, 2]).ToArray<double>(),
