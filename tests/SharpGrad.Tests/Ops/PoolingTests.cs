@@ -10,7 +10,7 @@ public class PoolingTests
     [Fact]
     public void TheBlocked2dKernelsAndTheGeneralPathAgree()
     {
-        // A batched input takes the blocked ConvOps kernels, an unbatched one the general window-table path.
+        // A batched input takes the blocked 2-d max kernel (Kernels/Pooling.cs), an unbatched one the window-table kernel.
         var x = Input(3, 7, 6);
         var batched = x.Unsqueeze(0);
         TestUtil.AllClose(Functional.MaxPool2d(batched, [3, 2], [2, 1], [1, 1], [1, 2]).ToArray<double>(),
@@ -80,5 +80,42 @@ public class PoolingTests
         Assert.Contains("exactly one", Assert.Throws<ArgumentException>(() => Functional.Interpolate(x, [3, 3], [2.0])).Message);
         Assert.Contains("Bilinear", Assert.Throws<ArgumentException>(() => Functional.Interpolate(x, [3], mode: InterpolateMode.Linear)).Message);
         Assert.Contains("alignCorners", Assert.Throws<ArgumentException>(() => Functional.Interpolate(x, [3], alignCorners: false)).Message);
+    }
+
+    public static TheoryData<string> MaxPools => ["MaxPool1d", "MaxPool2d blocked", "MaxPool2d tables", "MaxPool3d", "AdaptiveMaxPool2d"];
+
+    [Theory]
+    [MemberData(nameof(MaxPools))]
+    public void MaxPoolingHasOneFirstOrderBackwardThatRoutesToTheWinnerAndRefusesDoubleBackward(string which)
+    {
+        // Distinct values, so each window has one winner: the gradient of Σ y·w puts w(o) on the input that won window o.
+        var x = Tensor.FromArray(Enumerable.Range(0, 2 * 4 * 4 * 4).Select(i => (double)(i * 37 % 128)).ToArray(), [2, 4, 4, 4, 1]);
+        Func<Tensor, Tensor> pool = which switch
+        {
+            "MaxPool1d" => t => Functional.MaxPool1d(t.Reshape(2, 4, 16), 3, 2, 1),
+            "MaxPool2d blocked" => t => Functional.MaxPool2d(t.Reshape(2, 4, 4, 4), 2),
+            "MaxPool2d tables" => t => Functional.MaxPool2d(t.Reshape(8, 4, 4), 2),
+            "MaxPool3d" => t => Functional.MaxPool3d(t.Reshape(2, 4, 4, 4, 1), [2, 2, 1]),
+            _ => t => Functional.AdaptiveMaxPool2d(t.Reshape(2, 4, 4, 4), 3),
+        };
+        var xg = Tensor.FromArray(x.ToArray<double>(), x.Shape);
+        xg.RequiresGrad = true;
+        var y = pool(xg);
+        double[] w = Enumerable.Range(1, y.Numel).Select(i => (double)i).ToArray();
+        var gx = SharpGrad.Autograd.Grad((y * Tensor.FromArray(w, y.Shape)).Sum(), [xg])[0].ToArray<double>();
+        // Expected by search: for each output, the input of the largest value among those equal to it in its plane.
+        double[] xs = x.ToArray<double>(), ys = y.ToArray<double>(), expected = new double[xs.Length];
+        int planes = 8, inPlane = xs.Length / planes, outPlane = ys.Length / planes;
+        for (int o = 0; o < ys.Length; o++)
+        {
+            int p = o / outPlane;
+            int at = Array.IndexOf(xs, ys[o], p * inPlane, inPlane);
+            Assert.True(at >= 0, $"{which}: output {o} = {ys[o]} is not a value of its plane");
+            expected[at] += w[o];
+        }
+        TestUtil.AllClose(expected, gx, 0, 0);
+        var again = pool(xg);
+        var ex = Assert.Throws<NotSupportedException>(() => SharpGrad.Autograd.Grad((again * again).Sum(), [xg], createGraph: true));
+        Assert.Contains("first-order backward only", ex.Message);
     }
 }

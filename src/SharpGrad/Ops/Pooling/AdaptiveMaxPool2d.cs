@@ -11,7 +11,7 @@ namespace SharpGrad.NN
 
         /// <summary>2-d adaptive max pooling (PyTorch: <c>F.adaptive_max_pool2d</c>) with one output size or one per spatial dimension.</summary>
         public static Tensor AdaptiveMaxPool2d(Tensor input, int[] outputSize) =>
-            PoolCore.Max(nameof(AdaptiveMaxPool2d), input, PoolCoreAdaptive.Axes(nameof(AdaptiveMaxPool2d), input, 2, outputSize)).Values;
+            PoolCore.Max(nameof(AdaptiveMaxPool2d), input, PoolCoreAdaptive.Axes(nameof(AdaptiveMaxPool2d), input, 2, outputSize));
     }
 }
 

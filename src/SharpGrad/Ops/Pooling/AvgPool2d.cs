@@ -19,10 +19,10 @@ namespace SharpGrad.NN
         public static Tensor AvgPool2d(Tensor input, int[] kernelSize, int[]? stride = null, int[]? padding = null, bool ceilMode = false, bool countIncludePad = true, int? divisorOverride = null)
         {
             ArgumentNullException.ThrowIfNull(kernelSize);
-            if (countIncludePad && divisorOverride is null && PoolCore.FastPath2d(nameof(AvgPool2d), input, kernelSize, stride, padding, null, ceilMode) is { } f)
-                return ConvOps.AvgPool2d(input, f.K, f.S, f.P);
             var axes = PoolCore.SlidingAxes(nameof(AvgPool2d), input, 2, kernelSize, stride, padding, null, ceilMode, countIncludePad);
-            return PoolCore.Average(nameof(AvgPool2d), input, axes, divisorOverride);
+            // Only the default divisor is ONNX's AveragePool(count_include_pad=1), so only then can the op be exported.
+            var onnx = countIncludePad && divisorOverride is null ? PoolCore.Attributes2d(PoolCore.Blocked2d(nameof(AvgPool2d), input, axes, kernelSize, stride, padding, null)) : null;
+            return PoolCore.Average(nameof(AvgPool2d), input, axes, divisorOverride, onnx);
         }
     }
 }

@@ -21,7 +21,7 @@ namespace SharpGrad.NN
             ArgumentNullException.ThrowIfNull(kernelSize);
 
             var axes = PoolCore.SlidingAxes(nameof(MaxPool1d), input, 1, kernelSize, stride, padding, dilation, ceilMode, countIncludePad: true);
-            return PoolCore.Max(nameof(MaxPool1d), input, axes).Values;
+            return PoolCore.Max(nameof(MaxPool1d), input, axes);
         }
     }
 }

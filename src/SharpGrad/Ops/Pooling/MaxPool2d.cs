@@ -19,10 +19,9 @@ namespace SharpGrad.NN
         public static Tensor MaxPool2d(Tensor input, int[] kernelSize, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false)
         {
             ArgumentNullException.ThrowIfNull(kernelSize);
-            if (PoolCore.FastPath2d(nameof(MaxPool2d), input, kernelSize, stride, padding, dilation, ceilMode) is { } f)
-                return ConvOps.MaxPool2d(input, f.K, f.S, f.P, f.D);
             var axes = PoolCore.SlidingAxes(nameof(MaxPool2d), input, 2, kernelSize, stride, padding, dilation, ceilMode, countIncludePad: true);
-            return PoolCore.Max(nameof(MaxPool2d), input, axes).Values;
+            var blocked = PoolCore.Blocked2d(nameof(MaxPool2d), input, axes, kernelSize, stride, padding, dilation);
+            return PoolCore.Max(nameof(MaxPool2d), input, axes, blocked, PoolCore.Attributes2d(blocked));
         }
     }
 }

@@ -21,7 +21,7 @@ namespace SharpGrad.NN
             ArgumentNullException.ThrowIfNull(kernelSize);
 
             var axes = PoolCore.SlidingAxes(nameof(MaxPool3d), input, 3, kernelSize, stride, padding, dilation, ceilMode, countIncludePad: true);
-            return PoolCore.Max(nameof(MaxPool3d), input, axes).Values;
+            return PoolCore.Max(nameof(MaxPool3d), input, axes);
         }
     }
 }

@@ -108,21 +108,27 @@ internal static class PoolCore
     }
 
     /// <summary>
-    /// The arguments of the blocked 2-d kernels in <see cref="ConvOps"/> when they apply: a batched [N, C, H, W] input
-    /// and no ceil mode effect (ceil mode adding no window); null otherwise. Validates the arguments either way.
+    /// The geometry for the blocked 2-d max kernel (<see cref="Pooling.MaxForward"/>) when it covers the case: a batched
+    /// [N, C, H, W] input whose windows all start inside the usual floor-mode range (ceil mode adding no window); null
+    /// otherwise (an unbatched input takes the window tables, which keeps both kernels under the same tests).
     /// </summary>
-    public static ((int H, int W) K, (int H, int W) S, (int H, int W) P, (int H, int W) D)? FastPath2d(string op, Tensor input, int[] kernel, int[]? stride, int[]? padding, int[]? dilation, bool ceilMode)
+    public static ConvGeometry? Blocked2d(string op, Tensor x, PoolAxis[] axes, int[] kernel, int[]? stride, int[]? padding, int[]? dilation)
     {
-        var axes = SlidingAxes(op, input, 2, kernel, stride, padding, dilation, ceilMode, countIncludePad: true);
-        if (input.Rank != 4) return null;
+        if (axes.Length != 2 || x.Rank != 4) return null;
         var k = Expand(op, "kernelSize", kernel, 2, 1, 1);
         var s = stride is null || stride.Length == 0 ? k : Expand(op, "stride", stride, 2, 1, 1);
         var p = Expand(op, "padding", padding, 2, 0, 0);
         var d = Expand(op, "dilation", dilation, 2, 1, 1);
-        for (int i = 0; i < 2; i++)
-            if (axes[i].Out != (input.ShapeRef[2 + i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) / s[i] + 1) return null;
-        return ((k[0], k[1]), (s[0], s[1]), (p[0], p[1]), (d[0], d[1]));
+        var g = new ConvGeometry(1, axes[0].In, axes[1].In, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1]);
+        return g.OutHeight == axes[0].Out && g.OutWidth == axes[1].Out ? g : null;
     }
+
+    /// <summary>
+    /// The ONNX exporter's description of a 2-d pooling op (<see cref="Pool2dAttributes"/>), when the op is one ONNX's
+    /// MaxPool/AveragePool with those attributes computes, i.e. when <see cref="Blocked2d"/> gave a geometry; null otherwise.
+    /// </summary>
+    public static Pool2dAttributes? Attributes2d(ConvGeometry? g) =>
+        g is { } v ? new Pool2dAttributes((v.KernelH, v.KernelW), (v.StrideH, v.StrideW), (v.PadH, v.PadW), (v.DilationH, v.DilationW)) : null;
 
     /// <summary>Output shape: the input's leading dimensions, then each axis's output size.</summary>
     private static int[] OutShape(Tensor x, PoolAxis[] axes)
@@ -147,31 +153,39 @@ internal static class PoolCore
     }
 
     /// <summary>
-    /// Max pooling: y = max over each window (NaN wins, padding never does); the backward adds each gradient to the
-    /// input that won, as a ScatterAdd of the winners' indices, so it is itself differentiable.
-    /// Returns the values and the Int64 indices within each plane (PyTorch's return_indices).
+    /// Max pooling: y = max over each window (NaN wins, padding never does). The forward is the blocked 2-d kernel when
+    /// <paramref name="blocked"/> is given, the window-table kernel otherwise; either keeps, per output, the index within
+    /// its plane of the input that won, and the one backward adds each gradient there. That backward is a fused
+    /// first-order kernel (it is what the CNN epoch row spends its pooling time on), so double backward is refused.
     /// </summary>
-    public static (Tensor Values, Tensor Indices) Max(string op, Tensor x, PoolAxis[] axes)
+    public static Tensor Max(string op, Tensor x, PoolAxis[] axes, ConvGeometry? blocked = null, object? attributes = null)
     {
         int dims = axes.Length, planes = Planes(x, dims);
-        var shape = OutShape(x, axes);
-        var y = Tensor.Uninitialized(shape, x.DType);
-        var idx = Tensor.Uninitialized(shape, DType.Int64);
-        DTypeDispatch.Float(x.DType, new MaxKernel(x, y, idx, Lift(axes), planes), op);
-        if (!Autograd.ShouldRecord(x)) return (y, idx);
+        var y = Tensor.Uninitialized(OutShape(x, axes), x.DType);
         int inPlane = x.Numel / Math.Max(planes, 1), outPlane = y.Numel / Math.Max(planes, 1);
+        // Which input won each window, kept for the backward in pooled scratch (returned when the graph is freed).
+        int[] argmax = ScratchPool<int>.Rent(Math.Max(y.Numel, 1));
+        if (blocked is { } g) DTypeDispatch.Float(x.DType, new MaxBlockedKernel(x, y, argmax, planes, g), op);
+        else DTypeDispatch.Float(x.DType, new MaxKernel(x, y, argmax, Lift(axes), planes), op);
+        if (!Autograd.ShouldRecord(x))
+        {
+            ScratchPool<int>.Return(argmax);
+            return y;
+        }
         int[] xShape = x.ShapeRef;
-        var flatIdx = idx.Reshape(planes, outPlane);
-        var yr = Autograd.Record(y, op + "Backward", [x], g =>
-            [Tensor.Zeros([planes, inPlane], g.DType).ScatterAdd(1, flatIdx, g.Reshape(planes, outPlane)).Reshape(xShape)]);
-        return (yr, idx);
+        return Autograd.Record(y, op + "Backward", [x], gy =>
+        {
+            var gx = Tensor.Uninitialized(xShape, gy.DType);   // every plane is cleared by the kernel
+            DTypeDispatch.Float(gy.DType, new MaxBackwardKernel(gy, argmax, planes, inPlane, outPlane, gx), op);
+            return [gx];
+        }, differentiableBackward: false, onRelease: () => ScratchPool<int>.Return(argmax), attributes: attributes);
     }
 
     /// <summary>
     /// Average pooling: y = Σ window / divisor, the divisor being <paramref name="divisorOverride"/> when given, else
     /// the product of the axes' divisor factors. The backward spreads g / divisor back over each window.
     /// </summary>
-    public static Tensor Average(string op, Tensor x, PoolAxis[] axes, int? divisorOverride)
+    public static Tensor Average(string op, Tensor x, PoolAxis[] axes, int? divisorOverride, object? attributes = null)
     {
         if (divisorOverride is int dv && dv == 0)
             throw new ArgumentOutOfRangeException(nameof(divisorOverride), $"{op}: divisorOverride must not be zero.");
@@ -186,15 +200,41 @@ internal static class PoolCore
             var gx = Tensor.Uninitialized(xShape, g.DType);
             DTypeDispatch.Float(g.DType, new AvgKernel(g, gx, lifted, planes, divisorOverride, backward: true), op);
             return [gx];
-        }, differentiableBackward: false);
+        }, differentiableBackward: false, attributes: attributes);
     }
 
-    private readonly struct MaxKernel(Tensor x, Tensor y, Tensor idx, PoolAxis[] a, int planes) : IFloatKernel
+    private readonly struct MaxBlockedKernel(Tensor x, Tensor y, int[] argmax, int planes, ConvGeometry g) : IFloatKernel
     {
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
         {
             T[] xs = x.Array<T>(), ys = y.Array<T>();
-            long[] ids = idx.Array<long>();
+            int[] am = argmax;
+            ConvGeometry geo = g;
+            int hw = geo.Height * geo.Width, o = geo.OutHeight * geo.OutWidth;
+            RangeWork.Run(planes, (long)planes * hw, (first, last) => Pooling.MaxForward<T>(
+                xs.AsSpan(first * hw, (last - first) * hw), last - first, geo, ys.AsSpan(first * o, (last - first) * o), am.AsSpan(first * o, (last - first) * o)));
+        }
+    }
+
+    // The planes are split over the cores; each thread clears and fills its own planes of gx.
+    private readonly struct MaxBackwardKernel(Tensor gy, int[] argmax, int planes, int inPlane, int outPlane, Tensor gx) : IFloatKernel
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            T[] gys = gy.Array<T>(), gxs = gx.Array<T>();
+            int[] am = argmax;
+            int i = inPlane, o = outPlane;
+            RangeWork.Run(planes, (long)planes * inPlane, (first, last) => Pooling.MaxBackward<T>(
+                gys.AsSpan(first * o, (last - first) * o), am.AsSpan(first * o, (last - first) * o), last - first, i, o, gxs.AsSpan(first * i, (last - first) * i)));
+        }
+    }
+
+    private readonly struct MaxKernel(Tensor x, Tensor y, int[] argmax, PoolAxis[] a, int planes) : IFloatKernel
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            T[] xs = x.Array<T>(), ys = y.Array<T>();
+            int[] ids = argmax;
             PoolAxis ad = a[0], ah = a[1], aw = a[2];
             int inPlane = ad.In * ah.In * aw.In, outPlane = ad.Out * ah.Out * aw.Out;
             RangeWork.Run(planes, (long)planes * inPlane, (first, last) =>
@@ -228,7 +268,7 @@ internal static class PoolCore
                                 }
                             done:
                                 ys[o] = best;
-                                ids[o] = Math.Max(bi, 0);
+                                ids[o] = bi;
                             }
                 }
             });

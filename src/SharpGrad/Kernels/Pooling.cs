@@ -1,0 +1,171 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SharpGrad.Kernels;
+
+/// <summary>Max pooling over each plane of an (N·C, H, W) block: the 2-d forward for windows without ceil-mode overhang, and the backward of every max pooling op.</summary>
+internal static class Pooling
+{
+    /// <summary>Max pooling; records for every output the flat index (within its plane) of the input it took. Padding counts as -inf.</summary>
+    public static void MaxForward<T>(ReadOnlySpan<T> x, int planes, in ConvGeometry g, Span<T> y, Span<int> argmax) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int oh = g.OutHeight, ow = g.OutWidth, hw = g.Height * g.Width;
+        if (g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, DilationH: 1, DilationW: 1 })
+        {
+            MaxForward2x2(x, planes, g.Height, g.Width, oh, ow, y, argmax);
+            return;
+        }
+        for (int pl = 0; pl < planes; pl++)
+        {
+            ReadOnlySpan<T> plane = x.Slice(pl * hw, hw);
+            int outBase = pl * oh * ow;
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    T best = T.NegativeInfinity;
+                    int bestIndex = -1;
+                    for (int ky = 0; ky < g.KernelH; ky++)
+                    {
+                        int iy = oy * g.StrideH - g.PadH + ky * g.DilationH;
+                        if ((uint)iy >= (uint)g.Height) continue;
+                        for (int kx = 0; kx < g.KernelW; kx++)
+                        {
+                            int ix = ox * g.StrideW - g.PadW + kx * g.DilationW;
+                            if ((uint)ix >= (uint)g.Width) continue;
+                            T v = plane[iy * g.Width + ix];
+                            if (v > best || bestIndex < 0 || T.IsNaN(v)) { best = v; bestIndex = iy * g.Width + ix; if (T.IsNaN(v)) goto done; }
+                        }
+                    }
+                done:
+                    y[outBase + oy * ow + ox] = best;
+                    argmax[outBase + oy * ow + ox] = bestIndex;
+                }
+        }
+    }
+
+    /// <summary>The common 2x2 window at stride 2 without padding or dilation: no bounds tests, four candidates.</summary>
+    private static void MaxForward2x2<T>(ReadOnlySpan<T> x, int planes, int h, int w, int oh, int ow, Span<T> y, Span<int> argmax)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int hw = h * w, o = oh * ow;
+        for (int pl = 0; pl < planes; pl++)
+        {
+            ReadOnlySpan<T> plane = x.Slice(pl * hw, hw);
+            Span<T> yp = y.Slice(pl * o, o);
+            Span<int> ap = argmax.Slice(pl * o, o);
+            for (int oy = 0; oy < oh; oy++)
+            {
+                ReadOnlySpan<T> r0 = plane.Slice(2 * oy * w, w), r1 = plane.Slice((2 * oy + 1) * w, w);
+                int ox = 0;
+                if (typeof(T) == typeof(float) && Avx2.IsSupported)
+                    ox = MaxRow2x2Avx2(MemoryMarshal.Cast<T, float>(r0), MemoryMarshal.Cast<T, float>(r1), ow, w, 2 * oy * w,
+                        MemoryMarshal.Cast<T, float>(yp.Slice(oy * ow, ow)), ap.Slice(oy * ow, ow),
+                        x.Length - (pl * hw + (2 * oy + 1) * w));
+                for (; ox < ow; ox++)
+                {
+                    int ix = 2 * ox, top = 2 * oy * w + ix;
+                    T best = r0[ix];
+                    int bi = top;
+                    Take(ref best, ref bi, r0[ix + 1], top + 1);
+                    Take(ref best, ref bi, r1[ix], top + w);
+                    Take(ref best, ref bi, r1[ix + 1], top + w + 1);
+                    yp[oy * ow + ox] = best;
+                    ap[oy * ow + ox] = bi;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Eight 2x2 windows of one output row at a time (float, AVX2); returns how many outputs it wrote, the rest (a tail,
+    /// or a block holding a NaN, whose propagation rule the scalar code keeps) is left to the caller. Candidates are
+    /// taken in window order with a strict comparison, so ties go to the first, exactly as the scalar code.
+    /// </summary>
+    private static int MaxRow2x2Avx2(ReadOnlySpan<float> r0, ReadOnlySpan<float> r1, int ow, int w, int top, Span<float> y, Span<int> argmax,
+        int readable)
+    {
+        ref float p0 = ref MemoryMarshal.GetReference(r0);
+        ref float p1 = ref MemoryMarshal.GetReference(r1);
+        var lanes = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+        var one = Vector256.Create(1);
+        var below = Vector256.Create(w);
+        int ox = 0;
+        Span<float> bestTail = stackalloc float[8];
+        Span<int> indexTail = stackalloc int[8];
+        // Whole blocks of 8 windows, then a last partial block when its 16-float loads stay inside the input (they may
+        // read into the next row: those lanes are computed and dropped).
+        for (; ox < ow && (ox + 8 <= ow || 2 * ox + 16 <= readable); ox += 8)
+        {
+            int ix = 2 * ox;
+            var a0 = Vector256.LoadUnsafe(ref p0, (nuint)ix);
+            var a1 = Vector256.LoadUnsafe(ref p0, (nuint)(ix + 8));
+            var b0 = Vector256.LoadUnsafe(ref p1, (nuint)ix);
+            var b1 = Vector256.LoadUnsafe(ref p1, (nuint)(ix + 8));
+            var ordered = Avx.CompareOrdered(a0, a1) & Avx.CompareOrdered(b0, b1);
+            if (Avx.MoveMask(ordered) != 0xFF) break; // a NaN: the scalar code handles the rest of the row
+            // Even and odd columns of each row; lanes come out as windows 0,1,4,5,2,3,6,7 (fixed below).
+            var topLeft = Avx.Shuffle(a0, a1, 0x88);
+            var topRight = Avx.Shuffle(a0, a1, 0xDD);
+            var bottomLeft = Avx.Shuffle(b0, b1, 0x88);
+            var bottomRight = Avx.Shuffle(b0, b1, 0xDD);
+            var best = topLeft;
+            var which = Vector256<int>.Zero; // 0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right
+            var m = Avx.CompareGreaterThan(topRight, best);
+            best = Avx.BlendVariable(best, topRight, m);
+            which = Avx2.BlendVariable(which, one, m.AsInt32());
+            m = Avx.CompareGreaterThan(bottomLeft, best);
+            best = Avx.BlendVariable(best, bottomLeft, m);
+            which = Avx2.BlendVariable(which, Vector256.Create(2), m.AsInt32());
+            m = Avx.CompareGreaterThan(bottomRight, best);
+            best = Avx.BlendVariable(best, bottomRight, m);
+            which = Avx2.BlendVariable(which, Vector256.Create(3), m.AsInt32());
+            // Back to window order: 64-bit lanes (0, 2, 1, 3).
+            best = Avx2.Permute4x64(best.AsDouble(), 0b11_01_10_00).AsSingle();
+            which = Avx2.Permute4x64(which.AsInt64(), 0b11_01_10_00).AsInt32();
+            var index = Vector256.Create(top + ix) + lanes + (which & one) + Avx2.ShiftRightLogical(which, 1) * below;
+            if (ox + 8 <= ow)
+            {
+                best.StoreUnsafe(ref MemoryMarshal.GetReference(y), (nuint)ox);
+                index.StoreUnsafe(ref MemoryMarshal.GetReference(argmax), (nuint)ox);
+            }
+            else
+            {
+                best.StoreUnsafe(ref MemoryMarshal.GetReference(bestTail));
+                index.StoreUnsafe(ref MemoryMarshal.GetReference(indexTail));
+                bestTail[..(ow - ox)].CopyTo(y[ox..]);
+                indexTail[..(ow - ox)].CopyTo(argmax[ox..]);
+            }
+        }
+        return Math.Min(ox, ow);
+    }
+
+    /// <summary>Takes v if it is larger, or NaN, unless a NaN was already taken (the first NaN wins, as in PyTorch).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Take<T>(ref T best, ref int bestIndex, T v, int index) where T : IFloatingPointIeee754<T>
+    {
+        if (!(v <= best) && !T.IsNaN(best)) { best = v; bestIndex = index; }
+    }
+
+    /// <summary>
+    /// Routes each output gradient to the input that won its window (<paramref name="argmax"/>: an index within the
+    /// plane, -1 for none). <paramref name="gx"/> may hold anything: each plane is cleared just before its gradients are added, by the
+    /// thread that adds them, so the clearing is split over the cores with the rest and the plane is still in cache
+    /// when the adds arrive.
+    /// </summary>
+    public static void MaxBackward<T>(ReadOnlySpan<T> gy, ReadOnlySpan<int> argmax, int planes, int inPlane, int outPlane, Span<T> gx)
+        where T : unmanaged, INumber<T>
+    {
+        for (int pl = 0; pl < planes; pl++)
+        {
+            Span<T> gp = gx.Slice(pl * inPlane, inPlane);
+            gp.Clear();
+            ReadOnlySpan<T> g = gy.Slice(pl * outPlane, outPlane);
+            ReadOnlySpan<int> a = argmax.Slice(pl * outPlane, outPlane);
+            for (int i = 0; i < g.Length; i++)
+                if (a[i] >= 0) gp[a[i]] += g[i];   // -1: a window wholly in the padding (dilation) took nothing
+        }
+    }
+}
