@@ -77,7 +77,7 @@ public class OnnxExportTests
         model.Eval();
     }
 
-    private static float[] RunOrt(byte[] onnx, Tensor x)
+    internal static float[] RunOrt(byte[] onnx, Tensor x)
     {
         using var session = new InferenceSession(onnx);
         var input = new DenseTensor<float>(x.ToArray<float>(), x.Shape);
@@ -85,7 +85,7 @@ public class OnnxExportTests
         return [.. results.Single().AsEnumerable<float>()];
     }
 
-    private static double MaxAbsDiff(float[] a, float[] b)
+    internal static double MaxAbsDiff(float[] a, float[] b)
     {
         Assert.Equal(a.Length, b.Length);
         double worst = 0;
