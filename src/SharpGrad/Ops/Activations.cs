@@ -134,6 +134,6 @@ public sealed partial class Tensor
         {
             var bx = beta == 1 ? this : this * beta;
             return [g * Where(bx.Gt(threshold), ScalarLike(1), bx.Sigmoid())];
-        });
+        }, attributes: new SoftplusAttributes(beta, threshold));
     }
 }
