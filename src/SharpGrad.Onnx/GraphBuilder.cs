@@ -21,6 +21,7 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
     private readonly int _batch = input.Rank > 0 ? input.Shape[0] : 1;
     private readonly int _opset = opset;
+    private readonly Dictionary<Node, string> _products = new(ReferenceEqualityComparer.Instance);
     private int _counter;
     private string? _batchSize;
 
@@ -39,8 +40,9 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
         _graph.Input.Add(ValueInfo("input", input, dynamicBatch ? 0 : -1));
 
         var order = TopologicalOrder(output);
-        foreach (var t in order)
+        foreach (var (t, product) in order)
         {
+            if (product) { EmitFirstHalf(t); continue; }
             if (ReferenceEquals(t, output)) Claim(t, "output");
             Emit(t);
         }
@@ -59,21 +61,48 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
         _used.Add(name);
     }
 
-    /// <summary>Non-leaf tensors reachable from <paramref name="output"/>, inputs before the ops that read them (explicit stack, no recursion).</summary>
-    private List<Tensor> TopologicalOrder(Tensor output)
+    private enum Visit { Expand, Emit, Product }
+
+    /// <summary>
+    /// Ops written as several nodes of which the first ones read only some inputs: a linear layer on a batch of
+    /// sequences (a MatMul, then an Add of the bias) and attention (the weights from the queries and keys, then their
+    /// product with the values). The ops that make the last input (a slice of a packed bias, the value projection) are
+    /// written between the two halves, where the nodes of the graph imported from the file would make them, so that
+    /// export → import → export writes the nodes in the same order. Returns how many inputs the first half reads, or 0.
+    /// </summary>
+    private static int FirstHalfInputs(Tensor t) => t.GradFn switch
     {
-        var order = new List<Tensor>();
+        { Name: "LinearBackward" or "LinearReluBackward" } n when n.Inputs.Length == 3 && n.Inputs[0].Rank != 2 => 2,
+        { Name: "ScaledDotProductAttentionBackward" } => 2,
+        _ => 0,
+    };
+
+    /// <summary>
+    /// Non-leaf tensors reachable from <paramref name="output"/>, inputs before the ops that read them (explicit stack, no
+    /// recursion); Product entries are the first half of an op <see cref="FirstHalfInputs"/> splits.
+    /// </summary>
+    private List<(Tensor T, bool Product)> TopologicalOrder(Tensor output)
+    {
+        var order = new List<(Tensor, bool)>();
         var done = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<(Tensor T, bool Expanded)>();
-        stack.Push((output, false));
+        var stack = new Stack<(Tensor T, Visit Visit)>();
+        stack.Push((output, Visit.Expand));
         while (stack.Count > 0)
         {
-            var (t, expanded) = stack.Pop();
+            var (t, visit) = stack.Pop();
             if (t.GradFn is null || ReferenceEquals(t, input)) continue;
-            if (expanded) { if (done.Add(t)) order.Add(t); continue; }
+            if (visit == Visit.Product) { order.Add((t, true)); continue; }
+            if (visit == Visit.Emit) { if (done.Add(t)) order.Add((t, false)); continue; }
             if (done.Contains(t)) continue;
-            stack.Push((t, true));
-            foreach (var i in t.GradFn.Inputs) if (!done.Contains(i)) stack.Push((i, false));
+            stack.Push((t, Visit.Emit));
+            var inputs = t.GradFn.Inputs;
+            int half = FirstHalfInputs(t);
+            for (int k = inputs.Length - 1; k >= half; k--) if (!done.Contains(inputs[k])) stack.Push((inputs[k], Visit.Expand));
+            if (half == 0) continue;
+            stack.Push((t, Visit.Product));
+            for (int k = half - 1; k >= 0; k--) if (!done.Contains(inputs[k])) stack.Push((inputs[k], Visit.Expand));
+            // Inputs pushed last to first so they are visited first to last: values come out in the order the ops
+            // consumed them, as an imported graph lists its nodes.
         }
         return order;
     }
@@ -102,7 +131,14 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
             _batchAxis[t] = 0;
             return name;
         }
-        name = _stateNames.TryGetValue(t, out var stateName) && _used.Add(stateName) ? stateName : Fresh("const");
+        if (_stateNames.TryGetValue(t, out var stateName) && _used.Add(stateName))
+        {
+            // Counted as a fresh name would be, so that the names after it do not depend on whether this constant was a
+            // module's buffer (an imported model's) or made by the op (the model it was exported from).
+            name = stateName;
+            _counter++;
+        }
+        else name = Fresh("const");
         _names[t] = name;
         _graph.Initializer.Add(OnnxTensors.ToProto(t.Detach(), name));
         return name;
@@ -152,6 +188,13 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
 
     private NodeProto AddNode(string opType, string[] inputs, string output, params AttributeProto[] attributes)
     {
+        if (ReferenceEquals(output, PendingOutput))
+        {
+            var t = _pending ?? throw new InvalidOperationException("OnnxExporter: internal error, no op output is pending.");
+            output = _names.TryGetValue(t, out var claimed) ? claimed : Fresh(OpName(t.GradFn!.Name));
+            _names[t] = output;
+            _pending = null;
+        }
         var node = new NodeProto { OpType = opType, Name = $"{opType}_{_graph.Node.Count}" };
         node.Input.AddRange(inputs);
         node.Output.Add(output);
@@ -217,8 +260,10 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
         var node = t.GradFn!;
         var ins = node.Inputs;
         string[] inNames = [.. ins.Select(Name)];
-        string output = _names.TryGetValue(t, out var claimed) ? claimed : Fresh(OpName(node.Name));
-        _names[t] = output;
+        // The output's name is taken when the node making it is added, after the names of any constants and intermediate
+        // nodes the op is written with, so that names are numbered as in the graph imported from the file.
+        string output = PendingOutput;
+        _pending = t;
         int axis = BroadcastAxis(t, ins); // ops below that move or remove dimensions say where the batch goes
         int inAxis = ins.Length > 0 ? AxisOf(ins[0]) : -1;
         string x = inNames.Length > 0 ? inNames[0] : "";
@@ -393,14 +438,19 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
                 axis = inAxis;
                 break;
             case "ScaledDotProductAttentionBackward":
-                EmitAttention(node, ins, inNames, output);
+                AddNode("MatMul", [_products[node], inNames[2]], output); // the weights came before the values
                 axis = inAxis;
                 break;
             default:
                 throw NoMapping(node);
         }
+        if (_pending is not null) throw new InvalidOperationException($"OnnxExporter: internal error, the mapping of {node.Name} wrote no node for its output.");
         if (dynamicBatch && axis >= 0 && axis < t.Rank && t.Shape[axis] == _batch) _batchAxis[t] = axis;
     }
+
+    /// <summary>Stands for the output of the op being written until its last node takes a name (<see cref="AddNode"/>).</summary>
+    private const string PendingOutput = "\0pending";
+    private Tensor? _pending;
 
     private static string Shapes(int[] shape) => $"[{string.Join(", ", shape)}]";
 
@@ -431,6 +481,12 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
         // PyTorch's softplus(beta, threshold): log(1 + e^(βx))/β, and x itself where βx > threshold.
         var (beta, threshold) = node.Attributes is SoftplusAttributes a ? (a.Beta, a.Threshold) : (1.0, 20.0);
         var dtype = ins[0].DType;
+        if (beta == 1 && threshold >= 20)
+        {
+            // Above the threshold (20 or more) log(1 + eˣ) exceeds x by less than e^-20 ≈ 2e-9: ONNX's Softplus as it is.
+            AddNode("Softplus", [x], output);
+            return;
+        }
         string bx = beta == 1 ? x : Binary("Mul", x, Scalar(beta, dtype));
         string soft = Unary("Softplus", bx);
         if (beta != 1) soft = Binary("Div", soft, Scalar(beta, dtype));
@@ -442,6 +498,7 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
     {
         // Opset 17 has no Gelu: x/2 · (1 + erf(x/√2)), or the tanh form x/2 · (1 + tanh(√(2/π) (x + 0.044715 x³))).
         var dtype = ins[0].DType;
+        string half = Binary("Mul", x, Scalar(0.5, dtype)); // first, as an imported graph computes it
         string inner;
         if (Attrs<GeluAttributes>(node).Approximate == GeluApproximation.Tanh)
         {
@@ -450,7 +507,6 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
             inner = Unary("Tanh", Binary("Mul", sum, Scalar(Math.Sqrt(2 / Math.PI), dtype)));
         }
         else inner = Unary("Erf", Binary("Mul", x, Scalar(1 / Math.Sqrt(2), dtype)));
-        string half = Binary("Mul", x, Scalar(0.5, dtype));
         AddNode("Mul", [half, Binary("Add", inner, Scalar(1, dtype))], output);
     }
 
@@ -472,31 +528,27 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
         AddNode("LayerNormalization", inputs, output, Int("axis", -a.Dims), Float("epsilon", a.Eps));
     }
 
-    private void EmitAttention(Node node, Tensor[] ins, string[] inNames, string output)
+    /// <summary>softmax(Q Kᵀ · scale + mask), the first half of attention.</summary>
+    private string AttentionWeights(Node node, Tensor[] ins, string q, string k)
     {
         var a = Attrs<AttentionAttributes>(node);
         if (a.DropoutP > 0) throw NoMapping(node, "dropout on the attention weights (the exporter traces in evaluation mode; this call passed dropoutP > 0 itself)");
         var dtype = ins[0].DType;
-        string scores = Binary("Mul", Binary("MatMul", inNames[0], SwapLast(inNames[1], ins[1].Rank)), Scalar(a.Scale, dtype));
+        string scores = Binary("Mul", Binary("MatMul", q, SwapLast(k, ins[1].Rank)), Scalar(a.Scale, dtype));
         int lq = ins[0].Shape[^2], lk = ins[1].Shape[^2];
+        // Masks are added (0 where a query attends a key, −∞ where not), Bool and causal ones too: an Add imports back as
+        // an Add, where a Where's condition would not be on the tape of the imported model.
+        Tensor? additive = null;
         if (a.Causal)
         {
-            var m = new bool[lq * lk];
-            for (int i = 0; i < lq; i++) for (int j = 0; j <= i && j < lk; j++) m[i * lk + j] = true;
-            scores = MaskScores(Name(Tensor.FromArray(m, lq, lk)), scores, dtype);
+            var m = new double[lq * lk];
+            for (int i = 0; i < lq; i++) for (int j = i + 1; j < lk; j++) m[i * lk + j] = double.NegativeInfinity;
+            additive = Tensor.FromArray(m, lq, lk).To(dtype);
         }
         else if (a.Mask is { } mask)
-            scores = mask.DType == DType.Bool ? MaskScores(Name(mask), scores, dtype) : Binary("Add", scores, Name(mask.To(dtype)));
-        string weights = Unary("Softmax", scores, Int("axis", -1));
-        AddNode("MatMul", [weights, inNames[2]], output);
-    }
-
-    /// <summary>The scores where the Bool mask attends, −∞ elsewhere.</summary>
-    private string MaskScores(string mask, string scores, DType dtype)
-    {
-        string output = Fresh("Where");
-        AddNode("Where", [mask, scores, Scalar(double.NegativeInfinity, dtype)], output);
-        return output;
+            additive = mask.DType == DType.Bool ? Tensor.Where(mask, Tensor.Scalar(0.0, dtype), Tensor.Scalar(double.NegativeInfinity, dtype)) : mask.To(dtype);
+        if (additive is not null) scores = Binary("Add", scores, Name(additive));
+        return Unary("Softmax", scores, Int("axis", ins[0].Rank - 1));
     }
 
     /// <summary>A Transpose swapping the last two dims of value <paramref name="name"/> (MatMul of a transposed operand).</summary>
@@ -517,17 +569,8 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
         {
             AddNode("Gemm", inNames, linear, Int("transB", 1));
         }
-        else
-        {
-            string wt = SwapLast(inNames[1], 2);
-            if (ins.Length == 3)
-            {
-                string product = Fresh("MatMul");
-                AddNode("MatMul", [inNames[0], wt], product);
-                AddNode("Add", [product, inNames[2]], linear);
-            }
-            else AddNode("MatMul", [inNames[0], wt], linear);
-        }
+        else if (ins.Length == 3) AddNode("Add", [_products[node], inNames[2]], linear); // the product came before the bias
+        else AddNode("MatMul", [inNames[0], SwapLast(inNames[1], 2)], linear);
         if (relu) AddNode("Relu", [linear], output);
     }
 
@@ -543,6 +586,18 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
         };
         if (c.Transposed && c.OutputPadding.Any(v => v != 0)) attributes.Add(Ints("output_padding", L(c.OutputPadding)));
         AddNode(c.Transposed ? "ConvTranspose" : "Conv", inNames, output, [.. attributes]);
+    }
+
+    /// <summary>The first nodes of an op <see cref="FirstHalfInputs"/> splits: x·Wᵀ, or the attention weights.</summary>
+    private void EmitFirstHalf(Tensor t)
+    {
+        var node = t.GradFn!;
+        var ins = node.Inputs;
+        if (node.Name == "ScaledDotProductAttentionBackward") { _products[node] = AttentionWeights(node, ins, Name(ins[0]), Name(ins[1])); return; }
+        string wt = SwapLast(Name(ins[1]), 2);
+        string product = Fresh("MatMul");
+        AddNode("MatMul", [Name(ins[0]), wt], product);
+        _products[node] = product;
     }
 
     private void EmitBatchNorm(Node node, Tensor[] ins, string[] inNames, string output)

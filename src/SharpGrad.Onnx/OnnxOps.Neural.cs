@@ -29,6 +29,14 @@ internal static partial class OnnxOps
             var x = n.In(0);
             int axis = n.Axis(n.Int("axis", -1), x.Rank);
             int[] dims = [.. Enumerable.Range(axis, x.Rank - axis)];
+            int[] normalized = x.Shape[axis..];
+            var scale = n.In(1);
+            var bias = n.Opt(2);
+            // SharpGrad's LayerNorm op when only the result is wanted and scale and bias have the normalized shape:
+            // one fused op, which exports back as LayerNormalization.
+            if (!n.WantsOutput(1) && !n.WantsOutput(2) && scale.DType == x.DType && scale.Shape.SequenceEqual(normalized)
+                && (bias is null || (bias.DType == x.DType && bias.Shape.SequenceEqual(normalized))))
+                return [NN.Functional.LayerNorm(x, normalized, scale, bias, n.Float("epsilon", 1e-5f))];
             var (y, mean, invStd) = Normalize(x, dims, n.Float("epsilon", 1e-5f));
             y *= n.In(1);
             if (n.Opt(2) is { } b) y += b;
