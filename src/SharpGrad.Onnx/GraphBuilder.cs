@@ -429,6 +429,47 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
                 axis = inAxis;
                 break;
             }
+            case "EluBackward" or "SeluBackward":
+            {
+                var e = Attrs<EluAttributes>(node);
+                if (e.Scale == 1) AddNode("Elu", inNames, output, Float("alpha", e.Alpha));
+                else if (node.Name == "SeluBackward") AddNode("Selu", inNames, output, Float("alpha", e.Alpha), Float("gamma", e.Scale));
+                else AddNode("Mul", [Unary("Elu", x, Float("alpha", e.Alpha)), Scalar(e.Scale, ins[0].DType)], output);
+                break;
+            }
+            case "HardtanhBackward":
+            {
+                var c = Attrs<ClampAttributes>(node);
+                AddNode("Clip", [x, Scalar(c.Min!.Value, ins[0].DType), Scalar(c.Max!.Value, ins[0].DType)], output);
+                break;
+            }
+            case "ConstantPadBackward":
+            {
+                var p = Attrs<PadAttributes>(node);
+                int rank = ins[0].Rank, k = p.Pads.Length / 2;
+                var pads = new long[2 * rank];
+                for (int j = 0; j < k; j++)
+                {
+                    int d = rank - 1 - j;
+                    if (d == inAxis && (p.Pads[2 * j] != 0 || p.Pads[2 * j + 1] != 0))
+                        throw NoMapping(node, "padding the batch dimension cannot be exported with a dynamic batch axis (export with dynamicBatch: false)");
+                    pads[d] = p.Pads[2 * j];
+                    pads[rank + d] = p.Pads[2 * j + 1];
+                }
+                AddNode("Pad", [x, Constant(pads), Scalar(p.Value, ins[0].DType)], output, new AttributeProto { Name = "mode", Type = AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8("constant") });
+                axis = inAxis;
+                break;
+            }
+            case "TrilBackward" or "TriuBackward":
+                AddNode("Trilu", [x, Name(OnnxTensors.Make(new long[] { Attrs<TriangleAttributes>(node).Diagonal }, []))], output, Int("upper", node.Name == "TriuBackward" ? 1 : 0));
+                break;
+            case "CumSumBackward":
+            {
+                var c = Attrs<ScanAttributes>(node);
+                AddNode("CumSum", [x, Name(OnnxTensors.Make(new long[] { c.Dim }, []))], output, Int("reverse", c.Reverse ? 1 : 0));
+                if (c.Dim == inAxis) axis = -1;
+                break;
+            }
             case "BatchNormBackward":
                 EmitBatchNorm(node, ins, inNames, output);
                 axis = inAxis;

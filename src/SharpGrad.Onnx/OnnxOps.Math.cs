@@ -25,11 +25,13 @@ internal static partial class OnnxOps
         t["Softsign"] = Unary(x => x.Softsign());
         t["LeakyRelu"] = n => { n.RequireFloat(0); return [n.In(0).LeakyRelu(n.Float("alpha", 0.01f))]; };
         // ELU family from Relu and Exp: for x > 0 the exp term is exp(0) - 1 = 0, for x < 0 the relu term is 0.
-        t["Elu"] = n => { n.RequireFloat(0); var x = n.In(0); return [Elu(x, n.Float("alpha", 1f), 1)]; };
+        t["Elu"] = n => { n.RequireFloat(0); return [n.In(0).Elu(n.Float("alpha", 1f))]; };
         t["Selu"] = n =>
         {
             n.RequireFloat(0);
-            double alpha = n.Float("alpha", 1.67326319217681884765625f), gamma = n.Float("gamma", 1.05070102214813232421875f);
+            float alpha = n.Float("alpha", 1.67326319217681884765625f), gamma = n.Float("gamma", 1.05070102214813232421875f);
+            // ONNX's defaults are SELU's constants rounded to float32: SharpGrad's Selu (which exports back as this node).
+            if (alpha == 1.67326319217681884765625f && gamma == 1.05070102214813232421875f) return [n.In(0).Selu()];
             return [Elu(n.In(0), alpha, 1) * gamma];
         };
         t["Celu"] = n => { n.RequireFloat(0); double alpha = n.Float("alpha", 1f); return [Elu(n.In(0), alpha, alpha)]; };
@@ -70,6 +72,22 @@ internal static partial class OnnxOps
         t["Mean"] = Fold((a, b) => a + b, mean: true);
 
         t["MatMul"] = Binary((a, b) => a.MatMul(b));
+        t["CumSum"] = n =>
+        {
+            n.RequireFloat(0);
+            var x = n.In(0);
+            var axisValues = n.IntValues(1);
+            if (axisValues.Length != 1) throw n.Bad("axis must hold one value");
+            int d = n.Axis(axisValues[0], Math.Max(x.Rank, 1));
+            bool reverse = n.Int("reverse", 0) != 0, exclusive = n.Int("exclusive", 0) != 0;
+            var y = reverse ? x.Flip(d).CumSum(d).Flip(d) : x.CumSum(d);
+            return [exclusive ? y - x : y]; // the sum before each element rather than up to it
+        };
+        // Mod: fmod = 0 is Python's remainder (the divisor's sign), SharpGrad's Remainder; fmod = 1 is C's fmod (the
+        // dividend's sign), sign(a) · remainder(|a|, |b|), which is exact as Remainder is.
+        t["Mod"] = n => n.Int("fmod", 0) != 0
+            ? [Elementwise(n, ts => ts[0].Sign() * ts[0].Abs().Remainder(ts[1].Abs()), 2)]
+            : [Elementwise(n, ts => ts[0].Remainder(ts[1]), 2)];
         t["Gemm"] = Gemm;
 
         t["Softmax"] = n => SoftmaxLike(n, (x, d) => x.Softmax(d));

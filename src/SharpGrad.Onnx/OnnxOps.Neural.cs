@@ -286,6 +286,15 @@ internal static partial class OnnxOps
         long[]? axes = n.Opset >= 18 ? n.OptIntValues(3) : null;
         int[] dims = axes is null ? [.. Enumerable.Range(0, x.Rank)] : [.. axes.Select(a => n.Axis(a, x.Rank))];
         if (pads.Length != 2 * dims.Length) throw n.Bad($"pads has {pads.Length} entries for {dims.Length} axes");
+        if (mode == "constant" && x.DType.IsFloatingPoint() && axes is null && pads.All(p => Math.Abs(p) <= int.MaxValue))
+        {
+            // SharpGrad's constant pad in one op (what the exporter writes a Pad from): PyTorch's order, last dimension
+            // first, up to the first dimension with a non-zero pad.
+            int last = Enumerable.Range(0, x.Rank).FirstOrDefault(d => pads[d] != 0 || pads[d + x.Rank] != 0, x.Rank);
+            var torch = new List<int>();
+            for (int d = x.Rank - 1; d >= last; d--) { torch.Add((int)pads[d]); torch.Add((int)pads[d + x.Rank]); }
+            return [torch.Count == 0 ? x : NN.Functional.Pad(x, [.. torch], PadMode.Constant, value)];
+        }
         for (int i = 0; i < dims.Length; i++)
         {
             int begin = (int)pads[i], end = (int)pads[i + dims.Length];

@@ -51,3 +51,15 @@ internal sealed record SoftplusAttributes(double Beta, double Threshold);
 
 /// <summary>GELU's form (exact or the tanh approximation).</summary>
 internal sealed record GeluAttributes(GeluApproximation Approximate);
+
+/// <summary><c>Scale · ELU_Alpha(x)</c>: ELU (scale 1) and SELU.</summary>
+internal sealed record EluAttributes(double Alpha, double Scale);
+
+/// <summary>Constant padding: PyTorch's pads (last dimension first, a (before, after) pair each; negative crops) and the fill value.</summary>
+internal sealed record PadAttributes(int[] Pads, double Value);
+
+/// <summary>The diagonal of Tril/Triu (0 the main one, positive above it).</summary>
+internal sealed record TriangleAttributes(int Diagonal);
+
+/// <summary>A cumulative sum along <c>Dim</c>, from the end when <c>Reverse</c>.</summary>
+internal sealed record ScanAttributes(int Dim, bool Reverse);

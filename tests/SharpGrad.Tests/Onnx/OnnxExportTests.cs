@@ -113,6 +113,26 @@ internal sealed class ElementwiseOps : Module
     }
 }
 
+/// <summary>ELU, SELU, Hardtanh, constant padding (cropping too), Tril/Triu and CumSum on a batch of matrices.</summary>
+internal sealed class ShapeOps : Module
+{
+    private readonly Linear _in;
+
+    public ShapeOps(Generator g) => _in = RegisterModule("proj", new Linear(6, 12, generator: g));
+
+    public override Tensor Forward(Tensor x)
+    {
+        var h = _in.Forward(x);
+        var m = h.Reshape(h.Size(0), 3, 4);
+        Tensor[] parts =
+        [
+            h.Elu(0.7), h.Selu(), h.Hardtanh(-0.5, 0.8), m.Tril().Flatten(1), m.Triu(1).Flatten(1),
+            SharpGrad.NN.Functional.Pad(m, [1, 2, -1, 1], value: 0.5).Flatten(1), m.CumSum(2).Flatten(1), h.CumSum(1),
+        ];
+        return Tensor.Concat(parts, 1);
+    }
+}
+
 /// <summary>A module around a function of its input.</summary>
 internal sealed class Lambda(Func<Tensor, Tensor> f) : Module
 {
@@ -143,6 +163,7 @@ public class OnnxExportTests
         yield return ("Lstm", new RecurrentClassifier(g, lstm: true), [5, 6]);
         yield return ("Gru", new RecurrentClassifier(g, lstm: false), [5, 6]);
         yield return ("ElementwiseOps", new ElementwiseOps(g), [6]);
+        yield return ("ShapeOps", new ShapeOps(g), [6]);
         yield return (SoftplusBeta, new Lambda(x => x.Softplus(2, 1.5) - x.Softplus(0.5, 3)), [6]);
     }
 
