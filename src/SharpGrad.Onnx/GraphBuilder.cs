@@ -413,7 +413,7 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
                 EmitConv(node, ins, inNames, output);
                 axis = inAxis;
                 break;
-            case "MaxPool2dBackward":
+            case "MaxPool2dBackward" when node.Attributes is Pool2dAttributes:
             {
                 var p = Attrs<Pool2dAttributes>(node);
                 AddNode("MaxPool", inNames, output, Ints("kernel_shape", p.Kernel.H, p.Kernel.W), Ints("strides", p.Stride.H, p.Stride.W),
@@ -421,7 +421,7 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
                 axis = inAxis;
                 break;
             }
-            case "AvgPool2dBackward":
+            case "AvgPool2dBackward" when node.Attributes is Pool2dAttributes:
             {
                 var p = Attrs<Pool2dAttributes>(node);
                 AddNode("AveragePool", inNames, output, Ints("kernel_shape", p.Kernel.H, p.Kernel.W), Ints("strides", p.Stride.H, p.Stride.W),
@@ -470,6 +470,11 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
                 if (c.Dim == inAxis) axis = -1;
                 break;
             }
+            case "MaxPool1dBackward" or "MaxPool2dBackward" or "MaxPool3dBackward" or "AvgPool1dBackward" or "AvgPool2dBackward" or "AvgPool3dBackward" or "AdaptiveAvgPool1dBackward"
+                or "AdaptiveAvgPool2dBackward" or "AdaptiveMaxPool2dBackward" when node.Attributes is PoolAttributes:
+                EmitPool(node, ins, x, output);
+                axis = inAxis;
+                break;
             case "BatchNormBackward":
                 EmitBatchNorm(node, ins, inNames, output);
                 axis = inAxis;
@@ -639,6 +644,56 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
         string product = Fresh("MatMul");
         AddNode("MatMul", [Name(ins[0]), wt], product);
         _products[node] = product;
+    }
+
+    /// <summary>
+    /// Pooling from its window tables: ONNX's MaxPool/AveragePool when every dimension's windows are regular (one length,
+    /// evenly spaced; adaptive pooling whose windows happen to be so too), with the end padding that covers the last
+    /// window (ceil mode) and, for averages, count_include_pad chosen to give the divisors the op used.
+    /// </summary>
+    private void EmitPool(Node node, Tensor[] ins, string x, string output)
+    {
+        var a = Attrs<PoolAttributes>(node);
+        bool max = node.Name.Contains("Max", StringComparison.Ordinal);
+        int k = a.Axes.Length;
+        long[] kernel = new long[k], strides = new long[k], pads = new long[2 * k], dilations = new long[k];
+        bool? includePad = null;
+        for (int i = 0; i < k; i++)
+        {
+            var ax = a.Axes[i];
+            int n = ax.Out, len = ax.Length[0], step = n > 1 ? ax.Start[1] - ax.Start[0] : 1;
+            for (int o = 0; o < n; o++)
+                if (ax.Length[o] != len || ax.Start[o] != ax.Start[0] + o * step)
+                    throw NoMapping(node, $"its windows along spatial dimension {i} are not evenly spaced windows of one size (adaptive pooling to a size that does not divide the input)");
+            int begin = -ax.Start[0], last = ax.Start[n - 1] + ax.Dilation * (len - 1);
+            kernel[i] = len; strides[i] = Math.Max(step, 1); dilations[i] = ax.Dilation;
+            pads[i] = begin;
+            pads[k + i] = Math.Max(0, last - (ax.In - 1));
+            if (begin < 0) throw NoMapping(node, "a window starting inside the input's first position");
+            if (max) continue;
+            // The divisor the op used for each window: the whole window (count_include_pad = 1), or only the positions
+            // inside the input (0). ONNX counts the padding on both sides; PyTorch stops at the input plus the left padding.
+            for (int o = 0; o < n; o++)
+            {
+                int st = ax.Start[o];
+                int inside = Math.Min(st + len, ax.In) - Math.Max(st, 0);
+                bool whole = ax.Divisor[o] == len, counted = ax.Divisor[o] == inside;
+                if (whole && counted) continue;
+                bool include = whole;
+                if (!whole && !counted || (includePad is { } prev && prev != include))
+                    throw NoMapping(node, "its average divisors are neither the whole window nor the positions inside the input (ceil mode with padding counted)");
+                includePad = include;
+            }
+        }
+        if (a.DivisorOverride is not null) throw NoMapping(node, "a divisor override");
+        var attributes = new List<AttributeProto> { Ints("kernel_shape", kernel), Ints("strides", strides), Ints("pads", pads) };
+        if (max) attributes.Add(Ints("dilations", dilations));
+        else
+        {
+            if (dilations.Any(d => d != 1)) throw NoMapping(node, "a dilated average");
+            attributes.Add(Int("count_include_pad", includePad == true ? 1 : 0));
+        }
+        AddNode(max ? "MaxPool" : "AveragePool", [x], output, [.. attributes]);
     }
 
     private void EmitBatchNorm(Node node, Tensor[] ins, string[] inNames, string output)

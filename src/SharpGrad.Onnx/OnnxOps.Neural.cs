@@ -254,7 +254,31 @@ internal static partial class OnnxOps
         n.RequireFloat(0);
         var x = n.In(0);
         if (n.WantsOutput(1)) throw n.Unsupported("the Indices output");
-        if (x.Rank != 4) throw n.Unsupported($"{x.Rank - 2}-D pooling (SharpGrad's pooling is 2-D)");
+        if (x.Rank is 3 or 4 or 5 && n.Int("ceil_mode", 0) == 0)
+        {
+            // Equal pads of at most half the window: SharpGrad's 1-d, 2-d or 3-d pooling op with per-dimension arguments.
+            int k = x.Rank - 2;
+            int[] kk = PerAxis(n, "kernel_shape", k, 0), ss = PerAxis(n, "strides", k, 1), dd = PerAxis(n, "dilations", k, 1);
+            if (kk.All(v => v > 0))
+            {
+                var pp = Pads(n, x.Shape[2..], kk, ss, dd);
+                if (pp.Select((p, i) => p.Begin == p.End && 2 * p.Begin <= kk[i]).All(ok => ok) && (max || dd.All(v => v == 1)))
+                {
+                    int[] padding = [.. pp.Select(p => p.Begin)];
+                    bool include = n.Int("count_include_pad", 0) != 0;
+                    return [(k, max) switch
+                    {
+                        (1, true) => F.MaxPool1d(x, kk, ss, padding, dd),
+                        (2, true) => F.MaxPool2d(x, kk, ss, padding, dd),
+                        (3, true) => F.MaxPool3d(x, kk, ss, padding, dd),
+                        (1, false) => F.AvgPool1d(x, kk, ss, padding, countIncludePad: include),
+                        (2, false) => F.AvgPool2d(x, kk, ss, padding, countIncludePad: include),
+                        _ => F.AvgPool3d(x, kk, ss, padding, countIncludePad: include),
+                    }];
+                }
+            }
+        }
+        if (x.Rank != 4) throw n.Unsupported($"{x.Rank - 2}-D pooling with unequal pads or ceil_mode (SharpGrad's own pooling takes equal pads up to half the window)");
         int[] kernel = PerAxis(n, "kernel_shape", 2, 0);
         if (kernel[0] <= 0) throw n.Bad("kernel_shape is required");
         int[] stride = PerAxis(n, "strides", 2, 1), dilation = PerAxis(n, "dilations", 2, 1);

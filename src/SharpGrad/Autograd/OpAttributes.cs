@@ -63,3 +63,6 @@ internal sealed record TriangleAttributes(int Diagonal);
 
 /// <summary>A cumulative sum along <c>Dim</c>, from the end when <c>Reverse</c>.</summary>
 internal sealed record ScanAttributes(int Dim, bool Reverse);
+
+/// <summary>A pooling op's windows per spatial dimension and, for averages, the divisor override.</summary>
+internal sealed record PoolAttributes(PoolAxis[] Axes, int? DivisorOverride);

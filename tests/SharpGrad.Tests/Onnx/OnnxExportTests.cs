@@ -164,6 +164,16 @@ public class OnnxExportTests
         yield return ("Gru", new RecurrentClassifier(g, lstm: false), [5, 6]);
         yield return ("ElementwiseOps", new ElementwiseOps(g), [6]);
         yield return ("ShapeOps", new ShapeOps(g), [6]);
+        yield return ("Pool1d", new Sequential(new Conv1d(3, 4, 3, generator: g), new MaxPool1d(3, 2, padding: 1, dilation: 2),
+            new AvgPool1d(2, padding: 1, countIncludePad: false)), [3, 11]);
+        yield return ("Pool3d", new Sequential(new Conv3d(2, 3, 2, padding: 1, generator: g), new MaxPool3d(2), new AvgPool3d(2, padding: 1)), [2, 4, 4, 4]);
+        var adaptive = new AdaptiveAvgPool2d(4);
+        yield return ("Pool2dVariants", new Lambda(x => Tensor.Concat(
+        [
+            SharpGrad.NN.Functional.MaxPool2d(x, 3, 2, 1, ceilMode: true).Flatten(1),
+            SharpGrad.NN.Functional.AvgPool2d(x, 3, 2, 1, countIncludePad: false).Flatten(1),
+            adaptive.Forward(x).Flatten(1),
+        ], 1)), [2, 8, 8]);
         yield return (SoftplusBeta, new Lambda(x => x.Softplus(2, 1.5) - x.Softplus(0.5, 3)), [6]);
     }
 

@@ -13,10 +13,13 @@ namespace SharpGrad.Tests.Onnx;
 public class OnnxRoundTripTests
 {
     /// <summary>
-    /// Every export case but <see cref="OnnxExportTests.SoftplusBeta"/>: its Where reads a Bool comparison, and
-    /// comparisons are not recorded on the tape, so the model imported from it has a Where the exporter refuses by name.
+    /// Every export case but <see cref="OnnxExportTests.SoftplusBeta"/> (its Where reads a Bool comparison, and
+    /// comparisons are not recorded on the tape, so the model imported from it has a Where the exporter refuses by name)
+    /// and Pool2dVariants (ceil mode is written as extra end padding, which the importer applies to the input itself, so
+    /// the graph imports and runs but does not export back node for node).
     /// </summary>
-    public static TheoryData<string> Names => [.. OnnxExportTests.Cases().Select(c => c.Name).Where(n => n != OnnxExportTests.SoftplusBeta)];
+    public static TheoryData<string> Names => [.. OnnxExportTests.Cases().Select(c => c.Name)
+        .Where(n => n is not (OnnxExportTests.SoftplusBeta or "Pool2dVariants"))];
 
     [Theory]
     [MemberData(nameof(Names))]

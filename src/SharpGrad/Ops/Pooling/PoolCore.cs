@@ -163,7 +163,8 @@ internal static class PoolCore
         int[] xShape = x.ShapeRef;
         var flatIdx = idx.Reshape(planes, outPlane);
         var yr = Autograd.Record(y, op + "Backward", [x], g =>
-            [Tensor.Zeros([planes, inPlane], g.DType).ScatterAdd(1, flatIdx, g.Reshape(planes, outPlane)).Reshape(xShape)]);
+            [Tensor.Zeros([planes, inPlane], g.DType).ScatterAdd(1, flatIdx, g.Reshape(planes, outPlane)).Reshape(xShape)],
+            attributes: new PoolAttributes(axes, null));
         return (yr, idx);
     }
 
@@ -186,7 +187,7 @@ internal static class PoolCore
             var gx = Tensor.Uninitialized(xShape, g.DType);
             DTypeDispatch.Float(g.DType, new AvgKernel(g, gx, lifted, planes, divisorOverride, backward: true), op);
             return [gx];
-        }, differentiableBackward: false);
+        }, differentiableBackward: false, attributes: new PoolAttributes(axes, divisorOverride));
     }
 
     private readonly struct MaxKernel(Tensor x, Tensor y, Tensor idx, PoolAxis[] a, int planes) : IFloatKernel
