@@ -6,19 +6,24 @@ namespace SharpGrad.Onnx;
 /// <summary>
 /// Turns the tape behind one traced output into an ONNX graph: tape nodes in topological order, each mapped by its name
 /// (<c>ExpBackward</c> → Exp) and, where the op has non-tensor arguments, by its <see cref="Node.Attributes"/>.
-/// Tracks which values carry the batch in dimension 0 so shapes written into the graph (Reshape, Expand) keep it dynamic.
+/// Tracks which dimension of each value carries the batch (the input's dimension 0, moved by transposes, reshapes and
+/// reductions), so shapes written into the graph (Reshape, Expand, the zero states of a recurrent layer) keep it dynamic.
 /// </summary>
-internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatch)
+internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatch, int opset)
 {
     private const string BatchParam = "batch";
 
     private readonly GraphProto _graph = new();
     private readonly Dictionary<Tensor, string> _names = new(ReferenceEqualityComparer.Instance);
-    private readonly HashSet<Tensor> _batched = new(ReferenceEqualityComparer.Instance);
+    /// <summary>The dimension holding the batch, for each value that has one.</summary>
+    private readonly Dictionary<Tensor, int> _batchAxis = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<Tensor, string> _stateNames = StateNames(module);
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
     private readonly int _batch = input.Rank > 0 ? input.Shape[0] : 1;
+    private readonly int _opset = opset;
+    private readonly Dictionary<Node, string> _products = new(ReferenceEqualityComparer.Instance);
     private int _counter;
+    private string? _batchSize;
 
     private static Dictionary<Tensor, string> StateNames(Module module)
     {
@@ -31,12 +36,13 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
     {
         _names[input] = "input";
         _used.Add("input");
-        if (dynamicBatch) _batched.Add(input);
-        _graph.Input.Add(ValueInfo("input", input, dynamicBatch));
+        if (dynamicBatch) _batchAxis[input] = 0;
+        _graph.Input.Add(ValueInfo("input", input, dynamicBatch ? 0 : -1));
 
         var order = TopologicalOrder(output);
-        foreach (var t in order)
+        foreach (var (t, product) in order)
         {
+            if (product) { EmitFirstHalf(t); continue; }
             if (ReferenceEquals(t, output)) Claim(t, "output");
             Emit(t);
         }
@@ -45,7 +51,7 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
             // The output is an input or an initializer itself (no op between): ONNX needs a node to name it "output".
             AddNode("Identity", [Name(output)], "output");
         }
-        _graph.Output.Add(ValueInfo("output", output, _batched.Contains(output)));
+        _graph.Output.Add(ValueInfo("output", output, _batchAxis.TryGetValue(output, out int axis) ? axis : -1));
         return _graph;
     }
 
@@ -55,21 +61,48 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
         _used.Add(name);
     }
 
-    /// <summary>Non-leaf tensors reachable from <paramref name="output"/>, inputs before the ops that read them (explicit stack, no recursion).</summary>
-    private List<Tensor> TopologicalOrder(Tensor output)
+    private enum Visit { Expand, Emit, Product }
+
+    /// <summary>
+    /// Ops written as several nodes of which the first ones read only some inputs: a linear layer on a batch of
+    /// sequences (a MatMul, then an Add of the bias) and attention (the weights from the queries and keys, then their
+    /// product with the values). The ops that make the last input (a slice of a packed bias, the value projection) are
+    /// written between the two halves, where the nodes of the graph imported from the file would make them, so that
+    /// export → import → export writes the nodes in the same order. Returns how many inputs the first half reads, or 0.
+    /// </summary>
+    private static int FirstHalfInputs(Tensor t) => t.GradFn switch
     {
-        var order = new List<Tensor>();
+        { Name: "LinearBackward" or "LinearReluBackward" } n when n.Inputs.Length == 3 && n.Inputs[0].Rank != 2 => 2,
+        { Name: "ScaledDotProductAttentionBackward" } => 2,
+        _ => 0,
+    };
+
+    /// <summary>
+    /// Non-leaf tensors reachable from <paramref name="output"/>, inputs before the ops that read them (explicit stack, no
+    /// recursion); Product entries are the first half of an op <see cref="FirstHalfInputs"/> splits.
+    /// </summary>
+    private List<(Tensor T, bool Product)> TopologicalOrder(Tensor output)
+    {
+        var order = new List<(Tensor, bool)>();
         var done = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<(Tensor T, bool Expanded)>();
-        stack.Push((output, false));
+        var stack = new Stack<(Tensor T, Visit Visit)>();
+        stack.Push((output, Visit.Expand));
         while (stack.Count > 0)
         {
-            var (t, expanded) = stack.Pop();
+            var (t, visit) = stack.Pop();
             if (t.GradFn is null || ReferenceEquals(t, input)) continue;
-            if (expanded) { if (done.Add(t)) order.Add(t); continue; }
+            if (visit == Visit.Product) { order.Add((t, true)); continue; }
+            if (visit == Visit.Emit) { if (done.Add(t)) order.Add((t, false)); continue; }
             if (done.Contains(t)) continue;
-            stack.Push((t, true));
-            foreach (var i in t.GradFn.Inputs) if (!done.Contains(i)) stack.Push((i, false));
+            stack.Push((t, Visit.Emit));
+            var inputs = t.GradFn.Inputs;
+            int half = FirstHalfInputs(t);
+            for (int k = inputs.Length - 1; k >= half; k--) if (!done.Contains(inputs[k])) stack.Push((inputs[k], Visit.Expand));
+            if (half == 0) continue;
+            stack.Push((t, Visit.Product));
+            for (int k = half - 1; k >= 0; k--) if (!done.Contains(inputs[k])) stack.Push((inputs[k], Visit.Expand));
+            // Inputs pushed last to first so they are visited first to last: values come out in the order the ops
+            // consumed them, as an imported graph lists its nodes.
         }
         return order;
     }
@@ -87,21 +120,65 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
     {
         if (_names.TryGetValue(t, out var name)) return name;
         if (t.GradFn is not null) throw new InvalidOperationException("OnnxExporter: internal error, a tape value was used before it was computed.");
-        name = _stateNames.TryGetValue(t, out var stateName) && _used.Add(stateName) ? stateName : Fresh("const");
+        if (!_stateNames.ContainsKey(t) && BatchFill(t) is { } fill)
+        {
+            // A constant as large as the traced batch and of one value (a recurrent layer's zero state): made at run
+            // time with the batch the input has, not baked in with the traced one.
+            name = Fresh("fill");
+            var value = OnnxTensors.ToProto(Tensor.Full([1], fill, t.DType), "");
+            AddNode("ConstantOfShape", [BatchShape(t.Shape)], name, new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = value });
+            _names[t] = name;
+            _batchAxis[t] = 0;
+            return name;
+        }
+        if (_stateNames.TryGetValue(t, out var stateName) && _used.Add(stateName))
+        {
+            // Counted as a fresh name would be, so that the names after it do not depend on whether this constant was a
+            // module's buffer (an imported model's) or made by the op (the model it was exported from).
+            name = stateName;
+            _counter++;
+        }
+        else name = Fresh("const");
         _names[t] = name;
         _graph.Initializer.Add(OnnxTensors.ToProto(t.Detach(), name));
         return name;
+    }
+
+    /// <summary>The one value of a floating-point constant whose dimension 0 is the traced batch, or null.</summary>
+    private double? BatchFill(Tensor t)
+    {
+        if (!dynamicBatch || t.Rank == 0 || t.Shape[0] != _batch || t.Numel == 0 || !t.DType.IsFloatingPoint()) return null;
+        double[] values = t.To(DType.Float64).ToArray<double>();
+        double first = values[0];
+        foreach (double v in values) if (BitConverter.DoubleToInt64Bits(v) != BitConverter.DoubleToInt64Bits(first)) return null;
+        return first;
+    }
+
+    /// <summary>An int64 shape value: the run-time batch, then <paramref name="shape"/>[1..].</summary>
+    private string BatchShape(int[] shape)
+    {
+        if (_batchSize is null)
+        {
+            string full = Fresh("input_shape");
+            AddNode("Shape", ["input"], full);
+            _batchSize = Fresh("batch_size");
+            AddNode("Slice", [full, Constant([0]), Constant([1])], _batchSize);
+        }
+        if (shape.Length == 1) return _batchSize;
+        string output = Fresh("fill_shape");
+        AddNode("Concat", [_batchSize, Constant([.. shape.Skip(1).Select(d => (long)d)])], output, Int("axis", 0));
+        return output;
     }
 
     private string Constant(long[] values) => Name(OnnxTensors.Make(values, [values.Length]));
 
     private string Scalar(double value, DType dtype) => Name(Tensor.Scalar(value, dtype));
 
-    private ValueInfoProto ValueInfo(string name, Tensor t, bool batched)
+    private ValueInfoProto ValueInfo(string name, Tensor t, int batchAxis)
     {
         var shape = new TensorShapeProto();
         for (int i = 0; i < t.Rank; i++)
-            shape.Dim.Add(i == 0 && batched ? new TensorShapeProto.Types.Dimension { DimParam = BatchParam } : new TensorShapeProto.Types.Dimension { DimValue = t.Shape[i] });
+            shape.Dim.Add(i == batchAxis ? new TensorShapeProto.Types.Dimension { DimParam = BatchParam } : new TensorShapeProto.Types.Dimension { DimValue = t.Shape[i] });
         return new ValueInfoProto
         {
             Name = name,
@@ -111,6 +188,13 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
 
     private NodeProto AddNode(string opType, string[] inputs, string output, params AttributeProto[] attributes)
     {
+        if (ReferenceEquals(output, PendingOutput))
+        {
+            var t = _pending ?? throw new InvalidOperationException("OnnxExporter: internal error, no op output is pending.");
+            output = _names.TryGetValue(t, out var claimed) ? claimed : Fresh(OpName(t.GradFn!.Name));
+            _names[t] = output;
+            _pending = null;
+        }
         var node = new NodeProto { OpType = opType, Name = $"{opType}_{_graph.Node.Count}" };
         node.Input.AddRange(inputs);
         node.Output.Add(output);
@@ -138,14 +222,51 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
 
     private static string OpName(string nodeName) => nodeName.EndsWith("Backward", StringComparison.Ordinal) ? nodeName[..^"Backward".Length] : nodeName;
 
+    /// <summary>The dimension of <paramref name="t"/> that holds the batch, or -1.</summary>
+    private int AxisOf(Tensor t) => _batchAxis.TryGetValue(t, out int a) ? a : -1;
+
+    /// <summary>
+    /// Where an elementwise or broadcasting op puts the batch: the first batched input's dimension, aligned from the
+    /// right as broadcasting aligns shapes, when the output still has the batch's size there.
+    /// </summary>
+    private int BroadcastAxis(Tensor t, Tensor[] ins)
+    {
+        foreach (var i in ins)
+        {
+            int a = AxisOf(i);
+            if (a < 0) continue;
+            int o = a + t.Rank - i.Rank;
+            if (o >= 0 && o < t.Rank && t.Shape[o] == _batch) return o;
+        }
+        return -1;
+    }
+
+    /// <summary>Where a reshape moves the batch: the output dimension with the same product of dimensions before it.</summary>
+    private static int ReshapeAxis(int[] from, int axis, int[] to)
+    {
+        long before = 1;
+        for (int i = 0; i < axis; i++) before *= from[i];
+        long p = 1;
+        for (int j = 0; j < to.Length; j++)
+        {
+            if (p == before && to[j] == from[axis]) return j;
+            p *= to[j];
+        }
+        return -1;
+    }
+
     private void Emit(Tensor t)
     {
         var node = t.GradFn!;
         var ins = node.Inputs;
         string[] inNames = [.. ins.Select(Name)];
-        string output = _names.TryGetValue(t, out var claimed) ? claimed : Fresh(OpName(node.Name));
-        _names[t] = output;
-        bool batched = dynamicBatch && t.Rank > 0 && t.Shape[0] == _batch && ins.Any(_batched.Contains);
+        // The output's name is taken when the node making it is added, after the names of any constants and intermediate
+        // nodes the op is written with, so that names are numbered as in the graph imported from the file.
+        string output = PendingOutput;
+        _pending = t;
+        int axis = BroadcastAxis(t, ins); // ops below that move or remove dimensions say where the batch goes
+        int inAxis = ins.Length > 0 ? AxisOf(ins[0]) : -1;
+        string x = inNames.Length > 0 ? inNames[0] : "";
 
         switch (node.Name)
         {
@@ -155,13 +276,51 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
                 if (ins.Length == 2) { AddNode(op, inNames, output); break; }
                 var s = Attrs<ScalarAttributes>(node);
                 string c = Scalar(s.Value, ins[0].DType);
-                AddNode(op, s.ScalarFirst ? [c, inNames[0]] : [inNames[0], c], output);
+                AddNode(op, s.ScalarFirst ? [c, x] : [x, c], output);
                 break;
             }
             case "NegBackward" or "ExpBackward" or "LogBackward" or "SqrtBackward" or "AbsBackward" or "ReluBackward"
-                or "SigmoidBackward" or "TanhBackward" or "SoftplusBackward":
+                or "SigmoidBackward" or "TanhBackward" or "ErfBackward" or "SinBackward" or "CosBackward" or "TanBackward"
+                or "FloorBackward" or "CeilBackward" or "RoundBackward" or "SignBackward" or "ReciprocalBackward" or "SoftsignBackward":
                 AddNode(OpName(node.Name), inNames, output);
                 break;
+            case "SoftplusBackward":
+                EmitSoftplus(node, ins, x, output);
+                break;
+            case "RsqrtBackward":
+                AddNode("Reciprocal", [Unary("Sqrt", x)], output);
+                break;
+            case "SquareBackward":
+                AddNode("Mul", [x, x], output);
+                break;
+            case "Expm1Backward":
+                AddNode("Sub", [Unary("Exp", x), Scalar(1, ins[0].DType)], output);
+                break;
+            case "Log1pBackward":
+                AddNode("Log", [Binary("Add", x, Scalar(1, ins[0].DType))], output);
+                break;
+            case "SiluBackward":
+                AddNode("Mul", [x, Unary("Sigmoid", x)], output);
+                break;
+            case "MishBackward":
+                AddNode("Mul", [x, Unary("Tanh", Unary("Softplus", x))], output);
+                break;
+            case "HardSigmoidBackward":
+                AddNode("HardSigmoid", inNames, output, Float("alpha", 1.0 / 6), Float("beta", 0.5));
+                break;
+            case "HardSwishBackward":
+                AddNode("HardSwish", inNames, output);
+                break;
+            case "GeluBackward":
+                EmitGelu(node, ins, x, output);
+                break;
+            case "RemainderBackward":
+            {
+                // Python's remainder (the divisor's sign) for floats: a − b·⌊a/b⌋ (ONNX's Mod takes only fmod = 1 for floats).
+                string q = Unary("Floor", Binary("Div", inNames[0], inNames[1]));
+                AddNode("Sub", [inNames[0], Binary("Mul", inNames[1], q)], output);
+                break;
+            }
             case "CloneBackward":
                 AddNode("Identity", inNames, output);
                 break;
@@ -172,12 +331,12 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
                 AddNode("LeakyRelu", inNames, output, Float("alpha", Attrs<ScalarAttributes>(node).Value));
                 break;
             case "PowBackward":
-                AddNode("Pow", ins.Length == 2 ? inNames : [inNames[0], Scalar(Attrs<ScalarAttributes>(node).Value, ins[0].DType)], output);
+                AddNode("Pow", ins.Length == 2 ? inNames : [x, Scalar(Attrs<ScalarAttributes>(node).Value, ins[0].DType)], output);
                 break;
             case "ClampBackward":
             {
                 var c = Attrs<ClampAttributes>(node);
-                AddNode("Clip", [inNames[0], c.Min is { } lo ? Scalar(lo, ins[0].DType) : "", c.Max is { } hi ? Scalar(hi, ins[0].DType) : ""], output);
+                AddNode("Clip", [x, c.Min is { } lo ? Scalar(lo, ins[0].DType) : "", c.Max is { } hi ? Scalar(hi, ins[0].DType) : ""], output);
                 break;
             }
             case "MaximumBackward":
@@ -187,16 +346,16 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
                 AddNode(OpName(node.Name), inNames, output, Int("axis", Attrs<DimAttributes>(node).Dim));
                 break;
             case "SumBackward":
-                if (node.Attributes is DimAttributes sd) AddNode("ReduceSum", [inNames[0], Constant([sd.Dim])], output, Int("keepdims", sd.KeepDim ? 1 : 0));
+                if (node.Attributes is DimAttributes sd) AddNode("ReduceSum", [x, Constant([sd.Dim])], output, Int("keepdims", sd.KeepDim ? 1 : 0));
                 else AddNode("ReduceSum", inNames, output, Int("keepdims", 0));
-                batched &= node.Attributes is DimAttributes { Dim: > 0 };
+                axis = ReducedAxis(node, inAxis);
                 break;
             case "MeanBackward" or "MaxBackward" or "MinBackward":
             {
                 string op = "Reduce" + OpName(node.Name);
                 if (node.Attributes is DimAttributes d) AddNode(op, inNames, output, Ints("axes", d.Dim), Int("keepdims", d.KeepDim ? 1 : 0));
                 else AddNode(op, inNames, output, Int("keepdims", 0));
-                batched &= node.Attributes is DimAttributes { Dim: > 0 };
+                axis = ReducedAxis(node, inAxis);
                 break;
             }
             case "MatMulBackward":
@@ -213,61 +372,229 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
             case "ReshapeBackward":
             {
                 long[] shape = [.. t.Shape.Select(d => (long)d)];
-                bool keepBatch = _batched.Contains(ins[0]) && ins[0].Rank > 0 && t.Rank > 0 && t.Shape[0] == ins[0].Shape[0];
-                if (keepBatch) shape[0] = 0; // copy the input's dimension 0: the batch, whatever its size at run time
-                batched = keepBatch;
-                AddNode("Reshape", [inNames[0], Constant(shape)], output);
+                axis = inAxis < 0 ? -1 : ReshapeAxis(ins[0].Shape, inAxis, t.Shape);
+                if (inAxis >= 0 && axis < 0)
+                    throw NoMapping(node, $"reshaping {Shapes(ins[0].Shape)} to {Shapes(t.Shape)} mixes the batch dimension with others, so the shape cannot follow the run-time batch (export with dynamicBatch: false)");
+                if (axis >= 0) shape[axis] = -1; // inferred at run time: every other dimension is fixed
+                AddNode("Reshape", [x, Constant(shape)], output);
                 break;
             }
             case "PermuteBackward":
             {
                 var p = Attrs<PermuteAttributes>(node);
                 AddNode("Transpose", inNames, output, Ints("perm", [.. p.Perm.Select(d => (long)d)]));
-                batched &= p.Perm.Length > 0 && p.Perm[0] == 0;
+                axis = inAxis < 0 ? -1 : Array.IndexOf(p.Perm, inAxis);
                 break;
             }
             case "ExpandBackward":
             {
                 long[] shape = [.. t.Shape.Select(d => (long)d)];
                 // Expand broadcasts both ways, so a 1 where the input carries the batch keeps the run-time batch size.
-                if (_batched.Contains(ins[0]) && ins[0].Rank == t.Rank && t.Rank > 0) shape[0] = 1;
-                AddNode("Expand", [inNames[0], Constant(shape)], output);
+                if (inAxis >= 0) { axis = inAxis + t.Rank - ins[0].Rank; shape[axis] = 1; }
+                AddNode("Expand", [x, Constant(shape)], output);
                 break;
             }
             case "NarrowBackward":
             {
                 var n = Attrs<NarrowAttributes>(node);
-                if (n.Dim == 0 && _batched.Contains(ins[0])) throw NoMapping(node, "narrowing the batch dimension cannot be exported with a dynamic batch axis (export with dynamicBatch: false)");
-                AddNode("Slice", [inNames[0], Constant([n.Start]), Constant([n.Start + n.Length]), Constant([n.Dim])], output);
+                if (n.Dim == inAxis) throw NoMapping(node, "narrowing the batch dimension cannot be exported with a dynamic batch axis (export with dynamicBatch: false)");
+                AddNode("Slice", [x, Constant([n.Start]), Constant([n.Start + n.Length]), Constant([n.Dim])], output);
+                axis = inAxis;
                 break;
             }
             case "ConcatBackward":
-                AddNode("Concat", inNames, output, Int("axis", Attrs<DimAttributes>(node).Dim));
+            {
+                int dim = Attrs<DimAttributes>(node).Dim;
+                AddNode("Concat", inNames, output, Int("axis", dim));
+                if (axis == dim) axis = -1; // joined along the batch: no longer one batch
                 break;
+            }
             case "Conv1dBackward" or "Conv2dBackward" or "Conv3dBackward" or "ConvTranspose1dBackward" or "ConvTranspose2dBackward" or "ConvTranspose3dBackward":
                 EmitConv(node, ins, inNames, output);
+                axis = inAxis;
                 break;
-            case "MaxPool2dBackward":
+            case "MaxPool2dBackward" when node.Attributes is Pool2dAttributes:
             {
                 var p = Attrs<Pool2dAttributes>(node);
                 AddNode("MaxPool", inNames, output, Ints("kernel_shape", p.Kernel.H, p.Kernel.W), Ints("strides", p.Stride.H, p.Stride.W),
                     Ints("pads", p.Padding.H, p.Padding.W, p.Padding.H, p.Padding.W), Ints("dilations", p.Dilation.H, p.Dilation.W));
+                axis = inAxis;
                 break;
             }
-            case "AvgPool2dBackward":
+            case "AvgPool2dBackward" when node.Attributes is Pool2dAttributes:
             {
                 var p = Attrs<Pool2dAttributes>(node);
                 AddNode("AveragePool", inNames, output, Ints("kernel_shape", p.Kernel.H, p.Kernel.W), Ints("strides", p.Stride.H, p.Stride.W),
                     Ints("pads", p.Padding.H, p.Padding.W, p.Padding.H, p.Padding.W), Int("count_include_pad", 1));
+                axis = inAxis;
                 break;
             }
+            case "EluBackward" or "SeluBackward":
+            {
+                var e = Attrs<EluAttributes>(node);
+                if (e.Scale == 1) AddNode("Elu", inNames, output, Float("alpha", e.Alpha));
+                else if (node.Name == "SeluBackward") AddNode("Selu", inNames, output, Float("alpha", e.Alpha), Float("gamma", e.Scale));
+                else AddNode("Mul", [Unary("Elu", x, Float("alpha", e.Alpha)), Scalar(e.Scale, ins[0].DType)], output);
+                break;
+            }
+            case "HardtanhBackward":
+            {
+                var c = Attrs<ClampAttributes>(node);
+                AddNode("Clip", [x, Scalar(c.Min!.Value, ins[0].DType), Scalar(c.Max!.Value, ins[0].DType)], output);
+                break;
+            }
+            case "ConstantPadBackward":
+            {
+                var p = Attrs<PadAttributes>(node);
+                int rank = ins[0].Rank, k = p.Pads.Length / 2;
+                var pads = new long[2 * rank];
+                for (int j = 0; j < k; j++)
+                {
+                    int d = rank - 1 - j;
+                    if (d == inAxis && (p.Pads[2 * j] != 0 || p.Pads[2 * j + 1] != 0))
+                        throw NoMapping(node, "padding the batch dimension cannot be exported with a dynamic batch axis (export with dynamicBatch: false)");
+                    pads[d] = p.Pads[2 * j];
+                    pads[rank + d] = p.Pads[2 * j + 1];
+                }
+                AddNode("Pad", [x, Constant(pads), Scalar(p.Value, ins[0].DType)], output, new AttributeProto { Name = "mode", Type = AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8("constant") });
+                axis = inAxis;
+                break;
+            }
+            case "TrilBackward" or "TriuBackward":
+                AddNode("Trilu", [x, Name(OnnxTensors.Make(new long[] { Attrs<TriangleAttributes>(node).Diagonal }, []))], output, Int("upper", node.Name == "TriuBackward" ? 1 : 0));
+                break;
+            case "CumSumBackward":
+            {
+                var c = Attrs<ScanAttributes>(node);
+                AddNode("CumSum", [x, Name(OnnxTensors.Make(new long[] { c.Dim }, []))], output, Int("reverse", c.Reverse ? 1 : 0));
+                if (c.Dim == inAxis) axis = -1;
+                break;
+            }
+            case "MaxPool1dBackward" or "MaxPool2dBackward" or "MaxPool3dBackward" or "AvgPool1dBackward" or "AvgPool2dBackward" or "AvgPool3dBackward" or "AdaptiveAvgPool1dBackward"
+                or "AdaptiveAvgPool2dBackward" or "AdaptiveMaxPool2dBackward" when node.Attributes is PoolAttributes:
+                EmitPool(node, ins, x, output);
+                axis = inAxis;
+                break;
             case "BatchNormBackward":
                 EmitBatchNorm(node, ins, inNames, output);
+                axis = inAxis;
+                break;
+            case "LayerNormBackward":
+                EmitLayerNorm(node, ins, inNames, output);
+                axis = inAxis;
+                break;
+            case "ScaledDotProductAttentionBackward":
+                AddNode("MatMul", [_products[node], inNames[2]], output); // the weights came before the values
+                axis = inAxis;
                 break;
             default:
                 throw NoMapping(node);
         }
-        if (batched) _batched.Add(t);
+        if (_pending is not null) throw new InvalidOperationException($"OnnxExporter: internal error, the mapping of {node.Name} wrote no node for its output.");
+        if (dynamicBatch && axis >= 0 && axis < t.Rank && t.Shape[axis] == _batch) _batchAxis[t] = axis;
+    }
+
+    /// <summary>Stands for the output of the op being written until its last node takes a name (<see cref="AddNode"/>).</summary>
+    private const string PendingOutput = "\0pending";
+    private Tensor? _pending;
+
+    private static string Shapes(int[] shape) => $"[{string.Join(", ", shape)}]";
+
+    /// <summary>The batch dimension after a reduction: gone when reduced (or everything is), one lower when a dimension before it is dropped.</summary>
+    private static int ReducedAxis(Node node, int inAxis)
+    {
+        if (inAxis < 0 || node.Attributes is not DimAttributes d || d.Dim == inAxis) return -1;
+        return d.Dim < inAxis && !d.KeepDim ? inAxis - 1 : inAxis;
+    }
+
+    /// <summary>A one-input node with a fresh output name (a step of an op written as several ONNX nodes).</summary>
+    private string Unary(string op, string x, params AttributeProto[] attributes)
+    {
+        string output = Fresh(op);
+        AddNode(op, [x], output, attributes);
+        return output;
+    }
+
+    private string Binary(string op, string a, string b)
+    {
+        string output = Fresh(op);
+        AddNode(op, [a, b], output);
+        return output;
+    }
+
+    private void EmitSoftplus(Node node, Tensor[] ins, string x, string output)
+    {
+        // PyTorch's softplus(beta, threshold): log(1 + e^(βx))/β, and x itself where βx > threshold.
+        var (beta, threshold) = node.Attributes is SoftplusAttributes a ? (a.Beta, a.Threshold) : (1.0, 20.0);
+        var dtype = ins[0].DType;
+        if (beta == 1 && threshold >= 20)
+        {
+            // Above the threshold (20 or more) log(1 + eˣ) exceeds x by less than e^-20 ≈ 2e-9: ONNX's Softplus as it is.
+            AddNode("Softplus", [x], output);
+            return;
+        }
+        string bx = beta == 1 ? x : Binary("Mul", x, Scalar(beta, dtype));
+        string soft = Unary("Softplus", bx);
+        if (beta != 1) soft = Binary("Div", soft, Scalar(beta, dtype));
+        string above = Binary("Greater", bx, Scalar(threshold, dtype));
+        AddNode("Where", [above, x, soft], output);
+    }
+
+    private void EmitGelu(Node node, Tensor[] ins, string x, string output)
+    {
+        // Opset 17 has no Gelu: x/2 · (1 + erf(x/√2)), or the tanh form x/2 · (1 + tanh(√(2/π) (x + 0.044715 x³))).
+        var dtype = ins[0].DType;
+        string half = Binary("Mul", x, Scalar(0.5, dtype)); // first, as an imported graph computes it
+        string inner;
+        if (Attrs<GeluAttributes>(node).Approximate == GeluApproximation.Tanh)
+        {
+            string cube = Binary("Mul", Binary("Mul", x, x), x);
+            string sum = Binary("Add", x, Binary("Mul", cube, Scalar(0.044715, dtype)));
+            inner = Unary("Tanh", Binary("Mul", sum, Scalar(Math.Sqrt(2 / Math.PI), dtype)));
+        }
+        else inner = Unary("Erf", Binary("Mul", x, Scalar(1 / Math.Sqrt(2), dtype)));
+        AddNode("Mul", [half, Binary("Add", inner, Scalar(1, dtype))], output);
+    }
+
+    private void EmitLayerNorm(Node node, Tensor[] ins, string[] inNames, string output)
+    {
+        var a = Attrs<LayerNormAttributes>(node);
+        if (_opset < 17) throw NoMapping(node, "LayerNormalization needs opset 17");
+        var x = ins[0];
+        int[] normalized = x.Shape[^a.Dims..];
+        // LayerNorm's inputs are [x], [x, weight], [x, bias] or [x, weight, bias]: tell weight from bias by the tape order.
+        Tensor? weight = null, bias = null;
+        if (ins.Length == 3) (weight, bias) = (ins[1], ins[2]);
+        else if (ins.Length == 2)
+        {
+            if (node.Attributes is LayerNormAttributes { HasWeight: true }) weight = ins[1]; else bias = ins[1];
+        }
+        string scale = weight is not null ? Name(weight) : Name(Tensor.Full(normalized, 1.0, x.DType));
+        string[] inputs = bias is not null ? [inNames[0], scale, Name(bias)] : [inNames[0], scale];
+        AddNode("LayerNormalization", inputs, output, Int("axis", -a.Dims), Float("epsilon", a.Eps));
+    }
+
+    /// <summary>softmax(Q Kᵀ · scale + mask), the first half of attention.</summary>
+    private string AttentionWeights(Node node, Tensor[] ins, string q, string k)
+    {
+        var a = Attrs<AttentionAttributes>(node);
+        if (a.DropoutP > 0) throw NoMapping(node, "dropout on the attention weights (the exporter traces in evaluation mode; this call passed dropoutP > 0 itself)");
+        var dtype = ins[0].DType;
+        string scores = Binary("Mul", Binary("MatMul", q, SwapLast(k, ins[1].Rank)), Scalar(a.Scale, dtype));
+        int lq = ins[0].Shape[^2], lk = ins[1].Shape[^2];
+        // Masks are added (0 where a query attends a key, −∞ where not), Bool and causal ones too: an Add imports back as
+        // an Add, where a Where's condition would not be on the tape of the imported model.
+        Tensor? additive = null;
+        if (a.Causal)
+        {
+            var m = new double[lq * lk];
+            for (int i = 0; i < lq; i++) for (int j = i + 1; j < lk; j++) m[i * lk + j] = double.NegativeInfinity;
+            additive = Tensor.FromArray(m, lq, lk).To(dtype);
+        }
+        else if (a.Mask is { } mask)
+            additive = mask.DType == DType.Bool ? Tensor.Where(mask, Tensor.Scalar(0.0, dtype), Tensor.Scalar(double.NegativeInfinity, dtype)) : mask.To(dtype);
+        if (additive is not null) scores = Binary("Add", scores, Name(additive));
+        return Unary("Softmax", scores, Int("axis", ins[0].Rank - 1));
     }
 
     /// <summary>A Transpose swapping the last two dims of value <paramref name="name"/> (MatMul of a transposed operand).</summary>
@@ -288,17 +615,8 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
         {
             AddNode("Gemm", inNames, linear, Int("transB", 1));
         }
-        else
-        {
-            string wt = SwapLast(inNames[1], 2);
-            if (ins.Length == 3)
-            {
-                string product = Fresh("MatMul");
-                AddNode("MatMul", [inNames[0], wt], product);
-                AddNode("Add", [product, inNames[2]], linear);
-            }
-            else AddNode("MatMul", [inNames[0], wt], linear);
-        }
+        else if (ins.Length == 3) AddNode("Add", [_products[node], inNames[2]], linear); // the product came before the bias
+        else AddNode("MatMul", [inNames[0], SwapLast(inNames[1], 2)], linear);
         if (relu) AddNode("Relu", [linear], output);
     }
 
@@ -314,6 +632,68 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
         };
         if (c.Transposed && c.OutputPadding.Any(v => v != 0)) attributes.Add(Ints("output_padding", L(c.OutputPadding)));
         AddNode(c.Transposed ? "ConvTranspose" : "Conv", inNames, output, [.. attributes]);
+    }
+
+    /// <summary>The first nodes of an op <see cref="FirstHalfInputs"/> splits: x·Wᵀ, or the attention weights.</summary>
+    private void EmitFirstHalf(Tensor t)
+    {
+        var node = t.GradFn!;
+        var ins = node.Inputs;
+        if (node.Name == "ScaledDotProductAttentionBackward") { _products[node] = AttentionWeights(node, ins, Name(ins[0]), Name(ins[1])); return; }
+        string wt = SwapLast(Name(ins[1]), 2);
+        string product = Fresh("MatMul");
+        AddNode("MatMul", [Name(ins[0]), wt], product);
+        _products[node] = product;
+    }
+
+    /// <summary>
+    /// Pooling from its window tables: ONNX's MaxPool/AveragePool when every dimension's windows are regular (one length,
+    /// evenly spaced; adaptive pooling whose windows happen to be so too), with the end padding that covers the last
+    /// window (ceil mode) and, for averages, count_include_pad chosen to give the divisors the op used.
+    /// </summary>
+    private void EmitPool(Node node, Tensor[] ins, string x, string output)
+    {
+        var a = Attrs<PoolAttributes>(node);
+        bool max = node.Name.Contains("Max", StringComparison.Ordinal);
+        int k = a.Axes.Length;
+        long[] kernel = new long[k], strides = new long[k], pads = new long[2 * k], dilations = new long[k];
+        bool? includePad = null;
+        for (int i = 0; i < k; i++)
+        {
+            var ax = a.Axes[i];
+            int n = ax.Out, len = ax.Length[0], step = n > 1 ? ax.Start[1] - ax.Start[0] : 1;
+            for (int o = 0; o < n; o++)
+                if (ax.Length[o] != len || ax.Start[o] != ax.Start[0] + o * step)
+                    throw NoMapping(node, $"its windows along spatial dimension {i} are not evenly spaced windows of one size (adaptive pooling to a size that does not divide the input)");
+            int begin = -ax.Start[0], last = ax.Start[n - 1] + ax.Dilation * (len - 1);
+            kernel[i] = len; strides[i] = Math.Max(step, 1); dilations[i] = ax.Dilation;
+            pads[i] = begin;
+            pads[k + i] = Math.Max(0, last - (ax.In - 1));
+            if (begin < 0) throw NoMapping(node, "a window starting inside the input's first position");
+            if (max) continue;
+            // The divisor the op used for each window: the whole window (count_include_pad = 1), or only the positions
+            // inside the input (0). ONNX counts the padding on both sides; PyTorch stops at the input plus the left padding.
+            for (int o = 0; o < n; o++)
+            {
+                int st = ax.Start[o];
+                int inside = Math.Min(st + len, ax.In) - Math.Max(st, 0);
+                bool whole = ax.Divisor[o] == len, counted = ax.Divisor[o] == inside;
+                if (whole && counted) continue;
+                bool include = whole;
+                if (!whole && !counted || (includePad is { } prev && prev != include))
+                    throw NoMapping(node, "its average divisors are neither the whole window nor the positions inside the input (ceil mode with padding counted)");
+                includePad = include;
+            }
+        }
+        if (a.DivisorOverride is not null) throw NoMapping(node, "a divisor override");
+        var attributes = new List<AttributeProto> { Ints("kernel_shape", kernel), Ints("strides", strides), Ints("pads", pads) };
+        if (max) attributes.Add(Ints("dilations", dilations));
+        else
+        {
+            if (dilations.Any(d => d != 1)) throw NoMapping(node, "a dilated average");
+            attributes.Add(Int("count_include_pad", includePad == true ? 1 : 0));
+        }
+        AddNode(max ? "MaxPool" : "AveragePool", [x], output, [.. attributes]);
     }
 
     private void EmitBatchNorm(Node node, Tensor[] ins, string[] inNames, string output)

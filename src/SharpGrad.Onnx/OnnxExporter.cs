@@ -55,7 +55,7 @@ public static class OnnxExporter
             input.RequiresGrad = true;
             Tensor output;
             using (Autograd.EnableGrad()) output = module.Forward(input);
-            var graph = new GraphBuilder(module, input, dynamicBatch).Build(output);
+            var graph = new GraphBuilder(module, input, dynamicBatch, opset).Build(output);
             graph.Name = module.GetType().Name;
             var model = new ModelProto
             {

@@ -14,7 +14,7 @@ internal static partial class OnnxOps
         t["Sigmoid"] = Unary(x => x.Sigmoid());
         t["Tanh"] = Unary(x => x.Tanh());
         t["Sign"] = Unary(x => x.Sign());
-        t["Reciprocal"] = Unary(x => 1.0 / x);
+        t["Reciprocal"] = Unary(x => x.Reciprocal());
         t["Sin"] = Unary(x => x.Sin());
         t["Cos"] = Unary(x => x.Cos());
         t["Tan"] = Unary(x => x.Tan());
@@ -22,19 +22,28 @@ internal static partial class OnnxOps
         t["Ceil"] = Unary(x => x.Ceil());
         t["Round"] = Unary(x => x.Round());
         t["Softplus"] = Unary(x => x.Softplus());
-        t["Softsign"] = Unary(x => x / (x.Abs() + 1.0));
+        t["Softsign"] = Unary(x => x.Softsign());
         t["LeakyRelu"] = n => { n.RequireFloat(0); return [n.In(0).LeakyRelu(n.Float("alpha", 0.01f))]; };
         // ELU family from Relu and Exp: for x > 0 the exp term is exp(0) - 1 = 0, for x < 0 the relu term is 0.
-        t["Elu"] = n => { n.RequireFloat(0); var x = n.In(0); return [Elu(x, n.Float("alpha", 1f), 1)]; };
+        t["Elu"] = n => { n.RequireFloat(0); return [n.In(0).Elu(n.Float("alpha", 1f))]; };
         t["Selu"] = n =>
         {
             n.RequireFloat(0);
-            double alpha = n.Float("alpha", 1.67326319217681884765625f), gamma = n.Float("gamma", 1.05070102214813232421875f);
+            float alpha = n.Float("alpha", 1.67326319217681884765625f), gamma = n.Float("gamma", 1.05070102214813232421875f);
+            // ONNX's defaults are SELU's constants rounded to float32: SharpGrad's Selu (which exports back as this node).
+            if (alpha == 1.67326319217681884765625f && gamma == 1.05070102214813232421875f) return [n.In(0).Selu()];
             return [Elu(n.In(0), alpha, 1) * gamma];
         };
         t["Celu"] = n => { n.RequireFloat(0); double alpha = n.Float("alpha", 1f); return [Elu(n.In(0), alpha, alpha)]; };
-        t["HardSigmoid"] = n => { n.RequireFloat(0); return [(n.In(0) * n.Float("alpha", 0.2f) + n.Float("beta", 0.5f)).Clamp(0, 1)]; };
-        t["HardSwish"] = n => { n.RequireFloat(0); var x = n.In(0); return [x * (x * (1.0 / 6) + 0.5).Clamp(0, 1)]; };
+        t["HardSigmoid"] = n =>
+        {
+            n.RequireFloat(0);
+            float alpha = n.Float("alpha", 0.2f), beta = n.Float("beta", 0.5f);
+            // PyTorch's hardsigmoid (what the exporter writes it as) is this with α = 1/6, β = 1/2.
+            if (alpha == (float)(1.0 / 6) && beta == 0.5f) return [n.In(0).HardSigmoid()];
+            return [(n.In(0) * alpha + beta).Clamp(0, 1)];
+        };
+        t["HardSwish"] = n => { n.RequireFloat(0); return [n.In(0).HardSwish()]; };
         t["ThresholdedRelu"] = n => { n.RequireFloat(0); var x = n.In(0); return [x * (x - n.Float("alpha", 1f)).Heaviside(0)]; };
         t["PRelu"] = n => { n.RequireFloat(0, 1); var x = n.In(0); return [x.Relu() - n.In(1) * (-x).Relu()]; };
         t["Clip"] = Clip;
@@ -63,21 +72,37 @@ internal static partial class OnnxOps
         t["Mean"] = Fold((a, b) => a + b, mean: true);
 
         t["MatMul"] = Binary((a, b) => a.MatMul(b));
+        t["CumSum"] = n =>
+        {
+            n.RequireFloat(0);
+            var x = n.In(0);
+            var axisValues = n.IntValues(1);
+            if (axisValues.Length != 1) throw n.Bad("axis must hold one value");
+            int d = n.Axis(axisValues[0], Math.Max(x.Rank, 1));
+            bool reverse = n.Int("reverse", 0) != 0, exclusive = n.Int("exclusive", 0) != 0;
+            var y = reverse ? x.Flip(d).CumSum(d).Flip(d) : x.CumSum(d);
+            return [exclusive ? y - x : y]; // the sum before each element rather than up to it
+        };
+        // Mod: fmod = 0 is Python's remainder (the divisor's sign), SharpGrad's Remainder; fmod = 1 is C's fmod (the
+        // dividend's sign), sign(a) · remainder(|a|, |b|), which is exact as Remainder is.
+        t["Mod"] = n => n.Int("fmod", 0) != 0
+            ? [Elementwise(n, ts => ts[0].Sign() * ts[0].Abs().Remainder(ts[1].Abs()), 2)]
+            : [Elementwise(n, ts => ts[0].Remainder(ts[1]), 2)];
         t["Gemm"] = Gemm;
 
         t["Softmax"] = n => SoftmaxLike(n, (x, d) => x.Softmax(d));
         t["LogSoftmax"] = n => SoftmaxLike(n, (x, d) => x.LogSoftmax(d));
 
-        t["ReduceSum"] = n => Reduce(n, (x, d) => x.Sum(d, true), axesFromInput: n.Opset >= 13);
-        t["ReduceMean"] = n => Reduce(n, (x, d) => x.Mean(d, true));
-        t["ReduceMax"] = n => Reduce(n, (x, d) => x.Max(d, true));
-        t["ReduceMin"] = n => Reduce(n, (x, d) => x.Min(d, true));
-        t["ReduceSumSquare"] = n => Reduce(n, (x, d) => x.Sum(d, true), pre: x => x * x);
-        t["ReduceL1"] = n => Reduce(n, (x, d) => x.Sum(d, true), pre: x => x.Abs());
-        t["ReduceL2"] = n => Reduce(n, (x, d) => x.Sum(d, true), pre: x => x * x, post: x => x.Sqrt());
-        t["ReduceLogSum"] = n => Reduce(n, (x, d) => x.Sum(d, true), post: x => x.Log());
-        t["ReduceProd"] = n => Reduce(n, (x, d) => x.Prod(d, true));
-        t["ReduceLogSumExp"] = n => Reduce(n, (x, d) => x.LogSumExp(d, true));
+        t["ReduceSum"] = n => Reduce(n, (x, d, k) => x.Sum(d, k), axesFromInput: n.Opset >= 13);
+        t["ReduceMean"] = n => Reduce(n, (x, d, k) => x.Mean(d, k));
+        t["ReduceMax"] = n => Reduce(n, (x, d, k) => x.Max(d, k));
+        t["ReduceMin"] = n => Reduce(n, (x, d, k) => x.Min(d, k));
+        t["ReduceSumSquare"] = n => Reduce(n, (x, d, k) => x.Sum(d, k), pre: x => x * x);
+        t["ReduceL1"] = n => Reduce(n, (x, d, k) => x.Sum(d, k), pre: x => x.Abs());
+        t["ReduceL2"] = n => Reduce(n, (x, d, k) => x.Sum(d, k), pre: x => x * x, post: x => x.Sqrt());
+        t["ReduceLogSum"] = n => Reduce(n, (x, d, k) => x.Sum(d, k), post: x => x.Log());
+        t["ReduceProd"] = n => Reduce(n, (x, d, k) => x.Prod(d, k));
+        t["ReduceLogSumExp"] = n => Reduce(n, (x, d, k) => x.LogSumExp(d, k));
         t["ArgMax"] = n => ArgExtreme(n, x => x);
         // The first minimum of x is the first maximum of -x.
         t["ArgMin"] = n => ArgExtreme(n, x => -x);
@@ -112,9 +137,14 @@ internal static partial class OnnxOps
         n.RequireFloat(0, 1, 2);
         var a = n.In(0);
         var b = n.In(1);
+        double alpha = n.Float("alpha", 1f), beta = n.Float("beta", 1f);
+        // A fully connected layer (what torch.onnx.export and SharpGrad's exporter write for Linear): one fused op, whose
+        // parameters stay the initializers, and which exports back as this Gemm.
+        if (n.Int("transA", 0) == 0 && n.Int("transB", 0) != 0 && alpha == 1 && beta == 1 && a.Rank == 2 && b.Rank == 2
+            && a.DType == b.DType && (n.Opt(2) is not { } bias || (bias.Rank == 1 && bias.Shape[0] == b.Shape[0] && bias.DType == a.DType)))
+            return [NN.Functional.Linear(a, b, n.Opt(2))];
         if (n.Int("transA", 0) != 0) a = a.Transpose(0, 1);
         if (n.Int("transB", 0) != 0) b = b.Transpose(0, 1);
-        double alpha = n.Float("alpha", 1f), beta = n.Float("beta", 1f);
         var y = a.MatMul(b);
         if (alpha != 1) y *= alpha;
         if (n.Opt(2) is { } c) y += beta == 1 ? c : c * beta;
@@ -134,7 +164,8 @@ internal static partial class OnnxOps
         return [f(x.Reshape(outer, -1), 1).Reshape(s)];
     }
 
-    private static Tensor[] Reduce(OnnxNode n, Func<Tensor, int, Tensor> reduce, Func<Tensor, Tensor>? pre = null, Func<Tensor, Tensor>? post = null, bool axesFromInput = false)
+    /// <summary>A reduction over the given axes; <paramref name="reduce"/> takes the input, one dimension and keepdim.</summary>
+    private static Tensor[] Reduce(OnnxNode n, Func<Tensor, int, bool, Tensor> reduce, Func<Tensor, Tensor>? pre = null, Func<Tensor, Tensor>? post = null, bool axesFromInput = false)
     {
         n.RequireFloat(0);
         var x = n.In(0);
@@ -144,7 +175,9 @@ internal static partial class OnnxOps
         if (axes is null && n.Int("noop_with_empty_axes", 0) != 0) return [x];
         int[] dims = axes is null ? [.. Enumerable.Range(0, x.Rank)] : NormalizeAxes(n, axes, x.Rank);
         var y = pre is null ? x : pre(x);
-        foreach (int d in dims) y = reduce(y, d);
+        // One axis without keepdims is one op (what the exporter writes a reduction over one dimension from).
+        if (dims.Length == 1 && !keep && post is null) return [reduce(y, dims[0], false)];
+        foreach (int d in dims) y = reduce(y, d, true);
         if (post is not null) y = post(y);
         if (!keep)
         {

@@ -29,6 +29,14 @@ internal static partial class OnnxOps
             var x = n.In(0);
             int axis = n.Axis(n.Int("axis", -1), x.Rank);
             int[] dims = [.. Enumerable.Range(axis, x.Rank - axis)];
+            int[] normalized = x.Shape[axis..];
+            var scale = n.In(1);
+            var bias = n.Opt(2);
+            // SharpGrad's LayerNorm op when only the result is wanted and scale and bias have the normalized shape:
+            // one fused op, which exports back as LayerNormalization.
+            if (!n.WantsOutput(1) && !n.WantsOutput(2) && scale.DType == x.DType && scale.Shape.SequenceEqual(normalized)
+                && (bias is null || (bias.DType == x.DType && bias.Shape.SequenceEqual(normalized))))
+                return [NN.Functional.LayerNorm(x, normalized, scale, bias, n.Float("epsilon", 1e-5f))];
             var (y, mean, invStd) = Normalize(x, dims, n.Float("epsilon", 1e-5f));
             y *= n.In(1);
             if (n.Opt(2) is { } b) y += b;
@@ -246,7 +254,31 @@ internal static partial class OnnxOps
         n.RequireFloat(0);
         var x = n.In(0);
         if (n.WantsOutput(1)) throw n.Unsupported("the Indices output");
-        if (x.Rank != 4) throw n.Unsupported($"{x.Rank - 2}-D pooling (SharpGrad's pooling is 2-D)");
+        if (x.Rank is 3 or 4 or 5 && n.Int("ceil_mode", 0) == 0)
+        {
+            // Equal pads of at most half the window: SharpGrad's 1-d, 2-d or 3-d pooling op with per-dimension arguments.
+            int k = x.Rank - 2;
+            int[] kk = PerAxis(n, "kernel_shape", k, 0), ss = PerAxis(n, "strides", k, 1), dd = PerAxis(n, "dilations", k, 1);
+            if (kk.All(v => v > 0))
+            {
+                var pp = Pads(n, x.Shape[2..], kk, ss, dd);
+                if (pp.Select((p, i) => p.Begin == p.End && 2 * p.Begin <= kk[i]).All(ok => ok) && (max || dd.All(v => v == 1)))
+                {
+                    int[] padding = [.. pp.Select(p => p.Begin)];
+                    bool include = n.Int("count_include_pad", 0) != 0;
+                    return [(k, max) switch
+                    {
+                        (1, true) => F.MaxPool1d(x, kk, ss, padding, dd),
+                        (2, true) => F.MaxPool2d(x, kk, ss, padding, dd),
+                        (3, true) => F.MaxPool3d(x, kk, ss, padding, dd),
+                        (1, false) => F.AvgPool1d(x, kk, ss, padding, countIncludePad: include),
+                        (2, false) => F.AvgPool2d(x, kk, ss, padding, countIncludePad: include),
+                        _ => F.AvgPool3d(x, kk, ss, padding, countIncludePad: include),
+                    }];
+                }
+            }
+        }
+        if (x.Rank != 4) throw n.Unsupported($"{x.Rank - 2}-D pooling with unequal pads or ceil_mode (SharpGrad's own pooling takes equal pads up to half the window)");
         int[] kernel = PerAxis(n, "kernel_shape", 2, 0);
         if (kernel[0] <= 0) throw n.Bad("kernel_shape is required");
         int[] stride = PerAxis(n, "strides", 2, 1), dilation = PerAxis(n, "dilations", 2, 1);
@@ -278,6 +310,15 @@ internal static partial class OnnxOps
         long[]? axes = n.Opset >= 18 ? n.OptIntValues(3) : null;
         int[] dims = axes is null ? [.. Enumerable.Range(0, x.Rank)] : [.. axes.Select(a => n.Axis(a, x.Rank))];
         if (pads.Length != 2 * dims.Length) throw n.Bad($"pads has {pads.Length} entries for {dims.Length} axes");
+        if (mode == "constant" && x.DType.IsFloatingPoint() && axes is null && pads.All(p => Math.Abs(p) <= int.MaxValue))
+        {
+            // SharpGrad's constant pad in one op (what the exporter writes a Pad from): PyTorch's order, last dimension
+            // first, up to the first dimension with a non-zero pad.
+            int last = Enumerable.Range(0, x.Rank).FirstOrDefault(d => pads[d] != 0 || pads[d + x.Rank] != 0, x.Rank);
+            var torch = new List<int>();
+            for (int d = x.Rank - 1; d >= last; d--) { torch.Add((int)pads[d]); torch.Add((int)pads[d + x.Rank]); }
+            return [torch.Count == 0 ? x : NN.Functional.Pad(x, [.. torch], PadMode.Constant, value)];
+        }
         for (int i = 0; i < dims.Length; i++)
         {
             int begin = (int)pads[i], end = (int)pads[i + dims.Length];

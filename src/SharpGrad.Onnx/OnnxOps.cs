@@ -19,6 +19,7 @@ internal static partial class OnnxOps
         AddLosses(t);
         AddLogic(t);
         AddRound2(t);
+        AddRecurrent(t);
         return t;
     }
 

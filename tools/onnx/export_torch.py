@@ -4,7 +4,8 @@ tests/golden/onnx/<name>/{model.onnx, input.npy, output.npy}. The tests load eac
 it reproduces output.npy, and fine-tune it.
 
 Run with Debian's python3-torch:  /usr/bin/python3 tools/onnx/export_torch.py
-Only model families whose ONNX operators SharpGrad's importer runs are exported (no LSTM/GRU/attention yet).
+The sequence models read a Fashion-MNIST image as 28 steps of 28 pixels (input [batch, 28, 28]), so the tests can
+fine-tune them on Fashion-MNIST as the image models are.
 """
 import os
 import numpy as np
@@ -55,6 +56,33 @@ class ResidualCnn(nn.Module):
         return torch.log_softmax(self.head(h.mean(dim=(2, 3))), dim=1)
 
 
+class Transformer(nn.Module):
+    """A 2-layer post-norm transformer encoder (GELU, batch_first) over the image rows, mean-pooled, then a classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Linear(28, 16)
+        layer = nn.TransformerEncoderLayer(16, 2, dim_feedforward=32, dropout=0.1, activation="gelu", batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.head(self.encoder(self.embed(x)).mean(dim=1))
+
+
+class Recurrent(nn.Module):
+    """A 2-layer bidirectional LSTM or GRU over the image rows; the last step's output goes to a classifier."""
+
+    def __init__(self, kind):
+        super().__init__()
+        self.rnn = getattr(nn, kind)(28, 12, num_layers=2, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(24, 10)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
 def export(name, model, shape):
     torch.manual_seed(1)
     model.train()
@@ -82,3 +110,9 @@ if __name__ == "__main__":
     export("cnn", Cnn(), (1, 28, 28))
     torch.manual_seed(0)
     export("residual_cnn", ResidualCnn(), (1, 28, 28))
+    torch.manual_seed(0)
+    export("transformer", Transformer(), (28, 28))
+    torch.manual_seed(0)
+    export("lstm", Recurrent("LSTM"), (28, 28))
+    torch.manual_seed(0)
+    export("gru", Recurrent("GRU"), (28, 28))

@@ -26,7 +26,7 @@ internal static class TrainCommand
         public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Mini-batch size.", DefaultValueFactory = _ => 64 };
         public Option<ulong> Seed { get; } = new("--seed") { Description = "Random seed (weights, shuffling, dropout)." };
         public Option<string?> Data { get; } = new("--data") { Description = "Directory with the Fashion-MNIST IDX files (default: $SHARPGRAD_DATA or /usr/share/datasets/fashion-mnist)." };
-        public Option<string?> Out { get; } = new("--out") { Description = "Directory for history.csv, loss.svg, accuracy.svg and the final weights, model.safetensors and model.npz." };
+        public Option<string?> Out { get; } = new("--out") { Description = "Directory for history.csv, loss.svg, accuracy.svg and the final weights, model.safetensors and model.npz, with model.json (the model's configuration, for sharpgrad export)." };
         public Option<int?> Limit { get; } = new("--limit") { Description = "Train on only the first N training images (quick runs)." };
         public Option<bool> Json { get; } = new("--json") { Description = "Print one JSON object at the end instead of tables." };
         public Option<int> ConvPadding { get; } = new("--conv-padding") { Description = "Zero padding of both convolutions of the CNN (0 to (k-1)/2; 2 with 5x5 or 1 with 3x3 kernels keeps 28x28, a 3136-feature classifier)." };

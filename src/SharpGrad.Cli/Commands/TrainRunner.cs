@@ -315,7 +315,7 @@ internal static class TrainRunner
         }
     }
 
-    /// <summary>Writes history.csv, loss.svg, accuracy.svg and the weights (model.safetensors and model.npz) into <paramref name="dir"/>.</summary>
+    /// <summary>Writes history.csv, loss.svg, accuracy.svg, the weights (model.safetensors and model.npz) and the model's configuration (model.json) into <paramref name="dir"/>.</summary>
     public static void WriteOutputs(string dir, TrainOutcome o)
     {
         Directory.CreateDirectory(dir);
@@ -337,6 +337,7 @@ internal static class TrainRunner
             var state = o.Model.StateDict();
             Safetensors.Save(Path.Combine(dir, "model.safetensors"), state);
             Npy.SaveNpz(Path.Combine(dir, "model.npz"), state);
+            ModelConfigFile.Write(dir, o.Config); // what `sharpgrad export` needs to rebuild the module
         }
     }
 }

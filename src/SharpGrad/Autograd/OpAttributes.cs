@@ -33,3 +33,36 @@ internal sealed record Pool2dAttributes((int H, int W) Kernel, (int H, int W) St
 
 /// <summary>Batch normalisation: the running statistics (module buffers) and whether batch statistics were used instead.</summary>
 internal sealed record BatchNormAttributes(Tensor? RunningMean, Tensor? RunningVar, double Eps, bool Training);
+
+/// <summary>
+/// Scaled dot-product attention: the mask the scores were given (Bool: true = attend; else added), the score scale,
+/// whether the causal (lower-triangular) mask applied, and the dropout probability on the attention weights.
+/// </summary>
+internal sealed record AttentionAttributes(Tensor? Mask, double Scale, bool Causal, double DropoutP);
+
+/// <summary>
+/// Layer normalisation over the last <c>Dims</c> dimensions, with <c>Eps</c> added to the variance; <c>HasWeight</c>
+/// tells a lone weight input from a lone bias.
+/// </summary>
+internal sealed record LayerNormAttributes(int Dims, double Eps, bool HasWeight);
+
+/// <summary>Softplus's β and the threshold of βx above which it is x itself.</summary>
+internal sealed record SoftplusAttributes(double Beta, double Threshold);
+
+/// <summary>GELU's form (exact or the tanh approximation).</summary>
+internal sealed record GeluAttributes(GeluApproximation Approximate);
+
+/// <summary><c>Scale · ELU_Alpha(x)</c>: ELU (scale 1) and SELU.</summary>
+internal sealed record EluAttributes(double Alpha, double Scale);
+
+/// <summary>Constant padding: PyTorch's pads (last dimension first, a (before, after) pair each; negative crops) and the fill value.</summary>
+internal sealed record PadAttributes(int[] Pads, double Value);
+
+/// <summary>The diagonal of Tril/Triu (0 the main one, positive above it).</summary>
+internal sealed record TriangleAttributes(int Diagonal);
+
+/// <summary>A cumulative sum along <c>Dim</c>, from the end when <c>Reverse</c>.</summary>
+internal sealed record ScanAttributes(int Dim, bool Reverse);
+
+/// <summary>A pooling op's windows per spatial dimension and, for averages, the divisor override.</summary>
+internal sealed record PoolAttributes(PoolAxis[] Axes, int? DivisorOverride);

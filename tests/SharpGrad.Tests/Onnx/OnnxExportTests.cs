@@ -48,6 +48,97 @@ internal sealed class ResidualBlock : Module
     }
 }
 
+/// <summary>A transformer encoder classifier over a sequence: embedding, encoder stack, mean over positions, head.</summary>
+internal sealed class EncoderClassifier : Module
+{
+    private readonly Linear _embed, _head;
+    private readonly TransformerEncoder _encoder;
+    private readonly bool _causal;
+
+    public EncoderClassifier(Generator g, bool normFirst, TransformerActivation activation, bool causal)
+    {
+        _causal = causal;
+        _embed = RegisterModule("embed", new Linear(6, 16, generator: g));
+        var layer = new TransformerEncoderLayer(16, 2, 32, dropout: 0.1, activation, batchFirst: true, normFirst: normFirst, generator: g);
+        _encoder = RegisterModule("encoder", new TransformerEncoder(layer, 2, normFirst ? new LayerNorm(16) : null));
+        _head = RegisterModule("head", new Linear(16, 4, generator: g));
+    }
+
+    public override Tensor Forward(Tensor x)
+    {
+        var h = _embed.Forward(x);
+        foreach (var layer in _encoder.Layers.Cast<TransformerEncoderLayer>()) h = layer.Forward(h, null, null, _causal);
+        if (_encoder.Norm is { } norm) h = norm.Forward(h);
+        return _head.Forward(h.Mean(1));
+    }
+}
+
+/// <summary>A 2-layer bidirectional LSTM or GRU (batch first); the last step's output goes to a linear head.</summary>
+internal sealed class RecurrentClassifier : Module
+{
+    private readonly Module _rnn;
+    private readonly Linear _head;
+
+    public RecurrentClassifier(Generator g, bool lstm)
+    {
+        _rnn = RegisterModule<Module>("rnn", lstm ? new LSTM(6, 8, 2, batchFirst: true, bidirectional: true, generator: g) : new GRU(6, 8, 2, batchFirst: true, bidirectional: true, generator: g));
+        _head = RegisterModule("head", new Linear(16, 4, generator: g));
+    }
+
+    public override Tensor Forward(Tensor x)
+    {
+        var output = _rnn.Forward(x); // [batch, seq, 16]
+        return _head.Forward(output.Narrow(1, output.Size(1) - 1, 1).Squeeze(1));
+    }
+}
+
+/// <summary>The elementwise ops and activations added in issue 13, each in the graph once.</summary>
+internal sealed class ElementwiseOps : Module
+{
+    private readonly Linear _in;
+
+    public ElementwiseOps(Generator g) => _in = RegisterModule("proj", new Linear(6, 6, generator: g));
+
+    public override Tensor Forward(Tensor x)
+    {
+        var h = _in.Forward(x);
+        var positive = h.Abs() + 0.5;
+        Tensor[] parts =
+        [
+            h.Erf(), h.Sin(), h.Cos(), (h * 0.3).Tan(), h.Softsign(), h.Silu(), h.Mish(), h.HardSwish(), h.HardSigmoid(),
+            h.Gelu(), h.Gelu(GeluApproximation.Tanh), h.Softplus(), positive.Rsqrt(), h.Square(), h.Expm1(), positive.Log1p(),
+            positive.Reciprocal(), (h * 3).Floor(), (h * 3).Ceil(), (h * 3).Round(), h.Sign(), h.Remainder(0.7), (h * 4).Remainder(h.Abs() + 1),
+        ];
+        return Tensor.Concat(parts, 1);
+    }
+}
+
+/// <summary>ELU, SELU, Hardtanh, constant padding (cropping too), Tril/Triu and CumSum on a batch of matrices.</summary>
+internal sealed class ShapeOps : Module
+{
+    private readonly Linear _in;
+
+    public ShapeOps(Generator g) => _in = RegisterModule("proj", new Linear(6, 12, generator: g));
+
+    public override Tensor Forward(Tensor x)
+    {
+        var h = _in.Forward(x);
+        var m = h.Reshape(h.Size(0), 3, 4);
+        Tensor[] parts =
+        [
+            h.Elu(0.7), h.Selu(), h.Hardtanh(-0.5, 0.8), m.Tril().Flatten(1), m.Triu(1).Flatten(1),
+            SharpGrad.NN.Functional.Pad(m, [1, 2, -1, 1], value: 0.5).Flatten(1), m.CumSum(2).Flatten(1), h.CumSum(1),
+        ];
+        return Tensor.Concat(parts, 1);
+    }
+}
+
+/// <summary>A module around a function of its input.</summary>
+internal sealed class Lambda(Func<Tensor, Tensor> f) : Module
+{
+    public override Tensor Forward(Tensor input) => f(input);
+}
+
 public class OnnxExportTests
 {
     private const double Tolerance = 1e-5;
@@ -67,6 +158,23 @@ public class OnnxExportTests
             new ConvTranspose1d(4, 2, 3, stride: 2, outputPadding: 1, generator: g)), [3, 11]);
         yield return ("Conv3d", new Sequential(new Conv3d(2, 4, 2, padding: 1, groups: 2, generator: g), new ReLU(),
             new ConvTranspose3d(4, 2, 2, stride: 2, generator: g)), [2, 3, 4, 3]);
+        yield return ("TransformerPostNormGelu", new EncoderClassifier(g, normFirst: false, TransformerActivation.Gelu, causal: false), [5, 6]);
+        yield return ("TransformerPreNormCausal", new EncoderClassifier(g, normFirst: true, TransformerActivation.Relu, causal: true), [5, 6]);
+        yield return ("Lstm", new RecurrentClassifier(g, lstm: true), [5, 6]);
+        yield return ("Gru", new RecurrentClassifier(g, lstm: false), [5, 6]);
+        yield return ("ElementwiseOps", new ElementwiseOps(g), [6]);
+        yield return ("ShapeOps", new ShapeOps(g), [6]);
+        yield return ("Pool1d", new Sequential(new Conv1d(3, 4, 3, generator: g), new MaxPool1d(3, 2, padding: 1, dilation: 2),
+            new AvgPool1d(2, padding: 1, countIncludePad: false)), [3, 11]);
+        yield return ("Pool3d", new Sequential(new Conv3d(2, 3, 2, padding: 1, generator: g), new MaxPool3d(2), new AvgPool3d(2, padding: 1)), [2, 4, 4, 4]);
+        var adaptive = new AdaptiveAvgPool2d(4);
+        yield return ("Pool2dVariants", new Lambda(x => Tensor.Concat(
+        [
+            SharpGrad.NN.Functional.MaxPool2d(x, 3, 2, 1, ceilMode: true).Flatten(1),
+            SharpGrad.NN.Functional.AvgPool2d(x, 3, 2, 1, countIncludePad: false).Flatten(1),
+            adaptive.Forward(x).Flatten(1),
+        ], 1)), [2, 8, 8]);
+        yield return (SoftplusBeta, new Lambda(x => x.Softplus(2, 1.5) - x.Softplus(0.5, 3)), [6]);
     }
 
     /// <summary>Gives batch-norm layers running statistics that differ from the initial 0 and 1.</summary>
@@ -77,7 +185,7 @@ public class OnnxExportTests
         model.Eval();
     }
 
-    private static float[] RunOrt(byte[] onnx, Tensor x)
+    internal static float[] RunOrt(byte[] onnx, Tensor x)
     {
         using var session = new InferenceSession(onnx);
         var input = new DenseTensor<float>(x.ToArray<float>(), x.Shape);
@@ -85,7 +193,7 @@ public class OnnxExportTests
         return [.. results.Single().AsEnumerable<float>()];
     }
 
-    private static double MaxAbsDiff(float[] a, float[] b)
+    internal static double MaxAbsDiff(float[] a, float[] b)
     {
         Assert.Equal(a.Length, b.Length);
         double worst = 0;
@@ -93,20 +201,31 @@ public class OnnxExportTests
         return worst;
     }
 
-    [Fact]
-    public void OnnxRuntime_matches_SharpGrad_at_another_batch_size()
+    public static TheoryData<string> CaseNames => [.. Cases().Select(c => c.Name)];
+
+    /// <summary>Softplus with β ≠ 1 is written with a Where on a comparison, which an imported model cannot export again.</summary>
+    internal const string SoftplusBeta = "SoftplusBeta";
+
+    internal static (Module Model, int[] Shape) Case(string name)
+    {
+        var (_, model, shape) = Cases().Single(c => c.Name == name);
+        return (model, shape);
+    }
+
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public void OnnxRuntime_matches_SharpGrad_at_another_batch_size(string name)
     {
         var g = new Generator(7);
-        foreach (var (name, model, shape) in Cases())
-        {
-            WarmUp(model, shape, g);
-            byte[] onnx = OnnxExporter.ExportToBytes(model, [Tensor.Randn([2, .. shape], g)]);
-            var x = Tensor.Randn([5, .. shape], g);
-            float[] expected;
-            using (SharpGrad.Autograd.NoGrad()) expected = model.Forward(x).ToArray<float>();
-            double diff = MaxAbsDiff(RunOrt(onnx, x), expected);
-            Assert.True(diff <= Tolerance, $"{name}: ONNX Runtime differs from SharpGrad by {diff:E3}");
-        }
+        var (model, shape) = Case(name);
+        WarmUp(model, shape, g);
+        // Traced with batch 3, run with 7: sizes no other dimension of these models has.
+        byte[] onnx = OnnxExporter.ExportToBytes(model, [Tensor.Randn([3, .. shape], g)]);
+        var x = Tensor.Randn([7, .. shape], g);
+        float[] expected;
+        using (SharpGrad.Autograd.NoGrad()) expected = model.Forward(x).ToArray<float>();
+        double diff = MaxAbsDiff(RunOrt(onnx, x), expected);
+        Assert.True(diff <= Tolerance, $"{name}: ONNX Runtime differs from SharpGrad by {diff:E3}");
     }
 
     [Fact]

@@ -17,7 +17,8 @@ namespace SharpGrad
             EnsureFloatingPoint(op);
             var y = Uninitialized(_shape, DType);
             DTypeDispatch.Float(DType, new EluKernel(this, y, alpha, scale), op);
-            return Autograd.Record(y, op + "Backward", [this], g => [g * Where(Gt(0.0), ScalarLike(scale), Exp() * (alpha * scale))]);
+            return Autograd.Record(y, op + "Backward", [this], g => [g * Where(Gt(0.0), ScalarLike(scale), Exp() * (alpha * scale))],
+                attributes: new EluAttributes(alpha, scale));
         }
 
         /// <summary>

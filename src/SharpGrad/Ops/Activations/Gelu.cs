@@ -30,10 +30,12 @@ namespace SharpGrad
             if (approximate == GeluApproximation.Tanh)
             {
                 var yt = Map1<GeluTanhFunction>(this, nameof(Gelu));
-                return Autograd.Record(yt, "GeluBackward", [this], g => [Map3<GeluTanhGradFunction>(g, this, this, nameof(Gelu))], differentiableBackward: false);
+                return Autograd.Record(yt, "GeluBackward", [this], g => [Map3<GeluTanhGradFunction>(g, this, this, nameof(Gelu))], differentiableBackward: false,
+                    attributes: new GeluAttributes(GeluApproximation.Tanh));
             }
             var y = Map1<GeluFunction>(this, nameof(Gelu));
-            return Autograd.Record(y, "GeluBackward", [this], g => [Map3<GeluGradFunction>(g, this, this, nameof(Gelu))], differentiableBackward: false);
+            return Autograd.Record(y, "GeluBackward", [this], g => [Map3<GeluGradFunction>(g, this, this, nameof(Gelu))], differentiableBackward: false,
+                attributes: new GeluAttributes(GeluApproximation.None));
         }
     }
 

@@ -15,7 +15,7 @@ namespace SharpGrad
             Tensor y;
             using (Autograd.NoGrad()) y = Clamp(min, max);
             y = y.Detach();
-            return Autograd.Record(y, "HardtanhBackward", [this], g => [Where(Gt(min).LogicalAnd(Lt(max)), g, 0.0)]);
+            return Autograd.Record(y, "HardtanhBackward", [this], g => [Where(Gt(min).LogicalAnd(Lt(max)), g, 0.0)], attributes: new ClampAttributes(min, max));
         }
     }
 

@@ -26,7 +26,7 @@ namespace SharpGrad
             {
                 var bx = beta == 1 ? this : this * beta;
                 return [g * Where(bx.Gt(threshold), ScalarLike(1), bx.Sigmoid())];
-            });
+            }, attributes: new SoftplusAttributes(beta, threshold));
         }
     }
 

@@ -75,7 +75,7 @@ namespace SharpGrad.NN
                 var gv = Tensor.Uninitialized(value.ShapeRef, value.DType);
                 DTypeDispatch.Float(query.DType, new AttentionBackward(problem, query, key, value, mask, output, lse, g, gq, gk, gv, work), op);
                 return [gq, gk, gv];
-            }, differentiableBackward: false);
+            }, differentiableBackward: false, attributes: new AttentionAttributes(attnMask?.Detach(), problem.Scale, isCausal, dropoutP));
         }
 
         /// <summary>Per-slice offsets and the row and column strides of a mask broadcast to [lead..., Lq, Lk].</summary>

@@ -47,7 +47,7 @@ namespace SharpGrad.NN
                 var db = b is { RequiresGrad: true } ? Tensor.Empty(b.ShapeRef, input.DType) : null;
                 DTypeDispatch.Float(input.DType, new LayerNormBackward(input, w, g.To(input.DType), dx, dw, db, rows, width, mean, rstd), nameof(LayerNorm));
                 return w is null ? b is null ? [dx] : [dx, db] : b is null ? [dx, dw] : [dx, dw, db];
-            }, differentiableBackward: false);
+            }, differentiableBackward: false, attributes: new LayerNormAttributes(k, eps, w is not null));
         }
 
         /// <summary>Checks an affine parameter's shape and brings it to the input's dtype (a recorded conversion).</summary>

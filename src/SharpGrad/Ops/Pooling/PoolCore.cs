@@ -178,7 +178,7 @@ internal static class PoolCore
             var gx = Tensor.Uninitialized(xShape, gy.DType);   // every plane is cleared by the kernel
             DTypeDispatch.Float(gy.DType, new MaxBackwardKernel(gy, argmax, planes, inPlane, outPlane, gx), op);
             return [gx];
-        }, differentiableBackward: false, onRelease: () => ScratchPool<int>.Return(argmax), attributes: attributes);
+        }, differentiableBackward: false, onRelease: () => ScratchPool<int>.Return(argmax), attributes: attributes ?? new PoolAttributes(axes, null));
     }
 
     /// <summary>
@@ -200,7 +200,7 @@ internal static class PoolCore
             var gx = Tensor.Uninitialized(xShape, g.DType);
             DTypeDispatch.Float(g.DType, new AvgKernel(g, gx, lifted, planes, divisorOverride, backward: true), op);
             return [gx];
-        }, differentiableBackward: false, attributes: attributes);
+        }, differentiableBackward: false, attributes: attributes ?? new PoolAttributes(axes, divisorOverride));
     }
 
     private readonly struct MaxBlockedKernel(Tensor x, Tensor y, int[] argmax, int planes, ConvGeometry g) : IFloatKernel

@@ -23,7 +23,7 @@ namespace SharpGrad
             var y = Uninitialized(_shape, DType);
             DTypeDispatch.Float(DType, new ScanSumKernel(this, y, outer, size, inner, reverse), nameof(CumSum));
             if (!Autograd.ShouldRecord(this)) return y;
-            return Autograd.Record(y, "CumSumBackward", [this], g => [g.ScanSum(d, !reverse)]);
+            return Autograd.Record(y, "CumSumBackward", [this], g => [g.ScanSum(d, !reverse)], attributes: new ScanAttributes(d, reverse));
         }
 
         /// <summary>

@@ -40,7 +40,7 @@ namespace SharpGrad
             if (!Autograd.ShouldRecord(this)) return y;
             var inverse = new int[pads.Length];
             for (int i = 0; i < pads.Length; i++) inverse[i] = -pads[i];
-            return Autograd.Record(y, "ConstantPadBackward", [this], g => [g.PadConstant(inverse, 0)]);
+            return Autograd.Record(y, "ConstantPadBackward", [this], g => [g.PadConstant(inverse, 0)], attributes: new PadAttributes((int[])pads.Clone(), value));
         }
 
         /// <summary>Reflect, replicate or circular padding, one dimension at a time as a gather of rows (IndexSelect).</summary>

@@ -16,7 +16,7 @@ public sealed partial class Tensor
         var y = Uninitialized(_shape, DType);
         DTypeDispatch.Any(DType, new TriangleKernel(this, y, diagonal, lower));
         if (!Autograd.ShouldRecord(this)) return y;
-        return Autograd.Record(y, lower ? "TrilBackward" : "TriuBackward", [this], g => [g.Triangle(diagonal, lower, op)]);
+        return Autograd.Record(y, lower ? "TrilBackward" : "TriuBackward", [this], g => [g.Triangle(diagonal, lower, op)], attributes: new TriangleAttributes(diagonal));
     }
 
     /// <summary>Row i keeps columns [0, i + diagonal] (lower) or [i + diagonal, cols) (upper): one copy and one clear per row.</summary>
