@@ -146,6 +146,7 @@ public class LossTests
         var e = Assert.Throws<ArgumentException>(() => F.CrossEntropy(scores, labels));
         Assert.Contains("class targets must be Int64", e.Message);
         Assert.Contains("To(DType.Int64)", e.Message);
+        Assert.Contains("Float64", e.Message);
         var n = Assert.Throws<ArgumentException>(() => F.NllLoss(scores.LogSoftmax(1), labels));
         Assert.Contains("class targets must be Int64", n.Message);
         // Converted, they work and give the uniform loss log 3.

@@ -37,7 +37,7 @@ namespace SharpGrad.NN
             if (target.DType.IsFloatingPoint())
             {
                 if (!Shapes.Equal(input.ShapeRef, target.ShapeRef))
-                    throw new ArgumentException($"CrossEntropy: class targets must be Int64; got {target.DType.ToTorchName()} with shape {Shapes.Format(target.ShapeRef)} for scores of shape {Shapes.Format(input.ShapeRef)}. Convert them with target.To(DType.Int64); probability targets (floating point) must have the scores' shape {Shapes.Format(input.ShapeRef)}.");
+                    throw new ArgumentException($"CrossEntropy: class targets must be Int64; got {target.DType} with shape {Shapes.Format(target.ShapeRef)} for scores of shape {Shapes.Format(input.ShapeRef)}. Convert them with target.To(DType.Int64); probability targets (floating point) must have the scores' shape {Shapes.Format(input.ShapeRef)}.");
                 if (ignoreIndex >= 0)
                     throw new ArgumentException($"CrossEntropy: ignoreIndex {ignoreIndex} applies to class-index targets only; these targets are probabilities.", nameof(ignoreIndex));
                 input.EnsureFloatingPoint(nameof(CrossEntropy));

@@ -42,7 +42,7 @@ public static partial class Functional
         ArgumentNullException.ThrowIfNull(target);
         input.EnsureFloatingPoint(op);
         if (target.DType != DType.Int64)
-            throw new ArgumentException($"{op}: class targets must be Int64; got {target.DType.ToTorchName()} with shape {Shapes.Format(target.ShapeRef)} for scores of shape {Shapes.Format(input.ShapeRef)}. Convert them with target.To(DType.Int64); probability targets are floating point and shaped like the scores.");
+            throw new ArgumentException($"{op}: class targets must be Int64; got {target.DType} with shape {Shapes.Format(target.ShapeRef)} for scores of shape {Shapes.Format(input.ShapeRef)}. Convert them with target.To(DType.Int64); probability targets are floating point and shaped like the scores.");
         if (input.Rank == 0) throw new ArgumentException($"{op}: the scores need a class dimension; got a 0-dimensional tensor.");
         if (input.Rank == 1)
         {
