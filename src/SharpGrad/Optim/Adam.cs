@@ -11,46 +11,74 @@ namespace SharpGrad.Optim;
 /// </summary>
 public class Adam : Optimizer
 {
-    /// <summary>Creates the optimizer; invalid hyper-parameters throw, naming the value.</summary>
+    /// <summary>Creates the optimizer over one group; invalid hyper-parameters throw, naming the value.</summary>
     public Adam(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
-        double weightDecay = 0, bool amsgrad = false) : base(parameters, lr)
+        double weightDecay = 0, bool amsgrad = false)
+        : this([new ParamGroup(parameters ?? throw new ArgumentNullException(nameof(parameters)))], lr, beta1, beta2, eps, weightDecay, amsgrad) { }
+
+    /// <summary>
+    /// Creates the optimizer over parameter groups; the arguments are the defaults for settings a group leaves unset.
+    /// Invalid hyper-parameters throw, naming the value and the group.
+    /// </summary>
+    public Adam(IEnumerable<ParamGroup> groups, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+        double weightDecay = 0, bool amsgrad = false) : base(groups, lr)
     {
         CheckBeta(beta1, nameof(beta1));
         CheckBeta(beta2, nameof(beta2));
         CheckNonNegative(eps, nameof(eps));
         CheckNonNegative(weightDecay, nameof(weightDecay));
         (Beta1, Beta2, Eps, WeightDecay, AmsGrad) = (beta1, beta2, eps, weightDecay, amsgrad);
+        ConfigureGroups(GetType().Name, ["weight_decay", "beta1", "beta2", "eps", "amsgrad"], g =>
+        {
+            g.Beta1 ??= beta1;
+            g.Beta2 ??= beta2;
+            g.Eps ??= eps;
+            g.WeightDecay ??= weightDecay;
+            g.AmsGrad ??= amsgrad;
+        });
     }
 
-    /// <summary>β₁, the decay of the first moment.</summary>
+    /// <summary>β₁, the decay of the first moment, for groups that set none.</summary>
     public double Beta1 { get; }
-    /// <summary>β₂, the decay of the second moment.</summary>
+    /// <summary>β₂, the decay of the second moment, for groups that set none.</summary>
     public double Beta2 { get; }
-    /// <summary>ε, added to the denominator.</summary>
+    /// <summary>ε, added to the denominator, for groups that set none.</summary>
     public double Eps { get; }
-    /// <summary>λ: an L2 penalty for Adam, decoupled decay for AdamW.</summary>
+    /// <summary>λ: an L2 penalty for Adam, decoupled decay for AdamW; for groups that set none.</summary>
     public double WeightDecay { get; }
-    /// <summary>Whether the AMSGrad variant is used.</summary>
+    /// <summary>Whether the AMSGrad variant is used, for groups that set nothing.</summary>
     public bool AmsGrad { get; }
 
     /// <summary>Whether weight decay is decoupled from the gradient (AdamW) rather than added to it (Adam).</summary>
     protected virtual bool DecoupledWeightDecay => false;
 
     /// <inheritdoc/>
+    protected override void CheckGroup(ParamGroup group, int index)
+    {
+        base.CheckGroup(group, index);
+        CheckBeta(group.Beta1 ?? 0, index, "beta1");
+        CheckBeta(group.Beta2 ?? 0, index, "beta2");
+        CheckNonNegative(group.Eps ?? 0, index, "eps");
+        CheckNonNegative(group.WeightDecay ?? 0, index, "weightDecay");
+    }
+
+    /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Update<T>(int index, Span<T> p, ReadOnlySpan<T> g)
     {
+        var group = GroupOf(index);
+        double beta1 = group.Beta1!.Value, beta2 = group.Beta2!.Value, weightDecay = group.WeightDecay!.Value, lr = group.Lr!.Value;
         long t = StepCount;
-        T b1 = T.CreateTruncating(Beta1), b2 = T.CreateTruncating(Beta2), eps = T.CreateTruncating(Eps);
-        T oneMinusB1 = T.CreateTruncating(1 - Beta1), oneMinusB2 = T.CreateTruncating(1 - Beta2), wd = T.CreateTruncating(WeightDecay);
+        T b1 = T.CreateTruncating(beta1), b2 = T.CreateTruncating(beta2), eps = T.CreateTruncating(group.Eps!.Value);
+        T oneMinusB1 = T.CreateTruncating(1 - beta1), oneMinusB2 = T.CreateTruncating(1 - beta2), wd = T.CreateTruncating(weightDecay);
         // Bias corrections in double, as PyTorch computes them on Python floats.
-        double bc1 = 1 - Math.Pow(Beta1, t), bc2 = 1 - Math.Pow(Beta2, t);
-        T stepSize = T.CreateTruncating(LearningRate / bc1), bc2Sqrt = T.CreateTruncating(Math.Sqrt(bc2));
-        T decay = T.One - T.CreateTruncating(LearningRate * WeightDecay);
+        double bc1 = 1 - Math.Pow(beta1, t), bc2 = 1 - Math.Pow(beta2, t);
+        T stepSize = T.CreateTruncating(lr / bc1), bc2Sqrt = T.CreateTruncating(Math.Sqrt(bc2));
+        T decay = T.One - T.CreateTruncating(lr * weightDecay);
         Span<T> m = State<T>(index, "exp_avg"), v = State<T>(index, "exp_avg_sq");
-        Span<T> vMax = AmsGrad ? State<T>(index, "max_exp_avg_sq") : default;
+        Span<T> vMax = group.AmsGrad!.Value ? State<T>(index, "max_exp_avg_sq") : default;
         var c = new OptimizerKernels.AdamConstants<T>(b1, b2, oneMinusB1, oneMinusB2, eps, wd, decay, stepSize, bc2Sqrt);
-        bool hasDecay = WeightDecay != 0;
+        bool hasDecay = weightDecay != 0;
         OptimizerKernels.Adam(p, g, m, v, vMax, c, coupledDecay: hasDecay && !DecoupledWeightDecay, decoupledDecay: hasDecay && DecoupledWeightDecay, FlushSubnormalState);
     }
 }
@@ -59,9 +87,16 @@ public class Adam : Optimizer
 /// AdamW (Loshchilov and Hutter, 2019): Adam with decoupled weight decay θ ← θ(1 − ηλ) before the Adam step, as
 /// <c>torch.optim.AdamW</c> (default λ = 0.01).
 /// </summary>
-public sealed class AdamW(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
-    double weightDecay = 0.01, bool amsgrad = false) : Adam(parameters, lr, beta1, beta2, eps, weightDecay, amsgrad)
+public sealed class AdamW : Adam
 {
+    /// <summary>Creates the optimizer over one group; invalid hyper-parameters throw, naming the value.</summary>
+    public AdamW(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+        double weightDecay = 0.01, bool amsgrad = false) : base(parameters, lr, beta1, beta2, eps, weightDecay, amsgrad) { }
+
+    /// <summary>Creates the optimizer over parameter groups; the arguments are the defaults for settings a group leaves unset.</summary>
+    public AdamW(IEnumerable<ParamGroup> groups, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+        double weightDecay = 0.01, bool amsgrad = false) : base(groups, lr, beta1, beta2, eps, weightDecay, amsgrad) { }
+
     /// <inheritdoc/>
     protected override bool DecoupledWeightDecay => true;
 }

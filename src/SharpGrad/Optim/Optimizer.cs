@@ -5,39 +5,81 @@ using System.Runtime.CompilerServices;
 namespace SharpGrad.Optim;
 
 /// <summary>
-/// Base of the optimizers (PyTorch: <c>torch.optim.Optimizer</c>). It keeps the parameter list, the learning rate,
-/// the step count and the per-parameter state (created lazily on the first step, exportable for checkpoints); a
-/// subclass writes only the update of one parameter.
+/// Base of the optimizers (PyTorch: <c>torch.optim.Optimizer</c>). It keeps the parameters in groups with their own
+/// hyper-parameters (<see cref="ParamGroup"/>), the step count and the per-parameter state (created lazily on the first
+/// step, exportable for checkpoints); a subclass writes only the update of one parameter.
 /// </summary>
 public abstract class Optimizer
 {
+    /// <summary>The prefix of the state-dict keys that hold the groups' settings: <c>param_groups.{group}.{setting}</c>.</summary>
+    public const string GroupKeyPrefix = "param_groups.";
+
     private readonly Tensor[] _parameters;
+    private readonly int[] _groupOf;
+    private readonly ParamGroup[] _groups;
     private readonly Dictionary<string, Tensor>[] _state;
 
-    /// <summary>Takes the parameters to optimise (each must require gradients) and the initial learning rate.</summary>
+    /// <summary>Takes the parameters to optimise (each must require gradients) and the initial learning rate, as one group.</summary>
     protected Optimizer(IEnumerable<Tensor> parameters, double lr)
+        : this([new ParamGroup(parameters ?? throw new ArgumentNullException(nameof(parameters)))], lr) { }
+
+    /// <summary>
+    /// Takes parameter groups; a group that sets no learning rate gets <paramref name="lr"/>. The subclass fills and checks
+    /// its other settings (<see cref="ConfigureGroups"/>).
+    /// </summary>
+    protected Optimizer(IEnumerable<ParamGroup> groups, double lr)
     {
-        ArgumentNullException.ThrowIfNull(parameters);
-        _parameters = parameters.ToArray();
-        if (_parameters.Length == 0) throw new ArgumentException("The optimizer got an empty parameter list.", nameof(parameters));
-        for (int i = 0; i < _parameters.Length; i++)
-            if (!_parameters[i].RequiresGrad || !_parameters[i].IsLeaf)
-                throw new ArgumentException($"Parameter {i} (shape {Shapes.Format(_parameters[i].ShapeRef)}) is not a leaf that requires gradients.", nameof(parameters));
+        ArgumentNullException.ThrowIfNull(groups);
+        _groups = groups.ToArray();
+        CheckNonNegative(lr, nameof(lr));
+        var all = new List<Tensor>();
+        var groupOf = new List<int>();
+        var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        for (int g = 0; g < _groups.Length; g++)
+        {
+            var group = _groups[g] ?? throw new ArgumentException($"Parameter group {g} is null.", nameof(groups));
+            foreach (var p in group.Parameters)
+            {
+                int i = all.Count;
+                if (p is null) throw new ArgumentException($"Parameter {i} (group {g}) is null.", nameof(groups));
+                if (!p.RequiresGrad || !p.IsLeaf)
+                    throw new ArgumentException($"Parameter {i} (shape {Shapes.Format(p.ShapeRef)}) is not a leaf that requires gradients.", nameof(groups));
+                if (!seen.Add(p))
+                    throw new ArgumentException($"Parameter {i} (group {g}, shape {Shapes.Format(p.ShapeRef)}) appears more than once; a parameter belongs to one group.", nameof(groups));
+                all.Add(p);
+                groupOf.Add(g);
+            }
+            group.Lr ??= lr;
+            CheckNonNegative(group.Lr.Value, g, "lr");
+            group.InitialLr = group.Lr.Value;
+        }
+        if (all.Count == 0) throw new ArgumentException("The optimizer got an empty parameter list.", nameof(groups));
+        _parameters = [.. all];
+        _groupOf = [.. groupOf];
         _state = new Dictionary<string, Tensor>[_parameters.Length];
         for (int i = 0; i < _state.Length; i++) _state[i] = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        CheckNonNegative(lr, nameof(lr));
-        LearningRate = lr;
-        InitialLearningRate = lr;
     }
 
-    /// <summary>The parameters, in the order given.</summary>
+    /// <summary>The parameters of every group, in order.</summary>
     public IReadOnlyList<Tensor> Parameters => _parameters;
 
-    /// <summary>The current learning rate; schedulers change it.</summary>
-    public double LearningRate { get; set; }
+    /// <summary>The parameter groups (PyTorch: <c>param_groups</c>); their settings may be changed between steps.</summary>
+    public IReadOnlyList<ParamGroup> ParamGroups => _groups;
 
-    /// <summary>The learning rate the optimizer was created with (schedulers compute from it).</summary>
-    public double InitialLearningRate { get; }
+    /// <summary>
+    /// The learning rate of the first group; setting it sets every group's (use <see cref="ParamGroups"/> for one group).
+    /// </summary>
+    public double LearningRate
+    {
+        get => _groups[0].Lr!.Value;
+        set
+        {
+            foreach (var g in _groups) g.Lr = value;
+        }
+    }
+
+    /// <summary>The first group's initial learning rate (schedules start from each group's <see cref="ParamGroup.InitialLr"/>).</summary>
+    public double InitialLearningRate => _groups[0].InitialLr;
 
     /// <summary>
     /// Whether running averages that decay below the smallest normal floating-point number (about 1.2e-38 in float32)
@@ -50,10 +92,39 @@ public abstract class Optimizer
     public bool FlushSubnormalState { get; set; } = true;
 
     /// <summary>Number of completed <see cref="Step"/> calls.</summary>
-    public long StepCount { get; private set; }
+    public long StepCount { get; protected set; }
+
+    /// <summary>The group of parameter <paramref name="index"/>, whose settings its update uses.</summary>
+    protected ParamGroup GroupOf(int index) => _groups[_groupOf[index]];
+
+    /// <summary>
+    /// Fills each group's unset settings from the optimizer's arguments and checks them, for the constructor of a
+    /// subclass. <paramref name="fill"/> sets the defaults; <see cref="CheckGroup"/> then validates the group, and a
+    /// setting outside <paramref name="used"/> is an error naming it.
+    /// </summary>
+    protected void ConfigureGroups(string optimizer, string[] used, Action<ParamGroup> fill)
+    {
+        ArgumentNullException.ThrowIfNull(used);
+        ArgumentNullException.ThrowIfNull(fill);
+        for (int g = 0; g < _groups.Length; g++)
+        {
+            foreach (var (name, _) in _groups[g].Settings())
+                if (name is not ("lr" or "initial_lr") && Array.IndexOf(used, name) < 0)
+                    throw new ArgumentException($"Parameter group {g} sets {name}, which {optimizer} does not use (it uses {string.Join(", ", used)}).");
+            fill(_groups[g]);
+            CheckGroup(_groups[g], g);
+        }
+    }
+
+    /// <summary>Validates a group's settings; throws an <see cref="ArgumentException"/> naming the group, the setting and the value.</summary>
+    protected virtual void CheckGroup(ParamGroup group, int index)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        CheckNonNegative(group.Lr ?? double.NaN, index, "lr");
+    }
 
     /// <summary>Clears every parameter's gradient (PyTorch: <c>zero_grad(set_to_none=True)</c>).</summary>
-    public void ZeroGrad()
+    public virtual void ZeroGrad()
     {
         foreach (var p in _parameters)
         {
@@ -62,9 +133,12 @@ public abstract class Optimizer
         }
     }
 
-    /// <summary>Updates every parameter that has a gradient, outside the tape (PyTorch: <c>step()</c>).</summary>
+    /// <summary>
+    /// Updates every parameter that has a gradient, outside the tape (PyTorch: <c>step()</c>). Virtual so that a subclass
+    /// can act around the update (e.g. unscale or clip gradients first, then call the base).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Step()
+    public virtual void Step()
     {
         StepCount++;
         using var _ = Autograd.NoGrad();
@@ -82,7 +156,7 @@ public abstract class Optimizer
 
     /// <summary>
     /// Updates parameter <paramref name="index"/> in place from its gradient. Called once per parameter per step, with
-    /// spans of the parameter's own dtype; state comes from <see cref="State{T}"/>.
+    /// spans of the parameter's own dtype; settings come from <see cref="GroupOf"/>, state from <see cref="State{T}"/>.
     /// </summary>
     protected abstract void Update<T>(int index, Span<T> parameter, ReadOnlySpan<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>;
 
@@ -104,8 +178,10 @@ public abstract class Optimizer
     protected bool HasState(int index, string name) => _state[index].ContainsKey(name);
 
     /// <summary>
-    /// The optimizer's state as named tensors: <c>step</c>, <c>lr</c>, and per parameter <c>{index}.{name}</c> (e.g.
-    /// <c>0.exp_avg</c>), copies in a fixed order. Together with the parameters it lets training resume exactly.
+    /// The optimizer's state as named tensors, copies in a fixed order: <c>step</c>, <c>lr</c> (the first group's), each
+    /// group's settings as <c>param_groups.{g}.{setting}</c> (float64 scalars, e.g. <c>param_groups.1.weight_decay</c>)
+    /// with its parameters' indices as <c>param_groups.{g}.params</c> (int64), and per parameter <c>{index}.{name}</c>
+    /// (e.g. <c>0.exp_avg</c>). Together with the parameters it lets training resume exactly.
     /// </summary>
     public OrderedDictionary<string, Tensor> StateDict()
     {
@@ -114,34 +190,142 @@ public abstract class Optimizer
             ["step"] = Tensor.FromArray(new[] { StepCount }).Reshape(),
             ["lr"] = Tensor.Scalar(LearningRate, DType.Float64),
         };
+        for (int g = 0; g < _groups.Length; g++)
+        {
+            string prefix = string.Create(CultureInfo.InvariantCulture, $"{GroupKeyPrefix}{g}.");
+            d[prefix + "params"] = Tensor.FromArray(GroupIndices(g));
+            foreach (var (name, value) in _groups[g].Settings()) d[prefix + name] = Tensor.Scalar(value, DType.Float64);
+        }
         for (int i = 0; i < _state.Length; i++)
             foreach (var (name, t) in _state[i].OrderBy(kv => kv.Key, StringComparer.Ordinal))
                 d[string.Create(CultureInfo.InvariantCulture, $"{i}.{name}")] = t.Detach().Clone();
         return d;
     }
 
-    /// <summary>Restores a state produced by <see cref="StateDict"/> for the same parameter list.</summary>
+    private long[] GroupIndices(int g)
+    {
+        var list = new List<long>();
+        for (int i = 0; i < _groupOf.Length; i++) if (_groupOf[i] == g) list.Add(i);
+        return [.. list];
+    }
+
+    /// <summary>
+    /// What is wrong with <paramref name="state"/> as a state of this optimizer (same parameters and groups, every
+    /// setting valid), or null when <see cref="LoadStateDict"/> would take it. A state without <c>param_groups.</c> keys
+    /// (written before groups existed) is accepted: its <c>lr</c> then applies to every group.
+    /// </summary>
+    public string? CheckStateDict(IEnumerable<KeyValuePair<string, Tensor>> state) => Parse(state, out _);
+
+    /// <summary>Restores a state produced by <see cref="StateDict"/> for the same parameters and groups; nothing changes if it does not fit.</summary>
+    /// <exception cref="ArgumentException">The state does not fit; the message names the key.</exception>
     public void LoadStateDict(IEnumerable<KeyValuePair<string, Tensor>> state)
     {
         ArgumentNullException.ThrowIfNull(state);
+        if (Parse(state, out var parsed) is string error) throw new ArgumentException("Optimizer state: " + error, nameof(state));
+        for (int i = 0; i < _state.Length; i++) _state[i] = parsed!.PerParameter[i];
+        StepCount = parsed!.Step;
+        if (parsed.Groups is null) LearningRate = parsed.Lr;
+        else
+            for (int g = 0; g < _groups.Length; g++)
+                foreach (var (name, value) in parsed.Groups[g]) _groups[g].TrySet(name, value);
+    }
+
+    private sealed record ParsedState(long Step, double Lr, Dictionary<string, Tensor>[] PerParameter, Dictionary<string, double>[]? Groups);
+
+    private string? Parse(IEnumerable<KeyValuePair<string, Tensor>> state, out ParsedState? parsed)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        parsed = null;
         var fresh = new Dictionary<string, Tensor>[_state.Length];
         for (int i = 0; i < fresh.Length; i++) fresh[i] = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        Dictionary<string, double>[]? groups = null;
+        var groupParams = new long[]?[_groups.Length];
         long step = 0; double lr = LearningRate;
+        static string Num(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         foreach (var (key, value) in state)
         {
-            if (key == "step") { step = (long)value.Item(); continue; }
-            if (key == "lr") { lr = value.Item(); continue; }
+            if (value is null) return $"'{key}' is null.";
+            if (key is "step" or "lr")
+            {
+                if (value.Numel != 1) return $"'{key}' has shape {Shapes.Format(value.ShapeRef)}; expected a single value.";
+                if (key == "step")
+                {
+                    if (value.DType != DType.Int64 || value.Item() < 0) return $"'step' must be an int64 ≥ 0.";
+                    step = (long)value.Item();
+                }
+                else if (!(value.Item() >= 0) || double.IsInfinity(value.Item())) return $"'lr' is {Num(value.Item())}; expected a finite learning rate ≥ 0.";
+                else lr = value.Item();
+                continue;
+            }
+            if (key.StartsWith(GroupKeyPrefix, StringComparison.Ordinal))
+            {
+                var rest = key.AsSpan(GroupKeyPrefix.Length);
+                int d = rest.IndexOf('.');
+                if (d <= 0 || !int.TryParse(rest[..d], NumberStyles.None, CultureInfo.InvariantCulture, out int g) || g >= _groups.Length)
+                    return $"unexpected key '{key}' for {_groups.Length} parameter group(s).";
+                string name = rest[(d + 1)..].ToString();
+                groups ??= Enumerable.Range(0, _groups.Length).Select(_ => new Dictionary<string, double>(StringComparer.Ordinal)).ToArray();
+                if (name == "params")
+                {
+                    if (value.DType != DType.Int64 || value.Rank != 1) return $"'{key}' must be a 1-d int64 tensor of parameter indices.";
+                    groupParams[g] = value.ToArray<long>();
+                    continue;
+                }
+                if (value.Numel != 1 || !value.DType.IsFloatingPoint()) return $"'{key}' must be a single floating-point value.";
+                double v = value.Item();
+                if (!double.IsFinite(v)) return $"'{key}' is {Num(v)}; expected a finite value.";
+                if (!new ParamGroup([]).TrySet(name, v)) return $"unexpected setting '{key}'.";
+                groups[g][name] = v;
+                continue;
+            }
             int dot = key.IndexOf('.', StringComparison.Ordinal);
-            if (dot <= 0 || !int.TryParse(key.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out int i) || i >= _parameters.Length)
-                throw new ArgumentException($"Optimizer state: unexpected key '{key}' for {_parameters.Length} parameters.", nameof(state));
-            if (!Shapes.Equal(value.ShapeRef, _parameters[i].ShapeRef))
-                throw new ArgumentException($"Optimizer state: '{key}' has shape {Shapes.Format(value.ShapeRef)} but parameter {i} has {Shapes.Format(_parameters[i].ShapeRef)}.", nameof(state));
+            if (dot <= 0 || dot == key.Length - 1 || !int.TryParse(key.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out int i) || i >= _parameters.Length)
+                return $"unexpected key '{key}'; expected step, lr, {GroupKeyPrefix}GROUP.SETTING or INDEX.NAME for {_parameters.Length} parameters.";
+            if (!value.DType.IsFloatingPoint() || !Shapes.Equal(value.ShapeRef, _parameters[i].ShapeRef))
+                return $"'{key}' is {value.DType.ToTorchName()} {Shapes.Format(value.ShapeRef)} but parameter {i} is {Shapes.Format(_parameters[i].ShapeRef)}.";
             fresh[i][key[(dot + 1)..]] = value.To(_parameters[i].DType).Detach().Clone();
         }
-        for (int i = 0; i < _state.Length; i++) _state[i] = fresh[i];
-        StepCount = step;
-        LearningRate = lr;
+        if (groups is not null)
+        {
+            for (int g = 0; g < _groups.Length; g++)
+            {
+                string prefix = string.Create(CultureInfo.InvariantCulture, $"{GroupKeyPrefix}{g}.");
+                if (groupParams[g] is not long[] idx) return $"'{prefix}params' is missing.";
+                if (!idx.AsSpan().SequenceEqual(GroupIndices(g)))
+                    return $"'{prefix}params' lists parameters [{string.Join(", ", idx)}] but group {g} of this optimizer has [{string.Join(", ", GroupIndices(g))}].";
+                if (!groups[g].ContainsKey("lr")) return $"'{prefix}lr' is missing.";
+                // The settings must be ones this optimizer uses, with valid values: checked on a copy of the group.
+                var copy = new ParamGroup([]);
+                foreach (var (name, value) in _groups[g].Settings()) copy.TrySet(name, value);
+                var own = _groups[g].Settings().Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+                foreach (var (name, value) in groups[g])
+                {
+                    if (!own.Contains(name)) return $"'{prefix}{name}' is a setting this optimizer's group {g} does not have.";
+                    copy.TrySet(name, value);
+                }
+                try { CheckGroup(copy, g); }
+                catch (ArgumentException e) { return $"'{prefix}*': {e.Message}"; }
+            }
+        }
+        parsed = new ParsedState(step, lr, fresh, groups);
+        return null;
     }
+
+    /// <summary>Throws an <see cref="ArgumentOutOfRangeException"/> naming the group and setting unless the value is ≥ 0 and finite.</summary>
+    protected void CheckNonNegative(double value, int group, string name)
+    {
+        if (!(value >= 0) || double.IsInfinity(value))
+            throw new ArgumentOutOfRangeException(name, value, $"Invalid {name}{GroupName(group)}: {value.ToString(CultureInfo.InvariantCulture)} (must be a finite value ≥ 0).");
+    }
+
+    /// <summary>Throws unless 0 ≤ value &lt; 1, naming the group and setting.</summary>
+    protected void CheckBeta(double value, int group, string name)
+    {
+        if (!(value >= 0 && value < 1))
+            throw new ArgumentOutOfRangeException(name, value, $"Invalid {name}{GroupName(group)}: {value.ToString(CultureInfo.InvariantCulture)} (must be in [0, 1)).");
+    }
+
+    private string GroupName(int group) => _groups.Length > 1 ? string.Create(CultureInfo.InvariantCulture, $" of parameter group {group}") : "";
 
     /// <summary>Throws an <see cref="ArgumentOutOfRangeException"/> naming the hyper-parameter unless it is ≥ 0 and finite.</summary>
     protected static void CheckNonNegative(double value, string name)

@@ -10,38 +10,64 @@ namespace SharpGrad.Optim;
 /// </summary>
 public sealed class Sgd : Optimizer
 {
-    /// <summary>Creates the optimizer; invalid hyper-parameters throw, naming the value.</summary>
+    /// <summary>Creates the optimizer over one group; invalid hyper-parameters throw, naming the value.</summary>
     public Sgd(IEnumerable<Tensor> parameters, double lr = 1e-3, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false)
-        : base(parameters, lr)
+        : this([new ParamGroup(parameters ?? throw new ArgumentNullException(nameof(parameters)))], lr, momentum, dampening, weightDecay, nesterov) { }
+
+    /// <summary>
+    /// Creates the optimizer over parameter groups; the arguments are the defaults for settings a group leaves unset.
+    /// Invalid hyper-parameters throw, naming the value and the group.
+    /// </summary>
+    public Sgd(IEnumerable<ParamGroup> groups, double lr = 1e-3, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false)
+        : base(groups, lr)
     {
         CheckNonNegative(momentum, nameof(momentum));
         CheckNonNegative(weightDecay, nameof(weightDecay));
-        if (nesterov && (momentum <= 0 || dampening != 0))
-            throw new ArgumentException("Nesterov momentum requires a positive momentum and zero dampening.", nameof(nesterov));
         (Momentum, Dampening, WeightDecay, Nesterov) = (momentum, dampening, weightDecay, nesterov);
+        ConfigureGroups(nameof(Sgd), ["weight_decay", "momentum", "dampening", "nesterov"], g =>
+        {
+            g.Momentum ??= momentum;
+            g.Dampening ??= dampening;
+            g.WeightDecay ??= weightDecay;
+            g.Nesterov ??= nesterov;
+        });
     }
 
-    /// <summary>μ.</summary>
+    /// <summary>μ, for groups that set none.</summary>
     public double Momentum { get; }
-    /// <summary>τ.</summary>
+    /// <summary>τ, for groups that set none.</summary>
     public double Dampening { get; }
-    /// <summary>λ (L2 penalty added to the gradient).</summary>
+    /// <summary>λ (L2 penalty added to the gradient), for groups that set none.</summary>
     public double WeightDecay { get; }
-    /// <summary>Whether the Nesterov form is used.</summary>
+    /// <summary>Whether the Nesterov form is used, for groups that set nothing.</summary>
     public bool Nesterov { get; }
+
+    /// <inheritdoc/>
+    protected override void CheckGroup(ParamGroup group, int index)
+    {
+        base.CheckGroup(group, index);
+        double momentum = group.Momentum ?? 0, dampening = group.Dampening ?? 0;
+        CheckNonNegative(momentum, index, "momentum");
+        CheckNonNegative(group.WeightDecay ?? 0, index, "weightDecay");
+        if (!double.IsFinite(dampening)) throw new ArgumentOutOfRangeException(nameof(dampening), dampening, "Sgd: dampening must be finite.");
+        if (group.Nesterov == true && (momentum <= 0 || dampening != 0))
+            throw new ArgumentException($"Nesterov momentum requires a positive momentum and zero dampening{(ParamGroups.Count > 1 ? $" (parameter group {index})" : "")}.", "nesterov");
+    }
 
     /// <inheritdoc/>
     protected override void Update<T>(int index, Span<T> p, ReadOnlySpan<T> g)
     {
-        T lr = T.CreateTruncating(LearningRate), wd = T.CreateTruncating(WeightDecay);
-        T mu = T.CreateTruncating(Momentum), damp = T.CreateTruncating(1 - Dampening);
-        if (Momentum == 0)
+        var group = GroupOf(index);
+        double momentum = group.Momentum!.Value, weightDecay = group.WeightDecay!.Value;
+        T lr = T.CreateTruncating(group.Lr!.Value), wd = T.CreateTruncating(weightDecay);
+        T mu = T.CreateTruncating(momentum), damp = T.CreateTruncating(1 - group.Dampening!.Value);
+        if (momentum == 0)
         {
-            OptimizerKernels.Sgd(p, g, lr, wd, WeightDecay != 0);
+            OptimizerKernels.Sgd(p, g, lr, wd, weightDecay != 0);
             return;
         }
         bool first = !HasState(index, "momentum_buffer");
         Span<T> buf = State<T>(index, "momentum_buffer");
-        OptimizerKernels.SgdMomentum(p, g, buf, lr, wd, mu, damp, WeightDecay != 0, first, Nesterov, FlushSubnormalState);
+        OptimizerKernels.SgdMomentum(p, g, buf, lr, wd, mu, damp, weightDecay != 0, first, group.Nesterov!.Value, FlushSubnormalState);
     }
 }

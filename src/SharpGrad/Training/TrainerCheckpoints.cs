@@ -124,6 +124,7 @@ public static partial class Trainer
                 if (t.Numel != 1) throw Bad(ck, $"tensor 'optimizer.{key}' has shape {Shapes.Format(t.ShapeRef)}; expected a single value");
                 continue;
             }
+            if (key.StartsWith(Optimizer.GroupKeyPrefix, StringComparison.Ordinal)) continue; // checked by the optimizer below
             int dot = key.IndexOf('.', StringComparison.Ordinal);
             if (dot <= 0 || dot == key.Length - 1 || !int.TryParse(key.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out int i) || i >= optimizer.Parameters.Count)
                 throw Bad(ck, $"unexpected tensor 'optimizer.{key}'; expected step, lr or INDEX.NAME for {optimizer.Parameters.Count} parameters");
@@ -134,6 +135,7 @@ public static partial class Trainer
             throw Bad(ck, $"tensor 'optimizer.step' must be an int64 equal to metadata 'step' ({ck.Step})");
         if (!ck.Optimizer.TryGetValue("lr", out var lr) || !(lr.Item() >= 0) || double.IsInfinity(lr.Item()))
             throw Bad(ck, "tensor 'optimizer.lr' must hold a finite learning rate >= 0");
+        if (optimizer.CheckStateDict(ck.Optimizer) is string error) throw Bad(ck, "optimizer state: " + error.TrimEnd('.'));
     }
 
     /// <summary>Parses the trainer's metadata into <paramref name="st"/>; throws naming the field when one is malformed.</summary>

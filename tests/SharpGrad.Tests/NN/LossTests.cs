@@ -136,4 +136,55 @@ public class LossTests
         var soft = Tensor.FromArray(new[] { eps / 3, 1 - eps + eps / 3, eps / 3, eps / 3, eps / 3, 1 - eps + eps / 3 }, 2, 3);
         Assert.Equal(total / 2, F.CrossEntropy(logits, soft).Item(), 12);
     }
+
+    [Fact]
+    public void FloatClassTargetsSayTheyMustBeInt64()
+    {
+        // A CSV's labels arrive as Float64: the error must say what to do, not only that the shapes differ.
+        var scores = Tensor.Zeros(5, 3);
+        var labels = Tensor.FromArray(new double[] { 0, 2, 1, 1, 0 });
+        var e = Assert.Throws<ArgumentException>(() => F.CrossEntropy(scores, labels));
+        Assert.Contains("class targets must be Int64", e.Message);
+        Assert.Contains("To(DType.Int64)", e.Message);
+        Assert.Contains("Float64", e.Message);
+        var n = Assert.Throws<ArgumentException>(() => F.NllLoss(scores.LogSoftmax(1), labels));
+        Assert.Contains("class targets must be Int64", n.Message);
+        // Converted, they work and give the uniform loss log 3.
+        Assert.Equal(Math.Log(3), F.CrossEntropy(scores, labels.To(DType.Int64)).Item(), 6);
+    }
+
+    [Fact]
+    public void ClassWeightAndIgnoreIndexByHand()
+    {
+        // Two samples, three classes; sample 1 is ignored. Mean = w_y0 · (−logp[0, y0]) / w_y0 = −logp[0, y0].
+        var x = Tensor.FromArray(new[] { 1.0, 2.0, 0.5, 3.0, -1.0, 0.0 }, 2, 3);
+        var y = Tensor.FromArray(new long[] { 1, -100 });
+        var w = Tensor.FromArray(new[] { 1.0, 4.0, 2.0 });
+        double lse0 = Math.Log(Math.Exp(1) + Math.Exp(2) + Math.Exp(0.5));
+        Assert.Equal(lse0 - 2, F.CrossEntropy(x, y, weight: w).Item(), 12);
+        Assert.Equal(4 * (lse0 - 2), F.CrossEntropy(x, y, Reduction.Sum, weight: w).Item(), 12);
+        var none = F.CrossEntropy(x, y, Reduction.None, weight: w).ToArray<double>();
+        Assert.Equal(0.0, none[1]);
+        // All ignored: the mean is 0/0 = NaN, as in PyTorch.
+        Assert.True(double.IsNaN(F.CrossEntropy(x, Tensor.FromArray(new long[] { -100, -100 })).Item()));
+        var bad = Assert.Throws<ArgumentException>(() => F.CrossEntropy(x, y, weight: Tensor.FromArray(new[] { 1.0, 2.0 })));
+        Assert.Contains("[3]", bad.Message);
+    }
+
+    [Fact]
+    public void CrossEntropyHasOneBackwardRuleThatDifferentiatesTwice()
+    {
+        // The Hessian of mean CE over one sample is (diag(p) − p pᵀ) / N, N = 1; from the one recorded rule.
+        var x = Tensor.FromArray(new[] { 0.2, -0.5, 1.0 }, 1, 3);
+        x.RequiresGrad = true;
+        var loss = F.CrossEntropy(x, Tensor.FromArray(new long[] { 2 }));
+        Assert.Equal("CrossEntropyBackward", loss.GradFn!.Name);
+        var gx = SharpGrad.Autograd.Grad(loss, [x], createGraph: true)[0];
+        var p = x.Detach().Softmax(1).ToArray<double>();
+        for (int j = 0; j < 3; j++)
+        {
+            var row = SharpGrad.Autograd.Grad(gx.Narrow(1, j, 1).Sum(), [x], retainGraph: true)[0].ToArray<double>();
+            for (int k = 0; k < 3; k++) Assert.Equal((j == k ? p[j] : 0) - p[j] * p[k], row[k], 12);
+        }
+    }
 }

@@ -22,6 +22,7 @@ public class ModuleTests
         new AdaptiveMaxPool2d([2, 1]), new Upsample(scaleFactor: [2.0]),
         new Conv3d(2, 3, 2), new ConvTranspose1d(2, 3, 3), new ConvTranspose2d(2, 4, 3, groups: 2), new ConvTranspose3d(2, 3, 2),
         new CharMlp(5, 3, 4, 8), new CharRnn(CharRnnKind.Gru, 5, 3, 4, 8, 1), new CharTransformer(5, 3, 8, 2, 1),
+        new SharpGrad.Data.StandardScaler(3),
     ];
 
     [Fact]
