@@ -53,7 +53,7 @@ public class TrainerMonitorTests
         Assert.Equal(mae.Min(), result.BestMonitorValue);
         // The reported metric is the metric of the restored model's validation outputs, computed here directly.
         var (x, y) = val.GetBatch(Enumerable.Range(0, val.Count).ToArray());
-        using (Autograd.NoGrad()) Assert.Equal(mae.Min(), Metrics.MeanAbsoluteError(model.Forward(x), y), 1e-6);
+        using (global::SharpGrad.Autograd.NoGrad()) Assert.Equal(mae.Min(), Metrics.MeanAbsoluteError(model.Forward(x), y), 1e-6);
 
         // Mode given explicitly: "max" of the validation loss picks the worst epoch.
         var model2 = new Sequential(new Linear(1, 1, generator: new Generator(5)));
@@ -72,10 +72,10 @@ public class TrainerMonitorTests
         var noAccuracy = await Assert.ThrowsAsync<InvalidOperationException>(() => Trainer.FitAsync(model, Mse, new Sgd(model.Parameters(), 0.01), loader, val,
             new FitOptions { Epochs = 2, Monitor = "val_accuracy" }));
         Assert.Contains("no accuracy", noAccuracy.Message);
-        var unknown = Assert.Throws<ArgumentException>(() => Trainer.FitAsync(model, Mse, new Sgd(model.Parameters(), 0.01), loader, val,
+        var unknown = await Assert.ThrowsAsync<ArgumentException>(() => Trainer.FitAsync(model, Mse, new Sgd(model.Parameters(), 0.01), loader, val,
             new FitOptions { Monitor = "val_los" }));
         Assert.Contains("'val_los'", unknown.Message);
-        var noValidation = Assert.Throws<ArgumentException>(() => Trainer.FitAsync(model, Mse, new Sgd(model.Parameters(), 0.01), loader, null,
+        var noValidation = await Assert.ThrowsAsync<ArgumentException>(() => Trainer.FitAsync(model, Mse, new Sgd(model.Parameters(), 0.01), loader, null,
             new FitOptions { EarlyStoppingPatience = 2 }));
         Assert.Contains("train_loss", noValidation.Message);
     }
