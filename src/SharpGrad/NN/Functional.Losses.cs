@@ -146,6 +146,7 @@ public static partial class Functional
     /// </summary>
     public static Tensor NllLoss(Tensor logProbabilities, Tensor target, Reduction reduction = Reduction.Mean)
     {
+        CheckClassTargetDType(logProbabilities, target, nameof(NllLoss), allowProbabilities: false);
         var (scores, index) = ClassTargets(logProbabilities, target, nameof(NllLoss));
         var perSample = -scores.Gather(1, index).Reshape(-1);
         return Reduce(Unbatch(perSample, logProbabilities, reduction), reduction, nameof(NllLoss));
@@ -163,6 +164,7 @@ public static partial class Functional
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(target);
+        CheckClassTargetDType(input, target, nameof(CrossEntropy), allowProbabilities: true);
         if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "CrossEntropy: label smoothing must be in [0, 1].");
         if (input.Rank == 0) throw new ArgumentException("CrossEntropy: the scores need a class dimension; got a 0-dimensional tensor.");

@@ -19,10 +19,13 @@ public sealed partial class Tensor
     private readonly int[] _shape;
     private bool _requiresGrad;
 
-    /// <summary>The elements when the GC owns them; null when they are on loan from a <see cref="TensorScope"/>.</summary>
+    /// <summary>The elements when the GC owns them and the tensor was made outside every <see cref="TensorScope"/>; else null.</summary>
     private readonly Array? _array;
 
-    /// <summary>The elements when they are on loan from a <see cref="TensorScope"/> (shared by every view), else null.</summary>
+    /// <summary>
+    /// The elements of a tensor made inside a <see cref="TensorScope"/> (on loan from its pool, or just tracked so that the
+    /// scope's end can make the tensor unreadable), shared by every view; else null.
+    /// </summary>
     internal readonly PooledStorage? Pooled;
 
     /// <summary>The elements: a float[], double[], long[] or bool[] of exactly <see cref="Numel"/> elements.</summary>
@@ -45,8 +48,19 @@ public sealed partial class Tensor
     /// <summary>The shape of every 0-dimensional tensor the library makes itself (shapes are never written to).</summary>
     internal static readonly int[] ScalarShape = [];
 
+    /// <summary>A tensor on <paramref name="storage"/>; inside a <see cref="TensorScope"/> it belongs to that scope (see there).</summary>
     internal Tensor(Array storage, int[] shape, DType dtype)
     {
+        if (TensorScope.Current is { } scope) Pooled = scope.Track(storage);
+        else _array = storage;
+        _shape = shape;
+        DType = dtype;
+    }
+
+    /// <summary>A tensor on <paramref name="storage"/> that the GC owns even inside a scope (<see cref="Clone"/>).</summary>
+    private Tensor(Array storage, int[] shape, DType dtype, bool unscoped)
+    {
+        _ = unscoped;
         _array = storage;
         _shape = shape;
         DType = dtype;
@@ -282,7 +296,7 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Clone()
     {
-        var y = new Tensor((Array)Storage.Clone(), _shape, DType);
+        var y = new Tensor((Array)Storage.Clone(), _shape, DType, unscoped: true);
         return Autograd.ShouldRecord(this) ? Autograd.Record(y, "CloneBackward", [this], static g => [g]) : y;
     }
 }
