@@ -22,6 +22,7 @@ public static class Program
         root.Add(LinregCommand.Create());
         root.Add(CalcCommand.Create());
         root.Add(LmCommand.Create());
+        root.Add(SummaryCommand.Create());
         PlainWhenRedirected();
         using var stop = new StopSignal();
         try
