@@ -67,12 +67,12 @@ internal static class SummaryCommand
 
     private static void Print(string description, ModelSummary s)
     {
-        var table = new Table().Border(TableBorder.Rounded).Title($"{Markup.Escape(description)}, input {Shape(s.InputShape)}");
+        var table = new Table().Border(TableBorder.Rounded).Title(Markup.Escape($"{description}, input {Shape(s.InputShape)}"));
         table.AddColumn("layer");
         table.AddColumn("type");
         foreach (var c in new[] { "output shape", "params", "memory" }) table.AddColumn(new TableColumn(c).RightAligned());
         foreach (var l in s.Layers)
-            table.AddRow(Markup.Escape(new string(' ', 2 * l.Depth) + l.Name), l.Type, l.OutputShape is null ? "-" : Shape(l.OutputShape),
+            table.AddRow(Markup.Escape(new string(' ', 2 * l.Depth) + l.Name), Markup.Escape(l.Type), Markup.Escape(l.OutputShape is null ? "-" : Shape(l.OutputShape)),
                 Count(l.Parameters), ModelSummary.FormatBytes(l.ParameterBytes + l.OutputBytes));
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"parameters [bold]{Count(s.TotalParameters)}[/] ({Count(s.TrainableParameters)} trainable), {ModelSummary.FormatBytes(s.ParameterBytes)}; " +

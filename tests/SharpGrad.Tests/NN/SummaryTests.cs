@@ -11,19 +11,19 @@ public class SummaryTests
         var model = Models.Mlp(784, [256, 128], 10, generator: new Generator(0));
         var s = Utils.Summary(model, [3, 784]);
         var leaves = s.Layers.Where(l => l.IsLeaf).ToList();
-        Assert.Equal(["Linear", "ReLU", "Linear", "ReLU", "Linear"], leaves.Select(l => l.Type));
-        Assert.Equal(new[] { new[] { 3, 256 }, [3, 256], [3, 128], [3, 128], [3, 10] }, leaves.Select(l => l.OutputShape!));
+        Assert.Equal(["Flatten", "Linear", "ReLU", "Linear", "ReLU", "Linear"], leaves.Select(l => l.Type));
+        Assert.Equal(new[] { new[] { 3, 784 }, [3, 256], [3, 256], [3, 128], [3, 128], [3, 10] }, leaves.Select(l => l.OutputShape!));
         // Linear(in, out) has in*out + out parameters.
-        Assert.Equal(new long[] { 784 * 256 + 256, 0, 256 * 128 + 128, 0, 128 * 10 + 10 }, leaves.Select(l => l.Parameters));
+        Assert.Equal(new long[] { 0, 784 * 256 + 256, 0, 256 * 128 + 128, 0, 128 * 10 + 10 }, leaves.Select(l => l.Parameters));
         long total = 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10;
         Assert.Equal(total, s.TotalParameters);
         Assert.Equal(total, s.TrainableParameters);
         Assert.Equal(total * 4, s.ParameterBytes);
-        Assert.Equal(4L * 3 * (256 + 256 + 128 + 128 + 10), s.ActivationBytes);
+        Assert.Equal(4L * 3 * (784 + 256 + 256 + 128 + 128 + 10), s.ActivationBytes); // every leaf's output, Flatten's included
         Assert.Equal(4L * 3 * 784, s.InputBytes);
         Assert.Equal("(model)", s.Layers[0].Name);
-        Assert.Equal([3, 10], s.Layers[0].OutputShape);
-        Assert.Equal(["0", "1", "2", "3", "4"], leaves.Select(l => l.Name)); // state-dict paths
+        Assert.Equal([3, 10], s.Layers[0].OutputShape!);
+        Assert.Equal(["0", "1", "2", "3", "4", "5"], leaves.Select(l => l.Name)); // state-dict paths
         var text = s.ToString();
         Assert.Contains("[3, 256]", text);
         Assert.Contains(total.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), text);
@@ -48,13 +48,13 @@ public class SummaryTests
         model.Train();
         var s = Utils.Summary(model, [2, 1, 28, 28]);
         var byName = s.Layers.ToDictionary(l => l.Name);
-        Assert.Equal([2, 4, 26, 26], byName["0.0"].OutputShape);
-        Assert.Equal([2, 4, 13, 13], byName["0.3"].OutputShape);
-        Assert.Equal([2, 4, 13, 13], byName["0"].OutputShape);
+        Assert.Equal([2, 4, 26, 26], byName["0.0"].OutputShape!);
+        Assert.Equal([2, 4, 13, 13], byName["0.3"].OutputShape!);
+        Assert.Equal([2, 4, 13, 13], byName["0"].OutputShape!);
         Assert.Equal(1, byName["0"].Depth);
         Assert.Equal(2, byName["0.0"].Depth);
-        Assert.Equal([2, 676], byName["1"].OutputShape);
-        Assert.Equal([2, 10], byName["3"].OutputShape);
+        Assert.Equal([2, 676], byName["1"].OutputShape!);
+        Assert.Equal([2, 10], byName["3"].OutputShape!);
         Assert.Null(byName["3.inner"].OutputShape); // inside a module that is run whole
         Assert.Equal(10 * 10 + 10, byName["3.inner"].Parameters);
         Assert.Equal(4 * 9 + 4, byName["0.0"].Parameters);

@@ -19,9 +19,9 @@ public sealed class SummaryCommandTests : IDisposable
         Assert.Equal(784 * 32 + 32 + 32 * 10 + 10, j.GetProperty("params").GetInt64());
         Assert.Equal(new[] { 4, 784 }, j.GetProperty("input_shape").EnumerateArray().Select(v => v.GetInt32()));
         var leaves = j.GetProperty("layers").EnumerateArray().Where(l => l.GetProperty("depth").GetInt32() == 1).ToList();
-        Assert.Equal(["Linear", "ReLU", "Linear"], leaves.Select(l => l.GetProperty("type").GetString()));
+        Assert.Equal(["Flatten", "Linear", "ReLU", "Linear"], leaves.Select(l => l.GetProperty("type").GetString()));
         Assert.Equal([4, 10], leaves[^1].GetProperty("output_shape").EnumerateArray().Select(v => v.GetInt32()));
-        Assert.Equal(4L * 4 * (32 + 32 + 10), j.GetProperty("activation_bytes").GetInt64());
+        Assert.Equal(4L * 4 * (784 + 32 + 32 + 10), j.GetProperty("activation_bytes").GetInt64());
     }
 
     [Fact]
