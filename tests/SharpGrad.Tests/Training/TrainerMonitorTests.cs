@@ -115,7 +115,9 @@ public class TrainerMonitorTests
                 new FitOptions { Epochs = epochs }, progress);
             lock (lines) lines.Add("done");
         });
-        Assert.Equal(Enumerable.Range(1, 12).Select(e => $"epoch {e}").Append("done"), lines);
+        string[] seen;
+        lock (lines) seen = [.. lines]; // a report delivered late would still be adding to the list
+        Assert.Equal(Enumerable.Range(1, 12).Select(e => $"epoch {e}").Append("done"), seen);
     }
 
     [Fact]
@@ -131,7 +133,9 @@ public class TrainerMonitorTests
                 new FitOptions { Epochs = 2, BatchProgress = batches });
             lock (seen) seen.Add(-1);
         });
-        Assert.Equal(Enumerable.Range(1, 16).Append(-1), seen);
+        int[] snapshot;
+        lock (seen) snapshot = [.. seen];
+        Assert.Equal(Enumerable.Range(1, 16).Append(-1), snapshot);
     }
 
     [Fact]
