@@ -36,7 +36,8 @@ public sealed partial class Tensor
     }
 
     private Array PooledData() => Pooled!.Data ?? throw new ObjectDisposedException(nameof(Tensor),
-        $"This tensor (shape {Shapes.Format(_shape)}) was made inside a TensorScope that has been disposed, and its storage is now used by other tensors. " +
+        $"This tensor (shape {Shapes.Format(_shape)}) was made inside a TensorScope that has been disposed; every tensor made in a scope, " +
+        "whatever its size, expires with it (and the storage of large ones is reused by other tensors). " +
         "Read what you need before the scope ends, Clone() it, or pass it to TensorScope.Keep.");
 
     /// <summary>The node that produced this tensor on the tape, or null for a leaf.</summary>
