@@ -23,6 +23,7 @@ public static class Program
         root.Add(CalcCommand.Create());
         root.Add(LmCommand.Create());
         root.Add(ExportCommand.Create());
+        root.Add(SummaryCommand.Create());
         PlainWhenRedirected();
         using var stop = new StopSignal();
         try

@@ -1,7 +1,7 @@
 namespace SharpGrad.NN;
 
 /// <summary>Gradient utilities (PyTorch: <c>torch.nn.utils</c>).</summary>
-public static class Utils
+public static partial class Utils
 {
     /// <summary>
     /// Scales the gradients of <paramref name="parameters"/> in place so that their joint p-norm is at most

@@ -19,10 +19,13 @@ public sealed partial class Tensor
     private readonly int[] _shape;
     private bool _requiresGrad;
 
-    /// <summary>The elements when the GC owns them; null when they are on loan from a <see cref="TensorScope"/>.</summary>
+    /// <summary>The elements when the GC owns them and the tensor was made outside every <see cref="TensorScope"/>; else null.</summary>
     private readonly Array? _array;
 
-    /// <summary>The elements when they are on loan from a <see cref="TensorScope"/> (shared by every view), else null.</summary>
+    /// <summary>
+    /// The elements of a tensor made inside a <see cref="TensorScope"/> (on loan from its pool, or just tracked so that the
+    /// scope's end can make the tensor unreadable), shared by every view; else null.
+    /// </summary>
     internal readonly PooledStorage? Pooled;
 
     /// <summary>The elements: a float[], double[], long[] or bool[] of exactly <see cref="Numel"/> elements.</summary>
@@ -33,7 +36,8 @@ public sealed partial class Tensor
     }
 
     private Array PooledData() => Pooled!.Data ?? throw new ObjectDisposedException(nameof(Tensor),
-        $"This tensor (shape {Shapes.Format(_shape)}) was made inside a TensorScope that has been disposed, and its storage is now used by other tensors. " +
+        $"This tensor (shape {Shapes.Format(_shape)}) was made inside a TensorScope that has been disposed; every tensor made in a scope, " +
+        "whatever its size, expires with it (and the storage of large ones is reused by other tensors). " +
         "Read what you need before the scope ends, Clone() it, or pass it to TensorScope.Keep.");
 
     /// <summary>The node that produced this tensor on the tape, or null for a leaf.</summary>
@@ -45,8 +49,19 @@ public sealed partial class Tensor
     /// <summary>The shape of every 0-dimensional tensor the library makes itself (shapes are never written to).</summary>
     internal static readonly int[] ScalarShape = [];
 
+    /// <summary>A tensor on <paramref name="storage"/>; inside a <see cref="TensorScope"/> it belongs to that scope (see there).</summary>
     internal Tensor(Array storage, int[] shape, DType dtype)
     {
+        if (TensorScope.Current is { } scope) Pooled = scope.Track(storage);
+        else _array = storage;
+        _shape = shape;
+        DType = dtype;
+    }
+
+    /// <summary>A tensor on <paramref name="storage"/> that the GC owns even inside a scope (<see cref="Clone"/>).</summary>
+    private Tensor(Array storage, int[] shape, DType dtype, bool unscoped)
+    {
+        _ = unscoped;
         _array = storage;
         _shape = shape;
         DType = dtype;
@@ -282,7 +297,7 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Clone()
     {
-        var y = new Tensor((Array)Storage.Clone(), _shape, DType);
+        var y = new Tensor((Array)Storage.Clone(), _shape, DType, unscoped: true);
         return Autograd.ShouldRecord(this) ? Autograd.Record(y, "CloneBackward", [this], static g => [g]) : y;
     }
 }

@@ -20,17 +20,21 @@ namespace SharpGrad;
 /// </summary>
 /// <remarks>
 /// <para>
-/// While a scope is open on a thread, every tensor of at least <see cref="MinPooledElements"/> elements made on that
-/// thread takes its storage from a pool shared by all threads; when the scope is disposed, that storage goes back to the
-/// pool and every tensor on it (views such as <see cref="Tensor.Reshape"/> and <see cref="Tensor.Detach"/> included)
-/// becomes unusable: touching its elements throws <see cref="ObjectDisposedException"/> rather than reading another
-/// step's numbers. Smaller tensors stay with the GC and are never affected.
+/// While a scope is open on a thread, every tensor made on that thread belongs to it, whatever its size: op results,
+/// factories such as <see cref="Tensor.Zeros(int[])"/> and <see cref="Tensor.FromArray(float[], int[])"/>, views such as
+/// <see cref="Tensor.Reshape"/> and <see cref="Tensor.Detach"/>, and a data loader's batches. When the scope is
+/// disposed, every one of them becomes unusable: touching its elements throws <see cref="ObjectDisposedException"/>
+/// (with a message saying how to keep it) rather than reading another step's numbers. The rule does not depend on size,
+/// so code that keeps a step's tensor fails at its first wrong use on small data too, not only once the batch grows.
+/// Tensors of at least <see cref="MinPooledElements"/> elements take their storage from a pool shared by all threads
+/// and give it back at the scope's end, for the next step to reuse; smaller ones are left to the GC (for them a pool
+/// would cost more than it saves) but expire all the same.
 /// </para>
 /// <para>
-/// What outlives the scope: tensors made before it opened (parameters, the batch); parameters and buffers registered
-/// by a <see cref="NN.Module"/>, and optimizer state, even when made inside; the gradients that
-/// <see cref="Tensor.Backward()"/> leaves in <see cref="Tensor.Grad"/> of a tensor from outside the scope; and any tensor
-/// passed to <see cref="Keep"/>. Gradients that <see cref="Optim.Optimizer.ZeroGrad"/> drops inside a scope (and those
+/// What outlives the scope: tensors made before it opened (parameters, a batch made outside it); parameters and buffers
+/// registered by a <see cref="NN.Module"/>, and optimizer state, even when made inside; the gradients that
+/// <see cref="Tensor.Backward()"/> leaves in <see cref="Tensor.Grad"/> of a tensor from outside the scope; copies made
+/// with <see cref="Tensor.Clone"/>; and any tensor passed to <see cref="Keep"/>. Gradients that <see cref="Optim.Optimizer.ZeroGrad"/> drops inside a scope (and those
 /// a later backward pass replaces there) are recycled at its end, so a steady-state step reuses the same storage for its
 /// gradients too. <see cref="Training.Trainer"/> opens one scope per step and per evaluation batch.
 /// </para>
@@ -42,7 +46,7 @@ namespace SharpGrad;
 /// </remarks>
 public sealed class TensorScope : IDisposable
 {
-    /// <summary>Tensors with fewer elements than this are left to the GC: for them a pool would cost more than it saves.</summary>
+    /// <summary>Tensors with fewer elements than this are not pooled (their arrays are left to the GC), though they expire with the scope like any other.</summary>
     public const int MinPooledElements = 1024;
 
     [ThreadStatic] private static TensorScope? t_current;
@@ -100,7 +104,7 @@ public sealed class TensorScope : IDisposable
             if (storage.Data is Array data)
             {
                 storage.Data = null;
-                StoragePool.Return(data);
+                if (storage.Recyclable) StoragePool.Return(data);
             }
         }
         _owned.Clear();
@@ -122,6 +126,18 @@ public sealed class TensorScope : IDisposable
             array = clear ? Tensor.Allocate(dtype, numel) : Tensor.AllocateUninitialized(dtype, numel);
         }
         var storage = new PooledStorage(array, this);
+        _owned.Add(storage);
+        return storage;
+    }
+
+    /// <summary>
+    /// Storage for a tensor made in this scope on an array the pool did not lend (a small op result, a factory's copy, a
+    /// view of a tensor from outside): the scope's end makes the tensor unreadable but leaves the array to the GC, since
+    /// other tensors may share it.
+    /// </summary>
+    internal PooledStorage Track(Array array)
+    {
+        var storage = new PooledStorage(array, this) { Recyclable = false };
         _owned.Add(storage);
         return storage;
     }
@@ -176,6 +192,9 @@ internal sealed class PooledStorage(Array data, TensorScope? owner)
 
     /// <summary>Set while the storage is a gradient the engine left on a leaf (see <see cref="TensorScope.Adopt"/>).</summary>
     public bool EngineGradient;
+
+    /// <summary>Whether the array was lent by the pool and goes back to it at the scope's end (else the GC takes it).</summary>
+    public bool Recyclable = true;
 }
 
 /// <summary>

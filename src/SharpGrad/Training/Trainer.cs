@@ -11,16 +11,28 @@ public static partial class Trainer
 {
     /// <summary>
     /// Trains <paramref name="model"/> for <see cref="FitOptions.Epochs"/> epochs: for each batch, forward, loss, backward,
-    /// optimizer step. After each epoch the validation set (if any) is evaluated and reported through
-    /// <paramref name="progress"/>; the best epoch's weights are restored at the end when <see cref="FitOptions.RestoreBest"/>.
-    /// A NaN or infinite loss throws <see cref="NonFiniteLossException"/>; cancellation throws
-    /// <see cref="OperationCanceledException"/> between batches (the step in progress finishes first).
+    /// <see cref="FitOptions.AfterBackward"/>, gradient clipping, optimizer step. After each epoch the validation set (if
+    /// any) is evaluated with <see cref="FitOptions.Metrics"/> and reported through <paramref name="progress"/>; the
+    /// epoch with the best value of <see cref="FitOptions.Monitor"/> (validation accuracy for classification, validation
+    /// loss otherwise) drives early stopping, and its weights are restored at the end when <see cref="FitOptions.RestoreBest"/>.
+    /// A NaN or infinite loss throws <see cref="NonFiniteLossException"/>. Cancellation stops between batches (the step in
+    /// progress finishes first) and returns the result so far with <see cref="FitResult.Cancelled"/> set, the best
+    /// weights restored and the model in evaluation mode, as at a normal end.
     /// </summary>
     /// <remarks>
+    /// <para>
     /// Each step (and each evaluation batch) runs in a <see cref="TensorScope"/>, so its storage is reused by the next:
-    /// a tensor the model or the loss makes during a step is unusable after it. A module that keeps one for later
-    /// (say, the last activations for a plot) stores <c>t.Clone()</c> or registers it as a buffer; parameters, buffers,
-    /// optimizer state and the gradients on the parameters are kept anyway.
+    /// every tensor the model or the loss makes during a step, whatever its size, is unusable after it (reading one
+    /// throws <see cref="ObjectDisposedException"/>). A module that keeps one for later (say, the last activations for a
+    /// plot) stores <c>t.Clone()</c> or registers it as a buffer; parameters, buffers, optimizer state and the gradients
+    /// on the parameters are kept anyway.
+    /// </para>
+    /// <para>
+    /// Reports reach <paramref name="progress"/> and <see cref="FitOptions.BatchProgress"/> in order, and the returned task
+    /// completes only after the last has been handled. A <see cref="Progress{T}"/> gets each report once its handler has
+    /// finished the previous one (see <see cref="Progress{T}.ProgressChanged"/>), so a handler that throws, or a thread
+    /// that blocks on the task while the handlers need it, stops the deliveries.
+    /// </para>
     /// </remarks>
     public static Task<FitResult> FitAsync(Module model, Func<Tensor, Tensor, Tensor> loss, Optimizer optimizer, DataLoader train,
         IDataset? validation = null, FitOptions? options = null, IProgress<EpochReport>? progress = null, CancellationToken cancellationToken = default)
@@ -30,9 +42,55 @@ public static partial class Trainer
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(train);
         options ??= new FitOptions();
+        CheckOptions(options, validation, TrainingRunOptions.None);
+        return Ordered(options, progress, (opts, p) => Fit(model, loss, optimizer, train, validation, opts, TrainingRunOptions.None, p, cancellationToken, returnOnCancel: true).Fit);
+    }
+
+    /// <summary>Runs the fit loop on the thread pool with its progress reports sequenced, finishing after the last is handled.</summary>
+    private static async Task<T> Ordered<T>(FitOptions options, IProgress<EpochReport>? progress, Func<FitOptions, IProgress<EpochReport>?, T> fit)
+    {
+        var epochs = OrderedProgress<EpochReport>.Wrap(progress);
+        var batches = OrderedProgress<BatchProgress>.Wrap(options.BatchProgress);
+        var opts = batches is null ? options : options with { BatchProgress = batches };
+        try
+        {
+            return await Task.Run(() => fit(opts, epochs)).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (epochs is not null) await epochs.DrainAsync().ConfigureAwait(false);
+            if (batches is not null) await batches.DrainAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Checks the options before any work, so that a misspelt monitor fails at once rather than after an epoch.</summary>
+    private static void CheckOptions(FitOptions options, IDataset? validation, TrainingRunOptions run)
+    {
         if (options.Epochs < 0) throw new ArgumentOutOfRangeException(nameof(options), options.Epochs, "FitOptions.Epochs must be non-negative.");
-        var opts = options;
-        return Task.Run(() => Fit(model, loss, optimizer, train, validation, opts, TrainingRunOptions.None, progress, cancellationToken).Fit, cancellationToken);
+        if (options.EarlyStoppingPatience is < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), options.EarlyStoppingPatience, "FitOptions.EarlyStoppingPatience must be at least 1 (or null).");
+        if (options.ClipGradNorm is double n && !(n >= 0)) throw new ArgumentOutOfRangeException(nameof(options), n, "FitOptions.ClipGradNorm must be a non-negative number.");
+        if (options.ClipGradValue is double v && !(v >= 0)) throw new ArgumentOutOfRangeException(nameof(options), v, "FitOptions.ClipGradValue must be a non-negative number.");
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var m in options.Metrics)
+        {
+            ArgumentNullException.ThrowIfNull(m, nameof(options));
+            if (!names.Add(m.Name)) throw new ArgumentException($"FitOptions.Metrics has two metrics named '{m.Name}'.", nameof(options));
+        }
+        if (options.Metrics.Count > 0 && run.DataParallel is { WorldSize: > 1 })
+            throw new ArgumentException("FitOptions.Metrics are not computed in data-parallel training; evaluate them on one process after the fit.", nameof(options));
+        bool hasValidation = validation is not null && validation.Count > 0;
+        if (options.Monitor is string monitor)
+        {
+            var known = KnownMonitor(monitor, options);
+            if (known is null)
+                throw new ArgumentException($"FitOptions.Monitor '{monitor}' is not a known quantity; use val_loss, val_accuracy, train_loss, train_accuracy" +
+                    (options.Metrics.Count > 0 ? " or a metric: " + string.Join(", ", options.Metrics.Select(m => m.Name)) : " (or add a metric to FitOptions.Metrics)") + ".", nameof(options));
+            if (known.Value.Validation && !hasValidation)
+                throw new ArgumentException($"FitOptions.Monitor '{monitor}' is measured on validation data, and none was given; pass a validation set or monitor 'train_loss'.", nameof(options));
+        }
+        else if (!hasValidation && options.EarlyStoppingPatience is not null)
+            throw new ArgumentException("FitOptions.EarlyStoppingPatience needs a quantity to monitor: pass a validation set, or set FitOptions.Monitor to 'train_loss'.", nameof(options));
     }
 
     /// <summary>
@@ -41,8 +99,9 @@ public static partial class Trainer
     /// from the last checkpoint in a new process, gives bit-identical weights: the checkpoint holds the model, the
     /// optimizer state, the schedule's epoch, every generator's state, the epoch's example order and the position in it.
     /// Cancellation lets the step in progress finish, writes a checkpoint of that point (when
-    /// <see cref="TrainingRunOptions.Checkpoints"/> is set and a step was taken since the last one), then throws
-    /// <see cref="OperationCanceledException"/>; resuming from that checkpoint ends like a run never stopped.
+    /// <see cref="TrainingRunOptions.Checkpoints"/> is set and a step was taken since the last one), puts the model in
+    /// evaluation mode, then throws <see cref="OperationCanceledException"/>; resuming from that checkpoint ends like a
+    /// run never stopped.
     /// </summary>
     /// <exception cref="InvalidDataException"><see cref="TrainingRunOptions.ResumeFrom"/> does not fit this model, optimizer or data (checked before training starts).</exception>
     public static Task<TrainingRunResult> RunAsync(Module model, Func<Tensor, Tensor, Tensor> loss, Optimizer optimizer, DataLoader train,
@@ -54,15 +113,14 @@ public static partial class Trainer
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(run);
         options ??= new FitOptions();
-        if (options.Epochs < 0) throw new ArgumentOutOfRangeException(nameof(options), options.Epochs, "FitOptions.Epochs must be non-negative.");
+        CheckOptions(options, validation, run);
         ArgumentOutOfRangeException.ThrowIfNegative(run.CheckpointEvery);
         if (run.ResumeFrom is not null) CheckResumable(run.ResumeFrom, model, optimizer, train, run);
-        var opts = options;
-        return Task.Run(() => Fit(model, loss, optimizer, train, validation, opts, run, progress, cancellationToken), cancellationToken);
+        return Ordered(options, progress, (opts, p) => Fit(model, loss, optimizer, train, validation, opts, run, p, cancellationToken, returnOnCancel: false));
     }
 
     private static TrainingRunResult Fit(Module model, Func<Tensor, Tensor, Tensor> lossFn, Optimizer optimizer, DataLoader train,
-        IDataset? validation, FitOptions options, TrainingRunOptions run, IProgress<EpochReport>? progress, CancellationToken ct)
+        IDataset? validation, FitOptions options, TrainingRunOptions run, IProgress<EpochReport>? progress, CancellationToken ct, bool returnOnCancel)
     {
         var total = Stopwatch.StartNew();
         var st = new FitState();
@@ -86,21 +144,28 @@ public static partial class Trainer
             }
             finally { (st.LossSum, st.Seen, st.Correct) = local; }
         }
+        bool cancelled = false;
         // Cancelled between steps: the step in progress has finished, so the state is whole and worth a checkpoint.
-        void StopIfCancelled()
+        // FitAsync returns what it has; RunAsync, whose callers resume from the checkpoint, throws.
+        bool Cancelled()
         {
-            if (!ct.IsCancellationRequested) return;
+            if (!ct.IsCancellationRequested) return false;
+            if (returnOnCancel) return cancelled = true;
             if (optimizer.StepCount != savedStep) Save();
+            model.Eval();
             ct.ThrowIfCancellationRequested();
+            return false;
         }
         bool Budget() => run.MaxSteps is long max && optimizer.StepCount >= max;
         var names = new Dictionary<Tensor, string>(ReferenceEqualityComparer.Instance);
         foreach (var (name, p) in model.NamedParameters()) names[p] = name;
+        bool hasValidation = validation is not null && validation.Count > 0;
+        MonitorSpec? monitor = null;
         bool interrupted = false;
         while (st.Epoch <= options.Epochs && !st.StoppedEarly)
         {
             if (Budget()) { interrupted = true; break; }
-            StopIfCancelled();
+            if (Cancelled()) break;
             var sw = Stopwatch.StartNew();
             model.Train();
             if (st.Order is null) st.StartEpoch(train.NextEpochOrder());
@@ -108,35 +173,46 @@ public static partial class Trainer
             int batches = train.BatchCount;
             while (st.Batch < batches)
             {
-                StopIfCancelled();
-                var (value, n) = Step(model, lossFn, optimizer, train, st, names, run);
+                if (Cancelled()) break;
+                var (value, n, gradNorm) = Step(model, lossFn, optimizer, train, st, names, options, run);
                 st.LossSum += value * n;
                 st.Seen += n;
                 st.Batch++;
-                options.BatchProgress?.Report(new BatchProgress(st.Epoch, st.Batch, batches, st.LossSum / st.Seen));
+                if (options.BatchProgress is not null || options.OnBatchEnd is not null)
+                {
+                    var report = new BatchProgress(st.Epoch, st.Batch, batches, st.LossSum / st.Seen) { Loss = value, GradNorm = gradNorm };
+                    options.OnBatchEnd?.Invoke(report);
+                    options.BatchProgress?.Report(report);
+                }
                 // After the last batch the epoch-end checkpoint follows at once, so none is written here.
                 if (st.Batch == batches) continue;
                 bool stop = Budget();
                 if (stop || (run.CheckpointEvery > 0 && optimizer.StepCount % run.CheckpointEvery == 0)) Save();
                 if (stop) { interrupted = true; break; }
             }
-            if (interrupted) break;
+            if (interrupted || cancelled) break;
             double valLoss = double.NaN, valAcc = double.NaN;
-            if (validation is not null && validation.Count > 0)
-                (valLoss, valAcc) = EvaluateShared(model, lossFn, validation, options.EvaluationBatchSize, dp);
+            IReadOnlyDictionary<string, double> metrics = EpochReport.EmptyMetrics;
+            if (hasValidation)
+            {
+                if (options.Metrics.Count > 0) (valLoss, valAcc, metrics) = EvaluateMetrics(model, lossFn, validation!, options.EvaluationBatchSize, options.Metrics);
+                else (valLoss, valAcc) = EvaluateShared(model, lossFn, validation!, options.EvaluationBatchSize, dp);
+            }
             var (lossSum, seen, correct) = GlobalSums(st, dp);
-            var report = new EpochReport(st.Epoch, seen == 0 ? double.NaN : lossSum / seen, st.Classification && seen > 0 ? (double)correct / seen : double.NaN,
-                valLoss, valAcc, lr, sw.Elapsed.TotalSeconds);
-            st.History.Add(report);
-            options.OnEpochEnd?.Invoke(report);
-            progress?.Report(report);
+            var epochReport = new EpochReport(st.Epoch, seen == 0 ? double.NaN : lossSum / seen, st.Classification && seen > 0 ? (double)correct / seen : double.NaN,
+                valLoss, valAcc, lr, sw.Elapsed.TotalSeconds) { Metrics = metrics };
+            st.History.Add(epochReport);
+            options.OnEpochEnd?.Invoke(epochReport);
+            progress?.Report(epochReport);
             run.Scheduler?.Step();
 
-            double score = double.IsNaN(valAcc) ? st.Epoch : valAcc; // without validation the last epoch is "best"
+            monitor ??= MonitorSpec.Resolve(options, hasValidation, epochReport);
+            // Without a monitored quantity the last epoch is "best" and nothing stops early.
+            double score = monitor is null ? st.Epoch : monitor.Score(epochReport);
             if (score > st.Best)
             {
                 (st.Best, st.BestEpoch, st.SinceBest) = (score, st.Epoch, 0);
-                if (options.RestoreBest && validation is not null) st.BestState = model.StateDict();
+                if (options.RestoreBest && monitor is not null) st.BestState = model.StateDict();
             }
             else if (options.EarlyStoppingPatience is int patience && ++st.SinceBest >= patience) st.StoppedEarly = true;
             (st.Epoch, st.Batch, st.Order) = (st.Epoch + 1, 0, null);
@@ -145,20 +221,27 @@ public static partial class Trainer
         if (!interrupted)
         {
             if (st.BestState is not null && st.BestEpoch != st.History.Count) model.LoadStateDict(st.BestState);
+            else if (cancelled && st.BestState is not null && st.Batch > 0) model.LoadStateDict(st.BestState); // a part-trained epoch is not the best one
             model.Eval();
         }
-        double bestAcc = validation is null || st.History.Count == 0 ? double.NaN : st.History[st.BestEpoch - 1].ValidationAccuracy;
-        var fit = new FitResult(st.History, st.BestEpoch, bestAcc, st.StoppedEarly, total.Elapsed.TotalSeconds);
+        monitor ??= st.History.Count > 0 ? MonitorSpec.Resolve(options, hasValidation, st.History[0]) : null;
+        var best = st.BestEpoch >= 1 && st.BestEpoch <= st.History.Count ? st.History[st.BestEpoch - 1] : null;
+        double bestAcc = validation is null || best is null ? double.NaN : best.ValidationAccuracy;
+        var fit = new FitResult(st.History, st.BestEpoch, bestAcc, st.StoppedEarly, total.Elapsed.TotalSeconds)
+        {
+            Monitor = monitor?.Name, Mode = monitor?.Mode ?? MonitorMode.Max,
+            BestMonitorValue = monitor is null || best is null ? double.NaN : monitor.Value(best), Cancelled = cancelled,
+        };
         return new TrainingRunResult(fit, optimizer.StepCount, interrupted, lastCheckpoint);
     }
 
     /// <summary>
     /// One optimizer step on batch <c>st.Batch</c>, in a <see cref="TensorScope"/> of its own: the batch, activations and
     /// gradients are recycled for the next step. Counts the batch's correct predictions into <paramref name="st"/>;
-    /// returns the loss and the batch size.
+    /// returns the loss, the batch size and the gradient norm before clipping (NaN unless clipped by norm).
     /// </summary>
-    private static (double Loss, int Count) Step(Module model, Func<Tensor, Tensor, Tensor> lossFn, Optimizer optimizer, DataLoader train,
-        FitState st, Dictionary<Tensor, string> names, TrainingRunOptions run)
+    private static (double Loss, int Count, double GradNorm) Step(Module model, Func<Tensor, Tensor, Tensor> lossFn, Optimizer optimizer, DataLoader train,
+        FitState st, Dictionary<Tensor, string> names, FitOptions options, TrainingRunOptions run)
     {
         using var scope = new TensorScope();
         var (x, y) = LocalBatch(train, st.Order!, st.Batch, run.DataParallel);
@@ -173,11 +256,14 @@ public static partial class Trainer
         st.LastFinite = value;
         optimizer.ZeroGrad();
         loss.Backward();
+        options.AfterBackward?.Invoke(new BackwardContext(st.Epoch, st.Batch, optimizer.StepCount + 1, value, model, optimizer));
+        if (options.ClipGradValue is double clipValue) Utils.ClipGradValue(optimizer.Parameters, clipValue);
+        double gradNorm = options.ClipGradNorm is double maxNorm ? Utils.ClipGradNorm(optimizer.Parameters, maxNorm) : double.NaN;
         optimizer.Step();
         CheckParameters(optimizer, names, st, value);
         if (st.Classification && IsClassification(output, y)) st.Correct += CountCorrect(output, y);
         else st.Classification = false;
-        return (value, x.ShapeRef[0]);
+        return (value, x.ShapeRef[0], gradNorm);
     }
 
     /// <summary>A step that made a parameter NaN or infinite stops training before those weights can be used or saved.</summary>

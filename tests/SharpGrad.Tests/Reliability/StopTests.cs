@@ -58,6 +58,7 @@ public sealed class StopTests : IDisposable
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Trainer.RunAsync(task.Model, TinyTask.Loss, task.Optimizer, task.Loader,
             task.Validation, new FitOptions { Epochs = 4, BatchProgress = new CancelAt(cts, 1, 3) }, task.Options(), null, cts.Token));
         Assert.Equal(3, task.Optimizer.StepCount);
+        Assert.False(task.Model.Training); // left in evaluation mode, as a finished run is
     }
 
     [Theory]

@@ -21,7 +21,7 @@ public class TensorScopeTests
             y = Tensor.Ones([Big]) * 3;
             view = y.Reshape(1, Big);
             detached = y.Detach();
-            small = Tensor.Ones([5]) * 3; // below the pooling threshold: the GC's, untouched by the scope
+            small = Tensor.Ones([5]) * 3; // below the pooling threshold: not pooled, but the scope's all the same
             Assert.Equal(3f, y.ToArray<float>()[Big - 1]);
         }
         var e = Assert.Throws<ObjectDisposedException>(() => y.ToArray<float>());
@@ -30,9 +30,37 @@ public class TensorScopeTests
         Assert.Throws<ObjectDisposedException>(() => view.Sum());
         Assert.Throws<ObjectDisposedException>(() => detached.ToArray<double>());
         Assert.Throws<ObjectDisposedException>(() => y.Reshape(Big, 1));
-        Assert.Equal(new float[] { 3, 3, 3, 3, 3 }, small.ToArray<float>());
+        Assert.Contains("[5]", Assert.Throws<ObjectDisposedException>(() => small.ToArray<float>()).Message);
         Assert.Equal([Big], y.Shape); // shape and size stay known
         Assert.Equal(Big, y.Numel);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(1023)]
+    [InlineData(1024)]
+    [InlineData(5000)]
+    public void WhetherATensorOutlivesItsScopeDoesNotDependOnItsSize(int n)
+    {
+        // Issue 17: tensors of 1,024+ elements expired with the scope while smaller ones stayed readable, so code that
+        // kept one worked on small data and broke at a larger batch. Every kind of tensor made inside expires alike.
+        var outside = Tensor.Ones([n]);
+        Tensor product, factory, fromArray, view;
+        using (new TensorScope())
+        {
+            product = outside * 2;
+            factory = Tensor.Zeros(n);
+            fromArray = Tensor.FromArray(new float[n]);
+            view = outside.Reshape(1, n);
+        }
+        foreach (var t in new[] { product, factory, fromArray, view })
+        {
+            var e = Assert.Throws<ObjectDisposedException>(() => t.ToArray<float>());
+            Assert.Contains("Clone()", e.Message);
+        }
+        Assert.Equal(n, outside.ToArray<float>().Length); // what the view looked at is not the scope's
+        Assert.Equal(1f, outside.ToArray<float>()[n - 1]);
     }
 
     [Fact]

@@ -61,7 +61,11 @@ public sealed class PReLU : Module
     /// <summary>The slopes, [numParameters].</summary>
     public Tensor Weight { get; }
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Functional.Prelu(input, Weight);
+    public override Tensor Forward(Tensor input)
+    {
+        DTypeRule.CheckInput("PReLU", input, Weight);
+        return Functional.Prelu(input, Weight);
+    }
     /// <inheritdoc/>
     protected override string Describe() => string.Create(CultureInfo.InvariantCulture, $"PReLU(num_parameters={Weight.Numel})");
 }

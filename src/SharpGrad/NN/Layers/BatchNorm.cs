@@ -44,6 +44,7 @@ public abstract class BatchNormBase : Module
         ArgumentNullException.ThrowIfNull(input);
         if ((input.Rank != _expectedRank1 && input.Rank != _expectedRank2) || input.ShapeRef[1] != NumFeatures)
             throw new ArgumentException($"{GetType().Name}({NumFeatures}): unexpected input shape {Shapes.Format(input.ShapeRef)}.");
+        DTypeRule.CheckInput(GetType().Name, input, Weight ?? RunningMean);
         if (Training) NumBatchesTracked.Fill(NumBatchesTracked.Item() + 1);
         return Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, Training, Momentum, Eps);
     }

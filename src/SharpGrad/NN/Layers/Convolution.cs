@@ -51,6 +51,13 @@ public abstract class ConvLayer : Module
     /// <summary>The bias, shape [out], or null.</summary>
     public Tensor? Bias { get; }
 
+    /// <summary><paramref name="input"/>, once it is known to have the weight's dtype (a layer never converts its input).</summary>
+    private protected Tensor Checked(Tensor input)
+    {
+        DTypeRule.CheckInput(_name, input, Weight);
+        return input;
+    }
+
     /// <inheritdoc/>
     protected override string Describe()
     {
@@ -69,7 +76,7 @@ public sealed class Conv2d(int inChannels, int outChannels, int kernelSize, int 
     : ConvLayer(nameof(Conv2d), 2, false, inChannels, outChannels, kernelSize, stride, padding, 0, dilation, groups, bias, generator, dtype)
 {
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Functional.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, Groups);
+    public override Tensor Forward(Tensor input) => Functional.Conv2d(Checked(input), Weight, Bias, Stride, Padding, Dilation, Groups);
 }
 
 /// <summary>1-D convolution layer — a cross-correlation (PyTorch: <c>nn.Conv1d</c>). Weight [out, in / groups, k], bias [out].</summary>
@@ -78,7 +85,7 @@ public sealed class Conv1d(int inChannels, int outChannels, int kernelSize, int 
     : ConvLayer(nameof(Conv1d), 1, false, inChannels, outChannels, kernelSize, stride, padding, 0, dilation, groups, bias, generator, dtype)
 {
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Functional.Conv1d(input, Weight, Bias, Stride, Padding, Dilation, Groups);
+    public override Tensor Forward(Tensor input) => Functional.Conv1d(Checked(input), Weight, Bias, Stride, Padding, Dilation, Groups);
 }
 
 /// <summary>3-D convolution layer — a cross-correlation (PyTorch: <c>nn.Conv3d</c>). Weight [out, in / groups, k, k, k], bias [out].</summary>
@@ -87,7 +94,7 @@ public sealed class Conv3d(int inChannels, int outChannels, int kernelSize, int 
     : ConvLayer(nameof(Conv3d), 3, false, inChannels, outChannels, kernelSize, stride, padding, 0, dilation, groups, bias, generator, dtype)
 {
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Functional.Conv3d(input, Weight, Bias, Stride, Padding, Dilation, Groups);
+    public override Tensor Forward(Tensor input) => Functional.Conv3d(Checked(input), Weight, Bias, Stride, Padding, Dilation, Groups);
 }
 
 /// <summary>
@@ -99,7 +106,7 @@ public sealed class ConvTranspose1d(int inChannels, int outChannels, int kernelS
     : ConvLayer(nameof(ConvTranspose1d), 1, true, inChannels, outChannels, kernelSize, stride, padding, outputPadding, dilation, groups, bias, generator, dtype)
 {
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Functional.ConvTranspose1d(input, Weight, Bias, Stride, Padding, OutputPadding, Groups, Dilation);
+    public override Tensor Forward(Tensor input) => Functional.ConvTranspose1d(Checked(input), Weight, Bias, Stride, Padding, OutputPadding, Groups, Dilation);
 }
 
 /// <summary>
@@ -111,7 +118,7 @@ public sealed class ConvTranspose2d(int inChannels, int outChannels, int kernelS
     : ConvLayer(nameof(ConvTranspose2d), 2, true, inChannels, outChannels, kernelSize, stride, padding, outputPadding, dilation, groups, bias, generator, dtype)
 {
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Functional.ConvTranspose2d(input, Weight, Bias, Stride, Padding, OutputPadding, Groups, Dilation);
+    public override Tensor Forward(Tensor input) => Functional.ConvTranspose2d(Checked(input), Weight, Bias, Stride, Padding, OutputPadding, Groups, Dilation);
 }
 
 /// <summary>
@@ -123,5 +130,5 @@ public sealed class ConvTranspose3d(int inChannels, int outChannels, int kernelS
     : ConvLayer(nameof(ConvTranspose3d), 3, true, inChannels, outChannels, kernelSize, stride, padding, outputPadding, dilation, groups, bias, generator, dtype)
 {
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Functional.ConvTranspose3d(input, Weight, Bias, Stride, Padding, OutputPadding, Groups, Dilation);
+    public override Tensor Forward(Tensor input) => Functional.ConvTranspose3d(Checked(input), Weight, Bias, Stride, Padding, OutputPadding, Groups, Dilation);
 }

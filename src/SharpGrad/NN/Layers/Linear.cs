@@ -35,10 +35,18 @@ public sealed class Linear : Module
     public Tensor? Bias { get; }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Functional.Linear(input, Weight, Bias);
+    public override Tensor Forward(Tensor input)
+    {
+        DTypeRule.CheckInput("Linear", input, Weight);
+        return Functional.Linear(input, Weight, Bias);
+    }
 
     /// <summary><c>Relu(Forward(input))</c> in one op (the ReLU in the GEMM's epilogue), for <see cref="Sequential"/>.</summary>
-    internal Tensor ForwardRelu(Tensor input) => Functional.LinearRelu(input, Weight, Bias);
+    internal Tensor ForwardRelu(Tensor input)
+    {
+        DTypeRule.CheckInput("Linear", input, Weight);
+        return Functional.LinearRelu(input, Weight, Bias);
+    }
 
     /// <inheritdoc/>
     protected override string Describe() => string.Create(CultureInfo.InvariantCulture, $"Linear(in_features={InFeatures}, out_features={OutFeatures}, bias={(Bias is null ? "False" : "True")})");

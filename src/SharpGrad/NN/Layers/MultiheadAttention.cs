@@ -83,6 +83,9 @@ public sealed class MultiheadAttention : Module
         bool batched = query.Rank == 3;
         if (query.Rank is not (2 or 3) || key.Rank != query.Rank || value.Rank != query.Rank)
             throw new ArgumentException($"MultiheadAttention: query, key and value must all be [seq, batch, {EmbedDim}] ({(BatchFirst ? "batch first" : "sequence first")}) or unbatched [seq, {EmbedDim}]; got {Shapes.Format(query.ShapeRef)}, {Shapes.Format(key.ShapeRef)}, {Shapes.Format(value.ShapeRef)}.");
+        DTypeRule.CheckInput("MultiheadAttention (query)", query, InProjWeight);
+        DTypeRule.CheckInput("MultiheadAttention (key)", key, InProjWeight);
+        DTypeRule.CheckInput("MultiheadAttention (value)", value, InProjWeight);
         // To [B, L, E].
         Tensor ToBatchFirst(Tensor t) => !batched ? t.Unsqueeze(0) : BatchFirst ? t : t.Transpose(0, 1);
         Tensor q = ToBatchFirst(query), k = ToBatchFirst(key), v = ToBatchFirst(value);

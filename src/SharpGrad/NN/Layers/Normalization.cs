@@ -34,7 +34,11 @@ public sealed class LayerNorm : Module
     public Tensor? Bias { get; }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Functional.LayerNorm(input, NormalizedShape, Weight, Bias, Eps);
+    public override Tensor Forward(Tensor input)
+    {
+        DTypeRule.CheckInput("LayerNorm", input, Weight);
+        return Functional.LayerNorm(input, NormalizedShape, Weight, Bias, Eps);
+    }
 
     /// <inheritdoc/>
     protected override string Describe() => string.Create(CultureInfo.InvariantCulture, $"LayerNorm(({string.Join(", ", NormalizedShape)},), eps={Eps}, elementwise_affine={(Weight is null ? "False" : "True")})");
@@ -67,7 +71,11 @@ public sealed class GroupNorm : Module
     public Tensor? Bias { get; }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Functional.GroupNorm(input, NumGroups, Weight, Bias, Eps);
+    public override Tensor Forward(Tensor input)
+    {
+        DTypeRule.CheckInput("GroupNorm", input, Weight);
+        return Functional.GroupNorm(input, NumGroups, Weight, Bias, Eps);
+    }
 
     /// <inheritdoc/>
     protected override string Describe() => string.Create(CultureInfo.InvariantCulture, $"GroupNorm({NumGroups}, {NumChannels}, eps={Eps}, affine={(Weight is null ? "False" : "True")})");
@@ -102,7 +110,11 @@ public sealed class RMSNorm : Module
     public Tensor? Weight { get; }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Functional.RmsNorm(input, NormalizedShape, Weight, Eps);
+    public override Tensor Forward(Tensor input)
+    {
+        DTypeRule.CheckInput("RMSNorm", input, Weight);
+        return Functional.RmsNorm(input, NormalizedShape, Weight, Eps);
+    }
 
     /// <inheritdoc/>
     protected override string Describe() => string.Create(CultureInfo.InvariantCulture, $"RMSNorm(({string.Join(", ", NormalizedShape)},), eps={Eps?.ToString(CultureInfo.InvariantCulture) ?? "None"})");
@@ -154,6 +166,7 @@ public abstract class InstanceNormBase : Module
         ArgumentNullException.ThrowIfNull(input);
         if (input.Rank != _spatialDims + 2 || input.Size(1) != NumFeatures)
             throw new ArgumentException($"{GetType().Name}: input must be [N, {NumFeatures}{string.Concat(Enumerable.Repeat(", *", _spatialDims))}]; got {Shapes.Format(input.ShapeRef)}.", nameof(input));
+        DTypeRule.CheckInput(GetType().Name, input, Weight ?? RunningMean);
         return Functional.InstanceNorm(input, RunningMean, RunningVar, Weight, Bias, useInputStats: Training || RunningMean is null, Momentum, Eps);
     }
 

@@ -76,6 +76,7 @@ public abstract class RecurrentCellBase : Module
         ArgumentNullException.ThrowIfNull(input);
         if (input.Rank is not (1 or 2) || input.Size(-1) != InputSize)
             throw new ArgumentException($"{Kind}: input must be [batch, {InputSize}] or [{InputSize}]; got {Shapes.Format(input.ShapeRef)}.", nameof(input));
+        DTypeRule.CheckInput(Kind, input, WeightIh);
         return Functional.Linear(input.Rank == 1 ? input.Unsqueeze(0) : input, WeightIh, BiasIh);
     }
 
