@@ -81,7 +81,7 @@ internal static class ConvCommand
     private static int? AtLeast(int? value, int min, string option) =>
         value is int v && v < min ? throw new ArgumentException($"{option} must be at least {min}; got {v}.") : value;
 
-    private static JsonArray Dims(FeatureShape s) => [s.Channels, s.Height, s.Width];
+    private static JsonArray Dims(FeatureShape s) => new(JsonValue.Create(s.Channels), JsonValue.Create(s.Height), JsonValue.Create(s.Width));
 
     internal static JsonObject ToJson(ShapeReport r)
     {
