@@ -20,25 +20,21 @@ public class PackageInstallTests
         Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p ? p
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
 
-    private static void WriteNuGetConfig(string path, bool withFeed)
-    {
-        string feed = withFeed ? $"""<add key="feed" value="{PackedFeed.Feed}" />""" : "";
-        string mapping = withFeed ? """<packageSource key="feed"><package pattern="SharpGrad" /><package pattern="SharpGrad.*" /></packageSource>""" : "";
-        File.WriteAllText(path, $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <clear />
-                {feed}
-                <add key="cache" value="{MachineCache}" />
-              </packageSources>
-              <packageSourceMapping>
-                {mapping}
-                <packageSource key="cache"><package pattern="*" /></packageSource>
-              </packageSourceMapping>
-            </configuration>
-            """);
-    }
+    /// <summary>The feed for SharpGrad*, the machine's cache for everything else, nothing online.</summary>
+    private static void WriteAppNuGetConfig(string path) => File.WriteAllText(path, $"""
+        <?xml version="1.0" encoding="utf-8"?>
+        <configuration>
+          <packageSources>
+            <clear />
+            <add key="feed" value="{PackedFeed.Feed}" />
+            <add key="cache" value="{MachineCache}" />
+          </packageSources>
+          <packageSourceMapping>
+            <packageSource key="feed"><package pattern="SharpGrad" /><package pattern="SharpGrad.*" /></packageSource>
+            <packageSource key="cache"><package pattern="*" /></packageSource>
+          </packageSourceMapping>
+        </configuration>
+        """);
 
     [Fact]
     public void FreshConsoleApp_RestoresFromTheFeed_BuildsAndRuns()
@@ -47,7 +43,7 @@ public class PackageInstallTests
         var env = new Dictionary<string, string> { ["NUGET_PACKAGES"] = work.File("packages") };
         string app = work.File("app");
         PackedFeed.Run(work.Path, ["new", "console", "-o", app, "-n", "Consumer", "--no-restore"], Step, env);
-        WriteNuGetConfig(Path.Combine(app, "nuget.config"), withFeed: true);
+        WriteAppNuGetConfig(Path.Combine(app, "nuget.config"));
 
         string csproj = Path.Combine(app, "Consumer.csproj");
         string refs = string.Concat(PackedFeed.Libraries.Select(id => $"""<PackageReference Include="{id}" Version="{PackedFeed.Version}" />"""));
@@ -91,7 +87,8 @@ public class PackageInstallTests
         using var work = new TempDir("sharpgrad-tool");
         var env = new Dictionary<string, string> { ["NUGET_PACKAGES"] = work.File("packages") };
         string config = work.File("nuget.config");
-        WriteNuGetConfig(config, withFeed: false);
+        // No source but the feed given with --add-source, as in the README: the tool package carries all it needs.
+        File.WriteAllText(config, """<?xml version="1.0" encoding="utf-8"?><configuration><packageSources><clear /></packageSources></configuration>""");
         string tools = work.File("tools");
         PackedFeed.Run(work.Path, ["tool", "install", PackedFeed.Tool, "--tool-path", tools, "--add-source", PackedFeed.Feed,
             "--configfile", config, "--version", PackedFeed.Version], Step, env);
