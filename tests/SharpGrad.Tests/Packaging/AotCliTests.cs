@@ -78,7 +78,7 @@ public class AotCliTests
     [AotFact]
     public void Train_OneEpochLearns()
     {
-        if (!Data.FashionMnist.IsAvailable()) return; // nothing to train on; the JIT build's tests say so with a skip
+        if (!SharpGrad.Data.FashionMnist.IsAvailable()) return; // nothing to train on; the JIT build's tests say so with a skip
         using var work = new TempDir("sharpgrad-aot");
         var j = JsonDocument.Parse(Run(work.Path, "train", "--model", "mlp", "--hidden", "64", "--epochs", "1", "--limit", "3000", "--json")).RootElement;
         // Ten classes: chance is 10%; one epoch on 3,000 images already does far better.
