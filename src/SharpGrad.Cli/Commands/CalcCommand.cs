@@ -200,7 +200,7 @@ internal static class CalcCommand
     {
         var rows = new JsonArray();
         for (int i = 0; i < m.GetLength(0); i++)
-            rows.Add(Numbers(Enumerable.Range(0, m.GetLength(1)).Select(j => m[i, j])));
+            rows.Add((JsonNode)Numbers(Enumerable.Range(0, m.GetLength(1)).Select(j => m[i, j])));
         return rows;
     }
 

@@ -81,7 +81,7 @@ internal static class ConvCommand
     private static int? AtLeast(int? value, int min, string option) =>
         value is int v && v < min ? throw new ArgumentException($"{option} must be at least {min}; got {v}.") : value;
 
-    private static JsonArray Dims(FeatureShape s) => [s.Channels, s.Height, s.Width];
+    private static JsonArray Dims(FeatureShape s) => new(JsonValue.Create(s.Channels), JsonValue.Create(s.Height), JsonValue.Create(s.Width));
 
     internal static JsonObject ToJson(ShapeReport r)
     {
@@ -89,7 +89,7 @@ internal static class ConvCommand
         foreach (var step in r.Steps)
         {
             var t = step.Trace;
-            layers.Add(new JsonObject
+            layers.Add((JsonNode)new JsonObject
             {
                 ["spec"] = step.Spec, ["canonical"] = step.Canonical, ["kind"] = t.Layer.Kind.ToString().ToLowerInvariant(),
                 ["input"] = Dims(t.Input), ["output"] = Dims(t.Output), ["output_numel"] = t.Output.Numel,
@@ -108,7 +108,7 @@ internal static class ConvCommand
         var solutions = new JsonArray();
         foreach (var c in r.Solutions)
         {
-            solutions.Add(new JsonObject { ["kernel"] = c.Kernel, ["stride"] = c.Stride, ["padding"] = c.Padding, ["dilation"] = c.Dilation });
+            solutions.Add((JsonNode)new JsonObject { ["kernel"] = c.Kernel, ["stride"] = c.Stride, ["padding"] = c.Padding, ["dilation"] = c.Dilation });
         }
         var c0 = r.Constraints;
         return new JsonObject

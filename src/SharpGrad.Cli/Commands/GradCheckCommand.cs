@@ -29,7 +29,7 @@ internal static class GradCheckCommand
         {
             var arr = new JsonArray();
             foreach (var (c, r) in results)
-                arr.Add(new JsonObject
+                arr.Add((JsonNode)new JsonObject
                 {
                     ["op"] = c.Op, ["shapes"] = c.Shapes, ["passed"] = r.Passed,
                     ["max_rel_error"] = Json.Number(r.MaxRelError), ["max_abs_error"] = Json.Number(r.MaxAbsError),

@@ -56,7 +56,7 @@ internal static class InspectCommand
                 foreach (var t in s.Tensors)
                 {
                     var shape = new JsonArray();
-                    foreach (long d in t.Shape) shape.Add(d);
+                    foreach (long d in t.Shape) shape.Add((JsonNode)JsonValue.Create(d));
                     new JsonObject
                     {
                         ["name"] = t.Name, ["dtype"] = t.DType, ["shape"] = shape, ["count"] = t.Count,
@@ -128,7 +128,7 @@ internal static class InspectCommand
             foreach (var (op, count) in m.OpHistogram) ops[op] = count;
             var inits = new JsonArray();
             foreach (var i in m.Initializers)
-                inits.Add(new JsonObject { ["name"] = i.Name, ["dtype"] = i.ElementType, ["shape"] = new JsonArray([.. i.Shape.Select(d => (JsonNode)JsonValue.Create(d))]), ["count"] = i.Count });
+                inits.Add((JsonNode)new JsonObject { ["name"] = i.Name, ["dtype"] = i.ElementType, ["shape"] = new JsonArray([.. i.Shape.Select(d => (JsonNode)JsonValue.Create(d))]), ["count"] = i.Count });
             Json.Print(new JsonObject
             {
                 ["file"] = path, ["format"] = "onnx", ["ir_version"] = m.IrVersion, ["opset"] = m.Opset, ["producer"] = m.Producer,

@@ -51,7 +51,7 @@ internal static class SweepCommand
         {
             var runs = new JsonArray();
             foreach (var x in outcomes)
-                runs.Add(new JsonObject { ["description"] = x.Config.Describe(), ["lr"] = x.Config.Lr, ["layers"] = x.Config.Hidden.Length, ["params"] = x.Parameters,
+                runs.Add((JsonNode)new JsonObject { ["description"] = x.Config.Describe(), ["lr"] = x.Config.Lr, ["layers"] = x.Config.Hidden.Length, ["params"] = x.Parameters,
                     ["best_epoch"] = x.BestEpoch, ["val_accuracy"] = Json.Number(x.ValidationAccuracy), ["seconds"] = Json.Number(x.Seconds) });
             Json.Print(new JsonObject { ["runs"] = runs, ["selected"] = best.Config.Describe(), ["val_accuracy"] = Json.Number(best.ValidationAccuracy), ["test_accuracy"] = Json.Number(best.TestAccuracy) });
             return 0;

@@ -266,7 +266,7 @@ internal static class TrainCommand
     {
         var history = new JsonArray();
         foreach (var r in o.History)
-            history.Add(new JsonObject
+            history.Add((JsonNode)new JsonObject
             {
                 ["epoch"] = r.Epoch, ["train_loss"] = Json.Number(r.TrainLoss), ["train_accuracy"] = Json.Number(r.TrainAccuracy),
                 ["val_accuracy"] = Json.Number(r.ValidationAccuracy), ["seconds"] = Json.Number(r.Seconds),

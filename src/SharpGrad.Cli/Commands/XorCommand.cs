@@ -94,7 +94,7 @@ internal static class XorCommand
     {
         var restarts = new JsonArray();
         foreach (var run in r.Runs)
-            restarts.Add(new JsonObject
+            restarts.Add((JsonNode)new JsonObject
             {
                 ["seed"] = run.Seed, ["final_loss"] = Json.Number(run.FinalLoss), ["correct"] = run.Final.Correct,
                 ["all_correct"] = run.Final.AllCorrect, ["success"] = run.Succeeded, ["outputs"] = Numbers(run.Final.Outputs), ["diverged_at_epoch"] = run.DivergedAtEpoch,
