@@ -46,6 +46,9 @@ switch (workload)
         if (line.Length > 0) Console.WriteLine(line);
         break;
     }
+    case "attention-memory":
+        Console.WriteLine(AttentionMemory.Run(options));
+        break;
     case "ddp-epoch":
     {
         string line = DdpEpoch.Run(options);
@@ -53,7 +56,7 @@ switch (workload)
         break;
     }
     default:
-        Console.Error.WriteLine($"unknown workload '{workload}' (known: gemm, mlp-epoch, cnn-epoch, mlp-batch1, xor, sgd-logreg, cnn-layers, ddp-epoch, allreduce)");
+        Console.Error.WriteLine($"unknown workload '{workload}' (known: gemm, mlp-epoch, cnn-epoch, mlp-batch1, xor, sgd-logreg, cnn-layers, attention-memory, ddp-epoch, allreduce)");
         return 1;
 }
 return 0;

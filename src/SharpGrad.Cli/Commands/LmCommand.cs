@@ -14,14 +14,15 @@ internal static class LmCommand
         var data = new Option<string>("--data") { Description = "Word list, one word per line.", DefaultValueFactory = _ => "/usr/share/dict/american-english" };
         var steps = new Option<int>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => 3000 };
         var context = new Option<int>("--context") { Description = "Characters of context K.", DefaultValueFactory = _ => 16 };
-        var batch = new Option<int>("--batch-size") { Description = "Windows per step.", DefaultValueFactory = _ => 64 };
+        var batch = new Option<int>("--batch-size") { Description = "Chunks (a word's first K characters, or a later K-character window) per step.", DefaultValueFactory = _ => 64 };
         var lr = new Option<double>("--lr") { Description = "Peak AdamW learning rate (cosine schedule to 0).", DefaultValueFactory = _ => 3e-3 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the split, the initialisation, the batches and the samples." };
         var samples = new Option<int>("--samples") { Description = "Words to sample after training.", DefaultValueFactory = _ => 20 };
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature (1: the model's own distribution).", DefaultValueFactory = _ => 1.0 };
         var valWords = new Option<int>("--val-words") { Description = "Score only the first N validation words (0: all)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text." };
         var cmd = new Command("lm", "Character-level language model on a word list (90/10 train/validation split): trains, prints validation nats per character and samples words.");
-        foreach (var o in new Option[] { model, data, steps, context, batch, lr, seed, samples, valWords, json }) cmd.Add(o);
+        foreach (var o in new Option[] { model, data, steps, context, batch, lr, seed, samples, temperature, valWords, json }) cmd.Add(o);
         cmd.SetAction(p =>
         {
             string name = p.GetValue(model)!.ToLowerInvariant();
@@ -36,6 +37,8 @@ internal static class LmCommand
             if (b <= 0) throw new ArgumentException($"--batch-size must be positive, got {b}.");
             if (!(rate > 0) || !double.IsFinite(rate)) throw new ArgumentException($"--lr must be a positive number, got {rate.ToString(CultureInfo.InvariantCulture)}.");
             if (s < 0) throw new ArgumentException($"--samples must be 0 or more, got {s}.");
+            double temp = p.GetValue(temperature);
+            if (!(temp > 0) || !double.IsFinite(temp)) throw new ArgumentException($"--temperature must be a positive number, got {temp.ToString(CultureInfo.InvariantCulture)}.");
             if (v < 0) throw new ArgumentException($"--val-words must be 0 or more, got {v}.");
             ulong sd = p.GetValue(seed);
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -43,7 +46,7 @@ internal static class LmCommand
             var lm = CharLm.Create(name, words.VocabSize, k, new Generator(sd + 1));
             var result = CharLm.Train(lm, words, new CharLmOptions { Steps = n, BatchSize = b, LearningRate = rate, Seed = sd + 2, ValidationWords = v });
             var rng = new Generator(sd + 3);
-            var sampled = Enumerable.Range(0, s).Select(_ => CharLm.Sample(lm, words, rng)).ToArray();
+            var sampled = Enumerable.Range(0, s).Select(_ => CharLm.Sample(lm, words, rng, temperature: temp)).ToArray();
             double seconds = clock.Elapsed.TotalSeconds;
             long parameters = lm.ParameterCount();
             if (p.GetValue(json))

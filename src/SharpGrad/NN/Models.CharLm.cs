@@ -119,9 +119,65 @@ public sealed class CharLmData
         }
         return (xs, ys);
     }
+    /// <summary>The target value of a position that is not a prediction (padding after a word's end, or a position another chunk scores).</summary>
+    public const long Ignore = -1;
+
+    /// <summary>Chunks of <paramref name="words"/> for <see cref="Sequences"/>: 1 per word, plus one per prediction beyond the first K.</summary>
+    public static long CountChunks(IReadOnlyList<string> words, int context) => words.Sum(w => 1L + Math.Max(0, w.Length + 1 - context));
+
+    /// <summary>
+    /// Every next-character prediction of <paramref name="words"/> as chunks of K positions, each prediction scored in
+    /// exactly one chunk. A word framed as ".w₁…wₙ." gives first the chunk of its first K tokens (".w₁…", right-padded
+    /// with the boundary token), whose position j predicts token j + 1 for every j ≤ n (later positions are
+    /// <see cref="Ignore"/>); then, if n + 1 &gt; K, for each prediction t = K + 1 … n + 1 the chunk of the K tokens
+    /// before it, of which only the last position is scored. Inputs and targets are both [chunks·K], row-major.
+    /// Word "ab", K = 2 gives inputs (. a), (a b) and targets (a b), (− .).
+    /// </summary>
+    /// <remarks>
+    /// A model whose position j sees only positions ≤ j (causal) scores a prediction with the word's own characters
+    /// before it — up to K of them — and never the characters after it, so the right padding changes nothing.
+    /// </remarks>
+    public (long[] Inputs, long[] Targets) Sequences(IReadOnlyList<string> words, int context)
+    {
+        ArgumentNullException.ThrowIfNull(words);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(context);
+        long chunks = CountChunks(words, context);
+        var xs = new long[chunks * context];
+        var ys = new long[chunks * context];
+        Array.Fill(ys, Ignore);
+        long row = 0;
+        var seq = new List<int>();
+        foreach (var w in words)
+        {
+            seq.Clear();
+            seq.Add(0);
+            foreach (char c in w) seq.Add(Encode(c));
+            seq.Add(0);
+            int last = seq.Count - 1; // predictions are of seq[1..last]
+            long o = row * context;
+            for (int j = 0; j < context && j < last; j++)
+            {
+                xs[o + j] = seq[j];
+                ys[o + j] = seq[j + 1];
+            }
+            row++;
+            for (int t = context + 1; t <= last; t++, row++)
+            {
+                o = row * context;
+                for (int j = 0; j < context; j++) xs[o + j] = seq[t - context + j];
+                ys[o + context - 1] = seq[t];
+            }
+        }
+        return (xs, ys);
+    }
 }
 
-/// <summary>A next-character model: token contexts [batch, K] (Int64) → logits [batch, vocab] for the next token.</summary>
+
+/// <summary>
+/// A next-character model over K tokens (Int64 [batch, K]): <see cref="ForwardSequence"/> gives the logits of every
+/// position, [batch, K, vocab], position j predicting the token after input j from inputs 0…j only (causal);
+/// <see cref="Module.Forward(Tensor)"/> gives the last position's, [batch, vocab], the next token after all K.
+/// </summary>
 public abstract class CharLanguageModel : Module
 {
     /// <summary>Sets the shared sizes.</summary>
@@ -137,6 +193,9 @@ public abstract class CharLanguageModel : Module
     public int VocabSize { get; }
     /// <summary>Context length K.</summary>
     public int Context { get; }
+
+    /// <summary>Logits [batch, K, vocab] of every position of token sequences [batch, K]; position j depends on inputs 0…j only.</summary>
+    public abstract Tensor ForwardSequence(Tensor input);
 
     /// <summary>Checks a context batch's shape and returns the batch size.</summary>
     protected int CheckInput(Tensor input)
@@ -176,6 +235,30 @@ public sealed class CharMlp : CharLanguageModel
         var e = Embedding.Forward(input).Reshape(b, Context * Embedding.EmbeddingDim);
         return Head.Forward(Hidden.Forward(e).Tanh());
     }
+
+    /// <summary>
+    /// Position j is scored from the K tokens ending at input j, left-padded with the boundary token where the sequence
+    /// has fewer (the same window <see cref="CharLmData.Windows"/> gives for that prediction).
+    /// </summary>
+    public override Tensor ForwardSequence(Tensor input)
+    {
+        int b = CheckInput(input);
+        int k = Context;
+        var tokens = input.To(DType.Int64).ToArray<long>();
+        var windows = new long[(long)b * k * k];
+        for (int r = 0; r < b; r++)
+            for (int j = 0; j < k; j++)
+            {
+                long o = ((long)r * k + j) * k;
+                for (int i = 0; i < k; i++)
+                {
+                    int src = j - k + 1 + i; // window of position j: inputs j-K+1 … j
+                    windows[o + i] = src >= 0 ? tokens[(long)r * k + src] : 0;
+                }
+            }
+        var e = Embedding.Forward(Tensor.FromArray(windows, b, k, k)).Reshape(b, k, k * Embedding.EmbeddingDim);
+        return Head.Forward(Hidden.Forward(e).Tanh());
+    }
 }
 
 /// <summary>Recurrent family for <see cref="CharRnn"/>.</summary>
@@ -187,7 +270,7 @@ public enum CharRnnKind
     Gru,
 }
 
-/// <summary>Embedding → multi-layer LSTM or GRU (batch first) run over the K context characters → Linear on the last state.</summary>
+/// <summary>Embedding → multi-layer LSTM or GRU (batch first) run over the K context characters → Linear on each state.</summary>
 public sealed class CharRnn : CharLanguageModel
 {
     /// <summary>Creates the model.</summary>
@@ -220,6 +303,13 @@ public sealed class CharRnn : CharLanguageModel
         int b = CheckInput(input);
         var h = Rnn.Forward(Embedding.Forward(input)); // [b, K, hidden]
         return Head.Forward(h.Narrow(1, Context - 1, 1).Reshape(b, HiddenSize));
+    }
+
+    /// <inheritdoc/>
+    public override Tensor ForwardSequence(Tensor input)
+    {
+        CheckInput(input);
+        return Head.Forward(Rnn.Forward(Embedding.Forward(input)));
     }
 }
 
@@ -270,6 +360,15 @@ public sealed class CharTransformer : CharLanguageModel
         var last = Norm.Forward(x.Narrow(1, Context - 1, 1).Reshape(b, DModel));
         return Functional.Linear(last, TokenEmbedding.Weight, HeadBias);
     }
+
+    /// <inheritdoc/>
+    public override Tensor ForwardSequence(Tensor input)
+    {
+        CheckInput(input);
+        var x = TokenEmbedding.Forward(input) + PositionEmbedding.Forward(_positions);
+        x = Encoder.Forward(x, null, null, isCausal: true);
+        return Functional.Linear(Norm.Forward(x), TokenEmbedding.Weight, HeadBias);
+    }
 }
 
 /// <summary>Settings of <see cref="CharLm.Train"/>.</summary>
@@ -277,7 +376,7 @@ public sealed record CharLmOptions
 {
     /// <summary>Optimizer steps.</summary>
     public int Steps { get; init; } = 1000;
-    /// <summary>Windows per step, drawn uniformly with replacement from the training windows.</summary>
+    /// <summary>Chunks per step (<see cref="CharLmData.Sequences"/>), drawn uniformly with replacement from the training chunks.</summary>
     public int BatchSize { get; init; } = 64;
     /// <summary>Peak learning rate of AdamW, annealed to 0 by a cosine schedule over <see cref="Steps"/>.</summary>
     public double LearningRate { get; init; } = 3e-3;
@@ -294,7 +393,7 @@ public sealed record CharLmOptions
 /// <summary>What <see cref="CharLm.Train"/> measured.</summary>
 /// <param name="TrainLoss">Mean training cross-entropy (nats per character) over the last min(Steps, 50) steps.</param>
 /// <param name="ValidationLoss">Mean cross-entropy over every next-character prediction of the validation words.</param>
-/// <param name="TokensPerSecond">Predictions trained on per second of training (evaluation excluded).</param>
+/// <param name="TokensPerSecond">Scored predictions (every non-ignored position of the batches) per second of training (evaluation excluded).</param>
 /// <param name="TrainSeconds">Wall time of the training steps.</param>
 /// <param name="Losses">Training loss of every step.</param>
 public sealed record CharLmResult(double TrainLoss, double ValidationLoss, double TokensPerSecond, double TrainSeconds, IReadOnlyList<double> Losses);
@@ -315,7 +414,11 @@ public static class CharLm
         _ => throw new ArgumentException($"Unknown model '{name}' (expected {string.Join(", ", ModelNames)}).", nameof(name)),
     };
 
-    /// <summary>Trains with AdamW, a cosine schedule and gradient clipping, then scores the validation words.</summary>
+    /// <summary>
+    /// Trains with AdamW, a cosine schedule and gradient clipping on the training words' chunks
+    /// (<see cref="CharLmData.Sequences"/>), every scored position of every chunk in the loss, then scores the
+    /// validation words.
+    /// </summary>
     public static CharLmResult Train(CharLanguageModel model, CharLmData data, CharLmOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -324,31 +427,34 @@ public static class CharLm
         if (options.Steps <= 0) throw new ArgumentOutOfRangeException(nameof(options), options.Steps, "Steps must be positive.");
         if (options.BatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "The batch size must be positive.");
         int k = model.Context, b = options.BatchSize;
-        var (xs, ys) = data.Windows(data.Train, k);
+        var (xs, ys) = data.Sequences(data.Train, k);
+        int chunks = checked((int)(ys.LongLength / k));
         var parameters = model.Parameters().ToArray();
         var optimizer = new Optim.AdamW(parameters, options.LearningRate, weightDecay: options.WeightDecay);
         var schedule = new Optim.CosineAnnealingLR(optimizer, options.Steps);
         var rng = new Generator(options.Seed);
         var bx = new long[b * k];
-        var by = new long[b];
+        var by = new long[b * k];
         var losses = new double[options.Steps];
+        long scored = 0;
         model.Train();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         for (int step = 0; step < options.Steps; step++)
         {
             for (int i = 0; i < b; i++)
             {
-                int row = rng.NextInt(ys.Length);
-                by[i] = ys[row];
+                int row = rng.NextInt(chunks);
                 Array.Copy(xs, (long)row * k, bx, (long)i * k, k);
+                Array.Copy(ys, (long)row * k, by, (long)i * k, k);
             }
             optimizer.ZeroGrad();
-            var loss = Functional.CrossEntropy(model.Forward(Tensor.FromArray(bx, b, k)), Tensor.FromArray(by, b));
+            var (loss, count) = SequenceLoss(model, bx, by, b, Reduction.Mean);
             loss.Backward();
             if (options.ClipNorm > 0) Utils.ClipGradNorm(parameters, options.ClipNorm);
             optimizer.Step();
             schedule.Step();
             losses[step] = loss.Item();
+            scored += count;
         }
         clock.Stop();
         int tail = Math.Min(options.Steps, 50);
@@ -356,54 +462,97 @@ public static class CharLm
         var val = options.ValidationWords > 0 ? data.Validation.Take(options.ValidationWords).ToArray() : data.Validation;
         double valLoss = Evaluate(model, data, val);
         double seconds = clock.Elapsed.TotalSeconds;
-        return new CharLmResult(trainLoss, valLoss, (double)options.Steps * b / Math.Max(seconds, 1e-9), seconds, losses);
-    }
-
-    /// <summary>Mean cross-entropy (nats per character) over every next-character prediction of <paramref name="words"/>, in eval mode.</summary>
-    public static double Evaluate(CharLanguageModel model, CharLmData data, IReadOnlyList<string> words, int batchSize = 512)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(data);
-        var (xs, ys) = data.Windows(words, model.Context);
-        int k = model.Context;
-        bool wasTraining = model.Training;
-        model.Eval();
-        double sum = 0;
-        using (Autograd.NoGrad())
-        {
-            for (int start = 0; start < ys.Length; start += batchSize)
-            {
-                int n = Math.Min(batchSize, ys.Length - start);
-                var x = Tensor.FromArray(xs.AsSpan(start * k, n * k).ToArray(), n, k);
-                var y = Tensor.FromArray(ys.AsSpan(start, n).ToArray(), n);
-                sum += Functional.CrossEntropy(model.Forward(x), y, Reduction.Sum).Item();
-            }
-        }
-        model.Train(wasTraining);
-        return sum / ys.Length;
+        return new CharLmResult(trainLoss, valLoss, scored / Math.Max(seconds, 1e-9), seconds, losses);
     }
 
     /// <summary>
-    /// One word drawn character by character from the model's softmax with <paramref name="generator"/>, stopping at the
-    /// boundary token or after <paramref name="maxLength"/> characters.
+    /// Cross-entropy of <paramref name="model"/>'s <see cref="CharLanguageModel.ForwardSequence"/> over the positions of
+    /// <paramref name="inputs"/> [n·K] whose <paramref name="targets"/> [n·K] are not <see cref="CharLmData.Ignore"/>
+    /// (mean or sum over those positions), and how many there are.
     /// </summary>
-    public static string Sample(CharLanguageModel model, CharLmData data, Generator generator, int maxLength = 30)
+    public static (Tensor Loss, int Count) SequenceLoss(CharLanguageModel model, long[] inputs, long[] targets, int n, Reduction reduction = Reduction.Mean)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(targets);
+        int k = model.Context;
+        if (inputs.LongLength != (long)n * k || targets.LongLength != (long)n * k)
+            throw new ArgumentException($"SequenceLoss: inputs and targets must both hold {n}·{k} tokens; got {inputs.LongLength} and {targets.LongLength}.");
+        var keep = new List<long>(n * k);
+        var kept = new List<long>(n * k);
+        for (int i = 0; i < targets.Length; i++)
+        {
+            if (targets[i] == CharLmData.Ignore) continue;
+            keep.Add(i);
+            kept.Add(targets[i]);
+        }
+        if (keep.Count == 0) throw new ArgumentException("SequenceLoss: every target is ignored; nothing to score.", nameof(targets));
+        var logits = model.ForwardSequence(Tensor.FromArray(inputs, n, k)).Reshape(n * k, model.VocabSize);
+        if (keep.Count < n * k) logits = logits.IndexSelect(0, Tensor.FromArray(keep.ToArray(), keep.Count));
+        return (Functional.CrossEntropy(logits, Tensor.FromArray(kept.ToArray(), kept.Count), reduction), keep.Count);
+    }
+
+    /// <summary>
+    /// Mean cross-entropy (nats per character) over every next-character prediction of <paramref name="words"/> (each
+    /// scored once, in the chunks of <see cref="CharLmData.Sequences"/>), in eval mode.
+    /// </summary>
+    public static double Evaluate(CharLanguageModel model, CharLmData data, IReadOnlyList<string> words, int batchSize = 256)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        var (xs, ys) = data.Sequences(words, model.Context);
+        int k = model.Context;
+        int chunks = checked((int)(ys.LongLength / k));
+        bool wasTraining = model.Training;
+        model.Eval();
+        double sum = 0;
+        long count = 0;
+        using (Autograd.NoGrad())
+        {
+            for (int start = 0; start < chunks; start += batchSize)
+            {
+                int n = Math.Min(batchSize, chunks - start);
+                var (loss, c) = SequenceLoss(model, xs.AsSpan(start * k, n * k).ToArray(), ys.AsSpan(start * k, n * k).ToArray(), n, Reduction.Sum);
+                sum += loss.Item();
+                count += c;
+            }
+        }
+        model.Train(wasTraining);
+        return sum / count;
+    }
+
+    /// <summary>
+    /// One word drawn character by character from the model's softmax at <paramref name="temperature"/> (1: the model's
+    /// own distribution) with <paramref name="generator"/>: it starts after the boundary token, as every word does in
+    /// training, and stops when the model emits the boundary token (end of word) or after <paramref name="maxLength"/>
+    /// characters.
+    /// </summary>
+    public static string Sample(CharLanguageModel model, CharLmData data, Generator generator, int maxLength = 30, double temperature = 1.0)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(generator);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxLength);
+        if (!(temperature > 0) || !double.IsFinite(temperature))
+            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The sampling temperature must be a positive number.");
         int k = model.Context;
-        var ctx = new long[k]; // all boundary tokens: the start of a word
-        var word = new System.Text.StringBuilder();
+        var seq = new List<long> { 0 }; // the boundary token opens every word
+        var window = new long[k];
         bool wasTraining = model.Training;
         model.Eval();
         using (Autograd.NoGrad())
         {
-            while (word.Length < maxLength)
+            while (seq.Count - 1 < maxLength)
             {
-                var logits = model.Forward(Tensor.FromArray((long[])ctx.Clone(), 1, k)).To(DType.Float64).ToArray<double>();
+                // The last min(K, |seq|) tokens at the start of the chunk, as in training; the right padding is never seen.
+                int len = Math.Min(k, seq.Count);
+                Array.Clear(window);
+                for (int j = 0; j < len; j++) window[j] = seq[seq.Count - len + j];
+                var all = model.ForwardSequence(Tensor.FromArray((long[])window.Clone(), 1, k));
+                var logits = all.Narrow(1, len - 1, 1).Reshape(model.VocabSize).To(DType.Float64).ToArray<double>();
                 double max = logits.Max(), total = 0;
-                for (int i = 0; i < logits.Length; i++) total += logits[i] = Math.Exp(logits[i] - max);
+                for (int i = 0; i < logits.Length; i++) total += logits[i] = Math.Exp((logits[i] - max) / temperature);
                 double u = generator.NextDouble() * total;
                 int token = logits.Length - 1;
                 for (int i = 0; i < logits.Length; i++)
@@ -412,12 +561,10 @@ public static class CharLm
                     if (u < 0) { token = i; break; }
                 }
                 if (token == 0) break;
-                word.Append(data.Decode(token));
-                Array.Copy(ctx, 1, ctx, 0, k - 1);
-                ctx[k - 1] = token;
+                seq.Add(token);
             }
         }
         model.Train(wasTraining);
-        return word.ToString();
+        return new string([.. seq.Skip(1).Select(t => data.Decode((int)t))]);
     }
 }

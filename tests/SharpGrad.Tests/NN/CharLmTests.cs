@@ -43,6 +43,29 @@ public class CharLmDataTests
     }
 
     [Fact]
+    public void Sequences_ScoreEveryPredictionExactlyOnce()
+    {
+        var d = CharLmData.FromWords(["ab", "ba", "abba"], seed: 1);
+        Assert.Equal(".ab", d.Alphabet);
+        const long I = CharLmData.Ignore;
+        // ".ab." with K = 4: one chunk (. a b .) predicting a b . and nothing after the word's end.
+        var (x, y) = d.Sequences(["ab"], 4);
+        Assert.Equal(new long[] { 0, 1, 2, 0 }, x);
+        Assert.Equal(new long[] { 1, 2, 0, I }, y);
+        // ".abba." with K = 3: (. a b) → a b b; then the 3 tokens before each later prediction, only the last scored:
+        // (a b b) → a, (b b a) → .
+        (x, y) = d.Sequences(["abba"], 3);
+        Assert.Equal(new long[] { 0, 1, 2, 1, 2, 2, 2, 2, 1 }, x);
+        Assert.Equal(new long[] { 1, 2, 2, I, I, 1, I, I, 0 }, y);
+        Assert.Equal(3, CharLmData.CountChunks(["abba"], 3));
+        // Over several words the scored positions are exactly the predictions.
+        string[] words = ["ab", "abba", "b", "baba"];
+        (_, y) = d.Sequences(words, 2);
+        Assert.Equal(CharLmData.CountPredictions(words), y.Count(t => t != I));
+        Assert.Equal(CharLmData.CountChunks(words, 2) * 2, y.Length);
+    }
+
+    [Fact]
     public void Load_MissingFile_NamesIt()
     {
         var e = Assert.Throws<FileNotFoundException>(() => CharLmData.Load("/nonexistent/words.txt", 0));
@@ -75,6 +98,123 @@ public class CharLmModelTests
             var x = Tensor.FromArray(Enumerable.Range(0, 15).Select(i => (long)(i % 7)).ToArray(), 3, 5);
             Assert.Equal(new[] { 3, 7 }, m.Forward(x).Shape);
             Assert.Throws<ArgumentException>(() => m.Forward(Tensor.FromArray(new long[8], 2, 4)));
+        }
+    }
+
+    [Fact]
+    public void ForwardSequence_IsCausal_EndsWithForward_AndTheMlpScoresItsWindows()
+    {
+        const int v = 7, k = 5;
+        foreach (var m in SmallModels(v, k))
+        {
+            m.Eval();
+            var tokens = Enumerable.Range(0, 3 * k).Select(i => (long)((i * 3 + 1) % v)).ToArray();
+            var all = m.ForwardSequence(Tensor.FromArray(tokens, 3, k)).ToArray<float>();
+            Assert.Equal(3 * k * v, all.Length);
+            // Last position = Forward (the prediction after all K tokens).
+            var last = m.Forward(Tensor.FromArray(tokens, 3, k)).ToArray<float>();
+            for (int r = 0; r < 3; r++)
+                for (int c = 0; c < v; c++)
+                    Assert.Equal(last[r * v + c], all[(r * k + k - 1) * v + c], 1e-4);
+            // Changing the inputs after position j leaves positions 0…j as they were.
+            for (int j = 0; j < k - 1; j++)
+            {
+                var changed = (long[])tokens.Clone();
+                for (int r = 0; r < 3; r++)
+                    for (int i = j + 1; i < k; i++) changed[r * k + i] = (changed[r * k + i] + 2) % v;
+                var again = m.ForwardSequence(Tensor.FromArray(changed, 3, k)).ToArray<float>();
+                for (int r = 0; r < 3; r++)
+                    for (int i = 0; i <= j; i++)
+                        for (int c = 0; c < v; c++)
+                            Assert.Equal(all[(r * k + i) * v + c], again[(r * k + i) * v + c], 1e-4);
+            }
+            if (m is not CharMlp) continue;
+            // The MLP's position j is Forward of the K tokens ending at j, left-padded with the boundary token.
+            for (int j = 0; j < k; j++)
+            {
+                var window = new long[k];
+                for (int i = 0; i < k; i++) window[i] = j - k + 1 + i >= 0 ? tokens[j - k + 1 + i] : 0;
+                var one = m.Forward(Tensor.FromArray(window, 1, k)).ToArray<float>();
+                for (int c = 0; c < v; c++) Assert.Equal(one[c], all[j * v + c], 1e-4);
+            }
+        }
+    }
+
+    /// <summary>−log p(next) of every prediction of every word, each from its own run on the (up to K) tokens before it.</summary>
+    private static double PrefixLoss(CharLanguageModel m, CharLmData d, IReadOnlyList<string> words)
+    {
+        int k = m.Context;
+        double sum = 0;
+        int n = 0;
+        foreach (var w in words)
+        {
+            var seq = new List<long> { 0 };
+            seq.AddRange(w.Select(c => (long)d.Encode(c)));
+            seq.Add(0);
+            for (int t = 1; t < seq.Count; t++)
+            {
+                int len = Math.Min(k, t);
+                var input = new long[k];
+                for (int i = 0; i < len; i++) input[i] = seq[t - len + i];
+                var logits = m.ForwardSequence(Tensor.FromArray(input, 1, k)).To(DType.Float64).ToArray<double>().AsSpan((len - 1) * m.VocabSize, m.VocabSize);
+                double max = double.NegativeInfinity;
+                foreach (var z in logits) max = Math.Max(max, z);
+                double total = 0;
+                foreach (var z in logits) total += Math.Exp(z - max);
+                sum += max + Math.Log(total) - logits[(int)seq[t]];
+                n++;
+            }
+        }
+        return sum / n;
+    }
+
+    [Fact]
+    public void Evaluate_IsTheMeanOverEveryPrediction_ScoredFromItsOwnPrefix()
+    {
+        var d = CharLmData.FromWords(Words, seed: 3);
+        string[] words = ["cat", "tractab", "bear", "a"]; // "tractab" is longer than K = 4: predictions 5…8 need later windows
+        foreach (var m in SmallModels(d.VocabSize, context: 4))
+        {
+            m.Eval();
+            Assert.Equal(PrefixLoss(m, d, words), CharLm.Evaluate(m, d, words, batchSize: 3), 1e-5);
+        }
+    }
+
+    [Fact]
+    public void Train_StepLoss_IsTheMeanOverEveryScoredPositionOfTheBatch()
+    {
+        var d = CharLmData.FromWords(Words, seed: 3);
+        const int k = 4, b = 5;
+        foreach (var m in SmallModels(d.VocabSize, k))
+        {
+            // The batch Train draws first (its sampler: Generator(Seed).NextInt over the chunks), scored independently:
+            // every prediction in a drawn word-start chunk, or the last of a later window, from its prefix.
+            var (xs, ys) = d.Sequences(d.Train, k);
+            int chunks = ys.Length / k;
+            var rng = new Generator(11);
+            double sum = 0;
+            int n = 0;
+            m.Eval(); // no dropout in these models, so eval and train mode agree
+            for (int i = 0; i < b; i++)
+            {
+                int row = rng.NextInt(chunks);
+                var logits = m.ForwardSequence(Tensor.FromArray(xs.AsSpan(row * k, k).ToArray(), 1, k)).To(DType.Float64).ToArray<double>();
+                for (int j = 0; j < k; j++)
+                {
+                    long target = ys[row * k + j];
+                    if (target == CharLmData.Ignore) continue;
+                    var z = logits.AsSpan(j * d.VocabSize, d.VocabSize);
+                    double max = double.NegativeInfinity;
+                    foreach (var e in z) max = Math.Max(max, e);
+                    double total = 0;
+                    foreach (var e in z) total += Math.Exp(e - max);
+                    sum += max + Math.Log(total) - z[(int)target];
+                    n++;
+                }
+            }
+            Assert.True(n > b, $"{m.GetType().Name}: {n} scored positions in {b} chunks; a word-start chunk scores several");
+            var r = CharLm.Train(m, d, new CharLmOptions { Steps = 1, BatchSize = b, Seed = 11, ValidationWords = 1 });
+            Assert.Equal(sum / n, r.Losses[0], 1e-5);
         }
     }
 
@@ -137,6 +277,27 @@ public class CharLmModelTests
             Assert.All(w, c => Assert.Contains(c, d.Alphabet));
         }
         Assert.Equal(CharLm.Sample(m, d, new Generator(5)), CharLm.Sample(m, d, new Generator(5)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => CharLm.Sample(m, d, g, temperature: 0));
+    }
+
+    [Fact]
+    public void Sample_FollowsTheModelsNextCharacterDistribution()
+    {
+        // An MLP whose head bias dominates: p(a) = p(b) = p(.) = 1/3 at every step regardless of the context, so a
+        // sampled word has length L with probability (2/3)^L · 1/3 (mean 2) and its letters are a/b half and half.
+        var d = CharLmData.FromWords(["ab", "ba"], seed: 0);
+        var m = new CharMlp(d.VocabSize, 3, 4, 8, new Generator(1));
+        using (SharpGrad.Autograd.NoGrad())
+        {
+            m.Head.Weight.Fill(0);
+            m.Head.Bias!.Fill(0);
+        }
+        var g = new Generator(7);
+        var words = Enumerable.Range(0, 3000).Select(_ => CharLm.Sample(m, d, g)).ToArray();
+        Assert.Equal(2.0, words.Average(w => w.Length), 0.15);
+        Assert.Equal(1.0 / 3, words.Count(w => w.Length == 0) / 3000.0, 0.03);
+        var letters = string.Concat(words);
+        Assert.Equal(0.5, letters.Count(c => c == 'a') / (double)letters.Length, 0.03);
     }
 }
 
