@@ -86,7 +86,7 @@ internal static class SummaryCommand
         var layers = new JsonArray();
         foreach (var l in s.Layers)
         {
-            layers.Add(new JsonObject
+            layers.Add((JsonNode)new JsonObject
             {
                 ["name"] = l.Name, ["type"] = l.Type, ["depth"] = l.Depth,
                 ["output_shape"] = l.OutputShape is null ? null : new JsonArray(l.OutputShape.Select(d => (JsonNode?)d).ToArray()),
