@@ -3,6 +3,10 @@
 # ratio table (bench/compare.py). Usage, from anywhere:
 #   bench/compare.sh            # full: whole epochs, 2 s per GEMM shape
 #   bench/compare.sh --quick    # 12,800 images per epoch row, 2,000 for sgd-logreg, 0.5 s per GEMM shape
+#   bench/compare.sh --jit      # SharpGrad side from the JIT build instead of the NativeAOT one (combine with --quick)
+# The SharpGrad side runs the bench runner compiled with NativeAOT (x86-64-v4 when the CPU has AVX-512F, else v3), as
+# `sharpgrad` itself ships: no JIT compilation inside the timed runs, which the tiny rows (XOR, logistic regression,
+# batch 1) otherwise spend most of their time on. BENCHMARKS.md has JIT and AOT measured side by side.
 # Needs the Fashion-MNIST files (apt-get install -y dataset-fashion-mnist) and /usr/bin/python3 with torch and numpy
 # (apt-get install -y python3-torch python3-numpy).
 #
@@ -12,13 +16,28 @@
 # PyTorch is run with 1 and with 2 intra-op threads; the fastest run is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-quick=0
-[[ "${1:-}" == "--quick" ]] && quick=1
+quick=0; jit=0
+for a in "$@"; do
+  case $a in
+    --quick) quick=1 ;;
+    --jit) jit=1 ;;
+    *) echo "compare.sh: unknown option '$a' (known: --quick, --jit)" >&2; exit 2 ;;
+  esac
+done
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-dotnet build bench/SharpGrad.Bench -c Release -v quiet -nologo >/dev/null
-SG=(dotnet bench/SharpGrad.Bench/bin/Release/net10.0/SharpGrad.Bench.dll)
+if (( jit )); then
+  dotnet build bench/SharpGrad.Bench -c Release -v quiet -nologo >/dev/null
+  SG=(dotnet bench/SharpGrad.Bench/bin/Release/net10.0/SharpGrad.Bench.dll)
+else
+  iset=x86-64-v4; grep -qw avx512f /proc/cpuinfo || iset=x86-64-v3
+  dotnet publish bench/SharpGrad.Bench -c Release -r linux-x64 -p:PublishAot=true -p:IlcInstructionSet=$iset \
+    -o bench/SharpGrad.Bench/bin/aot --nologo -v quiet >"$out/publish.log" 2>&1 || { cat "$out/publish.log"; exit 1; }
+  SG=(bench/SharpGrad.Bench/bin/aot/SharpGrad.Bench)
+fi
+echo "SharpGrad side: ${SG[*]}" >&2
+export SG_BENCH="${SG[*]}"
 # Two OpenBLAS settings for every row that goes through BLAS: the core type OpenBLAS detects itself (the kernels
 # issue's `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`; Cooperlake's AVX-512 kernels on this AMD EPYC, Prescott's SSE3
 # ones on the Xeon of earlier sessions) and SkylakeX's AVX-512 kernels; the faster run is kept.
@@ -43,6 +62,7 @@ row() {
 # Peak resident memory (KB) of one run, measured by GNU time.
 rss() { /usr/bin/time -f '%M' -o "$out/rss" "$@" >/dev/null; cat "$out/rss"; }
 
+echo "fma-peak sharpgrad $("${SG[@]}" --workload fma-peak --threads 2 --seconds $secs)" >>"$out/lines"
 for m in 512 1024 2048; do
   row "gemm-$m" --workload gemm --threads 2 --seconds $secs --m $m <<<"bench/reference/gemm.py --threads 2 --seconds $secs --m $m"
 done

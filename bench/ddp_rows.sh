@@ -18,7 +18,8 @@ if ! command -v mpirun >/dev/null; then
   echo "note: mpirun not found (apt-get install openmpi-bin libopenmpi-dev): the data-parallel rows are left out" >&2
   exit 0
 fi
-SG=(dotnet bench/SharpGrad.Bench/bin/Release/net10.0/SharpGrad.Bench.dll)
+# compare.sh exports SG_BENCH (its NativeAOT runner, or the JIT build with --jit); alone, the JIT build.
+read -r -a SG <<<"${SG_BENCH:-dotnet bench/SharpGrad.Bench/bin/Release/net10.0/SharpGrad.Bench.dll}"
 MPI=(mpirun --allow-run-as-root --oversubscribe -np 2 -x DOTNET_PROCESSOR_COUNT=1 -x OMP_NUM_THREADS=1)
 for m in mlp cnn; do
   # mpirun hands the ranks a pseudo-terminal, so a terminal escape may precede the JSON: keep the object alone.

@@ -26,6 +26,13 @@ switch (workload)
         Console.WriteLine(FormattableString.Invariant($"{{\"workload\":\"gemm\",\"threads\":{threads},\"m\":{m},\"n\":{n},\"k\":{k},\"ta\":{(ta ? 1 : 0)},\"tb\":{(tb ? 1 : 0)},\"dtype\":\"{dtype}\",\"gflops\":{gflops:F2}}}"));
         break;
     }
+    case "fma-peak":
+    {
+        // The measured FMA peak (FmaPeak.cs): --threads (default: every core), --seconds.
+        int threads = int.Parse(options.GetValueOrDefault("threads", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        Console.WriteLine(FmaPeak.Run(threads, double.Parse(options.GetValueOrDefault("seconds", "2"), CultureInfo.InvariantCulture)));
+        break;
+    }
     case "conv":
     {
         // The three convolution products of one layer alone (forward, weight gradient, input gradient), GFLOP/s each:
