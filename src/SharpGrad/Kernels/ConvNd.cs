@@ -153,7 +153,8 @@ internal static unsafe class ConvNd
     /// <summary>
     /// The 2-d input gradient of <paramref name="count"/> images, written into <paramref name="gx"/> from
     /// <paramref name="gxOffset"/>: as a forward convolution of its own when that applies and pays
-    /// (<see cref="ImplicitConv.InputGradientSupported"/>), else as dcols = Wᵀ · gy scattered back with col2im.
+    /// (<see cref="ImplicitConv.InputGradientSupported"/>), else as dcols = Wᵀ · gy, each tile scattered back at once
+    /// (<see cref="ImplicitConv.InputGradientScatter{T}"/>).
     /// </summary>
     private static void InputGradient2d<T>(in ConvGeometry g, T[] gy, int gyOffset, int count, T[] w, int wOffset, int outC, T[] gx, int gxOffset)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -165,53 +166,8 @@ internal static unsafe class ConvNd
                 ImplicitConv.InputGradient(pgy + gyOffset, count, g, pw + wOffset, outC, pgx + gxOffset, Gemm.MaxThreads);
             return;
         }
-        Array.Clear(gx, gxOffset, count * imageSize);
-        ExplicitInputGradient(g, gy, gyOffset, count, w, wOffset, outC, gx, gxOffset);
-    }
-
-    /// <summary>
-    /// Elements of one column-matrix chunk (2 MB of float32, the fastest size measured) on the input-gradient path that
-    /// still builds one (strides above 1, or outputs much smaller than the input): small enough that col2im reads back
-    /// what the GEMM wrote while much of it is still in the core's cache. A batch is done in chunks of whole images, each
-    /// thread its own chunks. Measured on the issue CNN's second layer (32→64, 5x5 on 12x12, batch 64): backward
-    /// 7.0 ms with one 13 MB matrix split over the cores by the GEMM, 5.3-5.4 ms at 2 MB, 5.5-6.2 ms at 0.25-1 MB.
-    /// </summary>
-    internal const int ChunkElements = 1 << 19;
-
-    /// <summary>
-    /// dcols = Wᵀ · gy chunk by chunk, scattered back with col2im (adds into <paramref name="gx"/>, which starts at zero).
-    /// The chunks are split over the cores, each thread running the GEMM and col2im of its own chunks in its own scratch,
-    /// so a chunk never leaves that core's cache. The chunking depends only on the geometry and the batch, and each image
-    /// lies in one chunk, so the result does not depend on the number of threads.
-    /// </summary>
-    private static void ExplicitInputGradient<T>(ConvGeometry g, T[] gy, int gyOffset, int n, T[] w, int wOffset, int outC, T[] gx, int gxOffset)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int rows = g.ColumnRows, p = g.ColumnCols;
-        int chunk = Math.Max(1, Math.Min(n, ChunkElements / Math.Max(1, rows * p))), chunks = (n + chunk - 1) / chunk;
-        int imageSize = g.Channels * g.Height * g.Width;
-        RangeWork.Run(chunks, (long)n * rows * p, (firstChunk, lastChunk) =>
-        {
-            T[] gyChunk = ScratchPool<T>.Rent(outC * chunk * p);
-            T[] gcols = ScratchPool<T>.Rent(rows * chunk * p);
-            try
-            {
-                for (int c = firstChunk; c < lastChunk; c++)
-                {
-                    int first = c * chunk, count = Math.Min(chunk, n - first), ld = count * p;
-                    for (int i = 0; i < count; i++)
-                        for (int o = 0; o < outC; o++)
-                            gy.AsSpan(gyOffset + ((first + i) * outC + o) * p, p).CopyTo(gyChunk.AsSpan(o * ld + i * p, p));
-                    Gemm.Multiply<T>(true, false, rows, ld, outC, w.AsSpan(wOffset, outC * rows), gyChunk, gcols, accumulate: false);   // dcols = Wᵀ · gy
-                    Im2Col.Backward<T>(gcols, g, gx.AsSpan(gxOffset + first * imageSize, count * imageSize), ld, 0, count);
-                }
-            }
-            finally
-            {
-                ScratchPool<T>.Return(gyChunk);
-                ScratchPool<T>.Return(gcols);
-            }
-        });
+        fixed (T* pgy = gy, pw = w, pgx = gx)
+            ImplicitConv.InputGradientScatter(pgy + gyOffset, count, g, pw + wOffset, outC, pgx + gxOffset, Gemm.MaxThreads);
     }
 
     /// <summary>

@@ -83,6 +83,86 @@ internal static unsafe class ImplicitConv
     }
 
     /// <summary>
+    /// <c>gx = col2im(Wᵀ · gy)</c> for any geometry, written (not added) into <paramref name="gx"/> ([N, C, H, W]), with
+    /// the column-gradient matrix never stored: each MR x NR tile of it is made by the micro-kernel and at once added
+    /// into the (padded) images it belongs to (<see cref="ScatterAdd{T}"/>, the adjoint of <see cref="Gather{T}"/>).
+    /// </summary>
+    public static void InputGradientScatter<T>(T* gy, int count, in ConvGeometry g, T* w, int outC, T* gx, int threads)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (count == 0) return;
+        if (Vector512.IsHardwareAccelerated) InputGradientJob<T, GemmKernel512<T>>.Run(gy, count, g, w, outC, gx, threads);
+        else if (Vector256.IsHardwareAccelerated) InputGradientJob<T, GemmKernel256<T>>.Run(gy, count, g, w, outC, gx, threads);
+        else InputGradientJob<T, GemmKernelScalar<T>>.Run(gy, count, g, w, outC, gx, threads);
+    }
+
+    /// <summary>
+    /// Cuts positions [p0, p0 + positions) into runs along output rows, as <see cref="Gather{T}"/> does: run s starts at
+    /// element <c>runs[2s]</c> of the padded images and covers <c>runs[2s + 1]</c> consecutive positions. Returns the count;
+    /// <paramref name="runs"/> must hold 2 · (positions / OW + 2) values.
+    /// </summary>
+    internal static int Runs(int* runs, in ConvGeometry g, int p0, int positions)
+    {
+        int ow = g.OutWidth, wp = g.Width + 2 * g.PadW, perImage = g.ColumnCols, imageSize = PaddedSize(g);
+        int nRuns = 0;
+        for (int q = p0, end = p0 + positions; q < end; nRuns++)
+        {
+            int image = q / perImage, p = q - image * perImage;
+            int oy = p / ow, ox = p - oy * ow, len = Math.Min(ow - ox, end - q);
+            runs[2 * nRuns] = image * imageSize + oy * g.StrideH * wp + ox * g.StrideW;
+            runs[2 * nRuns + 1] = len;
+            q += len;
+        }
+        return nRuns;
+    }
+
+    /// <summary>
+    /// The adjoint of <see cref="Gather{T}"/>: adds <c>src[r * ld + p]</c> into the padded images at
+    /// <paramref name="padded"/> wherever Gather would have read the column matrix's row r at the p-th position of the
+    /// runs (<see cref="Runs"/>). With stride 1 a run's taps are consecutive, so a row is a few vector adds per run.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ScatterAdd<T>(T* src, int ld, T* padded, int* rowOffset, int rows, int* runs, int nRuns, int strideW)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w256 = Vector256<T>.Count, w128 = Vector128<T>.Count;
+        for (int k = 0, col = 0; k < nRuns; k++)
+        {
+            T* dst = padded + runs[2 * k];
+            int len = runs[2 * k + 1];
+            T* s = src + col;
+            col += len;
+            if (strideW != 1)
+            {
+                for (int r = 0; r < rows; r++, s += ld)
+                {
+                    T* d = dst + rowOffset[r];
+                    for (int t = 0; t < len; t++) d[t * strideW] += s[t];
+                }
+            }
+            else if (len == w256)
+            {
+                for (int r = 0; r < rows; r++, s += ld)
+                {
+                    T* d = dst + rowOffset[r];
+                    Vector256.Store(Vector256.Load(d) + Vector256.Load(s), d);
+                }
+            }
+            else
+            {
+                for (int r = 0; r < rows; r++, s += ld)
+                {
+                    T* d = dst + rowOffset[r];
+                    int t = 0;
+                    for (; t + w256 <= len; t += w256) Vector256.Store(Vector256.Load(d + t) + Vector256.Load(s + t), d + t);
+                    for (; t + w128 <= len; t += w128) Vector128.Store(Vector128.Load(d + t) + Vector128.Load(s + t), d + t);
+                    for (; t < len; t++) d[t] += s[t];
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// Copies image <paramref name="img"/> ([C, H, W]) into <paramref name="dst"/> with a border of zeros
     /// (<see cref="ConvGeometry.PadH"/> rows, <see cref="ConvGeometry.PadW"/> columns): the gathers then read every
     /// tap without a bounds test.
@@ -171,6 +251,11 @@ internal static unsafe class ImplicitConv
                         T* from = src + rowOffset[r];
                         for (int t = 0; t < len; t++) d[t] = from[t * sw];
                     }
+                }
+                else if (len == w256)
+                {
+                    // One vector per row (an 8-pixel row of float32: the CNN's second layer).
+                    for (int r = 0; r < rows; r++, d += ld) Vector256.Store(Vector256.Load(src + rowOffset[r]), d);
                 }
                 else if (len >= w256 && len <= 2 * w256)
                 {
@@ -397,6 +482,30 @@ internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
     }
 
     /// <summary>
+    /// The strip of colsᵀ for positions [p0, p0 + positions) of the padded image <paramref name="img"/> when all
+    /// C·kh·kw rows fit one strip and a kernel row fits a 256-bit vector (stride and dilation 1 along the width): row
+    /// p of the strip is the window of position p, each kernel row of it copied with one vector move in ascending order,
+    /// so a move's spill past its kw values is overwritten by the next. Values past C·kh·kw in a row are left as they are:
+    /// they only reach columns of the product that are never stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void PackPatches(T* strip, T* img, int p0, int positions)
+    {
+        int nr = TK.NR, kh = _g.KernelH, kw = _g.KernelW, ow = _g.OutWidth, wp = _g.Width + 2 * _g.PadW;
+        int plane = (_g.Height + 2 * _g.PadH) * wp, rowStep = _g.DilationH * wp, channels = _g.Channels, sh = _g.StrideH;
+        int oy = p0 / ow, ox = p0 - oy * ow;
+        for (int p = 0; p < positions; p++)
+        {
+            T* window = img + oy * sh * wp + ox;
+            T* dst = strip + p * nr;
+            for (int c = 0; c < channels; c++)
+                for (int ky = 0; ky < kh; ky++, dst += kw)
+                    Vector256.Store(Vector256.Load(window + c * plane + ky * rowStep), dst);
+            if (++ox == ow) { ox = 0; oy++; }
+        }
+    }
+
+    /// <summary>
     /// gw[m0 .. m1, strips s0 .. s1] = Σ over images [i0, i1) of gy_i · cols(x_i)ᵀ, with part <paramref name="index"/>'s
     /// scratch; <paramref name="gw"/> is O x C·kh·kw row-major and is overwritten (not added to).
     /// </summary>
@@ -407,9 +516,13 @@ internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
         int imageSize = _g.Channels * _g.Height * _g.Width;
         T* aBuf = _a[index].Get((m1 - m0 + mr) * kc);
         T* rows = _rows[index].Get(nr * kc);
-        T* strip = _strip[index].Get(kc * nr);
+        // A single strip of short kernel rows (a first layer: 1·5·5 = 25 rows) is packed straight from the image, one
+        // vector per kernel row and position; its stores and loads run up to a vector past the end (the slack below).
+        bool patches = n <= nr && s0 == 0 && _g.StrideW == 1 && _g.DilationW == 1 && _g.KernelW <= Vector256<T>.Count;
+        int slack = Vector256<T>.Count;
+        T* strip = _strip[index].Get(kc * nr + slack);
         T* tile = _tile[index].Get(mr * nr);
-        T* img = _padded[index].Get(ImplicitConv.PaddedSize(_g));
+        T* img = _padded[index].Get(ImplicitConv.PaddedSize(_g) + slack);
         for (int i = i0; i < i1; i++)
         {
             ImplicitConv.Pad(_x + (nint)i * imageSize, _g, img);
@@ -423,8 +536,12 @@ internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
                 {
                     int r0 = s * nr, w = Math.Min(nr, n - r0);
                     // cols(x_i)[r0 .. r0 + w, pc .. pc + kc) row-major, then transposed into the kernel's strip layout
-                    fixed (int* offsets = &_rowOffsets[r0]) ImplicitConv.Gather(rows, kcCur, img, offsets, w, _g, pc, kcCur);
-                    GemmPacking.PackBStrip(strip, rows, kcCur, true, kcCur, w, nr);
+                    if (patches) PackPatches(strip, img, pc, kcCur);
+                    else
+                    {
+                        fixed (int* offsets = &_rowOffsets[r0]) ImplicitConv.Gather(rows, kcCur, img, offsets, w, _g, pc, kcCur);
+                        GemmPacking.PackBStrip(strip, rows, kcCur, true, kcCur, w, nr);
+                    }
                     for (int ir = m0; ir < m1; ir += mr)
                     {
                         int h = Math.Min(mr, m1 - ir);
@@ -439,6 +556,127 @@ internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
                     }
                 }
             }
+        }
+    }
+}
+
+/// <summary>
+/// The input gradient as an implicit GEMM: dcols = Wᵀ · gy, strip by strip of NR output positions, each MR-row tile
+/// scattered into its images as soon as the micro-kernel has made it (the tile is still in L1), so neither gy's copy
+/// nor the column-gradient matrix is stored. The batch is cut into chunks of whole images fixed by the geometry alone;
+/// a part takes whole chunks and adds into a chunk's images in one order, so the result does not depend on the threads.
+/// </summary>
+internal sealed unsafe class InputGradientJob<T, TK> : ParallelWork
+    where T : unmanaged, IFloatingPointIeee754<T>
+    where TK : struct, IGemmKernel<T>
+{
+    [ThreadStatic] private static InputGradientJob<T, TK>? t_job;
+
+    /// <summary>Elements of a chunk's padded images (64 KB of float32: they stay in L2 while every tile is added).</summary>
+    internal const int ChunkElements = 1 << 14;
+
+    private readonly AlignedBuffer<T> _packedW = new(), _permutedW = new();
+    private AlignedBuffer<T>[] _strip = [], _tile = [], _padded = [];
+    private int[] _natural = [];
+    private T* _gy, _gx, _w;
+    private ConvGeometry _g;
+    private int _count, _outC, _kc, _mPadded, _chunk;
+    private int[] _rowOffsets = [];
+
+    public static void Run(T* gy, int count, in ConvGeometry g, T* w, int outC, T* gx, int threads)
+    {
+        var job = t_job ??= new InputGradientJob<T, TK>();
+        int rows = g.ColumnRows, mr = TK.MR;
+        job._gy = gy; job._gx = gx; job._g = g; job._count = count; job._outC = outC;
+        job._kc = GemmTuning.BlockDepth<T>(TK.NR, outC);
+        job._mPadded = (rows + mr - 1) / mr * mr;
+        // The rows of Wᵀ taken in (kx, channel, ky) order: the taps of one tile then land in different rows of the image,
+        // so the tile's adds never partly overlap the one just stored (a store-forwarding stall per add in (c, ky, kx) order).
+        int[] natural = ImplicitConv.RowOffsets(g, job._natural);
+        job._natural = natural;
+        if (job._rowOffsets.Length < rows) job._rowOffsets = new int[rows];
+        T* permuted = job._permutedW.Get(Math.Max(1, outC * rows));
+        int kw = g.KernelW, perChannel = g.KernelH * kw;
+        for (int kx = 0, j = 0; kx < kw; kx++)
+            for (int c = 0; c < g.Channels; c++)
+                for (int ky = 0; ky < g.KernelH; ky++, j++)
+                {
+                    int r = c * perChannel + ky * kw + kx;
+                    job._rowOffsets[j] = natural[r];
+                    for (int o = 0; o < outC; o++) permuted[(nint)o * rows + j] = w[(nint)o * rows + r];
+                }
+        // Wᵀ ([C·kh·kw, O], read from the permuted W [O, C·kh·kw]) packed once per call for every k block: block pc at mPadded * pc.
+        job._w = job._packedW.Get(job._mPadded * Math.Max(1, outC));
+        for (int pc = 0; pc < outC; pc += job._kc)
+            GemmPacking.PackA(job._w + job._mPadded * pc, permuted + (nint)pc * rows, rows, true, rows, Math.Min(job._kc, outC - pc), mr);
+        job._chunk = Math.Max(1, Math.Min(count, InputGradientJob<T, TK>.ChunkElements / Math.Max(1, ImplicitConv.PaddedSize(g))));
+        int chunks = (count + job._chunk - 1) / job._chunk;
+        int parts = Math.Max(1, Math.Min(threads, chunks));
+        if ((long)count * outC * rows * g.ColumnCols < (long)Gemm.ParallelThresholdFlops) parts = 1;
+        job.EnsureBuffers(Math.Max(parts, WorkerPool.MaxParallelism));
+        WorkerPool.Run(job, parts);
+    }
+
+    private void EnsureBuffers(int parts)
+    {
+        if (_strip.Length >= parts) return;
+        _strip = AlignedBuffer<T>.Grow(_strip, parts); _tile = AlignedBuffer<T>.Grow(_tile, parts); _padded = AlignedBuffer<T>.Grow(_padded, parts);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override void Execute(int index, int count)
+    {
+        int chunks = (_count + _chunk - 1) / _chunk;
+        int c0 = (int)((long)chunks * index / count), c1 = (int)((long)chunks * (index + 1) / count);
+        if (c0 >= c1) return;
+        int mr = TK.MR, nr = TK.NR, rows = _g.ColumnRows, p = _g.ColumnCols, outC = _outC, kc = _kc;
+        int imageSize = _g.Channels * _g.Height * _g.Width, paddedSize = ImplicitConv.PaddedSize(_g);
+        bool unpadded = _g.PadH == 0 && _g.PadW == 0;
+        T* strip = _strip[index].Get(Math.Max(1, outC) * nr);
+        T* tile = _tile[index].Get(mr * nr);
+        T* paddedBuf = unpadded ? null : _padded[index].Get(_chunk * paddedSize);
+        int* runs = stackalloc int[2 * (nr / Math.Max(1, _g.OutWidth) + 3)];
+        for (int ci = c0; ci < c1; ci++)
+        {
+            int i0 = ci * _chunk, n = Math.Min(_chunk, _count - i0);
+            // Without padding the padded images are the output itself.
+            T* target = unpadded ? _gx + (nint)i0 * imageSize : paddedBuf;
+            new Span<T>(target, n * paddedSize).Clear();
+            if (outC > 0)
+            {
+                for (int q = 0, total = n * p; q < total; q += nr)
+                {
+                    int w = Math.Min(nr, total - q);
+                    // gy's columns q .. q + w of the chunk (image by image) as the NR-wide strip, O rows.
+                    for (int done = 0, img = q / p, px = q - q / p * p; done < w; img++, px = 0)
+                    {
+                        int seg = Math.Min(w - done, p - px);
+                        T* from = _gy + ((nint)(i0 + img) * outC) * p + px;
+                        for (int o = 0; o < outC; o++) Im2Col.Copy(ref from[(nint)o * p], ref strip[o * nr + done], seg);
+                        done += seg;
+                    }
+                    if (w < nr)
+                        for (int o = 0; o < outC; o++) Im2Col.Fill(ref strip[o * nr], w, nr);
+                    int nRuns = ImplicitConv.Runs(runs, _g, q, w);
+                    for (int ir = 0; ir < rows; ir += mr)
+                    {
+                        int h = Math.Min(mr, rows - ir);
+                        for (int pc = 0; pc < outC; pc += kc)
+                        {
+                            int kcCur = Math.Min(kc, outC - pc);
+                            TK.Run(kcCur, _w + _mPadded * pc + ir * kcCur, strip + pc * nr, nr, tile, nr, T.One, pc > 0 ? T.One : T.Zero);
+                        }
+                        fixed (int* offsets = &_rowOffsets[ir]) ImplicitConv.ScatterAdd(tile, nr, target, offsets, h, runs, nRuns, _g.StrideW);
+                    }
+                }
+            }
+            if (unpadded) continue;
+            int hp = _g.Height + 2 * _g.PadH, wp = _g.Width + 2 * _g.PadW;
+            for (int i = 0; i < n; i++)
+                for (int c = 0; c < _g.Channels; c++)
+                    for (int y = 0; y < _g.Height; y++)
+                        Im2Col.Copy(ref paddedBuf[i * paddedSize + (c * hp + y + _g.PadH) * wp + _g.PadW],
+                            ref _gx[((nint)(i0 + i) * _g.Channels + c) * _g.Height * _g.Width + y * _g.Width], _g.Width);
         }
     }
 }

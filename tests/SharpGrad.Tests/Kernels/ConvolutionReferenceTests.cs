@@ -23,8 +23,8 @@ public class ConvolutionReferenceTests
         { 2, 2, 2, 4, 4, 3, 3, (1, 1), (3, 3), (1, 1) },     // padding wider than the image: rows of pure zeros
         { 2, 1, 2, 6, 6, 2, 2, (1, 1), (2, 2), (5, 5) },     // dilated window reaching past the far edge
         { 100, 32, 3, 12, 12, 5, 5, (1, 1), (0, 0), (1, 1) }, // 800 column rows: several k blocks of the implicit GEMM
-        { 70, 16, 3, 30, 30, 5, 5, (2, 2), (2, 2), (1, 1) },  // strided: the input gradient's column matrix comes in several chunks (ConvNd.ChunkElements)
-        { 13, 16, 3, 30, 30, 5, 5, (2, 2), (2, 2), (1, 1) },  // ... of 5 images each, the last one short (3), on two cores
+        { 70, 16, 3, 30, 30, 5, 5, (2, 2), (2, 2), (1, 1) },  // strided: the scattered input gradient comes in several chunks (InputGradientJob.ChunkElements)
+        { 13, 16, 3, 30, 30, 5, 5, (2, 2), (2, 2), (1, 1) },  // ... with the chunks split over two cores
     };
 
     [Theory]

@@ -31,7 +31,9 @@ public sealed class Sequential : Module
     /// <remarks>
     /// A <see cref="Linear"/> layer followed by a <see cref="ReLU"/> layer runs as one op, the ReLU applied in the
     /// matrix product's epilogue: same values and gradients as the two layers one after the other (tested), one pass
-    /// over the activations fewer.
+    /// over the activations fewer. A <see cref="ReLU"/> followed by a <see cref="MaxPool2d"/> runs as the pool then the
+    /// ReLU, which is the same function with the same gradient (the ReLU is monotone and zero where it is flat) on the
+    /// pool's smaller output.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override Tensor Forward(Tensor input)
@@ -43,6 +45,13 @@ public sealed class Sequential : Module
             if (layers[i] is Linear linear && i + 1 < layers.Count && layers[i + 1] is ReLU)
             {
                 x = linear.ForwardRelu(x);
+                i++;
+            }
+            else if (layers[i] is ReLU && i + 1 < layers.Count && layers[i + 1] is MaxPool2d pool)
+            {
+                // Max pooling commutes with the (monotone) ReLU, values and gradients alike: ReLU after the pool
+                // touches a quarter of the elements (2x2), forward and backward.
+                x = pool.Forward(x).Relu();
                 i++;
             }
             else x = layers[i].Forward(x);
