@@ -112,6 +112,8 @@ public sealed class SequentialLR : LRScheduler
             if (milestones[i] <= 0 || (i > 0 && milestones[i] <= milestones[i - 1]))
                 throw new ArgumentException($"SequentialLR: milestones [{string.Join(", ", milestones)}] must be positive and strictly increasing.", nameof(milestones));
         (_schedulers, _milestones) = ([.. schedulers], [.. milestones]);
+        // A sequence of step-counted schedules (say a per-batch warm-up, then OneCycleLR) is itself stepped per batch.
+        Interval = _schedulers.All(x => x.Interval == SchedulerInterval.Batch) ? SchedulerInterval.Batch : SchedulerInterval.Epoch;
         SetEpoch(0);
     }
 
@@ -139,6 +141,47 @@ public sealed class SequentialLR : LRScheduler
     {
         var (s, e) = Active(Epoch);
         s.SetEpoch(e); // the active schedule sets the rates (and whatever else it schedules, e.g. OneCycleLR's momentum)
+    }
+
+    /// <inheritdoc/>
+    public override string Kind => $"SequentialLR[{string.Join(",", _schedulers.Select(x => x.Kind))}]";
+
+    /// <summary><c>last_epoch</c>, and each schedule's state as <c>schedulers.{i}.{key}</c>.</summary>
+    public override OrderedDictionary<string, double> StateDict()
+    {
+        var d = base.StateDict();
+        for (int i = 0; i < _schedulers.Length; i++)
+            foreach (var (k, v) in _schedulers[i].StateDict()) d[string.Create(CultureInfo.InvariantCulture, $"schedulers.{i}.{k}")] = v;
+        return d;
+    }
+
+    /// <inheritdoc/>
+    protected override void LoadState(IReadOnlyDictionary<string, double> state, bool apply)
+    {
+        var own = new Dictionary<string, double>(StringComparer.Ordinal);
+        var children = new Dictionary<string, double>[_schedulers.Length];
+        for (int i = 0; i < children.Length; i++) children[i] = new(StringComparer.Ordinal);
+        foreach (var (k, v) in state)
+        {
+            if (!k.StartsWith("schedulers.", StringComparison.Ordinal)) { own[k] = v; continue; }
+            int dot = k.IndexOf('.', "schedulers.".Length);
+            if (dot < 0 || !int.TryParse(k.AsSpan("schedulers.".Length, dot - "schedulers.".Length), NumberStyles.None, CultureInfo.InvariantCulture, out int i)
+                || i >= children.Length)
+                throw new ArgumentException($"SequentialLR state: unexpected key '{k}'; this sequence has {children.Length} schedules (schedulers.0 to schedulers.{children.Length - 1}).", nameof(state));
+            children[i][k[(dot + 1)..]] = v;
+        }
+        base.LoadState(own, apply: false);
+        // A state with no child keys (only last_epoch) is accepted: the children's states follow from the sequence's epoch.
+        bool withChildren = children.Any(c => c.Count > 0);
+        for (int i = 0; withChildren && i < children.Length; i++)
+        {
+            if (children[i].Count == 0) throw new ArgumentException($"SequentialLR state: schedule {i} ({_schedulers[i].Kind}) has no state (schedulers.{i}.*).", nameof(state));
+            string? error = _schedulers[i].CheckStateDict(children[i]);
+            if (error is not null) throw new ArgumentException($"SequentialLR state: schedule {i}: {error}", nameof(state));
+        }
+        if (!apply) return;
+        for (int i = 0; withChildren && i < children.Length; i++) _schedulers[i].LoadStateDict(children[i]);
+        base.LoadState(own, apply: true); // last: the active schedule sets the rates for the sequence's epoch
     }
 }
 
@@ -197,6 +240,7 @@ public sealed class OneCycleLR : LRScheduler
             groups[g].InitialLr = _initialLr[g];
         }
         _beta1 = groups[0].Beta1 is not null;
+        Interval = SchedulerInterval.Batch;
         // Phase end steps as PyTorch computes them (in floating point); rates: 0 initial, 1 max, 2 min.
         _phases = threePhase
             ? [(pctStart * totalSteps - 1, 0, 1, false), (2 * pctStart * totalSteps - 2, 1, 0, true), (totalSteps - 1, 0, 2, true)]
@@ -251,6 +295,21 @@ public sealed class OneCycleLR : LRScheduler
     /// <summary>The momentum (or β₁) of group <paramref name="group"/> at step <paramref name="step"/>.</summary>
     public double MomentumAt(int step, int group = 0) => At(step, group).Momentum;
 
+    /// <summary><c>last_epoch</c> (steps taken) and <c>total_steps</c>, so that a state is not loaded into a cycle of another length.</summary>
+    public override OrderedDictionary<string, double> StateDict() => new() { ["last_epoch"] = Epoch, ["total_steps"] = TotalSteps };
+
+    /// <inheritdoc/>
+    protected override void LoadState(IReadOnlyDictionary<string, double> state, bool apply)
+    {
+        Expect(state, ["last_epoch"], ["total_steps"]);
+        if (state.TryGetValue("total_steps", out double total) && total != TotalSteps)
+            throw new ArgumentException($"OneCycleLR state: total_steps is {total.ToString(CultureInfo.InvariantCulture)} but this schedule's cycle has {TotalSteps} steps.", nameof(state));
+        int epoch = EpochFrom(state["last_epoch"]);
+        if (epoch > TotalSteps)
+            throw new ArgumentException($"OneCycleLR state: last_epoch {epoch} is past the cycle's {TotalSteps} steps.", nameof(state));
+        if (apply) SetEpoch(epoch);
+    }
+
     /// <inheritdoc/>
     protected override void Apply()
     {
@@ -288,19 +347,21 @@ public enum ThresholdMode
 /// Divides the learning rates by 1/factor when a metric has not improved for more than <c>patience</c> epochs
 /// (PyTorch: <c>ReduceLROnPlateau</c>): call <see cref="Step(double)"/> with the epoch's metric (validation loss, say).
 /// After a reduction, <c>cooldown</c> epochs pass before bad epochs count again; no rate goes below its group's minLr,
-/// and a change smaller than eps is not made. Its state (best, bad epochs, cooldown) is in <see cref="StateDict"/>.
+/// and a change smaller than eps is not made. Its state (best, bad epochs, cooldown, mode, rates) is in <see cref="StateDict"/>.
+/// In <c>Trainer.RunAsync</c> it is stepped after each epoch with the value of <c>FitOptions.Monitor</c>, and, unless a
+/// mode is given here, takes the monitor's direction (min for losses, max for accuracies).
 /// </summary>
 public sealed class ReduceLROnPlateau : LRScheduler
 {
     private readonly double[] _minLr;
 
     /// <summary>Creates the schedule with the same floor for every group.</summary>
-    public ReduceLROnPlateau(Optimizer optimizer, PlateauMode mode = PlateauMode.Min, double factor = 0.1, int patience = 10, double threshold = 1e-4,
+    public ReduceLROnPlateau(Optimizer optimizer, PlateauMode? mode = null, double factor = 0.1, int patience = 10, double threshold = 1e-4,
         ThresholdMode thresholdMode = ThresholdMode.Rel, int cooldown = 0, double minLr = 0, double eps = 1e-8)
         : this(optimizer, Enumerable.Repeat(minLr, optimizer?.ParamGroups.Count ?? 0).ToArray(), mode, factor, patience, threshold, thresholdMode, cooldown, eps) { }
 
     /// <summary>Creates the schedule with one floor per group.</summary>
-    public ReduceLROnPlateau(Optimizer optimizer, IReadOnlyList<double> minLr, PlateauMode mode = PlateauMode.Min, double factor = 0.1, int patience = 10,
+    public ReduceLROnPlateau(Optimizer optimizer, IReadOnlyList<double> minLr, PlateauMode? mode = null, double factor = 0.1, int patience = 10,
         double threshold = 1e-4, ThresholdMode thresholdMode = ThresholdMode.Rel, int cooldown = 0, double eps = 1e-8) : base(optimizer)
     {
         ArgumentNullException.ThrowIfNull(minLr);
@@ -314,12 +375,16 @@ public sealed class ReduceLROnPlateau : LRScheduler
         _minLr = [.. minLr];
         foreach (double m in _minLr)
             if (!(m >= 0)) throw new ArgumentOutOfRangeException(nameof(minLr), m, "ReduceLROnPlateau: minimum rates must be ≥ 0.");
-        (Mode, Factor, Patience, Threshold, ThresholdMode, Cooldown, Eps) = (mode, factor, patience, threshold, thresholdMode, cooldown, eps);
+        (Mode, ModeGiven, Factor, Patience, Threshold, ThresholdMode, Cooldown, Eps) =
+            (mode ?? PlateauMode.Min, mode is not null, factor, patience, threshold, thresholdMode, cooldown, eps);
         Best = Worst;
     }
 
-    /// <summary>Whether lower or higher is better.</summary>
-    public PlateauMode Mode { get; }
+    /// <summary>Whether lower or higher is better: the mode given, else <see cref="PlateauMode.Min"/> (in the Trainer, the monitor's direction).</summary>
+    public PlateauMode Mode { get; private set; }
+
+    /// <summary>Whether the mode was given to the constructor (else it follows a Trainer's monitor).</summary>
+    public bool ModeGiven { get; }
     /// <summary>The factor a rate is multiplied by on a plateau.</summary>
     public double Factor { get; }
     /// <summary>Epochs without improvement tolerated before a reduction.</summary>
@@ -382,31 +447,89 @@ public sealed class ReduceLROnPlateau : LRScheduler
         }
     }
 
+    /// <summary>
+    /// Takes the direction of the quantity a training loop monitors, when no mode was given. Before the first step the
+    /// mode simply changes; afterwards (e.g. resumed from a state of the other mode) that is an error, since
+    /// <see cref="Best"/> was kept for the other direction.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The mode was given and differs, or steps were taken in the other mode.</exception>
+    public void FollowMode(PlateauMode mode, string monitor)
+    {
+        if (mode == Mode) return;
+        if (ModeGiven)
+            throw new InvalidOperationException($"ReduceLROnPlateau: mode {Mode} was given, but the monitored '{monitor}' is better when {(mode == PlateauMode.Min ? "lower" : "higher")}; " +
+                "pass the matching mode (or none, to follow the monitor).");
+        if (Epoch > 0 || BadEpochs > 0 || !double.IsInfinity(Best))
+            throw new InvalidOperationException($"ReduceLROnPlateau: its state is for mode {Mode} (best {Best.ToString(CultureInfo.InvariantCulture)} after {Epoch} steps), " +
+                $"but the monitored '{monitor}' is better when {(mode == PlateauMode.Min ? "lower" : "higher")}; resume with the same FitOptions.Monitor and Mode.");
+        Mode = mode;
+        Best = Worst;
+    }
+
     /// <summary>Not available: the rate depends on the metrics seen; read the optimizer's <see cref="Optimizer.ParamGroups"/>.</summary>
     /// <exception cref="NotSupportedException">Always.</exception>
     public override double RateAt(int epoch, int group) =>
         throw new NotSupportedException("ReduceLROnPlateau has no closed form: its rate depends on the metrics seen; read Optimizer.ParamGroups[g].Lr.");
 
-    /// <summary>Sets the epoch counter only: the rates come back with the optimizer's state and the rest with <see cref="LoadStateDict"/>.</summary>
+    /// <summary>Sets the epoch counter only: the rates come back with the optimizer's state and the rest with <see cref="LRScheduler.LoadStateDict"/>.</summary>
     public override void SetEpoch(int epoch)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(epoch);
         SetEpochCount(epoch);
     }
 
-    /// <inheritdoc/>
-    public override OrderedDictionary<string, double> StateDict() => new()
+    /// <summary>
+    /// <c>last_epoch</c>, <c>best</c>, <c>num_bad_epochs</c>, <c>cooldown_counter</c>, <c>mode</c> (0 min, 1 max) and each
+    /// group's current rate as <c>lr.{g}</c> (the rates are the schedule's doing, so they are part of its state).
+    /// </summary>
+    public override OrderedDictionary<string, double> StateDict()
     {
-        ["last_epoch"] = Epoch, ["best"] = Best, ["num_bad_epochs"] = BadEpochs, ["cooldown_counter"] = CooldownCounter,
-    };
+        var d = new OrderedDictionary<string, double>
+        {
+            ["last_epoch"] = Epoch, ["best"] = Best, ["num_bad_epochs"] = BadEpochs, ["cooldown_counter"] = CooldownCounter,
+            ["mode"] = Mode == PlateauMode.Min ? 0 : 1,
+        };
+        var groups = Optimizer.ParamGroups;
+        for (int g = 0; g < groups.Count; g++) d[LrKey(g)] = groups[g].Lr!.Value;
+        return d;
+    }
 
-    /// <inheritdoc/>
-    public override void LoadStateDict(IEnumerable<KeyValuePair<string, double>> state)
+    private static string LrKey(int g) => string.Create(CultureInfo.InvariantCulture, $"lr.{g}");
+
+    /// <summary>
+    /// Restores a state from <see cref="StateDict"/>. <c>mode</c> and the <c>lr.{g}</c> rates may be absent (the rates
+    /// then stay as the optimizer's); a <c>mode</c> other than a given one, or rates for another number of groups, is an error.
+    /// </summary>
+    protected override void LoadState(IReadOnlyDictionary<string, double> state, bool apply)
     {
-        var d = ToDictionary(state, ["last_epoch", "best", "num_bad_epochs", "cooldown_counter"]);
-        int epoch = EpochFrom(d["last_epoch"]), bad = EpochFrom(d["num_bad_epochs"]), cooldown = EpochFrom(d["cooldown_counter"]);
-        if (double.IsNaN(d["best"])) throw new ArgumentException("ReduceLROnPlateau state: best is NaN.", nameof(state));
-        (Best, BadEpochs, CooldownCounter) = (d["best"], bad, cooldown);
+        var groups = Optimizer.ParamGroups;
+        var lrKeys = Enumerable.Range(0, groups.Count).Select(LrKey).ToArray();
+        int lrCount = state.Keys.Count(k => k.StartsWith("lr.", StringComparison.Ordinal));
+        if (lrCount > 0 && (lrCount != groups.Count || lrKeys.Any(k => !state.ContainsKey(k))))
+            throw new ArgumentException($"ReduceLROnPlateau state: it has rates for {lrCount} parameter groups ({string.Join(", ", state.Keys.Where(k => k.StartsWith("lr.", StringComparison.Ordinal)))}); the optimizer has {groups.Count}.", nameof(state));
+        Expect(state, ["last_epoch", "best", "num_bad_epochs", "cooldown_counter"], ["mode", .. lrKeys]);
+        int epoch = EpochFrom(state["last_epoch"]), bad = EpochFrom(state["num_bad_epochs"], "num_bad_epochs"), cooldown = EpochFrom(state["cooldown_counter"], "cooldown_counter");
+        double best = state["best"];
+        if (double.IsNaN(best)) throw new ArgumentException("ReduceLROnPlateau state: best is NaN.", nameof(state));
+        var mode = Mode;
+        if (state.TryGetValue("mode", out double m))
+        {
+            mode = m switch
+            {
+                0 => PlateauMode.Min,
+                1 => PlateauMode.Max,
+                _ => throw new ArgumentException($"ReduceLROnPlateau state: mode {m.ToString(CultureInfo.InvariantCulture)} is not 0 (min) or 1 (max).", nameof(state)),
+            };
+            if (ModeGiven && mode != Mode)
+                throw new ArgumentException($"ReduceLROnPlateau state: its mode is {mode} but this schedule's is {Mode}.", nameof(state));
+        }
+        if (lrCount > 0)
+            foreach (var k in lrKeys)
+                if (!(state[k] >= 0) || double.IsInfinity(state[k]))
+                    throw new ArgumentException($"ReduceLROnPlateau state: {k} is {state[k].ToString(CultureInfo.InvariantCulture)}; expected a finite rate >= 0.", nameof(state));
+        if (!apply) return;
+        (Mode, Best, BadEpochs, CooldownCounter) = (mode, best, bad, cooldown);
         SetEpochCount(epoch);
+        if (lrCount > 0) for (int g = 0; g < groups.Count; g++) groups[g].Lr = state[lrKeys[g]];
     }
 }

@@ -2,11 +2,21 @@ using System.Globalization;
 
 namespace SharpGrad.Optim;
 
+/// <summary>When a training loop steps a <see cref="LRScheduler"/> (see <see cref="LRScheduler.Interval"/>).</summary>
+public enum SchedulerInterval
+{
+    /// <summary>Once after every epoch (PyTorch's usual place for <c>scheduler.step()</c>).</summary>
+    Epoch,
+    /// <summary>Once after every optimizer step, i.e. every batch (PyTorch: <c>OneCycleLR</c>, step-based warm-ups).</summary>
+    Batch,
+}
+
 /// <summary>
 /// A learning-rate schedule: call <see cref="Step"/> once per epoch (or per batch for <see cref="OneCycleLR"/>), after
 /// the optimizer's steps (PyTorch: <c>lr_scheduler</c>). Each parameter group's rate is computed in closed form from the
 /// epoch count and the group's <see cref="ParamGroup.InitialLr"/>, so a restored schedule is exact; creating a schedule
-/// applies its epoch-0 rate, as PyTorch does.
+/// applies its epoch-0 rate, as PyTorch does. <see cref="Interval"/> tells <c>Trainer.RunAsync</c> when to step it;
+/// <see cref="StateDict"/> holds everything needed to continue its trajectory exactly.
 /// </summary>
 public abstract class LRScheduler
 {
@@ -63,38 +73,86 @@ public abstract class LRScheduler
     }
 
     /// <summary>
-    /// The schedule's state as numbers, for a checkpoint (PyTorch: <c>state_dict()</c>): <c>last_epoch</c>, and for
-    /// stateful schedules (<see cref="ReduceLROnPlateau"/>) what they track. The learning rates themselves are in the
-    /// optimizer's state.
+    /// When <c>Trainer.RunAsync</c> steps this schedule: <see cref="SchedulerInterval.Epoch"/> (the default; after each
+    /// epoch) or <see cref="SchedulerInterval.Batch"/> (after each optimizer step, the default of <see cref="OneCycleLR"/>).
+    /// Set it to <see cref="SchedulerInterval.Batch"/> for a schedule counted in steps, e.g. a <see cref="LinearLR"/>
+    /// warm-up over the first 500 batches. A schedule driven by hand ignores it.
+    /// </summary>
+    public SchedulerInterval Interval { get; set; }
+
+    /// <summary>
+    /// The schedule's kind as written in checkpoints, so that a resume with a different kind is an error:
+    /// the class name, and for <see cref="SequentialLR"/> the kinds of its schedules, e.g. <c>SequentialLR[LinearLR,CosineAnnealingLR]</c>.
+    /// </summary>
+    public virtual string Kind => GetType().Name;
+
+    /// <summary>
+    /// The schedule's state as numbers, for a checkpoint (PyTorch: <c>state_dict()</c>): <c>last_epoch</c> (steps taken),
+    /// and whatever else the schedule needs to continue exactly: <see cref="ReduceLROnPlateau"/>'s best value, bad-epoch
+    /// and cooldown counts, mode and current rates; <see cref="OneCycleLR"/>'s cycle length; <see cref="SequentialLR"/>'s
+    /// schedules as <c>schedulers.{i}.{key}</c>.
     /// </summary>
     public virtual OrderedDictionary<string, double> StateDict() => new() { ["last_epoch"] = Epoch };
 
-    /// <summary>Restores a state from <see cref="StateDict"/>; unknown or missing keys are an error naming them.</summary>
-    public virtual void LoadStateDict(IEnumerable<KeyValuePair<string, double>> state)
+    /// <summary>What is wrong with <paramref name="state"/> as a state of this schedule, or null when <see cref="LoadStateDict"/> would take it.</summary>
+    public string? CheckStateDict(IEnumerable<KeyValuePair<string, double>> state)
     {
-        var d = ToDictionary(state, ["last_epoch"]);
-        SetEpoch(EpochFrom(d["last_epoch"]));
+        try
+        {
+            LoadState(Collect(state), apply: false);
+            return null;
+        }
+        catch (ArgumentException e) { return e.Message; }
     }
 
-    /// <summary>The state as a dictionary after checking that it has exactly the expected keys.</summary>
-    protected Dictionary<string, double> ToDictionary(IEnumerable<KeyValuePair<string, double>> state, string[] keys)
+    /// <summary>
+    /// Restores a state from <see cref="StateDict"/> and sets the optimizer's rates; nothing changes if it does not fit.
+    /// A state holding only <c>last_epoch</c> (written before schedules saved more) is taken as that many steps.
+    /// </summary>
+    /// <exception cref="ArgumentException">A key is unknown or missing, or a value does not fit this schedule; the message names it.</exception>
+    public void LoadStateDict(IEnumerable<KeyValuePair<string, double>> state)
+    {
+        var d = Collect(state);
+        LoadState(d, apply: false);
+        LoadState(d, apply: true);
+    }
+
+    /// <summary>
+    /// Checks <paramref name="state"/> (throwing <see cref="ArgumentException"/> naming what is wrong) and, when
+    /// <paramref name="apply"/>, restores it. The base schedule's state is <c>last_epoch</c> alone.
+    /// </summary>
+    protected virtual void LoadState(IReadOnlyDictionary<string, double> state, bool apply)
+    {
+        Expect(state, ["last_epoch"]);
+        int epoch = EpochFrom(state["last_epoch"]);
+        if (apply) SetEpoch(epoch);
+    }
+
+    private Dictionary<string, double> Collect(IEnumerable<KeyValuePair<string, double>> state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        ArgumentNullException.ThrowIfNull(keys);
         var d = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var (k, v) in state)
-        {
-            if (Array.IndexOf(keys, k) < 0) throw new ArgumentException($"{GetType().Name} state: unexpected key '{k}' (expected {string.Join(", ", keys)}).", nameof(state));
-            d[k] = v;
-        }
-        foreach (var k in keys)
-            if (!d.ContainsKey(k)) throw new ArgumentException($"{GetType().Name} state: '{k}' is missing.", nameof(state));
+            if (!d.TryAdd(k, v)) throw new ArgumentException($"{GetType().Name} state: key '{k}' appears twice.", nameof(state));
         return d;
     }
 
-    /// <summary>An epoch count from a state value; an error unless it is a whole number in [0, int.MaxValue].</summary>
-    protected int EpochFrom(double value) => value >= 0 && value <= int.MaxValue && Math.Floor(value) == value ? (int)value
-        : throw new ArgumentException($"{GetType().Name} state: last_epoch {value.ToString(CultureInfo.InvariantCulture)} is not an epoch count.");
+    /// <summary>Checks that <paramref name="state"/> has every key of <paramref name="required"/> and no key outside it and <paramref name="optional"/>.</summary>
+    protected void Expect(IReadOnlyDictionary<string, double> state, string[] required, string[]? optional = null)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(required);
+        optional ??= [];
+        foreach (var k in state.Keys)
+            if (Array.IndexOf(required, k) < 0 && Array.IndexOf(optional, k) < 0)
+                throw new ArgumentException($"{GetType().Name} state: unexpected key '{k}' (expected {string.Join(", ", required.Concat(optional))}).", nameof(state));
+        foreach (var k in required)
+            if (!state.ContainsKey(k)) throw new ArgumentException($"{GetType().Name} state: '{k}' is missing.", nameof(state));
+    }
+
+    /// <summary>A count from state value <paramref name="key"/>; an error unless it is a whole number in [0, int.MaxValue].</summary>
+    protected int EpochFrom(double value, string key = "last_epoch") => value >= 0 && value <= int.MaxValue && Math.Floor(value) == value ? (int)value
+        : throw new ArgumentException($"{GetType().Name} state: {key} {value.ToString(CultureInfo.InvariantCulture)} is not a count (a whole number >= 0).");
 }
 
 /// <summary>η_e = η₀ γ^⌊e / stepSize⌋ (PyTorch: <c>StepLR</c>).</summary>

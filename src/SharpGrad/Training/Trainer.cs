@@ -95,7 +95,9 @@ public static partial class Trainer
 
     /// <summary>
     /// <see cref="FitAsync"/> with checkpoints, resume, a learning-rate schedule and a step budget (see
-    /// <see cref="TrainingRunOptions"/>). Training N steps straight, or k steps, stopping (or being killed) and resuming
+    /// <see cref="TrainingRunOptions"/>). The schedule is stepped as in a PyTorch loop: after every optimizer step when
+    /// its <see cref="LRScheduler.Interval"/> is <see cref="SchedulerInterval.Batch"/> (<see cref="OneCycleLR"/>), else after
+    /// every epoch; <see cref="ReduceLROnPlateau"/> after every epoch with the value of <see cref="FitOptions.Monitor"/>. Training N steps straight, or k steps, stopping (or being killed) and resuming
     /// from the last checkpoint in a new process, gives bit-identical weights: the checkpoint holds the model, the
     /// optimizer state, the schedule's epoch, every generator's state, the epoch's example order and the position in it.
     /// Cancellation lets the step in progress finish, writes a checkpoint of that point (when
@@ -114,6 +116,7 @@ public static partial class Trainer
         ArgumentNullException.ThrowIfNull(run);
         options ??= new FitOptions();
         CheckOptions(options, validation, run);
+        CheckScheduler(run.Scheduler, optimizer, options, validation);
         ArgumentOutOfRangeException.ThrowIfNegative(run.CheckpointEvery);
         if (run.ResumeFrom is not null) CheckResumable(run.ResumeFrom, model, optimizer, train, run);
         return Ordered(options, progress, (opts, p) => Fit(model, loss, optimizer, train, validation, opts, run, p, cancellationToken, returnOnCancel: false));
@@ -204,9 +207,14 @@ public static partial class Trainer
             st.History.Add(epochReport);
             options.OnEpochEnd?.Invoke(epochReport);
             progress?.Report(epochReport);
-            run.Scheduler?.Step();
-
             monitor ??= MonitorSpec.Resolve(options, hasValidation, epochReport);
+            if (run.Scheduler is ReduceLROnPlateau plateau)
+            {
+                plateau.FollowMode(monitor!.Mode == MonitorMode.Min ? PlateauMode.Min : PlateauMode.Max, monitor.Name);
+                plateau.Step(monitor.Value(epochReport));
+            }
+            else if (run.Scheduler is { Interval: SchedulerInterval.Epoch } perEpoch) perEpoch.Step();
+
             // Without a monitored quantity the last epoch is "best" and nothing stops early.
             double score = monitor is null ? st.Epoch : monitor.Score(epochReport);
             if (score > st.Best)
@@ -261,9 +269,24 @@ public static partial class Trainer
         double gradNorm = options.ClipGradNorm is double maxNorm ? Utils.ClipGradNorm(optimizer.Parameters, maxNorm) : double.NaN;
         optimizer.Step();
         CheckParameters(optimizer, names, st, value);
+        if (run.Scheduler is { Interval: SchedulerInterval.Batch } perBatch) perBatch.Step();
         if (st.Classification && IsClassification(output, y)) st.Correct += CountCorrect(output, y);
         else st.Classification = false;
         return (value, x.ShapeRef[0], gradNorm);
+    }
+
+    /// <summary>Checks that the schedule can be stepped by this run: it sets this optimizer's rates, and a plateau schedule has a quantity to follow.</summary>
+    private static void CheckScheduler(LRScheduler? scheduler, Optimizer optimizer, FitOptions options, IDataset? validation)
+    {
+        if (scheduler is null) return;
+        if (!ReferenceEquals(scheduler.Optimizer, optimizer))
+            throw new ArgumentException($"TrainingRunOptions.Scheduler ({scheduler.Kind}) sets the rates of another optimizer than the one being trained.", nameof(options));
+        if (scheduler is not ReduceLROnPlateau) return;
+        if (scheduler.Interval == SchedulerInterval.Batch)
+            throw new ArgumentException("TrainingRunOptions.Scheduler: ReduceLROnPlateau steps on an epoch's monitored value; its Interval must be Epoch, not Batch.", nameof(options));
+        if (options.Monitor is null && (validation is null || validation.Count == 0))
+            throw new ArgumentException("TrainingRunOptions.Scheduler: ReduceLROnPlateau steps on the monitored quantity, and there is none; pass a validation set " +
+                "(it then follows the validation loss or accuracy) or set FitOptions.Monitor (e.g. 'train_loss').", nameof(options));
     }
 
     /// <summary>A step that made a parameter NaN or infinite stops training before those weights can be used or saved.</summary>

@@ -51,6 +51,11 @@ public static partial class Trainer
             ["trainer.history"] = string.Join(';', st.History.Select(r => string.Join(',', I(r.Epoch), R(r.TrainLoss), R(r.TrainAccuracy),
                 R(r.ValidationLoss), R(r.ValidationAccuracy), R(r.LearningRate), R(r.Seconds)))),
         };
+        if (run.Scheduler is not null)
+        {
+            meta["trainer.scheduler"] = run.Scheduler.Kind;
+            meta["trainer.scheduler_state"] = string.Join(';', run.Scheduler.StateDict().Select(kv => kv.Key + "=" + R(kv.Value)));
+        }
         if (run.Metadata is not null)
             foreach (var (k, v) in run.Metadata)
                 meta[k.StartsWith("trainer.", StringComparison.Ordinal) ? throw new ArgumentException($"Metadata key '{k}' is reserved for the trainer.") : k] = v;
@@ -91,6 +96,7 @@ public static partial class Trainer
         if (ck.Batch > 0 && ck.DataOrder is null) throw Bad(ck, $"metadata 'batch' is {ck.Batch} but there is no 'data.order' to resume in");
         if (ck.SchedulerEpoch.HasValue != (run.Scheduler is not null))
             throw Bad(ck, ck.SchedulerEpoch.HasValue ? "it has a learning-rate schedule ('scheduler_epoch') but this run has none" : "this run has a learning-rate schedule but the checkpoint has no 'scheduler_epoch'");
+        if (run.Scheduler is not null) SchedulerState(ck, run.Scheduler);
         ReadTrainerState(ck, new FitState());
     }
 
@@ -174,9 +180,39 @@ public static partial class Trainer
         CheckResumable(ck, model, optimizer, train, run);
         ReadTrainerState(ck, st);
         model.LoadStateDict(ck.Model);
-        if (run.Scheduler is not null) run.Scheduler.SetEpoch(ck.SchedulerEpoch!.Value);
+        if (run.Scheduler is not null)
+        {
+            if (SchedulerState(ck, run.Scheduler) is { } state) run.Scheduler.LoadStateDict(state);
+            else run.Scheduler.SetEpoch(ck.SchedulerEpoch!.Value);
+        }
         optimizer.LoadStateDict(ck.Optimizer);
         foreach (var (name, g) in Generators(model, train, run)) g.SetState(ck.Generators[name]);
+    }
+
+    /// <summary>
+    /// The schedule's state in <paramref name="ck"/> after checking that it is one <paramref name="scheduler"/> can load:
+    /// the same kind, well-formed numbers, keys and values the schedule accepts, and the same step count as metadata
+    /// 'scheduler_epoch'. Null for a checkpoint that holds 'scheduler_epoch' alone (written before schedules saved their
+    /// state), which resumes at that step.
+    /// </summary>
+    private static List<KeyValuePair<string, double>>? SchedulerState(Checkpoint ck, LRScheduler scheduler)
+    {
+        bool hasKind = ck.Metadata.TryGetValue("trainer.scheduler", out var kind), hasState = ck.Metadata.TryGetValue("trainer.scheduler_state", out var text);
+        if (!hasKind && !hasState) return null;
+        if (!hasKind || !hasState) throw Bad(ck, $"metadata 'trainer.{(hasKind ? "scheduler_state" : "scheduler")}' is missing beside 'trainer.{(hasKind ? "scheduler" : "scheduler_state")}'");
+        if (kind != scheduler.Kind) throw Bad(ck, $"its learning-rate schedule is {kind} but this run's is {scheduler.Kind}");
+        var state = new List<KeyValuePair<string, double>>();
+        foreach (var item in text!.Length == 0 ? [] : text.Split(';'))
+        {
+            int eq = item.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0 || !double.TryParse(item.AsSpan(eq + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
+                throw Bad(ck, $"metadata 'trainer.scheduler_state' holds '{item}'; expected KEY=NUMBER");
+            state.Add(new(item[..eq], v));
+        }
+        if (scheduler.CheckStateDict(state) is string error) throw Bad(ck, "scheduler state: " + error.TrimEnd('.'));
+        var epoch = state.FirstOrDefault(kv => kv.Key == "last_epoch").Value;
+        if (epoch != ck.SchedulerEpoch) throw Bad(ck, $"the schedule's last_epoch ({R(epoch)}) differs from metadata 'scheduler_epoch' ({ck.SchedulerEpoch})");
+        return state;
     }
 
     private static InvalidDataException Bad(Checkpoint ck, string what) => new($"{ck.Source ?? "<checkpoint>"}: {what}.");

@@ -5,7 +5,7 @@ namespace SharpGrad.Training;
 
 /// <summary>
 /// What <see cref="Trainer.RunAsync"/> adds to a fit: periodic atomic checkpoints, exact resume from one, a
-/// learning-rate schedule stepped once per epoch, and a step budget after which the run stops (to be resumed later).
+/// learning-rate schedule stepped per epoch or per batch, and a step budget after which the run stops (to be resumed later).
 /// </summary>
 public sealed record TrainingRunOptions
 {
@@ -25,7 +25,13 @@ public sealed record TrainingRunOptions
     /// </summary>
     public Checkpoint? ResumeFrom { get; init; }
 
-    /// <summary>A learning-rate schedule stepped after every epoch; its epoch is saved in checkpoints.</summary>
+    /// <summary>
+    /// A learning-rate schedule of the optimizer being trained, stepped after every optimizer step when its
+    /// <see cref="LRScheduler.Interval"/> is <see cref="SchedulerInterval.Batch"/> (the default of <see cref="OneCycleLR"/>),
+    /// else after every epoch; a <see cref="ReduceLROnPlateau"/> is stepped after every epoch with the value of
+    /// <see cref="FitOptions.Monitor"/> (so it needs a validation set or a monitor). Its whole state
+    /// (<see cref="LRScheduler.StateDict"/>) is saved in checkpoints, so a resumed run continues the same rates.
+    /// </summary>
     public LRScheduler? Scheduler { get; init; }
 
     /// <summary>Stop once the optimizer has taken this many steps in total (resumed ones included); a checkpoint is written first.</summary>

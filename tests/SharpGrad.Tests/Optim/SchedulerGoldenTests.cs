@@ -13,7 +13,7 @@ public class SchedulerGoldenTests
     private static readonly Lazy<JsonDocument> Golden = new(() =>
         JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "golden", "sched", "schedules.json"))));
 
-    private static JsonElement Case(string section, string name) =>
+    internal static JsonElement Case(string section, string name) =>
         Golden.Value.RootElement.GetProperty(section).EnumerateArray().Single(c => c.GetProperty("name").GetString() == name);
 
     public static IEnumerable<object[]> ScheduleCases() =>
@@ -25,7 +25,7 @@ public class SchedulerGoldenTests
     private static double D(JsonElement e, string name, double fallback) => e.TryGetProperty(name, out var v) ? v.GetDouble() : fallback;
     private static int I(JsonElement e, string name, int fallback) => e.TryGetProperty(name, out var v) ? v.GetInt32() : fallback;
 
-    private static LRScheduler Build(string name, Optimizer opt, JsonElement a)
+    internal static LRScheduler Build(string name, Optimizer opt, JsonElement a)
     {
         if (name.StartsWith("exponential", StringComparison.Ordinal)) return new ExponentialLR(opt, a.GetProperty("gamma").GetDouble());
         if (name.StartsWith("linear", StringComparison.Ordinal))
