@@ -122,7 +122,7 @@ internal static class TrainCommand
         public Option<int> Keep { get; } = new("--checkpoint-keep") { Description = "How many of the newest checkpoints to keep.", DefaultValueFactory = _ => 3 };
         public Option<bool> Resume { get; } = new("--resume") { Description = "Continue from the newest valid checkpoint in --checkpoint DIR (or start from the beginning when there is none)." };
         public Option<long?> MaxSteps { get; } = new("--max-steps") { Description = "Stop after this many optimizer steps in total, writing a checkpoint; --resume continues." };
-        public Option<string> Schedule { get; } = new("--schedule") { Description = "Learning-rate schedule: none, cosine, or step:N[:GAMMA] (per epoch).", DefaultValueFactory = _ => "none" };
+        public Option<string> Schedule { get; } = new("--schedule") { Description = "Learning-rate schedule: " + TrainRunner.ScheduleForms + " (onecycle steps per batch, plateau follows the validation accuracy, the rest per epoch).", DefaultValueFactory = _ => "none" };
         public Option<double> Divergence { get; } = new("--divergence-factor") { Description = "Stop when the loss exceeds this many times the first loss (0: only on NaN or infinity).", DefaultValueFactory = _ => 1e6 };
         public Option<int?> Synthetic { get; } = new("--synthetic") { Description = "Train on N synthetic 28x28 images of 10 classes instead of Fashion-MNIST (no files needed)." };
         public Option<bool> Distributed { get; } = new("--distributed") { Description = "Data-parallel training over MPI: run under mpirun -np N (implied when mpirun started the process); --batch-size is the global batch, rank 0 alone writes output and checkpoints." };
@@ -184,6 +184,7 @@ internal static class TrainCommand
         double divergence = p.GetValue(r.Divergence);
         if (!(divergence >= 0)) throw new ArgumentException($"--divergence-factor must be 0 or more (got {divergence}).");
         var config = o.Config(p, lr) with { Schedule = p.GetValue(r.Schedule)!, Synthetic = p.GetValue(r.Synthetic), MaxSteps = maxSteps, DivergenceFactor = divergence };
+        TrainRunner.CheckSchedule(config);
         var plan = r.Plan(p);
         bool json = p.GetValue(o.Json);
         // Checked before the data is read and anything is trained, so that no run ends unable to save its work (rank 0
@@ -269,7 +270,7 @@ internal static class TrainCommand
             history.Add((JsonNode)new JsonObject
             {
                 ["epoch"] = r.Epoch, ["train_loss"] = Json.Number(r.TrainLoss), ["train_accuracy"] = Json.Number(r.TrainAccuracy),
-                ["val_accuracy"] = Json.Number(r.ValidationAccuracy), ["seconds"] = Json.Number(r.Seconds),
+                ["val_accuracy"] = Json.Number(r.ValidationAccuracy), ["lr"] = Json.Number(r.LearningRate), ["seconds"] = Json.Number(r.Seconds),
             });
         return new JsonObject
         {

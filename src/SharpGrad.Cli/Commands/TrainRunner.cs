@@ -38,7 +38,7 @@ internal sealed record TrainConfig
     /// <summary>Label smoothing of the cross-entropy loss (0 = none).</summary>
     public double LabelSmoothing { get; init; }
     public int? TrainLimit { get; init; }
-    /// <summary>none, cosine, or step:N[:GAMMA]; stepped once per epoch.</summary>
+    /// <summary>A learning-rate schedule (<see cref="TrainRunner.ScheduleForms"/>); see <see cref="TrainRunner.BuildScheduler"/>.</summary>
     public string Schedule { get; init; } = "none";
     /// <summary>Train on this many synthetic images instead of Fashion-MNIST.</summary>
     public int? Synthetic { get; init; }
@@ -60,7 +60,9 @@ internal sealed record TrainConfig
         if (ConvStages is not null) text += " conv_stages=" + StagesText(ConvStages);
         if (HorizontalFlip) text += " hflip=0.5";
         if (LabelSmoothing != 0) text += " label_smoothing=" + LabelSmoothing.ToString("R", CultureInfo.InvariantCulture);
-        return Schedule == "cosine" ? text + " t_max=" + Epochs.ToString(CultureInfo.InvariantCulture) : text;
+        // Schedules that span the whole run depend on its length: a resume with other --epochs is another run.
+        return Schedule is "cosine" or "onecycle" || Schedule.StartsWith("onecycle:", StringComparison.Ordinal) || Schedule.StartsWith("warmup-cosine:", StringComparison.Ordinal)
+            ? text + " t_max=" + Epochs.ToString(CultureInfo.InvariantCulture) : text;
     }
 
     /// <summary>The stages as --conv-stages writes them, e.g. 32/64,64.</summary>
@@ -118,17 +120,77 @@ internal static class TrainRunner
         _ => throw new ArgumentException($"unknown optimizer '{c.Optimizer}' (expected sgd, adam, adamw or rmsprop)."),
     };
 
-    public static LRScheduler? BuildScheduler(TrainConfig c, Optimizer optimizer)
+    /// <summary>What --schedule accepts, for its help text and errors.</summary>
+    public const string ScheduleForms = "none, cosine, step:N[:GAMMA], exponential:GAMMA, linear:ITERS[:START[:END]], warmup-cosine:N, onecycle[:MAX_LR] or plateau[:PATIENCE[:FACTOR]]";
+
+    /// <summary>
+    /// The schedule --schedule names, for <paramref name="optimizer"/> and <paramref name="batchesPerEpoch"/> batches an
+    /// epoch: cosine over all epochs; step, exponential, linear (warm-up) per epoch; warmup-cosine: a linear warm-up from
+    /// 0.1 x over N epochs, then cosine to 0; onecycle: per batch over the whole run, peak MAX_LR (default --lr), with
+    /// momentum or beta1 cycled when the optimizer has it (adam, adamw, or --momentum above 0); plateau: x FACTOR (0.1)
+    /// after PATIENCE (2) epochs without a better validation accuracy.
+    /// </summary>
+    /// <exception cref="ArgumentException">An unknown form or a bad value; one line naming --schedule and the value.</exception>
+    public static LRScheduler? BuildScheduler(TrainConfig c, Optimizer optimizer, int batchesPerEpoch)
     {
-        var parts = c.Schedule.ToLowerInvariant().Split(':');
-        return parts[0] switch
+        string text = c.Schedule.Trim().ToLowerInvariant();
+        var parts = text.Split(':');
+        ArgumentException Bad(string why) => new($"--schedule '{c.Schedule}': {why}.");
+        ArgumentException Form() => Bad("expected " + ScheduleForms);
+        int Count(int i, string what, int min)
         {
-            "none" when parts.Length == 1 => null,
-            "cosine" when parts.Length == 1 => new CosineAnnealingLR(optimizer, Math.Max(1, c.Epochs)),
-            "step" when parts.Length is 2 or 3 && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 =>
-                new StepLR(optimizer, n, parts.Length == 3 ? TrainCommand.ParseDoubles(parts[2], "--schedule").Single() : 0.1),
-            _ => throw new ArgumentException($"--schedule: '{c.Schedule}' is not none, cosine or step:N[:GAMMA]."),
-        };
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out int n)) throw Bad($"{what} '{parts[i]}' is not a whole number");
+            return n >= min ? n : throw Bad($"{what} must be at least {min} (got {n})");
+        }
+        double Number(int i, string what, Func<double, bool> ok, string range, double fallback)
+        {
+            if (i >= parts.Length) return fallback;
+            if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v)) throw Bad($"{what} '{parts[i]}' is not a number");
+            return ok(v) ? v : throw Bad($"{what} must be {range} (got {parts[i]})");
+        }
+        void Arity(int min, int max) { if (parts.Length - 1 < min || parts.Length - 1 > max) throw Form(); }
+        int epochs = Math.Max(1, c.Epochs);
+        switch (parts[0])
+        {
+            case "none": Arity(0, 0); return null;
+            case "cosine": Arity(0, 0); return new CosineAnnealingLR(optimizer, epochs);
+            case "step":
+                Arity(1, 2);
+                return new StepLR(optimizer, Count(1, "N", 1), Number(2, "GAMMA", v => v > 0, "above 0", 0.1));
+            case "exponential":
+                Arity(1, 1);
+                return new ExponentialLR(optimizer, Number(1, "GAMMA", v => v > 0, "above 0", double.NaN));
+            case "linear":
+                Arity(1, 3);
+                return new LinearLR(optimizer, Number(2, "START", v => v > 0 && v <= 1, "in (0, 1]", 1.0 / 3), Number(3, "END", v => v >= 0 && v <= 1, "in [0, 1]", 1.0),
+                    Count(1, "ITERS", 1));
+            case "warmup-cosine":
+            {
+                Arity(1, 1);
+                int n = Count(1, "N", 1);
+                if (n >= epochs) throw Bad($"the warm-up of {n} epochs leaves none of the {epochs} epochs (--epochs) for the cosine");
+                return new SequentialLR(optimizer, [new LinearLR(optimizer, 0.1, 1.0, n), new CosineAnnealingLR(optimizer, epochs - n)], [n]);
+            }
+            case "onecycle":
+            {
+                Arity(0, 1);
+                double peak = Number(1, "MAX_LR", v => v > 0, "above 0", c.Lr);
+                bool cycle = optimizer.ParamGroups.All(g => g.Beta1 is not null) || c.Momentum > 0;
+                return new OneCycleLR(optimizer, peak, epochs * Math.Max(1, batchesPerEpoch), cycleMomentum: cycle);
+            }
+            case "plateau":
+                Arity(0, 2);
+                return new ReduceLROnPlateau(optimizer, factor: Number(2, "FACTOR", v => v >= 0 && v < 1, "in [0, 1)", 0.1), patience: parts.Length > 1 ? Count(1, "PATIENCE", 0) : 2);
+            default: throw Form();
+        }
+    }
+
+    /// <summary>Checks --schedule before any data is read, on a stand-in optimizer of the configured kind.</summary>
+    public static void CheckSchedule(TrainConfig c)
+    {
+        var leaf = Tensor.Zeros(1);
+        leaf.RequiresGrad = true;
+        BuildScheduler(c, BuildOptimizer(c, [leaf]), 1);
     }
 
     public static async Task<TrainOutcome> RunAsync(TrainConfig c, FashionMnistData data, IProgress<BatchProgress>? batchProgress,
@@ -153,7 +215,7 @@ internal static class TrainRunner
         var loader = new DataLoader(flip ?? (IDataset)train, c.BatchSize, shuffle: true, generator: new Generator(c.Seed + 1));
         var run = new TrainingRunOptions
         {
-            Scheduler = BuildScheduler(c, optimizer), MaxSteps = c.MaxSteps, DivergenceFactor = c.DivergenceFactor > 0 ? c.DivergenceFactor : null,
+            Scheduler = BuildScheduler(c, optimizer, loader.BatchCount), MaxSteps = c.MaxSteps, DivergenceFactor = c.DivergenceFactor > 0 ? c.DivergenceFactor : null,
             Generators = flip is null ? null : new Dictionary<string, Generator> { ["augment"] = flip.Generator },
             DataParallel = parallel ? group : null,
         };
