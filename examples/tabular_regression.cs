@@ -1,8 +1,9 @@
 #:project ../src/SharpGrad/SharpGrad.csproj
 #:property PublishAot=false
-// Tabular regression, the everyday case: a CSV of house sales -> standardised features -> an MLP trained by the Trainer
-// with early stopping on validation loss -> weights and scaler saved as safetensors -> predictions for new rows from a
-// fresh process that loads only those files.
+// Tabular regression, the everyday case: a CSV of house sales -> a seeded random train/validation/test split ->
+// StandardScaler fitted on the training split -> an MLP trained by the Trainer with early stopping on validation loss and
+// ReduceLROnPlateau -> weights and scalers saved as safetensors -> predictions for new rows from a fresh process that
+// loads only those files.
 // Run: dotnet run examples/tabular_regression.cs            (writes its files under the system temp directory)
 using System.Diagnostics;
 using System.Globalization;
@@ -41,52 +42,43 @@ for (int i = 0; i < Rows; i++)
 string dataPath = Path.Combine(work, "houses.csv");
 Csv.Write(dataPath, [.. features, "price"], Tensor.FromArray(table, Rows, 5));
 
-// 2. Read it back, split 70/15/15 (rows are in random order already), standardise with the training split's statistics.
-var (x, y) = Csv.Read(dataPath).Split("price");
-int nTrain = Rows * 70 / 100, nVal = Rows * 15 / 100, nTest = Rows - nTrain - nVal;
-var xTrain = x.Narrow(0, 0, nTrain);
-var mean = xTrain.Mean(0);
-var std = xTrain.Std(0);
-var yMean = y.Narrow(0, 0, nTrain).Mean();
-var yStd = y.Narrow(0, 0, nTrain).Std();
-// Float32 for the model (as PyTorch: the layers are float32; Csv reads float64).
-Tensor Scale(Tensor features) => ((features - mean) / std).To(DType.Float32);
-Tensor ScaleY(Tensor target) => ((target - yMean) / yStd).Reshape(-1, 1).To(DType.Float32);
-TensorDataset Split(int start, int count) => new(Scale(x.Narrow(0, start, count)), ScaleY(y.Narrow(0, start, count)));
-var train = Split(0, nTrain);
-var validation = Split(nTrain, nVal);
-var test = Split(nTrain + nVal, nTest);
+// 2. Read it back with the columns named, split 70/15/15 at random (seeded, so the split is reproducible), and
+//    standardise features and target with statistics of the training split only (nothing leaks from validation/test).
+var data = Csv.ReadDataset(dataPath, new CsvOptions { Features = features, Targets = ["price"] });
+var parts = Dataset.RandomSplit(data.ToDataset(), [0.70, 0.15, 0.15], new Generator(seed: 3));
+var xScaler = new StandardScaler(features.Length).Fit(parts[0]);
+var yScaler = StandardScaler.FitNew(All(parts[0]).Target.Reshape(-1, 1));
+TensorDataset Prepare(IDataset split)
+{
+    var (xs, ys) = All(split);
+    return new TensorDataset(xScaler.Transform(xs), yScaler.Transform(ys.Reshape(-1, 1)));
+}
+var (train, validation, test) = (Prepare(parts[0]), Prepare(parts[1]), Prepare(parts[2]));
 
-// 3. Train with early stopping on validation loss: keep the best epoch's weights, stop after `patience` epochs
-//    without improvement. (One Trainer epoch at a time, so the loop sees each validation loss.)
+// 3. Train with early stopping on validation loss (Monitor "val_loss", lower is better): keep the best epoch's weights,
+//    stop after 15 epochs without improvement, and halve the learning rate whenever the validation loss stalls for 5.
 var model = NewModel();
 var optimizer = new Adam(model.Parameters(), lr: 3e-3);
 var loader = new DataLoader(train, batchSize: 32, shuffle: true, generator: new Generator(seed: 2));
-const int MaxEpochs = 300, Patience = 15;
-double best = double.PositiveInfinity;
-int bestEpoch = 0, epoch = 0;
-List<KeyValuePair<string, Tensor>> bestState = [];
-while (++epoch <= MaxEpochs)
+var options = new FitOptions
 {
-    var fit = await Trainer.FitAsync(model, (p, t) => F.MseLoss(p, t), optimizer, loader, validation, new FitOptions { Epochs = 1, RestoreBest = false });
-    double v = fit.History[0].ValidationLoss;
-    if (epoch % 10 == 0) Console.WriteLine($"epoch {epoch,3}: train MSE {fit.History[0].TrainLoss:F4}, validation MSE {v:F4} (standardised units)");
-    if (v < best)
+    Epochs = 300, Monitor = "val_loss", EarlyStoppingPatience = 15, RestoreBest = true, Metrics = [Metric.R2Score],
+    OnEpochEnd = r =>
     {
-        (best, bestEpoch) = (v, epoch);
-        bestState = [.. model.StateDict().Select(kv => KeyValuePair.Create(kv.Key, kv.Value.Clone()))];
-    }
-    else if (epoch - bestEpoch >= Patience) break;
-}
-model.LoadStateDict(bestState);
-model.Eval();
-bool stoppedEarly = epoch <= MaxEpochs;
-Console.WriteLine($"best validation MSE {best:F4} at epoch {bestEpoch}; {(stoppedEarly ? $"stopped early at epoch {epoch}" : "ran every epoch")}");
+        if (r.Epoch % 10 == 0)
+            Console.WriteLine($"epoch {r.Epoch,3}: train MSE {r.TrainLoss:F4}, validation MSE {r.ValidationLoss:F4}, R² {r.Metrics["r2"]:F3}, lr {r.LearningRate:G3}");
+    },
+};
+var run = await Trainer.RunAsync(model, (p, t) => F.MseLoss(p, t), optimizer, loader, validation, options,
+    new TrainingRunOptions { Scheduler = new ReduceLROnPlateau(optimizer, factor: 0.5, patience: 5) });
+var fit = run.Fit;
+Console.WriteLine($"best validation MSE {fit.BestMonitorValue:F4} at epoch {fit.BestEpoch}; " +
+    (fit.StoppedEarly ? $"stopped early after epoch {fit.History.Count}" : "ran every epoch") + $"; final lr {optimizer.LearningRate:G3}");
 
 double Rmse(TensorDataset d)
 {
     using var _ = Autograd.NoGrad();
-    return Math.Sqrt(F.MseLoss(model.Forward(d.Inputs), d.Targets).Item()) * yStd.Item();
+    return Math.Sqrt(F.MseLoss(model.Forward(d.Inputs), d.Targets).Item()) * yScaler.Scale.Item();
 }
 double testRmse = Rmse(test);
 Console.WriteLine($"test RMSE {testRmse:F2} (thousands; the noise alone is 10)");
@@ -95,7 +87,9 @@ Console.WriteLine($"test RMSE {testRmse:F2} (thousands; the noise alone is 10)")
 string modelDir = Path.Combine(work, "model");
 Directory.CreateDirectory(modelDir);
 StateDictIO.Save(Path.Combine(modelDir, "model.safetensors"), model);
-Safetensors.Save(Path.Combine(modelDir, "scaler.safetensors"), new Dictionary<string, Tensor> { ["mean"] = mean, ["std"] = std, ["y_mean"] = yMean, ["y_std"] = yStd });
+// The scalers are modules with buffers (mean, scale): saved and loaded like any state dict.
+StateDictIO.Save(Path.Combine(modelDir, "x_scaler.safetensors"), xScaler);
+StateDictIO.Save(Path.Combine(modelDir, "y_scaler.safetensors"), yScaler);
 
 // 5. New rows arrive; a fresh process (this program again, in "predict" mode) loads the files and answers.
 double[][] fresh = [[120, 3, 10, 5], [60, 1, 70, 25], [220, 6, 2, 1]];
@@ -114,7 +108,8 @@ var predicted = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select
 // The fresh process must agree with the model in memory, and both with the rule the data came from (within the noise).
 using (Autograd.NoGrad())
 {
-    var here = (model.Forward(Scale(Tensor.FromArray(fresh.SelectMany(r => r).ToArray(), fresh.Length, 4))).To(DType.Float64).Reshape(-1) * yStd + yMean).ToArray<double>();
+    var newRows = Tensor.FromArray(fresh.SelectMany(r => r).Select(v => (float)v).ToArray(), fresh.Length, 4);
+    var here = yScaler.InverseTransform(model.Forward(xScaler.Transform(newRows))).Reshape(-1).To(DType.Float64).ToArray<double>();
     for (int i = 0; i < fresh.Length; i++)
     {
         double truth = Price(fresh[i][0], fresh[i][1], fresh[i][2], fresh[i][3]);
@@ -125,16 +120,22 @@ using (Autograd.NoGrad())
 if (testRmse > 20) { Console.Error.WriteLine($"test RMSE {testRmse:F1} is far above the noise level 10: training failed"); return 1; }
 return 0;
 
-// Prediction mode: everything it knows comes from the two files.
+// Every example of a data set as one batch.
+static (Tensor Input, Tensor Target) All(IDataset d) => d.GetBatch(Enumerable.Range(0, d.Count).ToArray());
+
+// Prediction mode: everything it knows comes from the files.
 static int Predict(string dir, string csvPath)
 {
     var model = NewModel();
     model.LoadStateDict(StateDictIO.Load(Path.Combine(dir, "model.safetensors")));
     model.Eval();
-    var s = Safetensors.Load(Path.Combine(dir, "scaler.safetensors"));
-    var rows = Csv.Read(csvPath).Values;
+    var xScaler = new StandardScaler(4);
+    xScaler.LoadStateDict(StateDictIO.Load(Path.Combine(dir, "x_scaler.safetensors")));
+    var yScaler = new StandardScaler(1);
+    yScaler.LoadStateDict(StateDictIO.Load(Path.Combine(dir, "y_scaler.safetensors")));
+    var rows = Csv.Read(csvPath).Values.To(DType.Float32);
     using var _ = Autograd.NoGrad();
-    var price = model.Forward(((rows - s["mean"]) / s["std"]).To(DType.Float32)).To(DType.Float64).Reshape(-1) * s["y_std"] + s["y_mean"];
+    var price = yScaler.InverseTransform(model.Forward(xScaler.Transform(rows))).Reshape(-1).To(DType.Float64);
     foreach (double p in price.ToArray<double>()) Console.WriteLine(p.ToString("R", CultureInfo.InvariantCulture));
     return 0;
 }
