@@ -53,6 +53,11 @@ switch (workload)
         if (line.Length > 0) Console.WriteLine(line);
         break;
     }
+    // transformer-step (issue 14): begin
+    case "transformer-step":
+        Console.WriteLine(TransformerStep.Run(options));
+        break;
+    // transformer-step: end
     case "attention-memory":
         Console.WriteLine(AttentionMemory.Run(options));
         break;

@@ -139,6 +139,48 @@ def numpy_sgd_logreg(limit):
     return time.perf_counter() - t
 
 
+# transformer-step (issue 14): begin
+def torch_transformer_step(steps, warmup, data="/usr/share/dict/american-english"):
+    """Training steps of bench/reference/lm.py's transformer (its model, data, batches and recipe: AdamW, cosine
+    schedule, gradient-norm clip 1.0, mean cross-entropy over every scored position), warm-up steps excluded.
+    Returns (seconds, CPU seconds) per timed step and the last loss."""
+    import torch
+    import torch.nn.functional as F
+    from lm import Xoshiro, build, load_words, sequences
+    k, b, seed = 16, 64, 0
+    alphabet, train, _, _ = load_words(data, seed)
+    torch.manual_seed(seed + 1)
+    v = len(alphabet)
+    model = build("transformer", v, k, 0.0)
+    params = list(model.parameters())
+    opt = torch.optim.AdamW(params, lr=3e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=warmup + steps)
+    xs, ys = sequences(train, {c: i for i, c in enumerate(alphabet)}, k)
+    X, Y = torch.tensor(xs, dtype=torch.long), torch.tensor(ys, dtype=torch.long)
+    rng = Xoshiro(seed + 2)  # the batches of the first steps of `sharpgrad lm` and lm.py
+    rows = [torch.tensor([rng.next_int(len(xs)) for _ in range(b)]) for _ in range(warmup + steps)]
+    model.train()
+    last = 0.0
+
+    def step(i):
+        x, y = X[rows[i]], Y[rows[i]]
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x).reshape(-1, v), y.reshape(-1), ignore_index=-1)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        return loss.item()
+
+    for i in range(warmup):
+        step(i)
+    t, cpu = time.perf_counter(), time.process_time()
+    for i in range(warmup, warmup + steps):
+        last = step(i)
+    return (time.perf_counter() - t) / steps, (time.process_time() - cpu) / steps, last
+# transformer-step: end
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--workload", required=True)
@@ -146,10 +188,11 @@ def main():
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--epochs", type=int, default=10000)
     ap.add_argument("--torch-threads", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=5)  # transformer-step
     ap.add_argument("--model", default="issue", choices=["issue", "results", "padded"], help="cnn-epoch: the issue's CNN, RESULTS.md's, or the padded one before it")
     a = ap.parse_args()
     threads = a.torch_threads
-    if a.workload in ("mlp-epoch", "cnn-epoch", "mlp-batch1"):
+    if a.workload in ("mlp-epoch", "cnn-epoch", "mlp-batch1", "transformer-step"):
         import torch
         torch.set_num_threads(a.torch_threads)
     if a.workload in ("mlp-epoch", "cnn-epoch"):
@@ -158,6 +201,9 @@ def main():
     elif a.workload == "mlp-batch1":
         s = torch_batch1(a.steps)
         out = {"seconds": s, "steps": a.steps, "steps_per_s": a.steps / s}
+    elif a.workload == "transformer-step":  # transformer-step (issue 14): seconds are per step, --steps of them timed
+        s, cpu, last = torch_transformer_step(a.steps, a.warmup)
+        out = {"steps": a.steps, "seconds": s, "cpu_seconds": cpu, "last_loss": last}
     elif a.workload == "xor":
         out = {"seconds": numpy_xor(a.epochs)}
         threads = 1

@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using System.Globalization;
+using SharpGrad;
+using SharpGrad.NN;
+
+/// <summary>
+/// The transformer-step row of bench/compare.sh (issue 14): full training steps of <c>sharpgrad lm --model transformer</c>'s
+/// default model and recipe (4 layers × 4 heads, d = 128, feed-forward 512, GELU, pre-norm, learned positions, tied
+/// output, causal mask; batch 64 chunks of context 16 from the word list, every scored position in the loss; backward,
+/// gradient-norm clip 1.0, AdamW, cosine schedule), each step in a <see cref="TensorScope"/>. bench/reference/workloads.py
+/// runs the same steps on the same batches with the reference model of bench/reference/lm.py.
+/// </summary>
+internal static class TransformerStep
+{
+    public static string Run(Dictionary<string, string> options)
+    {
+        int Int(string key, int fallback) => int.Parse(options.GetValueOrDefault(key, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        int threads = Int("threads", Environment.ProcessorCount), steps = Int("steps", 30), warmup = Int("warmup", 5);
+        SharpGrad.Kernels.Gemm.MaxThreads = threads;
+        const int k = 16, b = 64;
+        const ulong seed = 0;
+        var data = CharLmData.Load(options.GetValueOrDefault("data", "/usr/share/dict/american-english"), seed);
+        var model = CharLm.Create("transformer", data.VocabSize, k, new Generator(seed + 1));
+        var (xs, ys) = data.Sequences(data.Train, k);
+        int chunks = checked((int)(ys.LongLength / k));
+        var parameters = model.Parameters().ToArray();
+        var optimizer = new SharpGrad.Optim.AdamW(parameters, 3e-3, weightDecay: 0.01);
+        var schedule = new SharpGrad.Optim.CosineAnnealingLR(optimizer, warmup + steps);
+        var rng = new Generator(seed + 2); // the batches of `sharpgrad lm`'s first steps
+        var bx = new long[b * k];
+        var by = new long[b * k];
+        model.Train();
+        double loss = 0;
+        void Step()
+        {
+            for (int i = 0; i < b; i++)
+            {
+                int row = rng.NextInt(chunks);
+                Array.Copy(xs, (long)row * k, bx, (long)i * k, k);
+                Array.Copy(ys, (long)row * k, by, (long)i * k, k);
+            }
+            using var scope = new TensorScope();
+            optimizer.ZeroGrad();
+            var (l, _) = CharLm.SequenceLoss(model, bx, by, b);
+            l.Backward();
+            Utils.ClipGradNorm(parameters, 1.0);
+            optimizer.Step();
+            schedule.Step();
+            loss = l.Item();
+        }
+        for (int i = 0; i < warmup; i++) Step();
+        var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
+        var pause = GC.GetTotalPauseDuration();
+        long allocated0 = GC.GetTotalAllocatedBytes(precise: true);
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < steps; i++) Step();
+        double seconds = sw.Elapsed.TotalSeconds;
+        process.Refresh();
+        double cpu = (process.TotalProcessorTime - cpu0).TotalSeconds;
+        long allocated = (GC.GetTotalAllocatedBytes(precise: true) - allocated0) / steps;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{{\"workload\":\"transformer-step\",\"threads\":{threads},\"steps\":{steps},\"seconds\":{seconds / steps:F5},\"cpu_seconds\":{cpu / steps:F5},\"allocated_bytes_per_step\":{allocated},\"gc_pause_seconds\":{(GC.GetTotalPauseDuration() - pause).TotalSeconds / steps:F5},\"last_loss\":{loss:F4}}}");
+    }
+}
