@@ -447,6 +447,8 @@ public static class CharLm
                 Array.Copy(xs, (long)row * k, bx, (long)i * k, k);
                 Array.Copy(ys, (long)row * k, by, (long)i * k, k);
             }
+            // One scope per step: the step's activations and gradients go back to the pool for the next step to reuse.
+            using var scope = new TensorScope();
             optimizer.ZeroGrad();
             var (loss, count) = SequenceLoss(model, bx, by, b, Reduction.Mean);
             loss.Backward();

@@ -56,19 +56,19 @@ namespace SharpGrad
         {
             if (typeof(T) != typeof(float)) return GeluVector.PerLane<T, GeluFunction>(x);
             var v = x.AsSingle();
-            return (v * GeluVector.Phi(v, out _)).As<float, T>();
+            return (v * GeluVector.Phi(v)).As<float, T>();
         }
         public static Vector256<T> Apply<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
         {
             if (typeof(T) != typeof(float)) return GeluVector.PerLane<T, GeluFunction>(x);
             var v = x.AsSingle();
-            return (v * GeluVector.Phi(v, out _)).As<float, T>();
+            return (v * GeluVector.Phi(v)).As<float, T>();
         }
         public static Vector512<T> Apply<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T>
         {
             if (typeof(T) != typeof(float)) return GeluVector.PerLane<T, GeluFunction>(x);
             var v = x.AsSingle();
-            return (v * GeluVector.Phi(v, out _)).As<float, T>();
+            return (v * GeluVector.Phi(v)).As<float, T>();
         }
     }
 
@@ -129,6 +129,25 @@ namespace SharpGrad
 
         public static Vector512<float> Phi(Vector512<float> x, out Vector512<float> pdf)
         {
+            var (t, p, hi, lo) = Parts(x);
+            var g = Exp(hi * -0.5f) * (Vector512<float>.One - lo * 0.5f); // e^(−x²/2), x² = hi + lo exactly
+            pdf = g * InvSqrt2Pi;
+            var half = 0.5f * t * g * Exp(p); // erfc(|x|/√2)/2 = Φ(−|x|)
+            return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), half, Vector512<float>.One - half);
+        }
+
+        /// <summary>Φ alone, with one exponential.</summary>
+        public static Vector512<float> Phi(Vector512<float> x)
+        {
+            var (t, p, hi, lo) = Parts(x);
+            var half = 0.5f * t * Exp(p - hi * 0.5f) * (Vector512<float>.One - lo * 0.5f);
+            return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), half, Vector512<float>.One - half);
+        }
+
+        /// <summary>t = 1/(1 + a/2) with a = |x|/√2, the erfc polynomial P(t), and x² split exactly as hi + lo (so that
+        /// rounding x², up to 170 here, does not become a relative error of the tail).</summary>
+        private static (Vector512<float> T, Vector512<float> P, Vector512<float> Hi, Vector512<float> Lo) Parts(Vector512<float> x)
+        {
             var a = Vector512.Abs(x) * InvSqrt2;
             var t = Vector512<float>.One / (Vector512<float>.One + a * 0.5f);
             var p = Vector512.FusedMultiplyAdd(t, Vector512.Create(C9), Vector512.Create(C8));
@@ -140,17 +159,52 @@ namespace SharpGrad
             p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(C2));
             p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(C1));
             p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(C0));
-            // e^(−x²/2), the density's exponential, shared with erfc's: x² split exactly into hi + lo, so that the
-            // rounding of x² (relative 6e-8, but x²/2 is up to 87 here) does not become a relative error of the tail.
             var hi = x * x;
-            var lo = Vector512.FusedMultiplyAdd(x, x, -hi);
-            var g = Vector512.Exp(hi * -0.5f) * (Vector512<float>.One - lo * 0.5f);
-            pdf = g * InvSqrt2Pi;
-            var half = 0.5f * t * g * Vector512.Exp(p); // erfc(a)/2 = Φ(−|x|)
-            return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), half, Vector512<float>.One - half);
+            return (t, p, hi, Vector512.FusedMultiplyAdd(x, x, -hi));
+        }
+
+        /// <summary>
+        /// e^x for x ≤ 0 (all GELU needs), relative error about 1e-7: x = n ln 2 + r with |r| ≤ ln2/2 (ln 2 split in
+        /// two for an exact n ln 2), e^r by its Taylor polynomial to degree 7, times 2^n built in the exponent bits.
+        /// Arguments below −87.3 are clamped there (e^x below float32's smallest normal number is not needed).
+        /// </summary>
+        private static Vector512<float> Exp(Vector512<float> x)
+        {
+            x = Vector512.Max(x, Vector512.Create(-87.3f));
+            var n = Vector512.Round(x * 1.44269504f);
+            var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693145752f), x);
+            r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-1.42860677e-6f), r);
+            var e = Vector512.FusedMultiplyAdd(r, Vector512.Create(1f / 5040), Vector512.Create(1f / 720));
+            e = Vector512.FusedMultiplyAdd(r, e, Vector512.Create(1f / 120));
+            e = Vector512.FusedMultiplyAdd(r, e, Vector512.Create(1f / 24));
+            e = Vector512.FusedMultiplyAdd(r, e, Vector512.Create(1f / 6));
+            e = Vector512.FusedMultiplyAdd(r, e, Vector512.Create(0.5f));
+            e = Vector512.FusedMultiplyAdd(r, e, Vector512<float>.One);
+            e = Vector512.FusedMultiplyAdd(r, e, Vector512<float>.One);
+            var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
+            return e * scale;
         }
 
         public static Vector256<float> Phi(Vector256<float> x, out Vector256<float> pdf)
+        {
+            var (t, p, hi, lo) = Parts(x);
+            var g = Exp(hi * -0.5f) * (Vector256<float>.One - lo * 0.5f); // e^(−x²/2), x² = hi + lo exactly
+            pdf = g * InvSqrt2Pi;
+            var half = 0.5f * t * g * Exp(p); // erfc(|x|/√2)/2 = Φ(−|x|)
+            return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), half, Vector256<float>.One - half);
+        }
+
+        /// <summary>Φ alone, with one exponential.</summary>
+        public static Vector256<float> Phi(Vector256<float> x)
+        {
+            var (t, p, hi, lo) = Parts(x);
+            var half = 0.5f * t * Exp(p - hi * 0.5f) * (Vector256<float>.One - lo * 0.5f);
+            return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), half, Vector256<float>.One - half);
+        }
+
+        /// <summary>t = 1/(1 + a/2) with a = |x|/√2, the erfc polynomial P(t), and x² split exactly as hi + lo (so that
+        /// rounding x², up to 170 here, does not become a relative error of the tail).</summary>
+        private static (Vector256<float> T, Vector256<float> P, Vector256<float> Hi, Vector256<float> Lo) Parts(Vector256<float> x)
         {
             var a = Vector256.Abs(x) * InvSqrt2;
             var t = Vector256<float>.One / (Vector256<float>.One + a * 0.5f);
@@ -164,14 +218,51 @@ namespace SharpGrad
             p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(C1));
             p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(C0));
             var hi = x * x;
-            var lo = Vector256.FusedMultiplyAdd(x, x, -hi);
-            var g = Vector256.Exp(hi * -0.5f) * (Vector256<float>.One - lo * 0.5f);
-            pdf = g * InvSqrt2Pi;
-            var half = 0.5f * t * g * Vector256.Exp(p);
-            return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), half, Vector256<float>.One - half);
+            return (t, p, hi, Vector256.FusedMultiplyAdd(x, x, -hi));
+        }
+
+        /// <summary>
+        /// e^x for x ≤ 0 (all GELU needs), relative error about 1e-7: x = n ln 2 + r with |r| ≤ ln2/2 (ln 2 split in
+        /// two for an exact n ln 2), e^r by its Taylor polynomial to degree 7, times 2^n built in the exponent bits.
+        /// Arguments below −87.3 are clamped there (e^x below float32's smallest normal number is not needed).
+        /// </summary>
+        private static Vector256<float> Exp(Vector256<float> x)
+        {
+            x = Vector256.Max(x, Vector256.Create(-87.3f));
+            var n = Vector256.Round(x * 1.44269504f);
+            var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-0.693145752f), x);
+            r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-1.42860677e-6f), r);
+            var e = Vector256.FusedMultiplyAdd(r, Vector256.Create(1f / 5040), Vector256.Create(1f / 720));
+            e = Vector256.FusedMultiplyAdd(r, e, Vector256.Create(1f / 120));
+            e = Vector256.FusedMultiplyAdd(r, e, Vector256.Create(1f / 24));
+            e = Vector256.FusedMultiplyAdd(r, e, Vector256.Create(1f / 6));
+            e = Vector256.FusedMultiplyAdd(r, e, Vector256.Create(0.5f));
+            e = Vector256.FusedMultiplyAdd(r, e, Vector256<float>.One);
+            e = Vector256.FusedMultiplyAdd(r, e, Vector256<float>.One);
+            var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
+            return e * scale;
         }
 
         public static Vector128<float> Phi(Vector128<float> x, out Vector128<float> pdf)
+        {
+            var (t, p, hi, lo) = Parts(x);
+            var g = Exp(hi * -0.5f) * (Vector128<float>.One - lo * 0.5f); // e^(−x²/2), x² = hi + lo exactly
+            pdf = g * InvSqrt2Pi;
+            var half = 0.5f * t * g * Exp(p); // erfc(|x|/√2)/2 = Φ(−|x|)
+            return Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128<float>.Zero), half, Vector128<float>.One - half);
+        }
+
+        /// <summary>Φ alone, with one exponential.</summary>
+        public static Vector128<float> Phi(Vector128<float> x)
+        {
+            var (t, p, hi, lo) = Parts(x);
+            var half = 0.5f * t * Exp(p - hi * 0.5f) * (Vector128<float>.One - lo * 0.5f);
+            return Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128<float>.Zero), half, Vector128<float>.One - half);
+        }
+
+        /// <summary>t = 1/(1 + a/2) with a = |x|/√2, the erfc polynomial P(t), and x² split exactly as hi + lo (so that
+        /// rounding x², up to 170 here, does not become a relative error of the tail).</summary>
+        private static (Vector128<float> T, Vector128<float> P, Vector128<float> Hi, Vector128<float> Lo) Parts(Vector128<float> x)
         {
             var a = Vector128.Abs(x) * InvSqrt2;
             var t = Vector128<float>.One / (Vector128<float>.One + a * 0.5f);
@@ -185,11 +276,29 @@ namespace SharpGrad
             p = Vector128.FusedMultiplyAdd(t, p, Vector128.Create(C1));
             p = Vector128.FusedMultiplyAdd(t, p, Vector128.Create(C0));
             var hi = x * x;
-            var lo = Vector128.FusedMultiplyAdd(x, x, -hi);
-            var g = Vector128.Exp(hi * -0.5f) * (Vector128<float>.One - lo * 0.5f);
-            pdf = g * InvSqrt2Pi;
-            var half = 0.5f * t * g * Vector128.Exp(p);
-            return Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128<float>.Zero), half, Vector128<float>.One - half);
+            return (t, p, hi, Vector128.FusedMultiplyAdd(x, x, -hi));
+        }
+
+        /// <summary>
+        /// e^x for x ≤ 0 (all GELU needs), relative error about 1e-7: x = n ln 2 + r with |r| ≤ ln2/2 (ln 2 split in
+        /// two for an exact n ln 2), e^r by its Taylor polynomial to degree 7, times 2^n built in the exponent bits.
+        /// Arguments below −87.3 are clamped there (e^x below float32's smallest normal number is not needed).
+        /// </summary>
+        private static Vector128<float> Exp(Vector128<float> x)
+        {
+            x = Vector128.Max(x, Vector128.Create(-87.3f));
+            var n = Vector128.Round(x * 1.44269504f);
+            var r = Vector128.FusedMultiplyAdd(n, Vector128.Create(-0.693145752f), x);
+            r = Vector128.FusedMultiplyAdd(n, Vector128.Create(-1.42860677e-6f), r);
+            var e = Vector128.FusedMultiplyAdd(r, Vector128.Create(1f / 5040), Vector128.Create(1f / 720));
+            e = Vector128.FusedMultiplyAdd(r, e, Vector128.Create(1f / 120));
+            e = Vector128.FusedMultiplyAdd(r, e, Vector128.Create(1f / 24));
+            e = Vector128.FusedMultiplyAdd(r, e, Vector128.Create(1f / 6));
+            e = Vector128.FusedMultiplyAdd(r, e, Vector128.Create(0.5f));
+            e = Vector128.FusedMultiplyAdd(r, e, Vector128<float>.One);
+            e = Vector128.FusedMultiplyAdd(r, e, Vector128<float>.One);
+            var scale = Vector128.ShiftLeft(Vector128.ConvertToInt32(n) + Vector128.Create(127), 23).AsSingle();
+            return e * scale;
         }
 
         /// <summary>A scalar function applied lane by lane (the float64 path, which keeps the exact scalar erf).</summary>
