@@ -16,6 +16,9 @@ TARGETS = {
     "ddp-cnn-scaling": ("CNN 62,346 params epoch, mpirun -np 2 × 1 thread vs 1 process × 1 thread (s)", "seconds", "≤ 0.556× the time (≥ 1.8× throughput)", lambda r: r <= 1 / 1.8),
     "ddp-mlp-torch": ("MLP epoch, 2 processes × 1 thread: DDP over Open MPI vs PyTorch 1.13 DDP on gloo (s)", "seconds", "≤ 0.5× the time", lambda r: r <= 0.5),
     "ddp-cnn-torch": ("CNN epoch, 2 processes × 1 thread: DDP over Open MPI vs PyTorch 1.13 DDP on gloo (s)", "seconds", "≤ 0.5× the time", lambda r: r <= 0.5),
+    # transformer-step (issue 14): begin
+    "transformer-step": ("transformer LM training step (4 layers × 4 heads, d 128, batch 64 × context 16), AdamW, clip 1.0 (s per step)", "seconds", "≤ 0.5× the time", lambda r: r <= 0.5),
+    # transformer-step: end
     "mlp-batch1": ("MLP batch 1, 2,000 Adam steps (steps/s)", "steps_per_s", "≥ 10×", lambda r: r >= 10.0),
     "xor": ("XOR 2-2-1, 10,000 full-batch GD epochs (s)", "seconds", "≤ 0.1× the time", lambda r: r <= 0.1),
     "sgd-logreg": ("per-example SGD logistic regression (s)", "seconds", "≤ 0.1× the time", lambda r: r <= 0.1),

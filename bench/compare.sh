@@ -84,6 +84,12 @@ row mlp-batch1 --workload mlp-batch1 --steps 2000 <<<"bench/reference/workloads.
 bench/reference/workloads.py --workload mlp-batch1 --steps 2000 --torch-threads 2"
 row xor --workload xor <<<"bench/reference/workloads.py --workload xor"
 row sgd-logreg --workload sgd-logreg "${logreg[@]}" <<<"bench/reference/workloads.py --workload sgd-logreg ${logreg[*]}"
+# transformer-step (issue 14): begin. Seconds per training step of `sharpgrad lm --model transformer`'s default model
+# and recipe, 5 warm-up steps then 30 timed (10 with --quick); PyTorch with 1 and with 2 intra-op threads, faster kept.
+tsteps=30; (( quick )) && tsteps=10
+row transformer-step --workload transformer-step --steps $tsteps <<<"bench/reference/workloads.py --workload transformer-step --steps $tsteps --torch-threads 1
+bench/reference/workloads.py --workload transformer-step --steps $tsteps --torch-threads 2"
+# transformer-step: end
 bench/ddp_rows.sh "$out/lines" "${limit[@]}"
 echo "rss sharpgrad {\"peak_rss_kb\": $(rss "${SG[@]}" --workload mlp-epoch "${limit[@]}")}" >>"$out/lines"
 echo "rss reference {\"peak_rss_kb\": $(rss "${PY_AUTO[@]}" bench/reference/workloads.py --workload mlp-epoch "${limit[@]}" --torch-threads 1)}" >>"$out/lines"

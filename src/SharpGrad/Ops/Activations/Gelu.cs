@@ -49,6 +49,8 @@ namespace SharpGrad
     {
         public static T Apply<T>(T x) where T : unmanaged, IFloatingPointIeee754<T>
         {
+            if (typeof(T) == typeof(float)) // the vector formula in one lane, so a span's tail agrees with its body
+                return T.CreateTruncating(Apply(Vector128.Create(float.CreateTruncating(x))).ToScalar());
             double v = double.CreateTruncating(x);
             return T.CreateTruncating(0.5 * v * (1 + ErfFunction.Erf(v * 0.7071067811865476)));
         }
@@ -77,6 +79,8 @@ namespace SharpGrad
     {
         public static T Apply<T>(T g, T x, T unused) where T : unmanaged, IFloatingPointIeee754<T>
         {
+            if (typeof(T) == typeof(float))
+                return T.CreateTruncating(Apply(Vector128.Create(float.CreateTruncating(g)), Vector128.Create(float.CreateTruncating(x)), default).ToScalar());
             double v = double.CreateTruncating(x);
             double cdf = 0.5 * (1 + ErfFunction.Erf(v * 0.7071067811865476));
             double pdf = 0.3989422804014327 * Math.Exp(-0.5 * v * v);
@@ -140,7 +144,12 @@ namespace SharpGrad
         public static Vector512<float> Phi(Vector512<float> x)
         {
             var (t, p, hi, lo) = Parts(x);
-            var half = 0.5f * t * Exp(p - hi * 0.5f) * (Vector512<float>.One - lo * 0.5f);
+            // p − x²/2 as s + err exactly (Knuth's two-sum), so its rounding (ulp of up to 85) is not an error of e^(…).
+            var h = hi * -0.5f;
+            var sum = p + h;
+            var hb = sum - p;
+            var err = (p - (sum - hb)) + (h - hb) - lo * 0.5f;
+            var half = 0.5f * t * Exp(sum) * (Vector512<float>.One + err);
             return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), half, Vector512<float>.One - half);
         }
 
@@ -198,7 +207,12 @@ namespace SharpGrad
         public static Vector256<float> Phi(Vector256<float> x)
         {
             var (t, p, hi, lo) = Parts(x);
-            var half = 0.5f * t * Exp(p - hi * 0.5f) * (Vector256<float>.One - lo * 0.5f);
+            // p − x²/2 as s + err exactly (Knuth's two-sum), so its rounding (ulp of up to 85) is not an error of e^(…).
+            var h = hi * -0.5f;
+            var sum = p + h;
+            var hb = sum - p;
+            var err = (p - (sum - hb)) + (h - hb) - lo * 0.5f;
+            var half = 0.5f * t * Exp(sum) * (Vector256<float>.One + err);
             return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), half, Vector256<float>.One - half);
         }
 
@@ -256,7 +270,12 @@ namespace SharpGrad
         public static Vector128<float> Phi(Vector128<float> x)
         {
             var (t, p, hi, lo) = Parts(x);
-            var half = 0.5f * t * Exp(p - hi * 0.5f) * (Vector128<float>.One - lo * 0.5f);
+            // p − x²/2 as s + err exactly (Knuth's two-sum), so its rounding (ulp of up to 85) is not an error of e^(…).
+            var h = hi * -0.5f;
+            var sum = p + h;
+            var hb = sum - p;
+            var err = (p - (sum - hb)) + (h - hb) - lo * 0.5f;
+            var half = 0.5f * t * Exp(sum) * (Vector128<float>.One + err);
             return Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128<float>.Zero), half, Vector128<float>.One - half);
         }
 
