@@ -17,8 +17,9 @@ internal static class Workloads
         int threads = int.Parse(options.GetValueOrDefault("threads", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
         SharpGrad.Kernels.Gemm.MaxThreads = threads;
         int? limit = options.TryGetValue("limit", out var l) ? int.Parse(l, CultureInfo.InvariantCulture) : null;
-        // --jit 1 (default): the tiny-step workloads run their step compiled (Jit.Compile: captured once, then replayed); 0: eagerly.
-        bool jit = options.GetValueOrDefault("jit", "1") switch { "1" => true, "0" => false, var v => throw new ArgumentException($"--jit must be 0 or 1, got '{v}'") };
+        // --compile 1 (default): the tiny-step workloads run their step compiled (Jit.Compile: captured once, then replayed); 0: eagerly.
+        // (Not compare.sh's --jit, which picks the .NET JIT build of this runner over the NativeAOT one.)
+        bool jit = options.GetValueOrDefault("compile", "1") switch { "1" => true, "0" => false, var v => throw new ArgumentException($"--compile must be 0 or 1, got '{v}'") };
         return workload switch
         {
             "mlp-epoch" => EpochLine(workload, threads, Models.Mlp(784, [256, 128], 10, generator: new Generator(0)), limit),
@@ -54,7 +55,7 @@ internal static class Workloads
         double seconds = run();
         process.Refresh();
         return Line(workload, threads, "seconds", seconds, string.Create(CultureInfo.InvariantCulture,
-            $",\"cpu_seconds\":{(process.TotalProcessorTime - cpu0).TotalSeconds:F4},\"jit\":{(jit ? 1 : 0)}"));
+            $",\"cpu_seconds\":{(process.TotalProcessorTime - cpu0).TotalSeconds:F4},\"compiled\":{(jit ? 1 : 0)}"));
     }
 
     /// <summary>The step of <see cref="Step"/> compiled: captured once, then replayed (the loss is returned, not read).</summary>
@@ -159,7 +160,7 @@ internal static class Workloads
         process.Refresh();
         if (compiled?.FallbackReason is { } why) throw new InvalidOperationException("mlp-batch1: the compiled step fell back to eager mode: " + why);
         return Line("mlp-batch1", threads, "seconds", s, string.Create(CultureInfo.InvariantCulture,
-            $",\"steps\":{steps},\"steps_per_s\":{steps / s:F1},\"cpu_seconds\":{(process.TotalProcessorTime - cpu0).TotalSeconds:F4},\"jit\":{(jit ? 1 : 0)}"));
+            $",\"steps\":{steps},\"steps_per_s\":{steps / s:F1},\"cpu_seconds\":{(process.TotalProcessorTime - cpu0).TotalSeconds:F4},\"compiled\":{(jit ? 1 : 0)}"));
     }
 
     /// <summary>XOR with the 2-2-1 ReLU net, squared loss, full-batch gradient descent (lr 0.1), fixed initial weights.</summary>
