@@ -17,13 +17,16 @@ internal static class Workloads
         int threads = int.Parse(options.GetValueOrDefault("threads", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
         SharpGrad.Kernels.Gemm.MaxThreads = threads;
         int? limit = options.TryGetValue("limit", out var l) ? int.Parse(l, CultureInfo.InvariantCulture) : null;
+        // --compile 1 (default): the tiny-step workloads run their step compiled (Jit.Compile: captured once, then replayed); 0: eagerly.
+        // (Not compare.sh's --jit, which picks the .NET JIT build of this runner over the NativeAOT one.)
+        bool jit = options.GetValueOrDefault("compile", "1") switch { "1" => true, "0" => false, var v => throw new ArgumentException($"--compile must be 0 or 1, got '{v}'") };
         return workload switch
         {
             "mlp-epoch" => EpochLine(workload, threads, Models.Mlp(784, [256, 128], 10, generator: new Generator(0)), limit),
             "cnn-epoch" => EpochLine(workload, threads, CnnModel(options, new Generator(0)), limit),
-            "mlp-batch1" => MlpBatch1(threads, int.Parse(options.GetValueOrDefault("steps", "2000"), CultureInfo.InvariantCulture)),
-            "xor" => Line(workload, threads, "seconds", Xor(int.Parse(options.GetValueOrDefault("epochs", "10000"), CultureInfo.InvariantCulture))),
-            "sgd-logreg" => Line(workload, threads, "seconds", SgdLogReg(limit)),
+            "mlp-batch1" => MlpBatch1(threads, int.Parse(options.GetValueOrDefault("steps", "2000"), CultureInfo.InvariantCulture), jit),
+            "xor" => TimedLine(workload, threads, jit, () => Xor(int.Parse(options.GetValueOrDefault("epochs", "10000"), CultureInfo.InvariantCulture), jit)),
+            "sgd-logreg" => TimedLine(workload, threads, jit, () => SgdLogReg(limit, jit)),
             "cnn-layers" => CnnLayers(threads, int.Parse(options.GetValueOrDefault("reps", "20"), CultureInfo.InvariantCulture), CnnModel(options, new Generator(0))),
             _ => throw new ArgumentException($"unknown workload '{workload}'"),
         };
@@ -43,6 +46,27 @@ internal static class Workloads
             "padded" => Models.Cnn(dropout: 0.3, batchNorm: true, padding: 2, generator: g),
             var other => throw new ArgumentException($"unknown --model '{other}' (issue, results or padded)"),
         };
+
+    /// <summary>A workload's seconds with the CPU seconds of the whole process meanwhile and whether it ran compiled.</summary>
+    private static string TimedLine(string workload, int threads, bool jit, Func<double> run)
+    {
+        var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
+        double seconds = run();
+        process.Refresh();
+        return Line(workload, threads, "seconds", seconds, string.Create(CultureInfo.InvariantCulture,
+            $",\"cpu_seconds\":{(process.TotalProcessorTime - cpu0).TotalSeconds:F4},\"compiled\":{(jit ? 1 : 0)}"));
+    }
+
+    /// <summary>The step of <see cref="Step"/> compiled: captured once, then replayed (the loss is returned, not read).</summary>
+    private static CompiledStep CompiledClassifierStep(Module model, Optimizer opt) => Jit.Compile(t =>
+    {
+        var loss = F.CrossEntropy(model.Forward(t[0]), t[1]);
+        opt.ZeroGrad();
+        loss.Backward();
+        opt.Step();
+        return loss;
+    });
 
     private static string Line(string workload, int threads, string key, double value, string extra = "") =>
         string.Create(CultureInfo.InvariantCulture, $"{{\"workload\":\"{workload}\",\"threads\":{threads},\"{key}\":{value:F4}{extra}}}");
@@ -104,29 +128,43 @@ internal static class Workloads
     }
 
     /// <summary>Adam steps per second of the MLP at batch size 1 (per-step overhead).</summary>
-    private static string MlpBatch1(int threads, int steps)
+    private static string MlpBatch1(int threads, int steps, bool jit)
     {
         var train = TrainingImages(steps);
         var model = Models.Mlp(784, [256, 128], 10, generator: new Generator(0));
         var opt = new Adam(model.Parameters(), 1e-3);
         var batches = Enumerable.Range(0, steps).Select(i => train.GetBatch([i])).ToArray();
+        var compiled = jit ? CompiledClassifierStep(model, opt) : null;
         for (int i = 0; i < 20; i++)
         {
-            using var scope = new TensorScope();
-            Step(model, opt, batches[i]);
+            if (compiled is not null) compiled.Run(batches[i].Input, batches[i].Target);
+            else
+            {
+                using var scope = new TensorScope();
+                Step(model, opt, batches[i]);
+            }
         }
+        var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         foreach (var b in batches)
         {
-            using var scope = new TensorScope();
-            Step(model, opt, b);
+            if (compiled is not null) compiled.Run(b.Input, b.Target);
+            else
+            {
+                using var scope = new TensorScope();
+                Step(model, opt, b);
+            }
         }
         double s = sw.Elapsed.TotalSeconds;
-        return Line("mlp-batch1", threads, "seconds", s, string.Create(CultureInfo.InvariantCulture, $",\"steps\":{steps},\"steps_per_s\":{steps / s:F1}"));
+        process.Refresh();
+        if (compiled?.FallbackReason is { } why) throw new InvalidOperationException("mlp-batch1: the compiled step fell back to eager mode: " + why);
+        return Line("mlp-batch1", threads, "seconds", s, string.Create(CultureInfo.InvariantCulture,
+            $",\"steps\":{steps},\"steps_per_s\":{steps / s:F1},\"cpu_seconds\":{(process.TotalProcessorTime - cpu0).TotalSeconds:F4},\"compiled\":{(jit ? 1 : 0)}"));
     }
 
     /// <summary>XOR with the 2-2-1 ReLU net, squared loss, full-batch gradient descent (lr 0.1), fixed initial weights.</summary>
-    private static double Xor(int epochs)
+    private static double Xor(int epochs, bool jit)
     {
         var x = Tensor.FromArray(new double[] { 0, 0, 0, 1, 1, 0, 1, 1 }, 4, 2);
         var y = Tensor.FromArray(new double[] { -1, 1, 1, -1 }, 4, 1);
@@ -137,6 +175,20 @@ internal static class Workloads
         var b2 = Tensor.Zeros([1], DType.Float64, requiresGrad: true);
         var opt = new Sgd([u, b1, w, b2], lr: 0.1);
         var sw = Stopwatch.StartNew();
+        if (jit)
+        {
+            var step = Jit.Compile(t =>
+            {
+                var loss = F.MseLoss(t[0].MatMul(u).Add(b1).Relu().MatMul(w).Add(b2), t[1]);
+                opt.ZeroGrad();
+                loss.Backward();
+                opt.Step();
+                return loss;
+            });
+            for (int e = 0; e < epochs; e++) step.Run(x, y);
+            if (step.FallbackReason is { } why) throw new InvalidOperationException("xor: the compiled step fell back to eager mode: " + why);
+            return sw.Elapsed.TotalSeconds;
+        }
         for (int e = 0; e < epochs; e++)
         {
             using var scope = new TensorScope();
@@ -149,18 +201,22 @@ internal static class Workloads
     }
 
     /// <summary>Per-example SGD (lr 0.01) on multinomial logistic regression: one epoch, one update per image.</summary>
-    private static double SgdLogReg(int? limit)
+    private static double SgdLogReg(int? limit, bool jit)
     {
         var train = TrainingImages(limit);
         var model = Models.LogisticRegression(784, 10, new Generator(0));
         var opt = new Sgd(model.Parameters(), lr: 0.01);
         var order = new Generator(1).Permutation(train.Count);
+        var compiled = jit ? CompiledClassifierStep(model, opt) : null;
         var sw = Stopwatch.StartNew();
         foreach (int i in order)
         {
             using var scope = new TensorScope();
-            Step(model, opt, train.GetBatch([i]));
+            var batch = train.GetBatch([i]);
+            if (compiled is not null) compiled.Run(batch.Input, batch.Target);
+            else Step(model, opt, batch);
         }
+        if (compiled?.FallbackReason is { } why) throw new InvalidOperationException("sgd-logreg: the compiled step fell back to eager mode: " + why);
         return sw.Elapsed.TotalSeconds;
     }
 

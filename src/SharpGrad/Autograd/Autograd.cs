@@ -244,6 +244,9 @@ public static partial class Autograd
         // A gradient is detached unless it is already outside every graph (the usual case: a fresh result).
         var leafGrad = createGraph || leaves.Owned[i] || (g.GradFn is null && !g.RequiresGrad) ? g : g.Detach();
         var previous = tensor.Grad;
+        // A replay would add to the gradient array of the step captured, not to whatever .Grad holds by then.
+        if (previous is not null && Capture.Active is { } capture && !capture.IsCreated(previous.Storage))
+            capture.Fail("Backward adds to a .Grad left by an earlier step (call ZeroGrad inside the step)");
         tensor.Grad = previous is null ? leafGrad : (createGraph ? previous + leafGrad : AddDetached(previous, leafGrad));
         TensorScope.Adopt(previous);
         TensorScope.EscapeGradient(tensor.Grad);
@@ -267,6 +270,7 @@ public static partial class Autograd
     {
         if (target.DType == DType.Float32) Kernels.Map.Binary<float, AddFunction>(target.Span<float>(), g.Span<float>(), target.Span<float>());
         else Kernels.Map.Binary<double, AddFunction>(target.Span<double>(), g.Span<double>(), target.Span<double>());
+        Capture.Active?.SameShape<AddFunction>(target, g, target, "Backward");
     }
 
     private static Tensor AddDetached(Tensor a, Tensor b)
@@ -403,6 +407,7 @@ public static partial class Autograd
         var r = Tensor.Empty(shape, g.DType);
         if (g.DType == DType.Float32) Kernels.Reduce.SumTo<float>(g.Span<float>(), gShape, r.Span<float>(), shape);
         else Kernels.Reduce.SumTo<double>(g.Span<double>(), gShape, r.Span<double>(), shape);
+        Capture.Active?.SumTo(g, r, "Backward");
         return r;
     }
 

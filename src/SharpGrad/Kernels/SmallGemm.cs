@@ -107,12 +107,18 @@ internal static unsafe class SmallGemm
         int tiles = (m + 3) / 4;
         long work = (long)m * n * k;
         if (work < DotParallelMultiplyAdds || tiles < 2) DotRows(0, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
-        else
-        {
-            nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
-            RangeWork.Run(tiles, long.MaxValue, (first, last) =>
-                DotRows(4 * first, Math.Min(m, 4 * last), n, k, (T*)pa, lda, (T*)pb, ldb, accumulate, (T*)pc, ldc));
-        }
+        else DotsParallel(tiles, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+    }
+
+    // Apart from Dots: the lambda's captured parameters would otherwise be hoisted into a closure object allocated on
+    // every call, the small serial products included.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void DotsParallel<T>(int tiles, int m, int n, int k, T* a, nint lda, T* b, nint ldb, bool accumulate, T* c, nint ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
+        RangeWork.Run(tiles, long.MaxValue, (first, last) =>
+            DotRows(4 * first, Math.Min(m, 4 * last), n, k, (T*)pa, lda, (T*)pb, ldb, accumulate, (T*)pc, ldc));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

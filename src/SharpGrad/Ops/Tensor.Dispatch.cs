@@ -13,6 +13,7 @@ public sealed partial class Tensor
         var y = Uninitialized(x._shape, x.DType);
         if (x.DType == DType.Float32) Map.Unary<float, TOp>(x.Span<float>(), y.Span<float>());
         else Map.Unary<double, TOp>(x.Span<double>(), y.Span<double>());
+        Capture.Active?.Unary<TOp>(x, y, op);
         return y;
     }
 
@@ -36,6 +37,7 @@ public sealed partial class Tensor
         var d = Uninitialized(a._shape, a.DType);
         if (a.DType == DType.Float32) Map.Ternary<float, TOp>(a.Span<float>(), b.Span<float>(), c.Span<float>(), d.Span<float>());
         else Map.Ternary<double, TOp>(a.Span<double>(), b.Span<double>(), c.Span<double>(), d.Span<double>());
+        Capture.Active?.Ternary<TOp>(a, b, c, d, op);
         return d;
     }
 
@@ -45,8 +47,9 @@ public sealed partial class Tensor
     {
         int[] shape = BroadcastShape(a, b, op);
         var y = Uninitialized(shape, a.DType);
-        if (a.DType == DType.Float32) Binary<float, TOp>(a, b, y);
-        else Binary<double, TOp>(a, b, y);
+        if (a.DType == DType.Float32) BinaryArrays<float, TOp>(a.Array<float>(), a._shape, b.Array<float>(), b._shape, y.Array<float>(), y._shape);
+        else BinaryArrays<double, TOp>(a.Array<double>(), a._shape, b.Array<double>(), b._shape, y.Array<double>(), y._shape);
+        Capture.Active?.Binary<TOp>(a, b, y, op);
         return y;
     }
 
@@ -55,15 +58,16 @@ public sealed partial class Tensor
     /// broadcast takes the general driver, so most (operator, type) pairs never compile it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Binary<T, TOp>(Tensor a, Tensor b, Tensor y) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> where TOp : IBinaryOperator
+    internal static void BinaryArrays<T, TOp>(T[] a, int[] aShape, T[] b, int[] bShape, T[] y, int[] yShape)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> where TOp : IBinaryOperator
     {
-        ReadOnlySpan<T> x = a.Span<T>(), z = b.Span<T>();
-        Span<T> d = y.Span<T>();
+        ReadOnlySpan<T> x = a, z = b;
+        Span<T> d = y;
         int n = d.Length;
         if (x.Length == n && z.Length == n) TOp.Invoke(x, z, d);
         else if (z.Length == 1 && x.Length == n) TOp.Invoke(x, z[0], d);
         else if (x.Length == 1 && z.Length == n) TOp.Invoke(x[0], z, d);
-        else Elementwise.Binary<T, TOp>(x, a._shape, z, b._shape, d, y._shape);
+        else Elementwise.Binary<T, TOp>(x, aShape, z, bShape, d, yShape);
     }
 
     /// <summary>The broadcast shape of two operands, without allocating when it is one operand's own shape.</summary>

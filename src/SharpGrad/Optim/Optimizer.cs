@@ -142,6 +142,9 @@ public abstract class Optimizer
     {
         StepCount++;
         using var _ = Autograd.NoGrad();
+        // While a compiled step is captured, the update is recorded as one instruction over these gradient arrays.
+        var capture = Capture.Active is { Recording: true } c ? c : null;
+        var bound = capture is null ? null : new Array?[_parameters.Length];
         for (int i = 0; i < _parameters.Length; i++)
         {
             var p = _parameters[i];
@@ -149,8 +152,32 @@ public abstract class Optimizer
             if (!Shapes.Equal(p.Grad.ShapeRef, p.ShapeRef))
                 throw new InvalidOperationException($"Parameter {i}: gradient shape {Shapes.Format(p.Grad.ShapeRef)} differs from the parameter's {Shapes.Format(p.ShapeRef)}.");
             var grad = p.Grad.DType == p.DType ? p.Grad : p.Grad.To(p.DType);
+            if (capture is not null)
+            {
+                capture.Launch(GetType().Name + ".Step");
+                capture.Reads(grad);
+                bound![i] = grad.Storage;
+            }
             if (p.DType == DType.Float32) Update<float>(i, p.Span<float>(), grad.Span<float>());
             else Update<double>(i, p.Span<double>(), grad.Span<double>());
+        }
+        capture?.Add(new OptimizerStepInstruction(this, bound!));
+    }
+
+    /// <summary>
+    /// <see cref="Step"/> as captured in a compiled step: the same updates on the gradient arrays the capture saw (null: no
+    /// gradient then), with the settings and the step count of now.
+    /// </summary>
+    internal void ReplayStep(Array?[] gradients)
+    {
+        StepCount++;
+        for (int i = 0; i < gradients.Length; i++)
+        {
+            switch (gradients[i])
+            {
+                case float[] g: Update<float>(i, _parameters[i].Span<float>(), g); break;
+                case double[] g: Update<double>(i, _parameters[i].Span<double>(), g); break;
+            }
         }
     }
 

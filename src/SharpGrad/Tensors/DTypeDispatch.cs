@@ -24,6 +24,13 @@ internal static class DTypeDispatch
     /// <summary>Runs <paramref name="kernel"/> with <c>T</c> = float or double; other dtypes are refused naming the op.</summary>
     public static void Float<TKernel>(DType dtype, TKernel kernel, string op) where TKernel : IFloatKernel
     {
+        if (Capture.Active is { } capture) capture.Float(dtype, kernel, op);
+        else RunFloat(dtype, kernel, op);
+    }
+
+    /// <summary>Runs <paramref name="kernel"/> for <paramref name="dtype"/> without looking for a capture (the replay of a recorded launch).</summary>
+    internal static void RunFloat<TKernel>(DType dtype, TKernel kernel, string op) where TKernel : IFloatKernel
+    {
         switch (dtype)
         {
             case DType.Float32: kernel.Run<float>(); break;
@@ -34,6 +41,13 @@ internal static class DTypeDispatch
 
     /// <summary>Runs <paramref name="kernel"/> with <c>T</c> the storage type of <paramref name="dtype"/> (float, double, long or bool).</summary>
     public static void Any<TKernel>(DType dtype, TKernel kernel) where TKernel : IAnyKernel
+    {
+        if (Capture.Active is { } capture) capture.Any(dtype, kernel);
+        else RunAny(dtype, kernel);
+    }
+
+    /// <summary>Runs <paramref name="kernel"/> for <paramref name="dtype"/> without looking for a capture.</summary>
+    internal static void RunAny<TKernel>(DType dtype, TKernel kernel) where TKernel : IAnyKernel
     {
         switch (dtype)
         {

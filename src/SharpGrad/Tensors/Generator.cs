@@ -61,6 +61,7 @@ public sealed class Generator
     /// <summary>The next 64 random bits (xoshiro256**).</summary>
     public ulong NextUInt64()
     {
+        if (Capture.AnyActive) Capture.Active?.DataRead("drawing random numbers (a plan would replay the same ones)");
         ulong result = ulong.RotateLeft(_s1 * 5, 7) * 9;
         ulong t = _s1 << 17;
         _s2 ^= _s0; _s3 ^= _s1; _s1 ^= _s2; _s0 ^= _s3;

@@ -18,28 +18,28 @@ public sealed partial class Tensor
     public static Tensor FromArray(float[] data, params int[] shape)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return new Tensor(data.AsSpan().ToArray(), ShapeOrLength(shape, data.Length, "float"), DType.Float32);
+        return FromOutside(new Tensor(data.AsSpan().ToArray(), ShapeOrLength(shape, data.Length, "float"), DType.Float32));
     }
 
     /// <summary>A Float64 tensor holding a copy of <paramref name="data"/>; see <see cref="FromArray(float[], int[])"/>.</summary>
     public static Tensor FromArray(double[] data, params int[] shape)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return new Tensor(data.AsSpan().ToArray(), ShapeOrLength(shape, data.Length, "double"), DType.Float64);
+        return FromOutside(new Tensor(data.AsSpan().ToArray(), ShapeOrLength(shape, data.Length, "double"), DType.Float64));
     }
 
     /// <summary>An Int64 tensor (labels, indices) holding a copy of <paramref name="data"/>.</summary>
     public static Tensor FromArray(long[] data, params int[] shape)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return new Tensor(data.AsSpan().ToArray(), ShapeOrLength(shape, data.Length, "long"), DType.Int64);
+        return FromOutside(new Tensor(data.AsSpan().ToArray(), ShapeOrLength(shape, data.Length, "long"), DType.Int64));
     }
 
     /// <summary>A Bool tensor (a mask) holding a copy of <paramref name="data"/>.</summary>
     public static Tensor FromArray(bool[] data, params int[] shape)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return new Tensor(data.AsSpan().ToArray(), ShapeOrLength(shape, data.Length, "bool"), DType.Bool);
+        return FromOutside(new Tensor(data.AsSpan().ToArray(), ShapeOrLength(shape, data.Length, "bool"), DType.Bool));
     }
 
     /// <summary>An Int64 tensor (labels, indices) from 32-bit integers.</summary>
@@ -48,7 +48,7 @@ public sealed partial class Tensor
         ArgumentNullException.ThrowIfNull(data);
         var l = new long[data.Length];
         for (int i = 0; i < l.Length; i++) l[i] = data[i];
-        return new Tensor(l, ShapeOrLength(shape, data.Length, "int"), DType.Int64);
+        return FromOutside(new Tensor(l, ShapeOrLength(shape, data.Length, "int"), DType.Int64));
     }
 
     /// <summary>A 0-dimensional tensor holding one value (PyTorch: <c>torch.tensor(value)</c>).</summary>
@@ -82,7 +82,7 @@ public sealed partial class Tensor
             case bool[] b: b.AsSpan().Fill(value != 0); break;
         }
         t.RequiresGrad = requiresGrad;
-        return t;
+        return Literal(t);
     }
 
     /// <summary>A tensor of zeros with the shape and dtype of <paramref name="like"/>.</summary>

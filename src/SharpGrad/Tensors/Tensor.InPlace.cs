@@ -13,6 +13,7 @@ public sealed partial class Tensor
             throw new ArgumentException($"CopyFrom: source shape {Shapes.Format(source._shape)} does not match destination shape {Shapes.Format(_shape)}.");
         var s = source.DType == DType ? source : source.To(DType);
         System.Array.Copy(s.Storage, Storage, Numel);
+        Capture.Active?.Copy(s, this);
     }
 
     /// <summary>Fills every element with <paramref name="value"/> in place, outside the tape.</summary>
@@ -25,5 +26,6 @@ public sealed partial class Tensor
             case long[] l: l.AsSpan().Fill((long)value); break;
             case bool[] b: b.AsSpan().Fill(value != 0); break;
         }
+        Capture.Active?.Fill(this, value);
     }
 }

@@ -52,7 +52,7 @@ public sealed partial class Tensor
     /// <summary>A tensor on <paramref name="storage"/>; inside a <see cref="TensorScope"/> it belongs to that scope (see there).</summary>
     internal Tensor(Array storage, int[] shape, DType dtype)
     {
-        if (TensorScope.Current is { } scope) Pooled = scope.Track(storage);
+        if (TensorScope.Current is { } scope && scope.Track(storage, fresh: true) is { } pooled) Pooled = pooled;
         else _array = storage;
         _shape = shape;
         DType = dtype;
@@ -78,7 +78,10 @@ public sealed partial class Tensor
     internal Tensor View(int[] shape)
     {
         _ = Storage; // a recycled tensor cannot be viewed
-        return Pooled is null ? new Tensor(_array!, shape, DType) : new Tensor(Pooled, shape, DType);
+        if (Pooled is not null) return new Tensor(Pooled, shape, DType);
+        // A view is no new storage: a capture must not take it for an op's output.
+        return TensorScope.Current is { } scope && scope.Track(_array!, fresh: false) is { } pooled
+            ? new Tensor(pooled, shape, DType) : new Tensor(_array!, shape, DType, unscoped: true);
     }
 
     /// <summary>The element type.</summary>
@@ -142,6 +145,7 @@ public sealed partial class Tensor
     /// </summary>
     public T[] ToArray<T>() where T : unmanaged, INumber<T>
     {
+        Capture.Active?.DataRead("ToArray() reads tensor data");
         if (Storage is T[] same) return (T[])same.Clone();
         var result = new T[Numel];
         switch (Storage)
@@ -160,6 +164,7 @@ public sealed partial class Tensor
     /// </summary>
     public bool[] ToBoolArray()
     {
+        Capture.Active?.DataRead("ToBoolArray() reads tensor data");
         if (Storage is bool[] same) return (bool[])same.Clone();
         var result = new bool[Numel];
         for (int i = 0; i < result.Length; i++) result[i] = GetDouble(i) != 0;
@@ -171,11 +176,18 @@ public sealed partial class Tensor
     {
         if (Numel != 1)
             throw new InvalidOperationException($"Item() needs a tensor with exactly one element; this one has shape {Shapes.Format(_shape)} ({Numel} elements).");
+        Capture.Active?.DataRead("Item() reads tensor data");
         return GetDouble(0);
     }
 
     /// <summary>Element <paramref name="flatIndex"/> in row-major order, as a double.</summary>
-    internal double GetDouble(int flatIndex) => Storage switch
+    internal double GetDouble(int flatIndex)
+    {
+        Capture.Active?.DataRead("reading a tensor element");
+        return GetDoubleUnchecked(flatIndex);
+    }
+
+    private double GetDoubleUnchecked(int flatIndex) => Storage switch
     {
         float[] f => f[flatIndex],
         double[] d => d[flatIndex],
@@ -185,7 +197,16 @@ public sealed partial class Tensor
     };
 
     /// <summary>The raw bytes of the elements (little-endian on every platform .NET runs on).</summary>
-    internal ReadOnlySpan<byte> Bytes => Storage switch
+    internal ReadOnlySpan<byte> Bytes
+    {
+        get
+        {
+            Capture.Active?.DataRead("reading tensor bytes");
+            return RawBytes;
+        }
+    }
+
+    private ReadOnlySpan<byte> RawBytes => Storage switch
     {
         float[] f => MemoryMarshal.AsBytes(f.AsSpan()),
         double[] d => MemoryMarshal.AsBytes(d.AsSpan()),
@@ -254,7 +275,7 @@ public sealed partial class Tensor
     private static Tensor Create(int[] shape, DType dtype, bool clear)
     {
         int numel = Shapes.Numel(shape);
-        if (numel >= TensorScope.MinPooledElements && TensorScope.Current is { } scope) return new(scope.Rent(dtype, numel, clear), shape, dtype);
+        if (numel >= TensorScope.MinPooledElements && TensorScope.Current is { Capturing: false } scope) return new(scope.Rent(dtype, numel, clear), shape, dtype);
         return new(clear ? Allocate(dtype, numel) : AllocateUninitialized(dtype, numel), shape, dtype);
     }
 
@@ -270,10 +291,30 @@ public sealed partial class Tensor
     /// <summary>A 0-dimensional tensor of a floating-point dtype holding <paramref name="value"/>, made without copying a shape.</summary>
     internal static Tensor ScalarOf(double value, DType dtype) => dtype switch
     {
-        DType.Float32 => new Tensor(new[] { (float)value }, ScalarShape, DType.Float32),
-        DType.Float64 => new Tensor(new[] { value }, ScalarShape, DType.Float64),
+        DType.Float32 => Literal(new Tensor(new[] { (float)value }, ScalarShape, DType.Float32)),
+        DType.Float64 => Literal(new Tensor(new[] { value }, ScalarShape, DType.Float64)),
         _ => Full([], value, dtype),
     };
+
+    /// <summary>A tensor whose values are fixed when the step runs (a literal, a factory's): a capture replays it as a constant.</summary>
+    internal static Tensor Literal(Tensor t)
+    {
+        Capture.Active?.Constant(t);
+        return t;
+    }
+
+    /// <summary>
+    /// A tensor of values from outside the tensors (<see cref="FromArray(float[], int[])"/>): made inside a captured step,
+    /// they could differ from call to call, so the step is not replayed.
+    /// </summary>
+    private static Tensor FromOutside(Tensor t)
+    {
+        Capture.Active?.DataRead("Tensor.FromArray (values from outside the step's tensors; pass them as an input)");
+        return t;
+    }
+
+    /// <summary>A tensor on <paramref name="storage"/> that the GC owns whatever scope is open (a compiled step's result).</summary>
+    internal static Tensor Unscoped(Array storage, int[] shape, DType dtype) => new(storage, shape, dtype, unscoped: true);
 
     /// <summary>A new tensor of uninitialised-by-contract (actually zeroed) storage, for op outputs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -59,10 +59,32 @@ public sealed class TensorScope : IDisposable
     /// <summary>Opens a scope on the current thread; it is the innermost one until disposed.</summary>
     public TensorScope()
     {
+        _threadId = Environment.CurrentManagedThreadId;
+        // Inside a step being captured (Jit) every array made belongs to the plan: a scope opened by the step does nothing.
+        if (t_current?._capture is not null) { _inert = true; return; }
+        _parent = t_current;
+        t_current = this;
+    }
+
+    private TensorScope(Capture capture)
+    {
+        _capture = capture;
         _parent = t_current;
         _threadId = Environment.CurrentManagedThreadId;
         t_current = this;
     }
+
+    /// <summary>
+    /// The scope a <see cref="Jit"/> capture opens around the step: it pools nothing and tracks nothing (the tensors
+    /// made in it are the GC's, their arrays the plan's) but tells the capture of every fresh storage array.
+    /// </summary>
+    internal static TensorScope ForCapture(Capture capture) => new(capture);
+
+    private readonly Capture? _capture;
+    private readonly bool _inert;
+
+    /// <summary>Whether this is a capture's scope (which lends no pooled storage).</summary>
+    internal bool Capturing => _capture is not null;
 
     /// <summary>The innermost scope open on this thread, or null.</summary>
     internal static TensorScope? Current => t_current;
@@ -76,6 +98,7 @@ public sealed class TensorScope : IDisposable
     {
         ArgumentNullException.ThrowIfNull(tensor);
         ThrowIfDisposed();
+        if (_inert) return tensor;
         if (tensor.Pooled is { } storage && ReferenceEquals(storage.Owner, this))
         {
             storage.Owner = _parent;
@@ -90,7 +113,7 @@ public sealed class TensorScope : IDisposable
     /// </summary>
     public void Dispose()
     {
-        if (_disposed) return;
+        if (_disposed || _inert) return;
         if (Environment.CurrentManagedThreadId != _threadId)
             throw new InvalidOperationException("TensorScope: a scope must be disposed on the thread that opened it.");
         if (!ReferenceEquals(t_current, this))
@@ -133,10 +156,16 @@ public sealed class TensorScope : IDisposable
     /// <summary>
     /// Storage for a tensor made in this scope on an array the pool did not lend (a small op result, a factory's copy, a
     /// view of a tensor from outside): the scope's end makes the tensor unreadable but leaves the array to the GC, since
-    /// other tensors may share it.
+    /// other tensors may share it. A capture's scope returns null (the tensor is the GC's) and notes a
+    /// <paramref name="fresh"/> array (not a view's) as made during the capture.
     /// </summary>
-    internal PooledStorage Track(Array array)
+    internal PooledStorage? Track(Array array, bool fresh)
     {
+        if (_capture is not null)
+        {
+            if (fresh) _capture.Created(array);
+            return null;
+        }
         var storage = new PooledStorage(array, this) { Recyclable = false };
         _owned.Add(storage);
         return storage;

@@ -61,15 +61,21 @@ public sealed partial class Tensor
     /// </summary>
     private static void ReluParts<T>(Tensor a, Tensor? p, Tensor d) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = d.Numel;
+        ReluArrays(a.Array<T>(), p?.Array<T>(), d.Array<T>());
+        Capture.Active?.Relu(a, p, d, p is null ? nameof(Relu) : "ReluBackward");
+    }
+
+    internal static void ReluArrays<T>(T[] a, T[]? p, T[] d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = d.Length;
         if (n < 16 * ReluBlock)
         {
             // Small (XOR's 4x2, a batch-1 layer): one call, no closure, no worker.
-            if (p is null) Map.Unary<T, ReluFunction>(a.Span<T>(), d.Span<T>());
-            else Map.Binary<T, ReluGradFunction>(a.Span<T>(), p.Span<T>(), d.Span<T>());
+            if (p is null) Map.Unary<T, ReluFunction>(a, d);
+            else Map.Binary<T, ReluGradFunction>(a, p, d);
             return;
         }
-        ReluBlocks<T>(a.Array<T>(), p?.Array<T>(), d.Array<T>(), n);
+        ReluBlocks<T>(a, p, d, n);
     }
 
     private static void ReluBlocks<T>(T[] a, T[]? p, T[] d, int n) where T : unmanaged, IFloatingPointIeee754<T>

@@ -54,6 +54,7 @@ public sealed partial class Tensor
             if (scalarFirst) Map.Binary<double, TOp>(s, x.Span<double>(), y.Span<double>());
             else Map.Binary<double, TOp>(x.Span<double>(), s, y.Span<double>());
         }
+        Capture.Active?.Scalar<TOp>(x, s, scalarFirst, y, typeof(TOp).Name);
         return y;
     }
 

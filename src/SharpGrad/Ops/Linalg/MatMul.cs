@@ -36,9 +36,10 @@ public sealed partial class Tensor
         int n = transB ? b._shape[br - 2] : b._shape[br - 1];
         if (ka != kb)
             throw new ArgumentException($"MatMul: shapes {Shapes.Format(a._shape)}{(transA ? "ᵀ" : "")} and {Shapes.Format(b._shape)}{(transB ? "ᵀ" : "")} cannot be multiplied ({ka} columns vs {kb} rows).");
-        int[] batch = Shapes.Broadcast(a._shape[..^2], b._shape[..^2], nameof(MatMul));
+        int[] aBatch = a._shape[..^2], bBatch = b._shape[..^2];
+        int[] batch = Shapes.Broadcast(aBatch, bBatch, nameof(MatMul));
         var y = Empty([.. batch, m, n], a.DType);
-        DTypeDispatch.Float(a.DType, new MatMulKernel(a, b, y, batch, transA, transB, m, n, ka), nameof(MatMul));
+        DTypeDispatch.Float(a.DType, new MatMulKernel(a, b, y, aBatch, bBatch, batch, transA, transB, m, n, ka), nameof(MatMul));
         // An operand that needs no gradient (a data batch) gets none: that product would be thrown away.
         return Autograd.ShouldRecord(a, b) ? RecordMatMul(y, a, b, transA, transB) : y;
     }
@@ -50,11 +51,18 @@ public sealed partial class Tensor
     ], attributes: transA || transB ? new MatMulAttributes(transA, transB) : null);
 
     /// <summary>One GEMM per batch entry; broadcast batch dimensions re-read the same operand matrix.</summary>
-    private readonly struct MatMulKernel(Tensor a, Tensor b, Tensor y, int[] batch, bool transA, bool transB, int m, int n, int k) : IFloatKernel
+    private readonly struct MatMulKernel(Tensor a, Tensor b, Tensor y, int[] aBatch, int[] bBatch, int[] batch, bool transA, bool transB, int m, int n, int k)
+        : IFloatKernel, ICapturedKernel
     {
+        public void Declare(Capture capture)
+        {
+            capture.Reads(a);
+            capture.Reads(b);
+            capture.Writes(y);
+        }
+
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
         {
-            int[] aBatch = a.ShapeRef[..^2], bBatch = b.ShapeRef[..^2];
             int batches = Shapes.Numel(batch);
             Span<int> aStrides = stackalloc int[batch.Length];
             Span<int> bStrides = stackalloc int[batch.Length];

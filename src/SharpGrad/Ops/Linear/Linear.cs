@@ -58,6 +58,7 @@ namespace SharpGrad.NN
                 LinearForward<float>(x.Span<float>(), w.Span<float>(), b is null ? default : b.Span<float>(), y.Span<float>(), rows, inF, outF, act);
             else
                 LinearForward<double>(x.Span<double>(), w.Span<double>(), b is null ? default : b.Span<double>(), y.Span<double>(), rows, inF, outF, act);
+            if (rows > 0 && outF > 0) Capture.Active?.Gemm(false, true, rows, outF, inF, x, w, y, b, act, nameof(Linear));
             if (!SharpGrad.Autograd.ShouldRecord(x, w) && (b is null || !SharpGrad.Autograd.ShouldRecord(b))) return y;
             Tensor[] inputs = b is null ? [x, w] : [x, w, b];
             if (!relu) return SharpGrad.Autograd.Record(y, "LinearBackward", inputs, g => LinearGrads(g, x, w, b, rows, inF, outF));
@@ -108,6 +109,7 @@ namespace SharpGrad.NN
             {
                 if (g.DType == DType.Float32) Gemm.Multiply(false, false, rows, inF, outF, g.Span<float>(), w.Span<float>(), dx.Span<float>(), accumulate: false);
                 else Gemm.Multiply(false, false, rows, inF, outF, g.Span<double>(), w.Span<double>(), dx.Span<double>(), accumulate: false);
+                Capture.Active?.Gemm(false, false, rows, inF, outF, g, w, dx, null, GemmActivation.None, "LinearBackward");
             }
             return SharpGrad.Autograd.ShouldRecord(g, w) ? RecordLinearInputGrad(dx, g, w) : dx;
         }
@@ -130,6 +132,7 @@ namespace SharpGrad.NN
                 // rows = 0 is a GEMM with an empty inner dimension, which writes zeros.
                 if (g.DType == DType.Float32) Gemm.Multiply(true, false, outF, inF, rows, g.Span<float>(), x.Span<float>(), dw.Span<float>(), accumulate: false);
                 else Gemm.Multiply(true, false, outF, inF, rows, g.Span<double>(), x.Span<double>(), dw.Span<double>(), accumulate: false);
+                Capture.Active?.Gemm(true, false, outF, inF, rows, g, x, dw, null, GemmActivation.None, "LinearBackward");
             }
             return SharpGrad.Autograd.ShouldRecord(g, x) ? RecordLinearWeightGrad(dw, g, x) : dw;
         }

@@ -143,8 +143,17 @@ namespace SharpGrad.NN
             });
         }
 
-        private readonly struct CrossEntropyForward(Tensor input, CrossEntropyPlan plan, double smoothing, Reduction reduction, Tensor stats, Tensor y) : IFloatKernel
+        private readonly struct CrossEntropyForward(Tensor input, CrossEntropyPlan plan, double smoothing, Reduction reduction, Tensor stats, Tensor y)
+            : IFloatKernel, ICapturedKernel
         {
+            // The targets (plan.Target) are the target tensor's own array, read at every run; the weights were copied, which a capture refuses (ToArray).
+            public void Declare(Capture capture)
+            {
+                capture.Reads(input);
+                capture.Writes(stats);
+                capture.Writes(y);
+            }
+
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             {
@@ -198,8 +207,16 @@ namespace SharpGrad.NN
             }
         }
 
-        private readonly struct CrossEntropyBackwardKernel(Tensor input, Tensor g, Tensor stats, CrossEntropyPlan plan, Tensor dx) : IFloatKernel
+        private readonly struct CrossEntropyBackwardKernel(Tensor input, Tensor g, Tensor stats, CrossEntropyPlan plan, Tensor dx) : IFloatKernel, ICapturedKernel
         {
+            public void Declare(Capture capture)
+            {
+                capture.Reads(input);
+                capture.Reads(g);
+                capture.Reads(stats);
+                capture.Writes(dx);
+            }
+
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             {

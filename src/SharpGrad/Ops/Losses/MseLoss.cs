@@ -47,8 +47,15 @@ namespace SharpGrad.NN
             return [Recorded(gx, 1), Recorded(gt, -1)];
         }
 
-        private readonly struct MseForward(Tensor input, Tensor target, double scale, Tensor loss) : IFloatKernel
+        private readonly struct MseForward(Tensor input, Tensor target, double scale, Tensor loss) : IFloatKernel, ICapturedKernel
         {
+            public void Declare(Capture capture)
+            {
+                capture.Reads(input);
+                capture.Reads(target);
+                capture.Writes(loss);
+            }
+
             public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             {
                 ReadOnlySpan<T> x = input.Span<T>(), y = target.Span<T>();
@@ -62,8 +69,17 @@ namespace SharpGrad.NN
             }
         }
 
-        private readonly struct MseBackward(Tensor input, Tensor target, Tensor g, double c, Tensor? gx, Tensor? gt) : IFloatKernel
+        private readonly struct MseBackward(Tensor input, Tensor target, Tensor g, double c, Tensor? gx, Tensor? gt) : IFloatKernel, ICapturedKernel
         {
+            public void Declare(Capture capture)
+            {
+                capture.Reads(input);
+                capture.Reads(target);
+                capture.Reads(g);
+                capture.Writes(gx);
+                capture.Writes(gt);
+            }
+
             public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             {
                 ReadOnlySpan<T> x = input.Span<T>(), y = target.Span<T>();

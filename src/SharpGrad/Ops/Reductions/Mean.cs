@@ -20,8 +20,14 @@ public sealed partial class Tensor
     /// <summary>∂mean/∂x = 1/n everywhere: g / n broadcast to x's shape (a fill), recorded when g is.</summary>
     private static Tensor RecordMean(Tensor y, Tensor x) => Autograd.Record(y, "MeanBackward", [x], g => [(g / x.Numel).ExpandTo(x._shape)]);
 
-    private readonly struct MeanKernel(Tensor x, Tensor y) : IFloatKernel
+    private readonly struct MeanKernel(Tensor x, Tensor y) : IFloatKernel, ICapturedKernel
     {
+        public void Declare(Capture capture)
+        {
+            capture.Reads(x);
+            capture.Writes(y);
+        }
+
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => y.Span<T>()[0] = Vec.Sum<T>(x.Span<T>()) / T.CreateTruncating(x.Numel);
     }
 }

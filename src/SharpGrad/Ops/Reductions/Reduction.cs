@@ -29,8 +29,14 @@ public sealed partial class Tensor
         return y;
     }
 
-    private readonly struct ReduceKernel<TOp>(Tensor x, Tensor y, int outer, int size, int inner) : IFloatKernel where TOp : IReduceOperator
+    private readonly struct ReduceKernel<TOp>(Tensor x, Tensor y, int outer, int size, int inner) : IFloatKernel, ICapturedKernel where TOp : IReduceOperator
     {
+        public void Declare(Capture capture)
+        {
+            capture.Reads(x);
+            capture.Writes(y);
+        }
+
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => Reduce.Dim<T, TOp>(x.Span<T>(), outer, size, inner, y.Span<T>());
     }
 

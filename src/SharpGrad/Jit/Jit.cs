@@ -1,0 +1,219 @@
+namespace SharpGrad;
+
+/// <summary>
+/// Capture and replay of training steps (the idea of tinygrad's <c>TinyJit</c> and of CUDA graphs): a step that does
+/// the same kernels on the same buffers every time is recorded once and then re-run as a flat list of kernel launches,
+/// with no tape, no closures, no tensors and no allocation per call.
+/// </summary>
+public static class Jit
+{
+    /// <summary>
+    /// Wraps <paramref name="step"/> (typically forward, loss, <see cref="Optim.Optimizer.ZeroGrad"/>,
+    /// <see cref="Tensor.Backward()"/> and <see cref="Optim.Optimizer.Step"/>, written as for eager mode, returning the
+    /// loss) into a <see cref="CompiledStep"/>. The first <paramref name="warmupCalls"/> calls for a given set of input
+    /// shapes and dtypes run eagerly (so that lazily created state, such as an optimizer's moments, exists); the next one
+    /// runs eagerly too while every kernel it launches is recorded; later calls with inputs of the same shapes and dtypes
+    /// replay the record. See <see cref="CompiledStep"/> for what a step may and may not do.
+    /// </summary>
+    /// <param name="step">The step; it gets the tensors passed to <see cref="CompiledStep.Run"/> (same shapes, dtypes and values, not the same objects).</param>
+    /// <param name="warmupCalls">Eager calls per input signature before the capture (≥ 0; default 1).</param>
+    public static CompiledStep Compile(Func<Tensor[], Tensor> step, int warmupCalls = 1)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        ArgumentOutOfRangeException.ThrowIfNegative(warmupCalls);
+        return new CompiledStep(step, warmupCalls);
+    }
+}
+
+/// <summary>
+/// A step compiled by <see cref="Jit.Compile"/>. <see cref="Run"/> replays the plan captured for the inputs' shapes
+/// and dtypes (capturing one first if there is none), or runs the step eagerly.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A plan replays exactly the kernels the captured call ran, on the same arrays: the parameters and optimizer state
+/// (updated in place), the plan's own copies of the inputs (<see cref="Run"/> copies the inputs into them) and the
+/// arrays the captured call allocated for its intermediate results and gradients (kept by the plan, never recycled).
+/// The optimizer's learning rate and step count are read at every replay, so schedulers and Adam's bias correction
+/// work as in eager mode.
+/// </para>
+/// <para>
+/// Anything a replay could not reproduce is detected during the capture and makes the step run eagerly from then on,
+/// with the reason in <see cref="FallbackReason"/>: an op that has no recorded form yet, reading tensor data inside the
+/// step (<see cref="Tensor.Item"/>, <see cref="Tensor.ToArray{T}"/>: the step's work may depend on it), drawing random
+/// numbers (dropout), <see cref="Tensor.FromArray(float[], int[])"/> inside the step, an input that requires a gradient,
+/// or a backward pass that adds to a gradient left by an earlier call. What it cannot detect, and the step must not do:
+/// compute with C# values that change between calls (<c>x * lr</c> with a changing <c>lr</c> is replayed with the value
+/// of the captured call; pass such values as tensor inputs), or keep state across calls by rebinding a variable to a
+/// new tensor (<c>h = h * 0.9 + x</c> with <c>h</c> outside the step; update state in place with
+/// <see cref="Tensor.CopyFrom"/> instead).
+/// </para>
+/// </remarks>
+public sealed class CompiledStep
+{
+    private readonly Func<Tensor[], Tensor> _step;
+    private readonly int _warmupCalls;
+    private readonly List<Plan> _plans = [];
+    private readonly List<(Signature Signature, int Calls)> _eagerCalls = [];
+
+    internal CompiledStep(Func<Tensor[], Tensor> step, int warmupCalls)
+    {
+        _step = step;
+        _warmupCalls = warmupCalls;
+    }
+
+    /// <summary>
+    /// Why the step is not replayed (set once, by the capture that found it; the step then runs eagerly on every call),
+    /// or null.
+    /// </summary>
+    public string? FallbackReason { get; private set; }
+
+    /// <summary>When false, every call runs the step eagerly (as if it had never been compiled). Default true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The number of plans captured (one per input signature seen after its warm-up).</summary>
+    public int PlanCount => _plans.Count;
+
+    /// <summary>Whether the last <see cref="Run"/> replayed a plan (false: it ran the step eagerly, or captured).</summary>
+    public bool LastRunReplayed { get; private set; }
+
+    /// <summary>The number of recorded kernel launches in the plans, in all.</summary>
+    public int InstructionCount
+    {
+        get
+        {
+            int n = 0;
+            foreach (var p in _plans) n += p.Instructions.Length;
+            return n;
+        }
+    }
+
+    /// <summary>
+    /// Runs the step on <paramref name="inputs"/>: replays the plan for their shapes and dtypes, else runs the step (and
+    /// captures a plan when the warm-up for this signature is done). Returns the step's result; after a replay or a
+    /// capture it is a tensor on the plan's buffer, overwritten by the next call with that signature (read it, or
+    /// <see cref="Tensor.Clone"/> it, before). A replay allocates nothing.
+    /// </summary>
+    public Tensor Run(params ReadOnlySpan<Tensor> inputs)
+    {
+        LastRunReplayed = false;
+        for (int i = 0; i < inputs.Length; i++)
+            if (inputs[i] is null) throw new ArgumentNullException(nameof(inputs), $"CompiledStep.Run: input {i} is null.");
+        if (Capture.Active is { } outer)
+        {
+            // Replayed kernels would escape the enclosing capture: run this step eagerly inside it instead.
+            return _step(inputs.ToArray());
+        }
+        if (FallbackReason is null && Enabled)
+        {
+            foreach (var plan in _plans)
+            {
+                if (!plan.Signature.Matches(inputs)) continue;
+                plan.Replay(inputs);
+                LastRunReplayed = true;
+                return plan.Result;
+            }
+            return CaptureOrWarmUp(inputs);
+        }
+        return _step(inputs.ToArray());
+    }
+
+    private Tensor CaptureOrWarmUp(ReadOnlySpan<Tensor> inputs)
+    {
+        foreach (var t in inputs)
+        {
+            if (t.RequiresGrad)
+            {
+                FallbackReason = "an input requires a gradient (a plan computes no gradient for its inputs)";
+                return _step(inputs.ToArray());
+            }
+        }
+        var signature = Signature.Of(inputs);
+        int index = _eagerCalls.FindIndex(e => e.Signature.Equals(signature));
+        if (index < 0) { _eagerCalls.Add((signature, 0)); index = _eagerCalls.Count - 1; }
+        if (_eagerCalls[index].Calls < _warmupCalls)
+        {
+            _eagerCalls[index] = (signature, _eagerCalls[index].Calls + 1);
+            return _step(inputs.ToArray());
+        }
+
+        // The plan's own input buffers (made before the capture starts: a replay copies into them).
+        var planInputs = new Tensor[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+            planInputs[i] = Tensor.Unscoped((Array)inputs[i].Storage.Clone(), inputs[i].Shape, inputs[i].DType);
+        var capture = new Capture();
+        Tensor result;
+        capture.Begin();
+        try { result = _step(planInputs); }
+        finally { capture.End(); }
+        if (result is null) throw new InvalidOperationException("CompiledStep: the step returned null; it must return a tensor (e.g. the loss).");
+        if (capture.Failure is null && !capture.Readable(result.Storage))
+            capture.Fail($"the step's result (shape {Shapes.Format(result.ShapeRef)}) is made by an op that has no recorded form" +
+                (result.GradFnName is { } n ? $" ({n})" : ""));
+        if (capture.Failure is { } reason)
+        {
+            FallbackReason = reason;
+            return result;
+        }
+        var plan = new Plan(signature, planInputs.Select(t => t.Storage).ToArray(), [.. capture.Instructions],
+            Tensor.Unscoped(result.Storage, result.Shape, result.DType));
+        _plans.Add(plan);
+        return plan.Result;
+    }
+
+    /// <summary>The shapes and dtypes of a step's inputs.</summary>
+    private sealed class Signature(int[][] shapes, DType[] dtypes) : IEquatable<Signature>
+    {
+        public static Signature Of(ReadOnlySpan<Tensor> inputs)
+        {
+            var shapes = new int[inputs.Length][];
+            var dtypes = new DType[inputs.Length];
+            for (int i = 0; i < inputs.Length; i++) (shapes[i], dtypes[i]) = (inputs[i].Shape, inputs[i].DType);
+            return new Signature(shapes, dtypes);
+        }
+
+        public bool Matches(ReadOnlySpan<Tensor> inputs)
+        {
+            if (inputs.Length != shapes.Length) return false;
+            for (int i = 0; i < inputs.Length; i++)
+                if (inputs[i].DType != dtypes[i] || !SharpGrad.Shapes.Equal(inputs[i].ShapeRef, shapes[i])) return false;
+            return true;
+        }
+
+        public bool Equals(Signature? other)
+        {
+            if (other is null || other.Shapes.Length != shapes.Length) return false;
+            for (int i = 0; i < shapes.Length; i++)
+                if (other.DTypes[i] != dtypes[i] || !SharpGrad.Shapes.Equal(other.Shapes[i], shapes[i])) return false;
+            return true;
+        }
+
+        public override bool Equals(object? obj) => Equals(obj as Signature);
+
+        public override int GetHashCode() => shapes.Length;
+
+        public int[][] Shapes => shapes;
+
+        public DType[] DTypes => dtypes;
+    }
+
+    /// <summary>One captured plan: its input buffers, the recorded launches in order and the result tensor.</summary>
+    private sealed class Plan(Signature signature, Array[] inputs, Instruction[] instructions, Tensor result)
+    {
+        public Signature Signature { get; } = signature;
+
+        public Instruction[] Instructions { get; } = instructions;
+
+        public Tensor Result { get; } = result;
+
+        public void Replay(ReadOnlySpan<Tensor> values)
+        {
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                Array source = values[i].Storage, target = inputs[i];
+                if (!ReferenceEquals(source, target)) Array.Copy(source, target, target.Length);
+            }
+            foreach (var instruction in Instructions) instruction.Run();
+        }
+    }
+}
