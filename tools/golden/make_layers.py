@@ -80,7 +80,7 @@ def save_safetensors(path, tensors):
             f.write(b)
 
 
-# (case, module name in SharpGrad, kwargs as SharpGrad reads them, PyTorch constructor, input shape)
+# (case, module name in SharpGrad, kwargs as SharpGrad reads them, PyTorch constructor, input shape[, input scale])
 cases = [
     ("layernorm", "LayerNorm", dict(normalized_shape=[3, 4]), lambda: nn.LayerNorm([3, 4]), (2, 5, 3, 4)),
     ("layernorm_noaffine", "LayerNorm", dict(normalized_shape=[6], elementwise_affine=False, eps=1e-3),
@@ -101,6 +101,11 @@ cases = [
     ("elu", "ELU", dict(alpha=0.7), lambda: nn.ELU(alpha=0.7), (3, 7)),
     ("selu", "SELU", dict(), lambda: nn.SELU(), (3, 7)),
     ("mish", "Mish", dict(), lambda: nn.Mish(), (3, 7)),
+    ("hardsigmoid", "Hardsigmoid", dict(), lambda: nn.Hardsigmoid(), (3, 4, 5), 4.0),
+    ("hardswish", "Hardswish", dict(), lambda: nn.Hardswish(), (3, 4, 5), 4.0),
+    ("softsign", "Softsign", dict(), lambda: nn.Softsign(), (3, 7)),
+    ("softplus", "Softplus", dict(beta=2.0, threshold=3.0), lambda: nn.Softplus(beta=2.0, threshold=3.0), (3, 7), 2.0),
+    ("hardtanh", "Hardtanh", dict(min_val=-0.5, max_val=1.5), lambda: nn.Hardtanh(-0.5, 1.5), (3, 7), 1.5),
     ("prelu_single", "PReLU", dict(), lambda: nn.PReLU(), (2, 3, 4)),
     ("prelu_channels", "PReLU", dict(num_parameters=3, init=0.1), lambda: nn.PReLU(3, init=0.1), (2, 3, 4)),
     ("unflatten", "Unflatten", dict(dim=1, sizes=[2, 3]), lambda: nn.Unflatten(1, (2, 3)), (4, 6)),
@@ -126,7 +131,7 @@ cases = [
 if os.path.isdir(OUT):
     shutil.rmtree(OUT)
 os.makedirs(OUT)
-for case, module, kw, ctor, shape in cases:
+for case, module, kw, ctor, shape, *scale in cases:
     d = os.path.join(OUT, case)
     os.makedirs(d)
     seed = zlib.crc32(case.encode("utf-8"))
@@ -136,7 +141,8 @@ for case, module, kw, ctor, shape in cases:
         for p in m.parameters():
             p.copy_(torch.randn(p.shape) * 0.5 + (0.5 if p.dim() == 1 else 0.0))
     g = torch.Generator().manual_seed(seed + 1)
-    x = torch.randn(*shape, generator=g).requires_grad_(True)
+    # A wider input where the layer has flat parts or a threshold, so that every branch is exercised.
+    x = (torch.randn(*shape, generator=g) * (scale[0] if scale else 1.0)).requires_grad_(True)
     y = m(x)
     w = torch.randn(y.shape, generator=g)
     (y * w).sum().backward()
@@ -151,6 +157,11 @@ for case, module, kw, ctor, shape in cases:
     save(d, "out.y", y)
     save(d, "w.y", w)
     save(d, "grad.in.x", x.grad)
+    meta = {"module": module, "kwargs": kw}
+    if module == "Hardsigmoid":
+        # PyTorch 1.13's hardsigmoid backward multiplies by the float32 constant 1.0f/6.0f even in float64 (relative
+        # error 3e-8); SharpGrad uses 1/6 in the tensor's dtype, so this case compares to 1e-7 relative.
+        meta["rtol"] = 1e-7
     with open(os.path.join(d, "case.json"), "w") as f:
-        json.dump({"module": module, "kwargs": kw}, f, indent=1, sort_keys=True)
+        json.dump(meta, f, indent=1, sort_keys=True)
 print(f"{len(cases)} cases written to {os.path.relpath(OUT, ROOT)}")

@@ -24,6 +24,11 @@ internal static partial class GradChecks
         One("ELU", new ELU(0.7), 3, 4);
         One("SELU", new SELU(), 3, 4);
         One("Mish", new Mish(), 3, 4);
+        One("Hardsigmoid", new Hardsigmoid(), 3, 4);
+        One("Hardswish", new Hardswish(), 3, 4);
+        One("Softsign", new Softsign(), 3, 4);
+        One("Softplus", new Softplus(2, 3), 3, 4);
+        One("Hardtanh", new Hardtanh(-0.5, 0.5), 3, 4);
         One("PReLU", new PReLU(3, dtype: f64), 2, 3, 4);
         One("Unflatten", new Unflatten(1, 2, 3), 2, 6);
         One("ConvTranspose1d", new ConvTranspose1d(2, 4, 3, stride: 2, padding: 1, outputPadding: 1, groups: 2, generator: g, dtype: f64), 1, 2, 4);
