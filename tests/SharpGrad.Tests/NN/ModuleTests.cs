@@ -16,7 +16,7 @@ public class ModuleTests
         new RNNCell(3, 4), new LSTMCell(3, 4), new GRUCell(3, 4), new ModuleList(new Linear(2, 2)), new ModuleDict().Add("a", new ReLU()),
         new Unflatten(1, 2, 2), new MultiheadAttention(8, 2), new LayerNorm(4), new GroupNorm(2, 4), new RMSNorm(4),
         new InstanceNorm1d(3, affine: true, trackRunningStats: true), new InstanceNorm2d(3), new GELU(), new SiLU(), new ELU(), new SELU(),
-        new Mish(), new PReLU(3), new TransformerEncoderLayer(8, 2, 16),
+        new Mish(), new PReLU(3), new Hardsigmoid(), new Hardswish(), new Softsign(), new Softplus(), new Hardtanh(), new TransformerEncoderLayer(8, 2, 16),
         new TransformerEncoder(new TransformerEncoderLayer(8, 2, 16), 2, new LayerNorm(8)), new TransformerDecoderLayer(8, 2, 16),
         new MaxPool1d(2), new MaxPool3d(2), new AvgPool1d(2), new AvgPool3d([2, 1, 2]), new AdaptiveAvgPool1d(2), new AdaptiveAvgPool2d(2),
         new AdaptiveMaxPool2d([2, 1]), new Upsample(scaleFactor: [2.0]),
