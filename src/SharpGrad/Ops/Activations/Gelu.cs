@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 using F = SharpGrad.NN.Functional;
 
@@ -48,9 +47,7 @@ namespace SharpGrad
             double v = double.CreateTruncating(x);
             return T.CreateTruncating(0.5 * v * (1 + ErfFunction.Erf(v * 0.7071067811865476)));
         }
-        public static Vector128<T> Apply<T>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
-        public static Vector256<T> Apply<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
-        public static Vector512<T> Apply<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
+        public static TV Apply<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
     }
 
     /// <summary>Exact GELU's backward, <c>g · (Φ(x) + x · φ(x))</c>, from (g, x, x).</summary>
@@ -64,9 +61,7 @@ namespace SharpGrad
             double pdf = 0.3989422804014327 * Math.Exp(-0.5 * v * v);
             return g * T.CreateTruncating(cdf + v * pdf);
         }
-        public static Vector128<T> Apply<T>(Vector128<T> g, Vector128<T> x, Vector128<T> u) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
-        public static Vector256<T> Apply<T>(Vector256<T> g, Vector256<T> x, Vector256<T> u) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
-        public static Vector512<T> Apply<T>(Vector512<T> g, Vector512<T> x, Vector512<T> u) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
+        public static TV Apply<TV, T>(TV g, TV x, TV u) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
     }
 
     /// <summary>
@@ -82,20 +77,10 @@ namespace SharpGrad
             T u = T.CreateTruncating(K) * (x + T.CreateTruncating(C) * x * x * x);
             return x / (T.One + T.Exp(-(u + u)));
         }
-        public static Vector128<T> Apply<T>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+        public static TV Apply<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
         {
-            var u = Vector128.Create(T.CreateTruncating(K)) * (x + Vector128.Create(T.CreateTruncating(C)) * x * x * x);
-            return x / (Vector128<T>.One + VMath.Exp(-(u + u)));
-        }
-        public static Vector256<T> Apply<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            var u = Vector256.Create(T.CreateTruncating(K)) * (x + Vector256.Create(T.CreateTruncating(C)) * x * x * x);
-            return x / (Vector256<T>.One + VMath.Exp(-(u + u)));
-        }
-        public static Vector512<T> Apply<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            var u = Vector512.Create(T.CreateTruncating(K)) * (x + Vector512.Create(T.CreateTruncating(C)) * x * x * x);
-            return x / (Vector512<T>.One + VMath.Exp(-(u + u)));
+            var u = TV.Create(T.CreateTruncating(K)) * (x + TV.Create(T.CreateTruncating(C)) * x * x * x);
+            return x / (TV.One + TV.Exp(-(u + u)));
         }
     }
 
@@ -114,9 +99,7 @@ namespace SharpGrad
             T du = k * (T.One + T.CreateTruncating(3) * c * x * x);
             return g * (s + x * (s + s) * (T.One - s) * du);
         }
-        public static Vector128<T> Apply<T>(Vector128<T> g, Vector128<T> x, Vector128<T> u) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
-        public static Vector256<T> Apply<T>(Vector256<T> g, Vector256<T> x, Vector256<T> u) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
-        public static Vector512<T> Apply<T>(Vector512<T> g, Vector512<T> x, Vector512<T> u) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
+        public static TV Apply<TV, T>(TV g, TV x, TV u) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
     }
 
     internal static partial class GradChecks
