@@ -56,7 +56,7 @@ internal static class DemoCommand
         var sm = z.Softmax(0);
         double shiftGap = (sm - (z + 1000.0).Softmax(0)).Abs().Max().Item();
 
-        var checks = GradCheckSuite.Cases().Concat(SharpGrad.NN.NNGradCheckSuite.Cases()).Concat(SharpGrad.Theory.TheoryGradCheckSuite.Cases()).ToList();
+        var checks = GradCheckSuite.Cases().Concat(SharpGrad.Theory.TheoryGradCheckSuite.Cases()).ToList();
         int failed = checks.Count(c => !c.Run().Passed);
 
         if (asJson)

@@ -20,7 +20,7 @@ internal static class GradCheckCommand
 
     private static int Run(bool asJson, string? filter)
     {
-        var cases = GradCheckSuite.Cases().Concat(SharpGrad.NN.NNGradCheckSuite.Cases()).Concat(SharpGrad.Theory.TheoryGradCheckSuite.Cases()).Where(c => filter is null || c.Op.Contains(filter, StringComparison.OrdinalIgnoreCase)).ToList();
+        var cases = GradCheckSuite.Cases().Concat(SharpGrad.Theory.TheoryGradCheckSuite.Cases()).Where(c => filter is null || c.Op.Contains(filter, StringComparison.OrdinalIgnoreCase)).ToList();
         if (cases.Count == 0) throw new ArgumentException($"no op matches '{filter}'.");
         var results = cases.Select(c => (Case: c, Result: c.Run())).ToList();
         int failed = results.Count(r => !r.Result.Passed);

@@ -1,13 +1,12 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace SharpGrad.Kernels;
 
 /// <summary>
 /// The optimizers' per-parameter updates as single fused passes over (parameter, gradient, state) spans: vectorised
-/// with <see cref="Vector512{T}"/> (or <see cref="Vector256{T}"/>), no allocation. Every lane performs exactly the
+/// with the widest vector the machine has (<see cref="IVec{TSelf, T}"/>), no allocation. Every lane performs exactly the
 /// same IEEE operations in the same order as the scalar tail (no fused multiply-add), so the result is bit-identical
 /// to the element-by-element formula whatever the vector width.
 /// </summary>
@@ -41,63 +40,9 @@ internal static class OptimizerKernels
         ref T rm = ref MemoryMarshal.GetReference(m);
         ref T rv = ref MemoryMarshal.GetReference(v);
         ref T rx = ref MemoryMarshal.GetReference(vMax);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
-        {
-            var b1 = Vector512.Create(c.Beta1); var b2 = Vector512.Create(c.Beta2);
-            var omb1 = Vector512.Create(c.OneMinusBeta1); var omb2 = Vector512.Create(c.OneMinusBeta2);
-            var eps = Vector512.Create(c.Eps); var wd = Vector512.Create(c.WeightDecay); var decay = Vector512.Create(c.Decay);
-            var stepSize = Vector512.Create(c.StepSize); var bc2 = Vector512.Create(c.Bc2Sqrt);
-            var tiny = Vector512.Create(flush ? T.CreateTruncating(MinNormal<T>()) : T.Zero);
-            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
-            {
-                nuint o = (nuint)i;
-                var pi = Vector512.LoadUnsafe(ref rp, o);
-                var gi = Vector512.LoadUnsafe(ref rg, o);
-                if (decoupledDecay) pi *= decay;
-                else if (coupledDecay) gi += wd * pi;
-                var mi = FlushSubnormal(Vector512.LoadUnsafe(ref rm, o) * b1 + omb1 * gi, tiny);
-                var vi = FlushSubnormal(Vector512.LoadUnsafe(ref rv, o) * b2 + omb2 * gi * gi, tiny);
-                mi.StoreUnsafe(ref rm, o);
-                vi.StoreUnsafe(ref rv, o);
-                var second = vi;
-                if (ams)
-                {
-                    second = Vector512.Max(Vector512.LoadUnsafe(ref rx, o), vi);
-                    second.StoreUnsafe(ref rx, o);
-                }
-                var denom = Vector512.Sqrt(second) / bc2 + eps;
-                (pi - stepSize * (mi / denom)).StoreUnsafe(ref rp, o);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
-        {
-            var b1 = Vector256.Create(c.Beta1); var b2 = Vector256.Create(c.Beta2);
-            var omb1 = Vector256.Create(c.OneMinusBeta1); var omb2 = Vector256.Create(c.OneMinusBeta2);
-            var eps = Vector256.Create(c.Eps); var wd = Vector256.Create(c.WeightDecay); var decay = Vector256.Create(c.Decay);
-            var stepSize = Vector256.Create(c.StepSize); var bc2 = Vector256.Create(c.Bc2Sqrt);
-            var tiny = Vector256.Create(flush ? T.CreateTruncating(MinNormal<T>()) : T.Zero);
-            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
-            {
-                nuint o = (nuint)i;
-                var pi = Vector256.LoadUnsafe(ref rp, o);
-                var gi = Vector256.LoadUnsafe(ref rg, o);
-                if (decoupledDecay) pi *= decay;
-                else if (coupledDecay) gi += wd * pi;
-                var mi = FlushSubnormal(Vector256.LoadUnsafe(ref rm, o) * b1 + omb1 * gi, tiny);
-                var vi = FlushSubnormal(Vector256.LoadUnsafe(ref rv, o) * b2 + omb2 * gi * gi, tiny);
-                mi.StoreUnsafe(ref rm, o);
-                vi.StoreUnsafe(ref rv, o);
-                var second = vi;
-                if (ams)
-                {
-                    second = Vector256.Max(Vector256.LoadUnsafe(ref rx, o), vi);
-                    second.StoreUnsafe(ref rx, o);
-                }
-                var denom = Vector256.Sqrt(second) / bc2 + eps;
-                (pi - stepSize * (mi / denom)).StoreUnsafe(ref rp, o);
-            }
-        }
+        int i = Vec512<T>.IsAccelerated ? AdamVectors<T, Vec512<T>>(ref rp, ref rg, ref rm, ref rv, ref rx, n, c, coupledDecay, decoupledDecay, ams, flush)
+            : Vec256<T>.IsAccelerated ? AdamVectors<T, Vec256<T>>(ref rp, ref rg, ref rm, ref rv, ref rx, n, c, coupledDecay, decoupledDecay, ams, flush)
+            : Vec128<T>.IsAccelerated ? AdamVectors<T, Vec128<T>>(ref rp, ref rg, ref rm, ref rv, ref rx, n, c, coupledDecay, decoupledDecay, ams, flush) : 0;
         for (; i < n; i++)
         {
             T pi = Unsafe.Add(ref rp, i), gi = Unsafe.Add(ref rg, i);
@@ -123,31 +68,9 @@ internal static class OptimizerKernels
         if (g.Length < n) throw new ArgumentException("Sgd: the gradient is shorter than the parameter.");
         ref T rp = ref MemoryMarshal.GetReference(p);
         ref T rg = ref MemoryMarshal.GetReference(g);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
-        {
-            var vlr = Vector512.Create(lr); var vwd = Vector512.Create(wd);
-            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
-            {
-                nuint o = (nuint)i;
-                var pi = Vector512.LoadUnsafe(ref rp, o);
-                var gi = Vector512.LoadUnsafe(ref rg, o);
-                if (decay) gi += vwd * pi;
-                (pi - vlr * gi).StoreUnsafe(ref rp, o);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
-        {
-            var vlr = Vector256.Create(lr); var vwd = Vector256.Create(wd);
-            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
-            {
-                nuint o = (nuint)i;
-                var pi = Vector256.LoadUnsafe(ref rp, o);
-                var gi = Vector256.LoadUnsafe(ref rg, o);
-                if (decay) gi += vwd * pi;
-                (pi - vlr * gi).StoreUnsafe(ref rp, o);
-            }
-        }
+        int i = Vec512<T>.IsAccelerated ? SgdVectors<T, Vec512<T>>(ref rp, ref rg, n, lr, wd, decay)
+            : Vec256<T>.IsAccelerated ? SgdVectors<T, Vec256<T>>(ref rp, ref rg, n, lr, wd, decay)
+            : Vec128<T>.IsAccelerated ? SgdVectors<T, Vec128<T>>(ref rp, ref rg, n, lr, wd, decay) : 0;
         for (; i < n; i++)
         {
             T pi = Unsafe.Add(ref rp, i), gi = Unsafe.Add(ref rg, i);
@@ -169,39 +92,9 @@ internal static class OptimizerKernels
         ref T rp = ref MemoryMarshal.GetReference(p);
         ref T rg = ref MemoryMarshal.GetReference(g);
         ref T rb = ref MemoryMarshal.GetReference(buf);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
-        {
-            var vlr = Vector512.Create(lr); var vwd = Vector512.Create(wd); var vmu = Vector512.Create(mu); var vdamp = Vector512.Create(damp);
-            var tiny = Vector512.Create(flush ? T.CreateTruncating(MinNormal<T>()) : T.Zero);
-            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
-            {
-                nuint o = (nuint)i;
-                var pi = Vector512.LoadUnsafe(ref rp, o);
-                var d = Vector512.LoadUnsafe(ref rg, o);
-                if (decay) d += vwd * pi;
-                var b = first ? d : FlushSubnormal(vmu * Vector512.LoadUnsafe(ref rb, o) + vdamp * d, tiny);
-                b.StoreUnsafe(ref rb, o);
-                var step = nesterov ? d + vmu * b : b;
-                (pi - vlr * step).StoreUnsafe(ref rp, o);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
-        {
-            var vlr = Vector256.Create(lr); var vwd = Vector256.Create(wd); var vmu = Vector256.Create(mu); var vdamp = Vector256.Create(damp);
-            var tiny = Vector256.Create(flush ? T.CreateTruncating(MinNormal<T>()) : T.Zero);
-            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
-            {
-                nuint o = (nuint)i;
-                var pi = Vector256.LoadUnsafe(ref rp, o);
-                var d = Vector256.LoadUnsafe(ref rg, o);
-                if (decay) d += vwd * pi;
-                var b = first ? d : FlushSubnormal(vmu * Vector256.LoadUnsafe(ref rb, o) + vdamp * d, tiny);
-                b.StoreUnsafe(ref rb, o);
-                var step = nesterov ? d + vmu * b : b;
-                (pi - vlr * step).StoreUnsafe(ref rp, o);
-            }
-        }
+        int i = Vec512<T>.IsAccelerated ? SgdMomentumVectors<T, Vec512<T>>(ref rp, ref rg, ref rb, n, lr, wd, mu, damp, decay, first, nesterov, flush)
+            : Vec256<T>.IsAccelerated ? SgdMomentumVectors<T, Vec256<T>>(ref rp, ref rg, ref rb, n, lr, wd, mu, damp, decay, first, nesterov, flush)
+            : Vec128<T>.IsAccelerated ? SgdMomentumVectors<T, Vec128<T>>(ref rp, ref rg, ref rb, n, lr, wd, mu, damp, decay, first, nesterov, flush) : 0;
         for (; i < n; i++)
         {
             T pi = Unsafe.Add(ref rp, i), d = Unsafe.Add(ref rg, i);
@@ -232,67 +125,9 @@ internal static class OptimizerKernels
         ref T rs = ref MemoryMarshal.GetReference(sq);
         ref T ra = ref MemoryMarshal.GetReference(avg);
         ref T rb = ref MemoryMarshal.GetReference(buf);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
-        {
-            var vlr = Vector512.Create(lr); var va = Vector512.Create(alpha); var voma = Vector512.Create(oneMinusAlpha);
-            var veps = Vector512.Create(eps); var vwd = Vector512.Create(wd); var vmu = Vector512.Create(mu);
-            var tiny = Vector512.Create(flush ? T.CreateTruncating(MinNormal<T>()) : T.Zero);
-            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
-            {
-                nuint o = (nuint)i;
-                var pi = Vector512.LoadUnsafe(ref rp, o);
-                var gi = Vector512.LoadUnsafe(ref rg, o);
-                if (decay) gi += vwd * pi;
-                var s = FlushSubnormal(Vector512.LoadUnsafe(ref rs, o) * va + voma * gi * gi, tiny);
-                s.StoreUnsafe(ref rs, o);
-                Vector512<T> denom;
-                if (centered)
-                {
-                    var a = FlushSubnormal(Vector512.LoadUnsafe(ref ra, o) * va + voma * gi, tiny);
-                    a.StoreUnsafe(ref ra, o);
-                    denom = Vector512.Sqrt(s - a * a) + veps;
-                }
-                else denom = Vector512.Sqrt(s) + veps;
-                if (momentum)
-                {
-                    var b = FlushSubnormal(Vector512.LoadUnsafe(ref rb, o) * vmu + gi / denom, tiny);
-                    b.StoreUnsafe(ref rb, o);
-                    (pi - vlr * b).StoreUnsafe(ref rp, o);
-                }
-                else (pi - vlr * (gi / denom)).StoreUnsafe(ref rp, o);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
-        {
-            var vlr = Vector256.Create(lr); var va = Vector256.Create(alpha); var voma = Vector256.Create(oneMinusAlpha);
-            var veps = Vector256.Create(eps); var vwd = Vector256.Create(wd); var vmu = Vector256.Create(mu);
-            var tiny = Vector256.Create(flush ? T.CreateTruncating(MinNormal<T>()) : T.Zero);
-            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
-            {
-                nuint o = (nuint)i;
-                var pi = Vector256.LoadUnsafe(ref rp, o);
-                var gi = Vector256.LoadUnsafe(ref rg, o);
-                if (decay) gi += vwd * pi;
-                var s = FlushSubnormal(Vector256.LoadUnsafe(ref rs, o) * va + voma * gi * gi, tiny);
-                s.StoreUnsafe(ref rs, o);
-                Vector256<T> denom;
-                if (centered)
-                {
-                    var a = FlushSubnormal(Vector256.LoadUnsafe(ref ra, o) * va + voma * gi, tiny);
-                    a.StoreUnsafe(ref ra, o);
-                    denom = Vector256.Sqrt(s - a * a) + veps;
-                }
-                else denom = Vector256.Sqrt(s) + veps;
-                if (momentum)
-                {
-                    var b = FlushSubnormal(Vector256.LoadUnsafe(ref rb, o) * vmu + gi / denom, tiny);
-                    b.StoreUnsafe(ref rb, o);
-                    (pi - vlr * b).StoreUnsafe(ref rp, o);
-                }
-                else (pi - vlr * (gi / denom)).StoreUnsafe(ref rp, o);
-            }
-        }
+        int i = Vec512<T>.IsAccelerated ? RmsPropVectors<T, Vec512<T>>(ref rp, ref rg, ref rs, ref ra, ref rb, n, lr, alpha, oneMinusAlpha, eps, wd, mu, decay, centered, momentum, flush)
+            : Vec256<T>.IsAccelerated ? RmsPropVectors<T, Vec256<T>>(ref rp, ref rg, ref rs, ref ra, ref rb, n, lr, alpha, oneMinusAlpha, eps, wd, mu, decay, centered, momentum, flush)
+            : Vec128<T>.IsAccelerated ? RmsPropVectors<T, Vec128<T>>(ref rp, ref rg, ref rs, ref ra, ref rb, n, lr, alpha, oneMinusAlpha, eps, wd, mu, decay, centered, momentum, flush) : 0;
         for (; i < n; i++)
         {
             T pi = Unsafe.Add(ref rp, i), gi = Unsafe.Add(ref rg, i);
@@ -329,11 +164,120 @@ internal static class OptimizerKernels
     public static T FlushSubnormal<T>(T x, bool flush) where T : unmanaged, IFloatingPointIeee754<T> =>
         flush && T.IsSubnormal(x) ? T.Zero : x;
 
+    /// <summary>x with every lane whose magnitude is below <paramref name="tiny"/> (the smallest normal, or 0 for no flush) set to 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> FlushSubnormal<T>(Vector512<T> x, Vector512<T> tiny) where T : unmanaged, IFloatingPointIeee754<T> =>
-        Vector512.AndNot(x, Vector512.LessThan(Vector512.Abs(x), tiny));
+    private static TV FlushSubnormal<T, TV>(TV x, TV tiny) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T> =>
+        x & ~TV.LessThan(TV.Abs(x), tiny);
 
+    /// <summary>The whole vectors of <see cref="Adam{T}"/>; returns where the scalar tail starts.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> FlushSubnormal<T>(Vector256<T> x, Vector256<T> tiny) where T : unmanaged, IFloatingPointIeee754<T> =>
-        Vector256.AndNot(x, Vector256.LessThan(Vector256.Abs(x), tiny));
+    private static int AdamVectors<T, TV>(ref T rp, ref T rg, ref T rm, ref T rv, ref T rx, int n, in AdamConstants<T> c,
+        bool coupledDecay, bool decoupledDecay, bool ams, bool flush)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        var b1 = TV.Create(c.Beta1); var b2 = TV.Create(c.Beta2);
+        var omb1 = TV.Create(c.OneMinusBeta1); var omb2 = TV.Create(c.OneMinusBeta2);
+        var eps = TV.Create(c.Eps); var wd = TV.Create(c.WeightDecay); var decay = TV.Create(c.Decay);
+        var stepSize = TV.Create(c.StepSize); var bc2 = TV.Create(c.Bc2Sqrt);
+        var tiny = TV.Create(flush ? T.CreateTruncating(MinNormal<T>()) : T.Zero);
+        int i = 0;
+        for (; i <= n - TV.Count; i += TV.Count)
+        {
+            nuint o = (nuint)i;
+            var pi = TV.Load(ref rp, o);
+            var gi = TV.Load(ref rg, o);
+            if (decoupledDecay) pi *= decay;
+            else if (coupledDecay) gi += wd * pi;
+            var mi = FlushSubnormal<T, TV>(TV.Load(ref rm, o) * b1 + omb1 * gi, tiny);
+            var vi = FlushSubnormal<T, TV>(TV.Load(ref rv, o) * b2 + omb2 * gi * gi, tiny);
+            mi.Store(ref rm, o);
+            vi.Store(ref rv, o);
+            var second = vi;
+            if (ams)
+            {
+                second = TV.Max(TV.Load(ref rx, o), vi);
+                second.Store(ref rx, o);
+            }
+            var denom = TV.Sqrt(second) / bc2 + eps;
+            (pi - stepSize * (mi / denom)).Store(ref rp, o);
+        }
+        return i;
+    }
+
+    /// <summary>The whole vectors of <see cref="Sgd{T}"/>; returns where the scalar tail starts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int SgdVectors<T, TV>(ref T rp, ref T rg, int n, T lr, T wd, bool decay)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        var vlr = TV.Create(lr); var vwd = TV.Create(wd);
+        int i = 0;
+        for (; i <= n - TV.Count; i += TV.Count)
+        {
+            nuint o = (nuint)i;
+            var pi = TV.Load(ref rp, o);
+            var gi = TV.Load(ref rg, o);
+            if (decay) gi += vwd * pi;
+            (pi - vlr * gi).Store(ref rp, o);
+        }
+        return i;
+    }
+
+    /// <summary>The whole vectors of <see cref="SgdMomentum{T}"/>; returns where the scalar tail starts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int SgdMomentumVectors<T, TV>(ref T rp, ref T rg, ref T rb, int n, T lr, T wd, T mu, T damp, bool decay, bool first, bool nesterov, bool flush)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        var vlr = TV.Create(lr); var vwd = TV.Create(wd); var vmu = TV.Create(mu); var vdamp = TV.Create(damp);
+        var tiny = TV.Create(flush ? T.CreateTruncating(MinNormal<T>()) : T.Zero);
+        int i = 0;
+        for (; i <= n - TV.Count; i += TV.Count)
+        {
+            nuint o = (nuint)i;
+            var pi = TV.Load(ref rp, o);
+            var d = TV.Load(ref rg, o);
+            if (decay) d += vwd * pi;
+            var b = first ? d : FlushSubnormal<T, TV>(vmu * TV.Load(ref rb, o) + vdamp * d, tiny);
+            b.Store(ref rb, o);
+            var step = nesterov ? d + vmu * b : b;
+            (pi - vlr * step).Store(ref rp, o);
+        }
+        return i;
+    }
+
+    /// <summary>The whole vectors of <see cref="RmsProp{T}"/>; returns where the scalar tail starts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int RmsPropVectors<T, TV>(ref T rp, ref T rg, ref T rs, ref T ra, ref T rb, int n, T lr, T alpha, T oneMinusAlpha, T eps, T wd, T mu,
+        bool decay, bool centered, bool momentum, bool flush)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        var vlr = TV.Create(lr); var va = TV.Create(alpha); var voma = TV.Create(oneMinusAlpha);
+        var veps = TV.Create(eps); var vwd = TV.Create(wd); var vmu = TV.Create(mu);
+        var tiny = TV.Create(flush ? T.CreateTruncating(MinNormal<T>()) : T.Zero);
+        int i = 0;
+        for (; i <= n - TV.Count; i += TV.Count)
+        {
+            nuint o = (nuint)i;
+            var pi = TV.Load(ref rp, o);
+            var gi = TV.Load(ref rg, o);
+            if (decay) gi += vwd * pi;
+            var s = FlushSubnormal<T, TV>(TV.Load(ref rs, o) * va + voma * gi * gi, tiny);
+            s.Store(ref rs, o);
+            TV denom;
+            if (centered)
+            {
+                var a = FlushSubnormal<T, TV>(TV.Load(ref ra, o) * va + voma * gi, tiny);
+                a.Store(ref ra, o);
+                denom = TV.Sqrt(s - a * a) + veps;
+            }
+            else denom = TV.Sqrt(s) + veps;
+            if (momentum)
+            {
+                var b = FlushSubnormal<T, TV>(TV.Load(ref rb, o) * vmu + gi / denom, tiny);
+                b.Store(ref rb, o);
+                (pi - vlr * b).Store(ref rp, o);
+            }
+            else (pi - vlr * (gi / denom)).Store(ref rp, o);
+        }
+        return i;
+    }
 }

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 
 namespace SharpGrad.Tests.Kernels;
@@ -21,18 +20,14 @@ public class MapDriverTests
     private readonly struct MulSub : IBinaryFunction
     {
         public static T Apply<T>(T x, T y) where T : unmanaged, IFloatingPointIeee754<T> => x * y - x;
-        public static Vector128<T> Apply<T>(Vector128<T> x, Vector128<T> y) where T : unmanaged, IFloatingPointIeee754<T> => x * y - x;
-        public static Vector256<T> Apply<T>(Vector256<T> x, Vector256<T> y) where T : unmanaged, IFloatingPointIeee754<T> => x * y - x;
-        public static Vector512<T> Apply<T>(Vector512<T> x, Vector512<T> y) where T : unmanaged, IFloatingPointIeee754<T> => x * y - x;
+        public static TV Apply<TV, T>(TV x, TV y) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> => x * y - x;
     }
 
     /// <summary>d = a · b + c.</summary>
     private readonly struct MulAdd : ITernaryFunction
     {
         public static T Apply<T>(T a, T b, T c) where T : unmanaged, IFloatingPointIeee754<T> => a * b + c;
-        public static Vector128<T> Apply<T>(Vector128<T> a, Vector128<T> b, Vector128<T> c) where T : unmanaged, IFloatingPointIeee754<T> => a * b + c;
-        public static Vector256<T> Apply<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c) where T : unmanaged, IFloatingPointIeee754<T> => a * b + c;
-        public static Vector512<T> Apply<T>(Vector512<T> a, Vector512<T> b, Vector512<T> c) where T : unmanaged, IFloatingPointIeee754<T> => a * b + c;
+        public static TV Apply<TV, T>(TV a, TV b, TV c) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> => a * b + c;
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 using F = SharpGrad.NN.Functional;
 
@@ -50,27 +49,14 @@ namespace SharpGrad
         public static T Apply<T>(T x) where T : unmanaged, IFloatingPointIeee754<T>
         {
             if (typeof(T) == typeof(float)) // the vector formula in one lane, so a span's tail agrees with its body
-                return T.CreateTruncating(Apply(Vector128.Create(float.CreateTruncating(x))).ToScalar());
+                return GeluVector.FirstLane<T, GeluFunction>(x);
             double v = double.CreateTruncating(x);
             return T.CreateTruncating(0.5 * v * (1 + ErfFunction.Erf(v * 0.7071067811865476)));
         }
-        public static Vector128<T> Apply<T>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+        public static TV Apply<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
         {
-            if (typeof(T) != typeof(float)) return GeluVector.PerLane<T, GeluFunction>(x);
-            var v = x.AsSingle();
-            return (v * GeluVector.Phi(v)).As<float, T>();
-        }
-        public static Vector256<T> Apply<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            if (typeof(T) != typeof(float)) return GeluVector.PerLane<T, GeluFunction>(x);
-            var v = x.AsSingle();
-            return (v * GeluVector.Phi(v)).As<float, T>();
-        }
-        public static Vector512<T> Apply<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            if (typeof(T) != typeof(float)) return GeluVector.PerLane<T, GeluFunction>(x);
-            var v = x.AsSingle();
-            return (v * GeluVector.Phi(v)).As<float, T>();
+            if (typeof(T) != typeof(float)) return GeluVector.PerLane<TV, T, GeluFunction>(x);
+            return x * GeluVector.Phi<TV, T>(x);
         }
     }
 
@@ -80,43 +66,37 @@ namespace SharpGrad
         public static T Apply<T>(T g, T x, T unused) where T : unmanaged, IFloatingPointIeee754<T>
         {
             if (typeof(T) == typeof(float))
-                return T.CreateTruncating(Apply(Vector128.Create(float.CreateTruncating(g)), Vector128.Create(float.CreateTruncating(x)), default).ToScalar());
+                return g * GeluVector.FirstLane<T, GeluDerivative>(x);
             double v = double.CreateTruncating(x);
             double cdf = 0.5 * (1 + ErfFunction.Erf(v * 0.7071067811865476));
             double pdf = 0.3989422804014327 * Math.Exp(-0.5 * v * v);
             return g * T.CreateTruncating(cdf + v * pdf);
         }
-        public static Vector128<T> Apply<T>(Vector128<T> g, Vector128<T> x, Vector128<T> u) where T : unmanaged, IFloatingPointIeee754<T>
+        public static TV Apply<TV, T>(TV g, TV x, TV u) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
         {
-            if (typeof(T) != typeof(float)) return g * GeluVector.PerLane<T, GeluDerivative>(x);
-            var v = x.AsSingle();
-            var cdf = GeluVector.Phi(v, out var pdf);
-            return (g.AsSingle() * (cdf + v * pdf)).As<float, T>();
-        }
-        public static Vector256<T> Apply<T>(Vector256<T> g, Vector256<T> x, Vector256<T> u) where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            if (typeof(T) != typeof(float)) return g * GeluVector.PerLane<T, GeluDerivative>(x);
-            var v = x.AsSingle();
-            var cdf = GeluVector.Phi(v, out var pdf);
-            return (g.AsSingle() * (cdf + v * pdf)).As<float, T>();
-        }
-        public static Vector512<T> Apply<T>(Vector512<T> g, Vector512<T> x, Vector512<T> u) where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            if (typeof(T) != typeof(float)) return g * GeluVector.PerLane<T, GeluDerivative>(x);
-            var v = x.AsSingle();
-            var cdf = GeluVector.Phi(v, out var pdf);
-            return (g.AsSingle() * (cdf + v * pdf)).As<float, T>();
+            if (typeof(T) != typeof(float)) return g * GeluVector.PerLane<TV, T, GeluDerivative>(x);
+            var cdf = GeluVector.Phi<TV, T>(x, out var pdf);
+            return g * (cdf + x * pdf);
         }
     }
 
-    /// <summary>GELU'(x) = Φ(x) + x · φ(x), scalar, in double: the per-lane float64 path of <see cref="GeluGradFunction"/>.</summary>
+    /// <summary>
+    /// GELU'(x) = Φ(x) + x · φ(x): in double, lane by lane, for the float64 path of <see cref="GeluGradFunction"/>; for
+    /// float32 with <see cref="GeluVector"/>'s Φ and φ (its scalar form, one vector lane, so tails agree with bodies).
+    /// </summary>
     internal readonly struct GeluDerivative : IUnaryFunction
     {
-        public static bool Vectorizable => false;
-        public static T Apply<T>(T x) where T : unmanaged, IFloatingPointIeee754<T> => GeluGradFunction.Apply(T.One, x, x);
-        public static Vector128<T> Apply<T>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
-        public static Vector256<T> Apply<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
-        public static Vector512<T> Apply<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
+        public static T Apply<T>(T x) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            if (typeof(T) == typeof(float)) return GeluVector.FirstLane<T, GeluDerivative>(x);
+            return GeluGradFunction.Apply(T.One, x, x);
+        }
+        public static TV Apply<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            if (typeof(T) != typeof(float)) return GeluVector.PerLane<TV, T, GeluDerivative>(x);
+            var cdf = GeluVector.Phi<TV, T>(x, out var pdf);
+            return cdf + x * pdf;
+        }
     }
 
     /// <summary>
@@ -124,6 +104,7 @@ namespace SharpGrad
     /// with erfc from the Chebyshev-fitted form <c>erfc(a) ≈ t · exp(−a² + P(t))</c>, <c>t = 1/(1 + a/2)</c>, a ≥ 0, whose
     /// fractional error is below 1.2e-7 for every a (Press et al., Numerical Recipes, §6.2, "erfcc"), so Φ stays
     /// accurate in relative terms deep in the negative tail, where GELU's output is tiny; Φ(x) for x ≥ 0 is 1 − Φ(−x).
+    /// Written once over <see cref="IVec{TSelf, T}"/>; called with T = float only (float64 keeps the exact scalar erf).
     /// </summary>
     internal static class GeluVector
     {
@@ -131,220 +112,73 @@ namespace SharpGrad
         private const float C0 = -1.26551223f, C1 = 1.00002368f, C2 = 0.37409196f, C3 = 0.09678418f, C4 = -0.18628806f,
             C5 = 0.27886807f, C6 = -1.13520398f, C7 = 1.48851587f, C8 = -0.82215223f, C9 = 0.17087277f;
 
-        public static Vector512<float> Phi(Vector512<float> x, out Vector512<float> pdf)
+        private static TV K<TV, T>(float c) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> =>
+            TV.Create(T.CreateTruncating(c));
+
+        /// <summary>Φ(x), with φ(x) in <paramref name="pdf"/>; two exponentials.</summary>
+        public static TV Phi<TV, T>(TV x, out TV pdf) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
         {
-            var (t, p, hi, lo) = Parts(x);
-            var g = Exp(hi * -0.5f) * (Vector512<float>.One - lo * 0.5f); // e^(−x²/2), x² = hi + lo exactly
-            pdf = g * InvSqrt2Pi;
-            var half = 0.5f * t * g * Exp(p); // erfc(|x|/√2)/2 = Φ(−|x|)
-            return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), half, Vector512<float>.One - half);
+            var (t, p, hi, lo) = Parts<TV, T>(x);
+            var g = Exp<TV, T>(hi * K<TV, T>(-0.5f)) * (TV.One - lo * K<TV, T>(0.5f)); // e^(−x²/2), x² = hi + lo exactly
+            pdf = g * K<TV, T>(InvSqrt2Pi);
+            var half = K<TV, T>(0.5f) * t * g * Exp<TV, T>(p); // erfc(|x|/√2)/2 = Φ(−|x|)
+            return TV.ConditionalSelect(TV.LessThan(x, TV.Zero), half, TV.One - half);
         }
 
         /// <summary>Φ alone, with one exponential.</summary>
-        public static Vector512<float> Phi(Vector512<float> x)
+        public static TV Phi<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
         {
-            var (t, p, hi, lo) = Parts(x);
+            var (t, p, hi, lo) = Parts<TV, T>(x);
             // p − x²/2 as s + err exactly (Knuth's two-sum), so its rounding (ulp of up to 85) is not an error of e^(…).
-            var h = hi * -0.5f;
+            var h = hi * K<TV, T>(-0.5f);
             var sum = p + h;
             var hb = sum - p;
-            var err = (p - (sum - hb)) + (h - hb) - lo * 0.5f;
-            var half = 0.5f * t * Exp(sum) * (Vector512<float>.One + err);
-            return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), half, Vector512<float>.One - half);
+            var err = (p - (sum - hb)) + (h - hb) - lo * K<TV, T>(0.5f);
+            var half = K<TV, T>(0.5f) * t * Exp<TV, T>(sum) * (TV.One + err);
+            return TV.ConditionalSelect(TV.LessThan(x, TV.Zero), half, TV.One - half);
         }
 
         /// <summary>t = 1/(1 + a/2) with a = |x|/√2, the erfc polynomial P(t), and x² split exactly as hi + lo (so that
         /// rounding x², up to 170 here, does not become a relative error of the tail).</summary>
-        private static (Vector512<float> T, Vector512<float> P, Vector512<float> Hi, Vector512<float> Lo) Parts(Vector512<float> x)
+        private static (TV T, TV P, TV Hi, TV Lo) Parts<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
         {
-            var a = Vector512.Abs(x) * InvSqrt2;
-            var t = Vector512<float>.One / (Vector512<float>.One + a * 0.5f);
-            var p = Vector512.FusedMultiplyAdd(t, Vector512.Create(C9), Vector512.Create(C8));
-            p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(C7));
-            p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(C6));
-            p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(C5));
-            p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(C4));
-            p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(C3));
-            p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(C2));
-            p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(C1));
-            p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(C0));
+            var a = TV.Abs(x) * K<TV, T>(InvSqrt2);
+            var t = TV.One / (TV.One + a * K<TV, T>(0.5f));
+            var p = TV.FusedMultiplyAdd(t, K<TV, T>(C9), K<TV, T>(C8));
+            p = TV.FusedMultiplyAdd(t, p, K<TV, T>(C7));
+            p = TV.FusedMultiplyAdd(t, p, K<TV, T>(C6));
+            p = TV.FusedMultiplyAdd(t, p, K<TV, T>(C5));
+            p = TV.FusedMultiplyAdd(t, p, K<TV, T>(C4));
+            p = TV.FusedMultiplyAdd(t, p, K<TV, T>(C3));
+            p = TV.FusedMultiplyAdd(t, p, K<TV, T>(C2));
+            p = TV.FusedMultiplyAdd(t, p, K<TV, T>(C1));
+            p = TV.FusedMultiplyAdd(t, p, K<TV, T>(C0));
             var hi = x * x;
-            return (t, p, hi, Vector512.FusedMultiplyAdd(x, x, -hi));
+            return (t, p, hi, TV.FusedMultiplyAdd(x, x, -hi));
         }
 
-        /// <summary>
-        /// e^x for x ≤ 0 (all GELU needs), relative error about 1e-7: x = n ln 2 + r with |r| ≤ ln2/2 (ln 2 split in
-        /// two for an exact n ln 2), e^r by its Taylor polynomial to degree 7, times 2^n built in the exponent bits.
-        /// Arguments below −87.3 are clamped there (e^x below float32's smallest normal number is not needed).
-        /// </summary>
-        private static Vector512<float> Exp(Vector512<float> x)
-        {
-            x = Vector512.Max(x, Vector512.Create(-87.3f));
-            var n = Vector512.Round(x * 1.44269504f);
-            var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693145752f), x);
-            r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-1.42860677e-6f), r);
-            var e = Vector512.FusedMultiplyAdd(r, Vector512.Create(1f / 5040), Vector512.Create(1f / 720));
-            e = Vector512.FusedMultiplyAdd(r, e, Vector512.Create(1f / 120));
-            e = Vector512.FusedMultiplyAdd(r, e, Vector512.Create(1f / 24));
-            e = Vector512.FusedMultiplyAdd(r, e, Vector512.Create(1f / 6));
-            e = Vector512.FusedMultiplyAdd(r, e, Vector512.Create(0.5f));
-            e = Vector512.FusedMultiplyAdd(r, e, Vector512<float>.One);
-            e = Vector512.FusedMultiplyAdd(r, e, Vector512<float>.One);
-            var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
-            return e * scale;
-        }
-
-        public static Vector256<float> Phi(Vector256<float> x, out Vector256<float> pdf)
-        {
-            var (t, p, hi, lo) = Parts(x);
-            var g = Exp(hi * -0.5f) * (Vector256<float>.One - lo * 0.5f); // e^(−x²/2), x² = hi + lo exactly
-            pdf = g * InvSqrt2Pi;
-            var half = 0.5f * t * g * Exp(p); // erfc(|x|/√2)/2 = Φ(−|x|)
-            return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), half, Vector256<float>.One - half);
-        }
-
-        /// <summary>Φ alone, with one exponential.</summary>
-        public static Vector256<float> Phi(Vector256<float> x)
-        {
-            var (t, p, hi, lo) = Parts(x);
-            // p − x²/2 as s + err exactly (Knuth's two-sum), so its rounding (ulp of up to 85) is not an error of e^(…).
-            var h = hi * -0.5f;
-            var sum = p + h;
-            var hb = sum - p;
-            var err = (p - (sum - hb)) + (h - hb) - lo * 0.5f;
-            var half = 0.5f * t * Exp(sum) * (Vector256<float>.One + err);
-            return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), half, Vector256<float>.One - half);
-        }
-
-        /// <summary>t = 1/(1 + a/2) with a = |x|/√2, the erfc polynomial P(t), and x² split exactly as hi + lo (so that
-        /// rounding x², up to 170 here, does not become a relative error of the tail).</summary>
-        private static (Vector256<float> T, Vector256<float> P, Vector256<float> Hi, Vector256<float> Lo) Parts(Vector256<float> x)
-        {
-            var a = Vector256.Abs(x) * InvSqrt2;
-            var t = Vector256<float>.One / (Vector256<float>.One + a * 0.5f);
-            var p = Vector256.FusedMultiplyAdd(t, Vector256.Create(C9), Vector256.Create(C8));
-            p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(C7));
-            p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(C6));
-            p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(C5));
-            p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(C4));
-            p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(C3));
-            p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(C2));
-            p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(C1));
-            p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(C0));
-            var hi = x * x;
-            return (t, p, hi, Vector256.FusedMultiplyAdd(x, x, -hi));
-        }
-
-        /// <summary>
-        /// e^x for x ≤ 0 (all GELU needs), relative error about 1e-7: x = n ln 2 + r with |r| ≤ ln2/2 (ln 2 split in
-        /// two for an exact n ln 2), e^r by its Taylor polynomial to degree 7, times 2^n built in the exponent bits.
-        /// Arguments below −87.3 are clamped there (e^x below float32's smallest normal number is not needed).
-        /// </summary>
-        private static Vector256<float> Exp(Vector256<float> x)
-        {
-            x = Vector256.Max(x, Vector256.Create(-87.3f));
-            var n = Vector256.Round(x * 1.44269504f);
-            var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-0.693145752f), x);
-            r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-1.42860677e-6f), r);
-            var e = Vector256.FusedMultiplyAdd(r, Vector256.Create(1f / 5040), Vector256.Create(1f / 720));
-            e = Vector256.FusedMultiplyAdd(r, e, Vector256.Create(1f / 120));
-            e = Vector256.FusedMultiplyAdd(r, e, Vector256.Create(1f / 24));
-            e = Vector256.FusedMultiplyAdd(r, e, Vector256.Create(1f / 6));
-            e = Vector256.FusedMultiplyAdd(r, e, Vector256.Create(0.5f));
-            e = Vector256.FusedMultiplyAdd(r, e, Vector256<float>.One);
-            e = Vector256.FusedMultiplyAdd(r, e, Vector256<float>.One);
-            var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
-            return e * scale;
-        }
-
-        public static Vector128<float> Phi(Vector128<float> x, out Vector128<float> pdf)
-        {
-            var (t, p, hi, lo) = Parts(x);
-            var g = Exp(hi * -0.5f) * (Vector128<float>.One - lo * 0.5f); // e^(−x²/2), x² = hi + lo exactly
-            pdf = g * InvSqrt2Pi;
-            var half = 0.5f * t * g * Exp(p); // erfc(|x|/√2)/2 = Φ(−|x|)
-            return Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128<float>.Zero), half, Vector128<float>.One - half);
-        }
-
-        /// <summary>Φ alone, with one exponential.</summary>
-        public static Vector128<float> Phi(Vector128<float> x)
-        {
-            var (t, p, hi, lo) = Parts(x);
-            // p − x²/2 as s + err exactly (Knuth's two-sum), so its rounding (ulp of up to 85) is not an error of e^(…).
-            var h = hi * -0.5f;
-            var sum = p + h;
-            var hb = sum - p;
-            var err = (p - (sum - hb)) + (h - hb) - lo * 0.5f;
-            var half = 0.5f * t * Exp(sum) * (Vector128<float>.One + err);
-            return Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128<float>.Zero), half, Vector128<float>.One - half);
-        }
-
-        /// <summary>t = 1/(1 + a/2) with a = |x|/√2, the erfc polynomial P(t), and x² split exactly as hi + lo (so that
-        /// rounding x², up to 170 here, does not become a relative error of the tail).</summary>
-        private static (Vector128<float> T, Vector128<float> P, Vector128<float> Hi, Vector128<float> Lo) Parts(Vector128<float> x)
-        {
-            var a = Vector128.Abs(x) * InvSqrt2;
-            var t = Vector128<float>.One / (Vector128<float>.One + a * 0.5f);
-            var p = Vector128.FusedMultiplyAdd(t, Vector128.Create(C9), Vector128.Create(C8));
-            p = Vector128.FusedMultiplyAdd(t, p, Vector128.Create(C7));
-            p = Vector128.FusedMultiplyAdd(t, p, Vector128.Create(C6));
-            p = Vector128.FusedMultiplyAdd(t, p, Vector128.Create(C5));
-            p = Vector128.FusedMultiplyAdd(t, p, Vector128.Create(C4));
-            p = Vector128.FusedMultiplyAdd(t, p, Vector128.Create(C3));
-            p = Vector128.FusedMultiplyAdd(t, p, Vector128.Create(C2));
-            p = Vector128.FusedMultiplyAdd(t, p, Vector128.Create(C1));
-            p = Vector128.FusedMultiplyAdd(t, p, Vector128.Create(C0));
-            var hi = x * x;
-            return (t, p, hi, Vector128.FusedMultiplyAdd(x, x, -hi));
-        }
-
-        /// <summary>
-        /// e^x for x ≤ 0 (all GELU needs), relative error about 1e-7: x = n ln 2 + r with |r| ≤ ln2/2 (ln 2 split in
-        /// two for an exact n ln 2), e^r by its Taylor polynomial to degree 7, times 2^n built in the exponent bits.
-        /// Arguments below −87.3 are clamped there (e^x below float32's smallest normal number is not needed).
-        /// </summary>
-        private static Vector128<float> Exp(Vector128<float> x)
-        {
-            x = Vector128.Max(x, Vector128.Create(-87.3f));
-            var n = Vector128.Round(x * 1.44269504f);
-            var r = Vector128.FusedMultiplyAdd(n, Vector128.Create(-0.693145752f), x);
-            r = Vector128.FusedMultiplyAdd(n, Vector128.Create(-1.42860677e-6f), r);
-            var e = Vector128.FusedMultiplyAdd(r, Vector128.Create(1f / 5040), Vector128.Create(1f / 720));
-            e = Vector128.FusedMultiplyAdd(r, e, Vector128.Create(1f / 120));
-            e = Vector128.FusedMultiplyAdd(r, e, Vector128.Create(1f / 24));
-            e = Vector128.FusedMultiplyAdd(r, e, Vector128.Create(1f / 6));
-            e = Vector128.FusedMultiplyAdd(r, e, Vector128.Create(0.5f));
-            e = Vector128.FusedMultiplyAdd(r, e, Vector128<float>.One);
-            e = Vector128.FusedMultiplyAdd(r, e, Vector128<float>.One);
-            var scale = Vector128.ShiftLeft(Vector128.ConvertToInt32(n) + Vector128.Create(127), 23).AsSingle();
-            return e * scale;
-        }
+        /// <summary>e^x for the x ≤ 0 GELU needs, clamped at −87.3 (below float32's smallest normal number e^x is not needed).</summary>
+        private static TV Exp<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> =>
+            TV.Exp(TV.Max(x, K<TV, T>(-87.3f)));
 
         /// <summary>A scalar function applied lane by lane (the float64 path, which keeps the exact scalar erf).</summary>
-        public static Vector512<T> PerLane<T, TOp>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T> where TOp : IUnaryFunction
+        public static TV PerLane<TV, T, TOp>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> where TOp : IUnaryFunction
         {
-            Span<T> lanes = stackalloc T[Vector512<T>.Count];
-            x.CopyTo(lanes);
+            Span<T> lanes = stackalloc T[TV.Count];
+            ref T first = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(lanes);
+            x.Store(ref first, 0);
             for (int i = 0; i < lanes.Length; i++) lanes[i] = TOp.Apply(lanes[i]);
-            return Vector512.Create<T>(lanes);
+            return TV.Load(ref first, 0);
         }
 
-        /// <inheritdoc cref="PerLane{T, TOp}(Vector512{T})"/>
-        public static Vector256<T> PerLane<T, TOp>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T> where TOp : IUnaryFunction
+        /// <summary>The vector body of <typeparamref name="TOp"/> applied to one value (a span's scalar tail).</summary>
+        public static T FirstLane<T, TOp>(T x) where T : unmanaged, IFloatingPointIeee754<T> where TOp : IUnaryFunction
         {
-            Span<T> lanes = stackalloc T[Vector256<T>.Count];
-            x.CopyTo(lanes);
-            for (int i = 0; i < lanes.Length; i++) lanes[i] = TOp.Apply(lanes[i]);
-            return Vector256.Create<T>(lanes);
-        }
-
-        /// <inheritdoc cref="PerLane{T, TOp}(Vector512{T})"/>
-        public static Vector128<T> PerLane<T, TOp>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T> where TOp : IUnaryFunction
-        {
-            Span<T> lanes = stackalloc T[Vector128<T>.Count];
-            x.CopyTo(lanes);
-            for (int i = 0; i < lanes.Length; i++) lanes[i] = TOp.Apply(lanes[i]);
-            return Vector128.Create<T>(lanes);
+            Span<T> lanes = stackalloc T[Vec128<T>.Count];
+            lanes[0] = x;
+            ref T first = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(lanes);
+            TOp.Apply<Vec128<T>, T>(Vec128<T>.Load(ref first, 0)).Store(ref first, 0);
+            return lanes[0];
         }
     }
 
@@ -361,20 +195,10 @@ namespace SharpGrad
             T u = T.CreateTruncating(K) * (x + T.CreateTruncating(C) * x * x * x);
             return x / (T.One + T.Exp(-(u + u)));
         }
-        public static Vector128<T> Apply<T>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+        public static TV Apply<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
         {
-            var u = Vector128.Create(T.CreateTruncating(K)) * (x + Vector128.Create(T.CreateTruncating(C)) * x * x * x);
-            return x / (Vector128<T>.One + VMath.Exp(-(u + u)));
-        }
-        public static Vector256<T> Apply<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            var u = Vector256.Create(T.CreateTruncating(K)) * (x + Vector256.Create(T.CreateTruncating(C)) * x * x * x);
-            return x / (Vector256<T>.One + VMath.Exp(-(u + u)));
-        }
-        public static Vector512<T> Apply<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            var u = Vector512.Create(T.CreateTruncating(K)) * (x + Vector512.Create(T.CreateTruncating(C)) * x * x * x);
-            return x / (Vector512<T>.One + VMath.Exp(-(u + u)));
+            var u = TV.Create(T.CreateTruncating(K)) * (x + TV.Create(T.CreateTruncating(C)) * x * x * x);
+            return x / (TV.One + TV.Exp(-(u + u)));
         }
     }
 
@@ -393,9 +217,7 @@ namespace SharpGrad
             T du = k * (T.One + T.CreateTruncating(3) * c * x * x);
             return g * (s + x * (s + s) * (T.One - s) * du);
         }
-        public static Vector128<T> Apply<T>(Vector128<T> g, Vector128<T> x, Vector128<T> u) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
-        public static Vector256<T> Apply<T>(Vector256<T> g, Vector256<T> x, Vector256<T> u) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
-        public static Vector512<T> Apply<T>(Vector512<T> g, Vector512<T> x, Vector512<T> u) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
+        public static TV Apply<TV, T>(TV g, TV x, TV u) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
     }
 
     internal static partial class GradChecks

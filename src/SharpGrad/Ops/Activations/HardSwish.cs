@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 using F = SharpGrad.NN.Functional;
 
@@ -27,20 +26,10 @@ namespace SharpGrad
             T six = T.CreateTruncating(6);
             return x * T.Min(T.Max(x + T.CreateTruncating(3), T.Zero), six) / six;
         }
-        public static Vector128<T> Apply<T>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+        public static TV Apply<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
         {
-            var six = Vector128.Create(T.CreateTruncating(6));
-            return x * Vector128.Min(Vector128.Max(x + Vector128.Create(T.CreateTruncating(3)), Vector128<T>.Zero), six) / six;
-        }
-        public static Vector256<T> Apply<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            var six = Vector256.Create(T.CreateTruncating(6));
-            return x * Vector256.Min(Vector256.Max(x + Vector256.Create(T.CreateTruncating(3)), Vector256<T>.Zero), six) / six;
-        }
-        public static Vector512<T> Apply<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            var six = Vector512.Create(T.CreateTruncating(6));
-            return x * Vector512.Min(Vector512.Max(x + Vector512.Create(T.CreateTruncating(3)), Vector512<T>.Zero), six) / six;
+            var six = TV.Create(T.CreateTruncating(6));
+            return x * TV.Min(TV.Max(x + TV.Create(T.CreateTruncating(3)), TV.Zero), six) / six;
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 using F = SharpGrad.NN.Functional;
 
@@ -36,26 +35,12 @@ namespace SharpGrad
             T n = T.Exp(x), t = n * (n + T.CreateTruncating(2));
             return x * t / (t + T.CreateTruncating(2));
         }
-        public static Vector128<T> Apply<T>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+        public static TV Apply<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
         {
-            var two = Vector128.Create(T.CreateTruncating(2));
-            var n = VMath.Exp(x);
+            var two = TV.Create(T.CreateTruncating(2));
+            var n = TV.Exp(x);
             var t = n * (n + two);
-            return Vector128.ConditionalSelect(Vector128.GreaterThan(x, Vector128.Create(T.CreateTruncating(Cut))), x, x * t / (t + two));
-        }
-        public static Vector256<T> Apply<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            var two = Vector256.Create(T.CreateTruncating(2));
-            var n = VMath.Exp(x);
-            var t = n * (n + two);
-            return Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256.Create(T.CreateTruncating(Cut))), x, x * t / (t + two));
-        }
-        public static Vector512<T> Apply<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            var two = Vector512.Create(T.CreateTruncating(2));
-            var n = VMath.Exp(x);
-            var t = n * (n + two);
-            return Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512.Create(T.CreateTruncating(Cut))), x, x * t / (t + two));
+            return TV.ConditionalSelect(TV.GreaterThan(x, TV.Create(T.CreateTruncating(Cut))), x, x * t / (t + two));
         }
     }
 

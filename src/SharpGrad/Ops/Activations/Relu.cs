@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
@@ -96,12 +95,8 @@ public sealed partial class Tensor
 internal readonly struct ReluFunction : IUnaryFunction
 {
     public static T Apply<T>(T x) where T : unmanaged, IFloatingPointIeee754<T> => x > T.Zero || T.IsNaN(x) ? x : T.Zero;
-    public static Vector128<T> Apply<T>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T> =>
-        x & (Vector128.GreaterThan(x, Vector128<T>.Zero) | ~Vector128.Equals(x, x));
-    public static Vector256<T> Apply<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T> =>
-        x & (Vector256.GreaterThan(x, Vector256<T>.Zero) | ~Vector256.Equals(x, x));
-    public static Vector512<T> Apply<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T> =>
-        x & (Vector512.GreaterThan(x, Vector512<T>.Zero) | ~Vector512.Equals(x, x));
+    public static TV Apply<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> =>
+        x & (TV.GreaterThan(x, TV.Zero) | ~TV.Equals(x, x));
 }
 
 /// <summary>
@@ -111,12 +106,8 @@ internal readonly struct ReluFunction : IUnaryFunction
 internal readonly struct ReluGradFunction : IBinaryFunction
 {
     public static T Apply<T>(T g, T p) where T : unmanaged, IFloatingPointIeee754<T> => g * (p > T.Zero ? T.One : T.Zero);
-    public static Vector128<T> Apply<T>(Vector128<T> g, Vector128<T> p) where T : unmanaged, IFloatingPointIeee754<T> =>
-        g * (Vector128.GreaterThan(p, Vector128<T>.Zero) & Vector128<T>.One);
-    public static Vector256<T> Apply<T>(Vector256<T> g, Vector256<T> p) where T : unmanaged, IFloatingPointIeee754<T> =>
-        g * (Vector256.GreaterThan(p, Vector256<T>.Zero) & Vector256<T>.One);
-    public static Vector512<T> Apply<T>(Vector512<T> g, Vector512<T> p) where T : unmanaged, IFloatingPointIeee754<T> =>
-        g * (Vector512.GreaterThan(p, Vector512<T>.Zero) & Vector512<T>.One);
+    public static TV Apply<TV, T>(TV g, TV p) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> =>
+        g * (TV.GreaterThan(p, TV.Zero) & TV.One);
 }
 
 internal static partial class GradChecks

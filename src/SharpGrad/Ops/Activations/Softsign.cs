@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 using F = SharpGrad.NN.Functional;
 
@@ -19,9 +18,7 @@ namespace SharpGrad
     internal readonly struct SoftsignFunction : IUnaryFunction
     {
         public static T Apply<T>(T x) where T : unmanaged, IFloatingPointIeee754<T> => x / (T.One + T.Abs(x));
-        public static Vector128<T> Apply<T>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T> => x / (Vector128<T>.One + Vector128.Abs(x));
-        public static Vector256<T> Apply<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T> => x / (Vector256<T>.One + Vector256.Abs(x));
-        public static Vector512<T> Apply<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T> => x / (Vector512<T>.One + Vector512.Abs(x));
+        public static TV Apply<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> => x / (TV.One + TV.Abs(x));
     }
 
     internal static partial class GradChecks

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
@@ -32,32 +31,14 @@ internal readonly struct TanhFunction : IUnaryFunction
         T e = Expm1Function.Apply(a + a);
         return T.CopySign(e / (e + two), x);
     }
-    public static Vector128<T> Apply<T>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    public static TV Apply<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var a = Vector128.Abs(x);
-        var two = Vector128.Create(T.CreateTruncating(2));
-        var large = Vector128<T>.One - two / (VMath.Exp(Vector128.Min(a + a, Vector128.Create(T.CreateTruncating(Cap)))) + Vector128<T>.One);
-        var e = Expm1Function.Apply(Vector128.Min(a + a, Vector128.Create(T.CreateTruncating(2 * Switch))));
-        var r = Vector128.ConditionalSelect(Vector128.GreaterThan(a, Vector128.Create(T.CreateTruncating(Switch))), large, e / (e + two));
-        return Vector128.CopySign(r, x);
-    }
-    public static Vector256<T> Apply<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var a = Vector256.Abs(x);
-        var two = Vector256.Create(T.CreateTruncating(2));
-        var large = Vector256<T>.One - two / (VMath.Exp(Vector256.Min(a + a, Vector256.Create(T.CreateTruncating(Cap)))) + Vector256<T>.One);
-        var e = Expm1Function.Apply(Vector256.Min(a + a, Vector256.Create(T.CreateTruncating(2 * Switch))));
-        var r = Vector256.ConditionalSelect(Vector256.GreaterThan(a, Vector256.Create(T.CreateTruncating(Switch))), large, e / (e + two));
-        return Vector256.CopySign(r, x);
-    }
-    public static Vector512<T> Apply<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var a = Vector512.Abs(x);
-        var two = Vector512.Create(T.CreateTruncating(2));
-        var large = Vector512<T>.One - two / (VMath.Exp(Vector512.Min(a + a, Vector512.Create(T.CreateTruncating(Cap)))) + Vector512<T>.One);
-        var e = Expm1Function.Apply(Vector512.Min(a + a, Vector512.Create(T.CreateTruncating(2 * Switch))));
-        var r = Vector512.ConditionalSelect(Vector512.GreaterThan(a, Vector512.Create(T.CreateTruncating(Switch))), large, e / (e + two));
-        return Vector512.CopySign(r, x);
+        var a = TV.Abs(x);
+        var two = TV.Create(T.CreateTruncating(2));
+        var large = TV.One - two / (TV.Exp(TV.Min(a + a, TV.Create(T.CreateTruncating(Cap)))) + TV.One);
+        var e = Expm1Function.Apply<TV, T>(TV.Min(a + a, TV.Create(T.CreateTruncating(2 * Switch))));
+        var r = TV.ConditionalSelect(TV.GreaterThan(a, TV.Create(T.CreateTruncating(Switch))), large, e / (e + two));
+        return TV.CopySign(r, x);
     }
 }
 

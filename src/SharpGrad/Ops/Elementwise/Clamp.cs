@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
@@ -36,9 +35,7 @@ public sealed partial class Tensor
 internal readonly struct MinimumFunction : IBinaryFunction
 {
     public static T Apply<T>(T x, T y) where T : unmanaged, IFloatingPointIeee754<T> => T.Min(x, y);
-    public static Vector128<T> Apply<T>(Vector128<T> x, Vector128<T> y) where T : unmanaged, IFloatingPointIeee754<T> => Vector128.Min(x, y);
-    public static Vector256<T> Apply<T>(Vector256<T> x, Vector256<T> y) where T : unmanaged, IFloatingPointIeee754<T> => Vector256.Min(x, y);
-    public static Vector512<T> Apply<T>(Vector512<T> x, Vector512<T> y) where T : unmanaged, IFloatingPointIeee754<T> => Vector512.Min(x, y);
+    public static TV Apply<TV, T>(TV x, TV y) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> => TV.Min(x, y);
 }
 
 internal static partial class GradChecks

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
@@ -55,9 +54,7 @@ internal readonly struct ErfFunction : IUnaryFunction
         return Math.CopySign(1 - erfc, x);
     }
 
-    public static Vector128<T> Apply<T>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
-    public static Vector256<T> Apply<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
-    public static Vector512<T> Apply<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
+    public static TV Apply<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
 }
 
 internal static partial class GradChecks

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
@@ -32,29 +31,13 @@ internal readonly struct Expm1Function : IUnaryFunction
         if (T.IsPositiveInfinity(u)) return u;
         return um1 * x / T.Log(u);
     }
-    public static Vector128<T> Apply<T>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    public static TV Apply<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var u = VMath.Exp(x);
-        var um1 = u - Vector128<T>.One;
-        var r = um1 * x / VMath.Log(u);
-        r = Vector128.ConditionalSelect(Vector128.Equals(um1, -Vector128<T>.One) | Vector128.Equals(u, Vector128.Create(T.PositiveInfinity)), um1, r);
-        return Vector128.ConditionalSelect(Vector128.Equals(u, Vector128<T>.One) | ~Vector128.Equals(x, x), x, r);
-    }
-    public static Vector256<T> Apply<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var u = VMath.Exp(x);
-        var um1 = u - Vector256<T>.One;
-        var r = um1 * x / VMath.Log(u);
-        r = Vector256.ConditionalSelect(Vector256.Equals(um1, -Vector256<T>.One) | Vector256.Equals(u, Vector256.Create(T.PositiveInfinity)), um1, r);
-        return Vector256.ConditionalSelect(Vector256.Equals(u, Vector256<T>.One) | ~Vector256.Equals(x, x), x, r);
-    }
-    public static Vector512<T> Apply<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var u = VMath.Exp(x);
-        var um1 = u - Vector512<T>.One;
-        var r = um1 * x / VMath.Log(u);
-        r = Vector512.ConditionalSelect(Vector512.Equals(um1, -Vector512<T>.One) | Vector512.Equals(u, Vector512.Create(T.PositiveInfinity)), um1, r);
-        return Vector512.ConditionalSelect(Vector512.Equals(u, Vector512<T>.One) | ~Vector512.Equals(x, x), x, r);
+        var u = TV.Exp(x);
+        var um1 = u - TV.One;
+        var r = um1 * x / TV.Log(u);
+        r = TV.ConditionalSelect(TV.Equals(um1, -TV.One) | TV.Equals(u, TV.Create(T.PositiveInfinity)), um1, r);
+        return TV.ConditionalSelect(TV.Equals(u, TV.One) | ~TV.Equals(x, x), x, r);
     }
 }
 

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
@@ -21,9 +20,7 @@ public sealed partial class Tensor
 internal readonly struct FloorFunction : IUnaryFunction
 {
     public static T Apply<T>(T x) where T : unmanaged, IFloatingPointIeee754<T> => T.Floor(x);
-    public static Vector128<T> Apply<T>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T> => VMath.Floor(x);
-    public static Vector256<T> Apply<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T> => VMath.Floor(x);
-    public static Vector512<T> Apply<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T> => VMath.Floor(x);
+    public static TV Apply<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> => TV.Floor(x);
 }
 
 internal static partial class GradChecks

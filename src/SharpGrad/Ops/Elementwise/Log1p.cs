@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
@@ -31,26 +30,12 @@ internal readonly struct Log1pFunction : IUnaryFunction
         if (u == T.One || T.IsPositiveInfinity(u)) return x;
         return T.Log(u) * x / (u - T.One);
     }
-    public static Vector128<T> Apply<T>(Vector128<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    public static TV Apply<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var u = Vector128<T>.One + x;
-        var r = VMath.Log(u) * x / (u - Vector128<T>.One);
-        var keep = Vector128.Equals(u, Vector128<T>.One) | Vector128.Equals(u, Vector128.Create(T.PositiveInfinity));
-        return Vector128.ConditionalSelect(keep, x, r);
-    }
-    public static Vector256<T> Apply<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var u = Vector256<T>.One + x;
-        var r = VMath.Log(u) * x / (u - Vector256<T>.One);
-        var keep = Vector256.Equals(u, Vector256<T>.One) | Vector256.Equals(u, Vector256.Create(T.PositiveInfinity));
-        return Vector256.ConditionalSelect(keep, x, r);
-    }
-    public static Vector512<T> Apply<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var u = Vector512<T>.One + x;
-        var r = VMath.Log(u) * x / (u - Vector512<T>.One);
-        var keep = Vector512.Equals(u, Vector512<T>.One) | Vector512.Equals(u, Vector512.Create(T.PositiveInfinity));
-        return Vector512.ConditionalSelect(keep, x, r);
+        var u = TV.One + x;
+        var r = TV.Log(u) * x / (u - TV.One);
+        var keep = TV.Equals(u, TV.One) | TV.Equals(u, TV.Create(T.PositiveInfinity));
+        return TV.ConditionalSelect(keep, x, r);
     }
 }
 

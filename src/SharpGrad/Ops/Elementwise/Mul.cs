@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
@@ -29,9 +28,7 @@ public sealed partial class Tensor
 internal readonly struct MulFunction : IBinaryFunction
 {
     public static T Apply<T>(T x, T y) where T : unmanaged, IFloatingPointIeee754<T> => x * y;
-    public static Vector128<T> Apply<T>(Vector128<T> x, Vector128<T> y) where T : unmanaged, IFloatingPointIeee754<T> => x * y;
-    public static Vector256<T> Apply<T>(Vector256<T> x, Vector256<T> y) where T : unmanaged, IFloatingPointIeee754<T> => x * y;
-    public static Vector512<T> Apply<T>(Vector512<T> x, Vector512<T> y) where T : unmanaged, IFloatingPointIeee754<T> => x * y;
+    public static TV Apply<TV, T>(TV x, TV y) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> => x * y;
 }
 
 internal static partial class GradChecks

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
@@ -43,9 +42,7 @@ internal readonly struct RemainderFunction : IBinaryFunction
         return m != T.Zero && (m < T.Zero) != (y < T.Zero) ? m + y : m;
     }
 
-    public static Vector128<T> Apply<T>(Vector128<T> x, Vector128<T> y) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
-    public static Vector256<T> Apply<T>(Vector256<T> x, Vector256<T> y) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
-    public static Vector512<T> Apply<T>(Vector512<T> x, Vector512<T> y) where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
+    public static TV Apply<TV, T>(TV x, TV y) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> => throw new NotSupportedException();
 }
 
 internal static partial class GradChecks

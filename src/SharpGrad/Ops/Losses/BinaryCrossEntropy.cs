@@ -24,6 +24,9 @@ namespace SharpGrad
         internal static readonly int BinaryCrossEntropy = Register(nameof(BinaryCrossEntropy), static c =>
         {
             c.Add(x => NN.Functional.BinaryCrossEntropy(x[0].Sigmoid(), x[1]), c.Normal(3, 4), c.Uniform(0, 1, 3, 4));
+            var bits = Tensor.FromArray(new[] { 1.0, 0, 0, 1, 1, 0 }, 2, 3);
+            foreach (var r in new[] { NN.Reduction.Mean, NN.Reduction.Sum, NN.Reduction.None })
+                c.Add($"0/1 target, {r}", x => NN.Functional.BinaryCrossEntropy(x[0], bits, r), c.Uniform(0.05, 0.95, 2, 3));
             c.Add("weight, sum", x => NN.Functional.BinaryCrossEntropy(x[0].Sigmoid(), x[1], NN.Reduction.Sum, Tensor.FromArray(new[] { 0.5, 1, 2, 3.0 })),
                 c.Normal(3, 4), c.Uniform(0, 1, 3, 4));
         });

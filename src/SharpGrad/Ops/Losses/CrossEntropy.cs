@@ -263,6 +263,7 @@ namespace SharpGrad
             {
                 c.Add($"classes {r}", x => NN.Functional.CrossEntropy(x[0], target, r), c.Normal(5, 4));
                 c.Add($"weight, ignored, smoothing {r}", x => NN.Functional.CrossEntropy(x[0], withIgnored, r, 0.2, weight), c.Normal(5, 4));
+                c.Add($"probabilities {r}", x => NN.Functional.CrossEntropy(x[0], x[1].Softmax(1), r), c.Normal(5, 4), c.Normal(5, 4));
             }
             c.Add("unbatched", x => NN.Functional.CrossEntropy(x[0], Tensor.FromArray(new long[] { 1 }).Reshape(), NN.Reduction.Mean, 0.1), c.Normal(4));
             c.Add("weight, smoothing", x => NN.Functional.CrossEntropy(x[0], target, NN.Reduction.Mean, 0.3, weight), c.Normal(5, 4));

@@ -27,6 +27,8 @@ namespace SharpGrad
         internal static readonly int KlDiv = Register(nameof(KlDiv), static c =>
         {
             c.Add("batchmean", x => NN.Functional.KlDiv(x[0].LogSoftmax(1), x[1].Softmax(1), NN.Reduction.BatchMean), c.Normal(3, 4), c.Normal(3, 4));
+            c.Add("mean", x => NN.Functional.KlDiv(x[0].LogSoftmax(1), x[1].Softmax(1), NN.Reduction.Mean), c.Normal(3, 4), c.Normal(3, 4));
+            c.Add("none", x => NN.Functional.KlDiv(x[0].LogSoftmax(1), x[1].Softmax(1), NN.Reduction.None), c.Normal(3, 4), c.Normal(3, 4));
             c.Add("logTarget, sum", x => NN.Functional.KlDiv(x[0].LogSoftmax(1), x[1].LogSoftmax(1), NN.Reduction.Sum, logTarget: true), c.Normal(3, 4), c.Normal(3, 4));
         });
     }

@@ -18,7 +18,7 @@ namespace SharpGrad
         internal static readonly int L1Loss = Register(nameof(L1Loss), static c =>
         {
             foreach (var r in new[] { NN.Reduction.Mean, NN.Reduction.Sum, NN.Reduction.None })
-                c.Add($"{r}", x => NN.Functional.L1Loss(x[0], x[1]), c.Uniform(1.5, 3, 3, 4), c.Uniform(-1, 1, 3, 4)); // x − y kept away from 0
+                c.Add($"{r}", x => NN.Functional.L1Loss(x[0], x[1], r), c.Uniform(1.5, 3, 3, 4), c.Uniform(-1, 1, 3, 4)); // x − y kept away from 0
         });
     }
 }

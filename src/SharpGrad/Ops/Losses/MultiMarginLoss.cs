@@ -48,6 +48,8 @@ namespace SharpGrad
             c.Add("p 1", x => NN.Functional.MultiMarginLoss(x[0], target), scores.Clone());
             c.Add("p 2, sum", x => NN.Functional.MultiMarginLoss(x[0], target, 2, 0.8, NN.Reduction.Sum), scores.Clone());
             c.Add("svm", x => NN.Functional.MulticlassSvmLoss(x[0], target), scores.Clone());
+            c.Add("p 1, none", x => NN.Functional.MultiMarginLoss(x[0], target, 1, 1.0, NN.Reduction.None), scores.Clone());
+            c.Add("svm, sum", x => NN.Functional.MulticlassSvmLoss(x[0], target, 1.0, NN.Reduction.Sum), scores.Clone());
         });
     }
 }
