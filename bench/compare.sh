@@ -84,6 +84,10 @@ row mlp-batch1 --workload mlp-batch1 --steps 2000 <<<"bench/reference/workloads.
 bench/reference/workloads.py --workload mlp-batch1 --steps 2000 --torch-threads 2"
 row xor --workload xor <<<"bench/reference/workloads.py --workload xor"
 row sgd-logreg --workload sgd-logreg "${logreg[@]}" <<<"bench/reference/workloads.py --workload sgd-logreg ${logreg[*]}"
+# --- issue 14: lstm-step (one training step of `lm --model lstm`'s model; 50 timed steps, 5 warm-up) ---
+row lstm-step --workload lstm-step --steps 50 <<<"bench/reference/workloads.py --workload lstm-step --steps 50 --torch-threads 1
+bench/reference/workloads.py --workload lstm-step --steps 50 --torch-threads 2"
+# --- end lstm-step ---
 bench/ddp_rows.sh "$out/lines" "${limit[@]}"
 echo "rss sharpgrad {\"peak_rss_kb\": $(rss "${SG[@]}" --workload mlp-epoch "${limit[@]}")}" >>"$out/lines"
 echo "rss reference {\"peak_rss_kb\": $(rss "${PY_AUTO[@]}" bench/reference/workloads.py --workload mlp-epoch "${limit[@]}" --torch-threads 1)}" >>"$out/lines"
