@@ -483,6 +483,10 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
                 EmitLayerNorm(node, ins, inNames, output);
                 axis = inAxis;
                 break;
+            case "LstmSequenceBackward": // issue 14: a whole LSTM layer in one direction
+                EmitLstmSequence(node, ins, inNames, output);
+                axis = inAxis >= 0 ? inAxis + 1 : -1;
+                break;
             case "ScaledDotProductAttentionBackward":
                 AddNode("MatMul", [_products[node], inNames[2]], output); // the weights came before the values
                 axis = inAxis;
@@ -572,6 +576,50 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
         string scale = weight is not null ? Name(weight) : Name(Tensor.Full(normalized, 1.0, x.DType));
         string[] inputs = bias is not null ? [inNames[0], scale, Name(bias)] : [inNames[0], scale];
         AddNode("LayerNormalization", inputs, output, Int("axis", -a.Dims), Float("epsilon", a.Eps));
+    }
+
+    /// <summary>
+    /// <see cref="SharpGrad.NN.Functional.LstmSequence"/> unrolled over its steps with ONNX's Gemm, Slice, Sigmoid, Tanh,
+    /// Mul and Add (as an imported ONNX LSTM is unrolled on the way in): inputs xProj [seq, batch, 4·hidden], h0, c0,
+    /// W_hh and b_hh when present; output [2, seq, batch, hidden] (every h_t, then every c_t). The batch size is read
+    /// from the input at run time (-1 in every reshape).
+    /// </summary>
+    private void EmitLstmSequence(Node node, Tensor[] ins, string[] inNames, string output)
+    {
+        bool reverse = node.Attributes is SharpGrad.NN.LstmSequenceAttributes { Reverse: true };
+        int seq = ins[0].Shape[0], hidden = ins[3].Shape[1];
+        string h = inNames[1], c = inNames[2];
+        var hs = new string[seq];
+        var cs = new string[seq];
+        string rowShape = Constant([-1, 4L * hidden]), stepShape = Constant([1, -1, hidden]);
+        string Gate(string a, int index) => Multi("Slice", a, Constant([(long)index * hidden]), Constant([(long)(index + 1) * hidden]), Constant([1]));
+        for (int s = 0; s < seq; s++)
+        {
+            int t = reverse ? seq - 1 - s : s;
+            string xt = Binary("Reshape", Binary("Gather", inNames[0], Constant([t])), rowShape);
+            string a = Fresh("Gemm");
+            AddNode("Gemm", [h, inNames[3], xt], a, Int("transB", 1));
+            if (ins.Length > 4) a = Binary("Add", a, inNames[4]);
+            string i = Unary("Sigmoid", Gate(a, 0)), f = Unary("Sigmoid", Gate(a, 1)), g = Unary("Tanh", Gate(a, 2)), o = Unary("Sigmoid", Gate(a, 3));
+            c = Binary("Add", Binary("Mul", f, c), Binary("Mul", i, g));
+            h = Binary("Mul", o, Unary("Tanh", c));
+            hs[t] = Binary("Reshape", h, stepShape);
+            cs[t] = Binary("Reshape", c, stepShape);
+        }
+        string layerShape = Constant([1, seq, -1, hidden]);
+        string allH = Binary("Reshape", Multi("Concat", hs, Int("axis", 0)), layerShape);
+        string allC = Binary("Reshape", Multi("Concat", cs, Int("axis", 0)), layerShape);
+        AddNode("Concat", [allH, allC], output, Int("axis", 0));
+    }
+
+    /// <summary>A node of several inputs with a fresh output name.</summary>
+    private string Multi(string op, string x, params string[] more) => Multi(op, [x, .. more]);
+
+    private string Multi(string op, string[] inputs, params AttributeProto[] attributes)
+    {
+        string output = Fresh(op);
+        AddNode(op, inputs, output, attributes);
+        return output;
     }
 
     /// <summary>softmax(Q Kᵀ · scale + mask), the first half of attention.</summary>
