@@ -259,7 +259,8 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
     {
         var node = t.GradFn!;
         var ins = node.Inputs;
-        string[] inNames = [.. ins.Select(Name)];
+        // An LSTM layer names its zero states where its steps first use them (see EmitLstmSequence).
+        string[] inNames = node.Name == "LstmSequenceBackward" ? [Name(ins[0])] : [.. ins.Select(Name)];
         // The output's name is taken when the node making it is added, after the names of any constants and intermediate
         // nodes the op is written with, so that names are numbered as in the graph imported from the file.
         string output = PendingOutput;
@@ -588,27 +589,32 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
     {
         bool reverse = node.Attributes is SharpGrad.NN.LstmSequenceAttributes { Reverse: true };
         int seq = ins[0].Shape[0], hidden = ins[3].Shape[1];
-        string h = inNames[1], c = inNames[2];
+        // h0 and c0 are named (a zero state: emitted) just before the node that first uses each, W_hh and b_hh with h0,
+        // as the step-by-step layer's tape names them.
+        string? h = null, c = null, w = null, b = null;
         var hs = new string[seq];
         var cs = new string[seq];
-        string rowShape = Constant([-1, 4L * hidden]), stepShape = Constant([1, -1, hidden]);
-        string Gate(string a, int index) => Multi("Slice", a, Constant([(long)index * hidden]), Constant([(long)(index + 1) * hidden]), Constant([1]));
+        // Written as the step-by-step layer's tape would be (Narrow → Slice, Squeeze → Reshape, Linear → Gemm), constants
+        // made just before the node using them, so that importing the export and exporting again gives the same graph.
+        string Slice(string x, int start, int length, int dim) => Multi("Slice", x, Constant([start]), Constant([start + length]), Constant([dim]));
         for (int s = 0; s < seq; s++)
         {
             int t = reverse ? seq - 1 - s : s;
-            string xt = Binary("Reshape", Binary("Gather", inNames[0], Constant([t])), rowShape);
-            string a = Fresh("Gemm");
-            AddNode("Gemm", [h, inNames[3], xt], a, Int("transB", 1));
-            if (ins.Length > 4) a = Binary("Add", a, inNames[4]);
-            string i = Unary("Sigmoid", Gate(a, 0)), f = Unary("Sigmoid", Gate(a, 1)), g = Unary("Tanh", Gate(a, 2)), o = Unary("Sigmoid", Gate(a, 3));
-            c = Binary("Add", Binary("Mul", f, c), Binary("Mul", i, g));
+            string xt = Binary("Reshape", Slice(inNames[0], t, 1, 0), Constant([-1, 4L * hidden]));
+            string lin;
+            if (h is null) { h = Name(ins[1]); w = Name(ins[3]); b = ins.Length > 4 ? Name(ins[4]) : null; }
+            lin = Fresh("Gemm");
+            AddNode("Gemm", b is not null ? [h, w!, b] : [h, w!], lin, Int("transB", 1));
+            string a = Binary("Add", xt, lin);
+            string i = Unary("Sigmoid", Slice(a, 0, hidden, 1)), f = Unary("Sigmoid", Slice(a, hidden, hidden, 1));
+            string g = Unary("Tanh", Slice(a, 2 * hidden, hidden, 1)), o = Unary("Sigmoid", Slice(a, 3 * hidden, hidden, 1));
+            c = Binary("Add", Binary("Mul", f, c ?? Name(ins[2])), Binary("Mul", i, g));
             h = Binary("Mul", o, Unary("Tanh", c));
-            hs[t] = Binary("Reshape", h, stepShape);
-            cs[t] = Binary("Reshape", c, stepShape);
+            hs[t] = Binary("Reshape", h, Constant([1, -1, hidden]));
+            cs[t] = Binary("Reshape", c, Constant([1, -1, hidden]));
         }
-        string layerShape = Constant([1, seq, -1, hidden]);
-        string allH = Binary("Reshape", Multi("Concat", hs, Int("axis", 0)), layerShape);
-        string allC = Binary("Reshape", Multi("Concat", cs, Int("axis", 0)), layerShape);
+        string allH = Binary("Reshape", Multi("Concat", hs, Int("axis", 0)), Constant([1, seq, -1, hidden]));
+        string allC = Binary("Reshape", Multi("Concat", cs, Int("axis", 0)), Constant([1, seq, -1, hidden]));
         AddNode("Concat", [allH, allC], output, Int("axis", 0));
     }
 
