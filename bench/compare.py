@@ -21,6 +21,8 @@ TARGETS = {
     # transformer-step: end
     "mlp-batch1": ("MLP batch 1, 2,000 Adam steps (steps/s)", "steps_per_s", "≥ 10×", lambda r: r >= 10.0),
     "xor": ("XOR 2-2-1, 10,000 full-batch GD epochs (s)", "seconds", "≤ 0.1× the time", lambda r: r <= 0.1),
+    # issue 14: lstm-step
+    "lstm-step": ("LSTM LM training step (2 × 256, batch 64 × 16, AdamW, clip), 50 steps (s)", "seconds", "≤ 0.5× the time", lambda r: r <= 0.5),
     "sgd-logreg": ("per-example SGD logistic regression (s)", "seconds", "≤ 0.1× the time", lambda r: r <= 0.1),
 }
 OPS = {(0, 0): "AB", (0, 1): "ABᵀ", (1, 0): "AᵀB", (1, 1): "AᵀBᵀ"}

@@ -90,6 +90,10 @@ tsteps=30; (( quick )) && tsteps=10
 row transformer-step --workload transformer-step --steps $tsteps <<<"bench/reference/workloads.py --workload transformer-step --steps $tsteps --torch-threads 1
 bench/reference/workloads.py --workload transformer-step --steps $tsteps --torch-threads 2"
 # transformer-step: end
+# --- issue 14: lstm-step (one training step of `lm --model lstm`'s model; 50 timed steps, 5 warm-up) ---
+row lstm-step --workload lstm-step --steps 50 <<<"bench/reference/workloads.py --workload lstm-step --steps 50 --torch-threads 1
+bench/reference/workloads.py --workload lstm-step --steps 50 --torch-threads 2"
+# --- end lstm-step ---
 bench/ddp_rows.sh "$out/lines" "${limit[@]}"
 echo "rss sharpgrad {\"peak_rss_kb\": $(rss "${SG[@]}" --workload mlp-epoch "${limit[@]}")}" >>"$out/lines"
 echo "rss reference {\"peak_rss_kb\": $(rss "${PY_AUTO[@]}" bench/reference/workloads.py --workload mlp-epoch "${limit[@]}" --torch-threads 1)}" >>"$out/lines"

@@ -47,6 +47,10 @@ switch (workload)
     case "mlp-epoch": case "cnn-epoch": case "mlp-batch1": case "xor": case "sgd-logreg": case "cnn-layers":
         Console.WriteLine(Workloads.Run(workload, options));
         break;
+    // issue 14, lstm-step (bench/SharpGrad.Bench/LstmStep.cs)
+    case "lstm-step":
+        Console.WriteLine(LstmStep.Run(options));
+        break;
     case "allreduce":
     {
         string line = AllReduceBench.Run(options);
@@ -68,7 +72,7 @@ switch (workload)
         break;
     }
     default:
-        Console.Error.WriteLine($"unknown workload '{workload}' (known: gemm, mlp-epoch, cnn-epoch, mlp-batch1, xor, sgd-logreg, cnn-layers, attention-memory, ddp-epoch, allreduce)");
+        Console.Error.WriteLine($"unknown workload '{workload}' (known: gemm, mlp-epoch, cnn-epoch, mlp-batch1, xor, sgd-logreg, cnn-layers, attention-memory, ddp-epoch, allreduce, lstm-step)");
         return 1;
 }
 return 0;

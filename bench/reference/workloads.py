@@ -173,7 +173,7 @@ def torch_transformer_step(steps, warmup, data="/usr/share/dict/american-english
         return loss.item()
 
     for i in range(warmup):
-        step(i)
+        last = step(i)
     t, cpu = time.perf_counter(), time.process_time()
     for i in range(warmup, warmup + steps):
         last = step(i)
@@ -181,29 +181,80 @@ def torch_transformer_step(steps, warmup, data="/usr/share/dict/american-english
 # transformer-step: end
 
 
+# --- issue 14: lstm-step (bench/SharpGrad.Bench/LstmStep.cs) ---
+def torch_lstm_step(steps, warmup=5):
+    """One training step of `lm --model lstm`'s default model: 64-d embedding of 54 tokens -> 2-layer LSTM, hidden 256,
+    batch first -> Linear head; batch 64 x 16 random tokens, cross-entropy over every position, backward, global
+    gradient-norm clip 1.0, AdamW (lr 3e-3, weight decay 0.01). Seconds and CPU seconds of the `steps` timed steps
+    (warm-up excluded)."""
+    import torch
+    torch.manual_seed(0)
+    vocab, batch, context = 54, 64, 16
+    nn = torch.nn
+
+    class CharRnn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(vocab, 64)
+            self.rnn = nn.LSTM(64, 256, 2, batch_first=True)
+            self.head = nn.Linear(256, vocab)
+
+        def forward(self, x):
+            return self.head(self.rnn(self.embedding(x))[0])
+
+    model = CharRnn()
+    params = list(model.parameters())
+    opt = torch.optim.AdamW(params, 3e-3, weight_decay=0.01)
+    loss_fn = nn.CrossEntropyLoss()
+    xs = [torch.randint(0, vocab, (batch, context)) for _ in range(warmup + steps)]
+    ys = [torch.randint(0, vocab, (batch * context,)) for _ in range(warmup + steps)]
+    model.train()
+
+    def step(i):
+        opt.zero_grad()
+        loss = loss_fn(model(xs[i]).reshape(batch * context, vocab), ys[i])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+
+    for i in range(warmup):
+        step(i)
+    t, cpu = time.perf_counter(), time.process_time()
+    for i in range(warmup, warmup + steps):
+        step(i)
+    return time.perf_counter() - t, time.process_time() - cpu
+# --- end lstm-step ---
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--workload", required=True)
     ap.add_argument("--limit", type=int)
-    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--steps", type=int, default=None, help="mlp-batch1: 2000 by default; lstm-step: 50")
     ap.add_argument("--epochs", type=int, default=10000)
     ap.add_argument("--torch-threads", type=int, default=1)
     ap.add_argument("--warmup", type=int, default=5)  # transformer-step
     ap.add_argument("--model", default="issue", choices=["issue", "results", "padded"], help="cnn-epoch: the issue's CNN, RESULTS.md's, or the padded one before it")
     a = ap.parse_args()
     threads = a.torch_threads
-    if a.workload in ("mlp-epoch", "cnn-epoch", "mlp-batch1", "transformer-step"):
+    if a.workload in ("mlp-epoch", "cnn-epoch", "mlp-batch1", "transformer-step", "lstm-step"):
         import torch
         torch.set_num_threads(a.torch_threads)
     if a.workload in ("mlp-epoch", "cnn-epoch"):
         s, cpu = torch_epoch(a.workload[:3], a.limit, a.model)
         out = {"seconds": s, "cpu_seconds": cpu}
     elif a.workload == "mlp-batch1":
-        s = torch_batch1(a.steps)
-        out = {"seconds": s, "steps": a.steps, "steps_per_s": a.steps / s}
+        steps = a.steps or 2000
+        s = torch_batch1(steps)
+        out = {"seconds": s, "steps": steps, "steps_per_s": steps / s}
     elif a.workload == "transformer-step":  # transformer-step (issue 14): seconds are per step, --steps of them timed
-        s, cpu, last = torch_transformer_step(a.steps, a.warmup)
-        out = {"steps": a.steps, "seconds": s, "cpu_seconds": cpu, "last_loss": last}
+        steps = a.steps or 30
+        s, cpu, last = torch_transformer_step(steps, a.warmup)
+        out = {"steps": steps, "seconds": s, "cpu_seconds": cpu, "last_loss": last}
+    elif a.workload == "lstm-step":  # issue 14
+        steps = a.steps or 50
+        s, cpu = torch_lstm_step(steps)
+        out = {"steps": steps, "seconds": s, "cpu_seconds": cpu, "ms_per_step": 1000 * s / steps}
     elif a.workload == "xor":
         out = {"seconds": numpy_xor(a.epochs)}
         threads = 1

@@ -259,7 +259,8 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
     {
         var node = t.GradFn!;
         var ins = node.Inputs;
-        string[] inNames = [.. ins.Select(Name)];
+        // An LSTM layer names its zero states where its steps first use them (see EmitLstmSequence).
+        string[] inNames = node.Name == "LstmSequenceBackward" ? [Name(ins[0])] : [.. ins.Select(Name)];
         // The output's name is taken when the node making it is added, after the names of any constants and intermediate
         // nodes the op is written with, so that names are numbered as in the graph imported from the file.
         string output = PendingOutput;
@@ -483,6 +484,10 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
                 EmitLayerNorm(node, ins, inNames, output);
                 axis = inAxis;
                 break;
+            case "LstmSequenceBackward": // issue 14: a whole LSTM layer in one direction
+                EmitLstmSequence(node, ins, inNames, output);
+                axis = inAxis >= 0 ? inAxis + 1 : -1;
+                break;
             case "ScaledDotProductAttentionBackward":
                 AddNode("MatMul", [_products[node], inNames[2]], output); // the weights came before the values
                 axis = inAxis;
@@ -572,6 +577,55 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
         string scale = weight is not null ? Name(weight) : Name(Tensor.Full(normalized, 1.0, x.DType));
         string[] inputs = bias is not null ? [inNames[0], scale, Name(bias)] : [inNames[0], scale];
         AddNode("LayerNormalization", inputs, output, Int("axis", -a.Dims), Float("epsilon", a.Eps));
+    }
+
+    /// <summary>
+    /// <see cref="SharpGrad.NN.Functional.LstmSequence"/> unrolled over its steps with ONNX's Gemm, Slice, Sigmoid, Tanh,
+    /// Mul and Add (as an imported ONNX LSTM is unrolled on the way in): inputs xProj [seq, batch, 4·hidden], h0, c0,
+    /// W_hh and b_hh when present; output [2, seq, batch, hidden] (every h_t, then every c_t). The batch size is read
+    /// from the input at run time (-1 in every reshape).
+    /// </summary>
+    private void EmitLstmSequence(Node node, Tensor[] ins, string[] inNames, string output)
+    {
+        bool reverse = node.Attributes is SharpGrad.NN.LstmSequenceAttributes { Reverse: true };
+        int seq = ins[0].Shape[0], hidden = ins[3].Shape[1];
+        // h0 and c0 are named (a zero state: emitted) just before the node that first uses each, W_hh and b_hh with h0,
+        // as the step-by-step layer's tape names them.
+        string? h = null, c = null, w = null, b = null;
+        var hs = new string[seq];
+        var cs = new string[seq];
+        // Written as the step-by-step layer's tape would be (Narrow → Slice, Squeeze → Reshape, Linear → Gemm), constants
+        // made just before the node using them, so that importing the export and exporting again gives the same graph.
+        string Slice(string x, int start, int length, int dim) => Multi("Slice", x, Constant([start]), Constant([start + length]), Constant([dim]));
+        for (int s = 0; s < seq; s++)
+        {
+            int t = reverse ? seq - 1 - s : s;
+            string xt = Binary("Reshape", Slice(inNames[0], t, 1, 0), Constant([-1, 4L * hidden]));
+            string lin;
+            if (h is null) { h = Name(ins[1]); w = Name(ins[3]); b = ins.Length > 4 ? Name(ins[4]) : null; }
+            lin = Fresh("Gemm");
+            AddNode("Gemm", b is not null ? [h, w!, b] : [h, w!], lin, Int("transB", 1));
+            string a = Binary("Add", xt, lin);
+            string i = Unary("Sigmoid", Slice(a, 0, hidden, 1)), f = Unary("Sigmoid", Slice(a, hidden, hidden, 1));
+            string g = Unary("Tanh", Slice(a, 2 * hidden, hidden, 1)), o = Unary("Sigmoid", Slice(a, 3 * hidden, hidden, 1));
+            c = Binary("Add", Binary("Mul", f, c ?? Name(ins[2])), Binary("Mul", i, g));
+            h = Binary("Mul", o, Unary("Tanh", c));
+            hs[t] = Binary("Reshape", h, Constant([1, -1, hidden]));
+            cs[t] = Binary("Reshape", c, Constant([1, -1, hidden]));
+        }
+        string allH = Binary("Reshape", Multi("Concat", hs, Int("axis", 0)), Constant([1, seq, -1, hidden]));
+        string allC = Binary("Reshape", Multi("Concat", cs, Int("axis", 0)), Constant([1, seq, -1, hidden]));
+        AddNode("Concat", [allH, allC], output, Int("axis", 0));
+    }
+
+    /// <summary>A node of several inputs with a fresh output name.</summary>
+    private string Multi(string op, string x, params string[] more) => Multi(op, [x, .. more]);
+
+    private string Multi(string op, string[] inputs, params AttributeProto[] attributes)
+    {
+        string output = Fresh(op);
+        AddNode(op, inputs, output, attributes);
+        return output;
     }
 
     /// <summary>softmax(Q Kᵀ · scale + mask), the first half of attention.</summary>

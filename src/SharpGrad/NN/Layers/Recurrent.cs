@@ -89,6 +89,12 @@ public abstract class RecurrentBase : Module
     private protected abstract (Tensor H, Tensor? C) Step(Tensor inputProjection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh);
 
     /// <summary>
+    /// The whole sequence of one layer in one direction as one op, where the cell has one: every step's output
+    /// [seq, batch, hidden] and the final states; null to run <see cref="Step"/> step by step instead.
+    /// </summary>
+    private protected virtual (Tensor Output, Tensor H, Tensor? C)? RunSequence(Tensor projection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh, bool reverse) => null;
+
+    /// <summary>
     /// Runs the stack. <paramref name="input"/>: [seq, batch, in] ([batch, seq, in] with <see cref="BatchFirst"/>) or
     /// unbatched [seq, in]; states: [layers·directions, batch, hidden] ([layers·directions, hidden] unbatched), zeros
     /// when null.
@@ -119,6 +125,13 @@ public abstract class RecurrentBase : Module
                 int k = layer * Directions + dir;
                 var projection = Functional.Linear(layerInput, _wIh[k], _bIh[k]); // [seq, batch, gates·hidden], one product
                 Tensor hk = h[k], ck = c?[k]!;
+                if (seq > 0 && RunSequence(projection, hk, ck, _wHh[k], _bHh[k], dir == 1) is { } fused)
+                {
+                    outputs[dir] = fused.Output;
+                    hn[k] = fused.H;
+                    if (cn is not null) cn[k] = fused.C!;
+                    continue;
+                }
                 var steps = new Tensor[seq];
                 for (int s = 0; s < seq; s++)
                 {
@@ -221,6 +234,15 @@ public sealed class LSTM : RecurrentBase
 
     private protected override (Tensor H, Tensor? C) Step(Tensor inputProjection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh) =>
         RecurrentCells.LstmStep(inputProjection, h, c!, wHh, bHh, HiddenSize);
+
+    /// <summary>The layer's steps as one op (<see cref="Functional.LstmSequence"/>): one node on the tape instead of a dozen per step.</summary>
+    private protected override (Tensor Output, Tensor H, Tensor? C)? RunSequence(Tensor projection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh, bool reverse)
+    {
+        int seq = projection.Size(0), batch = projection.Size(1), last = reverse ? 0 : seq - 1;
+        var y = Functional.LstmSequence(projection, h, c!, wHh, bHh, reverse); // [2, seq, batch, hidden]: every h_t, then every c_t
+        var output = y.Narrow(0, 0, 1).Reshape(seq, batch, HiddenSize);
+        return (output, output.Narrow(0, last, 1).Reshape(batch, HiddenSize), y.Narrow(0, 1, 1).Narrow(1, last, 1).Reshape(batch, HiddenSize));
+    }
 }
 
 /// <summary>

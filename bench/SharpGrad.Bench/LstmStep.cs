@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using System.Globalization;
+using SharpGrad;
+using SharpGrad.NN;
+using SharpGrad.Optim;
+using F = SharpGrad.NN.Functional;
+
+/// <summary>
+/// The <c>lstm-step</c> row of issue 14: one full training step of <c>sharpgrad lm --model lstm</c>'s default model
+/// (64-d embedding of 54 tokens → 2-layer LSTM, hidden 256, batch first → Linear head) on a batch of 64 chunks of 16
+/// tokens, the cross-entropy over every position, backward, global gradient-norm clip 1.0 and an AdamW step
+/// (lr 3e-3, weight decay 0.01). bench/reference/workloads.py <c>--workload lstm-step</c> is the same in PyTorch.
+/// Random tokens (fixed seed): the time of a step does not depend on the text. Prints the wall and CPU seconds of
+/// <c>--steps</c> timed steps (default 50) after <c>--warmup</c> steps (default 5).
+/// </summary>
+internal static class LstmStep
+{
+    public static string Run(Dictionary<string, string> options)
+    {
+        int Int(string key, int fallback) => int.Parse(options.GetValueOrDefault(key, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        int threads = Int("threads", Environment.ProcessorCount), steps = Int("steps", 50), warmup = Int("warmup", 5);
+        const int vocab = 54, batch = 64, context = 16;
+        SharpGrad.Kernels.Gemm.MaxThreads = threads;
+        var g = new Generator(0);
+        var model = new CharRnn(CharRnnKind.Lstm, vocab, context, generator: g);
+        var parameters = model.Parameters().ToArray();
+        var opt = new AdamW(parameters, 3e-3, weightDecay: 0.01);
+        var inputs = new Tensor[warmup + steps];
+        var targets = new Tensor[warmup + steps];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            inputs[i] = Tensor.FromArray(Enumerable.Range(0, batch * context).Select(_ => (long)g.NextInt(vocab)).ToArray(), batch, context);
+            targets[i] = Tensor.FromArray(Enumerable.Range(0, batch * context).Select(_ => (long)g.NextInt(vocab)).ToArray(), batch * context);
+        }
+        model.Train();
+        void Step(int i)
+        {
+            using var scope = new TensorScope();
+            opt.ZeroGrad();
+            var loss = F.CrossEntropy(model.ForwardSequence(inputs[i]).Reshape(batch * context, vocab), targets[i]);
+            loss.Backward();
+            Utils.ClipGradNorm(parameters, 1.0);
+            opt.Step();
+        }
+        for (int i = 0; i < warmup; i++) Step(i);
+        var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
+        long allocated0 = GC.GetTotalAllocatedBytes(precise: true);
+        var sw = Stopwatch.StartNew();
+        for (int i = warmup; i < warmup + steps; i++) Step(i);
+        double seconds = sw.Elapsed.TotalSeconds;
+        process.Refresh();
+        double cpu = (process.TotalProcessorTime - cpu0).TotalSeconds;
+        long allocated = (GC.GetTotalAllocatedBytes(precise: true) - allocated0) / steps;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{{\"workload\":\"lstm-step\",\"threads\":{threads},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"ms_per_step\":{1000 * seconds / steps:F3},\"allocated_bytes_per_step\":{allocated}}}");
+    }
+}
