@@ -591,29 +591,50 @@ internal sealed class GraphBuilder(Module module, Tensor input, bool dynamicBatc
         int seq = ins[0].Shape[0], hidden = ins[3].Shape[1];
         // h0 and c0 are named (a zero state: emitted) just before the node that first uses each, W_hh and b_hh with h0,
         // as the step-by-step layer's tape names them.
-        string? h = null, c = null, w = null, b = null;
-        var hs = new string[seq];
-        var cs = new string[seq];
-        // Written as the step-by-step layer's tape would be (Narrow → Slice, Squeeze → Reshape, Linear → Gemm), constants
-        // made just before the node using them, so that importing the export and exporting again gives the same graph.
+        string? w = null, b = null;
+        var hOf = new string?[seq]; // by step (processing order)
+        var cOf = new string?[seq];
+        var hAt = new string[seq];  // by time position
+        var cAt = new string[seq];
+        // Written as the step-by-step layer's tape would be (Narrow → Slice, Squeeze → Reshape, Linear → Gemm), in the
+        // order the exporter walks such a tape (depth first from the output, inputs in order), constants made just before
+        // the node using them, so that importing the export and exporting again gives the same graph node for node.
         string Slice(string x, int start, int length, int dim) => Multi("Slice", x, Constant([start]), Constant([start + length]), Constant([dim]));
-        for (int s = 0; s < seq; s++)
+        void Step(int s)
         {
             int t = reverse ? seq - 1 - s : s;
             string xt = Binary("Reshape", Slice(inNames[0], t, 1, 0), Constant([-1, 4L * hidden]));
-            string lin;
-            if (h is null) { h = Name(ins[1]); w = Name(ins[3]); b = ins.Length > 4 ? Name(ins[4]) : null; }
-            lin = Fresh("Gemm");
-            AddNode("Gemm", b is not null ? [h, w!, b] : [h, w!], lin, Int("transB", 1));
+            // The walk reaches the previous step's state after this step's input slice (in the reverse direction that
+            // puts every input slice first).
+            string hPrev;
+            if (s == 0) { hPrev = Name(ins[1]); w = Name(ins[3]); b = ins.Length > 4 ? Name(ins[4]) : null; }
+            else { if (hOf[s - 1] is null) Step(s - 1); hPrev = hOf[s - 1]!; }
+            string lin = Fresh("Gemm");
+            AddNode("Gemm", b is not null ? [hPrev, w!, b] : [hPrev, w!], lin, Int("transB", 1));
             string a = Binary("Add", xt, lin);
-            string i = Unary("Sigmoid", Slice(a, 0, hidden, 1)), f = Unary("Sigmoid", Slice(a, hidden, hidden, 1));
-            string g = Unary("Tanh", Slice(a, 2 * hidden, hidden, 1)), o = Unary("Sigmoid", Slice(a, 3 * hidden, hidden, 1));
-            c = Binary("Add", Binary("Mul", f, c ?? Name(ins[2])), Binary("Mul", i, g));
-            h = Binary("Mul", o, Unary("Tanh", c));
-            hs[t] = Binary("Reshape", h, Constant([1, -1, hidden]));
-            cs[t] = Binary("Reshape", c, Constant([1, -1, hidden]));
+            // h = o · tanh(f · c + i · g): the walk reaches o first, then f · c, then i · g.
+            string o = Unary("Sigmoid", Slice(a, 3 * hidden, hidden, 1));
+            string f = Unary("Sigmoid", Slice(a, hidden, hidden, 1));
+            string fc = Binary("Mul", f, s == 0 ? Name(ins[2]) : cOf[s - 1]!);
+            string i = Unary("Sigmoid", Slice(a, 0, hidden, 1));
+            string g = Unary("Tanh", Slice(a, 2 * hidden, hidden, 1));
+            string c = Binary("Add", fc, Binary("Mul", i, g));
+            string h = Binary("Mul", o, Unary("Tanh", c));
+            hOf[s] = hAt[t] = h;
+            cOf[s] = cAt[t] = c;
+        }
+        // The hidden states are concatenated in time order: the walk writes the steps a state needs, then its Reshape
+        // (in the reverse direction the first time position needs every step).
+        var hs = new string[seq];
+        for (int t = 0; t < seq; t++)
+        {
+            int step = reverse ? seq - 1 - t : t;
+            if (hOf[step] is null) Step(step);
+            hs[t] = Binary("Reshape", hAt[t], Constant([1, -1, hidden]));
         }
         string allH = Binary("Reshape", Multi("Concat", hs, Int("axis", 0)), Constant([1, seq, -1, hidden]));
+        var cs = new string[seq];
+        for (int t = 0; t < seq; t++) cs[t] = Binary("Reshape", cAt[t], Constant([1, -1, hidden]));
         string allC = Binary("Reshape", Multi("Concat", cs, Int("axis", 0)), Constant([1, seq, -1, hidden]));
         AddNode("Concat", [allH, allC], output, Int("axis", 0));
     }
