@@ -230,7 +230,8 @@ public class JitTests
         var step = SharpGrad.Jit.Compile(t => Body(compiled, gc, t[0], t[1]));
         var losses = Enumerable.Range(0, 10).Select(_ => step.Run(compiled.X, compiled.Y).Item()).ToArray();
         Assert.NotNull(step.FallbackReason);
-        Assert.Contains("random", step.FallbackReason);
+        // Dropout's mask kernel has no recorded form (it draws from the generator), so the capture stops at it.
+        Assert.Contains("Dropout", step.FallbackReason);
         Assert.Equal(eagerLosses, losses);
         Assert.Equal(eager.Parameters(), compiled.Parameters());
         Assert.Equal(ge.NextUInt64(), gc.NextUInt64());
