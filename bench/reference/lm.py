@@ -20,7 +20,7 @@ What is the same as SharpGrad (src/SharpGrad/NN/Models.CharLm.cs), and how:
   biases, TransformerEncoder layers deep copies of one layer), and the GPT-2 style N(0, 0.02) token and position
   embeddings of CharTransformer. The random streams differ (torch's Mersenne Twister), so the initial weights are
   different draws from the same distributions.
-- Training: AdamW (lr 3e-3, betas 0.9/0.999, eps 1e-8, weight decay 0.01 on every parameter), cosine annealing to 0
+- Training: AdamW (lr 1e-3 for the transformer, 3e-3 for the others, betas 0.9/0.999, eps 1e-8, weight decay 0.01 on every parameter), cosine annealing to 0
   over the steps (stepped after every optimizer step), global gradient-norm clipping at 1.0, batch 64 chunks, the
   loss the mean cross-entropy over every scored position of the batch.
 - Validation: the mean cross-entropy over every next-character prediction of the validation words (each scored
@@ -189,7 +189,7 @@ def main():
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--context", type=int, default=16)
     ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--lr", type=float, default=None, help="default 1e-3 for the transformer, 3e-3 for the others (as sharpgrad lm)")
     ap.add_argument("--dropout", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--samples", type=int, default=20)
@@ -217,7 +217,7 @@ def main():
     model = build(a.model, v, k, a.dropout)
     params = list(model.parameters())
     n_params = sum(p.numel() for p in params)
-    opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
+    opt = torch.optim.AdamW(params, lr=a.lr if a.lr is not None else (1e-3 if a.model == "transformer" else 3e-3), betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=a.steps)
 
     xs, ys = sequences(train, index, k)

@@ -15,7 +15,7 @@ internal static class LmCommand
         var steps = new Option<int>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => 3000 };
         var context = new Option<int>("--context") { Description = "Characters of context K.", DefaultValueFactory = _ => 16 };
         var batch = new Option<int>("--batch-size") { Description = "Chunks (a word's first K characters, or a later K-character window) per step.", DefaultValueFactory = _ => 64 };
-        var lr = new Option<double>("--lr") { Description = "Peak AdamW learning rate (cosine schedule to 0).", DefaultValueFactory = _ => 3e-3 };
+        var lr = new Option<double?>("--lr") { Description = "Peak AdamW learning rate (cosine schedule to 0); default 1e-3 for the transformer, 3e-3 for the others." };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the split, the initialisation, the batches and the samples." };
         var samples = new Option<int>("--samples") { Description = "Words to sample after training.", DefaultValueFactory = _ => 20 };
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature (1: the model's own distribution).", DefaultValueFactory = _ => 1.0 };
@@ -31,7 +31,7 @@ internal static class LmCommand
             string path = p.GetValue(data)!;
             if (!File.Exists(path)) throw new ArgumentException($"--data: file '{path}' does not exist.");
             int n = p.GetValue(steps), k = p.GetValue(context), b = p.GetValue(batch), s = p.GetValue(samples), v = p.GetValue(valWords);
-            double rate = p.GetValue(lr);
+            double rate = p.GetValue(lr) ?? CharLm.DefaultLearningRate(name);
             if (n <= 0) throw new ArgumentException($"--steps must be positive, got {n}.");
             if (k <= 0) throw new ArgumentException($"--context must be positive, got {k}.");
             if (b <= 0) throw new ArgumentException($"--batch-size must be positive, got {b}.");
