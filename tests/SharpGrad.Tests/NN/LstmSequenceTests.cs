@@ -1,22 +1,26 @@
 using SharpGrad.NN;
+using SharpGrad.Tests.Kernels;
 
 namespace SharpGrad.Tests.NN;
 
 /// <summary>
 /// The one-op LSTM layer (<see cref="Functional.LstmSequence"/>) beside what the float64 gradient check and the PyTorch
-/// golden tests cover: its float32 path (vector loops plus a scalar tail, hidden 19) against the step-by-step
-/// composite of differentiable ops (<c>RecurrentCells.LstmStep</c>), outputs and every gradient; and the refusal of
-/// double backward.
+/// golden tests cover: its float32 path against the step-by-step composite of differentiable ops
+/// (<c>RecurrentCells.LstmStep</c>), outputs and every gradient, at sizes that give the packed time loop partial unit
+/// blocks and row strips, several unit blocks, and a split over two threads; results that do not depend on the
+/// thread count; and the refusal of double backward.
 /// </summary>
+[Collection(GemmCollection.Name)]
 public class LstmSequenceTests
 {
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Float32MatchesTheStepByStepComposite(bool reverse)
+    [InlineData(false, 5, 3, 19)]   // one partial unit block, one partial row strip, a vector tail in the gate loops
+    [InlineData(true, 5, 3, 19)]
+    [InlineData(false, 4, 11, 40)]  // two unit blocks (the second partial), two row strips
+    [InlineData(true, 3, 20, 72)]   // large enough per step to split the units over the threads
+    public void Float32MatchesTheStepByStepComposite(bool reverse, int seq, int batch, int hidden)
     {
-        const int seq = 5, batch = 3, hidden = 19;
-        var g = new Generator(7);
+        var g = new Generator((ulong)(7 + hidden));
         Tensor Leaf(params int[] shape)
         {
             var t = Tensor.Randn(shape, g) * 0.5;
@@ -46,6 +50,39 @@ public class LstmSequenceTests
         AssertClose(composite, fused, "output");
         string[] names = ["xProj", "h0", "c0", "W_hh", "b_hh"];
         for (int i = 0; i < leaves.Length; i++) AssertClose(compositeGrads[i], fusedGrads[i], names[i]);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void OneAndTwoThreadsGiveBitIdenticalResults(bool reverse)
+    {
+        const int seq = 6, batch = 24, hidden = 96;
+        var g = new Generator(11);
+        Tensor[] inputs = [Tensor.Randn([seq, batch, 4 * hidden], g), Tensor.Randn([batch, hidden], g), Tensor.Randn([batch, hidden], g),
+            Tensor.Randn([4 * hidden, hidden], g) * 0.2, Tensor.Randn([4 * hidden], g)];
+        var weights = Tensor.Randn([2, seq, batch, hidden], g);
+        float[][] Run(int threads)
+        {
+            int saved = SharpGrad.Kernels.Gemm.MaxThreads;
+            SharpGrad.Kernels.Gemm.MaxThreads = threads;
+            try
+            {
+                var leaves = inputs.Select(t => { var d = t.Detach(); d.RequiresGrad = true; return d; }).ToArray();
+                var y = Functional.LstmSequence(leaves[0], leaves[1], leaves[2], leaves[3], leaves[4], reverse);
+                var grads = SharpGrad.Autograd.Grad((y * weights).Sum(), leaves);
+                return [y.ToArray<float>(), .. grads.Select(t => t!.ToArray<float>())];
+            }
+            finally { SharpGrad.Kernels.Gemm.MaxThreads = saved; }
+        }
+        var one = Run(1);
+        var two = Run(2);
+        string[] names = ["output", "xProj", "h0", "c0", "W_hh", "b_hh"];
+        for (int i = 0; i < one.Length; i++)
+        {
+            int differing = Enumerable.Range(0, one[i].Length).Count(j => BitConverter.SingleToInt32Bits(one[i][j]) != BitConverter.SingleToInt32Bits(two[i][j]));
+            Assert.True(differing == 0, $"{names[i]}: {differing} of {one[i].Length} values differ between 1 and 2 threads");
+        }
     }
 
     [Fact]

@@ -241,7 +241,8 @@ public sealed class LSTM : RecurrentBase
         int seq = projection.Size(0), batch = projection.Size(1), last = reverse ? 0 : seq - 1;
         var y = Functional.LstmSequence(projection, h, c!, wHh, bHh, reverse); // [2, seq, batch, hidden]: every h_t, then every c_t
         var output = y.Narrow(0, 0, 1).Reshape(seq, batch, HiddenSize);
-        return (output, output.Narrow(0, last, 1).Reshape(batch, HiddenSize), y.Narrow(0, 1, 1).Narrow(1, last, 1).Reshape(batch, HiddenSize));
+        // The last step first, then the c half: the final cell state without copying every step's c.
+        return (output, output.Narrow(0, last, 1).Reshape(batch, HiddenSize), y.Narrow(1, last, 1).Narrow(0, 1, 1).Reshape(batch, HiddenSize));
     }
 }
 

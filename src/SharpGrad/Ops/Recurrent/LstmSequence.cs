@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 
 namespace SharpGrad.NN
@@ -20,13 +21,15 @@ namespace SharpGrad.NN
         /// <c>h_t = σ(a_o) ⊙ tanh(c_t)</c>.
         /// </summary>
         /// <remarks>
-        /// Per step: one product <c>h W_hhᵀ</c> added onto a copy of the step's projection (b_hh in its epilogue), then
-        /// the four gates' nonlinearities and the cell update in one vectorised pass over each row. The backward rule
-        /// walks the steps back once, writing all four gates' pre-activation gradients of a step together, one product
-        /// with W_hh per step for the recurrent gradient; then dW_hh is one product over all steps' stacked gate
-        /// gradients and the previous hidden states, and the input projection's gradient is those stacked gate
-        /// gradients themselves (Linear turns them into dW_ih, db_ih and dx with one product each). First order only:
-        /// the rule is a kernel, not recorded ops, so double backward is refused.
+        /// The time loop is <see cref="LstmRecurrence{T, TK}"/>: W_hh is packed once per call for the GEMM micro-kernel,
+        /// and each step is one parallel pass in which every thread computes its hidden units' four gate
+        /// pre-activations (<c>xProj[t] + h_prev W_hhᵀ</c>, then + b_hh, the roundings of a GEMM accumulating onto the
+        /// projection), their nonlinearities and the cell update. The backward rule walks the steps back once: per step
+        /// each thread forms its columns of the recurrent gradient <c>dh = da_{t+1} W_hh</c> and then its units' four
+        /// pre-activation gradients; then dW_hh is one product over all steps' stacked gate gradients and the previous
+        /// hidden states, and the input projection's gradient is those stacked gate gradients themselves (Linear turns
+        /// them into dW_ih, db_ih and dx with one product each). First order only: the rule is a kernel, not recorded
+        /// ops, so double backward is refused.
         /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static Tensor LstmSequence(Tensor xProj, Tensor h0, Tensor c0, Tensor wHh, Tensor? bHh, bool reverse)
@@ -60,152 +63,433 @@ namespace SharpGrad.NN
             return SharpGrad.Autograd.Record(y, "LstmSequenceBackward", inputs, g =>
             {
                 if (g.DType != dtype) g = g.To(dtype);
-                var k = new LstmBackwardKernel(g, y, gates, tanhC, h0, c0, wHh, reverse,
-                    dXProj: Tensor.Uninitialized(xProj.Shape, dtype), dH0: Tensor.Uninitialized([batch, hidden], dtype),
-                    dC0: Tensor.Uninitialized([batch, hidden], dtype),
-                    dW: wHh.RequiresGrad ? Tensor.Uninitialized(wHh.Shape, dtype) : null,
-                    dB: bHh is not null && bHh.RequiresGrad ? Tensor.Uninitialized([4 * hidden], dtype) : null);
-                DTypeDispatch.Float(dtype, k, nameof(LstmSequence));
-                return bHh is null ? [k.DXProj, k.DH0, k.DC0, k.DW] : [k.DXProj, k.DH0, k.DC0, k.DW, k.DB];
+                var dXProj = Tensor.Uninitialized(xProj.Shape, dtype);
+                var dH = Tensor.Uninitialized([batch, hidden], dtype);
+                var dC = Tensor.Uninitialized([batch, hidden], dtype);
+                var dW = wHh.RequiresGrad ? Tensor.Uninitialized(wHh.Shape, dtype) : null;
+                var dB = bHh is not null && bHh.RequiresGrad ? Tensor.Uninitialized([4 * hidden], dtype) : null;
+                DTypeDispatch.Float(dtype, new LstmBackwardKernel(g, y, gates, tanhC, h0, c0, wHh, reverse, dXProj, dH, dC, h0.RequiresGrad, dW, dB), nameof(LstmSequence));
+                Tensor? dH0 = h0.RequiresGrad ? dH : null, dC0 = c0.RequiresGrad ? dC : null;
+                return bHh is null ? [dXProj, dH0, dC0, dW] : [dXProj, dH0, dC0, dW, dB];
             }, differentiableBackward: false, attributes: new LstmSequenceAttributes(reverse));
         }
 
         private readonly struct LstmForwardKernel(Tensor xProj, Tensor h0, Tensor c0, Tensor w, Tensor? b, Tensor y, Tensor gates, Tensor tanhC, bool reverse)
             : IFloatKernel
         {
+            public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            {
+                int seq = xProj.ShapeRef[0], batch = xProj.ShapeRef[1], hidden = w.ShapeRef[1];
+                if (Vector512.IsHardwareAccelerated)
+                    LstmRecurrence<T, GemmKernel512<T>>.Forward(seq, batch, hidden, xProj.Array<T>(), h0.Array<T>(), c0.Array<T>(), w.Array<T>(), b?.Array<T>(),
+                        y.Array<T>(), gates.Array<T>(), tanhC.Array<T>(), reverse);
+                else if (Vector256.IsHardwareAccelerated)
+                    LstmRecurrence<T, GemmKernel256<T>>.Forward(seq, batch, hidden, xProj.Array<T>(), h0.Array<T>(), c0.Array<T>(), w.Array<T>(), b?.Array<T>(),
+                        y.Array<T>(), gates.Array<T>(), tanhC.Array<T>(), reverse);
+                else
+                    LstmRecurrence<T, GemmKernelScalar<T>>.Forward(seq, batch, hidden, xProj.Array<T>(), h0.Array<T>(), c0.Array<T>(), w.Array<T>(), b?.Array<T>(),
+                        y.Array<T>(), gates.Array<T>(), tanhC.Array<T>(), reverse);
+            }
+        }
+
+        private readonly struct LstmBackwardKernel(Tensor g, Tensor y, Tensor gates, Tensor tanhC, Tensor h0, Tensor c0, Tensor w, bool reverse,
+            Tensor dXProj, Tensor dH, Tensor dC, bool wantDH0, Tensor? dW, Tensor? dB) : IFloatKernel
+        {
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             {
-                int seq = xProj.ShapeRef[0], batch = xProj.ShapeRef[1], hidden = w.ShapeRef[1], g4 = 4 * hidden, bh = batch * hidden;
-                ReadOnlySpan<T> xp = xProj.Span<T>(), wh = w.Span<T>(), bias = b is null ? default : b.Span<T>();
-                Span<T> ys = y.Span<T>(), gs = gates.Span<T>(), tc = tanhC.Span<T>();
-                int cOffset = seq * bh; // y[1] starts here
-                for (int s = 0; s < seq; s++)
-                {
-                    int t = reverse ? seq - 1 - s : s, tPrev = reverse ? t + 1 : t - 1;
-                    ReadOnlySpan<T> hPrev = s == 0 ? h0.Span<T>() : ys.Slice(tPrev * bh, bh);
-                    ReadOnlySpan<T> cPrev = s == 0 ? c0.Span<T>() : ys.Slice(cOffset + tPrev * bh, bh);
-                    var a = gs.Slice(t * batch * g4, batch * g4);
-                    xp.Slice(t * batch * g4, batch * g4).CopyTo(a);
-                    if (hidden > 0)
-                        Gemm.Multiply(false, true, batch, g4, hidden, T.One, hPrev, hidden, wh, hidden, T.One, a, g4, bias);
-                    else if (!bias.IsEmpty)
-                        for (int r = 0; r < batch; r++) TensorPrimitives.Add(a.Slice(r * g4, g4), bias, a.Slice(r * g4, g4));
-                    var h = ys.Slice(t * bh, bh);
-                    var c = ys.Slice(cOffset + t * bh, bh);
-                    var tcs = tc.Slice(t * bh, bh);
-                    for (int r = 0; r < batch; r++)
-                    {
-                        var row = a.Slice(r * g4, g4);
-                        var ifg = row[..(2 * hidden)];
-                        TensorPrimitives.Sigmoid<T>(ifg, ifg);
-                        var gg = row.Slice(2 * hidden, hidden);
-                        TensorPrimitives.Tanh<T>(gg, gg);
-                        var og = row.Slice(3 * hidden, hidden);
-                        TensorPrimitives.Sigmoid<T>(og, og);
-                        var cr = c.Slice(r * hidden, hidden);
-                        // c = f ⊙ c_prev + i ⊙ g, rounded as the two products and the sum are in the composite form.
-                        TensorPrimitives.Multiply<T>(row.Slice(hidden, hidden), cPrev.Slice(r * hidden, hidden), cr);
-                        TensorPrimitives.MultiplyAdd<T>(row[..hidden], gg, cr, cr);
-                        var tr = tcs.Slice(r * hidden, hidden);
-                        TensorPrimitives.Tanh<T>(cr, tr);
-                        TensorPrimitives.Multiply<T>(og, tr, h.Slice(r * hidden, hidden));
-                    }
-                }
-            }
-        }
-
-        private struct LstmBackwardKernel(Tensor g, Tensor y, Tensor gates, Tensor tanhC, Tensor h0, Tensor c0, Tensor w, bool reverse,
-            Tensor dXProj, Tensor dH0, Tensor dC0, Tensor? dW, Tensor? dB) : IFloatKernel
-        {
-            public readonly Tensor DXProj = dXProj, DH0 = dH0, DC0 = dC0;
-            public readonly Tensor? DW = dW, DB = dB;
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            public readonly void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
-            {
                 int seq = gates.ShapeRef[0], batch = gates.ShapeRef[1], hidden = w.ShapeRef[1], g4 = 4 * hidden, bh = batch * hidden;
-                int cOffset = seq * bh;
-                ReadOnlySpan<T> gy = g.Span<T>(), ys = y.Span<T>(), gs = gates.Span<T>(), tc = tanhC.Span<T>(), wh = w.Span<T>();
-                Span<T> da = DXProj.Span<T>(), dh = DH0.Span<T>(), dc = DC0.Span<T>();
-                dh.Clear(); // the gradient reaching h_t through step t+1 (none for the last step)
-                dc.Clear(); // likewise for c_t
-                for (int s = seq - 1; s >= 0; s--)
-                {
-                    int t = reverse ? seq - 1 - s : s, tPrev = reverse ? t + 1 : t - 1;
-                    ReadOnlySpan<T> cPrev = s == 0 ? c0.Span<T>() : ys.Slice(cOffset + tPrev * bh, bh);
-                    var dat = da.Slice(t * batch * g4, batch * g4);
-                    for (int r = 0; r < batch; r++)
-                    {
-                        int o = r * hidden;
-                        GateGrads(gy.Slice(t * bh + o, hidden), gy.Slice(cOffset + t * bh + o, hidden), gs.Slice((t * batch + r) * g4, g4),
-                            tc.Slice(t * bh + o, hidden), cPrev.Slice(o, hidden), dh.Slice(o, hidden), dc.Slice(o, hidden), dat.Slice(r * g4, g4));
-                    }
-                    if (hidden > 0) Gemm.Multiply(false, false, batch, hidden, g4, dat, wh, dh, accumulate: false); // dh_prev = da W_hh
-                }
-                if (DW is not null)
+                T[] ys = y.Array<T>(), da = dXProj.Array<T>();
+                if (Vector512.IsHardwareAccelerated)
+                    LstmRecurrence<T, GemmKernel512<T>>.Backward(seq, batch, hidden, g.Array<T>(), ys, gates.Array<T>(), tanhC.Array<T>(), c0.Array<T>(), w.Array<T>(),
+                        da, dH.Array<T>(), dC.Array<T>(), wantDH0, reverse);
+                else if (Vector256.IsHardwareAccelerated)
+                    LstmRecurrence<T, GemmKernel256<T>>.Backward(seq, batch, hidden, g.Array<T>(), ys, gates.Array<T>(), tanhC.Array<T>(), c0.Array<T>(), w.Array<T>(),
+                        da, dH.Array<T>(), dC.Array<T>(), wantDH0, reverse);
+                else
+                    LstmRecurrence<T, GemmKernelScalar<T>>.Backward(seq, batch, hidden, g.Array<T>(), ys, gates.Array<T>(), tanhC.Array<T>(), c0.Array<T>(), w.Array<T>(),
+                        da, dH.Array<T>(), dC.Array<T>(), wantDH0, reverse);
+                if (dW is not null)
                 {
                     // dW_hh = Σ_t da_tᵀ h_prev(t): the steps whose previous state is another step's output in one product, h0's step after.
-                    var dw = DW.Span<T>();
+                    var dw = dW.Span<T>();
                     int first = reverse ? seq - 1 : 0, rest = Math.Max(0, seq - 1) * batch;
                     int daStart = reverse ? 0 : batch * g4, hStart = reverse ? bh : 0;
-                    Gemm.Multiply(true, false, g4, hidden, rest, T.One, da.Slice(daStart, rest * g4), g4, ys.Slice(hStart, rest * hidden), Math.Max(1, hidden),
+                    Gemm.Multiply(true, false, g4, hidden, rest, T.One, da.AsSpan(daStart, rest * g4), g4, ys.AsSpan(hStart, rest * hidden), Math.Max(1, hidden),
                         T.Zero, dw, Math.Max(1, hidden));
                     if (seq > 0)
-                        Gemm.Multiply(true, false, g4, hidden, batch, T.One, da.Slice(first * batch * g4, batch * g4), g4, h0.Span<T>(), Math.Max(1, hidden),
+                        Gemm.Multiply(true, false, g4, hidden, batch, T.One, da.AsSpan(first * batch * g4, batch * g4), g4, h0.Span<T>(), Math.Max(1, hidden),
                             T.One, dw, Math.Max(1, hidden));
                 }
-                if (DB is not null)
+                if (dB is not null)
                 {
-                    var db = DB.Span<T>();
+                    var db = dB.Span<T>();
                     db.Clear();
-                    for (int r = 0; r < seq * batch; r++) TensorPrimitives.Add<T>(db, da.Slice(r * g4, g4), db);
-                }
-            }
-
-            /// <summary>
-            /// One row of one step: from the output gradients (ghOut, gcOut), the recurrent ones (dh, dc: in, then dc is
-            /// replaced by the gradient reaching c_prev), the activated gates and tanh(c_t), writes the four
-            /// pre-activation gradients.
-            /// </summary>
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            private static void GateGrads<T>(ReadOnlySpan<T> ghOut, ReadOnlySpan<T> gcOut, ReadOnlySpan<T> act, ReadOnlySpan<T> tanhC,
-                ReadOnlySpan<T> cPrev, ReadOnlySpan<T> dh, Span<T> dc, Span<T> da) where T : unmanaged, IFloatingPointIeee754<T>
-            {
-                int n = dh.Length, j = 0;
-                ReadOnlySpan<T> ig = act[..n], fg = act.Slice(n, n), gg = act.Slice(2 * n, n), og = act.Slice(3 * n, n);
-                Span<T> dai = da[..n], daf = da.Slice(n, n), dag = da.Slice(2 * n, n), dao = da.Slice(3 * n, n);
-                if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
-                {
-                    var one = Vector<T>.One;
-                    for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
-                    {
-                        var hGrad = new Vector<T>(ghOut[j..]) + new Vector<T>(dh[j..]);
-                        var i = new Vector<T>(ig[j..]);
-                        var f = new Vector<T>(fg[j..]);
-                        var gv = new Vector<T>(gg[j..]);
-                        var o = new Vector<T>(og[j..]);
-                        var tcv = new Vector<T>(tanhC[j..]);
-                        var cGrad = new Vector<T>(gcOut[j..]) + new Vector<T>(dc[j..]) + hGrad * o * (one - tcv * tcv);
-                        (cGrad * gv * i * (one - i)).CopyTo(dai[j..]);
-                        (cGrad * new Vector<T>(cPrev[j..]) * f * (one - f)).CopyTo(daf[j..]);
-                        (cGrad * i * (one - gv * gv)).CopyTo(dag[j..]);
-                        (hGrad * tcv * o * (one - o)).CopyTo(dao[j..]);
-                        (cGrad * f).CopyTo(dc[j..]);
-                    }
-                }
-                for (; j < n; j++)
-                {
-                    T hGrad = ghOut[j] + dh[j], i = ig[j], f = fg[j], gv = gg[j], o = og[j], tcv = tanhC[j];
-                    T cGrad = gcOut[j] + dc[j] + hGrad * o * (T.One - tcv * tcv);
-                    dai[j] = cGrad * gv * i * (T.One - i);
-                    daf[j] = cGrad * cPrev[j] * f * (T.One - f);
-                    dag[j] = cGrad * i * (T.One - gv * gv);
-                    dao[j] = hGrad * tcv * o * (T.One - o);
-                    dc[j] = cGrad * f;
+                    for (int r = 0; r < seq * batch; r++) TensorPrimitives.Add<T>(db, da.AsSpan(r * g4, g4), db);
                 }
             }
         }
+    }
+}
+
+namespace SharpGrad.Kernels
+{
+    /// <summary>
+    /// The time loop of <see cref="NN.Functional.LstmSequence"/>, forward and backward, on the GEMM micro-kernels with the
+    /// recurrent weight packed once per call and reused by every step (a separate GEMM per step would pack it again each
+    /// time). The hidden units are cut into blocks of NR (the micro-kernel's width) and each thread owns a range of
+    /// blocks for the whole call: in the forward it computes all four gates' pre-activations of its units (four tiles
+    /// per block of rows, each started from the step's input projection), applies the nonlinearities and the cell update
+    /// while the tiles are in L1, and writes its part of h_t straight into the packed operand of the next step; in the
+    /// backward it forms its columns of dh = da_{t+1} W_hh, then the four gate gradients of its units, packed for the
+    /// next product the same way. So a step is one parallel dispatch with no serial part. Every element is computed by
+    /// the same sequence of operations whatever the number of threads (threads split units, never a sum).
+    /// </summary>
+    internal sealed unsafe class LstmRecurrence<T, TK> : ParallelWork
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TK : struct, IGemmKernel<T>
+    {
+        [ThreadStatic] private static LstmRecurrence<T, TK>? t_job;
+
+        private readonly AlignedBuffer<T> _packedW = new(), _packedA0 = new(), _packedA1 = new();
+        private AlignedBuffer<T>[] _tiles = [];
+
+        private bool _backward;
+        private int _batch, _hidden, _depth, _kc, _blocks, _strips;
+        private T* _w, _aCur, _aNext, _bias;
+        // Forward: the step's input projection, activated gates, h_t, c_t, tanh(c_t) and c_{t-1}.
+        private T* _xp, _gates, _h, _c, _tanhC, _cPrev;
+        // Backward: the step's output gradients (of h_t and c_t), dh and dc running buffers, the gate gradients of the step.
+        private T* _gh, _gc, _dh, _dc, _da;
+
+        private static LstmRecurrence<T, TK> Job(int threads, int batch, int hidden, int depth)
+        {
+            var job = t_job ??= new LstmRecurrence<T, TK>();
+            int mr = TK.MR, nr = TK.NR;
+            job._batch = batch;
+            job._hidden = hidden;
+            job._depth = depth;
+            job._kc = GemmTuning.BlockDepth<T>(nr, depth); // the k blocks the GEMM would use: same sums, same rounding
+            job._blocks = (hidden + nr - 1) / nr;
+            job._strips = (batch + mr - 1) / mr;
+            if (job._tiles.Length < threads) job._tiles = AlignedBuffer<T>.Grow(job._tiles, Math.Max(threads, WorkerPool.MaxParallelism));
+            return job;
+        }
+
+        /// <summary>Threads for a call: one per core when a step's product is worth splitting, at most one per unit block.</summary>
+        private static int Threads(int batch, int hidden)
+        {
+            int blocks = (hidden + TK.NR - 1) / TK.NR;
+            return 2.0 * batch * 4 * hidden * hidden < Gemm.ParallelThresholdFlops ? 1 : Math.Max(1, Math.Min(Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism), blocks));
+        }
+
+        /// <summary>Clears the padding rows of the last strip of a packed operand (a partial strip is read whole by the kernel).</summary>
+        private static void ClearPadding(T* packed, int batch, int depth)
+        {
+            int mr = TK.MR, strips = (batch + mr - 1) / mr, h = batch - (strips - 1) * mr;
+            if (h == mr || strips == 0) return;
+            T* s = packed + (nint)(strips - 1) * mr * depth;
+            for (int p = 0; p < depth; p++)
+                for (int r = h; r < mr; r++) s[p * mr + r] = T.Zero;
+        }
+
+        /// <summary>
+        /// The forward time loop: <paramref name="y"/> [2, seq, batch, hidden] (h_t, then c_t), the activated gates
+        /// [seq, batch, 4·hidden] (σ(i), σ(f), tanh(g), σ(o)) and tanh(c_t) [seq, batch, hidden].
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Forward(int seq, int batch, int hidden, T[] xProj, T[] h0, T[] c0, T[] w, T[]? bias, T[] y, T[] gates, T[] tanhC, bool reverse)
+        {
+            if (seq == 0 || batch == 0 || hidden == 0) return; // nothing to compute (hidden 0: every output is empty)
+            int threads = Threads(batch, hidden), mr = TK.MR, nr = TK.NR, g4 = 4 * hidden, bh = batch * hidden;
+            var job = Job(threads, batch, hidden, hidden);
+            int strips = job._strips, blocks = job._blocks;
+            nint aLength = (nint)strips * mr * hidden;
+            T* pw = job._packedW.Get(blocks * 4 * hidden * nr);
+            T* a0 = job._packedA0.Get((int)aLength), a1 = job._packedA1.Get((int)aLength);
+            fixed (T* px = xProj, ph0 = h0, pc0 = c0, pwh = w, pb = bias, py = y, pg = gates, ptc = tanhC)
+            {
+                // W_hhᵀ as B, one strip per (unit block, gate): block ub's four strips are adjacent.
+                for (int ub = 0; ub < blocks; ub++)
+                    for (int g = 0; g < 4; g++)
+                        GemmPacking.PackBStrip(pw + (nint)(ub * 4 + g) * hidden * nr, pwh + (nint)(g * hidden + ub * nr) * hidden, hidden, true, hidden,
+                            Math.Min(nr, hidden - ub * nr), nr);
+                GemmPacking.PackA(a0, ph0, hidden, false, batch, hidden, mr);
+                ClearPadding(a1, batch, hidden);
+                job._backward = false;
+                job._w = pw;
+                job._bias = bias is null ? null : pb;
+                T* cOut = py + (nint)seq * bh;
+                try
+                {
+                    for (int s = 0; s < seq; s++)
+                    {
+                        int t = reverse ? seq - 1 - s : s, tPrev = reverse ? t + 1 : t - 1;
+                        job._aCur = s % 2 == 0 ? a0 : a1;
+                        job._aNext = s % 2 == 0 ? a1 : a0;
+                        job._xp = px + (nint)t * batch * g4;
+                        job._gates = pg + (nint)t * batch * g4;
+                        job._h = py + (nint)t * bh;
+                        job._c = cOut + (nint)t * bh;
+                        job._tanhC = ptc + (nint)t * bh;
+                        job._cPrev = s == 0 ? pc0 : cOut + (nint)tPrev * bh;
+                        WorkerPool.Run(job, threads);
+                    }
+                }
+                finally { job.Forget(); }
+            }
+        }
+
+        /// <summary>
+        /// The backward time loop: from the output gradient <paramref name="gy"/> [2, seq, batch, hidden], writes the gate
+        /// pre-activation gradients <paramref name="da"/> [seq, batch, 4·hidden] (the gradient of the input projection),
+        /// the gradient reaching c0 into <paramref name="dc"/> and, when <paramref name="wantDH0"/>, the one reaching h0
+        /// into <paramref name="dh"/> (both [batch, hidden], used as running buffers).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Backward(int seq, int batch, int hidden, T[] gy, T[] y, T[] gates, T[] tanhC, T[] c0, T[] w, T[] da, T[] dh, T[] dc,
+            bool wantDH0, bool reverse)
+        {
+            dh.AsSpan().Clear();
+            dc.AsSpan().Clear();
+            if (seq == 0 || batch == 0 || hidden == 0) { da.AsSpan().Clear(); return; }
+            int threads = Threads(batch, hidden), mr = TK.MR, nr = TK.NR, g4 = 4 * hidden, bh = batch * hidden;
+            var job = Job(threads, batch, hidden, g4);
+            int strips = job._strips, blocks = job._blocks;
+            nint aLength = (nint)strips * mr * g4;
+            T* pw = job._packedW.Get(blocks * g4 * nr);
+            T* a0 = job._packedA0.Get((int)aLength), a1 = job._packedA1.Get((int)aLength);
+            fixed (T* pgy = gy, py = y, pg = gates, ptc = tanhC, pc0 = c0, pwh = w, pda = da, pdh = dh, pdc = dc)
+            {
+                // W_hh itself as B (dh = da W_hh): one strip per unit block, 4·hidden deep.
+                for (int ub = 0; ub < blocks; ub++)
+                    GemmPacking.PackBStrip(pw + (nint)ub * g4 * nr, pwh + ub * nr, hidden, false, g4, Math.Min(nr, hidden - ub * nr), nr);
+                ClearPadding(a0, batch, g4);
+                ClearPadding(a1, batch, g4);
+                job._backward = true;
+                job._w = pw;
+                job._dh = pdh;
+                job._dc = pdc;
+                T* cOut = py + (nint)seq * bh;
+                try
+                {
+                    for (int s = seq - 1; s >= 0; s--)
+                    {
+                        int t = reverse ? seq - 1 - s : s, tPrev = reverse ? t + 1 : t - 1;
+                        bool even = (seq - 1 - s) % 2 == 0;
+                        job._aCur = s == seq - 1 ? null : even ? a0 : a1; // null: no later step, dh starts at zero
+                        job._aNext = even ? a1 : a0;
+                        job._gh = pgy + (nint)t * bh;
+                        job._gc = pgy + (nint)seq * bh + (nint)t * bh;
+                        job._gates = pg + (nint)t * batch * g4;
+                        job._tanhC = ptc + (nint)t * bh;
+                        job._cPrev = s == 0 ? pc0 : cOut + (nint)tPrev * bh;
+                        job._da = pda + (nint)t * batch * g4;
+                        WorkerPool.Run(job, threads);
+                    }
+                    if (wantDH0)
+                    {
+                        // The gradient reaching h0: one more product, da of the first step with W_hh.
+                        job._aCur = seq % 2 == 1 ? a1 : a0;
+                        job._da = null;
+                        WorkerPool.Run(job, threads);
+                    }
+                }
+                finally { job.Forget(); }
+            }
+        }
+
+        /// <summary>Drops the pointers into the caller's pinned arrays once the call is over.</summary>
+        private void Forget()
+        {
+            _w = _aCur = _aNext = _bias = _xp = _gates = _h = _c = _tanhC = _cPrev = null;
+            _gh = _gc = _dh = _dc = _da = null;
+        }
+
+        public override void Execute(int index, int count)
+        {
+            int b0 = _blocks * index / count, b1 = _blocks * (index + 1) / count;
+            if (b0 >= b1) return;
+            T* tile = _tiles[index].Get(7 * TK.MR * TK.NR);
+            if (_backward) BackwardPart(b0, b1, tile);
+            else ForwardPart(b0, b1, tile);
+        }
+
+        /// <summary>Units of blocks [b0, b1), every row, one forward step.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void ForwardPart(int b0, int b1, T* tile)
+        {
+            int mr = TK.MR, nr = TK.NR, hidden = _hidden, g4 = 4 * hidden, depth = _depth, kc = _kc, size = mr * nr;
+            // Tiles of MR x NR: the four gates, then c_prev / c, tanh(c), h.
+            T* tc = tile + 4 * size, tt = tile + 5 * size, th = tile + 6 * size;
+            for (int rs = 0; rs < _strips; rs++)
+            {
+                int row0 = rs * mr, h = Math.Min(mr, _batch - row0);
+                T* a = _aCur + (nint)rs * mr * depth;
+                T* aNext = _aNext + (nint)rs * mr * depth;
+                for (int ub = b0; ub < b1; ub++)
+                {
+                    int u0 = ub * nr, w = Math.Min(nr, hidden - u0);
+                    for (int g = 0; g < 4; g++)
+                    {
+                        // a = (x_t W_ihᵀ + b_ih) + h_{t-1} W_hhᵀ, then + b_hh: the operations (and roundings) of a GEMM
+                        // accumulating onto the projection with the bias in its epilogue.
+                        T* tg = tile + g * size;
+                        LoadRows(tg, _xp + (nint)row0 * g4 + g * hidden + u0, g4, h, w);
+                        T* b = _w + (nint)(ub * 4 + g) * depth * nr;
+                        for (int p0 = 0; p0 < depth; p0 += kc)
+                            TK.Run(Math.Min(kc, depth - p0), a + p0 * mr, b + p0 * nr, nr, tg, nr, T.One, T.One);
+                        if (_bias != null) AddBias(tg, _bias + g * hidden + u0, h, w);
+                    }
+                    // Nonlinearities and the cell update over whole tiles (padding lanes hold finite values and are not stored).
+                    TensorPrimitives.Sigmoid<T>(new ReadOnlySpan<T>(tile, 2 * size), new Span<T>(tile, 2 * size));
+                    TensorPrimitives.Tanh<T>(new ReadOnlySpan<T>(tile + 2 * size, size), new Span<T>(tile + 2 * size, size));
+                    TensorPrimitives.Sigmoid<T>(new ReadOnlySpan<T>(tile + 3 * size, size), new Span<T>(tile + 3 * size, size));
+                    nint o = (nint)row0 * hidden + u0;
+                    LoadRows(tc, _cPrev + o, hidden, h, w);
+                    var c = new Span<T>(tc, size);
+                    // c = f ⊙ c_prev + i ⊙ g, rounded as the two products and the sum are in the composite form.
+                    TensorPrimitives.Multiply<T>(new ReadOnlySpan<T>(tile + size, size), c, c);
+                    TensorPrimitives.MultiplyAdd<T>(new ReadOnlySpan<T>(tile, size), new ReadOnlySpan<T>(tile + 2 * size, size), c, c);
+                    TensorPrimitives.Tanh<T>(c, new Span<T>(tt, size));
+                    TensorPrimitives.Multiply<T>(new ReadOnlySpan<T>(tile + 3 * size, size), new ReadOnlySpan<T>(tt, size), new Span<T>(th, size));
+                    for (int g = 0; g < 4; g++) StoreRows(tile + g * size, _gates + (nint)row0 * g4 + g * hidden + u0, g4, h, w);
+                    StoreRows(tc, _c + o, hidden, h, w);
+                    StoreRows(tt, _tanhC + o, hidden, h, w);
+                    StoreRows(th, _h + o, hidden, h, w);
+                    // h_t is the next step's A operand: write it packed (A(r, p) at p·MR + r, p the unit).
+                    GemmPacking.PackA(aNext + (nint)u0 * mr, th, nr, false, h, w, mr);
+                }
+            }
+        }
+
+        /// <summary>Rows [0, h) x columns [0, w) of a row-major source into an MR x NR tile; the rest of the tile zero.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void LoadRows(T* tile, T* src, nint ld, int h, int w)
+        {
+            int mr = TK.MR, nr = TK.NR;
+            if (w == nr && h == mr)
+            {
+                for (int r = 0; r < mr; r++) Copy(src + r * ld, tile + r * nr, nr);
+                return;
+            }
+            new Span<T>(tile, mr * nr).Clear();
+            for (int r = 0; r < h; r++) Copy(src + r * ld, tile + r * nr, w);
+        }
+
+        /// <summary>Rows [0, h) x columns [0, w) of an MR x NR tile out to a row-major destination.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void StoreRows(T* tile, T* dst, nint ld, int h, int w)
+        {
+            int nr = TK.NR;
+            for (int r = 0; r < h; r++) Copy(tile + r * nr, dst + r * ld, w);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void AddBias(T* tile, T* bias, int h, int w)
+        {
+            int nr = TK.NR;
+            for (int r = 0; r < h; r++)
+            {
+                var row = new Span<T>(tile + r * nr, w);
+                TensorPrimitives.Add<T>(row, new ReadOnlySpan<T>(bias, w), row);
+            }
+        }
+
+        /// <summary>A short copy (a tile row) in vectors, without a call into Memmove.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Copy(T* src, T* dst, int n)
+        {
+            int j = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; j + Vector512<T>.Count <= n; j += Vector512<T>.Count) Vector512.Store(Vector512.Load(src + j), dst + j);
+            else if (Vector256.IsHardwareAccelerated)
+                for (; j + Vector256<T>.Count <= n; j += Vector256<T>.Count) Vector256.Store(Vector256.Load(src + j), dst + j);
+            for (; j < n; j++) dst[j] = src[j];
+        }
+
+        /// <summary>Units of blocks [b0, b1), every row, one backward step: dh from the later step, then the gate gradients.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void BackwardPart(int b0, int b1, T* tile)
+        {
+            int mr = TK.MR, nr = TK.NR, hidden = _hidden, g4 = 4 * hidden, depth = _depth, kc = _kc;
+            for (int rs = 0; rs < _strips; rs++)
+            {
+                int row0 = rs * mr, h = Math.Min(mr, _batch - row0);
+                for (int ub = b0; ub < b1; ub++)
+                {
+                    int u0 = ub * nr, w = Math.Min(nr, hidden - u0);
+                    if (_aCur != null)
+                    {
+                        // dh_t = da_{t+1} W_hh for these units (overwritten, as a GEMM with beta 0 would).
+                        T* a = _aCur + (nint)rs * mr * depth;
+                        T* b = _w + (nint)ub * depth * nr;
+                        for (int p0 = 0; p0 < depth; p0 += kc)
+                            TK.Run(Math.Min(kc, depth - p0), a + p0 * mr, b + p0 * nr, nr, tile, nr, T.One, p0 == 0 ? T.Zero : T.One);
+                        StoreRows(tile, _dh + (nint)row0 * hidden + u0, hidden, h, w);
+                    }
+                    if (_da == null) continue; // the last product only (the gradient reaching h0)
+                    T* aNext = _aNext + (nint)rs * mr * depth;
+                    for (int r = 0; r < h; r++)
+                    {
+                        nint o = (nint)(row0 + r) * hidden + u0;
+                        GateGrads(w, hidden, _gh + o, _gc + o, _gates + (nint)(row0 + r) * g4 + u0, _tanhC + o, _cPrev + o, _dh + o, _dc + o,
+                            _da + (nint)(row0 + r) * g4 + u0);
+                    }
+                    // da_t is the next product's A operand: pack it (A(r, p) at p·MR + r, p = gate·hidden + unit).
+                    for (int g = 0; g < 4; g++)
+                        GemmPacking.PackA(aNext + (nint)(g * hidden + u0) * mr, _da + (nint)row0 * g4 + g * hidden + u0, g4, false, h, w, mr);
+                }
+            }
+        }
+
+        /// <summary>
+        /// One row of one step for <paramref name="n"/> units: from the output gradients (gh, gc), the recurrent ones
+        /// (dh; dc in, then replaced by the gradient reaching c_prev), the activated gates (four runs of n, hidden apart)
+        /// and tanh(c_t), writes the four pre-activation gradients (hidden apart).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void GateGrads(int n, int hidden, T* gh, T* gc, T* act, T* tanhC, T* cPrev, T* dh, T* dc, T* da)
+        {
+            T* ig = act, fg = act + hidden, gg = act + 2 * hidden, og = act + 3 * hidden;
+            T* dai = da, daf = da + hidden, dag = da + 2 * hidden, dao = da + 3 * hidden;
+            int j = 0;
+            if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+            {
+                var one = Vector<T>.One;
+                for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
+                {
+                    var hGrad = Load(gh + j) + Load(dh + j);
+                    var i = Load(ig + j);
+                    var f = Load(fg + j);
+                    var gv = Load(gg + j);
+                    var o = Load(og + j);
+                    var tcv = Load(tanhC + j);
+                    var cGrad = Load(gc + j) + Load(dc + j) + hGrad * o * (one - tcv * tcv);
+                    Store(cGrad * gv * i * (one - i), dai + j);
+                    Store(cGrad * Load(cPrev + j) * f * (one - f), daf + j);
+                    Store(cGrad * i * (one - gv * gv), dag + j);
+                    Store(hGrad * tcv * o * (one - o), dao + j);
+                    Store(cGrad * f, dc + j);
+                }
+            }
+            for (; j < n; j++)
+            {
+                T hGrad = gh[j] + dh[j], i = ig[j], f = fg[j], gv = gg[j], o = og[j], tcv = tanhC[j];
+                T cGrad = gc[j] + dc[j] + hGrad * o * (T.One - tcv * tcv);
+                dai[j] = cGrad * gv * i * (T.One - i);
+                daf[j] = cGrad * cPrev[j] * f * (T.One - f);
+                dag[j] = cGrad * i * (T.One - gv * gv);
+                dao[j] = hGrad * tcv * o * (T.One - o);
+                dc[j] = cGrad * f;
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector<T> Load(T* p) => Unsafe.ReadUnaligned<Vector<T>>(p);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Store(Vector<T> v, T* p) => Unsafe.WriteUnaligned(p, v);
     }
 }
 
@@ -224,6 +508,9 @@ namespace SharpGrad
                 c.Normal(1, 3, 8), c.Normal(3, 2), c.Normal(3, 2), c.Normal(8, 2));
             c.Add("batch 1, hidden 5", x => NN.Functional.LstmSequence(x[0], x[1], x[2], x[3], x[4], reverse: true),
                 c.Normal(2, 1, 20), c.Normal(1, 5), c.Normal(1, 5), c.Normal(20, 5), c.Normal(20));
+            // Two unit blocks of the packed time loop (the second partial) and two row strips (the second partial).
+            c.Add("batch 9, hidden 17", x => NN.Functional.LstmSequence(x[0], x[1], x[2], x[3], x[4], reverse: false),
+                c.Normal(2, 9, 68), c.Normal(9, 17), c.Normal(9, 17), c.Normal(68, 17), c.Normal(68));
         });
     }
 }
