@@ -11,7 +11,10 @@ using F = SharpGrad.NN.Functional;
 /// <c>--workload ddp-epoch --model mlp|cnn</c>: one data-parallel epoch, run under <c>mpirun -np N</c> (or alone, N = 1):
 /// Adam (lr 1e-3), global batch 64 split over the processes by <see cref="DistributedSampler"/> (seed 1), gradients
 /// averaged by <see cref="DistributedDataParallel"/>. The MLP is mlp-epoch's, the CNN cnn-epoch's (62,346 parameters).
-/// Rank 0 prints the epoch's wall-clock seconds, measured between two barriers so that it is the slowest process's time.
+/// Rank 0 prints the epoch's wall-clock seconds, measured between two barriers so that it is the slowest process's time,
+/// and every process's breakdown (gathered): CPU seconds; thread CPU seconds in forward, backward (which includes DDP's hooks
+/// and its end-of-pass wait), the optimizer and data loading, DDP's <see cref="DistributedDataParallel.Timings"/>, and
+/// garbage collections. Options: --batch (global, 64), --bucket-kb (1024), --deterministic 1, --limit N.
 /// bench/reference/ddp.py is PyTorch's DDP on gloo with the same split.
 /// </summary>
 internal static class DdpEpoch
@@ -31,35 +34,88 @@ internal static class DdpEpoch
         };
         var data = FashionMnist.Load(validationSize: 0).Train;
         if (options.TryGetValue("limit", out var l)) data = data.Slice(0, int.Parse(l, CultureInfo.InvariantCulture));
-        using var ddp = new DistributedDataParallel(model, group);
+        int bucketCap = int.Parse(options.GetValueOrDefault("bucket-kb", "1024"), CultureInfo.InvariantCulture) * 1024;
+        using var ddp = new DistributedDataParallel(model, group, bucketCap);
+        group.DeterministicReduction = options.GetValueOrDefault("deterministic", "0") == "1";
         var opt = new Adam(model.Parameters(), 1e-3);
-        int local = 64 / group.WorldSize;
+        // --batch is the global batch (64 by default); one process with --batch 32 is the per-process compute of two
+        // processes at 64 without any communication.
+        int global = int.Parse(options.GetValueOrDefault("batch", "64"), CultureInfo.InvariantCulture);
+        int local = global / group.WorldSize;
         var sampler = new DistributedSampler(data, group, shuffle: true, seed: 1);
+        // Per-phase CPU time of this thread in nanoseconds (CLOCK_THREAD_CPUTIME_ID, about a microsecond per read against
+        // a step of ~0.5 ms): unlike wall-clock time it does not count the time the process was not scheduled, which on a
+        // shared machine is most of it.
+        long forward = 0, backward = 0, step = 0, loading = 0;
         void Step((Tensor Input, Tensor Target) batch)
         {
             using var scope = new TensorScope();
+            long t0 = ThreadCpu.Nanoseconds();
             var loss = F.CrossEntropy(model.Forward(batch.Input), batch.Target);
             opt.ZeroGrad();
+            long t1 = ThreadCpu.Nanoseconds();
             loss.Backward();
+            long t2 = ThreadCpu.Nanoseconds();
             opt.Step();
+            long t3 = ThreadCpu.Nanoseconds();
+            (forward, backward, step) = (forward + t1 - t0, backward + t2 - t1, step + t3 - t2);
         }
         Step(data.GetBatch(Enumerable.Range(group.Rank * local, local).ToArray())); // warm-up, as the other epoch rows
+        (forward, backward, step) = (0, 0, 0);
+        var ddp0 = ddp.Timings;
+        int gc0 = GC.CollectionCount(0), gc2 = GC.CollectionCount(2);
+        var pause0 = GC.GetTotalPauseDuration();
         group.Barrier();
         var sw = Stopwatch.StartNew();
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         int steps = 0;
-        foreach (var batch in sampler.Batches(local)) { Step(batch); steps++; }
+        long tl = ThreadCpu.Nanoseconds();
+        foreach (var batch in sampler.Batches(local))
+        {
+            loading += ThreadCpu.Nanoseconds() - tl;
+            Step(batch);
+            steps++;
+            tl = ThreadCpu.Nanoseconds();
+        }
         group.Barrier();
         double seconds = sw.Elapsed.TotalSeconds;
         double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+        var d = ddp.Timings;
+        static double S(long nanoseconds) => nanoseconds * 1e-9;
+        // Every process's figures, gathered to rank 0's line: [cpu, forward, backward, hooks, wait, finish, step, loading, gc0, gc2, gc pause]
+        // (forward, backward, optimizer, loading: thread CPU seconds; DDP's hooks, wait and finish: wall-clock seconds).
+        var mine = Tensor.FromArray(new double[] { cpu, S(forward), S(backward), d.HookSeconds - ddp0.HookSeconds, d.WaitSeconds - ddp0.WaitSeconds,
+            d.FinishSeconds - ddp0.FinishSeconds, S(step), S(loading), GC.CollectionCount(0) - gc0, GC.CollectionCount(2) - gc2,
+            (GC.GetTotalPauseDuration() - pause0).TotalSeconds }, 11);
+        var all = group.AllGather(mine).ToArray<double>();
+        string PerRank(int k) => "[" + string.Join(',', Enumerable.Range(0, group.WorldSize).Select(r => all[r * 11 + k].ToString("F4", CultureInfo.InvariantCulture))) + "]";
+        double totalCpu = Enumerable.Range(0, group.WorldSize).Sum(r => all[r * 11]);
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"workload\":\"ddp-epoch\",\"model\":\"{modelName}\",\"processes\":{group.WorldSize},\"threads\":{threads},\"rank\":{group.Rank},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"buckets\":{ddp.BucketCount}}}");
+            $"{{\"workload\":\"ddp-epoch\",\"model\":\"{modelName}\",\"processes\":{group.WorldSize},\"threads\":{threads},\"rank\":{group.Rank},\"batch\":{global},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"buckets\":{ddp.BucketCount},") +
+            string.Create(CultureInfo.InvariantCulture, $"\"cpu_seconds_all_ranks\":{totalCpu:F4},\"per_rank\":{{\"cpu\":{PerRank(0)},\"forward_cpu\":{PerRank(1)},\"backward_cpu\":{PerRank(2)},\"ddp_hooks_wall\":{PerRank(3)},\"ddp_wait_wall\":{PerRank(4)},\"ddp_finish_wall\":{PerRank(5)},\"optimizer_cpu\":{PerRank(6)},\"loading_cpu\":{PerRank(7)},\"gen0\":{PerRank(8)},\"gen2\":{PerRank(9)},\"gc_pause\":{PerRank(10)}}}}}");
+    }
+}
+
+/// <summary>CPU time of the calling thread (Linux clock_gettime(CLOCK_THREAD_CPUTIME_ID)).</summary>
+internal static partial class ThreadCpu
+{
+    private struct Timespec { public long Seconds, Nanoseconds; }
+
+    [System.Runtime.InteropServices.LibraryImport("libc.so.6")]
+    private static partial int clock_gettime(int clock, out Timespec time);
+
+    public static long Nanoseconds()
+    {
+        clock_gettime(3, out var t); // CLOCK_THREAD_CPUTIME_ID
+        return t.Seconds * 1_000_000_000 + t.Nanoseconds;
     }
 }
 
 /// <summary>
-/// <c>--workload allreduce</c> under <c>mpirun -np N</c>: the time of one float32 sum-all-reduce per message size (the
-/// fastest of --reps, as the machine may be shared), the latency and bandwidth inputs of DISTRIBUTED.md's cost model.
+/// <c>--workload allreduce</c> under <c>mpirun -np N</c>: the time of one float32 all-reduce per message size (the
+/// fastest of --reps, as the machine may be shared), the latency and bandwidth inputs of DISTRIBUTED.md's cost model,
+/// for two implementations: Open MPI's MPI_Iallreduce (what <see cref="ProcessGroup.AllReduce(Tensor, ReduceOp)"/>
+/// calls) and the point-to-point ring DDP's buckets use (<c>RingAllReduce</c>, which also divides by N).
 /// </summary>
 internal static class AllReduceBench
 {
@@ -70,17 +126,25 @@ internal static class AllReduceBench
         var parts = new List<string>();
         foreach (int count in new[] { 1, 1024, 16384, 65536, 262144, 1048576, 4194304 })
         {
-            var buffer = new float[count];
+            var buffer = GC.AllocateArray<float>(count, pinned: true);
+            var ring = new RingAllReduce<float>(group, buffer, MpiNative.Float, tag: 0);
             group.AllReduce(buffer.AsSpan()); // warm-up: connections and buffers
-            double best = double.MaxValue;
+            ring.Start();
+            group.WaitUntil(ring.Progress, "ring");
+            double best = double.MaxValue, bestRing = double.MaxValue;
             for (int r = 0; r < reps; r++)
             {
                 group.Barrier();
                 var sw = Stopwatch.StartNew();
                 group.AllReduce(buffer.AsSpan());
                 best = Math.Min(best, sw.Elapsed.TotalSeconds);
+                group.Barrier();
+                sw.Restart();
+                ring.Start();
+                group.WaitUntil(ring.Progress, "ring");
+                bestRing = Math.Min(bestRing, sw.Elapsed.TotalSeconds);
             }
-            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{{\"bytes\":{4L * count},\"seconds\":{best:E3}}}"));
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{{\"bytes\":{4L * count},\"seconds\":{best:E3},\"ring_seconds\":{bestRing:E3}}}"));
         }
         return group.Rank == 0 ? $"{{\"workload\":\"allreduce\",\"processes\":{group.WorldSize},\"sizes\":[{string.Join(',', parts)}]}}" : "";
     }

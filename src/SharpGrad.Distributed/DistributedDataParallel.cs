@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using SharpGrad.NN;
@@ -13,11 +14,13 @@ namespace SharpGrad.Distributed;
 /// <para>At construction rank 0's parameters and buffers are copied to every process. The parameters' gradients are
 /// grouped into buckets of about <c>bucketCapBytes</c>, in reverse registration order (the order a backward pass
 /// produces them). A hook on each parameter (<see cref="Tensor.RegisterPostAccumulateGradHook"/>) copies its gradient
-/// into its bucket as soon as the backward pass has finished it; a full bucket's all-reduce starts at once, while the
-/// backward pass goes on. Buckets start strictly in bucket order on every process (MPI requires the same order), so the
-/// reduction, and with <see cref="ProcessGroup.DeterministicReduction"/> its result, does not depend on timing. When the
-/// pass ends the remaining buckets start (a parameter the pass did not reach counts as a zero gradient), all are waited
-/// for, and each parameter's <see cref="Tensor.Grad"/> becomes the mean.</para>
+/// into its bucket as soon as the backward pass has finished it; a full bucket's all-reduce (a ring of point-to-point
+/// messages that leaves the mean in the bucket) starts at once, while the backward pass goes on. Buckets start strictly
+/// in bucket order on every process, and each ring has a fixed schedule, so the result does not depend on timing. When
+/// the pass ends the remaining buckets start (a parameter the pass did not reach counts as a zero gradient), all are
+/// waited for, and each parameter's <see cref="Tensor.Grad"/> becomes the mean (the engine's own gradient tensor goes
+/// back to the open <see cref="TensorScope"/>, as <c>ZeroGrad</c> would send it). <see cref="Timings"/> says where the
+/// time went.</para>
 /// <para>BatchNorm normalises with each process's own batch statistics, as PyTorch's DDP does by default; its running
 /// statistics (buffers) are rank 0's, broadcast after every backward pass (PyTorch broadcasts them before every
 /// forward, which gives the same values).</para>
@@ -31,6 +34,8 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
     private readonly List<IDisposable> _hooks = [];
     private bool _passActive;
     private int _nextToStart;
+    private long _hookTicks, _waitTicks, _finishTicks;
+    private int _passes;
 
     /// <summary>Wraps <paramref name="module"/> for data-parallel training over <paramref name="group"/>.</summary>
     /// <param name="module">The model; its parameters and buffers are overwritten with rank 0's.</param>
@@ -59,13 +64,13 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
             {
                 if (current.Count > 0 && bytes + (long)p.Numel * dtype.ElementSize() > bucketCapBytes)
                 {
-                    buckets.Add(new Bucket(current, dtype));
+                    buckets.Add(new Bucket(current, dtype, group, buckets.Count));
                     (current, bytes) = ([], 0);
                 }
                 current.Add(p);
                 bytes += (long)p.Numel * dtype.ElementSize();
             }
-            if (current.Count > 0) buckets.Add(new Bucket(current, dtype));
+            if (current.Count > 0) buckets.Add(new Bucket(current, dtype, group, buckets.Count));
         }
         _buckets = [.. buckets];
         foreach (var bucket in _buckets)
@@ -94,7 +99,22 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Module.Forward(input);
 
+    /// <summary>
+    /// Where the data-parallel work of the backward passes so far went (wall-clock, summed over passes): the time to
+    /// measure when two processes scale worse than they should.
+    /// </summary>
+    public DataParallelTimings Timings => new(_passes, Seconds(_hookTicks), Seconds(_waitTicks), Seconds(_finishTicks));
+
+    private static double Seconds(long ticks) => (double)ticks / Stopwatch.Frequency;
+
     private void OnGradientReady(Tensor parameter)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        OnGradientReadyCore(parameter);
+        _hookTicks += Stopwatch.GetTimestamp() - t0;
+    }
+
+    private void OnGradientReadyCore(Tensor parameter)
     {
         if (!_passActive)
         {
@@ -111,24 +131,27 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
             BucketsStartedDuringBackward = _nextToStart;
         }
         // Let MPI move the data of buckets already started (Open MPI progresses only inside MPI calls).
-        for (int i = 0; i < _nextToStart; i++) if (_buckets[i].Request != 0) Group.Test(ref _buckets[i].Request);
+        for (int i = 0; i < _nextToStart; i++) _buckets[i].Progress();
     }
 
     /// <summary>Starts, in bucket order, every bucket whose gradients are all in.</summary>
     private void StartReadyBuckets()
     {
         while (_nextToStart < _buckets.Length && _buckets[_nextToStart].Pending == 0)
-            _buckets[_nextToStart++].Start(Group);
+            _buckets[_nextToStart++].Start();
     }
 
     private void FinishPass()
     {
+        long t0 = Stopwatch.GetTimestamp();
         _passActive = false;
         foreach (var bucket in _buckets) bucket.FillMissing();
         StartReadyBuckets();
-        foreach (var bucket in _buckets) bucket.Complete(Group);
+        foreach (var bucket in _buckets) bucket.Complete(ref _waitTicks);
         if (BroadcastBuffers && Group.WorldSize > 1)
             foreach (var (_, b) in Module.NamedBuffers()) Group.Broadcast(b, 0);
+        _passes++;
+        _finishTicks += Stopwatch.GetTimestamp() - t0;
     }
 
     /// <summary>Removes the gradient hooks: the module trains alone again.</summary>
@@ -139,8 +162,9 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
     }
 
     /// <summary>
-    /// A run of same-dtype gradients reduced by one collective: a pinned flat buffer (it stays at one address while MPI
-    /// works on it) and, per parameter, its offset and the gradient tensor it receives when the reduction is done.
+    /// A run of same-dtype gradients reduced together: a pinned flat buffer (it stays at one address while MPI works on
+    /// it), reduced by a <see cref="RingAllReduce{T}"/> (or, with <see cref="ProcessGroup.DeterministicReduction"/>, by an
+    /// all-gather summed in rank order), and, per parameter, its offset and the gradient tensor it receives the mean in.
     /// </summary>
     private sealed class Bucket
     {
@@ -151,28 +175,48 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         private readonly DType _dtype;
         private readonly Array _buffer;
         private readonly int _count;
+        private readonly ProcessGroup _group;
+        private readonly RingAllReduce<float>? _ringFloat;
+        private readonly RingAllReduce<double>? _ringDouble;
+        private readonly Func<bool> _progress;
         public int Pending;
-        public nint Request;
+        private nint _request;
         private byte[]? _gathered;
+        private bool _inFlight, _deterministic;
 
-        public Bucket(List<Tensor> parameters, DType dtype)
+        public Bucket(List<Tensor> parameters, DType dtype, ProcessGroup group, int tag)
         {
             Parameters = [.. parameters];
             Offsets = new int[Parameters.Length];
             _gradients = new Tensor[Parameters.Length];
             _arrived = new bool[Parameters.Length];
             _dtype = dtype;
+            _group = group;
             for (int i = 0; i < Parameters.Length; i++)
             {
                 Offsets[i] = _count;
                 _count = checked(_count + Parameters[i].Numel);
                 _gradients[i] = Tensor.Zeros(Parameters[i].Shape, dtype);
             }
-            _buffer = dtype == DType.Float32 ? GC.AllocateArray<float>(_count, pinned: true) : GC.AllocateArray<double>(_count, pinned: true);
+            if (dtype == DType.Float32)
+            {
+                var buffer = GC.AllocateArray<float>(_count, pinned: true);
+                _buffer = buffer;
+                if (group.WorldSize > 1) _ringFloat = new RingAllReduce<float>(group, buffer, MpiNative.Float, tag);
+            }
+            else
+            {
+                var buffer = GC.AllocateArray<double>(_count, pinned: true);
+                _buffer = buffer;
+                if (group.WorldSize > 1) _ringDouble = new RingAllReduce<double>(group, buffer, MpiNative.Double, tag);
+            }
+            _progress = Progress;
             Pending = Parameters.Length;
         }
 
         private void* Address => (void*)Marshal.UnsafeAddrOfPinnedArrayElement(_buffer, 0);
+
+        private nint Datatype => _dtype == DType.Float32 ? MpiNative.Float : MpiNative.Double;
 
         public void Put(Tensor parameter, int offset)
         {
@@ -196,27 +240,59 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
             }
         }
 
-        public void Start(ProcessGroup group)
+        public void Start()
         {
-            if (group.WorldSize == 1) return;
-            Request = group.StartSum(Address, _count, _dtype == DType.Float32 ? MpiNative.Float : MpiNative.Double, _dtype.ElementSize(), out _gathered);
+            if (_group.WorldSize == 1) return;
+            _inFlight = true;
+            _deterministic = _group.DeterministicReduction;
+            if (_deterministic) _request = _group.StartSum(Address, _count, Datatype, _dtype.ElementSize(), ref _gathered);
+            else if (_ringFloat is not null) _ringFloat.Start();
+            else _ringDouble!.Start();
+        }
+
+        /// <summary>Lets MPI move this bucket's data; true once its reduction is complete (or none is in flight).</summary>
+        public bool Progress()
+        {
+            if (!_inFlight) return true;
+            if (_deterministic) return _group.Test(ref _request);
+            return _ringFloat?.Progress() ?? _ringDouble!.Progress();
         }
 
         /// <summary>Waits for the reduction, then sets every parameter's gradient to the mean; ready for the next pass.</summary>
-        public void Complete(ProcessGroup group)
+        public void Complete(ref long waitTicks)
         {
-            if (group.WorldSize > 1)
+            bool divide = false;
+            if (_inFlight)
             {
-                group.Wait(ref Request, "the gradient all-reduce");
-                group.FinishSum(Address, _count, _dtype == DType.Float32 ? MpiNative.Float : MpiNative.Double, _gathered);
-                _gathered = null;
+                long t0 = Stopwatch.GetTimestamp();
+                _group.WaitUntil(_progress, "the gradient all-reduce");
+                waitTicks += Stopwatch.GetTimestamp() - t0;
+                _inFlight = false;
+                if (_deterministic)
+                {
+                    _group.FinishSum(Address, _count, Datatype, _gathered);
+                    divide = true; // the rank-ordered sum; the ring's result is already the mean
+                }
             }
             for (int i = 0; i < Parameters.Length; i++)
             {
                 var g = _gradients[i];
                 if (_dtype == DType.Float32)
-                    TensorPrimitives.Divide(((float[])_buffer).AsSpan(Offsets[i], g.Numel), (float)group.WorldSize, g.Span<float>());
-                else TensorPrimitives.Divide(((double[])_buffer).AsSpan(Offsets[i], g.Numel), (double)group.WorldSize, g.Span<double>());
+                {
+                    var slice = ((float[])_buffer).AsSpan(Offsets[i], g.Numel);
+                    if (divide) TensorPrimitives.Divide(slice, (float)_group.WorldSize, g.Span<float>());
+                    else slice.CopyTo(g.Span<float>());
+                }
+                else
+                {
+                    var slice = ((double[])_buffer).AsSpan(Offsets[i], g.Numel);
+                    if (divide) TensorPrimitives.Divide(slice, (double)_group.WorldSize, g.Span<double>());
+                    else slice.CopyTo(g.Span<double>());
+                }
+                // The engine's gradient goes back to the step's pool instead of to the garbage collector, as ZeroGrad
+                // would have sent it: an MLP's first-layer gradient is a large-object-heap array, one per step otherwise.
+                var old = Parameters[i].Grad;
+                if (!ReferenceEquals(old, g)) TensorScope.Adopt(old);
                 Parameters[i].Grad = g;
                 _arrived[i] = false;
             }
@@ -224,3 +300,12 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         }
     }
 }
+
+/// <summary>
+/// Where <see cref="DistributedDataParallel"/>'s work went over the backward passes so far (wall-clock seconds, summed).
+/// </summary>
+/// <param name="Passes">Backward passes that reduced gradients.</param>
+/// <param name="HookSeconds">Inside the gradient hooks during the passes: copying gradients into buckets, starting reductions and letting them progress.</param>
+/// <param name="WaitSeconds">After each pass, waiting for the reductions still in flight (communication the backward pass did not hide, including time the other processes were still computing).</param>
+/// <param name="FinishSeconds">The whole end-of-pass step: <paramref name="WaitSeconds"/>, writing the means into the gradients and broadcasting buffers.</param>
+public readonly record struct DataParallelTimings(int Passes, double HookSeconds, double WaitSeconds, double FinishSeconds);

@@ -75,6 +75,9 @@ internal static unsafe partial class MpiNative
     [LibraryImport(Lib)] public static partial int MPI_Iallgather(void* send, int sendCount, nint sendType, void* receive, int receiveCount, nint receiveType, nint comm, nint* request);
     [LibraryImport(Lib)] public static partial int MPI_Ibarrier(nint comm, nint* request);
     [LibraryImport(Lib)] public static partial int MPI_Test(nint* request, int* flag, void* status);
+    [LibraryImport(Lib)] public static partial int MPI_Isend(void* buffer, int count, nint datatype, int destination, int tag, nint comm, nint* request);
+    [LibraryImport(Lib)] public static partial int MPI_Irecv(void* buffer, int count, nint datatype, int source, int tag, nint comm, nint* request);
+    [LibraryImport(Lib)] public static partial int MPI_Comm_dup(nint comm, nint* newComm);
 
     /// <summary>Open MPI's text for an error code.</summary>
     public static string ErrorString(int code)

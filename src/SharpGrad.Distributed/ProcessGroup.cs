@@ -30,6 +30,7 @@ public sealed unsafe class ProcessGroup : IDisposable, SharpGrad.Training.IDataP
     private static readonly object s_initLock = new();
     private readonly object _lock = new();
     private bool _finalized;
+    private nint _ringComm;
 
     private ProcessGroup(int rank, int worldSize, bool isMpi) => (Rank, WorldSize, IsMpi) = (rank, worldSize, isMpi);
 
@@ -66,7 +67,12 @@ public sealed unsafe class ProcessGroup : IDisposable, SharpGrad.Training.IDataP
             Check(MpiNative.MPI_Comm_set_errhandler(MpiNative.CommWorld, MpiNative.ErrorsReturn), "MPI_Comm_set_errhandler");
             Check(MpiNative.MPI_Comm_rank(MpiNative.CommWorld, &rank), "MPI_Comm_rank");
             Check(MpiNative.MPI_Comm_size(MpiNative.CommWorld, &size), "MPI_Comm_size");
-            return s_mpi = new ProcessGroup(rank, size, isMpi: true);
+            // Point-to-point traffic of the gradient ring gets its own communicator, so that its messages can never be
+            // matched by anything else a program sends on MPI_COMM_WORLD.
+            nint ring = 0;
+            Check(MpiNative.MPI_Comm_dup(MpiNative.CommWorld, &ring), "MPI_Comm_dup");
+            Check(MpiNative.MPI_Comm_set_errhandler(ring, MpiNative.ErrorsReturn), "MPI_Comm_set_errhandler");
+            return s_mpi = new ProcessGroup(rank, size, isMpi: true) { _ringComm = ring };
         }
     }
 
@@ -133,7 +139,8 @@ public sealed unsafe class ProcessGroup : IDisposable, SharpGrad.Training.IDataP
     /// <summary>The sum over the processes, into <paramref name="buffer"/>; waits for it.</summary>
     private void Reduce(void* buffer, int count, nint datatype, int elementSize, string what)
     {
-        var request = StartSum(buffer, count, datatype, elementSize, out var gathered);
+        byte[]? gathered = null;
+        var request = StartSum(buffer, count, datatype, elementSize, ref gathered);
         Wait(ref request, what);
         FinishSum(buffer, count, datatype, gathered);
     }
@@ -141,18 +148,19 @@ public sealed unsafe class ProcessGroup : IDisposable, SharpGrad.Training.IDataP
     /// <summary>
     /// Starts summing <paramref name="buffer"/> over the processes without waiting (it must stay fixed until
     /// <see cref="Wait"/> returns; then <see cref="FinishSum"/>). In deterministic mode this gathers every process's copy
-    /// into <paramref name="gathered"/> instead, for <see cref="FinishSum"/> to add in rank order.
+    /// into <paramref name="gathered"/> instead (a pinned array, reused when it is large enough, else replaced), for
+    /// <see cref="FinishSum"/> to add in rank order.
     /// </summary>
-    internal nint StartSum(void* buffer, int count, nint datatype, int elementSize, out byte[]? gathered)
+    internal nint StartSum(void* buffer, int count, nint datatype, int elementSize, ref byte[]? gathered)
     {
         nint request = 0;
-        gathered = null;
         lock (_lock)
         {
             ThrowIfFinalized();
             if (DeterministicReduction)
             {
-                gathered = GC.AllocateUninitializedArray<byte>(checked(count * elementSize * WorldSize), pinned: true);
+                int bytes = checked(count * elementSize * WorldSize);
+                if (gathered is null || gathered.Length < bytes) gathered = GC.AllocateUninitializedArray<byte>(bytes, pinned: true);
                 fixed (byte* g = gathered)
                     Check(MpiNative.MPI_Iallgather(buffer, count, datatype, g, count, datatype, MpiNative.CommWorld, &request), "MPI_Iallgather");
             }
@@ -246,6 +254,30 @@ public sealed unsafe class ProcessGroup : IDisposable, SharpGrad.Training.IDataP
         Wait(ref request, "Barrier");
     }
 
+    /// <summary>Starts sending <paramref name="count"/> elements at <paramref name="buffer"/> to <paramref name="destination"/> (the ring's communicator); the buffer must stay fixed until the request completes.</summary>
+    internal nint StartSend(void* buffer, int count, nint datatype, int destination, int tag)
+    {
+        nint request = 0;
+        lock (_lock)
+        {
+            ThrowIfFinalized();
+            Check(MpiNative.MPI_Isend(buffer, count, datatype, destination, tag, _ringComm, &request), "MPI_Isend");
+        }
+        return request;
+    }
+
+    /// <summary>Starts receiving <paramref name="count"/> elements from <paramref name="source"/> into <paramref name="buffer"/> (the ring's communicator).</summary>
+    internal nint StartReceive(void* buffer, int count, nint datatype, int source, int tag)
+    {
+        nint request = 0;
+        lock (_lock)
+        {
+            ThrowIfFinalized();
+            Check(MpiNative.MPI_Irecv(buffer, count, datatype, source, tag, _ringComm, &request), "MPI_Irecv");
+        }
+        return request;
+    }
+
     /// <summary>Whether the request has completed; a test also lets MPI make progress on every pending collective.</summary>
     internal bool Test(ref nint request)
     {
@@ -262,12 +294,36 @@ public sealed unsafe class ProcessGroup : IDisposable, SharpGrad.Training.IDataP
     /// </summary>
     internal void Wait(ref nint request, string what)
     {
+        if (Test(ref request)) return;
         long start = Stopwatch.GetTimestamp();
         long limit = (long)(Timeout.TotalSeconds * Stopwatch.Frequency), patient = Stopwatch.Frequency / 500;
         for (int spin = 0; !Test(ref request); spin++)
         {
             // Poll hard at first (a collective between ready peers takes microseconds), then yield the core, and after
             // 2 ms (the peer is busy, or the machine oversubscribed) sleep between polls so as not to take its CPU.
+            if (spin > 100)
+            {
+                if (Stopwatch.GetTimestamp() - start > patient) Thread.Sleep(1);
+                else Thread.Yield();
+            }
+            if ((spin & 63) == 63 && Stopwatch.GetTimestamp() - start > limit)
+                throw new DistributedTimeoutException(
+                    $"{what} on rank {Rank} of {WorldSize} did not complete within {Timeout.TotalSeconds:0.#} s: another process has probably died or hung. " +
+                    "Stopping; restart the job with --resume to continue from the last checkpoint.");
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Wait"/>'s polling and deadline for a condition that tests requests itself (<paramref name="done"/> makes
+    /// MPI progress and returns true once the operation is complete).
+    /// </summary>
+    internal void WaitUntil(Func<bool> done, string what)
+    {
+        if (done()) return;
+        long start = Stopwatch.GetTimestamp();
+        long limit = (long)(Timeout.TotalSeconds * Stopwatch.Frequency), patient = Stopwatch.Frequency / 500;
+        for (int spin = 0; !done(); spin++)
+        {
             if (spin > 100)
             {
                 if (Stopwatch.GetTimestamp() - start > patient) Thread.Sleep(1);
