@@ -60,7 +60,12 @@ internal static class Pooling
             {
                 ReadOnlySpan<T> r0 = plane.Slice(2 * oy * w, w), r1 = plane.Slice((2 * oy + 1) * w, w);
                 int ox = 0;
-                if (typeof(T) == typeof(float) && Avx2.IsSupported)
+                if (typeof(T) == typeof(float) && Avx512F.IsSupported)
+                {
+                    ox = MaxRow2x2Avx512(MemoryMarshal.Cast<T, float>(x), pl * hw + 2 * oy * w, 2 * oy * w, w, ow,
+                        MemoryMarshal.Cast<T, float>(y), argmax, pl * o + oy * ow);
+                }
+                else if (typeof(T) == typeof(float) && Avx2.IsSupported)
                     ox = MaxRow2x2Avx2(MemoryMarshal.Cast<T, float>(r0), MemoryMarshal.Cast<T, float>(r1), ow, w, 2 * oy * w,
                         MemoryMarshal.Cast<T, float>(yp.Slice(oy * ow, ow)), ap.Slice(oy * ow, ow),
                         x.Length - (pl * hw + (2 * oy + 1) * w));
@@ -77,6 +82,59 @@ internal static class Pooling
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Sixteen 2x2 windows of one output row at a time (float, AVX-512): the output row whose top input row starts at
+    /// <paramref name="top"/> of <paramref name="x"/> (the bottom row right after it) and at <paramref name="rowBase"/>
+    /// of its plane, written at <paramref name="outAt"/> of <paramref name="y"/> and <paramref name="argmax"/>. Each
+    /// row's pair is compared first (the right one taken only when strictly larger), then the bottom winner replaces the
+    /// top one only when strictly larger: the first maximum in window order, as the scalar code takes it. A block is
+    /// done only when its loads stay inside <paramref name="x"/> and it holds no NaN; its stores may run past the row
+    /// into outputs that later rows of the same call overwrite, never past <paramref name="y"/>. Returns how many
+    /// outputs it wrote; the caller does the rest.
+    /// </summary>
+    private static unsafe int MaxRow2x2Avx512(ReadOnlySpan<float> x, int top, int rowBase, int w, int ow, Span<float> y, Span<int> argmax, int outAt)
+    {
+        int ox = 0;
+        fixed (float* px = x, py = y)
+        fixed (int* pa = argmax)
+        {
+            float* r0 = px + top, r1 = r0 + w;
+            long readable = x.Length - (top + w); // floats from r1 to the end of x
+            long writable = Math.Min(y.Length, argmax.Length) - outAt;
+            var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            var odd = even + Vector512<int>.One;
+            var one = Vector512<int>.One;
+            var below = Vector512.Create(w);
+            for (; ox < ow; ox += 16)
+            {
+                int ix = 2 * ox;
+                if (ix + 32 > readable || ox + 16 > writable) break;
+                var a0 = Vector512.Load(r0 + ix);
+                var a1 = Vector512.Load(r0 + ix + 16);
+                var b0 = Vector512.Load(r1 + ix);
+                var b1 = Vector512.Load(r1 + ix + 16);
+                if (!(Vector512.EqualsAll(a0, a0) && Vector512.EqualsAll(a1, a1) && Vector512.EqualsAll(b0, b0) && Vector512.EqualsAll(b1, b1)))
+                    break; // a NaN: the scalar code applies its propagation rule to the rest of the row
+                var topLeft = Avx512F.PermuteVar16x32x2(a0, even, a1);
+                var topRight = Avx512F.PermuteVar16x32x2(a0, odd, a1);
+                var bottomLeft = Avx512F.PermuteVar16x32x2(b0, even, b1);
+                var bottomRight = Avx512F.PermuteVar16x32x2(b0, odd, b1);
+                var right = Vector512.GreaterThan(topRight, topLeft);
+                var upper = Vector512.ConditionalSelect(right, topRight, topLeft);
+                var upperAt = right.AsInt32() & one;
+                right = Vector512.GreaterThan(bottomRight, bottomLeft);
+                var lower = Vector512.ConditionalSelect(right, bottomRight, bottomLeft);
+                var lowerAt = (right.AsInt32() & one) + below;
+                var down = Vector512.GreaterThan(lower, upper);
+                var best = Vector512.ConditionalSelect(down, lower, upper);
+                var at = Vector512.ConditionalSelect(down.AsInt32(), lowerAt, upperAt) + even + Vector512.Create(rowBase + ix);
+                best.Store(py + outAt + ox);
+                at.Store(pa + outAt + ox);
+            }
+        }
+        return Math.Min(ox, ow);
     }
 
     /// <summary>
