@@ -13,7 +13,7 @@ internal static class Pooling
     public static void MaxForward<T>(ReadOnlySpan<T> x, int planes, in ConvGeometry g, Span<T> y, Span<int> argmax) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int oh = g.OutHeight, ow = g.OutWidth, hw = g.Height * g.Width;
-        if (g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, DilationH: 1, DilationW: 1 })
+        if (IsTwoByTwo(g))
         {
             MaxForward2x2(x, planes, g.Height, g.Width, oh, ow, y, argmax);
             return;
@@ -205,6 +205,84 @@ internal static class Pooling
     private static void Take<T>(ref T best, ref int bestIndex, T v, int index) where T : IFloatingPointIeee754<T>
     {
         if (!(v <= best) && !T.IsNaN(best)) { best = v; bestIndex = index; }
+    }
+
+    /// <summary>Whether a blocked geometry is the 2x2, stride-2 window without padding or dilation (non-overlapping windows).</summary>
+    public static bool IsTwoByTwo(in ConvGeometry g) =>
+        g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, DilationH: 1, DilationW: 1 };
+
+    /// <summary>
+    /// <see cref="MaxBackward{T}"/> for 2x2 windows at stride 2 (<see cref="IsTwoByTwo"/>) over planes of h x w: the
+    /// windows do not overlap, so every input is written once, with its window's gradient when it won (as
+    /// <c>0 + g</c>, the value the clear-then-add kernel leaves) and zero otherwise; the row and column no window covers
+    /// (odd h or w) are zero. No separate clearing pass. <paramref name="gx"/> may hold anything.
+    /// </summary>
+    public static unsafe void MaxBackward2x2<T>(ReadOnlySpan<T> gy, ReadOnlySpan<int> argmax, int planes, int h, int w, Span<T> gx)
+        where T : unmanaged, INumber<T>
+    {
+        int oh = h / 2, ow = w / 2, hw = h * w, o = oh * ow;
+        fixed (T* pgy = gy, pgx = gx)
+        fixed (int* pam = argmax)
+        {
+            long outLen = Math.Min(gy.Length, argmax.Length);
+            var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            var low = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            var high = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+            var rightAt = Vector512<int>.One;
+            var belowAt = Vector512.Create(w);
+            var belowRightAt = Vector512.Create(w + 1);
+            float* buffer = stackalloc float[64];
+            for (int pl = 0; pl < planes; pl++)
+            {
+                T* gp = pgx + (nint)pl * hw;
+                for (int oy = 0; oy < oh; oy++)
+                {
+                    int top = 2 * oy * w, outAt = pl * o + oy * ow;
+                    T* t = gp + top, b = t + w;
+                    T* g = pgy + outAt;
+                    int* a = pam + outAt;
+                    int ox = 0;
+                    if (typeof(T) == typeof(float) && Avx512F.IsSupported)
+                    {
+                        // 16 windows at a time (their gradients and argmax read up to 16 ahead, within the spans); the
+                        // 32 inputs of each row are stored directly when the block is whole, else through a buffer.
+                        for (; ox < ow && outAt + ox + 16 <= outLen; ox += 16)
+                        {
+                            var v = Vector512.Load((float*)g + ox) + Vector512<float>.Zero;
+                            var at = Vector512.Load(a + ox) - (even + Vector512.Create(top + 2 * ox));
+                            var tl = Vector512.ConditionalSelect(Vector512.Equals(at, Vector512<int>.Zero).AsSingle(), v, Vector512<float>.Zero);
+                            var tr = Vector512.ConditionalSelect(Vector512.Equals(at, rightAt).AsSingle(), v, Vector512<float>.Zero);
+                            var bl = Vector512.ConditionalSelect(Vector512.Equals(at, belowAt).AsSingle(), v, Vector512<float>.Zero);
+                            var br = Vector512.ConditionalSelect(Vector512.Equals(at, belowRightAt).AsSingle(), v, Vector512<float>.Zero);
+                            bool whole = ox + 16 <= ow;
+                            float* td = whole ? (float*)t + 2 * ox : buffer, bd = whole ? (float*)b + 2 * ox : buffer + 32;
+                            Avx512F.PermuteVar16x32x2(tl, low, tr).Store(td);
+                            Avx512F.PermuteVar16x32x2(tl, high, tr).Store(td + 16);
+                            Avx512F.PermuteVar16x32x2(bl, low, br).Store(bd);
+                            Avx512F.PermuteVar16x32x2(bl, high, br).Store(bd + 16);
+                            if (!whole)
+                            {
+                                int n = 2 * (ow - ox);
+                                new ReadOnlySpan<float>(buffer, n).CopyTo(new Span<float>((float*)t + 2 * ox, n));
+                                new ReadOnlySpan<float>(buffer + 32, n).CopyTo(new Span<float>((float*)b + 2 * ox, n));
+                            }
+                        }
+                        ox = Math.Min(ox, ow);
+                    }
+                    for (; ox < ow; ox++)
+                    {
+                        int at = a[ox] - (top + 2 * ox);
+                        T v = T.Zero + g[ox];
+                        t[2 * ox] = at == 0 ? v : T.Zero;
+                        t[2 * ox + 1] = at == 1 ? v : T.Zero;
+                        b[2 * ox] = at == w ? v : T.Zero;
+                        b[2 * ox + 1] = at == w + 1 ? v : T.Zero;
+                    }
+                    if ((w & 1) != 0) { t[w - 1] = T.Zero; b[w - 1] = T.Zero; }
+                }
+                if ((h & 1) != 0) new Span<T>(gp + (h - 1) * w, w).Clear();
+            }
+        }
     }
 
     /// <summary>

@@ -123,6 +123,7 @@ public class PoolingTests
     [InlineData(2, 9, 40)]   // 20 outputs: a full block and a partial one; odd height (last row dropped)
     [InlineData(2, 6, 64)]   // 32 outputs: two full blocks
     [InlineData(5, 4, 6)]    // 3 outputs: rows shorter than a vector
+    [InlineData(2, 7, 27)]   // odd width and height: the last column and row belong to no window
     public void Float32TwoByTwoMaxPoolTakesTheFirstMaximumOrTheFirstNaNOfEachWindow(int planes, int h, int w)
     {
         // Values on a coarse grid (many ties, +0 and -0) with a few NaNs; the expectation is computed here window by window:
