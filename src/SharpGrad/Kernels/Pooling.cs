@@ -231,7 +231,7 @@ internal static class Pooling
             var rightAt = Vector512<int>.One;
             var belowAt = Vector512.Create(w);
             var belowRightAt = Vector512.Create(w + 1);
-            float* buffer = stackalloc float[64];
+            var lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
             for (int pl = 0; pl < planes; pl++)
             {
                 T* gp = pgx + (nint)pl * hw;
@@ -245,7 +245,7 @@ internal static class Pooling
                     if (typeof(T) == typeof(float) && Avx512F.IsSupported)
                     {
                         // 16 windows at a time (their gradients and argmax read up to 16 ahead, within the spans); the
-                        // 32 inputs of each row are stored directly when the block is whole, else through a buffer.
+                        // 32 inputs of each row are stored whole when the block is, else under a mask.
                         for (; ox < ow && outAt + ox + 16 <= outLen; ox += 16)
                         {
                             var v = Vector512.Load((float*)g + ox) + Vector512<float>.Zero;
@@ -254,17 +254,24 @@ internal static class Pooling
                             var tr = Vector512.ConditionalSelect(Vector512.Equals(at, rightAt).AsSingle(), v, Vector512<float>.Zero);
                             var bl = Vector512.ConditionalSelect(Vector512.Equals(at, belowAt).AsSingle(), v, Vector512<float>.Zero);
                             var br = Vector512.ConditionalSelect(Vector512.Equals(at, belowRightAt).AsSingle(), v, Vector512<float>.Zero);
-                            bool whole = ox + 16 <= ow;
-                            float* td = whole ? (float*)t + 2 * ox : buffer, bd = whole ? (float*)b + 2 * ox : buffer + 32;
-                            Avx512F.PermuteVar16x32x2(tl, low, tr).Store(td);
-                            Avx512F.PermuteVar16x32x2(tl, high, tr).Store(td + 16);
-                            Avx512F.PermuteVar16x32x2(bl, low, br).Store(bd);
-                            Avx512F.PermuteVar16x32x2(bl, high, br).Store(bd + 16);
-                            if (!whole)
+                            var topLow = Avx512F.PermuteVar16x32x2(tl, low, tr);
+                            var topHigh = Avx512F.PermuteVar16x32x2(tl, high, tr);
+                            var bottomLow = Avx512F.PermuteVar16x32x2(bl, low, br);
+                            var bottomHigh = Avx512F.PermuteVar16x32x2(bl, high, br);
+                            float* td = (float*)t + 2 * ox, bd = (float*)b + 2 * ox;
+                            if (ox + 16 <= ow)
                             {
-                                int n = 2 * (ow - ox);
-                                new ReadOnlySpan<float>(buffer, n).CopyTo(new Span<float>((float*)t + 2 * ox, n));
-                                new ReadOnlySpan<float>(buffer + 32, n).CopyTo(new Span<float>((float*)b + 2 * ox, n));
+                                topLow.Store(td); topHigh.Store(td + 16);
+                                bottomLow.Store(bd); bottomHigh.Store(bd + 16);
+                            }
+                            else
+                            {
+                                // The block's last windows are past the row: only its 2 (ow − ox) inputs a row are stored.
+                                var n = Vector512.Create(2 * (ow - ox));
+                                var first = Vector512.LessThan(lane, n).AsSingle();
+                                var second = Vector512.LessThan(lane + Vector512.Create(16), n).AsSingle();
+                                Avx512F.MaskStore(td, first, topLow); Avx512F.MaskStore(td + 16, second, topHigh);
+                                Avx512F.MaskStore(bd, first, bottomLow); Avx512F.MaskStore(bd + 16, second, bottomHigh);
                             }
                         }
                         ox = Math.Min(ox, ow);
