@@ -21,9 +21,14 @@ switch (workload)
         double minSeconds = double.Parse(options.GetValueOrDefault("seconds", "2"), CultureInfo.InvariantCulture);
         string dtype = options.GetValueOrDefault("dtype", "float32");
         Gemm.MaxThreads = threads;
-        double seconds = dtype == "float64" ? TimeGemm<double>(m, n, k, ta, tb, minSeconds) : TimeGemm<float>(m, n, k, ta, tb, minSeconds);
+        // Cache-blocking sweeps (GemmTuning): --kc-bytes (packed B strip), --mc (rows of A per block), --nc-bytes (B panel).
+        if (options.TryGetValue("kc-bytes", out var kcBytes)) GemmTuning.KcBytes = int.Parse(kcBytes, CultureInfo.InvariantCulture);
+        if (options.TryGetValue("mc", out var mcRows)) GemmTuning.Mc = int.Parse(mcRows, CultureInfo.InvariantCulture);
+        if (options.TryGetValue("nc-bytes", out var ncBytes)) GemmTuning.NcBytes = int.Parse(ncBytes, CultureInfo.InvariantCulture);
+        var (seconds, cpuSeconds) = dtype == "float64" ? TimeGemm<double>(m, n, k, ta, tb, minSeconds) : TimeGemm<float>(m, n, k, ta, tb, minSeconds);
         double gflops = 2.0 * m * n * k / seconds / 1e9;
-        Console.WriteLine(FormattableString.Invariant($"{{\"workload\":\"gemm\",\"threads\":{threads},\"m\":{m},\"n\":{n},\"k\":{k},\"ta\":{(ta ? 1 : 0)},\"tb\":{(tb ? 1 : 0)},\"dtype\":\"{dtype}\",\"gflops\":{gflops:F2}}}"));
+        // CPU seconds per call (all threads, spin-waits included): the steadier figure on a shared machine.
+        Console.WriteLine(FormattableString.Invariant($"{{\"workload\":\"gemm\",\"threads\":{threads},\"m\":{m},\"n\":{n},\"k\":{k},\"ta\":{(ta ? 1 : 0)},\"tb\":{(tb ? 1 : 0)},\"dtype\":\"{dtype}\",\"gflops\":{gflops:F2},\"cpu_seconds_per_call\":{cpuSeconds:F6}}}"));
         break;
     }
     case "fma-peak":
@@ -78,7 +83,7 @@ switch (workload)
 return 0;
 
 // Seconds per call: warm-up (JIT tiers, scratch buffers, worker threads), then calls until at least minSeconds and 3 calls.
-static double TimeGemm<T>(int m, int n, int k, bool ta, bool tb, double minSeconds) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+static (double Seconds, double CpuSeconds) TimeGemm<T>(int m, int n, int k, bool ta, bool tb, double minSeconds) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
     var g = new Generator(1);
     var dtype = typeof(T) == typeof(float) ? DType.Float32 : DType.Float64;
@@ -88,9 +93,13 @@ static double TimeGemm<T>(int m, int n, int k, bool ta, bool tb, double minSecon
     var warm = Stopwatch.StartNew();
     while (warm.Elapsed.TotalSeconds < 0.5) Gemm.Multiply<T>(ta, tb, m, n, k, a, b, c, false);
     int reps = 0;
+    var process = Process.GetCurrentProcess();
+    var cpu0 = process.TotalProcessorTime;
     var sw = Stopwatch.StartNew();
     while (sw.Elapsed.TotalSeconds < minSeconds || reps < 3) { Gemm.Multiply<T>(ta, tb, m, n, k, a, b, c, false); reps++; }
-    return sw.Elapsed.TotalSeconds / reps;
+    double seconds = sw.Elapsed.TotalSeconds / reps;
+    process.Refresh();
+    return (seconds, (process.TotalProcessorTime - cpu0).TotalSeconds / reps);
 }
 
 static Dictionary<string, string> ParseArgs(string[] args)

@@ -107,7 +107,7 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
         int mr = TK.MR, nr = TK.NR;
         _kc = GemmTuning.BlockDepth<T>(nr, _k);
         _mc = GemmTuning.Mc / mr * mr;
-        _nc = Math.Max(nr, GemmTuning.Nc / nr * nr);
+        _nc = GemmTuning.PanelWidth<T>(nr, _kc, _n);
         // Threads split the rows of C and share each packed panel of B, except when C has few rows (a training batch)
         // and enough column strips: then each thread packs and keeps its own strips of B (no barrier, no strip packed by
         // one core and read by the other) and packs the small A itself. Only who computes what moves, never how.
@@ -249,19 +249,27 @@ internal static unsafe class GemmEpilogue
 }
 
 /// <summary>
-/// Cache-blocking parameters, in one place so that the benchmark can sweep them (KC follows from the micro-kernel:
-/// see <c>GemmJob.Plan</c>). Measured on a 2-core AVX-512 Xeon (48 KB L1d, 2 MB L2 per core); results do not depend on them.
+/// Cache-blocking parameters, in one place so that the benchmark can sweep them (bench runner: <c>--workload gemm
+/// --kc-bytes --mc --nc-bytes</c>). Measured on a 2-core AVX-512 Xeon (48 KB L1d, 2 MB L2 per core); on the Zen 4 EPYC
+/// (32 KB L1d, 1 MB L2) a sweep of the B strip (16-32 KB) and panel (0.5-1 MB) under load showed no difference
+/// beyond the noise, so the Xeon's values stay. KC changes where the k sum is cut into blocks, so it changes the last
+/// bits of results; nothing here depends on the thread count.
 /// </summary>
 internal static class GemmTuning
 {
     /// <summary>
-    /// KC, the depth of a k block: one NR-wide strip of packed B (KC x NR) fills about 32 KB, so it stays in L1 while
-    /// the kernel walks down the rows of packed A. The k range is cut into equal blocks (784 = 7 x 112, not
-    /// 6 x 128 + 16).
+    /// Bytes of one KC x NR strip of packed B, which stays in L1 while the kernel walks down the rows of packed A
+    /// (32 KB: KC = 256 for float32 with NR = 32).
+    /// </summary>
+    public static int KcBytes = 32 * 1024;
+
+    /// <summary>
+    /// KC, the depth of a k block (<see cref="KcBytes"/> of B strip, 64 to 384 deep). The k range is cut into equal
+    /// blocks (784 = 7 x 112, not 6 x 128 + 16).
     /// </summary>
     public static unsafe int BlockDepth<T>(int nr, int k) where T : unmanaged
     {
-        int kcMax = Math.Clamp(32 * 1024 / (nr * sizeof(T)), 64, 384);
+        int kcMax = Math.Clamp(KcBytes / (nr * sizeof(T)), 64, 384);
         int blocks = Math.Max(1, (k + kcMax - 1) / kcMax);
         return (k + blocks - 1) / blocks;
     }
@@ -270,10 +278,22 @@ internal static class GemmTuning
     public static int Mc = 240;
 
     /// <summary>
-    /// Columns of B packed at once (NC): each thread's KC x NC panel (256 x 1024 floats = 1 MB) stays in its L2 beside
-    /// the A block; 2048 (a panel that spills to L3) measured 10-20% slower at n = 2048.
+    /// Bytes of each thread's KC x NC panel of packed B, which stays in its L2 beside the A block: 1 MB (256 x 1024
+    /// floats; 2048 columns, a panel that spills to L3, measured 10-20% slower at n = 2048 on the Xeon).
     /// </summary>
-    public static int Nc = 1024;
+    public static int NcBytes = 1024 * 1024;
+
+    /// <summary>
+    /// NC for a KC-deep panel over <paramref name="n"/> columns: at most <see cref="NcBytes"/> of packed B, the columns
+    /// cut into equal panels (whole NR strips), so that no thin last panel repacks all of A for a few columns.
+    /// </summary>
+    public static unsafe int PanelWidth<T>(int nr, int kc, int n) where T : unmanaged
+    {
+        int ncMax = Math.Max(nr, NcBytes / (Math.Max(1, kc) * sizeof(T)) / nr * nr);
+        int panels = Math.Max(1, (n + ncMax - 1) / ncMax);
+        int nc = (n + panels - 1) / panels;
+        return Math.Max(nr, (nc + nr - 1) / nr * nr);
+    }
 
     /// <summary>At most this many MR-row strips of C count as "few rows": threads then split the columns instead.</summary>
     public static int SmallRowStrips = 16;

@@ -366,12 +366,19 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
                 if (w < nr)
                     for (int r = 0; r < kcCur; r++) Im2Col.Fill(ref strip[r * nr], w, nr);
                 bool add = pc > 0;
+                // After the last k block the bias is added to each tile while it is still in L1 (the same sum, then
+                // the same addition, as a pass over the whole output afterwards, which would read it back from memory).
+                T* bias = pc + kcCur >= k ? _bias : null;
                 T* aBlock = _w + _mPadded * pc;
                 for (int ir = 0; ir < outC; ir += mr)
                 {
                     int h = Math.Min(mr, outC - ir);
                     T* cp = yq + ir * p;
-                    if (h == mr && w == nr && inside) TK.Run(kcCur, aBlock + ir * kcCur, strip, nr, cp, p, T.One, add ? T.One : T.Zero);
+                    if (h == mr && w == nr && inside)
+                    {
+                        TK.Run(kcCur, aBlock + ir * kcCur, strip, nr, cp, p, T.One, add ? T.One : T.Zero);
+                        if (bias != null) AddRowBias(cp, p, h, w, bias + ir);
+                    }
                     else
                     {
                         TK.Run(kcCur, aBlock + ir * kcCur, strip, nr, tile, nr, T.One, T.Zero);
@@ -379,22 +386,31 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
                         for (int done = 0, img = image, px = pix; done < w; img++, px = 0)
                         {
                             int seg = Math.Min(w - done, p - px);
-                            GemmPacking.MergeTile(tile + done, nr, _y + ((nint)img * outC + ir) * p + px, p, h, seg, T.One, add ? T.One : T.Zero);
+                            T* dst = _y + ((nint)img * outC + ir) * p + px;
+                            GemmPacking.MergeTile(tile + done, nr, dst, p, h, seg, T.One, add ? T.One : T.Zero);
+                            if (bias != null) AddRowBias(dst, p, h, seg, bias + ir);
                             done += seg;
                         }
                     }
                 }
             }
         }
-        if (_bias == null) return;
-        for (int i = firstImage; i <= lastImage; i++)
+    }
+
+    /// <summary><c>c[r, j] += bias[r]</c> over an h x w block of C (one output channel per row).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRowBias(T* c, nint ldc, int h, int w, T* bias)
+    {
+        for (int r = 0; r < h; r++, c += ldc)
         {
-            int from = Math.Max(q0 - i * p, 0), to = Math.Min(q1 - i * p, p);
-            for (int o = 0; o < outC; o++)
+            T b = bias[r];
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated)
             {
-                var row = new Span<T>(_y + ((nint)i * outC + o) * p + from, to - from);
-                System.Numerics.Tensors.TensorPrimitives.Add(row, _bias[o], row);
+                var vb = Vector256.Create(b);
+                for (; j + Vector256<T>.Count <= w; j += Vector256<T>.Count) Vector256.Store(Vector256.Load(c + j) + vb, c + j);
             }
+            for (; j < w; j++) c[j] += b;
         }
     }
 }

@@ -13,7 +13,7 @@ internal static class Pooling
     public static void MaxForward<T>(ReadOnlySpan<T> x, int planes, in ConvGeometry g, Span<T> y, Span<int> argmax) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int oh = g.OutHeight, ow = g.OutWidth, hw = g.Height * g.Width;
-        if (g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, DilationH: 1, DilationW: 1 })
+        if (IsTwoByTwo(g))
         {
             MaxForward2x2(x, planes, g.Height, g.Width, oh, ow, y, argmax);
             return;
@@ -60,7 +60,12 @@ internal static class Pooling
             {
                 ReadOnlySpan<T> r0 = plane.Slice(2 * oy * w, w), r1 = plane.Slice((2 * oy + 1) * w, w);
                 int ox = 0;
-                if (typeof(T) == typeof(float) && Avx2.IsSupported)
+                if (typeof(T) == typeof(float) && Avx512F.IsSupported)
+                {
+                    ox = MaxRow2x2Avx512(MemoryMarshal.Cast<T, float>(x), pl * hw + 2 * oy * w, 2 * oy * w, w, ow,
+                        MemoryMarshal.Cast<T, float>(y), argmax, pl * o + oy * ow);
+                }
+                else if (typeof(T) == typeof(float) && Avx2.IsSupported)
                     ox = MaxRow2x2Avx2(MemoryMarshal.Cast<T, float>(r0), MemoryMarshal.Cast<T, float>(r1), ow, w, 2 * oy * w,
                         MemoryMarshal.Cast<T, float>(yp.Slice(oy * ow, ow)), ap.Slice(oy * ow, ow),
                         x.Length - (pl * hw + (2 * oy + 1) * w));
@@ -77,6 +82,59 @@ internal static class Pooling
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Sixteen 2x2 windows of one output row at a time (float, AVX-512): the output row whose top input row starts at
+    /// <paramref name="top"/> of <paramref name="x"/> (the bottom row right after it) and at <paramref name="rowBase"/>
+    /// of its plane, written at <paramref name="outAt"/> of <paramref name="y"/> and <paramref name="argmax"/>. Each
+    /// row's pair is compared first (the right one taken only when strictly larger), then the bottom winner replaces the
+    /// top one only when strictly larger: the first maximum in window order, as the scalar code takes it. A block is
+    /// done only when its loads stay inside <paramref name="x"/> and it holds no NaN; its stores may run past the row
+    /// into outputs that later rows of the same call overwrite, never past <paramref name="y"/>. Returns how many
+    /// outputs it wrote; the caller does the rest.
+    /// </summary>
+    private static unsafe int MaxRow2x2Avx512(ReadOnlySpan<float> x, int top, int rowBase, int w, int ow, Span<float> y, Span<int> argmax, int outAt)
+    {
+        int ox = 0;
+        fixed (float* px = x, py = y)
+        fixed (int* pa = argmax)
+        {
+            float* r0 = px + top, r1 = r0 + w;
+            long readable = x.Length - (top + w); // floats from r1 to the end of x
+            long writable = Math.Min(y.Length, argmax.Length) - outAt;
+            var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            var odd = even + Vector512<int>.One;
+            var one = Vector512<int>.One;
+            var below = Vector512.Create(w);
+            for (; ox < ow; ox += 16)
+            {
+                int ix = 2 * ox;
+                if (ix + 32 > readable || ox + 16 > writable) break;
+                var a0 = Vector512.Load(r0 + ix);
+                var a1 = Vector512.Load(r0 + ix + 16);
+                var b0 = Vector512.Load(r1 + ix);
+                var b1 = Vector512.Load(r1 + ix + 16);
+                if (!(Vector512.EqualsAll(a0, a0) && Vector512.EqualsAll(a1, a1) && Vector512.EqualsAll(b0, b0) && Vector512.EqualsAll(b1, b1)))
+                    break; // a NaN: the scalar code applies its propagation rule to the rest of the row
+                var topLeft = Avx512F.PermuteVar16x32x2(a0, even, a1);
+                var topRight = Avx512F.PermuteVar16x32x2(a0, odd, a1);
+                var bottomLeft = Avx512F.PermuteVar16x32x2(b0, even, b1);
+                var bottomRight = Avx512F.PermuteVar16x32x2(b0, odd, b1);
+                var right = Vector512.GreaterThan(topRight, topLeft);
+                var upper = Vector512.ConditionalSelect(right, topRight, topLeft);
+                var upperAt = right.AsInt32() & one;
+                right = Vector512.GreaterThan(bottomRight, bottomLeft);
+                var lower = Vector512.ConditionalSelect(right, bottomRight, bottomLeft);
+                var lowerAt = (right.AsInt32() & one) + below;
+                var down = Vector512.GreaterThan(lower, upper);
+                var best = Vector512.ConditionalSelect(down, lower, upper);
+                var at = Vector512.ConditionalSelect(down.AsInt32(), lowerAt, upperAt) + even + Vector512.Create(rowBase + ix);
+                best.Store(py + outAt + ox);
+                at.Store(pa + outAt + ox);
+            }
+        }
+        return Math.Min(ox, ow);
     }
 
     /// <summary>
@@ -147,6 +205,91 @@ internal static class Pooling
     private static void Take<T>(ref T best, ref int bestIndex, T v, int index) where T : IFloatingPointIeee754<T>
     {
         if (!(v <= best) && !T.IsNaN(best)) { best = v; bestIndex = index; }
+    }
+
+    /// <summary>Whether a blocked geometry is the 2x2, stride-2 window without padding or dilation (non-overlapping windows).</summary>
+    public static bool IsTwoByTwo(in ConvGeometry g) =>
+        g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, DilationH: 1, DilationW: 1 };
+
+    /// <summary>
+    /// <see cref="MaxBackward{T}"/> for 2x2 windows at stride 2 (<see cref="IsTwoByTwo"/>) over planes of h x w: the
+    /// windows do not overlap, so every input is written once, with its window's gradient when it won (as
+    /// <c>0 + g</c>, the value the clear-then-add kernel leaves) and zero otherwise; the row and column no window covers
+    /// (odd h or w) are zero. No separate clearing pass. <paramref name="gx"/> may hold anything.
+    /// </summary>
+    public static unsafe void MaxBackward2x2<T>(ReadOnlySpan<T> gy, ReadOnlySpan<int> argmax, int planes, int h, int w, Span<T> gx)
+        where T : unmanaged, INumber<T>
+    {
+        int oh = h / 2, ow = w / 2, hw = h * w, o = oh * ow;
+        fixed (T* pgy = gy, pgx = gx)
+        fixed (int* pam = argmax)
+        {
+            long outLen = Math.Min(gy.Length, argmax.Length);
+            var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            var low = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            var high = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+            var rightAt = Vector512<int>.One;
+            var belowAt = Vector512.Create(w);
+            var belowRightAt = Vector512.Create(w + 1);
+            var lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            for (int pl = 0; pl < planes; pl++)
+            {
+                T* gp = pgx + (nint)pl * hw;
+                for (int oy = 0; oy < oh; oy++)
+                {
+                    int top = 2 * oy * w, outAt = pl * o + oy * ow;
+                    T* t = gp + top, b = t + w;
+                    T* g = pgy + outAt;
+                    int* a = pam + outAt;
+                    int ox = 0;
+                    if (typeof(T) == typeof(float) && Avx512F.IsSupported)
+                    {
+                        // 16 windows at a time (their gradients and argmax read up to 16 ahead, within the spans); the
+                        // 32 inputs of each row are stored whole when the block is, else under a mask.
+                        for (; ox < ow && outAt + ox + 16 <= outLen; ox += 16)
+                        {
+                            var v = Vector512.Load((float*)g + ox) + Vector512<float>.Zero;
+                            var at = Vector512.Load(a + ox) - (even + Vector512.Create(top + 2 * ox));
+                            var tl = Vector512.ConditionalSelect(Vector512.Equals(at, Vector512<int>.Zero).AsSingle(), v, Vector512<float>.Zero);
+                            var tr = Vector512.ConditionalSelect(Vector512.Equals(at, rightAt).AsSingle(), v, Vector512<float>.Zero);
+                            var bl = Vector512.ConditionalSelect(Vector512.Equals(at, belowAt).AsSingle(), v, Vector512<float>.Zero);
+                            var br = Vector512.ConditionalSelect(Vector512.Equals(at, belowRightAt).AsSingle(), v, Vector512<float>.Zero);
+                            var topLow = Avx512F.PermuteVar16x32x2(tl, low, tr);
+                            var topHigh = Avx512F.PermuteVar16x32x2(tl, high, tr);
+                            var bottomLow = Avx512F.PermuteVar16x32x2(bl, low, br);
+                            var bottomHigh = Avx512F.PermuteVar16x32x2(bl, high, br);
+                            float* td = (float*)t + 2 * ox, bd = (float*)b + 2 * ox;
+                            if (ox + 16 <= ow)
+                            {
+                                topLow.Store(td); topHigh.Store(td + 16);
+                                bottomLow.Store(bd); bottomHigh.Store(bd + 16);
+                            }
+                            else
+                            {
+                                // The block's last windows are past the row: only its 2 (ow − ox) inputs a row are stored.
+                                var n = Vector512.Create(2 * (ow - ox));
+                                var first = Vector512.LessThan(lane, n).AsSingle();
+                                var second = Vector512.LessThan(lane + Vector512.Create(16), n).AsSingle();
+                                Avx512F.MaskStore(td, first, topLow); Avx512F.MaskStore(td + 16, second, topHigh);
+                                Avx512F.MaskStore(bd, first, bottomLow); Avx512F.MaskStore(bd + 16, second, bottomHigh);
+                            }
+                        }
+                        ox = Math.Min(ox, ow);
+                    }
+                    for (; ox < ow; ox++)
+                    {
+                        int at = a[ox] - (top + 2 * ox);
+                        T v = T.Zero + g[ox];
+                        t[2 * ox] = at == 0 ? v : T.Zero;
+                        t[2 * ox + 1] = at == 1 ? v : T.Zero;
+                        b[2 * ox] = at == w ? v : T.Zero;
+                        b[2 * ox + 1] = at == w + 1 ? v : T.Zero;
+                    }
+                    if ((w & 1) != 0) { t[w - 1] = T.Zero; b[w - 1] = T.Zero; }
+                }
+                if ((h & 1) != 0) new Span<T>(gp + (h - 1) * w, w).Clear();
+            }
+        }
     }
 
     /// <summary>

@@ -118,4 +118,45 @@ public class PoolingTests
         var ex = Assert.Throws<NotSupportedException>(() => SharpGrad.Autograd.Grad((again * again).Sum(), [xg], createGraph: true));
         Assert.Contains("first-order backward only", ex.Message);
     }
+    [Theory]
+    [InlineData(3, 24, 24)]  // the CNN's first pool: 12 outputs a row, one partial 16-window block per row
+    [InlineData(2, 9, 40)]   // 20 outputs: a full block and a partial one; odd height (last row dropped)
+    [InlineData(2, 6, 64)]   // 32 outputs: two full blocks
+    [InlineData(5, 4, 6)]    // 3 outputs: rows shorter than a vector
+    [InlineData(2, 7, 27)]   // odd width and height: the last column and row belong to no window
+    public void Float32TwoByTwoMaxPoolTakesTheFirstMaximumOrTheFirstNaNOfEachWindow(int planes, int h, int w)
+    {
+        // Values on a coarse grid (many ties, +0 and -0) with a few NaNs; the expectation is computed here window by window:
+        // the first NaN in window order (top-left, top-right, bottom-left, bottom-right) if there is one, else the first
+        // element equal to the window's maximum. Forward values are compared bit for bit, the routing of the gradient exactly.
+        var g = new Generator(11);
+        float[] xs = Tensor.Rand([planes * h * w], g).ToArray<float>().Select(u => (float)Math.Floor(u * 5) - 2).ToArray();
+        for (int i = 0; i < xs.Length; i += 7) xs[i] = i % 2 == 0 ? -0f : 0f;
+        for (int i = 5; i < xs.Length; i += 97) xs[i] = float.NaN;
+        var x = Tensor.FromArray(xs, [1, planes, h, w]);
+        x.RequiresGrad = true;
+        var y = Functional.MaxPool2d(x, 2);
+        int oh = h / 2, ow = w / 2;
+        Assert.Equal(new[] { 1, planes, oh, ow }, y.Shape);
+        float[] weights = Enumerable.Range(1, y.Numel).Select(i => (float)i).ToArray();
+        float[] gx = SharpGrad.Autograd.Grad((y * Tensor.FromArray(weights, y.Shape)).Sum(), [x])[0].ToArray<float>();
+        float[] ys = y.ToArray<float>(), expectedGx = new float[xs.Length];
+        for (int p = 0; p < planes; p++)
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    int tl = p * h * w + 2 * oy * w + 2 * ox;
+                    int[] window = [tl, tl + 1, tl + w, tl + w + 1];
+                    int winner = Array.Find(window, i => float.IsNaN(xs[i]));
+                    if (!window.Any(i => float.IsNaN(xs[i])))
+                    {
+                        float max = window.Max(i => xs[i]);
+                        winner = window.First(i => xs[i] == max);
+                    }
+                    int o = (p * oh + oy) * ow + ox;
+                    Assert.Equal(BitConverter.SingleToInt32Bits(xs[winner]), BitConverter.SingleToInt32Bits(ys[o]));
+                    expectedGx[winner] += weights[o];
+                }
+        Assert.Equal(expectedGx, gx);
+    }
 }

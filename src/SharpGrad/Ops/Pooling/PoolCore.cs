@@ -176,7 +176,9 @@ internal static class PoolCore
         return Autograd.Record(y, op + "Backward", [x], gy =>
         {
             var gx = Tensor.Uninitialized(xShape, gy.DType);   // every plane is cleared by the kernel
-            DTypeDispatch.Float(gy.DType, new MaxBackwardKernel(gy, argmax, planes, inPlane, outPlane, gx), op);
+            if (blocked is { } b && Pooling.IsTwoByTwo(b))
+                DTypeDispatch.Float(gy.DType, new MaxBackward2x2Kernel(gy, argmax, planes, b.Height, b.Width, gx), op);
+            else DTypeDispatch.Float(gy.DType, new MaxBackwardKernel(gy, argmax, planes, inPlane, outPlane, gx), op);
             return [gx];
         }, differentiableBackward: false, onRelease: () => ScratchPool<int>.Return(argmax), attributes: attributes ?? new PoolAttributes(axes, null));
     }
@@ -226,6 +228,19 @@ internal static class PoolCore
             int i = inPlane, o = outPlane;
             RangeWork.Run(planes, (long)planes * inPlane, (first, last) => Pooling.MaxBackward<T>(
                 gys.AsSpan(first * o, (last - first) * o), am.AsSpan(first * o, (last - first) * o), last - first, i, o, gxs.AsSpan(first * i, (last - first) * i)));
+        }
+    }
+
+    // Non-overlapping 2x2 windows: each thread writes its own planes of gx whole (no clearing pass).
+    private readonly struct MaxBackward2x2Kernel(Tensor gy, int[] argmax, int planes, int h, int w, Tensor gx) : IFloatKernel
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            T[] gys = gy.Array<T>(), gxs = gx.Array<T>();
+            int[] am = argmax;
+            int hh = h, ww = w, i = h * w, o = h / 2 * (w / 2);
+            RangeWork.Run(planes, (long)planes * i, (first, last) => Pooling.MaxBackward2x2<T>(
+                gys.AsSpan(first * o, (last - first) * o), am.AsSpan(first * o, (last - first) * o), last - first, hh, ww, gxs.AsSpan(first * i, (last - first) * i)));
         }
     }
 
