@@ -9,6 +9,17 @@ internal abstract class Instruction
 {
     /// <summary>Runs the kernel again on the same buffers. Must not allocate.</summary>
     public abstract void Run();
+
+    /// <summary>A readable name for profiles: the instruction's type with its type arguments.</summary>
+    public virtual string Describe() => Name(GetType());
+
+    private static string Name(Type t)
+    {
+        if (!t.IsGenericType) return t.Name;
+        string name = t.Name;
+        int tick = name.IndexOf('`', StringComparison.Ordinal);
+        return (tick < 0 ? name : name[..tick]) + "<" + string.Join(",", t.GetGenericArguments().Select(Name)) + ">";
+    }
 }
 
 /// <summary>
@@ -343,7 +354,18 @@ internal sealed class ReluInstruction<T>(T[] a, T[]? p, T[] d) : Instruction whe
 internal sealed class GemmInstruction<T>(bool transA, bool transB, int m, int n, int k, T[] a, T[] b, T[] c, T[]? bias, GemmActivation activation)
     : Instruction where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public override void Run() =>
+    private readonly GemmSplit<T>? _split = GemmSplit<T>.For(transA, transB, m, n, k, a, b, c, bias, activation);
+
+    /// <summary>Whether the product is split into blocks computed on several threads.</summary>
+    internal bool Split => _split is not null;
+
+    public override void Run()
+    {
+        if (_split is not null) _split.Run();
+        else Multiply();
+    }
+
+    private void Multiply() =>
         Kernels.Gemm.Multiply(transA, transB, m, n, k, T.One, a, Math.Max(1, transA ? m : k), b, Math.Max(1, transB ? k : n), T.Zero, c, Math.Max(1, n),
             bias, activation);
 }
@@ -379,5 +401,10 @@ internal sealed class CopyInstruction(Array source, Array destination) : Instruc
 /// <summary>An optimizer's <see cref="Optim.Optimizer.Step"/> over the gradient arrays seen at capture; reads its settings and step count live.</summary>
 internal sealed class OptimizerStepInstruction(Optim.Optimizer optimizer, Array?[] gradients) : Instruction
 {
-    public override void Run() => optimizer.ReplayStep(gradients);
+    private readonly ParallelUpdate?[]? _parallel = ParallelUpdate.For(optimizer, gradients);
+
+    /// <summary>Whether some parameter's update is split over threads.</summary>
+    internal bool Parallel => _parallel is not null;
+
+    public override void Run() => optimizer.ReplayStep(gradients, _parallel);
 }
