@@ -1,7 +1,21 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using SharpGrad.Kernels;
 
 namespace SharpGrad;
+
+/// <summary>How a replayed optimizer step updates one parameter when not by a plain <c>Update</c> call.</summary>
+internal interface IParameterUpdate
+{
+    /// <summary>Updates the parameter (and, for a fused update, computes its gradient first). Allocates nothing.</summary>
+    void Run();
+
+    /// <summary>Whether the work is shared with the worker threads.</summary>
+    bool Split { get; }
+}
+
+/// <summary>An update that computes the parameter's gradient itself (<see cref="FusedGradientUpdate{T}"/>).</summary>
+internal interface IFusedUpdate : IParameterUpdate;
 
 /// <summary>
 /// The update of one large parameter in a replayed optimizer step, split into element ranges run on the
@@ -9,7 +23,7 @@ namespace SharpGrad;
 /// update is elementwise (<see cref="Optim.Optimizer.UpdatesElementwise"/>): each element then gets the same
 /// operations whichever thread runs its range, so the result does not depend on the split.
 /// </summary>
-internal sealed class ParallelUpdate : ParallelWork
+internal sealed class ParallelUpdate : ParallelWork, IParameterUpdate
 {
     /// <summary>Parameters with fewer elements are updated on one thread: waking another costs more than it saves.</summary>
     internal const int MinElements = 1 << 15;
@@ -31,18 +45,20 @@ internal sealed class ParallelUpdate : ParallelWork
     }
 
     /// <summary>One split per gradient large enough, or null when there is none (or the optimizer does not qualify).</summary>
-    public static ParallelUpdate?[]? For(Optim.Optimizer optimizer, Array?[] gradients)
+    public static IParameterUpdate?[]? For(Optim.Optimizer optimizer, Array?[] gradients)
     {
         if (!optimizer.UpdatesElementwise || WorkerPool.MaxParallelism < 2) return null;
-        ParallelUpdate?[]? splits = null;
+        IParameterUpdate?[]? splits = null;
         for (int i = 0; i < gradients.Length; i++)
         {
             if (gradients[i] is not { Length: >= MinElements } g) continue;
-            splits ??= new ParallelUpdate?[gradients.Length];
+            splits ??= new IParameterUpdate?[gradients.Length];
             splits[i] = new ParallelUpdate(optimizer, i, g);
         }
         return splits;
     }
+
+    public bool Split => true;
 
     public void Run()
     {
@@ -120,6 +136,71 @@ internal sealed class GemmSplit<T> : ParallelWork where T : unmanaged, IFloating
             int j0 = u0 * ColumnBlock, j1 = Math.Min(_n, u1 * ColumnBlock);
             Gemm.Multiply(_transA, _transB, _m, j1 - j0, _k, T.One, _a, lda, _b.AsSpan(_transB ? j0 * ldb : j0), ldb, T.Zero,
                 _c.AsSpan(j0), ldc, _bias is null ? default : _bias.AsSpan(j0), _activation);
+        }
+    }
+}
+
+/// <summary>
+/// A parameter's gradient computed inside its optimizer update, in blocks of rows: each block of the recorded GEMM that
+/// wrote the gradient (a Linear's weight gradient <c>gᵀ x</c>) is computed and then updated at once, while it is still
+/// in the L1 cache, instead of the whole gradient being written by one instruction and read back by the step. The
+/// gradient array still receives every value (the parameter's <c>.Grad</c> stays as eager mode leaves it). Row blocks
+/// of a direct-loop product give each element the same operations as the whole product (see <see cref="GemmSplit{T}"/>)
+/// and the update is elementwise, so the results are those of the two instructions run one after the other. Large
+/// parameters share the blocks with the worker threads.
+/// </summary>
+internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private const int RowTile = 4;
+
+    /// <summary>About this many bytes of gradient per block: a block and the parameter rows it updates stay in L1.</summary>
+    private const int BlockBytes = 16 * 1024;
+
+    private readonly Optim.Optimizer _optimizer;
+    private readonly int _index, _m, _n, _k, _tiles, _blockRows, _lda, _ldb;
+    private readonly bool _transA, _transB;
+    private readonly T[] _a, _b, _c;
+
+    private FusedGradientUpdate(Optim.Optimizer optimizer, int index, GemmInstruction<T> g)
+    {
+        _optimizer = optimizer;
+        _index = index;
+        (_transA, _transB, _m, _n, _k, _a, _b, _c) = (g.TransA, g.TransB, g.M, g.N, g.K, g.A, g.B, g.C);
+        _lda = Math.Max(1, _transA ? _m : _k);
+        _ldb = Math.Max(1, _transB ? _k : _n);
+        _tiles = (_m + RowTile - 1) / RowTile;
+        _blockRows = Math.Max(RowTile, BlockBytes / Math.Max(1, _n * Unsafe.SizeOf<T>()) / RowTile * RowTile);
+    }
+
+    /// <summary>
+    /// The fused update of parameter <paramref name="index"/> with <paramref name="gemm"/>, or null when the product has
+    /// a bias or an activation, takes the packed kernels, or could take another path in a block of rows than whole.
+    /// </summary>
+    public static FusedGradientUpdate<T>? For(Optim.Optimizer optimizer, int index, GemmInstruction<T> gemm)
+    {
+        if (!optimizer.UpdatesElementwise || !gemm.Plain || gemm.M < 1 || gemm.N < 1 || gemm.C.Length != gemm.M * gemm.N) return null;
+        if (!Gemm.IsSmall(gemm.TransA, gemm.TransB, gemm.M, gemm.N, gemm.K)) return null;
+        if (gemm.M > RowTile && !Gemm.IsSmall(gemm.TransA, gemm.TransB, RowTile, gemm.N, gemm.K)) return null;
+        return new FusedGradientUpdate<T>(optimizer, index, gemm);
+    }
+
+    public bool Split => _c.Length >= ParallelUpdate.MinElements && WorkerPool.MaxParallelism > 1 && _tiles >= 2;
+
+    public void Run()
+    {
+        int parts = Split ? Math.Min(Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism), _tiles) : 1;
+        if (parts <= 1) Execute(0, 1);
+        else WorkerPool.Run(this, parts);
+    }
+
+    public override void Execute(int index, int count)
+    {
+        int r0 = (int)((long)_tiles * index / count) * RowTile, r1 = Math.Min(_m, (int)((long)_tiles * (index + 1) / count) * RowTile);
+        for (int r = r0; r < r1; r += _blockRows)
+        {
+            int rows = Math.Min(_blockRows, r1 - r);
+            Gemm.Multiply(_transA, _transB, rows, _n, _k, T.One, _a.AsSpan(_transA ? r : r * _lda), _lda, _b, _ldb, T.Zero, _c.AsSpan(r * _n), _n);
+            _optimizer.UpdateRange(_index, _c, r * _n, rows * _n);
         }
     }
 }

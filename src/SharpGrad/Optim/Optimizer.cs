@@ -156,6 +156,7 @@ public abstract class Optimizer
             {
                 capture.Launch(GetType().Name + ".Step");
                 capture.Reads(grad);
+                capture.Writes(p);
                 bound![i] = grad.Storage;
             }
             if (p.DType == DType.Float32) Update<float>(i, p.Span<float>(), grad.Span<float>());
@@ -168,7 +169,7 @@ public abstract class Optimizer
     /// <see cref="Step"/> as captured in a compiled step: the same updates on the gradient arrays the capture saw (null: no
     /// gradient then), with the settings and the step count of now.
     /// </summary>
-    internal void ReplayStep(Array?[] gradients, ParallelUpdate?[]? parallel = null)
+    internal void ReplayStep(Array?[] gradients, IParameterUpdate?[]? parallel = null)
     {
         StepCount++;
         for (int i = 0; i < gradients.Length; i++)

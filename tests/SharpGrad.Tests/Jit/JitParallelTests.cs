@@ -116,12 +116,66 @@ public class JitParallelTests
         Assert.True(step.LastRunReplayed);
         if (WorkerPool.MaxParallelism > 1)
         {
-            // The first layer's forward product, its weight gradient and its update are split; the rest are too small.
-            Assert.Equal(2, step.PlanInstructions.OfType<GemmInstruction<float>>().Count(i => i.Split));
+            // The first layer's forward product is split; the rest are too small to share.
+            Assert.Equal(1, step.PlanInstructions.OfType<GemmInstruction<float>>().Count(i => i.Split));
             Assert.True(step.PlanInstructions.OfType<OptimizerStepInstruction>().Single().Parallel);
         }
+        // Both weight gradients are computed inside their updates (the biases' come from a reduction, not a GEMM).
+        Assert.Equal(2, step.PlanInstructions.OfType<OptimizerStepInstruction>().Single().Fused);
         Assert.Equal(eagerLosses, losses);
         Assert.Equal(eagerModel.Parameters().SelectMany(p => p.ToArray<float>()), model.Parameters().SelectMany(p => p.ToArray<float>()));
+    }
+
+    [Fact]
+    public void AGradientReadBeforeTheStepIsNotFused()
+    {
+        // The step returns Σ (∂L/∂W1)², computed from the gradient before the update: W1's gradient must then exist before
+        // the optimizer step runs, so it stays an instruction of its own; W2's is still fused.
+        static Tensor Body(Sequential m, Optimizer opt, Tensor x, Tensor y)
+        {
+            var loss = F.CrossEntropy(m.Forward(x), y);
+            opt.ZeroGrad();
+            loss.Backward();
+            var w1 = m.Parameters().First();
+            var norm = (w1.Grad! * w1.Grad!).Sum();
+            opt.Step();
+            return norm;
+        }
+        var g = new Generator(8);
+        var xs = Enumerable.Range(0, 5).Select(_ => Tensor.Rand([1, 784], g)).ToArray();
+        var ys = Enumerable.Range(0, 5).Select(i => Tensor.FromArray(new long[] { i })).ToArray();
+        var eagerModel = Mlp(DType.Float32, 6, 784, 64, 10);
+        var eagerOpt = new Sgd(eagerModel.Parameters(), lr: 0.05);
+        var eagerNorms = xs.Select((x, i) => Body(eagerModel, eagerOpt, x, ys[i]).Item()).ToArray();
+        var model = Mlp(DType.Float32, 6, 784, 64, 10);
+        var opt = new Sgd(model.Parameters(), lr: 0.05);
+        var step = SharpGrad.Jit.Compile(t => Body(model, opt, t[0], t[1]));
+        var norms = xs.Select((x, i) => step.Run(x, ys[i]).Item()).ToArray();
+        Assert.Null(step.FallbackReason);
+        Assert.True(step.LastRunReplayed);
+        Assert.Equal(1, step.PlanInstructions.OfType<OptimizerStepInstruction>().Single().Fused);
+        Assert.Equal(eagerNorms, norms);
+        Assert.Equal(eagerModel.Parameters().SelectMany(p => p.ToArray<float>()), model.Parameters().SelectMany(p => p.ToArray<float>()));
+    }
+
+    [Fact]
+    public void FusedReplayLeavesTheSameGradients()
+    {
+        // The fused update still writes every gradient value: .Grad after a replay is .Grad after an eager step.
+        var g = new Generator(9);
+        var xs = Enumerable.Range(0, 4).Select(_ => Tensor.Rand([1, 784], g, DType.Float64)).ToArray();
+        var y = Tensor.FromArray(new long[] { 7 });
+        var eagerModel = Mlp(DType.Float64, 7, 784, 300, 10);
+        var eagerOpt = new Adam(eagerModel.Parameters(), 1e-3);
+        foreach (var x in xs) Step(eagerModel, eagerOpt, x, y);
+        var model = Mlp(DType.Float64, 7, 784, 300, 10);
+        var opt = new Adam(model.Parameters(), 1e-3);
+        var step = SharpGrad.Jit.Compile(t => Step(model, opt, t[0], t[1]));
+        foreach (var x in xs) step.Run(x, y);
+        Assert.True(step.LastRunReplayed);
+        Assert.Equal(2, step.PlanInstructions.OfType<OptimizerStepInstruction>().Single().Fused);
+        Assert.Equal(eagerModel.Parameters().SelectMany(p => p.Grad!.ToArray<double>()), model.Parameters().SelectMany(p => p.Grad!.ToArray<double>()));
+        Assert.Equal(eagerModel.Parameters().SelectMany(p => p.ToArray<double>()), model.Parameters().SelectMany(p => p.ToArray<double>()));
     }
 
     [Fact]
