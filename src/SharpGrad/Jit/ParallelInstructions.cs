@@ -143,7 +143,7 @@ internal sealed class GemmSplit<T> : ParallelWork where T : unmanaged, IFloating
 /// <summary>
 /// A parameter's gradient computed inside its optimizer update, in blocks of rows: each block of the recorded GEMM that
 /// wrote the gradient (a Linear's weight gradient <c>gᵀ x</c>) is computed and then updated at once, while it is still
-/// in the L1 cache, instead of the whole gradient being written by one instruction and read back by the step. The
+/// in cache, instead of the whole gradient being written by one instruction and read back by the step. The
 /// gradient array still receives every value (the parameter's <c>.Grad</c> stays as eager mode leaves it). Row blocks
 /// of a direct-loop product give each element the same operations as the whole product (see <see cref="GemmSplit{T}"/>)
 /// and the update is elementwise, so the results are those of the two instructions run one after the other. Large
@@ -153,8 +153,11 @@ internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate where 
 {
     private const int RowTile = 4;
 
-    /// <summary>About this many bytes of gradient per block: a block and the parameter rows it updates stay in L1.</summary>
-    private const int BlockBytes = 16 * 1024;
+    /// <summary>
+    /// About this many bytes of gradient per block: the block is read back from L2 rather than from L3 or memory, and each
+    /// block costs one more call of the optimizer's update (Adam's recomputes its bias corrections), so not fewer.
+    /// </summary>
+    private const int BlockBytes = 64 * 1024;
 
     private readonly Optim.Optimizer _optimizer;
     private readonly int _index, _m, _n, _k, _tiles, _blockRows, _lda, _ldb;
