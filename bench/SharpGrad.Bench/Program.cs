@@ -52,6 +52,9 @@ switch (workload)
     case "mlp-epoch": case "cnn-epoch": case "mlp-batch1": case "xor": case "sgd-logreg": case "cnn-layers":
         Console.WriteLine(Workloads.Run(workload, options));
         break;
+    case "jit-profile":
+        Console.WriteLine(JitProfile.Run(options));
+        break;
     // issue 14, lstm-step (bench/SharpGrad.Bench/LstmStep.cs)
     case "lstm-step":
         Console.WriteLine(LstmStep.Run(options));

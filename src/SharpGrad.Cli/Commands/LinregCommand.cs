@@ -26,8 +26,9 @@ internal static class LinregCommand
         var mlpLr = new Option<double>("--mlp-lr") { Description = "MLP Adam learning rate.", DefaultValueFactory = _ => 0.01 };
         var outDir = new Option<string?>("--out") { Description = "Directory for distance.svg, loss.svg and mlp_loss.svg." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of tables." };
+        var noCompile = new Option<bool>("--no-compile") { Description = "Run the training steps and evaluations eagerly instead of compiled (captured once, then replayed); the results are the same." };
         var cmd = new Command("linreg", "Seed 003 Q2: linear regression by least squares (QR) vs gradient descent, their distance per epoch, train/test MSE, and an MLP regressor.");
-        foreach (var o in new Option[] { data, target, samples, features, noise, seed, epochs, lr, hidden, mlpEpochs, mlpLr, outDir, json }) cmd.Add(o);
+        foreach (var o in new Option[] { data, target, samples, features, noise, seed, epochs, lr, hidden, mlpEpochs, mlpLr, outDir, json, noCompile }) cmd.Add(o);
         cmd.SetAction(p =>
         {
             var options = new LinregOptions
@@ -35,6 +36,7 @@ internal static class LinregCommand
                 DataPath = p.GetValue(data), Target = p.GetValue(target), Samples = p.GetValue(samples), Features = p.GetValue(features),
                 Noise = p.GetValue(noise), Seed = p.GetValue(seed), Epochs = p.GetValue(epochs), LearningRate = p.GetValue(lr),
                 Hidden = TrainCommand.ParseInts(p.GetValue(hidden)!, "--hidden"), MlpEpochs = p.GetValue(mlpEpochs), MlpLearningRate = p.GetValue(mlpLr),
+                Compile = !p.GetValue(noCompile),
             };
             if (!(options.Noise >= 0) || double.IsInfinity(options.Noise))
                 throw new ArgumentException($"--noise must be a finite number >= 0 (got {options.Noise.ToString(CultureInfo.InvariantCulture)}).");

@@ -25,8 +25,9 @@ internal static class XorCommand
         var weights = new Option<string?>("--weights") { Description = "Verify hand-set parameters \"U11,U12,U21,U22,b11,b12,w1,w2,b2\" (U[i,j]: input i to hidden j), e.g. the sheet's \"1,-1,-1,1,0,0,1,1,-0.5\"; with --no-bias the 7 values without b11,b12 (or b11 = b12 = 0)." };
         var outDir = new Option<string?>("--out") { Description = "Directory for loss.svg (every restart, log scale) and params.svg (two random parameters of the best run)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of tables." };
+        var noCompile = new Option<bool>("--no-compile") { Description = "Run every training step eagerly instead of compiled (captured once, then replayed); the results are the same." };
         var cmd = new Command("xor", "Seed 000 Q2-Q3: the 2-2-1 network f(x) = wᵀ max(Uᵀx + b1, 0) + b2 on XOR (labels -1/1), squared loss, gradient descent with random restarts.");
-        foreach (var o in new Option[] { epochs, lr, restarts, seed, init, loss, activation, noBias, weights, outDir, json }) cmd.Add(o);
+        foreach (var o in new Option[] { epochs, lr, restarts, seed, init, loss, activation, noBias, weights, outDir, json, noCompile }) cmd.Add(o);
         cmd.SetAction(p =>
         {
             var options = new XorOptions
@@ -35,6 +36,7 @@ internal static class XorCommand
                 Init = ParseInit(p.GetValue(init)!), Loss = ParseLoss(p.GetValue(loss)!), Activation = ParseActivation(p.GetValue(activation)!),
                 HiddenBias = !p.GetValue(noBias),
                 HandSet = p.GetValue(weights) is { } w ? Calc.ParseVector(w, "--weights") : null,
+                Compile = !p.GetValue(noCompile),
             };
             var result = Xor.Run(options);
             string? dir = p.GetValue(outDir);

@@ -70,6 +70,11 @@ public sealed record LinregOptions
     public int MlpEpochs { get; init; } = 300;
     /// <summary>Adam learning rate of the MLP.</summary>
     public double MlpLearningRate { get; init; } = 0.01;
+    /// <summary>
+    /// Whether the training steps and the per-epoch evaluations of both models run compiled (<see cref="Jit.Compile"/>:
+    /// captured once, then replayed); false runs them eagerly (<c>--no-compile</c>). The results are the same to the bit.
+    /// </summary>
+    public bool Compile { get; init; } = true;
 }
 
 /// <summary>
@@ -106,6 +111,8 @@ public sealed record LinregResult(LinregData Data, int Rank, double[] ClosedForm
     public double FinalMlpTrainLoss => MlpTrainLoss[^1];
     /// <summary>n / λ_max(AᵀA): gradient descent on this training MSE diverges at or above this learning rate.</summary>
     public double MaxStableLearningRate { get; init; } = double.NaN;
+    /// <summary>Whether the steps ran compiled and every one was replayed (none fell back to eager mode): for tests.</summary>
+    internal bool Replayed { get; init; }
 }
 
 /// <summary>
@@ -170,16 +177,25 @@ public static class LinearRegression
         var testLoss = new double[options.Epochs];
         double limit = MaxStableLearningRate(WithOnes(data.TrainX));
         double initial = Distance(w, b, theta), startLoss = data.TrainY.Average(v => v * v); // the MSE at θ = 0
-        for (int e = 0; e < options.Epochs; e++)
+        // The step and the evaluation (one plan per data split), compiled or eager alike.
+        var steps = new Steps(options.Compile);
+        var step = steps.Of(t =>
         {
             sgd.ZeroGrad();
-            Functional.MseLoss(xTrain.MatMul(w) + b, yTrain).Backward();
+            var loss = Functional.MseLoss(t[0].MatMul(w) + b, t[1]);
+            loss.Backward();
             sgd.Step();
-            using (Autograd.NoGrad())
-            {
-                trainLoss[e] = Functional.MseLoss(xTrain.MatMul(w) + b, yTrain).Item();
-                testLoss[e] = Functional.MseLoss(xTest.MatMul(w) + b, yTest).Item();
-            }
+            return loss;
+        });
+        var evaluate = steps.Of(t =>
+        {
+            using (Autograd.NoGrad()) return Functional.MseLoss(t[0].MatMul(w) + b, t[1]);
+        });
+        for (int e = 0; e < options.Epochs; e++)
+        {
+            step(xTrain, yTrain);
+            trainLoss[e] = evaluate(xTrain, yTrain).Item();
+            testLoss[e] = evaluate(xTest, yTest).Item();
             // On a quadratic, GD with lr above the limit grows geometrically; stop long before it overflows.
             if (!double.IsFinite(trainLoss[e]) || trainLoss[e] > 1e6 * Math.Max(startLoss, 1e-300))
                 throw new InvalidOperationException(FormattableString.Invariant(
@@ -188,8 +204,11 @@ public static class LinearRegression
         }
         var gd = w.ToArray<double>().Append(b.Item()).ToArray();
 
-        var (mlpTrain, mlpTest, count) = TrainMlp(options, xTrain, yTrain, xTest, yTest);
-        return new LinregResult(data, rank, theta, cfTrain, cfTest, gd, initial, distance, trainLoss, testLoss, mlpTrain, mlpTest, count) { MaxStableLearningRate = limit };
+        var (mlpTrain, mlpTest, count) = TrainMlp(options, steps, xTrain, yTrain, xTest, yTest);
+        return new LinregResult(data, rank, theta, cfTrain, cfTest, gd, initial, distance, trainLoss, testLoss, mlpTrain, mlpTest, count)
+        {
+            MaxStableLearningRate = limit, Replayed = steps.AllReplayed,
+        };
     }
 
     /// <summary>
@@ -215,7 +234,7 @@ public static class LinearRegression
     /// standardised target (Adam's steps are of size lr whatever the target's units, so a target around 1000 would take
     /// thousands of epochs just to reach its mean). The losses are reported in the target's own units: MSE = σ² · MSE_z.
     /// </summary>
-    private static (double[] Train, double[] Test, long Parameters) TrainMlp(LinregOptions options, Tensor xTrain, Tensor yTrain, Tensor xTest, Tensor yTest)
+    private static (double[] Train, double[] Test, long Parameters) TrainMlp(LinregOptions options, Steps steps, Tensor xTrain, Tensor yTrain, Tensor xTest, Tensor yTest)
     {
         var yv = yTrain.ToArray<double>();
         double mean = yv.Average(), std = Math.Sqrt(yv.Average(v => (v - mean) * (v - mean)));
@@ -236,20 +255,44 @@ public static class LinearRegression
         var train = new double[options.MlpEpochs];
         var test = new double[options.MlpEpochs];
         double lastFinite = double.NaN;
-        for (int e = 0; e < options.MlpEpochs; e++)
+        var step = steps.Of(t =>
         {
             adam.ZeroGrad();
-            Functional.MseLoss(model.Forward(xTrain), yTrain).Backward();
+            var loss = Functional.MseLoss(model.Forward(t[0]), t[1]);
+            loss.Backward();
             adam.Step();
-            using (Autograd.NoGrad())
-            {
-                train[e] = scale * Functional.MseLoss(model.Forward(xTrain), yTrain).Item();
-                test[e] = scale * Functional.MseLoss(model.Forward(xTest), yTest).Item();
-            }
+            return loss;
+        });
+        var evaluate = steps.Of(t =>
+        {
+            using (Autograd.NoGrad()) return Functional.MseLoss(model.Forward(t[0]), t[1]);
+        });
+        for (int e = 0; e < options.MlpEpochs; e++)
+        {
+            step(xTrain, yTrain);
+            train[e] = scale * evaluate(xTrain, yTrain).Item();
+            test[e] = scale * evaluate(xTest, yTest).Item();
             if (!double.IsFinite(train[e])) throw new SharpGrad.Training.NonFiniteLossException(e + 1, e + 1, train[e], lastFinite);
             lastFinite = train[e];
         }
         return (train, test, model.ParameterCount());
+    }
+
+    /// <summary>Step functions run compiled (<see cref="CompiledStep.Run"/>) or eagerly, behind one signature.</summary>
+    private sealed class Steps(bool compile)
+    {
+        private readonly List<CompiledStep> _compiled = [];
+
+        public Func<Tensor, Tensor, Tensor> Of(Func<Tensor[], Tensor> body)
+        {
+            if (!compile) return (x, y) => body([x, y]);
+            var compiled = Jit.Compile(body);
+            _compiled.Add(compiled);
+            return (x, y) => compiled.Run(x, y);
+        }
+
+        /// <summary>Whether every compiled step captured a plan and none fell back to eager mode.</summary>
+        public bool AllReplayed => _compiled.Count > 0 && _compiled.TrueForAll(c => c.FallbackReason is null && c.PlanCount > 0);
     }
 
     /// <summary>y = X w* + 1 + noise with X ~ N(0, 1) and w* ~ N(0, 1), all drawn from one generator.</summary>

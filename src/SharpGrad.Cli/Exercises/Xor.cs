@@ -35,6 +35,11 @@ public sealed record XorOptions
     public bool HiddenBias { get; init; } = true;
     /// <summary>Hand-set parameters to verify, in <see cref="Xor.ParameterNames"/> order, or null.</summary>
     public IReadOnlyList<double>? HandSet { get; init; }
+    /// <summary>
+    /// Whether each restart's training step runs compiled (<see cref="Jit.Compile"/>: captured once, then replayed);
+    /// false runs it eagerly (<c>--no-compile</c>). The results are the same to the bit either way.
+    /// </summary>
+    public bool Compile { get; init; } = true;
 }
 
 /// <summary>The network evaluated on the four XOR points.</summary>
@@ -60,6 +65,8 @@ public sealed record XorRun(ulong Seed, double[] Loss, double[][] Trace, XorEval
     public double FinalLoss => Final.Loss;
     /// <summary>Training did not diverge and the network classifies all four points.</summary>
     public bool Succeeded => DivergedAtEpoch is null && Final.AllCorrect;
+    /// <summary>Whether the restart's steps ran compiled and were replayed (no fallback to eager mode): for tests.</summary>
+    internal bool Replayed { get; init; }
 }
 
 /// <summary>The best linear function f(x) = a1 x1 + a2 x2 + c in the least-squares sense: what the identity network can reach.</summary>
@@ -212,16 +219,40 @@ public static class Xor
         Array.Fill(trace[0], double.NaN);
         Array.Fill(trace[1], double.NaN);
         int? diverged = null;
+        double[] current = [];
         Record(0);
-        for (int e = 0; e < o.Epochs; e++)
+        // Compiled, the step's update is applied before its loss is read; a diverged epoch then puts the parameters it
+        // started from back (kept by Record), so that both ways end in the state the eager loop stops in.
+        var step = o.Compile ? Jit.Compile(t =>
         {
             sgd.ZeroGrad();
-            var l = Functional.MseLoss(net.Forward(x, o.Activation), y, o.Loss);
-            loss[e] = l.Item();
-            // Too large a step makes the loss grow geometrically; call it diverged long before it overflows.
-            if (!double.IsFinite(loss[e]) || loss[e] > 1e6 * Math.Max(loss[0], 1)) { diverged = e; break; }
+            var l = Functional.MseLoss(net.Forward(t[0], o.Activation), t[1], o.Loss);
             l.Backward();
             sgd.Step();
+            return l;
+        }) : null;
+        for (int e = 0; e < o.Epochs; e++)
+        {
+            Tensor? l = null;
+            if (step is not null) loss[e] = step.Run(x, y).Item();
+            else
+            {
+                sgd.ZeroGrad();
+                l = Functional.MseLoss(net.Forward(x, o.Activation), y, o.Loss);
+                loss[e] = l.Item();
+            }
+            // Too large a step makes the loss grow geometrically; call it diverged long before it overflows.
+            if (!double.IsFinite(loss[e]) || loss[e] > 1e6 * Math.Max(loss[0], 1))
+            {
+                if (step is not null) net.Load(current);
+                diverged = e;
+                break;
+            }
+            if (l is not null)
+            {
+                l.Backward();
+                sgd.Step();
+            }
             Record(e + 1);
         }
         XorEvaluation final;
@@ -231,11 +262,11 @@ public static class Xor
             loss[o.Epochs] = final.Loss;
             if (!double.IsFinite(final.Loss) || final.Loss > 1e6 * Math.Max(loss[0], 1)) diverged = o.Epochs;
         }
-        return new XorRun(seed, loss, trace, final, diverged);
+        return new XorRun(seed, loss, trace, final, diverged) { Replayed = step is { FallbackReason: null, PlanCount: 1 } };
 
         void Record(int epoch)
         {
-            var values = net.Values();
+            var values = current = net.Values();
             trace[0][epoch] = values[traced[0]];
             trace[1][epoch] = values[traced[1]];
         }
@@ -265,6 +296,15 @@ public static class Xor
         public Tensor[] Trainable(bool hiddenBias) => hiddenBias ? [U, B1, W, B2] : [U, W, B2];
 
         public double[] Values() => [.. U.ToArray<double>(), .. B1.ToArray<double>(), .. W.ToArray<double>(), .. B2.ToArray<double>()];
+
+        /// <summary>Overwrites the four tensors with <paramref name="p"/> (in <see cref="Values"/> order).</summary>
+        public void Load(double[] p)
+        {
+            U.CopyFrom(Tensor.FromArray(p[0..4], 2, 2));
+            B1.CopyFrom(Tensor.FromArray(p[4..6], 2));
+            W.CopyFrom(Tensor.FromArray(p[6..8], 2, 1));
+            B2.CopyFrom(Tensor.FromArray(p[8..9], 1));
+        }
 
         public static Net From(double[] p) => new(
             Tensor.FromArray(p[0..4], 2, 2), Tensor.FromArray(p[4..6], 2), Tensor.FromArray(p[6..8], 2, 1), Tensor.FromArray(p[8..9], 1));

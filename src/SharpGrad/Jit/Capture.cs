@@ -9,6 +9,23 @@ internal abstract class Instruction
 {
     /// <summary>Runs the kernel again on the same buffers. Must not allocate.</summary>
     public abstract void Run();
+
+    /// <summary>The arrays the launch declared it reads (set by <see cref="Capture.Add"/>; for the plan's fusion pass).</summary>
+    internal Array[] ReadSet { get; set; } = [];
+
+    /// <summary>The arrays the launch declared it writes (set by <see cref="Capture.Add"/>).</summary>
+    internal Array[] WriteSet { get; set; } = [];
+
+    /// <summary>A readable name for profiles: the instruction's type with its type arguments.</summary>
+    public virtual string Describe() => Name(GetType());
+
+    private static string Name(Type t)
+    {
+        if (!t.IsGenericType) return t.Name;
+        string name = t.Name;
+        int tick = name.IndexOf('`', StringComparison.Ordinal);
+        return (tick < 0 ? name : name[..tick]) + "<" + string.Join(",", t.GetGenericArguments().Select(Name)) + ">";
+    }
 }
 
 /// <summary>
@@ -45,6 +62,7 @@ internal sealed class Capture
     private readonly HashSet<Array> _created = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<Array> _written = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<Array> _constants = new(ReferenceEqualityComparer.Instance);
+    private readonly List<Array> _reads = [], _writes = [];
     private TensorScope? _scope;
     private Capture? _outer;
     private int _depth;
@@ -104,6 +122,7 @@ internal sealed class Capture
     internal void Reads(Tensor? t)
     {
         if (t is null) return;
+        _reads.Add(t.Storage);
         if (!Readable(t.Storage))
             Fail($"{_op} reads a tensor of shape {Shapes.Format(t.ShapeRef)} made by an op that has no recorded form" +
                 (t.GradFnName is { } n ? $" ({n})" : ""));
@@ -112,14 +131,23 @@ internal sealed class Capture
     /// <summary>Declares that the launch being recorded writes <paramref name="t"/>.</summary>
     internal void Writes(Tensor? t)
     {
-        if (t is not null) _written.Add(t.Storage);
+        if (t is null) return;
+        _written.Add(t.Storage);
+        _writes.Add(t.Storage);
     }
 
     /// <summary>Names the launch whose buffers are declared next (for the failure message).</summary>
     internal void Launch(string op) => _op = op;
 
     /// <summary>Appends an instruction after its buffers were declared.</summary>
-    internal void Add(Instruction instruction) => _instructions.Add(instruction);
+    internal void Add(Instruction instruction)
+    {
+        instruction.ReadSet = [.. _reads];
+        instruction.WriteSet = [.. _writes];
+        _reads.Clear();
+        _writes.Clear();
+        _instructions.Add(instruction);
+    }
 
     // ---- Launch points -------------------------------------------------------------------------------------------
 
@@ -343,7 +371,28 @@ internal sealed class ReluInstruction<T>(T[] a, T[]? p, T[] d) : Instruction whe
 internal sealed class GemmInstruction<T>(bool transA, bool transB, int m, int n, int k, T[] a, T[] b, T[] c, T[]? bias, GemmActivation activation)
     : Instruction where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public override void Run() =>
+    private readonly GemmSplit<T>? _split = GemmSplit<T>.For(transA, transB, m, n, k, a, b, c, bias, activation);
+
+    internal bool TransA => transA;
+    internal bool TransB => transB;
+    internal int M => m;
+    internal int N => n;
+    internal int K => k;
+    internal T[] A => a;
+    internal T[] B => b;
+    internal T[] C => c;
+    internal bool Plain => bias is null && activation == GemmActivation.None;
+
+    /// <summary>Whether the product is split into blocks computed on several threads.</summary>
+    internal bool Split => _split is not null;
+
+    public override void Run()
+    {
+        if (_split is not null) _split.Run();
+        else Multiply();
+    }
+
+    private void Multiply() =>
         Kernels.Gemm.Multiply(transA, transB, m, n, k, T.One, a, Math.Max(1, transA ? m : k), b, Math.Max(1, transB ? k : n), T.Zero, c, Math.Max(1, n),
             bias, activation);
 }
@@ -379,5 +428,30 @@ internal sealed class CopyInstruction(Array source, Array destination) : Instruc
 /// <summary>An optimizer's <see cref="Optim.Optimizer.Step"/> over the gradient arrays seen at capture; reads its settings and step count live.</summary>
 internal sealed class OptimizerStepInstruction(Optim.Optimizer optimizer, Array?[] gradients) : Instruction
 {
-    public override void Run() => optimizer.ReplayStep(gradients);
+    private IParameterUpdate?[]? _updates = ParallelUpdate.For(optimizer, gradients);
+
+    internal Optim.Optimizer Optimizer => optimizer;
+
+    internal Array?[] Gradients => gradients;
+
+    /// <summary>Whether some parameter's update is split over threads.</summary>
+    internal bool Parallel => _updates is not null && Array.Exists(_updates, u => u is ParallelUpdate { Split: true } || u is IFusedUpdate { Split: true });
+
+    /// <summary>How many parameters' gradients are computed inside the update (<see cref="Fuse"/>).</summary>
+    internal int Fused => _updates is null ? 0 : Array.FindAll(_updates, u => u is IFusedUpdate).Length;
+
+    /// <summary>
+    /// Makes parameter <paramref name="index"/>'s update compute its gradient too, block by block, with the recorded
+    /// <paramref name="gemm"/> that wrote it (the plan then drops that instruction). False when the product cannot be
+    /// computed in row blocks with the same result (see <see cref="FusedGradientUpdate{T}.For"/>).
+    /// </summary>
+    internal bool Fuse<T>(int index, GemmInstruction<T> gemm) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (FusedGradientUpdate<T>.For(optimizer, index, gemm) is not { } fused) return false;
+        _updates ??= new IParameterUpdate?[gradients.Length];
+        _updates[index] = fused;
+        return true;
+    }
+
+    public override void Run() => optimizer.ReplayStep(gradients, _updates);
 }

@@ -118,6 +118,21 @@ public sealed class CompiledStep
         return _step(inputs.ToArray());
     }
 
+    /// <summary>Every recorded instruction of every plan, in order (for tests).</summary>
+    internal IEnumerable<Instruction> PlanInstructions => _plans.SelectMany(p => p.Instructions);
+
+    /// <summary>
+    /// Replays the plan for <paramref name="inputs"/> <paramref name="reps"/> times and returns, per instruction, its
+    /// name and mean time in nanoseconds (the input copy first, as "inputs"): the bench runner's profile of a replay.
+    /// The timestamps around each instruction add their own cost to every entry.
+    /// </summary>
+    internal (string Name, double Nanoseconds)[] ProfileReplay(Tensor[] inputs, int reps)
+    {
+        foreach (var plan in _plans)
+            if (plan.Signature.Matches(inputs)) return plan.Profile(inputs, reps);
+        throw new InvalidOperationException("ProfileReplay: no plan for these inputs (run the step until it is captured first).");
+    }
+
     private Tensor CaptureOrWarmUp(ReadOnlySpan<Tensor> inputs)
     {
         foreach (var t in inputs)
@@ -155,7 +170,7 @@ public sealed class CompiledStep
             FallbackReason = reason;
             return result;
         }
-        var plan = new Plan(signature, planInputs.Select(t => t.Storage).ToArray(), [.. capture.Instructions],
+        var plan = new Plan(signature, planInputs.Select(t => t.Storage).ToArray(), Fusion.Lower(capture.Instructions),
             Tensor.Unscoped(result.Storage, result.Shape, result.DType));
         _plans.Add(plan);
         return plan.Result;
@@ -214,6 +229,34 @@ public sealed class CompiledStep
                 if (!ReferenceEquals(source, target)) Array.Copy(source, target, target.Length);
             }
             foreach (var instruction in Instructions) instruction.Run();
+        }
+
+        public (string Name, double Nanoseconds)[] Profile(Tensor[] values, int reps)
+        {
+            var ticks = new long[Instructions.Length + 1];
+            for (int r = 0; r < reps; r++)
+            {
+                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                for (int i = 0; i < inputs.Length; i++)
+                {
+                    Array source = values[i].Storage, target = inputs[i];
+                    if (!ReferenceEquals(source, target)) Array.Copy(source, target, target.Length);
+                }
+                long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                ticks[0] += t1 - t0;
+                for (int i = 0; i < Instructions.Length; i++)
+                {
+                    t0 = t1;
+                    Instructions[i].Run();
+                    t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    ticks[i + 1] += t1 - t0;
+                }
+            }
+            double scale = 1e9 / System.Diagnostics.Stopwatch.Frequency / reps;
+            var result = new (string, double)[ticks.Length];
+            result[0] = ("inputs", ticks[0] * scale);
+            for (int i = 0; i < Instructions.Length; i++) result[i + 1] = (Instructions[i].Describe(), ticks[i + 1] * scale);
+            return result;
         }
     }
 }

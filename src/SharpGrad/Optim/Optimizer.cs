@@ -156,6 +156,7 @@ public abstract class Optimizer
             {
                 capture.Launch(GetType().Name + ".Step");
                 capture.Reads(grad);
+                capture.Writes(p);
                 bound![i] = grad.Storage;
             }
             if (p.DType == DType.Float32) Update<float>(i, p.Span<float>(), grad.Span<float>());
@@ -168,17 +169,60 @@ public abstract class Optimizer
     /// <see cref="Step"/> as captured in a compiled step: the same updates on the gradient arrays the capture saw (null: no
     /// gradient then), with the settings and the step count of now.
     /// </summary>
-    internal void ReplayStep(Array?[] gradients)
+    internal void ReplayStep(Array?[] gradients, IParameterUpdate?[]? parallel = null)
     {
         StepCount++;
         for (int i = 0; i < gradients.Length; i++)
         {
+            if (parallel?[i] is { } split)
+            {
+                split.Run();
+                continue;
+            }
             switch (gradients[i])
             {
                 case float[] g: Update<float>(i, _parameters[i].Span<float>(), g); break;
                 case double[] g: Update<double>(i, _parameters[i].Span<double>(), g); break;
             }
         }
+    }
+
+    /// <summary>
+    /// Whether <see cref="Update"/> treats every element on its own (the built-in SGD, Adam, AdamW and RMSprop: no norm,
+    /// no sum over the parameter), so that a replay may update a large parameter in ranges on several threads with the
+    /// same result. A subclass of them may override <see cref="Update"/>, so only these exact types qualify.
+    /// </summary>
+    internal bool UpdatesElementwise
+    {
+        get
+        {
+            var type = GetType();
+            return type == typeof(Sgd) || type == typeof(Adam) || type == typeof(AdamW) || type == typeof(RmsProp);
+        }
+    }
+
+    // The element range [start, start + count) that State returns while UpdateRange runs on this thread (count 0: all).
+    [ThreadStatic] private static int t_rangeStart;
+    [ThreadStatic] private static int t_rangeCount;
+
+    /// <summary>
+    /// <see cref="Update"/> of elements [<paramref name="start"/>, <paramref name="start"/> + <paramref name="count"/>) of
+    /// parameter <paramref name="index"/> alone, for <see cref="UpdatesElementwise"/> optimizers whose state exists
+    /// (a replay's: the captured step made it). Safe to run for disjoint ranges on several threads at once.
+    /// </summary>
+    internal void UpdateRange(int index, Array gradient, int start, int count)
+    {
+        t_rangeStart = start;
+        t_rangeCount = count;
+        try
+        {
+            switch (gradient)
+            {
+                case float[] g: Update<float>(index, _parameters[index].Span<float>().Slice(start, count), g.AsSpan(start, count)); break;
+                case double[] g: Update<double>(index, _parameters[index].Span<double>().Slice(start, count), g.AsSpan(start, count)); break;
+            }
+        }
+        finally { t_rangeCount = 0; }
     }
 
     /// <summary>
@@ -198,7 +242,7 @@ public abstract class Optimizer
             if (!initial.IsEmpty) initial.CopyTo(t.Span<T>());
             _state[index][name] = t;
         }
-        return t.Span<T>();
+        return t_rangeCount == 0 ? t.Span<T>() : t.Span<T>().Slice(t_rangeStart, t_rangeCount);
     }
 
     /// <summary>Whether a parameter already has the named state.</summary>

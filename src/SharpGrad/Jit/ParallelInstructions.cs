@@ -1,0 +1,209 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using SharpGrad.Kernels;
+
+namespace SharpGrad;
+
+/// <summary>How a replayed optimizer step updates one parameter when not by a plain <c>Update</c> call.</summary>
+internal interface IParameterUpdate
+{
+    /// <summary>Updates the parameter (and, for a fused update, computes its gradient first). Allocates nothing.</summary>
+    void Run();
+
+    /// <summary>Whether the work is shared with the worker threads.</summary>
+    bool Split { get; }
+}
+
+/// <summary>An update that computes the parameter's gradient itself (<see cref="FusedGradientUpdate{T}"/>).</summary>
+internal interface IFusedUpdate : IParameterUpdate;
+
+/// <summary>
+/// The update of one large parameter in a replayed optimizer step, split into element ranges run on the
+/// <see cref="WorkerPool"/> (allocated once, at capture, so a replay allocates nothing). Only for optimizers whose
+/// update is elementwise (<see cref="Optim.Optimizer.UpdatesElementwise"/>): each element then gets the same
+/// operations whichever thread runs its range, so the result does not depend on the split.
+/// </summary>
+internal sealed class ParallelUpdate : ParallelWork, IParameterUpdate
+{
+    /// <summary>Parameters with fewer elements are updated on one thread: waking another costs more than it saves.</summary>
+    internal const int MinElements = 1 << 15;
+
+    /// <summary>Ranges start at multiples of this many elements (whole cache lines and vectors).</summary>
+    private const int Align = 64;
+
+    private readonly Optim.Optimizer _optimizer;
+    private readonly int _index;
+    private readonly Array _gradient;
+    private readonly int _blocks;
+
+    private ParallelUpdate(Optim.Optimizer optimizer, int index, Array gradient)
+    {
+        _optimizer = optimizer;
+        _index = index;
+        _gradient = gradient;
+        _blocks = (gradient.Length + Align - 1) / Align;
+    }
+
+    /// <summary>One split per gradient large enough, or null when there is none (or the optimizer does not qualify).</summary>
+    public static IParameterUpdate?[]? For(Optim.Optimizer optimizer, Array?[] gradients)
+    {
+        if (!optimizer.UpdatesElementwise || WorkerPool.MaxParallelism < 2) return null;
+        IParameterUpdate?[]? splits = null;
+        for (int i = 0; i < gradients.Length; i++)
+        {
+            if (gradients[i] is not { Length: >= MinElements } g) continue;
+            splits ??= new IParameterUpdate?[gradients.Length];
+            splits[i] = new ParallelUpdate(optimizer, i, g);
+        }
+        return splits;
+    }
+
+    public bool Split => true;
+
+    public void Run()
+    {
+        int parts = Math.Min(Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism), _blocks);
+        if (parts <= 1) _optimizer.UpdateRange(_index, _gradient, 0, _gradient.Length);
+        else WorkerPool.Run(this, parts);
+    }
+
+    public override void Execute(int index, int count)
+    {
+        int first = (int)((long)_blocks * index / count) * Align;
+        int last = Math.Min(_gradient.Length, (int)((long)_blocks * (index + 1) / count) * Align);
+        if (first < last) _optimizer.UpdateRange(_index, _gradient, first, last - first);
+    }
+}
+
+/// <summary>
+/// A replayed GEMM that takes <see cref="Gemm"/>'s direct loops (<see cref="Gemm.IsSmall"/>: a batch-1 Linear, an outer
+/// product for its weight gradient) and is large enough to share, split into blocks of C computed on the
+/// <see cref="WorkerPool"/>: rows in 4-row tiles when there are enough rows, else columns in 16-column blocks. Every
+/// element of C is the same k-ordered chain of multiply-adds in the whole product and in a block (the direct loops
+/// compute elements independently, 4 x 4 tiles aligned as in the whole), so the result does not depend on the split.
+/// </summary>
+internal sealed class GemmSplit<T> : ParallelWork where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Products of fewer multiply-adds run on one thread.</summary>
+    internal const long MinMultiplyAdds = 1 << 16;
+
+    private const int RowTile = 4, ColumnBlock = 16;
+
+    private readonly bool _transA, _transB, _byRows;
+    private readonly int _m, _n, _k, _units;
+    private readonly T[] _a, _b, _c;
+    private readonly T[]? _bias;
+    private readonly GemmActivation _activation;
+
+    private GemmSplit(bool transA, bool transB, int m, int n, int k, T[] a, T[] b, T[] c, T[]? bias, GemmActivation activation, bool byRows)
+    {
+        (_transA, _transB, _m, _n, _k, _a, _b, _c, _bias, _activation, _byRows) = (transA, transB, m, n, k, a, b, c, bias, activation, byRows);
+        _units = byRows ? (m + RowTile - 1) / RowTile : (n + ColumnBlock - 1) / ColumnBlock;
+    }
+
+    /// <summary>The split of this product, or null when it runs whole (small, packed, or no second core).</summary>
+    public static GemmSplit<T>? For(bool transA, bool transB, int m, int n, int k, T[] a, T[] b, T[] c, T[]? bias, GemmActivation activation)
+    {
+        if (WorkerPool.MaxParallelism < 2 || (long)m * n * k < MinMultiplyAdds || !Gemm.IsSmall(transA, transB, m, n, k)) return null;
+        bool byRows = m >= 2 * RowTile;
+        // Every block must take the direct loops as the whole does: the smallest block is about half the product.
+        if (byRows ? !Gemm.IsSmall(transA, transB, RowTile, n, k) : n < 2 * ColumnBlock || !Gemm.IsSmall(transA, transB, m, ColumnBlock, k)) return null;
+        return new GemmSplit<T>(transA, transB, m, n, k, a, b, c, bias, activation, byRows);
+    }
+
+    public void Run()
+    {
+        // At least two units per part, so that a ragged last unit never makes a block on its own.
+        int parts = Math.Min(Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism), _units / 2);
+        if (parts <= 1) Execute(0, 1);
+        else WorkerPool.Run(this, parts);
+    }
+
+    public override void Execute(int index, int count)
+    {
+        int u0 = (int)((long)_units * index / count), u1 = (int)((long)_units * (index + 1) / count);
+        if (u0 >= u1) return;
+        int lda = Math.Max(1, _transA ? _m : _k), ldb = Math.Max(1, _transB ? _k : _n), ldc = Math.Max(1, _n);
+        if (_byRows)
+        {
+            int i0 = u0 * RowTile, i1 = Math.Min(_m, u1 * RowTile);
+            // op(A)'s rows i0.. start at column i0 of the stored k x m matrix when A is transposed, else at row i0.
+            Gemm.Multiply(_transA, _transB, i1 - i0, _n, _k, T.One, _a.AsSpan(_transA ? i0 : i0 * lda), lda, _b, ldb, T.Zero,
+                _c.AsSpan(i0 * ldc), ldc, _bias, _activation);
+        }
+        else
+        {
+            int j0 = u0 * ColumnBlock, j1 = Math.Min(_n, u1 * ColumnBlock);
+            Gemm.Multiply(_transA, _transB, _m, j1 - j0, _k, T.One, _a, lda, _b.AsSpan(_transB ? j0 * ldb : j0), ldb, T.Zero,
+                _c.AsSpan(j0), ldc, _bias is null ? default : _bias.AsSpan(j0), _activation);
+        }
+    }
+}
+
+/// <summary>
+/// A parameter's gradient computed inside its optimizer update, in blocks of rows: each block of the recorded GEMM that
+/// wrote the gradient (a Linear's weight gradient <c>gᵀ x</c>) is computed and then updated at once, while it is still
+/// in cache, instead of the whole gradient being written by one instruction and read back by the step. The
+/// gradient array still receives every value (the parameter's <c>.Grad</c> stays as eager mode leaves it). Row blocks
+/// of a direct-loop product give each element the same operations as the whole product (see <see cref="GemmSplit{T}"/>)
+/// and the update is elementwise, so the results are those of the two instructions run one after the other. Large
+/// parameters share the blocks with the worker threads.
+/// </summary>
+internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private const int RowTile = 4;
+
+    /// <summary>
+    /// About this many bytes of gradient per block: the block is read back from L2 rather than from L3 or memory, and each
+    /// block costs one more call of the optimizer's update (Adam's recomputes its bias corrections), so not fewer.
+    /// </summary>
+    private const int BlockBytes = 64 * 1024;
+
+    private readonly Optim.Optimizer _optimizer;
+    private readonly int _index, _m, _n, _k, _tiles, _blockRows, _lda, _ldb;
+    private readonly bool _transA, _transB;
+    private readonly T[] _a, _b, _c;
+
+    private FusedGradientUpdate(Optim.Optimizer optimizer, int index, GemmInstruction<T> g)
+    {
+        _optimizer = optimizer;
+        _index = index;
+        (_transA, _transB, _m, _n, _k, _a, _b, _c) = (g.TransA, g.TransB, g.M, g.N, g.K, g.A, g.B, g.C);
+        _lda = Math.Max(1, _transA ? _m : _k);
+        _ldb = Math.Max(1, _transB ? _k : _n);
+        _tiles = (_m + RowTile - 1) / RowTile;
+        _blockRows = Math.Max(RowTile, BlockBytes / Math.Max(1, _n * Unsafe.SizeOf<T>()) / RowTile * RowTile);
+    }
+
+    /// <summary>
+    /// The fused update of parameter <paramref name="index"/> with <paramref name="gemm"/>, or null when the product has
+    /// a bias or an activation, takes the packed kernels, or could take another path in a block of rows than whole.
+    /// </summary>
+    public static FusedGradientUpdate<T>? For(Optim.Optimizer optimizer, int index, GemmInstruction<T> gemm)
+    {
+        if (!optimizer.UpdatesElementwise || !gemm.Plain || gemm.M < 1 || gemm.N < 1 || gemm.C.Length != gemm.M * gemm.N) return null;
+        if (!Gemm.IsSmall(gemm.TransA, gemm.TransB, gemm.M, gemm.N, gemm.K)) return null;
+        if (gemm.M > RowTile && !Gemm.IsSmall(gemm.TransA, gemm.TransB, RowTile, gemm.N, gemm.K)) return null;
+        return new FusedGradientUpdate<T>(optimizer, index, gemm);
+    }
+
+    public bool Split => _c.Length >= ParallelUpdate.MinElements && WorkerPool.MaxParallelism > 1 && _tiles >= 2;
+
+    public void Run()
+    {
+        int parts = Split ? Math.Min(Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism), _tiles) : 1;
+        if (parts <= 1) Execute(0, 1);
+        else WorkerPool.Run(this, parts);
+    }
+
+    public override void Execute(int index, int count)
+    {
+        int r0 = (int)((long)_tiles * index / count) * RowTile, r1 = Math.Min(_m, (int)((long)_tiles * (index + 1) / count) * RowTile);
+        for (int r = r0; r < r1; r += _blockRows)
+        {
+            int rows = Math.Min(_blockRows, r1 - r);
+            Gemm.Multiply(_transA, _transB, rows, _n, _k, T.One, _a.AsSpan(_transA ? r : r * _lda), _lda, _b, _ldb, T.Zero, _c.AsSpan(r * _n), _n);
+            _optimizer.UpdateRange(_index, _c, r * _n, rows * _n);
+        }
+    }
+}
