@@ -33,7 +33,9 @@ public static partial class Trainer
     /// buffers, with the same results bit for bit. The loss is read after the step, so a non-finite loss is detected
     /// after that step's update. <see cref="FitOptions.AfterBackward"/>, <see cref="FitOptions.ClipGradNorm"/> and
     /// data-parallel training keep the steps eager, as does a model or loss with an op a plan cannot replay;
-    /// <see cref="FitResult.CompileFallbackReason"/> says which.
+    /// <see cref="FitResult.CompileFallbackReason"/> says which. The tensors a captured step makes belong to its plan
+    /// rather than to a scope: they stay readable, and each replay overwrites them with its batch's values (C# code in a
+    /// module's <c>Forward</c>, such as keeping a tensor in a field, runs only in the eager and captured calls).
     /// </para>
     /// <para>
     /// Reports reach <paramref name="progress"/> and <see cref="FitOptions.BatchProgress"/> in order, and the returned task
