@@ -22,8 +22,8 @@ internal static class Workloads
         bool jit = options.GetValueOrDefault("compile", "1") switch { "1" => true, "0" => false, var v => throw new ArgumentException($"--compile must be 0 or 1, got '{v}'") };
         return workload switch
         {
-            "mlp-epoch" => EpochLine(workload, threads, Models.Mlp(784, [256, 128], 10, generator: new Generator(0)), limit),
-            "cnn-epoch" => EpochLine(workload, threads, CnnModel(options, new Generator(0)), limit),
+            "mlp-epoch" => EpochLine(workload, threads, Models.Mlp(784, [256, 128], 10, generator: new Generator(0)), limit, jit),
+            "cnn-epoch" => EpochLine(workload, threads, CnnModel(options, new Generator(0)), limit, jit),
             "mlp-batch1" => MlpBatch1(threads, int.Parse(options.GetValueOrDefault("steps", "2000"), CultureInfo.InvariantCulture), jit),
             "xor" => TimedLine(workload, threads, jit, () => Xor(int.Parse(options.GetValueOrDefault("epochs", "10000"), CultureInfo.InvariantCulture), jit)),
             "sgd-logreg" => TimedLine(workload, threads, jit, () => SgdLogReg(limit, jit)),
@@ -76,11 +76,11 @@ internal static class Workloads
     /// on a machine shared with other work the CPU time is the steadier figure of the two. Then the managed bytes
     /// allocated per step and the GC's pauses and collections (gen 0, 1, 2) during the epoch, data loading excluded.
     /// </summary>
-    private static string EpochLine(string workload, int threads, Module model, int? limit)
+    private static string EpochLine(string workload, int threads, Module model, int? limit, bool jit)
     {
-        var e = Epoch(model, limit);
+        var e = Epoch(model, limit, jit);
         return Line(workload, threads, "seconds", e.Seconds, string.Create(CultureInfo.InvariantCulture,
-            $",\"cpu_seconds\":{e.CpuSeconds:F4},\"allocated_bytes_per_step\":{e.AllocatedPerStep},\"gc_pause_seconds\":{e.GcPauseSeconds:F4},\"gc_counts\":[{e.Gen0},{e.Gen1},{e.Gen2}]"));
+            $",\"cpu_seconds\":{e.CpuSeconds:F4},\"allocated_bytes_per_step\":{e.AllocatedPerStep},\"gc_pause_seconds\":{e.GcPauseSeconds:F4},\"gc_counts\":[{e.Gen0},{e.Gen1},{e.Gen2}],\"compiled\":{(jit ? 1 : 0)}"));
     }
 
     private readonly record struct EpochStats(double Seconds, double CpuSeconds, long AllocatedPerStep, double GcPauseSeconds, int Gen0, int Gen1, int Gen2);
@@ -92,13 +92,22 @@ internal static class Workloads
         return limit is int n ? data.Train.Slice(0, n) : data.Train;
     }
 
-    /// <summary>One epoch of Adam (lr 1e-3) at batch 64 on cross-entropy, after one warm-up batch, each step in a scope.</summary>
-    private static EpochStats Epoch(Module model, int? limit)
+    /// <summary>
+    /// One epoch of Adam (lr 1e-3) at batch 64 on cross-entropy, after one warm-up batch, each step in a scope; compiled
+    /// (<paramref name="jit"/>): the warm-up batch is the step's eager call, the epoch's first batch its capture.
+    /// </summary>
+    private static EpochStats Epoch(Module model, int? limit, bool jit)
     {
         var train = TrainingImages(limit);
         var opt = new Adam(model.Parameters(), 1e-3);
         var loader = new DataLoader(train, 64, shuffle: true, generator: new Generator(1));
-        using (new TensorScope()) Step(model, opt, loader.Dataset.GetBatch(Enumerable.Range(0, 64).ToArray()));
+        var compiled = jit ? CompiledClassifierStep(model, opt) : null;
+        void Run((Tensor Input, Tensor Target) batch)
+        {
+            if (compiled is null) Step(model, opt, batch);
+            else compiled.Run(batch.Input, batch.Target);
+        }
+        using (new TensorScope()) Run(loader.Dataset.GetBatch(Enumerable.Range(0, 64).ToArray()));
         var process = Process.GetCurrentProcess();
         var cpu0 = process.TotalProcessorTime;
         int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
@@ -109,7 +118,7 @@ internal static class Workloads
         for (int b = 0; b < loader.BatchCount; b++, steps++)
         {
             using var scope = new TensorScope(); // the batch too is made inside the step's scope
-            Step(model, opt, loader.Batch(order, b));
+            Run(loader.Batch(order, b));
         }
         double seconds = sw.Elapsed.TotalSeconds;
         long allocatedPerStep = (GC.GetTotalAllocatedBytes(precise: true) - allocated0) / Math.Max(1, steps);

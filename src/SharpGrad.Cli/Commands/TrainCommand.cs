@@ -125,11 +125,12 @@ internal static class TrainCommand
         public Option<string> Schedule { get; } = new("--schedule") { Description = "Learning-rate schedule: " + TrainRunner.ScheduleForms + " (onecycle steps per batch, plateau follows the validation accuracy, the rest per epoch).", DefaultValueFactory = _ => "none" };
         public Option<double> Divergence { get; } = new("--divergence-factor") { Description = "Stop when the loss exceeds this many times the first loss (0: only on NaN or infinity).", DefaultValueFactory = _ => 1e6 };
         public Option<int?> Synthetic { get; } = new("--synthetic") { Description = "Train on N synthetic 28x28 images of 10 classes instead of Fashion-MNIST (no files needed)." };
+        public Option<bool> NoCompile { get; } = new("--no-compile") { Description = "Run every training step eagerly instead of replaying a compiled step (same weights; for comparison and debugging)." };
         public Option<bool> Distributed { get; } = new("--distributed") { Description = "Data-parallel training over MPI: run under mpirun -np N (implied when mpirun started the process); --batch-size is the global batch, rank 0 alone writes output and checkpoints." };
 
         public void AddTo(Command cmd)
         {
-            foreach (var o in new Option[] { Checkpoint, Every, Keep, Resume, MaxSteps, Schedule, Divergence, Synthetic, Distributed }) cmd.Add(o);
+            foreach (var o in new Option[] { Checkpoint, Every, Keep, Resume, MaxSteps, Schedule, Divergence, Synthetic, Distributed, NoCompile }) cmd.Add(o);
         }
 
         public CheckpointPlan? Plan(ParseResult p)
@@ -183,7 +184,8 @@ internal static class TrainCommand
         if (maxSteps < 0) throw new ArgumentException($"--max-steps must be 0 or more (got {maxSteps}).");
         double divergence = p.GetValue(r.Divergence);
         if (!(divergence >= 0)) throw new ArgumentException($"--divergence-factor must be 0 or more (got {divergence}).");
-        var config = o.Config(p, lr) with { Schedule = p.GetValue(r.Schedule)!, Synthetic = p.GetValue(r.Synthetic), MaxSteps = maxSteps, DivergenceFactor = divergence };
+        var config = o.Config(p, lr) with { Schedule = p.GetValue(r.Schedule)!, Synthetic = p.GetValue(r.Synthetic), MaxSteps = maxSteps, DivergenceFactor = divergence,
+            Compile = !p.GetValue(r.NoCompile) };
         TrainRunner.CheckSchedule(config);
         var plan = r.Plan(p);
         bool json = p.GetValue(o.Json);
@@ -222,6 +224,8 @@ internal static class TrainCommand
             obj["interrupted"] = outcome.Interrupted;
             obj["resumed_from"] = outcome.ResumedFrom;
             obj["checkpoint"] = outcome.LastCheckpoint;
+            obj["replayed_steps"] = outcome.ReplayedSteps;
+            obj["compile_fallback"] = outcome.CompileFallbackReason;
             obj["weights_sha256"] = hash;
             obj["processes"] = group?.WorldSize ?? 1;
             Json.Print(obj);
@@ -232,6 +236,7 @@ internal static class TrainCommand
         AnsiConsole.MarkupLine($"best epoch {outcome.BestEpoch}: validation accuracy [bold]{outcome.ValidationAccuracy:P2}[/], test accuracy [bold]{outcome.TestAccuracy:P2}[/] " +
             $"({outcome.Parameters:N0} parameters, {outcome.Seconds:F1} s)");
         if (outcome.LastCheckpoint is not null) AnsiConsole.MarkupLine($"last checkpoint: {Markup.Escape(outcome.LastCheckpoint)}");
+        if (outcome.CompileFallbackReason is string eager) AnsiConsole.MarkupLine($"training steps ran eagerly (not compiled): {Markup.Escape(eager)}");
         if (hash is not null) AnsiConsole.MarkupLine($"weights sha256 {hash}");
         if (outDir is not null) AnsiConsole.MarkupLine($"wrote history.csv, loss.svg, accuracy.svg{(outcome.Model is null ? "" : ", model.safetensors, model.npz")} to {Markup.Escape(outDir)}");
         return 0;

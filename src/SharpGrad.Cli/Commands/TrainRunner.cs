@@ -44,6 +44,8 @@ internal sealed record TrainConfig
     public int? Synthetic { get; init; }
     /// <summary>Stop after this many optimizer steps in total (to be resumed).</summary>
     public long? MaxSteps { get; init; }
+    /// <summary>Run the training step as a compiled step (train's --no-compile turns it off); the weights are the same either way.</summary>
+    public bool Compile { get; init; } = true;
     /// <summary>Stop when the loss exceeds this many times the first loss; 0 (as sweep runs) only stops on NaN or infinity. train's --divergence-factor sets it (default 1e6).</summary>
     public double DivergenceFactor { get; init; }
 
@@ -89,6 +91,10 @@ internal sealed record TrainOutcome(TrainConfig Config, long Parameters, IReadOn
     public string? ResumedFrom { get; init; }
     /// <summary>The last checkpoint written, if any.</summary>
     public string? LastCheckpoint { get; init; }
+    /// <summary>Training steps that replayed a compiled plan.</summary>
+    public long ReplayedSteps { get; init; }
+    /// <summary>Why the training steps ran eagerly although compilation was on, or null.</summary>
+    public string? CompileFallbackReason { get; init; }
 }
 
 /// <summary>A signal stopped training; the message is the rest of the one line that says so (steps, checkpoint).</summary>
@@ -255,7 +261,7 @@ internal static class TrainRunner
         try
         {
             result = await Trainer.RunAsync(model, (o, y) => F.CrossEntropy(o, y, labelSmoothing: smoothing), optimizer, loader, data.Validation,
-                new FitOptions { Epochs = c.Epochs, BatchProgress = batchProgress }, run, epochProgress, ct);
+                new FitOptions { Epochs = c.Epochs, BatchProgress = batchProgress, Compile = c.Compile }, run, epochProgress, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -268,6 +274,7 @@ internal static class TrainRunner
         return new TrainOutcome(c, model.ParameterCount(), fit.History, fit.BestEpoch, fit.BestValidationAccuracy, test, fit.Seconds, model)
         {
             Steps = result.Steps, Interrupted = result.Interrupted, ResumedFrom = resumedFrom, LastCheckpoint = result.LastCheckpoint,
+            ReplayedSteps = result.Fit.ReplayedSteps, CompileFallbackReason = result.Fit.CompileFallbackReason,
         };
     }
 

@@ -136,6 +136,13 @@ internal sealed class Capture
         _writes.Add(t.Storage);
     }
 
+    /// <summary>Declares the tensors a launch reads, then those it writes (nulls skipped): a one-line <see cref="ICapturedKernel.Declare"/>.</summary>
+    internal static void Buffers(Capture capture, ReadOnlySpan<Tensor?> reads, ReadOnlySpan<Tensor?> writes)
+    {
+        foreach (var t in reads) capture.Reads(t);
+        foreach (var t in writes) capture.Writes(t);
+    }
+
     /// <summary>Names the launch whose buffers are declared next (for the failure message).</summary>
     internal void Launch(string op) => _op = op;
 
@@ -157,37 +164,34 @@ internal sealed class Capture
     /// </summary>
     internal void Float<TKernel>(DType dtype, TKernel kernel, string op) where TKernel : IFloatKernel
     {
-        if (Recording)
-        {
-            if (kernel is ICapturedKernel captured)
-            {
-                _op = op;
-                captured.Declare(this);
-                Add(new FloatKernelInstruction<TKernel>(dtype, kernel, op));
-            }
-            else Fail($"{op} ({typeof(TKernel).Name}) has no recorded form");
-        }
+        bool record = Recording;
+        if (record && kernel is not ICapturedKernel) { Fail($"{op} ({typeof(TKernel).Name}) has no recorded form"); record = false; }
         _depth++;
         try { DTypeDispatch.RunFloat(dtype, kernel, op); }
         finally { _depth--; }
+        // Declared after the run: a kernel object (a class) may make its outputs in its first run and reuse them after.
+        if (record && Recording)
+        {
+            _op = op;
+            ((ICapturedKernel)kernel).Declare(this);
+            Add(new FloatKernelInstruction<TKernel>(dtype, kernel, op));
+        }
     }
 
     /// <summary><see cref="DTypeDispatch.Any"/> while capturing: as <see cref="Float"/>.</summary>
     internal void Any<TKernel>(DType dtype, TKernel kernel) where TKernel : IAnyKernel
     {
-        if (Recording)
-        {
-            if (kernel is ICapturedKernel captured)
-            {
-                _op = typeof(TKernel).Name;
-                captured.Declare(this);
-                Add(new AnyKernelInstruction<TKernel>(dtype, kernel));
-            }
-            else Fail($"{typeof(TKernel).Name} has no recorded form");
-        }
+        bool record = Recording;
+        if (record && kernel is not ICapturedKernel) { Fail($"{typeof(TKernel).Name} has no recorded form"); record = false; }
         _depth++;
         try { DTypeDispatch.RunAny(dtype, kernel); }
         finally { _depth--; }
+        if (record && Recording)
+        {
+            _op = typeof(TKernel).Name;
+            ((ICapturedKernel)kernel).Declare(this);
+            Add(new AnyKernelInstruction<TKernel>(dtype, kernel));
+        }
     }
 
     /// <summary>An elementwise unary map <c>y = f(x)</c> (already run).</summary>
@@ -304,6 +308,28 @@ internal sealed class Capture
         Add(new FillInstruction(t.Storage, value));
     }
 
+    /// <summary>A counter (one Int64 element, e.g. BatchNorm's <c>num_batches_tracked</c>) incremented in place (already run).</summary>
+    internal void Increment(long[] counter)
+    {
+        if (!Recording) return;
+        Add(new IncrementInstruction(counter));
+    }
+
+    /// <summary><see cref="NN.Utils.ClipGradValue"/> on these gradients (already run): each is clamped in place.</summary>
+    internal void ClampGradients(IReadOnlyList<Tensor> gradients, double clipValue)
+    {
+        if (!Recording) return;
+        _op = nameof(NN.Utils.ClipGradValue);
+        var arrays = new Array[gradients.Count];
+        for (int i = 0; i < arrays.Length; i++)
+        {
+            Reads(gradients[i]);
+            Writes(gradients[i]);
+            arrays[i] = gradients[i].Storage;
+        }
+        Add(new ClampInstruction(arrays, clipValue));
+    }
+
     /// <summary><see cref="Tensor.CopyFrom"/> between tensors of one dtype (already run).</summary>
     internal void Copy(Tensor source, Tensor destination)
     {
@@ -416,6 +442,26 @@ internal sealed class FillInstruction(Array storage, double value) : Instruction
             case double[] d: d.AsSpan().Fill(value); break;
             case long[] l: l.AsSpan().Fill((long)value); break;
             case bool[] b: b.AsSpan().Fill(value != 0); break;
+        }
+    }
+}
+
+internal sealed class IncrementInstruction(long[] counter) : Instruction
+{
+    public override void Run() => counter[0]++;
+}
+
+internal sealed class ClampInstruction(Array[] gradients, double clipValue) : Instruction
+{
+    public override void Run()
+    {
+        foreach (var g in gradients)
+        {
+            switch (g)
+            {
+                case float[] f: NN.Utils.Clamp(f, (float)clipValue); break;
+                case double[] d: NN.Utils.Clamp(d, clipValue); break;
+            }
         }
     }
 }

@@ -15,6 +15,8 @@ public static partial class Utils
         if (!(maxNorm >= 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "ClipGradNorm: maxNorm must be a non-negative number.");
         if (!(normType > 0)) throw new ArgumentOutOfRangeException(nameof(normType), normType, "ClipGradNorm: normType must be positive (or +∞).");
         var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
+        // The norm is returned as a C# value and decides whether to scale: a compiled step cannot replay that.
+        Capture.Active?.DataRead("ClipGradNorm (returns the norm as a value)");
         if (grads.Count == 0) return 0;
         double total = 0;
         foreach (var g in grads)
@@ -34,14 +36,28 @@ public static partial class Utils
     {
         ArgumentNullException.ThrowIfNull(parameters);
         if (!(clipValue >= 0)) throw new ArgumentOutOfRangeException(nameof(clipValue), clipValue, "ClipGradValue: clipValue must be a non-negative number.");
-        foreach (var g in parameters.Select(p => p.Grad).OfType<Tensor>())
+        var grads = parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
+        foreach (var g in grads)
         {
             switch (g.Storage)
             {
-                case float[] f: for (int i = 0; i < f.Length; i++) f[i] = Math.Clamp(f[i], (float)-clipValue, (float)clipValue); break;
-                case double[] d: for (int i = 0; i < d.Length; i++) d[i] = Math.Clamp(d[i], -clipValue, clipValue); break;
+                case float[] f: Clamp(f, (float)clipValue); break;
+                case double[] d: Clamp(d, clipValue); break;
             }
         }
+        Capture.Active?.ClampGradients(grads, clipValue);
+    }
+
+    /// <summary>Clamps every element of <paramref name="values"/> to [−<paramref name="limit"/>, <paramref name="limit"/>] in place.</summary>
+    internal static void Clamp(float[] values, float limit)
+    {
+        for (int i = 0; i < values.Length; i++) values[i] = Math.Clamp(values[i], -limit, limit);
+    }
+
+    /// <summary>Clamps every element of <paramref name="values"/> to [−<paramref name="limit"/>, <paramref name="limit"/>] in place.</summary>
+    internal static void Clamp(double[] values, double limit)
+    {
+        for (int i = 0; i < values.Length; i++) values[i] = Math.Clamp(values[i], -limit, limit);
     }
 
     private static double GradNorm(Tensor g, double p)

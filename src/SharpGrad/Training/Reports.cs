@@ -54,6 +54,15 @@ public sealed record BackwardContext(int Epoch, int Batch, long Step, double Los
 /// <param name="Seconds">Total wall time.</param>
 public sealed record FitResult(IReadOnlyList<EpochReport> History, int BestEpoch, double BestValidationAccuracy, bool StoppedEarly, double Seconds)
 {
+    /// <summary>
+    /// Why the training steps ran eagerly although <see cref="FitOptions.Compile"/> was set (see there), or null (compiled
+    /// steps were used, or compilation was off).
+    /// </summary>
+    public string? CompileFallbackReason { get; init; }
+
+    /// <summary>The number of training steps that replayed a compiled plan (0 when every step ran eagerly).</summary>
+    public long ReplayedSteps { get; init; }
+
     /// <summary>The quantity that chose <see cref="FitResult.BestEpoch"/> and drove early stopping (e.g. <c>val_loss</c>), or null when nothing was monitored (no validation data).</summary>
     public string? Monitor { get; init; }
 
@@ -124,6 +133,18 @@ public sealed record FitOptions
 
     /// <summary>Progress reports inside each epoch, delivered in order (see <see cref="Trainer.FitAsync"/>).</summary>
     public IProgress<BatchProgress>? BatchProgress { get; init; }
+
+    /// <summary>
+    /// Run the training step as a compiled step (<see cref="Jit.Compile"/>; default true): the first batch of each shape
+    /// runs eagerly, the next is captured, later ones replay the captured kernels with no tape and no allocation; the
+    /// weights are bit-identical to eager training. Steps run eagerly instead (with the reason in
+    /// <see cref="FitResult.CompileFallbackReason"/>) under data-parallel training, with <see cref="AfterBackward"/> or
+    /// <see cref="ClipGradNorm"/> set, or when the model or loss uses an op a plan cannot replay. Two differences from
+    /// eager steps: a loss that is not finite (or diverges) is detected after the step's update rather than before it, and
+    /// after a replayed step the parameters' <see cref="Tensor.Grad"/> may not hold this batch's gradient (a plan writes its own
+    /// gradient buffers; read gradients in <see cref="AfterBackward"/>, which makes the steps eager).
+    /// </summary>
+    public bool Compile { get; init; } = true;
 }
 
 /// <summary>

@@ -28,6 +28,16 @@ public static partial class Trainer
     /// on the parameters are kept anyway.
     /// </para>
     /// <para>
+    /// By default (<see cref="FitOptions.Compile"/>) the step is compiled (<see cref="Jit.Compile"/>): after one eager call
+    /// per batch shape it is captured, and later batches of that shape replay the captured kernels on the plan's own
+    /// buffers, with the same results bit for bit. The loss is read after the step, so a non-finite loss is detected
+    /// after that step's update. <see cref="FitOptions.AfterBackward"/>, <see cref="FitOptions.ClipGradNorm"/> and
+    /// data-parallel training keep the steps eager, as does a model or loss with an op a plan cannot replay;
+    /// <see cref="FitResult.CompileFallbackReason"/> says which. The tensors a captured step makes belong to its plan
+    /// rather than to a scope: they stay readable, and each replay overwrites them with its batch's values (C# code in a
+    /// module's <c>Forward</c>, such as keeping a tensor in a field, runs only in the eager and captured calls).
+    /// </para>
+    /// <para>
     /// Reports reach <paramref name="progress"/> and <see cref="FitOptions.BatchProgress"/> in order, and the returned task
     /// completes only after the last has been handled. A <see cref="Progress{T}"/> gets each report once its handler has
     /// finished the previous one (see <see cref="Progress{T}.ProgressChanged"/>), so a handler that throws, or a thread
@@ -165,6 +175,9 @@ public static partial class Trainer
         bool hasValidation = validation is not null && validation.Count > 0;
         MonitorSpec? monitor = null;
         bool interrupted = false;
+        // Made after a resume has restored the model and optimizer: a plan binds their buffers as they are now.
+        string? eagerReason = options.Compile ? EagerReason(options, run) : null;
+        var compiled = options.Compile && eagerReason is null ? new CompiledTrainStep(model, lossFn, optimizer, options) : null;
         while (st.Epoch <= options.Epochs && !st.StoppedEarly)
         {
             if (Budget()) { interrupted = true; break; }
@@ -177,7 +190,9 @@ public static partial class Trainer
             while (st.Batch < batches)
             {
                 if (Cancelled()) break;
-                var (value, n, gradNorm) = Step(model, lossFn, optimizer, train, st, names, options, run);
+                var (value, n, gradNorm) = compiled is not null
+                    ? CompiledStepOn(compiled, optimizer, train, st, names, run)
+                    : Step(model, lossFn, optimizer, train, st, names, options, run);
                 st.LossSum += value * n;
                 st.Seen += n;
                 st.Batch++;
@@ -239,6 +254,7 @@ public static partial class Trainer
         {
             Monitor = monitor?.Name, Mode = monitor?.Mode ?? MonitorMode.Max,
             BestMonitorValue = monitor is null || best is null ? double.NaN : monitor.Value(best), Cancelled = cancelled,
+            CompileFallbackReason = eagerReason ?? compiled?.FallbackReason, ReplayedSteps = compiled?.Replayed ?? 0,
         };
         return new TrainingRunResult(fit, optimizer.StepCount, interrupted, lastCheckpoint);
     }
@@ -273,6 +289,29 @@ public static partial class Trainer
         if (st.Classification && IsClassification(output, y)) st.Correct += CountCorrect(output, y);
         else st.Classification = false;
         return (value, x.ShapeRef[0], gradNorm);
+    }
+
+    /// <summary>
+    /// <see cref="Step"/> through the compiled step: the same step, with the loss checked after it (the update of a step
+    /// whose loss is not finite has been applied by then; training stops all the same).
+    /// </summary>
+    private static (double Loss, int Count, double GradNorm) CompiledStepOn(CompiledTrainStep compiled, Optimizer optimizer, DataLoader train,
+        FitState st, Dictionary<Tensor, string> names, TrainingRunOptions run)
+    {
+        using var scope = new TensorScope();
+        var (x, y) = LocalBatch(train, st.Order!, st.Batch, run.DataParallel);
+        var (output, loss) = compiled.Run(x, y);
+        double value = loss.Item();
+        if (!double.IsFinite(value)) throw new NonFiniteLossException(st.Epoch, optimizer.StepCount, value, st.LastFinite);
+        if (double.IsNaN(st.FirstLoss)) st.FirstLoss = value;
+        if (run.DivergenceFactor is double factor && Math.Abs(value) > factor * Math.Max(Math.Abs(st.FirstLoss), 1.0))
+            throw TrainingDivergedException.LossGrew(st.Epoch, optimizer.StepCount, value, st.FirstLoss, factor);
+        st.LastFinite = value;
+        CheckParameters(optimizer, names, st, value);
+        if (run.Scheduler is { Interval: SchedulerInterval.Batch } perBatch) perBatch.Step();
+        if (st.Classification && IsClassification(output, y)) st.Correct += CountCorrect(output, y);
+        else st.Classification = false;
+        return (value, x.ShapeRef[0], double.NaN);
     }
 
     /// <summary>Checks that the schedule can be stepped by this run: it sets this optimizer's rates, and a plateau schedule has a quantity to follow.</summary>

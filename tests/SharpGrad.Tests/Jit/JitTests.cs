@@ -211,8 +211,10 @@ public class JitTests
     }
 
     [Fact]
-    public void DropoutFallsBackAndAdvancesTheGeneratorAsEager()
+    public void DropoutIsReplayedDrawingTheSameNumbersAsEager()
     {
+        // The replayed mask kernel draws the next numbers of the same generator: the masks (and so the losses and the
+        // weights) are those of eager steps, and the generator ends in the same state.
         static Tensor Body(Xor m, Generator g, Tensor x, Tensor y)
         {
             var h = F.Dropout(x.MatMul(m.U).Add(m.B1).Relu(), 0.5, training: true, generator: g);
@@ -229,12 +231,23 @@ public class JitTests
         var gc = new Generator(11);
         var step = SharpGrad.Jit.Compile(t => Body(compiled, gc, t[0], t[1]));
         var losses = Enumerable.Range(0, 10).Select(_ => step.Run(compiled.X, compiled.Y).Item()).ToArray();
-        Assert.NotNull(step.FallbackReason);
-        // Dropout's mask kernel has no recorded form (it draws from the generator), so the capture stops at it.
-        Assert.Contains("Dropout", step.FallbackReason);
+        Assert.Null(step.FallbackReason);
+        Assert.True(step.LastRunReplayed);
         Assert.Equal(eagerLosses, losses);
         Assert.Equal(eager.Parameters(), compiled.Parameters());
         Assert.Equal(ge.NextUInt64(), gc.NextUInt64());
+    }
+
+    [Fact]
+    public void RandomDrawsOutsideAKernelStillFallBack()
+    {
+        // Tensor.Randn inside the step draws in C#, not in a recorded kernel: a plan would replay the same numbers.
+        var m = new Xor(DType.Float64);
+        var g = new Generator(4);
+        var step = SharpGrad.Jit.Compile(t => m.Step(t[0] + Tensor.Randn([4, 2], g, DType.Float64) * 0.01, t[1]));
+        for (int i = 0; i < 4; i++) step.Run(m.X, m.Y);
+        Assert.NotNull(step.FallbackReason);
+        Assert.Contains("random", step.FallbackReason);
     }
 
     [Fact]

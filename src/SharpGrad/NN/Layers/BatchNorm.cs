@@ -45,7 +45,16 @@ public abstract class BatchNormBase : Module
         if ((input.Rank != _expectedRank1 && input.Rank != _expectedRank2) || input.ShapeRef[1] != NumFeatures)
             throw new ArgumentException($"{GetType().Name}({NumFeatures}): unexpected input shape {Shapes.Format(input.ShapeRef)}.");
         DTypeRule.CheckInput(GetType().Name, input, Weight ?? RunningMean);
-        if (Training) NumBatchesTracked.Fill(NumBatchesTracked.Item() + 1);
+        if (Training)
+        {
+            // In place and recorded, so that a compiled training step counts its replayed batches too.
+            if (NumBatchesTracked.Storage is long[] { Length: 1 } count)
+            {
+                count[0]++;
+                Capture.Active?.Increment(count);
+            }
+            else NumBatchesTracked.Fill(NumBatchesTracked.Item() + 1);
+        }
         return Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, Training, Momentum, Eps);
     }
 

@@ -182,8 +182,10 @@ internal static class ConvCore
 
     private static bool Same(int[] a, int[] b) => a.AsSpan().SequenceEqual(b);
 
-    private readonly record struct ForwardKernel(ConvSpec Spec, Tensor X, Tensor W, Tensor? B, Tensor Y) : IFloatKernel
+    private readonly record struct ForwardKernel(ConvSpec Spec, Tensor X, Tensor W, Tensor? B, Tensor Y) : IFloatKernel, ICapturedKernel
     {
+        public void Declare(Capture capture) => Capture.Buffers(capture, [X, W, B], [Y]);
+
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> =>
             ConvNd.Forward(Spec, X.Array<T>(), W.Array<T>(), B?.Array<T>(), Y.Array<T>());
     }
@@ -214,8 +216,11 @@ internal static class ConvCore
     /// The gradients of a convolution (<paramref name="Transposed"/> false: gx = convᵀ(gy), gw = gy ⋆ x) or of a
     /// transposed one (gx = conv(gy), gw = x ⋆ gy, over x zero-extended to the adjoint's output size when that is larger), null where not required.
     /// </summary>
-    private sealed record BackwardKernel(ConvSpec Spec, Tensor X, Tensor W, Tensor Gy, bool HasBias, bool Transposed, int[]? Core = null, int[]? Full = null) : IFloatKernel
+    private sealed record BackwardKernel(ConvSpec Spec, Tensor X, Tensor W, Tensor Gy, bool HasBias, bool Transposed, int[]? Core = null, int[]? Full = null) : IFloatKernel, ICapturedKernel
     {
+        // Outputs are made by the first run and overwritten by later ones (a compiled step replays this object).
+        public void Declare(Capture capture) => Capture.Buffers(capture, [X, W, Gy], [Gx, Gw, Gb]);
+
         public Tensor? Gx { get; private set; }
         public Tensor? Gw { get; private set; }
         public Tensor? Gb { get; private set; }
@@ -227,7 +232,7 @@ internal static class ConvCore
             int outChannels = Transposed ? Spec.InC : Spec.OutC;
             if (HasBias)
             {
-                Gb = Tensor.Uninitialized([outChannels], Gy.DType);
+                Gb ??= Tensor.Uninitialized([outChannels], Gy.DType);
                 ConvNd.BiasGradient<T>(gy, Spec.Batch, outChannels, Gy.Numel / Math.Max(1, Spec.Batch * outChannels), Gb.Span<T>());
             }
             if (!X.RequiresGrad && !W.RequiresGrad) return;
@@ -235,12 +240,12 @@ internal static class ConvCore
             {
                 if (W.RequiresGrad)
                 {
-                    Gw = Tensor.Uninitialized(W.ShapeRef, W.DType);
+                    Gw ??= Tensor.Uninitialized(W.ShapeRef, W.DType);
                     ConvNd.WeightGradient(Spec, X.Array<T>(), gy, Gw.Array<T>());
                 }
                 if (X.RequiresGrad)
                 {
-                    Gx = Tensor.Uninitialized(X.ShapeRef, X.DType);
+                    Gx ??= Tensor.Uninitialized(X.ShapeRef, X.DType);
                     ConvNd.InputGradient(Spec, gy, W.Array<T>(), Gx.Array<T>());
                 }
                 return;
@@ -255,12 +260,12 @@ internal static class ConvCore
                 {
                     T[] xs = X.Array<T>();
                     if (extended is not null) { Embed<T>(xs, extended, inPlanes, Core!, Full!, toFull: true); xs = extended; }
-                    Gw = Tensor.Uninitialized(W.ShapeRef, W.DType);
+                    Gw ??= Tensor.Uninitialized(W.ShapeRef, W.DType);
                     ConvNd.WeightGradient(Spec, gy, xs, Gw.Array<T>());
                 }
                 if (X.RequiresGrad)
                 {
-                    Gx = Tensor.Uninitialized(X.ShapeRef, X.DType);
+                    Gx ??= Tensor.Uninitialized(X.ShapeRef, X.DType);
                     if (extended is null) ConvNd.Forward(Spec, gy, W.Array<T>(), null, Gx.Array<T>());
                     else
                     {

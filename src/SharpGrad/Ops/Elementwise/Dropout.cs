@@ -29,10 +29,13 @@ namespace SharpGrad
 {
     /// <summary>
     /// Fills a dropout mask with 0 (probability p) or 1/(1 − p): one draw per element, in order, so the mask does not
-    /// depend on the dtype.
+    /// depend on the dtype. A compiled step replays it as it is: the replay draws the next numbers of the same
+    /// generator into the same mask, exactly as the eager step would.
     /// </summary>
-    internal readonly struct DropoutMask(Tensor mask, double p, Generator generator) : IFloatKernel
+    internal readonly struct DropoutMask(Tensor mask, double p, Generator generator) : IFloatKernel, ICapturedKernel
     {
+        public void Declare(Capture capture) => capture.Writes(mask);
+
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
         {
             Span<T> m = mask.Span<T>();

@@ -55,7 +55,8 @@ namespace SharpGrad
             var mean = new double[c];
             var invStd = new double[c];
             var y = Tensor.Uninitialized(shape, input.DType);
-            DTypeDispatch.Float(input.DType, new ForwardKernel(input, weight, bias, runningMean, runningVar, training, momentum, eps, mean, invStd, y), "BatchNorm");
+            DTypeDispatch.Float(input.DType, new ForwardKernel(input, weight, bias, runningMean, runningVar, momentum, eps, mean, invStd,
+                training ? new double[c] : null, y, new Kernels.RangeWorkCache()), "BatchNorm");
 
             var inputs = new List<Tensor>(3) { input };
             if (weight is not null) inputs.Add(weight);
@@ -70,7 +71,7 @@ namespace SharpGrad
                 var gx = Tensor.Uninitialized(x.ShapeRef, x.DType);
                 Tensor? gw = w is null ? null : Tensor.Uninitialized([c], x.DType);
                 Tensor? gb = hasBias ? Tensor.Uninitialized([c], x.DType) : null;
-                DTypeDispatch.Float(x.DType, new BackwardKernel(x, w, gy, training, n, c, inner, mean, invStd, gx, gw, gb), "BatchNorm");
+                DTypeDispatch.Float(x.DType, new BackwardKernel(x, w, gy, training, n, c, inner, mean, invStd, gx, gw, gb, new Kernels.RangeWorkCache()), "BatchNorm");
                 var grads = new List<Tensor?>(3) { gx };
                 if (w is not null) grads.Add(gw);
                 if (hasBias) grads.Add(gb);
@@ -79,22 +80,39 @@ namespace SharpGrad
         }
 
         /// <summary>
-        /// Statistics (in training: the batch's, which also update the running ones; in evaluation: the running ones), then
-        /// y = (x − mean)·invStd·w + b; both passes split over channels. One closure scope serves both passes.
+        /// Statistics (in training, when <paramref name="variance"/> is given: the batch's, into it, which also update the running ones; in
+        /// evaluation: the running ones), then y = (x − mean)·invStd·w + b; both passes split over channels. Recorded by a
+        /// compiled step as it is: the running statistics are updated in place at every replay, and the parallel work of
+        /// both passes is made once (in <paramref name="work"/>) so that a replay allocates nothing.
         /// </summary>
-        private readonly struct ForwardKernel(Tensor x, Tensor? w, Tensor? b, Tensor? runningMean, Tensor? runningVar, bool training,
-            double momentum, double eps, double[] mean, double[] invStd, Tensor y) : IFloatKernel
+        private readonly struct ForwardKernel(Tensor x, Tensor? w, Tensor? b, Tensor? runningMean, Tensor? runningVar,
+            double momentum, double eps, double[] mean, double[] invStd, double[]? variance, Tensor y, Kernels.RangeWorkCache work) : IFloatKernel, ICapturedKernel
         {
+            public void Declare(Capture capture)
+            {
+                capture.Reads(x);
+                capture.Reads(w);
+                capture.Reads(b);
+                capture.Reads(runningMean);
+                capture.Reads(runningVar);
+                capture.Writes(y);
+            }
+
             public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             {
-                (Tensor xt, Tensor? wt, Tensor? bt, Tensor yt, double[] m, double[] s) = (x, w, b, y, mean, invStd);
-                int n = xt.ShapeRef[0], c = xt.ShapeRef[1];
-                int inner = n * c == 0 ? 0 : xt.Numel / (n * c);
-                double[]? variance = training ? new double[c] : null;
-                if (variance is not null) ByChannel(c, xt.Numel, (c0, c1) => Statistics<T>(xt.Span<T>(), n, c, inner, m, variance, c0, c1));
-                SetStatistics(m, s, variance, runningMean, runningVar, momentum, eps, (long)n * inner);
-                ByChannel(c, xt.Numel, (c0, c1) => Affine<T>(xt.Span<T>(), wt is null ? default : wt.Span<T>(), bt is null ? default : bt.Span<T>(), n, c, inner, m, s, yt.Span<T>(), c0, c1));
+                int n = x.ShapeRef[0], c = x.ShapeRef[1];
+                int inner = n * c == 0 ? 0 : x.Numel / (n * c);
+                if (work.First is null) (work.First, work.Second) = Passes<T>(x, w, b, y, n, c, inner, mean, invStd, variance);
+                if (variance is not null) Kernels.RangeWork.Run(work.First, x.Numel);
+                SetStatistics(mean, invStd, variance, runningMean, runningVar, momentum, eps, (long)n * inner);
+                Kernels.RangeWork.Run(work.Second!, x.Numel);
             }
+
+            // Outside Run, so that Run itself makes no closure object.
+            private static (Kernels.RangeWork, Kernels.RangeWork) Passes<T>(Tensor xt, Tensor? wt, Tensor? bt, Tensor yt, int n, int c, int inner,
+                double[] m, double[] s, double[]? variance) where T : unmanaged, IFloatingPointIeee754<T> =>
+                (new(c, (c0, c1) => Statistics<T>(xt.Span<T>(), n, c, inner, m, variance!, c0, c1)),
+                 new(c, (c0, c1) => Affine<T>(xt.Span<T>(), wt is null ? default : wt.Span<T>(), bt is null ? default : bt.Span<T>(), n, c, inner, m, s, yt.Span<T>(), c0, c1)));
         }
 
         /// <summary>
@@ -120,18 +138,28 @@ namespace SharpGrad
         }
 
         private readonly struct BackwardKernel(Tensor x, Tensor? w, Tensor gy, bool training, int n, int c, int inner, double[] mean, double[] invStd,
-            Tensor gx, Tensor? gw, Tensor? gb) : IFloatKernel
+            Tensor gx, Tensor? gw, Tensor? gb, Kernels.RangeWorkCache work) : IFloatKernel, ICapturedKernel
         {
+            public void Declare(Capture capture)
+            {
+                capture.Reads(x);
+                capture.Reads(w);
+                capture.Reads(gy);
+                capture.Writes(gx);
+                capture.Writes(gw);
+                capture.Writes(gb);
+            }
+
             public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             {
-                (Tensor xt, Tensor? wt, Tensor g, bool tr, int nn, int cc, int ii, double[] m, double[] s, Tensor gxt, Tensor? gwt, Tensor? gbt) =
-                    (x, w, gy, training, n, c, inner, mean, invStd, gx, gw, gb);
-                ByChannel(c, x.Numel, (c0, c1) => BackwardChannels<T>(xt, wt, g, tr, nn, cc, ii, m, s, gxt, gwt, gbt, c0, c1));
+                work.First ??= Pass<T>(x, w, gy, training, n, c, inner, mean, invStd, gx, gw, gb);
+                Kernels.RangeWork.Run(work.First, x.Numel);
             }
-        }
 
-        /// <summary>Channels are independent: split them over the cores for large inputs.</summary>
-        private static void ByChannel(int channels, long elements, Action<int, int> body) => Kernels.RangeWork.Run(channels, elements, body);
+            private static Kernels.RangeWork Pass<T>(Tensor xt, Tensor? wt, Tensor g, bool tr, int nn, int cc, int ii, double[] m, double[] s,
+                Tensor gxt, Tensor? gwt, Tensor? gbt) where T : unmanaged, IFloatingPointIeee754<T> =>
+                new(cc, (c0, c1) => BackwardChannels<T>(xt, wt, g, tr, nn, cc, ii, m, s, gxt, gwt, gbt, c0, c1));
+        }
 
         private static void CheckChannels(Tensor? t, int c, string what, Tensor input)
         {

@@ -163,13 +163,15 @@ internal static class PoolCore
         int dims = axes.Length, planes = Planes(x, dims);
         var y = Tensor.Uninitialized(OutShape(x, axes), x.DType);
         int inPlane = x.Numel / Math.Max(planes, 1), outPlane = y.Numel / Math.Max(planes, 1);
-        // Which input won each window, kept for the backward in pooled scratch (returned when the graph is freed).
-        int[] argmax = ScratchPool<int>.Rent(Math.Max(y.Numel, 1));
-        if (blocked is { } g) DTypeDispatch.Float(x.DType, new MaxBlockedKernel(x, y, argmax, planes, g), op);
-        else DTypeDispatch.Float(x.DType, new MaxKernel(x, y, argmax, Lift(axes), planes), op);
+        // Which input won each window, kept for the backward in pooled scratch (returned when the graph is freed). A
+        // compiled step's plan keeps its own array instead: its replays write and read it long after the graph is gone.
+        bool planOwned = Capture.Active is not null;
+        int[] argmax = planOwned ? new int[Math.Max(y.Numel, 1)] : ScratchPool<int>.Rent(Math.Max(y.Numel, 1));
+        if (blocked is { } g) DTypeDispatch.Float(x.DType, new MaxBlockedKernel(x, y, argmax, planes, g, new RangeWorkCache()), op);
+        else DTypeDispatch.Float(x.DType, new MaxKernel(x, y, argmax, Lift(axes), planes, new RangeWorkCache()), op);
         if (!Autograd.ShouldRecord(x))
         {
-            ScratchPool<int>.Return(argmax);
+            if (!planOwned) ScratchPool<int>.Return(argmax);
             return y;
         }
         int[] xShape = x.ShapeRef;
@@ -177,10 +179,10 @@ internal static class PoolCore
         {
             var gx = Tensor.Uninitialized(xShape, gy.DType);   // every plane is cleared by the kernel
             if (blocked is { } b && Pooling.IsTwoByTwo(b))
-                DTypeDispatch.Float(gy.DType, new MaxBackward2x2Kernel(gy, argmax, planes, b.Height, b.Width, gx), op);
-            else DTypeDispatch.Float(gy.DType, new MaxBackwardKernel(gy, argmax, planes, inPlane, outPlane, gx), op);
+                DTypeDispatch.Float(gy.DType, new MaxBackward2x2Kernel(gy, argmax, planes, b.Height, b.Width, gx, new RangeWorkCache()), op);
+            else DTypeDispatch.Float(gy.DType, new MaxBackwardKernel(gy, argmax, planes, inPlane, outPlane, gx, new RangeWorkCache()), op);
             return [gx];
-        }, differentiableBackward: false, onRelease: () => ScratchPool<int>.Return(argmax), attributes: attributes ?? new PoolAttributes(axes, null));
+        }, differentiableBackward: false, onRelease: planOwned ? null : () => ScratchPool<int>.Return(argmax), attributes: attributes ?? new PoolAttributes(axes, null));
     }
 
     /// <summary>
@@ -205,54 +207,92 @@ internal static class PoolCore
         }, differentiableBackward: false, attributes: attributes ?? new PoolAttributes(axes, divisorOverride));
     }
 
-    private readonly struct MaxBlockedKernel(Tensor x, Tensor y, int[] argmax, int planes, ConvGeometry g) : IFloatKernel
+    // The kernels below are recorded by a compiled step as they are; each makes its parallel work once (in work), so
+    // that a replay allocates nothing.
+    private readonly struct MaxBlockedKernel(Tensor x, Tensor y, int[] argmax, int planes, ConvGeometry g, RangeWorkCache work) : IFloatKernel, ICapturedKernel
     {
+        public void Declare(Capture capture)
+        {
+            capture.Reads(x);
+            capture.Writes(y);
+        }
+
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
         {
-            T[] xs = x.Array<T>(), ys = y.Array<T>();
-            int[] am = argmax;
-            ConvGeometry geo = g;
+            work.First ??= Make<T>(x.Array<T>(), y.Array<T>(), argmax, planes, g);
+            RangeWork.Run(work.First, (long)planes * g.Height * g.Width);
+        }
+
+        private static RangeWork Make<T>(T[] xs, T[] ys, int[] am, int planes, ConvGeometry geo) where T : unmanaged, IFloatingPointIeee754<T>
+        {
             int hw = geo.Height * geo.Width, o = geo.OutHeight * geo.OutWidth;
-            RangeWork.Run(planes, (long)planes * hw, (first, last) => Pooling.MaxForward<T>(
+            return new RangeWork(planes, (first, last) => Pooling.MaxForward<T>(
                 xs.AsSpan(first * hw, (last - first) * hw), last - first, geo, ys.AsSpan(first * o, (last - first) * o), am.AsSpan(first * o, (last - first) * o)));
         }
     }
 
     // The planes are split over the cores; each thread clears and fills its own planes of gx.
-    private readonly struct MaxBackwardKernel(Tensor gy, int[] argmax, int planes, int inPlane, int outPlane, Tensor gx) : IFloatKernel
+    private readonly struct MaxBackwardKernel(Tensor gy, int[] argmax, int planes, int inPlane, int outPlane, Tensor gx, RangeWorkCache work) : IFloatKernel, ICapturedKernel
     {
+        public void Declare(Capture capture)
+        {
+            capture.Reads(gy);
+            capture.Writes(gx);
+        }
+
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
         {
-            T[] gys = gy.Array<T>(), gxs = gx.Array<T>();
-            int[] am = argmax;
-            int i = inPlane, o = outPlane;
-            RangeWork.Run(planes, (long)planes * inPlane, (first, last) => Pooling.MaxBackward<T>(
-                gys.AsSpan(first * o, (last - first) * o), am.AsSpan(first * o, (last - first) * o), last - first, i, o, gxs.AsSpan(first * i, (last - first) * i)));
+            work.First ??= Make<T>(gy.Array<T>(), argmax, inPlane, outPlane, gx.Array<T>(), planes);
+            RangeWork.Run(work.First, (long)planes * inPlane);
         }
+
+        private static RangeWork Make<T>(T[] gys, int[] am, int i, int o, T[] gxs, int planes) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new(planes, (first, last) => Pooling.MaxBackward<T>(
+                gys.AsSpan(first * o, (last - first) * o), am.AsSpan(first * o, (last - first) * o), last - first, i, o, gxs.AsSpan(first * i, (last - first) * i)));
     }
 
     // Non-overlapping 2x2 windows: each thread writes its own planes of gx whole (no clearing pass).
-    private readonly struct MaxBackward2x2Kernel(Tensor gy, int[] argmax, int planes, int h, int w, Tensor gx) : IFloatKernel
+    private readonly struct MaxBackward2x2Kernel(Tensor gy, int[] argmax, int planes, int h, int w, Tensor gx, RangeWorkCache work) : IFloatKernel, ICapturedKernel
     {
+        public void Declare(Capture capture)
+        {
+            capture.Reads(gy);
+            capture.Writes(gx);
+        }
+
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
         {
-            T[] gys = gy.Array<T>(), gxs = gx.Array<T>();
-            int[] am = argmax;
-            int hh = h, ww = w, i = h * w, o = h / 2 * (w / 2);
-            RangeWork.Run(planes, (long)planes * i, (first, last) => Pooling.MaxBackward2x2<T>(
-                gys.AsSpan(first * o, (last - first) * o), am.AsSpan(first * o, (last - first) * o), last - first, hh, ww, gxs.AsSpan(first * i, (last - first) * i)));
+            work.First ??= Make<T>(gy.Array<T>(), argmax, h, w, gx.Array<T>(), planes);
+            RangeWork.Run(work.First, (long)planes * h * w);
+        }
+
+        private static RangeWork Make<T>(T[] gys, int[] am, int h, int w, T[] gxs, int planes) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            int i = h * w, o = h / 2 * (w / 2);
+            return new(planes, (first, last) => Pooling.MaxBackward2x2<T>(
+                gys.AsSpan(first * o, (last - first) * o), am.AsSpan(first * o, (last - first) * o), last - first, h, w, gxs.AsSpan(first * i, (last - first) * i)));
         }
     }
 
-    private readonly struct MaxKernel(Tensor x, Tensor y, int[] argmax, PoolAxis[] a, int planes) : IFloatKernel
+    private readonly struct MaxKernel(Tensor x, Tensor y, int[] argmax, PoolAxis[] a, int planes, RangeWorkCache work) : IFloatKernel, ICapturedKernel
     {
+        public void Declare(Capture capture)
+        {
+            capture.Reads(x);
+            capture.Writes(y);
+        }
+
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
         {
-            T[] xs = x.Array<T>(), ys = y.Array<T>();
-            int[] ids = argmax;
+            work.First ??= Make<T>(x.Array<T>(), y.Array<T>(), argmax, a, planes);
+            RangeWork.Run(work.First, (long)planes * a[0].In * a[1].In * a[2].In);
+        }
+
+        private static RangeWork Make<T>(T[] xs, T[] ys, int[] ids, PoolAxis[] a, int planes) where T : unmanaged, IFloatingPointIeee754<T>
+        {
             PoolAxis ad = a[0], ah = a[1], aw = a[2];
             int inPlane = ad.In * ah.In * aw.In, outPlane = ad.Out * ah.Out * aw.Out;
-            RangeWork.Run(planes, (long)planes * inPlane, (first, last) =>
+            return new RangeWork(planes, (first, last) =>
             {
                 for (int p = first; p < last; p++)
                 {

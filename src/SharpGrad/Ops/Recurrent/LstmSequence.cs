@@ -75,8 +75,10 @@ namespace SharpGrad.NN
         }
 
         private readonly struct LstmForwardKernel(Tensor xProj, Tensor h0, Tensor c0, Tensor w, Tensor? b, Tensor y, Tensor gates, Tensor tanhC, bool reverse)
-            : IFloatKernel
+            : IFloatKernel, ICapturedKernel
         {
+            public void Declare(Capture capture) => Capture.Buffers(capture, [xProj, h0, c0, w, b], [y, gates, tanhC]);
+
             public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             {
                 int seq = xProj.ShapeRef[0], batch = xProj.ShapeRef[1], hidden = w.ShapeRef[1];
@@ -93,8 +95,10 @@ namespace SharpGrad.NN
         }
 
         private readonly struct LstmBackwardKernel(Tensor g, Tensor y, Tensor gates, Tensor tanhC, Tensor h0, Tensor c0, Tensor w, bool reverse,
-            Tensor dXProj, Tensor dH, Tensor dC, bool wantDH0, Tensor? dW, Tensor? dB) : IFloatKernel
+            Tensor dXProj, Tensor dH, Tensor dC, bool wantDH0, Tensor? dW, Tensor? dB) : IFloatKernel, ICapturedKernel
         {
+            public void Declare(Capture capture) => Capture.Buffers(capture, [g, y, gates, tanhC, h0, c0, w], [dXProj, dH, dC, dW, dB]);
+
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             {

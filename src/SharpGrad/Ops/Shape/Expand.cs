@@ -37,8 +37,14 @@ public sealed partial class Tensor
     /// The output as runs of its trailing dimensions that the input either holds contiguously (one block copy) or
     /// broadcasts entirely (one fill): those dimensions are merged so each run is as long as possible.
     /// </summary>
-    private readonly struct ExpandKernel(Tensor x, Tensor y) : IAnyKernel
+    private readonly struct ExpandKernel(Tensor x, Tensor y) : IAnyKernel, ICapturedKernel
     {
+        public void Declare(Capture capture)
+        {
+            capture.Reads(x);
+            capture.Writes(y);
+        }
+
         public void Run<T>() where T : unmanaged
         {
             ReadOnlySpan<T> xs = x.Span<T>();

@@ -1,0 +1,71 @@
+using SharpGrad.NN;
+using SharpGrad.Optim;
+
+namespace SharpGrad.Training;
+
+// The fit loop's training step as a compiled (captured and replayed) step.
+public static partial class Trainer
+{
+    /// <summary>
+    /// Why the fit loop cannot compile its step with these options (the step then runs eagerly), or null: options that
+    /// need the gradients of every batch in C# between backward and the optimizer step, or data-parallel hooks.
+    /// </summary>
+    private static string? EagerReason(FitOptions options, TrainingRunOptions run)
+    {
+        if (run.DataParallel is { WorldSize: > 1 })
+            return "data-parallel training averages the gradients across processes between backward and the optimizer step, which a plan does not record";
+        if (options.AfterBackward is not null) return "FitOptions.AfterBackward is set (it sees every batch's gradients before the optimizer step)";
+        if (options.ClipGradNorm is not null) return "FitOptions.ClipGradNorm is set (it reports every batch's gradient norm)";
+        return null;
+    }
+
+    /// <summary>
+    /// Forward, loss, ZeroGrad, backward, value clipping and the optimizer step as one <see cref="CompiledStep"/>; the
+    /// loss is read (and checked) after the run, outside the step. Each input shape (the last, partial batch of an epoch
+    /// has another) gets its plan after one eager call; the step falls back to eager mode, with the reason, when a
+    /// plan cannot replay it.
+    /// </summary>
+    private sealed class CompiledTrainStep
+    {
+        private readonly CompiledStep _step;
+        private Tensor? _output;
+        // The model output of each plan, by its loss buffer (the plan's result), for the accuracy count after a replay.
+        private readonly Dictionary<Array, Tensor> _outputs = new(ReferenceEqualityComparer.Instance);
+
+        public CompiledTrainStep(Module model, Func<Tensor, Tensor, Tensor> lossFn, Optimizer optimizer, FitOptions options)
+        {
+            double? clipValue = options.ClipGradValue;
+            _step = Jit.Compile(t =>
+            {
+                var output = model.Forward(t[0]);
+                var loss = lossFn(output, t[1]);
+                optimizer.ZeroGrad();
+                loss.Backward();
+                if (clipValue is double v) Utils.ClipGradValue(optimizer.Parameters, v);
+                optimizer.Step();
+                _output = output;
+                return loss;
+            });
+        }
+
+        /// <summary>Why the step runs eagerly (set once), or null.</summary>
+        public string? FallbackReason => _step.FallbackReason;
+
+        /// <summary>Steps replayed so far.</summary>
+        public long Replayed { get; private set; }
+
+        /// <summary>Runs the step on a batch; returns the model output and the loss (tensors a later step overwrites).</summary>
+        public (Tensor Output, Tensor Loss) Run(Tensor x, Tensor y)
+        {
+            int plans = _step.PlanCount;
+            var loss = _step.Run(x, y);
+            if (_step.LastRunReplayed)
+            {
+                Replayed++;
+                return (_outputs[loss.Storage], loss);
+            }
+            if (_step.PlanCount > plans) _outputs[loss.Storage] = _output!; // this call captured a plan
+            return (_output!, loss);
+        }
+    }
+}
