@@ -23,6 +23,64 @@ public static class Jit
         ArgumentOutOfRangeException.ThrowIfNegative(warmupCalls);
         return new CompiledStep(step, warmupCalls);
     }
+
+    /// <summary>
+    /// The one data-dependent branch a compiled step may take: whether the one-element tensor <paramref name="value"/>
+    /// satisfies <paramref name="condition"/>, for an early exit such as
+    /// <c>if (!Jit.Check(loss, double.IsFinite)) return loss;</c> before the backward pass and the update. Eagerly it
+    /// reads the value and tests it. While a step is captured it does the same and records a guard: a replay tests the
+    /// value it has just computed and, when the condition fails, stops there, so the launches after it (the backward pass,
+    /// the optimizer step) are skipped exactly as the eager step's early return skips them. A capture in which the
+    /// condition fails runs the step eagerly from then on (its plan would end at the exit). Outside a compiled step it is
+    /// simply <c>condition(value.Item())</c>.
+    /// </summary>
+    /// <param name="value">A floating-point tensor of one element, computed by the step (e.g. the loss).</param>
+    /// <param name="condition">The test; it must not allocate (a replay calls it once per step).</param>
+    /// <returns>Whether the condition holds, i.e. whether the step should go on.</returns>
+    public static bool Check(Tensor value, Func<double, bool> condition)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        ArgumentNullException.ThrowIfNull(condition);
+        if (value.Numel != 1 || !value.DType.IsFloatingPoint())
+            throw new ArgumentException($"Jit.Check: the value must be a floating-point tensor of one element, got {value.DType.ToTorchName()} of shape {Shapes.Format(value.ShapeRef)}.", nameof(value));
+        if (Capture.Active is not { } capture) return condition(value.Item());
+        bool holds = condition(GuardInstruction.Read(value.Storage));
+        if (!capture.Recording) return holds;
+        if (!holds)
+        {
+            capture.Fail("the step took its early exit (Jit.Check was false) in the call that was captured");
+            return false;
+        }
+        capture.Launch("Jit.Check");
+        capture.Reads(value);
+        if (capture.Recording) capture.Add(new GuardInstruction(value.Storage, condition));
+        return true;
+    }
+}
+
+/// <summary>
+/// A recorded <see cref="Jit.Check"/>: tests the value its step computed and, when the condition fails, ends the replay
+/// (<see cref="Stop"/>, one preallocated exception caught by the plan, so a replay that goes on allocates nothing).
+/// </summary>
+internal sealed class GuardInstruction(Array storage, Func<double, bool> condition) : Instruction
+{
+    /// <summary>Thrown (the same instance every time) to end a replay at a failed guard.</summary>
+    internal sealed class Stop : Exception
+    {
+        internal static readonly Stop Instance = new();
+    }
+
+    internal static double Read(Array storage) => storage switch
+    {
+        float[] f => f[0],
+        double[] d => d[0],
+        _ => throw new ArgumentException("Jit.Check: the value must be float32 or float64."),
+    };
+
+    public override void Run()
+    {
+        if (!condition(Read(storage))) throw Stop.Instance;
+    }
 }
 
 /// <summary>
@@ -228,7 +286,14 @@ public sealed class CompiledStep
                 Array source = values[i].Storage, target = inputs[i];
                 if (!ReferenceEquals(source, target)) Array.Copy(source, target, target.Length);
             }
-            foreach (var instruction in Instructions) instruction.Run();
+            try
+            {
+                foreach (var instruction in Instructions) instruction.Run();
+            }
+            catch (GuardInstruction.Stop)
+            {
+                // A Jit.Check failed: the rest of the step is skipped, as in the eager step's early return.
+            }
         }
 
         public (string Name, double Nanoseconds)[] Profile(Tensor[] values, int reps)

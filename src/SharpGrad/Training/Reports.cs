@@ -139,9 +139,9 @@ public sealed record FitOptions
     /// runs eagerly, the next is captured, later ones replay the captured kernels with no tape and no allocation; the
     /// weights are bit-identical to eager training. Steps run eagerly instead (with the reason in
     /// <see cref="FitResult.CompileFallbackReason"/>) under data-parallel training, with <see cref="AfterBackward"/> or
-    /// <see cref="ClipGradNorm"/> set, or when the model or loss uses an op a plan cannot replay. Two differences from
-    /// eager steps: a loss that is not finite (or diverges) is detected after the step's update rather than before it, and
-    /// after a replayed step the parameters' <see cref="Tensor.Grad"/> may not hold this batch's gradient (a plan writes its own
+    /// <see cref="ClipGradNorm"/> set, or when the model or loss uses an op a plan cannot replay. A batch whose loss
+    /// stops the fit (not finite, or diverging) skips its backward pass and update, as in eager mode. One difference from
+    /// eager steps: after a replayed step the parameters' <see cref="Tensor.Grad"/> may not hold this batch's gradient (a plan writes its own
     /// gradient buffers; read gradients in <see cref="AfterBackward"/>, which makes the steps eager).
     /// </summary>
     public bool Compile { get; init; } = true;

@@ -30,8 +30,8 @@ public static partial class Trainer
     /// <para>
     /// By default (<see cref="FitOptions.Compile"/>) the step is compiled (<see cref="Jit.Compile"/>): after one eager call
     /// per batch shape it is captured, and later batches of that shape replay the captured kernels on the plan's own
-    /// buffers, with the same results bit for bit. The loss is read after the step, so a non-finite loss is detected
-    /// after that step's update. <see cref="FitOptions.AfterBackward"/>, <see cref="FitOptions.ClipGradNorm"/> and
+    /// buffers, with the same results bit for bit. A batch whose loss stops the fit (not finite, or diverging) ends its
+    /// step before the backward pass, as an eager step does, so the weights are never updated with it. <see cref="FitOptions.AfterBackward"/>, <see cref="FitOptions.ClipGradNorm"/> and
     /// data-parallel training keep the steps eager, as does a model or loss with an op a plan cannot replay;
     /// <see cref="FitResult.CompileFallbackReason"/> says which. The tensors a captured step makes belong to its plan
     /// rather than to a scope: they stay readable, and each replay overwrites them with its batch's values (C# code in a
@@ -177,7 +177,7 @@ public static partial class Trainer
         bool interrupted = false;
         // Made after a resume has restored the model and optimizer: a plan binds their buffers as they are now.
         string? eagerReason = options.Compile ? EagerReason(options, run) : null;
-        var compiled = options.Compile && eagerReason is null ? new CompiledTrainStep(model, lossFn, optimizer, options) : null;
+        var compiled = options.Compile && eagerReason is null ? new CompiledTrainStep(model, lossFn, optimizer, options, run.DivergenceFactor) : null;
         while (st.Epoch <= options.Epochs && !st.StoppedEarly)
         {
             if (Budget()) { interrupted = true; break; }
@@ -274,8 +274,7 @@ public static partial class Trainer
         double value = loss.Item();
         if (!double.IsFinite(value)) throw new NonFiniteLossException(st.Epoch, optimizer.StepCount + 1, value, st.LastFinite);
         if (double.IsNaN(st.FirstLoss)) st.FirstLoss = value;
-        // Relative to at least 1, so that a first loss of (nearly) zero cannot make every later loss look divergent.
-        if (run.DivergenceFactor is double factor && Math.Abs(value) > factor * Math.Max(Math.Abs(st.FirstLoss), 1.0))
+        if (run.DivergenceFactor is double factor && StopsTraining(value, st.FirstLoss, factor))
             throw TrainingDivergedException.LossGrew(st.Epoch, optimizer.StepCount + 1, value, st.FirstLoss, factor);
         st.LastFinite = value;
         optimizer.ZeroGrad();
@@ -292,20 +291,24 @@ public static partial class Trainer
     }
 
     /// <summary>
-    /// <see cref="Step"/> through the compiled step: the same step, with the loss checked after it (the update of a step
-    /// whose loss is not finite has been applied by then; training stops all the same).
+    /// <see cref="Step"/> through the compiled step: the same step, with the loss read after it. A loss that stops the fit
+    /// (<see cref="StopsTraining"/>) made the step end before its backward pass and update (<see cref="Jit.Check"/>), so
+    /// the weights and optimizer state are those the eager step leaves.
     /// </summary>
     private static (double Loss, int Count, double GradNorm) CompiledStepOn(CompiledTrainStep compiled, Optimizer optimizer, DataLoader train,
         FitState st, Dictionary<Tensor, string> names, TrainingRunOptions run)
     {
         using var scope = new TensorScope();
         var (x, y) = LocalBatch(train, st.Order!, st.Batch, run.DataParallel);
+        compiled.FirstLoss = st.FirstLoss;
         var (output, loss) = compiled.Run(x, y);
         double value = loss.Item();
-        if (!double.IsFinite(value)) throw new NonFiniteLossException(st.Epoch, optimizer.StepCount, value, st.LastFinite);
+        // The step skipped its backward pass and update for exactly these two cases (Jit.Check in the step), so the
+        // step being reported is the one that did not happen, as in the eager loop.
+        if (!double.IsFinite(value)) throw new NonFiniteLossException(st.Epoch, optimizer.StepCount + 1, value, st.LastFinite);
         if (double.IsNaN(st.FirstLoss)) st.FirstLoss = value;
-        if (run.DivergenceFactor is double factor && Math.Abs(value) > factor * Math.Max(Math.Abs(st.FirstLoss), 1.0))
-            throw TrainingDivergedException.LossGrew(st.Epoch, optimizer.StepCount, value, st.FirstLoss, factor);
+        if (run.DivergenceFactor is double factor && StopsTraining(value, st.FirstLoss, factor))
+            throw TrainingDivergedException.LossGrew(st.Epoch, optimizer.StepCount + 1, value, st.FirstLoss, factor);
         st.LastFinite = value;
         CheckParameters(optimizer, names, st, value);
         if (run.Scheduler is { Interval: SchedulerInterval.Batch } perBatch) perBatch.Step();
@@ -313,6 +316,14 @@ public static partial class Trainer
         else st.Classification = false;
         return (value, x.ShapeRef[0], double.NaN);
     }
+
+    /// <summary>
+    /// Whether a batch's loss stops the fit: not finite, or more than <paramref name="factor"/> times the first loss
+    /// (relative to at least 1, so that a first loss of (nearly) zero cannot make every later loss look divergent; no
+    /// test while the first loss is not known yet).
+    /// </summary>
+    private static bool StopsTraining(double value, double firstLoss, double? factor) =>
+        !double.IsFinite(value) || (factor is double f && !double.IsNaN(firstLoss) && Math.Abs(value) > f * Math.Max(Math.Abs(firstLoss), 1.0));
 
     /// <summary>Checks that the schedule can be stepped by this run: it sets this optimizer's rates, and a plateau schedule has a quantity to follow.</summary>
     private static void CheckScheduler(LRScheduler? scheduler, Optimizer optimizer, FitOptions options, IDataset? validation)

@@ -32,21 +32,28 @@ public static partial class Trainer
         // The model output of each plan, by its loss buffer (the plan's result), for the accuracy count after a replay.
         private readonly Dictionary<Array, Tensor> _outputs = new(ReferenceEqualityComparer.Instance);
 
-        public CompiledTrainStep(Module model, Func<Tensor, Tensor, Tensor> lossFn, Optimizer optimizer, FitOptions options)
+        public CompiledTrainStep(Module model, Func<Tensor, Tensor, Tensor> lossFn, Optimizer optimizer, FitOptions options, double? divergenceFactor)
         {
             double? clipValue = options.ClipGradValue;
+            Func<double, bool> proceed = value => !StopsTraining(value, FirstLoss, divergenceFactor);
             _step = Jit.Compile(t =>
             {
                 var output = model.Forward(t[0]);
                 var loss = lossFn(output, t[1]);
+                _output = output;
+                // A loss the fit loop will stop on leaves the weights and the optimizer state as they were, as in the
+                // eager step, which checks it before the backward pass: the replay ends here for such a batch.
+                if (!Jit.Check(loss, proceed)) return loss;
                 optimizer.ZeroGrad();
                 loss.Backward();
                 if (clipValue is double v) Utils.ClipGradValue(optimizer.Parameters, v);
                 optimizer.Step();
-                _output = output;
                 return loss;
             });
         }
+
+        /// <summary>The fit's first finite loss (NaN before it), the reference of the divergence rule; the fit loop keeps it current.</summary>
+        public double FirstLoss { get; set; } = double.NaN;
 
         /// <summary>Why the step runs eagerly (set once), or null.</summary>
         public string? FallbackReason => _step.FallbackReason;

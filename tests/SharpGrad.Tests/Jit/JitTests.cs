@@ -68,6 +68,63 @@ public class JitTests
         Assert.True(losses[^1] < losses[0], $"XOR did not train: loss {losses[0]} → {losses[^1]}");
     }
 
+    // ---- Jit.Check: the early exit of a step ----------------------------------------------------------------------------
+
+    /// <summary>XOR's step with an early exit before backward when the loss exceeds a bound.</summary>
+    private static Tensor GuardedStep(Xor m, Tensor x, Tensor y, double bound)
+    {
+        var loss = F.MseLoss(x.MatMul(m.U).Add(m.B1).Tanh().MatMul(m.W).Add(m.B2), y);
+        if (!SharpGrad.Jit.Check(loss, v => v <= bound)) return loss;
+        m.Opt.ZeroGrad();
+        loss.Backward();
+        m.Opt.Step();
+        return loss;
+    }
+
+    [Fact]
+    public void AFailedCheckInAReplayEndsTheStepAsTheEagerEarlyExitDoes()
+    {
+        // Targets scaled by 100 give a loss far above the bound: that step must leave the parameters alone, replayed or not.
+        var eager = new Xor(DType.Float64);
+        var compiled = new Xor(DType.Float64);
+        var step = SharpGrad.Jit.Compile(t => GuardedStep(compiled, t[0], t[1], 50));
+        var far = (eager.Y * 100.0);
+        for (int i = 0; i < 6; i++)
+        {
+            var y = i == 4 ? far : eager.Y; // calls 0 (warm-up) and 1 (capture) take the normal path; call 4 is a replay
+            double expected = GuardedStep(eager, eager.X, y, 50).Item();
+            double got = step.Run(compiled.X, y).Item();
+            Assert.Equal(expected, got);
+            Assert.Equal(eager.Parameters(), compiled.Parameters());
+            if (i >= 2) Assert.True(step.LastRunReplayed, $"call {i} was not replayed");
+        }
+        Assert.Null(step.FallbackReason);
+        Assert.Equal(5, eager.Opt.StepCount);
+        Assert.Equal(5, compiled.Opt.StepCount);
+    }
+
+    [Fact]
+    public void ACheckThatFailsInTheCapturedCallMakesTheStepEager()
+    {
+        var m = new Xor(DType.Float64);
+        var step = SharpGrad.Jit.Compile(t => GuardedStep(m, t[0], t[1], 50), warmupCalls: 0);
+        step.Run(m.X, (m.Y * 100.0)); // captured call: the exit is taken
+        Assert.NotNull(step.FallbackReason);
+        Assert.Contains("Jit.Check", step.FallbackReason);
+        Assert.Equal(0, step.PlanCount);
+        var before = m.Parameters();
+        step.Run(m.X, m.Y);
+        Assert.False(step.LastRunReplayed);
+        Assert.NotEqual(before, m.Parameters());
+    }
+
+    [Fact]
+    public void CheckRefusesAValueOfMoreThanOneElement()
+    {
+        var e = Assert.Throws<ArgumentException>(() => SharpGrad.Jit.Check(Tensor.Zeros([2]), double.IsFinite));
+        Assert.Contains("one element", e.Message);
+    }
+
     [Fact]
     public void ReplayAllocatesNothing()
     {

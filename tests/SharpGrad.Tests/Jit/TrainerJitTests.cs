@@ -286,4 +286,41 @@ public class TrainerJitTests
         for (int i = 0; i < 1000; i++) step.Run(x, h0, c0, target);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
+
+    /// <summary>
+    /// A batch whose loss stops the fit, met in a replayed step (batch 4 of the first epoch, unshuffled: batch 0 warms
+    /// up, batch 1 is captured): the eager step stops before its backward pass and update, so the compiled one must
+    /// too, leaving every weight and the optimizer's step count as eager mode leaves them. "nan": one image holds a NaN
+    /// (NaN loss); "huge": one image scaled by 1e4 (a finite loss far above 10x the first: the divergence rule).
+    /// </summary>
+    [Theory]
+    [InlineData("nan")]
+    [InlineData("huge")]
+    public async Task ALossThatStopsTheFitInAReplayedStepLeavesTheWeightsAsEagerModeDoes(string kind)
+    {
+        var clean = Images(100, 6, 3);
+        var x = clean.Inputs.ToArray<float>();
+        for (int k = 0; k < 36; k++) x[70 * 36 + k] = kind == "nan" ? (k == 5 ? float.NaN : x[70 * 36 + k]) : x[70 * 36 + k] * 1e4f;
+        var data = new TensorDataset(Tensor.FromArray(x, 100, 1, 6, 6), clean.Targets);
+
+        async Task<(Exception Error, Module Model, long Steps)> Run(bool compile)
+        {
+            var model = Models.Mlp(36, [24, 12], 10, generator: new Generator(2));
+            var opt = new Adam(model.Parameters(), 3e-3);
+            var run = new TrainingRunOptions { DivergenceFactor = 10 };
+            var error = await Assert.ThrowsAnyAsync<Exception>(() => Trainer.RunAsync(model, (o, y) => F.CrossEntropy(o, y), opt,
+                new DataLoader(data, 16, shuffle: false), null, new FitOptions { Epochs = 2, Compile = compile, RestoreBest = false }, run));
+            return (error, model, opt.StepCount);
+        }
+
+        var eager = await Run(compile: false);
+        var compiled = await Run(compile: true);
+        Assert.IsType(kind == "nan" ? typeof(NonFiniteLossException) : typeof(TrainingDivergedException), eager.Error);
+        Assert.IsType(eager.Error.GetType(), compiled.Error);
+        Assert.Equal(eager.Error.Message, compiled.Error.Message);
+        Assert.Equal(4, eager.Steps);
+        Assert.Equal(eager.Steps, compiled.Steps);
+        AssertSameState(eager.Model, compiled.Model);
+        Assert.All(State(compiled.Model).Values, v => Assert.All(v, d => Assert.True(double.IsFinite(d))));
+    }
 }
