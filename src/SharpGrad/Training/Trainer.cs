@@ -272,11 +272,7 @@ public static partial class Trainer
         var output = model.Forward(x);
         var loss = lossFn(output, y);
         double value = loss.Item();
-        if (!double.IsFinite(value)) throw new NonFiniteLossException(st.Epoch, optimizer.StepCount + 1, value, st.LastFinite);
-        if (double.IsNaN(st.FirstLoss)) st.FirstLoss = value;
-        if (run.DivergenceFactor is double factor && StopsTraining(value, st.FirstLoss, factor))
-            throw TrainingDivergedException.LossGrew(st.Epoch, optimizer.StepCount + 1, value, st.FirstLoss, factor);
-        st.LastFinite = value;
+        AcceptLoss(value, st, optimizer, run);
         optimizer.ZeroGrad();
         loss.Backward();
         options.AfterBackward?.Invoke(new BackwardContext(st.Epoch, st.Batch, optimizer.StepCount + 1, value, model, optimizer));
@@ -303,18 +299,28 @@ public static partial class Trainer
         compiled.FirstLoss = st.FirstLoss;
         var (output, loss) = compiled.Run(x, y);
         double value = loss.Item();
-        // The step skipped its backward pass and update for exactly these two cases (Jit.Check in the step), so the
-        // step being reported is the one that did not happen, as in the eager loop.
-        if (!double.IsFinite(value)) throw new NonFiniteLossException(st.Epoch, optimizer.StepCount + 1, value, st.LastFinite);
-        if (double.IsNaN(st.FirstLoss)) st.FirstLoss = value;
-        if (run.DivergenceFactor is double factor && StopsTraining(value, st.FirstLoss, factor))
-            throw TrainingDivergedException.LossGrew(st.Epoch, optimizer.StepCount + 1, value, st.FirstLoss, factor);
-        st.LastFinite = value;
+        // A loss AcceptLoss refuses made the step skip its backward pass and update (Jit.Check in the step), as in the
+        // eager loop.
+        AcceptLoss(value, st, optimizer, run);
         CheckParameters(optimizer, names, st, value);
         if (run.Scheduler is { Interval: SchedulerInterval.Batch } perBatch) perBatch.Step();
         if (st.Classification && IsClassification(output, y)) st.Correct += CountCorrect(output, y);
         else st.Classification = false;
         return (value, x.ShapeRef[0], double.NaN);
+    }
+
+    /// <summary>
+    /// Takes a batch's loss before its update counts: throws when it stops the fit (<see cref="StopsTraining"/>; the step
+    /// named is the one about to be made, whose update has not been applied), else records it as the last finite loss
+    /// (and as the first, on the fit's first batch).
+    /// </summary>
+    private static void AcceptLoss(double value, FitState st, Optimizer optimizer, TrainingRunOptions run)
+    {
+        if (!double.IsFinite(value)) throw new NonFiniteLossException(st.Epoch, optimizer.StepCount + 1, value, st.LastFinite);
+        if (double.IsNaN(st.FirstLoss)) st.FirstLoss = value;
+        if (run.DivergenceFactor is double factor && StopsTraining(value, st.FirstLoss, factor))
+            throw TrainingDivergedException.LossGrew(st.Epoch, optimizer.StepCount + 1, value, st.FirstLoss, factor);
+        st.LastFinite = value;
     }
 
     /// <summary>
