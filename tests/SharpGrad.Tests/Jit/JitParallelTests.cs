@@ -58,27 +58,6 @@ public class JitParallelTests
         Assert.Null(GemmSplit<float>.For(false, false, 64, 64, 64, x, x, x, null, GemmActivation.None)); // packed kernels
     }
 
-    private static Sequential Mlp(DType dtype, int seed, params int[] sizes)
-    {
-        var g = new Generator((ulong)seed);
-        var seq = new Sequential(new Flatten());
-        for (int i = 0; i + 1 < sizes.Length; i++)
-        {
-            seq.Add(new SharpGrad.NN.Linear(sizes[i], sizes[i + 1], generator: g, dtype: dtype));
-            if (i + 2 < sizes.Length) seq.Add(new ReLU());
-        }
-        return seq;
-    }
-
-    private static Tensor Step(Module model, Optimizer opt, Tensor x, Tensor y)
-    {
-        var loss = F.CrossEntropy(model.Forward(x), y);
-        opt.ZeroGrad();
-        loss.Backward();
-        opt.Step();
-        return loss;
-    }
-
     public static TheoryData<string, int> Optimizers => new()
     {
         { "sgd-momentum", 1 }, { "sgd-nesterov-decay", 2 }, { "adam", 1 }, { "adam-amsgrad-decay", 2 }, { "adamw", 1 }, { "rmsprop-centered-momentum", 2 },
@@ -104,13 +83,13 @@ public class JitParallelTests
         var xs = Enumerable.Range(0, steps).Select(_ => Tensor.Rand([batch, 784], g)).ToArray();
         var ys = Enumerable.Range(0, steps).Select(i => Tensor.FromArray(Enumerable.Range(0, batch).Select(j => (long)((i + j) % 10)).ToArray())).ToArray();
 
-        var eagerModel = Mlp(DType.Float32, 4, 784, 256, 10);
+        var eagerModel = JitTests.Linears(DType.Float32, 4, 784, 256, 10);
         var eagerOpt = Make(optimizer, eagerModel.Parameters());
-        var eagerLosses = xs.Select((x, i) => Step(eagerModel, eagerOpt, x, ys[i]).Item()).ToArray();
+        var eagerLosses = xs.Select((x, i) => JitTests.ClassifierStep(eagerModel, eagerOpt, x, ys[i]).Item()).ToArray();
 
-        var model = Mlp(DType.Float32, 4, 784, 256, 10);
+        var model = JitTests.Linears(DType.Float32, 4, 784, 256, 10);
         var opt = Make(optimizer, model.Parameters());
-        var step = SharpGrad.Jit.Compile(t => Step(model, opt, t[0], t[1]));
+        var step = SharpGrad.Jit.Compile(t => JitTests.ClassifierStep(model, opt, t[0], t[1]));
         var losses = xs.Select((x, i) => step.Run(x, ys[i]).Item()).ToArray();
         Assert.Null(step.FallbackReason);
         Assert.True(step.LastRunReplayed);
@@ -144,10 +123,10 @@ public class JitParallelTests
         var g = new Generator(8);
         var xs = Enumerable.Range(0, 5).Select(_ => Tensor.Rand([1, 784], g)).ToArray();
         var ys = Enumerable.Range(0, 5).Select(i => Tensor.FromArray(new long[] { i })).ToArray();
-        var eagerModel = Mlp(DType.Float32, 6, 784, 64, 10);
+        var eagerModel = JitTests.Linears(DType.Float32, 6, 784, 64, 10);
         var eagerOpt = new Sgd(eagerModel.Parameters(), lr: 0.05);
         var eagerNorms = xs.Select((x, i) => Body(eagerModel, eagerOpt, x, ys[i]).Item()).ToArray();
-        var model = Mlp(DType.Float32, 6, 784, 64, 10);
+        var model = JitTests.Linears(DType.Float32, 6, 784, 64, 10);
         var opt = new Sgd(model.Parameters(), lr: 0.05);
         var step = SharpGrad.Jit.Compile(t => Body(model, opt, t[0], t[1]));
         var norms = xs.Select((x, i) => step.Run(x, ys[i]).Item()).ToArray();
@@ -165,12 +144,12 @@ public class JitParallelTests
         var g = new Generator(9);
         var xs = Enumerable.Range(0, 4).Select(_ => Tensor.Rand([1, 784], g, DType.Float64)).ToArray();
         var y = Tensor.FromArray(new long[] { 7 });
-        var eagerModel = Mlp(DType.Float64, 7, 784, 300, 10);
+        var eagerModel = JitTests.Linears(DType.Float64, 7, 784, 300, 10);
         var eagerOpt = new Adam(eagerModel.Parameters(), 1e-3);
-        foreach (var x in xs) Step(eagerModel, eagerOpt, x, y);
-        var model = Mlp(DType.Float64, 7, 784, 300, 10);
+        foreach (var x in xs) JitTests.ClassifierStep(eagerModel, eagerOpt, x, y);
+        var model = JitTests.Linears(DType.Float64, 7, 784, 300, 10);
         var opt = new Adam(model.Parameters(), 1e-3);
-        var step = SharpGrad.Jit.Compile(t => Step(model, opt, t[0], t[1]));
+        var step = SharpGrad.Jit.Compile(t => JitTests.ClassifierStep(model, opt, t[0], t[1]));
         foreach (var x in xs) step.Run(x, y);
         Assert.True(step.LastRunReplayed);
         Assert.Equal(2, step.PlanInstructions.OfType<OptimizerStepInstruction>().Single().Fused);
@@ -184,9 +163,9 @@ public class JitParallelTests
         var g = new Generator(3);
         var x = Tensor.Rand([1, 784], g);
         var y = Tensor.FromArray(new long[] { 4 });
-        var model = Mlp(DType.Float32, 5, 784, 256, 128, 10);
+        var model = JitTests.Linears(DType.Float32, 5, 784, 256, 128, 10);
         var opt = new Adam(model.Parameters(), 1e-3);
-        var step = SharpGrad.Jit.Compile(t => Step(model, opt, t[0], t[1]));
+        var step = SharpGrad.Jit.Compile(t => JitTests.ClassifierStep(model, opt, t[0], t[1]));
         for (int i = 0; i < 10; i++) step.Run(x, y);
         Assert.Null(step.FallbackReason);
         long before = GC.GetAllocatedBytesForCurrentThread();

@@ -157,7 +157,7 @@ public class JitTests
 
     private static double[] Flat(Module m) => m.Parameters().SelectMany(p => p.ToArray<double>()).ToArray();
 
-    private static Sequential Linears(DType dtype, int seed, params int[] sizes)
+    internal static Sequential Linears(DType dtype, int seed, params int[] sizes)
     {
         var g = new Generator((ulong)seed);
         var seq = new Sequential(new Flatten());
@@ -169,7 +169,7 @@ public class JitTests
         return seq;
     }
 
-    private static Tensor ClassifierStep(Module model, Optimizer opt, Tensor x, Tensor y)
+    internal static Tensor ClassifierStep(Module model, Optimizer opt, Tensor x, Tensor y)
     {
         var loss = F.CrossEntropy(model.Forward(x), y);
         opt.ZeroGrad();

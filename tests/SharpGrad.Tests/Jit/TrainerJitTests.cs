@@ -187,14 +187,7 @@ public class TrainerJitTests
         var model = SmallCnn(16, 0.3);
         model.Train();
         var opt = new Adam(model.Parameters(), 1e-3);
-        var step = SharpGrad.Jit.Compile(t =>
-        {
-            var loss = F.CrossEntropy(model.Forward(t[0]), t[1]);
-            opt.ZeroGrad();
-            loss.Backward();
-            opt.Step();
-            return loss;
-        });
+        var step = SharpGrad.Jit.Compile(t => JitTests.ClassifierStep(model, opt, t[0], t[1]));
         var (x, y) = data.GetBatch([0, 1, 2, 3, 4, 5, 6, 7]);
         for (int i = 0; i < 10; i++) step.Run(x, y);
         Assert.Null(step.FallbackReason);
@@ -213,14 +206,7 @@ public class TrainerJitTests
         var data = Images(16, 6, 17);
         var model = Models.Mlp(36, [32, 16], 10, dropout: 0.1, generator: new Generator(18));
         var opt = new AdamW(model.Parameters(), 1e-3);
-        var step = SharpGrad.Jit.Compile(t =>
-        {
-            var loss = F.CrossEntropy(model.Forward(t[0]), t[1]);
-            opt.ZeroGrad();
-            loss.Backward();
-            opt.Step();
-            return loss;
-        });
+        var step = SharpGrad.Jit.Compile(t => JitTests.ClassifierStep(model, opt, t[0], t[1]));
         var (x, y) = data.GetBatch(Enumerable.Range(0, 16).ToArray());
         for (int i = 0; i < 10; i++) step.Run(x, y);
         Assert.Null(step.FallbackReason);
