@@ -4,6 +4,8 @@
 #   bench/compare.sh            # full: whole epochs, 2 s per GEMM shape
 #   bench/compare.sh --quick    # 12,800 images per epoch row, 2,000 for sgd-logreg, 0.5 s per GEMM shape
 #   bench/compare.sh --jit      # SharpGrad side from the JIT build instead of the NativeAOT one (combine with --quick)
+#   bench/compare.sh --repeat 3 # every row (both sides, every setting) run 3 times, interleaved; the table takes each
+#                               # side's median run, so one disturbed run on a shared host moves no ratio
 # The SharpGrad side runs the bench runner compiled with NativeAOT (x86-64-v4 when the CPU has AVX-512F, else v3), as
 # `sharpgrad` itself ships: no JIT compilation inside the timed runs, which the tiny rows (XOR, logistic regression,
 # batch 1) otherwise spend most of their time on. BENCHMARKS.md has JIT and AOT measured side by side.
@@ -16,13 +18,17 @@
 # PyTorch is run with 1 and with 2 intra-op threads; the fastest run is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-quick=0; jit=0
-for a in "$@"; do
-  case $a in
+quick=0; jit=0; repeat=1
+while (( $# )); do
+  case $1 in
     --quick) quick=1 ;;
     --jit) jit=1 ;;
-    *) echo "compare.sh: unknown option '$a' (known: --quick, --jit)" >&2; exit 2 ;;
+    --repeat)
+      [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: --repeat needs a positive count, got '${2:-}'" >&2; exit 2; }
+      repeat=$2; shift ;;
+    *) echo "compare.sh: unknown option '$1' (known: --quick, --jit, --repeat N)" >&2; exit 2 ;;
   esac
+  shift
 done
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -49,20 +55,26 @@ if (( quick )); then secs=0.5; limit=(--limit 12800); logreg=(--limit 2000); fi
 
 # One row: a tag, then the SharpGrad side's arguments; the reference side's commands follow on stdin, one per line,
 # each run under every interpreter setting in PYS (the CNN rows set PYS to one: their convolutions are oneDNN's).
+# With --repeat N the whole set runs N times, alternating sides, and compare.py keeps each side's median.
 row() {
   local tag=$1; shift
-  echo "$tag sharpgrad $("${SG[@]}" "$@")" >>"$out/lines"
-  while IFS= read -r ref; do
-    [[ -z "$ref" ]] && continue
-    for py in "${PYS[@]}"; do
-      echo "$tag reference $(eval "$py $ref")" >>"$out/lines"
+  local refs=() ref
+  while IFS= read -r ref; do [[ -n "$ref" ]] && refs+=("$ref"); done
+  for ((r = 0; r < repeat; r++)); do
+    echo "$tag sharpgrad $("${SG[@]}" "$@")" >>"$out/lines"
+    for ref in "${refs[@]}"; do
+      for py in "${PYS[@]}"; do
+        echo "$tag reference $(eval "$py $ref")" >>"$out/lines"
+      done
     done
   done
 }
 # Peak resident memory (KB) of one run, measured by GNU time.
 rss() { /usr/bin/time -f '%M' -o "$out/rss" "$@" >/dev/null; cat "$out/rss"; }
 
-echo "fma-peak sharpgrad $("${SG[@]}" --workload fma-peak --threads 2 --seconds $secs)" >>"$out/lines"
+for ((r = 0; r < repeat; r++)); do
+  echo "fma-peak sharpgrad $("${SG[@]}" --workload fma-peak --threads 2 --seconds $secs)" >>"$out/lines"
+done
 for m in 512 1024 2048; do
   row "gemm-$m" --workload gemm --threads 2 --seconds $secs --m $m <<<"bench/reference/gemm.py --threads 2 --seconds $secs --m $m"
 done
@@ -94,7 +106,7 @@ bench/reference/workloads.py --workload transformer-step --steps $tsteps --torch
 row lstm-step --workload lstm-step --steps 50 <<<"bench/reference/workloads.py --workload lstm-step --steps 50 --torch-threads 1
 bench/reference/workloads.py --workload lstm-step --steps 50 --torch-threads 2"
 # --- end lstm-step ---
-bench/ddp_rows.sh "$out/lines" "${limit[@]}"
+for ((r = 0; r < repeat; r++)); do bench/ddp_rows.sh "$out/lines" "${limit[@]}"; done
 echo "rss sharpgrad {\"peak_rss_kb\": $(rss "${SG[@]}" --workload mlp-epoch "${limit[@]}")}" >>"$out/lines"
 echo "rss reference {\"peak_rss_kb\": $(rss "${PY_AUTO[@]}" bench/reference/workloads.py --workload mlp-epoch "${limit[@]}" --torch-threads 1)}" >>"$out/lines"
 
