@@ -486,6 +486,9 @@ internal sealed class OptimizerStepInstruction(Optim.Optimizer optimizer, Array?
     /// <summary>How many parameters' gradients are computed inside the update (<see cref="Fuse"/>).</summary>
     internal int Fused => _updates is null ? 0 : Array.FindAll(_updates, u => u is IFusedUpdate).Length;
 
+    /// <summary>How many of the <see cref="Fused"/> updates are one-pass outer-product updates.</summary>
+    internal int OnePass => _updates is null ? 0 : Array.FindAll(_updates, u => u is IFusedUpdate { OnePass: true }).Length;
+
     /// <summary>
     /// Makes parameter <paramref name="index"/>'s update compute its gradient too, block by block, with the recorded
     /// <paramref name="gemm"/> that wrote it (the plan then drops that instruction). False when the product cannot be

@@ -15,7 +15,11 @@ internal interface IParameterUpdate
 }
 
 /// <summary>An update that computes the parameter's gradient itself (<see cref="FusedGradientUpdate{T}"/>).</summary>
-internal interface IFusedUpdate : IParameterUpdate;
+internal interface IFusedUpdate : IParameterUpdate
+{
+    /// <summary>Whether the gradient is an outer product that the optimizer computes and applies in one pass.</summary>
+    bool OnePass { get; }
+}
 
 /// <summary>
 /// The update of one large parameter in a replayed optimizer step, split into element ranges run on the
@@ -147,7 +151,9 @@ internal sealed class GemmSplit<T> : ParallelWork where T : unmanaged, IFloating
 /// gradient array still receives every value (the parameter's <c>.Grad</c> stays as eager mode leaves it). Row blocks
 /// of a direct-loop product give each element the same operations as the whole product (see <see cref="GemmSplit{T}"/>)
 /// and the update is elementwise, so the results are those of the two instructions run one after the other. Large
-/// parameters share the blocks with the worker threads.
+/// parameters share the blocks with the worker threads. An outer product (inner dimension 1: the weight gradient of a
+/// batch of one) needs no blocks: where the optimizer has the pass (<see cref="Optim.Optimizer.UpdateOuterRows"/>: plain
+/// SGD, Adam, AdamW) each gradient element is computed, stored and applied in one pass over the parameter.
 /// </summary>
 internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -161,7 +167,7 @@ internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate where 
 
     private readonly Optim.Optimizer _optimizer;
     private readonly int _index, _m, _n, _k, _tiles, _blockRows, _lda, _ldb;
-    private readonly bool _transA, _transB;
+    private readonly bool _transA, _transB, _outer;
     private readonly T[] _a, _b, _c;
 
     private FusedGradientUpdate(Optim.Optimizer optimizer, int index, GemmInstruction<T> g)
@@ -172,6 +178,8 @@ internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate where 
         _lda = Math.Max(1, _transA ? _m : _k);
         _ldb = Math.Max(1, _transB ? _k : _n);
         _tiles = (_m + RowTile - 1) / RowTile;
+        // op(A)[i, 0] is a[i] and op(B)[0, j] is b[j] for either layout of A when k is 1 (its leading dimension is then 1 or m).
+        _outer = _k == 1 && !_transB && _a.Length >= _m && _b.Length >= _n;
         _blockRows = Math.Max(RowTile, BlockBytes / Math.Max(1, _n * Unsafe.SizeOf<T>()) / RowTile * RowTile);
     }
 
@@ -189,6 +197,9 @@ internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate where 
 
     public bool Split => _c.Length >= ParallelUpdate.MinElements && WorkerPool.MaxParallelism > 1 && _tiles >= 2;
 
+    /// <summary>An outer product whose optimizer has the one-pass update for its current settings.</summary>
+    public bool OnePass => _outer && _optimizer.HasOuterUpdate(_index);
+
     public void Run()
     {
         int parts = Split ? Math.Min(Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism), _tiles) : 1;
@@ -199,6 +210,9 @@ internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate where 
     public override void Execute(int index, int count)
     {
         int r0 = (int)((long)_tiles * index / count) * RowTile, r1 = Math.Min(_m, (int)((long)_tiles * (index + 1) / count) * RowTile);
+        if (r0 >= r1) return;
+        // An outer product (inner dimension 1, a batch-1 weight gradient): gradient and update in one pass over the rows.
+        if (_outer && _optimizer.UpdateOuterRows(_index, _c, r0, r1 - r0, _n, _a, _b)) return;
         for (int r = r0; r < r1; r += _blockRows)
         {
             int rows = Math.Min(_blockRows, r1 - r);

@@ -4,6 +4,52 @@ using System.Runtime.InteropServices;
 
 namespace SharpGrad.Kernels;
 
+/// <summary>Where an update kernel takes its gradient from (a struct type argument: the JIT compiles each form on its own).</summary>
+internal interface IGradientSource<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>The gradient's vector at element <paramref name="o"/> of the span starting at <paramref name="rg"/>.</summary>
+    TV Vector<TV>(ref T rg, nuint o) where TV : struct, IVec<TV, T>;
+
+    /// <summary>The gradient's element <paramref name="i"/> of the span starting at <paramref name="rg"/>.</summary>
+    T Scalar(ref T rg, int i);
+}
+
+/// <summary>The gradient as stored: loaded from the gradient span.</summary>
+internal readonly struct StoredGradient<T> : IGradientSource<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TV Vector<TV>(ref T rg, nuint o) where TV : struct, IVec<TV, T> => TV.Load(ref rg, o);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public T Scalar(ref T rg, int i) => Unsafe.Add(ref rg, i);
+}
+
+/// <summary>
+/// One row of an outer-product gradient, <c>g[j] = a · x[j]</c> (a Linear's weight gradient at batch 1: a is the row's
+/// output gradient, x the layer's input), computed where the update needs it and written to the gradient span on the
+/// way, so the update is one pass that never reads the gradient back. Each element is the fused multiply-add
+/// <c>a · x[j] + 0</c>, exactly what the GEMM's direct loops compute for a product with an inner dimension of 1 (see
+/// <see cref="SmallGemm"/>), so the values are those of the GEMM.
+/// </summary>
+internal readonly struct OuterProductRow<T>(T a, T[] x) : IGradientSource<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TV Vector<TV>(ref T rg, nuint o) where TV : struct, IVec<TV, T>
+    {
+        var g = TV.FusedMultiplyAdd(TV.Create(a), TV.Load(ref MemoryMarshal.GetArrayDataReference(x), o), TV.Zero);
+        g.Store(ref rg, o);
+        return g;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public T Scalar(ref T rg, int i)
+    {
+        T g = T.FusedMultiplyAdd(a, x[i], T.Zero);
+        Unsafe.Add(ref rg, i) = g;
+        return g;
+    }
+}
+
 /// <summary>
 /// The optimizers' per-parameter updates as single fused passes over (parameter, gradient, state) spans: vectorised
 /// with the widest vector the machine has (<see cref="IVec{TSelf, T}"/>), no allocation. Every lane performs exactly the
@@ -31,21 +77,33 @@ internal static class OptimizerKernels
         bool coupledDecay, bool decoupledDecay, bool flush)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (g.Length < p.Length) throw new ArgumentException("Adam: the gradient is shorter than the parameter.");
+        Adam(p, ref MemoryMarshal.GetReference(g), default(StoredGradient<T>), m, v, vMax, c, coupledDecay, decoupledDecay, flush);
+    }
+
+    /// <summary>
+    /// <see cref="Adam{T}(Span{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{T}, in AdamConstants{T}, bool, bool, bool)"/>
+    /// with the gradient taken from <paramref name="source"/> at <paramref name="rg"/> (p.Length elements there).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Adam<T, TG>(Span<T> p, ref T rg, TG source, Span<T> m, Span<T> v, Span<T> vMax, in AdamConstants<T> c,
+        bool coupledDecay, bool decoupledDecay, bool flush)
+        where T : unmanaged, IFloatingPointIeee754<T> where TG : struct, IGradientSource<T>
+    {
         int n = p.Length;
-        if (g.Length < n || m.Length < n || v.Length < n) throw new ArgumentException("Adam: the state spans are shorter than the parameter.");
+        if (m.Length < n || v.Length < n) throw new ArgumentException("Adam: the state spans are shorter than the parameter.");
         bool ams = !vMax.IsEmpty;
         if (ams && vMax.Length < n) throw new ArgumentException("Adam: the amsgrad state is shorter than the parameter.");
         ref T rp = ref MemoryMarshal.GetReference(p);
-        ref T rg = ref MemoryMarshal.GetReference(g);
         ref T rm = ref MemoryMarshal.GetReference(m);
         ref T rv = ref MemoryMarshal.GetReference(v);
         ref T rx = ref MemoryMarshal.GetReference(vMax);
-        int i = Vec512<T>.IsAccelerated ? AdamVectors<T, Vec512<T>>(ref rp, ref rg, ref rm, ref rv, ref rx, n, c, coupledDecay, decoupledDecay, ams, flush)
-            : Vec256<T>.IsAccelerated ? AdamVectors<T, Vec256<T>>(ref rp, ref rg, ref rm, ref rv, ref rx, n, c, coupledDecay, decoupledDecay, ams, flush)
-            : Vec128<T>.IsAccelerated ? AdamVectors<T, Vec128<T>>(ref rp, ref rg, ref rm, ref rv, ref rx, n, c, coupledDecay, decoupledDecay, ams, flush) : 0;
+        int i = Vec512<T>.IsAccelerated ? AdamVectors<T, Vec512<T>, TG>(ref rp, ref rg, source, ref rm, ref rv, ref rx, n, c, coupledDecay, decoupledDecay, ams, flush)
+            : Vec256<T>.IsAccelerated ? AdamVectors<T, Vec256<T>, TG>(ref rp, ref rg, source, ref rm, ref rv, ref rx, n, c, coupledDecay, decoupledDecay, ams, flush)
+            : Vec128<T>.IsAccelerated ? AdamVectors<T, Vec128<T>, TG>(ref rp, ref rg, source, ref rm, ref rv, ref rx, n, c, coupledDecay, decoupledDecay, ams, flush) : 0;
         for (; i < n; i++)
         {
-            T pi = Unsafe.Add(ref rp, i), gi = Unsafe.Add(ref rg, i);
+            T pi = Unsafe.Add(ref rp, i), gi = source.Scalar(ref rg, i);
             if (decoupledDecay) pi *= c.Decay;
             else if (coupledDecay) gi += c.WeightDecay * pi;
             T mi = FlushSubnormal(Unsafe.Add(ref rm, i) * c.Beta1 + c.OneMinusBeta1 * gi, flush);
@@ -64,16 +122,23 @@ internal static class OptimizerKernels
     public static void Sgd<T>(Span<T> p, ReadOnlySpan<T> g, T lr, T wd, bool decay)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (g.Length < p.Length) throw new ArgumentException("Sgd: the gradient is shorter than the parameter.");
+        Sgd(p, ref MemoryMarshal.GetReference(g), default(StoredGradient<T>), lr, wd, decay);
+    }
+
+    /// <summary><see cref="Sgd{T}(Span{T}, ReadOnlySpan{T}, T, T, bool)"/> with the gradient taken from <paramref name="source"/> at <paramref name="rg"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Sgd<T, TG>(Span<T> p, ref T rg, TG source, T lr, T wd, bool decay)
+        where T : unmanaged, IFloatingPointIeee754<T> where TG : struct, IGradientSource<T>
+    {
         int n = p.Length;
-        if (g.Length < n) throw new ArgumentException("Sgd: the gradient is shorter than the parameter.");
         ref T rp = ref MemoryMarshal.GetReference(p);
-        ref T rg = ref MemoryMarshal.GetReference(g);
-        int i = Vec512<T>.IsAccelerated ? SgdVectors<T, Vec512<T>>(ref rp, ref rg, n, lr, wd, decay)
-            : Vec256<T>.IsAccelerated ? SgdVectors<T, Vec256<T>>(ref rp, ref rg, n, lr, wd, decay)
-            : Vec128<T>.IsAccelerated ? SgdVectors<T, Vec128<T>>(ref rp, ref rg, n, lr, wd, decay) : 0;
+        int i = Vec512<T>.IsAccelerated ? SgdVectors<T, Vec512<T>, TG>(ref rp, ref rg, source, n, lr, wd, decay)
+            : Vec256<T>.IsAccelerated ? SgdVectors<T, Vec256<T>, TG>(ref rp, ref rg, source, n, lr, wd, decay)
+            : Vec128<T>.IsAccelerated ? SgdVectors<T, Vec128<T>, TG>(ref rp, ref rg, source, n, lr, wd, decay) : 0;
         for (; i < n; i++)
         {
-            T pi = Unsafe.Add(ref rp, i), gi = Unsafe.Add(ref rg, i);
+            T pi = Unsafe.Add(ref rp, i), gi = source.Scalar(ref rg, i);
             if (decay) gi += wd * pi;
             Unsafe.Add(ref rp, i) = pi - lr * gi;
         }
@@ -171,9 +236,9 @@ internal static class OptimizerKernels
 
     /// <summary>The whole vectors of <see cref="Adam{T}"/>; returns where the scalar tail starts.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int AdamVectors<T, TV>(ref T rp, ref T rg, ref T rm, ref T rv, ref T rx, int n, in AdamConstants<T> c,
+    private static int AdamVectors<T, TV, TG>(ref T rp, ref T rg, TG source, ref T rm, ref T rv, ref T rx, int n, in AdamConstants<T> c,
         bool coupledDecay, bool decoupledDecay, bool ams, bool flush)
-        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T> where TG : struct, IGradientSource<T>
     {
         var b1 = TV.Create(c.Beta1); var b2 = TV.Create(c.Beta2);
         var omb1 = TV.Create(c.OneMinusBeta1); var omb2 = TV.Create(c.OneMinusBeta2);
@@ -185,7 +250,7 @@ internal static class OptimizerKernels
         {
             nuint o = (nuint)i;
             var pi = TV.Load(ref rp, o);
-            var gi = TV.Load(ref rg, o);
+            var gi = source.Vector<TV>(ref rg, o);
             if (decoupledDecay) pi *= decay;
             else if (coupledDecay) gi += wd * pi;
             var mi = FlushSubnormal<T, TV>(TV.Load(ref rm, o) * b1 + omb1 * gi, tiny);
@@ -206,8 +271,8 @@ internal static class OptimizerKernels
 
     /// <summary>The whole vectors of <see cref="Sgd{T}"/>; returns where the scalar tail starts.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int SgdVectors<T, TV>(ref T rp, ref T rg, int n, T lr, T wd, bool decay)
-        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    private static int SgdVectors<T, TV, TG>(ref T rp, ref T rg, TG source, int n, T lr, T wd, bool decay)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T> where TG : struct, IGradientSource<T>
     {
         var vlr = TV.Create(lr); var vwd = TV.Create(wd);
         int i = 0;
@@ -215,7 +280,7 @@ internal static class OptimizerKernels
         {
             nuint o = (nuint)i;
             var pi = TV.Load(ref rp, o);
-            var gi = TV.Load(ref rg, o);
+            var gi = source.Vector<TV>(ref rg, o);
             if (decay) gi += vwd * pi;
             (pi - vlr * gi).Store(ref rp, o);
         }

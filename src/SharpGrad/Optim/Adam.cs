@@ -66,6 +66,30 @@ public class Adam : Optimizer
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Update<T>(int index, Span<T> p, ReadOnlySpan<T> g)
     {
+        var c = Constants<T>(index, out bool coupled, out bool decoupled, out bool ams);
+        Span<T> m = State<T>(index, "exp_avg"), v = State<T>(index, "exp_avg_sq");
+        Span<T> vMax = ams ? State<T>(index, "max_exp_avg_sq") : default;
+        OptimizerKernels.Adam(p, g, m, v, vMax, c, coupled, decoupled, FlushSubnormalState);
+    }
+
+    internal override bool HasOuterUpdate(int index) => true;
+
+    /// <inheritdoc/>
+    private protected override bool UpdateOuter<T>(int index, Span<T> p, Span<T> g, int columns, ReadOnlySpan<T> a, T[] x)
+    {
+        var c = Constants<T>(index, out bool coupled, out bool decoupled, out bool ams);
+        Span<T> m = State<T>(index, "exp_avg"), v = State<T>(index, "exp_avg_sq");
+        Span<T> vMax = ams ? State<T>(index, "max_exp_avg_sq") : default;
+        for (int r = 0, o = 0; r < a.Length; r++, o += columns)
+            OptimizerKernels.Adam(p.Slice(o, columns), ref g[o], new OuterProductRow<T>(a[r], x), m.Slice(o, columns), v.Slice(o, columns),
+                ams ? vMax.Slice(o, columns) : default, c, coupled, decoupled, FlushSubnormalState);
+        return true;
+    }
+
+    /// <summary>The constants of this step's update of parameter <paramref name="index"/>, and its kind of weight decay and amsgrad.</summary>
+    private OptimizerKernels.AdamConstants<T> Constants<T>(int index, out bool coupledDecay, out bool decoupledDecay, out bool ams)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         var group = GroupOf(index);
         double beta1 = group.Beta1!.Value, beta2 = group.Beta2!.Value, weightDecay = group.WeightDecay!.Value, lr = group.Lr!.Value;
         long t = StepCount;
@@ -75,11 +99,9 @@ public class Adam : Optimizer
         double bc1 = 1 - Math.Pow(beta1, t), bc2 = 1 - Math.Pow(beta2, t);
         T stepSize = T.CreateTruncating(lr / bc1), bc2Sqrt = T.CreateTruncating(Math.Sqrt(bc2));
         T decay = T.One - T.CreateTruncating(lr * weightDecay);
-        Span<T> m = State<T>(index, "exp_avg"), v = State<T>(index, "exp_avg_sq");
-        Span<T> vMax = group.AmsGrad!.Value ? State<T>(index, "max_exp_avg_sq") : default;
-        var c = new OptimizerKernels.AdamConstants<T>(b1, b2, oneMinusB1, oneMinusB2, eps, wd, decay, stepSize, bc2Sqrt);
         bool hasDecay = weightDecay != 0;
-        OptimizerKernels.Adam(p, g, m, v, vMax, c, coupledDecay: hasDecay && !DecoupledWeightDecay, decoupledDecay: hasDecay && DecoupledWeightDecay, FlushSubnormalState);
+        (coupledDecay, decoupledDecay, ams) = (hasDecay && !DecoupledWeightDecay, hasDecay && DecoupledWeightDecay, group.AmsGrad!.Value);
+        return new OptimizerKernels.AdamConstants<T>(b1, b2, oneMinusB1, oneMinusB2, eps, wd, decay, stepSize, bc2Sqrt);
     }
 }
 

@@ -226,6 +226,43 @@ public abstract class Optimizer
     }
 
     /// <summary>
+    /// <see cref="UpdateRange"/> of rows [<paramref name="row"/>, <paramref name="row"/> + <paramref name="rows"/>) of
+    /// parameter <paramref name="index"/> (<paramref name="columns"/> per row) whose gradient is the outer product
+    /// <c>gradient[r, j] = a[r] · x[j]</c> (a Linear's weight gradient at batch 1), in one pass: each gradient element
+    /// is computed, written to <paramref name="gradient"/> and applied at once, never read back. False (nothing done)
+    /// when the optimizer has no such pass for its current settings; the caller then writes the gradient and calls
+    /// <see cref="UpdateRange"/>. Safe to run for disjoint row ranges on several threads at once.
+    /// </summary>
+    internal bool UpdateOuterRows(int index, Array gradient, int row, int rows, int columns, Array a, Array x)
+    {
+        int start = row * columns, count = rows * columns;
+        t_rangeStart = start;
+        t_rangeCount = count;
+        try
+        {
+            return gradient switch
+            {
+                float[] g => UpdateOuter(index, _parameters[index].Span<float>().Slice(start, count), g.AsSpan(start, count), columns,
+                    ((float[])a).AsSpan(row, rows), (float[])x),
+                double[] g => UpdateOuter(index, _parameters[index].Span<double>().Slice(start, count), g.AsSpan(start, count), columns,
+                    ((double[])a).AsSpan(row, rows), (double[])x),
+                _ => false,
+            };
+        }
+        finally { t_rangeCount = 0; }
+    }
+
+    /// <summary>Whether <see cref="UpdateOuterRows"/> has a one-pass update for parameter <paramref name="index"/> with the current settings.</summary>
+    internal virtual bool HasOuterUpdate(int index) => false;
+
+    /// <summary>
+    /// The one-pass update of <see cref="UpdateOuterRows"/> on the rows' spans (state from <see cref="State{T}"/> is
+    /// sliced to them), or false. <paramref name="x"/> has at least <paramref name="columns"/> elements.
+    /// </summary>
+    private protected virtual bool UpdateOuter<T>(int index, Span<T> parameter, Span<T> gradient, int columns, ReadOnlySpan<T> a, T[] x)
+        where T : unmanaged, IFloatingPointIeee754<T> => false;
+
+    /// <summary>
     /// Updates parameter <paramref name="index"/> in place from its gradient. Called once per parameter per step, with
     /// spans of the parameter's own dtype; settings come from <see cref="GroupOf"/>, state from <see cref="State{T}"/>.
     /// </summary>

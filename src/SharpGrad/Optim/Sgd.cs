@@ -54,6 +54,21 @@ public sealed class Sgd : Optimizer
             throw new ArgumentException($"Nesterov momentum requires a positive momentum and zero dampening{(ParamGroups.Count > 1 ? $" (parameter group {index})" : "")}.", "nesterov");
     }
 
+    internal override bool HasOuterUpdate(int index) => GroupOf(index).Momentum!.Value == 0;
+
+    /// <inheritdoc/>
+    private protected override bool UpdateOuter<T>(int index, Span<T> p, Span<T> g, int columns, ReadOnlySpan<T> a, T[] x)
+    {
+        // Plain SGD only (with momentum, the gradient then the update, in blocks).
+        if (!HasOuterUpdate(index)) return false;
+        var group = GroupOf(index);
+        double weightDecay = group.WeightDecay!.Value;
+        T lr = T.CreateTruncating(group.Lr!.Value), wd = T.CreateTruncating(weightDecay);
+        for (int r = 0, o = 0; r < a.Length; r++, o += columns)
+            OptimizerKernels.Sgd(p.Slice(o, columns), ref g[o], new OuterProductRow<T>(a[r], x), lr, wd, weightDecay != 0);
+        return true;
+    }
+
     /// <inheritdoc/>
     protected override void Update<T>(int index, Span<T> p, ReadOnlySpan<T> g)
     {
