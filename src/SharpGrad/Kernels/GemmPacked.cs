@@ -171,6 +171,15 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
 
     private T* BAt(int p, int j) => _transB ? _b + j * _ldb + p : _b + p * _ldb + j;
 
+    /// <summary>
+    /// Whether a full strip of B that is used once (one block of rows) is read in place rather than packed: when B is not
+    /// transposed its rows already hold NR contiguous values, so packing would only copy them (a training batch's
+    /// backward products: dX = g W, dW = gᵀ x). Not when the row stride is a multiple of 4 KB: every row of the strip
+    /// would then map to the same sets of L1 (measured slower at 64 x 2048 x 512 on the Zen 4, while 1 KB strides, as in
+    /// 64 x 256 x 128, gain).
+    /// </summary>
+    private bool ReadsBInPlace() => !_transB && GemmTuning.BInPlace != 0 && (GemmTuning.BInPlace == 2 || (_ldb * sizeof(T)) % 4096 != 0);
+
     private T* AAt(int i, int p) => _transA ? _a + p * _lda + i : _a + i * _lda + p;
 
     /// <summary>Rows [r0, r1) of C against one packed panel of B: columns [jc, jc + nc), k block [pc, pc + kc).</summary>
@@ -188,10 +197,20 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
             {
                 int w = Math.Min(nr, nc - jr);
                 T* bp = bPanel + jr * kc;
+                nint rsb = nr;
                 if (packPerStrip)
                 {
-                    bp = bPanel;
-                    GemmPacking.PackBStrip(bp, BAt(pc, jc + jr), _ldb, _transB, kc, w, nr);
+                    if (w == nr && ReadsBInPlace())
+                    {
+                        // Rows of a full strip of B are already NR contiguous values: the kernel reads them where they are.
+                        bp = BAt(pc, jc + jr);
+                        rsb = _ldb;
+                    }
+                    else
+                    {
+                        bp = bPanel;
+                        GemmPacking.PackBStrip(bp, BAt(pc, jc + jr), _ldb, _transB, kc, w, nr);
+                    }
                 }
                 for (int ir = 0; ir < mc; ir += mr)
                 {
@@ -200,11 +219,11 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
                     T* cp = _c + (ic + ir) * _ldc + jc + jr;
                     if (h == mr && w == nr)
                     {
-                        TK.Run(kc, ap, bp, nr, cp, _ldc, _alpha, betaCur);
+                        TK.Run(kc, ap, bp, rsb, cp, _ldc, _alpha, betaCur);
                     }
                     else
                     {
-                        TK.Run(kc, ap, bp, nr, tile, nr, T.One, T.Zero);
+                        TK.Run(kc, ap, bp, rsb, tile, nr, T.One, T.Zero);
                         GemmPacking.MergeTile(tile, nr, cp, _ldc, h, w, _alpha, betaCur);
                     }
                     if (epilogue) GemmEpilogue.Apply(cp, _ldc, h, w, _bias == null ? null : _bias + jc + jr, _activation);
@@ -297,4 +316,11 @@ internal static class GemmTuning
 
     /// <summary>At most this many MR-row strips of C count as "few rows": threads then split the columns instead.</summary>
     public static int SmallRowStrips = 16;
+
+    /// <summary>
+    /// Whether full strips of a non-transposed B that are used for one block of rows are read in place (see
+    /// <c>GemmJob.ReadsBInPlace</c>); the bench runner's <c>--b-in-place 0|1|2</c> sets it, for comparison. Same results
+    /// either way: the kernel reads the same values. 0: never; 1: unless the row stride is a multiple of 4 KB; 2: always.
+    /// </summary>
+    public static int BInPlace = 1;
 }

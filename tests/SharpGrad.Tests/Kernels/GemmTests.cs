@@ -65,6 +65,58 @@ public class GemmTests
             }
     }
 
+    /// <summary>
+    /// Full strips of a non-transposed B used for one block of rows are read where they are instead of packed
+    /// (<see cref="GemmTuning.BInPlace"/>): the kernel then reads the same values, so the product is bit-identical to the
+    /// packed one, with partial strips (n not a multiple of NR), several k blocks, a 4 KB row stride (packed unless
+    /// forced) and rows split or columns split over two threads.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 256, 128)]
+    [InlineData(128, 256, 64)]
+    [InlineData(40, 100, 515)]
+    [InlineData(64, 1024, 300)]
+    [InlineData(200, 784, 64)]
+    public void ReadingBInPlaceMatchesPackingIt(int m, int n, int k)
+    {
+        var rng = new Random(m + 31 * n + 977 * k);
+        int saved = GemmTuning.BInPlace;
+        try
+        {
+            foreach (bool transA in new[] { false, true })
+            {
+                double[] ad = RandomArray(rng, m * k), bd = RandomArray(rng, k * n);
+                float[] a = ad.Select(x => (float)x).ToArray(), b = bd.Select(x => (float)x).ToArray();
+                var (product, magnitude) = Reference(transA, false, m, n, k, ad, bd);
+                foreach (int threads in new[] { 1, 2 })
+                {
+                    float[] packed = new float[m * n];
+                    double[] packedD = new double[m * n];
+                    GemmTuning.BInPlace = 0;
+                    WithThreads(threads, () => Gemm.Multiply<float>(transA, false, m, n, k, a, b, packed, false));
+                    WithThreads(threads, () => Gemm.Multiply<double>(transA, false, m, n, k, ad, bd, packedD, false));
+                    for (int i = 0; i < product.Length; i++)
+                    {
+                        double tolerance = 4 * 6e-8 * (k + 2) * (magnitude[i] + Math.Abs(product[i]));
+                        Assert.True(Math.Abs(packed[i] - product[i]) <= tolerance, $"{m}x{n}x{k} transA={transA}: C[{i}] = {packed[i]}, expected {product[i]}");
+                    }
+                    foreach (int mode in new[] { 1, 2 })
+                    {
+                        float[] inPlace = new float[m * n];
+                        double[] inPlaceD = new double[m * n];
+                        GemmTuning.BInPlace = mode;
+                        WithThreads(threads, () => Gemm.Multiply<float>(transA, false, m, n, k, a, b, inPlace, false));
+                        WithThreads(threads, () => Gemm.Multiply<double>(transA, false, m, n, k, ad, bd, inPlaceD, false));
+                        string what = $"{m}x{n}x{k} transA={transA} threads={threads} mode={mode}";
+                        Assert.True(packed.AsSpan().SequenceEqual(inPlace), what + ": B read in place differs from B packed (float)");
+                        Assert.True(packedD.AsSpan().SequenceEqual(inPlaceD), what + ": B read in place differs from B packed (double)");
+                    }
+                }
+            }
+        }
+        finally { GemmTuning.BInPlace = saved; }
+    }
+
     [Theory]
     [InlineData(false, false)]
     [InlineData(true, true)]
