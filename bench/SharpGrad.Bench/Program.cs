@@ -10,6 +10,8 @@ string workload = options.GetValueOrDefault("workload", "gemm");
 if (options.TryGetValue("b-in-place", out var bInPlace)) GemmTuning.BInPlace = int.Parse(bInPlace, CultureInfo.InvariantCulture);
 // --pack-prefetch N (any workload): GemmPacking.PrefetchAhead, floats ahead that the transposed packing of B prefetches (0: off).
 if (options.TryGetValue("pack-prefetch", out var ahead)) GemmPacking.PrefetchAhead = int.Parse(ahead, CultureInfo.InvariantCulture);
+// --small-rows-nt 0|1 (any workload): GemmTuning.SmallRowsNT, A Bᵀ with at most 64 rows computed as B Aᵀ with B read in place.
+if (options.TryGetValue("small-rows-nt", out var smallNt)) GemmTuning.SmallRowsNT = smallNt == "1";
 switch (workload)
 {
     case "gemm":

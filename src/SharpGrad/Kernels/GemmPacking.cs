@@ -228,7 +228,7 @@ internal static unsafe class GemmPacking
 
     /// <summary><c>dst[q * dstStride + r] = src[r * srcStride + q]</c> for an 8 x 8 block of floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* src, nint srcStride, float* dst, nint dstStride)
+    internal static void Transpose8x8(float* src, nint srcStride, float* dst, nint dstStride)
     {
         var r0 = Avx.LoadVector256(src); var r1 = Avx.LoadVector256(src + srcStride);
         var r2 = Avx.LoadVector256(src + 2 * srcStride); var r3 = Avx.LoadVector256(src + 3 * srcStride);

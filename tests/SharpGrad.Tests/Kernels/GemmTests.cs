@@ -66,6 +66,39 @@ public class GemmTests
     }
 
     /// <summary>
+    /// <c>act(A Bᵀ + bias)</c> with few rows (a Linear layer's forward at a training batch) is computed as <c>B Aᵀ</c> with B
+    /// read in place (<see cref="SmallRowsNT{T}"/>): against the definition in double, with the bias and the ReLU, rows and
+    /// columns that fill no whole strip, and bit-identical for one and two threads.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 256, 784)]
+    [InlineData(13, 21, 100)]
+    [InlineData(1, 8, 16)]
+    [InlineData(40, 130, 33)]
+    public void FewRowsTimesTransposedBMatchesDefinition(int m, int n, int k)
+    {
+        Assert.True(SmallRowsNT<float>.Applies(false, true, m, n, k, 1f, 0f), "the shape should take SmallRowsNT");
+        var rng = new Random(m * 7 + n * 13 + k);
+        double[] a = RandomArray(rng, m * k), b = RandomArray(rng, n * k), bias = RandomArray(rng, n);
+        var (product, magnitude) = Reference(false, true, m, n, k, a, b);
+        float[] af = ToFloat(a), bf = ToFloat(b), biasf = ToFloat(bias);
+        foreach (var activation in new[] { GemmActivation.None, GemmActivation.Relu })
+        {
+            float[] c1 = Enumerable.Repeat(float.NaN, m * n).ToArray(), c2 = new float[m * n];
+            WithThreads(1, () => Gemm.Multiply<float>(false, true, m, n, k, 1f, af, k, bf, k, 0f, c1, n, biasf, activation));
+            WithThreads(2, () => Gemm.Multiply<float>(false, true, m, n, k, 1f, af, k, bf, k, 0f, c2, n, biasf, activation));
+            Assert.True(c1.AsSpan().SequenceEqual(c2), $"{m}x{n}x{k} {activation}: 1 and 2 threads differ");
+            for (int i = 0; i < m * n; i++)
+            {
+                double pre = product[i] + biasf[i % n];
+                double expected = activation == GemmActivation.Relu ? Math.Max(pre, 0) : pre;
+                double tolerance = 4 * 6e-8 * (k + 2) * (magnitude[i] + Math.Abs(biasf[i % n]) + Math.Abs(pre));
+                Assert.True(Math.Abs(c1[i] - expected) <= tolerance, $"{m}x{n}x{k} {activation}: C[{i / n},{i % n}] = {c1[i]}, expected {expected}");
+            }
+        }
+    }
+
+    /// <summary>
     /// Full strips of a non-transposed B used for one block of rows are read where they are instead of packed
     /// (<see cref="GemmTuning.BInPlace"/>): the kernel then reads the same values, so the product is bit-identical to the
     /// packed one, with partial strips (n not a multiple of NR), several k blocks, a 4 KB row stride (packed unless
