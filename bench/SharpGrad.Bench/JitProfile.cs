@@ -8,22 +8,25 @@ using SharpGrad.Optim;
 using F = SharpGrad.NN.Functional;
 
 /// <summary>
-/// Profile of a compiled step's replay (<c>--workload jit-profile --model xor|logreg|batch1 --reps N</c>): the mean
-/// microseconds of a whole replay, then each recorded instruction's mean nanoseconds (timestamps around each, so every
-/// entry carries their cost too). For finding where the replay of the tiny rows spends its time; not a compare.sh row.
+/// Profile of a compiled step's replay (<c>--workload jit-profile --model xor|logreg|batch1|mlp --reps N --threads T</c>):
+/// the mean microseconds of a whole replay, then each recorded instruction's mean nanoseconds (timestamps around each, so
+/// every entry carries their cost too). <c>mlp</c> is mlp-epoch's step (784-256-128-10, Adam, batch 64; <c>--batch</c>
+/// changes the batch). For finding where a replay spends its time; not a compare.sh row.
 /// </summary>
 internal static class JitProfile
 {
     public static string Run(Dictionary<string, string> options)
     {
         string model = options.GetValueOrDefault("model", "xor");
-        int reps = int.Parse(options.GetValueOrDefault("reps", "20000"), CultureInfo.InvariantCulture);
+        int reps = int.Parse(options.GetValueOrDefault("reps", model == "mlp" ? "1000" : "20000"), CultureInfo.InvariantCulture);
+        if (options.TryGetValue("threads", out var threads)) SharpGrad.Kernels.Gemm.MaxThreads = int.Parse(threads, CultureInfo.InvariantCulture);
         var (step, inputs) = model switch
         {
             "xor" => Xor(),
             "logreg" => LogReg(),
-            "batch1" => Batch1(),
-            _ => throw new ArgumentException($"unknown --model '{model}' (xor, logreg or batch1)"),
+            "batch1" => Mlp(1),
+            "mlp" => Mlp(int.Parse(options.GetValueOrDefault("batch", "64"), CultureInfo.InvariantCulture)),
+            _ => throw new ArgumentException($"unknown --model '{model}' (xor, logreg, batch1 or mlp)"),
         };
         for (int i = 0; i < 20; i++) step.Run(inputs);
         if (step.FallbackReason is { } why) throw new InvalidOperationException("jit-profile: the step fell back to eager mode: " + why);
@@ -77,11 +80,11 @@ internal static class JitProfile
         return (Classifier(model, new Sgd(model.Parameters(), lr: 0.01)), batch);
     }
 
-    private static (CompiledStep, Tensor[]) Batch1()
+    private static (CompiledStep, Tensor[]) Mlp(int batchSize)
     {
         var g = new Generator(5);
         var model = Models.Mlp(784, [256, 128], 10, generator: new Generator(0));
-        var batch = new[] { Tensor.Rand([1, 1, 28, 28], g), Tensor.FromArray(new long[] { 3 }) };
+        var batch = new[] { Tensor.Rand([batchSize, 1, 28, 28], g), Tensor.FromArray(Enumerable.Range(0, batchSize).Select(i => (long)(i * 7 % 10)).ToArray()) };
         return (Classifier(model, new Adam(model.Parameters(), 1e-3)), batch);
     }
 }

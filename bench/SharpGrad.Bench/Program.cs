@@ -6,6 +6,12 @@ using SharpGrad.Kernels;
 // The benchmark runner: one workload per run, one JSON line on stdout (see Workloads.cs and bench/reference/).
 var options = ParseArgs(args);
 string workload = options.GetValueOrDefault("workload", "gemm");
+// --b-in-place 0|1|2 (any workload): GemmTuning.BInPlace, for comparing the GEMM with and without reading B in place.
+if (options.TryGetValue("b-in-place", out var bInPlace)) GemmTuning.BInPlace = int.Parse(bInPlace, CultureInfo.InvariantCulture);
+// --pack-prefetch N (any workload): GemmPacking.PrefetchAhead, floats ahead that the transposed packing of B prefetches (0: off).
+if (options.TryGetValue("pack-prefetch", out var ahead)) GemmPacking.PrefetchAhead = int.Parse(ahead, CultureInfo.InvariantCulture);
+// --small-rows-nt 0|1 (any workload): GemmTuning.SmallRowsNT, A Bᵀ with at most 64 rows computed as B Aᵀ with B read in place.
+if (options.TryGetValue("small-rows-nt", out var smallNt)) GemmTuning.SmallRowsNT = smallNt == "1";
 switch (workload)
 {
     case "gemm":
@@ -28,7 +34,7 @@ switch (workload)
         var (seconds, cpuSeconds) = dtype == "float64" ? TimeGemm<double>(m, n, k, ta, tb, minSeconds) : TimeGemm<float>(m, n, k, ta, tb, minSeconds);
         double gflops = 2.0 * m * n * k / seconds / 1e9;
         // CPU seconds per call (all threads, spin-waits included): the steadier figure on a shared machine.
-        Console.WriteLine(FormattableString.Invariant($"{{\"workload\":\"gemm\",\"threads\":{threads},\"m\":{m},\"n\":{n},\"k\":{k},\"ta\":{(ta ? 1 : 0)},\"tb\":{(tb ? 1 : 0)},\"dtype\":\"{dtype}\",\"gflops\":{gflops:F2},\"cpu_seconds_per_call\":{cpuSeconds:F6}}}"));
+        Console.WriteLine(FormattableString.Invariant($"{{\"workload\":\"gemm\",\"threads\":{threads},\"m\":{m},\"n\":{n},\"k\":{k},\"ta\":{(ta ? 1 : 0)},\"tb\":{(tb ? 1 : 0)},\"dtype\":\"{dtype}\",\"gflops\":{gflops:F2},\"cpu_seconds_per_call\":{cpuSeconds:F8}}}"));
         break;
     }
     case "fma-peak":

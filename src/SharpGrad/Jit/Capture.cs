@@ -346,6 +346,8 @@ internal sealed class FloatKernelInstruction<TKernel>(DType dtype, TKernel kerne
     private readonly TKernel _kernel = kernel;
 
     public override void Run() => DTypeDispatch.RunFloat(dtype, _kernel, op);
+
+    public override string Describe() => base.Describe() + " " + op;
 }
 
 internal sealed class AnyKernelInstruction<TKernel>(DType dtype, TKernel kernel) : Instruction where TKernel : IAnyKernel
@@ -417,6 +419,10 @@ internal sealed class GemmInstruction<T>(bool transA, bool transB, int m, int n,
         if (_split is not null) _split.Run();
         else Multiply();
     }
+
+    /// <summary>The type with the shape, e.g. <c>GemmInstruction&lt;Single&gt; 64x256x784 NT relu</c>.</summary>
+    public override string Describe() =>
+        $"{base.Describe()} {m}x{n}x{k} {(transA ? 'T' : 'N')}{(transB ? 'T' : 'N')}{(bias is null ? "" : " bias")}{(activation == GemmActivation.Relu ? " relu" : "")}";
 
     private void Multiply() =>
         Kernels.Gemm.Multiply(transA, transB, m, n, k, T.One, a, Math.Max(1, transA ? m : k), b, Math.Max(1, transB ? k : n), T.Zero, c, Math.Max(1, n),

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SharpGrad.Kernels;
 
@@ -29,7 +30,9 @@ internal static unsafe class GemmPacked
         T beta, T* c, nint ldc, T* bias, GemmActivation activation, int threads)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (Vector512.IsHardwareAccelerated)
+        if (SmallRowsNT<T>.Applies(transA, transB, m, n, k, alpha, beta))
+            SmallRowsNT<T>.Run(m, n, k, a, lda, b, ldb, c, ldc, bias, activation, threads);
+        else if (Vector512.IsHardwareAccelerated)
             GemmJob<T, GemmKernel512<T>>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, threads);
         else if (Vector256.IsHardwareAccelerated)
             GemmJob<T, GemmKernel256<T>>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, threads);
@@ -171,6 +174,15 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
 
     private T* BAt(int p, int j) => _transB ? _b + j * _ldb + p : _b + p * _ldb + j;
 
+    /// <summary>
+    /// Whether a full strip of B that is used once (one block of rows) is read in place rather than packed: when B is not
+    /// transposed its rows already hold NR contiguous values, so packing would only copy them (a training batch's
+    /// backward products: dX = g W, dW = gᵀ x). Not when the row stride is a multiple of 4 KB: every row of the strip
+    /// would then map to the same sets of L1 (measured slower at 64 x 2048 x 512 on the Zen 4, while 1 KB strides, as in
+    /// 64 x 256 x 128, gain).
+    /// </summary>
+    private bool ReadsBInPlace() => !_transB && GemmTuning.BInPlace != 0 && (GemmTuning.BInPlace == 2 || (_ldb * sizeof(T)) % 4096 != 0);
+
     private T* AAt(int i, int p) => _transA ? _a + p * _lda + i : _a + i * _lda + p;
 
     /// <summary>Rows [r0, r1) of C against one packed panel of B: columns [jc, jc + nc), k block [pc, pc + kc).</summary>
@@ -188,10 +200,20 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
             {
                 int w = Math.Min(nr, nc - jr);
                 T* bp = bPanel + jr * kc;
+                nint rsb = nr;
                 if (packPerStrip)
                 {
-                    bp = bPanel;
-                    GemmPacking.PackBStrip(bp, BAt(pc, jc + jr), _ldb, _transB, kc, w, nr);
+                    if (w == nr && ReadsBInPlace())
+                    {
+                        // Rows of a full strip of B are already NR contiguous values: the kernel reads them where they are.
+                        bp = BAt(pc, jc + jr);
+                        rsb = _ldb;
+                    }
+                    else
+                    {
+                        bp = bPanel;
+                        GemmPacking.PackBStrip(bp, BAt(pc, jc + jr), _ldb, _transB, kc, w, nr);
+                    }
                 }
                 for (int ir = 0; ir < mc; ir += mr)
                 {
@@ -200,15 +222,145 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
                     T* cp = _c + (ic + ir) * _ldc + jc + jr;
                     if (h == mr && w == nr)
                     {
-                        TK.Run(kc, ap, bp, nr, cp, _ldc, _alpha, betaCur);
+                        TK.Run(kc, ap, bp, rsb, cp, _ldc, _alpha, betaCur);
                     }
                     else
                     {
-                        TK.Run(kc, ap, bp, nr, tile, nr, T.One, T.Zero);
+                        TK.Run(kc, ap, bp, rsb, tile, nr, T.One, T.Zero);
                         GemmPacking.MergeTile(tile, nr, cp, _ldc, h, w, _alpha, betaCur);
                     }
                     if (epilogue) GemmEpilogue.Apply(cp, _ldc, h, w, _bias == null ? null : _bias + jc + jr, _activation);
                 }
+            }
+        }
+    }
+}
+
+/// <summary>
+/// <c>C = act(A Bᵀ + bias)</c> for few rows of C (A m x k with m at most <see cref="MaxRows"/>, B n x k, both row-major:
+/// a Linear layer's forward at a training batch size, B its weight), computed as its transpose <c>Cᵀ = B Aᵀ</c>: the
+/// rows of B are read in place as the micro-kernel's broadcast operand (<see cref="GemmKernel512RowsOfA{T}"/>) and only
+/// Aᵀ, the small operand, is packed. The packed kernels would instead transpose all of B into strips on every call, a
+/// copy of the whole weight that reads it with little arithmetic in between (it comes from L3 after the optimizer
+/// wrote it). Each 8 x 32 tile of Cᵀ is summed over the whole of k in registers and written transposed into C with the
+/// bias and the activation. Threads split the rows of B in 8-row strips; each packs Aᵀ itself; every element of C is one
+/// chain of fused multiply-adds in increasing k whatever the split, so results are bit-identical for any thread count.
+/// </summary>
+internal sealed unsafe class SmallRowsNT<T> : ParallelWork where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>The most rows of C (two strips of Aᵀ) this form takes.</summary>
+    internal const int MaxRows = 64;
+
+    private const int MR = 8;
+
+    [ThreadStatic] private static SmallRowsNT<T>? t_job;
+
+    private T* _a, _b, _c, _bias;
+    private nint _lda, _ldb, _ldc;
+    private int _m, _n, _k;
+    private GemmActivation _activation;
+    private AlignedBuffer<T>[] _packed = [], _edge = [], _tile = [];
+
+    /// <summary>
+    /// Whether <c>C = act(alpha op(A) op(B) + beta C + bias)</c> takes this form: A not transposed, B transposed, alpha 1,
+    /// beta 0, float32 with AVX-512, 1 to <see cref="MaxRows"/> rows, at least one 8-row strip of B and 16 terms.
+    /// Depends on the shape only, as the choice of path must.
+    /// </summary>
+    public static bool Applies(bool transA, bool transB, int m, int n, int k, T alpha, T beta) =>
+        GemmTuning.SmallRowsNT && typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated && !transA && transB
+        && m >= 1 && m <= MaxRows && n >= MR && k >= 16 && alpha == T.One && beta == T.Zero;
+
+    public static void Run(int m, int n, int k, T* a, nint lda, T* b, nint ldb, T* c, nint ldc, T* bias, GemmActivation activation, int threads)
+    {
+        var job = t_job ??= new SmallRowsNT<T>();
+        job._a = a; job._b = b; job._c = c; job._bias = bias;
+        job._lda = lda; job._ldb = ldb; job._ldc = ldc;
+        job._m = m; job._n = n; job._k = k; job._activation = activation;
+        int strips = (n + MR - 1) / MR;
+        int parts = strips >= 2 * threads ? threads : 1;
+        int slots = Math.Max(parts, WorkerPool.MaxParallelism);
+        if (job._packed.Length < slots)
+        {
+            job._packed = AlignedBuffer<T>.Grow(job._packed, slots);
+            job._edge = AlignedBuffer<T>.Grow(job._edge, slots);
+            job._tile = AlignedBuffer<T>.Grow(job._tile, slots);
+        }
+        WorkerPool.Run(job, parts);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override void Execute(int index, int count)
+    {
+        int nr = 2 * Vector512<T>.Count;
+        int strips = (_n + MR - 1) / MR;
+        int s0 = (int)((long)strips * index / count), s1 = (int)((long)strips * (index + 1) / count);
+        if (s0 >= s1) return;
+        int k = _k, aStrips = (_m + nr - 1) / nr;
+        // Aᵀ as the kernel's B operand: strip q holds Aᵀ[p, i] = A[q nr + i, p] at [q][p][i], zero past row m.
+        T* packed = _packed[index].Get(aStrips * nr * k);
+        GemmPacking.PackB(packed, _a, _lda, true, k, _m, nr);
+        T* tile = _tile[index].Get(2 * MR * nr);
+        for (int s = s0; s < s1; s++)
+        {
+            int j0 = s * MR, h = Math.Min(MR, _n - j0);
+            T* rows = _b + j0 * _ldb;
+            nint ldr = _ldb;
+            if (h < MR)
+            {
+                // The last strip of B has fewer than 8 rows: a zero-padded copy, so the kernel reads no further.
+                T* edge = _edge[index].Get(MR * k);
+                for (int r = 0; r < MR; r++)
+                {
+                    if (r < h) new ReadOnlySpan<T>(rows + r * _ldb, k).CopyTo(new Span<T>(edge + r * k, k));
+                    else new Span<T>(edge + r * k, k).Clear();
+                }
+                rows = edge;
+                ldr = k;
+            }
+            for (int q = 0; q < aStrips; q++)
+            {
+                GemmKernel512RowsOfA<T>.Run(k, rows, ldr, packed + q * nr * k, tile);
+                WriteTransposed(tile, nr, q * nr, Math.Min(nr, _m - q * nr), j0, h, tile + MR * nr);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>C[i0 + i, j0 + r] = act(t[r, i] + bias[j0 + r])</c> for i &lt; <paramref name="rows"/>, r &lt; <paramref name="h"/>:
+    /// the tile of Cᵀ into C, with the epilogue's operations (<see cref="GemmEpilogue"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void WriteTransposed(T* t, int nr, int i0, int rows, int j0, int h, T* scratch)
+    {
+        T* bias = _bias == null ? null : _bias + j0;
+        bool relu = _activation == GemmActivation.Relu;
+        if (h == MR && typeof(T) == typeof(float) && Avx.IsSupported)
+        {
+            var vb = bias == null ? Vector256<float>.Zero : Vector256.Load((float*)bias);
+            for (int ib = 0; ib < rows; ib += 8)
+            {
+                // 8 columns of the tile (rows of C) become 8 rows of scratch, one vector each.
+                GemmPacking.Transpose8x8((float*)t + ib, nr, (float*)scratch, 8);
+                int count = Math.Min(8, rows - ib);
+                for (int q = 0; q < count; q++)
+                {
+                    var v = Vector256.Load((float*)scratch + q * 8);
+                    if (bias != null) v += vb;
+                    if (relu) v &= Vector256.GreaterThan(v, Vector256<float>.Zero) | ~Vector256.Equals(v, v); // x > 0 or NaN
+                    v.Store((float*)(_c + (i0 + ib + q) * _ldc + j0));
+                }
+            }
+            return;
+        }
+        for (int i = 0; i < rows; i++)
+        {
+            T* ci = _c + (i0 + i) * _ldc + j0;
+            for (int r = 0; r < h; r++)
+            {
+                T v = t[r * nr + i];
+                if (bias != null) v += bias[r];
+                if (relu) v = v > T.Zero || T.IsNaN(v) ? v : T.Zero;
+                ci[r] = v;
             }
         }
     }
@@ -297,4 +449,17 @@ internal static class GemmTuning
 
     /// <summary>At most this many MR-row strips of C count as "few rows": threads then split the columns instead.</summary>
     public static int SmallRowStrips = 16;
+
+    /// <summary>
+    /// Whether full strips of a non-transposed B that are used for one block of rows are read in place (see
+    /// <c>GemmJob.ReadsBInPlace</c>); the bench runner's <c>--b-in-place 0|1|2</c> sets it, for comparison. Same results
+    /// either way: the kernel reads the same values. 0: never; 1: unless the row stride is a multiple of 4 KB; 2: always.
+    /// </summary>
+    public static int BInPlace = 1;
+
+    /// <summary>
+    /// Whether products <c>A Bᵀ</c> with few rows take <see cref="SmallRowsNT{T}"/> (B read in place) rather than the
+    /// packed kernels; the bench runner's <c>--small-rows-nt 0|1</c> sets it, for comparison.
+    /// </summary>
+    public static bool SmallRowsNT = true;
 }

@@ -179,7 +179,14 @@ internal static unsafe class GemmPacking
         {
             int p = 0;
             for (; p + 8 <= kc; p += 8)
+            {
+                // The strip reads nr rows of B side by side, each a short stretch: too many streams for the hardware
+                // prefetcher, so each row's line PrefetchAhead floats ahead is asked for once per line (B is often a
+                // weight just written by the optimizer, in L3 rather than L2).
+                if (PrefetchAhead > 0 && (p & 15) == 0 && p + PrefetchAhead < kc && Sse.IsSupported)
+                    for (int j = 0; j < nr; j++) Sse.Prefetch0((float*)b + j * ldb + p + PrefetchAhead);
                 for (int j = 0; j < nr; j += 8) Transpose8x8((float*)b + j * ldb + p, ldb, (float*)dst + p * nr + j, nr);
+            }
             for (; p < kc; p++)
                 for (int j = 0; j < nr; j++) dst[p * nr + j] = b[j * ldb + p];
             return;
@@ -216,9 +223,12 @@ internal static unsafe class GemmPacking
         }
     }
 
+    /// <summary>How far ahead (in floats along k) the transposed packing of B prefetches each row; 0 turns it off (bench sweeps).</summary>
+    internal static int PrefetchAhead = 64;
+
     /// <summary><c>dst[q * dstStride + r] = src[r * srcStride + q]</c> for an 8 x 8 block of floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* src, nint srcStride, float* dst, nint dstStride)
+    internal static void Transpose8x8(float* src, nint srcStride, float* dst, nint dstStride)
     {
         var r0 = Avx.LoadVector256(src); var r1 = Avx.LoadVector256(src + srcStride);
         var r2 = Avx.LoadVector256(src + 2 * srcStride); var r3 = Avx.LoadVector256(src + 3 * srcStride);

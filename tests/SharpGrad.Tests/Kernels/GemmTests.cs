@@ -65,6 +65,91 @@ public class GemmTests
             }
     }
 
+    /// <summary>
+    /// <c>act(A Bᵀ + bias)</c> with few rows (a Linear layer's forward at a training batch) is computed as <c>B Aᵀ</c> with B
+    /// read in place (<see cref="SmallRowsNT{T}"/>): against the definition in double, with the bias and the ReLU, rows and
+    /// columns that fill no whole strip, and bit-identical for one and two threads.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 256, 784)]
+    [InlineData(13, 21, 100)]
+    [InlineData(1, 8, 16)]
+    [InlineData(40, 130, 33)]
+    public void FewRowsTimesTransposedBMatchesDefinition(int m, int n, int k)
+    {
+        Assert.True(SmallRowsNT<float>.Applies(false, true, m, n, k, 1f, 0f), "the shape should take SmallRowsNT");
+        var rng = new Random(m * 7 + n * 13 + k);
+        double[] a = RandomArray(rng, m * k), b = RandomArray(rng, n * k), bias = RandomArray(rng, n);
+        var (product, magnitude) = Reference(false, true, m, n, k, a, b);
+        float[] af = ToFloat(a), bf = ToFloat(b), biasf = ToFloat(bias);
+        foreach (var activation in new[] { GemmActivation.None, GemmActivation.Relu })
+        {
+            float[] c1 = Enumerable.Repeat(float.NaN, m * n).ToArray(), c2 = new float[m * n];
+            WithThreads(1, () => Gemm.Multiply<float>(false, true, m, n, k, 1f, af, k, bf, k, 0f, c1, n, biasf, activation));
+            WithThreads(2, () => Gemm.Multiply<float>(false, true, m, n, k, 1f, af, k, bf, k, 0f, c2, n, biasf, activation));
+            Assert.True(c1.AsSpan().SequenceEqual(c2), $"{m}x{n}x{k} {activation}: 1 and 2 threads differ");
+            for (int i = 0; i < m * n; i++)
+            {
+                double pre = product[i] + biasf[i % n];
+                double expected = activation == GemmActivation.Relu ? Math.Max(pre, 0) : pre;
+                double tolerance = 4 * 6e-8 * (k + 2) * (magnitude[i] + Math.Abs(biasf[i % n]) + Math.Abs(pre));
+                Assert.True(Math.Abs(c1[i] - expected) <= tolerance, $"{m}x{n}x{k} {activation}: C[{i / n},{i % n}] = {c1[i]}, expected {expected}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Full strips of a non-transposed B used for one block of rows are read where they are instead of packed
+    /// (<see cref="GemmTuning.BInPlace"/>): the kernel then reads the same values, so the product is bit-identical to the
+    /// packed one, with partial strips (n not a multiple of NR), several k blocks, a 4 KB row stride (packed unless
+    /// forced) and rows split or columns split over two threads.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 256, 128)]
+    [InlineData(128, 256, 64)]
+    [InlineData(40, 100, 515)]
+    [InlineData(64, 1024, 300)]
+    [InlineData(200, 784, 64)]
+    public void ReadingBInPlaceMatchesPackingIt(int m, int n, int k)
+    {
+        var rng = new Random(m + 31 * n + 977 * k);
+        int saved = GemmTuning.BInPlace;
+        try
+        {
+            foreach (bool transA in new[] { false, true })
+            {
+                double[] ad = RandomArray(rng, m * k), bd = RandomArray(rng, k * n);
+                float[] a = ad.Select(x => (float)x).ToArray(), b = bd.Select(x => (float)x).ToArray();
+                var (product, magnitude) = Reference(transA, false, m, n, k, ad, bd);
+                foreach (int threads in new[] { 1, 2 })
+                {
+                    float[] packed = new float[m * n];
+                    double[] packedD = new double[m * n];
+                    GemmTuning.BInPlace = 0;
+                    WithThreads(threads, () => Gemm.Multiply<float>(transA, false, m, n, k, a, b, packed, false));
+                    WithThreads(threads, () => Gemm.Multiply<double>(transA, false, m, n, k, ad, bd, packedD, false));
+                    for (int i = 0; i < product.Length; i++)
+                    {
+                        double tolerance = 4 * 6e-8 * (k + 2) * (magnitude[i] + Math.Abs(product[i]));
+                        Assert.True(Math.Abs(packed[i] - product[i]) <= tolerance, $"{m}x{n}x{k} transA={transA}: C[{i}] = {packed[i]}, expected {product[i]}");
+                    }
+                    foreach (int mode in new[] { 1, 2 })
+                    {
+                        float[] inPlace = new float[m * n];
+                        double[] inPlaceD = new double[m * n];
+                        GemmTuning.BInPlace = mode;
+                        WithThreads(threads, () => Gemm.Multiply<float>(transA, false, m, n, k, a, b, inPlace, false));
+                        WithThreads(threads, () => Gemm.Multiply<double>(transA, false, m, n, k, ad, bd, inPlaceD, false));
+                        string what = $"{m}x{n}x{k} transA={transA} threads={threads} mode={mode}";
+                        Assert.True(packed.AsSpan().SequenceEqual(inPlace), what + ": B read in place differs from B packed (float)");
+                        Assert.True(packedD.AsSpan().SequenceEqual(inPlaceD), what + ": B read in place differs from B packed (double)");
+                    }
+                }
+            }
+        }
+        finally { GemmTuning.BInPlace = saved; }
+    }
+
     [Theory]
     [InlineData(false, false)]
     [InlineData(true, true)]
