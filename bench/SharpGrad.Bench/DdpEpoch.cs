@@ -14,7 +14,7 @@ using F = SharpGrad.NN.Functional;
 /// Rank 0 prints the epoch's wall-clock seconds, measured between two barriers so that it is the slowest process's time,
 /// and every process's breakdown (gathered): CPU seconds; thread CPU seconds in forward, backward (which includes DDP's hooks
 /// and its end-of-pass wait), the optimizer and data loading, DDP's <see cref="DistributedDataParallel.Timings"/>, and
-/// garbage collections. Options: --batch (global, 64), --bucket-kb (1024), --deterministic 1, --limit N.
+/// garbage collections. Options: --batch (global, 64), --bucket-kb (1024), --deterministic 1, --reduction auto|ring|shm, --shard 1|0 (the sharded optimizer step, ZeRO-1), --limit N.
 /// bench/reference/ddp.py is PyTorch's DDP on gloo with the same split.
 /// </summary>
 internal static class DdpEpoch
@@ -35,9 +35,18 @@ internal static class DdpEpoch
         var data = FashionMnist.Load(validationSize: 0).Train;
         if (options.TryGetValue("limit", out var l)) data = data.Slice(0, int.Parse(l, CultureInfo.InvariantCulture));
         int bucketCap = int.Parse(options.GetValueOrDefault("bucket-kb", "1024"), CultureInfo.InvariantCulture) * 1024;
-        using var ddp = new DistributedDataParallel(model, group, bucketCap);
+        var reduction = options.GetValueOrDefault("reduction", "auto") switch
+        {
+            "auto" => GradientReduction.Auto,
+            "ring" => GradientReduction.Ring,
+            "shm" => GradientReduction.SharedMemory,
+            var other => throw new ArgumentException($"unknown --reduction '{other}' (auto, ring or shm)"),
+        };
+        using var ddp = new DistributedDataParallel(model, group, bucketCap, reduction: reduction);
         group.DeterministicReduction = options.GetValueOrDefault("deterministic", "0") == "1";
         var opt = new Adam(model.Parameters(), 1e-3);
+        // As `sharpgrad train --distributed`: the optimizer step sharded over the processes where DDP can (--shard 0: not).
+        bool sharded = options.GetValueOrDefault("shard", "1") == "1" && ddp.ShardOptimizerStep(opt);
         // --batch is the global batch (64 by default); one process with --batch 32 is the per-process compute of two
         // processes at 64 without any communication.
         int global = int.Parse(options.GetValueOrDefault("batch", "64"), CultureInfo.InvariantCulture);
@@ -91,7 +100,7 @@ internal static class DdpEpoch
         string PerRank(int k) => "[" + string.Join(',', Enumerable.Range(0, group.WorldSize).Select(r => all[r * 11 + k].ToString("F4", CultureInfo.InvariantCulture))) + "]";
         double totalCpu = Enumerable.Range(0, group.WorldSize).Sum(r => all[r * 11]);
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"workload\":\"ddp-epoch\",\"model\":\"{modelName}\",\"processes\":{group.WorldSize},\"threads\":{threads},\"rank\":{group.Rank},\"batch\":{global},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"buckets\":{ddp.BucketCount},") +
+            $"{{\"workload\":\"ddp-epoch\",\"model\":\"{modelName}\",\"processes\":{group.WorldSize},\"threads\":{threads},\"rank\":{group.Rank},\"batch\":{global},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"buckets\":{ddp.BucketCount},\"reduction\":\"{ddp.Reduction}\",\"sharded_step\":{(sharded ? "true" : "false")},") +
             string.Create(CultureInfo.InvariantCulture, $"\"cpu_seconds_all_ranks\":{totalCpu:F4},\"per_rank\":{{\"cpu\":{PerRank(0)},\"forward_cpu\":{PerRank(1)},\"backward_cpu\":{PerRank(2)},\"ddp_hooks_wall\":{PerRank(3)},\"ddp_wait_wall\":{PerRank(4)},\"ddp_finish_wall\":{PerRank(5)},\"optimizer_cpu\":{PerRank(6)},\"loading_cpu\":{PerRank(7)},\"gen0\":{PerRank(8)},\"gen2\":{PerRank(9)},\"gc_pause\":{PerRank(10)}}}}}");
     }
 }
