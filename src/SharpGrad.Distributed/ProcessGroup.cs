@@ -367,6 +367,23 @@ public sealed unsafe class ProcessGroup : IDisposable, SharpGrad.Training.IDataP
     internal void WaitUntil(Func<bool> done, string what)
     {
         if (done()) return;
+        long cpu0 = WaitClock?.Invoke() ?? 0;
+        try { WaitUntilCore(done, what); }
+        finally { if (WaitClock is { } clock) WaitClockTicks += clock() - cpu0; }
+    }
+
+    /// <summary>
+    /// For measurements (the bench sets it): a clock read around every wait of <see cref="WaitUntil"/> that did not
+    /// return at once, e.g. the thread's CPU time, so that the time spent polling for other processes can be told
+    /// from work; the sum is in <see cref="WaitClockTicks"/>.
+    /// </summary>
+    internal static Func<long>? WaitClock { get; set; }
+
+    /// <summary>The sum of <see cref="WaitClock"/>'s readings over the waits (in its unit).</summary>
+    internal static long WaitClockTicks { get; set; }
+
+    private void WaitUntilCore(Func<bool> done, string what)
+    {
         long start = Stopwatch.GetTimestamp();
         long limit = (long)(Timeout.TotalSeconds * Stopwatch.Frequency), patient = Stopwatch.Frequency / 500;
         for (int spin = 0; !done(); spin++)

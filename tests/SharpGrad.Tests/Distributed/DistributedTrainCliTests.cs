@@ -104,9 +104,9 @@ public class DistributedTrainCliTests
     }
 
     /// <summary>
-    /// `train --distributed` shards the optimizer step by default (each process updates half of the parameters): the same
-    /// weights as every process taking the whole step (--no-shard-optimizer), and its checkpoints hold the whole optimizer
-    /// state (gathered from both processes), so a run stopped by --max-steps resumes unsharded to the same weights.
+    /// `train --distributed --shard-optimizer` (each process updates half of the parameters) gives the weights of every
+    /// process taking the whole step, and its checkpoints hold the whole optimizer state (gathered from both processes),
+    /// so a sharded run stopped by --max-steps resumes unsharded to the same weights.
     /// </summary>
     [MpiFact]
     public void ShardedOptimizerStepGivesTheWholeStepsWeightsAndWholeCheckpoints()
@@ -115,17 +115,17 @@ public class DistributedTrainCliTests
         try
         {
             string[] adam = ["--optimizer", "adam", "--lr", "0.003"];
-            var whole = Run(2, [.. Args, .. adam, "--no-shard-optimizer"]);
+            var whole = Run(2, [.. Args, .. adam]);
             Assert.True(whole.Code == 0, whole.Err);
             string want = Json(whole.Out).GetProperty("weights_sha256").GetString()!;
-            var sharded = Run(2, [.. Args, .. adam]);
+            var sharded = Run(2, [.. Args, .. adam, "--shard-optimizer"]);
             Assert.True(sharded.Code == 0, sharded.Err);
             Assert.Equal(want, Json(sharded.Out).GetProperty("weights_sha256").GetString());
 
             string ck = Path.Combine(dir, "ck");
-            var first = Run(2, [.. Args, .. adam, "--checkpoint", ck, "--max-steps", "40"]);
+            var first = Run(2, [.. Args, .. adam, "--checkpoint", ck, "--max-steps", "40", "--shard-optimizer"]);
             Assert.True(first.Code == 0, first.Err);
-            var second = Run(2, [.. Args, .. adam, "--checkpoint", ck, "--resume", "--no-shard-optimizer"]);
+            var second = Run(2, [.. Args, .. adam, "--checkpoint", ck, "--resume"]);
             Assert.True(second.Code == 0, second.Err);
             Assert.Equal(want, Json(second.Out).GetProperty("weights_sha256").GetString());
         }
