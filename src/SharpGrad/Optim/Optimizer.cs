@@ -269,6 +269,7 @@ public abstract class Optimizer
         int start = row * columns, count = rows * columns;
         t_rangeStart = start;
         t_rangeCount = count;
+        t_ranged = true;
         try
         {
             return gradient switch
@@ -280,7 +281,7 @@ public abstract class Optimizer
                 _ => false,
             };
         }
-        finally { t_rangeCount = 0; }
+        finally { t_ranged = false; }
     }
 
     /// <summary>Whether <see cref="UpdateOuterRows"/> has a one-pass update for parameter <paramref name="index"/> with the current settings.</summary>
