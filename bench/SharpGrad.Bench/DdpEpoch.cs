@@ -13,8 +13,9 @@ using F = SharpGrad.NN.Functional;
 /// averaged by <see cref="DistributedDataParallel"/>. The MLP is mlp-epoch's, the CNN cnn-epoch's (62,346 parameters).
 /// Rank 0 prints the epoch's wall-clock seconds, measured between two barriers so that it is the slowest process's time,
 /// and every process's breakdown (gathered): CPU seconds; thread CPU seconds in forward, backward (which includes DDP's hooks
-/// and its end-of-pass wait), the optimizer and data loading, DDP's <see cref="DistributedDataParallel.Timings"/>, and
-/// garbage collections. Options: --batch (global, 64), --bucket-kb (1024), --deterministic 1, --limit N.
+/// and its end-of-pass wait), the optimizer and data loading, polling for the other processes (wait_cpu: inside the backward
+/// pass, and inside the optimizer step when it is sharded), DDP's <see cref="DistributedDataParallel.Timings"/>, and
+/// garbage collections. Options: --batch (global, 64), --bucket-kb (1024), --deterministic 1, --reduction auto|ring|shm, --shard 0|1 (1: the sharded optimizer step, ZeRO-1), --limit N.
 /// bench/reference/ddp.py is PyTorch's DDP on gloo with the same split.
 /// </summary>
 internal static class DdpEpoch
@@ -35,9 +36,18 @@ internal static class DdpEpoch
         var data = FashionMnist.Load(validationSize: 0).Train;
         if (options.TryGetValue("limit", out var l)) data = data.Slice(0, int.Parse(l, CultureInfo.InvariantCulture));
         int bucketCap = int.Parse(options.GetValueOrDefault("bucket-kb", "1024"), CultureInfo.InvariantCulture) * 1024;
-        using var ddp = new DistributedDataParallel(model, group, bucketCap);
+        var reduction = options.GetValueOrDefault("reduction", "auto") switch
+        {
+            "auto" => GradientReduction.Auto,
+            "ring" => GradientReduction.Ring,
+            "shm" => GradientReduction.SharedMemory,
+            var other => throw new ArgumentException($"unknown --reduction '{other}' (auto, ring or shm)"),
+        };
+        using var ddp = new DistributedDataParallel(model, group, bucketCap, reduction: reduction);
         group.DeterministicReduction = options.GetValueOrDefault("deterministic", "0") == "1";
         var opt = new Adam(model.Parameters(), 1e-3);
+        // --shard 1: the optimizer step sharded over the processes where DDP can (train's --shard-optimizer).
+        bool sharded = options.GetValueOrDefault("shard", "0") == "1" && ddp.ShardOptimizerStep(opt);
         // --batch is the global batch (64 by default); one process with --batch 32 is the per-process compute of two
         // processes at 64 without any communication.
         int global = int.Parse(options.GetValueOrDefault("batch", "64"), CultureInfo.InvariantCulture);
@@ -47,6 +57,7 @@ internal static class DdpEpoch
         // a step of ~0.5 ms): unlike wall-clock time it does not count the time the process was not scheduled, which on a
         // shared machine is most of it.
         long forward = 0, backward = 0, step = 0, loading = 0;
+        ProcessGroup.WaitClock = ThreadCpu.Nanoseconds; // the thread CPU spent polling for the other processes
         void Step((Tensor Input, Tensor Target) batch)
         {
             using var scope = new TensorScope();
@@ -63,6 +74,7 @@ internal static class DdpEpoch
         Step(data.GetBatch(Enumerable.Range(group.Rank * local, local).ToArray())); // warm-up, as the other epoch rows
         (forward, backward, step) = (0, 0, 0);
         var ddp0 = ddp.Timings;
+        long waitCpu0 = ProcessGroup.WaitClockTicks;
         int gc0 = GC.CollectionCount(0), gc2 = GC.CollectionCount(2);
         var pause0 = GC.GetTotalPauseDuration();
         group.Barrier();
@@ -82,17 +94,17 @@ internal static class DdpEpoch
         double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
         var d = ddp.Timings;
         static double S(long nanoseconds) => nanoseconds * 1e-9;
-        // Every process's figures, gathered to rank 0's line: [cpu, forward, backward, hooks, wait, finish, step, loading, gc0, gc2, gc pause]
+        // Every process's figures, gathered to rank 0's line: [cpu, forward, backward, hooks, wait, finish, step, loading, gc0, gc2, gc pause, wait cpu]
         // (forward, backward, optimizer, loading: thread CPU seconds; DDP's hooks, wait and finish: wall-clock seconds).
         var mine = Tensor.FromArray(new double[] { cpu, S(forward), S(backward), d.HookSeconds - ddp0.HookSeconds, d.WaitSeconds - ddp0.WaitSeconds,
             d.FinishSeconds - ddp0.FinishSeconds, S(step), S(loading), GC.CollectionCount(0) - gc0, GC.CollectionCount(2) - gc2,
-            (GC.GetTotalPauseDuration() - pause0).TotalSeconds }, 11);
+            (GC.GetTotalPauseDuration() - pause0).TotalSeconds, S(ProcessGroup.WaitClockTicks - waitCpu0) }, 12);
         var all = group.AllGather(mine).ToArray<double>();
-        string PerRank(int k) => "[" + string.Join(',', Enumerable.Range(0, group.WorldSize).Select(r => all[r * 11 + k].ToString("F4", CultureInfo.InvariantCulture))) + "]";
-        double totalCpu = Enumerable.Range(0, group.WorldSize).Sum(r => all[r * 11]);
+        string PerRank(int k) => "[" + string.Join(',', Enumerable.Range(0, group.WorldSize).Select(r => all[r * 12 + k].ToString("F4", CultureInfo.InvariantCulture))) + "]";
+        double totalCpu = Enumerable.Range(0, group.WorldSize).Sum(r => all[r * 12]);
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"workload\":\"ddp-epoch\",\"model\":\"{modelName}\",\"processes\":{group.WorldSize},\"threads\":{threads},\"rank\":{group.Rank},\"batch\":{global},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"buckets\":{ddp.BucketCount},") +
-            string.Create(CultureInfo.InvariantCulture, $"\"cpu_seconds_all_ranks\":{totalCpu:F4},\"per_rank\":{{\"cpu\":{PerRank(0)},\"forward_cpu\":{PerRank(1)},\"backward_cpu\":{PerRank(2)},\"ddp_hooks_wall\":{PerRank(3)},\"ddp_wait_wall\":{PerRank(4)},\"ddp_finish_wall\":{PerRank(5)},\"optimizer_cpu\":{PerRank(6)},\"loading_cpu\":{PerRank(7)},\"gen0\":{PerRank(8)},\"gen2\":{PerRank(9)},\"gc_pause\":{PerRank(10)}}}}}");
+            $"{{\"workload\":\"ddp-epoch\",\"model\":\"{modelName}\",\"processes\":{group.WorldSize},\"threads\":{threads},\"rank\":{group.Rank},\"batch\":{global},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"buckets\":{ddp.BucketCount},\"reduction\":\"{ddp.Reduction}\",\"sharded_step\":{(sharded ? "true" : "false")},") +
+            string.Create(CultureInfo.InvariantCulture, $"\"cpu_seconds_all_ranks\":{totalCpu:F4},\"per_rank\":{{\"cpu\":{PerRank(0)},\"forward_cpu\":{PerRank(1)},\"backward_cpu\":{PerRank(2)},\"ddp_hooks_wall\":{PerRank(3)},\"ddp_wait_wall\":{PerRank(4)},\"ddp_finish_wall\":{PerRank(5)},\"optimizer_cpu\":{PerRank(6)},\"loading_cpu\":{PerRank(7)},\"gen0\":{PerRank(8)},\"gen2\":{PerRank(9)},\"gc_pause\":{PerRank(10)},\"wait_cpu\":{PerRank(11)}}}}}");
     }
 }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using SharpGrad.NN;
+using SharpGrad.Optim;
 
 namespace SharpGrad.Distributed;
 
@@ -32,6 +33,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
     private readonly Bucket[] _buckets;
     private readonly Dictionary<Tensor, (Bucket Bucket, int Offset)> _slots = new(ReferenceEqualityComparer.Instance);
     private readonly List<IDisposable> _hooks = [];
+    private OptimizerShard? _shard;
     private bool _passActive;
     private int _nextToStart;
     private long _hookTicks, _waitTicks, _finishTicks;
@@ -42,14 +44,21 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
     /// <param name="group">The processes (from <see cref="ProcessGroup.InitMpi"/>).</param>
     /// <param name="bucketCapBytes">Gradient bytes per all-reduce (PyTorch: <c>bucket_cap_mb</c>); smaller buckets start earlier, larger ones cost fewer messages.</param>
     /// <param name="broadcastBuffers">Copy rank 0's buffers (BatchNorm running statistics) to every process after each backward pass (PyTorch's default).</param>
-    public DistributedDataParallel(Module module, ProcessGroup group, int bucketCapBytes = 1 << 20, bool broadcastBuffers = true)
+    /// <param name="reduction">How the gradients are averaged: <see cref="GradientReduction.Auto"/> (shared memory when every process is on one machine, else the ring of messages) or one of them.</param>
+    /// <exception cref="ArgumentException"><see cref="GradientReduction.SharedMemory"/> was asked for but the processes are not all on one machine.</exception>
+    public DistributedDataParallel(Module module, ProcessGroup group, int bucketCapBytes = 1 << 20, bool broadcastBuffers = true,
+        GradientReduction reduction = GradientReduction.Auto)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(group);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bucketCapBytes);
+        if (!Enum.IsDefined(reduction)) throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "DistributedDataParallel: unknown gradient reduction.");
+        if (reduction == GradientReduction.SharedMemory && !group.SharesOneMachine)
+            throw new ArgumentException($"DistributedDataParallel: the shared-memory reduction needs every process on one machine, but the {group.WorldSize} processes run on several; use GradientReduction.Ring or Auto.", nameof(reduction));
         Module = RegisterModule("module", module);
         Group = group;
         BroadcastBuffers = broadcastBuffers;
+        Reduction = reduction != GradientReduction.Auto ? reduction : group.SharesOneMachine ? GradientReduction.SharedMemory : GradientReduction.Ring;
 
         foreach (var (_, p) in module.NamedParameters()) group.Broadcast(p, 0);
         foreach (var (_, b) in module.NamedBuffers()) group.Broadcast(b, 0);
@@ -64,13 +73,13 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
             {
                 if (current.Count > 0 && bytes + (long)p.Numel * dtype.ElementSize() > bucketCapBytes)
                 {
-                    buckets.Add(new Bucket(current, dtype, group, buckets.Count));
+                    buckets.Add(new Bucket(current, dtype, group, buckets.Count, Reduction));
                     (current, bytes) = ([], 0);
                 }
                 current.Add(p);
                 bytes += (long)p.Numel * dtype.ElementSize();
             }
-            if (current.Count > 0) buckets.Add(new Bucket(current, dtype, group, buckets.Count));
+            if (current.Count > 0) buckets.Add(new Bucket(current, dtype, group, buckets.Count, Reduction));
         }
         _buckets = [.. buckets];
         foreach (var bucket in _buckets)
@@ -89,6 +98,9 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
 
     /// <summary>Whether rank 0's buffers are copied to every process after each backward pass.</summary>
     public bool BroadcastBuffers { get; }
+
+    /// <summary>How the gradients are averaged (<see cref="GradientReduction.Auto"/> resolved: shared memory or the ring).</summary>
+    public GradientReduction Reduction { get; }
 
     /// <summary>Number of gradient buckets (each one all-reduce per step).</summary>
     public int BucketCount => _buckets.Length;
@@ -154,17 +166,118 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         _finishTicks += Stopwatch.GetTimestamp() - t0;
     }
 
+    /// <summary>
+    /// Shards <paramref name="optimizer"/>'s step over the processes (ZeRO stage 1, as PyTorch's
+    /// <c>ZeroRedundancyOptimizer</c>): each process updates only the 1/N of every gradient bucket whose mean it computes
+    /// itself, and after <see cref="Optimizer.Step"/> every process reads the others' updated parameters. The update of
+    /// an element is the same arithmetic wherever it runs, so the weights are those of the unsharded step exactly, and
+    /// the step costs each process 1/N of the optimizer's work plus one copy of the others' parameters.
+    /// </summary>
+    /// <remarks>
+    /// <para>It applies when the gradients go through shared memory (<see cref="GradientReduction.SharedMemory"/>, so
+    /// every process on one machine) and the optimizer treats every element on its own (SGD, Adam, AdamW, RMSprop);
+    /// otherwise it changes nothing and returns false, and every process takes the whole step as before. Parameters of
+    /// the optimizer that this wrapper does not reduce are updated whole on every process.</para>
+    /// <para>The gradients are still the whole mean on every process (gradient clipping sees them all). The optimizer's
+    /// state is current only in each process's own ranges: its <see cref="Optimizer.StateDict"/> is whole only after
+    /// <see cref="GatherOptimizerState"/>, a collective the Trainer calls on every process before each checkpoint.</para>
+    /// </remarks>
+    /// <returns>Whether the step is now sharded.</returns>
+    public bool ShardOptimizerStep(Optimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        if (optimizer.Shard is not null) throw new InvalidOperationException("ShardOptimizerStep: this optimizer's step is already sharded.");
+        if (Group.WorldSize == 1 || Reduction != GradientReduction.SharedMemory || !optimizer.UpdatesElementwise) return false;
+        optimizer.Shard = _shard = new OptimizerShard(this, optimizer);
+        return true;
+    }
+
+    /// <summary>Whether <see cref="ShardOptimizerStep"/> sharded an optimizer's step.</summary>
+    public bool OptimizerStepSharded => _shard is not null;
+
+    /// <summary>
+    /// Gives every process the sharded optimizer's whole state, each range from the process that updated it (a
+    /// collective: every process must call it); does nothing when no step is sharded. Call it before saving the
+    /// optimizer's <see cref="Optimizer.StateDict"/>.
+    /// </summary>
+    public void GatherOptimizerState() => _shard?.GatherState();
+
     /// <summary>Removes the gradient hooks: the module trains alone again.</summary>
     public void Dispose()
     {
         foreach (var h in _hooks) h.Dispose();
         _hooks.Clear();
+        if (_shard is not null && ReferenceEquals(_shard.Optimizer.Shard, _shard)) _shard.Optimizer.Shard = null;
+        _shard = null;
     }
 
     /// <summary>
-    /// A run of same-dtype gradients reduced together: a pinned flat buffer (it stays at one address while MPI works on
-    /// it), reduced by a <see cref="RingAllReduce{T}"/> (or, with <see cref="ProcessGroup.DeterministicReduction"/>, by an
-    /// all-gather summed in rank order), and, per parameter, its offset and the gradient tensor it receives the mean in.
+    /// The sharded step's ranges (per optimizer parameter: its overlap with this process's chunk of its bucket) and the
+    /// gathers that complete it.
+    /// </summary>
+    private sealed class OptimizerShard : IOptimizerShard
+    {
+        private readonly DistributedDataParallel _owner;
+        private readonly (int Start, int Count)[] _ranges;
+        private readonly Tensor?[][] _stateOf; // per bucket, per bucket parameter: scratch for GatherState
+        private readonly int[][] _indexOf;     // per bucket, per bucket parameter: its index in the optimizer, or -1
+        private long _waitTicks;
+
+        public OptimizerShard(DistributedDataParallel owner, Optimizer optimizer)
+        {
+            (_owner, Optimizer) = (owner, optimizer);
+            var index = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
+            for (int i = 0; i < optimizer.Parameters.Count; i++) index[optimizer.Parameters[i]] = i;
+            _ranges = new (int, int)[optimizer.Parameters.Count];
+            for (int i = 0; i < _ranges.Length; i++)
+            {
+                var p = optimizer.Parameters[i];
+                if (!owner._slots.TryGetValue(p, out var slot)) { _ranges[i] = (0, p.Numel); continue; }
+                var (start, end) = slot.Bucket.OwnChunk;
+                int a = Math.Max(start, slot.Offset), b = Math.Min(end, slot.Offset + p.Numel);
+                _ranges[i] = a < b ? (a - slot.Offset, b - a) : (0, 0);
+            }
+            _indexOf = [.. owner._buckets.Select(b => b.Parameters.Select(p => index.TryGetValue(p, out int i) ? i : -1).ToArray())];
+            _stateOf = [.. owner._buckets.Select(b => new Tensor?[b.Parameters.Length])];
+        }
+
+        public Optimizer Optimizer { get; }
+
+        public (int Start, int Count) Range(int index) => _ranges[index];
+
+        public void AfterStep()
+        {
+            foreach (var bucket in _owner._buckets) bucket.Gather(bucket.Parameters, ref _waitTicks);
+        }
+
+        public void GatherState()
+        {
+            for (int k = 0; k < _owner._buckets.Length; k++)
+            {
+                var bucket = _owner._buckets[k];
+                // Every process took every parameter's update (an empty range included), so they all hold the same
+                // state entries and run the same gathers.
+                var names = _indexOf[k].Where(i => i >= 0).SelectMany(Optimizer.StateNames).Distinct().Order(StringComparer.Ordinal).ToList();
+                foreach (var name in names)
+                {
+                    var tensors = _stateOf[k];
+                    for (int j = 0; j < tensors.Length; j++)
+                    {
+                        int i = _indexOf[k][j];
+                        tensors[j] = i >= 0 && Optimizer.StateNames(i).Contains(name) ? Optimizer.StateTensor(i, name) : null;
+                    }
+                    bucket.Gather(tensors, ref _waitTicks);
+                    System.Array.Clear(tensors);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A run of same-dtype gradients reduced together: a flat buffer at a fixed address, reduced either through shared
+    /// memory (<see cref="SharedMemoryAllReduce{T}"/>: the buffer is this process's slot of the window) or by a
+    /// <see cref="RingAllReduce{T}"/> (a pinned array; with <see cref="ProcessGroup.DeterministicReduction"/>, an all-gather
+    /// summed in rank order instead), and, per parameter, its offset and the gradient tensor it receives the mean in.
     /// </summary>
     private sealed class Bucket
     {
@@ -173,18 +286,20 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         private readonly Tensor[] _gradients;
         private readonly bool[] _arrived;
         private readonly DType _dtype;
-        private readonly Array _buffer;
+        private readonly void* _data;
         private readonly int _count;
         private readonly ProcessGroup _group;
         private readonly RingAllReduce<float>? _ringFloat;
         private readonly RingAllReduce<double>? _ringDouble;
+        private readonly SharedMemoryAllReduce<float>? _sharedFloat;
+        private readonly SharedMemoryAllReduce<double>? _sharedDouble;
         private readonly Func<bool> _progress;
         public int Pending;
         private nint _request;
         private byte[]? _gathered;
         private bool _inFlight, _deterministic;
 
-        public Bucket(List<Tensor> parameters, DType dtype, ProcessGroup group, int tag)
+        public Bucket(List<Tensor> parameters, DType dtype, ProcessGroup group, int tag, GradientReduction reduction)
         {
             Parameters = [.. parameters];
             Offsets = new int[Parameters.Length];
@@ -198,23 +313,72 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
                 _count = checked(_count + Parameters[i].Numel);
                 _gradients[i] = Tensor.Zeros(Parameters[i].Shape, dtype);
             }
+            bool shared = group.WorldSize > 1 && reduction == GradientReduction.SharedMemory;
             if (dtype == DType.Float32)
             {
-                var buffer = GC.AllocateArray<float>(_count, pinned: true);
-                _buffer = buffer;
-                if (group.WorldSize > 1) _ringFloat = new RingAllReduce<float>(group, buffer, MpiNative.Float, tag);
+                if (shared)
+                {
+                    _sharedFloat = new SharedMemoryAllReduce<float>(group, _count);
+                    fixed (float* p = _sharedFloat.Input) _data = p;
+                }
+                else
+                {
+                    var buffer = GC.AllocateArray<float>(_count, pinned: true);
+                    _data = (void*)Marshal.UnsafeAddrOfPinnedArrayElement(buffer, 0);
+                    if (group.WorldSize > 1) _ringFloat = new RingAllReduce<float>(group, buffer, MpiNative.Float, tag);
+                }
             }
             else
             {
-                var buffer = GC.AllocateArray<double>(_count, pinned: true);
-                _buffer = buffer;
-                if (group.WorldSize > 1) _ringDouble = new RingAllReduce<double>(group, buffer, MpiNative.Double, tag);
+                if (shared)
+                {
+                    _sharedDouble = new SharedMemoryAllReduce<double>(group, _count);
+                    fixed (double* p = _sharedDouble.Input) _data = p;
+                }
+                else
+                {
+                    var buffer = GC.AllocateArray<double>(_count, pinned: true);
+                    _data = (void*)Marshal.UnsafeAddrOfPinnedArrayElement(buffer, 0);
+                    if (group.WorldSize > 1) _ringDouble = new RingAllReduce<double>(group, buffer, MpiNative.Double, tag);
+                }
             }
             _progress = Progress;
             Pending = Parameters.Length;
         }
 
-        private void* Address => (void*)Marshal.UnsafeAddrOfPinnedArrayElement(_buffer, 0);
+        private bool Shared => _sharedFloat is not null || _sharedDouble is not null;
+
+        /// <summary>The values [Start, End) of the bucket this process reduces (all of them without shared memory).</summary>
+        public (int Start, int End) OwnChunk => _sharedFloat?.OwnChunk ?? _sharedDouble?.OwnChunk ?? (0, _count);
+
+        /// <summary>
+        /// Gives every process the others' chunks of <paramref name="tensors"/> (laid out as the bucket's parameters;
+        /// null: skipped), each process's own chunk being the one it holds current: a collective, through shared memory.
+        /// </summary>
+        public void Gather(Tensor?[] tensors, ref long waitTicks)
+        {
+            if (_sharedFloat is not null) Gather(_sharedFloat, tensors, ref waitTicks);
+            else if (_sharedDouble is not null) Gather(_sharedDouble, tensors, ref waitTicks);
+        }
+
+        private void Gather<T>(SharedMemoryAllReduce<T> shared, Tensor?[] tensors, ref long waitTicks) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            var (start, end) = shared.OwnChunk;
+            var own = shared.BeginGather(ref waitTicks);
+            for (int i = 0; i < tensors.Length; i++)
+            {
+                if (tensors[i] is not { } t) continue;
+                int a = Math.Max(start, Offsets[i]), b = Math.Min(end, Offsets[i] + t.Numel);
+                if (a < b) t.Span<T>().Slice(a - Offsets[i], b - a).CopyTo(own[(a - start)..]);
+            }
+            shared.EndGather(ref waitTicks);
+            for (int i = 0; i < tensors.Length; i++)
+                if (tensors[i] is { } t) shared.CopyGathered(Offsets[i], t.Span<T>());
+        }
+
+        private Span<float> Floats => new(_data, _count);
+
+        private Span<double> Doubles => new(_data, _count);
 
         private nint Datatype => _dtype == DType.Float32 ? MpiNative.Float : MpiNative.Double;
 
@@ -222,8 +386,8 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         {
             int i = System.Array.IndexOf(Offsets, offset);
             var grad = parameter.Grad!;
-            if (_dtype == DType.Float32) grad.Span<float>().CopyTo(((float[])_buffer).AsSpan(offset));
-            else grad.Span<double>().CopyTo(((double[])_buffer).AsSpan(offset));
+            if (_dtype == DType.Float32) grad.Span<float>().CopyTo(Floats[offset..]);
+            else grad.Span<double>().CopyTo(Doubles[offset..]);
             if (!_arrived[i]) { _arrived[i] = true; Pending--; }
         }
 
@@ -233,8 +397,8 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
             for (int i = 0; i < Parameters.Length; i++)
             {
                 if (_arrived[i]) continue;
-                if (_dtype == DType.Float32) ((float[])_buffer).AsSpan(Offsets[i], Parameters[i].Numel).Clear();
-                else ((double[])_buffer).AsSpan(Offsets[i], Parameters[i].Numel).Clear();
+                if (_dtype == DType.Float32) Floats.Slice(Offsets[i], Parameters[i].Numel).Clear();
+                else Doubles.Slice(Offsets[i], Parameters[i].Numel).Clear();
                 _arrived[i] = true;
                 Pending--;
             }
@@ -244,16 +408,24 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         {
             if (_group.WorldSize == 1) return;
             _inFlight = true;
+            if (Shared)
+            {
+                // The reduction itself runs at the end of the pass: with one process per core there is no idle core
+                // for it to overlap with, and summing needs every process's values anyway.
+                _sharedFloat?.Publish();
+                _sharedDouble?.Publish();
+                return;
+            }
             _deterministic = _group.DeterministicReduction;
-            if (_deterministic) _request = _group.StartSum(Address, _count, Datatype, _dtype.ElementSize(), ref _gathered);
+            if (_deterministic) _request = _group.StartSum(_data, _count, Datatype, _dtype.ElementSize(), ref _gathered);
             else if (_ringFloat is not null) _ringFloat.Start();
             else _ringDouble!.Start();
         }
 
-        /// <summary>Lets MPI move this bucket's data; true once its reduction is complete (or none is in flight).</summary>
+        /// <summary>Lets MPI move this bucket's data; true once its reduction is complete (or none is in flight, or it goes through shared memory).</summary>
         public bool Progress()
         {
-            if (!_inFlight) return true;
+            if (!_inFlight || Shared) return true;
             if (_deterministic) return _group.Test(ref _request);
             return _ringFloat?.Progress() ?? _ringDouble!.Progress();
         }
@@ -264,14 +436,21 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
             bool divide = false;
             if (_inFlight)
             {
-                long t0 = Stopwatch.GetTimestamp();
-                _group.WaitUntil(_progress, "the gradient all-reduce");
-                waitTicks += Stopwatch.GetTimestamp() - t0;
-                _inFlight = false;
-                if (_deterministic)
+                if (Shared)
                 {
-                    _group.FinishSum(Address, _count, Datatype, _gathered);
-                    divide = true; // the rank-ordered sum; the ring's result is already the mean
+                    _sharedFloat?.Reduce(ref waitTicks);
+                    _sharedDouble?.Reduce(ref waitTicks);
+                }
+                else
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    _group.WaitUntil(_progress, "the gradient all-reduce");
+                    waitTicks += Stopwatch.GetTimestamp() - t0;
+                    if (_deterministic)
+                    {
+                        _group.FinishSum(_data, _count, Datatype, _gathered);
+                        divide = true; // the rank-ordered sum; the ring's result is already the mean
+                    }
                 }
             }
             for (int i = 0; i < Parameters.Length; i++)
@@ -279,14 +458,18 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
                 var g = _gradients[i];
                 if (_dtype == DType.Float32)
                 {
-                    var slice = ((float[])_buffer).AsSpan(Offsets[i], g.Numel);
-                    if (divide) TensorPrimitives.Divide(slice, (float)_group.WorldSize, g.Span<float>());
+                    var slice = Floats.Slice(Offsets[i], g.Numel);
+                    if (!_inFlight) slice.CopyTo(g.Span<float>());
+                    else if (_sharedFloat is not null) _sharedFloat.CopyMean(Offsets[i], g.Span<float>());
+                    else if (divide) TensorPrimitives.Divide(slice, (float)_group.WorldSize, g.Span<float>());
                     else slice.CopyTo(g.Span<float>());
                 }
                 else
                 {
-                    var slice = ((double[])_buffer).AsSpan(Offsets[i], g.Numel);
-                    if (divide) TensorPrimitives.Divide(slice, (double)_group.WorldSize, g.Span<double>());
+                    var slice = Doubles.Slice(Offsets[i], g.Numel);
+                    if (!_inFlight) slice.CopyTo(g.Span<double>());
+                    else if (_sharedDouble is not null) _sharedDouble.CopyMean(Offsets[i], g.Span<double>());
+                    else if (divide) TensorPrimitives.Divide(slice, (double)_group.WorldSize, g.Span<double>());
                     else slice.CopyTo(g.Span<double>());
                 }
                 // The engine's gradient goes back to the step's pool instead of to the garbage collector, as ZeroGrad
@@ -296,6 +479,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
                 Parameters[i].Grad = g;
                 _arrived[i] = false;
             }
+            _inFlight = false;
             Pending = Parameters.Length;
         }
     }
@@ -309,3 +493,20 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
 /// <param name="WaitSeconds">After each pass, waiting for the reductions still in flight (communication the backward pass did not hide, including time the other processes were still computing).</param>
 /// <param name="FinishSeconds">The whole end-of-pass step: <paramref name="WaitSeconds"/>, writing the means into the gradients and broadcasting buffers.</param>
 public readonly record struct DataParallelTimings(int Passes, double HookSeconds, double WaitSeconds, double FinishSeconds);
+
+/// <summary>How <see cref="DistributedDataParallel"/> averages the gradients over the processes.</summary>
+public enum GradientReduction
+{
+    /// <summary><see cref="SharedMemory"/> when every process runs on one machine, else <see cref="Ring"/>.</summary>
+    Auto,
+    /// <summary>
+    /// A ring of point-to-point MPI messages (reduce-scatter, then all-gather): works across machines. With
+    /// <see cref="ProcessGroup.DeterministicReduction"/>, an all-gather summed in rank order instead.
+    /// </summary>
+    Ring,
+    /// <summary>
+    /// Through an MPI-3 shared-memory window (processes on one machine only): each process writes its gradients once,
+    /// sums its 1/N of everyone's in place and reads the others' means. The sum is in rank order (deterministic).
+    /// </summary>
+    SharedMemory,
+}

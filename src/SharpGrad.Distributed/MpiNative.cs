@@ -18,11 +18,13 @@ internal static unsafe partial class MpiNative
 
     public const int MPI_SUCCESS = 0;
     public const int MPI_THREAD_SERIALIZED = 2;
+    /// <summary>MPI_COMM_TYPE_SHARED: the first value of Open MPI's split-type enumeration (the processes that can share memory).</summary>
+    public const int MPI_COMM_TYPE_SHARED = 0;
     private const int RTLD_NOW = 2, RTLD_GLOBAL = 0x100;
 
     private static nint s_handle;
 
-    public static nint CommWorld, Float, Double, Byte, Sum, ErrorsReturn;
+    public static nint CommWorld, Float, Double, Byte, Sum, ErrorsReturn, InfoNull;
 
     /// <summary>MPI_IN_PLACE is the address 1 in Open MPI.</summary>
     public static readonly void* InPlace = (void*)1;
@@ -52,6 +54,7 @@ internal static unsafe partial class MpiNative
         Byte = Export("ompi_mpi_byte");
         Sum = Export("ompi_mpi_op_sum");
         ErrorsReturn = Export("ompi_mpi_errors_return");
+        InfoNull = Export("ompi_mpi_info_null");
     }
 
     private static nint Export(string symbol) =>
@@ -78,6 +81,10 @@ internal static unsafe partial class MpiNative
     [LibraryImport(Lib)] public static partial int MPI_Isend(void* buffer, int count, nint datatype, int destination, int tag, nint comm, nint* request);
     [LibraryImport(Lib)] public static partial int MPI_Irecv(void* buffer, int count, nint datatype, int source, int tag, nint comm, nint* request);
     [LibraryImport(Lib)] public static partial int MPI_Comm_dup(nint comm, nint* newComm);
+    [LibraryImport(Lib)] public static partial int MPI_Comm_split_type(nint comm, int splitType, int key, nint info, nint* newComm);
+    [LibraryImport(Lib)] public static partial int MPI_Win_allocate_shared(nint size, int displacementUnit, nint info, nint comm, void** baseAddress, nint* window);
+    [LibraryImport(Lib)] public static partial int MPI_Win_shared_query(nint window, int rank, nint* size, int* displacementUnit, void** baseAddress);
+    [LibraryImport(Lib)] public static partial int MPI_Win_free(nint* window);
 
     /// <summary>Open MPI's text for an error code.</summary>
     public static string ErrorString(int code)

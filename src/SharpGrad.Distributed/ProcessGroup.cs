@@ -31,6 +31,9 @@ public sealed unsafe class ProcessGroup : IDisposable, SharpGrad.Training.IDataP
     private readonly object _lock = new();
     private bool _finalized;
     private nint _ringComm;
+    private nint _nodeComm;
+    private int _nodeSize = 1;
+    private readonly List<nint> _windows = [];
 
     private ProcessGroup(int rank, int worldSize, bool isMpi) => (Rank, WorldSize, IsMpi) = (rank, worldSize, isMpi);
 
@@ -72,7 +75,13 @@ public sealed unsafe class ProcessGroup : IDisposable, SharpGrad.Training.IDataP
             nint ring = 0;
             Check(MpiNative.MPI_Comm_dup(MpiNative.CommWorld, &ring), "MPI_Comm_dup");
             Check(MpiNative.MPI_Comm_set_errhandler(ring, MpiNative.ErrorsReturn), "MPI_Comm_set_errhandler");
-            return s_mpi = new ProcessGroup(rank, size, isMpi: true) { _ringComm = ring };
+            // The processes on this machine (ranked as in the world), for reductions through shared memory.
+            nint node = 0;
+            int nodeSize = 0;
+            Check(MpiNative.MPI_Comm_split_type(MpiNative.CommWorld, MpiNative.MPI_COMM_TYPE_SHARED, rank, MpiNative.InfoNull, &node), "MPI_Comm_split_type");
+            Check(MpiNative.MPI_Comm_set_errhandler(node, MpiNative.ErrorsReturn), "MPI_Comm_set_errhandler");
+            Check(MpiNative.MPI_Comm_size(node, &nodeSize), "MPI_Comm_size");
+            return s_mpi = new ProcessGroup(rank, size, isMpi: true) { _ringComm = ring, _nodeComm = node, _nodeSize = nodeSize };
         }
     }
 
@@ -84,6 +93,12 @@ public sealed unsafe class ProcessGroup : IDisposable, SharpGrad.Training.IDataP
 
     /// <summary>True when the group is an MPI job, false for <see cref="Single"/>.</summary>
     public bool IsMpi { get; }
+
+    /// <summary>
+    /// Whether every process of the group runs on this machine (MPI_Comm_split_type with MPI_COMM_TYPE_SHARED puts them all
+    /// in one communicator), so that they can exchange data through shared memory; true for a group of one.
+    /// </summary>
+    public bool SharesOneMachine => _nodeSize == WorldSize;
 
     /// <summary>
     /// How long a collective may wait for the other processes before this one gives up with
@@ -278,6 +293,38 @@ public sealed unsafe class ProcessGroup : IDisposable, SharpGrad.Training.IDataP
         return request;
     }
 
+    /// <summary>
+    /// Allocates an MPI-3 shared-memory window of <paramref name="bytesPerProcess"/> bytes on every process (a collective:
+    /// every process must call it, with the same size) and returns each process's segment, by rank, mapped into this
+    /// process. Only for a group that <see cref="SharesOneMachine"/>; the window lives until <see cref="Dispose"/>. The
+    /// contents start undefined.
+    /// </summary>
+    internal byte*[] AllocateSharedWindow(long bytesPerProcess)
+    {
+        if (!SharesOneMachine) throw new InvalidOperationException($"A shared-memory window needs every process on one machine; {_nodeSize} of the {WorldSize} processes share this one.");
+        // Whole pages per process, so that no two processes' segments share a cache line.
+        long size = (Math.Max(bytesPerProcess, 1) + 4095) & ~4095L;
+        var segments = new byte*[WorldSize];
+        lock (_lock)
+        {
+            ThrowIfFinalized();
+            void* mine = null;
+            nint window = 0;
+            Check(MpiNative.MPI_Win_allocate_shared((nint)size, 1, MpiNative.InfoNull, _nodeComm, &mine, &window), "MPI_Win_allocate_shared");
+            _windows.Add(window);
+            for (int r = 0; r < WorldSize; r++)
+            {
+                nint bytes = 0;
+                int unit = 0;
+                void* address = null;
+                Check(MpiNative.MPI_Win_shared_query(window, r, &bytes, &unit, &address), "MPI_Win_shared_query");
+                if (bytes < size) throw new MpiException($"MPI: rank {r}'s shared segment has {bytes} bytes; {size} were asked for.");
+                segments[r] = (byte*)address;
+            }
+        }
+        return segments;
+    }
+
     /// <summary>Whether the request has completed; a test also lets MPI make progress on every pending collective.</summary>
     internal bool Test(ref nint request)
     {
@@ -320,6 +367,23 @@ public sealed unsafe class ProcessGroup : IDisposable, SharpGrad.Training.IDataP
     internal void WaitUntil(Func<bool> done, string what)
     {
         if (done()) return;
+        long cpu0 = WaitClock?.Invoke() ?? 0;
+        try { WaitUntilCore(done, what); }
+        finally { if (WaitClock is { } clock) WaitClockTicks += clock() - cpu0; }
+    }
+
+    /// <summary>
+    /// For measurements (the bench sets it): a clock read around every wait of <see cref="WaitUntil"/> that did not
+    /// return at once, e.g. the thread's CPU time, so that the time spent polling for other processes can be told
+    /// from work; the sum is in <see cref="WaitClockTicks"/>.
+    /// </summary>
+    internal static Func<long>? WaitClock { get; set; }
+
+    /// <summary>The sum of <see cref="WaitClock"/>'s readings over the waits (in its unit).</summary>
+    internal static long WaitClockTicks { get; set; }
+
+    private void WaitUntilCore(Func<bool> done, string what)
+    {
         long start = Stopwatch.GetTimestamp();
         long limit = (long)(Timeout.TotalSeconds * Stopwatch.Frequency), patient = Stopwatch.Frequency / 500;
         for (int spin = 0; !done(); spin++)
@@ -352,6 +416,12 @@ public sealed unsafe class ProcessGroup : IDisposable, SharpGrad.Training.IDataP
         {
             if (!IsMpi || _finalized) return;
             _finalized = true;
+            foreach (var w in _windows)
+            {
+                nint window = w;
+                MpiNative.MPI_Win_free(&window);
+            }
+            _windows.Clear();
             MpiNative.MPI_Finalize();
         }
     }

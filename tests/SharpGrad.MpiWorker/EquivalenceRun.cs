@@ -41,13 +41,27 @@ public static class EquivalenceRun
     /// Trains for <paramref name="steps"/> steps with a global batch of <paramref name="globalBatch"/> examples, this
     /// process taking its 1/N share of each (with DDP when the group has more than one process).
     /// </summary>
-    public static Module Train(ProcessGroup group, string modelName, DType dtype, int globalBatch, int steps)
+    public static Module Train(ProcessGroup group, string modelName, DType dtype, int globalBatch, int steps) =>
+        Train(group, modelName, dtype, globalBatch, steps, new Settings(), out _);
+
+    /// <summary>
+    /// How <see cref="Train(ProcessGroup, string, DType, int, int, Settings, out Optimizer)"/> runs: DDP's reduction,
+    /// whether the optimizer step is sharded (<see cref="DistributedDataParallel.ShardOptimizerStep"/>; the state is then
+    /// gathered at the end), Adam (lr 1e-2) instead of SGD, and a callback that sees the DDP wrapper.
+    /// </summary>
+    public sealed record Settings(GradientReduction Reduction = GradientReduction.Auto, bool Shard = false, bool Adam = false, Action<DistributedDataParallel>? Report = null);
+
+    /// <summary><see cref="Train(ProcessGroup, string, DType, int, int)"/> with <paramref name="settings"/>; also returns the optimizer (its state whole on every process).</summary>
+    public static Module Train(ProcessGroup group, string modelName, DType dtype, int globalBatch, int steps, Settings settings, out Optimizer optimizer)
     {
         var model = Model(modelName, dtype);
-        using var ddp = group.WorldSize > 1 ? new DistributedDataParallel(model, group, bucketCapBytes: 4096) : null;
+        using var ddp = group.WorldSize > 1 ? new DistributedDataParallel(model, group, bucketCapBytes: 4096, reduction: settings.Reduction) : null;
         var data = Data(globalBatch * steps, dtype);
         var sampler = new DistributedSampler(data, group, shuffle: true, seed: 3);
-        var optimizer = new Sgd(model.Parameters(), lr: 0.05, momentum: 0.9);
+        optimizer = settings.Adam ? new Adam(model.Parameters(), lr: 1e-2) : new Sgd(model.Parameters(), lr: 0.05, momentum: 0.9);
+        bool sharded = settings.Shard && ddp is not null && ddp.ShardOptimizerStep(optimizer);
+        if (settings.Shard && ddp is not null && !sharded) throw new InvalidOperationException("the optimizer step could not be sharded");
+        if (ddp is not null) settings.Report?.Invoke(ddp);
         int step = 0;
         foreach (var (x, y) in sampler.Batches(globalBatch / group.WorldSize))
         {
@@ -57,6 +71,7 @@ public static class EquivalenceRun
             optimizer.Step();
             if (++step == steps) break;
         }
+        ddp?.GatherOptimizerState();
         return model;
     }
 }

@@ -144,6 +144,8 @@ public abstract class Optimizer
         using var _ = Autograd.NoGrad();
         // While a compiled step is captured, the update is recorded as one instruction over these gradient arrays.
         var capture = Capture.Active is { Recording: true } c ? c : null;
+        if (capture is not null && Shard is not null)
+            throw new InvalidOperationException($"{GetType().Name}: a step sharded over data-parallel processes cannot be captured in a compiled step.");
         var bound = capture is null ? null : new Array?[_parameters.Length];
         for (int i = 0; i < _parameters.Length; i++)
         {
@@ -152,6 +154,15 @@ public abstract class Optimizer
             if (!Shapes.Equal(p.Grad.ShapeRef, p.ShapeRef))
                 throw new InvalidOperationException($"Parameter {i}: gradient shape {Shapes.Format(p.Grad.ShapeRef)} differs from the parameter's {Shapes.Format(p.ShapeRef)}.");
             var grad = p.Grad.DType == p.DType ? p.Grad : p.Grad.To(p.DType);
+            if (Shard is { } shard)
+            {
+                // This process's range alone (possibly empty: the update still runs, so that every process creates the
+                // same state entries and GatherState can match them).
+                var (start, count) = shard.Range(i);
+                if (p.DType == DType.Float32) UpdateSlice(i, p.Span<float>(), grad.Span<float>(), start, count);
+                else UpdateSlice(i, p.Span<double>(), grad.Span<double>(), start, count);
+                continue;
+            }
             if (capture is not null)
             {
                 capture.Launch(GetType().Name + ".Step");
@@ -163,7 +174,22 @@ public abstract class Optimizer
             else Update<double>(i, p.Span<double>(), grad.Span<double>());
         }
         capture?.Add(new OptimizerStepInstruction(this, bound!));
+        Shard?.AfterStep();
     }
+
+    /// <summary>
+    /// Set by a data-parallel wrapper that shards the step (ZeRO stage 1): each process updates only its range of every
+    /// parameter, then <see cref="IOptimizerShard.AfterStep"/> gives every process the others' updated ranges. Only for
+    /// <see cref="UpdatesElementwise"/> optimizers. The state outside a process's ranges is stale until
+    /// <see cref="IOptimizerShard.GatherState"/> (which the Trainer calls, on every process, before a checkpoint).
+    /// </summary>
+    internal IOptimizerShard? Shard { get; set; }
+
+    /// <summary>The names of parameter <paramref name="index"/>'s state entries, in ordinal order.</summary>
+    internal string[] StateNames(int index) => [.. _state[index].Keys.Order(StringComparer.Ordinal)];
+
+    /// <summary>Parameter <paramref name="index"/>'s state entry <paramref name="name"/> (whole, not a range).</summary>
+    internal Tensor StateTensor(int index, string name) => _state[index][name];
 
     /// <summary>
     /// <see cref="Step"/> as captured in a compiled step: the same updates on the gradient arrays the capture saw (null: no
@@ -201,7 +227,8 @@ public abstract class Optimizer
         }
     }
 
-    // The element range [start, start + count) that State returns while UpdateRange runs on this thread (count 0: all).
+    // The element range [start, start + count) that State returns while UpdateRange runs on this thread (t_ranged).
+    [ThreadStatic] private static bool t_ranged;
     [ThreadStatic] private static int t_rangeStart;
     [ThreadStatic] private static int t_rangeCount;
 
@@ -212,17 +239,21 @@ public abstract class Optimizer
     /// </summary>
     internal void UpdateRange(int index, Array gradient, int start, int count)
     {
+        switch (gradient)
+        {
+            case float[] g: UpdateSlice<float>(index, _parameters[index].Span<float>(), g, start, count); break;
+            case double[] g: UpdateSlice<double>(index, _parameters[index].Span<double>(), g, start, count); break;
+        }
+    }
+
+    /// <summary><see cref="Update"/> of elements [start, start + count) of a parameter and its gradient (whole spans), with the state's same range.</summary>
+    private void UpdateSlice<T>(int index, Span<T> parameter, ReadOnlySpan<T> gradient, int start, int count) where T : unmanaged, IFloatingPointIeee754<T>
+    {
         t_rangeStart = start;
         t_rangeCount = count;
-        try
-        {
-            switch (gradient)
-            {
-                case float[] g: Update<float>(index, _parameters[index].Span<float>().Slice(start, count), g.AsSpan(start, count)); break;
-                case double[] g: Update<double>(index, _parameters[index].Span<double>().Slice(start, count), g.AsSpan(start, count)); break;
-            }
-        }
-        finally { t_rangeCount = 0; }
+        t_ranged = true;
+        try { Update(index, parameter.Slice(start, count), gradient.Slice(start, count)); }
+        finally { t_ranged = false; }
     }
 
     /// <summary>
@@ -238,6 +269,7 @@ public abstract class Optimizer
         int start = row * columns, count = rows * columns;
         t_rangeStart = start;
         t_rangeCount = count;
+        t_ranged = true;
         try
         {
             return gradient switch
@@ -249,7 +281,7 @@ public abstract class Optimizer
                 _ => false,
             };
         }
-        finally { t_rangeCount = 0; }
+        finally { t_ranged = false; }
     }
 
     /// <summary>Whether <see cref="UpdateOuterRows"/> has a one-pass update for parameter <paramref name="index"/> with the current settings.</summary>
@@ -279,7 +311,7 @@ public abstract class Optimizer
             if (!initial.IsEmpty) initial.CopyTo(t.Span<T>());
             _state[index][name] = t;
         }
-        return t_rangeCount == 0 ? t.Span<T>() : t.Span<T>().Slice(t_rangeStart, t_rangeCount);
+        return t_ranged ? t.Span<T>().Slice(t_rangeStart, t_rangeCount) : t.Span<T>();
     }
 
     /// <summary>Whether a parameter already has the named state.</summary>
@@ -448,4 +480,20 @@ public abstract class Optimizer
         if (!(value >= 0 && value < 1))
             throw new ArgumentOutOfRangeException(name, value, $"Invalid {name}: {value.ToString(CultureInfo.InvariantCulture)} (must be in [0, 1)).");
     }
+}
+
+/// <summary>
+/// How a data-parallel wrapper shards an optimizer's step over the processes (ZeRO stage 1), set on
+/// <see cref="Optimizer"/> by the wrapper.
+/// </summary>
+internal interface IOptimizerShard
+{
+    /// <summary>The element range of parameter <paramref name="index"/> this process updates (count 0: none).</summary>
+    (int Start, int Count) Range(int index);
+
+    /// <summary>After this process's ranges are updated: every process gets the others' (a collective).</summary>
+    void AfterStep();
+
+    /// <summary>Every process gets the whole optimizer state, each range from the process that updates it (a collective).</summary>
+    void GatherState();
 }

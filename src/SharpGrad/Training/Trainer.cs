@@ -148,6 +148,8 @@ public static partial class Trainer
         {
             var local = (st.LossSum, st.Seen, st.Correct);
             if (dp is not null) (st.LossSum, st.Seen, st.Correct) = GlobalSums(st, dp); // a collective: every process comes here
+            // A step sharded over the processes left each one the current state of its own ranges only.
+            if (dp is not null) optimizer.Shard?.GatherState();
             try
             {
                 if (run.Checkpoints is null) return;

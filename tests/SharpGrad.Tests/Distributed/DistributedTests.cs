@@ -52,14 +52,23 @@ public class DistributedTests
 
     private static double[] Flat(Module model) => model.StateDict().SelectMany(p => p.Value.ToArray<double>()).ToArray();
 
-    /// <summary>Runs the equivalence program in two processes with 32 examples each per step and returns each rank's final weights.</summary>
-    private static (double[] Rank0, double[] Rank1) TwoProcesses(string model, string dtype, int steps, bool deterministic)
+    /// <summary>
+    /// Runs the equivalence program in two processes with 32 examples each per step and returns each rank's final weights.
+    /// <paramref name="mode"/> is the worker's: mpi (DDP's defaults) or flags joined by '+' (deterministic, ring, shm, shard, adam).
+    /// </summary>
+    private static (double[] Rank0, double[] Rank1) TwoProcesses(string model, string dtype, int steps, string mode) =>
+        TwoProcesses(model, dtype, steps, mode, out _);
+
+    private static (double[] Rank0, double[] Rank1) TwoProcesses(string model, string dtype, int steps, string mode, out string output) =>
+        TwoProcesses(model, dtype, steps, mode, out output, out _);
+
+    /// <summary>As above; also each rank's final optimizer state dict, flattened (<paramref name="optimizers"/>).</summary>
+    private static (double[] Rank0, double[] Rank1) TwoProcesses(string model, string dtype, int steps, string mode, out string output, out (double[] Rank0, double[] Rank1) optimizers)
     {
         string dir = TempDir();
         try
         {
-            var (code, output) = Mpi.Start(2, Mpi.Worker, [model, dtype, "64", steps.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                deterministic ? "deterministic" : "mpi", dir]);
+            (int code, output) = Mpi.Start(2, Mpi.Worker, [model, dtype, "64", steps.ToString(System.Globalization.CultureInfo.InvariantCulture), mode, dir]);
             Assert.True(code == 0, $"mpirun exited with {code}:\n{output}");
             double[] Read(int r)
             {
@@ -68,6 +77,14 @@ public class DistributedTests
                 Buffer.BlockCopy(bytes, 0, v, 0, bytes.Length);
                 return v;
             }
+            double[] ReadFile(string name)
+            {
+                var bytes = File.ReadAllBytes(Path.Combine(dir, name));
+                var v = new double[bytes.Length / 8];
+                Buffer.BlockCopy(bytes, 0, v, 0, bytes.Length);
+                return v;
+            }
+            optimizers = (ReadFile("optimizer0.bin"), ReadFile("optimizer1.bin"));
             return (Read(0), Read(1));
         }
         finally { Directory.Delete(dir, recursive: true); }
@@ -82,13 +99,17 @@ public class DistributedTests
     }
 
     [MpiTheory]
-    [InlineData("mlp", "float32")]
-    [InlineData("mlp", "float64")]
-    [InlineData("cnn", "float64")]
-    public void TwoProcessesOfBatch32MatchOneProcessOfBatch64(string model, string dtype)
+    [InlineData("mlp", "float32", "mpi")]
+    [InlineData("mlp", "float64", "mpi")]
+    [InlineData("cnn", "float64", "mpi")]
+    [InlineData("mlp", "float32", "ring")]
+    [InlineData("cnn", "float64", "ring")]
+    public void TwoProcessesOfBatch32MatchOneProcessOfBatch64(string model, string dtype, string mode)
     {
         const int steps = 100;
-        var (rank0, rank1) = TwoProcesses(model, dtype, steps, deterministic: false);
+        var (rank0, rank1) = TwoProcesses(model, dtype, steps, mode, out string output);
+        // Both processes run on this machine: DDP's default is the shared-memory reduction; "ring" forces the messages.
+        Assert.Contains(mode == "ring" ? "gradient reduction Ring" : "gradient reduction SharedMemory", output, StringComparison.Ordinal);
         var single = Flat(EquivalenceRun.Train(ProcessGroup.Single(), model, dtype == "float64" ? DType.Float64 : DType.Float32, 64, steps));
         Assert.Equal(rank0, rank1); // the replicas stay identical
         double rel = RelativeDifference(rank0, single);
@@ -102,14 +123,54 @@ public class DistributedTests
     /// two shards' gradients itself and averages them as (g0 + g1) / 2 — an emulation that does not use the DDP code.
     /// </summary>
     [MpiTheory]
-    [InlineData("mlp")]
-    [InlineData("cnn")]
-    public void DeterministicReductionIsBitIdenticalToTheShardedEmulation(string model)
+    [InlineData("mlp", "deterministic")]
+    [InlineData("cnn", "deterministic")]
+    [InlineData("mlp", "ring+deterministic")]
+    [InlineData("cnn", "shm")]
+    public void DeterministicReductionIsBitIdenticalToTheShardedEmulation(string model, string mode)
     {
         const int steps = 100;
-        var (rank0, rank1) = TwoProcesses(model, "float32", steps, deterministic: true);
+        var (rank0, rank1) = TwoProcesses(model, "float32", steps, mode);
         Assert.Equal(rank0, rank1);
         Assert.Equal(Emulate(model, steps), rank0);
+    }
+
+    /// <summary>
+    /// The sharded optimizer step (ZeRO-1: each process updates the half of every bucket it averages, then reads the
+    /// other half) does per element the arithmetic of the whole step, so after 100 steps the weights are bit-identical
+    /// to the unsharded run's, and the gathered optimizer state (SGD's momentum, Adam's moments) is the whole run's on
+    /// both processes.
+    /// </summary>
+    [MpiTheory]
+    [InlineData("mlp", "")]
+    [InlineData("cnn", "+adam")]
+    public void ShardedOptimizerStepIsBitIdenticalToTheWholeStep(string model, string optimizer)
+    {
+        const int steps = 100;
+        var (whole0, whole1) = TwoProcesses(model, "float32", steps, "shm" + optimizer, out _, out var wholeState);
+        var (shard0, shard1) = TwoProcesses(model, "float32", steps, "shm+shard" + optimizer, out string output, out var shardState);
+        Assert.Contains("sharded step True", output, StringComparison.Ordinal);
+        Assert.Equal(whole0, whole1);
+        Assert.Equal(whole0, shard0);
+        Assert.Equal(whole0, shard1);
+        Assert.Equal(wholeState.Rank0, wholeState.Rank1);
+        Assert.Equal(wholeState.Rank0, shardState.Rank0);
+        Assert.Equal(wholeState.Rank0, shardState.Rank1);
+        // The state is not trivially equal: the moments moved.
+        Assert.True(wholeState.Rank0.Count(v => v != 0) > wholeState.Rank0.Length / 2);
+    }
+
+    /// <summary>
+    /// With two processes the ring of messages and the shared-memory reduction both compute (g₀ + g₁) / 2 for every
+    /// gradient element, so 100 float32 steps through either give the same bits.
+    /// </summary>
+    [MpiFact]
+    public void RingAndSharedMemoryReductionsGiveTheSameWeights()
+    {
+        const int steps = 100;
+        var (ring, _) = TwoProcesses("cnn", "float32", steps, "ring");
+        var (shared, _) = TwoProcesses("cnn", "float32", steps, "shm");
+        Assert.Equal(ring, shared);
     }
 
     private static double[] Emulate(string modelName, int steps)
@@ -149,7 +210,7 @@ public class DistributedTests
     public void BatchNormTwoProcessRunIsInTheSingleProcessAccuracyBand()
     {
         const int steps = 100;
-        var (rank0, rank1) = TwoProcesses("bncnn", "float32", steps, deterministic: false);
+        var (rank0, rank1) = TwoProcesses("bncnn", "float32", steps, "mpi");
         Assert.Equal(rank0, rank1);
         var single = EquivalenceRun.Train(ProcessGroup.Single(), "bncnn", DType.Float32, 64, steps);
         var parallel = EquivalenceRun.Model("bncnn", DType.Float32);
@@ -166,6 +227,15 @@ public class DistributedTests
         double a1 = SharpGrad.Training.Trainer.Accuracy(single, heldOut), a2 = SharpGrad.Training.Trainer.Accuracy(parallel, heldOut);
         Assert.True(a1 > 0.2, $"the 1-process run reached only {a1:P1} (chance is 10%)");
         Assert.True(Math.Abs(a2 - a1) <= 0.03, $"2 processes: {a2:P1}, 1 process: {a1:P1}");
+    }
+
+    [Fact]
+    public void SharedMemoryReductionOverSeveralMachinesIsRefusedNamingTheOption()
+    {
+        var model = EquivalenceRun.Model("mlp", DType.Float32);
+        var e = Assert.Throws<ArgumentException>(() => new DistributedDataParallel(model, ProcessGroup.Pretend(0, 2), reduction: GradientReduction.SharedMemory));
+        Assert.Equal("reduction", e.ParamName);
+        Assert.Contains("every process on one machine", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

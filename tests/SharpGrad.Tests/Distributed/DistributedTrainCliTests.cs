@@ -103,6 +103,35 @@ public class DistributedTrainCliTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    /// <summary>
+    /// `train --distributed --shard-optimizer` (each process updates half of the parameters) gives the weights of every
+    /// process taking the whole step, and its checkpoints hold the whole optimizer state (gathered from both processes),
+    /// so a sharded run stopped by --max-steps resumes unsharded to the same weights.
+    /// </summary>
+    [MpiFact]
+    public void ShardedOptimizerStepGivesTheWholeStepsWeightsAndWholeCheckpoints()
+    {
+        string dir = TempDir();
+        try
+        {
+            string[] adam = ["--optimizer", "adam", "--lr", "0.003"];
+            var whole = Run(2, [.. Args, .. adam]);
+            Assert.True(whole.Code == 0, whole.Err);
+            string want = Json(whole.Out).GetProperty("weights_sha256").GetString()!;
+            var sharded = Run(2, [.. Args, .. adam, "--shard-optimizer"]);
+            Assert.True(sharded.Code == 0, sharded.Err);
+            Assert.Equal(want, Json(sharded.Out).GetProperty("weights_sha256").GetString());
+
+            string ck = Path.Combine(dir, "ck");
+            var first = Run(2, [.. Args, .. adam, "--checkpoint", ck, "--max-steps", "40", "--shard-optimizer"]);
+            Assert.True(first.Code == 0, first.Err);
+            var second = Run(2, [.. Args, .. adam, "--checkpoint", ck, "--resume"]);
+            Assert.True(second.Code == 0, second.Err);
+            Assert.Equal(want, Json(second.Out).GetProperty("weights_sha256").GetString());
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     private static int ParentOf(int pid)
     {
         try

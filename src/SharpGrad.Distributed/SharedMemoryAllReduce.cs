@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace SharpGrad.Distributed;
+
+/// <summary>
+/// The mean over the processes of one buffer, for processes on one machine, through an MPI-3 shared-memory window
+/// instead of messages: every process writes its values once into its own slot of the window (<see cref="Input"/>),
+/// then process r sums chunk r of every slot, in rank order, divides by N and writes the mean into its own result area,
+/// and every process reads each chunk's mean where its owner wrote it.
+/// </summary>
+/// <remarks>
+/// <para>Against the ring of messages (<see cref="RingAllReduce{T}"/>) this leaves out the transport's copies and every
+/// message's matching and latency: a process reads (N − 1)/N of the other slots once, where it sums, and the means once,
+/// where it copies them into its gradients. The sum is in rank order, so the result is the same on every process, from
+/// run to run and whatever N is; with 2 processes it is (g₀ + g₁) / 2, the ring's result exactly.</para>
+/// <para>The same window also gathers vectors the processes update in chunks (<see cref="BeginGather"/>: a sharded
+/// optimizer step's parameters and state), each process's chunk going through its result area.</para>
+/// <para>Two counters per process, each on its own cache line at the start of its segment, order the passes without a
+/// barrier: <c>inputs</c> (this pass's values are in the slot) and <c>results</c> (this process's chunk of the mean is
+/// written). A process starts a pass's sum only when every process has published the pass's inputs, so it never
+/// overwrites a mean another process is still reading from the pass before; and it leaves a pass only when every
+/// process has written its chunk, so nobody reads its slot any more when it writes the next pass's values there.
+/// The counters are written with a full fence (<see cref="Interlocked.Exchange(ref long, long)"/>), so the values
+/// written before are visible first.</para>
+/// </remarks>
+internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private const int Header = 128; // the two counters, one cache line each
+
+    private readonly ProcessGroup _group;
+    private readonly byte*[] _segments;
+    private readonly int _count;
+    private readonly int[] _chunkStart;
+    private readonly Func<bool> _inputsReady, _resultsReady;
+    private long _pass;
+
+    /// <param name="group">The processes; every one of them must construct this (a collective), with the same count.</param>
+    /// <param name="count">Number of values.</param>
+    public SharedMemoryAllReduce(ProcessGroup group, int count)
+    {
+        (_group, _count) = (group, count);
+        int n = group.WorldSize;
+        _segments = group.AllocateSharedWindow(Header + 2L * count * sizeof(T));
+        _chunkStart = new int[n + 1];
+        for (int c = 0; c <= n; c++) _chunkStart[c] = (int)((long)count * c / n);
+        Volatile.Write(ref *Inputs(group.Rank), 0);
+        Interlocked.Exchange(ref *Results(group.Rank), 0);
+        group.Barrier(); // nobody reads a counter before its owner has cleared it
+        _inputsReady = () => AllAtLeast(0);
+        _resultsReady = () => AllAtLeast(64);
+    }
+
+    /// <summary>This process's slot: the values to average, written before <see cref="Publish"/>.</summary>
+    public Span<T> Input => new(Slot(_group.Rank), _count);
+
+    private long* Inputs(int rank) => (long*)_segments[rank];
+
+    private long* Results(int rank) => (long*)(_segments[rank] + 64);
+
+    private T* Slot(int rank) => (T*)(_segments[rank] + Header);
+
+    private T* Mean(int rank) => Slot(rank) + _count;
+
+    private bool AllAtLeast(int counter)
+    {
+        for (int r = 0; r < _segments.Length; r++)
+            if (Volatile.Read(ref *(long*)(_segments[r] + counter)) < _pass) return false;
+        return true;
+    }
+
+    /// <summary>Tells the other processes that this pass's values are in <see cref="Input"/>.</summary>
+    public void Publish() => Interlocked.Exchange(ref *Inputs(_group.Rank), ++_pass);
+
+    /// <summary>
+    /// Waits for every process's values, writes the mean of this process's chunk, waits for every chunk's mean; then
+    /// <see cref="CopyMean"/> reads the result. Adds the time spent waiting to <paramref name="waitTicks"/>.
+    /// </summary>
+    public void Reduce(ref long waitTicks)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        _group.WaitUntil(_inputsReady, "the gradient all-reduce (shared memory)");
+        long t1 = Stopwatch.GetTimestamp();
+        int rank = _group.Rank, n = _group.WorldSize, start = _chunkStart[rank], length = _chunkStart[rank + 1] - start;
+        var mean = new Span<T>(Mean(rank) + start, length);
+        ReadOnlySpan<T> Chunk(int r) => new(Slot(r) + start, length);
+        // In rank order: ((g₀ + g₁) + g₂) + …, then / N (a product by 1/N when N is a power of two: the same, exactly).
+        bool powerOfTwo = (n & (n - 1)) == 0;
+        T scale = T.One / T.CreateTruncating(n);
+        if (n == 2) TensorPrimitives.AddMultiply(Chunk(0), Chunk(1), scale, mean);
+        else
+        {
+            TensorPrimitives.Add(Chunk(0), Chunk(1), mean);
+            for (int r = 2; r < n; r++) TensorPrimitives.Add(mean, Chunk(r), mean);
+            if (powerOfTwo) TensorPrimitives.Multiply(mean, scale, mean);
+            else TensorPrimitives.Divide(mean, T.CreateTruncating(n), mean);
+        }
+        Interlocked.Exchange(ref *Results(rank), _pass);
+        long t2 = Stopwatch.GetTimestamp();
+        _group.WaitUntil(_resultsReady, "the gradient all-reduce (shared memory)");
+        waitTicks += t1 - t0 + Stopwatch.GetTimestamp() - t2;
+    }
+
+    /// <summary>Copies the mean of values [<paramref name="start"/>, start + destination's length) into <paramref name="destination"/>, from the processes that own them.</summary>
+    public void CopyMean(int start, Span<T> destination) => CopyChunks(start, destination, skipOwn: false);
+
+    /// <summary>The values [Start, End) this process owns: it sums them in <see cref="Reduce"/> and gives them in a gather.</summary>
+    public (int Start, int End) OwnChunk => (_chunkStart[_group.Rank], _chunkStart[_group.Rank + 1]);
+
+    /// <summary>
+    /// Starts an all-gather of the owned chunks of some other vector of <c>count</c> values (the optimizer's updated
+    /// parameters or its state): waits until every process is done with the previous operation, then returns the area
+    /// where this process writes its chunk (values [OwnChunk.Start, OwnChunk.End)); then <see cref="EndGather"/>.
+    /// </summary>
+    public Span<T> BeginGather(ref long waitTicks)
+    {
+        Publish();
+        long t0 = Stopwatch.GetTimestamp();
+        _group.WaitUntil(_inputsReady, "a gather through shared memory");
+        waitTicks += Stopwatch.GetTimestamp() - t0;
+        var (start, end) = OwnChunk;
+        return new Span<T>(Mean(_group.Rank) + start, end - start);
+    }
+
+    /// <summary>Publishes the chunk written since <see cref="BeginGather"/> and waits for every process's; then <see cref="CopyGathered"/>.</summary>
+    public void EndGather(ref long waitTicks)
+    {
+        Interlocked.Exchange(ref *Results(_group.Rank), _pass);
+        long t0 = Stopwatch.GetTimestamp();
+        _group.WaitUntil(_resultsReady, "a gather through shared memory");
+        waitTicks += Stopwatch.GetTimestamp() - t0;
+    }
+
+    /// <summary>After <see cref="EndGather"/>: the other processes' values of [<paramref name="start"/>, start + destination's length) into <paramref name="destination"/> (this process's own are left as they are).</summary>
+    public void CopyGathered(int start, Span<T> destination) => CopyChunks(start, destination, skipOwn: true);
+
+    private void CopyChunks(int start, Span<T> destination, bool skipOwn)
+    {
+        int at = start, end = start + destination.Length, owner = 0;
+        while (at < end)
+        {
+            while (_chunkStart[owner + 1] <= at) owner++;
+            int stop = Math.Min(end, _chunkStart[owner + 1]);
+            if (!skipOwn || owner != _group.Rank) new ReadOnlySpan<T>(Mean(owner) + at, stop - at).CopyTo(destination.Slice(at - start));
+            at = stop;
+        }
+    }
+}
