@@ -76,6 +76,9 @@ switch (workload)
         Console.WriteLine(TransformerStep.Run(options));
         break;
     // transformer-step: end
+    case "micro":
+        Console.WriteLine(Micro.Run(options));
+        break;
     case "attention-memory":
         Console.WriteLine(AttentionMemory.Run(options));
         break;

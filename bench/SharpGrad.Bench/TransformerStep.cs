@@ -16,6 +16,9 @@ internal static class TransformerStep
     {
         int Int(string key, int fallback) => int.Parse(options.GetValueOrDefault(key, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
         int threads = Int("threads", Environment.ProcessorCount), steps = Int("steps", 30), warmup = Int("warmup", 5);
+        bool profile = Int("profile", 0) != 0;
+        if (profile && !OpProfile.CompiledIn)
+            throw new ArgumentException("--profile 1 needs the library built with -p:SharpGradProfile=true (OpProfile's marks are compiled out otherwise).");
         SharpGrad.Kernels.Gemm.MaxThreads = threads;
         const int k = 16, b = 64;
         const ulong seed = 0;
@@ -39,16 +42,32 @@ internal static class TransformerStep
                 Array.Copy(xs, (long)row * k, bx, (long)i * k, k);
                 Array.Copy(ys, (long)row * k, by, (long)i * k, k);
             }
+            OpProfile.Charge("step: scope dispose, batch");
             using var scope = new TensorScope();
             optimizer.ZeroGrad();
+            OpProfile.Charge("step: zero grad");
             var (l, _) = CharLm.SequenceLoss(model, bx, by, b);
+            OpProfile.Charge("step: forward tail");
             l.Backward();
+            OpProfile.Charge("step: backward tail (leaf gradients)");
             Utils.ClipGradNorm(parameters, 1.0);
+            OpProfile.Charge("step: ClipGradNorm");
             optimizer.Step();
+            OpProfile.Charge("step: AdamW");
             schedule.Step();
             loss = l.Item();
+            OpProfile.Charge("step: schedule, Item");
         }
         for (int i = 0; i < warmup; i++) Step();
+        if (profile)
+        {
+            OpProfile.Clear();
+            OpProfile.Start();
+            for (int i = 0; i < steps; i++) Step();
+            OpProfile.Charge("step: scope dispose");
+            OpProfile.Stop();
+            return OpProfile.Report(steps);
+        }
         var process = Process.GetCurrentProcess();
         var cpu0 = process.TotalProcessorTime;
         var pause = GC.GetTotalPauseDuration();

@@ -60,6 +60,7 @@ public static partial class Autograd
         Action? onRelease = null, object? attributes = null)
     {
         if (t_gradDisabled || !output.DType.IsFloatingPoint()) return output;
+        OpProfile.Mark("fwd ", name); // inside a backward pass (grad mode off) the time stays with the node being run
         foreach (var input in inputs)
         {
             if (input.RequiresGrad)
@@ -159,6 +160,7 @@ public static partial class Autograd
             }
             else leaves.Accumulate(root, rootGrad, stamp, createGraph);
 
+            OpProfile.Mark("bwd setup");
             for (int n = count - 1; n >= 0; n--)
             {
                 Node node = order[n];
@@ -183,6 +185,7 @@ public static partial class Autograd
                     if (input.GradFn is Node child) Accumulate(ref child.PendingGrad, ref child.PendingGradOwned, gi, createGraph);
                     else leaves.Accumulate(input, gi, stamp, createGraph);
                 }
+                OpProfile.Mark("bwd ", node.Name);
                 // Leaves with hooks whose last reader was this node have their whole gradient: write it and tell the hooks.
                 for (; nextHook >= 0 && hookSchedule![nextHook].Index == n; nextHook--)
                 {

@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace SharpGrad.Kernels;
 
@@ -34,17 +36,24 @@ internal static class FlashAttention
         return (z >> 11) * (1.0 / (1UL << 53)) >= p;
     }
 
-    /// <summary>Scores of one block into <paramref name="s"/>: <c>scale · q·k + mask</c>, −∞ where masked.</summary>
-    private static void Scores<T>(in Problem pr, int slice, ReadOnlySpan<T> q, ReadOnlySpan<T> k, ReadOnlySpan<T> mask, int r0, int rows, int c0, int cols, Span<T> s)
+    /// <summary>
+    /// Scores of one block into <paramref name="s"/>: <c>scale · q·k + mask</c>, −∞ where masked. The block's keys are
+    /// first transposed into <paramref name="kt"/> [D, cols], so each row of scores is one <see cref="AccumulateRow{T}"/>
+    /// over D with the keys in the vector lanes (a dot product per (row, key) costs a call and a horizontal sum for
+    /// every 32 features of a typical head).
+    /// </summary>
+    private static void Scores<T>(in Problem pr, int slice, ReadOnlySpan<T> q, ReadOnlySpan<T> k, ReadOnlySpan<T> mask, int r0, int rows, int c0, int cols, Span<T> s, Span<T> kt)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         T scale = T.CreateTruncating(pr.Scale);
         int d = pr.D;
+        Transpose(k.Slice(c0 * d, cols * d), cols, d, kt);
         for (int r = 0; r < rows; r++)
         {
-            var qr = q.Slice((r0 + r) * d, d);
             var sr = s.Slice(r * cols, cols);
-            for (int c = 0; c < cols; c++) sr[c] = TensorPrimitives.Dot(qr, k.Slice((c0 + c) * d, d)) * scale;
+            sr.Clear();
+            AccumulateRow(q.Slice((r0 + r) * d, d), 1, d, kt, cols, sr, cols);
+            TensorPrimitives.Multiply(sr, scale, sr);
             if (pr.MaskOffsets is { } offsets)
             {
                 int baseOffset = offsets[slice] + (r0 + r) * pr.MaskRowStride;
@@ -60,6 +69,72 @@ internal static class FlashAttention
         }
     }
 
+    /// <summary><paramref name="dst"/> [cols, rows] = <paramref name="src"/> [rows, cols]ᵀ.</summary>
+    private static void Transpose<T>(ReadOnlySpan<T> src, int rows, int cols, Span<T> dst)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            var row = src.Slice(r * cols, cols);
+            for (int c = 0; c < row.Length; c++) dst[c * rows + r] = row[c];
+        }
+    }
+
+    /// <summary>
+    /// <c>c[i] += Σ_j a[j·aStride] · b[j·bStride + i]</c> for i &lt; n, j &lt; count: one row of a small matrix product
+    /// with the columns in the vector lanes. Every element is the same chain of fused multiply-adds over j in order,
+    /// whichever vector width (or the scalar tail) computes it, so results do not depend on the width.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void AccumulateRow<T>(ReadOnlySpan<T> a, int aStride, int count, ReadOnlySpan<T> b, int bStride, Span<T> c, int n)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (count == 0 || n == 0) return;
+        if ((long)(count - 1) * aStride >= a.Length || (long)(count - 1) * bStride + n > b.Length || n > c.Length)
+            throw new ArgumentOutOfRangeException(nameof(n), "AccumulateRow: operands too short.");
+        ref T ra = ref MemoryMarshal.GetReference(a);
+        ref T rb = ref MemoryMarshal.GetReference(b);
+        ref T rc = ref MemoryMarshal.GetReference(c);
+        int i = 0;
+        if (Vec512<T>.IsAccelerated) i = Columns<T, Vec512<T>>(ref ra, aStride, count, ref rb, bStride, ref rc, i, n);
+        if (Vec256<T>.IsAccelerated) i = Columns<T, Vec256<T>>(ref ra, aStride, count, ref rb, bStride, ref rc, i, n);
+        if (Vec128<T>.IsAccelerated) i = Columns<T, Vec128<T>>(ref ra, aStride, count, ref rb, bStride, ref rc, i, n);
+        for (; i < n; i++)
+        {
+            T acc = Unsafe.Add(ref rc, i);
+            for (int j = 0; j < count; j++) acc = T.FusedMultiplyAdd(Unsafe.Add(ref ra, j * aStride), Unsafe.Add(ref rb, j * bStride + i), acc);
+            Unsafe.Add(ref rc, i) = acc;
+        }
+    }
+
+    /// <summary>The columns [i, n) of <see cref="AccumulateRow{T}"/> that fill whole vectors of <typeparamref name="TV"/>, two at a time; returns where it stopped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Columns<T, TV>(ref T a, int aStride, int count, ref T b, int bStride, ref T c, int i, int n)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        int w = TV.Count;
+        for (; i <= n - 2 * w; i += 2 * w)
+        {
+            TV acc0 = TV.Load(ref c, (nuint)i), acc1 = TV.Load(ref c, (nuint)(i + w));
+            for (int j = 0; j < count; j++)
+            {
+                TV x = TV.Create(Unsafe.Add(ref a, j * aStride));
+                nuint o = (nuint)(j * bStride + i);
+                acc0 = TV.FusedMultiplyAdd(x, TV.Load(ref b, o), acc0);
+                acc1 = TV.FusedMultiplyAdd(x, TV.Load(ref b, o + (nuint)w), acc1);
+            }
+            acc0.Store(ref c, (nuint)i);
+            acc1.Store(ref c, (nuint)(i + w));
+        }
+        for (; i <= n - w; i += w)
+        {
+            TV acc = TV.Load(ref c, (nuint)i);
+            for (int j = 0; j < count; j++)
+                acc = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref a, j * aStride)), TV.Load(ref b, (nuint)(j * bStride + i)), acc);
+            acc.Store(ref c, (nuint)i);
+        }
+        return i;
+    }
+
     /// <summary>
     /// Forward over slices [first, last): <paramref name="o"/> [slices, Lq, Dv] and the log-sum-exp <paramref name="lse"/>
     /// [slices, Lq] (−∞ for a row with every key masked, whose output is NaN as in PyTorch).
@@ -69,6 +144,7 @@ internal static class FlashAttention
     {
         int lq = pr.Lq, lk = pr.Lk, d = pr.D, dv = pr.Dv;
         var s = new T[BlockRows * BlockKeys];
+        var kt = new T[d * BlockKeys];
         var m = new T[BlockRows];
         var l = new T[BlockRows];
         T keepScale = T.CreateTruncating(1 / (1 - pr.DropoutP));
@@ -89,29 +165,23 @@ internal static class FlashAttention
                 {
                     int cols = Math.Min(BlockKeys, keysEnd - c0);
                     var sb = s.AsSpan(0, rows * cols);
-                    Scores(pr, slice, qs, ks, mask, r0, rows, c0, cols, sb);
+                    Scores(pr, slice, qs, ks, mask, r0, rows, c0, cols, sb, kt);
                     for (int r = 0; r < rows; r++)
                     {
                         var sr = sb.Slice(r * cols, cols);
-                        T blockMax = TensorPrimitives.Max(sr);
+                        T blockMax = TensorPrimitives.Max<T>(sr);
                         T mNew = T.Max(m[r], blockMax);
                         if (T.IsNegativeInfinity(mNew)) continue; // nothing attended yet
                         T correction = T.Exp(m[r] - mNew);
                         var orow = os.Slice((r0 + r) * dv, dv);
                         if (correction != T.One) TensorPrimitives.Multiply(orow, correction, orow);
-                        T rowSum = T.Zero;
-                        for (int c = 0; c < cols; c++)
-                        {
-                            T p = T.Exp(sr[c] - mNew);
-                            rowSum += p;
-                            if (p == T.Zero) continue;
-                            if (pr.DropoutP > 0)
-                            {
-                                if (!Keep(pr.Seed, slice, r0 + r, c0 + c, lq, lk, pr.DropoutP)) continue;
-                                p *= keepScale;
-                            }
-                            TensorPrimitives.MultiplyAdd(vs.Slice((c0 + c) * dv, dv), p, orow, orow);
-                        }
+                        TensorPrimitives.Subtract(sr, mNew, sr);
+                        TensorPrimitives.Exp<T>(sr, sr); // the probabilities (unnormalised); masked keys give 0
+                        T rowSum = TensorPrimitives.Sum<T>(sr);
+                        if (pr.DropoutP > 0)
+                            for (int c = 0; c < cols; c++)
+                                sr[c] = Keep(pr.Seed, slice, r0 + r, c0 + c, lq, lk, pr.DropoutP) ? sr[c] * keepScale : T.Zero;
+                        AccumulateRow<T>(sr, 1, cols, vs.Slice(c0 * dv), dv, orow, dv);
                         l[r] = l[r] * correction + rowSum;
                         m[r] = mNew;
                     }
@@ -130,6 +200,7 @@ internal static class FlashAttention
     /// Backward over slices [first, last): from the upstream gradient <paramref name="go"/> and the forward's output and
     /// log-sum-exp, the gradients of q, k and v (overwritten). With P the probabilities (recomputed per block), Z the
     /// dropout scale and Dᵢ = Σ dOᵢ·Oᵢ: dV = (P∘Z)ᵀ dO, dS = P ∘ (Z ∘ dO Vᵀ − D), dQ = scale · dS K, dK = scale · dSᵀ Q.
+    /// Each is a small matrix product per block, done a row at a time by <see cref="AccumulateRow{T}"/>.
     /// </summary>
     public static void Backward<T>(in Problem pr, ReadOnlySpan<T> q, ReadOnlySpan<T> k, ReadOnlySpan<T> v, ReadOnlySpan<T> mask, ReadOnlySpan<T> o,
         ReadOnlySpan<T> lse, ReadOnlySpan<T> go, Span<T> gq, Span<T> gk, Span<T> gv, int first, int last)
@@ -137,6 +208,8 @@ internal static class FlashAttention
     {
         int lq = pr.Lq, lk = pr.Lk, d = pr.D, dv = pr.Dv;
         var s = new T[BlockRows * BlockKeys];
+        var ds = new T[BlockRows * BlockKeys];
+        var kt = new T[Math.Max(d, dv) * BlockKeys];
         var delta = new T[BlockRows];
         T scale = T.CreateTruncating(pr.Scale), keepScale = T.CreateTruncating(1 / (1 - pr.DropoutP));
         for (int slice = first; slice < last; slice++)
@@ -153,36 +226,54 @@ internal static class FlashAttention
             for (int r0 = 0; r0 < lq; r0 += BlockRows)
             {
                 int rows = Math.Min(BlockRows, lq - r0);
-                for (int r = 0; r < rows; r++) delta[r] = TensorPrimitives.Dot(gos.Slice((r0 + r) * dv, dv), os.Slice((r0 + r) * dv, dv));
+                for (int r = 0; r < rows; r++) delta[r] = TensorPrimitives.Dot<T>(gos.Slice((r0 + r) * dv, dv), os.Slice((r0 + r) * dv, dv));
                 int keysEnd = pr.Causal ? Math.Min(lk, r0 + rows) : lk;
                 for (int c0 = 0; c0 < keysEnd; c0 += BlockKeys)
                 {
                     int cols = Math.Min(BlockKeys, keysEnd - c0);
-                    var sb = s.AsSpan(0, rows * cols);
-                    Scores(pr, slice, qs, ks, mask, r0, rows, c0, cols, sb);
+                    var pb = s.AsSpan(0, rows * cols);
+                    var db = ds.AsSpan(0, rows * cols);
+                    Scores(pr, slice, qs, ks, mask, r0, rows, c0, cols, pb, kt);
+                    Transpose(vs.Slice(c0 * dv, cols * dv), cols, dv, kt); // Vᵀ of the block, for dO Vᵀ
                     for (int r = 0; r < rows; r++)
                     {
+                        var pr_ = pb.Slice(r * cols, cols);
+                        var dr = db.Slice(r * cols, cols);
                         T rowLse = lse[slice * lq + r0 + r];
-                        if (T.IsNegativeInfinity(rowLse)) continue; // a fully masked row: no gradient (its output is NaN)
-                        var qrow = qs.Slice((r0 + r) * d, d);
-                        var gorow = gos.Slice((r0 + r) * dv, dv);
-                        var gqrow = gqs.Slice((r0 + r) * d, d);
-                        for (int c = 0; c < cols; c++)
+                        if (T.IsNegativeInfinity(rowLse))
                         {
-                            T p = T.Exp(sb[r * cols + c] - rowLse);
-                            if (p == T.Zero) continue;
-                            T z = T.One;
-                            if (pr.DropoutP > 0) z = Keep(pr.Seed, slice, r0 + r, c0 + c, lq, lk, pr.DropoutP) ? keepScale : T.Zero;
-                            var vrow = vs.Slice((c0 + c) * dv, dv);
-                            if (z != T.Zero) TensorPrimitives.MultiplyAdd(gorow, p * z, gvs.Slice((c0 + c) * dv, dv), gvs.Slice((c0 + c) * dv, dv));
-                            T dp = z * TensorPrimitives.Dot(gorow, vrow);
-                            T ds = p * (dp - delta[r]) * scale;
-                            if (ds == T.Zero) continue;
-                            TensorPrimitives.MultiplyAdd(ks.Slice((c0 + c) * d, d), ds, gqrow, gqrow);
-                            var gkrow = gks.Slice((c0 + c) * d, d);
-                            TensorPrimitives.MultiplyAdd(qrow, ds, gkrow, gkrow);
+                            // A fully masked row: no gradient (its output is NaN).
+                            pr_.Clear();
+                            dr.Clear();
+                            continue;
+                        }
+                        TensorPrimitives.Subtract(pr_, rowLse, pr_);
+                        TensorPrimitives.Exp<T>(pr_, pr_); // P
+                        dr.Clear();
+                        AccumulateRow<T>(gos.Slice((r0 + r) * dv, dv), 1, dv, kt, cols, dr, cols); // dO Vᵀ
+                        if (pr.DropoutP > 0)
+                        {
+                            for (int c = 0; c < cols; c++)
+                            {
+                                T z = Keep(pr.Seed, slice, r0 + r, c0 + c, lq, lk, pr.DropoutP) ? keepScale : T.Zero;
+                                dr[c] = pr_[c] * (z * dr[c] - delta[r]) * scale;
+                                pr_[c] *= z; // P∘Z, for dV
+                            }
+                        }
+                        else
+                        {
+                            TensorPrimitives.Subtract(dr, delta[r], dr);
+                            TensorPrimitives.Multiply<T>(dr, pr_, dr);
+                            TensorPrimitives.Multiply(dr, scale, dr);
                         }
                     }
+                    for (int c = 0; c < cols; c++)
+                    {
+                        AccumulateRow<T>(pb.Slice(c), cols, rows, gos.Slice(r0 * dv), dv, gvs.Slice((c0 + c) * dv, dv), dv); // dV += (P∘Z)ᵀ dO
+                        AccumulateRow<T>(db.Slice(c), cols, rows, qs.Slice(r0 * d), d, gks.Slice((c0 + c) * d, d), d); // dK += dSᵀ Q
+                    }
+                    for (int r = 0; r < rows; r++)
+                        AccumulateRow<T>(db.Slice(r * cols, cols), 1, cols, ks.Slice(c0 * d), d, gqs.Slice((r0 + r) * d, d), d); // dQ += dS K
                 }
             }
         }

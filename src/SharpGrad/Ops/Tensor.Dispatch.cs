@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using SharpGrad.Kernels;
 
@@ -15,6 +16,62 @@ public sealed partial class Tensor
         else Map.Unary<double, TOp>(x.Span<double>(), y.Span<double>());
         Capture.Active?.Unary<TOp>(x, y, op);
         return y;
+    }
+
+    /// <summary>Elements per chunk when <see cref="Map1Split"/> and <see cref="Map3Split"/> share a map among the cores (whole vectors of every width).</summary>
+    private const int SplitChunk = 1 << 14;
+
+    /// <summary>
+    /// <see cref="Map1{TOp}"/> for a function costly enough per element (GELU's dozens of vector operations and an
+    /// exponential) that a large tensor pays for waking the other cores: the span is cut into chunks of
+    /// <see cref="SplitChunk"/> elements shared among them. Elementwise, so the values are those of one pass.
+    /// </summary>
+    internal static Tensor Map1Split<TOp>(Tensor x, string op) where TOp : IUnaryFunction
+    {
+        x.EnsureFloatingPoint(op);
+        var y = Uninitialized(x._shape, x.DType);
+        int n = x.Numel;
+        if (x.DType == DType.Float32)
+        {
+            float[] xs = x.Array<float>(), ys = y.Array<float>();
+            RangeWork.Run((n + SplitChunk - 1) / SplitChunk, n, (first, last) =>
+            {
+                int start = first * SplitChunk, end = Math.Min(n, last * SplitChunk);
+                Map.Unary<float, TOp>(xs.AsSpan(start, end - start), ys.AsSpan(start, end - start));
+            });
+        }
+        else
+        {
+            double[] xs = x.Array<double>(), ys = y.Array<double>();
+            RangeWork.Run((n + SplitChunk - 1) / SplitChunk, n, (first, last) =>
+            {
+                int start = first * SplitChunk, end = Math.Min(n, last * SplitChunk);
+                Map.Unary<double, TOp>(xs.AsSpan(start, end - start), ys.AsSpan(start, end - start));
+            });
+        }
+        Capture.Active?.Unary<TOp>(x, y, op);
+        return y;
+    }
+
+    /// <summary><see cref="Map3{TOp}"/> shared among the cores as <see cref="Map1Split{TOp}"/> is.</summary>
+    internal static Tensor Map3Split<TOp>(Tensor a, Tensor b, Tensor c, string op) where TOp : ITernaryFunction
+    {
+        if (b.DType != a.DType || c.DType != a.DType || !Shapes.Equal(a._shape, b._shape) || !Shapes.Equal(a._shape, c._shape))
+            throw new InvalidOperationException($"{op}: internal error, operands of shapes {Shapes.Format(a._shape)}, {Shapes.Format(b._shape)}, {Shapes.Format(c._shape)} and dtypes {a.DType}, {b.DType}, {c.DType}.");
+        a.EnsureFloatingPoint(op);
+        var d = Uninitialized(a._shape, a.DType);
+        int n = a.Numel;
+        if (a.DType == DType.Float32) Split(a.Array<float>(), b.Array<float>(), c.Array<float>(), d.Array<float>(), n);
+        else Split(a.Array<double>(), b.Array<double>(), c.Array<double>(), d.Array<double>(), n);
+        Capture.Active?.Ternary<TOp>(a, b, c, d, op);
+        return d;
+
+        static void Split<T>(T[] a, T[] b, T[] c, T[] d, int n) where T : unmanaged, IFloatingPointIeee754<T> =>
+            RangeWork.Run((n + SplitChunk - 1) / SplitChunk, n, (first, last) =>
+            {
+                int start = first * SplitChunk, end = Math.Min(n, last * SplitChunk);
+                Map.Ternary<T, TOp>(a.AsSpan(start, end - start), b.AsSpan(start, end - start), c.AsSpan(start, end - start), d.AsSpan(start, end - start));
+            });
     }
 
     /// <summary><c>f(a, b)</c> elementwise with type promotion and NumPy broadcasting.</summary>

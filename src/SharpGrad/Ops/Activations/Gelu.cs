@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using SharpGrad.Kernels;
 using F = SharpGrad.NN.Functional;
 
@@ -32,8 +33,8 @@ namespace SharpGrad
                 return Autograd.Record(yt, "GeluBackward", [this], g => [Map3<GeluTanhGradFunction>(g, this, this, nameof(Gelu))], differentiableBackward: false,
                     attributes: new GeluAttributes(GeluApproximation.Tanh));
             }
-            var y = Map1<GeluFunction>(this, nameof(Gelu));
-            return Autograd.Record(y, "GeluBackward", [this], g => [Map3<GeluGradFunction>(g, this, this, nameof(Gelu))], differentiableBackward: false,
+            var y = Map1Split<GeluFunction>(this, nameof(Gelu));
+            return Autograd.Record(y, "GeluBackward", [this], g => [Map3Split<GeluGradFunction>(g, this, this, nameof(Gelu))], differentiableBackward: false,
                 attributes: new GeluAttributes(GeluApproximation.None));
         }
     }
@@ -53,6 +54,7 @@ namespace SharpGrad
             double v = double.CreateTruncating(x);
             return T.CreateTruncating(0.5 * v * (1 + ErfFunction.Erf(v * 0.7071067811865476)));
         }
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static TV Apply<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             if (typeof(T) != typeof(float)) return GeluVector.PerLane<TV, T, GeluFunction>(x);
@@ -72,6 +74,7 @@ namespace SharpGrad
             double pdf = 0.3989422804014327 * Math.Exp(-0.5 * v * v);
             return g * T.CreateTruncating(cdf + v * pdf);
         }
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static TV Apply<TV, T>(TV g, TV x, TV u) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             if (typeof(T) != typeof(float)) return g * GeluVector.PerLane<TV, T, GeluDerivative>(x);
@@ -112,10 +115,12 @@ namespace SharpGrad
         private const float C0 = -1.26551223f, C1 = 1.00002368f, C2 = 0.37409196f, C3 = 0.09678418f, C4 = -0.18628806f,
             C5 = 0.27886807f, C6 = -1.13520398f, C7 = 1.48851587f, C8 = -0.82215223f, C9 = 0.17087277f;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // one vector expression: a call would pass every vector through memory
         private static TV K<TV, T>(float c) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> =>
             TV.Create(T.CreateTruncating(c));
 
         /// <summary>Φ(x), with φ(x) in <paramref name="pdf"/>; two exponentials.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // one vector expression: a call would pass every vector through memory
         public static TV Phi<TV, T>(TV x, out TV pdf) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             var (t, p, hi, lo) = Parts<TV, T>(x);
@@ -126,6 +131,7 @@ namespace SharpGrad
         }
 
         /// <summary>Φ alone, with one exponential.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // one vector expression: a call would pass every vector through memory
         public static TV Phi<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             var (t, p, hi, lo) = Parts<TV, T>(x);
@@ -140,6 +146,7 @@ namespace SharpGrad
 
         /// <summary>t = 1/(1 + a/2) with a = |x|/√2, the erfc polynomial P(t), and x² split exactly as hi + lo (so that
         /// rounding x², up to 170 here, does not become a relative error of the tail).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // one vector expression: a call would pass every vector through memory
         private static (TV T, TV P, TV Hi, TV Lo) Parts<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             var a = TV.Abs(x) * K<TV, T>(InvSqrt2);
@@ -158,6 +165,7 @@ namespace SharpGrad
         }
 
         /// <summary>e^x for the x ≤ 0 GELU needs, clamped at −87.3 (below float32's smallest normal number e^x is not needed).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // one vector expression: a call would pass every vector through memory
         private static TV Exp<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> =>
             TV.Exp(TV.Max(x, K<TV, T>(-87.3f)));
 
