@@ -131,6 +131,47 @@ public class LstmSequenceTests
         finally { SharpGrad.Kernels.Gemm.MaxThreads = saved; }
     }
 
+    /// <summary>
+    /// The fused layer's float32 σ and tanh (AVX-512) against double-precision Math: within 4 ulp of the correctly
+    /// rounded value over a dense sweep of [−20, 20], tiny arguments (where tanh x ≈ x must keep its relative
+    /// precision), the clamped tails and the special values.
+    /// </summary>
+    [Fact]
+    public void FloatSigmoidAndTanhAreWithinAFewUlp()
+    {
+        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return; // the AVX-512 path only (elsewhere TensorPrimitives runs)
+        var xs = new List<float>();
+        for (int i = -200000; i <= 200000; i++) xs.Add(i * 1e-4f);
+        for (int e = -40; e <= 2; e++) { xs.Add(MathF.Pow(2, e) * 1.2345f); xs.Add(-MathF.Pow(2, e) * 1.7f); }
+        xs.AddRange([0f, -0f, 0.17328f, 0.17329f, 0.3466f, -0.3466f, 87f, -87f, 88.5f, -88.5f, 100f, -100f, 1e30f, -1e30f, float.PositiveInfinity, float.NegativeInfinity]);
+        while (xs.Count % 16 != 0) xs.Add(0.5f);
+        static double Ulps(float actual, double exact)
+        {
+            float rounded = (float)exact;
+            double ulp = Math.Max(MathF.BitIncrement(MathF.Abs(rounded)) - MathF.Abs(rounded), float.Epsilon);
+            return Math.Abs(actual - exact) / ulp;
+        }
+        double worstSigmoid = 0, worstTanh = 0;
+        for (int k = 0; k < xs.Count; k += 16)
+        {
+            var v = System.Runtime.Intrinsics.Vector512.Create(xs.GetRange(k, 16).ToArray());
+            var s = SharpGrad.Kernels.LstmMath.Sigmoid(v);
+            var t = SharpGrad.Kernels.LstmMath.Tanh(v);
+            for (int j = 0; j < 16; j++)
+            {
+                double x = xs[k + j], exactS = 1 / (1 + Math.Exp(-x)), exactT = Math.Tanh(x);
+                if (exactS >= 1e-37) worstSigmoid = Math.Max(worstSigmoid, Ulps(s[j], exactS));
+                else Assert.True(s[j] >= 0 && s[j] < 1e-37, $"sigmoid({x}) = {s[j]}");
+                worstTanh = Math.Max(worstTanh, Ulps(t[j], exactT));
+                Assert.Equal(BitConverter.SingleToInt32Bits(MathF.CopySign(1, (float)x)) < 0, BitConverter.SingleToInt32Bits(t[j]) < 0); // tanh keeps the sign (of zeros too)
+            }
+        }
+        Assert.True(worstSigmoid <= 4, $"sigmoid: {worstSigmoid:F2} ulp");
+        Assert.True(worstTanh <= 4, $"tanh: {worstTanh:F2} ulp");
+        var nan = System.Runtime.Intrinsics.Vector512.Create(float.NaN);
+        Assert.True(float.IsNaN(SharpGrad.Kernels.LstmMath.Sigmoid(nan)[0]) && float.IsNaN(SharpGrad.Kernels.LstmMath.Tanh(nan)[3]));
+    }
+
     private static void AssertBits(float[] expected, float[] actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);

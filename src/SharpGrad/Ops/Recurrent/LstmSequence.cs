@@ -159,7 +159,7 @@ namespace SharpGrad.Kernels
         [ThreadStatic] private static LstmRecurrence<T, TK>? t_job;
 
         private readonly AlignedBuffer<T> _packedW = new(), _packedA0 = new(), _packedA1 = new(), _packedDaT = new();
-        private AlignedBuffer<T>[] _tiles = [];
+        private AlignedBuffer<T>[] _tiles = [], _bPanels = [];
 
         private enum Pass { Forward, Backward, WeightGrad }
 
@@ -188,6 +188,7 @@ namespace SharpGrad.Kernels
             job._blocks = (hidden + nr - 1) / nr;
             job._strips = (batch + mr - 1) / mr;
             if (job._tiles.Length < threads) job._tiles = AlignedBuffer<T>.Grow(job._tiles, Math.Max(threads, WorkerPool.MaxParallelism));
+            if (job._bPanels.Length < threads) job._bPanels = AlignedBuffer<T>.Grow(job._bPanels, Math.Max(threads, WorkerPool.MaxParallelism));
             return job;
         }
 
@@ -367,7 +368,7 @@ namespace SharpGrad.Kernels
             T* tile = _tiles[index].Get(7 * TK.MR * TK.NR);
             if (_pass == Pass.Backward) BackwardPart(b0, b1, tile);
             else if (_pass == Pass.Forward) ForwardPart(b0, b1, tile);
-            else WeightGradPart(b0, b1);
+            else WeightGradPart(b0, b1, _bPanels[index].Get(Math.Max(_kcRest, _kcH0) * _hidden));
         }
 
         /// <summary>Units of blocks [b0, b1), every row, one forward step.</summary>
@@ -397,17 +398,22 @@ namespace SharpGrad.Kernels
                         if (_bias != null) AddBias(tg, _bias + g * hidden + u0, h, w);
                     }
                     // Nonlinearities and the cell update over whole tiles (padding lanes hold finite values and are not stored).
-                    TensorPrimitives.Sigmoid<T>(new ReadOnlySpan<T>(tile, 2 * size), new Span<T>(tile, 2 * size));
-                    TensorPrimitives.Tanh<T>(new ReadOnlySpan<T>(tile + 2 * size, size), new Span<T>(tile + 2 * size, size));
-                    TensorPrimitives.Sigmoid<T>(new ReadOnlySpan<T>(tile + 3 * size, size), new Span<T>(tile + 3 * size, size));
                     nint o = (nint)row0 * hidden + u0;
                     LoadRows(tc, _cPrev + o, hidden, h, w);
-                    var c = new Span<T>(tc, size);
-                    // c = f ⊙ c_prev + i ⊙ g, rounded as the two products and the sum are in the composite form.
-                    TensorPrimitives.Multiply<T>(new ReadOnlySpan<T>(tile + size, size), c, c);
-                    TensorPrimitives.MultiplyAdd<T>(new ReadOnlySpan<T>(tile, size), new ReadOnlySpan<T>(tile + 2 * size, size), c, c);
-                    TensorPrimitives.Tanh<T>(c, new Span<T>(tt, size));
-                    TensorPrimitives.Multiply<T>(new ReadOnlySpan<T>(tile + 3 * size, size), new ReadOnlySpan<T>(tt, size), new Span<T>(th, size));
+                    if (typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated && size % Vector512<float>.Count == 0)
+                        CellUpdate512((float*)tile, size);
+                    else
+                    {
+                        TensorPrimitives.Sigmoid<T>(new ReadOnlySpan<T>(tile, 2 * size), new Span<T>(tile, 2 * size));
+                        TensorPrimitives.Tanh<T>(new ReadOnlySpan<T>(tile + 2 * size, size), new Span<T>(tile + 2 * size, size));
+                        TensorPrimitives.Sigmoid<T>(new ReadOnlySpan<T>(tile + 3 * size, size), new Span<T>(tile + 3 * size, size));
+                        var c = new Span<T>(tc, size);
+                        // c = f ⊙ c_prev + i ⊙ g, rounded as the two products and the sum are in the composite form.
+                        TensorPrimitives.Multiply<T>(new ReadOnlySpan<T>(tile + size, size), c, c);
+                        TensorPrimitives.MultiplyAdd<T>(new ReadOnlySpan<T>(tile, size), new ReadOnlySpan<T>(tile + 2 * size, size), c, c);
+                        TensorPrimitives.Tanh<T>(c, new Span<T>(tt, size));
+                        TensorPrimitives.Multiply<T>(new ReadOnlySpan<T>(tile + 3 * size, size), new ReadOnlySpan<T>(tt, size), new Span<T>(th, size));
+                    }
                     for (int g = 0; g < 4; g++) StoreRows(tile + g * size, _gates + (nint)row0 * g4 + g * hidden + u0, g4, h, w);
                     StoreRows(tc, _c + o, hidden, h, w);
                     StoreRows(tt, _tanhC + o, hidden, h, w);
@@ -415,6 +421,36 @@ namespace SharpGrad.Kernels
                     // h_t is the next step's A operand: write it packed (A(r, p) at p·MR + r, p the unit).
                     GemmPacking.PackA(aNext + (nint)u0 * mr, th, nr, false, h, w, mr);
                 }
+            }
+        }
+
+        /// <summary>
+        /// The float32 cell update of one block of tiles in one pass, 16 lanes at a time: the gate tiles (pre-activations
+        /// in, σ(i), σ(f), tanh(g), σ(o) out), then c_prev in / c out, tanh(c) and h. The same operations as the
+        /// TensorPrimitives path (c = f·c_prev, then + i·g, each rounded), with σ and tanh from
+        /// <see cref="LstmMath.Sigmoid"/> and <see cref="LstmMath.Tanh"/>: single-precision polynomials, a few ulp from the
+        /// correctly rounded values, where the library's exp widens every lane to double.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void CellUpdate512(float* tile, int size)
+        {
+            for (int j = 0; j < size; j += Vector512<float>.Count)
+            {
+                float* p = tile + j;
+                var i = LstmMath.Sigmoid(Vector512.Load(p));
+                var f = LstmMath.Sigmoid(Vector512.Load(p + size));
+                var g = LstmMath.Tanh(Vector512.Load(p + 2 * size));
+                var o = LstmMath.Sigmoid(Vector512.Load(p + 3 * size));
+                var c = f * Vector512.Load(p + 4 * size);
+                c = i * g + c;
+                var tc = LstmMath.Tanh(c);
+                i.Store(p);
+                f.Store(p + size);
+                g.Store(p + 2 * size);
+                o.Store(p + 3 * size);
+                c.Store(p + 4 * size);
+                tc.Store(p + 5 * size);
+                (o * tc).Store(p + 6 * size);
             }
         }
 
@@ -474,36 +510,58 @@ namespace SharpGrad.Kernels
 
         /// <summary>
         /// dW_hh and db_hh rows of the gate units of blocks [b0, b1) (every gate), from the packed gate gradients: the
-        /// products Gemm.Multiply would run (the same kernel calls on the same k blocks, B read in place from the stored
-        /// states), and the bias gradient summed over the positions in storage order, as a row-by-row sum does.
+        /// products Gemm.Multiply would run (the same kernel calls on the same k blocks, each KC-deep block of the stored
+        /// states packed once, whole rows at a time, and used by every strip of the part), and the bias gradient summed
+        /// over the positions in storage order, as a row-by-row sum does. Each tile of dW_hh gets its k blocks in order, so
+        /// the sums are the same.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void WeightGradPart(int b0, int b1)
+        private void WeightGradPart(int b0, int b1, T* bPanel)
         {
             int nr = TK.NR, hidden = _hidden, positions = _positions, rest = _rest, batch = _batch;
-            for (int jb = 0; jb < hidden; jb += nr)
-            {
+            if (_dB != null)
                 for (int ub = b0; ub < b1; ub++)
-                {
                     for (int g = 0; g < 4; g++)
-                    {
                         for (int q = 0; q < nr; q += 8)
                         {
-                            int unit = g * hidden + ub * nr + q; // first gate unit of the strip
-                            T* a = _daT + (nint)unit * positions;
-                            T* c = _dW + (nint)unit * hidden + jb;
-                            if (rest == 0)
-                                for (int r = 0; r < 8; r++) new Span<T>(c + (nint)r * hidden, nr).Clear();
-                            for (int p0 = 0; p0 < rest; p0 += _kcRest)
-                                TK.Run(Math.Min(_kcRest, rest - p0), a + (nint)(_restStart + p0) * 8, _hRest + (nint)p0 * hidden + jb, hidden, c, hidden,
-                                    T.One, p0 == 0 ? T.Zero : T.One);
-                            for (int p0 = 0; p0 < batch; p0 += _kcH0)
-                                TK.Run(Math.Min(_kcH0, batch - p0), a + (nint)(_h0Start + p0) * 8, _h0 + (nint)p0 * hidden + jb, hidden, c, hidden, T.One, T.One);
-                            if (jb == 0 && _dB != null) SumPositions(a, positions, _dB + unit);
+                            int unit = g * hidden + ub * nr + q;
+                            SumPositions(_daT + (nint)unit * positions, positions, _dB + unit);
                         }
-                    }
-                }
+            if (rest == 0)
+                for (int ub = b0; ub < b1; ub++)
+                    for (int g = 0; g < 4; g++)
+                        new Span<T>(_dW + (nint)(g * hidden + ub * nr) * hidden, nr * hidden).Clear();
+            for (int p0 = 0; p0 < rest; p0 += _kcRest)
+            {
+                int kc = Math.Min(_kcRest, rest - p0);
+                GemmPacking.PackB(bPanel, _hRest + (nint)p0 * hidden, hidden, false, kc, hidden, nr);
+                StripProducts(b0, b1, _restStart + p0, kc, bPanel, p0 == 0 ? T.Zero : T.One);
             }
+            for (int p0 = 0; p0 < batch; p0 += _kcH0)
+            {
+                int kc = Math.Min(_kcH0, batch - p0);
+                GemmPacking.PackB(bPanel, _h0 + (nint)p0 * hidden, hidden, false, kc, hidden, nr);
+                StripProducts(b0, b1, _h0Start + p0, kc, bPanel, T.One);
+            }
+        }
+
+        /// <summary>
+        /// One k block of dW_hh for every strip of 8 gate units of blocks [b0, b1), against a packed panel of every
+        /// column: each strip's k block stays in L1 while it meets every column strip of the panel (in L2).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void StripProducts(int b0, int b1, int position, int kc, T* bPanel, T beta)
+        {
+            int nr = TK.NR, hidden = _hidden, positions = _positions;
+            for (int ub = b0; ub < b1; ub++)
+                for (int g = 0; g < 4; g++)
+                    for (int q = 0; q < nr; q += 8)
+                    {
+                        int unit = g * hidden + ub * nr + q; // first gate unit of the strip
+                        T* a = _daT + (nint)unit * positions + (nint)position * 8;
+                        for (int jb = 0; jb < hidden; jb += nr)
+                            TK.Run(kc, a, bPanel + (nint)jb * kc, nr, _dW + (nint)unit * hidden + jb, hidden, T.One, beta);
+                    }
         }
 
         /// <summary>The sum over every position of a packed strip of 8 gate units, position by position from the first.</summary>
@@ -620,6 +678,67 @@ namespace SharpGrad.Kernels
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void Store(Vector<T> v, T* p) => Unsafe.WriteUnaligned(p, v);
+    }
+}
+
+namespace SharpGrad.Kernels
+{
+    /// <summary>
+    /// Single-precision σ and tanh for the LSTM cell, 16 lanes at a time. exp is Cody and Waite's reduction
+    /// x = n·ln 2 + r (ln 2 split in two so that n·ln2_hi is exact), |r| ≤ ln(2)/2, and the degree-7 polynomial
+    /// e^r ≈ 1 + r + r²·P(r) with Cephes' single-precision coefficients (expf), scaled by 2ⁿ through the exponent bits.
+    /// σ(x) = 1 / (1 + e^(−x)); tanh(x) = sign(x)·(−m) / (2 + m) with m = e^(−2|x|) − 1, where m is r + r²·P(r) itself
+    /// when n = 0 (|x| ≤ ln(2)/4), so small arguments keep their relative precision. A few ulp from the correctly rounded
+    /// values; NaN in, NaN out; outside ±87 the arguments of exp are clamped (σ is then 1, or about 6e-39 instead of a
+    /// smaller subnormal).
+    /// </summary>
+    internal static class LstmMath
+    {
+        private const float Log2E = 1.44269504088896341f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
+        private const float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f, P3 = 4.1665795894e-2f,
+            P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+
+        /// <summary>e^x − 1 as (2ⁿ, m) with e^x = 2ⁿ·(1 + m): n is 0 for |x| ≤ ln(2)/2, where m is e^x − 1 to full precision.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<float> Expm1Reduced(Vector512<float> x, out Vector512<float> n)
+        {
+            x = Vector512.Min(Vector512.Max(x, Vector512.Create(-87.3f)), Vector512.Create(88f));
+            n = Vector512.Round(x * Vector512.Create(Log2E));
+            var r = x - n * Vector512.Create(Ln2Hi);
+            r -= n * Vector512.Create(Ln2Lo);
+            var p = Vector512.FusedMultiplyAdd(Vector512.Create(P0), r, Vector512.Create(P1));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P2));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P3));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P4));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P5));
+            return Vector512.FusedMultiplyAdd(p, r * r, r);
+        }
+
+        /// <summary>2ⁿ for whole n in [−126, 127], from the exponent bits.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<float> Pow2(Vector512<float> n) =>
+            Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
+
+        /// <summary>σ(x) = 1 / (1 + e^(−x)).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Sigmoid(Vector512<float> x)
+        {
+            var m = Expm1Reduced(-x, out var n);
+            var e = Pow2(n) * (m + Vector512<float>.One);
+            var s = Vector512<float>.One / (Vector512<float>.One + e);
+            return Vector512.ConditionalSelect(Vector512.Equals(x, x), s, x);
+        }
+
+        /// <summary>tanh(x) = sign(x)·(1 − e^(−2|x|)) / (1 + e^(−2|x|)), through e^(−2|x|) − 1.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Tanh(Vector512<float> x)
+        {
+            var a = Vector512.Abs(x);
+            var m = Expm1Reduced(-(a + a), out var n);
+            m = Vector512.ConditionalSelect(Vector512.Equals(n, Vector512<float>.Zero), m, Pow2(n) * (m + Vector512<float>.One) - Vector512<float>.One);
+            var t = -m / (Vector512.Create(2f) + m);
+            return Vector512.ConditionalSelect(Vector512.Equals(x, x), Vector512.CopySign(t, x), x);
+        }
     }
 }
 
