@@ -260,7 +260,9 @@ namespace SharpGrad.Kernels
         /// The backward time loop: from the output gradient <paramref name="gy"/> [2, seq, batch, hidden], writes the gate
         /// pre-activation gradients <paramref name="da"/> [seq, batch, 4·hidden] (the gradient of the input projection),
         /// the gradient reaching c0 into <paramref name="dc"/> and, when <paramref name="wantDH0"/>, the one reaching h0
-        /// into <paramref name="dh"/> (both [batch, hidden], used as running buffers).
+        /// into <paramref name="dh"/> (both [batch, hidden], used as running buffers). When <see cref="PacksWeightGrad"/>
+        /// holds and <paramref name="dW"/> is given, also dW_hh and (if given) db_hh, and returns true; otherwise the caller
+        /// forms them.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static bool Backward(int seq, int batch, int hidden, T[] gy, T[] y, T[] gates, T[] tanhC, T[] h0, T[] c0, T[] w, T[] da, T[] dh, T[] dc,
@@ -349,7 +351,7 @@ namespace SharpGrad.Kernels
         internal static bool PacksWeightGrad(int seq, int batch, int hidden)
         {
             int g4 = 4 * hidden, rest = (seq - 1) * batch;
-            return TK.MR == 8 && hidden % TK.NR == 0 && seq > 0 && batch > 0
+            return TK.MR == 8 && hidden % TK.NR == 0 && seq > 0 && batch > 0 && (long)g4 * seq * batch <= int.MaxValue / 2
                 && (rest == 0 || !Gemm.IsSmall(true, false, g4, hidden, rest)) && !Gemm.IsSmall(true, false, g4, hidden, batch);
         }
 
