@@ -33,14 +33,28 @@ internal static class LstmStep
             targets[i] = Tensor.FromArray(Enumerable.Range(0, batch * context).Select(_ => (long)g.NextInt(vocab)).ToArray(), batch * context);
         }
         model.Train();
+        bool phases = options.GetValueOrDefault("phases", "0") == "1";
+        // --phases 1: the wall seconds of each part of the step (forward to the loss, backward, clip, AdamW), summed over
+        // the timed steps; for finding where a step goes, not for the row (the timestamps are read between the parts).
+        var phase = new double[4];
         void Step(int i)
         {
             using var scope = new TensorScope();
             opt.ZeroGrad();
+            long t0 = Stopwatch.GetTimestamp();
             var loss = F.CrossEntropy(model.ForwardSequence(inputs[i]).Reshape(batch * context, vocab), targets[i]);
+            long t1 = Stopwatch.GetTimestamp();
             loss.Backward();
+            long t2 = Stopwatch.GetTimestamp();
             Utils.ClipGradNorm(parameters, 1.0);
+            long t3 = Stopwatch.GetTimestamp();
             opt.Step();
+            if (!phases || i < warmup) return;
+            long t4 = Stopwatch.GetTimestamp();
+            phase[0] += Stopwatch.GetElapsedTime(t0, t1).TotalSeconds;
+            phase[1] += Stopwatch.GetElapsedTime(t1, t2).TotalSeconds;
+            phase[2] += Stopwatch.GetElapsedTime(t2, t3).TotalSeconds;
+            phase[3] += Stopwatch.GetElapsedTime(t3, t4).TotalSeconds;
         }
         for (int i = 0; i < warmup; i++) Step(i);
         var process = Process.GetCurrentProcess();
@@ -52,7 +66,9 @@ internal static class LstmStep
         process.Refresh();
         double cpu = (process.TotalProcessorTime - cpu0).TotalSeconds;
         long allocated = (GC.GetTotalAllocatedBytes(precise: true) - allocated0) / steps;
+        string parts = phases ? string.Create(CultureInfo.InvariantCulture,
+            $",\"ms_forward\":{1000 * phase[0] / steps:F3},\"ms_backward\":{1000 * phase[1] / steps:F3},\"ms_clip\":{1000 * phase[2] / steps:F3},\"ms_adamw\":{1000 * phase[3] / steps:F3}") : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"workload\":\"lstm-step\",\"threads\":{threads},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"ms_per_step\":{1000 * seconds / steps:F3},\"allocated_bytes_per_step\":{allocated}}}");
+            $"{{\"workload\":\"lstm-step\",\"threads\":{threads},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"ms_per_step\":{1000 * seconds / steps:F3},\"allocated_bytes_per_step\":{allocated}{parts}}}");
     }
 }

@@ -104,15 +104,18 @@ namespace SharpGrad.NN
             {
                 int seq = gates.ShapeRef[0], batch = gates.ShapeRef[1], hidden = w.ShapeRef[1], g4 = 4 * hidden, bh = batch * hidden;
                 T[] ys = y.Array<T>(), da = dXProj.Array<T>();
+                T[]? dw0 = dW?.Array<T>(), db0 = dB?.Array<T>();
+                bool done; // whether the time loop also formed dW_hh and db_hh (see LstmRecurrence.Backward)
                 if (Vector512.IsHardwareAccelerated)
-                    LstmRecurrence<T, GemmKernel512<T>>.Backward(seq, batch, hidden, g.Array<T>(), ys, gates.Array<T>(), tanhC.Array<T>(), c0.Array<T>(), w.Array<T>(),
-                        da, dH.Array<T>(), dC.Array<T>(), wantDH0, reverse);
+                    done = LstmRecurrence<T, GemmKernel512<T>>.Backward(seq, batch, hidden, g.Array<T>(), ys, gates.Array<T>(), tanhC.Array<T>(), h0.Array<T>(), c0.Array<T>(),
+                        w.Array<T>(), da, dH.Array<T>(), dC.Array<T>(), wantDH0, reverse, dw0, db0);
                 else if (Vector256.IsHardwareAccelerated)
-                    LstmRecurrence<T, GemmKernel256<T>>.Backward(seq, batch, hidden, g.Array<T>(), ys, gates.Array<T>(), tanhC.Array<T>(), c0.Array<T>(), w.Array<T>(),
-                        da, dH.Array<T>(), dC.Array<T>(), wantDH0, reverse);
+                    done = LstmRecurrence<T, GemmKernel256<T>>.Backward(seq, batch, hidden, g.Array<T>(), ys, gates.Array<T>(), tanhC.Array<T>(), h0.Array<T>(), c0.Array<T>(),
+                        w.Array<T>(), da, dH.Array<T>(), dC.Array<T>(), wantDH0, reverse, dw0, db0);
                 else
-                    LstmRecurrence<T, GemmKernelScalar<T>>.Backward(seq, batch, hidden, g.Array<T>(), ys, gates.Array<T>(), tanhC.Array<T>(), c0.Array<T>(), w.Array<T>(),
-                        da, dH.Array<T>(), dC.Array<T>(), wantDH0, reverse);
+                    done = LstmRecurrence<T, GemmKernelScalar<T>>.Backward(seq, batch, hidden, g.Array<T>(), ys, gates.Array<T>(), tanhC.Array<T>(), h0.Array<T>(), c0.Array<T>(),
+                        w.Array<T>(), da, dH.Array<T>(), dC.Array<T>(), wantDH0, reverse, dw0, db0);
+                if (done) return;
                 if (dW is not null)
                 {
                     // dW_hh = Σ_t da_tᵀ h_prev(t): the steps whose previous state is another step's output in one product, h0's step after.
@@ -155,16 +158,24 @@ namespace SharpGrad.Kernels
     {
         [ThreadStatic] private static LstmRecurrence<T, TK>? t_job;
 
-        private readonly AlignedBuffer<T> _packedW = new(), _packedA0 = new(), _packedA1 = new();
-        private AlignedBuffer<T>[] _tiles = [];
+        private readonly AlignedBuffer<T> _packedW = new(), _packedA0 = new(), _packedA1 = new(), _packedDaT = new();
+        private AlignedBuffer<T>[] _tiles = [], _bPanels = [];
 
-        private bool _backward;
+        private enum Pass { Forward, Backward, WeightGrad }
+
+        private Pass _pass;
         private int _batch, _hidden, _depth, _kc, _blocks, _strips;
         private T* _w, _aCur, _aNext, _bias;
         // Forward: the step's input projection, activated gates, h_t, c_t, tanh(c_t) and c_{t-1}.
         private T* _xp, _gates, _h, _c, _tanhC, _cPrev;
         // Backward: the step's output gradients (of h_t and c_t), dh and dc running buffers, the gate gradients of the step.
         private T* _gh, _gc, _dh, _dc, _da;
+        // Backward with the weight gradient: every step's gate gradients transposed and packed as the A operand of
+        // dW_hh = Σ_t da_tᵀ h_prev(t) (one strip of MR gate units, all seq·batch positions deep), and the position of the
+        // step's first row in it. WeightGrad pass: dW_hh, db_hh, the previous states (rows of the stored h_t, then h0)
+        // and where their positions start in the packed gradients.
+        private T* _daT, _dW, _dB, _hRest, _h0;
+        private int _daTRow, _positions, _rest, _restStart, _h0Start, _kcRest, _kcH0;
 
         private static LstmRecurrence<T, TK> Job(int threads, int batch, int hidden, int depth)
         {
@@ -177,6 +188,7 @@ namespace SharpGrad.Kernels
             job._blocks = (hidden + nr - 1) / nr;
             job._strips = (batch + mr - 1) / mr;
             if (job._tiles.Length < threads) job._tiles = AlignedBuffer<T>.Grow(job._tiles, Math.Max(threads, WorkerPool.MaxParallelism));
+            if (job._bPanels.Length < threads) job._bPanels = AlignedBuffer<T>.Grow(job._bPanels, Math.Max(threads, WorkerPool.MaxParallelism));
             return job;
         }
 
@@ -220,7 +232,7 @@ namespace SharpGrad.Kernels
                             Math.Min(nr, hidden - ub * nr), nr);
                 GemmPacking.PackA(a0, ph0, hidden, false, batch, hidden, mr);
                 ClearPadding(a1, batch, hidden);
-                job._backward = false;
+                job._pass = Pass.Forward;
                 job._w = pw;
                 job._bias = bias is null ? null : pb;
                 T* cOut = py + (nint)seq * bh;
@@ -248,15 +260,18 @@ namespace SharpGrad.Kernels
         /// The backward time loop: from the output gradient <paramref name="gy"/> [2, seq, batch, hidden], writes the gate
         /// pre-activation gradients <paramref name="da"/> [seq, batch, 4·hidden] (the gradient of the input projection),
         /// the gradient reaching c0 into <paramref name="dc"/> and, when <paramref name="wantDH0"/>, the one reaching h0
-        /// into <paramref name="dh"/> (both [batch, hidden], used as running buffers).
+        /// into <paramref name="dh"/> (both [batch, hidden], used as running buffers). When <see cref="PacksWeightGrad"/>
+        /// holds and <paramref name="dW"/> is given, also dW_hh and (if given) db_hh, and returns true; otherwise the caller
+        /// forms them.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Backward(int seq, int batch, int hidden, T[] gy, T[] y, T[] gates, T[] tanhC, T[] c0, T[] w, T[] da, T[] dh, T[] dc,
-            bool wantDH0, bool reverse)
+        public static bool Backward(int seq, int batch, int hidden, T[] gy, T[] y, T[] gates, T[] tanhC, T[] h0, T[] c0, T[] w, T[] da, T[] dh, T[] dc,
+            bool wantDH0, bool reverse, T[]? dW, T[]? dB)
         {
             dh.AsSpan().Clear();
             dc.AsSpan().Clear();
-            if (seq == 0 || batch == 0 || hidden == 0) { da.AsSpan().Clear(); return; }
+            if (seq == 0 || batch == 0 || hidden == 0) { da.AsSpan().Clear(); return false; }
+            bool weightGrad = dW is not null && PacksWeightGrad(seq, batch, hidden);
             int threads = Threads(batch, hidden), mr = TK.MR, nr = TK.NR, g4 = 4 * hidden, bh = batch * hidden;
             var job = Job(threads, batch, hidden, g4);
             int strips = job._strips, blocks = job._blocks;
@@ -270,10 +285,12 @@ namespace SharpGrad.Kernels
                     GemmPacking.PackBStrip(pw + (nint)ub * g4 * nr, pwh + ub * nr, hidden, false, g4, Math.Min(nr, hidden - ub * nr), nr);
                 ClearPadding(a0, batch, g4);
                 ClearPadding(a1, batch, g4);
-                job._backward = true;
+                job._pass = Pass.Backward;
                 job._w = pw;
                 job._dh = pdh;
                 job._dc = pdc;
+                job._positions = seq * batch;
+                job._daT = weightGrad ? job._packedDaT.Get(g4 * seq * batch) : null;
                 T* cOut = py + (nint)seq * bh;
                 try
                 {
@@ -289,6 +306,7 @@ namespace SharpGrad.Kernels
                         job._tanhC = ptc + (nint)t * bh;
                         job._cPrev = s == 0 ? pc0 : cOut + (nint)tPrev * bh;
                         job._da = pda + (nint)t * batch * g4;
+                        job._daTRow = t * batch;
                         WorkerPool.Run(job, threads);
                     }
                     if (wantDH0)
@@ -298,9 +316,43 @@ namespace SharpGrad.Kernels
                         job._da = null;
                         WorkerPool.Run(job, threads);
                     }
+                    if (weightGrad)
+                    {
+                        fixed (T* pdw = dW, pdb = dB, ph0 = h0)
+                        {
+                            // The same two products (and k blocks) as Gemm.Multiply on da and the stored states: first the
+                            // steps whose previous state is another step's output, then h0's step, accumulated.
+                            int rest = (seq - 1) * batch;
+                            job._pass = Pass.WeightGrad;
+                            job._dW = pdw;
+                            job._dB = pdb;
+                            job._h0 = ph0;
+                            job._rest = rest;
+                            job._hRest = reverse ? py + bh : py;
+                            job._restStart = reverse ? 0 : batch;
+                            job._h0Start = reverse ? rest : 0;
+                            job._kcRest = GemmTuning.BlockDepth<T>(nr, Math.Max(1, rest));
+                            job._kcH0 = GemmTuning.BlockDepth<T>(nr, batch);
+                            WorkerPool.Run(job, threads);
+                        }
+                    }
                 }
                 finally { job.Forget(); }
             }
+            return weightGrad;
+        }
+
+        /// <summary>
+        /// Whether <see cref="Backward"/> forms dW_hh (and db_hh) itself, from gate gradients it packs as it goes: when
+        /// the kernel's MR is 8 and the hidden units fill whole NR blocks (so a unit block's gate units are whole strips),
+        /// and when Gemm.Multiply would run both products on these same packed kernels (not its direct small loops), so
+        /// that the result is bit for bit the one the two products give.
+        /// </summary>
+        internal static bool PacksWeightGrad(int seq, int batch, int hidden)
+        {
+            int g4 = 4 * hidden, rest = (seq - 1) * batch;
+            return TK.MR == 8 && hidden % TK.NR == 0 && seq > 0 && batch > 0 && (long)g4 * seq * batch <= int.MaxValue / 2
+                && (rest == 0 || !Gemm.IsSmall(true, false, g4, hidden, rest)) && !Gemm.IsSmall(true, false, g4, hidden, batch);
         }
 
         /// <summary>Drops the pointers into the caller's pinned arrays once the call is over.</summary>
@@ -308,6 +360,7 @@ namespace SharpGrad.Kernels
         {
             _w = _aCur = _aNext = _bias = _xp = _gates = _h = _c = _tanhC = _cPrev = null;
             _gh = _gc = _dh = _dc = _da = null;
+            _daT = _dW = _dB = _hRest = _h0 = null;
         }
 
         public override void Execute(int index, int count)
@@ -315,8 +368,9 @@ namespace SharpGrad.Kernels
             int b0 = _blocks * index / count, b1 = _blocks * (index + 1) / count;
             if (b0 >= b1) return;
             T* tile = _tiles[index].Get(7 * TK.MR * TK.NR);
-            if (_backward) BackwardPart(b0, b1, tile);
-            else ForwardPart(b0, b1, tile);
+            if (_pass == Pass.Backward) BackwardPart(b0, b1, tile);
+            else if (_pass == Pass.Forward) ForwardPart(b0, b1, tile);
+            else WeightGradPart(b0, b1, _bPanels[index].Get(Math.Max(_kcRest, _kcH0) * _hidden));
         }
 
         /// <summary>Units of blocks [b0, b1), every row, one forward step.</summary>
@@ -346,17 +400,22 @@ namespace SharpGrad.Kernels
                         if (_bias != null) AddBias(tg, _bias + g * hidden + u0, h, w);
                     }
                     // Nonlinearities and the cell update over whole tiles (padding lanes hold finite values and are not stored).
-                    TensorPrimitives.Sigmoid<T>(new ReadOnlySpan<T>(tile, 2 * size), new Span<T>(tile, 2 * size));
-                    TensorPrimitives.Tanh<T>(new ReadOnlySpan<T>(tile + 2 * size, size), new Span<T>(tile + 2 * size, size));
-                    TensorPrimitives.Sigmoid<T>(new ReadOnlySpan<T>(tile + 3 * size, size), new Span<T>(tile + 3 * size, size));
                     nint o = (nint)row0 * hidden + u0;
                     LoadRows(tc, _cPrev + o, hidden, h, w);
-                    var c = new Span<T>(tc, size);
-                    // c = f ⊙ c_prev + i ⊙ g, rounded as the two products and the sum are in the composite form.
-                    TensorPrimitives.Multiply<T>(new ReadOnlySpan<T>(tile + size, size), c, c);
-                    TensorPrimitives.MultiplyAdd<T>(new ReadOnlySpan<T>(tile, size), new ReadOnlySpan<T>(tile + 2 * size, size), c, c);
-                    TensorPrimitives.Tanh<T>(c, new Span<T>(tt, size));
-                    TensorPrimitives.Multiply<T>(new ReadOnlySpan<T>(tile + 3 * size, size), new ReadOnlySpan<T>(tt, size), new Span<T>(th, size));
+                    if (typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated && size % Vector512<float>.Count == 0)
+                        CellUpdate512((float*)tile, size);
+                    else
+                    {
+                        TensorPrimitives.Sigmoid<T>(new ReadOnlySpan<T>(tile, 2 * size), new Span<T>(tile, 2 * size));
+                        TensorPrimitives.Tanh<T>(new ReadOnlySpan<T>(tile + 2 * size, size), new Span<T>(tile + 2 * size, size));
+                        TensorPrimitives.Sigmoid<T>(new ReadOnlySpan<T>(tile + 3 * size, size), new Span<T>(tile + 3 * size, size));
+                        var c = new Span<T>(tc, size);
+                        // c = f ⊙ c_prev + i ⊙ g, rounded as the two products and the sum are in the composite form.
+                        TensorPrimitives.Multiply<T>(new ReadOnlySpan<T>(tile + size, size), c, c);
+                        TensorPrimitives.MultiplyAdd<T>(new ReadOnlySpan<T>(tile, size), new ReadOnlySpan<T>(tile + 2 * size, size), c, c);
+                        TensorPrimitives.Tanh<T>(c, new Span<T>(tt, size));
+                        TensorPrimitives.Multiply<T>(new ReadOnlySpan<T>(tile + 3 * size, size), new ReadOnlySpan<T>(tt, size), new Span<T>(th, size));
+                    }
                     for (int g = 0; g < 4; g++) StoreRows(tile + g * size, _gates + (nint)row0 * g4 + g * hidden + u0, g4, h, w);
                     StoreRows(tc, _c + o, hidden, h, w);
                     StoreRows(tt, _tanhC + o, hidden, h, w);
@@ -364,6 +423,36 @@ namespace SharpGrad.Kernels
                     // h_t is the next step's A operand: write it packed (A(r, p) at p·MR + r, p the unit).
                     GemmPacking.PackA(aNext + (nint)u0 * mr, th, nr, false, h, w, mr);
                 }
+            }
+        }
+
+        /// <summary>
+        /// The float32 cell update of one block of tiles in one pass, 16 lanes at a time: the gate tiles (pre-activations
+        /// in, σ(i), σ(f), tanh(g), σ(o) out), then c_prev in / c out, tanh(c) and h. The same operations as the
+        /// TensorPrimitives path (c = f·c_prev, then + i·g, each rounded), with σ and tanh from
+        /// <see cref="LstmMath.Sigmoid"/> and <see cref="LstmMath.Tanh"/>: single-precision polynomials, a few ulp from the
+        /// correctly rounded values, where the library's exp widens every lane to double.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void CellUpdate512(float* tile, int size)
+        {
+            for (int j = 0; j < size; j += Vector512<float>.Count)
+            {
+                float* p = tile + j;
+                var i = LstmMath.Sigmoid(Vector512.Load(p));
+                var f = LstmMath.Sigmoid(Vector512.Load(p + size));
+                var g = LstmMath.Tanh(Vector512.Load(p + 2 * size));
+                var o = LstmMath.Sigmoid(Vector512.Load(p + 3 * size));
+                var c = f * Vector512.Load(p + 4 * size);
+                c = i * g + c;
+                var tc = LstmMath.Tanh(c);
+                i.Store(p);
+                f.Store(p + size);
+                g.Store(p + 2 * size);
+                o.Store(p + 3 * size);
+                c.Store(p + 4 * size);
+                tc.Store(p + 5 * size);
+                (o * tc).Store(p + 6 * size);
             }
         }
 
@@ -412,6 +501,90 @@ namespace SharpGrad.Kernels
             for (; j < n; j++) dst[j] = src[j];
         }
 
+        /// <summary>Eight values (one packed row of a strip of 8) in one vector.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Copy8(T* src, T* dst)
+        {
+            if (sizeof(T) == 4 && Vector256.IsHardwareAccelerated) Vector256.Store(Vector256.Load((float*)src), (float*)dst);
+            else if (sizeof(T) == 8 && Vector512.IsHardwareAccelerated) Vector512.Store(Vector512.Load((double*)src), (double*)dst);
+            else for (int j = 0; j < 8; j++) dst[j] = src[j];
+        }
+
+        /// <summary>
+        /// dW_hh and db_hh rows of the gate units of blocks [b0, b1) (every gate), from the packed gate gradients: the
+        /// products Gemm.Multiply would run (the same kernel calls on the same k blocks, each KC-deep block of the stored
+        /// states packed once, whole rows at a time, and used by every strip of the part), and the bias gradient summed
+        /// over the positions in storage order, as a row-by-row sum does. Each tile of dW_hh gets its k blocks in order, so
+        /// the sums are the same.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void WeightGradPart(int b0, int b1, T* bPanel)
+        {
+            int nr = TK.NR, hidden = _hidden, positions = _positions, rest = _rest, batch = _batch;
+            if (_dB != null)
+                for (int ub = b0; ub < b1; ub++)
+                    for (int g = 0; g < 4; g++)
+                        for (int q = 0; q < nr; q += 8)
+                        {
+                            int unit = g * hidden + ub * nr + q;
+                            SumPositions(_daT + (nint)unit * positions, positions, _dB + unit);
+                        }
+            if (rest == 0)
+                for (int ub = b0; ub < b1; ub++)
+                    for (int g = 0; g < 4; g++)
+                        new Span<T>(_dW + (nint)(g * hidden + ub * nr) * hidden, nr * hidden).Clear();
+            for (int p0 = 0; p0 < rest; p0 += _kcRest)
+            {
+                int kc = Math.Min(_kcRest, rest - p0);
+                GemmPacking.PackB(bPanel, _hRest + (nint)p0 * hidden, hidden, false, kc, hidden, nr);
+                StripProducts(b0, b1, _restStart + p0, kc, bPanel, p0 == 0 ? T.Zero : T.One);
+            }
+            for (int p0 = 0; p0 < batch; p0 += _kcH0)
+            {
+                int kc = Math.Min(_kcH0, batch - p0);
+                GemmPacking.PackB(bPanel, _h0 + (nint)p0 * hidden, hidden, false, kc, hidden, nr);
+                StripProducts(b0, b1, _h0Start + p0, kc, bPanel, T.One);
+            }
+        }
+
+        /// <summary>
+        /// One k block of dW_hh for every strip of 8 gate units of blocks [b0, b1), against a packed panel of every
+        /// column: each strip's k block stays in L1 while it meets every column strip of the panel (in L2).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void StripProducts(int b0, int b1, int position, int kc, T* bPanel, T beta)
+        {
+            int nr = TK.NR, hidden = _hidden, positions = _positions;
+            for (int ub = b0; ub < b1; ub++)
+                for (int g = 0; g < 4; g++)
+                    for (int q = 0; q < nr; q += 8)
+                    {
+                        int unit = g * hidden + ub * nr + q; // first gate unit of the strip
+                        T* a = _daT + (nint)unit * positions + (nint)position * 8;
+                        for (int jb = 0; jb < hidden; jb += nr)
+                            TK.Run(kc, a, bPanel + (nint)jb * kc, nr, _dW + (nint)unit * hidden + jb, hidden, T.One, beta);
+                    }
+        }
+
+        /// <summary>The sum over every position of a packed strip of 8 gate units, position by position from the first.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void SumPositions(T* strip, int positions, T* db)
+        {
+            if (sizeof(T) == 4 && Vector256.IsHardwareAccelerated)
+            {
+                var acc = Vector256<float>.Zero;
+                for (int p = 0; p < positions; p++) acc += Vector256.Load((float*)strip + p * 8);
+                Vector256.Store(acc, (float*)db);
+                return;
+            }
+            for (int j = 0; j < 8; j++)
+            {
+                T sum = T.Zero;
+                for (int p = 0; p < positions; p++) sum += strip[p * 8 + j];
+                db[j] = sum;
+            }
+        }
+
         /// <summary>Units of blocks [b0, b1), every row, one backward step: dh from the later step, then the gate gradients.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void BackwardPart(int b0, int b1, T* tile)
@@ -443,6 +616,19 @@ namespace SharpGrad.Kernels
                     // da_t is the next product's A operand: pack it (A(r, p) at p·MR + r, p = gate·hidden + unit).
                     for (int g = 0; g < 4; g++)
                         GemmPacking.PackA(aNext + (nint)(g * hidden + u0) * mr, _da + (nint)row0 * g4 + g * hidden + u0, g4, false, h, w, mr);
+                    if (_daT != null)
+                    {
+                        // And, transposed, the weight gradient's A operand: row r of the step is position _daTRow + r of
+                        // every strip of 8 gate units, whose 8 values are contiguous in both layouts.
+                        for (int r = 0; r < h; r++)
+                        {
+                            T* src = _da + (nint)(row0 + r) * g4 + u0;
+                            T* dst = _daT + (nint)u0 * _positions + (nint)(_daTRow + row0 + r) * 8;
+                            for (int g = 0; g < 4; g++)
+                                for (int q = 0; q < nr; q += 8)
+                                    Copy8(src + g * hidden + q, dst + ((nint)g * hidden + q) * _positions);
+                        }
+                    }
                 }
             }
         }
@@ -497,6 +683,67 @@ namespace SharpGrad.Kernels
     }
 }
 
+namespace SharpGrad.Kernels
+{
+    /// <summary>
+    /// Single-precision σ and tanh for the LSTM cell, 16 lanes at a time. exp is Cody and Waite's reduction
+    /// x = n·ln 2 + r (ln 2 split in two so that n·ln2_hi is exact), |r| ≤ ln(2)/2, and the degree-7 polynomial
+    /// e^r ≈ 1 + r + r²·P(r) with Cephes' single-precision coefficients (expf), scaled by 2ⁿ through the exponent bits.
+    /// σ(x) = 1 / (1 + e^(−x)); tanh(x) = sign(x)·(−m) / (2 + m) with m = e^(−2|x|) − 1, where m is r + r²·P(r) itself
+    /// when n = 0 (|x| ≤ ln(2)/4), so small arguments keep their relative precision. A few ulp from the correctly rounded
+    /// values; NaN in, NaN out; outside ±87 the arguments of exp are clamped (σ is then 1, or about 6e-39 instead of a
+    /// smaller subnormal).
+    /// </summary>
+    internal static class LstmMath
+    {
+        private const float Log2E = 1.44269504088896341f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
+        private const float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f, P3 = 4.1665795894e-2f,
+            P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+
+        /// <summary>e^x − 1 as (2ⁿ, m) with e^x = 2ⁿ·(1 + m): n is 0 for |x| ≤ ln(2)/2, where m is e^x − 1 to full precision.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<float> Expm1Reduced(Vector512<float> x, out Vector512<float> n)
+        {
+            x = Vector512.Min(Vector512.Max(x, Vector512.Create(-87.3f)), Vector512.Create(88f));
+            n = Vector512.Round(x * Vector512.Create(Log2E));
+            var r = x - n * Vector512.Create(Ln2Hi);
+            r -= n * Vector512.Create(Ln2Lo);
+            var p = Vector512.FusedMultiplyAdd(Vector512.Create(P0), r, Vector512.Create(P1));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P2));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P3));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P4));
+            p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P5));
+            return Vector512.FusedMultiplyAdd(p, r * r, r);
+        }
+
+        /// <summary>2ⁿ for whole n in [−126, 127], from the exponent bits.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<float> Pow2(Vector512<float> n) =>
+            Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
+
+        /// <summary>σ(x) = 1 / (1 + e^(−x)).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Sigmoid(Vector512<float> x)
+        {
+            var m = Expm1Reduced(-x, out var n);
+            var e = Pow2(n) * (m + Vector512<float>.One);
+            var s = Vector512<float>.One / (Vector512<float>.One + e);
+            return Vector512.ConditionalSelect(Vector512.Equals(x, x), s, x);
+        }
+
+        /// <summary>tanh(x) = sign(x)·(1 − e^(−2|x|)) / (1 + e^(−2|x|)), through e^(−2|x|) − 1.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Tanh(Vector512<float> x)
+        {
+            var a = Vector512.Abs(x);
+            var m = Expm1Reduced(-(a + a), out var n);
+            m = Vector512.ConditionalSelect(Vector512.Equals(n, Vector512<float>.Zero), m, Pow2(n) * (m + Vector512<float>.One) - Vector512<float>.One);
+            var t = -m / (Vector512.Create(2f) + m);
+            return Vector512.ConditionalSelect(Vector512.Equals(x, x), Vector512.CopySign(t, x), x);
+        }
+    }
+}
+
 namespace SharpGrad
 {
     internal static partial class GradChecks
@@ -515,6 +762,11 @@ namespace SharpGrad
             // Two unit blocks of the packed time loop (the second partial) and two row strips (the second partial).
             c.Add("batch 9, hidden 17", x => NN.Functional.LstmSequence(x[0], x[1], x[2], x[3], x[4], reverse: false),
                 c.Normal(2, 9, 68), c.Normal(9, 17), c.Normal(9, 17), c.Normal(68, 17), c.Normal(68));
+            // Whole unit blocks (float64 NR is 16 with AVX-512): the time loop packs the gate gradients and forms dW_hh itself.
+            c.Add("batch 3, hidden 16", x => NN.Functional.LstmSequence(x[0], x[1], x[2], x[3], x[4], reverse: false),
+                c.Normal(3, 3, 64), c.Normal(3, 16), c.Normal(3, 16), c.Normal(64, 16), c.Normal(64));
+            c.Add("reverse, batch 3, hidden 16", x => NN.Functional.LstmSequence(x[0], x[1], x[2], x[3], x[4], reverse: true),
+                c.Normal(3, 3, 64), c.Normal(3, 16), c.Normal(3, 16), c.Normal(64, 16), c.Normal(64));
         });
     }
 }
