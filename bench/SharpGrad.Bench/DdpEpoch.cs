@@ -15,7 +15,7 @@ using F = SharpGrad.NN.Functional;
 /// and every process's breakdown (gathered): CPU seconds; thread CPU seconds in forward, backward (which includes DDP's hooks
 /// and its end-of-pass wait), the optimizer and data loading, polling for the other processes (wait_cpu: inside the backward
 /// pass, and inside the optimizer step when it is sharded), DDP's <see cref="DistributedDataParallel.Timings"/>, and
-/// garbage collections. Options: --batch (global, 64), --bucket-kb (1024), --deterministic 1, --reduction auto|ring|shm, --shard 0|1 (1: the sharded optimizer step, ZeRO-1), --limit N.
+/// garbage collections. Options: --batch (global, 64), --bucket-kb (1024), --deterministic 1, --reduction auto|ring|shm, --shard 0|1 (1, the default as in train: the sharded optimizer step, ZeRO-1), --limit N.
 /// bench/reference/ddp.py is PyTorch's DDP on gloo with the same split.
 /// </summary>
 internal static class DdpEpoch
@@ -46,8 +46,8 @@ internal static class DdpEpoch
         using var ddp = new DistributedDataParallel(model, group, bucketCap, reduction: reduction);
         group.DeterministicReduction = options.GetValueOrDefault("deterministic", "0") == "1";
         var opt = new Adam(model.Parameters(), 1e-3);
-        // --shard 1: the optimizer step sharded over the processes where DDP can (train's --shard-optimizer).
-        bool sharded = options.GetValueOrDefault("shard", "0") == "1" && ddp.ShardOptimizerStep(opt);
+        // The optimizer step sharded over the processes where DDP can, as train does by default (--shard 0: train's --no-shard-optimizer).
+        bool sharded = options.GetValueOrDefault("shard", "1") == "1" && ddp.ShardOptimizerStep(opt);
         // --batch is the global batch (64 by default); one process with --batch 32 is the per-process compute of two
         // processes at 64 without any communication.
         int global = int.Parse(options.GetValueOrDefault("batch", "64"), CultureInfo.InvariantCulture);

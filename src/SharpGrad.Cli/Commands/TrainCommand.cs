@@ -126,12 +126,12 @@ internal static class TrainCommand
         public Option<double> Divergence { get; } = new("--divergence-factor") { Description = "Stop when the loss exceeds this many times the first loss (0: only on NaN or infinity).", DefaultValueFactory = _ => 1e6 };
         public Option<int?> Synthetic { get; } = new("--synthetic") { Description = "Train on N synthetic 28x28 images of 10 classes instead of Fashion-MNIST (no files needed)." };
         public Option<bool> NoCompile { get; } = new("--no-compile") { Description = "Run every training step eagerly instead of replaying a compiled step (same weights; for comparison and debugging)." };
-        public Option<bool> ShardOptimizer { get; } = new("--shard-optimizer") { Description = "Data-parallel on one machine: each process updates 1/N of the parameters and reads the others' through shared memory (ZeRO-1; the same weights) instead of every process taking the whole optimizer step." };
+        public Option<bool> NoShardOptimizer { get; } = new("--no-shard-optimizer") { Description = "Data-parallel: every process takes the whole optimizer step (by default, on one machine, each process updates 1/N of the parameters and reads the others' through shared memory: ZeRO-1, the same weights)." };
         public Option<bool> Distributed { get; } = new("--distributed") { Description = "Data-parallel training over MPI: run under mpirun -np N (implied when mpirun started the process); --batch-size is the global batch, rank 0 alone writes output and checkpoints." };
 
         public void AddTo(Command cmd)
         {
-            foreach (var o in new Option[] { Checkpoint, Every, Keep, Resume, MaxSteps, Schedule, Divergence, Synthetic, Distributed, ShardOptimizer, NoCompile }) cmd.Add(o);
+            foreach (var o in new Option[] { Checkpoint, Every, Keep, Resume, MaxSteps, Schedule, Divergence, Synthetic, Distributed, NoShardOptimizer, NoCompile }) cmd.Add(o);
         }
 
         public CheckpointPlan? Plan(ParseResult p)
@@ -186,7 +186,7 @@ internal static class TrainCommand
         double divergence = p.GetValue(r.Divergence);
         if (!(divergence >= 0)) throw new ArgumentException($"--divergence-factor must be 0 or more (got {divergence}).");
         var config = o.Config(p, lr) with { Schedule = p.GetValue(r.Schedule)!, Synthetic = p.GetValue(r.Synthetic), MaxSteps = maxSteps, DivergenceFactor = divergence,
-            Compile = !p.GetValue(r.NoCompile), ShardOptimizer = p.GetValue(r.ShardOptimizer) };
+            Compile = !p.GetValue(r.NoCompile), ShardOptimizer = !p.GetValue(r.NoShardOptimizer) };
         TrainRunner.CheckSchedule(config);
         var plan = r.Plan(p);
         bool json = p.GetValue(o.Json);

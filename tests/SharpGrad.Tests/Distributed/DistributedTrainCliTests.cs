@@ -104,7 +104,7 @@ public class DistributedTrainCliTests
     }
 
     /// <summary>
-    /// `train --distributed --shard-optimizer` (each process updates half of the parameters) gives the weights of every
+    /// `train --distributed` (sharded by default: each process updates half of the parameters) gives the weights of every
     /// process taking the whole step, and its checkpoints hold the whole optimizer state (gathered from both processes),
     /// so a sharded run stopped by --max-steps resumes unsharded to the same weights.
     /// </summary>
@@ -115,17 +115,17 @@ public class DistributedTrainCliTests
         try
         {
             string[] adam = ["--optimizer", "adam", "--lr", "0.003"];
-            var whole = Run(2, [.. Args, .. adam]);
+            var whole = Run(2, [.. Args, .. adam, "--no-shard-optimizer"]);
             Assert.True(whole.Code == 0, whole.Err);
             string want = Json(whole.Out).GetProperty("weights_sha256").GetString()!;
-            var sharded = Run(2, [.. Args, .. adam, "--shard-optimizer"]);
+            var sharded = Run(2, [.. Args, .. adam]);
             Assert.True(sharded.Code == 0, sharded.Err);
             Assert.Equal(want, Json(sharded.Out).GetProperty("weights_sha256").GetString());
 
             string ck = Path.Combine(dir, "ck");
-            var first = Run(2, [.. Args, .. adam, "--checkpoint", ck, "--max-steps", "40", "--shard-optimizer"]);
+            var first = Run(2, [.. Args, .. adam, "--checkpoint", ck, "--max-steps", "40"]);
             Assert.True(first.Code == 0, first.Err);
-            var second = Run(2, [.. Args, .. adam, "--checkpoint", ck, "--resume"]);
+            var second = Run(2, [.. Args, .. adam, "--checkpoint", ck, "--resume", "--no-shard-optimizer"]);
             Assert.True(second.Code == 0, second.Err);
             Assert.Equal(want, Json(second.Out).GetProperty("weights_sha256").GetString());
         }
