@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using SharpGrad.NN;
@@ -314,36 +315,28 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
                 _gradients[i] = Tensor.Zeros(Parameters[i].Shape, dtype);
             }
             bool shared = group.WorldSize > 1 && reduction == GradientReduction.SharedMemory;
-            if (dtype == DType.Float32)
-            {
-                if (shared)
-                {
-                    _sharedFloat = new SharedMemoryAllReduce<float>(group, _count);
-                    fixed (float* p = _sharedFloat.Input) _data = p;
-                }
-                else
-                {
-                    var buffer = GC.AllocateArray<float>(_count, pinned: true);
-                    _data = (void*)Marshal.UnsafeAddrOfPinnedArrayElement(buffer, 0);
-                    if (group.WorldSize > 1) _ringFloat = new RingAllReduce<float>(group, buffer, MpiNative.Float, tag);
-                }
-            }
-            else
-            {
-                if (shared)
-                {
-                    _sharedDouble = new SharedMemoryAllReduce<double>(group, _count);
-                    fixed (double* p = _sharedDouble.Input) _data = p;
-                }
-                else
-                {
-                    var buffer = GC.AllocateArray<double>(_count, pinned: true);
-                    _data = (void*)Marshal.UnsafeAddrOfPinnedArrayElement(buffer, 0);
-                    if (group.WorldSize > 1) _ringDouble = new RingAllReduce<double>(group, buffer, MpiNative.Double, tag);
-                }
-            }
+            if (dtype == DType.Float32) (_sharedFloat, _ringFloat) = Reduction<float>(group, shared, MpiNative.Float, tag, out _data);
+            else (_sharedDouble, _ringDouble) = Reduction<double>(group, shared, MpiNative.Double, tag, out _data);
             _progress = Progress;
             Pending = Parameters.Length;
+        }
+
+        /// <summary>
+        /// The bucket's reduction for element type <typeparamref name="T"/>: a shared-memory window (its slot is the
+        /// bucket's buffer), or a pinned buffer with a ring of messages (none for a single process).
+        /// </summary>
+        private (SharedMemoryAllReduce<T>?, RingAllReduce<T>?) Reduction<T>(ProcessGroup group, bool shared, nint datatype, int tag, out void* data)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            if (shared)
+            {
+                var window = new SharedMemoryAllReduce<T>(group, _count);
+                fixed (T* p = window.Input) data = p; // the window's memory is native: the address stays valid
+                return (window, null);
+            }
+            var buffer = GC.AllocateArray<T>(_count, pinned: true);
+            data = (void*)Marshal.UnsafeAddrOfPinnedArrayElement(buffer, 0);
+            return (null, group.WorldSize > 1 ? new RingAllReduce<T>(group, buffer, datatype, tag) : null);
         }
 
         private bool Shared => _sharedFloat is not null || _sharedDouble is not null;
