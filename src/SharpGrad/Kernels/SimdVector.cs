@@ -53,6 +53,9 @@ internal interface IVec<TSelf, T> where TSelf : struct, IVec<TSelf, T> where T :
     /// <summary>Round half to even.</summary>
     static abstract TSelf Round(TSelf x);
     static abstract TSelf Truncate(TSelf x);
+    /// <summary>The bit patterns shifted left by <paramref name="count"/> as integers of the element's width (int for
+    /// float, long for double): builds 2ⁿ from a whole n held in the low bits, for exponentials.</summary>
+    static abstract TSelf ShiftLeftBits(TSelf x, int count);
     static abstract TSelf Exp(TSelf x);
     static abstract TSelf Log(TSelf x);
     static abstract TSelf Sin(TSelf x);
@@ -113,6 +116,7 @@ internal readonly struct Vec128<T> : IVec<Vec128<T>, T> where T : unmanaged, IFl
     [MethodImpl(Inline)] public static Vec128<T> Ceiling(Vec128<T> x) => new(typeof(T) == typeof(float) ? Vector128.Ceiling(x.v.AsSingle()).As<float, T>() : Vector128.Ceiling(x.v.AsDouble()).As<double, T>());
     [MethodImpl(Inline)] public static Vec128<T> Round(Vec128<T> x) => new(typeof(T) == typeof(float) ? Vector128.Round(x.v.AsSingle()).As<float, T>() : Vector128.Round(x.v.AsDouble()).As<double, T>());
     [MethodImpl(Inline)] public static Vec128<T> Truncate(Vec128<T> x) => new(typeof(T) == typeof(float) ? Vector128.Truncate(x.v.AsSingle()).As<float, T>() : Vector128.Truncate(x.v.AsDouble()).As<double, T>());
+    [MethodImpl(Inline)] public static Vec128<T> ShiftLeftBits(Vec128<T> x, int count) => new(typeof(T) == typeof(float) ? Vector128.ShiftLeft(x.v.AsInt32(), count).As<int, T>() : Vector128.ShiftLeft(x.v.AsInt64(), count).As<long, T>());
     [MethodImpl(Inline)] public static Vec128<T> Exp(Vec128<T> x) => new(typeof(T) == typeof(float) ? Vector128.Exp(x.v.AsSingle()).As<float, T>() : Vector128.Exp(x.v.AsDouble()).As<double, T>());
     [MethodImpl(Inline)] public static Vec128<T> Log(Vec128<T> x) => new(typeof(T) == typeof(float) ? Vector128.Log(x.v.AsSingle()).As<float, T>() : Vector128.Log(x.v.AsDouble()).As<double, T>());
     [MethodImpl(Inline)] public static Vec128<T> Sin(Vec128<T> x) => new(typeof(T) == typeof(float) ? Vector128.Sin(x.v.AsSingle()).As<float, T>() : Vector128.Sin(x.v.AsDouble()).As<double, T>());
@@ -165,6 +169,7 @@ internal readonly struct Vec256<T> : IVec<Vec256<T>, T> where T : unmanaged, IFl
     [MethodImpl(Inline)] public static Vec256<T> Ceiling(Vec256<T> x) => new(typeof(T) == typeof(float) ? Vector256.Ceiling(x.v.AsSingle()).As<float, T>() : Vector256.Ceiling(x.v.AsDouble()).As<double, T>());
     [MethodImpl(Inline)] public static Vec256<T> Round(Vec256<T> x) => new(typeof(T) == typeof(float) ? Vector256.Round(x.v.AsSingle()).As<float, T>() : Vector256.Round(x.v.AsDouble()).As<double, T>());
     [MethodImpl(Inline)] public static Vec256<T> Truncate(Vec256<T> x) => new(typeof(T) == typeof(float) ? Vector256.Truncate(x.v.AsSingle()).As<float, T>() : Vector256.Truncate(x.v.AsDouble()).As<double, T>());
+    [MethodImpl(Inline)] public static Vec256<T> ShiftLeftBits(Vec256<T> x, int count) => new(typeof(T) == typeof(float) ? Vector256.ShiftLeft(x.v.AsInt32(), count).As<int, T>() : Vector256.ShiftLeft(x.v.AsInt64(), count).As<long, T>());
     [MethodImpl(Inline)] public static Vec256<T> Exp(Vec256<T> x) => new(typeof(T) == typeof(float) ? Vector256.Exp(x.v.AsSingle()).As<float, T>() : Vector256.Exp(x.v.AsDouble()).As<double, T>());
     [MethodImpl(Inline)] public static Vec256<T> Log(Vec256<T> x) => new(typeof(T) == typeof(float) ? Vector256.Log(x.v.AsSingle()).As<float, T>() : Vector256.Log(x.v.AsDouble()).As<double, T>());
     [MethodImpl(Inline)] public static Vec256<T> Sin(Vec256<T> x) => new(typeof(T) == typeof(float) ? Vector256.Sin(x.v.AsSingle()).As<float, T>() : Vector256.Sin(x.v.AsDouble()).As<double, T>());
@@ -217,6 +222,7 @@ internal readonly struct Vec512<T> : IVec<Vec512<T>, T> where T : unmanaged, IFl
     [MethodImpl(Inline)] public static Vec512<T> Ceiling(Vec512<T> x) => new(typeof(T) == typeof(float) ? Vector512.Ceiling(x.v.AsSingle()).As<float, T>() : Vector512.Ceiling(x.v.AsDouble()).As<double, T>());
     [MethodImpl(Inline)] public static Vec512<T> Round(Vec512<T> x) => new(typeof(T) == typeof(float) ? Vector512.Round(x.v.AsSingle()).As<float, T>() : Vector512.Round(x.v.AsDouble()).As<double, T>());
     [MethodImpl(Inline)] public static Vec512<T> Truncate(Vec512<T> x) => new(typeof(T) == typeof(float) ? Vector512.Truncate(x.v.AsSingle()).As<float, T>() : Vector512.Truncate(x.v.AsDouble()).As<double, T>());
+    [MethodImpl(Inline)] public static Vec512<T> ShiftLeftBits(Vec512<T> x, int count) => new(typeof(T) == typeof(float) ? Vector512.ShiftLeft(x.v.AsInt32(), count).As<int, T>() : Vector512.ShiftLeft(x.v.AsInt64(), count).As<long, T>());
     [MethodImpl(Inline)] public static Vec512<T> Exp(Vec512<T> x) => new(typeof(T) == typeof(float) ? Vector512.Exp(x.v.AsSingle()).As<float, T>() : Vector512.Exp(x.v.AsDouble()).As<double, T>());
     [MethodImpl(Inline)] public static Vec512<T> Log(Vec512<T> x) => new(typeof(T) == typeof(float) ? Vector512.Log(x.v.AsSingle()).As<float, T>() : Vector512.Log(x.v.AsDouble()).As<double, T>());
     [MethodImpl(Inline)] public static Vec512<T> Sin(Vec512<T> x) => new(typeof(T) == typeof(float) ? Vector512.Sin(x.v.AsSingle()).As<float, T>() : Vector512.Sin(x.v.AsDouble()).As<double, T>());
