@@ -175,8 +175,7 @@ internal static class FlashAttention
                         T correction = T.Exp(m[r] - mNew);
                         var orow = os.Slice((r0 + r) * dv, dv);
                         if (correction != T.One) TensorPrimitives.Multiply(orow, correction, orow);
-                        TensorPrimitives.Subtract(sr, mNew, sr);
-                        TensorPrimitives.Exp<T>(sr, sr); // the probabilities (unnormalised); masked keys give 0
+                        FloatExp.ExpShifted(sr, mNew); // the probabilities (unnormalised); masked keys give 0
                         T rowSum = TensorPrimitives.Sum<T>(sr);
                         if (pr.DropoutP > 0)
                             for (int c = 0; c < cols; c++)
@@ -247,8 +246,7 @@ internal static class FlashAttention
                             dr.Clear();
                             continue;
                         }
-                        TensorPrimitives.Subtract(pr_, rowLse, pr_);
-                        TensorPrimitives.Exp<T>(pr_, pr_); // P
+                        FloatExp.ExpShifted(pr_, rowLse); // P
                         dr.Clear();
                         AccumulateRow<T>(gos.Slice((r0 + r) * dv, dv), 1, dv, kt, cols, dr, cols); // dO Vᵀ
                         if (pr.DropoutP > 0)

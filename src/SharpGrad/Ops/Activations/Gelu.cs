@@ -133,9 +133,9 @@ namespace SharpGrad
         public static TV Phi<TV, T>(TV x, out TV pdf) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             var (t, p, hi, lo) = Parts<TV, T>(x);
-            var g = Exp<TV, T>(hi * K<TV, T>(-0.5f)) * (TV.One - lo * K<TV, T>(0.5f)); // e^(−x²/2), x² = hi + lo exactly
+            var g = FloatExp.Exp<TV, T>(hi * K<TV, T>(-0.5f)) * (TV.One - lo * K<TV, T>(0.5f)); // e^(−x²/2), x² = hi + lo exactly
             pdf = g * K<TV, T>(InvSqrt2Pi);
-            var half = K<TV, T>(0.5f) * t * g * Exp<TV, T>(p); // erfc(|x|/√2)/2 = Φ(−|x|)
+            var half = K<TV, T>(0.5f) * t * g * FloatExp.Exp<TV, T>(p); // erfc(|x|/√2)/2 = Φ(−|x|)
             return TV.ConditionalSelect(TV.LessThan(x, TV.Zero), half, TV.One - half);
         }
 
@@ -149,7 +149,7 @@ namespace SharpGrad
             var sum = p + h;
             var hb = sum - p;
             var err = (p - (sum - hb)) + (h - hb) - lo * K<TV, T>(0.5f);
-            var half = K<TV, T>(0.5f) * t * Exp<TV, T>(sum) * (TV.One + err);
+            var half = K<TV, T>(0.5f) * t * FloatExp.Exp<TV, T>(sum) * (TV.One + err);
             return TV.ConditionalSelect(TV.LessThan(x, TV.Zero), half, TV.One - half);
         }
 
@@ -171,35 +171,6 @@ namespace SharpGrad
             p = TV.FusedMultiplyAdd(t, p, K<TV, T>(C0));
             var hi = x * x;
             return (t, p, hi, TV.FusedMultiplyAdd(x, x, -hi));
-        }
-
-        private const float Log2E = 1.44269504f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f,
-            E0 = 1.9875691500e-4f, E1 = 1.3981999507e-3f, E2 = 8.3334519073e-3f, E3 = 4.1665795894e-2f, E4 = 1.6666665459e-1f,
-            E5 = 5.0000001201e-1f;
-        /// <summary>1.5·2²³ + 127: added to a float below 2²², it leaves the nearest whole number plus 127 in the low bits.</summary>
-        private const float RoundBias = 12583039f;
-
-        /// <summary>
-        /// e^x in single precision for the x ≤ 0 GELU needs, clamped at −87.3 (below float32's smallest normal number e^x
-        /// is not needed) and at 88. Cody and Waite's reduction x = n·ln 2 + r, |r| ≤ ln(2)/2 (ln 2 in two parts so that
-        /// n·ln2_hi is exact), e^r ≈ 1 + r + r²·P(r) with Cephes' expf coefficients, 2ⁿ from the exponent bits: within
-        /// 2 ulp, and without the BCL's float exp widening every lane to double (which made GELU 2-3x slower).
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] // one vector expression: a call would pass every vector through memory
-        private static TV Exp<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            x = TV.Min(TV.Max(x, K<TV, T>(-87.3f)), K<TV, T>(88f));
-            var biased = TV.FusedMultiplyAdd(x, K<TV, T>(Log2E), K<TV, T>(RoundBias)); // n + 127 in the low bits
-            var n = biased - K<TV, T>(RoundBias);
-            var r = TV.FusedMultiplyAdd(n, K<TV, T>(-Ln2Hi), x);
-            r = TV.FusedMultiplyAdd(n, K<TV, T>(-Ln2Lo), r);
-            var p = TV.FusedMultiplyAdd(K<TV, T>(E0), r, K<TV, T>(E1));
-            p = TV.FusedMultiplyAdd(p, r, K<TV, T>(E2));
-            p = TV.FusedMultiplyAdd(p, r, K<TV, T>(E3));
-            p = TV.FusedMultiplyAdd(p, r, K<TV, T>(E4));
-            p = TV.FusedMultiplyAdd(p, r, K<TV, T>(E5));
-            var e = TV.FusedMultiplyAdd(p, r * r, r) + TV.One;
-            return e * TV.ShiftLeftBits(biased, 23); // (n + 127) moved into the exponent field: 2ⁿ
         }
 
         /// <summary>A scalar function applied lane by lane (the float64 path, which keeps the exact scalar erf).</summary>
