@@ -16,7 +16,8 @@ using F = SharpGrad.NN.Functional;
 /// and its end-of-pass wait), the optimizer and data loading, polling for the other processes (wait_cpu: inside the backward
 /// pass, and inside the optimizer step when it is sharded), DDP's <see cref="DistributedDataParallel.Timings"/>, and
 /// garbage collections. Options: --batch (global, 64), --bucket-kb (1024), --deterministic 1, --reduction auto|ring|shm, --shard 0|1 (1, the default as in train: the sharded optimizer step, ZeRO-1), --compile 0|1 (1, the default as in train:
-/// the step compiled with <see cref="Jit.Compile"/>; its thread CPU is then reported whole, as train_step_cpu), --limit N.
+/// the step compiled with <see cref="Jit.Compile"/>; its thread CPU is then reported whole, as train_step_cpu), --profile N
+/// (compiled: every instruction's wall-clock microseconds per replay, per rank, over N more replays), --limit N.
 /// bench/reference/ddp.py is PyTorch's DDP on gloo with the same split.
 /// </summary>
 internal static class DdpEpoch
@@ -129,9 +130,22 @@ internal static class DdpEpoch
         var all = group.AllGather(mine).ToArray<double>();
         string PerRank(int k) => "[" + string.Join(',', Enumerable.Range(0, group.WorldSize).Select(r => all[r * fields + k].ToString("F4", CultureInfo.InvariantCulture))) + "]";
         double totalCpu = Enumerable.Range(0, group.WorldSize).Sum(r => all[r * fields]);
+        string profile = "";
+        // --profile N (compiled only): after the epoch, N more replays of the warm-up batch's plan on every process with
+        // a timestamp around each instruction (CompiledStep.ProfileReplay), reported per rank in microseconds per step.
+        // Wall-clock: on a shared machine the waits include the time the other process was not scheduled.
+        if (compiled is not null && options.TryGetValue("profile", out var p) && int.Parse(p, CultureInfo.InvariantCulture) is > 0 and var reps)
+        {
+            var (x, y) = data.GetBatch(Enumerable.Range(group.Rank * local, local).ToArray());
+            group.Barrier();
+            var parts = compiled.ProfileReplay([x, y], reps);
+            var times = group.AllGather(Tensor.FromArray(parts.Select(q => q.Nanoseconds / 1000).ToArray(), parts.Length)).ToArray<double>();
+            profile = ",\"profile_us\":[" + string.Join(',', parts.Select((q, i) => "{\"name\":\"" + q.Name.Replace("\"", "'", StringComparison.Ordinal) + "\",\"us\":[" +
+                string.Join(',', Enumerable.Range(0, group.WorldSize).Select(r => times[r * parts.Length + i].ToString("F2", CultureInfo.InvariantCulture))) + "]}")) + "]";
+        }
         return string.Create(CultureInfo.InvariantCulture,
             $"{{\"workload\":\"ddp-epoch\",\"model\":\"{modelName}\",\"processes\":{group.WorldSize},\"threads\":{threads},\"rank\":{group.Rank},\"batch\":{global},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"buckets\":{ddp.BucketCount},\"reduction\":\"{ddp.Reduction}\",\"sharded_step\":{(sharded ? "true" : "false")},\"compiled\":{(compile ? "true" : "false")},") +
-            string.Create(CultureInfo.InvariantCulture, $"\"cpu_seconds_all_ranks\":{totalCpu:F4},\"per_rank\":{{\"cpu\":{PerRank(0)},\"forward_cpu\":{PerRank(1)},\"backward_cpu\":{PerRank(2)},\"ddp_hooks_wall\":{PerRank(3)},\"ddp_wait_wall\":{PerRank(4)},\"ddp_finish_wall\":{PerRank(5)},\"optimizer_cpu\":{PerRank(6)},\"loading_cpu\":{PerRank(7)},\"gen0\":{PerRank(8)},\"gen2\":{PerRank(9)},\"gc_pause\":{PerRank(10)},\"wait_cpu\":{PerRank(11)},\"train_step_cpu\":{PerRank(12)},\"replayed\":{PerRank(13)}}}}}");
+            string.Create(CultureInfo.InvariantCulture, $"\"cpu_seconds_all_ranks\":{totalCpu:F4},\"per_rank\":{{\"cpu\":{PerRank(0)},\"forward_cpu\":{PerRank(1)},\"backward_cpu\":{PerRank(2)},\"ddp_hooks_wall\":{PerRank(3)},\"ddp_wait_wall\":{PerRank(4)},\"ddp_finish_wall\":{PerRank(5)},\"optimizer_cpu\":{PerRank(6)},\"loading_cpu\":{PerRank(7)},\"gen0\":{PerRank(8)},\"gen2\":{PerRank(9)},\"gc_pause\":{PerRank(10)},\"wait_cpu\":{PerRank(11)},\"train_step_cpu\":{PerRank(12)},\"replayed\":{PerRank(13)}}}{profile}}}");
     }
 }
 
