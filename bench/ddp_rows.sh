@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The data-parallel rows of bench/compare.sh (issue 16): one epoch at global batch 64 in 2 processes of 1 thread each
 # under mpirun, against the same program in 1 process of 1 thread (scaling) and against PyTorch 1.13's DDP on gloo in
-# the same 2 processes. Appends "TAG sharpgrad|reference JSON" lines to LINES_FILE; alone, prints their table.
+# the same 2 processes. Both SharpGrad sides compile their step (ddp-epoch's default, as train's; --compile 0 is eager). Appends "TAG sharpgrad|reference JSON" lines to LINES_FILE; alone, prints their table.
 #   bench/ddp_rows.sh [LINES_FILE] [--limit N]      (needs openmpi-bin, Fashion-MNIST and /usr/bin/python3 with torch)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -15,7 +15,9 @@ using F = SharpGrad.NN.Functional;
 /// and every process's breakdown (gathered): CPU seconds; thread CPU seconds in forward, backward (which includes DDP's hooks
 /// and its end-of-pass wait), the optimizer and data loading, polling for the other processes (wait_cpu: inside the backward
 /// pass, and inside the optimizer step when it is sharded), DDP's <see cref="DistributedDataParallel.Timings"/>, and
-/// garbage collections. Options: --batch (global, 64), --bucket-kb (1024), --deterministic 1, --reduction auto|ring|shm, --shard 0|1 (1, the default as in train: the sharded optimizer step, ZeRO-1), --limit N.
+/// garbage collections. Options: --batch (global, 64), --bucket-kb (1024), --deterministic 1, --reduction auto|ring|shm, --shard 0|1 (1, the default as in train: the sharded optimizer step, ZeRO-1), --compile 0|1 (1, the default as in train:
+/// the step compiled with <see cref="Jit.Compile"/>; its thread CPU is then reported whole, as train_step_cpu), --profile N
+/// (compiled: every instruction's wall-clock microseconds per replay, per rank, over N more replays), --limit N.
 /// bench/reference/ddp.py is PyTorch's DDP on gloo with the same split.
 /// </summary>
 internal static class DdpEpoch
@@ -56,12 +58,34 @@ internal static class DdpEpoch
         // Per-phase CPU time of this thread in nanoseconds (CLOCK_THREAD_CPUTIME_ID, about a microsecond per read against
         // a step of ~0.5 ms): unlike wall-clock time it does not count the time the process was not scheduled, which on a
         // shared machine is most of it.
-        long forward = 0, backward = 0, step = 0, loading = 0;
+        long forward = 0, backward = 0, step = 0, loading = 0, whole = 0;
         ProcessGroup.WaitClock = ThreadCpu.Nanoseconds; // the thread CPU spent polling for the other processes
+        // --compile 1 (the default, as train's): the step compiled with Jit.Compile, DDP's hooks and reductions and the
+        // sharded step's gather recorded in the plan; --compile 0: eager. A compiled step has no forward/backward/optimizer
+        // split: its thread CPU is the whole step (train_step_cpu).
+        bool compile = options.GetValueOrDefault("compile", "1") == "1";
+        var compiled = compile
+            ? Jit.Compile(t =>
+            {
+                var loss = F.CrossEntropy(model.Forward(t[0]), t[1]);
+                opt.ZeroGrad();
+                loss.Backward();
+                opt.Step();
+                return loss;
+            })
+            : null;
+        long replayed = 0;
         void Step((Tensor Input, Tensor Target) batch)
         {
             using var scope = new TensorScope();
             long t0 = ThreadCpu.Nanoseconds();
+            if (compiled is not null)
+            {
+                compiled.Run(batch.Input, batch.Target);
+                if (compiled.LastRunReplayed) replayed++;
+                whole += ThreadCpu.Nanoseconds() - t0;
+                return;
+            }
             var loss = F.CrossEntropy(model.Forward(batch.Input), batch.Target);
             opt.ZeroGrad();
             long t1 = ThreadCpu.Nanoseconds();
@@ -70,9 +94,12 @@ internal static class DdpEpoch
             opt.Step();
             long t3 = ThreadCpu.Nanoseconds();
             (forward, backward, step) = (forward + t1 - t0, backward + t2 - t1, step + t3 - t2);
+            whole += t3 - t0;
         }
-        Step(data.GetBatch(Enumerable.Range(group.Rank * local, local).ToArray())); // warm-up, as the other epoch rows
-        (forward, backward, step) = (0, 0, 0);
+        // Warm-up, as the other epoch rows (compiled: the warm-up call and the capture).
+        for (int w = 0; w < (compile ? 2 : 1); w++) Step(data.GetBatch(Enumerable.Range(group.Rank * local, local).ToArray()));
+        if (compiled?.FallbackReason is { } reason) throw new InvalidOperationException("ddp-epoch: the compiled step runs eagerly: " + reason);
+        (forward, backward, step, whole, replayed) = (0, 0, 0, 0, 0);
         var ddp0 = ddp.Timings;
         long waitCpu0 = ProcessGroup.WaitClockTicks;
         int gc0 = GC.CollectionCount(0), gc2 = GC.CollectionCount(2);
@@ -94,17 +121,31 @@ internal static class DdpEpoch
         double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
         var d = ddp.Timings;
         static double S(long nanoseconds) => nanoseconds * 1e-9;
-        // Every process's figures, gathered to rank 0's line: [cpu, forward, backward, hooks, wait, finish, step, loading, gc0, gc2, gc pause, wait cpu]
-        // (forward, backward, optimizer, loading: thread CPU seconds; DDP's hooks, wait and finish: wall-clock seconds).
+        // Every process's figures, gathered to rank 0's line: [cpu, forward, backward, hooks, wait, finish, step, loading, gc0, gc2, gc pause, wait cpu, train step, replayed]
+        // (forward, backward, optimizer, loading, train step: thread CPU seconds; DDP's hooks, wait and finish: wall-clock seconds).
+        const int fields = 14;
         var mine = Tensor.FromArray(new double[] { cpu, S(forward), S(backward), d.HookSeconds - ddp0.HookSeconds, d.WaitSeconds - ddp0.WaitSeconds,
             d.FinishSeconds - ddp0.FinishSeconds, S(step), S(loading), GC.CollectionCount(0) - gc0, GC.CollectionCount(2) - gc2,
-            (GC.GetTotalPauseDuration() - pause0).TotalSeconds, S(ProcessGroup.WaitClockTicks - waitCpu0) }, 12);
+            (GC.GetTotalPauseDuration() - pause0).TotalSeconds, S(ProcessGroup.WaitClockTicks - waitCpu0), S(whole), replayed }, fields);
         var all = group.AllGather(mine).ToArray<double>();
-        string PerRank(int k) => "[" + string.Join(',', Enumerable.Range(0, group.WorldSize).Select(r => all[r * 12 + k].ToString("F4", CultureInfo.InvariantCulture))) + "]";
-        double totalCpu = Enumerable.Range(0, group.WorldSize).Sum(r => all[r * 12]);
+        string PerRank(int k) => "[" + string.Join(',', Enumerable.Range(0, group.WorldSize).Select(r => all[r * fields + k].ToString("F4", CultureInfo.InvariantCulture))) + "]";
+        double totalCpu = Enumerable.Range(0, group.WorldSize).Sum(r => all[r * fields]);
+        string profile = "";
+        // --profile N (compiled only): after the epoch, N more replays of the warm-up batch's plan on every process with
+        // a timestamp around each instruction (CompiledStep.ProfileReplay), reported per rank in microseconds per step.
+        // Wall-clock: on a shared machine the waits include the time the other process was not scheduled.
+        if (compiled is not null && options.TryGetValue("profile", out var p) && int.Parse(p, CultureInfo.InvariantCulture) is > 0 and var reps)
+        {
+            var (x, y) = data.GetBatch(Enumerable.Range(group.Rank * local, local).ToArray());
+            group.Barrier();
+            var parts = compiled.ProfileReplay([x, y], reps);
+            var times = group.AllGather(Tensor.FromArray(parts.Select(q => q.Nanoseconds / 1000).ToArray(), parts.Length)).ToArray<double>();
+            profile = ",\"profile_us\":[" + string.Join(',', parts.Select((q, i) => "{\"name\":\"" + q.Name.Replace("\"", "'", StringComparison.Ordinal) + "\",\"us\":[" +
+                string.Join(',', Enumerable.Range(0, group.WorldSize).Select(r => times[r * parts.Length + i].ToString("F2", CultureInfo.InvariantCulture))) + "]}")) + "]";
+        }
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"workload\":\"ddp-epoch\",\"model\":\"{modelName}\",\"processes\":{group.WorldSize},\"threads\":{threads},\"rank\":{group.Rank},\"batch\":{global},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"buckets\":{ddp.BucketCount},\"reduction\":\"{ddp.Reduction}\",\"sharded_step\":{(sharded ? "true" : "false")},") +
-            string.Create(CultureInfo.InvariantCulture, $"\"cpu_seconds_all_ranks\":{totalCpu:F4},\"per_rank\":{{\"cpu\":{PerRank(0)},\"forward_cpu\":{PerRank(1)},\"backward_cpu\":{PerRank(2)},\"ddp_hooks_wall\":{PerRank(3)},\"ddp_wait_wall\":{PerRank(4)},\"ddp_finish_wall\":{PerRank(5)},\"optimizer_cpu\":{PerRank(6)},\"loading_cpu\":{PerRank(7)},\"gen0\":{PerRank(8)},\"gen2\":{PerRank(9)},\"gc_pause\":{PerRank(10)},\"wait_cpu\":{PerRank(11)}}}}}");
+            $"{{\"workload\":\"ddp-epoch\",\"model\":\"{modelName}\",\"processes\":{group.WorldSize},\"threads\":{threads},\"rank\":{group.Rank},\"batch\":{global},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"buckets\":{ddp.BucketCount},\"reduction\":\"{ddp.Reduction}\",\"sharded_step\":{(sharded ? "true" : "false")},\"compiled\":{(compile ? "true" : "false")},") +
+            string.Create(CultureInfo.InvariantCulture, $"\"cpu_seconds_all_ranks\":{totalCpu:F4},\"per_rank\":{{\"cpu\":{PerRank(0)},\"forward_cpu\":{PerRank(1)},\"backward_cpu\":{PerRank(2)},\"ddp_hooks_wall\":{PerRank(3)},\"ddp_wait_wall\":{PerRank(4)},\"ddp_finish_wall\":{PerRank(5)},\"optimizer_cpu\":{PerRank(6)},\"loading_cpu\":{PerRank(7)},\"gen0\":{PerRank(8)},\"gen2\":{PerRank(9)},\"gc_pause\":{PerRank(10)},\"wait_cpu\":{PerRank(11)},\"train_step_cpu\":{PerRank(12)},\"replayed\":{PerRank(13)}}}{profile}}}");
     }
 }
 

@@ -122,22 +122,36 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
 
     private void OnGradientReady(Tensor parameter)
     {
-        long t0 = Stopwatch.GetTimestamp();
-        OnGradientReadyCore(parameter);
-        _hookTicks += Stopwatch.GetTimestamp() - t0;
+        var grad = parameter.Grad!;
+        var (bucket, offset) = _slots[parameter];
+        // In a compiled step (Jit.Compile) the hook is recorded where the backward pass runs it, bound to the gradient
+        // array the pass writes: a replay copies that array into the bucket and starts the bucket's reduction at the
+        // same point as the eager pass does, so the overlap with the rest of the backward pass is kept.
+        if (Capture.Active is { Recording: true } capture)
+        {
+            capture.Launch("DistributedDataParallel gradient hook");
+            capture.Reads(grad);
+            if (capture.Recording) capture.Add(new GradientReadyInstruction(this, bucket, offset, grad.Storage));
+        }
+        GradientReady(bucket, offset, grad.Storage, replay: false);
     }
 
-    private void OnGradientReadyCore(Tensor parameter)
+    /// <summary>
+    /// The hook's work for the gradient in <paramref name="source"/> of the parameter at <paramref name="offset"/> of
+    /// <paramref name="bucket"/>: eagerly, or replayed (the end of the pass is then a recorded instruction of its own
+    /// instead of a queued callback).
+    /// </summary>
+    private void GradientReady(Bucket bucket, int offset, Array source, bool replay)
     {
+        long t0 = Stopwatch.GetTimestamp();
         if (!_passActive)
         {
             _passActive = true;
             _nextToStart = 0;
             BucketsStartedDuringBackward = 0;
-            Autograd.QueueCallback(FinishPass);
+            if (!replay) Autograd.QueueCallback(FinishPass);
         }
-        var (bucket, offset) = _slots[parameter];
-        bucket.Put(parameter, offset);
+        bucket.Put(source, offset);
         if (bucket.Pending == 0)
         {
             StartReadyBuckets();
@@ -145,6 +159,22 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         }
         // Let MPI move the data of buckets already started (Open MPI progresses only inside MPI calls).
         for (int i = 0; i < _nextToStart; i++) _buckets[i].Progress();
+        _hookTicks += Stopwatch.GetTimestamp() - t0;
+    }
+
+    /// <summary>A recorded gradient hook (see <see cref="OnGradientReady"/>).</summary>
+    private sealed class GradientReadyInstruction(DistributedDataParallel owner, Bucket bucket, int offset, Array source) : Instruction
+    {
+        public override void Run() => owner.GradientReady(bucket, offset, source, replay: true);
+    }
+
+    /// <summary>
+    /// The recorded end of a backward pass: the remaining buckets start, every reduction is waited for and the means are
+    /// written into the gradients the optimizer step reads (the buckets' own tensors, bound at capture).
+    /// </summary>
+    private sealed class FinishPassInstruction(DistributedDataParallel owner, Tensor[] buffers) : Instruction
+    {
+        public override void Run() => owner.FinishPassCore(buffers);
     }
 
     /// <summary>Starts, in bucket order, every bucket whose gradients are all in.</summary>
@@ -156,13 +186,26 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
 
     private void FinishPass()
     {
+        // The buffers broadcast after the pass, listed once per pass eagerly and once per plan when compiled.
+        Tensor[] buffers = BroadcastBuffers && Group.WorldSize > 1 ? [.. Module.NamedBuffers().Select(b => b.Value)] : [];
+        if (Capture.Active is { Recording: true } capture)
+        {
+            capture.Launch("DistributedDataParallel end of pass");
+            foreach (var bucket in _buckets) bucket.DeclareGradients(capture);
+            foreach (var b in buffers) { capture.Reads(b); capture.Writes(b); }
+            if (capture.Recording) capture.Add(new FinishPassInstruction(this, buffers));
+        }
+        FinishPassCore(buffers);
+    }
+
+    private void FinishPassCore(Tensor[] buffers)
+    {
         long t0 = Stopwatch.GetTimestamp();
         _passActive = false;
         foreach (var bucket in _buckets) bucket.FillMissing();
         StartReadyBuckets();
         foreach (var bucket in _buckets) bucket.Complete(ref _waitTicks);
-        if (BroadcastBuffers && Group.WorldSize > 1)
-            foreach (var (_, b) in Module.NamedBuffers()) Group.Broadcast(b, 0);
+        foreach (var b in buffers) Group.Broadcast(b, 0);
         _passes++;
         _finishTicks += Stopwatch.GetTimestamp() - t0;
     }
@@ -248,7 +291,26 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
 
         public void AfterStep()
         {
+            // In a compiled step the gather is recorded after the sharded update, as one instruction.
+            if (Capture.Active is { Recording: true } capture)
+            {
+                capture.Launch("DistributedDataParallel parameter gather");
+                foreach (var bucket in _owner._buckets)
+                    foreach (var p in bucket.Parameters) { capture.Reads(p); capture.Writes(p); }
+                if (capture.Recording) capture.Add(new GatherInstruction(this));
+            }
+            Gather();
+        }
+
+        private void Gather()
+        {
             foreach (var bucket in _owner._buckets) bucket.Gather(bucket.Parameters, ref _waitTicks);
+        }
+
+        /// <summary>The recorded gather of the updated parameters after a sharded optimizer step.</summary>
+        private sealed class GatherInstruction(OptimizerShard shard) : Instruction
+        {
+            public override void Run() => shard.Gather();
         }
 
         public void GatherState()
@@ -375,13 +437,20 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
 
         private nint Datatype => _dtype == DType.Float32 ? MpiNative.Float : MpiNative.Double;
 
-        public void Put(Tensor parameter, int offset)
+        /// <summary>Copies the gradient in <paramref name="source"/> (the parameter's elements) into the bucket at <paramref name="offset"/>.</summary>
+        public void Put(Array source, int offset)
         {
             int i = System.Array.IndexOf(Offsets, offset);
-            var grad = parameter.Grad!;
-            if (_dtype == DType.Float32) grad.Span<float>().CopyTo(Floats[offset..]);
-            else grad.Span<double>().CopyTo(Doubles[offset..]);
+            int n = Parameters[i].Numel;
+            if (_dtype == DType.Float32) ((float[])source).AsSpan(0, n).CopyTo(Floats[offset..]);
+            else ((double[])source).AsSpan(0, n).CopyTo(Doubles[offset..]);
             if (!_arrived[i]) { _arrived[i] = true; Pending--; }
+        }
+
+        /// <summary>Declares to a capture the gradient tensors <see cref="Complete"/> writes the means into.</summary>
+        public void DeclareGradients(Capture capture)
+        {
+            foreach (var g in _gradients) capture.Writes(g);
         }
 
         /// <summary>Zeros for the parameters the pass sent no gradient to, so that the bucket can be reduced.</summary>

@@ -47,9 +47,12 @@ public static class EquivalenceRun
     /// <summary>
     /// How <see cref="Train(ProcessGroup, string, DType, int, int, Settings, out Optimizer)"/> runs: DDP's reduction,
     /// whether the optimizer step is sharded (<see cref="DistributedDataParallel.ShardOptimizerStep"/>; the state is then
-    /// gathered at the end), Adam (lr 1e-2) instead of SGD, and a callback that sees the DDP wrapper.
+    /// gathered at the end), Adam (lr 1e-2) instead of SGD, a callback that sees the DDP wrapper, and whether the step
+    /// is compiled (<see cref="Jit.Compile"/>: warm-up, capture, then replays) with a callback that gets, after the run,
+    /// the number of replayed steps and the bytes this thread allocated inside them (from the eleventh on).
     /// </summary>
-    public sealed record Settings(GradientReduction Reduction = GradientReduction.Auto, bool Shard = false, bool Adam = false, Action<DistributedDataParallel>? Report = null);
+    public sealed record Settings(GradientReduction Reduction = GradientReduction.Auto, bool Shard = false, bool Adam = false, Action<DistributedDataParallel>? Report = null,
+        bool Compile = false, Action<long, long>? Replays = null);
 
     /// <summary><see cref="Train(ProcessGroup, string, DType, int, int)"/> with <paramref name="settings"/>; also returns the optimizer (its state whole on every process).</summary>
     public static Module Train(ProcessGroup group, string modelName, DType dtype, int globalBatch, int steps, Settings settings, out Optimizer optimizer)
@@ -62,15 +65,40 @@ public static class EquivalenceRun
         bool sharded = settings.Shard && ddp is not null && ddp.ShardOptimizerStep(optimizer);
         if (settings.Shard && ddp is not null && !sharded) throw new InvalidOperationException("the optimizer step could not be sharded");
         if (ddp is not null) settings.Report?.Invoke(ddp);
+        var opt = optimizer;
+        var compiled = settings.Compile
+            ? Jit.Compile(t =>
+            {
+                var loss = F.CrossEntropy(model.Forward(t[0]), t[1]);
+                opt.ZeroGrad();
+                loss.Backward();
+                opt.Step();
+                return loss;
+            })
+            : null;
         int step = 0;
+        long replays = 0, replayBytes = 0;
         foreach (var (x, y) in sampler.Batches(globalBatch / group.WorldSize))
         {
-            var loss = F.CrossEntropy(model.Forward(x), y);
-            optimizer.ZeroGrad();
-            loss.Backward();
-            optimizer.Step();
+            if (compiled is not null)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                compiled.Run(x, y);
+                // The first replays run code for the first time (the runtime may allocate while preparing it): the
+                // bytes count from the tenth on.
+                if (compiled.LastRunReplayed && ++replays > 10) replayBytes += GC.GetAllocatedBytesForCurrentThread() - before;
+                else if (compiled.FallbackReason is { } reason) throw new InvalidOperationException("the compiled step runs eagerly: " + reason);
+            }
+            else
+            {
+                var loss = F.CrossEntropy(model.Forward(x), y);
+                optimizer.ZeroGrad();
+                loss.Backward();
+                optimizer.Step();
+            }
             if (++step == steps) break;
         }
+        if (compiled is not null) settings.Replays?.Invoke(replays, replayBytes);
         ddp?.GatherOptimizerState();
         return model;
     }

@@ -4,14 +4,15 @@ using SharpGrad.MpiWorker;
 
 // mpirun -np N dotnet SharpGrad.MpiWorker.dll MODEL float32|float64 GLOBAL_BATCH STEPS MODE OUT_DIR
 // MODE: "mpi" (DDP's defaults), or flags joined by '+': deterministic (ProcessGroup.DeterministicReduction), ring or shm
-// (GradientReduction.Ring / SharedMemory), shard (the sharded optimizer step), adam (Adam instead of SGD).
+// (GradientReduction.Ring / SharedMemory), shard (the sharded optimizer step), adam (Adam instead of SGD), compile (the step
+// compiled with Jit.Compile; prints the replayed steps and the bytes allocated in them).
 // Each process writes its final state dict (parameters and buffers) to OUT_DIR/rank<R>.bin and its optimizer's state
-// dict to OUT_DIR/optimizer<R>.bin (float64, in StateDict order).
-string[] known = ["mpi", "deterministic", "ring", "shm", "shard", "adam"];
+// dict to OUT_DIR/optimizer<R>.bin and its parameters' last gradients to OUT_DIR/grad<R>.bin (float64, in order).
+string[] known = ["mpi", "deterministic", "ring", "shm", "shard", "adam", "compile"];
 var flags = args.Length == 6 ? args[4].Split('+') : [];
 if (args.Length != 6 || flags.Any(f => !known.Contains(f)))
 {
-    Console.Error.WriteLine("usage: SharpGrad.MpiWorker MODEL float32|float64 GLOBAL_BATCH STEPS MODE OUT_DIR (MODE: mpi, or deterministic, ring, shm, shard, adam joined by '+')");
+    Console.Error.WriteLine("usage: SharpGrad.MpiWorker MODEL float32|float64 GLOBAL_BATCH STEPS MODE OUT_DIR (MODE: mpi, or deterministic, ring, shm, shard, adam, compile joined by '+')");
     return 2;
 }
 using var group = ProcessGroup.InitMpi();
@@ -19,7 +20,9 @@ group.DeterministicReduction = flags.Contains("deterministic");
 var settings = new EquivalenceRun.Settings(
     flags.Contains("ring") ? GradientReduction.Ring : flags.Contains("shm") ? GradientReduction.SharedMemory : GradientReduction.Auto,
     Shard: flags.Contains("shard"), Adam: flags.Contains("adam"),
-    Report: ddp => Console.WriteLine($"rank {group.Rank}: gradient reduction {ddp.Reduction}, sharded step {ddp.OptimizerStepSharded}"));
+    Report: ddp => Console.WriteLine($"rank {group.Rank}: gradient reduction {ddp.Reduction}, sharded step {ddp.OptimizerStepSharded}"),
+    Compile: flags.Contains("compile"),
+    Replays: (count, bytes) => Console.WriteLine($"rank {group.Rank}: replayed {count} steps, {bytes} bytes allocated in those after the tenth"));
 var dtype = args[1] == "float64" ? DType.Float64 : DType.Float32;
 var model = EquivalenceRun.Train(group, args[0], dtype, int.Parse(args[2]), int.Parse(args[3]), settings, out var optimizer);
 Directory.CreateDirectory(args[5]);
@@ -29,5 +32,8 @@ using (var w = new BinaryWriter(File.Create(Path.Combine(args[5], $"rank{group.R
 using (var w = new BinaryWriter(File.Create(Path.Combine(args[5], $"optimizer{group.Rank}.bin"))))
     foreach (var (_, t) in optimizer.StateDict())
         foreach (var v in t.ToArray<double>()) w.Write(v);
+using (var w = new BinaryWriter(File.Create(Path.Combine(args[5], $"grad{group.Rank}.bin"))))
+    foreach (var p in model.Parameters())
+        foreach (var v in p.Grad!.ToArray<double>()) w.Write(v);
 Console.WriteLine($"rank {group.Rank} of {group.WorldSize}: done");
 return 0;

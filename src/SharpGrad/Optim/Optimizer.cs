@@ -144,9 +144,8 @@ public abstract class Optimizer
         using var _ = Autograd.NoGrad();
         // While a compiled step is captured, the update is recorded as one instruction over these gradient arrays.
         var capture = Capture.Active is { Recording: true } c ? c : null;
-        if (capture is not null && Shard is not null)
-            throw new InvalidOperationException($"{GetType().Name}: a step sharded over data-parallel processes cannot be captured in a compiled step.");
         var bound = capture is null ? null : new Array?[_parameters.Length];
+        var ranges = capture is not null && Shard is not null ? new (int Start, int Count)[_parameters.Length] : null;
         for (int i = 0; i < _parameters.Length; i++)
         {
             var p = _parameters[i];
@@ -159,6 +158,14 @@ public abstract class Optimizer
                 // This process's range alone (possibly empty: the update still runs, so that every process creates the
                 // same state entries and GatherState can match them).
                 var (start, count) = shard.Range(i);
+                if (capture is not null)
+                {
+                    capture.Launch(GetType().Name + ".Step (sharded)");
+                    capture.Reads(grad);
+                    capture.Writes(p);
+                    bound![i] = grad.Storage;
+                    ranges![i] = (start, count);
+                }
                 if (p.DType == DType.Float32) UpdateSlice(i, p.Span<float>(), grad.Span<float>(), start, count);
                 else UpdateSlice(i, p.Span<double>(), grad.Span<double>(), start, count);
                 continue;
@@ -173,7 +180,7 @@ public abstract class Optimizer
             if (p.DType == DType.Float32) Update<float>(i, p.Span<float>(), grad.Span<float>());
             else Update<double>(i, p.Span<double>(), grad.Span<double>());
         }
-        capture?.Add(new OptimizerStepInstruction(this, bound!));
+        if (capture is not null) capture.Add(ranges is null ? new OptimizerStepInstruction(this, bound!) : new ShardedStepInstruction(this, bound!, ranges));
         Shard?.AfterStep();
     }
 
@@ -211,6 +218,18 @@ public abstract class Optimizer
                 case double[] g: Update<double>(i, _parameters[i].Span<double>(), g); break;
             }
         }
+    }
+
+    /// <summary>
+    /// The sharded <see cref="Step"/> as captured in a compiled step: this process's range of every parameter (as
+    /// <see cref="IOptimizerShard.Range"/> gave it at capture) from the gradient arrays the capture saw; the shard's
+    /// gather is an instruction of its own.
+    /// </summary>
+    internal void ReplayShardedStep(Array?[] gradients, (int Start, int Count)[] ranges)
+    {
+        StepCount++;
+        for (int i = 0; i < gradients.Length; i++)
+            if (gradients[i] is { } g) UpdateRange(i, g, ranges[i].Start, ranges[i].Count);
     }
 
     /// <summary>

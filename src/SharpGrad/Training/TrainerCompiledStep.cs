@@ -8,12 +8,11 @@ public static partial class Trainer
 {
     /// <summary>
     /// Why the fit loop cannot compile its step with these options (the step then runs eagerly), or null: options that
-    /// need the gradients of every batch in C# between backward and the optimizer step, or data-parallel hooks.
+    /// need the gradients of every batch in C# between backward and the optimizer step. (Data-parallel training compiles:
+    /// DistributedDataParallel records its gradient hooks, reductions and the sharded step's gather in the plan.)
     /// </summary>
     private static string? EagerReason(FitOptions options, TrainingRunOptions run)
     {
-        if (run.DataParallel is { WorldSize: > 1 })
-            return "data-parallel training averages the gradients across processes between backward and the optimizer step, which a plan does not record";
         if (options.AfterBackward is not null) return "FitOptions.AfterBackward is set (it sees every batch's gradients before the optimizer step)";
         if (options.ClipGradNorm is not null) return "FitOptions.ClipGradNorm is set (it reports every batch's gradient norm)";
         return null;

@@ -132,6 +132,30 @@ public class DistributedTrainCliTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    /// <summary>
+    /// `train --distributed` compiles its step as `train` does (DDP's hooks, reductions and the sharded step's gather are
+    /// recorded in the plan): every full batch after the warm-up and capture is replayed, and the weights are those of
+    /// the eager run (--no-compile) bit for bit, sharded (the default) and not.
+    /// </summary>
+    [MpiFact]
+    public void CompiledDistributedTrainingGivesTheEagerWeights()
+    {
+        foreach (string[] extra in new[] { Array.Empty<string>(), ["--no-shard-optimizer"] })
+        {
+            var eager = Run(2, [.. Args, .. extra, "--no-compile"]);
+            Assert.True(eager.Code == 0, eager.Err);
+            var compiled = Run(2, [.. Args, .. extra]);
+            Assert.True(compiled.Code == 0, compiled.Err);
+            var json = Json(compiled.Out);
+            Assert.Equal(JsonValueKind.Null, json.GetProperty("compile_fallback").ValueKind);
+            // 47 global batches per epoch (the last one of 56 examples: another shape, whose first call is eager): epoch 1
+            // replays batches 3 to 46, epoch 2 batches 1 to 46.
+            Assert.Equal(44 + 46, json.GetProperty("replayed_steps").GetInt64());
+            Assert.Equal(0, Json(eager.Out).GetProperty("replayed_steps").GetInt64());
+            Assert.Equal(Json(eager.Out).GetProperty("weights_sha256").GetString(), json.GetProperty("weights_sha256").GetString());
+        }
+    }
+
     private static int ParentOf(int pid)
     {
         try
