@@ -8,7 +8,7 @@ using SharpGrad.Optim;
 using F = SharpGrad.NN.Functional;
 
 /// <summary>
-/// <c>--workload ddp-epoch --model mlp|cnn</c>: one data-parallel epoch, run under <c>mpirun -np N</c> (or alone, N = 1):
+/// <c>--workload ddp-epoch --model mlp|cnn</c>: one data-parallel epoch, run under <c>mpirun -np N</c> (or alone: N = 1, the model trained without DDP, as a single-process user trains it):
 /// Adam (lr 1e-3), global batch 64 split over the processes by <see cref="DistributedSampler"/> (seed 1), gradients
 /// averaged by <see cref="DistributedDataParallel"/>. The MLP is mlp-epoch's, the CNN cnn-epoch's (62,346 parameters).
 /// Rank 0 prints the epoch's wall-clock seconds, measured between two barriers so that it is the slowest process's time,
@@ -45,11 +45,13 @@ internal static class DdpEpoch
             "shm" => GradientReduction.SharedMemory,
             var other => throw new ArgumentException($"unknown --reduction '{other}' (auto, ring or shm)"),
         };
-        using var ddp = new DistributedDataParallel(model, group, bucketCap, reduction: reduction);
+        // One process trains the model itself, as a user without data parallelism does (no DDP: its hooks would copy every
+        // gradient into a bucket and back for nothing), so the 2-process row is measured against plain training.
+        using var ddp = group.WorldSize > 1 ? new DistributedDataParallel(model, group, bucketCap, reduction: reduction) : null;
         group.DeterministicReduction = options.GetValueOrDefault("deterministic", "0") == "1";
         var opt = new Adam(model.Parameters(), 1e-3);
         // The optimizer step sharded over the processes where DDP can, as train does by default (--shard 0: train's --no-shard-optimizer).
-        bool sharded = options.GetValueOrDefault("shard", "1") == "1" && ddp.ShardOptimizerStep(opt);
+        bool sharded = options.GetValueOrDefault("shard", "1") == "1" && ddp is not null && ddp.ShardOptimizerStep(opt);
         // --batch is the global batch (64 by default); one process with --batch 32 is the per-process compute of two
         // processes at 64 without any communication.
         int global = int.Parse(options.GetValueOrDefault("batch", "64"), CultureInfo.InvariantCulture);
@@ -100,7 +102,7 @@ internal static class DdpEpoch
         for (int w = 0; w < (compile ? 2 : 1); w++) Step(data.GetBatch(Enumerable.Range(group.Rank * local, local).ToArray()));
         if (compiled?.FallbackReason is { } reason) throw new InvalidOperationException("ddp-epoch: the compiled step runs eagerly: " + reason);
         (forward, backward, step, whole, replayed) = (0, 0, 0, 0, 0);
-        var ddp0 = ddp.Timings;
+        var ddp0 = ddp?.Timings ?? default;
         long waitCpu0 = ProcessGroup.WaitClockTicks;
         int gc0 = GC.CollectionCount(0), gc2 = GC.CollectionCount(2);
         var pause0 = GC.GetTotalPauseDuration();
@@ -119,7 +121,7 @@ internal static class DdpEpoch
         group.Barrier();
         double seconds = sw.Elapsed.TotalSeconds;
         double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
-        var d = ddp.Timings;
+        var d = ddp?.Timings ?? default;
         static double S(long nanoseconds) => nanoseconds * 1e-9;
         // Every process's figures, gathered to rank 0's line: [cpu, forward, backward, hooks, wait, finish, step, loading, gc0, gc2, gc pause, wait cpu, train step, replayed]
         // (forward, backward, optimizer, loading, train step: thread CPU seconds; DDP's hooks, wait and finish: wall-clock seconds).
@@ -144,7 +146,7 @@ internal static class DdpEpoch
                 string.Join(',', Enumerable.Range(0, group.WorldSize).Select(r => times[r * parts.Length + i].ToString("F2", CultureInfo.InvariantCulture))) + "]}")) + "]";
         }
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"workload\":\"ddp-epoch\",\"model\":\"{modelName}\",\"processes\":{group.WorldSize},\"threads\":{threads},\"rank\":{group.Rank},\"batch\":{global},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"buckets\":{ddp.BucketCount},\"reduction\":\"{ddp.Reduction}\",\"sharded_step\":{(sharded ? "true" : "false")},\"compiled\":{(compile ? "true" : "false")},") +
+            $"{{\"workload\":\"ddp-epoch\",\"model\":\"{modelName}\",\"processes\":{group.WorldSize},\"threads\":{threads},\"rank\":{group.Rank},\"batch\":{global},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"buckets\":{ddp?.BucketCount ?? 0},\"reduction\":\"{(ddp is null ? "none" : ddp.Reduction.ToString())}\",\"sharded_step\":{(sharded ? "true" : "false")},\"compiled\":{(compile ? "true" : "false")},") +
             string.Create(CultureInfo.InvariantCulture, $"\"cpu_seconds_all_ranks\":{totalCpu:F4},\"per_rank\":{{\"cpu\":{PerRank(0)},\"forward_cpu\":{PerRank(1)},\"backward_cpu\":{PerRank(2)},\"ddp_hooks_wall\":{PerRank(3)},\"ddp_wait_wall\":{PerRank(4)},\"ddp_finish_wall\":{PerRank(5)},\"optimizer_cpu\":{PerRank(6)},\"loading_cpu\":{PerRank(7)},\"gen0\":{PerRank(8)},\"gen2\":{PerRank(9)},\"gc_pause\":{PerRank(10)},\"wait_cpu\":{PerRank(11)},\"train_step_cpu\":{PerRank(12)},\"replayed\":{PerRank(13)}}}{profile}}}");
     }
 }
