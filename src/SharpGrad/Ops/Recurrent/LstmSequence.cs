@@ -469,6 +469,11 @@ namespace SharpGrad.Kernels
             PrefetchRows(_gc + o, hidden, h, w);
             PrefetchRows(_tanhC + o, hidden, h, w);
             PrefetchRows(_cPrev + o, hidden, h, w);
+            if (_daT == null) return;
+            // The tile's places in the transposed gate gradients: h positions of each strip of 8 gate units, contiguous.
+            for (int g = 0; g < 4; g++)
+                for (int q = 0; q < w; q += 8)
+                    PrefetchRows(_daT + ((nint)g * hidden + u0 + q) * _positions + (nint)(_daTRow + row0) * 8, 0, 1, 8 * h);
         }
 
         /// <summary>Prefetches (into L2: the products' packed operands own L1) rows [0, h) x columns [0, w) of a row-major array.</summary>
@@ -542,8 +547,11 @@ namespace SharpGrad.Kernels
             int nr = TK.NR;
             for (int r = 0; r < h; r++)
             {
-                var row = new Span<T>(tile + r * nr, w);
-                TensorPrimitives.Add<T>(row, new ReadOnlySpan<T>(bias, w), row);
+                T* row = tile + r * nr;
+                int j = 0;
+                if (Vector512.IsHardwareAccelerated)
+                    for (; j + Vector512<T>.Count <= w; j += Vector512<T>.Count) (Vector512.Load(row + j) + Vector512.Load(bias + j)).Store(row + j);
+                for (; j < w; j++) row[j] += bias[j];
             }
         }
 
@@ -703,7 +711,27 @@ namespace SharpGrad.Kernels
             T* ig = act, fg = act + hidden, gg = act + 2 * hidden, og = act + 3 * hidden;
             T* dai = da, daf = da + hidden, dag = da + 2 * hidden, dao = da + 3 * hidden;
             int j = 0;
-            if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+            if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count)
+            {
+                // The same operations as the loops below, a whole 512-bit register at a time.
+                var one = Vector512<T>.One;
+                for (; j <= n - Vector512<T>.Count; j += Vector512<T>.Count)
+                {
+                    var hGrad = Vector512.Load(gh + j) + Vector512.Load(dh + j);
+                    var i = Vector512.Load(ig + j);
+                    var f = Vector512.Load(fg + j);
+                    var gv = Vector512.Load(gg + j);
+                    var o = Vector512.Load(og + j);
+                    var tcv = Vector512.Load(tanhC + j);
+                    var cGrad = Vector512.Load(gc + j) + Vector512.Load(dc + j) + hGrad * o * (one - tcv * tcv);
+                    (cGrad * gv * i * (one - i)).Store(dai + j);
+                    (cGrad * Vector512.Load(cPrev + j) * f * (one - f)).Store(daf + j);
+                    (cGrad * i * (one - gv * gv)).Store(dag + j);
+                    (hGrad * tcv * o * (one - o)).Store(dao + j);
+                    (cGrad * f).Store(dc + j);
+                }
+            }
+            if (Vector.IsHardwareAccelerated && n - j >= Vector<T>.Count)
             {
                 var one = Vector<T>.One;
                 for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
