@@ -20,6 +20,23 @@ internal static unsafe class GemmPacking
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA<T>(T* dst, T* a, nint lda, bool trans, int rows, int kc, int mr) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (trans && mr == 8 && rows >= 16)
+        {
+            // Whole strips of a transposed A a group at a time, each source row read once across the group's strips
+            // (strip by strip, a row's 64-byte line would be fetched again for the next strip, a whole block later).
+            int whole = rows / 8 * 8;
+            for (int i0 = 0; i0 < whole; i0 += TransGroup * 8)
+            {
+                int strips = Math.Min(TransGroup, (whole - i0) / 8);
+                T* src = a + i0, d = dst + (nint)i0 * kc;
+                for (int p = 0; p < kc; p++, src += lda)
+                    for (int s = 0; s < strips; s++) Copy8(d + (nint)s * 8 * kc + p * 8, src + s * 8);
+            }
+            if (whole == rows) return;
+            dst += (nint)whole * kc;
+            a += whole;
+            rows -= whole;
+        }
         for (int i0 = 0; i0 < rows; i0 += mr, dst += mr * kc)
         {
             int h = Math.Min(mr, rows - i0);
@@ -90,6 +107,9 @@ internal static unsafe class GemmPacking
             }
         }
     }
+
+    /// <summary>Strips of 8 a transposed A's packing fills together: 64 values, a few cache lines of each source row.</summary>
+    private const int TransGroup = 8;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Copy8<T>(T* d, T* s) where T : unmanaged

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using SharpGrad.Kernels;
 
 namespace SharpGrad.NN
@@ -388,6 +389,7 @@ namespace SharpGrad.Kernels
                 for (int ub = b0; ub < b1; ub++)
                 {
                     int u0 = ub * nr, w = Math.Min(nr, hidden - u0);
+                    PrefetchForward(ub + 1 < b1 ? rs : rs + 1, ub + 1 < b1 ? ub + 1 : b0);
                     for (int g = 0; g < 4; g++)
                     {
                         // a = (x_t W_ihᵀ + b_ih) + h_{t-1} W_hhᵀ, then + b_hh: the operations (and roundings) of a GEMM
@@ -423,6 +425,67 @@ namespace SharpGrad.Kernels
                     // h_t is the next step's A operand: write it packed (A(r, p) at p·MR + r, p the unit).
                     GemmPacking.PackA(aNext + (nint)u0 * mr, th, nr, false, h, w, mr);
                 }
+            }
+        }
+
+        /// <summary>
+        /// Asks for the rows of the next forward tile of this thread (its step's input projection and c_prev, and the
+        /// rows its results go to) while the current tile's products run: they come from the far side of the cache (the
+        /// projection of the whole sequence was written before the loop), rows 4·hidden apart that the hardware
+        /// prefetcher does not follow, and waiting for them was most of the time outside the products.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void PrefetchForward(int rs, int ub)
+        {
+            if (!Sse.IsSupported || rs >= _strips) return;
+            int mr = TK.MR, nr = TK.NR, hidden = _hidden, g4 = 4 * hidden, row0 = rs * mr, u0 = ub * nr;
+            int h = Math.Min(mr, _batch - row0), w = Math.Min(nr, hidden - u0);
+            nint o = (nint)row0 * hidden + u0, og = (nint)row0 * g4 + u0;
+            for (int g = 0; g < 4; g++)
+            {
+                PrefetchRows(_xp + og + g * hidden, g4, h, w);
+                PrefetchRows(_gates + og + g * hidden, g4, h, w);
+            }
+            PrefetchRows(_cPrev + o, hidden, h, w);
+            PrefetchRows(_c + o, hidden, h, w);
+            PrefetchRows(_tanhC + o, hidden, h, w);
+            PrefetchRows(_h + o, hidden, h, w);
+        }
+
+        /// <summary>The backward counterpart of <see cref="PrefetchForward"/>: the next tile's stored step and gradient rows.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void PrefetchBackward(int rs, int ub)
+        {
+            if (!Sse.IsSupported || rs >= _strips) return;
+            int mr = TK.MR, nr = TK.NR, hidden = _hidden, g4 = 4 * hidden, row0 = rs * mr, u0 = ub * nr;
+            int h = Math.Min(mr, _batch - row0), w = Math.Min(nr, hidden - u0);
+            nint o = (nint)row0 * hidden + u0, og = (nint)row0 * g4 + u0;
+            for (int g = 0; g < 4; g++)
+            {
+                PrefetchRows(_gates + og + g * hidden, g4, h, w);
+                PrefetchRows(_da + og + g * hidden, g4, h, w);
+            }
+            PrefetchRows(_gh + o, hidden, h, w);
+            PrefetchRows(_gc + o, hidden, h, w);
+            PrefetchRows(_tanhC + o, hidden, h, w);
+            PrefetchRows(_cPrev + o, hidden, h, w);
+            if (_daT == null) return;
+            // The tile's places in the transposed gate gradients: h positions of each strip of 8 gate units, contiguous.
+            for (int g = 0; g < 4; g++)
+                for (int q = 0; q < w; q += 8)
+                    PrefetchRows(_daT + ((nint)g * hidden + u0 + q) * _positions + (nint)(_daTRow + row0) * 8, 0, 1, 8 * h);
+        }
+
+        /// <summary>Prefetches (into L2: the products' packed operands own L1) rows [0, h) x columns [0, w) of a row-major array.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void PrefetchRows(T* src, nint ld, int h, int w)
+        {
+            int bytes = w * sizeof(T);
+            for (int r = 0; r < h; r++)
+            {
+                byte* p = (byte*)(src + r * ld);
+                for (int l = 0; l < bytes; l += 64) Sse.Prefetch1(p + l);
+                Sse.Prefetch1(p + bytes - 1);
             }
         }
 
@@ -484,8 +547,11 @@ namespace SharpGrad.Kernels
             int nr = TK.NR;
             for (int r = 0; r < h; r++)
             {
-                var row = new Span<T>(tile + r * nr, w);
-                TensorPrimitives.Add<T>(row, new ReadOnlySpan<T>(bias, w), row);
+                T* row = tile + r * nr;
+                int j = 0;
+                if (Vector512.IsHardwareAccelerated)
+                    for (; j + Vector512<T>.Count <= w; j += Vector512<T>.Count) (Vector512.Load(row + j) + Vector512.Load(bias + j)).Store(row + j);
+                for (; j < w; j++) row[j] += bias[j];
             }
         }
 
@@ -596,6 +662,7 @@ namespace SharpGrad.Kernels
                 for (int ub = b0; ub < b1; ub++)
                 {
                     int u0 = ub * nr, w = Math.Min(nr, hidden - u0);
+                    if (_da != null) PrefetchBackward(ub + 1 < b1 ? rs : rs + 1, ub + 1 < b1 ? ub + 1 : b0);
                     if (_aCur != null)
                     {
                         // dh_t = da_{t+1} W_hh for these units (overwritten, as a GEMM with beta 0 would).
@@ -644,7 +711,27 @@ namespace SharpGrad.Kernels
             T* ig = act, fg = act + hidden, gg = act + 2 * hidden, og = act + 3 * hidden;
             T* dai = da, daf = da + hidden, dag = da + 2 * hidden, dao = da + 3 * hidden;
             int j = 0;
-            if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+            if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count)
+            {
+                // The same operations as the loops below, a whole 512-bit register at a time.
+                var one = Vector512<T>.One;
+                for (; j <= n - Vector512<T>.Count; j += Vector512<T>.Count)
+                {
+                    var hGrad = Vector512.Load(gh + j) + Vector512.Load(dh + j);
+                    var i = Vector512.Load(ig + j);
+                    var f = Vector512.Load(fg + j);
+                    var gv = Vector512.Load(gg + j);
+                    var o = Vector512.Load(og + j);
+                    var tcv = Vector512.Load(tanhC + j);
+                    var cGrad = Vector512.Load(gc + j) + Vector512.Load(dc + j) + hGrad * o * (one - tcv * tcv);
+                    (cGrad * gv * i * (one - i)).Store(dai + j);
+                    (cGrad * Vector512.Load(cPrev + j) * f * (one - f)).Store(daf + j);
+                    (cGrad * i * (one - gv * gv)).Store(dag + j);
+                    (hGrad * tcv * o * (one - o)).Store(dao + j);
+                    (cGrad * f).Store(dc + j);
+                }
+            }
+            if (Vector.IsHardwareAccelerated && n - j >= Vector<T>.Count)
             {
                 var one = Vector<T>.One;
                 for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
