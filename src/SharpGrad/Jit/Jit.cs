@@ -176,6 +176,23 @@ public sealed class CompiledStep
         return _step(inputs.ToArray());
     }
 
+    /// <summary>
+    /// Hints that <paramref name="inputs"/> will be the next call's inputs: starts loading their shapes and elements into the
+    /// cache (a software prefetch: no copy, no waiting, nothing allocated), so that the next <see cref="Run"/> finds them
+    /// there. For loops over examples scattered in memory (one update per example, in a shuffled order), where the next
+    /// example is known one step ahead: call it with the next example's tensors, then <see cref="Run"/> the current one.
+    /// Results never depend on it.
+    /// </summary>
+    public void Prefetch(params ReadOnlySpan<Tensor> inputs)
+    {
+        foreach (var t in inputs)
+        {
+            if (t is null) continue;
+            Kernels.CachePrefetch.Lines(t.ShapeRef);
+            Kernels.CachePrefetch.Lines(t.Storage);
+        }
+    }
+
     /// <summary>Every recorded instruction of every plan, in order (for tests).</summary>
     internal IEnumerable<Instruction> PlanInstructions => _plans.SelectMany(p => p.Instructions);
 

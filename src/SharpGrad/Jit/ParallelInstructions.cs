@@ -22,6 +22,25 @@ internal interface IFusedUpdate : IParameterUpdate
 }
 
 /// <summary>
+/// How many parts a replayed instruction's work is cut into when it is shared with the <see cref="WorkerPool"/>: several
+/// per thread, claimed one at a time, so that a worker that wakes late (or loses its core for a while on a busy
+/// machine) leaves the parts it has not claimed to the threads that are running instead of holding half of the work.
+/// The split never changes a result (see the instructions that use it).
+/// </summary>
+internal static class ReplayParts
+{
+    /// <summary>Parts per thread: each costs one claim (an atomic increment) and one call of the part's kernel.</summary>
+    internal const int PerThread = 4;
+
+    /// <summary>The parts for work of <paramref name="units"/> indivisible units (1: run it whole on the calling thread).</summary>
+    public static int For(int units)
+    {
+        int threads = Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism);
+        return threads <= 1 ? 1 : Math.Max(1, Math.Min(threads * PerThread, units));
+    }
+}
+
+/// <summary>
 /// The update of one large parameter in a replayed optimizer step, split into element ranges run on the
 /// <see cref="WorkerPool"/> (allocated once, at capture, so a replay allocates nothing). Only for optimizers whose
 /// update is elementwise (<see cref="Optim.Optimizer.UpdatesElementwise"/>): each element then gets the same
@@ -66,7 +85,7 @@ internal sealed class ParallelUpdate : ParallelWork, IParameterUpdate
 
     public void Run()
     {
-        int parts = Math.Min(Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism), _blocks);
+        int parts = ReplayParts.For(_blocks);
         if (parts <= 1) _optimizer.UpdateRange(_index, _gradient, 0, _gradient.Length);
         else WorkerPool.Run(this, parts);
     }
@@ -118,7 +137,7 @@ internal sealed class GemmSplit<T> : ParallelWork where T : unmanaged, IFloating
     public void Run()
     {
         // At least two units per part, so that a ragged last unit never makes a block on its own.
-        int parts = Math.Min(Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism), _units / 2);
+        int parts = ReplayParts.For(_units / 2);
         if (parts <= 1) Execute(0, 1);
         else WorkerPool.Run(this, parts);
     }
@@ -202,7 +221,7 @@ internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate where 
 
     public void Run()
     {
-        int parts = Split ? Math.Min(Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism), _tiles) : 1;
+        int parts = Split ? ReplayParts.For(_tiles) : 1;
         if (parts <= 1) Execute(0, 1);
         else WorkerPool.Run(this, parts);
     }

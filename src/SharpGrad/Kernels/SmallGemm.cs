@@ -141,7 +141,12 @@ internal static unsafe class SmallGemm
                 }
             }
             for (; i < i1; i++)
-                for (int j = 0; j < n; j++) c[i * ldc + j] = DotAdd(kb, a + i * lda + p0, b + j * ldb + p0, add ? c[i * ldc + j] : T.Zero);
+            {
+                // Four columns at a time share the loads of A's row (a batch of one: C is one row of dot products).
+                int j = 0;
+                for (; j + 4 <= n; j += 4) DotAdd4(kb, a + i * lda + p0, b + j * ldb + p0, ldb, add, c + i * ldc + j);
+                for (; j < n; j++) c[i * ldc + j] = DotAdd(kb, a + i * lda + p0, b + j * ldb + p0, add ? c[i * ldc + j] : T.Zero);
+            }
         }
     }
 
@@ -211,6 +216,58 @@ internal static unsafe class SmallGemm
         }
         for (; p < k; p++) s = T.FusedMultiplyAdd(x[p], y[p], s);
         return init + s;
+    }
+
+    /// <summary>
+    /// <c>c[j] = (add ? c[j] : 0) + ⟨x[0..k), y_j[0..k)⟩</c> for the four rows y_j = y + j·ldy: four <see cref="DotAdd"/>
+    /// calls computed together, each element with exactly DotAdd's operations in DotAdd's order (so the same bits), but
+    /// every load of x serving four fused multiply-adds instead of one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DotAdd4<T>(int k, T* x, T* y, nint ldy, bool add, T* c) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector256.IsHardwareAccelerated ? Vector256<T>.Count : int.MaxValue;
+        T* y0 = y, y1 = y + ldy, y2 = y + 2 * ldy, y3 = y + 3 * ldy;
+        T r0 = T.Zero, r1 = T.Zero, r2 = T.Zero, r3 = T.Zero;
+        int p = 0;
+        if (k >= w)
+        {
+            Vector256<T> s00 = Vector256<T>.Zero, s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+            Vector256<T> s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+            for (; p <= k - 4 * w; p += 4 * w)
+            {
+                var x0 = Vector256.Load(x + p); var x1 = Vector256.Load(x + p + w);
+                var x2 = Vector256.Load(x + p + 2 * w); var x3 = Vector256.Load(x + p + 3 * w);
+                s00 = Fma(x0, Vector256.Load(y0 + p), s00); s01 = Fma(x1, Vector256.Load(y0 + p + w), s01);
+                s02 = Fma(x2, Vector256.Load(y0 + p + 2 * w), s02); s03 = Fma(x3, Vector256.Load(y0 + p + 3 * w), s03);
+                s10 = Fma(x0, Vector256.Load(y1 + p), s10); s11 = Fma(x1, Vector256.Load(y1 + p + w), s11);
+                s12 = Fma(x2, Vector256.Load(y1 + p + 2 * w), s12); s13 = Fma(x3, Vector256.Load(y1 + p + 3 * w), s13);
+                s20 = Fma(x0, Vector256.Load(y2 + p), s20); s21 = Fma(x1, Vector256.Load(y2 + p + w), s21);
+                s22 = Fma(x2, Vector256.Load(y2 + p + 2 * w), s22); s23 = Fma(x3, Vector256.Load(y2 + p + 3 * w), s23);
+                s30 = Fma(x0, Vector256.Load(y3 + p), s30); s31 = Fma(x1, Vector256.Load(y3 + p + w), s31);
+                s32 = Fma(x2, Vector256.Load(y3 + p + 2 * w), s32); s33 = Fma(x3, Vector256.Load(y3 + p + 3 * w), s33);
+            }
+            for (; p <= k - w; p += w)
+            {
+                var x0 = Vector256.Load(x + p);
+                s00 = Fma(x0, Vector256.Load(y0 + p), s00); s10 = Fma(x0, Vector256.Load(y1 + p), s10);
+                s20 = Fma(x0, Vector256.Load(y2 + p), s20); s30 = Fma(x0, Vector256.Load(y3 + p), s30);
+            }
+            r0 = Vector256.Sum((s00 + s01) + (s02 + s03));
+            r1 = Vector256.Sum((s10 + s11) + (s12 + s13));
+            r2 = Vector256.Sum((s20 + s21) + (s22 + s23));
+            r3 = Vector256.Sum((s30 + s31) + (s32 + s33));
+        }
+        for (; p < k; p++)
+        {
+            T xp = x[p];
+            r0 = T.FusedMultiplyAdd(xp, y0[p], r0); r1 = T.FusedMultiplyAdd(xp, y1[p], r1);
+            r2 = T.FusedMultiplyAdd(xp, y2[p], r2); r3 = T.FusedMultiplyAdd(xp, y3[p], r3);
+        }
+        c[0] = (add ? c[0] : T.Zero) + r0;
+        c[1] = (add ? c[1] : T.Zero) + r1;
+        c[2] = (add ? c[2] : T.Zero) + r2;
+        c[3] = (add ? c[3] : T.Zero) + r3;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

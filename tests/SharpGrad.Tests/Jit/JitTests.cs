@@ -178,6 +178,44 @@ public class JitTests
         return loss;
     }
 
+    /// <summary>
+    /// <see cref="CompiledStep.Prefetch"/> of the next example before each replay (the per-example loop's use): the same
+    /// losses and parameters as eager steps, bit for bit, nothing allocated, and any tensor accepted (other dtypes, no
+    /// elements, null entries skipped).
+    /// </summary>
+    [Fact]
+    public void PrefetchingTheNextExampleChangesNothingAndAllocatesNothing()
+    {
+        var (xs, ys) = Examples(40, 784, 10, DType.Float32, 6);
+        var eagerModel = Linears(DType.Float32, 0, 784, 10);
+        var eagerOpt = new Sgd(eagerModel.Parameters(), lr: 0.01);
+        var eagerLosses = xs.Select((x, i) => ClassifierStep(eagerModel, eagerOpt, x, ys[i]).Item()).ToArray();
+
+        var model = Linears(DType.Float32, 0, 784, 10);
+        var opt = new Sgd(model.Parameters(), lr: 0.01);
+        var step = SharpGrad.Jit.Compile(t => ClassifierStep(model, opt, t[0], t[1]));
+        var losses = new double[xs.Length];
+        for (int i = 0; i < 3; i++) losses[i] = step.Run(xs[i], ys[i]).Item();
+        for (int i = 3; i < xs.Length; i++)
+        {
+            if (i + 1 < xs.Length) step.Prefetch(xs[i + 1], ys[i + 1]);
+            losses[i] = step.Run(xs[i], ys[i]).Item();
+        }
+        Assert.True(step.LastRunReplayed);
+        Assert.Equal(eagerLosses, losses);
+        Assert.Equal(Flat(eagerModel), Flat(model));
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 200; i++)
+        {
+            step.Prefetch(xs[(i + 1) % xs.Length], ys[(i + 1) % xs.Length]);
+            step.Run(xs[i % xs.Length], ys[i % xs.Length]);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+
+        step.Prefetch(Tensor.Zeros([0]), Tensor.FromArray(new[] { true, false }), Tensor.FromArray(new double[] { 1, 2 }), null!);
+    }
+
     [Theory]
     [InlineData(DType.Float32)]
     [InlineData(DType.Float64)]

@@ -272,6 +272,48 @@ public class GemmTests
         public override void Execute(int index, int count) => Interlocked.Increment(ref Runs[index]);
     }
 
+    /// <summary>
+    /// Rows of C outside the 4 x 4 blocks of <c>A Bᵀ</c> (a batch of one, or the last m mod 4 rows) compute four dot
+    /// products at a time sharing A's loads; each element must still be the single dot product's chain: the same bits as
+    /// the element computed on its own (a one-column product), and the definition within rounding. Widths with 1-3
+    /// leftover columns, k below one vector and with scalar tails, overwrite and accumulate.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 10, 784)]
+    [InlineData(1, 7, 5)]
+    [InlineData(2, 13, 37)]
+    [InlineData(3, 258, 100)]
+    [InlineData(5, 6, 67)]
+    [InlineData(1, 256, 2100)]
+    public void DotRowsInFoursMatchSingleDots(int m, int n, int k)
+    {
+        var rng = new Random(m * 31 + n * 7 + k);
+        double[] a = RandomArray(rng, m * k), b = RandomArray(rng, n * k), c0 = RandomArray(rng, m * n);
+        var (product, magnitude) = Reference(false, true, m, n, k, a, b);
+        float[] af = ToFloat(a), bf = ToFloat(b);
+        foreach (bool accumulate in new[] { false, true })
+        {
+            float beta = accumulate ? 1f : 0f;
+            float[] c = ToFloat(c0);
+            Gemm.Multiply<float>(false, true, m, n, k, 1f, af, k, bf, k, beta, c, n);
+            // Rows below the last multiple of 4 are the ones taking the four-column dots (the others, 4 x 4 blocks).
+            for (int i = m / 4 * 4; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    float[] single = [(float)c0[i * n + j]];
+                    Gemm.Multiply<float>(false, true, 1, 1, k, 1f, af.AsSpan(i * k, k).ToArray(), k, bf.AsSpan(j * k, k).ToArray(), k, beta, single, 1);
+                    Assert.True(BitConverter.SingleToInt32Bits(single[0]) == BitConverter.SingleToInt32Bits(c[i * n + j]),
+                        $"{m}x{n}x{k} accumulate={accumulate}: C[{i},{j}] = {c[i * n + j]}, alone {single[0]}");
+                }
+            for (int i = 0; i < m * n; i++)
+            {
+                double expected = product[i] + (accumulate ? (float)c0[i] : 0);
+                double tolerance = 4 * 6e-8 * (k + 2) * (magnitude[i] + Math.Abs(expected) + 1);
+                Assert.True(Math.Abs(c[i] - expected) <= tolerance, $"{m}x{n}x{k} accumulate={accumulate}: C[{i / n},{i % n}] = {c[i]}, expected {expected}");
+            }
+        }
+    }
+
     [Fact]
     public void RejectsBadArguments()
     {

@@ -1,0 +1,27 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
+
+namespace SharpGrad.Kernels;
+
+/// <summary>
+/// Software prefetch of arrays the caller will read soon (<see cref="CompiledStep.Prefetch"/>): asks the cache for their
+/// lines without waiting for them, so the loads that follow find them there. Hints only: a prefetch never faults and
+/// never changes a value (an array the GC moves meanwhile is simply not prefetched), and on a CPU without the
+/// instruction nothing happens.
+/// </summary>
+internal static unsafe class CachePrefetch
+{
+    private const int Line = 64;
+
+    /// <summary>Prefetches every cache line of <paramref name="array"/>'s elements (a primitive array), header included.</summary>
+    public static void Lines(Array array)
+    {
+        if (!Sse.IsSupported) return;
+        // The address is only a hint: no pinning needed (a stale address after a compaction prefetches nothing useful, harmlessly).
+        byte* first = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        // From the header's line (length and type: the copy that follows reads them first) to the last element's.
+        nint start = ((nint)first - 2 * sizeof(nint)) & ~(nint)(Line - 1), end = (nint)first + (nint)Buffer.ByteLength(array);
+        for (nint a = start; a < end; a += Line) Sse.Prefetch0((void*)a);
+    }
+}
