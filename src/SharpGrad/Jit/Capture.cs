@@ -508,5 +508,16 @@ internal sealed class OptimizerStepInstruction(Optim.Optimizer optimizer, Array?
         return true;
     }
 
+    /// <summary>
+    /// Lets parameter <paramref name="index"/>'s one-pass update defer writing its gradient to a read of the parameter's
+    /// <see cref="Tensor.Grad"/> (<see cref="Fusion"/> decides that nothing else in the plan reads it), when the
+    /// parameter's gradient is that array.
+    /// </summary>
+    internal void DeferGradientStore(int index)
+    {
+        var parameter = optimizer.Parameters[index];
+        if (_updates?[index] is IFusedUpdate fused && ReferenceEquals(parameter.Grad?.Storage, gradients[index])) fused.DeferGradientStore(parameter);
+    }
+
     public override void Run() => optimizer.ReplayStep(gradients, _updates);
 }

@@ -9,7 +9,15 @@ namespace SharpGrad;
 /// </summary>
 internal static class Fusion
 {
-    public static Instruction[] Lower(List<Instruction> instructions)
+    /// <summary>The plan's instructions after fusion; <paramref name="result"/> is the array of the step's result.</summary>
+    public static Instruction[] Lower(List<Instruction> instructions, Array? result = null)
+    {
+        var plan = Fuse(instructions);
+        DeferUnreadGradients(plan, result);
+        return plan;
+    }
+
+    private static Instruction[] Fuse(List<Instruction> instructions)
     {
         var dropped = new bool[instructions.Count];
         int count = 0;
@@ -35,6 +43,34 @@ internal static class Fusion
         var kept = new Instruction[instructions.Count - count];
         for (int k = 0, j = 0; k < instructions.Count; k++) if (!dropped[k]) kept[j++] = instructions[k];
         return kept;
+    }
+
+    /// <summary>
+    /// A gradient applied by a one-pass update (<see cref="FusedGradientUpdate{T}"/>) that no other instruction of the
+    /// plan reads or writes, and that is not the step's result, is left unwritten by the pass and written when the
+    /// parameter's <see cref="Tensor.Grad"/> is read: the values are the same, but the step no longer stores the largest
+    /// array it makes (a batch-1 weight gradient) only for no one to read it. Not in a plan with a guard: a replay that
+    /// stops at it would have overwritten the inputs the deferred write needs before the update runs again.
+    /// </summary>
+    private static void DeferUnreadGradients(Instruction[] plan, Array? result)
+    {
+        if (Array.Exists(plan, i => i is GuardInstruction)) return;
+        foreach (var instruction in plan)
+        {
+            if (instruction is not OptimizerStepInstruction step) continue;
+            for (int i = 0; i < step.Gradients.Length; i++)
+            {
+                if (step.Gradients[i] is not { } d || ReferenceEquals(d, result)) continue;
+                bool elsewhere = false;
+                foreach (var other in plan)
+                    if (!ReferenceEquals(other, step) && (Array.IndexOf(other.ReadSet, d) >= 0 || Array.IndexOf(other.WriteSet, d) >= 0))
+                    {
+                        elsewhere = true;
+                        break;
+                    }
+                if (!elsewhere) step.DeferGradientStore(i);
+            }
+        }
     }
 
     /// <summary>The last instruction before <paramref name="before"/> that writes <paramref name="d"/>, or −1.</summary>

@@ -245,7 +245,7 @@ public sealed class CompiledStep
             FallbackReason = reason;
             return result;
         }
-        var plan = new Plan(signature, planInputs.Select(t => t.Storage).ToArray(), Fusion.Lower(capture.Instructions),
+        var plan = new Plan(signature, planInputs.Select(t => t.Storage).ToArray(), Fusion.Lower(capture.Instructions, result.Storage),
             Tensor.Unscoped(result.Storage, result.Shape, result.DType));
         _plans.Add(plan);
         return plan.Result;

@@ -14,11 +14,21 @@ internal interface IParameterUpdate
     bool Split { get; }
 }
 
+/// <summary>A gradient a replay applied without storing it; written when the parameter's <see cref="Tensor.Grad"/> is read.</summary>
+internal interface IDeferredGradient
+{
+    /// <summary>Writes the gradient into its array, as the replay would have.</summary>
+    void Write();
+}
+
 /// <summary>An update that computes the parameter's gradient itself (<see cref="FusedGradientUpdate{T}"/>).</summary>
 internal interface IFusedUpdate : IParameterUpdate
 {
     /// <summary>Whether the gradient is an outer product that the optimizer computes and applies in one pass.</summary>
     bool OnePass { get; }
+
+    /// <summary>Lets the one pass leave the gradient unwritten until <paramref name="parameter"/>'s <see cref="Tensor.Grad"/> is read.</summary>
+    void DeferGradientStore(Tensor parameter);
 }
 
 /// <summary>
@@ -174,7 +184,7 @@ internal sealed class GemmSplit<T> : ParallelWork where T : unmanaged, IFloating
 /// batch of one) needs no blocks: where the optimizer has the pass (<see cref="Optim.Optimizer.UpdateOuterRows"/>: plain
 /// SGD, Adam, AdamW) each gradient element is computed, stored and applied in one pass over the parameter.
 /// </summary>
-internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate, IDeferredGradient where T : unmanaged, IFloatingPointIeee754<T>
 {
     private const int RowTile = 4;
 
@@ -188,6 +198,11 @@ internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate where 
     private readonly int _index, _m, _n, _k, _tiles, _blockRows, _lda, _ldb;
     private readonly bool _transA, _transB, _outer;
     private readonly T[] _a, _b, _c;
+
+    // The parameter whose gradient the one pass may leave unwritten until its .Grad is read (DeferGradientStore), and
+    // whether this replay's pass stores it.
+    private Tensor? _deferTo;
+    private bool _store = true;
 
     private FusedGradientUpdate(Optim.Optimizer optimizer, int index, GemmInstruction<T> g)
     {
@@ -219,11 +234,29 @@ internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate where 
     /// <summary>An outer product whose optimizer has the one-pass update for its current settings.</summary>
     public bool OnePass => _outer && _optimizer.HasOuterUpdate(_index);
 
+    /// <summary>
+    /// Lets the one pass skip writing the gradient array, writing it instead when <paramref name="parameter"/>'s
+    /// <see cref="Tensor.Grad"/> is next read (from this replay's A and B, which stay as they are until the next replay
+    /// of the plan). Only for a plan in which nothing else reads the array (see <see cref="Fusion"/>): the batch-1
+    /// weight gradient is then the largest array a step writes and no one reads.
+    /// </summary>
+    public void DeferGradientStore(Tensor parameter) => _deferTo = parameter;
+
     public void Run()
     {
+        // Deferred only where the one pass runs (the blocked form writes the gradient and reads it back).
+        bool defer = _deferTo is not null && OnePass;
+        _store = !defer;
         int parts = Split ? ReplayParts.For(_tiles) : 1;
         if (parts <= 1) Execute(0, 1);
         else WorkerPool.Run(this, parts);
+        if (defer) _deferTo!.DeferGradient(this);
+    }
+
+    /// <inheritdoc/>
+    public void Write()
+    {
+        for (int r = 0; r < _m; r++) OuterProductRow<T>.Write(_a[r], _b.AsSpan(0, _n), _c.AsSpan(r * _n, _n));
     }
 
     public override void Execute(int index, int count)
@@ -231,7 +264,7 @@ internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate where 
         int r0 = (int)((long)_tiles * index / count) * RowTile, r1 = Math.Min(_m, (int)((long)_tiles * (index + 1) / count) * RowTile);
         if (r0 >= r1) return;
         // An outer product (inner dimension 1, a batch-1 weight gradient): gradient and update in one pass over the rows.
-        if (_outer && _optimizer.UpdateOuterRows(_index, _c, r0, r1 - r0, _n, _a, _b)) return;
+        if (_outer && _optimizer.UpdateOuterRows(_index, _c, r0, r1 - r0, _n, _a, _b, _store)) return;
         for (int r = r0; r < r1; r += _blockRows)
         {
             int rows = Math.Min(_blockRows, r1 - r);

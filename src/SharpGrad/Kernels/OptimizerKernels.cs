@@ -29,15 +29,16 @@ internal readonly struct StoredGradient<T> : IGradientSource<T> where T : unmana
 /// output gradient, x the layer's input), computed where the update needs it and written to the gradient span on the
 /// way, so the update is one pass that never reads the gradient back. Each element is the fused multiply-add
 /// <c>a · x[j] + 0</c>, exactly what the GEMM's direct loops compute for a product with an inner dimension of 1 (see
-/// <see cref="SmallGemm"/>), so the values are those of the GEMM.
+/// <see cref="SmallGemm"/>), so the values are those of the GEMM. Without <paramref name="store"/> the gradient span is
+/// not written (the replay defers that write to a read of the parameter's <see cref="Tensor.Grad"/>).
 /// </summary>
-internal readonly struct OuterProductRow<T>(T a, T[] x) : IGradientSource<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal readonly struct OuterProductRow<T>(T a, T[] x, bool store = true) : IGradientSource<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TV Vector<TV>(ref T rg, nuint o) where TV : struct, IVec<TV, T>
     {
         var g = TV.FusedMultiplyAdd(TV.Create(a), TV.Load(ref MemoryMarshal.GetArrayDataReference(x), o), TV.Zero);
-        g.Store(ref rg, o);
+        if (store) g.Store(ref rg, o);
         return g;
     }
 
@@ -45,8 +46,14 @@ internal readonly struct OuterProductRow<T>(T a, T[] x) : IGradientSource<T> whe
     public T Scalar(ref T rg, int i)
     {
         T g = T.FusedMultiplyAdd(a, x[i], T.Zero);
-        Unsafe.Add(ref rg, i) = g;
+        if (store) Unsafe.Add(ref rg, i) = g;
         return g;
+    }
+
+    /// <summary>Writes the row's gradient <c>g[j] = a · x[j]</c>, j &lt; g.Length, with the same operations as the update's pass.</summary>
+    public static void Write(T a, ReadOnlySpan<T> x, Span<T> g)
+    {
+        for (int j = 0; j < g.Length; j++) g[j] = T.FusedMultiplyAdd(a, x[j], T.Zero);
     }
 }
 

@@ -75,13 +75,13 @@ public class Adam : Optimizer
     internal override bool HasOuterUpdate(int index) => true;
 
     /// <inheritdoc/>
-    private protected override bool UpdateOuter<T>(int index, Span<T> p, Span<T> g, int columns, ReadOnlySpan<T> a, T[] x)
+    private protected override bool UpdateOuter<T>(int index, Span<T> p, Span<T> g, int columns, ReadOnlySpan<T> a, T[] x, bool storeGradient)
     {
         var c = Constants<T>(index, out bool coupled, out bool decoupled, out bool ams);
         Span<T> m = State<T>(index, "exp_avg"), v = State<T>(index, "exp_avg_sq");
         Span<T> vMax = ams ? State<T>(index, "max_exp_avg_sq") : default;
         for (int r = 0, o = 0; r < a.Length; r++, o += columns)
-            OptimizerKernels.Adam(p.Slice(o, columns), ref g[o], new OuterProductRow<T>(a[r], x), m.Slice(o, columns), v.Slice(o, columns),
+            OptimizerKernels.Adam(p.Slice(o, columns), ref g[o], new OuterProductRow<T>(a[r], x, storeGradient), m.Slice(o, columns), v.Slice(o, columns),
                 ams ? vMax.Slice(o, columns) : default, c, coupled, decoupled, FlushSubnormalState);
         return true;
     }

@@ -281,9 +281,11 @@ public abstract class Optimizer
     /// <c>gradient[r, j] = a[r] · x[j]</c> (a Linear's weight gradient at batch 1), in one pass: each gradient element
     /// is computed, written to <paramref name="gradient"/> and applied at once, never read back. False (nothing done)
     /// when the optimizer has no such pass for its current settings; the caller then writes the gradient and calls
-    /// <see cref="UpdateRange"/>. Safe to run for disjoint row ranges on several threads at once.
+    /// <see cref="UpdateRange"/>. Without <paramref name="storeGradient"/> the gradient is applied but not written (the
+    /// caller then writes it later, <see cref="Kernels.OuterProductRow{T}.Write"/>). Safe to run for disjoint row ranges on several
+    /// threads at once.
     /// </summary>
-    internal bool UpdateOuterRows(int index, Array gradient, int row, int rows, int columns, Array a, Array x)
+    internal bool UpdateOuterRows(int index, Array gradient, int row, int rows, int columns, Array a, Array x, bool storeGradient = true)
     {
         int start = row * columns, count = rows * columns;
         t_rangeStart = start;
@@ -294,9 +296,9 @@ public abstract class Optimizer
             return gradient switch
             {
                 float[] g => UpdateOuter(index, _parameters[index].Span<float>().Slice(start, count), g.AsSpan(start, count), columns,
-                    ((float[])a).AsSpan(row, rows), (float[])x),
+                    ((float[])a).AsSpan(row, rows), (float[])x, storeGradient),
                 double[] g => UpdateOuter(index, _parameters[index].Span<double>().Slice(start, count), g.AsSpan(start, count), columns,
-                    ((double[])a).AsSpan(row, rows), (double[])x),
+                    ((double[])a).AsSpan(row, rows), (double[])x, storeGradient),
                 _ => false,
             };
         }
@@ -310,7 +312,7 @@ public abstract class Optimizer
     /// The one-pass update of <see cref="UpdateOuterRows"/> on the rows' spans (state from <see cref="State{T}"/> is
     /// sliced to them), or false. <paramref name="x"/> has at least <paramref name="columns"/> elements.
     /// </summary>
-    private protected virtual bool UpdateOuter<T>(int index, Span<T> parameter, Span<T> gradient, int columns, ReadOnlySpan<T> a, T[] x)
+    private protected virtual bool UpdateOuter<T>(int index, Span<T> parameter, Span<T> gradient, int columns, ReadOnlySpan<T> a, T[] x, bool storeGradient)
         where T : unmanaged, IFloatingPointIeee754<T> => false;
 
     /// <summary>

@@ -57,7 +57,7 @@ public sealed class Sgd : Optimizer
     internal override bool HasOuterUpdate(int index) => GroupOf(index).Momentum!.Value == 0;
 
     /// <inheritdoc/>
-    private protected override bool UpdateOuter<T>(int index, Span<T> p, Span<T> g, int columns, ReadOnlySpan<T> a, T[] x)
+    private protected override bool UpdateOuter<T>(int index, Span<T> p, Span<T> g, int columns, ReadOnlySpan<T> a, T[] x, bool storeGradient)
     {
         // Plain SGD only (with momentum, the gradient then the update, in blocks).
         if (!HasOuterUpdate(index)) return false;
@@ -65,7 +65,7 @@ public sealed class Sgd : Optimizer
         double weightDecay = group.WeightDecay!.Value;
         T lr = T.CreateTruncating(group.Lr!.Value), wd = T.CreateTruncating(weightDecay);
         for (int r = 0, o = 0; r < a.Length; r++, o += columns)
-            OptimizerKernels.Sgd(p.Slice(o, columns), ref g[o], new OuterProductRow<T>(a[r], x), lr, wd, weightDecay != 0);
+            OptimizerKernels.Sgd(p.Slice(o, columns), ref g[o], new OuterProductRow<T>(a[r], x, storeGradient), lr, wd, weightDecay != 0);
         return true;
     }
 

@@ -123,7 +123,35 @@ public sealed partial class Tensor
     }
 
     /// <summary>The gradient accumulated by <see cref="Backward()"/> for a leaf that requires it (PyTorch: <c>.grad</c>); settable, e.g. to null.</summary>
-    public Tensor? Grad { get; set; }
+    public Tensor? Grad
+    {
+        get
+        {
+            // A replay that applied this gradient without storing it writes it now, before anyone sees it.
+            if (_deferredGrad is { } deferred)
+            {
+                _deferredGrad = null;
+                deferred.Write();
+            }
+            return _grad;
+        }
+        set
+        {
+            _deferredGrad = null;
+            _grad = value;
+        }
+    }
+
+    private Tensor? _grad;
+
+    /// <summary>
+    /// Set by a compiled step's replay that updated this parameter from a gradient it did not store (a batch-1 weight
+    /// gradient, see <see cref="FusedGradientUpdate{T}"/>): <see cref="Grad"/> writes it into its storage when read.
+    /// </summary>
+    private IDeferredGradient? _deferredGrad;
+
+    /// <summary>Makes the next read of <see cref="Grad"/> write the gradient with <paramref name="deferred"/> first.</summary>
+    internal void DeferGradient(IDeferredGradient deferred) => _deferredGrad = deferred;
 
     /// <summary>True for tensors created by the user rather than by a recorded op (PyTorch: <c>is_leaf</c>).</summary>
     public bool IsLeaf => GradFn is null;
