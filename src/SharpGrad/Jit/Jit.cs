@@ -106,6 +106,12 @@ internal sealed class GuardInstruction(Array storage, Func<double, bool> conditi
 /// new tensor (<c>h = h * 0.9 + x</c> with <c>h</c> outside the step; update state in place with
 /// <see cref="Tensor.CopyFrom"/> instead).
 /// </para>
+/// <para>
+/// A gradient that the replay applies in the optimizer's pass and that nothing in the step reads (a Linear's weight
+/// gradient at batch 1) is written into the parameter's <see cref="Tensor.Grad"/> when that property is next read, with
+/// the values an eager step leaves there; a reference to the gradient tensor kept from before a replay shows the
+/// values of that later read, not of the replay.
+/// </para>
 /// </remarks>
 public sealed class CompiledStep
 {
