@@ -175,11 +175,11 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
         int perPoint = job._mPadded * cin;
         job._u = job._packedU.Get(n * n * perPoint);
         new Span<float>(job._u, n * n * perPoint).Clear();
-        job.TransformFilters(w);
         int strips = (job._tiles + nr - 1) / nr;
         int parts = Math.Max(1, Math.Min(threads, strips));
         if ((long)n * n * outC * cin * strips * nr < (long)Gemm.ParallelThresholdFlops) parts = 1;
         job.EnsureBuffers(Math.Max(parts, WorkerPool.MaxParallelism));
+        job.TransformFilters(w);
         WorkerPool.Run(job, parts);
     }
 
@@ -190,43 +190,30 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
     }
 
     /// <summary>
-    /// U_ξ[o, c] = (G w[o, c] Gᵀ)_ξ for every filter, eight filters at a time (one per lane), written into the packed A
-    /// layout of point ξ: k block pc at mPadded·pc, its MR-row strip s at s·MR·kc, element (row, k) at k·MR + row.
+    /// U_ξ[o, c] = (G w[o, c] Gᵀ)_ξ for every filter, <see cref="FilterLanes"/> filters at a time (one per lane),
+    /// written into the packed A layout of point ξ: k block pc at mPadded·pc, its MR-row strip s at s·MR·kc, element
+    /// (row, k) at k·MR + row.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void TransformFilters(float* w)
     {
         int r = _t.R, n = _t.N, cin = _g.Channels, filters = _outC * cin, taps = r * r, mr = TK.MR, kc = _kc;
         int perPoint = _mPadded * cin;
-        const int Lanes = 8;
-        float* stage = stackalloc float[taps * Lanes];
-        float* half = stackalloc float[n * r * Lanes];
-        float* result = stackalloc float[n * n * Lanes];
+        const int Lanes = FilterLanes;
+        float* stage = _stage[0].Get((taps + 2 * n * n) * Lanes);
+        float* half = stage + taps * Lanes, result = half + n * n * Lanes;
         var gRows = _t.GRows;
         for (int f0 = 0; f0 < filters; f0 += Lanes)
         {
             int lanes = Math.Min(Lanes, filters - f0);
             for (int l = 0; l < Lanes; l++)
-                for (int k = 0; k < taps; k++) stage[k * Lanes + l] = l < lanes ? w[(nint)(f0 + l) * taps + k] : 0f;
-            // G g: rows combined.
-            for (int i = 0; i < n; i++)
             {
-                var terms = gRows[i];
-                for (int b = 0; b < r; b++)
-                {
-                    var acc = Vector256<float>.Zero;
-                    foreach (var term in terms) acc = Vector256.FusedMultiplyAdd(Vector256.Create(term.Coefficient), Vector256.Load(stage + (term.Index * r + b) * Lanes), acc);
-                    Vector256.Store(acc, half + (i * r + b) * Lanes);
-                }
+                float* from = w + (nint)(f0 + l) * taps;
+                for (int k = 0; k < taps; k++) stage[k * Lanes + l] = l < lanes ? from[k] : 0f;
             }
-            // (G g) Gᵀ: columns combined.
-            for (int i = 0; i < n; i++)
-                for (int j = 0; j < n; j++)
-                {
-                    var acc = Vector256<float>.Zero;
-                    foreach (var term in gRows[j]) acc = Vector256.FusedMultiplyAdd(Vector256.Create(term.Coefficient), Vector256.Load(half + (i * r + term.Index) * Lanes), acc);
-                    Vector256.Store(acc, result + (i * n + j) * Lanes);
-                }
+            // G g, stored transposed (half[b, i]), then G (G g)ᵀ = (G g Gᵀ)ᵀ read the same way: result[i, j].
+            for (int i = 0; i < n; i++) Combine(gRows[i], stage, r * Lanes, Lanes, r, Lanes, half + i * Lanes, n * Lanes);
+            for (int j = 0; j < n; j++) Combine(gRows[j], half, n * Lanes, Lanes, n, Lanes, result + j * Lanes, n * Lanes);
             for (int l = 0; l < lanes; l++)
             {
                 int f = f0 + l, o = f / cin, c = f - o * cin;
@@ -235,6 +222,76 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
                 for (int xi = 0; xi < n * n; xi++) _u[xi * perPoint + at] = result[xi * Lanes + l];
             }
         }
+    }
+
+    /// <summary>Filters transformed at once (vectors of the stage per row: 4 of 8 floats).</summary>
+    private const int FilterLanes = 32;
+
+    /// <summary>
+    /// <c>dst[k·dstBlock + l] = Σ_t c_t · src[i_t·srcRow + k·srcBlock + l]</c> for blocks k &lt; <paramref name="blocks"/>
+    /// and lanes l &lt; <paramref name="width"/> (a multiple of 8): one row of a transform (its nonzero terms (i_t, c_t)),
+    /// applied to vectors across tiles. Eight (or four) vectors are accumulated at once so that the multiply-adds of
+    /// a row are independent chains, not one chain waiting on each addition.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Combine(WinogradTransform.Term[] terms, float* src, nint srcRow, nint srcBlock, int blocks, int width, float* dst, nint dstBlock)
+    {
+        int perBlock = width / 8, vectors = blocks * perBlock;
+        int v = 0;
+        for (; v + 8 <= vectors; v += 8)
+        {
+            nint s0 = Offset(v, perBlock, srcBlock), s1 = Offset(v + 1, perBlock, srcBlock), s2 = Offset(v + 2, perBlock, srcBlock), s3 = Offset(v + 3, perBlock, srcBlock);
+            nint s4 = Offset(v + 4, perBlock, srcBlock), s5 = Offset(v + 5, perBlock, srcBlock), s6 = Offset(v + 6, perBlock, srcBlock), s7 = Offset(v + 7, perBlock, srcBlock);
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            foreach (var term in terms)
+            {
+                var c = Vector256.Create(term.Coefficient);
+                float* row = src + term.Index * srcRow;
+                a0 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s0), a0);
+                a1 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s1), a1);
+                a2 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s2), a2);
+                a3 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s3), a3);
+                a4 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s4), a4);
+                a5 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s5), a5);
+                a6 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s6), a6);
+                a7 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s7), a7);
+            }
+            Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock)); Vector256.Store(a1, dst + Offset(v + 1, perBlock, dstBlock));
+            Vector256.Store(a2, dst + Offset(v + 2, perBlock, dstBlock)); Vector256.Store(a3, dst + Offset(v + 3, perBlock, dstBlock));
+            Vector256.Store(a4, dst + Offset(v + 4, perBlock, dstBlock)); Vector256.Store(a5, dst + Offset(v + 5, perBlock, dstBlock));
+            Vector256.Store(a6, dst + Offset(v + 6, perBlock, dstBlock)); Vector256.Store(a7, dst + Offset(v + 7, perBlock, dstBlock));
+        }
+        for (; v + 4 <= vectors; v += 4)
+        {
+            nint s0 = Offset(v, perBlock, srcBlock), s1 = Offset(v + 1, perBlock, srcBlock), s2 = Offset(v + 2, perBlock, srcBlock), s3 = Offset(v + 3, perBlock, srcBlock);
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            foreach (var term in terms)
+            {
+                var c = Vector256.Create(term.Coefficient);
+                float* row = src + term.Index * srcRow;
+                a0 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s0), a0);
+                a1 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s1), a1);
+                a2 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s2), a2);
+                a3 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s3), a3);
+            }
+            Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock)); Vector256.Store(a1, dst + Offset(v + 1, perBlock, dstBlock));
+            Vector256.Store(a2, dst + Offset(v + 2, perBlock, dstBlock)); Vector256.Store(a3, dst + Offset(v + 3, perBlock, dstBlock));
+        }
+        for (; v < vectors; v++)
+        {
+            nint s0 = Offset(v, perBlock, srcBlock);
+            Vector256<float> a0 = default;
+            foreach (var term in terms) a0 = Vector256.FusedMultiplyAdd(Vector256.Create(term.Coefficient), Vector256.Load(src + term.Index * srcRow + s0), a0);
+            Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock));
+        }
+    }
+
+    /// <summary>Where vector <paramref name="v"/> of a row lies: block v / perBlock, then 8 floats per vector within it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static nint Offset(int v, int perBlock, nint block)
+    {
+        int k = v / perBlock;
+        return k * block + (v - k * perBlock) * 8;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -291,44 +348,29 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
         {
             float* plane = _x + ((nint)image[l] * planes + c) * h * wd;
             int y0 = top[l] - _g.PadH, x0 = left[l] - _g.PadW;
-            bool inside = y0 >= 0 && x0 >= 0 && y0 + n <= h && x0 + n <= wd;
+            // The window's rows and columns inside the image; the rest of the window is zero padding.
+            int a0 = Math.Max(0, -y0), a1 = Math.Min(n, h - y0), b0 = Math.Max(0, -x0), b1 = Math.Min(n, wd - x0);
             for (int a = 0; a < n; a++)
             {
-                int yy = y0 + a;
-                float* src = plane + (nint)yy * wd + x0;
                 float* to = d + a * n * nr + l;
-                if (inside) for (int b = 0; b < n; b++) to[b * nr] = src[b];
-                else if ((uint)yy >= (uint)h) for (int b = 0; b < n; b++) to[b * nr] = 0f;
-                else for (int b = 0; b < n; b++) to[b * nr] = (uint)(x0 + b) < (uint)wd ? src[b] : 0f;
+                if (a < a0 || a >= a1)
+                {
+                    for (int z = 0; z < n; z++) to[z * nr] = 0f;
+                    continue;
+                }
+                float* src = plane + (nint)(y0 + a) * wd + x0;
+                int b = 0;
+                for (; b < b0; b++) to[b * nr] = 0f;
+                for (; b < b1; b++) to[b * nr] = src[b];
+                for (; b < n; b++) to[b * nr] = 0f;
             }
         }
         for (int l = lanes; l < nr; l++)
             for (int k = 0; k < nn; k++) d[k * nr + l] = 0f;
         var rows = _t.BTRows;
-        // Bᵀ d: rows combined, then (Bᵀ d) B: columns combined, each a vector across the tiles.
-        for (int i = 0; i < n; i++)
-        {
-            var terms = rows[i];
-            for (int b = 0; b < n; b++)
-                for (int l = 0; l < nr; l += 8)
-                {
-                    var acc = Vector256<float>.Zero;
-                    foreach (var term in terms) acc = Vector256.FusedMultiplyAdd(Vector256.Create(term.Coefficient), Vector256.Load(d + (term.Index * n + b) * nr + l), acc);
-                    Vector256.Store(acc, e + (i * n + b) * nr + l);
-                }
-        }
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++)
-            {
-                var terms = rows[j];
-                float* to = dst + (nint)(i * n + j) * pointStride;
-                for (int l = 0; l < nr; l += 8)
-                {
-                    var acc = Vector256<float>.Zero;
-                    foreach (var term in terms) acc = Vector256.FusedMultiplyAdd(Vector256.Create(term.Coefficient), Vector256.Load(e + (i * n + term.Index) * nr + l), acc);
-                    Vector256.Store(acc, to + l);
-                }
-            }
+        // Bᵀ d stored transposed (e[b, i]); then row j of Bᵀ over e's rows gives (Bᵀ d B)[i, j] for every i: point i·n + j.
+        for (int i = 0; i < n; i++) Combine(rows[i], d, n * nr, nr, n, nr, e + i * nr, n * nr);
+        for (int j = 0; j < n; j++) Combine(rows[j], e, n * nr, nr, n, nr, dst + (nint)j * pointStride, (nint)n * pointStride);
     }
 
     /// <summary>
@@ -341,30 +383,10 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
         int nr = TK.NR, n = _t.N, m = _t.M, oh = _g.OutHeight, ow = _g.OutWidth;
         float* f = stage, yt = stage + m * n * nr;
         var rows = _t.ATRows;
-        for (int i = 0; i < m; i++)
-        {
-            var terms = rows[i];
-            for (int b = 0; b < n; b++)
-                for (int l = 0; l < nr; l += 8)
-                {
-                    var acc = Vector256<float>.Zero;
-                    foreach (var term in terms) acc = Vector256.FusedMultiplyAdd(Vector256.Create(term.Coefficient), Vector256.Load(src + (nint)(term.Index * n + b) * pointStride + l), acc);
-                    Vector256.Store(acc, f + (i * n + b) * nr + l);
-                }
-        }
-        var bias = Vector256.Create(_bias is null ? 0f : _bias[o]);
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < m; j++)
-            {
-                var terms = rows[j];
-                for (int l = 0; l < nr; l += 8)
-                {
-                    var acc = Vector256<float>.Zero;
-                    foreach (var term in terms) acc = Vector256.FusedMultiplyAdd(Vector256.Create(term.Coefficient), Vector256.Load(f + (i * n + term.Index) * nr + l), acc);
-                    if (_bias is not null) acc += bias;
-                    Vector256.Store(acc, yt + (i * m + j) * nr + l);
-                }
-            }
+        // Aᵀ M stored transposed (f[b, i]), then Y[i, j] = Σ_b Aᵀ[j, b] f[b, i].
+        for (int i = 0; i < m; i++) Combine(rows[i], src, (nint)n * pointStride, pointStride, n, nr, f + i * nr, m * nr);
+        for (int j = 0; j < m; j++) Combine(rows[j], f, m * nr, nr, m, nr, yt + j * nr, m * nr);
+        float bias = _bias is null ? 0f : _bias[o];
         for (int l = 0; l < lanes; l++)
         {
             float* plane = _y + ((nint)image[l] * _outC + o) * oh * ow;
@@ -372,7 +394,7 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
             for (int i = 0; i < rowsLeft; i++)
             {
                 float* to = plane + (nint)(top[l] + i) * ow + left[l];
-                for (int j = 0; j < colsLeft; j++) to[j] = yt[(i * m + j) * nr + l];
+                for (int j = 0; j < colsLeft; j++) to[j] = yt[(i * m + j) * nr + l] + bias;
             }
         }
     }
