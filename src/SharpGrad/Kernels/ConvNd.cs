@@ -160,7 +160,7 @@ internal static unsafe class ConvNd
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int imageSize = g.Channels * g.Height * g.Width;
-        if (ImplicitConv.InputGradientSupported(g) || ImplicitConv.InputGradientByWinograd<T>(g, outC))
+        if (ImplicitConv.InputGradientSupported(g))
         {
             fixed (T* pgy = gy, pw = w, pgx = gx)
                 ImplicitConv.InputGradient(pgy + gyOffset, count, g, pw + wOffset, outC, pgx + gxOffset, Gemm.MaxThreads);

@@ -54,19 +54,12 @@ internal static unsafe class ImplicitConv
     /// output about as large as the input. That convolution makes H·W·C·O·k² multiply-adds against OH·OW·C·O·k² for
     /// the explicit Wᵀ·gy + col2im, so for an unpadded 5x5 layer on a 12x12 map (8x8 out) it would do 2.25 times the
     /// work, most of it on the zero border; up to a quarter more it still wins by skipping col2im and the zeroing.
+    /// (Where the forward it runs is a Winograd one, the border costs as much: for that unpadded layer the Winograd
+    /// full correlation measured about twice the CPU time of the scatter path, so the same rule holds.)
     /// </summary>
     public static bool InputGradientSupported(in ConvGeometry g) =>
         g.StrideH == 1 && g.StrideW == 1 && g.PadH <= g.DilationH * (g.KernelH - 1) && g.PadW <= g.DilationW * (g.KernelW - 1)
         && 4L * g.Height * g.Width <= 5L * g.OutHeight * g.OutWidth;
-
-    /// <summary>
-    /// Whether <see cref="InputGradient{T}"/> would run its forward convolution by Winograd (<see cref="Winograd.Applies{T}"/>
-    /// for the adjoint geometry): then the full correlation pays even where the zero border makes it larger than the
-    /// direct products, since the transform cuts the multiplies by several times more.
-    /// </summary>
-    public static bool InputGradientByWinograd<T>(in ConvGeometry g, int outC) where T : unmanaged =>
-        g.StrideH == 1 && g.StrideW == 1 && g.PadH <= g.DilationH * (g.KernelH - 1) && g.PadW <= g.DilationW * (g.KernelW - 1)
-        && Winograd.Applies<T>(Adjoint(g, outC), g.Channels);
 
     /// <summary>The geometry of the stride-1 input gradient as a convolution of the output gradient (<see cref="InputGradient{T}"/>).</summary>
     private static ConvGeometry Adjoint(in ConvGeometry g, int outC) => new(outC, g.OutHeight, g.OutWidth, g.KernelH, g.KernelW, 1, 1,

@@ -96,6 +96,8 @@ internal sealed class WinogradTransform
 /// <c>M_ξ = U_ξ · V_ξ</c> ([O x C] by [C x tiles]) between the transformed filters U and the transformed input tiles V,
 /// run on the GEMM micro-kernels; the output transform then makes the tiles. Used where it pays (enough channels that
 /// the GEMMs dominate the transforms); small channel counts, other geometries and float64 keep the direct implicit GEMM.
+/// It serves the forward, and the input gradient wherever that is computed as a convolution of the output gradient
+/// (<see cref="ImplicitConv.InputGradientSupported"/>: padded layers; an unpadded layer's would be mostly zero border).
 /// Every output is a sequence of operations fixed by the shapes (threads take whole strips of tiles), so results do
 /// not depend on the thread count, and a replayed step takes the same path as the eager one.
 /// </summary>
@@ -161,6 +163,7 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
     private ConvGeometry _g;
     private WinogradTransform _t = null!;
     private int _count, _outC, _kc, _mPadded, _tilesH, _tilesW, _tiles;
+    private (int N, int OutC, int Cin, int Kc) _layout;
 
     public static void Run(float* x, int count, in ConvGeometry g, float* w, int outC, float* bias, float* y, int threads, WinogradTransform t)
     {
@@ -173,8 +176,12 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
         job._tilesW = (g.OutWidth + t.M - 1) / t.M;
         job._tiles = count * job._tilesH * job._tilesW;
         int perPoint = job._mPadded * cin;
-        job._u = job._packedU.Get(n * n * perPoint);
-        new Span<float>(job._u, n * n * perPoint).Clear();
+        float* u = job._packedU.Get(n * n * perPoint);
+        // Every call writes the same positions (the filters'); the padding rows past O stay zero from the first call
+        // of a layout, so the buffer is cleared only when it or the layout changes.
+        var layout = (n, outC, cin, job._kc);
+        if (u != job._u || layout != job._layout) new Span<float>(u, n * n * perPoint).Clear();
+        job._u = u; job._layout = layout;
         int strips = (job._tiles + nr - 1) / nr;
         int parts = Math.Max(1, Math.Min(threads, strips));
         if ((long)n * n * outC * cin * strips * nr < (long)Gemm.ParallelThresholdFlops) parts = 1;
