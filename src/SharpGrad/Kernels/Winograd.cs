@@ -165,6 +165,15 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
     private int _count, _outC, _kc, _mPadded, _tilesH, _tilesW, _tiles;
     private (int N, int OutC, int Cin, int Kc) _layout;
 
+    /// <summary>
+    /// Floats between the n² per-point matrices of U and V beyond their size: without it the points lie a power of two
+    /// apart (4 KB for 32 channels of a 32-tile strip) and a transform's n² stores to one tile all fall in one L1 set.
+    /// </summary>
+    private const int Skew = 16;
+
+    /// <summary>Floats from one point's packed U to the next.</summary>
+    private int PerPoint => _mPadded * _g.Channels + Skew;
+
     public static void Run(float* x, int count, in ConvGeometry g, float* w, int outC, float* bias, float* y, int threads, WinogradTransform t)
     {
         var job = t_job ??= new WinogradJob<TK>();
@@ -175,7 +184,7 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
         job._tilesH = (g.OutHeight + t.M - 1) / t.M;
         job._tilesW = (g.OutWidth + t.M - 1) / t.M;
         job._tiles = count * job._tilesH * job._tilesW;
-        int perPoint = job._mPadded * cin;
+        int perPoint = job.PerPoint;
         float* u = job._packedU.Get(n * n * perPoint);
         // Every call writes the same positions (the filters'); the padding rows past O stay zero from the first call
         // of a layout, so the buffer is cleared only when it or the layout changes.
@@ -205,7 +214,7 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
     private void TransformFilters(float* w)
     {
         int r = _t.R, n = _t.N, cin = _g.Channels, filters = _outC * cin, taps = r * r, mr = TK.MR, kc = _kc;
-        int perPoint = _mPadded * cin;
+        int perPoint = PerPoint;
         const int Lanes = FilterLanes;
         float* stage = _stage[0].Get((taps + 2 * n * n) * Lanes);
         float* half = stage + taps * Lanes, result = half + n * n * Lanes;
@@ -245,6 +254,31 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
     {
         int perBlock = width / 8, vectors = blocks * perBlock;
         int v = 0;
+        if (srcBlock == width)
+        {
+            // A contiguous source row: the eight loads are at fixed steps from one pointer.
+            for (; v + 8 <= vectors; v += 8)
+            {
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                foreach (var term in terms)
+                {
+                    var c = Vector256.Create(term.Coefficient);
+                    float* p = src + term.Index * srcRow + v * 8;
+                    a0 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p), a0);
+                    a1 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p + 8), a1);
+                    a2 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p + 16), a2);
+                    a3 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p + 24), a3);
+                    a4 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p + 32), a4);
+                    a5 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p + 40), a5);
+                    a6 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p + 48), a6);
+                    a7 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p + 56), a7);
+                }
+                Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock)); Vector256.Store(a1, dst + Offset(v + 1, perBlock, dstBlock));
+                Vector256.Store(a2, dst + Offset(v + 2, perBlock, dstBlock)); Vector256.Store(a3, dst + Offset(v + 3, perBlock, dstBlock));
+                Vector256.Store(a4, dst + Offset(v + 4, perBlock, dstBlock)); Vector256.Store(a5, dst + Offset(v + 5, perBlock, dstBlock));
+                Vector256.Store(a6, dst + Offset(v + 6, perBlock, dstBlock)); Vector256.Store(a7, dst + Offset(v + 7, perBlock, dstBlock));
+            }
+        }
         for (; v + 8 <= vectors; v += 8)
         {
             nint s0 = Offset(v, perBlock, srcBlock), s1 = Offset(v + 1, perBlock, srcBlock), s2 = Offset(v + 2, perBlock, srcBlock), s3 = Offset(v + 3, perBlock, srcBlock);
@@ -308,13 +342,15 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
         int strips = (_tiles + nr - 1) / nr;
         int s0 = (int)((long)strips * index / count), s1 = (int)((long)strips * (index + 1) / count);
         if (s0 >= s1) return;
-        float* v = _v[index].Get(nn * cin * nr);
-        float* m = _m[index].Get(nn * mr * nr);
+        int vPoint = cin * nr + Skew;
+        float* v = _v[index].Get(nn * vPoint);
+        int mPoint = mr * nr + Skew;
+        float* m = _m[index].Get(nn * mPoint);
         float* stage = _stage[index].Get(2 * nn * nr);
         int* image = stackalloc int[nr];
         int* top = stackalloc int[nr];
         int* left = stackalloc int[nr];
-        int perPoint = _mPadded * cin;
+        int perPoint = PerPoint;
         for (int s = s0; s < s1; s++)
         {
             int q0 = s * nr, lanes = Math.Min(nr, _tiles - q0);
@@ -323,20 +359,20 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
                 int q = q0 + l, perImage = _tilesH * _tilesW, img = q / perImage, rest = q - img * perImage, ty = rest / _tilesW;
                 image[l] = img; top[l] = ty * _t.M; left[l] = (rest - ty * _tilesW) * _t.M;
             }
-            for (int c = 0; c < cin; c++) TransformInput(stage, v + c * nr, cin * nr, c, image, top, left, lanes);
+            for (int c = 0; c < cin; c++) TransformInput(stage, v + c * nr, vPoint, c, image, top, left, lanes);
             for (int ir = 0; ir < outC; ir += mr)
             {
                 int h = Math.Min(mr, outC - ir);
                 for (int xi = 0; xi < nn; xi++)
                 {
-                    float* uPoint = _u + xi * perPoint, vPoint = v + xi * cin * nr;
+                    float* uPoint = _u + xi * perPoint, vXi = v + xi * vPoint;
                     for (int pc = 0; pc < cin; pc += kc)
                     {
                         int kcCur = Math.Min(kc, cin - pc);
-                        TK.Run(kcCur, uPoint + _mPadded * pc + ir * kcCur, vPoint + pc * nr, nr, m + xi * mr * nr, nr, 1f, pc > 0 ? 1f : 0f);
+                        TK.Run(kcCur, uPoint + _mPadded * pc + ir * kcCur, vXi + pc * nr, nr, m + xi * mPoint, nr, 1f, pc > 0 ? 1f : 0f);
                     }
                 }
-                for (int row = 0; row < h; row++) TransformOutput(stage, m + row * nr, mr * nr, ir + row, image, top, left, lanes);
+                for (int row = 0; row < h; row++) TransformOutput(stage, m + row * nr, mPoint, ir + row, image, top, left, lanes);
             }
         }
     }
