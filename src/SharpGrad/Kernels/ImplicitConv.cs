@@ -28,6 +28,11 @@ internal static unsafe class ImplicitConv
     public static void Forward<T>(T* x, int count, in ConvGeometry g, T* w, int outC, T* bias, T* y, int threads)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (Winograd.Applies<T>(g, outC))
+        {
+            Winograd.Forward((float*)x, count, g, (float*)w, outC, (float*)bias, (float*)y, threads);
+            return;
+        }
         if (Vector512.IsHardwareAccelerated) ForwardJob<T, GemmKernel512<T>>.Run(x, count, g, w, outC, bias, y, threads);
         else if (Vector256.IsHardwareAccelerated) ForwardJob<T, GemmKernel256<T>>.Run(x, count, g, w, outC, bias, y, threads);
         else ForwardJob<T, GemmKernelScalar<T>>.Run(x, count, g, w, outC, bias, y, threads);
@@ -49,10 +54,16 @@ internal static unsafe class ImplicitConv
     /// output about as large as the input. That convolution makes H·W·C·O·k² multiply-adds against OH·OW·C·O·k² for
     /// the explicit Wᵀ·gy + col2im, so for an unpadded 5x5 layer on a 12x12 map (8x8 out) it would do 2.25 times the
     /// work, most of it on the zero border; up to a quarter more it still wins by skipping col2im and the zeroing.
+    /// (Where the forward it runs is a Winograd one, the border costs as much: for that unpadded layer the Winograd
+    /// full correlation measured about twice the CPU time of the scatter path, so the same rule holds.)
     /// </summary>
     public static bool InputGradientSupported(in ConvGeometry g) =>
         g.StrideH == 1 && g.StrideW == 1 && g.PadH <= g.DilationH * (g.KernelH - 1) && g.PadW <= g.DilationW * (g.KernelW - 1)
         && 4L * g.Height * g.Width <= 5L * g.OutHeight * g.OutWidth;
+
+    /// <summary>The geometry of the stride-1 input gradient as a convolution of the output gradient (<see cref="InputGradient{T}"/>).</summary>
+    private static ConvGeometry Adjoint(in ConvGeometry g, int outC) => new(outC, g.OutHeight, g.OutWidth, g.KernelH, g.KernelW, 1, 1,
+        g.DilationH * (g.KernelH - 1) - g.PadH, g.DilationW * (g.KernelW - 1) - g.PadW, g.DilationH, g.DilationW);
 
     /// <summary>
     /// <c>gx = conv(gy, W')</c> with <c>W'[c, o, a, b] = W[o, c, kh − 1 − a, kw − 1 − b]</c>: the adjoint of a stride-1
@@ -72,8 +83,7 @@ internal static unsafe class ImplicitConv
                     int dst = (ci * outC + o) * taps;
                     for (int t = 0; t < taps; t++) flipped[dst + t] = src[taps - 1 - t];
                 }
-            var adjoint = new ConvGeometry(outC, g.OutHeight, g.OutWidth, kh, kw, 1, 1,
-                g.DilationH * (kh - 1) - g.PadH, g.DilationW * (kw - 1) - g.PadW, g.DilationH, g.DilationW);
+            var adjoint = Adjoint(g, outC);
             fixed (T* pw = flipped) Forward(gy, count, adjoint, pw, c, null, gx, threads);
         }
         finally

@@ -1,0 +1,204 @@
+using SharpGrad.Kernels;
+using F = SharpGrad.NN.Functional;
+
+namespace SharpGrad.Tests.Kernels;
+
+/// <summary>
+/// Winograd convolution (float32, stride 1, 3x3 and 5x5) against a direct convolution in double written from the
+/// definition. Tolerance, from the transform's rounding-error bound: every value passes through a fixed chain of sums
+/// (filter transform 2r terms deep, input transform 2n, the channel sum C, output transform 2n, the bias), so to first
+/// order the float32 result is within γ_K = K·u (u = 2⁻²⁴, K = 2r + 4n + C + 1) of the exact one times the same
+/// computation with every matrix and value replaced by its absolute value:
+/// |ŷ − y| ≤ K·u · Σ_c |Aᵀ| [(|G| |w_c| |Gᵀ|) ⊙ (|Bᵀ| |d_c| |B|)] |A| + K·u·|b|. The bound is evaluated tile by tile
+/// in double here; the input gradient is the same bound for the adjoint convolution (gy padded by k − 1 − p, filters
+/// flipped and transposed), which the unpadded cases' input gradients (taken by the direct scatter path, see
+/// ImplicitConv.InputGradientSupported) meet with room to spare.
+/// </summary>
+[Collection(GemmCollection.Name)]
+public class WinogradTests
+{
+    // (batch, in, out, H, W, k, padding)
+    public static TheoryData<int, int, int, int, int, int, int> Cases => new()
+    {
+        { 3, 8, 16, 12, 12, 5, 0 },    // the CNN's second layer in miniature: exact 4x4 tiles forward (8x8) and backward (12x12)
+        { 1, 9, 10, 11, 13, 5, 2 },    // batch 1, partial tiles on both edges, padding 2, MR blocks with a short last one
+        { 2, 11, 13, 10, 10, 5, 2 },
+        { 2, 8, 8, 7, 9, 3, 1 },       // 3x3, partial tiles
+        { 1, 1, 2, 6, 6, 5, 2 },       // one input channel (only when forced: Auto keeps it direct)
+        { 20, 16, 24, 12, 12, 5, 0 },  // several strips of tiles: split over two cores
+        { 2, 32, 64, 12, 12, 5, 0 },   // the CNN's second layer's channel counts
+        { 2, 40, 9, 9, 9, 3, 0 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void MatchesDoubleDirectConvolutionWithinTheTransformBound(int n, int c, int o, int h, int w, int k, int pad)
+    {
+        var rng = new Random(n * 7919 + c * 131 + o * 17 + h * 5 + w + k * 3 + pad);
+        double[] x = Random(rng, n * c * h * w), wt = Random(rng, o * c * k * k), b = Random(rng, o);
+        int oh = h + 2 * pad - k + 1, ow = w + 2 * pad - k + 1;
+        double[] gy = Random(rng, n * o * oh * ow);
+        var yRef = Direct(x, n, c, h, w, wt, o, k, pad, b);
+        // gx = conv(gy, w') with w'[c, o, a, b] = w[o, c, k-1-a, k-1-b] and padding k - 1 - p.
+        var flipped = new double[wt.Length];
+        for (int p = 0; p < o; p++)
+            for (int q = 0; q < c; q++)
+                for (int t = 0; t < k * k; t++) flipped[(q * o + p) * k * k + t] = wt[(p * c + q) * k * k + k * k - 1 - t];
+        var gxRef = Direct(gy, n, o, oh, ow, flipped, c, k, k - 1 - pad, null);
+        var yBound = Bound(x, n, c, h, w, wt, o, k, pad, b);
+        var gxBound = Bound(gy, n, o, oh, ow, flipped, c, k, k - 1 - pad, null);
+
+        var saved = Winograd.t_mode;
+        Winograd.t_mode = Winograd.Mode.Force;
+        try
+        {
+            Assert.True(Winograd.Applies<float>(new ConvGeometry(c, h, w, k, k, 1, 1, pad, pad, 1, 1), o));
+            var xt = Tensor.FromArray(x, n, c, h, w).To(DType.Float32); xt.RequiresGrad = true;
+            var wtt = Tensor.FromArray(wt, o, c, k, k).To(DType.Float32); wtt.RequiresGrad = true;
+            var bt = Tensor.FromArray(b, o).To(DType.Float32);
+            var y = F.Conv2d(xt, wtt, bt, 1, pad);
+            Assert.Equal(new[] { n, o, oh, ow }, y.Shape);
+            AssertWithin(yRef, y.ToArray<float>(), yBound, "forward");
+            y.Backward(Tensor.FromArray(gy, n, o, oh, ow).To(DType.Float32));
+            AssertWithin(gxRef, xt.Grad!.ToArray<float>(), gxBound, "input gradient");
+        }
+        finally { Winograd.t_mode = saved; }
+    }
+
+    [Fact]
+    public void AutoTakesWinogradForTheCnnsSecondLayerAndNotForSmallChannelCountsOrFloat64()
+    {
+        Assert.Equal(Winograd.Mode.Auto, Winograd.t_mode);
+        var conv2 = new ConvGeometry(32, 12, 12, 5, 5, 1, 1, 0, 0, 1, 1);
+        Assert.True(Winograd.Applies<float>(conv2, 64));
+        // A padded 5x5 layer's input gradient is a padded convolution of the same size (ImplicitConv.InputGradient): Winograd too.
+        Assert.True(ImplicitConv.InputGradientSupported(conv2 with { PadH = 2, PadW = 2 }));
+        Assert.False(Winograd.Applies<double>(conv2, 64));
+        Assert.False(Winograd.Applies<float>(new ConvGeometry(1, 28, 28, 5, 5, 1, 1, 0, 0, 1, 1), 32));  // the first layer
+        Assert.False(Winograd.Applies<float>(new ConvGeometry(4, 12, 12, 5, 5, 1, 1, 0, 0, 1, 1), 6));
+        Assert.False(Winograd.Applies<float>(conv2 with { StrideH = 2, StrideW = 2 }, 64));
+        Assert.False(Winograd.Applies<float>(conv2 with { DilationH = 2, DilationW = 2 }, 64));
+        Assert.False(Winograd.Applies<float>(conv2 with { KernelH = 7, KernelW = 7 }, 64));
+    }
+
+    [Fact]
+    public void TransformsReproduceTheOneDimensionalCorrelationExactlyInDouble()
+    {
+        // y = Aᵀ [(G g) ⊙ (Bᵀ d)] must equal y_i = Σ_k g_k d_{i+k} for any g and d: checked on unit vectors (the
+        // products' coefficients), in double, to rounding.
+        foreach (var t in new[] { Winograd.F4x5, Winograd.F4x3 })
+        {
+            int m = t.M, r = t.R, n = t.N;
+            for (int kk = 0; kk < r; kk++)
+                for (int dd = 0; dd < n; dd++)
+                    for (int i = 0; i < m; i++)
+                    {
+                        double acc = 0;
+                        for (int j = 0; j < n; j++) acc += t.AT[i * n + j] * t.G[j * r + kk] * t.BT[j * n + dd];
+                        Assert.True(Math.Abs(acc - (dd == i + kk ? 1 : 0)) < 1e-12, $"F({m},{r}): y[{i}] coefficient of g[{kk}]·d[{dd}] is {acc}");
+                    }
+        }
+    }
+
+    private static double[] Random(Random rng, int count)
+    {
+        var a = new double[count];
+        for (int i = 0; i < count; i++) a[i] = rng.NextDouble() * 2 - 1;
+        return a;
+    }
+
+    private static double[] Direct(double[] x, int n, int c, int h, int w, double[] wt, int o, int k, int pad, double[]? b)
+    {
+        int oh = h + 2 * pad - k + 1, ow = w + 2 * pad - k + 1;
+        var y = new double[n * o * oh * ow];
+        for (int i = 0; i < n; i++)
+            for (int p = 0; p < o; p++)
+                for (int yy = 0; yy < oh; yy++)
+                    for (int xx = 0; xx < ow; xx++)
+                    {
+                        double acc = b?[p] ?? 0;
+                        for (int q = 0; q < c; q++)
+                            for (int u = 0; u < k; u++)
+                                for (int v = 0; v < k; v++)
+                                {
+                                    int iy = yy - pad + u, ix = xx - pad + v;
+                                    if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                    acc += wt[((p * c + q) * k + u) * k + v] * x[((i * c + q) * h + iy) * w + ix];
+                                }
+                        y[((i * o + p) * oh + yy) * ow + xx] = acc;
+                    }
+        return y;
+    }
+
+    /// <summary>The error bound of the class summary for every output, tile by tile with the absolute transform matrices.</summary>
+    private static double[] Bound(double[] x, int n, int c, int h, int w, double[] wt, int o, int k, int pad, double[]? b)
+    {
+        var t = Winograd.For(k)!;
+        int m = t.M, r = t.R, nn = t.N;
+        int oh = h + 2 * pad - k + 1, ow = w + 2 * pad - k + 1;
+        double u = Math.Pow(2, -24), gamma = (2 * r + 4 * nn + c + 1) * u;
+        double[] absBT = t.BT.Select(Math.Abs).ToArray(), absG = t.G.Select(Math.Abs).ToArray(), absAT = t.AT.Select(Math.Abs).ToArray();
+        // |G| |w| |Gᵀ| per filter.
+        var uAbs = new double[o * c * nn * nn];
+        for (int f = 0; f < o * c; f++)
+            for (int i = 0; i < nn; i++)
+                for (int j = 0; j < nn; j++)
+                {
+                    double s = 0;
+                    for (int a = 0; a < r; a++)
+                        for (int bb = 0; bb < r; bb++) s += absG[i * r + a] * Math.Abs(wt[f * r * r + a * r + bb]) * absG[j * r + bb];
+                    uAbs[(f * nn + i) * nn + j] = s;
+                }
+        var bound = new double[n * o * oh * ow];
+        var vAbs = new double[c * nn * nn];
+        var mAbs = new double[nn * nn];
+        for (int i = 0; i < n; i++)
+            for (int ty = 0; ty < oh; ty += m)
+                for (int tx = 0; tx < ow; tx += m)
+                {
+                    // |Bᵀ| |d| |B| per channel of this tile.
+                    for (int q = 0; q < c; q++)
+                        for (int a = 0; a < nn; a++)
+                            for (int bb = 0; bb < nn; bb++)
+                            {
+                                double s = 0;
+                                for (int p1 = 0; p1 < nn; p1++)
+                                    for (int p2 = 0; p2 < nn; p2++)
+                                    {
+                                        int iy = ty - pad + p1, ix = tx - pad + p2;
+                                        if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                        s += absBT[a * nn + p1] * Math.Abs(x[((i * c + q) * h + iy) * w + ix]) * absBT[bb * nn + p2];
+                                    }
+                                vAbs[(q * nn + a) * nn + bb] = s;
+                            }
+                    for (int p = 0; p < o; p++)
+                    {
+                        for (int e = 0; e < nn * nn; e++)
+                        {
+                            double s = 0;
+                            for (int q = 0; q < c; q++) s += uAbs[(p * c + q) * nn * nn + e] * vAbs[q * nn * nn + e];
+                            mAbs[e] = s;
+                        }
+                        for (int yy = 0; yy < m && ty + yy < oh; yy++)
+                            for (int xx = 0; xx < m && tx + xx < ow; xx++)
+                            {
+                                double s = 0;
+                                for (int a = 0; a < nn; a++)
+                                    for (int bb = 0; bb < nn; bb++) s += absAT[yy * nn + a] * mAbs[a * nn + bb] * absAT[xx * nn + bb];
+                                bound[((i * o + p) * oh + ty + yy) * ow + tx + xx] = gamma * (s + Math.Abs(b?[p] ?? 0));
+                            }
+                    }
+                }
+        return bound;
+    }
+
+    private static void AssertWithin(double[] expected, float[] actual, double[] bound, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double err = Math.Abs(actual[i] - expected[i]);
+            Assert.True(err <= bound[i], $"{what}[{i}]: {actual[i]} vs {expected[i]} (error {err:G3}, bound {bound[i]:G3})");
+        }
+    }
+}
