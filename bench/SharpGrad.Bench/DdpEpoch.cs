@@ -66,16 +66,7 @@ internal static class DdpEpoch
         // sharded step's gather recorded in the plan; --compile 0: eager. A compiled step has no forward/backward/optimizer
         // split: its thread CPU is the whole step (train_step_cpu).
         bool compile = options.GetValueOrDefault("compile", "1") == "1";
-        var compiled = compile
-            ? Jit.Compile(t =>
-            {
-                var loss = F.CrossEntropy(model.Forward(t[0]), t[1]);
-                opt.ZeroGrad();
-                loss.Backward();
-                opt.Step();
-                return loss;
-            })
-            : null;
+        var compiled = compile ? Workloads.CompiledClassifierStep(model, opt) : null;
         long replayed = 0;
         void Step((Tensor Input, Tensor Target) batch)
         {

@@ -67,7 +67,7 @@ internal static class Workloads
     }
 
     /// <summary>The step of <see cref="Step"/> compiled: captured once, then replayed (the loss is returned, not read).</summary>
-    private static CompiledStep CompiledClassifierStep(Module model, Optimizer opt) => Jit.Compile(t =>
+    internal static CompiledStep CompiledClassifierStep(Module model, Optimizer opt) => Jit.Compile(t =>
     {
         var loss = F.CrossEntropy(model.Forward(t[0]), t[1]);
         opt.ZeroGrad();
