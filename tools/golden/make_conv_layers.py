@@ -35,6 +35,11 @@ cases = [
     ("convt2d_groups", "ConvTranspose2d", dict(in_channels=4, out_channels=6, kernel_size=3, stride=2, padding=1, output_padding=1, groups=2), (1, 4, 3, 4)),
     ("convt2d_dilation", "ConvTranspose2d", dict(in_channels=2, out_channels=2, kernel_size=2, stride=1, padding=0, output_padding=1, dilation=2, bias=False), (2, 2, 3, 3)),
     ("convt3d", "ConvTranspose3d", dict(in_channels=2, out_channels=3, kernel_size=2, stride=2, padding=0, output_padding=1), (1, 2, 2, 3, 2)),
+    # One value per spatial dimension (PyTorch's tuples), passed to SharpGrad's int[] constructors.
+    ("conv2d_rect", "Conv2d", dict(in_channels=3, out_channels=4, kernel_size=[3, 5], stride=[2, 1], padding=[1, 2], dilation=[1, 2]), (2, 3, 7, 9)),
+    ("conv3d_rect", "Conv3d", dict(in_channels=2, out_channels=2, kernel_size=[1, 2, 3], stride=[1, 2, 1], padding=[0, 1, 1], dilation=[1, 1, 2]), (1, 2, 3, 4, 6)),
+    ("convt2d_rect", "ConvTranspose2d", dict(in_channels=2, out_channels=3, kernel_size=[2, 3], stride=[2, 1], padding=[0, 1], output_padding=[1, 0], dilation=[1, 2]), (1, 2, 3, 4)),
+    ("convt3d_rect", "ConvTranspose3d", dict(in_channels=2, out_channels=2, kernel_size=[2, 1, 3], stride=[1, 2, 2], padding=[1, 0, 1], output_padding=[0, 1, 1]), (1, 2, 3, 2, 3)),
 ]
 
 if os.path.isdir(OUT):

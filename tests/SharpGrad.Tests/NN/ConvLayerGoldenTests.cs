@@ -28,10 +28,25 @@ public class ConvLayerGoldenTests
         var kw = meta.GetProperty("kwargs");
         int I(string k, int d) => kw.TryGetProperty(k, out var v) ? v.GetInt32() : d;
         bool bias = !kw.TryGetProperty("bias", out var b) || b.GetBoolean();
-        int inC = I("in_channels", 0), outC = I("out_channels", 0), k = I("kernel_size", 0), s = I("stride", 1), p = I("padding", 0);
-        int d = I("dilation", 1), g = I("groups", 1), op = I("output_padding", 0);
+        int inC = I("in_channels", 0), outC = I("out_channels", 0), g = I("groups", 1);
         var dt = DType.Float64;
-        return meta.GetProperty("module").GetString() switch
+        string module = meta.GetProperty("module").GetString()!;
+        if (kw.GetProperty("kernel_size").ValueKind == JsonValueKind.Array)
+        {
+            // PyTorch's tuples: one value per spatial dimension, through the int[] constructors.
+            int[]? A(string k) => kw.TryGetProperty(k, out var v) ? v.EnumerateArray().Select(e => e.GetInt32()).ToArray() : null;
+            int[] ks = A("kernel_size")!;
+            return module switch
+            {
+                "Conv2d" => new Conv2d(inC, outC, ks, A("stride"), A("padding"), A("dilation"), g, bias, dtype: dt),
+                "Conv3d" => new Conv3d(inC, outC, ks, A("stride"), A("padding"), A("dilation"), g, bias, dtype: dt),
+                "ConvTranspose2d" => new ConvTranspose2d(inC, outC, ks, A("stride"), A("padding"), A("output_padding"), g, bias, A("dilation"), dtype: dt),
+                "ConvTranspose3d" => new ConvTranspose3d(inC, outC, ks, A("stride"), A("padding"), A("output_padding"), g, bias, A("dilation"), dtype: dt),
+                var m => throw new InvalidOperationException($"unknown module {m} with per-dimension sizes"),
+            };
+        }
+        int k = I("kernel_size", 0), s = I("stride", 1), p = I("padding", 0), d = I("dilation", 1), op = I("output_padding", 0);
+        return module switch
         {
             "Conv1d" => new Conv1d(inC, outC, k, s, p, d, g, bias, dtype: dt),
             "Conv2d" => new Conv2d(inC, outC, k, s, p, d, g, bias, dtype: dt),
@@ -87,6 +102,11 @@ public class ConvLayerGoldenTests
         Assert.True(convT.Weight.ToArray<float>().All(v => Math.Abs(v) <= 1 / Math.Sqrt(27)));
         Assert.Contains("groups=2", conv.ToString());
         Assert.Contains("output_padding", new ConvTranspose1d(2, 2, 3, stride: 2, outputPadding: 1).ToString());
+        // Per-dimension sizes print as PyTorch's tuples and shape the weight.
+        var rect = new Conv2d(2, 3, [3, 5], [2, 1], [1, 2]);
+        Assert.Equal([3, 2, 3, 5], rect.Weight.Shape);
+        Assert.Equal("Conv2d(2, 3, kernel_size=(3, 5), stride=(2, 1), padding=(1, 2), dilation=(1, 1))", rect.ToString());
+        Assert.Equal("MaxPool2d(kernel_size=(2, 3), stride=(2, 3), padding=0, dilation=1, ceil_mode=False)", new MaxPool2d([2, 3]).ToString());
     }
 
     [Fact]
@@ -103,6 +123,15 @@ public class ConvLayerGoldenTests
         Assert.Contains("[N, C, D, H, W]", e.Message);
         e = Assert.Throws<ArgumentException>(() => F.Conv2d(x, Tensor.Zeros(2, 6, 3, 3), null, [1, 1, 1]));
         Assert.Contains("stride", e.Message);
+        // The layers check their per-dimension sizes when built, naming the argument.
+        e = Assert.Throws<ArgumentException>(() => new Conv2d(2, 2, [3, 3, 3]));
+        Assert.Contains("kernelSize", e.Message);
+        r = Assert.Throws<ArgumentOutOfRangeException>(() => new Conv3d(2, 2, [3], padding: [1, -1, 0]));
+        Assert.Contains("padding", r.Message);
+        e = Assert.Throws<ArgumentException>(() => new MaxPool2d([2, 2], stride: [1, 1, 1]));
+        Assert.Contains("stride", e.Message);
+        r = Assert.Throws<ArgumentOutOfRangeException>(() => new AvgPool2d(0));
+        Assert.Contains("kernelSize", r.Message);
     }
 
     [Fact]
