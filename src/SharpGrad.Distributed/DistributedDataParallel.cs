@@ -83,6 +83,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
             if (current.Count > 0) buckets.Add(new Bucket(current, dtype, group, buckets.Count, Reduction));
         }
         _buckets = [.. buckets];
+        if (Reduction == GradientReduction.SharedMemory && group.WorldSize > 1) group.BeforeWindowsFree(WriteDeferredMeans);
         foreach (var bucket in _buckets)
             for (int i = 0; i < bucket.Parameters.Length; i++)
             {
@@ -172,9 +173,37 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
     /// The recorded end of a backward pass: the remaining buckets start, every reduction is waited for and the means are
     /// written into the gradients the optimizer step reads (the buckets' own tensors, bound at capture).
     /// </summary>
-    private sealed class FinishPassInstruction(DistributedDataParallel owner, Tensor[] buffers) : Instruction
+    private sealed class FinishPassInstruction(DistributedDataParallel owner, Tensor[] buffers) : Instruction, IPlanObserver
     {
-        public override void Run() => owner.FinishPassCore(buffers);
+        private bool _deferOthersMeans;
+
+        public void PlanLowered(Instruction[] plan, Array? result) => _deferOthersMeans = owner.MeansReadOnlyByShardedStep(this, plan, result);
+
+        public override void Run() => owner.FinishPassCore(buffers, _deferOthersMeans);
+    }
+
+    /// <summary>
+    /// Whether, in <paramref name="plan"/>, the gradients the end of the pass writes are read only by the sharded
+    /// optimizer step, which reads only this process's chunk of them: a replay may then copy just that chunk of the
+    /// means and leave the others' chunks in the window until the parameter's <see cref="Tensor.Grad"/> is read (the
+    /// same values; one pass over the other processes' half of the gradients fewer per step). Not with a guard in the
+    /// plan (a replay could stop between the pass and the step) nor when the step's result is a gradient.
+    /// </summary>
+    private bool MeansReadOnlyByShardedStep(Instruction self, Instruction[] plan, Array? result)
+    {
+        if (_shard is null || Reduction != GradientReduction.SharedMemory || Array.Exists(plan, i => i is GuardInstruction)) return false;
+        foreach (var bucket in _buckets)
+            foreach (var g in bucket.Gradients)
+            {
+                var d = g.Storage;
+                if (ReferenceEquals(d, result)) return false;
+                foreach (var other in plan)
+                {
+                    if (ReferenceEquals(other, self) || other is ShardedStepInstruction step && ReferenceEquals(step.Optimizer, _shard.Optimizer)) continue;
+                    if (Array.IndexOf(other.ReadSet, d) >= 0 || Array.IndexOf(other.WriteSet, d) >= 0) return false;
+                }
+            }
+        return true;
     }
 
     /// <summary>Starts, in bucket order, every bucket whose gradients are all in.</summary>
@@ -198,13 +227,13 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         FinishPassCore(buffers);
     }
 
-    private void FinishPassCore(Tensor[] buffers)
+    private void FinishPassCore(Tensor[] buffers, bool deferOthersMeans = false)
     {
         long t0 = Stopwatch.GetTimestamp();
         _passActive = false;
         foreach (var bucket in _buckets) bucket.FillMissing();
         StartReadyBuckets();
-        foreach (var bucket in _buckets) bucket.Complete(ref _waitTicks);
+        foreach (var bucket in _buckets) bucket.Complete(ref _waitTicks, deferOthersMeans);
         foreach (var b in buffers) Group.Broadcast(b, 0);
         _passes++;
         _finishTicks += Stopwatch.GetTimestamp() - t0;
@@ -246,9 +275,16 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
     /// </summary>
     public void GatherOptimizerState() => _shard?.GatherState();
 
+    /// <summary>Writes the gradients whose other chunks a replay left in the shared window, while the window is there.</summary>
+    private void WriteDeferredMeans()
+    {
+        foreach (var bucket in _buckets) bucket.WriteDeferredMeans();
+    }
+
     /// <summary>Removes the gradient hooks: the module trains alone again.</summary>
     public void Dispose()
     {
+        WriteDeferredMeans();
         foreach (var h in _hooks) h.Dispose();
         _hooks.Clear();
         if (_shard is not null && ReferenceEquals(_shard.Optimizer.Shard, _shard)) _shard.Optimizer.Shard = null;
@@ -347,6 +383,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         public readonly Tensor[] Parameters;
         public readonly int[] Offsets;
         private readonly Tensor[] _gradients;
+        private readonly DeferredMean[] _deferred;
         private readonly bool[] _arrived;
         private readonly DType _dtype;
         private readonly void* _data;
@@ -367,6 +404,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
             Parameters = [.. parameters];
             Offsets = new int[Parameters.Length];
             _gradients = new Tensor[Parameters.Length];
+            _deferred = new DeferredMean[Parameters.Length];
             _arrived = new bool[Parameters.Length];
             _dtype = dtype;
             _group = group;
@@ -375,6 +413,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
                 Offsets[i] = _count;
                 _count = checked(_count + Parameters[i].Numel);
                 _gradients[i] = Tensor.Zeros(Parameters[i].Shape, dtype);
+                _deferred[i] = new DeferredMean(this, i);
             }
             bool shared = group.WorldSize > 1 && reduction == GradientReduction.SharedMemory;
             if (dtype == DType.Float32) (_sharedFloat, _ringFloat) = Reduction<float>(group, shared, MpiNative.Float, tag, out _data);
@@ -402,6 +441,35 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         }
 
         private bool Shared => _sharedFloat is not null || _sharedDouble is not null;
+
+        /// <summary>Writes the deferred chunks of the means still pending (<see cref="DeferredMean"/>).</summary>
+        public void WriteDeferredMeans()
+        {
+            foreach (var d in _deferred) d.Write();
+        }
+
+        /// <summary>The tensors the parameters' gradients become at the end of each pass (the means).</summary>
+        public Tensor[] Gradients => _gradients;
+
+        /// <summary>
+        /// The other processes' chunks of parameter <c>index</c>'s mean, left in the window by a replay that copied only
+        /// this process's chunk; written when the parameter's <see cref="Tensor.Grad"/> is read, if that happens before
+        /// this process publishes its next pass (after which the others may overwrite their means, and the next pass
+        /// writes a new mean anyway: nothing in a replay reads the gradient in between).
+        /// </summary>
+        private sealed class DeferredMean(Bucket bucket, int index) : IDeferredGradient
+        {
+            public bool Pending;
+
+            public void Write()
+            {
+                if (!Pending) return;
+                Pending = false;
+                var g = bucket._gradients[index];
+                if (bucket._sharedFloat is { } f) f.CopyOthersMean(bucket.Offsets[index], g.Span<float>());
+                else bucket._sharedDouble!.CopyOthersMean(bucket.Offsets[index], g.Span<double>());
+            }
+        }
 
         /// <summary>The values [Start, End) of the bucket this process reduces (all of them without shared memory).</summary>
         public (int Start, int End) OwnChunk => _sharedFloat?.OwnChunk ?? _sharedDouble?.OwnChunk ?? (0, _count);
@@ -472,6 +540,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
             _inFlight = true;
             if (Shared)
             {
+                foreach (var d in _deferred) d.Pending = false; // the others may overwrite their means once this pass is published
                 // The reduction itself runs at the end of the pass: with one process per core there is no idle core
                 // for it to overlap with, and summing needs every process's values anyway.
                 _sharedFloat?.Publish();
@@ -493,7 +562,9 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         }
 
         /// <summary>Waits for the reduction, then sets every parameter's gradient to the mean; ready for the next pass.</summary>
-        public void Complete(ref long waitTicks)
+        /// <param name="waitTicks">Adds the time spent waiting for the other processes.</param>
+        /// <param name="deferOthersMeans">Through shared memory: copy only this process's chunk of each mean now and the rest when the parameter's <see cref="Tensor.Grad"/> is read (<see cref="DeferredMean"/>).</param>
+        public void Complete(ref long waitTicks, bool deferOthersMeans)
         {
             bool divide = false;
             if (_inFlight)
@@ -522,6 +593,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
                 {
                     var slice = Floats.Slice(Offsets[i], g.Numel);
                     if (!_inFlight) slice.CopyTo(g.Span<float>());
+                    else if (_sharedFloat is not null && deferOthersMeans) _sharedFloat.CopyOwnMean(Offsets[i], g.Span<float>());
                     else if (_sharedFloat is not null) _sharedFloat.CopyMean(Offsets[i], g.Span<float>());
                     else if (divide) TensorPrimitives.Divide(slice, (float)_group.WorldSize, g.Span<float>());
                     else slice.CopyTo(g.Span<float>());
@@ -530,6 +602,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
                 {
                     var slice = Doubles.Slice(Offsets[i], g.Numel);
                     if (!_inFlight) slice.CopyTo(g.Span<double>());
+                    else if (_sharedDouble is not null && deferOthersMeans) _sharedDouble.CopyOwnMean(Offsets[i], g.Span<double>());
                     else if (_sharedDouble is not null) _sharedDouble.CopyMean(Offsets[i], g.Span<double>());
                     else if (divide) TensorPrimitives.Divide(slice, (double)_group.WorldSize, g.Span<double>());
                     else slice.CopyTo(g.Span<double>());
@@ -539,6 +612,11 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
                 var old = Parameters[i].Grad;
                 if (!ReferenceEquals(old, g)) TensorScope.Adopt(old);
                 Parameters[i].Grad = g;
+                if (_inFlight && Shared && deferOthersMeans)
+                {
+                    _deferred[i].Pending = true;
+                    Parameters[i].DeferGradient(_deferred[i]);
+                }
                 _arrived[i] = false;
             }
             _inFlight = false;

@@ -34,6 +34,7 @@ public sealed unsafe class ProcessGroup : IDisposable, SharpGrad.Training.IDataP
     private nint _nodeComm;
     private int _nodeSize = 1;
     private readonly List<nint> _windows = [];
+    private readonly List<Action> _beforeWindowsFree = [];
 
     private ProcessGroup(int rank, int worldSize, bool isMpi) => (Rank, WorldSize, IsMpi) = (rank, worldSize, isMpi);
 
@@ -293,6 +294,12 @@ public sealed unsafe class ProcessGroup : IDisposable, SharpGrad.Training.IDataP
         return request;
     }
 
+    /// <summary>Runs <paramref name="action"/> in <see cref="Dispose"/> before the shared-memory windows are freed (e.g. to copy out what is still read from them).</summary>
+    internal void BeforeWindowsFree(Action action)
+    {
+        lock (_lock) _beforeWindowsFree.Add(action);
+    }
+
     /// <summary>
     /// Allocates an MPI-3 shared-memory window of <paramref name="bytesPerProcess"/> bytes on every process (a collective:
     /// every process must call it, with the same size) and returns each process's segment, by rank, mapped into this
@@ -416,6 +423,8 @@ public sealed unsafe class ProcessGroup : IDisposable, SharpGrad.Training.IDataP
         {
             if (!IsMpi || _finalized) return;
             _finalized = true;
+            foreach (var action in _beforeWindowsFree) action();
+            _beforeWindowsFree.Clear();
             foreach (var w in _windows)
             {
                 nint window = w;

@@ -16,7 +16,8 @@ namespace SharpGrad.Distributed;
 /// where it copies them into its gradients. The sum is in rank order, so the result is the same on every process, from
 /// run to run and whatever N is; with 2 processes it is (g₀ + g₁) / 2, the ring's result exactly.</para>
 /// <para>The same window also gathers vectors the processes update in chunks (<see cref="BeginGather"/>: a sharded
-/// optimizer step's parameters and state), each process's chunk going through its result area.</para>
+/// optimizer step's parameters and state), each process's chunk going through a gather area of its own, so that the
+/// means stay readable until the next pass (<see cref="CopyOthersMean"/>).</para>
 /// <para>Two counters per process, each on its own cache line at the start of its segment, order the passes without a
 /// barrier: <c>inputs</c> (this pass's values are in the slot) and <c>results</c> (this process's chunk of the mean is
 /// written). A process starts a pass's sum only when every process has published the pass's inputs, so it never
@@ -42,7 +43,7 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
     {
         (_group, _count) = (group, count);
         int n = group.WorldSize;
-        _segments = group.AllocateSharedWindow(Header + 2L * count * sizeof(T));
+        _segments = group.AllocateSharedWindow(Header + 3L * count * sizeof(T));
         _chunkStart = new int[n + 1];
         for (int c = 0; c <= n; c++) _chunkStart[c] = (int)((long)count * c / n);
         Volatile.Write(ref *Inputs(group.Rank), 0);
@@ -62,6 +63,8 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
     private T* Slot(int rank) => (T*)(_segments[rank] + Header);
 
     private T* Mean(int rank) => Slot(rank) + _count;
+
+    private T* Gathered(int rank) => Slot(rank) + 2L * _count;
 
     private bool AllAtLeast(int counter)
     {
@@ -103,7 +106,17 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
     }
 
     /// <summary>Copies the mean of values [<paramref name="start"/>, start + destination's length) into <paramref name="destination"/>, from the processes that own them.</summary>
-    public void CopyMean(int start, Span<T> destination) => CopyChunks(start, destination, skipOwn: false);
+    public void CopyMean(int start, Span<T> destination) => CopyChunks(gathered: false, start, destination, own: true, others: true);
+
+    /// <summary>As <see cref="CopyMean"/>, only the values of this process's own chunk (the rest of <paramref name="destination"/> is left as it is).</summary>
+    public void CopyOwnMean(int start, Span<T> destination) => CopyChunks(gathered: false, start, destination, own: true, others: false);
+
+    /// <summary>
+    /// As <see cref="CopyMean"/>, only the values of the other processes' chunks. Valid from the end of
+    /// <see cref="Reduce"/> until this process publishes its next pass (<see cref="Publish"/> or
+    /// <see cref="BeginGather"/>): no process writes its means again before every process has published.
+    /// </summary>
+    public void CopyOthersMean(int start, Span<T> destination) => CopyChunks(gathered: false, start, destination, own: false, others: true);
 
     /// <summary>The values [Start, End) this process owns: it sums them in <see cref="Reduce"/> and gives them in a gather.</summary>
     public (int Start, int End) OwnChunk => (_chunkStart[_group.Rank], _chunkStart[_group.Rank + 1]);
@@ -120,7 +133,7 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
         _group.WaitUntil(_inputsReady, "a gather through shared memory");
         waitTicks += Stopwatch.GetTimestamp() - t0;
         var (start, end) = OwnChunk;
-        return new Span<T>(Mean(_group.Rank) + start, end - start);
+        return new Span<T>(Gathered(_group.Rank) + start, end - start);
     }
 
     /// <summary>Publishes the chunk written since <see cref="BeginGather"/> and waits for every process's; then <see cref="CopyGathered"/>.</summary>
@@ -133,16 +146,16 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
     }
 
     /// <summary>After <see cref="EndGather"/>: the other processes' values of [<paramref name="start"/>, start + destination's length) into <paramref name="destination"/> (this process's own are left as they are).</summary>
-    public void CopyGathered(int start, Span<T> destination) => CopyChunks(start, destination, skipOwn: true);
+    public void CopyGathered(int start, Span<T> destination) => CopyChunks(gathered: true, start, destination, own: false, others: true);
 
-    private void CopyChunks(int start, Span<T> destination, bool skipOwn)
+    private void CopyChunks(bool gathered, int start, Span<T> destination, bool own, bool others)
     {
         int at = start, end = start + destination.Length, owner = 0;
         while (at < end)
         {
             while (_chunkStart[owner + 1] <= at) owner++;
             int stop = Math.Min(end, _chunkStart[owner + 1]);
-            if (!skipOwn || owner != _group.Rank) new ReadOnlySpan<T>(Mean(owner) + at, stop - at).CopyTo(destination.Slice(at - start));
+            if (owner == _group.Rank ? own : others) new ReadOnlySpan<T>((gathered ? Gathered(owner) : Mean(owner)) + at, stop - at).CopyTo(destination.Slice(at - start));
             at = stop;
         }
     }

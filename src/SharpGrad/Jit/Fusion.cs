@@ -14,6 +14,7 @@ internal static class Fusion
     {
         var plan = Fuse(instructions);
         DeferUnreadGradients(plan, result);
+        foreach (var instruction in plan) (instruction as IPlanObserver)?.PlanLowered(plan, result);
         return plan;
     }
 

@@ -7,5 +7,8 @@ namespace SharpGrad;
 /// </summary>
 internal sealed class ShardedStepInstruction(Optim.Optimizer optimizer, Array?[] gradients, (int Start, int Count)[] ranges) : Instruction
 {
+    /// <summary>The optimizer whose step this is (it reads only its ranges of the gradients).</summary>
+    public Optim.Optimizer Optimizer => optimizer;
+
     public override void Run() => optimizer.ReplayShardedStep(gradients, ranges);
 }
