@@ -384,6 +384,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         public readonly int[] Offsets;
         private readonly Tensor[] _gradients;
         private readonly DeferredMean[] _deferred;
+        private readonly Array?[] _sources; // through shared memory: per parameter, the array its gradient came from this pass, or null
         private readonly bool[] _arrived;
         private readonly DType _dtype;
         private readonly void* _data;
@@ -405,6 +406,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
             Offsets = new int[Parameters.Length];
             _gradients = new Tensor[Parameters.Length];
             _deferred = new DeferredMean[Parameters.Length];
+            _sources = new Array?[Parameters.Length];
             _arrived = new bool[Parameters.Length];
             _dtype = dtype;
             _group = group;
@@ -505,14 +507,32 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
 
         private nint Datatype => _dtype == DType.Float32 ? MpiNative.Float : MpiNative.Double;
 
-        /// <summary>Copies the gradient in <paramref name="source"/> (the parameter's elements) into the bucket at <paramref name="offset"/>.</summary>
+        /// <summary>
+        /// Copies the gradient in <paramref name="source"/> (the parameter's elements) into the bucket at
+        /// <paramref name="offset"/>. Through shared memory only the values the other processes sum are copied: this
+        /// process sums its own chunk reading <paramref name="source"/> itself, which the pass leaves as it is until then.
+        /// </summary>
         public void Put(Array source, int offset)
         {
             int i = System.Array.IndexOf(Offsets, offset);
-            int n = Parameters[i].Numel;
-            if (_dtype == DType.Float32) ((float[])source).AsSpan(0, n).CopyTo(Floats[offset..]);
-            else ((double[])source).AsSpan(0, n).CopyTo(Doubles[offset..]);
+            int end = offset + Parameters[i].Numel;
+            if (Shared)
+            {
+                _sources[i] = source;
+                var (ownStart, ownEnd) = OwnChunk;
+                CopyRange(source, offset, offset, Math.Min(end, ownStart));
+                CopyRange(source, offset, Math.Max(offset, ownEnd), end);
+            }
+            else CopyRange(source, offset, offset, end);
             if (!_arrived[i]) { _arrived[i] = true; Pending--; }
+        }
+
+        /// <summary>Copies bucket values [from, to) from <paramref name="source"/>, which holds the values from <paramref name="offset"/> on.</summary>
+        private void CopyRange(Array source, int offset, int from, int to)
+        {
+            if (from >= to) return;
+            if (_dtype == DType.Float32) ((float[])source).AsSpan(from - offset, to - from).CopyTo(Floats[from..to]);
+            else ((double[])source).AsSpan(from - offset, to - from).CopyTo(Doubles[from..to]);
         }
 
         /// <summary>Declares to a capture the gradient tensors <see cref="Complete"/> writes the means into.</summary>
@@ -529,6 +549,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
                 if (_arrived[i]) continue;
                 if (_dtype == DType.Float32) Floats.Slice(Offsets[i], Parameters[i].Numel).Clear();
                 else Doubles.Slice(Offsets[i], Parameters[i].Numel).Clear();
+                _sources[i] = null; // the zeros are in the slot, this process's chunk too
                 _arrived[i] = true;
                 Pending--;
             }
@@ -571,8 +592,8 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
             {
                 if (Shared)
                 {
-                    _sharedFloat?.Reduce(ref waitTicks);
-                    _sharedDouble?.Reduce(ref waitTicks);
+                    _sharedFloat?.Reduce(ref waitTicks, Offsets, _sources);
+                    _sharedDouble?.Reduce(ref waitTicks, Offsets, _sources);
                 }
                 else
                 {
@@ -612,6 +633,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
                 var old = Parameters[i].Grad;
                 if (!ReferenceEquals(old, g)) TensorScope.Adopt(old);
                 Parameters[i].Grad = g;
+                _sources[i] = null;
                 if (_inFlight && Shared && deferOthersMeans)
                 {
                     _deferred[i].Pending = true;

@@ -78,32 +78,54 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
 
     /// <summary>
     /// Waits for every process's values, writes the mean of this process's chunk, waits for every chunk's mean; then
-    /// <see cref="CopyMean"/> reads the result. Adds the time spent waiting to <paramref name="waitTicks"/>.
+    /// <see cref="CopyMean"/> reads the result. Adds the time spent waiting to <paramref name="waitTicks"/>. With
+    /// <paramref name="own"/>, this process's values of its own chunk are read from there instead of from its slot (which
+    /// then needs only the values the other processes sum): <c>own[i]</c> holds values [offsets[i], offsets[i + 1]) (the
+    /// last up to the count), or is null where they are in the slot.
     /// </summary>
-    public void Reduce(ref long waitTicks)
+    public void Reduce(ref long waitTicks, int[]? offsets = null, Array?[]? own = null)
     {
         long t0 = Stopwatch.GetTimestamp();
         _group.WaitUntil(_inputsReady, "the gradient all-reduce (shared memory)");
         long t1 = Stopwatch.GetTimestamp();
-        int rank = _group.Rank, n = _group.WorldSize, start = _chunkStart[rank], length = _chunkStart[rank + 1] - start;
-        var mean = new Span<T>(Mean(rank) + start, length);
-        ReadOnlySpan<T> Chunk(int r) => new(Slot(r) + start, length);
-        // In rank order: ((g₀ + g₁) + g₂) + …, then / N (a product by 1/N when N is a power of two: the same, exactly).
-        bool powerOfTwo = (n & (n - 1)) == 0;
-        T scale = T.One / T.CreateTruncating(n);
-        if (n == 2) TensorPrimitives.AddMultiply(Chunk(0), Chunk(1), scale, mean);
+        int rank = _group.Rank, start = _chunkStart[rank], end = _chunkStart[rank + 1];
+        if (offsets is null || own is null) Sum(start, end, default, useMine: false);
         else
-        {
-            TensorPrimitives.Add(Chunk(0), Chunk(1), mean);
-            for (int r = 2; r < n; r++) TensorPrimitives.Add(mean, Chunk(r), mean);
-            if (powerOfTwo) TensorPrimitives.Multiply(mean, scale, mean);
-            else TensorPrimitives.Divide(mean, T.CreateTruncating(n), mean);
-        }
+            for (int i = 0; i < offsets.Length; i++)
+            {
+                int from = offsets[i], to = i + 1 < offsets.Length ? offsets[i + 1] : _count;
+                int a = Math.Max(start, from), b = Math.Min(end, to);
+                if (a >= b) continue;
+                if (own[i] is T[] values) Sum(a, b, values.AsSpan(a - from, b - a), useMine: true);
+                else Sum(a, b, default, useMine: false);
+            }
         Interlocked.Exchange(ref *Results(rank), _pass);
         long t2 = Stopwatch.GetTimestamp();
         _group.WaitUntil(_resultsReady, "the gradient all-reduce (shared memory)");
         waitTicks += t1 - t0 + Stopwatch.GetTimestamp() - t2;
     }
+
+    /// <summary>The mean of values [a, b) into this process's result area, this process's own values from <paramref name="mine"/> when <paramref name="useMine"/>.</summary>
+    private void Sum(int a, int b, ReadOnlySpan<T> mine, bool useMine)
+    {
+        int n = _group.WorldSize, length = b - a;
+        var mean = new Span<T>(Mean(_group.Rank) + a, length);
+        // In rank order: ((g₀ + g₁) + g₂) + …, then / N (a product by 1/N when N is a power of two: the same, exactly).
+        // Elementwise, so summing the chunk in pieces gives the same values as in one go.
+        bool powerOfTwo = (n & (n - 1)) == 0;
+        T scale = T.One / T.CreateTruncating(n);
+        if (n == 2) TensorPrimitives.AddMultiply(Values(0, a, length, mine, useMine), Values(1, a, length, mine, useMine), scale, mean);
+        else
+        {
+            TensorPrimitives.Add(Values(0, a, length, mine, useMine), Values(1, a, length, mine, useMine), mean);
+            for (int r = 2; r < n; r++) TensorPrimitives.Add(mean, Values(r, a, length, mine, useMine), mean);
+            if (powerOfTwo) TensorPrimitives.Multiply(mean, scale, mean);
+            else TensorPrimitives.Divide(mean, T.CreateTruncating(n), mean);
+        }
+    }
+
+    private ReadOnlySpan<T> Values(int rank, int a, int length, ReadOnlySpan<T> mine, bool useMine) =>
+        useMine && rank == _group.Rank ? mine : new ReadOnlySpan<T>(Slot(rank) + a, length);
 
     /// <summary>Copies the mean of values [<paramref name="start"/>, start + destination's length) into <paramref name="destination"/>, from the processes that own them.</summary>
     public void CopyMean(int start, Span<T> destination) => CopyChunks(gathered: false, start, destination, own: true, others: true);

@@ -49,10 +49,12 @@ public static class EquivalenceRun
     /// whether the optimizer step is sharded (<see cref="DistributedDataParallel.ShardOptimizerStep"/>; the state is then
     /// gathered at the end), Adam (lr 1e-2) instead of SGD, a callback that sees the DDP wrapper, and whether the step
     /// is compiled (<see cref="Jit.Compile"/>: warm-up, capture, then replays) with a callback that gets, after the run,
-    /// the number of replayed steps and the bytes this thread allocated inside them (from the eleventh on).
+    /// the number of replayed steps and the bytes this thread allocated inside them (from the eleventh on); with
+    /// <c>GradientSum</c>, every parameter's <see cref="Tensor.Grad"/> is read after every seventh step, while training
+    /// goes on, and the callback gets the sum of all the values read.
     /// </summary>
     public sealed record Settings(GradientReduction Reduction = GradientReduction.Auto, bool Shard = false, bool Adam = false, Action<DistributedDataParallel>? Report = null,
-        bool Compile = false, Action<long, long>? Replays = null);
+        bool Compile = false, Action<long, long>? Replays = null, Action<double>? GradientSum = null);
 
     /// <summary><see cref="Train(ProcessGroup, string, DType, int, int)"/> with <paramref name="settings"/>; also returns the optimizer (its state whole on every process).</summary>
     public static Module Train(ProcessGroup group, string modelName, DType dtype, int globalBatch, int steps, Settings settings, out Optimizer optimizer)
@@ -78,6 +80,7 @@ public static class EquivalenceRun
             : null;
         int step = 0;
         long replays = 0, replayBytes = 0;
+        double gradientSum = 0;
         foreach (var (x, y) in sampler.Batches(globalBatch / group.WorldSize))
         {
             if (compiled is not null)
@@ -96,8 +99,11 @@ public static class EquivalenceRun
                 loss.Backward();
                 optimizer.Step();
             }
+            if (settings.GradientSum is not null && step % 7 == 3)
+                foreach (var p in model.Parameters()) gradientSum += p.Grad!.ToArray<double>().Sum();
             if (++step == steps) break;
         }
+        settings.GradientSum?.Invoke(gradientSum);
         if (compiled is not null) settings.Replays?.Invoke(replays, replayBytes);
         ddp?.GatherOptimizerState();
         return model;

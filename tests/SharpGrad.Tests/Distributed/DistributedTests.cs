@@ -180,13 +180,25 @@ public class DistributedTests
     [InlineData("mlp", "float32", "ring+deterministic")]
     [InlineData("mlp", "float32", "shm+shard+adam")]
     [InlineData("cnn", "float32", "shm+shard")]
+    [InlineData("mlp", "float32", "shm+shard+readgrad")]
     public void CompiledDataParallelStepsAreBitIdenticalToEagerOnes(string model, string dtype, string mode)
     {
         const int steps = 100;
-        var (eager0, eager1) = TwoProcesses(model, dtype, steps, mode, out _, out var eagerState, out var eagerGrads);
+        var (eager0, eager1) = TwoProcesses(model, dtype, steps, mode, out string eagerOutput, out var eagerState, out var eagerGrads);
         var (compiled0, compiled1) = TwoProcesses(model, dtype, steps, mode + "+compile", out string output, out var compiledState, out var compiledGrads);
         if (mode.Contains("shard", StringComparison.Ordinal)) Assert.Contains("sharded step True", output, StringComparison.Ordinal);
         for (int r = 0; r < 2; r++) Assert.Contains($"rank {r}: replayed {steps - 2} steps, 0 bytes allocated in those after the tenth", output, StringComparison.Ordinal);
+        if (mode.Contains("readgrad", StringComparison.Ordinal))
+        {
+            // The gradients read between steps (a replay of the sharded step leaves the other process's chunk of each
+            // mean in shared memory until .Grad is read) are the eager run's.
+            for (int r = 0; r < 2; r++)
+            {
+                string Sum(string text) => System.Text.RegularExpressions.Regex.Match(text, $"rank {r}: gradients read during the run sum to (\\S+)").Groups[1].Value;
+                Assert.NotEqual("", Sum(output));
+                Assert.Equal(Sum(eagerOutput), Sum(output));
+            }
+        }
         Assert.Equal(eager0, compiled0);
         Assert.Equal(eager1, compiled1);
         Assert.Equal(compiled0, compiled1);
