@@ -314,7 +314,7 @@ namespace SharpGrad.Kernels
         }
 
         /// <summary>The step set by <see cref="ForwardStep"/>, every unit block on the calling thread (with part <paramref name="part"/>'s scratch).</summary>
-        internal void ForwardStepAlone(int part) => ForwardPart(0, _blocks, _tiles[part].Get(7 * TK.MR * TK.NR));
+        internal void ForwardStepAlone(int part) => ForwardPart(0, _blocks, _tiles[part].Get(7 * TK.MR * TK.NR), blocksOuter: true);
 
         /// <summary>
         /// The backward time loop: from the output gradient <paramref name="gy"/> [2, seq, batch, hidden], writes the gate
@@ -436,20 +436,26 @@ namespace SharpGrad.Kernels
 
         /// <summary>Units of blocks [b0, b1), every row, one forward step.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void ForwardPart(int b0, int b1, T* tile)
+        private void ForwardPart(int b0, int b1, T* tile, bool blocksOuter = false)
         {
             int mr = TK.MR, nr = TK.NR, hidden = _hidden, g4 = 4 * hidden, depth = _depth, kc = _kc, size = mr * nr;
             // Tiles of MR x NR: the four gates, then c_prev / c, tanh(c), h.
             T* tc = tile + 4 * size, tt = tile + 5 * size, th = tile + 6 * size;
-            for (int rs = 0; rs < _strips; rs++)
+            // Tile order: row strips outer (a thread's share of W_hh stays in its L2), or, for a whole step on one thread,
+            // unit blocks outer (each block's W_hh strips, 4·hidden·NR values, serve every row strip while in L2 instead
+            // of all of W_hh passing through once per row strip). Each tile is computed the same way in either order.
+            int blocks = b1 - b0, tiles = _strips * blocks;
+            for (int i = 0; i < tiles; i++)
             {
+                int rs = blocksOuter ? i % _strips : i / blocks, ub = b0 + (blocksOuter ? i / _strips : i % blocks);
                 int row0 = rs * mr, h = Math.Min(mr, _batch - row0);
                 T* a = _aCur + (nint)rs * mr * depth;
                 T* aNext = _aNext + (nint)rs * mr * depth;
-                for (int ub = b0; ub < b1; ub++)
                 {
                     int u0 = ub * nr, w = Math.Min(nr, hidden - u0);
-                    PrefetchForward(ub + 1 < b1 ? rs : rs + 1, ub + 1 < b1 ? ub + 1 : b0);
+                    int next = i + 1;
+                    if (next < tiles)
+                        PrefetchForward(blocksOuter ? next % _strips : next / blocks, b0 + (blocksOuter ? next / _strips : next % blocks));
                     for (int g = 0; g < 4; g++)
                     {
                         // a = (x_t W_ihᵀ + b_ih) + h_{t-1} W_hhᵀ, then + b_hh: the operations (and roundings) of a GEMM
