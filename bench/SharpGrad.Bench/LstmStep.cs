@@ -21,6 +21,8 @@ internal static class LstmStep
         int threads = Int("threads", Environment.ProcessorCount), steps = Int("steps", 50), warmup = Int("warmup", 5);
         const int vocab = 54, batch = 64, context = 16;
         SharpGrad.Kernels.Gemm.MaxThreads = threads;
+        // --lstm-pair 0: the two layers one after the other (each step split over the threads), for comparison.
+        F.LstmPairMode = Int("lstm-pair", 1);
         var g = new Generator(0);
         var model = new CharRnn(CharRnnKind.Lstm, vocab, context, generator: g);
         var parameters = model.Parameters().ToArray();
@@ -37,6 +39,8 @@ internal static class LstmStep
         // --phases 1: the wall seconds of each part of the step (forward to the loss, backward, clip, AdamW), summed over
         // the timed steps; for finding where a step goes, not for the row (the timestamps are read between the parts).
         var phase = new double[4];
+        // And the fastest step's part each (on a busy machine, the steps that ran without losing a core to another process).
+        var fastest = new double[] { double.MaxValue, double.MaxValue, double.MaxValue, double.MaxValue };
         void Step(int i)
         {
             using var scope = new TensorScope();
@@ -51,10 +55,13 @@ internal static class LstmStep
             opt.Step();
             if (!phases || i < warmup) return;
             long t4 = Stopwatch.GetTimestamp();
-            phase[0] += Stopwatch.GetElapsedTime(t0, t1).TotalSeconds;
-            phase[1] += Stopwatch.GetElapsedTime(t1, t2).TotalSeconds;
-            phase[2] += Stopwatch.GetElapsedTime(t2, t3).TotalSeconds;
-            phase[3] += Stopwatch.GetElapsedTime(t3, t4).TotalSeconds;
+            Span<long> marks = [t0, t1, t2, t3, t4];
+            for (int k = 0; k < 4; k++)
+            {
+                double part = Stopwatch.GetElapsedTime(marks[k], marks[k + 1]).TotalSeconds;
+                phase[k] += part;
+                fastest[k] = Math.Min(fastest[k], part);
+            }
         }
         for (int i = 0; i < warmup; i++) Step(i);
         var process = Process.GetCurrentProcess();
@@ -67,8 +74,8 @@ internal static class LstmStep
         double cpu = (process.TotalProcessorTime - cpu0).TotalSeconds;
         long allocated = (GC.GetTotalAllocatedBytes(precise: true) - allocated0) / steps;
         string parts = phases ? string.Create(CultureInfo.InvariantCulture,
-            $",\"ms_forward\":{1000 * phase[0] / steps:F3},\"ms_backward\":{1000 * phase[1] / steps:F3},\"ms_clip\":{1000 * phase[2] / steps:F3},\"ms_adamw\":{1000 * phase[3] / steps:F3}") : "";
+            $",\"ms_forward\":{1000 * phase[0] / steps:F3},\"ms_backward\":{1000 * phase[1] / steps:F3},\"ms_clip\":{1000 * phase[2] / steps:F3},\"ms_adamw\":{1000 * phase[3] / steps:F3},\"ms_forward_min\":{1000 * fastest[0]:F3},\"ms_backward_min\":{1000 * fastest[1]:F3}") : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"workload\":\"lstm-step\",\"threads\":{threads},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"ms_per_step\":{1000 * seconds / steps:F3},\"allocated_bytes_per_step\":{allocated}{parts}}}");
+            $"{{\"workload\":\"lstm-step\",\"threads\":{threads},\"lstm_pair\":{F.LstmPairMode},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"ms_per_step\":{1000 * seconds / steps:F3},\"allocated_bytes_per_step\":{allocated}{parts}}}");
     }
 }

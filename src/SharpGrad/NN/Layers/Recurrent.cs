@@ -95,6 +95,21 @@ public abstract class RecurrentBase : Module
     private protected virtual (Tensor Output, Tensor H, Tensor? C)? RunSequence(Tensor projection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh, bool reverse) => null;
 
     /// <summary>
+    /// Whether <see cref="RunSequencePair"/> computes two stacked one-direction layers of this shape at once (with the
+    /// values and the tape of the layer-by-layer path).
+    /// </summary>
+    private protected virtual bool PairsLayers(int seq, int batch, DType dtype) => false;
+
+    /// <summary>
+    /// Two stacked one-direction layers over the whole sequence, from the first one's input projection: each layer's
+    /// outputs [seq, batch, hidden] and final states, as <see cref="RunSequence"/> gives them. Only called where
+    /// <see cref="PairsLayers"/> holds.
+    /// </summary>
+    private protected virtual ((Tensor Output, Tensor H, Tensor? C) First, (Tensor Output, Tensor H, Tensor? C) Second) RunSequencePair(Tensor projection1,
+        Tensor h1, Tensor? c1, Tensor wHh1, Tensor? bHh1, Tensor wIh2, Tensor? bIh2, Tensor h2, Tensor? c2, Tensor wHh2, Tensor? bHh2) =>
+        throw new NotSupportedException($"{Kind}: no two-layer op.");
+
+    /// <summary>
     /// Runs the stack. <paramref name="input"/>: [seq, batch, in] ([batch, seq, in] with <see cref="BatchFirst"/>) or
     /// unbatched [seq, in]; states: [layers·directions, batch, hidden] ([layers·directions, hidden] unbatched), zeros
     /// when null.
@@ -119,6 +134,20 @@ public abstract class RecurrentBase : Module
         var layerInput = x;
         for (int layer = 0; layer < NumLayers; layer++)
         {
+            if (Directions == 1 && layer + 1 < NumLayers && seq > 0 && (Dropout == 0 || !Training) && PairsLayers(seq, batch, x.DType))
+            {
+                // Two stacked layers with nothing between them: one op computes both (same values, same tape).
+                int k1 = layer, k2 = layer + 1;
+                var projection1 = Functional.Linear(layerInput, _wIh[k1], _bIh[k1]);
+                var (first, second) = RunSequencePair(projection1, h[k1], c?[k1], _wHh[k1], _bHh[k1], _wIh[k2], _bIh[k2], h[k2], c?[k2], _wHh[k2], _bHh[k2]);
+                hn[k1] = first.H;
+                hn[k2] = second.H;
+                if (cn is not null) { cn[k1] = first.C!; cn[k2] = second.C!; }
+                layerInput = second.Output;
+                layer++;
+                if (layer < NumLayers - 1 && Dropout > 0 && Training) layerInput = Functional.Dropout(layerInput, Dropout, true, DropoutGenerator);
+                continue;
+            }
             var outputs = new Tensor[Directions];
             for (int dir = 0; dir < Directions; dir++)
             {
@@ -238,11 +267,29 @@ public sealed class LSTM : RecurrentBase
     /// <summary>The layer's steps as one op (<see cref="Functional.LstmSequence"/>): one node on the tape instead of a dozen per step.</summary>
     private protected override (Tensor Output, Tensor H, Tensor? C)? RunSequence(Tensor projection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh, bool reverse)
     {
-        int seq = projection.Size(0), batch = projection.Size(1), last = reverse ? 0 : seq - 1;
+        int seq = projection.Size(0), batch = projection.Size(1);
         var y = Functional.LstmSequence(projection, h, c!, wHh, bHh, reverse); // [2, seq, batch, hidden]: every h_t, then every c_t
-        var output = y.Narrow(0, 0, 1).Reshape(seq, batch, HiddenSize);
+        return Results(y, y.Narrow(0, 0, 1).Reshape(seq, batch, HiddenSize), reverse);
+    }
+
+    /// <summary>The outputs and the final (h, c) of a layer from its <see cref="Functional.LstmSequence"/> result y and y's h half.</summary>
+    private (Tensor Output, Tensor H, Tensor? C) Results(Tensor y, Tensor output, bool reverse)
+    {
+        int batch = y.Size(2), last = reverse ? 0 : y.Size(1) - 1;
         // The last step first, then the c half: the final cell state without copying every step's c.
         return (output, output.Narrow(0, last, 1).Reshape(batch, HiddenSize), y.Narrow(1, last, 1).Narrow(0, 1, 1).Reshape(batch, HiddenSize));
+    }
+
+    private protected override bool PairsLayers(int seq, int batch, DType dtype) => Functional.LstmPairApplies(seq, batch, HiddenSize, dtype);
+
+    /// <summary>Two stacked layers as one op (<see cref="Functional.LstmPair"/>), recorded as the two layers' ops.</summary>
+    private protected override ((Tensor Output, Tensor H, Tensor? C) First, (Tensor Output, Tensor H, Tensor? C) Second) RunSequencePair(Tensor projection1,
+        Tensor h1, Tensor? c1, Tensor wHh1, Tensor? bHh1, Tensor wIh2, Tensor? bIh2, Tensor h2, Tensor? c2, Tensor wHh2, Tensor? bHh2)
+    {
+        int seq = projection1.Size(0), batch = projection1.Size(1);
+        var (y1, output1, y2) = Functional.LstmPair(projection1, h1, c1!, wHh1, bHh1, wIh2, bIh2, h2, c2!, wHh2, bHh2);
+        var first = Results(y1, output1, reverse: false);
+        return (first, Results(y2, y2.Narrow(0, 0, 1).Reshape(seq, batch, HiddenSize), reverse: false));
     }
 }
 

@@ -59,7 +59,19 @@ namespace SharpGrad.NN
             var gates = Tensor.Uninitialized([seq, batch, 4 * hidden], dtype); // σ(a_i), σ(a_f), tanh(a_g), σ(a_o)
             var tanhC = Tensor.Uninitialized([seq, batch, hidden], dtype);
             DTypeDispatch.Float(dtype, new LstmForwardKernel(xProj, h0, c0, wHh, bHh, y, gates, tanhC, reverse), nameof(LstmSequence));
+            return RecordLstmSequence(y, gates, tanhC, xProj, h0, c0, wHh, bHh, reverse);
+        }
+
+        /// <summary>
+        /// The tape entry of a computed <see cref="LstmSequence"/> (when gradients are on): its output y, the activated
+        /// gates and tanh(c_t) the forward kept, and the operands. Shared with <see cref="LstmPair"/>, which computes two
+        /// layers at once and records each as this op.
+        /// </summary>
+        private static Tensor RecordLstmSequence(Tensor y, Tensor gates, Tensor tanhC, Tensor xProj, Tensor h0, Tensor c0, Tensor wHh, Tensor? bHh, bool reverse)
+        {
             if (!SharpGrad.Autograd.IsGradEnabled) return y;
+            var dtype = y.DType;
+            int batch = h0.ShapeRef[0], hidden = wHh.ShapeRef[1];
             Tensor[] inputs = bHh is null ? [xProj, h0, c0, wHh] : [xProj, h0, c0, wHh, bHh];
             return SharpGrad.Autograd.Record(y, "LstmSequenceBackward", inputs, g =>
             {
@@ -166,7 +178,11 @@ namespace SharpGrad.Kernels
 
         private Pass _pass;
         private int _batch, _hidden, _depth, _kc, _blocks, _strips;
-        private T* _w, _aCur, _aNext, _bias;
+        private T* _w, _aCur, _aNext, _bias, _a0, _a1;
+        // Forward: the whole call's operands (BeginForward), from which ForwardStep points at one step.
+        private T* _xAll, _c0, _yAll, _gatesAll, _tanhCAll;
+        private int _seq;
+        private bool _reverse;
         // Forward: the step's input projection, activated gates, h_t, c_t, tanh(c_t) and c_{t-1}.
         private T* _xp, _gates, _h, _c, _tanhC, _cPrev;
         // Backward: the step's output gradients (of h_t and c_t), dh and dc running buffers, the gate gradients of the step.
@@ -178,9 +194,11 @@ namespace SharpGrad.Kernels
         private T* _daT, _dW, _dB, _hRest, _h0;
         private int _daTRow, _positions, _rest, _restStart, _h0Start, _kcRest, _kcH0;
 
-        private static LstmRecurrence<T, TK> Job(int threads, int batch, int hidden, int depth)
+        private static LstmRecurrence<T, TK> Job(int threads, int batch, int hidden, int depth) =>
+            Configure(t_job ??= new LstmRecurrence<T, TK>(), threads, batch, hidden, depth);
+
+        private static LstmRecurrence<T, TK> Configure(LstmRecurrence<T, TK> job, int threads, int batch, int hidden, int depth)
         {
-            var job = t_job ??= new LstmRecurrence<T, TK>();
             int mr = TK.MR, nr = TK.NR;
             job._batch = batch;
             job._hidden = hidden;
@@ -218,44 +236,85 @@ namespace SharpGrad.Kernels
         public static void Forward(int seq, int batch, int hidden, T[] xProj, T[] h0, T[] c0, T[] w, T[]? bias, T[] y, T[] gates, T[] tanhC, bool reverse)
         {
             if (seq == 0 || batch == 0 || hidden == 0) return; // nothing to compute (hidden 0: every output is empty)
-            int threads = Threads(batch, hidden), mr = TK.MR, nr = TK.NR, g4 = 4 * hidden, bh = batch * hidden;
+            int threads = Threads(batch, hidden);
             var job = Job(threads, batch, hidden, hidden);
-            int strips = job._strips, blocks = job._blocks;
-            nint aLength = (nint)strips * mr * hidden;
-            T* pw = job._packedW.Get(blocks * 4 * hidden * nr);
-            T* a0 = job._packedA0.Get((int)aLength), a1 = job._packedA1.Get((int)aLength);
             fixed (T* px = xProj, ph0 = h0, pc0 = c0, pwh = w, pb = bias, py = y, pg = gates, ptc = tanhC)
             {
-                // W_hhᵀ as B, one strip per (unit block, gate): block ub's four strips are adjacent.
-                for (int ub = 0; ub < blocks; ub++)
-                    for (int g = 0; g < 4; g++)
-                        GemmPacking.PackBStrip(pw + (nint)(ub * 4 + g) * hidden * nr, pwh + (nint)(g * hidden + ub * nr) * hidden, hidden, true, hidden,
-                            Math.Min(nr, hidden - ub * nr), nr);
-                GemmPacking.PackA(a0, ph0, hidden, false, batch, hidden, mr);
-                ClearPadding(a1, batch, hidden);
-                job._pass = Pass.Forward;
-                job._w = pw;
-                job._bias = bias is null ? null : pb;
-                T* cOut = py + (nint)seq * bh;
+                job.BeginForward(seq, ph0, pwh, bias is null ? null : pb, px, pc0, py, pg, ptc, reverse);
                 try
                 {
                     for (int s = 0; s < seq; s++)
                     {
-                        int t = reverse ? seq - 1 - s : s, tPrev = reverse ? t + 1 : t - 1;
-                        job._aCur = s % 2 == 0 ? a0 : a1;
-                        job._aNext = s % 2 == 0 ? a1 : a0;
-                        job._xp = px + (nint)t * batch * g4;
-                        job._gates = pg + (nint)t * batch * g4;
-                        job._h = py + (nint)t * bh;
-                        job._c = cOut + (nint)t * bh;
-                        job._tanhC = ptc + (nint)t * bh;
-                        job._cPrev = s == 0 ? pc0 : cOut + (nint)tPrev * bh;
+                        job.ForwardStep(s);
                         WorkerPool.Run(job, threads);
                     }
                 }
                 finally { job.Forget(); }
             }
         }
+
+        /// <summary>
+        /// A job of its own (not the calling thread's cached one) for <see cref="LstmPairForward{T, TK}"/>, which runs
+        /// two layers' time loops at once: <paramref name="slot"/> 0 or 1, cached per calling thread.
+        /// </summary>
+        internal static LstmRecurrence<T, TK> PairJob(int slot, int batch, int hidden)
+        {
+            var job = slot == 0 ? t_pair0 ??= new LstmRecurrence<T, TK>() : t_pair1 ??= new LstmRecurrence<T, TK>();
+            return Configure(job, WorkerPool.MaxParallelism, batch, hidden, hidden);
+        }
+
+        [ThreadStatic] private static LstmRecurrence<T, TK>? t_pair0, t_pair1;
+
+        /// <summary>
+        /// Sets up a forward call: packs W_hhᵀ (one strip per unit block and gate) and h0, and keeps the pointers of the
+        /// pinned operands; <see cref="ForwardStep"/> then points the job at one step, and one pass over every unit block
+        /// (split over threads or not) computes it.
+        /// </summary>
+        internal void BeginForward(int seq, T* h0, T* w, T* bias, T* xProj, T* c0, T* y, T* gates, T* tanhC, bool reverse)
+        {
+            int mr = TK.MR, nr = TK.NR, hidden = _hidden, batch = _batch;
+            int strips = _strips, blocks = _blocks;
+            nint aLength = (nint)strips * mr * hidden;
+            T* pw = _packedW.Get(blocks * 4 * hidden * nr);
+            _a0 = _packedA0.Get((int)aLength);
+            _a1 = _packedA1.Get((int)aLength);
+            // W_hhᵀ as B, one strip per (unit block, gate): block ub's four strips are adjacent.
+            for (int ub = 0; ub < blocks; ub++)
+                for (int g = 0; g < 4; g++)
+                    GemmPacking.PackBStrip(pw + (nint)(ub * 4 + g) * hidden * nr, w + (nint)(g * hidden + ub * nr) * hidden, hidden, true, hidden,
+                        Math.Min(nr, hidden - ub * nr), nr);
+            GemmPacking.PackA(_a0, h0, hidden, false, batch, hidden, mr);
+            ClearPadding(_a1, batch, hidden);
+            _pass = Pass.Forward;
+            _w = pw;
+            _bias = bias;
+            _seq = seq;
+            _reverse = reverse;
+            _xAll = xProj;
+            _c0 = c0;
+            _yAll = y;
+            _gatesAll = gates;
+            _tanhCAll = tanhC;
+        }
+
+        /// <summary>Points the job at step <paramref name="s"/> of the processing order (a time step; the last first when reversed).</summary>
+        internal void ForwardStep(int s)
+        {
+            int seq = _seq, batch = _batch, g4 = 4 * _hidden, bh = batch * _hidden;
+            int t = _reverse ? seq - 1 - s : s, tPrev = _reverse ? t + 1 : t - 1;
+            T* cOut = _yAll + (nint)seq * bh;
+            _aCur = s % 2 == 0 ? _a0 : _a1;
+            _aNext = s % 2 == 0 ? _a1 : _a0;
+            _xp = _xAll + (nint)t * batch * g4;
+            _gates = _gatesAll + (nint)t * batch * g4;
+            _h = _yAll + (nint)t * bh;
+            _c = cOut + (nint)t * bh;
+            _tanhC = _tanhCAll + (nint)t * bh;
+            _cPrev = s == 0 ? _c0 : cOut + (nint)tPrev * bh;
+        }
+
+        /// <summary>The step set by <see cref="ForwardStep"/>, every unit block on the calling thread (with part <paramref name="part"/>'s scratch).</summary>
+        internal void ForwardStepAlone(int part) => ForwardPart(0, _blocks, _tiles[part].Get(7 * TK.MR * TK.NR), blocksOuter: true);
 
         /// <summary>
         /// The backward time loop: from the output gradient <paramref name="gy"/> [2, seq, batch, hidden], writes the gate
@@ -357,9 +416,10 @@ namespace SharpGrad.Kernels
         }
 
         /// <summary>Drops the pointers into the caller's pinned arrays once the call is over.</summary>
-        private void Forget()
+        internal void Forget()
         {
             _w = _aCur = _aNext = _bias = _xp = _gates = _h = _c = _tanhC = _cPrev = null;
+            _a0 = _a1 = _xAll = _c0 = _yAll = _gatesAll = _tanhCAll = null;
             _gh = _gc = _dh = _dc = _da = null;
             _daT = _dW = _dB = _hRest = _h0 = null;
         }
@@ -376,20 +436,26 @@ namespace SharpGrad.Kernels
 
         /// <summary>Units of blocks [b0, b1), every row, one forward step.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void ForwardPart(int b0, int b1, T* tile)
+        private void ForwardPart(int b0, int b1, T* tile, bool blocksOuter = false)
         {
             int mr = TK.MR, nr = TK.NR, hidden = _hidden, g4 = 4 * hidden, depth = _depth, kc = _kc, size = mr * nr;
             // Tiles of MR x NR: the four gates, then c_prev / c, tanh(c), h.
             T* tc = tile + 4 * size, tt = tile + 5 * size, th = tile + 6 * size;
-            for (int rs = 0; rs < _strips; rs++)
+            // Tile order: row strips outer (a thread's share of W_hh stays in its L2), or, for a whole step on one thread,
+            // unit blocks outer (each block's W_hh strips, 4·hidden·NR values, serve every row strip while in L2 instead
+            // of all of W_hh passing through once per row strip). Each tile is computed the same way in either order.
+            int blocks = b1 - b0, tiles = _strips * blocks;
+            for (int i = 0; i < tiles; i++)
             {
+                int rs = blocksOuter ? i % _strips : i / blocks, ub = b0 + (blocksOuter ? i / _strips : i % blocks);
                 int row0 = rs * mr, h = Math.Min(mr, _batch - row0);
                 T* a = _aCur + (nint)rs * mr * depth;
                 T* aNext = _aNext + (nint)rs * mr * depth;
-                for (int ub = b0; ub < b1; ub++)
                 {
                     int u0 = ub * nr, w = Math.Min(nr, hidden - u0);
-                    PrefetchForward(ub + 1 < b1 ? rs : rs + 1, ub + 1 < b1 ? ub + 1 : b0);
+                    int next = i + 1;
+                    if (next < tiles)
+                        PrefetchForward(blocksOuter ? next % _strips : next / blocks, b0 + (blocksOuter ? next / _strips : next % blocks));
                     for (int g = 0; g < 4; g++)
                     {
                         // a = (x_t W_ihᵀ + b_ih) + h_{t-1} W_hhᵀ, then + b_hh: the operations (and roundings) of a GEMM

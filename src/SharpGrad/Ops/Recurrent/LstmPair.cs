@@ -1,0 +1,272 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using SharpGrad.Kernels;
+
+namespace SharpGrad.NN
+{
+    public static partial class Functional
+    {
+        /// <summary>
+        /// When <see cref="LstmPair"/> may stand in for two stacked one-direction LSTM layers: 0 never, 1 when a step's
+        /// product is worth two threads and two are allowed (the default), 2 whenever the results are the same (for tests).
+        /// </summary>
+        internal static int LstmPairMode = 1;
+
+        /// <summary>
+        /// Whether <see cref="LstmPair"/> gives bit for bit what the layer-by-layer path gives for a second layer over
+        /// <paramref name="seq"/> x <paramref name="batch"/> positions of <paramref name="hidden"/> units: that path
+        /// projects the first layer's outputs with one GEMM, and the pair computes the same products a step at a time on
+        /// the same packed micro-kernel, so the whole-sequence product must take that kernel too (not the small-product
+        /// loops, not the few-rows form), and the time loops must run on it (AVX-512 or AVX2 with MR 8).
+        /// </summary>
+        internal static bool LstmPairApplies(int seq, int batch, int hidden, DType dtype)
+        {
+            if (LstmPairMode == 0 || !dtype.IsFloatingPoint() || seq < 2 || batch == 0 || hidden == 0) return false;
+            if (LstmPairMode == 1 && (Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism) < 2 || 2.0 * batch * 4 * hidden * hidden < Gemm.ParallelThresholdFlops))
+                return false;
+            int rows = seq * batch, n = 4 * hidden;
+            if ((long)rows * n > int.MaxValue / 2 || Gemm.IsSmall(false, true, rows, n, hidden)) return false;
+            bool f32 = dtype == DType.Float32;
+            bool fewRows = f32 ? SmallRowsNT<float>.Applies(false, true, rows, n, hidden, 1f, 0f) : SmallRowsNT<double>.Applies(false, true, rows, n, hidden, 1d, 0d);
+            return !fewRows && (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated);
+        }
+
+        /// <summary>
+        /// Two stacked one-direction LSTM layers over a whole sequence, as the layer-by-layer path computes them
+        /// (<see cref="LstmSequence"/>, then <see cref="Linear"/> of its outputs with the second layer's W_ih and b_ih,
+        /// then <see cref="LstmSequence"/> again), with the same values bit for bit and the same tape: each layer is
+        /// recorded as its own LstmSequence and the projection as a Linear, so backward, the ONNX export and compiled
+        /// replays see what the layer-by-layer path records. Returns the first layer's y [2, seq, batch, hidden], its
+        /// outputs (the h half, [seq, batch, hidden], the second layer's input) and the second layer's y.
+        /// </summary>
+        /// <remarks>
+        /// The two time loops run as a wavefront (<see cref="LstmPairForward{T, TK}"/>): step t of the second layer needs
+        /// only step t of the first, so while one thread computes the first layer's next step the other projects and
+        /// computes the second layer's, each step whole on one thread with the one-thread micro-kernels, handed over
+        /// through counters instead of a two-thread barrier per step and layer.
+        /// </remarks>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        internal static (Tensor Y1, Tensor Output1, Tensor Y2) LstmPair(Tensor xProj1, Tensor h01, Tensor c01, Tensor wHh1, Tensor? bHh1,
+            Tensor wIh2, Tensor? bIh2, Tensor h02, Tensor c02, Tensor wHh2, Tensor? bHh2)
+        {
+            int seq = xProj1.ShapeRef[0], batch = xProj1.ShapeRef[1], hidden = wHh1.ShapeRef[1];
+            var dtype = xProj1.DType;
+            if (wHh2.ShapeRef[1] != hidden || wIh2.ShapeRef[1] != hidden || wIh2.ShapeRef[0] != 4 * hidden)
+                throw new ArgumentException($"LstmPair: the second layer must take the first layer's {hidden} features; got W_ih {Shapes.Format(wIh2.ShapeRef)}, W_hh {Shapes.Format(wHh2.ShapeRef)}.");
+            var y1 = Tensor.Uninitialized([2, seq, batch, hidden], dtype);
+            var gates1 = Tensor.Uninitialized([seq, batch, 4 * hidden], dtype);
+            var tanhC1 = Tensor.Uninitialized([seq, batch, hidden], dtype);
+            var xProj2 = Tensor.Uninitialized([seq, batch, 4 * hidden], dtype);
+            var y2 = Tensor.Uninitialized([2, seq, batch, hidden], dtype);
+            var gates2 = Tensor.Uninitialized([seq, batch, 4 * hidden], dtype);
+            var tanhC2 = Tensor.Uninitialized([seq, batch, hidden], dtype);
+            DTypeDispatch.Float(dtype, new LstmPairKernel(xProj1, h01, c01, wHh1, bHh1, wIh2, bIh2, h02, c02, wHh2, bHh2,
+                y1, gates1, tanhC1, xProj2, y2, gates2, tanhC2), nameof(LstmPair));
+            y1 = RecordLstmSequence(y1, gates1, tanhC1, xProj1, h01, c01, wHh1, bHh1, reverse: false);
+            var output1 = y1.Narrow(0, 0, 1).Reshape(seq, batch, hidden);
+            xProj2 = RecordLinear(xProj2, output1, wIh2, bIh2);
+            y2 = RecordLstmSequence(y2, gates2, tanhC2, xProj2, h02, c02, wHh2, bHh2, reverse: false);
+            return (y1, output1, y2);
+        }
+
+        /// <summary>The tape entry <see cref="LinearFused"/> makes for y = x Wᵀ + b (the Linear a computed projection stands for).</summary>
+        private static Tensor RecordLinear(Tensor y, Tensor x, Tensor w, Tensor? b)
+        {
+            if (!SharpGrad.Autograd.ShouldRecord(x, w) && (b is null || !SharpGrad.Autograd.ShouldRecord(b))) return y;
+            int inF = w.ShapeRef[1], outF = w.ShapeRef[0], rows = x.Numel / Math.Max(1, inF);
+            Tensor[] inputs = b is null ? [x, w] : [x, w, b];
+            return SharpGrad.Autograd.Record(y, "LinearBackward", inputs, g => LinearGrads(g, x, w, b, rows, inF, outF));
+        }
+
+        private readonly struct LstmPairKernel(Tensor xProj1, Tensor h01, Tensor c01, Tensor wHh1, Tensor? bHh1, Tensor wIh2, Tensor? bIh2,
+            Tensor h02, Tensor c02, Tensor wHh2, Tensor? bHh2, Tensor y1, Tensor gates1, Tensor tanhC1, Tensor xProj2, Tensor y2, Tensor gates2, Tensor tanhC2)
+            : IFloatKernel, ICapturedKernel
+        {
+            public void Declare(Capture capture) => Capture.Buffers(capture, [xProj1, h01, c01, wHh1, bHh1, wIh2, bIh2, h02, c02, wHh2, bHh2],
+                [y1, gates1, tanhC1, xProj2, y2, gates2, tanhC2]);
+
+            public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            {
+                if (Vector512.IsHardwareAccelerated) Run<T, GemmKernel512<T>>();
+                else Run<T, GemmKernel256<T>>();
+            }
+
+            private unsafe void Run<T, TK>() where T : unmanaged, IFloatingPointIeee754<T> where TK : struct, IGemmKernel<T>
+            {
+                int seq = xProj1.ShapeRef[0], batch = xProj1.ShapeRef[1], hidden = wHh1.ShapeRef[1];
+                fixed (T* px1 = xProj1.Array<T>(), ph01 = h01.Array<T>(), pc01 = c01.Array<T>(), pw1 = wHh1.Array<T>(), pb1 = bHh1?.Array<T>(),
+                    pwi2 = wIh2.Array<T>(), pbi2 = bIh2?.Array<T>(), ph02 = h02.Array<T>(), pc02 = c02.Array<T>(), pw2 = wHh2.Array<T>(),
+                    pb2 = bHh2?.Array<T>(), py1 = y1.Array<T>(), pg1 = gates1.Array<T>(), ptc1 = tanhC1.Array<T>(), px2 = xProj2.Array<T>(),
+                    py2 = y2.Array<T>(), pg2 = gates2.Array<T>(), ptc2 = tanhC2.Array<T>())
+                {
+                    LstmPairForward<T, TK>.Run(seq, batch, hidden,
+                        new(px1, ph01, pc01, pw1, bHh1 is null ? null : pb1, py1, pg1, ptc1),
+                        pwi2, bIh2 is null ? null : pbi2, px2,
+                        new(px2, ph02, pc02, pw2, bHh2 is null ? null : pb2, py2, pg2, ptc2));
+                }
+            }
+        }
+    }
+}
+
+namespace SharpGrad.Kernels
+{
+    /// <summary>The operands of one layer's forward time loop (pointers into pinned arrays).</summary>
+    internal readonly unsafe struct LstmLayerOperands<T>(T* xProj, T* h0, T* c0, T* wHh, T* bHh, T* y, T* gates, T* tanhC) where T : unmanaged
+    {
+        public readonly T* XProj = xProj, H0 = h0, C0 = c0, WHh = wHh, BHh = bHh, Y = y, Gates = gates, TanhC = tanhC;
+    }
+
+    /// <summary>
+    /// The forward of two stacked LSTM layers as a wavefront of three kinds of task, each one whole step on one thread:
+    /// L1(t), the first layer's step t (after L1(t−1)); P(t), the second layer's input projection of step t,
+    /// <c>h1_t W_ihᵀ + b_ih</c> (after L1(t)); L2(t), the second layer's step t (after L2(t−1) and P(t)). Each part
+    /// claims the next ready task (L2 first, then P, then L1) until every one is taken, waiting only while a task it needs
+    /// is running on another thread; alone, a part runs them all in an order that respects the dependencies, so the
+    /// call never waits for a thread that is not there. A task computes the same values whichever thread runs it (the
+    /// time loops' steps split no sum; the projection is the whole-sequence GEMM's tiles: W_ihᵀ packed once as it packs
+    /// it, the same k blocks, the bias in the epilogue, edge tiles through scratch), so the results are those of the
+    /// layer-by-layer path for any thread count.
+    /// </summary>
+    internal sealed unsafe class LstmPairForward<T, TK> : ParallelWork
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TK : struct, IGemmKernel<T>
+    {
+        [ThreadStatic] private static LstmPairForward<T, TK>? t_job;
+
+        private readonly AlignedBuffer<T> _packedWih = new();
+        private AlignedBuffer<T>[] _aBufs = [], _tiles = [];
+        private int[] _pDone = [];
+        private LstmRecurrence<T, TK> _l1 = null!, _l2 = null!;
+        private int _seq, _batch, _hidden, _n, _nPad, _kc, _generation;
+        private T* _h1, _xProj2, _packedW, _bIh;
+        // Tasks claimed (next) and finished (done) of the two chains; projections claimed in order, finished in any.
+        private int _l1Next, _l1Done, _pNext, _l2Next, _l2Done;
+
+        public static void Run(int seq, int batch, int hidden, LstmLayerOperands<T> first, T* wIh2, T* bIh2, T* xProj2, LstmLayerOperands<T> second)
+        {
+            var job = t_job ??= new LstmPairForward<T, TK>();
+            int parts = Math.Min(2, Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism));
+            job._l1 = LstmRecurrence<T, TK>.PairJob(0, batch, hidden);
+            job._l2 = LstmRecurrence<T, TK>.PairJob(1, batch, hidden);
+            job._seq = seq;
+            job._batch = batch;
+            job._hidden = hidden;
+            job._n = 4 * hidden;
+            job.PackProjectionWeight(wIh2);
+            job._bIh = bIh2;
+            job._h1 = first.Y;
+            job._xProj2 = xProj2;
+            int slots = Math.Max(2, WorkerPool.MaxParallelism);
+            if (job._aBufs.Length < slots)
+            {
+                job._aBufs = AlignedBuffer<T>.Grow(job._aBufs, slots);
+                job._tiles = AlignedBuffer<T>.Grow(job._tiles, slots);
+            }
+            if (job._pDone.Length < seq) job._pDone = new int[Math.Max(seq, 2 * job._pDone.Length)];
+            // Finished projections are marked with this call's number, so the flags of earlier calls need no clearing.
+            int generation = ++job._generation;
+            if (generation == int.MaxValue) { Array.Clear(job._pDone); job._generation = generation = 1; }
+            job._l1Next = job._l1Done = job._pNext = job._l2Next = job._l2Done = 0;
+            job._l1.BeginForward(seq, first.H0, first.WHh, first.BHh, first.XProj, first.C0, first.Y, first.Gates, first.TanhC, reverse: false);
+            job._l2.BeginForward(seq, second.H0, second.WHh, second.BHh, second.XProj, second.C0, second.Y, second.Gates, second.TanhC, reverse: false);
+            try { WorkerPool.Run(job, parts); }
+            finally
+            {
+                job._l1.Forget();
+                job._l2.Forget();
+                job._h1 = job._xProj2 = job._bIh = null;
+            }
+        }
+
+        /// <summary>W_ihᵀ as the whole-sequence GEMM packs it: per k block (its KC), every column in NR-wide strips.</summary>
+        private void PackProjectionWeight(T* wIh)
+        {
+            int nr = TK.NR, k = _hidden, n = _n;
+            _kc = GemmTuning.BlockDepth<T>(nr, k);
+            _nPad = (n + nr - 1) / nr * nr;
+            _packedW = _packedWih.Get(_nPad * k);
+            for (int pc = 0; pc < k; pc += _kc)
+                GemmPacking.PackB(_packedW + (nint)_nPad * pc, wIh + pc, k, true, Math.Min(_kc, k - pc), n, nr);
+        }
+
+        public override void Execute(int index, int count)
+        {
+            int seq = _seq, generation = _generation, spins = 0;
+            while (true)
+            {
+                int l2 = Volatile.Read(ref _l2Next);
+                if (l2 >= seq) return; // every task is taken (the last ones may still run elsewhere: their part finishes them)
+                if (l2 == Volatile.Read(ref _l2Done) && Volatile.Read(ref _pDone[l2]) == generation
+                    && Interlocked.CompareExchange(ref _l2Next, l2 + 1, l2) == l2)
+                {
+                    _l2.ForwardStep(l2);
+                    _l2.ForwardStepAlone(index);
+                    Volatile.Write(ref _l2Done, l2 + 1);
+                    spins = 0;
+                    continue;
+                }
+                int p = Volatile.Read(ref _pNext);
+                if (p < Volatile.Read(ref _l1Done) && Interlocked.CompareExchange(ref _pNext, p + 1, p) == p)
+                {
+                    Project(p, index);
+                    Volatile.Write(ref _pDone[p], generation);
+                    spins = 0;
+                    continue;
+                }
+                int l1 = Volatile.Read(ref _l1Next);
+                if (l1 < seq && l1 == Volatile.Read(ref _l1Done) && Interlocked.CompareExchange(ref _l1Next, l1 + 1, l1) == l1)
+                {
+                    _l1.ForwardStep(l1);
+                    _l1.ForwardStepAlone(index);
+                    Volatile.Write(ref _l1Done, l1 + 1);
+                    spins = 0;
+                    continue;
+                }
+                WorkerPool.Pause(ref spins); // a task this part could take next is running on the other thread
+            }
+        }
+
+        /// <summary>
+        /// P(t): rows t·batch … of the whole-sequence product <c>h1 W_ihᵀ + b_ih</c>, with the operations the packed GEMM
+        /// applies to each of its tiles: per k block in order, a full tile accumulated in place (beta 0 for the first
+        /// block, 1 after), an edge tile through scratch and merged, the bias added after the last block.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Project(int t, int part)
+        {
+            int mr = TK.MR, nr = TK.NR, batch = _batch, k = _hidden, n = _n, kcMax = _kc;
+            T* a = _h1 + (nint)t * batch * k, c = _xProj2 + (nint)t * batch * n;
+            int strips = (batch + mr - 1) / mr;
+            T* aBuf = _aBufs[part].Get(strips * mr * kcMax);
+            T* tile = _tiles[part].Get(mr * nr);
+            for (int pc = 0; pc < k; pc += kcMax)
+            {
+                int kc = Math.Min(kcMax, k - pc);
+                GemmPacking.PackA(aBuf, a + pc, k, false, batch, kc, mr);
+                T beta = pc == 0 ? T.Zero : T.One;
+                bool epilogue = pc + kc >= k && _bIh != null;
+                T* bBlock = _packedW + (nint)_nPad * pc;
+                for (int jr = 0; jr < n; jr += nr)
+                {
+                    int w = Math.Min(nr, n - jr);
+                    T* bp = bBlock + (nint)jr * kc;
+                    for (int ir = 0; ir < batch; ir += mr)
+                    {
+                        int h = Math.Min(mr, batch - ir);
+                        T* ap = aBuf + (nint)ir * kc;
+                        T* cp = c + (nint)ir * n + jr;
+                        if (h == mr && w == nr) TK.Run(kc, ap, bp, nr, cp, n, T.One, beta);
+                        else
+                        {
+                            TK.Run(kc, ap, bp, nr, tile, nr, T.One, T.Zero);
+                            GemmPacking.MergeTile(tile, nr, cp, n, h, w, T.One, beta);
+                        }
+                        if (epilogue) GemmEpilogue.Apply(cp, n, h, w, _bIh + jr, GemmActivation.None);
+                    }
+                }
+            }
+        }
+    }
+}

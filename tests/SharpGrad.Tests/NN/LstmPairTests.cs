@@ -1,0 +1,85 @@
+using SharpGrad.NN;
+using SharpGrad.Onnx;
+using SharpGrad.Tests.Kernels;
+using F = SharpGrad.NN.Functional;
+
+namespace SharpGrad.Tests.NN;
+
+/// <summary>
+/// Two stacked one-direction LSTM layers computed at once (<see cref="Functional.LstmPair"/>, a wavefront over the
+/// threads) against the layer-by-layer path: the same bits in every output, final state and gradient, for one and two
+/// threads; the same ONNX export.
+/// </summary>
+[Collection(GemmCollection.Name)]
+public class LstmPairTests
+{
+    /// <summary>Runs <paramref name="body"/> with the two-layer op's mode and the kernels' thread limit set, then restores both.</summary>
+    private static T With<T>(int mode, int threads, Func<T> body)
+    {
+        int savedMode = F.LstmPairMode, savedThreads = SharpGrad.Kernels.Gemm.MaxThreads;
+        F.LstmPairMode = mode;
+        SharpGrad.Kernels.Gemm.MaxThreads = threads;
+        try { return body(); }
+        finally
+        {
+            F.LstmPairMode = savedMode;
+            SharpGrad.Kernels.Gemm.MaxThreads = savedThreads;
+        }
+    }
+
+    [Theory]
+    [InlineData(2, 5, 24, 40, false)]  // a partial unit block (float32 NR 32), three whole row strips
+    [InlineData(3, 8, 9, 64, false)]   // a pair, then a layer alone; a partial row strip
+    [InlineData(4, 3, 70, 32, false)]  // two pairs
+    [InlineData(2, 4, 20, 24, true)]   // float64
+    public void PairGivesTheLayerByLayerBits(int layers, int seq, int batch, int hidden, bool float64)
+    {
+        var dtype = float64 ? DType.Float64 : DType.Float32;
+        Assert.True(With(2, 2, () => F.LstmPairApplies(seq, batch, hidden, dtype)), "the shapes must take the two-layer op");
+        Assert.False(With(0, 2, () => F.LstmPairApplies(seq, batch, hidden, dtype)));
+        var g = new Generator((ulong)(100 + hidden));
+        var x = Tensor.Randn([seq, batch, 7], g).To(dtype);
+        var h0 = (Tensor.Randn([layers, batch, hidden], g) * 0.5).To(dtype);
+        var c0 = (Tensor.Randn([layers, batch, hidden], g) * 0.5).To(dtype);
+        var wOut = Tensor.Randn([seq, batch, hidden], g).To(dtype);
+        var wH = Tensor.Randn([layers, batch, hidden], g).To(dtype);
+        var wC = Tensor.Randn([layers, batch, hidden], g).To(dtype);
+
+        long[][] Run()
+        {
+            var lstm = new LSTM(7, hidden, layers, generator: new Generator(5), dtype: dtype);
+            Tensor[] leaves = [x.Detach(), h0.Detach(), c0.Detach()];
+            foreach (var t in leaves) t.RequiresGrad = true;
+            var (output, (h, c)) = lstm.Forward(leaves[0], (leaves[1], leaves[2]));
+            ((output * wOut).Sum() + (h * wH).Sum() + (c * wC).Sum()).Backward();
+            Tensor[] all = [output, h, c, .. leaves.Select(t => t.Grad!), .. lstm.Parameters().Select(p => p.Grad!)];
+            return all.Select(t => float64 ? t.ToArray<double>().Select(BitConverter.DoubleToInt64Bits).ToArray()
+                : t.ToArray<float>().Select(v => (long)BitConverter.SingleToInt32Bits(v)).ToArray()).ToArray();
+        }
+
+        var reference = With(0, 2, Run);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var pair = With(2, threads, Run);
+            Assert.Equal(reference.Length, pair.Length);
+            for (int i = 0; i < reference.Length; i++)
+            {
+                int differing = Enumerable.Range(0, reference[i].Length).Count(j => reference[i][j] != pair[i][j]);
+                Assert.True(differing == 0, $"tensor {i} (output, h, c, dx, dh0, dc0, then the parameters): {differing} of {reference[i].Length} values differ, {threads} thread(s)");
+            }
+        }
+    }
+
+    [Fact]
+    public void OnnxExportIsTheLayerByLayerOne()
+    {
+        var x = Tensor.Randn([8, 9, 7], new Generator(3));
+        byte[] Export(int mode) => With(mode, 2, () =>
+        {
+            var lstm = new LSTM(7, 40, 2, generator: new Generator(4));
+            return OnnxExporter.ExportToBytes(lstm, [x]);
+        });
+        Assert.True(With(2, 2, () => F.LstmPairApplies(8, 9, 40, DType.Float32)));
+        Assert.Equal(Export(0), Export(2));
+    }
+}
