@@ -9,8 +9,9 @@ using F = SharpGrad.NN.Functional;
 
 /// <summary>
 /// Profile of a compiled step's replay (<c>--workload jit-profile --model xor|logreg|batch1|mlp --reps N --threads T</c>):
-/// the mean microseconds of a whole replay, then each recorded instruction's mean nanoseconds (timestamps around each, so
-/// every entry carries their cost too). <c>mlp</c> is mlp-epoch's step (784-256-128-10, Adam, batch 64; <c>--batch</c>
+/// the mean microseconds of a whole replay, then each recorded instruction's mean nanoseconds over its fastest block of
+/// 100 replays (the blocks that ran undisturbed on a shared machine; timestamps around each instruction, so every entry
+/// carries their cost too). <c>mlp</c> is mlp-epoch's step (784-256-128-10, Adam, batch 64; <c>--batch</c>
 /// changes the batch). For finding where a replay spends its time; not a compare.sh row.
 /// </summary>
 internal static class JitProfile

@@ -26,7 +26,7 @@ internal static class Workloads
             "cnn-epoch" => EpochLine(workload, threads, CnnModel(options, new Generator(0)), limit, jit),
             "mlp-batch1" => MlpBatch1(threads, int.Parse(options.GetValueOrDefault("steps", "2000"), CultureInfo.InvariantCulture), jit),
             "xor" => TimedLine(workload, threads, jit, () => Xor(int.Parse(options.GetValueOrDefault("epochs", "10000"), CultureInfo.InvariantCulture), jit)),
-            "sgd-logreg" => TimedLine(workload, threads, jit, () => SgdLogReg(limit, jit, options.GetValueOrDefault("prefetch", "1") != "0")),
+            "sgd-logreg" => TimedLine(workload, threads, jit, () => SgdLogReg(limit, jit, PrefetchOption(options))),
             "cnn-layers" => CnnLayers(threads, int.Parse(options.GetValueOrDefault("reps", "20"), CultureInfo.InvariantCulture), CnnModel(options, new Generator(0))),
             _ => throw new ArgumentException($"unknown workload '{workload}'"),
         };
@@ -217,11 +217,20 @@ internal static class Workloads
         return sw.Elapsed.TotalSeconds;
     }
 
+    /// <summary>sgd-logreg's <c>--prefetch</c>: 0, 1 or 2 (default; see <see cref="SgdLogReg"/>).</summary>
+    private static int PrefetchOption(Dictionary<string, string> options)
+    {
+        string v = options.GetValueOrDefault("prefetch", "2");
+        return v is "0" or "1" or "2" ? v[0] - '0' : throw new ArgumentException($"--prefetch must be 0, 1 or 2, got '{v}'");
+    }
+
     /// <summary>
     /// Per-example SGD (lr 0.01) on multinomial logistic regression: one epoch, one update per image. Compiled, each step
-    /// prefetches the next example (<see cref="CompiledStep.Prefetch"/>) unless <paramref name="prefetch"/> is false.
+    /// prefetches examples ahead: <paramref name="prefetch"/> 2 (default, <c>--prefetch 2</c>) those
+    /// <see cref="CompiledStep.PrefetchDistance"/> steps ahead in stages (<see cref="CompiledStep.PrefetchAhead"/>), 1 the
+    /// next one (<see cref="CompiledStep.Prefetch"/>), 0 none.
     /// </summary>
-    private static double SgdLogReg(int? limit, bool jit, bool prefetch)
+    private static double SgdLogReg(int? limit, bool jit, int prefetch)
     {
         var train = TrainingImages(limit);
         var model = Models.LogisticRegression(784, 10, new Generator(0));
@@ -241,7 +250,15 @@ internal static class Workloads
             if (compiled is not null)
             {
                 // The next example is known a step ahead: its data is fetched from memory while this step runs.
-                if (prefetch && k + 1 < order.Length) compiled.Prefetch(examples[order[k + 1]].Input, examples[order[k + 1]].Target);
+                if (prefetch == 2)
+                {
+                    // The examples further ahead are known too: their tensors are asked for in stages (PrefetchAhead), and
+                    // the slot of the one after them in the examples array, so that no step waits for memory.
+                    int ahead = k + CompiledStep.PrefetchDistance;
+                    if (ahead < order.Length) compiled.PrefetchAhead(examples[order[ahead]].Input, examples[order[ahead]].Target);
+                    if (ahead + 1 < order.Length) SharpGrad.Kernels.CachePrefetch.Element(ref examples[order[ahead + 1]]);
+                }
+                else if (prefetch == 1 && k + 1 < order.Length) compiled.Prefetch(examples[order[k + 1]].Input, examples[order[k + 1]].Target);
                 compiled.Run(examples[i].Input, examples[i].Target);
             }
             else

@@ -14,6 +14,31 @@ internal static unsafe class CachePrefetch
 {
     private const int Line = 64;
 
+    /// <summary>
+    /// Prefetches the first two cache lines of <paramref name="o"/> (its header and fields) from its address alone:
+    /// nothing of the object is read, so this never waits for memory (the first stage of
+    /// <see cref="CompiledStep.PrefetchAhead"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Object(object? o)
+    {
+        if (!Sse.IsSupported || o is null) return;
+        byte* address = *(byte**)Unsafe.AsPointer(ref o);
+        Sse.Prefetch0(address);
+        Sse.Prefetch0(address + Line);
+    }
+
+    /// <summary>Prefetches the header line of <paramref name="array"/> (its length and type) from its address alone.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Header(Array? array) => Object(array);
+
+    /// <summary>Prefetches the cache line of an element of an array (its address alone: nothing is read).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Element<T>(ref T element)
+    {
+        if (Sse.IsSupported) Sse.Prefetch0(Unsafe.AsPointer(ref element));
+    }
+
     /// <summary>Prefetches every cache line of <paramref name="array"/>'s elements (a primitive array), header included.</summary>
     public static void Lines(Array array)
     {

@@ -35,6 +35,9 @@ public sealed partial class Tensor
         get => _array ?? PooledData();
     }
 
+    /// <summary>The elements, or null when the scope that lent them has ended: never throws (for prefetch hints).</summary>
+    internal Array? StorageIfAlive => _array ?? Pooled?.Data;
+
     private Array PooledData() => Pooled!.Data ?? throw new ObjectDisposedException(nameof(Tensor),
         $"This tensor (shape {Shapes.Format(_shape)}) was made inside a TensorScope that has been disposed; every tensor made in a scope, " +
         "whatever its size, expires with it (and the storage of large ones is reused by other tensors). " +

@@ -216,6 +216,49 @@ public class JitTests
         step.Prefetch(Tensor.Zeros([0]), Tensor.FromArray(new[] { true, false }), Tensor.FromArray(new double[] { 1, 2 }), null!);
     }
 
+    /// <summary>
+    /// <see cref="CompiledStep.PrefetchAhead"/> with the inputs <see cref="CompiledStep.PrefetchDistance"/> calls ahead
+    /// (the shuffled per-example loop's use): the same losses and parameters as eager steps, bit for bit, nothing
+    /// allocated once it has seen its largest set of inputs, and tensors whose scope has ended since they were given
+    /// are skipped rather than read.
+    /// </summary>
+    [Fact]
+    public void PrefetchingAheadChangesNothingAndAllocatesNothing()
+    {
+        var (xs, ys) = Examples(40, 784, 10, DType.Float32, 6);
+        var eagerModel = Linears(DType.Float32, 0, 784, 10);
+        var eagerOpt = new Sgd(eagerModel.Parameters(), lr: 0.01);
+        var eagerLosses = xs.Select((x, i) => ClassifierStep(eagerModel, eagerOpt, x, ys[i]).Item()).ToArray();
+
+        var model = Linears(DType.Float32, 0, 784, 10);
+        var opt = new Sgd(model.Parameters(), lr: 0.01);
+        var step = SharpGrad.Jit.Compile(t => ClassifierStep(model, opt, t[0], t[1]));
+        int d = CompiledStep.PrefetchDistance;
+        var losses = new double[xs.Length];
+        for (int i = 0; i < xs.Length; i++)
+        {
+            if (i + d < xs.Length) step.PrefetchAhead(xs[i + d], ys[i + d]);
+            losses[i] = step.Run(xs[i], ys[i]).Item();
+        }
+        Assert.True(step.LastRunReplayed);
+        Assert.Equal(eagerLosses, losses);
+        Assert.Equal(Flat(eagerModel), Flat(model));
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 200; i++)
+        {
+            step.PrefetchAhead(xs[(i + d) % xs.Length], ys[(i + d) % xs.Length]);
+            step.Run(xs[i % xs.Length], ys[i % xs.Length]);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+
+        Tensor scoped;
+        using (new TensorScope()) scoped = Tensor.Ones(1000);
+        step.PrefetchAhead(scoped, Tensor.FromArray(new[] { true, false }), Tensor.Zeros([0]), null!);
+        step.PrefetchAhead();
+        step.PrefetchAhead();
+    }
+
     [Theory]
     [InlineData(DType.Float32)]
     [InlineData(DType.Float64)]
