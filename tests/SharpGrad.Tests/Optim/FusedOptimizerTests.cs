@@ -127,6 +127,51 @@ public class FusedOptimizerTests
         }
     }
 
+    /// <summary>
+    /// Plain SGD's kernel on spans starting at every element offset within a cache line (the row ranges a replay updates
+    /// start anywhere), from a stored gradient and from an outer-product row (<c>g[j] = a · x[j]</c>, one rounding, the
+    /// one-pass update of a batch-1 weight), against the rule element by element: every element updated once,
+    /// bit-identically, and the outer product's gradient written as computed.
+    /// </summary>
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.05)]
+    public void SgdKernelIsBitIdenticalAtEveryAlignment(double weightDecay)
+    {
+        CheckSgdKernel<float>(weightDecay);
+        CheckSgdKernel<double>(weightDecay);
+    }
+
+    private static void CheckSgdKernel<T>(double weightDecay) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Random(7);
+        T R() => T.CreateTruncating(rng.NextDouble() * 2 - 1);
+        T lr = T.CreateTruncating(0.05), wd = T.CreateTruncating(weightDecay), a = R();
+        foreach (int n in new[] { 63, 64, 100, 301 })
+        {
+            for (int offset = 0; offset < 17; offset++)
+            {
+                T[] p0 = new T[offset + n + 5], g = new T[p0.Length], x = new T[n];
+                for (int i = 0; i < p0.Length; i++) (p0[i], g[i]) = (R(), R());
+                for (int i = 0; i < n; i++) x[i] = R();
+
+                T[] stored = (T[])p0.Clone(), outer = (T[])p0.Clone(), written = new T[n], expectStored = (T[])p0.Clone(), expectOuter = (T[])p0.Clone();
+                for (int i = 0; i < n; i++)
+                {
+                    T q = p0[offset + i], d = weightDecay != 0 ? g[offset + i] + wd * q : g[offset + i];
+                    expectStored[offset + i] = q - lr * d;
+                    T o = T.FusedMultiplyAdd(a, x[i], T.Zero);
+                    expectOuter[offset + i] = q - lr * (weightDecay != 0 ? o + wd * q : o);
+                }
+                SharpGrad.Kernels.OptimizerKernels.Sgd(stored.AsSpan(offset, n), g.AsSpan(offset, n), lr, wd, weightDecay != 0);
+                SharpGrad.Kernels.OptimizerKernels.Sgd(outer.AsSpan(offset, n), ref written[0], new SharpGrad.Kernels.OuterProductRow<T>(a, x), lr, wd, weightDecay != 0);
+                Assert.Equal(expectStored, stored);
+                Assert.Equal(expectOuter, outer);
+                for (int i = 0; i < n; i++) Assert.Equal(T.FusedMultiplyAdd(a, x[i], T.Zero), written[i]);
+            }
+        }
+    }
+
     [Theory]
     [InlineData(0.0, 0.0, false)]
     [InlineData(0.05, 0.0, false)]
