@@ -212,7 +212,8 @@ public sealed class CompiledStep
     /// has, so it never waits for memory itself: the tensor objects given now, the shape and element arrays' first
     /// lines of those given one call before (their objects are in cache by then), and every line of those given two
     /// calls before (their array headers, which hold the lengths, are in cache by then). Results never depend on it; it
-    /// allocates only when it gets more tensors than ever before.
+    /// allocates only while its two rotating lists grow: in its first calls, and when a call passes more tensors than
+    /// the lists hold.
     /// </summary>
     public void PrefetchAhead(params ReadOnlySpan<Tensor> inputs)
     {
