@@ -43,6 +43,11 @@ internal static unsafe class ImplicitConv
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (count == 0) { new Span<T>(gw, outC * g.ColumnRows).Clear(); return; }
+        if (Winograd.Applies<T>(g, outC))
+        {
+            Winograd.WeightGradient((float*)x, (float*)gy, count, g, outC, (float*)gw, threads);
+            return;
+        }
         if (Vector512.IsHardwareAccelerated) WeightGradientJob<T, GemmKernel512<T>>.Run(x, gy, count, g, outC, gw, threads);
         else if (Vector256.IsHardwareAccelerated) WeightGradientJob<T, GemmKernel256<T>>.Run(x, gy, count, g, outC, gw, threads);
         else WeightGradientJob<T, GemmKernelScalar<T>>.Run(x, gy, count, g, outC, gw, threads);

@@ -109,6 +109,9 @@ internal static unsafe class Winograd
     /// <summary>The choice for convolutions started on this thread: Auto (by the channel counts), Off, or Force (whenever the geometry allows).</summary>
     [ThreadStatic] internal static Mode t_mode;
 
+    /// <summary>When nonzero, the weight gradient's chunk of packed tiles in floats for calls on this thread (tests: several chunks).</summary>
+    [ThreadStatic] internal static int t_weightChunkFloats;
+
     /// <summary>Input and output channels from which Auto takes Winograd.</summary>
     internal const int MinChannels = 8;
 
@@ -129,6 +132,31 @@ internal static unsafe class Winograd
         if (g.StrideH != 1 || g.StrideW != 1 || g.DilationH != 1 || g.DilationW != 1 || g.KernelH != g.KernelW || For(g.KernelH) is null) return false;
         if (g.OutHeight < 1 || g.OutWidth < 1 || g.Channels < 1 || outC < 1) return false;
         return mode == Mode.Force || (g.Channels >= MinChannels && outC >= MinChannels);
+    }
+
+    /// <summary>
+    /// The weight gradient's transforms: F(k x k, 4 x 4) (the 4 x 4 tile of the output gradient is the "filter", the
+    /// k x k weight gradient the output) over the same n x n input tiles and interpolation points as the forward's
+    /// F(4 x 4, k x k), so Bᵀ is the forward's and only G (n x 4) and Aᵀ (k x n) differ.
+    /// </summary>
+    internal static readonly WinogradTransform W5x4 = new(5, 4, 0, 1, -1, 2, -2, 0.5, -0.5);
+
+    /// <summary>F(3 x 3, 4 x 4) over 6 x 6 tiles, for 3x3 weight gradients.</summary>
+    internal static readonly WinogradTransform W3x4 = new(3, 4, 0, 1, -1, 2, -2);
+
+    /// <summary>The weight-gradient transform for a kernel size, or null when there is none.</summary>
+    internal static WinogradTransform? WeightFor(int kernel) => kernel switch { 5 => W5x4, 3 => W3x4, _ => null };
+
+    /// <summary>
+    /// <c>gw[o, c] = Σ_i Σ_p gy[i, o, p] x[i, c, p + ·]</c> (the weight gradient, [O, C, k, k], overwritten) for
+    /// <paramref name="count"/> images; only where <see cref="Applies{T}"/> said so.
+    /// </summary>
+    public static void WeightGradient(float* x, float* gy, int count, in ConvGeometry g, int outC, float* gw, int threads)
+    {
+        var t = WeightFor(g.KernelH)!;
+        if (count == 0) { new Span<float>(gw, outC * g.Channels * g.KernelH * g.KernelW).Clear(); return; }
+        if (Vector512.IsHardwareAccelerated) WinogradWeightJob<GemmKernel512<float>>.Run(x, gy, count, g, outC, gw, threads, t);
+        else WinogradWeightJob<GemmKernel256<float>>.Run(x, gy, count, g, outC, gw, threads, t);
     }
 
     /// <summary>
@@ -250,7 +278,7 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
     /// a row are independent chains, not one chain waiting on each addition.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Combine(WinogradTransform.Term[] terms, float* src, nint srcRow, nint srcBlock, int blocks, int width, float* dst, nint dstBlock)
+    internal static void Combine(WinogradTransform.Term[] terms, float* src, nint srcRow, nint srcBlock, int blocks, int width, float* dst, nint dstBlock)
     {
         int perBlock = width / 8, vectors = blocks * perBlock;
         int v = 0;
@@ -329,7 +357,7 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
 
     /// <summary>Where vector <paramref name="v"/> of a row lies: block v / perBlock, then 8 floats per vector within it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static nint Offset(int v, int perBlock, nint block)
+    internal static nint Offset(int v, int perBlock, nint block)
     {
         int k = v / perBlock;
         return k * block + (v - k * perBlock) * 8;
