@@ -106,6 +106,11 @@ internal static unsafe class ImplicitConv
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (count == 0) return;
+        if (Winograd.Applies<T>(g, outC))
+        {
+            Winograd.InputGradient((float*)gy, count, g, (float*)w, outC, (float*)gx, threads);
+            return;
+        }
         if (Vector512.IsHardwareAccelerated) InputGradientJob<T, GemmKernel512<T>>.Run(gy, count, g, w, outC, gx, threads);
         else if (Vector256.IsHardwareAccelerated) InputGradientJob<T, GemmKernel256<T>>.Run(gy, count, g, w, outC, gx, threads);
         else InputGradientJob<T, GemmKernelScalar<T>>.Run(gy, count, g, w, outC, gx, threads);

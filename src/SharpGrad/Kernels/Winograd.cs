@@ -160,6 +160,18 @@ internal static unsafe class Winograd
     }
 
     /// <summary>
+    /// <c>gx = convᵀ(gy, w)</c> (the input gradient, [count, C, H, W], overwritten) as the adjoint of the forward's
+    /// transforms (<see cref="WinogradInputGradientJob{TK}"/>); only where <see cref="Applies{T}"/> said so.
+    /// </summary>
+    public static void InputGradient(float* gy, int count, in ConvGeometry g, float* w, int outC, float* gx, int threads)
+    {
+        if (count == 0) return;
+        var t = For(g.KernelH)!;
+        if (Vector512.IsHardwareAccelerated) WinogradInputGradientJob<GemmKernel512<float>>.Run(gy, count, g, w, outC, gx, threads, t);
+        else WinogradInputGradientJob<GemmKernel256<float>>.Run(gy, count, g, w, outC, gx, threads, t);
+    }
+
+    /// <summary>
     /// <c>y[i, o] = bias[o] + Σ_c w[o, c] ⋆ x[i, c]</c> for <paramref name="count"/> images [C, H, W] (zero padding), w
     /// [O, C, k, k], y [count, O, OH, OW] overwritten; only where <see cref="Applies{T}"/> said so.
     /// </summary>

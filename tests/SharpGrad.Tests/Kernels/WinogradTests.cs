@@ -46,7 +46,10 @@ public class WinogradTests
                 for (int t = 0; t < k * k; t++) flipped[(q * o + p) * k * k + t] = wt[(p * c + q) * k * k + k * k - 1 - t];
         var gxRef = Direct(gy, n, o, oh, ow, flipped, c, k, k - 1 - pad, null);
         var yBound = Bound(x, n, c, h, w, wt, o, k, pad, b);
-        var gxBound = Bound(gy, n, o, oh, ow, flipped, c, k, k - 1 - pad, null);
+        // Padded layers take the input gradient as a Winograd full correlation, unpadded ones as the forward's adjoint.
+        var gxBound = ImplicitConv.InputGradientSupported(new ConvGeometry(c, h, w, k, k, 1, 1, pad, pad, 1, 1))
+            ? Bound(gy, n, o, oh, ow, flipped, c, k, k - 1 - pad, null)
+            : AdjointBound(gy, n, o, oh, ow, wt, c, h, w, k, pad);
 
         var saved = Winograd.t_mode;
         Winograd.t_mode = Winograd.Mode.Force;
@@ -164,6 +167,70 @@ public class WinogradTests
                         y[((i * o + p) * oh + yy) * ow + xx] = acc;
                     }
         return y;
+    }
+
+    /// <summary>
+    /// The rounding bound of the input gradient as the forward's adjoint, <c>dX_τ[c] = B [Σ_o U[o, c] ⊙ (A dY_τ[o] Aᵀ)] Bᵀ</c>
+    /// added over the (up to four) tiles τ whose windows hold the pixel: to first order
+    /// |ĝx − gx| ≤ K·u · Σ_τ |B| [Σ_o (|G| |w_oc| |Gᵀ|) ⊙ (|A| |dY_τo| |Aᵀ|)] |Bᵀ| with K = 2r + 2m + O + 2n + 4
+    /// (filter transform, gradient transform, the channel sum, output transform, the overlapping adds).
+    /// </summary>
+    private static double[] AdjointBound(double[] gy, int n, int o, int oh, int ow, double[] wt, int c, int h, int w, int k, int pad)
+    {
+        var t = Winograd.For(k)!;
+        int m = t.M, r = t.R, nn = t.N, e2 = nn * nn;
+        double u = Math.Pow(2, -24), gamma = (2 * r + 2 * m + o + 2 * nn + 4) * u;
+        double[] absBT = t.BT.Select(Math.Abs).ToArray(), absG = t.G.Select(Math.Abs).ToArray(), absAT = t.AT.Select(Math.Abs).ToArray();
+        var uAbs = new double[o * c * e2];
+        for (int f = 0; f < o * c; f++)
+            for (int i = 0; i < nn; i++)
+                for (int j = 0; j < nn; j++)
+                {
+                    double s = 0;
+                    for (int a = 0; a < r; a++)
+                        for (int bb = 0; bb < r; bb++) s += absG[i * r + a] * Math.Abs(wt[f * r * r + a * r + bb]) * absG[j * r + bb];
+                    uAbs[f * e2 + i * nn + j] = s;
+                }
+        var bound = new double[n * c * h * w];
+        var wAbs = new double[o * e2];
+        var zAbs = new double[e2];
+        for (int i = 0; i < n; i++)
+            for (int ty = 0; ty < oh; ty += m)
+                for (int tx = 0; tx < ow; tx += m)
+                {
+                    // |A| |dY| |Aᵀ| per output channel: (|A| |dY| |Aᵀ|)[a, b] = Σ |Aᵀ[p1, a]| |dY[p1, p2]| |Aᵀ[p2, b]|.
+                    for (int p = 0; p < o; p++)
+                        for (int a = 0; a < nn; a++)
+                            for (int bb = 0; bb < nn; bb++)
+                            {
+                                double s = 0;
+                                for (int p1 = 0; p1 < m && ty + p1 < oh; p1++)
+                                    for (int p2 = 0; p2 < m && tx + p2 < ow; p2++)
+                                        s += absAT[p1 * nn + a] * Math.Abs(gy[((i * o + p) * oh + ty + p1) * ow + tx + p2]) * absAT[p2 * nn + bb];
+                                wAbs[p * e2 + a * nn + bb] = s;
+                            }
+                    for (int q = 0; q < c; q++)
+                    {
+                        for (int e = 0; e < e2; e++)
+                        {
+                            double s = 0;
+                            for (int p = 0; p < o; p++) s += uAbs[(p * c + q) * e2 + e] * wAbs[p * e2 + e];
+                            zAbs[e] = s;
+                        }
+                        // (|B| Z |Bᵀ|)[y, x] = Σ |Bᵀ[a, y]| Z[a, b] |Bᵀ[b, x]|, added where the window lies in the image.
+                        for (int yy = 0; yy < nn; yy++)
+                            for (int xx = 0; xx < nn; xx++)
+                            {
+                                int iy = ty - pad + yy, ix = tx - pad + xx;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                double s = 0;
+                                for (int a = 0; a < nn; a++)
+                                    for (int bb = 0; bb < nn; bb++) s += absBT[a * nn + yy] * zAbs[a * nn + bb] * absBT[bb * nn + xx];
+                                bound[((i * c + q) * h + iy) * w + ix] += gamma * s;
+                            }
+                    }
+                }
+        return bound;
     }
 
     /// <summary><c>gw[p, q, u, v] = Σ_i Σ_(y, x) gy[i, p, y, x] x[i, q, y − pad + u, x − pad + v]</c> in double, from the definition.</summary>
