@@ -286,11 +286,12 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
     /// <summary>
     /// <c>dst[k·dstBlock + l] = Σ_t c_t · src[i_t·srcRow + k·srcBlock + l]</c> for blocks k &lt; <paramref name="blocks"/>
     /// and lanes l &lt; <paramref name="width"/> (a multiple of 8): one row of a transform (its nonzero terms (i_t, c_t)),
-    /// applied to vectors across tiles. Eight (or four) vectors are accumulated at once so that the multiply-adds of
+    /// applied to vectors across tiles; the destination's vectors within a block lie <paramref name="dstVector"/> floats
+    /// apart (8: contiguous). Eight (or four) vectors are accumulated at once so that the multiply-adds of
     /// a row are independent chains, not one chain waiting on each addition.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Combine(WinogradTransform.Term[] terms, float* src, nint srcRow, nint srcBlock, int blocks, int width, float* dst, nint dstBlock)
+    internal static void Combine(WinogradTransform.Term[] terms, float* src, nint srcRow, nint srcBlock, int blocks, int width, float* dst, nint dstBlock, nint dstVector = 8)
     {
         int perBlock = width / 8, vectors = blocks * perBlock;
         int v = 0;
@@ -313,10 +314,10 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
                     a6 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p + 48), a6);
                     a7 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p + 56), a7);
                 }
-                Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock)); Vector256.Store(a1, dst + Offset(v + 1, perBlock, dstBlock));
-                Vector256.Store(a2, dst + Offset(v + 2, perBlock, dstBlock)); Vector256.Store(a3, dst + Offset(v + 3, perBlock, dstBlock));
-                Vector256.Store(a4, dst + Offset(v + 4, perBlock, dstBlock)); Vector256.Store(a5, dst + Offset(v + 5, perBlock, dstBlock));
-                Vector256.Store(a6, dst + Offset(v + 6, perBlock, dstBlock)); Vector256.Store(a7, dst + Offset(v + 7, perBlock, dstBlock));
+                Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock, dstVector)); Vector256.Store(a1, dst + Offset(v + 1, perBlock, dstBlock, dstVector));
+                Vector256.Store(a2, dst + Offset(v + 2, perBlock, dstBlock, dstVector)); Vector256.Store(a3, dst + Offset(v + 3, perBlock, dstBlock, dstVector));
+                Vector256.Store(a4, dst + Offset(v + 4, perBlock, dstBlock, dstVector)); Vector256.Store(a5, dst + Offset(v + 5, perBlock, dstBlock, dstVector));
+                Vector256.Store(a6, dst + Offset(v + 6, perBlock, dstBlock, dstVector)); Vector256.Store(a7, dst + Offset(v + 7, perBlock, dstBlock, dstVector));
             }
         }
         for (; v + 8 <= vectors; v += 8)
@@ -337,10 +338,10 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
                 a6 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s6), a6);
                 a7 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s7), a7);
             }
-            Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock)); Vector256.Store(a1, dst + Offset(v + 1, perBlock, dstBlock));
-            Vector256.Store(a2, dst + Offset(v + 2, perBlock, dstBlock)); Vector256.Store(a3, dst + Offset(v + 3, perBlock, dstBlock));
-            Vector256.Store(a4, dst + Offset(v + 4, perBlock, dstBlock)); Vector256.Store(a5, dst + Offset(v + 5, perBlock, dstBlock));
-            Vector256.Store(a6, dst + Offset(v + 6, perBlock, dstBlock)); Vector256.Store(a7, dst + Offset(v + 7, perBlock, dstBlock));
+            Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock, dstVector)); Vector256.Store(a1, dst + Offset(v + 1, perBlock, dstBlock, dstVector));
+            Vector256.Store(a2, dst + Offset(v + 2, perBlock, dstBlock, dstVector)); Vector256.Store(a3, dst + Offset(v + 3, perBlock, dstBlock, dstVector));
+            Vector256.Store(a4, dst + Offset(v + 4, perBlock, dstBlock, dstVector)); Vector256.Store(a5, dst + Offset(v + 5, perBlock, dstBlock, dstVector));
+            Vector256.Store(a6, dst + Offset(v + 6, perBlock, dstBlock, dstVector)); Vector256.Store(a7, dst + Offset(v + 7, perBlock, dstBlock, dstVector));
         }
         for (; v + 4 <= vectors; v += 4)
         {
@@ -355,24 +356,24 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
                 a2 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s2), a2);
                 a3 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s3), a3);
             }
-            Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock)); Vector256.Store(a1, dst + Offset(v + 1, perBlock, dstBlock));
-            Vector256.Store(a2, dst + Offset(v + 2, perBlock, dstBlock)); Vector256.Store(a3, dst + Offset(v + 3, perBlock, dstBlock));
+            Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock, dstVector)); Vector256.Store(a1, dst + Offset(v + 1, perBlock, dstBlock, dstVector));
+            Vector256.Store(a2, dst + Offset(v + 2, perBlock, dstBlock, dstVector)); Vector256.Store(a3, dst + Offset(v + 3, perBlock, dstBlock, dstVector));
         }
         for (; v < vectors; v++)
         {
             nint s0 = Offset(v, perBlock, srcBlock);
             Vector256<float> a0 = default;
             foreach (var term in terms) a0 = Vector256.FusedMultiplyAdd(Vector256.Create(term.Coefficient), Vector256.Load(src + term.Index * srcRow + s0), a0);
-            Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock));
+            Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock, dstVector));
         }
     }
 
     /// <summary>Where vector <paramref name="v"/> of a row lies: block v / perBlock, then 8 floats per vector within it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static nint Offset(int v, int perBlock, nint block)
+    internal static nint Offset(int v, int perBlock, nint block, nint vector = 8)
     {
         int k = v / perBlock;
-        return k * block + (v - k * perBlock) * 8;
+        return k * block + (v - k * perBlock) * vector;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

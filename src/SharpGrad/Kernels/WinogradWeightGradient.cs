@@ -36,8 +36,11 @@ internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork where TK : str
     /// <summary>Floats between consecutive points' matrices beyond their size, so that they do not lie a power of two apart.</summary>
     private const int Skew = 16;
 
-    /// <summary>Output channels transformed at once (one vector of lanes).</summary>
-    private const int Lanes = 8;
+    /// <summary>Output channels transformed at once (four vectors of lanes).</summary>
+    private const int Lanes = 32;
+
+    /// <summary>Input channels per vector of lanes in the output transform.</summary>
+    private const int OutLanes = 8;
 
     /// <summary>The output gradient's tile edge (the transform's "filter" size).</summary>
     private const int Step = 4;
@@ -83,7 +86,7 @@ internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork where TK : str
         int i0 = (int)((long)items * index / count), i1 = (int)((long)items * (index + 1) / count);
         if (i0 >= i1) return;
         int nn = _t.N * _t.N;
-        float* stage = _stage[index].Get(2 * nn * TK.NR + 3 * nn * Lanes);
+        float* stage = _stage[index].Get(Math.Max(2 * nn * TK.NR, 3 * nn * Lanes));
         if (_phase == 0) for (int k = i0; k < i1; k++) TransformTile(stage, k);
         else if (_phase == 1) for (int xi = i0; xi < i1; xi++) Multiply(xi);
         else for (int o = i0; o < i1; o++) TransformOutput(stage, o);
@@ -111,7 +114,7 @@ internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork where TK : str
         for (int c0 = 0; c0 < cin; c0 += nr)
         {
             int lanes = Math.Min(nr, cin - c0);
-            new Span<float>(d, nn * nr).Clear();
+            if (lanes < nr || a0 > 0 || a1 < n || b0 > 0 || b1 < n) new Span<float>(d, nn * nr).Clear();
             for (int l = 0; l < lanes; l++)
             {
                 float* plane = _x + ((nint)img * cin + c0 + l) * h * wd;
@@ -128,14 +131,15 @@ internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork where TK : str
             for (int j = 0; j < n; j++) WinogradJob<TK>.Combine(bt[j], e, n * nr, nr, n, nr, dst + (nint)j * pointV, (nint)n * pointV);
         }
 
-        // U: the 4 x 4 output-gradient tile (zeros past the output's edge), lane = output channel.
+        // U: the 4 x 4 output-gradient tile (zeros past the output's edge), lane = output channel, Lanes at a time;
+        // with 8-row register tiles a group's consecutive MR strips are written by one pass (vectors 8·kc apart).
         int rows = Math.Min(r, oh - oy), cols = Math.Min(r, ow - ox);
         float* gyTile = stage, half = stage + r * r * Lanes, result = half + n * r * Lanes;
         var gRows = _t.GRows;
         for (int o0 = 0; o0 < _mPadded; o0 += Lanes)
         {
-            int lanes = Math.Min(Lanes, outC - o0);
-            new Span<float>(gyTile, r * r * Lanes).Clear();
+            int lanes = Math.Min(Lanes, outC - o0), width = Math.Min(Lanes, _mPadded - o0);
+            if (lanes < Lanes || rows < r || cols < r) new Span<float>(gyTile, r * r * Lanes).Clear();
             for (int l = 0; l < lanes; l++)
             {
                 float* plane = _gy + ((nint)img * outC + o0 + l) * oh * ow + (nint)oy * ow + ox;
@@ -144,17 +148,17 @@ internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork where TK : str
             }
             // G gy stored transposed (half[b, i]), then G over half's rows: point i·n + j of (G gy Gᵀ).
             for (int i = 0; i < n; i++) WinogradJob<TK>.Combine(gRows[i], gyTile, r * Lanes, Lanes, r, Lanes, half + i * Lanes, n * Lanes);
-            if (mr == Lanes)
+            if (mr == 8)
             {
                 float* dst = _pu + (nint)_mPadded * pc + (nint)o0 * kcCur + kk * mr;
-                for (int j = 0; j < n; j++) WinogradJob<TK>.Combine(gRows[j], half, n * Lanes, Lanes, n, Lanes, dst + (nint)j * pointU, (nint)n * pointU);
+                for (int j = 0; j < n; j++)
+                    WinogradJob<TK>.Combine(gRows[j], half, n * Lanes, Lanes, n, width, dst + (nint)j * pointU, (nint)n * pointU, 8 * kcCur);
             }
             else
             {
                 // MR is not one vector (the 256-bit kernel's 6 rows): transform into the stage, then place each lane.
                 for (int j = 0; j < n; j++) WinogradJob<TK>.Combine(gRows[j], half, n * Lanes, Lanes, n, Lanes, result + j * Lanes, n * Lanes);
-                int placed = Math.Min(Lanes, _mPadded - o0);
-                for (int l = 0; l < placed; l++)
+                for (int l = 0; l < width; l++)
                 {
                     int o = o0 + l;
                     float* dst = _pu + (nint)_mPadded * pc + (nint)(o / mr * mr) * kcCur + kk * mr + o % mr;
@@ -183,24 +187,24 @@ internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork where TK : str
         }
     }
 
-    /// <summary>gw[o, c] = Aᵀ M[o, c] A for every input channel c, <see cref="Lanes"/> channels at a time.</summary>
+    /// <summary>gw[o, c] = Aᵀ M[o, c] A for every input channel c, <see cref="OutLanes"/> channels at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void TransformOutput(float* stage, int o)
     {
         int n = _t.N, k = _t.M, cin = _g.Channels, taps = k * k, pointM = PointM;
-        float* f = stage, yt = stage + n * k * Lanes;
+        float* f = stage, yt = stage + n * k * OutLanes;
         var at = _t.ATRows;
-        for (int c0 = 0; c0 < cin; c0 += Lanes)
+        for (int c0 = 0; c0 < cin; c0 += OutLanes)
         {
             float* src = _pm + (nint)o * _nPadded + c0;
             // Aᵀ M stored transposed (f[b, i]), then gw[i, j] = Σ_b Aᵀ[j, b] f[b, i].
-            for (int i = 0; i < k; i++) WinogradJob<TK>.Combine(at[i], src, (nint)n * pointM, pointM, n, Lanes, f + i * Lanes, k * Lanes);
-            for (int j = 0; j < k; j++) WinogradJob<TK>.Combine(at[j], f, k * Lanes, Lanes, k, Lanes, yt + j * Lanes, k * Lanes);
-            int lanes = Math.Min(Lanes, cin - c0);
+            for (int i = 0; i < k; i++) WinogradJob<TK>.Combine(at[i], src, (nint)n * pointM, pointM, n, OutLanes, f + i * OutLanes, k * OutLanes);
+            for (int j = 0; j < k; j++) WinogradJob<TK>.Combine(at[j], f, k * OutLanes, OutLanes, k, OutLanes, yt + j * OutLanes, k * OutLanes);
+            int lanes = Math.Min(OutLanes, cin - c0);
             for (int l = 0; l < lanes; l++)
             {
                 float* to = _gw + ((nint)o * cin + c0 + l) * taps;
-                for (int z = 0; z < taps; z++) to[z] = yt[z * Lanes + l];
+                for (int z = 0; z < taps; z++) to[z] = yt[z * OutLanes + l];
             }
         }
     }
