@@ -43,7 +43,7 @@ internal static unsafe class ImplicitConv
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (count == 0) { new Span<T>(gw, outC * g.ColumnRows).Clear(); return; }
-        if (Winograd.Applies<T>(g, outC))
+        if (Winograd.WeightGradientApplies<T>(g, outC))
         {
             Winograd.WeightGradient((float*)x, (float*)gy, count, g, outC, (float*)gw, threads);
             return;

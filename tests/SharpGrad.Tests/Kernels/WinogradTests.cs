@@ -87,15 +87,20 @@ public class WinogradTests
             var gw = new float[o * c * k * k];
             Array.Fill(gw, float.NaN);  // every element must be written
             int savedChunk = Winograd.t_weightChunkFloats;
+            var saved = Winograd.t_mode;
             Winograd.t_weightChunkFloats = chunkFloats;
+            Winograd.t_mode = Winograd.Mode.Force;
             try
             {
                 fixed (float* px = xf, pgy = gyf, pgw = gw) ImplicitConv.WeightGradient(px, pgy, n, g, o, pgw, threads);
             }
-            finally { Winograd.t_weightChunkFloats = savedChunk; }
+            finally { Winograd.t_weightChunkFloats = savedChunk; Winograd.t_mode = saved; }
             return gw;
         }
-        Assert.True(Winograd.Applies<float>(g, o));
+        var savedMode = Winograd.t_mode;
+        Winograd.t_mode = Winograd.Mode.Force;
+        try { Assert.True(Winograd.WeightGradientApplies<float>(g, o)); }
+        finally { Winograd.t_mode = savedMode; }
         // Packed U and V hold n² (16 + 32) floats per tile with the 512-bit kernels, n² (12 + 16) with the 256-bit ones.
         int perTile = t.N * t.N * 48;
         float[] one = Run(1, chunkTiles * perTile), two = Run(2, chunkTiles * perTile), whole = Run(2, 0);
@@ -112,6 +117,9 @@ public class WinogradTests
         Assert.True(Winograd.Applies<float>(conv2, 64));
         // A padded 5x5 layer's input gradient is a padded convolution of the same size (ImplicitConv.InputGradient): Winograd too.
         Assert.True(ImplicitConv.InputGradientSupported(conv2 with { PadH = 2, PadW = 2 }));
+        Assert.False(Winograd.WeightGradientApplies<float>(conv2, 64));  // the weight gradient only when forced (see there)
+        // The unpadded layer's input gradient: not a full correlation (mostly zero border) but the forward's adjoint.
+        Assert.False(ImplicitConv.InputGradientSupported(conv2));
         Assert.False(Winograd.Applies<double>(conv2, 64));
         Assert.False(Winograd.Applies<float>(new ConvGeometry(1, 28, 28, 5, 5, 1, 1, 0, 0, 1, 1), 32));  // the first layer
         Assert.False(Winograd.Applies<float>(new ConvGeometry(4, 12, 12, 5, 5, 1, 1, 0, 0, 1, 1), 6));
