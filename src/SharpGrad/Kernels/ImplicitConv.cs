@@ -101,6 +101,7 @@ internal static unsafe class ImplicitConv
     /// <c>gx = col2im(Wᵀ · gy)</c> for any geometry, written (not added) into <paramref name="gx"/> ([N, C, H, W]), with
     /// the column-gradient matrix never stored: each MR x NR tile of it is made by the micro-kernel and at once added
     /// into the (padded) images it belongs to (<see cref="ScatterAdd{T}"/>, the adjoint of <see cref="Gather{T}"/>).
+    /// Where Winograd applies (float32, stride 1, 3x3/5x5, enough channels) the adjoint of its forward runs instead.
     /// </summary>
     public static void InputGradientScatter<T>(T* gy, int count, in ConvGeometry g, T* w, int outC, T* gx, int threads)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -96,8 +96,11 @@ internal sealed class WinogradTransform
 /// <c>M_ξ = U_ξ · V_ξ</c> ([O x C] by [C x tiles]) between the transformed filters U and the transformed input tiles V,
 /// run on the GEMM micro-kernels; the output transform then makes the tiles. Used where it pays (enough channels that
 /// the GEMMs dominate the transforms); small channel counts, other geometries and float64 keep the direct implicit GEMM.
-/// It serves the forward, and the input gradient wherever that is computed as a convolution of the output gradient
-/// (<see cref="ImplicitConv.InputGradientSupported"/>: padded layers; an unpadded layer's would be mostly zero border).
+/// It serves the forward, the input gradient wherever that is computed as a convolution of the output gradient
+/// (<see cref="ImplicitConv.InputGradientSupported"/>: padded layers), and the other layers' input gradient as the
+/// adjoint of the forward's transforms (<see cref="WinogradInputGradientJob{TK}"/>; a full correlation of an unpadded
+/// layer's output gradient would be mostly zero border). The weight gradient (<see cref="WinogradWeightJob{TK}"/>)
+/// runs only when forced (<see cref="WeightGradientApplies{T}"/>).
 /// Every output is a sequence of operations fixed by the shapes (threads take whole strips of tiles), so results do
 /// not depend on the thread count, and a replayed step takes the same path as the eager one.
 /// </summary>
