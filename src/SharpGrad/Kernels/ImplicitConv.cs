@@ -43,6 +43,11 @@ internal static unsafe class ImplicitConv
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (count == 0) { new Span<T>(gw, outC * g.ColumnRows).Clear(); return; }
+        if (Winograd.WeightGradientApplies<T>(g, outC))
+        {
+            Winograd.WeightGradient((float*)x, (float*)gy, count, g, outC, (float*)gw, threads);
+            return;
+        }
         if (Vector512.IsHardwareAccelerated) WeightGradientJob<T, GemmKernel512<T>>.Run(x, gy, count, g, outC, gw, threads);
         else if (Vector256.IsHardwareAccelerated) WeightGradientJob<T, GemmKernel256<T>>.Run(x, gy, count, g, outC, gw, threads);
         else WeightGradientJob<T, GemmKernelScalar<T>>.Run(x, gy, count, g, outC, gw, threads);
@@ -96,11 +101,17 @@ internal static unsafe class ImplicitConv
     /// <c>gx = col2im(Wᵀ · gy)</c> for any geometry, written (not added) into <paramref name="gx"/> ([N, C, H, W]), with
     /// the column-gradient matrix never stored: each MR x NR tile of it is made by the micro-kernel and at once added
     /// into the (padded) images it belongs to (<see cref="ScatterAdd{T}"/>, the adjoint of <see cref="Gather{T}"/>).
+    /// Where Winograd applies (float32, stride 1, 3x3/5x5, enough channels) the adjoint of its forward runs instead.
     /// </summary>
     public static void InputGradientScatter<T>(T* gy, int count, in ConvGeometry g, T* w, int outC, T* gx, int threads)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (count == 0) return;
+        if (Winograd.Applies<T>(g, outC))
+        {
+            Winograd.InputGradient((float*)gy, count, g, (float*)w, outC, (float*)gx, threads);
+            return;
+        }
         if (Vector512.IsHardwareAccelerated) InputGradientJob<T, GemmKernel512<T>>.Run(gy, count, g, w, outC, gx, threads);
         else if (Vector256.IsHardwareAccelerated) InputGradientJob<T, GemmKernel256<T>>.Run(gy, count, g, w, outC, gx, threads);
         else InputGradientJob<T, GemmKernelScalar<T>>.Run(gy, count, g, w, outC, gx, threads);

@@ -96,8 +96,11 @@ internal sealed class WinogradTransform
 /// <c>M_ξ = U_ξ · V_ξ</c> ([O x C] by [C x tiles]) between the transformed filters U and the transformed input tiles V,
 /// run on the GEMM micro-kernels; the output transform then makes the tiles. Used where it pays (enough channels that
 /// the GEMMs dominate the transforms); small channel counts, other geometries and float64 keep the direct implicit GEMM.
-/// It serves the forward, and the input gradient wherever that is computed as a convolution of the output gradient
-/// (<see cref="ImplicitConv.InputGradientSupported"/>: padded layers; an unpadded layer's would be mostly zero border).
+/// It serves the forward, the input gradient wherever that is computed as a convolution of the output gradient
+/// (<see cref="ImplicitConv.InputGradientSupported"/>: padded layers), and the other layers' input gradient as the
+/// adjoint of the forward's transforms (<see cref="WinogradInputGradientJob{TK}"/>; a full correlation of an unpadded
+/// layer's output gradient would be mostly zero border). The weight gradient (<see cref="WinogradWeightJob{TK}"/>)
+/// runs only when forced (<see cref="WeightGradientApplies{T}"/>).
 /// Every output is a sequence of operations fixed by the shapes (threads take whole strips of tiles), so results do
 /// not depend on the thread count, and a replayed step takes the same path as the eager one.
 /// </summary>
@@ -108,6 +111,9 @@ internal static unsafe class Winograd
 
     /// <summary>The choice for convolutions started on this thread: Auto (by the channel counts), Off, or Force (whenever the geometry allows).</summary>
     [ThreadStatic] internal static Mode t_mode;
+
+    /// <summary>When nonzero, the weight gradient's chunk of packed tiles in floats for calls on this thread (tests: several chunks).</summary>
+    [ThreadStatic] internal static int t_weightChunkFloats;
 
     /// <summary>Input and output channels from which Auto takes Winograd.</summary>
     internal const int MinChannels = 8;
@@ -129,6 +135,53 @@ internal static unsafe class Winograd
         if (g.StrideH != 1 || g.StrideW != 1 || g.DilationH != 1 || g.DilationW != 1 || g.KernelH != g.KernelW || For(g.KernelH) is null) return false;
         if (g.OutHeight < 1 || g.OutWidth < 1 || g.Channels < 1 || outC < 1) return false;
         return mode == Mode.Force || (g.Channels >= MinChannels && outC >= MinChannels);
+    }
+
+    /// <summary>
+    /// The weight gradient's transforms: F(k x k, 4 x 4) (the 4 x 4 tile of the output gradient is the "filter", the
+    /// k x k weight gradient the output) over the same n x n input tiles and interpolation points as the forward's
+    /// F(4 x 4, k x k), so Bᵀ is the forward's and only G (n x 4) and Aᵀ (k x n) differ.
+    /// </summary>
+    internal static readonly WinogradTransform W5x4 = new(5, 4, 0, 1, -1, 2, -2, 0.5, -0.5);
+
+    /// <summary>F(3 x 3, 4 x 4) over 6 x 6 tiles, for 3x3 weight gradients.</summary>
+    internal static readonly WinogradTransform W3x4 = new(3, 4, 0, 1, -1, 2, -2);
+
+    /// <summary>The weight-gradient transform for a kernel size, or null when there is none.</summary>
+    internal static WinogradTransform? WeightFor(int kernel) => kernel switch { 5 => W5x4, 3 => W3x4, _ => null };
+
+    /// <summary>
+    /// Whether <see cref="WeightGradient"/> runs: only when forced (tests, measurements). Its float32 rounding is well
+    /// within the transform's bound but much larger than the direct product's, and unlike the forward and the input
+    /// gradient (computed image by image) it is a sum over the batch, so it differs between one batch of 64 and two of
+    /// 32: the data-parallel equivalence test (2 processes x 32 vs 1 x 64 within 1e-6 after 100 steps) measured
+    /// 8.4e-3 with it on in Auto. Off by default until its error is brought down (smaller tiles or other points).
+    /// </summary>
+    internal static bool WeightGradientApplies<T>(in ConvGeometry g, int outC) where T : unmanaged =>
+        t_mode == Mode.Force && Applies<T>(g, outC);
+
+    /// <summary>
+    /// <c>gw[o, c] = Σ_i Σ_p gy[i, o, p] x[i, c, p + ·]</c> (the weight gradient, [O, C, k, k], overwritten) for
+    /// <paramref name="count"/> images; only where <see cref="WeightGradientApplies{T}"/> said so.
+    /// </summary>
+    public static void WeightGradient(float* x, float* gy, int count, in ConvGeometry g, int outC, float* gw, int threads)
+    {
+        var t = WeightFor(g.KernelH)!;
+        if (count == 0) { new Span<float>(gw, outC * g.Channels * g.KernelH * g.KernelW).Clear(); return; }
+        if (Vector512.IsHardwareAccelerated) WinogradWeightJob<GemmKernel512<float>>.Run(x, gy, count, g, outC, gw, threads, t);
+        else WinogradWeightJob<GemmKernel256<float>>.Run(x, gy, count, g, outC, gw, threads, t);
+    }
+
+    /// <summary>
+    /// <c>gx = convᵀ(gy, w)</c> (the input gradient, [count, C, H, W], overwritten) as the adjoint of the forward's
+    /// transforms (<see cref="WinogradInputGradientJob{TK}"/>); only where <see cref="Applies{T}"/> said so.
+    /// </summary>
+    public static void InputGradient(float* gy, int count, in ConvGeometry g, float* w, int outC, float* gx, int threads)
+    {
+        if (count == 0) return;
+        var t = For(g.KernelH)!;
+        if (Vector512.IsHardwareAccelerated) WinogradInputGradientJob<GemmKernel512<float>>.Run(gy, count, g, w, outC, gx, threads, t);
+        else WinogradInputGradientJob<GemmKernel256<float>>.Run(gy, count, g, w, outC, gx, threads, t);
     }
 
     /// <summary>
@@ -246,11 +299,12 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
     /// <summary>
     /// <c>dst[k·dstBlock + l] = Σ_t c_t · src[i_t·srcRow + k·srcBlock + l]</c> for blocks k &lt; <paramref name="blocks"/>
     /// and lanes l &lt; <paramref name="width"/> (a multiple of 8): one row of a transform (its nonzero terms (i_t, c_t)),
-    /// applied to vectors across tiles. Eight (or four) vectors are accumulated at once so that the multiply-adds of
+    /// applied to vectors across tiles; the destination's vectors within a block lie <paramref name="dstVector"/> floats
+    /// apart (8: contiguous). Eight (or four) vectors are accumulated at once so that the multiply-adds of
     /// a row are independent chains, not one chain waiting on each addition.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Combine(WinogradTransform.Term[] terms, float* src, nint srcRow, nint srcBlock, int blocks, int width, float* dst, nint dstBlock)
+    internal static void Combine(WinogradTransform.Term[] terms, float* src, nint srcRow, nint srcBlock, int blocks, int width, float* dst, nint dstBlock, nint dstVector = 8)
     {
         int perBlock = width / 8, vectors = blocks * perBlock;
         int v = 0;
@@ -273,10 +327,10 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
                     a6 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p + 48), a6);
                     a7 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p + 56), a7);
                 }
-                Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock)); Vector256.Store(a1, dst + Offset(v + 1, perBlock, dstBlock));
-                Vector256.Store(a2, dst + Offset(v + 2, perBlock, dstBlock)); Vector256.Store(a3, dst + Offset(v + 3, perBlock, dstBlock));
-                Vector256.Store(a4, dst + Offset(v + 4, perBlock, dstBlock)); Vector256.Store(a5, dst + Offset(v + 5, perBlock, dstBlock));
-                Vector256.Store(a6, dst + Offset(v + 6, perBlock, dstBlock)); Vector256.Store(a7, dst + Offset(v + 7, perBlock, dstBlock));
+                Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock, dstVector)); Vector256.Store(a1, dst + Offset(v + 1, perBlock, dstBlock, dstVector));
+                Vector256.Store(a2, dst + Offset(v + 2, perBlock, dstBlock, dstVector)); Vector256.Store(a3, dst + Offset(v + 3, perBlock, dstBlock, dstVector));
+                Vector256.Store(a4, dst + Offset(v + 4, perBlock, dstBlock, dstVector)); Vector256.Store(a5, dst + Offset(v + 5, perBlock, dstBlock, dstVector));
+                Vector256.Store(a6, dst + Offset(v + 6, perBlock, dstBlock, dstVector)); Vector256.Store(a7, dst + Offset(v + 7, perBlock, dstBlock, dstVector));
             }
         }
         for (; v + 8 <= vectors; v += 8)
@@ -297,10 +351,10 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
                 a6 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s6), a6);
                 a7 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s7), a7);
             }
-            Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock)); Vector256.Store(a1, dst + Offset(v + 1, perBlock, dstBlock));
-            Vector256.Store(a2, dst + Offset(v + 2, perBlock, dstBlock)); Vector256.Store(a3, dst + Offset(v + 3, perBlock, dstBlock));
-            Vector256.Store(a4, dst + Offset(v + 4, perBlock, dstBlock)); Vector256.Store(a5, dst + Offset(v + 5, perBlock, dstBlock));
-            Vector256.Store(a6, dst + Offset(v + 6, perBlock, dstBlock)); Vector256.Store(a7, dst + Offset(v + 7, perBlock, dstBlock));
+            Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock, dstVector)); Vector256.Store(a1, dst + Offset(v + 1, perBlock, dstBlock, dstVector));
+            Vector256.Store(a2, dst + Offset(v + 2, perBlock, dstBlock, dstVector)); Vector256.Store(a3, dst + Offset(v + 3, perBlock, dstBlock, dstVector));
+            Vector256.Store(a4, dst + Offset(v + 4, perBlock, dstBlock, dstVector)); Vector256.Store(a5, dst + Offset(v + 5, perBlock, dstBlock, dstVector));
+            Vector256.Store(a6, dst + Offset(v + 6, perBlock, dstBlock, dstVector)); Vector256.Store(a7, dst + Offset(v + 7, perBlock, dstBlock, dstVector));
         }
         for (; v + 4 <= vectors; v += 4)
         {
@@ -315,24 +369,24 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
                 a2 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s2), a2);
                 a3 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s3), a3);
             }
-            Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock)); Vector256.Store(a1, dst + Offset(v + 1, perBlock, dstBlock));
-            Vector256.Store(a2, dst + Offset(v + 2, perBlock, dstBlock)); Vector256.Store(a3, dst + Offset(v + 3, perBlock, dstBlock));
+            Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock, dstVector)); Vector256.Store(a1, dst + Offset(v + 1, perBlock, dstBlock, dstVector));
+            Vector256.Store(a2, dst + Offset(v + 2, perBlock, dstBlock, dstVector)); Vector256.Store(a3, dst + Offset(v + 3, perBlock, dstBlock, dstVector));
         }
         for (; v < vectors; v++)
         {
             nint s0 = Offset(v, perBlock, srcBlock);
             Vector256<float> a0 = default;
             foreach (var term in terms) a0 = Vector256.FusedMultiplyAdd(Vector256.Create(term.Coefficient), Vector256.Load(src + term.Index * srcRow + s0), a0);
-            Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock));
+            Vector256.Store(a0, dst + Offset(v, perBlock, dstBlock, dstVector));
         }
     }
 
     /// <summary>Where vector <paramref name="v"/> of a row lies: block v / perBlock, then 8 floats per vector within it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static nint Offset(int v, int perBlock, nint block)
+    internal static nint Offset(int v, int perBlock, nint block, nint vector = 8)
     {
         int k = v / perBlock;
-        return k * block + (v - k * perBlock) * 8;
+        return k * block + (v - k * perBlock) * vector;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -46,7 +46,10 @@ public class WinogradTests
                 for (int t = 0; t < k * k; t++) flipped[(q * o + p) * k * k + t] = wt[(p * c + q) * k * k + k * k - 1 - t];
         var gxRef = Direct(gy, n, o, oh, ow, flipped, c, k, k - 1 - pad, null);
         var yBound = Bound(x, n, c, h, w, wt, o, k, pad, b);
-        var gxBound = Bound(gy, n, o, oh, ow, flipped, c, k, k - 1 - pad, null);
+        // Padded layers take the input gradient as a Winograd full correlation, unpadded ones as the forward's adjoint.
+        var gxBound = ImplicitConv.InputGradientSupported(new ConvGeometry(c, h, w, k, k, 1, 1, pad, pad, 1, 1))
+            ? Bound(gy, n, o, oh, ow, flipped, c, k, k - 1 - pad, null)
+            : AdjointBound(gy, n, o, oh, ow, wt, c, h, w, k, pad);
 
         var saved = Winograd.t_mode;
         Winograd.t_mode = Winograd.Mode.Force;
@@ -61,8 +64,49 @@ public class WinogradTests
             AssertWithin(yRef, y.ToArray<float>(), yBound, "forward");
             y.Backward(Tensor.FromArray(gy, n, o, oh, ow).To(DType.Float32));
             AssertWithin(gxRef, xt.Grad!.ToArray<float>(), gxBound, "input gradient");
+            AssertWithin(WeightGradient(x, gy, n, c, h, w, o, k, pad), wtt.Grad!.ToArray<float>(), WeightBound(x, gy, n, c, h, w, o, k, pad), "weight gradient");
         }
         finally { Winograd.t_mode = saved; }
+    }
+
+    [Theory]
+    [InlineData(5, 2, 3)]     // 5x5 padded: 3 images of 4 tiles, several chunks of a few tiles each
+    [InlineData(3, 1, 1)]     // 3x3 padded, one tile per chunk
+    [InlineData(5, 0, 700)]   // chunks larger than the batch: one
+    public unsafe void WeightGradientIsIndependentOfThreadsAndChunksAndWithinTheBound(int k, int pad, int chunkTiles)
+    {
+        const int n = 3, c = 12, o = 10, h = 9, w = 10;
+        var rng = new Random(k * 100 + pad * 10 + chunkTiles);
+        int oh = h + 2 * pad - k + 1, ow = w + 2 * pad - k + 1;
+        double[] x = Random(rng, n * c * h * w), gy = Random(rng, n * o * oh * ow);
+        float[] xf = x.Select(v => (float)v).ToArray(), gyf = gy.Select(v => (float)v).ToArray();
+        var g = new ConvGeometry(c, h, w, k, k, 1, 1, pad, pad, 1, 1);
+        var t = Winograd.WeightFor(k)!;
+        float[] Run(int threads, int chunkFloats)
+        {
+            var gw = new float[o * c * k * k];
+            Array.Fill(gw, float.NaN);  // every element must be written
+            int savedChunk = Winograd.t_weightChunkFloats;
+            var saved = Winograd.t_mode;
+            Winograd.t_weightChunkFloats = chunkFloats;
+            Winograd.t_mode = Winograd.Mode.Force;
+            try
+            {
+                fixed (float* px = xf, pgy = gyf, pgw = gw) ImplicitConv.WeightGradient(px, pgy, n, g, o, pgw, threads);
+            }
+            finally { Winograd.t_weightChunkFloats = savedChunk; Winograd.t_mode = saved; }
+            return gw;
+        }
+        var savedMode = Winograd.t_mode;
+        Winograd.t_mode = Winograd.Mode.Force;
+        try { Assert.True(Winograd.WeightGradientApplies<float>(g, o)); }
+        finally { Winograd.t_mode = savedMode; }
+        // Packed U and V hold n² (16 + 32) floats per tile with the 512-bit kernels, n² (12 + 16) with the 256-bit ones.
+        int perTile = t.N * t.N * 48;
+        float[] one = Run(1, chunkTiles * perTile), two = Run(2, chunkTiles * perTile), whole = Run(2, 0);
+        Assert.Equal(one, two);
+        AssertWithin(WeightGradient(x, gy, n, c, h, w, o, k, pad), one, WeightBound(x, gy, n, c, h, w, o, k, pad), "weight gradient");
+        AssertWithin(WeightGradient(x, gy, n, c, h, w, o, k, pad), whole, WeightBound(x, gy, n, c, h, w, o, k, pad), "weight gradient, one chunk");
     }
 
     [Fact]
@@ -73,6 +117,9 @@ public class WinogradTests
         Assert.True(Winograd.Applies<float>(conv2, 64));
         // A padded 5x5 layer's input gradient is a padded convolution of the same size (ImplicitConv.InputGradient): Winograd too.
         Assert.True(ImplicitConv.InputGradientSupported(conv2 with { PadH = 2, PadW = 2 }));
+        Assert.False(Winograd.WeightGradientApplies<float>(conv2, 64));  // the weight gradient only when forced (see there)
+        // The unpadded layer's input gradient: not a full correlation (mostly zero border) but the forward's adjoint.
+        Assert.False(ImplicitConv.InputGradientSupported(conv2));
         Assert.False(Winograd.Applies<double>(conv2, 64));
         Assert.False(Winograd.Applies<float>(new ConvGeometry(1, 28, 28, 5, 5, 1, 1, 0, 0, 1, 1), 32));  // the first layer
         Assert.False(Winograd.Applies<float>(new ConvGeometry(4, 12, 12, 5, 5, 1, 1, 0, 0, 1, 1), 6));
@@ -86,7 +133,7 @@ public class WinogradTests
     {
         // y = Aᵀ [(G g) ⊙ (Bᵀ d)] must equal y_i = Σ_k g_k d_{i+k} for any g and d: checked on unit vectors (the
         // products' coefficients), in double, to rounding.
-        foreach (var t in new[] { Winograd.F4x5, Winograd.F4x3 })
+        foreach (var t in new[] { Winograd.F4x5, Winograd.F4x3, Winograd.W5x4, Winograd.W3x4 })
         {
             int m = t.M, r = t.R, n = t.N;
             for (int kk = 0; kk < r; kk++)
@@ -128,6 +175,156 @@ public class WinogradTests
                         y[((i * o + p) * oh + yy) * ow + xx] = acc;
                     }
         return y;
+    }
+
+    /// <summary>
+    /// The rounding bound of the input gradient as the forward's adjoint, <c>dX_τ[c] = B [Σ_o U[o, c] ⊙ (A dY_τ[o] Aᵀ)] Bᵀ</c>
+    /// added over the (up to four) tiles τ whose windows hold the pixel: to first order
+    /// |ĝx − gx| ≤ K·u · Σ_τ |B| [Σ_o (|G| |w_oc| |Gᵀ|) ⊙ (|A| |dY_τo| |Aᵀ|)] |Bᵀ| with K = 2r + 2m + O + 2n + 4
+    /// (filter transform, gradient transform, the channel sum, output transform, the overlapping adds).
+    /// </summary>
+    private static double[] AdjointBound(double[] gy, int n, int o, int oh, int ow, double[] wt, int c, int h, int w, int k, int pad)
+    {
+        var t = Winograd.For(k)!;
+        int m = t.M, r = t.R, nn = t.N, e2 = nn * nn;
+        double u = Math.Pow(2, -24), gamma = (2 * r + 2 * m + o + 2 * nn + 4) * u;
+        double[] absBT = t.BT.Select(Math.Abs).ToArray(), absG = t.G.Select(Math.Abs).ToArray(), absAT = t.AT.Select(Math.Abs).ToArray();
+        var uAbs = new double[o * c * e2];
+        for (int f = 0; f < o * c; f++)
+            for (int i = 0; i < nn; i++)
+                for (int j = 0; j < nn; j++)
+                {
+                    double s = 0;
+                    for (int a = 0; a < r; a++)
+                        for (int bb = 0; bb < r; bb++) s += absG[i * r + a] * Math.Abs(wt[f * r * r + a * r + bb]) * absG[j * r + bb];
+                    uAbs[f * e2 + i * nn + j] = s;
+                }
+        var bound = new double[n * c * h * w];
+        var wAbs = new double[o * e2];
+        var zAbs = new double[e2];
+        for (int i = 0; i < n; i++)
+            for (int ty = 0; ty < oh; ty += m)
+                for (int tx = 0; tx < ow; tx += m)
+                {
+                    // |A| |dY| |Aᵀ| per output channel: (|A| |dY| |Aᵀ|)[a, b] = Σ |Aᵀ[p1, a]| |dY[p1, p2]| |Aᵀ[p2, b]|.
+                    for (int p = 0; p < o; p++)
+                        for (int a = 0; a < nn; a++)
+                            for (int bb = 0; bb < nn; bb++)
+                            {
+                                double s = 0;
+                                for (int p1 = 0; p1 < m && ty + p1 < oh; p1++)
+                                    for (int p2 = 0; p2 < m && tx + p2 < ow; p2++)
+                                        s += absAT[p1 * nn + a] * Math.Abs(gy[((i * o + p) * oh + ty + p1) * ow + tx + p2]) * absAT[p2 * nn + bb];
+                                wAbs[p * e2 + a * nn + bb] = s;
+                            }
+                    for (int q = 0; q < c; q++)
+                    {
+                        for (int e = 0; e < e2; e++)
+                        {
+                            double s = 0;
+                            for (int p = 0; p < o; p++) s += uAbs[(p * c + q) * e2 + e] * wAbs[p * e2 + e];
+                            zAbs[e] = s;
+                        }
+                        // (|B| Z |Bᵀ|)[y, x] = Σ |Bᵀ[a, y]| Z[a, b] |Bᵀ[b, x]|, added where the window lies in the image.
+                        for (int yy = 0; yy < nn; yy++)
+                            for (int xx = 0; xx < nn; xx++)
+                            {
+                                int iy = ty - pad + yy, ix = tx - pad + xx;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                double s = 0;
+                                for (int a = 0; a < nn; a++)
+                                    for (int bb = 0; bb < nn; bb++) s += absBT[a * nn + yy] * zAbs[a * nn + bb] * absBT[bb * nn + xx];
+                                bound[((i * c + q) * h + iy) * w + ix] += gamma * s;
+                            }
+                    }
+                }
+        return bound;
+    }
+
+    /// <summary><c>gw[p, q, u, v] = Σ_i Σ_(y, x) gy[i, p, y, x] x[i, q, y − pad + u, x − pad + v]</c> in double, from the definition.</summary>
+    private static double[] WeightGradient(double[] x, double[] gy, int n, int c, int h, int w, int o, int k, int pad)
+    {
+        int oh = h + 2 * pad - k + 1, ow = w + 2 * pad - k + 1;
+        var gw = new double[o * c * k * k];
+        for (int p = 0; p < o; p++)
+            for (int q = 0; q < c; q++)
+                for (int u = 0; u < k; u++)
+                    for (int v = 0; v < k; v++)
+                    {
+                        double acc = 0;
+                        for (int i = 0; i < n; i++)
+                            for (int yy = 0; yy < oh; yy++)
+                                for (int xx = 0; xx < ow; xx++)
+                                {
+                                    int iy = yy - pad + u, ix = xx - pad + v;
+                                    if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                    acc += gy[((i * o + p) * oh + yy) * ow + xx] * x[((i * c + q) * h + iy) * w + ix];
+                                }
+                        gw[((p * c + q) * k + u) * k + v] = acc;
+                    }
+        return gw;
+    }
+
+    /// <summary>
+    /// The weight gradient's rounding bound: it is F(k x k, 4 x 4) per 4 x 4 tile of gy (the tile the filter, the
+    /// (k + 3)² input window the data) summed over the T tiles of the batch before the output transform, so to first
+    /// order |ĝw − gw| ≤ K·u · Σ_τ |Aᵀ| [(|G| |gy_τ| |Gᵀ|) ⊙ (|Bᵀ| |x_τ| |B|)] |A| with K = 2·4 + 4n + T (gy transform,
+    /// input transform, the sum over tiles, output transform).
+    /// </summary>
+    private static double[] WeightBound(double[] x, double[] gy, int n, int c, int h, int w, int o, int k, int pad)
+    {
+        var t = Winograd.WeightFor(k)!;
+        int r = t.R, nn = t.N, e2 = nn * nn;
+        int oh = h + 2 * pad - k + 1, ow = w + 2 * pad - k + 1;
+        int tiles = n * ((oh + r - 1) / r) * ((ow + r - 1) / r);
+        double u = Math.Pow(2, -24), gamma = (2 * r + 4 * nn + tiles) * u;
+        double[] absBT = t.BT.Select(Math.Abs).ToArray(), absG = t.G.Select(Math.Abs).ToArray(), absAT = t.AT.Select(Math.Abs).ToArray();
+        var mAbs = new double[o * c * e2];
+        var uAbs = new double[o * e2];
+        var vAbs = new double[c * e2];
+        for (int i = 0; i < n; i++)
+            for (int ty = 0; ty < oh; ty += r)
+                for (int tx = 0; tx < ow; tx += r)
+                {
+                    for (int p = 0; p < o; p++)
+                        for (int a = 0; a < nn; a++)
+                            for (int b = 0; b < nn; b++)
+                            {
+                                double s = 0;
+                                for (int p1 = 0; p1 < r && ty + p1 < oh; p1++)
+                                    for (int p2 = 0; p2 < r && tx + p2 < ow; p2++)
+                                        s += absG[a * r + p1] * Math.Abs(gy[((i * o + p) * oh + ty + p1) * ow + tx + p2]) * absG[b * r + p2];
+                                uAbs[p * e2 + a * nn + b] = s;
+                            }
+                    for (int q = 0; q < c; q++)
+                        for (int a = 0; a < nn; a++)
+                            for (int b = 0; b < nn; b++)
+                            {
+                                double s = 0;
+                                for (int p1 = 0; p1 < nn; p1++)
+                                    for (int p2 = 0; p2 < nn; p2++)
+                                    {
+                                        int iy = ty - pad + p1, ix = tx - pad + p2;
+                                        if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                        s += absBT[a * nn + p1] * Math.Abs(x[((i * c + q) * h + iy) * w + ix]) * absBT[b * nn + p2];
+                                    }
+                                vAbs[q * e2 + a * nn + b] = s;
+                            }
+                    for (int p = 0; p < o; p++)
+                        for (int q = 0; q < c; q++)
+                            for (int e = 0; e < e2; e++) mAbs[(p * c + q) * e2 + e] += uAbs[p * e2 + e] * vAbs[q * e2 + e];
+                }
+        var bound = new double[o * c * k * k];
+        for (int f = 0; f < o * c; f++)
+            for (int yy = 0; yy < k; yy++)
+                for (int xx = 0; xx < k; xx++)
+                {
+                    double s = 0;
+                    for (int a = 0; a < nn; a++)
+                        for (int b = 0; b < nn; b++) s += absAT[yy * nn + a] * mAbs[f * e2 + a * nn + b] * absAT[xx * nn + b];
+                    bound[(f * k + yy) * k + xx] = gamma * s;
+                }
+        return bound;
     }
 
     /// <summary>The error bound of the class summary for every output, tile by tile with the absolute transform matrices.</summary>

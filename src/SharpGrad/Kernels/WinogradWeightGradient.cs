@@ -1,0 +1,211 @@
+using System.Runtime.CompilerServices;
+
+namespace SharpGrad.Kernels;
+
+/// <summary>
+/// The weight gradient of a stride-1 float32 convolution by Winograd's algorithm. Cut the output gradient of every
+/// image into 4 x 4 tiles; tile τ at (4ty, 4tx) sees the n x n input window at (4ty − PadH, 4tx − PadW) (n = k + 3),
+/// and <c>gw[o, c] = Σ_τ corr(x_τ[c], gy_τ[o])</c>, a k x k correlation of the window with the 4 x 4 tile: exactly
+/// what F(k x k, 4 x 4) computes, <c>Aᵀ [(G gy_τ Gᵀ) ⊙ (Bᵀ x_τ B)] A</c>. Aᵀ is linear, so the sum over tiles moves
+/// inside: <c>gw[o, c] = Aᵀ M[o, c] A</c> with <c>M_ξ = U_ξ · V_ξ</c>, U_ξ [O x tiles] the transformed output-gradient
+/// tiles and V_ξ [tiles x C] the transformed input windows: n² products whose depth is the batch's tile count (long:
+/// the micro-kernel's best case), in place of one product of depth OH·OW·batch on k² times as many columns.
+/// <para>
+/// Three passes, each split over threads by a partition fixed by the shapes (every result a fixed sequence of
+/// operations, so it does not depend on the thread count): (1) the tiles are transformed straight into the
+/// micro-kernel's packed layouts (U as A: lanes across MR output channels; V as B: lanes across NR input channels);
+/// (2) each thread takes whole points ξ and accumulates M_ξ over the tiles; (3) the output transform, filter by
+/// filter. Batches whose packed tiles would exceed <see cref="ChunkFloats"/> go through passes 1 and 2 in chunks of
+/// tiles (a fixed size), M accumulating.
+/// </para>
+/// </summary>
+internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork where TK : struct, IGemmKernel<float>
+{
+    [ThreadStatic] private static WinogradWeightJob<TK>? t_job;
+
+    private readonly AlignedBuffer<float> _u = new(), _v = new(), _m = new();
+    private AlignedBuffer<float>[] _stage = [];
+    private float* _x, _gy, _gw, _pu, _pv, _pm;
+    private ConvGeometry _g;
+    private WinogradTransform _t = null!;
+    private int _outC, _mPadded, _nPadded, _tilesH, _tilesW, _chunk, _k0, _kLen, _kc, _phase;
+
+    /// <summary>Floats of packed U and V per chunk of tiles (8 MB): the CNN's batch of 64 is one chunk.</summary>
+    private const int ChunkFloats = 1 << 21;
+
+    /// <summary>Floats between consecutive points' matrices beyond their size, so that they do not lie a power of two apart.</summary>
+    private const int Skew = 16;
+
+    /// <summary>Output channels transformed at once (four vectors of lanes).</summary>
+    private const int Lanes = 32;
+
+    /// <summary>Input channels per vector of lanes in the output transform.</summary>
+    private const int OutLanes = 8;
+
+    /// <summary>The output gradient's tile edge (the transform's "filter" size).</summary>
+    private const int Step = 4;
+
+    private int PointU => _mPadded * _chunk + Skew;
+    private int PointV => _nPadded * _chunk + Skew;
+    private int PointM => _mPadded * _nPadded + Skew;
+
+    public static void Run(float* x, float* gy, int count, in ConvGeometry g, int outC, float* gw, int threads, WinogradTransform t)
+    {
+        var job = t_job ??= new WinogradWeightJob<TK>();
+        int mr = TK.MR, nr = TK.NR, nn = t.N * t.N, cin = g.Channels;
+        job._x = x; job._gy = gy; job._gw = gw; job._g = g; job._t = t; job._outC = outC;
+        job._mPadded = (outC + mr - 1) / mr * mr;
+        job._nPadded = (cin + nr - 1) / nr * nr;
+        job._tilesH = (g.OutHeight + Step - 1) / Step;
+        job._tilesW = (g.OutWidth + Step - 1) / Step;
+        int tiles = count * job._tilesH * job._tilesW;
+        job._chunk = Math.Clamp((Winograd.t_weightChunkFloats > 0 ? Winograd.t_weightChunkFloats : ChunkFloats) / (nn * (job._mPadded + job._nPadded)), 1, tiles);
+        job._kc = GemmTuning.BlockDepth<float>(nr, job._chunk);
+        job._pu = job._u.Get(nn * job.PointU);
+        job._pv = job._v.Get(nn * job.PointV);
+        job._pm = job._m.Get(nn * job.PointM);
+        int parts = (long)nn * outC * cin * tiles < (long)Gemm.ParallelThresholdFlops ? 1 : Math.Max(1, threads);
+        if (job._stage.Length < Math.Max(parts, WorkerPool.MaxParallelism))
+            job._stage = AlignedBuffer<float>.Grow(job._stage, Math.Max(parts, WorkerPool.MaxParallelism));
+        for (int k0 = 0; k0 < tiles; k0 += job._chunk)
+        {
+            job._k0 = k0;
+            job._kLen = Math.Min(job._chunk, tiles - k0);
+            job._phase = 0;
+            WorkerPool.Run(job, Math.Min(parts, job._kLen));
+            job._phase = 1;
+            WorkerPool.Run(job, Math.Min(parts, nn));
+        }
+        job._phase = 2;
+        WorkerPool.Run(job, Math.Min(parts, outC));
+    }
+
+    public override void Execute(int index, int count)
+    {
+        int items = _phase switch { 0 => _kLen, 1 => _t.N * _t.N, _ => _outC };
+        int i0 = (int)((long)items * index / count), i1 = (int)((long)items * (index + 1) / count);
+        if (i0 >= i1) return;
+        int nn = _t.N * _t.N;
+        float* stage = _stage[index].Get(Math.Max(2 * nn * TK.NR, 3 * nn * Lanes));
+        if (_phase == 0) for (int k = i0; k < i1; k++) TransformTile(stage, k);
+        else if (_phase == 1) for (int xi = i0; xi < i1; xi++) Multiply(xi);
+        else for (int o = i0; o < i1; o++) TransformOutput(stage, o);
+    }
+
+    /// <summary>
+    /// Tile k of the chunk: its input windows (every channel, NR at a time) into V, its output-gradient tiles (every
+    /// output channel, <see cref="Lanes"/> at a time) into U, at row k of the packed layouts.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void TransformTile(float* stage, int k)
+    {
+        int nr = TK.NR, mr = TK.MR, n = _t.N, r = _t.R, nn = n * n, cin = _g.Channels, h = _g.Height, wd = _g.Width;
+        int oh = _g.OutHeight, ow = _g.OutWidth, outC = _outC;
+        int q = _k0 + k, perImage = _tilesH * _tilesW, img = q / perImage, rest = q - img * perImage, ty = rest / _tilesW;
+        int oy = ty * Step, ox = (rest - ty * _tilesW) * Step;
+        int pc = k / _kc * _kc, kcCur = Math.Min(_kc, _kLen - pc), kk = k - pc;
+        int pointV = PointV, pointU = PointU;
+
+        // V: the window's rows and columns inside the image (the rest is zero padding), lane = input channel.
+        int y0 = oy - _g.PadH, x0 = ox - _g.PadW;
+        int a0 = Math.Max(0, -y0), a1 = Math.Min(n, h - y0), b0 = Math.Max(0, -x0), b1 = Math.Min(n, wd - x0);
+        float* d = stage, e = stage + nn * nr;
+        var bt = _t.BTRows;
+        for (int c0 = 0; c0 < cin; c0 += nr)
+        {
+            int lanes = Math.Min(nr, cin - c0);
+            if (lanes < nr || a0 > 0 || a1 < n || b0 > 0 || b1 < n) new Span<float>(d, nn * nr).Clear();
+            for (int l = 0; l < lanes; l++)
+            {
+                float* plane = _x + ((nint)img * cin + c0 + l) * h * wd;
+                for (int a = a0; a < a1; a++)
+                {
+                    float* src = plane + (nint)(y0 + a) * wd + x0;
+                    float* to = d + a * n * nr + l;
+                    for (int b = b0; b < b1; b++) to[b * nr] = src[b];
+                }
+            }
+            // Bᵀ d stored transposed (e[b, i]), then Bᵀ over e's rows: point i·n + j of (Bᵀ d B).
+            for (int i = 0; i < n; i++) WinogradJob<TK>.Combine(bt[i], d, n * nr, nr, n, nr, e + i * nr, n * nr);
+            float* dst = _pv + (nint)_nPadded * pc + (nint)c0 * kcCur + kk * nr;
+            for (int j = 0; j < n; j++) WinogradJob<TK>.Combine(bt[j], e, n * nr, nr, n, nr, dst + (nint)j * pointV, (nint)n * pointV);
+        }
+
+        // U: the 4 x 4 output-gradient tile (zeros past the output's edge), lane = output channel, Lanes at a time;
+        // with 8-row register tiles a group's consecutive MR strips are written by one pass (vectors 8·kc apart).
+        int rows = Math.Min(r, oh - oy), cols = Math.Min(r, ow - ox);
+        float* gyTile = stage, half = stage + r * r * Lanes, result = half + n * r * Lanes;
+        var gRows = _t.GRows;
+        for (int o0 = 0; o0 < _mPadded; o0 += Lanes)
+        {
+            int lanes = Math.Min(Lanes, outC - o0), width = Math.Min(Lanes, _mPadded - o0);
+            if (lanes < Lanes || rows < r || cols < r) new Span<float>(gyTile, r * r * Lanes).Clear();
+            for (int l = 0; l < lanes; l++)
+            {
+                float* plane = _gy + ((nint)img * outC + o0 + l) * oh * ow + (nint)oy * ow + ox;
+                for (int a = 0; a < rows; a++)
+                    for (int b = 0; b < cols; b++) gyTile[(a * r + b) * Lanes + l] = plane[a * ow + b];
+            }
+            // G gy stored transposed (half[b, i]), then G over half's rows: point i·n + j of (G gy Gᵀ).
+            for (int i = 0; i < n; i++) WinogradJob<TK>.Combine(gRows[i], gyTile, r * Lanes, Lanes, r, Lanes, half + i * Lanes, n * Lanes);
+            if (mr == 8)
+            {
+                float* dst = _pu + (nint)_mPadded * pc + (nint)o0 * kcCur + kk * mr;
+                for (int j = 0; j < n; j++)
+                    WinogradJob<TK>.Combine(gRows[j], half, n * Lanes, Lanes, n, width, dst + (nint)j * pointU, (nint)n * pointU, 8 * kcCur);
+            }
+            else
+            {
+                // MR is not one vector (the 256-bit kernel's 6 rows): transform into the stage, then place each lane.
+                for (int j = 0; j < n; j++) WinogradJob<TK>.Combine(gRows[j], half, n * Lanes, Lanes, n, Lanes, result + j * Lanes, n * Lanes);
+                for (int l = 0; l < width; l++)
+                {
+                    int o = o0 + l;
+                    float* dst = _pu + (nint)_mPadded * pc + (nint)(o / mr * mr) * kcCur + kk * mr + o % mr;
+                    for (int xi = 0; xi < nn; xi++) dst[(nint)xi * pointU] = result[xi * Lanes + l];
+                }
+            }
+        }
+    }
+
+    /// <summary>M_ξ (+)= U_ξ · V_ξ over the chunk's tiles: [O x tiles] by [tiles x C], into M_ξ ([mPadded x nPadded]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Multiply(int xi)
+    {
+        int mr = TK.MR, nr = TK.NR, kc = _kc, ldm = _nPadded;
+        float* u = _pu + (nint)xi * PointU, v = _pv + (nint)xi * PointV, m = _pm + (nint)xi * PointM;
+        for (int pc = 0; pc < _kLen; pc += kc)
+        {
+            int kcCur = Math.Min(kc, _kLen - pc);
+            float beta = _k0 == 0 && pc == 0 ? 0f : 1f;
+            for (int jr = 0; jr < _nPadded; jr += nr)
+            {
+                float* b = v + (nint)_nPadded * pc + (nint)jr * kcCur;
+                for (int ir = 0; ir < _mPadded; ir += mr)
+                    TK.Run(kcCur, u + (nint)_mPadded * pc + (nint)ir * kcCur, b, nr, m + (nint)ir * ldm + jr, ldm, 1f, beta);
+            }
+        }
+    }
+
+    /// <summary>gw[o, c] = Aᵀ M[o, c] A for every input channel c, <see cref="OutLanes"/> channels at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void TransformOutput(float* stage, int o)
+    {
+        int n = _t.N, k = _t.M, cin = _g.Channels, taps = k * k, pointM = PointM;
+        float* f = stage, yt = stage + n * k * OutLanes;
+        var at = _t.ATRows;
+        for (int c0 = 0; c0 < cin; c0 += OutLanes)
+        {
+            float* src = _pm + (nint)o * _nPadded + c0;
+            // Aᵀ M stored transposed (f[b, i]), then gw[i, j] = Σ_b Aᵀ[j, b] f[b, i].
+            for (int i = 0; i < k; i++) WinogradJob<TK>.Combine(at[i], src, (nint)n * pointM, pointM, n, OutLanes, f + i * OutLanes, k * OutLanes);
+            for (int j = 0; j < k; j++) WinogradJob<TK>.Combine(at[j], f, k * OutLanes, OutLanes, k, OutLanes, yt + j * OutLanes, k * OutLanes);
+            int lanes = Math.Min(OutLanes, cin - c0);
+            for (int l = 0; l < lanes; l++)
+            {
+                float* to = _gw + ((nint)o * cin + c0 + l) * taps;
+                for (int z = 0; z < taps; z++) to[z] = yt[z * OutLanes + l];
+            }
+        }
+    }
+}
