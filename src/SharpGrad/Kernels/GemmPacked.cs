@@ -437,8 +437,8 @@ internal static unsafe class GemmEpilogue
         for (int r = 0; r < h; r++, c += ldc, aux += ldc)
         {
             int j = 0;
-            if (Vec512<T>.IsAccelerated) j = GeluVectors<T, Vec512<T>>(c, aux, bias, j, w, derivative);
-            if (Vec256<T>.IsAccelerated) j = GeluVectors<T, Vec256<T>>(c, aux, bias, j, w, derivative);
+            if (Vec512<T>.IsAccelerated) j = derivative ? GeluGradVectors<T, Vec512<T>>(c, aux, bias, j, w) : GeluVectors<T, Vec512<T>>(c, aux, bias, j, w);
+            if (Vec256<T>.IsAccelerated) j = derivative ? GeluGradVectors<T, Vec256<T>>(c, aux, bias, j, w) : GeluVectors<T, Vec256<T>>(c, aux, bias, j, w);
             for (; j < w; j++)
             {
                 if (derivative)
@@ -458,23 +458,31 @@ internal static unsafe class GemmEpilogue
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int GeluVectors<T, TV>(T* c, T* aux, T* bias, int j, int w, bool derivative)
+    // Each vector loop is a method of its own: GELU's vector helpers must be inlined into it (as calls they pass every
+    // vector through memory, 2-3x slower), and one method holding every width's body runs out of the inlining budget.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int GeluVectors<T, TV>(T* c, T* aux, T* bias, int j, int w)
         where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
     {
         for (; j + TV.Count <= w; j += TV.Count)
         {
             var v = TV.Load(ref c[j], 0);
             if (bias != null) v += TV.Load(ref bias[j], 0);
-            if (derivative)
-            {
-                GeluGradFunction.Apply<TV, T>(v, TV.Load(ref aux[j], 0), default).Store(ref c[j], 0);
-            }
-            else
-            {
-                v.Store(ref aux[j], 0);
-                GeluFunction.Apply<TV, T>(v).Store(ref c[j], 0);
-            }
+            v.Store(ref aux[j], 0);
+            GeluFunction.Apply<TV, T>(v).Store(ref c[j], 0);
+        }
+        return j;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int GeluGradVectors<T, TV>(T* c, T* aux, T* bias, int j, int w)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        for (; j + TV.Count <= w; j += TV.Count)
+        {
+            var g = TV.Load(ref c[j], 0);
+            if (bias != null) g += TV.Load(ref bias[j], 0);
+            GeluGradFunction.Apply<TV, T>(g, TV.Load(ref aux[j], 0), default).Store(ref c[j], 0);
         }
         return j;
     }
