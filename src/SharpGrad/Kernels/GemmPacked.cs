@@ -243,13 +243,13 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
                         TK.Run(kc, ap, bp, rsb, tile, nr, T.One, T.Zero);
                         GemmPacking.MergeTile(tile, nr, cp, _ldc, h, w, _alpha, betaCur);
                     }
-                    if (epilogue)
-                    {
-                        GemmEpilogue.Apply(cp, _ldc, h, w, _bias == null ? null : _bias + jc + jr, _activation,
-                            _aux == null ? null : _aux + (ic + ir) * _ldc + jc + jr);
-                    }
+                    if (epilogue && _aux == null) GemmEpilogue.Apply(cp, _ldc, h, w, _bias == null ? null : _bias + jc + jr, _activation);
                 }
             }
+            // GELU is applied to the finished block (in L2) rather than per tile: on a tile's 8 rows of 32 values its
+            // vector code set up its constants for two vectors a row, and the step measured slower than GELU as its own pass.
+            if (epilogue && _aux != null)
+                GemmEpilogue.Apply(_c + ic * _ldc + jc, _ldc, mc, nc, _bias == null ? null : _bias + jc, _activation, _aux + ic * _ldc + jc);
         }
     }
 }
