@@ -79,6 +79,45 @@ internal static unsafe class Gemm
     }
 
     /// <summary>
+    /// A product with one of the GELU epilogues, which use an auxiliary matrix <paramref name="aux"/> of C's shape and
+    /// leading dimension: <see cref="GemmActivation.GeluKeepInput"/> (<c>aux = op(A) op(B) + bias</c>,
+    /// <c>C = GELU(aux)</c>) or <see cref="GemmActivation.GeluGrad"/> (<c>C = op(A) op(B) · GELU'(aux)</c>, no bias).
+    /// The packed kernels apply it to each tile while it is in cache; the direct loops of small products apply it after
+    /// the product. Values are those of the product followed by the elementwise op.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MultiplyGelu<T>(bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, ReadOnlySpan<T> bias,
+        GemmActivation activation, Span<T> aux)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (activation is not (GemmActivation.GeluKeepInput or GemmActivation.GeluGrad))
+            throw new ArgumentException($"Gemm.MultiplyGelu: activation {activation} is not a GELU epilogue.", nameof(activation));
+        if (activation == GemmActivation.GeluGrad && !bias.IsEmpty)
+            throw new ArgumentException("Gemm.MultiplyGelu: the GELU gradient epilogue takes no bias.", nameof(bias));
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"Gemm: negative size m={m}, n={n}, k={k}.");
+        CheckOperand("A", a.Length, transA ? k : m, transA ? m : k, lda);
+        CheckOperand("B", b.Length, transB ? n : k, transB ? k : n, ldb);
+        CheckOperand("C", c.Length, m, n, ldc);
+        CheckOperand("aux", aux.Length, m, n, ldc);
+        if (!bias.IsEmpty && bias.Length < n) throw new ArgumentException($"Gemm: bias has {bias.Length} values, C has {n} columns.", nameof(bias));
+        if (m == 0 || n == 0) return;
+        fixed (T* pa = a, pb = b, pc = c, pbias = bias, paux = aux)
+        {
+            T* biasPtr = bias.IsEmpty ? null : pbias;
+            if (k == 0 || IsSmall(transA, transB, m, n, k))
+            {
+                if (k == 0) ScaleAndEpilogue(m, n, T.Zero, pc, ldc, biasPtr, GemmActivation.None);
+                else SmallGemm.Run(transA, transB, m, n, k, pa, lda, pb, ldb, false, pc, ldc, biasPtr, GemmActivation.None);
+                GemmEpilogue.Apply(pc, ldc, m, n, null, activation, paux);
+                return;
+            }
+            int threads = 2.0 * m * n * k < ParallelThresholdFlops ? 1 : s_maxThreads;
+            GemmPacked.Run(transA, transB, m, n, k, T.One, pa, lda, pb, ldb, T.Zero, pc, ldc, biasPtr, activation, threads, paux);
+        }
+    }
+
+    /// <summary>
     /// The packed kernels, behind a call the JIT does not inline: their whole plan would otherwise be compiled into
     /// this entry point (and into every caller it is inlined into), which small products never need.
     /// </summary>

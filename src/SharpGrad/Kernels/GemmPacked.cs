@@ -11,8 +11,21 @@ internal enum GemmActivation
     /// <summary>No activation.</summary>
     None,
 
-    /// <summary>ReLU: x where x     /// <summary><c>max(x, 0)</c>.</summary>gt; 0 or x is NaN, else 0 (as <see cref="Tensor.Relu"/>).</summary>
+    /// <summary>ReLU: x where x &gt; 0 or x is NaN, else 0 (as <see cref="Tensor.Relu"/>).</summary>
     Relu,
+
+    /// <summary>
+    /// Exact GELU with its input kept: the pre-activation <c>v = alpha op(A) op(B) + beta C + bias</c> is written to the
+    /// auxiliary matrix (C's layout) and <c>C = GELU(v)</c>, the same values as <see cref="Tensor.Gelu"/> of v. For a
+    /// layer whose backward needs v, without a separate pass over it.
+    /// </summary>
+    GeluKeepInput,
+
+    /// <summary>
+    /// GELU's backward: <c>C = v · GELU'(aux)</c> with v the product (plus beta C and bias) and aux the auxiliary matrix
+    /// (C's layout) holding GELU's input; the same values as GELU's backward pass applied to v.
+    /// </summary>
+    GeluGrad,
 }
 
 /// <summary>
@@ -26,18 +39,19 @@ internal enum GemmActivation
 internal static unsafe class GemmPacked
 {
     /// <summary>Entry: picks the micro-kernel for this machine (the JIT folds the tests) and runs the plan.</summary>
+    /// <remarks><paramref name="aux"/> is the auxiliary matrix (C's layout) of the GELU activations, else null.</remarks>
     public static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb,
-        T beta, T* c, nint ldc, T* bias, GemmActivation activation, int threads)
+        T beta, T* c, nint ldc, T* bias, GemmActivation activation, int threads, T* aux = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (SmallRowsNT<T>.Applies(transA, transB, m, n, k, alpha, beta))
+        if (aux == null && SmallRowsNT<T>.Applies(transA, transB, m, n, k, alpha, beta))
             SmallRowsNT<T>.Run(m, n, k, a, lda, b, ldb, c, ldc, bias, activation, threads);
         else if (Vector512.IsHardwareAccelerated)
-            GemmJob<T, GemmKernel512<T>>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, threads);
+            GemmJob<T, GemmKernel512<T>>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, threads, aux);
         else if (Vector256.IsHardwareAccelerated)
-            GemmJob<T, GemmKernel256<T>>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, threads);
+            GemmJob<T, GemmKernel256<T>>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, threads, aux);
         else
-            GemmJob<T, GemmKernelScalar<T>>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, threads);
+            GemmJob<T, GemmKernelScalar<T>>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, threads, aux);
     }
 }
 
@@ -76,7 +90,7 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
 {
     [ThreadStatic] private static GemmJob<T, TK>? t_job;
 
-    private T* _a, _b, _c, _bias;
+    private T* _a, _b, _c, _bias, _aux;
     private nint _lda, _ldb, _ldc;
     private bool _transA, _transB;
     private int _m, _n, _k;
@@ -92,10 +106,10 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
     private AlignedBuffer<T>[] _tile = [];
 
     public static void Run(bool transA, bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb,
-        T beta, T* c, nint ldc, T* bias, GemmActivation activation, int threads)
+        T beta, T* c, nint ldc, T* bias, GemmActivation activation, int threads, T* aux = null)
     {
         var job = t_job ??= new GemmJob<T, TK>();
-        job._a = a; job._b = b; job._c = c; job._bias = bias;
+        job._a = a; job._b = b; job._c = c; job._bias = bias; job._aux = aux;
         job._lda = lda; job._ldb = ldb; job._ldc = ldc;
         job._transA = transA; job._transB = transB;
         job._m = m; job._n = n; job._k = k;
@@ -229,9 +243,13 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
                         TK.Run(kc, ap, bp, rsb, tile, nr, T.One, T.Zero);
                         GemmPacking.MergeTile(tile, nr, cp, _ldc, h, w, _alpha, betaCur);
                     }
-                    if (epilogue) GemmEpilogue.Apply(cp, _ldc, h, w, _bias == null ? null : _bias + jc + jr, _activation);
+                    if (epilogue && _aux == null) GemmEpilogue.Apply(cp, _ldc, h, w, _bias == null ? null : _bias + jc + jr, _activation);
                 }
             }
+            // GELU is applied to the finished block (in L2) rather than per tile: on a tile's 8 rows of 32 values its
+            // vector code set up its constants for two vectors a row, and the step measured slower than GELU as its own pass.
+            if (epilogue && _aux != null)
+                GemmEpilogue.Apply(_c + ic * _ldc + jc, _ldc, mc, nc, _bias == null ? null : _bias + jc, _activation, _aux + ic * _ldc + jc);
         }
     }
 }
@@ -372,10 +390,18 @@ internal sealed unsafe class SmallRowsNT<T> : ParallelWork where T : unmanaged, 
 /// </summary>
 internal static unsafe class GemmEpilogue
 {
-    /// <summary>Applies the bias (null: none) and the activation; ReLU keeps NaN, as <see cref="Tensor.Relu"/> does.</summary>
+    /// <summary>
+    /// Applies the bias (null: none) and the activation; ReLU keeps NaN, as <see cref="Tensor.Relu"/> does. The GELU
+    /// activations use <paramref name="aux"/>, the block of the auxiliary matrix at the same place, with C's stride.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Apply<T>(T* c, nint ldc, int h, int w, T* bias, GemmActivation activation) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Apply<T>(T* c, nint ldc, int h, int w, T* bias, GemmActivation activation, T* aux = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (activation is GemmActivation.GeluKeepInput or GemmActivation.GeluGrad)
+        {
+            ApplyGelu(c, ldc, h, w, bias, activation == GemmActivation.GeluGrad, aux);
+            return;
+        }
         for (int r = 0; r < h; r++, c += ldc)
         {
             int j = 0;
@@ -397,6 +423,68 @@ internal static unsafe class GemmEpilogue
                 c[j] = v;
             }
         }
+    }
+
+    /// <summary>
+    /// GELU forward (input kept in aux) or backward (C times GELU' of aux) over a block: the vector bodies of
+    /// <see cref="GeluFunction"/> and <see cref="GeluGradFunction"/>, whose values do not depend on the vector width or
+    /// a value's place in a span, so the block gets exactly what the elementwise ops would give.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void ApplyGelu<T>(T* c, nint ldc, int h, int w, T* bias, bool derivative, T* aux) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (aux == null) throw new ArgumentNullException(nameof(aux), "GemmEpilogue: the GELU activations need the auxiliary matrix.");
+        for (int r = 0; r < h; r++, c += ldc, aux += ldc)
+        {
+            int j = 0;
+            if (Vec512<T>.IsAccelerated) j = derivative ? GeluGradVectors<T, Vec512<T>>(c, aux, bias, j, w) : GeluVectors<T, Vec512<T>>(c, aux, bias, j, w);
+            if (Vec256<T>.IsAccelerated) j = derivative ? GeluGradVectors<T, Vec256<T>>(c, aux, bias, j, w) : GeluVectors<T, Vec256<T>>(c, aux, bias, j, w);
+            for (; j < w; j++)
+            {
+                if (derivative)
+                {
+                    T g = c[j];
+                    if (bias != null) g += bias[j];
+                    c[j] = GeluGradFunction.Apply(g, aux[j], aux[j]);
+                }
+                else
+                {
+                    T v = c[j];
+                    if (bias != null) v += bias[j];
+                    aux[j] = v;
+                    c[j] = GeluFunction.Apply(v);
+                }
+            }
+        }
+    }
+
+    // Each vector loop is a method of its own: GELU's vector helpers must be inlined into it (as calls they pass every
+    // vector through memory, 2-3x slower), and one method holding every width's body runs out of the inlining budget.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int GeluVectors<T, TV>(T* c, T* aux, T* bias, int j, int w)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        for (; j + TV.Count <= w; j += TV.Count)
+        {
+            var v = TV.Load(ref c[j], 0);
+            if (bias != null) v += TV.Load(ref bias[j], 0);
+            v.Store(ref aux[j], 0);
+            GeluFunction.Apply<TV, T>(v).Store(ref c[j], 0);
+        }
+        return j;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int GeluGradVectors<T, TV>(T* c, T* aux, T* bias, int j, int w)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        for (; j + TV.Count <= w; j += TV.Count)
+        {
+            var g = TV.Load(ref c[j], 0);
+            if (bias != null) g += TV.Load(ref bias[j], 0);
+            GeluGradFunction.Apply<TV, T>(g, TV.Load(ref aux[j], 0), default).Store(ref c[j], 0);
+        }
+        return j;
     }
 }
 

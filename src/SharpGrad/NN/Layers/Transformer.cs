@@ -109,6 +109,13 @@ public sealed class TransformerEncoderLayer : Module
 
     private Tensor FeedForward(Tensor x)
     {
+        if (Activation == TransformerActivation.Gelu && (Dropout.P == 0 || !Training))
+        {
+            // No dropout inside the block: Linear → GELU → Linear as one op, GELU in the products' epilogues. In eval
+            // mode a recorded forward keeps the three ops on the tape, which the ONNX exporter reads op by op.
+            DTypeRule.CheckInput("Linear", x, Linear1.Weight);
+            return Dropout2.Forward(Functional.FeedForwardGelu(x, Linear1.Weight, Linear1.Bias, Linear2.Weight, Linear2.Bias, oneNode: Training));
+        }
         var h = Linear1.Forward(x);
         h = Activation == TransformerActivation.Gelu ? h.Gelu() : h.Relu();
         return Dropout2.Forward(Linear2.Forward(Dropout.Forward(h)));
@@ -244,6 +251,13 @@ public sealed class TransformerDecoderLayer : Module
 
     private Tensor FeedForward(Tensor x)
     {
+        if (Activation == TransformerActivation.Gelu && (Dropout.P == 0 || !Training))
+        {
+            // No dropout inside the block: Linear → GELU → Linear as one op, GELU in the products' epilogues. In eval
+            // mode a recorded forward keeps the three ops on the tape, which the ONNX exporter reads op by op.
+            DTypeRule.CheckInput("Linear", x, Linear1.Weight);
+            return Dropout2.Forward(Functional.FeedForwardGelu(x, Linear1.Weight, Linear1.Bias, Linear2.Weight, Linear2.Bias, oneNode: Training));
+        }
         var h = Linear1.Forward(x);
         h = Activation == TransformerActivation.Gelu ? h.Gelu() : h.Relu();
         return Dropout3.Forward(Linear2.Forward(Dropout.Forward(h)));
