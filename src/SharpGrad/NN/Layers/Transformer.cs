@@ -256,7 +256,7 @@ public sealed class TransformerDecoderLayer : Module
             // No dropout inside the block: Linear → GELU → Linear as one op, GELU in the products' epilogues. In eval
             // mode a recorded forward keeps the three ops on the tape, which the ONNX exporter reads op by op.
             DTypeRule.CheckInput("Linear", x, Linear1.Weight);
-            return Dropout2.Forward(Functional.FeedForwardGelu(x, Linear1.Weight, Linear1.Bias, Linear2.Weight, Linear2.Bias, oneNode: Training));
+            return Dropout3.Forward(Functional.FeedForwardGelu(x, Linear1.Weight, Linear1.Bias, Linear2.Weight, Linear2.Bias, oneNode: Training));
         }
         var h = Linear1.Forward(x);
         h = Activation == TransformerActivation.Gelu ? h.Gelu() : h.Relu();
