@@ -220,8 +220,9 @@ public sealed class CompiledStep
         foreach (var t in _ahead2)
         {
             if (t is null) continue;
+            // Into L2 only: these inputs are the next call's, and this call's parameters may need every L1 line.
             Kernels.CachePrefetch.Lines(t.ShapeRef);
-            if (t.StorageIfAlive is { } storage) Kernels.CachePrefetch.Lines(storage);
+            if (t.StorageIfAlive is { } storage) Kernels.CachePrefetch.LinesToL2(storage);
         }
         foreach (var t in _ahead1)
         {

@@ -40,13 +40,22 @@ internal static unsafe class CachePrefetch
     }
 
     /// <summary>Prefetches every cache line of <paramref name="array"/>'s elements (a primitive array), header included.</summary>
-    public static void Lines(Array array)
+    public static void Lines(Array array) => Lines(array, toL1: true);
+
+    /// <summary>
+    /// <see cref="Lines(Array)"/> into L2 only (PREFETCHT1): for data needed by the next call rather than this one, so
+    /// that it does not take L1 lines from what the current call is working on.
+    /// </summary>
+    public static void LinesToL2(Array array) => Lines(array, toL1: false);
+
+    private static void Lines(Array array, bool toL1)
     {
         if (!Sse.IsSupported) return;
         // The address is only a hint: no pinning needed (a stale address after a compaction prefetches nothing useful, harmlessly).
         byte* first = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
         // From the header's line (length and type: the copy that follows reads them first) to the last element's.
         nint start = ((nint)first - 2 * sizeof(nint)) & ~(nint)(Line - 1), end = (nint)first + (nint)Buffer.ByteLength(array);
-        for (nint a = start; a < end; a += Line) Sse.Prefetch0((void*)a);
+        if (toL1) for (nint a = start; a < end; a += Line) Sse.Prefetch0((void*)a);
+        else for (nint a = start; a < end; a += Line) Sse.Prefetch1((void*)a);
     }
 }
