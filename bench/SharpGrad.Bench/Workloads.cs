@@ -88,10 +88,17 @@ internal static class Workloads
     {
         var e = Epoch(model, limit, jit);
         return Line(workload, threads, "seconds", e.Seconds, string.Create(CultureInfo.InvariantCulture,
-            $",\"cpu_seconds\":{e.CpuSeconds:F4},\"allocated_bytes_per_step\":{e.AllocatedPerStep},\"gc_pause_seconds\":{e.GcPauseSeconds:F4},\"gc_counts\":[{e.Gen0},{e.Gen1},{e.Gen2}],\"compiled\":{(jit ? 1 : 0)}"));
+            $",\"cpu_seconds\":{e.CpuSeconds:F4},\"allocated_bytes_per_step\":{e.AllocatedPerStep},\"gc_pause_seconds\":{e.GcPauseSeconds:F4},\"gc_counts\":[{e.Gen0},{e.Gen1},{e.Gen2}],\"compiled\":{(jit ? 1 : 0)}" +
+            $",\"pool_parts\":{e.PoolParts},\"worker_parts\":{e.WorkerParts},\"worker_sleeps\":{e.WorkerSleeps}"));
     }
 
-    private readonly record struct EpochStats(double Seconds, double CpuSeconds, long AllocatedPerStep, double GcPauseSeconds, int Gen0, int Gen1, int Gen2);
+    /// <summary>
+    /// One epoch's figures; PoolParts/WorkerParts/WorkerSleeps are the kernel worker pool's parts published, those the
+    /// background worker ran (about half when two cores share the splits, near 0 when the calling thread ran them all)
+    /// and the worker's sleeps during the epoch.
+    /// </summary>
+    private readonly record struct EpochStats(double Seconds, double CpuSeconds, long AllocatedPerStep, double GcPauseSeconds, int Gen0, int Gen1, int Gen2,
+        long PoolParts = 0, long WorkerParts = 0, long WorkerSleeps = 0);
 
     /// <summary>All 60,000 training images (the validation split is training data here), as the reference uses them.</summary>
     private static ImageDataset TrainingImages(int? limit)
@@ -121,6 +128,7 @@ internal static class Workloads
         int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
         var pause = GC.GetTotalPauseDuration();
         long allocated0 = GC.GetTotalAllocatedBytes(precise: true), steps = 0;
+        var pool0 = SharpGrad.Kernels.WorkerPool.Counts;
         var sw = Stopwatch.StartNew();
         int[] order = loader.NextEpochOrder();
         for (int b = 0; b < loader.BatchCount; b++, steps++)
@@ -131,8 +139,10 @@ internal static class Workloads
         double seconds = sw.Elapsed.TotalSeconds;
         long allocatedPerStep = (GC.GetTotalAllocatedBytes(precise: true) - allocated0) / Math.Max(1, steps);
         process.Refresh();
+        var pool1 = SharpGrad.Kernels.WorkerPool.Counts;
         return new EpochStats(seconds, (process.TotalProcessorTime - cpu0).TotalSeconds, allocatedPerStep, (GC.GetTotalPauseDuration() - pause).TotalSeconds,
-            GC.CollectionCount(0) - gen0, GC.CollectionCount(1) - gen1, GC.CollectionCount(2) - gen2);
+            GC.CollectionCount(0) - gen0, GC.CollectionCount(1) - gen1, GC.CollectionCount(2) - gen2,
+            pool1.Published - pool0.Published, pool1.ByWorkers - pool0.ByWorkers, pool1.WorkerSleeps - pool0.WorkerSleeps);
     }
 
     /// <summary>One training step. Callers open a <see cref="TensorScope"/> around it, as a user's loop would: its storage is reused by the next.</summary>

@@ -211,7 +211,8 @@ public sealed class CompiledStep
     /// <see cref="PrefetchDistance"/> calls later. Each call only asks the cache for things whose address it already
     /// has, so it never waits for memory itself: the tensor objects given now, the shape and element arrays' first
     /// lines of those given one call before (their objects are in cache by then), and every line of those given two
-    /// calls before (their array headers, which hold the lengths, are in cache by then). Results never depend on it; it
+    /// calls before (their array headers, which hold the lengths, are in cache by then), the elements into L2 only, so
+    /// that they take no L1 lines from the current call. Results never depend on it; it
     /// allocates only while its two rotating lists grow: in its first calls, and when a call passes more tensors than
     /// the lists hold.
     /// </summary>

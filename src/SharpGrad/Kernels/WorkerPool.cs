@@ -29,6 +29,25 @@ internal static class WorkerPool
     {
         public readonly ManualResetEventSlim Wake = new(false);
         public int Sleeping;
+        // Written by the worker's own thread only (diagnostics, read without synchronisation).
+        public long Parts, Sleeps;
+    }
+
+    private static long s_published;
+
+    /// <summary>
+    /// Diagnostics for the bench runner: the parts published to the pool so far (<see cref="Run"/> calls that went
+    /// parallel), how many of them the background workers ran, and how often a worker went to sleep. A worker that
+    /// takes few parts while the caller takes the rest means the split ran on one core.
+    /// </summary>
+    internal static (long Published, long ByWorkers, long WorkerSleeps) Counts
+    {
+        get
+        {
+            long byWorkers = 0, sleeps = 0;
+            foreach (var w in Volatile.Read(ref s_workers)) { byWorkers += Volatile.Read(ref w.Parts); sleeps += Volatile.Read(ref w.Sleeps); }
+            return (Volatile.Read(ref s_published), byWorkers, sleeps);
+        }
     }
 
     private static readonly object Gate = new();
@@ -59,6 +78,7 @@ internal static class WorkerPool
         t_insidePart = true;
         try
         {
+            s_published += count; // under the gate
             int helpers = Math.Min(count, MaxParallelism) - 1;
             EnsureWorkers(helpers);
             int generation = s_generation + 1;
@@ -88,15 +108,17 @@ internal static class WorkerPool
         }
     }
 
-    /// <summary>Takes and runs parts of the job of <paramref name="generation"/> until none is left.</summary>
-    private static void ClaimParts(ParallelWork work, int count, int generation)
+    /// <summary>Takes and runs parts of the job of <paramref name="generation"/> until none is left; returns how many it ran.</summary>
+    private static int ClaimParts(ParallelWork work, int count, int generation)
     {
+        int ran = 0;
         while (true)
         {
             long ticket = Volatile.Read(ref s_ticket);
             int part = (int)(ticket & 0xFFFF_FFFF);
-            if ((int)(ticket >> 32) != generation || part >= count) return;
+            if ((int)(ticket >> 32) != generation || part >= count) return ran;
             if (Interlocked.CompareExchange(ref s_ticket, ticket + 1, ticket) != ticket) continue;
+            ran++;
             try { work.Execute(part, count); }
             catch (Exception e) { s_error ??= e; }
             finally { Interlocked.Increment(ref s_done); }
@@ -144,14 +166,14 @@ internal static class WorkerPool
             {
                 self.Wake.Reset();
                 Interlocked.Exchange(ref self.Sleeping, 1);
-                if (Volatile.Read(ref s_generation) == seen) self.Wake.Wait();
+                if (Volatile.Read(ref s_generation) == seen) { self.Sleeps++; self.Wake.Wait(); }
                 Volatile.Write(ref self.Sleeping, 0);
                 continue;
             }
             seen = Volatile.Read(ref s_generation);
             ParallelWork? work = s_work;
             int count = s_count;
-            if (work is not null) ClaimParts(work, count, seen);
+            if (work is not null) self.Parts += ClaimParts(work, count, seen);
         }
     }
 }
