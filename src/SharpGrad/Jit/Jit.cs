@@ -221,8 +221,8 @@ public sealed class CompiledStep
         foreach (var t in _ahead2)
         {
             if (t is null) continue;
-            // Into L2 only: these inputs are the next call's, and this call's parameters may need every L1 line.
             Kernels.CachePrefetch.Lines(t.ShapeRef);
+            // The elements into L2, not L1: they are the next call's, and this call's parameters may need every L1 line.
             if (t.StorageIfAlive is { } storage) Kernels.CachePrefetch.LinesToL2(storage);
         }
         foreach (var t in _ahead1)

@@ -43,7 +43,7 @@ internal static unsafe class CachePrefetch
     public static void Lines(Array array) => Lines(array, toL1: true);
 
     /// <summary>
-    /// <see cref="Lines(Array)"/> into L2 only (PREFETCHT1): for data needed by the next call rather than this one, so
+    /// <see cref="Lines(Array)"/> into L2 rather than L1 (PREFETCHT1): for data needed by the next call rather than this one, so
     /// that it does not take L1 lines from what the current call is working on.
     /// </summary>
     public static void LinesToL2(Array array) => Lines(array, toL1: false);
