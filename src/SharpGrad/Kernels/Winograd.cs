@@ -99,8 +99,7 @@ internal sealed class WinogradTransform
 /// It serves the forward, the input gradient wherever that is computed as a convolution of the output gradient
 /// (<see cref="ImplicitConv.InputGradientSupported"/>: padded layers), and the other layers' input gradient as the
 /// adjoint of the forward's transforms (<see cref="WinogradInputGradientJob{TK}"/>; a full correlation of an unpadded
-/// layer's output gradient would be mostly zero border). The weight gradient (<see cref="WinogradWeightJob{TK}"/>)
-/// runs only when forced (<see cref="WeightGradientApplies{T}"/>).
+/// layer's output gradient would be mostly zero border), and the weight gradient (<see cref="WinogradWeightJob{TK}"/>).
 /// Every output is a sequence of operations fixed by the shapes (threads take whole strips of tiles), so results do
 /// not depend on the thread count, and a replayed step takes the same path as the eager one.
 /// </summary>
@@ -114,6 +113,9 @@ internal static unsafe class Winograd
 
     /// <summary>When nonzero, the weight gradient's chunk of packed tiles in floats for calls on this thread (tests: several chunks).</summary>
     [ThreadStatic] internal static int t_weightChunkFloats;
+
+    /// <summary>When nonzero, the weight gradient's leaf size in images for calls on this thread (tests, measurements).</summary>
+    [ThreadStatic] internal static int t_weightLeafImages;
 
     /// <summary>Input and output channels from which Auto takes Winograd.</summary>
     internal const int MinChannels = 8;
@@ -151,14 +153,13 @@ internal static unsafe class Winograd
     internal static WinogradTransform? WeightFor(int kernel) => kernel switch { 5 => W5x4, 3 => W3x4, _ => null };
 
     /// <summary>
-    /// Whether <see cref="WeightGradient"/> runs: only when forced (tests, measurements). Its float32 rounding is well
-    /// within the transform's bound but much larger than the direct product's, and unlike the forward and the input
-    /// gradient (computed image by image) it is a sum over the batch, so it differs between one batch of 64 and two of
-    /// 32: the data-parallel equivalence test (2 processes x 32 vs 1 x 64 within 1e-6 after 100 steps) measured
-    /// 8.4e-3 with it on in Auto. Off by default until its error is brought down (smaller tiles or other points).
+    /// Whether <see cref="WeightGradient"/> runs: where the forward does (<see cref="Applies{T}"/>). Its float32 rounding
+    /// is within the transform's bound but larger than the direct product's; it is a sum over the batch, reduced as a
+    /// tree fixed by the image count whose top split is into the even- and odd-positioned images, so one process at
+    /// batch 2B gives bit for bit what two data-parallel processes at batch B average to
+    /// (<see cref="WinogradWeightJob{TK}"/>).
     /// </summary>
-    internal static bool WeightGradientApplies<T>(in ConvGeometry g, int outC) where T : unmanaged =>
-        t_mode == Mode.Force && Applies<T>(g, outC);
+    internal static bool WeightGradientApplies<T>(in ConvGeometry g, int outC) where T : unmanaged => Applies<T>(g, outC);
 
     /// <summary>
     /// <c>gw[o, c] = Σ_i Σ_p gy[i, o, p] x[i, c, p + ·]</c> (the weight gradient, [O, C, k, k], overwritten) for

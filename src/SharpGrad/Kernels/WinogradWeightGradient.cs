@@ -15,8 +15,14 @@ namespace SharpGrad.Kernels;
 /// operations, so it does not depend on the thread count): (1) the tiles are transformed straight into the
 /// micro-kernel's packed layouts (U as A: lanes across MR output channels; V as B: lanes across NR input channels);
 /// (2) each thread takes whole points ξ and accumulates M_ξ over the tiles; (3) the output transform, filter by
-/// filter. Batches whose packed tiles would exceed <see cref="ChunkFloats"/> go through passes 1 and 2 in chunks of
+/// filter. Leaves whose packed tiles would exceed <see cref="ChunkFloats"/> go through passes 1 and 2 in chunks of
 /// tiles (a fixed size), M accumulating.
+/// </para>
+/// <para>
+/// The batch is reduced as a tree fixed by the image count (<see cref="Sum"/>): leaves of at most
+/// <see cref="LeafImages"/> images run the three passes, and a larger set is its even-positioned images' gradient plus
+/// its odd-positioned ones'. Besides keeping a leaf's packed tiles small, this makes a batch of 2B images give exactly
+/// the sum of what its two interleaved halves of B give, as data-parallel training over two processes adds them.
 /// </para>
 /// </summary>
 internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork where TK : struct, IGemmKernel<float>
@@ -24,14 +30,17 @@ internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork where TK : str
     [ThreadStatic] private static WinogradWeightJob<TK>? t_job;
 
     private readonly AlignedBuffer<float> _u = new(), _v = new(), _m = new();
-    private AlignedBuffer<float>[] _stage = [];
+    private AlignedBuffer<float>[] _stage = [], _partials = [];
     private float* _x, _gy, _gw, _pu, _pv, _pm;
     private ConvGeometry _g;
     private WinogradTransform _t = null!;
-    private int _outC, _mPadded, _nPadded, _tilesH, _tilesW, _chunk, _k0, _kLen, _kc, _phase;
+    private int _outC, _mPadded, _nPadded, _tilesH, _tilesW, _chunk, _k0, _kLen, _kc, _phase, _threads, _first, _stride;
 
-    /// <summary>Floats of packed U and V per chunk of tiles (8 MB): the CNN's batch of 64 is one chunk.</summary>
+    /// <summary>Floats of packed U and V per chunk of tiles (8 MB): a leaf of the CNN's second layer is one chunk.</summary>
     private const int ChunkFloats = 1 << 21;
+
+    /// <summary>Images of a leaf of the batch's reduction (see <see cref="Sum"/>).</summary>
+    internal const int LeafImages = 16;
 
     /// <summary>Floats between consecutive points' matrices beyond their size, so that they do not lie a power of two apart.</summary>
     private const int Skew = 16;
@@ -52,32 +61,65 @@ internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork where TK : str
     public static void Run(float* x, float* gy, int count, in ConvGeometry g, int outC, float* gw, int threads, WinogradTransform t)
     {
         var job = t_job ??= new WinogradWeightJob<TK>();
-        int mr = TK.MR, nr = TK.NR, nn = t.N * t.N, cin = g.Channels;
-        job._x = x; job._gy = gy; job._gw = gw; job._g = g; job._t = t; job._outC = outC;
+        int mr = TK.MR, nr = TK.NR, cin = g.Channels;
+        job._x = x; job._gy = gy; job._g = g; job._t = t; job._outC = outC; job._threads = threads;
         job._mPadded = (outC + mr - 1) / mr * mr;
         job._nPadded = (cin + nr - 1) / nr * nr;
         job._tilesH = (g.OutHeight + Step - 1) / Step;
         job._tilesW = (g.OutWidth + Step - 1) / Step;
-        int tiles = count * job._tilesH * job._tilesW;
-        job._chunk = Math.Clamp((Winograd.t_weightChunkFloats > 0 ? Winograd.t_weightChunkFloats : ChunkFloats) / (nn * (job._mPadded + job._nPadded)), 1, tiles);
-        job._kc = GemmTuning.BlockDepth<float>(nr, job._chunk);
-        job._pu = job._u.Get(nn * job.PointU);
-        job._pv = job._v.Get(nn * job.PointV);
-        job._pm = job._m.Get(nn * job.PointM);
-        int parts = (long)nn * outC * cin * tiles < (long)Gemm.ParallelThresholdFlops ? 1 : Math.Max(1, threads);
-        if (job._stage.Length < Math.Max(parts, WorkerPool.MaxParallelism))
-            job._stage = AlignedBuffer<float>.Grow(job._stage, Math.Max(parts, WorkerPool.MaxParallelism));
-        for (int k0 = 0; k0 < tiles; k0 += job._chunk)
+        job.Sum(0, 1, count, gw, 0);
+    }
+
+    /// <summary>
+    /// The gradient of images <c>first + i·stride</c> (i &lt; <paramref name="count"/>) into <paramref name="dst"/>: a
+    /// leaf of at most <see cref="LeafImages"/> images directly, a larger set as the gradient of its even-positioned
+    /// images plus that of its odd-positioned ones (one float32 addition per element, even + odd). So a batch's result
+    /// is exactly the sum of its two interleaved halves' results, computed alone: the split
+    /// <c>DistributedSampler</c> makes between two processes, whose gradients data-parallel training
+    /// adds; one process at batch 2B then gets the bits two at batch B average to (the scalings are powers of two).
+    /// </summary>
+    private void Sum(int first, int stride, int count, float* dst, int depth)
+    {
+        int leaf = Winograd.t_weightLeafImages > 0 ? Winograd.t_weightLeafImages : LeafImages;
+        if (count <= leaf)
         {
-            job._k0 = k0;
-            job._kLen = Math.Min(job._chunk, tiles - k0);
-            job._phase = 0;
-            WorkerPool.Run(job, Math.Min(parts, job._kLen));
-            job._phase = 1;
-            WorkerPool.Run(job, Math.Min(parts, nn));
+            Leaf(first, stride, count, dst);
+            return;
         }
-        job._phase = 2;
-        WorkerPool.Run(job, Math.Min(parts, outC));
+        int even = (count + 1) / 2, size = _outC * _g.Channels * _g.KernelH * _g.KernelW;
+        Sum(first, 2 * stride, even, dst, depth + 1);
+        if (_partials.Length <= depth) _partials = AlignedBuffer<float>.Grow(_partials, depth + 1);
+        float* odd = _partials[depth].Get(size);
+        Sum(first + stride, 2 * stride, count - even, odd, depth + 1);
+        var total = new Span<float>(dst, size);
+        System.Numerics.Tensors.TensorPrimitives.Add(total, new ReadOnlySpan<float>(odd, size), total);
+    }
+
+    /// <summary>The three passes over the tiles of images <c>first + i·stride</c> (i &lt; <paramref name="count"/>), gw into <paramref name="dst"/>.</summary>
+    private void Leaf(int first, int stride, int count, float* dst)
+    {
+        int nn = _t.N * _t.N;
+        _first = first; _stride = stride; _gw = dst;
+        int tiles = count * _tilesH * _tilesW;
+        _chunk = Math.Clamp((Winograd.t_weightChunkFloats > 0 ? Winograd.t_weightChunkFloats : ChunkFloats) / (nn * (_mPadded + _nPadded)), 1, tiles);
+        _kc = GemmTuning.BlockDepth<float>(TK.NR, _chunk);
+        _pu = _u.Get(nn * PointU);
+        _pv = _v.Get(nn * PointV);
+        _pm = _m.Get(nn * PointM);
+        int parts = (long)nn * _outC * _g.Channels * tiles < (long)Gemm.ParallelThresholdFlops ? 1 : Math.Max(1, _threads);
+        if (_stage.Length < Math.Max(parts, WorkerPool.MaxParallelism))
+            _stage = AlignedBuffer<float>.Grow(_stage, Math.Max(parts, WorkerPool.MaxParallelism));
+        for (int k0 = 0; k0 < tiles; k0 += _chunk)
+        {
+            _k0 = k0;
+            _kLen = Math.Min(_chunk, tiles - k0);
+            _phase = 0;
+            WorkerPool.Run(this, Math.Min(parts, _kLen));
+            _phase = 1;
+            WorkerPool.Run(this, Math.Min(parts, nn));
+        }
+        _phase = 2;
+        WorkerPool.Run(this, Math.Min(parts, _outC));
     }
 
     public override void Execute(int index, int count)
@@ -101,7 +143,7 @@ internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork where TK : str
     {
         int nr = TK.NR, mr = TK.MR, n = _t.N, r = _t.R, nn = n * n, cin = _g.Channels, h = _g.Height, wd = _g.Width;
         int oh = _g.OutHeight, ow = _g.OutWidth, outC = _outC;
-        int q = _k0 + k, perImage = _tilesH * _tilesW, img = q / perImage, rest = q - img * perImage, ty = rest / _tilesW;
+        int q = _k0 + k, perImage = _tilesH * _tilesW, index = q / perImage, rest = q - index * perImage, ty = rest / _tilesW, img = _first + index * _stride;
         int oy = ty * Step, ox = (rest - ty * _tilesW) * Step;
         int pc = k / _kc * _kc, kcCur = Math.Min(_kc, _kLen - pc), kk = k - pc;
         int pointV = PointV, pointU = PointU;

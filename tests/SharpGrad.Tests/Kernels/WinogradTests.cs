@@ -109,6 +109,53 @@ public class WinogradTests
         AssertWithin(WeightGradient(x, gy, n, c, h, w, o, k, pad), whole, WeightBound(x, gy, n, c, h, w, o, k, pad), "weight gradient, one chunk");
     }
 
+    /// <summary>
+    /// The weight gradient of a batch is bit for bit the sum (one float32 addition per element) of the weight gradients
+    /// of its even-positioned and its odd-positioned images, each computed alone on a contiguous copy: the split
+    /// DistributedSampler makes between two processes, so one process at batch 2B gets exactly what two at batch B add.
+    /// With 1 and 2 threads; the default leaf (the CNN's second layer's channels, batches of 64 and 33) and small leaves
+    /// (several levels of the tree, odd counts). A single sum over the whole batch (leaves as large as the batch) does
+    /// not have the property: checked too, so the test can tell.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 32, 64, 12, 5, 0, 0)]   // the CNN's second layer, default leaf
+    [InlineData(33, 8, 16, 6, 3, 1, 0)]     // the equivalence test's second layer, an odd batch
+    [InlineData(12, 9, 10, 9, 5, 2, 2)]     // leaves of 2 images: three levels, partial tiles
+    [InlineData(7, 8, 12, 7, 3, 1, 1)]      // leaves of one image, odd counts at every level
+    public unsafe void WeightGradientOfABatchIsItsInterleavedHalvesSummed(int n, int c, int o, int hw, int k, int pad, int leaf)
+    {
+        var rng = new Random(n * 31 + c * 7 + k + leaf);
+        int ohw = hw + 2 * pad - k + 1, image = c * hw * hw, outImage = o * ohw * ohw;
+        float[] x = Random(rng, n * image).Select(v => (float)v).ToArray(), gy = Random(rng, n * outImage).Select(v => (float)v).ToArray();
+        var g = new ConvGeometry(c, hw, hw, k, k, 1, 1, pad, pad, 1, 1);
+        float[] Run(float[] xs, float[] gys, int count, int threads, int leafImages)
+        {
+            var gw = new float[o * c * k * k];
+            Array.Fill(gw, float.NaN);  // every element must be written
+            int saved = Winograd.t_weightLeafImages;
+            var savedMode = Winograd.t_mode;
+            Winograd.t_weightLeafImages = leafImages;
+            Winograd.t_mode = Winograd.Mode.Force;
+            try
+            {
+                Assert.True(Winograd.WeightGradientApplies<float>(g, o));
+                fixed (float* px = xs, pgy = gys, pgw = gw) ImplicitConv.WeightGradient(px, pgy, count, g, o, pgw, threads);
+            }
+            finally { Winograd.t_weightLeafImages = saved; Winograd.t_mode = savedMode; }
+            return gw;
+        }
+        float[] Pick(float[] all, int size, int parity) =>
+            Enumerable.Range(0, n).Where(i => i % 2 == parity).SelectMany(i => all.Skip(i * size).Take(size)).ToArray();
+        int evens = (n + 1) / 2;
+        float[] even = Run(Pick(x, image, 0), Pick(gy, outImage, 0), evens, 1, leaf);
+        float[] odd = Run(Pick(x, image, 1), Pick(gy, outImage, 1), n - evens, 1, leaf);
+        float[] expected = even.Zip(odd, (a, b) => a + b).ToArray();
+        Assert.Equal(expected, Run(x, gy, n, 1, leaf));
+        Assert.Equal(expected, Run(x, gy, n, 2, leaf));
+        // One sum over the whole batch rounds differently (the property is the tree's, not an accident of the data).
+        Assert.NotEqual(expected, Run(x, gy, n, 2, n));
+    }
+
     [Fact]
     public void AutoTakesWinogradForTheCnnsSecondLayerAndNotForSmallChannelCountsOrFloat64()
     {
@@ -117,7 +164,7 @@ public class WinogradTests
         Assert.True(Winograd.Applies<float>(conv2, 64));
         // A padded 5x5 layer's input gradient is a padded convolution of the same size (ImplicitConv.InputGradient): Winograd too.
         Assert.True(ImplicitConv.InputGradientSupported(conv2 with { PadH = 2, PadW = 2 }));
-        Assert.False(Winograd.WeightGradientApplies<float>(conv2, 64));  // the weight gradient only when forced (see there)
+        Assert.True(Winograd.WeightGradientApplies<float>(conv2, 64));
         // The unpadded layer's input gradient: not a full correlation (mostly zero border) but the forward's adjoint.
         Assert.False(ImplicitConv.InputGradientSupported(conv2));
         Assert.False(Winograd.Applies<double>(conv2, 64));
