@@ -23,6 +23,15 @@ internal static class LstmStep
         SharpGrad.Kernels.Gemm.MaxThreads = threads;
         // --lstm-pair 0: the two layers one after the other (each step split over the threads), for comparison.
         F.LstmPairMode = Int("lstm-pair", 1);
+        // --profile 1: the time of every op (forward and backward) per step, from OpProfile's marks (a build with
+        // -p:SharpGradProfile=true); --compile 1: the step captured once by Jit.Compile, then replayed.
+        bool profile = Int("profile", 0) != 0, compile = Int("compile", 0) != 0;
+        // --clip 0: no gradient clipping (ClipGradNorm returns the norm as a value, which a compiled step cannot replay:
+        // with --compile 1 the clip must be off), for measuring what compiling the rest of the step saves.
+        bool clip = Int("clip", 1) != 0;
+        if (compile && clip) throw new ArgumentException("--compile 1 needs --clip 0 (ClipGradNorm has no replayable form: it returns the norm).");
+        if (profile && !OpProfile.CompiledIn)
+            throw new ArgumentException("--profile 1 needs the library built with -p:SharpGradProfile=true (OpProfile's marks are compiled out otherwise).");
         var g = new Generator(0);
         var model = new CharRnn(CharRnnKind.Lstm, vocab, context, generator: g);
         var parameters = model.Parameters().ToArray();
@@ -41,18 +50,37 @@ internal static class LstmStep
         var phase = new double[4];
         // And the fastest step's part each (on a busy machine, the steps that ran without losing a core to another process).
         var fastest = new double[] { double.MaxValue, double.MaxValue, double.MaxValue, double.MaxValue };
+        var compiled = compile ? Jit.Compile(t =>
+        {
+            opt.ZeroGrad();
+            var loss = F.CrossEntropy(model.ForwardSequence(t[0]).Reshape(batch * context, vocab), t[1]);
+            loss.Backward();
+            opt.Step();
+            return loss;
+        }) : null;
         void Step(int i)
         {
             using var scope = new TensorScope();
+            if (compiled is not null)
+            {
+                compiled.Run(inputs[i], targets[i]);
+                return;
+            }
+            OpProfile.Charge("step: scope dispose");
             opt.ZeroGrad();
+            OpProfile.Charge("step: zero grad");
             long t0 = Stopwatch.GetTimestamp();
             var loss = F.CrossEntropy(model.ForwardSequence(inputs[i]).Reshape(batch * context, vocab), targets[i]);
+            OpProfile.Charge("step: forward tail");
             long t1 = Stopwatch.GetTimestamp();
             loss.Backward();
+            OpProfile.Charge("step: backward tail (leaf gradients)");
             long t2 = Stopwatch.GetTimestamp();
-            Utils.ClipGradNorm(parameters, 1.0);
+            if (clip) Utils.ClipGradNorm(parameters, 1.0);
+            OpProfile.Charge("step: ClipGradNorm");
             long t3 = Stopwatch.GetTimestamp();
             opt.Step();
+            OpProfile.Charge("step: AdamW");
             if (!phases || i < warmup) return;
             long t4 = Stopwatch.GetTimestamp();
             Span<long> marks = [t0, t1, t2, t3, t4];
@@ -64,6 +92,16 @@ internal static class LstmStep
             }
         }
         for (int i = 0; i < warmup; i++) Step(i);
+        if (compiled?.FallbackReason is { } why) throw new InvalidOperationException("lstm-step: the compiled step fell back to eager mode: " + why);
+        if (profile)
+        {
+            OpProfile.Clear();
+            OpProfile.Start();
+            for (int i = warmup; i < warmup + steps; i++) Step(i);
+            OpProfile.Charge("step: scope dispose");
+            OpProfile.Stop();
+            return OpProfile.Report(steps);
+        }
         var process = Process.GetCurrentProcess();
         var cpu0 = process.TotalProcessorTime;
         long allocated0 = GC.GetTotalAllocatedBytes(precise: true);
@@ -76,6 +114,6 @@ internal static class LstmStep
         string parts = phases ? string.Create(CultureInfo.InvariantCulture,
             $",\"ms_forward\":{1000 * phase[0] / steps:F3},\"ms_backward\":{1000 * phase[1] / steps:F3},\"ms_clip\":{1000 * phase[2] / steps:F3},\"ms_adamw\":{1000 * phase[3] / steps:F3},\"ms_forward_min\":{1000 * fastest[0]:F3},\"ms_backward_min\":{1000 * fastest[1]:F3}") : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"workload\":\"lstm-step\",\"threads\":{threads},\"lstm_pair\":{F.LstmPairMode},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"ms_per_step\":{1000 * seconds / steps:F3},\"allocated_bytes_per_step\":{allocated}{parts}}}");
+            $"{{\"workload\":\"lstm-step\",\"threads\":{threads},\"lstm_pair\":{F.LstmPairMode},\"compiled\":{(compile ? 1 : 0)},\"clip\":{(clip ? 1 : 0)},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"ms_per_step\":{1000 * seconds / steps:F3},\"allocated_bytes_per_step\":{allocated}{parts}}}");
     }
 }

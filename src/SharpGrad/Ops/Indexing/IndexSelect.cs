@@ -17,7 +17,7 @@ public sealed partial class Tensor
         var idx = CheckIndex(index, _shape[d], nameof(IndexSelect), $"dimension {d}");
         var (outer, size, inner) = Shapes.Split(_shape, d);
         var y = Uninitialized(Shapes.WithDim(_shape, d, idx.Length), DType);
-        DTypeDispatch.Any(DType, new SelectRowsKernel(this, y, outer, size, inner, idx));
+        DTypeDispatch.Any(DType, new SelectRowsKernel(this, y, outer, size, inner, index));
         return Autograd.ShouldRecord(this) ? RecordIndexSelect(y, this, d, index) : y;
     }
 
@@ -34,6 +34,16 @@ public sealed partial class Tensor
         return idx;
     }
 
+    /// <summary>The index's entries, each checked to lie in [−size, size), without a message built unless one is out of range.</summary>
+    private static long[] CheckedIndex(Tensor index, int size, string op)
+    {
+        var idx = index.Array<long>();
+        for (int i = 0; i < idx.Length; i++)
+            if (idx[i] < -size || idx[i] >= size)
+                throw new ArgumentOutOfRangeException(nameof(index), $"{op}: index {idx[i]} at position {i} is out of range for size {size}.");
+        return idx;
+    }
+
     private static Tensor RecordIndexSelect(Tensor y, Tensor x, int d, Tensor index) =>
         Autograd.Record(y, "IndexSelectBackward", [x], g => [g.IndexAddInto(x._shape, d, index)]);
 
@@ -43,20 +53,26 @@ public sealed partial class Tensor
     /// </summary>
     internal Tensor IndexAddInto(int[] fullShape, int dim, Tensor index)
     {
-        var y = Empty(fullShape, DType);
+        var y = Uninitialized(fullShape, DType); // cleared by the kernel, so that a replay starts from zeros too
         var (outer, size, inner) = Shapes.Split(fullShape, dim);
-        DTypeDispatch.Float(DType, new IndexAddIntoKernel(this, y, outer, size, inner, index.Array<long>()), nameof(IndexSelect));
+        DTypeDispatch.Float(DType, new IndexAddIntoKernel(this, y, outer, size, inner, index), nameof(IndexSelect));
         return Autograd.ShouldRecord(this) ? RecordIndexAddInto(y, this, dim, index) : y;
     }
 
     private static Tensor RecordIndexAddInto(Tensor y, Tensor x, int dim, Tensor index) =>
         Autograd.Record(y, "IndexAddBackward", [x], g => [g.IndexSelect(dim, index)]);
 
-    /// <summary>y[o, j, :] = x[o, idx[j], :], one row copy per index entry.</summary>
-    private readonly struct SelectRowsKernel(Tensor x, Tensor y, int outer, int size, int inner, long[] idx) : IAnyKernel
+    /// <summary>
+    /// y[o, j, :] = x[o, idx[j], :], one row copy per index entry. A compiled step replays it on the index tensor's
+    /// values of that step, so the kernel checks each entry itself (the op's checks ran on the captured call's values).
+    /// </summary>
+    private readonly struct SelectRowsKernel(Tensor x, Tensor y, int outer, int size, int inner, Tensor index) : IAnyKernel, ICapturedKernel
     {
+        public void Declare(Capture capture) => Capture.Buffers(capture, [x, index], [y]);
+
         public void Run<T>() where T : unmanaged
         {
+            long[] idx = CheckedIndex(index, size, nameof(IndexSelect));
             ReadOnlySpan<T> xs = x.Span<T>();
             Span<T> ys = y.Span<T>();
             for (int o = 0; o < outer; o++)
@@ -68,13 +84,17 @@ public sealed partial class Tensor
         }
     }
 
-    /// <summary>y[o, idx[j], :] += g[o, j, :], in index order (deterministic when an index repeats).</summary>
-    private readonly struct IndexAddIntoKernel(Tensor g, Tensor y, int outer, int size, int inner, long[] idx) : IFloatKernel
+    /// <summary>y = 0, then y[o, idx[j], :] += g[o, j, :], in index order (deterministic when an index repeats).</summary>
+    private readonly struct IndexAddIntoKernel(Tensor g, Tensor y, int outer, int size, int inner, Tensor index) : IFloatKernel, ICapturedKernel
     {
+        public void Declare(Capture capture) => Capture.Buffers(capture, [g, index], [y]);
+
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
         {
+            long[] idx = CheckedIndex(index, size, nameof(IndexSelect));
             ReadOnlySpan<T> gs = g.Span<T>();
             Span<T> ys = y.Span<T>();
+            ys.Clear();
             for (int o = 0; o < outer; o++)
                 for (int j = 0; j < idx.Length; j++)
                 {

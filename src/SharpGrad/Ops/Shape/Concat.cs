@@ -50,8 +50,14 @@ public sealed partial class Tensor
         return Rank(a) >= Rank(b) ? a : b;
     }
 
-    private readonly struct ConcatKernel(Tensor[] inputs, Tensor y, int outer, int total, int inner, int d) : IAnyKernel
+    private readonly struct ConcatKernel(Tensor[] inputs, Tensor y, int outer, int total, int inner, int d) : IAnyKernel, ICapturedKernel
     {
+        public void Declare(Capture capture)
+        {
+            foreach (var t in inputs) capture.Reads(t);
+            capture.Writes(y);
+        }
+
         public void Run<T>() where T : unmanaged
         {
             Span<T> ys = y.Span<T>();

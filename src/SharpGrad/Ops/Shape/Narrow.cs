@@ -43,10 +43,13 @@ public sealed partial class Tensor
 
     /// <summary>
     /// x is (outer, xRows, inner) and y (outer, yRows, inner): rows [start, start + yRows) of x copied to y (Narrow), or
-    /// with <paramref name="place"/> all of x copied to rows [start, start + xRows) of y (PadInto).
+    /// with <paramref name="place"/> all of x copied to rows [start, start + xRows) of y (PadInto). A replay rewrites the
+    /// same rows: PadInto's other rows stay the zeros its output was made with (a plan's buffers belong to it alone).
     /// </summary>
-    private readonly struct RowsKernel(Tensor x, Tensor y, int outer, int xRows, int yRows, int inner, int start, bool place) : IAnyKernel
+    private readonly struct RowsKernel(Tensor x, Tensor y, int outer, int xRows, int yRows, int inner, int start, bool place) : IAnyKernel, ICapturedKernel
     {
+        public void Declare(Capture capture) => Capture.Buffers(capture, [x], [y]);
+
         public void Run<T>() where T : unmanaged
         {
             if (place) Layout.Place<T>(x.Span<T>(), outer, xRows, inner, y.Span<T>(), yRows, start);

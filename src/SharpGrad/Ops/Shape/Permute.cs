@@ -38,8 +38,10 @@ public sealed partial class Tensor
     /// Walks the output in order, one run of its last dimension at a time: a block copy when that dimension is also the
     /// input's innermost, else a strided gather.
     /// </summary>
-    private readonly struct PermuteKernel(Tensor x, int[] perm, Tensor y) : IAnyKernel
+    private readonly struct PermuteKernel(Tensor x, int[] perm, Tensor y) : IAnyKernel, ICapturedKernel
     {
+        public void Declare(Capture capture) => Capture.Buffers(capture, [x], [y]);
+
         public void Run<T>() where T : unmanaged
         {
             ReadOnlySpan<T> xs = x.Span<T>();
@@ -48,7 +50,9 @@ public sealed partial class Tensor
             int rank = shape.Length;
             if (ys.Length == 0) return;
             if (rank == 0) { ys[0] = xs[0]; return; }
-            int[] inStrides = Shapes.ContiguousStrides(shape);
+            // The input's strides on the stack (not Shapes.ContiguousStrides' array): a compiled step's replay allocates nothing.
+            Span<int> inStrides = stackalloc int[rank];
+            for (int i = rank - 1, stride = 1; i >= 0; stride *= Math.Max(shape[i], 1), i--) inStrides[i] = stride;
             Span<int> outShape = stackalloc int[rank];
             Span<int> strides = stackalloc int[rank];
             for (int i = 0; i < rank; i++) { outShape[i] = shape[perm[i]]; strides[i] = inStrides[perm[i]]; }

@@ -1,0 +1,74 @@
+using SharpGrad.NN;
+using SharpGrad.Optim;
+using SharpGrad.Tests.Kernels;
+using F = SharpGrad.NN.Functional;
+
+namespace SharpGrad.Tests.Jit;
+
+/// <summary>
+/// The character LSTM language model's training step (embedding, two LSTM layers, whose outputs are taken from the
+/// sequence op's result with Narrow, the linear head, cross-entropy, AdamW) compiled: captured once and replayed, with
+/// the same losses and parameters bit for bit as the same steps run eagerly, and no allocation per replay.
+/// </summary>
+[Collection(GemmCollection.Name)]
+public class JitLstmTests
+{
+    private const int Vocab = 11, Context = 6, Batch = 5;
+
+    private static (CharRnn Model, AdamW Opt) Model()
+    {
+        var model = new CharRnn(CharRnnKind.Lstm, Vocab, Context, embeddingDim: 8, hidden: 16, layers: 2, generator: new Generator(21));
+        model.Train();
+        return (model, new AdamW(model.Parameters(), 3e-3, weightDecay: 0.01));
+    }
+
+    private static Tensor Step(CharRnn model, AdamW opt, Tensor x, Tensor y)
+    {
+        opt.ZeroGrad();
+        var loss = F.CrossEntropy(model.ForwardSequence(x).Reshape(Batch * Context, Vocab), y);
+        loss.Backward();
+        opt.Step();
+        return loss;
+    }
+
+    private static (Tensor X, Tensor Y)[] Batches(int count)
+    {
+        var g = new Generator(5);
+        return Enumerable.Range(0, count).Select(_ => (
+            Tensor.FromArray(Enumerable.Range(0, Batch * Context).Select(_ => (long)g.NextInt(Vocab)).ToArray(), Batch, Context),
+            Tensor.FromArray(Enumerable.Range(0, Batch * Context).Select(_ => (long)g.NextInt(Vocab)).ToArray(), Batch * Context))).ToArray();
+    }
+
+    private static double[] Flat(Module m) => m.Parameters().SelectMany(p => p.ToArray<double>()).ToArray();
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)] // the two layers' forward as one op (LstmPair)
+    public void LstmLanguageModelStepReplaysBitIdenticallyWithoutAllocating(int pairMode)
+    {
+        int savedMode = F.LstmPairMode;
+        F.LstmPairMode = pairMode;
+        try
+        {
+            var batches = Batches(8);
+            var (eagerModel, eagerOpt) = Model();
+            var eagerLosses = batches.Select(b => Step(eagerModel, eagerOpt, b.X, b.Y).Item()).ToArray();
+
+            var (model, opt) = Model();
+            var step = SharpGrad.Jit.Compile(t => Step(model, opt, t[0], t[1]));
+            var losses = batches.Select(b => step.Run(b.X, b.Y).Item()).ToArray();
+            Assert.Null(step.FallbackReason);
+            Assert.True(step.LastRunReplayed);
+            Assert.Equal(eagerLosses, losses);
+            Assert.Equal(Flat(eagerModel), Flat(model));
+
+            var (x, y) = batches[0];
+            step.Run(x, y);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20; i++) step.Run(x, y);
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.True(step.LastRunReplayed);
+        }
+        finally { F.LstmPairMode = savedMode; }
+    }
+}
