@@ -71,4 +71,18 @@ public class JitLstmTests
         }
         finally { F.LstmPairMode = savedMode; }
     }
+
+    [Fact]
+    public void AReplayedEmbeddingRefusesATokenOutOfRange()
+    {
+        var batches = Batches(4);
+        var (model, opt) = Model();
+        var step = SharpGrad.Jit.Compile(t => Step(model, opt, t[0], t[1]));
+        foreach (var (x, y) in batches) step.Run(x, y);
+        Assert.True(step.LastRunReplayed);
+        var bad = batches[0].X.ToArray<long>();
+        bad[7] = Vocab; // one past the embedding's last row: the replay skips Embedding's own check, the kernel's refuses it
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => step.Run(Tensor.FromArray(bad, Batch, Context), batches[0].Y));
+        Assert.Contains($"index {Vocab} at position 7 is out of range for size {Vocab}", e.Message);
+    }
 }
