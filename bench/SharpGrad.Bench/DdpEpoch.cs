@@ -137,7 +137,7 @@ internal static class DdpEpoch
                 string.Join(',', Enumerable.Range(0, group.WorldSize).Select(r => times[r * parts.Length + i].ToString("F2", CultureInfo.InvariantCulture))) + "]}")) + "]";
         }
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"workload\":\"ddp-epoch\",\"model\":\"{modelName}\",\"processes\":{group.WorldSize},\"threads\":{threads},\"rank\":{group.Rank},\"batch\":{global},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"buckets\":{ddp?.BucketCount ?? 0},\"reduction\":\"{(ddp is null ? "none" : ddp.Reduction.ToString())}\",\"sharded_step\":{(sharded ? "true" : "false")},\"compiled\":{(compile ? "true" : "false")},") +
+            $"{{\"workload\":\"ddp-epoch\",\"model\":\"{modelName}\",\"processes\":{group.WorldSize},\"threads\":{threads},\"rank\":{group.Rank},\"batch\":{global},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"buckets\":{ddp?.BucketCount ?? 0},\"reduction\":\"{(ddp is null ? "none" : ddp.Reduction.ToString())}\",\"sharded_step\":{(sharded ? "true" : "false")},\"windowed_step_plans\":{ddp?.WindowedStepPlans ?? 0},\"compiled\":{(compile ? "true" : "false")},") +
             string.Create(CultureInfo.InvariantCulture, $"\"cpu_seconds_all_ranks\":{totalCpu:F4},\"per_rank\":{{\"cpu\":{PerRank(0)},\"forward_cpu\":{PerRank(1)},\"backward_cpu\":{PerRank(2)},\"ddp_hooks_wall\":{PerRank(3)},\"ddp_wait_wall\":{PerRank(4)},\"ddp_finish_wall\":{PerRank(5)},\"optimizer_cpu\":{PerRank(6)},\"loading_cpu\":{PerRank(7)},\"gen0\":{PerRank(8)},\"gen2\":{PerRank(9)},\"gc_pause\":{PerRank(10)},\"wait_cpu\":{PerRank(11)},\"train_step_cpu\":{PerRank(12)},\"replayed\":{PerRank(13)}}}{profile}}}");
     }
 }
