@@ -142,7 +142,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
     /// <paramref name="bucket"/>: eagerly, or replayed (the end of the pass is then a recorded instruction of its own
     /// instead of a queued callback).
     /// </summary>
-    private void GradientReady(Bucket bucket, int offset, Array source, bool replay)
+    private void GradientReady(Bucket bucket, int offset, Array source, bool replay, bool inSlot = false)
     {
         long t0 = Stopwatch.GetTimestamp();
         if (!_passActive)
@@ -152,7 +152,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
             BucketsStartedDuringBackward = 0;
             if (!replay) Autograd.QueueCallback(FinishPass);
         }
-        bucket.Put(source, offset);
+        bucket.Put(source, offset, inSlot);
         if (bucket.Pending == 0)
         {
             StartReadyBuckets();
@@ -166,7 +166,57 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
     /// <summary>A recorded gradient hook (see <see cref="OnGradientReady"/>).</summary>
     private sealed class GradientReadyInstruction(DistributedDataParallel owner, Bucket bucket, int offset, Array source) : Instruction
     {
-        public override void Run() => owner.GradientReady(bucket, offset, source, replay: true);
+        public DistributedDataParallel Owner => owner;
+
+        public Bucket Bucket => bucket;
+
+        public int Offset => offset;
+
+        public Array Source => source;
+
+        /// <summary>Whether the product that makes the gradient writes it straight into the bucket's slot (<see cref="WireGradientProductsToSlots"/>).</summary>
+        public bool InSlot { get; set; }
+
+        public override void Run() => owner.GradientReady(bucket, offset, source, replay: true, InSlot);
+    }
+
+    /// <summary>
+    /// Gradients as views of their bucket (PyTorch: <c>gradient_as_bucket_view</c>), for the gradients a plan makes with
+    /// one matrix product (a Linear's weight gradient): when the product's output array is written by nothing else and
+    /// read by nothing but the gradient hook, the product writes into the parameter's place in this process's slot of
+    /// the shared window, and the hook copies nothing (this process's own chunk is then summed from the slot too). The
+    /// array the product wrote before is left alone: nothing in the plan reads it, and the parameter's gradient after
+    /// the pass is the bucket's mean tensor anyway. Safe as the hook's copy is: the product runs after this process
+    /// left the pass before, when no process reads the slot any more, and before this process publishes the bucket.
+    /// </summary>
+    private void WireGradientProductsToSlots(Instruction[] plan, Array? result)
+    {
+        if (Reduction != GradientReduction.SharedMemory || Group.WorldSize == 1) return;
+        for (int h = 0; h < plan.Length; h++)
+        {
+            if (plan[h] is not GradientReadyInstruction hook || !ReferenceEquals(hook.Owner, this) || hook.InSlot) continue;
+            var source = hook.Source;
+            if (ReferenceEquals(source, result)) continue;
+            int writer = -1;
+            bool alone = true;
+            for (int k = 0; k < plan.Length && alone; k++)
+            {
+                if (k == h) continue;
+                bool writes = System.Array.IndexOf(plan[k].WriteSet, source) >= 0, reads = System.Array.IndexOf(plan[k].ReadSet, source) >= 0;
+                if (writes && writer < 0 && k < h) writer = k;
+                else if (writes || reads || plan[k] is GradientReadyInstruction other && ReferenceEquals(other.Source, source)) alone = false;
+            }
+            if (!alone || writer < 0) continue;
+            nint slot = hook.Bucket.SlotAddress(hook.Offset);
+            switch (plan[writer])
+            {
+                case GemmInstruction<float> g when ReferenceEquals(g.C, source) && !g.Split && g.Output == 0 && slot != 0: g.Output = slot; break;
+                case GemmInstruction<double> g when ReferenceEquals(g.C, source) && !g.Split && g.Output == 0 && slot != 0: g.Output = slot; break;
+                default: continue;
+            }
+            hook.InSlot = true;
+            GradientProductsInSlots++;
+        }
     }
 
     /// <summary>
@@ -182,6 +232,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
 
         public void PlanLowered(Instruction[] plan, Array? result)
         {
+            owner.WireGradientProductsToSlots(plan, result);
             _deferOthersMeans = owner.MeansReadOnlyByShardedStep(this, plan, result);
             if (_deferOthersMeans) _stepReadsWindow = owner.WireShardedStepToWindow(this, plan);
         }
@@ -328,6 +379,9 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
 
     /// <summary>How many compiled plans have their sharded step reading the means in the window and writing its updated parameters there (<see cref="WireShardedStepToWindow"/>).</summary>
     internal int WindowedStepPlans { get; private set; }
+
+    /// <summary>How many gradients of compiled plans are written by their product straight into their bucket's slot (<see cref="WireGradientProductsToSlots"/>).</summary>
+    internal int GradientProductsInSlots { get; private set; }
 
     /// <summary>Whether <see cref="ShardOptimizerStep"/> sharded an optimizer's step.</summary>
     public bool OptimizerStepSharded => _shard is not null;
@@ -549,6 +603,9 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
             }
         }
 
+        /// <summary>Through shared memory: the address of the parameter at <paramref name="offset"/>'s element 0 in this process's slot (0 otherwise).</summary>
+        public nint SlotAddress(int offset) => Shared ? (nint)((byte*)_data + (long)offset * _dtype.ElementSize()) : 0;
+
         /// <summary>Through shared memory: the addresses of the parameter at <paramref name="offset"/>'s element 0 in this process's result area and gather area.</summary>
         public (nint Mean, nint Gathered) WindowAddresses(int offset) =>
             _sharedFloat is { } f ? (f.MeanAddress(offset), f.GatheredAddress(offset)) :
@@ -596,11 +653,15 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         /// <paramref name="offset"/>. Through shared memory only the values the other processes sum are copied: this
         /// process sums its own chunk reading <paramref name="source"/> itself, which the pass leaves as it is until then.
         /// </summary>
-        public void Put(Array source, int offset)
+        /// <param name="source">The gradient's elements.</param>
+        /// <param name="offset">The parameter's offset in the bucket.</param>
+        /// <param name="inSlot">The gradient is already in this process's slot (its product wrote it there): nothing to copy.</param>
+        public void Put(Array source, int offset, bool inSlot = false)
         {
             int i = System.Array.IndexOf(Offsets, offset);
             int end = offset + Parameters[i].Numel;
-            if (Shared)
+            if (inSlot) _sources[i] = null; // the own chunk is summed from the slot
+            else if (Shared)
             {
                 _sources[i] = source;
                 var (ownStart, ownEnd) = OwnChunk;
