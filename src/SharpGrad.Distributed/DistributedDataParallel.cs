@@ -142,7 +142,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
     /// <paramref name="bucket"/>: eagerly, or replayed (the end of the pass is then a recorded instruction of its own
     /// instead of a queued callback).
     /// </summary>
-    private void GradientReady(Bucket bucket, int offset, Array source, bool replay)
+    private void GradientReady(Bucket bucket, int offset, Array source, bool replay, bool inSlot = false)
     {
         long t0 = Stopwatch.GetTimestamp();
         if (!_passActive)
@@ -152,7 +152,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
             BucketsStartedDuringBackward = 0;
             if (!replay) Autograd.QueueCallback(FinishPass);
         }
-        bucket.Put(source, offset);
+        bucket.Put(source, offset, inSlot);
         if (bucket.Pending == 0)
         {
             StartReadyBuckets();
@@ -166,7 +166,57 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
     /// <summary>A recorded gradient hook (see <see cref="OnGradientReady"/>).</summary>
     private sealed class GradientReadyInstruction(DistributedDataParallel owner, Bucket bucket, int offset, Array source) : Instruction
     {
-        public override void Run() => owner.GradientReady(bucket, offset, source, replay: true);
+        public DistributedDataParallel Owner => owner;
+
+        public Bucket Bucket => bucket;
+
+        public int Offset => offset;
+
+        public Array Source => source;
+
+        /// <summary>Whether the product that makes the gradient writes it straight into the bucket's slot (<see cref="WireGradientProductsToSlots"/>).</summary>
+        public bool InSlot { get; set; }
+
+        public override void Run() => owner.GradientReady(bucket, offset, source, replay: true, InSlot);
+    }
+
+    /// <summary>
+    /// Gradients as views of their bucket (PyTorch: <c>gradient_as_bucket_view</c>), for the gradients a plan makes with
+    /// one matrix product (a Linear's weight gradient): when the product's output array is written by nothing else and
+    /// read by nothing but the gradient hook, the product writes into the parameter's place in this process's slot of
+    /// the shared window, and the hook copies nothing (this process's own chunk is then summed from the slot too). The
+    /// array the product wrote before is left alone: nothing in the plan reads it, and the parameter's gradient after
+    /// the pass is the bucket's mean tensor anyway. Safe as the hook's copy is: the product runs after this process
+    /// left the pass before, when no process reads the slot any more, and before this process publishes the bucket.
+    /// </summary>
+    private void WireGradientProductsToSlots(Instruction[] plan, Array? result)
+    {
+        if (Reduction != GradientReduction.SharedMemory || Group.WorldSize == 1) return;
+        for (int h = 0; h < plan.Length; h++)
+        {
+            if (plan[h] is not GradientReadyInstruction hook || !ReferenceEquals(hook.Owner, this) || hook.InSlot) continue;
+            var source = hook.Source;
+            if (ReferenceEquals(source, result)) continue;
+            int writer = -1;
+            bool alone = true;
+            for (int k = 0; k < plan.Length && alone; k++)
+            {
+                if (k == h) continue;
+                bool writes = System.Array.IndexOf(plan[k].WriteSet, source) >= 0, reads = System.Array.IndexOf(plan[k].ReadSet, source) >= 0;
+                if (writes && writer < 0 && k < h) writer = k;
+                else if (writes || reads || plan[k] is GradientReadyInstruction other && ReferenceEquals(other.Source, source)) alone = false;
+            }
+            if (!alone || writer < 0) continue;
+            nint slot = hook.Bucket.SlotAddress(hook.Offset);
+            switch (plan[writer])
+            {
+                case GemmInstruction<float> g when ReferenceEquals(g.C, source) && !g.Split && g.Output == 0 && slot != 0: g.Output = slot; break;
+                case GemmInstruction<double> g when ReferenceEquals(g.C, source) && !g.Split && g.Output == 0 && slot != 0: g.Output = slot; break;
+                default: continue;
+            }
+            hook.InSlot = true;
+            GradientProductsInSlots++;
+        }
     }
 
     /// <summary>
@@ -176,10 +226,72 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
     private sealed class FinishPassInstruction(DistributedDataParallel owner, Tensor[] buffers) : Instruction, IPlanObserver
     {
         private bool _deferOthersMeans;
+        private bool[][]? _stepReadsWindow;
 
-        public void PlanLowered(Instruction[] plan, Array? result) => _deferOthersMeans = owner.MeansReadOnlyByShardedStep(this, plan, result);
+        public DistributedDataParallel Owner => owner;
 
-        public override void Run() => owner.FinishPassCore(buffers, _deferOthersMeans);
+        public void PlanLowered(Instruction[] plan, Array? result)
+        {
+            owner.WireGradientProductsToSlots(plan, result);
+            _deferOthersMeans = owner.MeansReadOnlyByShardedStep(this, plan, result);
+            if (_deferOthersMeans) _stepReadsWindow = owner.WireShardedStepToWindow(this, plan);
+        }
+
+        public override void Run() => owner.FinishPassCore(buffers, _deferOthersMeans, _stepReadsWindow);
+    }
+
+    /// <summary>
+    /// Where a plan's one sharded step follows this end of the pass and is followed at once by its gather (the order
+    /// <see cref="Optimizer.Step"/> records them in), points the step at the window: it reads its range of each mean in
+    /// this process's result area, where the reduction leaves it, and copies its updated range of each parameter into
+    /// this process's gather area as it goes, so that the gather only publishes it and reads the others'. That saves the
+    /// copy of the own chunk of the means into the gradients and the gather's re-read of the updated chunk. Safe because
+    /// the step runs after the reduction has seen every process's inputs of the pass (no process reads the gather area
+    /// from the step before any more) and before this process publishes again (its result area stays as it is); the own
+    /// chunk of such a gradient is then deferred too. Returns, per bucket and parameter, whether the step reads the
+    /// window for it (null: the plan is not of that shape and nothing changes).
+    /// </summary>
+    private bool[][]? WireShardedStepToWindow(FinishPassInstruction self, Instruction[] plan)
+    {
+        if (_shard is null) return null;
+        int finish = -1, stepAt = -1, gatherAt = -1;
+        for (int k = 0; k < plan.Length; k++)
+        {
+            switch (plan[k])
+            {
+                case FinishPassInstruction f when ReferenceEquals(f.Owner, this):
+                    if (finish >= 0 || !ReferenceEquals(f, self)) return null;
+                    finish = k;
+                    break;
+                case ShardedStepInstruction s when ReferenceEquals(s.Optimizer, _shard.Optimizer):
+                    if (stepAt >= 0) return null;
+                    stepAt = k;
+                    break;
+                case OptimizerShard.GatherInstruction g when ReferenceEquals(g.Shard, _shard):
+                    if (gatherAt >= 0) return null;
+                    gatherAt = k;
+                    break;
+            }
+        }
+        if (finish < 0 || stepAt <= finish || gatherAt != stepAt + 1) return null;
+        var step = (ShardedStepInstruction)plan[stepAt];
+        var gather = (OptimizerShard.GatherInstruction)plan[gatherAt];
+        var parameters = _shard.Optimizer.Parameters;
+        var means = new nint[parameters.Count];
+        var updated = new nint[parameters.Count];
+        var reads = _buckets.Select(b => new bool[b.Parameters.Length]).ToArray();
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            if (!_slots.TryGetValue(parameters[i], out var slot) || step.Gradients[i] is not { } g) continue;
+            int k = System.Array.IndexOf(_buckets, slot.Bucket), j = System.Array.IndexOf(slot.Bucket.Offsets, slot.Offset);
+            if (!ReferenceEquals(slot.Bucket.Gradients[j].Storage, g) || step.Ranges[i] != _shard.Range(i)) continue;
+            (means[i], updated[i]) = slot.Bucket.WindowAddresses(slot.Offset);
+            reads[k][j] = true;
+        }
+        step.Window = (means, updated);
+        gather.OwnWritten = reads;
+        WindowedStepPlans++;
+        return reads;
     }
 
     /// <summary>
@@ -227,13 +339,13 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         FinishPassCore(buffers);
     }
 
-    private void FinishPassCore(Tensor[] buffers, bool deferOthersMeans = false)
+    private void FinishPassCore(Tensor[] buffers, bool deferOthersMeans = false, bool[][]? stepReadsWindow = null)
     {
         long t0 = Stopwatch.GetTimestamp();
         _passActive = false;
         foreach (var bucket in _buckets) bucket.FillMissing();
         StartReadyBuckets();
-        foreach (var bucket in _buckets) bucket.Complete(ref _waitTicks, deferOthersMeans);
+        for (int k = 0; k < _buckets.Length; k++) _buckets[k].Complete(ref _waitTicks, deferOthersMeans, stepReadsWindow?[k]);
         foreach (var b in buffers) Group.Broadcast(b, 0);
         _passes++;
         _finishTicks += Stopwatch.GetTimestamp() - t0;
@@ -264,6 +376,12 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         optimizer.Shard = _shard = new OptimizerShard(this, optimizer);
         return true;
     }
+
+    /// <summary>How many compiled plans have their sharded step reading the means in the window and writing its updated parameters there (<see cref="WireShardedStepToWindow"/>).</summary>
+    internal int WindowedStepPlans { get; private set; }
+
+    /// <summary>How many gradients of compiled plans are written by their product straight into their bucket's slot (<see cref="WireGradientProductsToSlots"/>).</summary>
+    internal int GradientProductsInSlots { get; private set; }
 
     /// <summary>Whether <see cref="ShardOptimizerStep"/> sharded an optimizer's step.</summary>
     public bool OptimizerStepSharded => _shard is not null;
@@ -338,15 +456,21 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
             Gather();
         }
 
-        private void Gather()
+        private void Gather(bool[][]? ownWritten = null)
         {
-            foreach (var bucket in _owner._buckets) bucket.Gather(bucket.Parameters, ref _waitTicks);
+            for (int k = 0; k < _owner._buckets.Length; k++)
+                _owner._buckets[k].Gather(_owner._buckets[k].Parameters, ref _waitTicks, ownWritten?[k]);
         }
 
         /// <summary>The recorded gather of the updated parameters after a sharded optimizer step.</summary>
-        private sealed class GatherInstruction(OptimizerShard shard) : Instruction
+        public sealed class GatherInstruction(OptimizerShard shard) : Instruction
         {
-            public override void Run() => shard.Gather();
+            public OptimizerShard Shard => shard;
+
+            /// <summary>Per bucket and parameter: whether the replayed step already wrote its own chunk into the gather area (<see cref="WireShardedStepToWindow"/>).</summary>
+            public bool[][]? OwnWritten { get; set; }
+
+            public override void Run() => shard.Gather(OwnWritten);
         }
 
         public void GatherState()
@@ -462,16 +586,30 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         private sealed class DeferredMean(Bucket bucket, int index) : IDeferredGradient
         {
             public bool Pending;
+            public bool Whole; // this process's chunk too (the sharded step read it in the window)
 
             public void Write()
             {
                 if (!Pending) return;
                 Pending = false;
                 var g = bucket._gradients[index];
-                if (bucket._sharedFloat is { } f) f.CopyOthersMean(bucket.Offsets[index], g.Span<float>());
+                if (bucket._sharedFloat is { } f)
+                {
+                    if (Whole) f.CopyMean(bucket.Offsets[index], g.Span<float>());
+                    else f.CopyOthersMean(bucket.Offsets[index], g.Span<float>());
+                }
+                else if (Whole) bucket._sharedDouble!.CopyMean(bucket.Offsets[index], g.Span<double>());
                 else bucket._sharedDouble!.CopyOthersMean(bucket.Offsets[index], g.Span<double>());
             }
         }
+
+        /// <summary>Through shared memory: the address of the parameter at <paramref name="offset"/>'s element 0 in this process's slot (0 otherwise).</summary>
+        public nint SlotAddress(int offset) => Shared ? (nint)((byte*)_data + (long)offset * _dtype.ElementSize()) : 0;
+
+        /// <summary>Through shared memory: the addresses of the parameter at <paramref name="offset"/>'s element 0 in this process's result area and gather area.</summary>
+        public (nint Mean, nint Gathered) WindowAddresses(int offset) =>
+            _sharedFloat is { } f ? (f.MeanAddress(offset), f.GatheredAddress(offset)) :
+            _sharedDouble is { } d ? (d.MeanAddress(offset), d.GatheredAddress(offset)) : (0, 0);
 
         /// <summary>The values [Start, End) of the bucket this process reduces (all of them without shared memory).</summary>
         public (int Start, int End) OwnChunk => _sharedFloat?.OwnChunk ?? _sharedDouble?.OwnChunk ?? (0, _count);
@@ -480,19 +618,22 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         /// Gives every process the others' chunks of <paramref name="tensors"/> (laid out as the bucket's parameters;
         /// null: skipped), each process's own chunk being the one it holds current: a collective, through shared memory.
         /// </summary>
-        public void Gather(Tensor?[] tensors, ref long waitTicks)
+        /// <param name="tensors">The tensors, laid out as the bucket's parameters (null: skipped).</param>
+        /// <param name="waitTicks">Adds the time spent waiting for the other processes.</param>
+        /// <param name="ownWritten">Per tensor (null: none): its own chunk is already in this process's gather area.</param>
+        public void Gather(Tensor?[] tensors, ref long waitTicks, bool[]? ownWritten = null)
         {
-            if (_sharedFloat is not null) Gather(_sharedFloat, tensors, ref waitTicks);
-            else if (_sharedDouble is not null) Gather(_sharedDouble, tensors, ref waitTicks);
+            if (_sharedFloat is not null) Gather(_sharedFloat, tensors, ref waitTicks, ownWritten);
+            else if (_sharedDouble is not null) Gather(_sharedDouble, tensors, ref waitTicks, ownWritten);
         }
 
-        private void Gather<T>(SharedMemoryAllReduce<T> shared, Tensor?[] tensors, ref long waitTicks) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        private void Gather<T>(SharedMemoryAllReduce<T> shared, Tensor?[] tensors, ref long waitTicks, bool[]? ownWritten) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         {
             var (start, end) = shared.OwnChunk;
             var own = shared.BeginGather(ref waitTicks);
             for (int i = 0; i < tensors.Length; i++)
             {
-                if (tensors[i] is not { } t) continue;
+                if (tensors[i] is not { } t || ownWritten is not null && ownWritten[i]) continue;
                 int a = Math.Max(start, Offsets[i]), b = Math.Min(end, Offsets[i] + t.Numel);
                 if (a < b) t.Span<T>().Slice(a - Offsets[i], b - a).CopyTo(own[(a - start)..]);
             }
@@ -512,11 +653,15 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         /// <paramref name="offset"/>. Through shared memory only the values the other processes sum are copied: this
         /// process sums its own chunk reading <paramref name="source"/> itself, which the pass leaves as it is until then.
         /// </summary>
-        public void Put(Array source, int offset)
+        /// <param name="source">The gradient's elements.</param>
+        /// <param name="offset">The parameter's offset in the bucket.</param>
+        /// <param name="inSlot">The gradient is already in this process's slot (its product wrote it there): nothing to copy.</param>
+        public void Put(Array source, int offset, bool inSlot = false)
         {
             int i = System.Array.IndexOf(Offsets, offset);
             int end = offset + Parameters[i].Numel;
-            if (Shared)
+            if (inSlot) _sources[i] = null; // the own chunk is summed from the slot
+            else if (Shared)
             {
                 _sources[i] = source;
                 var (ownStart, ownEnd) = OwnChunk;
@@ -585,7 +730,8 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
         /// <summary>Waits for the reduction, then sets every parameter's gradient to the mean; ready for the next pass.</summary>
         /// <param name="waitTicks">Adds the time spent waiting for the other processes.</param>
         /// <param name="deferOthersMeans">Through shared memory: copy only this process's chunk of each mean now and the rest when the parameter's <see cref="Tensor.Grad"/> is read (<see cref="DeferredMean"/>).</param>
-        public void Complete(ref long waitTicks, bool deferOthersMeans)
+        /// <param name="stepReadsWindow">Per parameter (null: none), with <paramref name="deferOthersMeans"/>: the replayed sharded step reads this process's chunk of the mean in the window, so none of it is copied now (all of it is deferred).</param>
+        public void Complete(ref long waitTicks, bool deferOthersMeans, bool[]? stepReadsWindow = null)
         {
             bool divide = false;
             if (_inFlight)
@@ -614,7 +760,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
                 {
                     var slice = Floats.Slice(Offsets[i], g.Numel);
                     if (!_inFlight) slice.CopyTo(g.Span<float>());
-                    else if (_sharedFloat is not null && deferOthersMeans) _sharedFloat.CopyOwnMean(Offsets[i], g.Span<float>());
+                    else if (_sharedFloat is not null && deferOthersMeans) { if (stepReadsWindow?[i] != true) _sharedFloat.CopyOwnMean(Offsets[i], g.Span<float>()); }
                     else if (_sharedFloat is not null) _sharedFloat.CopyMean(Offsets[i], g.Span<float>());
                     else if (divide) TensorPrimitives.Divide(slice, (float)_group.WorldSize, g.Span<float>());
                     else slice.CopyTo(g.Span<float>());
@@ -623,7 +769,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
                 {
                     var slice = Doubles.Slice(Offsets[i], g.Numel);
                     if (!_inFlight) slice.CopyTo(g.Span<double>());
-                    else if (_sharedDouble is not null && deferOthersMeans) _sharedDouble.CopyOwnMean(Offsets[i], g.Span<double>());
+                    else if (_sharedDouble is not null && deferOthersMeans) { if (stepReadsWindow?[i] != true) _sharedDouble.CopyOwnMean(Offsets[i], g.Span<double>()); }
                     else if (_sharedDouble is not null) _sharedDouble.CopyMean(Offsets[i], g.Span<double>());
                     else if (divide) TensorPrimitives.Divide(slice, (double)_group.WorldSize, g.Span<double>());
                     else slice.CopyTo(g.Span<double>());
@@ -637,6 +783,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
                 if (_inFlight && Shared && deferOthersMeans)
                 {
                     _deferred[i].Pending = true;
+                    _deferred[i].Whole = stepReadsWindow?[i] == true;
                     Parameters[i].DeferGradient(_deferred[i]);
                 }
                 _arrived[i] = false;

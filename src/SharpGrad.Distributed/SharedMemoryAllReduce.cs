@@ -140,6 +140,20 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
     /// </summary>
     public void CopyOthersMean(int start, Span<T> destination) => CopyChunks(gathered: false, start, destination, own: false, others: true);
 
+    /// <summary>
+    /// The address of value <paramref name="index"/> of this process's result area: from the end of <see cref="Reduce"/>
+    /// until this process publishes its next pass it holds the mean there for the values of <see cref="OwnChunk"/>.
+    /// </summary>
+    public nint MeanAddress(int index) => (nint)(Mean(_group.Rank) + index);
+
+    /// <summary>
+    /// The address of value <paramref name="index"/> of this process's gather area. Its <see cref="OwnChunk"/> values
+    /// may be written there before <see cref="BeginGather"/> once <see cref="Reduce"/> has seen every process's
+    /// inputs of the pass (nobody reads the area from the gather before any more), if <see cref="BeginGather"/>'s caller
+    /// then leaves them as they are.
+    /// </summary>
+    public nint GatheredAddress(int index) => (nint)(Gathered(_group.Rank) + index);
+
     /// <summary>The values [Start, End) this process owns: it sums them in <see cref="Reduce"/> and gives them in a gather.</summary>
     public (int Start, int End) OwnChunk => (_chunkStart[_group.Rank], _chunkStart[_group.Rank + 1]);
 

@@ -420,13 +420,30 @@ internal sealed class GemmInstruction<T>(bool transA, bool transB, int m, int n,
         else Multiply();
     }
 
+    /// <summary>
+    /// Set, once the plan is final, by an instruction that owns memory the product should be written to instead of
+    /// <see cref="C"/> (a data-parallel bucket's slot, so that the gradient need not be copied there): the address of
+    /// C's element 0 in it, C's length valid from there; 0 (the default): into <see cref="C"/>. Not for a split product.
+    /// </summary>
+    internal nint Output
+    {
+        get => _output;
+        set
+        {
+            if (value != 0 && _split is not null) throw new InvalidOperationException("GemmInstruction: a split product writes its own output blocks.");
+            _output = value;
+        }
+    }
+
+    private nint _output;
+
     /// <summary>The type with the shape, e.g. <c>GemmInstruction&lt;Single&gt; 64x256x784 NT relu</c>.</summary>
     public override string Describe() =>
         $"{base.Describe()} {m}x{n}x{k} {(transA ? 'T' : 'N')}{(transB ? 'T' : 'N')}{(bias is null ? "" : " bias")}{(activation == GemmActivation.Relu ? " relu" : "")}";
 
-    private void Multiply() =>
-        Kernels.Gemm.Multiply(transA, transB, m, n, k, T.One, a, Math.Max(1, transA ? m : k), b, Math.Max(1, transB ? k : n), T.Zero, c, Math.Max(1, n),
-            bias, activation);
+    private unsafe void Multiply() =>
+        Kernels.Gemm.Multiply(transA, transB, m, n, k, T.One, a, Math.Max(1, transA ? m : k), b, Math.Max(1, transB ? k : n), T.Zero,
+            Output != 0 ? new Span<T>((void*)Output, c.Length) : c, Math.Max(1, n), bias, activation);
 }
 
 internal sealed class SumToInstruction<T>(T[] g, int[] gShape, T[] r, int[] shape) : Instruction where T : unmanaged, IFloatingPointIeee754<T>

@@ -10,5 +10,19 @@ internal sealed class ShardedStepInstruction(Optim.Optimizer optimizer, Array?[]
     /// <summary>The optimizer whose step this is (it reads only its ranges of the gradients).</summary>
     public Optim.Optimizer Optimizer => optimizer;
 
-    public override void Run() => optimizer.ReplayShardedStep(gradients, ranges);
+    /// <summary>Per optimizer parameter, the gradient array seen at capture (null: no gradient then).</summary>
+    public Array?[] Gradients => gradients;
+
+    /// <summary>Per optimizer parameter, the element range this process updates.</summary>
+    public (int Start, int Count)[] Ranges => ranges;
+
+    /// <summary>
+    /// Set by the data-parallel wrapper once the plan is final (null: none): per optimizer parameter, the address of its
+    /// element 0 in memory the wrapper owns, where the step reads its range of the gradient instead of from
+    /// <see cref="Gradients"/> (the mean where the reduction left it), and where it copies its updated range of the
+    /// parameter to (where the other processes gather it); 0 where the arrays are used as captured.
+    /// </summary>
+    public (nint[] Means, nint[] Updated)? Window { get; set; }
+
+    public override void Run() => optimizer.ReplayShardedStep(gradients, ranges, Window);
 }

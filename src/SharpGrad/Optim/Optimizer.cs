@@ -223,13 +223,42 @@ public abstract class Optimizer
     /// <summary>
     /// The sharded <see cref="Step"/> as captured in a compiled step: this process's range of every parameter (as
     /// <see cref="IOptimizerShard.Range"/> gave it at capture) from the gradient arrays the capture saw; the shard's
-    /// gather is an instruction of its own.
+    /// gather is an instruction of its own. With <paramref name="window"/> (<see cref="ShardedStepInstruction.Window"/>),
+    /// the parameters it gives addresses for read their gradient there and copy their updated range there.
     /// </summary>
-    internal void ReplayShardedStep(Array?[] gradients, (int Start, int Count)[] ranges)
+    internal void ReplayShardedStep(Array?[] gradients, (int Start, int Count)[] ranges, (nint[] Means, nint[] Updated)? window = null)
     {
         StepCount++;
         for (int i = 0; i < gradients.Length; i++)
-            if (gradients[i] is { } g) UpdateRange(i, g, ranges[i].Start, ranges[i].Count);
+        {
+            if (gradients[i] is not { } g) continue;
+            var (start, count) = ranges[i];
+            if (window is not { } w || (w.Means[i] == 0 && w.Updated[i] == 0)) UpdateRange(i, g, start, count);
+            else if (g is float[] f) UpdateWindowed(i, f, start, count, w.Means[i], w.Updated[i]);
+            else UpdateWindowed(i, (double[])g, start, count, w.Means[i], w.Updated[i]);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="UpdateRange"/> with the gradient read at <paramref name="mean"/> (the address of element 0; 0: from
+    /// <paramref name="gradient"/>) and each updated block of the parameter copied to <paramref name="updated"/> (the
+    /// address of element 0; 0: not copied) while it is still in cache. The update is element-wise, so updating the range
+    /// in blocks gives its values exactly.
+    /// </summary>
+    private unsafe void UpdateWindowed<T>(int index, T[] gradient, int start, int count, nint mean, nint updated) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const int Block = 8192; // elements: the block's parameter, gradient and two state slices stay in the core's L2
+        var parameter = _parameters[index].Span<T>();
+        ReadOnlySpan<T> g = mean != 0 ? new ReadOnlySpan<T>((void*)mean, gradient.Length) : gradient;
+        int at = start, end = start + count;
+        do
+        {
+            int n = Math.Min(Block, end - at);
+            UpdateSlice(index, parameter, g, at, n);
+            if (updated != 0) parameter.Slice(at, n).CopyTo(new Span<T>((T*)updated + at, n));
+            at += n;
+        }
+        while (at < end);
     }
 
     /// <summary>
