@@ -62,7 +62,7 @@ internal static class FlashAttention
 
     /// <summary>
     /// Scores of one block into <paramref name="s"/>: <c>scale · q·k + mask</c>, −∞ where masked. The block's keys are
-    /// first transposed into <paramref name="kt"/> [D, cols], so each row of scores is one <see cref="AccumulateRow{T}"/>
+    /// first transposed into <paramref name="kt"/> [D, cols], so the rows of scores are one <see cref="AccumulateRows{T}"/>
     /// over D with the keys in the vector lanes (a dot product per (row, key) costs a call and a horizontal sum for
     /// every 32 features of a typical head).
     /// </summary>

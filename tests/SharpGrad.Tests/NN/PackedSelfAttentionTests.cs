@@ -135,6 +135,31 @@ public class PackedSelfAttentionTests
         Assert.NotEqual(0, gPacked[1].Abs().Max().Item()); // the in-projection weight gets a gradient
     }
 
+    [Theory]
+    [InlineData(16, 32, 16)] // the LM's score blocks: one float32 vector per row
+    [InlineData(9, 16, 32)]
+    [InlineData(7, 5, 37)]   // vector and scalar columns, a leftover row group
+    [InlineData(3, 8, 3)]    // fewer rows than one group
+    public void FourRowAccumulationGivesTheBitsOfOneRowAtATime(int rows, int count, int n)
+    {
+        var g = new Generator(24);
+        int aRowStride = count + 3, bStride = n + 2, cRowStride = n + 1;
+        float[] a = Tensor.Randn([rows * aRowStride], g).ToArray<float>(), b = Tensor.Randn([count * bStride], g).ToArray<float>();
+        float[] c0 = Tensor.Randn([rows * cRowStride], g).ToArray<float>();
+        float[] one = (float[])c0.Clone(), four = (float[])c0.Clone();
+        for (int r = 0; r < rows; r++) FlashAttention.AccumulateRow<float>(a.AsSpan(r * aRowStride), 1, count, b, bStride, one.AsSpan(r * cRowStride), n);
+        FlashAttention.AccumulateRows<float>(a, aRowStride, 1, count, b, bStride, four, cRowStride, n, rows);
+        Assert.Equal(one, four);
+        // And the sums themselves, in double: c + Σ_j a b.
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < n; i++)
+            {
+                double expected = c0[r * cRowStride + i];
+                for (int j = 0; j < count; j++) expected += (double)a[r * aRowStride + j] * b[j * bStride + i];
+                Assert.True(Math.Abs(four[r * cRowStride + i] - expected) <= 1e-5 * (1 + count), $"row {r}, column {i}: {four[r * cRowStride + i]} vs {expected}");
+            }
+    }
+
     [Fact]
     public void BadPackedShapesAreRefusedWithTheShape()
     {
