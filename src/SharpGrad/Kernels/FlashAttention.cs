@@ -22,9 +22,33 @@ internal static class FlashAttention
 {
     public const int BlockRows = 32, BlockKeys = 64;
 
-    /// <summary>The shapes and options of one call; spans are [slices, rows, features] row-major.</summary>
+    /// <summary>
+    /// The shapes and options of one call. With <paramref name="PackedHeads"/> = 0 the spans are [slices, rows, features]
+    /// row-major. With <paramref name="PackedHeads"/> = H &gt; 0 (self-attention, Lq = Lk, D = Dv) slice n is batch n / H,
+    /// head n % H, and q, k and v are read in place from one [batch, L, 3·H·D] array (a fused in-projection's output:
+    /// queries, then keys, then values, each head's D features side by side) and the output is written as
+    /// [batch, L, H·D]: no head split or merge copies. Either way every slice runs the same arithmetic in the same order.
+    /// </summary>
     public readonly record struct Problem(int Slices, int Lq, int Lk, int D, int Dv, double Scale, bool Causal, double DropoutP, ulong Seed,
-        int[]? MaskOffsets, int MaskRowStride, int MaskColStride, bool MaskIsBool);
+        int[]? MaskOffsets, int MaskRowStride, int MaskColStride, bool MaskIsBool, int PackedHeads = 0)
+    {
+        /// <summary>Distance between two rows of q.</summary>
+        public int QStride => PackedHeads > 0 ? 3 * PackedHeads * D : D;
+        /// <summary>Distance between two rows of k.</summary>
+        public int KStride => PackedHeads > 0 ? 3 * PackedHeads * D : D;
+        /// <summary>Distance between two rows of v.</summary>
+        public int VStride => PackedHeads > 0 ? 3 * PackedHeads * D : Dv;
+        /// <summary>Distance between two rows of the output (and of its gradient).</summary>
+        public int OStride => PackedHeads > 0 ? PackedHeads * Dv : Dv;
+        /// <summary>Where slice <paramref name="n"/>'s first query row starts.</summary>
+        public int QStart(int n) => PackedHeads > 0 ? n / PackedHeads * Lq * QStride + n % PackedHeads * D : n * Lq * D;
+        /// <summary>Where slice <paramref name="n"/>'s first key row starts.</summary>
+        public int KStart(int n) => PackedHeads > 0 ? QStart(n) + PackedHeads * D : n * Lk * D;
+        /// <summary>Where slice <paramref name="n"/>'s first value row starts.</summary>
+        public int VStart(int n) => PackedHeads > 0 ? QStart(n) + 2 * PackedHeads * D : n * Lk * Dv;
+        /// <summary>Where slice <paramref name="n"/>'s first output row starts.</summary>
+        public int OStart(int n) => PackedHeads > 0 ? n / PackedHeads * Lq * OStride + n % PackedHeads * Dv : n * Lq * Dv;
+    }
 
     /// <summary>Whether key <paramref name="c"/> is kept by dropout for (slice, row).</summary>
     public static bool Keep(ulong seed, int slice, int row, int c, int lq, int lk, double p)
@@ -38,7 +62,7 @@ internal static class FlashAttention
 
     /// <summary>
     /// Scores of one block into <paramref name="s"/>: <c>scale · q·k + mask</c>, −∞ where masked. The block's keys are
-    /// first transposed into <paramref name="kt"/> [D, cols], so each row of scores is one <see cref="AccumulateRow{T}"/>
+    /// first transposed into <paramref name="kt"/> [D, cols], so the rows of scores are one <see cref="AccumulateRows{T}"/>
     /// over D with the keys in the vector lanes (a dot product per (row, key) costs a call and a horizontal sum for
     /// every 32 features of a typical head).
     /// </summary>
@@ -46,13 +70,13 @@ internal static class FlashAttention
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         T scale = T.CreateTruncating(pr.Scale);
-        int d = pr.D;
-        Transpose(k.Slice(c0 * d, cols * d), cols, d, kt);
+        int d = pr.D, qst = pr.QStride;
+        Transpose(k.Slice(c0 * pr.KStride), cols, d, pr.KStride, kt);
+        s.Slice(0, rows * cols).Clear();
+        AccumulateRows(q.Slice(r0 * qst), qst, 1, d, kt, cols, s, cols, cols, rows);
         for (int r = 0; r < rows; r++)
         {
             var sr = s.Slice(r * cols, cols);
-            sr.Clear();
-            AccumulateRow(q.Slice((r0 + r) * d, d), 1, d, kt, cols, sr, cols);
             TensorPrimitives.Multiply(sr, scale, sr);
             if (pr.MaskOffsets is { } offsets)
             {
@@ -69,12 +93,12 @@ internal static class FlashAttention
         }
     }
 
-    /// <summary><paramref name="dst"/> [cols, rows] = <paramref name="src"/> [rows, cols]ᵀ.</summary>
-    private static void Transpose<T>(ReadOnlySpan<T> src, int rows, int cols, Span<T> dst)
+    /// <summary><paramref name="dst"/> [cols, rows] = <paramref name="src"/> [rows, cols]ᵀ, the source's rows <paramref name="stride"/> apart.</summary>
+    private static void Transpose<T>(ReadOnlySpan<T> src, int rows, int cols, int stride, Span<T> dst)
     {
         for (int r = 0; r < rows; r++)
         {
-            var row = src.Slice(r * cols, cols);
+            var row = src.Slice(r * stride, cols);
             for (int c = 0; c < row.Length; c++) dst[c * rows + r] = row[c];
         }
     }
@@ -104,6 +128,73 @@ internal static class FlashAttention
             for (int j = 0; j < count; j++) acc = T.FusedMultiplyAdd(Unsafe.Add(ref ra, j * aStride), Unsafe.Add(ref rb, j * bStride + i), acc);
             Unsafe.Add(ref rc, i) = acc;
         }
+    }
+
+    /// <summary>
+    /// <see cref="AccumulateRow{T}"/> for <paramref name="rowCount"/> rows at once: row r reads a from
+    /// <c>a[r·aRowStride + j·aStride]</c> and adds into <c>c[r·cRowStride + i]</c>, all sharing b. Four rows go through
+    /// the vector loop together, so each load of b feeds four independent chains of fused multiply-adds instead of one
+    /// chain waiting on the previous one (the blocks of a short sequence have a single vector per row). Each element is
+    /// still the same chain over j in order as <see cref="AccumulateRow{T}"/>'s: the same bits.
+    /// </summary>
+    internal static void AccumulateRows<T>(ReadOnlySpan<T> a, int aRowStride, int aStride, int count, ReadOnlySpan<T> b, int bStride,
+        Span<T> c, int cRowStride, int n, int rowCount) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int r = 0;
+        if (count > 0 && n > 0)
+        {
+            for (; r + 4 <= rowCount; r += 4)
+            {
+                if ((long)(r + 3) * aRowStride + (long)(count - 1) * aStride >= a.Length || (long)(count - 1) * bStride + n > b.Length
+                    || (long)(r + 3) * cRowStride + n > c.Length)
+                    throw new ArgumentOutOfRangeException(nameof(n), "AccumulateRows: operands too short.");
+                ref T ra = ref Unsafe.Add(ref MemoryMarshal.GetReference(a), r * aRowStride);
+                ref T rb = ref MemoryMarshal.GetReference(b);
+                ref T rc = ref Unsafe.Add(ref MemoryMarshal.GetReference(c), r * cRowStride);
+                int i = 0;
+                if (Vec512<T>.IsAccelerated) i = Columns4<T, Vec512<T>>(ref ra, aRowStride, aStride, count, ref rb, bStride, ref rc, cRowStride, i, n);
+                if (Vec256<T>.IsAccelerated) i = Columns4<T, Vec256<T>>(ref ra, aRowStride, aStride, count, ref rb, bStride, ref rc, cRowStride, i, n);
+                if (Vec128<T>.IsAccelerated) i = Columns4<T, Vec128<T>>(ref ra, aRowStride, aStride, count, ref rb, bStride, ref rc, cRowStride, i, n);
+                for (int q = 0; q < 4; q++)
+                    for (int ii = i; ii < n; ii++)
+                    {
+                        ref T cq = ref Unsafe.Add(ref rc, q * cRowStride + ii);
+                        T acc = cq;
+                        for (int j = 0; j < count; j++) acc = T.FusedMultiplyAdd(Unsafe.Add(ref ra, q * aRowStride + j * aStride), Unsafe.Add(ref rb, j * bStride + ii), acc);
+                        cq = acc;
+                    }
+            }
+        }
+        for (; r < rowCount; r++)
+            AccumulateRow(a.Slice(r * aRowStride), aStride, count, b, bStride, c.Slice(r * cRowStride), n);
+    }
+
+    /// <summary>The columns [i, n) of <see cref="AccumulateRows{T}"/>' four rows that fill whole vectors of <typeparamref name="TV"/>; returns where it stopped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Columns4<T, TV>(ref T a, int aRowStride, int aStride, int count, ref T b, int bStride, ref T c, int cRowStride, int i, int n)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        int w = TV.Count;
+        nuint c1 = (nuint)cRowStride, c2 = 2 * c1, c3 = 3 * c1;
+        for (; i <= n - w; i += w)
+        {
+            nuint ci = (nuint)i;
+            TV acc0 = TV.Load(ref c, ci), acc1 = TV.Load(ref c, ci + c1), acc2 = TV.Load(ref c, ci + c2), acc3 = TV.Load(ref c, ci + c3);
+            for (int j = 0; j < count; j++)
+            {
+                TV x = TV.Load(ref b, (nuint)(j * bStride + i));
+                ref T aj = ref Unsafe.Add(ref a, j * aStride);
+                acc0 = TV.FusedMultiplyAdd(TV.Create(aj), x, acc0);
+                acc1 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref aj, aRowStride)), x, acc1);
+                acc2 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref aj, 2 * aRowStride)), x, acc2);
+                acc3 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref aj, 3 * aRowStride)), x, acc3);
+            }
+            acc0.Store(ref c, ci);
+            acc1.Store(ref c, ci + c1);
+            acc2.Store(ref c, ci + c2);
+            acc3.Store(ref c, ci + c3);
+        }
+        return i;
     }
 
     /// <summary>The columns [i, n) of <see cref="AccumulateRow{T}"/> that fill whole vectors of <typeparamref name="TV"/>, two at a time; returns where it stopped.</summary>
@@ -142,22 +233,23 @@ internal static class FlashAttention
     public static void Forward<T>(in Problem pr, ReadOnlySpan<T> q, ReadOnlySpan<T> k, ReadOnlySpan<T> v, ReadOnlySpan<T> mask, Span<T> o, Span<T> lse, int first, int last)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int lq = pr.Lq, lk = pr.Lk, d = pr.D, dv = pr.Dv;
+        int lq = pr.Lq, lk = pr.Lk, d = pr.D, dv = pr.Dv, vst = pr.VStride, ost = pr.OStride;
         var s = new T[BlockRows * BlockKeys];
         var kt = new T[d * BlockKeys];
         var m = new T[BlockRows];
         var l = new T[BlockRows];
+        var attends = new bool[BlockRows];
         T keepScale = T.CreateTruncating(1 / (1 - pr.DropoutP));
         for (int slice = first; slice < last; slice++)
         {
-            var qs = q.Slice(slice * lq * d, lq * d);
-            var ks = k.Slice(slice * lk * d, lk * d);
-            var vs = v.Slice(slice * lk * dv, lk * dv);
-            var os = o.Slice(slice * lq * dv, lq * dv);
+            var qs = q.Slice(pr.QStart(slice));
+            var ks = k.Slice(pr.KStart(slice));
+            var vs = v.Slice(pr.VStart(slice));
+            var os = o.Slice(pr.OStart(slice));
             for (int r0 = 0; r0 < lq; r0 += BlockRows)
             {
                 int rows = Math.Min(BlockRows, lq - r0);
-                os.Slice(r0 * dv, rows * dv).Clear();
+                for (int r = 0; r < rows; r++) os.Slice((r0 + r) * ost, dv).Clear();
                 m.AsSpan().Fill(T.NegativeInfinity);
                 l.AsSpan().Clear();
                 int keysEnd = pr.Causal ? Math.Min(lk, r0 + rows) : lk;
@@ -166,28 +258,34 @@ internal static class FlashAttention
                     int cols = Math.Min(BlockKeys, keysEnd - c0);
                     var sb = s.AsSpan(0, rows * cols);
                     Scores(pr, slice, qs, ks, mask, r0, rows, c0, cols, sb, kt);
+                    bool skipped = false;
                     for (int r = 0; r < rows; r++)
                     {
                         var sr = sb.Slice(r * cols, cols);
                         T blockMax = TensorPrimitives.Max<T>(sr);
                         T mNew = T.Max(m[r], blockMax);
-                        if (T.IsNegativeInfinity(mNew)) continue; // nothing attended yet
+                        attends[r] = !T.IsNegativeInfinity(mNew);
+                        if (!attends[r]) { skipped = true; continue; } // nothing attended yet
                         T correction = T.Exp(m[r] - mNew);
-                        var orow = os.Slice((r0 + r) * dv, dv);
+                        var orow = os.Slice((r0 + r) * ost, dv);
                         if (correction != T.One) TensorPrimitives.Multiply(orow, correction, orow);
                         FloatExp.ExpShifted(sr, mNew); // the probabilities (unnormalised); masked keys give 0
                         T rowSum = TensorPrimitives.Sum<T>(sr);
                         if (pr.DropoutP > 0)
                             for (int c = 0; c < cols; c++)
                                 sr[c] = Keep(pr.Seed, slice, r0 + r, c0 + c, lq, lk, pr.DropoutP) ? sr[c] * keepScale : T.Zero;
-                        AccumulateRow<T>(sr, 1, cols, vs.Slice(c0 * dv), dv, orow, dv);
                         l[r] = l[r] * correction + rowSum;
                         m[r] = mNew;
                     }
+                    // O += P V for the block's rows (after their correction above), four rows per pass.
+                    if (!skipped) AccumulateRows<T>(sb, cols, 1, cols, vs.Slice(c0 * vst), vst, os.Slice(r0 * ost), ost, dv, rows);
+                    else
+                        for (int r = 0; r < rows; r++)
+                            if (attends[r]) AccumulateRow<T>(sb.Slice(r * cols, cols), 1, cols, vs.Slice(c0 * vst), vst, os.Slice((r0 + r) * ost, dv), dv);
                 }
                 for (int r = 0; r < rows; r++)
                 {
-                    var orow = os.Slice((r0 + r) * dv, dv);
+                    var orow = os.Slice((r0 + r) * ost, dv);
                     TensorPrimitives.Divide(orow, l[r], orow); // l = 0 (all masked): 0/0 = NaN, as PyTorch
                     lse[slice * lq + r0 + r] = m[r] + T.Log(l[r]);
                 }
@@ -205,7 +303,7 @@ internal static class FlashAttention
         ReadOnlySpan<T> lse, ReadOnlySpan<T> go, Span<T> gq, Span<T> gk, Span<T> gv, int first, int last)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int lq = pr.Lq, lk = pr.Lk, d = pr.D, dv = pr.Dv;
+        int lq = pr.Lq, lk = pr.Lk, d = pr.D, dv = pr.Dv, qst = pr.QStride, kst = pr.KStride, vst = pr.VStride, ost = pr.OStride;
         var s = new T[BlockRows * BlockKeys];
         var ds = new T[BlockRows * BlockKeys];
         var kt = new T[Math.Max(d, dv) * BlockKeys];
@@ -213,19 +311,20 @@ internal static class FlashAttention
         T scale = T.CreateTruncating(pr.Scale), keepScale = T.CreateTruncating(1 / (1 - pr.DropoutP));
         for (int slice = first; slice < last; slice++)
         {
-            var qs = q.Slice(slice * lq * d, lq * d);
-            var ks = k.Slice(slice * lk * d, lk * d);
-            var vs = v.Slice(slice * lk * dv, lk * dv);
-            var os = o.Slice(slice * lq * dv, lq * dv);
-            var gos = go.Slice(slice * lq * dv, lq * dv);
-            var gqs = gq.Slice(slice * lq * d, lq * d);
-            var gks = gk.Slice(slice * lk * d, lk * d);
-            var gvs = gv.Slice(slice * lk * dv, lk * dv);
-            gqs.Clear(); gks.Clear(); gvs.Clear();
+            var qs = q.Slice(pr.QStart(slice));
+            var ks = k.Slice(pr.KStart(slice));
+            var vs = v.Slice(pr.VStart(slice));
+            var os = o.Slice(pr.OStart(slice));
+            var gos = go.Slice(pr.OStart(slice));
+            var gqs = gq.Slice(pr.QStart(slice));
+            var gks = gk.Slice(pr.KStart(slice));
+            var gvs = gv.Slice(pr.VStart(slice));
+            for (int r = 0; r < lq; r++) gqs.Slice(r * qst, d).Clear();
+            for (int r = 0; r < lk; r++) { gks.Slice(r * kst, d).Clear(); gvs.Slice(r * vst, dv).Clear(); }
             for (int r0 = 0; r0 < lq; r0 += BlockRows)
             {
                 int rows = Math.Min(BlockRows, lq - r0);
-                for (int r = 0; r < rows; r++) delta[r] = TensorPrimitives.Dot<T>(gos.Slice((r0 + r) * dv, dv), os.Slice((r0 + r) * dv, dv));
+                for (int r = 0; r < rows; r++) delta[r] = TensorPrimitives.Dot<T>(gos.Slice((r0 + r) * ost, dv), os.Slice((r0 + r) * ost, dv));
                 int keysEnd = pr.Causal ? Math.Min(lk, r0 + rows) : lk;
                 for (int c0 = 0; c0 < keysEnd; c0 += BlockKeys)
                 {
@@ -233,7 +332,9 @@ internal static class FlashAttention
                     var pb = s.AsSpan(0, rows * cols);
                     var db = ds.AsSpan(0, rows * cols);
                     Scores(pr, slice, qs, ks, mask, r0, rows, c0, cols, pb, kt);
-                    Transpose(vs.Slice(c0 * dv, cols * dv), cols, dv, kt); // Vᵀ of the block, for dO Vᵀ
+                    Transpose(vs.Slice(c0 * vst), cols, dv, vst, kt); // Vᵀ of the block, for dO Vᵀ
+                    db.Clear();
+                    AccumulateRows<T>(gos.Slice(r0 * ost), ost, 1, dv, kt, cols, db, cols, cols, rows); // dO Vᵀ
                     for (int r = 0; r < rows; r++)
                     {
                         var pr_ = pb.Slice(r * cols, cols);
@@ -247,8 +348,6 @@ internal static class FlashAttention
                             continue;
                         }
                         FloatExp.ExpShifted(pr_, rowLse); // P
-                        dr.Clear();
-                        AccumulateRow<T>(gos.Slice((r0 + r) * dv, dv), 1, dv, kt, cols, dr, cols); // dO Vᵀ
                         if (pr.DropoutP > 0)
                         {
                             for (int c = 0; c < cols; c++)
@@ -265,13 +364,9 @@ internal static class FlashAttention
                             TensorPrimitives.Multiply(dr, scale, dr);
                         }
                     }
-                    for (int c = 0; c < cols; c++)
-                    {
-                        AccumulateRow<T>(pb.Slice(c), cols, rows, gos.Slice(r0 * dv), dv, gvs.Slice((c0 + c) * dv, dv), dv); // dV += (P∘Z)ᵀ dO
-                        AccumulateRow<T>(db.Slice(c), cols, rows, qs.Slice(r0 * d), d, gks.Slice((c0 + c) * d, d), d); // dK += dSᵀ Q
-                    }
-                    for (int r = 0; r < rows; r++)
-                        AccumulateRow<T>(db.Slice(r * cols, cols), 1, cols, ks.Slice(c0 * d), d, gqs.Slice((r0 + r) * d, d), d); // dQ += dS K
+                    AccumulateRows<T>(pb, 1, cols, rows, gos.Slice(r0 * ost), ost, gvs.Slice(c0 * vst), vst, dv, cols); // dV += (P∘Z)ᵀ dO
+                    AccumulateRows<T>(db, 1, cols, rows, qs.Slice(r0 * qst), qst, gks.Slice(c0 * kst), kst, d, cols); // dK += dSᵀ Q
+                    AccumulateRows<T>(db, cols, 1, cols, ks.Slice(c0 * kst), kst, gqs.Slice(r0 * qst), qst, d, rows); // dQ += dS K
                 }
             }
         }

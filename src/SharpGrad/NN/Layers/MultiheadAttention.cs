@@ -95,37 +95,56 @@ public sealed class MultiheadAttention : Module
             throw new ArgumentException($"MultiheadAttention: batch sizes or key/value lengths disagree: query {Shapes.Format(query.ShapeRef)}, key {Shapes.Format(key.ShapeRef)}, value {Shapes.Format(value.ShapeRef)}.");
         int b = q.Size(0), l = q.Size(1), s = k.Size(1), h = NumHeads, hd = EmbedDim / NumHeads;
 
-        Tensor Project(Tensor x, int part) => Functional.Linear(x, InProjWeight.Narrow(0, part * EmbedDim, EmbedDim), InProjBias?.Narrow(0, part * EmbedDim, EmbedDim))
-            .Reshape(b, x.Size(1), h, hd).Transpose(1, 2); // [B, heads, seq, hd]
-        var qh = Project(q, 0);
-        var kh = Project(k, 1);
-        var vh = Project(v, 2);
-
         // isCausal stands for the lower-triangular attnMask when none is given; alone it is the kernel's causal mode.
         var causalMask = isCausal && attnMask is null && keyPaddingMask is not null ? CausalAttend(l, s).LogicalNot() : attnMask;
         var mask = CombinedMask(keyPaddingMask, causalMask, b, l, s, batched, q.DType);
         bool causal = isCausal && mask is null;
         double p = Training ? Dropout : 0;
-        Tensor attended;
+        Tensor joined;
         Tensor? weights = null;
-        if (!needWeights)
-            attended = Functional.ScaledDotProductAttention(qh, kh, vh, mask, p, causal, generator: DropoutGenerator);
+        if (PacksSelfAttention(query, key, value, needWeights))
+        {
+            // Self-attention: one in-projection product for q, k and v, the kernel reading the heads in place and
+            // writing them merged. In eval mode a recorded forward keeps the per-part ops, which the ONNX exporter reads.
+            var qkv = Functional.Linear(q, InProjWeight, InProjBias);
+            joined = Functional.PackedSelfAttention(qkv, h, mask, p, causal, DropoutGenerator);
+        }
         else
         {
-            // The probabilities are wanted: the same computation written out, so they can be returned.
-            var scores = qh.MatMul(kh.Transpose(2, 3)) * (1 / Math.Sqrt(hd));
-            if (causal) mask = CausalAttend(l, s);
-            if (mask is not null) scores = mask.DType == DType.Bool ? scores.MaskedFill(mask.LogicalNot(), double.NegativeInfinity) : scores + mask;
-            var probabilities = Functional.Dropout(scores.Softmax(-1), p, p > 0, DropoutGenerator);
-            attended = probabilities.MatMul(vh);
-            weights = probabilities.Mean(1); // averaged over heads: [B, L, S]
-            if (!batched) weights = weights.Squeeze(0);
+            Tensor Project(Tensor x, int part) => Functional.Linear(x, InProjWeight.Narrow(0, part * EmbedDim, EmbedDim), InProjBias?.Narrow(0, part * EmbedDim, EmbedDim))
+                .Reshape(b, x.Size(1), h, hd).Transpose(1, 2); // [B, heads, seq, hd]
+            var qh = Project(q, 0);
+            var kh = Project(k, 1);
+            var vh = Project(v, 2);
+            Tensor attended;
+            if (!needWeights)
+                attended = Functional.ScaledDotProductAttention(qh, kh, vh, mask, p, causal, generator: DropoutGenerator);
+            else
+            {
+                // The probabilities are wanted: the same computation written out, so they can be returned.
+                var scores = qh.MatMul(kh.Transpose(2, 3)) * (1 / Math.Sqrt(hd));
+                if (causal) mask = CausalAttend(l, s);
+                if (mask is not null) scores = mask.DType == DType.Bool ? scores.MaskedFill(mask.LogicalNot(), double.NegativeInfinity) : scores + mask;
+                var probabilities = Functional.Dropout(scores.Softmax(-1), p, p > 0, DropoutGenerator);
+                attended = probabilities.MatMul(vh);
+                weights = probabilities.Mean(1); // averaged over heads: [B, L, S]
+                if (!batched) weights = weights.Squeeze(0);
+            }
+            joined = attended.Transpose(1, 2).Reshape(b, l, EmbedDim);
         }
-        var joined = attended.Transpose(1, 2).Reshape(b, l, EmbedDim);
         var output = OutProj.Forward(joined);
         output = !batched ? output.Squeeze(0) : BatchFirst ? output : output.Transpose(0, 1);
         return (output, weights);
     }
+
+    /// <summary>
+    /// Whether this call takes the packed self-attention path: one tensor as query, key and value, no weights wanted, not
+    /// inside a <see cref="Jit"/> capture, and either training or not recorded (a recorded eval forward keeps the
+    /// per-part projections and the head split/merge on the tape, the form the ONNX exporter reads).
+    /// </summary>
+    private bool PacksSelfAttention(Tensor query, Tensor key, Tensor value, bool needWeights) =>
+        ReferenceEquals(query, key) && ReferenceEquals(key, value) && !needWeights && Capture.Active is null
+        && (Training || !(SharpGrad.Autograd.ShouldRecord(query, InProjWeight) || (InProjBias is not null && SharpGrad.Autograd.ShouldRecord(InProjBias))));
 
     /// <summary>
     /// The two PyTorch masks (true = ignore) as one mask in <see cref="Functional.ScaledDotProductAttention"/>'s terms,

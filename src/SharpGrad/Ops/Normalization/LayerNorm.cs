@@ -111,7 +111,13 @@ namespace SharpGrad.NN
                 double[] means = mean, rstds = rstd;
                 if (dxs is not null)
                     RangeWork.Run(rows, (long)rows * n * 2, (first, last) => LayerNormInputGradRows(xs, ws, gs, dxs, n, means, rstds, first, last));
-                if (dws is not null || dbs is not null) LayerNormAffineGrad(xs, gs, dws, dbs, rows, n, means, rstds);
+                if (dws is not null || dbs is not null)
+                {
+                    // Split by columns: each column's sum over the rows keeps its order, whoever computes it.
+                    int chunks = (n + AffineGradColumns - 1) / AffineGradColumns, count = rows;
+                    RangeWork.Run(chunks, (long)count * n * 2, (first, last) =>
+                        LayerNormAffineGrad(xs, gs, dws, dbs, count, n, means, rstds, first * AffineGradColumns, Math.Min(n, last * AffineGradColumns)));
+                }
             }
         }
 
@@ -139,20 +145,29 @@ namespace SharpGrad.NN
             }
         }
 
-        /// <summary><c>dw = Σ_rows g x̂</c>, <c>db = Σ_rows g</c>, one row after another (a fixed order: deterministic).</summary>
+        /// <summary>Columns per task of the affine gradient (two 64-byte lines of float32).</summary>
+        private const int AffineGradColumns = 32;
+
+        /// <summary>
+        /// <c>dw = Σ_rows g x̂</c>, <c>db = Σ_rows g</c> for the columns [c0, c1), one row after another (a fixed order:
+        /// deterministic, and the same bits however the columns are shared out).
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void LayerNormAffineGrad<T>(T[] xs, T[] gs, T[]? dws, T[]? dbs, int rows, int n, double[] means, double[] rstds)
+        private static void LayerNormAffineGrad<T>(T[] xs, T[] gs, T[]? dws, T[]? dbs, int rows, int n, double[] means, double[] rstds, int c0, int c1)
             where T : unmanaged, IFloatingPointIeee754<T>
         {
-            var xh = new T[n];
+            int w = c1 - c0;
+            var xh = new T[w];
+            var dw = dws is null ? default : dws.AsSpan(c0, w);
+            var db = dbs is null ? default : dbs.AsSpan(c0, w);
             for (int r = 0; r < rows; r++)
             {
-                var grow = gs.AsSpan(r * n, n);
-                if (dbs is not null) TensorPrimitives.Add(dbs, grow, dbs);
+                var grow = gs.AsSpan(r * n + c0, w);
+                if (dbs is not null) TensorPrimitives.Add(db, grow, db);
                 if (dws is null) continue;
-                TensorPrimitives.Subtract(xs.AsSpan(r * n, n), T.CreateTruncating(means[r]), xh);
+                TensorPrimitives.Subtract(xs.AsSpan(r * n + c0, w), T.CreateTruncating(means[r]), xh);
                 TensorPrimitives.Multiply(xh, T.CreateTruncating(rstds[r]), xh);
-                TensorPrimitives.MultiplyAdd(grow, xh, dws, dws);
+                TensorPrimitives.MultiplyAdd(grow, xh, dw, dw);
             }
         }
     }
