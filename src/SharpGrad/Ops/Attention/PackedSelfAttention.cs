@@ -30,21 +30,7 @@ namespace SharpGrad.NN
             if (!(dropoutP >= 0 && dropoutP < 1)) throw new ArgumentOutOfRangeException(nameof(dropoutP), dropoutP, $"{op}: dropoutP must be in [0, 1).");
             if (isCausal && attnMask is not null) throw new ArgumentException($"{op}: give either attnMask or isCausal, not both.");
             int b = qkv.Size(0), l = qkv.Size(1), e = qkv.Size(2) / 3, hd = e / heads, slices = b * heads;
-            Tensor? mask = null;
-            int[]? offsets = null;
-            int rowStride = 0, colStride = 0;
-            bool maskIsBool = false;
-            if (attnMask is not null)
-            {
-                maskIsBool = attnMask.DType == DType.Bool;
-                if (!maskIsBool && !attnMask.DType.IsFloatingPoint())
-                    throw new ArgumentException($"{op}: attnMask must be Bool (true = attend) or floating point (added to the scores); got {attnMask.DType.ToTorchName()}.", nameof(attnMask));
-                int[] target = [b, heads, l, l];
-                if (attnMask.Rank > 4 || !Shapes.Equal(Shapes.Broadcast(attnMask.ShapeRef, target, op), target))
-                    throw new ArgumentException($"{op}: attnMask of shape {Shapes.Format(attnMask.ShapeRef)} does not broadcast to the scores' shape {Shapes.Format(target)}.", nameof(attnMask));
-                mask = attnMask.To(qkv.DType).Detach();
-                (offsets, rowStride, colStride) = MaskLayout(attnMask.ShapeRef, target);
-            }
+            var (mask, offsets, rowStride, colStride, maskIsBool) = PreparedMask(attnMask, [b, heads, l, l], qkv.DType, op);
             ulong seed = dropoutP > 0 ? (generator ?? Generator.Default).NextUInt64() : 0;
             var problem = new FlashAttention.Problem(slices, l, l, hd, hd, 1 / Math.Sqrt(hd), isCausal, dropoutP, seed, offsets, rowStride, colStride, maskIsBool, heads);
             var output = Tensor.Uninitialized([b, l, e], qkv.DType);

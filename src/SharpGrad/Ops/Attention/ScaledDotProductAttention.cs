@@ -46,21 +46,7 @@ namespace SharpGrad.NN
 
             int[] lead = query.ShapeRef[..(rank - 2)];
             int slices = Shapes.Numel(lead);
-            Tensor? mask = null;
-            int[]? offsets = null;
-            int rowStride = 0, colStride = 0;
-            bool maskIsBool = false;
-            if (attnMask is not null)
-            {
-                maskIsBool = attnMask.DType == DType.Bool;
-                if (!maskIsBool && !attnMask.DType.IsFloatingPoint())
-                    throw new ArgumentException($"{op}: attnMask must be Bool (true = attend) or floating point (added to the scores); got {attnMask.DType.ToTorchName()}.", nameof(attnMask));
-                int[] target = [.. lead, lq, lk];
-                if (attnMask.Rank > rank || !Shapes.Equal(Shapes.Broadcast(attnMask.ShapeRef, target, op), target))
-                    throw new ArgumentException($"{op}: attnMask of shape {Shapes.Format(attnMask.ShapeRef)} does not broadcast to the scores' shape {Shapes.Format(target)}.", nameof(attnMask));
-                mask = attnMask.To(query.DType).Detach();
-                (offsets, rowStride, colStride) = MaskLayout(attnMask.ShapeRef, target);
-            }
+            var (mask, offsets, rowStride, colStride, maskIsBool) = PreparedMask(attnMask, [.. lead, lq, lk], query.DType, op);
             ulong seed = dropoutP > 0 ? (generator ?? Generator.Default).NextUInt64() : 0;
             var problem = new FlashAttention.Problem(slices, lq, lk, d, dv, scale ?? 1 / Math.Sqrt(d), isCausal, dropoutP, seed, offsets, rowStride, colStride, maskIsBool);
 
@@ -76,6 +62,23 @@ namespace SharpGrad.NN
                 DTypeDispatch.Float(query.DType, new AttentionBackward(problem, query, key, value, mask, output, lse, g, gq, gk, gv, work), op);
                 return [gq, gk, gv];
             }, differentiableBackward: false, attributes: new AttentionAttributes(attnMask?.Detach(), problem.Scale, isCausal, dropoutP));
+        }
+
+        /// <summary>
+        /// The attention mask checked (Bool, or floating point added to the scores; broadcastable to <paramref name="target"/>,
+        /// the scores' shape [lead..., Lq, Lk]), in the kernel's dtype and detached, with its per-slice offsets and
+        /// strides; all null/0 without a mask.
+        /// </summary>
+        private static (Tensor? Mask, int[]? Offsets, int RowStride, int ColStride, bool IsBool) PreparedMask(Tensor? attnMask, int[] target, DType dtype, string op)
+        {
+            if (attnMask is null) return (null, null, 0, 0, false);
+            bool isBool = attnMask.DType == DType.Bool;
+            if (!isBool && !attnMask.DType.IsFloatingPoint())
+                throw new ArgumentException($"{op}: attnMask must be Bool (true = attend) or floating point (added to the scores); got {attnMask.DType.ToTorchName()}.", nameof(attnMask));
+            if (attnMask.Rank > target.Length || !Shapes.Equal(Shapes.Broadcast(attnMask.ShapeRef, target, op), target))
+                throw new ArgumentException($"{op}: attnMask of shape {Shapes.Format(attnMask.ShapeRef)} does not broadcast to the scores' shape {Shapes.Format(target)}.", nameof(attnMask));
+            var (offsets, rowStride, colStride) = MaskLayout(attnMask.ShapeRef, target);
+            return (attnMask.To(dtype).Detach(), offsets, rowStride, colStride, isBool);
         }
 
         /// <summary>Per-slice offsets and the row and column strides of a mask broadcast to [lead..., Lq, Lk].</summary>
