@@ -167,4 +167,22 @@ public class PackedSelfAttentionTests
         Assert.Contains("[2, 3, 10]", e.Message);
         Assert.Throws<ArgumentException>(() => F.PackedSelfAttention(Tensor.Zeros(2, 3, 12), 2, Tensor.Zeros(3, 3), isCausal: true));
     }
+
+    [Fact]
+    public void MasksOfAWrongDTypeOrShapeAreRefusedByBothEntryPoints()
+    {
+        // Scores are [2, 2, 3, 3] for both: batch 2, 2 heads, 3 positions, head dim 2.
+        var q = Tensor.Zeros(2, 2, 3, 2);
+        var qkv = Tensor.Zeros(2, 3, 12);
+        var intMask = Tensor.Zeros([3, 3], DType.Int64);
+        var wideMask = Tensor.Zeros(3, 4);
+        var e1 = Assert.Throws<ArgumentException>(() => F.ScaledDotProductAttention(q, q, q, intMask));
+        var e2 = Assert.Throws<ArgumentException>(() => F.PackedSelfAttention(qkv, 2, intMask));
+        Assert.All(new[] { e1, e2 }, e => Assert.Contains("int64", e.Message));
+        var e3 = Assert.Throws<ArgumentException>(() => F.ScaledDotProductAttention(q, q, q, wideMask));
+        var e4 = Assert.Throws<ArgumentException>(() => F.PackedSelfAttention(qkv, 2, wideMask));
+        Assert.All(new[] { e3, e4 }, e => { Assert.Contains("[3, 4]", e.Message); Assert.Contains("[2, 2, 3, 3]", e.Message); });
+        // A mask of more dimensions than the scores is refused even when its extra dimension is 1.
+        Assert.Throws<ArgumentException>(() => F.PackedSelfAttention(qkv, 2, Tensor.Zeros(1, 1, 1, 3, 3)));
+    }
 }
