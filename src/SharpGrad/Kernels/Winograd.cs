@@ -467,18 +467,8 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
         {
             // Eight tiles whose windows lie inside the image at once (bit-identical moves, WinogradTiles).
             float** windows = stackalloc float*[8];
-            for (; l + 8 <= lanes; l += 8)
-            {
-                bool inside = true;
-                for (int k = 0; k < 8 && inside; k++)
-                {
-                    int y0 = top[l + k] - _g.PadH, x0 = left[l + k] - _g.PadW;
-                    inside = y0 >= 0 && x0 >= 0 && y0 + 8 <= h && x0 + 8 <= wd;
-                    windows[k] = _x + ((nint)image[l + k] * planes + c) * h * wd + (nint)y0 * wd + x0;
-                }
-                if (!inside) break;
+            for (; l + 8 <= lanes && WinogradTiles.Locate8(_x, planes, c, h, wd, _g.PadH, _g.PadW, 8, image, top, left, l, windows); l += 8)
                 WinogradTiles.GatherWindows8(windows, wd, d, nr, l);
-            }
         }
         for (; l < lanes; l++)
         {
@@ -527,17 +517,8 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
         if (m == 4 && _fastTiles)
         {
             float** tiles = stackalloc float*[8];
-            for (; l + 8 <= lanes; l += 8)
-            {
-                bool inside = true;
-                for (int k = 0; k < 8 && inside; k++)
-                {
-                    inside = top[l + k] + 4 <= oh && left[l + k] + 4 <= ow;
-                    tiles[k] = _y + ((nint)image[l + k] * _outC + o) * oh * ow + (nint)top[l + k] * ow + left[l + k];
-                }
-                if (!inside) break;
+            for (; l + 8 <= lanes && WinogradTiles.Locate8(_y, _outC, o, oh, ow, 0, 0, 4, image, top, left, l, tiles); l += 8)
                 WinogradTiles.ScatterTiles4(yt, nr, l, tiles, ow, bias);
-            }
         }
         for (; l < lanes; l++)
         {

@@ -180,17 +180,8 @@ internal sealed unsafe class WinogradInputGradientJob<TK> : ParallelWork where T
         {
             // Eight whole tiles at once (bit-identical moves, WinogradTiles).
             float** tiles = stackalloc float*[8];
-            for (; l + 8 <= lanes; l += 8)
-            {
-                bool inside = true;
-                for (int k = 0; k < 8 && inside; k++)
-                {
-                    inside = top[l + k] + 4 <= oh && left[l + k] + 4 <= ow;
-                    tiles[k] = _gy + ((nint)image[l + k] * _outC + o) * oh * ow + (nint)top[l + k] * ow + left[l + k];
-                }
-                if (!inside) break;
+            for (; l + 8 <= lanes && WinogradTiles.Locate8(_gy, _outC, o, oh, ow, 0, 0, 4, image, top, left, l, tiles); l += 8)
                 WinogradTiles.GatherTiles4(tiles, ow, d, nr, l);
-            }
         }
         for (; l < lanes; l++)
         {
@@ -235,18 +226,8 @@ internal sealed unsafe class WinogradInputGradientJob<TK> : ParallelWork where T
         if (n == 8 && _fastTiles)
         {
             float** windows = stackalloc float*[8];
-            for (; l + 8 <= lanes; l += 8)
-            {
-                bool inside = true;
-                for (int k = 0; k < 8 && inside; k++)
-                {
-                    int y0 = top[l + k] - _g.PadH, x0 = left[l + k] - _g.PadW;
-                    inside = y0 >= 0 && x0 >= 0 && y0 + 8 <= h && x0 + 8 <= wd;
-                    windows[k] = _gx + ((nint)image[l + k] * _g.Channels + c) * h * wd + (nint)y0 * wd + x0;
-                }
-                if (!inside) break;
+            for (; l + 8 <= lanes && WinogradTiles.Locate8(_gx, _g.Channels, c, h, wd, _g.PadH, _g.PadW, 8, image, top, left, l, windows); l += 8)
                 WinogradTiles.AddWindows8(xt, nr, l, windows, wd, stage + 2 * nn * nr);
-            }
         }
         for (; l < lanes; l++)
         {

@@ -19,23 +19,22 @@ internal static unsafe class WinogradTiles
     /// <summary>Whether Winograd calls started on this thread use the eight-tile moves (read once per call, on the calling thread).</summary>
     internal static bool Enabled => Avx.IsSupported && !t_scalar;
 
-    /// <summary>Transposes the 8 x 8 matrix whose rows are r0..r7 in place (row k becomes column k).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose(ref Vector256<float> r0, ref Vector256<float> r1, ref Vector256<float> r2, ref Vector256<float> r3,
-        ref Vector256<float> r4, ref Vector256<float> r5, ref Vector256<float> r6, ref Vector256<float> r7)
+    /// <summary>
+    /// Where eight tiles of the strip (lanes <paramref name="lane0"/> .. + 7) start in <paramref name="data"/>
+    /// ([images, channels, h, w]; tile k of <paramref name="size"/> x <paramref name="size"/> at row top − padH, column
+    /// left − padW of plane (image, <paramref name="channel"/>)), into <paramref name="at"/>; false when one of them
+    /// does not lie wholly inside its plane (those go the scalar way).
+    /// </summary>
+    internal static bool Locate8(float* data, int channels, int channel, int h, int w, int padH, int padW, int size,
+        int* image, int* top, int* left, int lane0, float** at)
     {
-        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
-        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
-        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
-        var s0 = Avx.Shuffle(t0, t2, 0x44); var s1 = Avx.Shuffle(t0, t2, 0xEE);
-        var s2 = Avx.Shuffle(t1, t3, 0x44); var s3 = Avx.Shuffle(t1, t3, 0xEE);
-        var s4 = Avx.Shuffle(t4, t6, 0x44); var s5 = Avx.Shuffle(t4, t6, 0xEE);
-        var s6 = Avx.Shuffle(t5, t7, 0x44); var s7 = Avx.Shuffle(t5, t7, 0xEE);
-        r0 = Avx.Permute2x128(s0, s4, 0x20); r1 = Avx.Permute2x128(s1, s5, 0x20);
-        r2 = Avx.Permute2x128(s2, s6, 0x20); r3 = Avx.Permute2x128(s3, s7, 0x20);
-        r4 = Avx.Permute2x128(s0, s4, 0x31); r5 = Avx.Permute2x128(s1, s5, 0x31);
-        r6 = Avx.Permute2x128(s2, s6, 0x31); r7 = Avx.Permute2x128(s3, s7, 0x31);
+        for (int k = 0; k < 8; k++)
+        {
+            int y0 = top[lane0 + k] - padH, x0 = left[lane0 + k] - padW;
+            if (y0 < 0 || x0 < 0 || y0 + size > h || x0 + size > w) return false;
+            at[k] = data + ((nint)image[lane0 + k] * channels + channel) * h * w + (nint)y0 * w + x0;
+        }
+        return true;
     }
 
     /// <summary>
@@ -53,7 +52,7 @@ internal static unsafe class WinogradTiles
             var r2 = Vector256.Load(windows[2] + off); var r3 = Vector256.Load(windows[3] + off);
             var r4 = Vector256.Load(windows[4] + off); var r5 = Vector256.Load(windows[5] + off);
             var r6 = Vector256.Load(windows[6] + off); var r7 = Vector256.Load(windows[7] + off);
-            Transpose(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+            GemmPacking.Transpose8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
             float* to = stage + a * 8 * nr + lane0;
             Vector256.Store(r0, to); Vector256.Store(r1, to + nr); Vector256.Store(r2, to + 2 * nr); Vector256.Store(r3, to + 3 * nr);
             Vector256.Store(r4, to + 4 * nr); Vector256.Store(r5, to + 5 * nr); Vector256.Store(r6, to + 6 * nr); Vector256.Store(r7, to + 7 * nr);
@@ -73,7 +72,7 @@ internal static unsafe class WinogradTiles
             float* from = stage + a * 8 * nr + lane0;
             var r0 = Vector256.Load(from); var r1 = Vector256.Load(from + nr); var r2 = Vector256.Load(from + 2 * nr); var r3 = Vector256.Load(from + 3 * nr);
             var r4 = Vector256.Load(from + 4 * nr); var r5 = Vector256.Load(from + 5 * nr); var r6 = Vector256.Load(from + 6 * nr); var r7 = Vector256.Load(from + 7 * nr);
-            Transpose(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+            GemmPacking.Transpose8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
             float* to = scratch + a * 8;
             Vector256.Store(r0, to); Vector256.Store(r1, to + 64); Vector256.Store(r2, to + 128); Vector256.Store(r3, to + 192);
             Vector256.Store(r4, to + 256); Vector256.Store(r5, to + 320); Vector256.Store(r6, to + 384); Vector256.Store(r7, to + 448);
@@ -102,7 +101,7 @@ internal static unsafe class WinogradTiles
             float* from = stage + half * 8 * nr + lane0;
             var r0 = Vector256.Load(from); var r1 = Vector256.Load(from + nr); var r2 = Vector256.Load(from + 2 * nr); var r3 = Vector256.Load(from + 3 * nr);
             var r4 = Vector256.Load(from + 4 * nr); var r5 = Vector256.Load(from + 5 * nr); var r6 = Vector256.Load(from + 6 * nr); var r7 = Vector256.Load(from + 7 * nr);
-            Transpose(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+            GemmPacking.Transpose8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
             nint off = 2 * half * rowStride;
             StoreRows(r0 + b, tiles[0] + off, rowStride); StoreRows(r1 + b, tiles[1] + off, rowStride);
             StoreRows(r2 + b, tiles[2] + off, rowStride); StoreRows(r3 + b, tiles[3] + off, rowStride);
@@ -122,7 +121,7 @@ internal static unsafe class WinogradTiles
             var r2 = LoadRows(tiles[2] + off, rowStride); var r3 = LoadRows(tiles[3] + off, rowStride);
             var r4 = LoadRows(tiles[4] + off, rowStride); var r5 = LoadRows(tiles[5] + off, rowStride);
             var r6 = LoadRows(tiles[6] + off, rowStride); var r7 = LoadRows(tiles[7] + off, rowStride);
-            Transpose(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+            GemmPacking.Transpose8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
             float* to = stage + half * 8 * nr + lane0;
             Vector256.Store(r0, to); Vector256.Store(r1, to + nr); Vector256.Store(r2, to + 2 * nr); Vector256.Store(r3, to + 3 * nr);
             Vector256.Store(r4, to + 4 * nr); Vector256.Store(r5, to + 5 * nr); Vector256.Store(r6, to + 6 * nr); Vector256.Store(r7, to + 7 * nr);
