@@ -8,7 +8,7 @@ using SharpGrad.Optim;
 using F = SharpGrad.NN.Functional;
 
 /// <summary>
-/// Profile of a compiled step's replay (<c>--workload jit-profile --model xor|logreg|batch1|mlp --reps N --threads T</c>):
+/// Profile of a compiled step's replay (<c>--workload jit-profile --model xor|logreg|batch1|mlp|cnn --reps N --threads T</c>):
 /// the mean microseconds of a whole replay, then each recorded instruction's mean nanoseconds over its fastest block of
 /// 100 replays (the blocks that ran undisturbed on a shared machine; timestamps around each instruction, so every entry
 /// carries their cost too). <c>mlp</c> is mlp-epoch's step (784-256-128-10, Adam, batch 64; <c>--batch</c>
@@ -19,7 +19,7 @@ internal static class JitProfile
     public static string Run(Dictionary<string, string> options)
     {
         string model = options.GetValueOrDefault("model", "xor");
-        int reps = int.Parse(options.GetValueOrDefault("reps", model == "mlp" ? "1000" : "20000"), CultureInfo.InvariantCulture);
+        int reps = int.Parse(options.GetValueOrDefault("reps", model == "mlp" ? "1000" : model == "cnn" ? "300" : "20000"), CultureInfo.InvariantCulture);
         if (options.TryGetValue("threads", out var threads)) SharpGrad.Kernels.Gemm.MaxThreads = int.Parse(threads, CultureInfo.InvariantCulture);
         var (step, inputs) = model switch
         {
@@ -27,7 +27,8 @@ internal static class JitProfile
             "logreg" => LogReg(),
             "batch1" => Mlp(1),
             "mlp" => Mlp(int.Parse(options.GetValueOrDefault("batch", "64"), CultureInfo.InvariantCulture)),
-            _ => throw new ArgumentException($"unknown --model '{model}' (xor, logreg, batch1 or mlp)"),
+            "cnn" => Cnn(),
+            _ => throw new ArgumentException($"unknown --model '{model}' (xor, logreg, batch1, mlp or cnn)"),
         };
         for (int i = 0; i < 20; i++) step.Run(inputs);
         if (step.FallbackReason is { } why) throw new InvalidOperationException("jit-profile: the step fell back to eager mode: " + why);
@@ -88,6 +89,15 @@ internal static class JitProfile
         var model = Models.LogisticRegression(784, 10, new Generator(0));
         var batch = new[] { Tensor.Rand([1, 1, 28, 28], g), Tensor.FromArray(new long[] { 3 }) };
         return (Classifier(model, new Sgd(model.Parameters(), lr: 0.01)), batch);
+    }
+
+    /// <summary>cnn-epoch's step: the CNN (Models.Cnn), Adam, batch 64.</summary>
+    private static (CompiledStep, Tensor[]) Cnn()
+    {
+        var g = new Generator(5);
+        var model = Models.Cnn(generator: new Generator(0));
+        var batch = new[] { Tensor.Rand([64, 1, 28, 28], g), Tensor.FromArray(Enumerable.Range(0, 64).Select(i => (long)(i * 7 % 10)).ToArray()) };
+        return (Classifier(model, new Adam(model.Parameters(), 1e-3)), batch);
     }
 
     private static (CompiledStep, Tensor[]) Mlp(int batchSize)

@@ -52,6 +52,12 @@ switch (workload)
         int n = Int("n", 64), c = Int("c", 32), h = Int("h", 14), o = Int("o", 64), k = Int("k", 5), pad = Int("pad", 2), stride = Int("stride", 1);
         int threads = Int("threads", Environment.ProcessorCount);
         Gemm.MaxThreads = threads;
+        // --winograd auto|off|force: whether the forward and input gradient may take Winograd (measurements).
+        Winograd.t_mode = options.GetValueOrDefault("winograd", "auto") switch
+        {
+            "auto" => Winograd.Mode.Auto, "off" => Winograd.Mode.Off, "force" => Winograd.Mode.Force,
+            var v => throw new ArgumentException($"--winograd must be auto, off or force, got '{v}'"),
+        };
         Console.WriteLine(ConvBench.Run(n, c, h, o, k, pad, stride, threads, double.Parse(options.GetValueOrDefault("seconds", "1"), CultureInfo.InvariantCulture)));
         break;
     }

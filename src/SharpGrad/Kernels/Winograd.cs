@@ -224,6 +224,8 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
     private WinogradTransform _t = null!;
     private int _count, _outC, _kc, _mPadded, _tilesH, _tilesW, _tiles;
     private (int N, int OutC, int Cin, int Kc) _layout;
+    /// <summary>Whether this call moves whole tiles eight at a time (<see cref="WinogradTiles"/>).</summary>
+    private bool _fastTiles;
 
     /// <summary>
     /// Floats between the n² per-point matrices of U and V beyond their size: without it the points lie a power of two
@@ -238,7 +240,7 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
     {
         var job = t_job ??= new WinogradJob<TK>();
         int mr = TK.MR, nr = TK.NR, n = t.N, cin = g.Channels;
-        job._x = x; job._y = y; job._bias = bias; job._g = g; job._t = t; job._count = count; job._outC = outC;
+        job._x = x; job._y = y; job._bias = bias; job._g = g; job._t = t; job._count = count; job._outC = outC; job._fastTiles = WinogradTiles.Enabled;
         job._kc = GemmTuning.BlockDepth<float>(nr, cin);
         job._mPadded = (outC + mr - 1) / mr * mr;
         job._tilesH = (g.OutHeight + t.M - 1) / t.M;
@@ -460,7 +462,15 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
     {
         int nr = TK.NR, n = _t.N, nn = n * n, h = _g.Height, wd = _g.Width, planes = _g.Channels;
         float* d = stage, e = stage + nn * nr;
-        for (int l = 0; l < lanes; l++)
+        int l = 0;
+        if (n == 8 && _fastTiles)
+        {
+            // Eight tiles whose windows lie inside the image at once (bit-identical moves, WinogradTiles).
+            float** windows = stackalloc float*[8];
+            for (; l + 8 <= lanes && WinogradTiles.Locate8(_x, planes, c, h, wd, _g.PadH, _g.PadW, 8, image, top, left, l, windows); l += 8)
+                WinogradTiles.GatherWindows8(windows, wd, d, nr, l);
+        }
+        for (; l < lanes; l++)
         {
             float* plane = _x + ((nint)image[l] * planes + c) * h * wd;
             int y0 = top[l] - _g.PadH, x0 = left[l] - _g.PadW;
@@ -481,7 +491,7 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
                 for (; b < n; b++) to[b * nr] = 0f;
             }
         }
-        for (int l = lanes; l < nr; l++)
+        for (l = lanes; l < nr; l++)
             for (int k = 0; k < nn; k++) d[k * nr + l] = 0f;
         var rows = _t.BTRows;
         // Bᵀ d stored transposed (e[b, i]); then row j of Bᵀ over e's rows gives (Bᵀ d B)[i, j] for every i: point i·n + j.
@@ -503,7 +513,14 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
         for (int i = 0; i < m; i++) Combine(rows[i], src, (nint)n * pointStride, pointStride, n, nr, f + i * nr, m * nr);
         for (int j = 0; j < m; j++) Combine(rows[j], f, m * nr, nr, m, nr, yt + j * nr, m * nr);
         float bias = _bias is null ? 0f : _bias[o];
-        for (int l = 0; l < lanes; l++)
+        int l = 0;
+        if (m == 4 && _fastTiles)
+        {
+            float** tiles = stackalloc float*[8];
+            for (; l + 8 <= lanes && WinogradTiles.Locate8(_y, _outC, o, oh, ow, 0, 0, 4, image, top, left, l, tiles); l += 8)
+                WinogradTiles.ScatterTiles4(yt, nr, l, tiles, ow, bias);
+        }
+        for (; l < lanes; l++)
         {
             float* plane = _y + ((nint)image[l] * _outC + o) * oh * ow;
             int rowsLeft = Math.Min(m, oh - top[l]), colsLeft = Math.Min(m, ow - left[l]);

@@ -28,6 +28,8 @@ internal sealed unsafe class WinogradInputGradientJob<TK> : ParallelWork where T
     private WinogradTransform? _rowsOf;
     private int _count, _outC, _kc, _mPadded, _tilesH, _tilesW;
     private (int N, int OutC, int Cin, int Kc) _layout;
+    /// <summary>Whether this call moves whole tiles eight at a time (<see cref="WinogradTiles"/>).</summary>
+    private bool _fastTiles;
 
     /// <summary>Floats between consecutive points' matrices beyond their size (see <see cref="WinogradJob{TK}"/>).</summary>
     private const int Skew = 16;
@@ -42,7 +44,7 @@ internal sealed unsafe class WinogradInputGradientJob<TK> : ParallelWork where T
     {
         var job = t_job ??= new WinogradInputGradientJob<TK>();
         int mr = TK.MR, nr = TK.NR, n = t.N, cin = g.Channels;
-        job._gy = gy; job._gx = gx; job._g = g; job._t = t; job._count = count; job._outC = outC;
+        job._gy = gy; job._gx = gx; job._g = g; job._t = t; job._count = count; job._outC = outC; job._fastTiles = WinogradTiles.Enabled;
         if (!ReferenceEquals(job._rowsOf, t))
         {
             job._aRows = Transposed(t.AT, t.M, n);
@@ -173,7 +175,15 @@ internal sealed unsafe class WinogradInputGradientJob<TK> : ParallelWork where T
     {
         int nr = TK.NR, n = _t.N, m = _t.M, oh = _g.OutHeight, ow = _g.OutWidth;
         float* d = stage, half = stage + m * m * nr;
-        for (int l = 0; l < lanes; l++)
+        int l = 0;
+        if (m == 4 && _fastTiles)
+        {
+            // Eight whole tiles at once (bit-identical moves, WinogradTiles).
+            float** tiles = stackalloc float*[8];
+            for (; l + 8 <= lanes && WinogradTiles.Locate8(_gy, _outC, o, oh, ow, 0, 0, 4, image, top, left, l, tiles); l += 8)
+                WinogradTiles.GatherTiles4(tiles, ow, d, nr, l);
+        }
+        for (; l < lanes; l++)
         {
             float* plane = _gy + ((nint)image[l] * _outC + o) * oh * ow;
             int rows = Math.Min(m, oh - top[l]), cols = Math.Min(m, ow - left[l]);
@@ -191,7 +201,7 @@ internal sealed unsafe class WinogradInputGradientJob<TK> : ParallelWork where T
                 for (; b2 < m; b2++) to[b2 * nr] = 0f;
             }
         }
-        for (int l = lanes; l < nr; l++)
+        for (l = lanes; l < nr; l++)
             for (int k = 0; k < m * m; k++) d[k * nr + l] = 0f;
         var rows2 = _aRows;
         // A dY stored transposed (half[b, i], b < m), then A over half's rows: point i·n + j of (A dY Aᵀ).
@@ -212,7 +222,14 @@ internal sealed unsafe class WinogradInputGradientJob<TK> : ParallelWork where T
         // B Z stored transposed (f[b, i]), then dX[i, j] = Σ_b B[j, b] f[b, i].
         for (int i = 0; i < n; i++) WinogradJob<TK>.Combine(rows[i], src, (nint)n * pointStride, pointStride, n, nr, f + i * nr, n * nr);
         for (int j = 0; j < n; j++) WinogradJob<TK>.Combine(rows[j], f, n * nr, nr, n, nr, xt + j * nr, n * nr);
-        for (int l = 0; l < lanes; l++)
+        int l = 0;
+        if (n == 8 && _fastTiles)
+        {
+            float** windows = stackalloc float*[8];
+            for (; l + 8 <= lanes && WinogradTiles.Locate8(_gx, _g.Channels, c, h, wd, _g.PadH, _g.PadW, 8, image, top, left, l, windows); l += 8)
+                WinogradTiles.AddWindows8(xt, nr, l, windows, wd, stage + 2 * nn * nr);
+        }
+        for (; l < lanes; l++)
         {
             float* plane = _gx + ((nint)image[l] * _g.Channels + c) * h * wd;
             int y0 = top[l] - _g.PadH, x0 = left[l] - _g.PadW;

@@ -110,6 +110,56 @@ public class WinogradTests
     }
 
     /// <summary>
+    /// The eight-tile moves between the images and the transforms' stages (WinogradTiles: register transposes) give
+    /// the forward and the adjoint input gradient bit for bit as the scalar moves do: whole groups of eight tiles inside
+    /// the image, groups that overhang a padded edge (scalar), strips whose tile count is not a multiple of eight, 3x3
+    /// (6x6 windows: only the output's 4x4 tiles move eight at a time), with and without bias, on 1 and 2 threads.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 32, 64, 12, 12, 5, 0)]  // the CNN's second layer: every window and tile whole
+    [InlineData(3, 8, 16, 12, 12, 5, 0)]    // 12 tiles: one group of eight, four lanes left
+    [InlineData(5, 9, 10, 11, 13, 5, 2)]    // padding 2, partial tiles: groups with overhanging windows
+    [InlineData(9, 8, 8, 14, 14, 5, 2)]     // padded, some groups whole, some not
+    [InlineData(7, 8, 12, 9, 9, 3, 1)]      // 3x3
+    public unsafe void EightTileMovesAreBitIdenticalToTheScalarOnes(int n, int c, int o, int h, int w, int k, int pad)
+    {
+        var rng = new Random(n * 31 + c * 7 + h + k * 1000 + pad);
+        var g = new ConvGeometry(c, h, w, k, k, 1, 1, pad, pad, 1, 1);
+        float[] x = Random(rng, n * c * h * w).Select(v => (float)v).ToArray(), wt = Random(rng, o * c * k * k).Select(v => (float)v).ToArray();
+        float[] b = Random(rng, o).Select(v => (float)v).ToArray(), gy = Random(rng, n * o * g.OutHeight * g.OutWidth).Select(v => (float)v).ToArray();
+        int[] Bits(float[] v) => v.Select(BitConverter.SingleToInt32Bits).ToArray();
+        (int[] Y, int[] YNoBias, int[] Gx) Run(bool scalar, int threads)
+        {
+            var y = new float[n * o * g.OutHeight * g.OutWidth];
+            var y0 = new float[y.Length];
+            var gx = new float[x.Length];
+            Array.Fill(gx, float.NaN);  // the input gradient is written, not added to
+            bool saved = WinogradTiles.t_scalar;
+            WinogradTiles.t_scalar = scalar;
+            try
+            {
+                fixed (float* px = x, pw = wt, pb = b, py = y, py0 = y0, pgy = gy, pgx = gx)
+                {
+                    Winograd.Forward(px, n, g, pw, o, pb, py, threads);
+                    Winograd.Forward(px, n, g, pw, o, null, py0, threads);
+                    Winograd.InputGradient(pgy, n, g, pw, o, pgx, threads);
+                }
+            }
+            finally { WinogradTiles.t_scalar = saved; }
+            return (Bits(y), Bits(y0), Bits(gx));
+        }
+        var reference = Run(scalar: true, threads: 1);
+        Assert.DoesNotContain(BitConverter.SingleToInt32Bits(float.NaN), reference.Gx);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var fast = Run(scalar: false, threads);
+            Assert.Equal(reference.Y, fast.Y);
+            Assert.Equal(reference.YNoBias, fast.YNoBias);
+            Assert.Equal(reference.Gx, fast.Gx);
+        }
+    }
+
+    /// <summary>
     /// The weight gradient of a batch is bit for bit the sum (one float32 addition per element) of the weight gradients
     /// of its even-positioned and its odd-positioned images, each computed alone on a contiguous copy: the split
     /// DistributedSampler makes between two processes, so one process at batch 2B gets exactly what two at batch B add.
