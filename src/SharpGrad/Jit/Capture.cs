@@ -362,8 +362,12 @@ internal sealed class FloatKernelInstruction<TKernel>(DType dtype, TKernel kerne
 
     public override void Run() => DTypeDispatch.RunFloat(dtype, _kernel, op);
 
-    /// <summary>The kernel's own redirection when it has one (a class kernel: the struct copy here is the one that runs).</summary>
-    public bool RedirectOutput(Array array, nint address) => _kernel is IRedirectableOutput r && r.RedirectOutput(array, address);
+    /// <summary>
+    /// The kernel's own redirection when it has one; only a class kernel's (a struct kernel would redirect a boxed copy,
+    /// not the one that runs).
+    /// </summary>
+    public bool RedirectOutput(Array array, nint address) =>
+        !typeof(TKernel).IsValueType && _kernel is IRedirectableOutput r && r.RedirectOutput(array, address);
 
     public override string Describe() => base.Describe() + " " + op;
 }
