@@ -17,7 +17,8 @@ using F = SharpGrad.NN.Functional;
 /// pass, and inside the optimizer step when it is sharded), DDP's <see cref="DistributedDataParallel.Timings"/>, and
 /// garbage collections. Options: --batch (global, 64), --bucket-kb (1024), --deterministic 1, --reduction auto|ring|shm, --shard 0|1 (1, the default as in train: the sharded optimizer step, ZeRO-1), --compile 0|1 (1, the default as in train:
 /// the step compiled with <see cref="Jit.Compile"/>; its thread CPU is then reported whole, as train_step_cpu), --profile N
-/// (compiled: every instruction's wall-clock microseconds per replay, per rank, over N more replays), --limit N.
+/// (compiled: every instruction's wall-clock microseconds per replay, per rank, over N more replays; --profile-clock cpu: the
+/// thread's CPU microseconds instead, which the time the process was not scheduled does not inflate), --limit N.
 /// bench/reference/ddp.py is PyTorch's DDP on gloo with the same split.
 /// </summary>
 internal static class DdpEpoch
@@ -131,7 +132,7 @@ internal static class DdpEpoch
         {
             var (x, y) = data.GetBatch(Enumerable.Range(group.Rank * local, local).ToArray());
             group.Barrier();
-            var parts = compiled.ProfileReplay([x, y], reps);
+            var parts = compiled.ProfileReplay([x, y], reps, options.GetValueOrDefault("profile-clock", "wall") == "cpu" ? ThreadCpu.Nanoseconds : null);
             var times = group.AllGather(Tensor.FromArray(parts.Select(q => q.Nanoseconds / 1000).ToArray(), parts.Length)).ToArray<double>();
             profile = ",\"profile_us\":[" + string.Join(',', parts.Select((q, i) => "{\"name\":\"" + q.Name.Replace("\"", "'", StringComparison.Ordinal) + "\",\"us\":[" +
                 string.Join(',', Enumerable.Range(0, group.WorldSize).Select(r => times[r * parts.Length + i].ToString("F2", CultureInfo.InvariantCulture))) + "]}")) + "]";

@@ -182,7 +182,8 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
 
     /// <summary>
     /// Gradients as views of their bucket (PyTorch: <c>gradient_as_bucket_view</c>), for the gradients a plan makes with
-    /// one matrix product (a Linear's weight gradient): when the product's output array is written by nothing else and
+    /// one instruction that can write them elsewhere (<see cref="IRedirectableOutput"/>: a Linear's weight gradient, a
+    /// matrix product; a convolution's weight and bias gradients): when the product's output array is written by nothing else and
     /// read by nothing but the gradient hook, the product writes into the parameter's place in this process's slot of
     /// the shared window, and the hook copies nothing (this process's own chunk is then summed from the slot too). The
     /// array the product wrote before is left alone: nothing in the plan reads it, and the parameter's gradient after
@@ -208,12 +209,7 @@ public sealed unsafe class DistributedDataParallel : Module, IDisposable
             }
             if (!alone || writer < 0) continue;
             nint slot = hook.Bucket.SlotAddress(hook.Offset);
-            switch (plan[writer])
-            {
-                case GemmInstruction<float> g when ReferenceEquals(g.C, source) && !g.Split && g.Output == 0 && slot != 0: g.Output = slot; break;
-                case GemmInstruction<double> g when ReferenceEquals(g.C, source) && !g.Split && g.Output == 0 && slot != 0: g.Output = slot; break;
-                default: continue;
-            }
+            if (slot == 0 || plan[writer] is not IRedirectableOutput product || !product.RedirectOutput(source, slot)) continue;
             hook.InSlot = true;
             GradientProductsInSlots++;
         }

@@ -51,10 +51,10 @@ public static class EquivalenceRun
     /// is compiled (<see cref="Jit.Compile"/>: warm-up, capture, then replays) with a callback that gets, after the run,
     /// the number of replayed steps and the bytes this thread allocated inside them (from the eleventh on); with
     /// <c>GradientSum</c>, every parameter's <see cref="Tensor.Grad"/> is read after every seventh step, while training
-    /// goes on, and the callback gets the sum of all the values read.
+    /// goes on, and the callback gets the sum of all the values read; <c>AfterRun</c> sees the DDP wrapper after the last step.
     /// </summary>
     public sealed record Settings(GradientReduction Reduction = GradientReduction.Auto, bool Shard = false, bool Adam = false, Action<DistributedDataParallel>? Report = null,
-        bool Compile = false, Action<long, long>? Replays = null, Action<double>? GradientSum = null);
+        bool Compile = false, Action<long, long>? Replays = null, Action<double>? GradientSum = null, Action<DistributedDataParallel>? AfterRun = null);
 
     /// <summary><see cref="Train(ProcessGroup, string, DType, int, int)"/> with <paramref name="settings"/>; also returns the optimizer (its state whole on every process).</summary>
     public static Module Train(ProcessGroup group, string modelName, DType dtype, int globalBatch, int steps, Settings settings, out Optimizer optimizer)
@@ -105,6 +105,7 @@ public static class EquivalenceRun
         }
         settings.GradientSum?.Invoke(gradientSum);
         if (compiled is not null) settings.Replays?.Invoke(replays, replayBytes);
+        if (ddp is not null) settings.AfterRun?.Invoke(ddp);
         ddp?.GatherOptimizerState();
         return model;
     }

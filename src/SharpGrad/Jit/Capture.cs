@@ -341,11 +341,33 @@ internal sealed class Capture
     }
 }
 
-internal sealed class FloatKernelInstruction<TKernel>(DType dtype, TKernel kernel, string op) : Instruction where TKernel : IFloatKernel
+/// <summary>
+/// An instruction, or a recorded kernel, that can write one of the arrays it makes into other memory instead: set once
+/// the plan is final by an instruction that owns that memory (a data-parallel bucket's slot, so that a gradient need not
+/// be copied there). The array is then no longer written; whoever redirects it must know that nothing else reads it.
+/// </summary>
+internal interface IRedirectableOutput
+{
+    /// <summary>
+    /// Writes <paramref name="array"/>'s values, from now on, at <paramref name="address"/> (its length valid from
+    /// there) instead of into the array. False, with nothing changed, when this does not make the whole array itself
+    /// or cannot write it elsewhere.
+    /// </summary>
+    bool RedirectOutput(Array array, nint address);
+}
+
+internal sealed class FloatKernelInstruction<TKernel>(DType dtype, TKernel kernel, string op) : Instruction, IRedirectableOutput where TKernel : IFloatKernel
 {
     private readonly TKernel _kernel = kernel;
 
     public override void Run() => DTypeDispatch.RunFloat(dtype, _kernel, op);
+
+    /// <summary>
+    /// The kernel's own redirection when it has one; only a class kernel's (a struct kernel would redirect a boxed copy,
+    /// not the one that runs).
+    /// </summary>
+    public bool RedirectOutput(Array array, nint address) =>
+        !typeof(TKernel).IsValueType && _kernel is IRedirectableOutput r && r.RedirectOutput(array, address);
 
     public override string Describe() => base.Describe() + " " + op;
 }
@@ -397,7 +419,7 @@ internal sealed class ReluInstruction<T>(T[] a, T[]? p, T[] d) : Instruction whe
 }
 
 internal sealed class GemmInstruction<T>(bool transA, bool transB, int m, int n, int k, T[] a, T[] b, T[] c, T[]? bias, GemmActivation activation)
-    : Instruction where T : unmanaged, IFloatingPointIeee754<T>
+    : Instruction, IRedirectableOutput where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly GemmSplit<T>? _split = GemmSplit<T>.For(transA, transB, m, n, k, a, b, c, bias, activation);
 
@@ -421,21 +443,22 @@ internal sealed class GemmInstruction<T>(bool transA, bool transB, int m, int n,
     }
 
     /// <summary>
-    /// Set, once the plan is final, by an instruction that owns memory the product should be written to instead of
-    /// <see cref="C"/> (a data-parallel bucket's slot, so that the gradient need not be copied there): the address of
-    /// C's element 0 in it, C's length valid from there; 0 (the default): into <see cref="C"/>. Not for a split product.
+    /// Where the product is written instead of <see cref="C"/>, set once the plan is final by an instruction that owns
+    /// that memory (<see cref="RedirectOutput"/>: a data-parallel bucket's slot, so that the gradient need not be copied
+    /// there): the address of C's element 0 in it, C's length valid from there; 0 (the default): into <see cref="C"/>.
+    /// Never for a split product.
     /// </summary>
-    internal nint Output
-    {
-        get => _output;
-        set
-        {
-            if (value != 0 && _split is not null) throw new InvalidOperationException("GemmInstruction: a split product writes its own output blocks.");
-            _output = value;
-        }
-    }
+    internal nint Output => _output;
 
     private nint _output;
+
+    /// <summary>Sets <see cref="Output"/> for <see cref="C"/> when the product is not split and not redirected yet.</summary>
+    public bool RedirectOutput(Array array, nint address)
+    {
+        if (!ReferenceEquals(array, c) || _split is not null || _output != 0 || address == 0) return false;
+        _output = address;
+        return true;
+    }
 
     /// <summary>The type with the shape, e.g. <c>GemmInstruction&lt;Single&gt; 64x256x784 NT relu</c>.</summary>
     public override string Describe() =>

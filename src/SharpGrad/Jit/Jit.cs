@@ -247,12 +247,14 @@ public sealed class CompiledStep
     /// Replays the plan for <paramref name="inputs"/> <paramref name="reps"/> times and returns, per instruction, its
     /// name and its mean time in nanoseconds over its fastest block of 100 replays (the input copy first, as "inputs"):
     /// the bench runner's profile of a replay.
-    /// The timestamps around each instruction add their own cost to every entry.
+    /// The timestamps around each instruction add their own cost to every entry. <paramref name="clock"/>, when given, reads
+    /// nanoseconds of another clock instead of the wall clock (the bench passes the thread's CPU clock: on a shared machine
+    /// the wall clock counts the time the process was not scheduled).
     /// </summary>
-    internal (string Name, double Nanoseconds)[] ProfileReplay(Tensor[] inputs, int reps)
+    internal (string Name, double Nanoseconds)[] ProfileReplay(Tensor[] inputs, int reps, Func<long>? clock = null)
     {
         foreach (var plan in _plans)
-            if (plan.Signature.Matches(inputs)) return plan.Profile(inputs, reps);
+            if (plan.Signature.Matches(inputs)) return plan.Profile(inputs, reps, clock);
         throw new InvalidOperationException("ProfileReplay: no plan for these inputs (run the step until it is captured first).");
     }
 
@@ -361,8 +363,9 @@ public sealed class CompiledStep
             }
         }
 
-        public (string Name, double Nanoseconds)[] Profile(Tensor[] values, int reps)
+        public (string Name, double Nanoseconds)[] Profile(Tensor[] values, int reps, Func<long>? clock)
         {
+            Func<long> now = clock ?? System.Diagnostics.Stopwatch.GetTimestamp;
             // Per instruction, the fastest mean over blocks of replays: on a shared machine, the blocks that ran undisturbed.
             const int Block = 100;
             var ticks = new long[Instructions.Length + 1];
@@ -371,19 +374,19 @@ public sealed class CompiledStep
             int blockReps = Math.Min(Block, reps);
             for (int r = 0; r < reps; r++)
             {
-                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                long t0 = now();
                 for (int i = 0; i < inputs.Length; i++)
                 {
                     Array source = values[i].Storage, target = inputs[i];
                     if (!ReferenceEquals(source, target)) Array.Copy(source, target, target.Length);
                 }
-                long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                long t1 = now();
                 ticks[0] += t1 - t0;
                 for (int i = 0; i < Instructions.Length; i++)
                 {
                     t0 = t1;
                     Instructions[i].Run();
-                    t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    t1 = now();
                     ticks[i + 1] += t1 - t0;
                 }
                 if ((r + 1) % blockReps == 0)
@@ -392,7 +395,7 @@ public sealed class CompiledStep
                     Array.Clear(ticks);
                 }
             }
-            double scale = 1e9 / System.Diagnostics.Stopwatch.Frequency / blockReps;
+            double scale = (clock is null ? 1e9 / System.Diagnostics.Stopwatch.Frequency : 1.0) / blockReps;
             var result = new (string, double)[ticks.Length];
             result[0] = ("inputs", best[0] * scale);
             for (int i = 0; i < Instructions.Length; i++) result[i + 1] = (Instructions[i].Describe(), best[i + 1] * scale);

@@ -68,8 +68,8 @@ internal static unsafe class ConvNd
         }
     }
 
-    /// <summary><c>gW = Σ gy ⋆ x</c> (the weight gradient), overwriting <paramref name="gw"/>.</summary>
-    public static void WeightGradient<T>(in ConvSpec s, T[] x, T[] gy, T[] gw) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary><c>gW = Σ gy ⋆ x</c> (the weight gradient), overwriting <paramref name="gw"/> (an array, or other memory a compiled step writes it to).</summary>
+    public static void WeightGradient<T>(in ConvSpec s, T[] x, T[] gy, Span<T> gw) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var g = s.Plane;
         int og = s.GroupOut, count = s.Batch * s.OD, wGroup = og * g.ColumnRows;

@@ -188,6 +188,11 @@ public class DistributedTests
         var (compiled0, compiled1) = TwoProcesses(model, dtype, steps, mode + "+compile", out string output, out var compiledState, out var compiledGrads);
         if (mode.Contains("shard", StringComparison.Ordinal)) Assert.Contains("sharded step True", output, StringComparison.Ordinal);
         for (int r = 0; r < 2; r++) Assert.Contains($"rank {r}: replayed {steps - 2} steps, 0 bytes allocated in those after the tenth", output, StringComparison.Ordinal);
+        // Through shared memory every weight gradient, and the convolutions' bias gradients, are written by their product
+        // or convolution straight into the window (the MLP's two Linear weights; the CNN's two convolution weights and
+        // biases and its Linear weight), so the equality below covers those paths too.
+        if (mode.Contains("shm", StringComparison.Ordinal))
+            for (int r = 0; r < 2; r++) Assert.Contains($"rank {r}: gradient products in slots {(model == "cnn" ? 5 : 2)}", output, StringComparison.Ordinal);
         if (mode.Contains("readgrad", StringComparison.Ordinal))
         {
             // The gradients read between steps (a replay of the sharded step leaves the other process's chunk of each

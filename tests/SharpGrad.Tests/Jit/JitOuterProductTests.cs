@@ -202,7 +202,7 @@ public class JitOuterProductTests
     private static bool AllNaN(Array a) => a is float[] f ? Array.TrueForAll(f, float.IsNaN) : Array.TrueForAll((double[])a, double.IsNaN);
 
     /// <summary>The values' bit patterns, so that +0 and −0 (and NaN payloads) count as different.</summary>
-    private static long[] Bits(Tensor t) => t.DType == DType.Float32
+    internal static long[] Bits(Tensor t) => t.DType == DType.Float32
         ? t.ToArray<float>().Select(v => (long)BitConverter.SingleToInt32Bits(v)).ToArray()
         : t.ToArray<double>().Select(BitConverter.DoubleToInt64Bits).ToArray();
 }

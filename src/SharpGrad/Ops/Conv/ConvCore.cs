@@ -216,7 +216,8 @@ internal static class ConvCore
     /// The gradients of a convolution (<paramref name="Transposed"/> false: gx = convᵀ(gy), gw = gy ⋆ x) or of a
     /// transposed one (gx = conv(gy), gw = x ⋆ gy, over x zero-extended to the adjoint's output size when that is larger), null where not required.
     /// </summary>
-    private sealed record BackwardKernel(ConvSpec Spec, Tensor X, Tensor W, Tensor Gy, bool HasBias, bool Transposed, int[]? Core = null, int[]? Full = null) : IFloatKernel, ICapturedKernel
+    private sealed record BackwardKernel(ConvSpec Spec, Tensor X, Tensor W, Tensor Gy, bool HasBias, bool Transposed, int[]? Core = null, int[]? Full = null)
+        : IFloatKernel, ICapturedKernel, IRedirectableOutput
     {
         // Outputs are made by the first run and overwritten by later ones (a compiled step replays this object).
         public void Declare(Capture capture) => Capture.Buffers(capture, [X, W, Gy], [Gx, Gw, Gb]);
@@ -224,6 +225,21 @@ internal static class ConvCore
         public Tensor? Gx { get; private set; }
         public Tensor? Gw { get; private set; }
         public Tensor? Gb { get; private set; }
+
+        // Where a compiled step writes the weight and bias gradients instead of their arrays (0: into the arrays).
+        private nint _gwAt, _gbAt;
+
+        /// <summary>The weight or the bias gradient written at <paramref name="address"/> from now on (a data-parallel bucket's slot).</summary>
+        public bool RedirectOutput(Array array, nint address)
+        {
+            if (address == 0) return false;
+            if (Gw is not null && ReferenceEquals(array, Gw.Storage) && _gwAt == 0) _gwAt = address;
+            else if (Gb is not null && ReferenceEquals(array, Gb.Storage) && _gbAt == 0) _gbAt = address;
+            else return false;
+            return true;
+        }
+
+        private static unsafe Span<T> Output<T>(Tensor t, nint at) where T : unmanaged => at == 0 ? t.Array<T>() : new Span<T>((void*)at, t.Numel);
 
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
         {
@@ -233,7 +249,7 @@ internal static class ConvCore
             if (HasBias)
             {
                 Gb ??= Tensor.Uninitialized([outChannels], Gy.DType);
-                ConvNd.BiasGradient<T>(gy, Spec.Batch, outChannels, Gy.Numel / Math.Max(1, Spec.Batch * outChannels), Gb.Span<T>());
+                ConvNd.BiasGradient<T>(gy, Spec.Batch, outChannels, Gy.Numel / Math.Max(1, Spec.Batch * outChannels), Output<T>(Gb, _gbAt));
             }
             if (!X.RequiresGrad && !W.RequiresGrad) return;
             if (!Transposed)
@@ -241,7 +257,7 @@ internal static class ConvCore
                 if (W.RequiresGrad)
                 {
                     Gw ??= Tensor.Uninitialized(W.ShapeRef, W.DType);
-                    ConvNd.WeightGradient(Spec, X.Array<T>(), gy, Gw.Array<T>());
+                    ConvNd.WeightGradient(Spec, X.Array<T>(), gy, Output<T>(Gw, _gwAt));
                 }
                 if (X.RequiresGrad)
                 {
@@ -261,7 +277,7 @@ internal static class ConvCore
                     T[] xs = X.Array<T>();
                     if (extended is not null) { Embed<T>(xs, extended, inPlanes, Core!, Full!, toFull: true); xs = extended; }
                     Gw ??= Tensor.Uninitialized(W.ShapeRef, W.DType);
-                    ConvNd.WeightGradient(Spec, gy, xs, Gw.Array<T>());
+                    ConvNd.WeightGradient(Spec, gy, xs, Output<T>(Gw, _gwAt));
                 }
                 if (X.RequiresGrad)
                 {
