@@ -2,6 +2,8 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SharpGrad.Kernels;
 
@@ -111,11 +113,53 @@ internal static class FlashAttention
             throw new ArgumentOutOfRangeException(nameof(rows), "Transpose: operands too short.");
         ref T s0 = ref MemoryMarshal.GetReference(src);
         ref T d0 = ref MemoryMarshal.GetReference(dst);
+        int c0 = 0;
+        if (typeof(T) == typeof(float) && Avx512F.IsSupported && dstStride == 16)
+            for (; c0 + 16 <= cols; c0 += 16)
+                Transpose16(ref Unsafe.As<T, float>(ref Unsafe.Add(ref s0, c0)), stride, rows, ref Unsafe.As<T, float>(ref Unsafe.Add(ref d0, c0 * 16)));
         for (int r = 0; r < rows; r++)
         {
             ref T row = ref Unsafe.Add(ref s0, r * stride);
-            for (int c = 0; c < cols; c++) Unsafe.Add(ref d0, c * dstStride + r) = Unsafe.Add(ref row, c);
+            for (int c = c0; c < cols; c++) Unsafe.Add(ref d0, c * dstStride + r) = Unsafe.Add(ref row, c);
         }
+    }
+
+    /// <summary>
+    /// 16 columns of <paramref name="rows"/> ≤ 16 float rows (<paramref name="stride"/> apart) transposed into 16 rows
+    /// of 16 (lanes from <paramref name="rows"/> on set to 0), in registers: four rounds of two-source permutes, round b
+    /// exchanging the bit b of the row index with the bit b of the lane index (b = 8, 4, 2, 1).
+    /// </summary>
+    private static void Transpose16(ref float src, int stride, int rows, ref float dst)
+    {
+        Span<Vector512<float>> x = stackalloc Vector512<float>[16];
+        for (int r = 0; r < 16; r++) x[r] = r < rows ? Vector512.LoadUnsafe(ref src, (nuint)(r * stride)) : Vector512<float>.Zero;
+        for (int b = 8; b > 0; b >>= 1)
+        {
+            var (low, high) = TransposeIndices(b);
+            for (int i = 0; i < 16; i++)
+            {
+                if ((i & b) != 0) continue;
+                var xi = x[i];
+                var xj = x[i + b];
+                x[i] = Avx512F.PermuteVar16x32x2(xi, low, xj);
+                x[i + b] = Avx512F.PermuteVar16x32x2(xi, high, xj);
+            }
+        }
+        for (int r = 0; r < 16; r++) x[r].StoreUnsafe(ref dst, (nuint)(r * 16));
+    }
+
+    /// <summary>
+    /// For <see cref="Transpose16"/>'s round <paramref name="b"/>: lane l of the lower row takes its own lane l where bit
+    /// b of l is 0 and the upper row's lane l − b where it is 1; the upper row takes the lower row's lane l + b, or its own lane l.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<int> Low, Vector512<int> High) TransposeIndices(int b)
+    {
+        var lane = Vector512<int>.Indices;
+        var bitSet = Vector512.Equals(lane & Vector512.Create(b), Vector512.Create(b));
+        var low = Vector512.ConditionalSelect(bitSet, lane + Vector512.Create(16 - b), lane);
+        var high = Vector512.ConditionalSelect(bitSet, lane + Vector512.Create(16), lane + Vector512.Create(b));
+        return (low, high);
     }
 
     /// <summary>

@@ -24,6 +24,8 @@ public class AttentionSmallTileTests
         { "dropout", 7, 7, 4, 4 },
         { "packed", 9, 9, 8, 8 },
         { "causal", 32, 16, 4, 4 },    // the most queries the path takes
+        { "causal", 12, 12, 16, 32 },  // in-register transposes of 12 keys (the blocked path's are scalar at 12)
+        { "none", 16, 10, 20, 17 },    // a 16-feature transpose plus a scalar tail
     };
 
     [Theory]
