@@ -390,8 +390,7 @@ internal static class FlashAttention
             var gqs = gq.Slice(pr.QStart(slice));
             var gks = gk.Slice(pr.KStart(slice));
             var gvs = gv.Slice(pr.VStart(slice));
-            for (int r = 0; r < lq; r++) gqs.Slice(r * qst, d).Clear();
-            for (int r = 0; r < lk; r++) { gks.Slice(r * kst, d).Clear(); gvs.Slice(r * vst, dv).Clear(); }
+            ClearGradients(pr, gqs, gks, gvs);
             for (int r0 = 0; r0 < lq; r0 += BlockRows)
             {
                 int rows = Math.Min(BlockRows, lq - r0);
@@ -577,14 +576,8 @@ internal static class FlashAttention
         var scale = TV.Create(T.CreateTruncating(pr.Scale));
         for (int slice = first; slice < last; slice++)
         {
-            var qs = q.Slice(pr.QStart(slice));
-            var ks = k.Slice(pr.KStart(slice));
-            var vs = v.Slice(pr.VStart(slice));
-            var os = o.Slice(pr.OStart(slice));
-            var gos = go.Slice(pr.OStart(slice));
-            var gqs = gq.Slice(pr.QStart(slice));
-            var gks = gk.Slice(pr.KStart(slice));
-            var gvs = gv.Slice(pr.VStart(slice));
+            int qStart = pr.QStart(slice), kStart = pr.KStart(slice), vStart = pr.VStart(slice), oStart = pr.OStart(slice);
+            ReadOnlySpan<T> qs = q.Slice(qStart), ks = k.Slice(kStart), vs = v.Slice(vStart), os = o.Slice(oStart), gos = go.Slice(oStart);
             SmallScores(pr, slice, qs, ks, mask, cols, kt, s, lanes);
             Transpose(vs, cols, dv, vst, vt, w);
             ds.AsSpan().Clear();
@@ -617,11 +610,18 @@ internal static class FlashAttention
                 }
                 else ((TV.Load(ref ds0, at) - TV.Create(delta)) * TV.Load(ref s0, at) * scale).Store(ref ds0, at);
             }
-            for (int r = 0; r < lq; r++) gqs.Slice(r * qst, d).Clear();
-            for (int r = 0; r < lk; r++) { gks.Slice(r * kst, d).Clear(); gvs.Slice(r * vst, dv).Clear(); }
+            Span<T> gqs = gq.Slice(qStart), gks = gk.Slice(kStart), gvs = gv.Slice(vStart);
+            ClearGradients(pr, gqs, gks, gvs);
             AccumulateRows<T>(s, 1, w, lq, gos, ost, gvs, vst, dv, cols); // dV += (P∘Z)ᵀ dO
             AccumulateRows<T>(ds, 1, w, lq, qs, qst, gks, kst, d, cols); // dK += dSᵀ Q
             AccumulateRows<T>(ds, w, 1, cols, ks, kst, gqs, qst, d, lq); // dQ += dS K
         }
+    }
+
+    /// <summary>Zeroes one slice's rows of the three gradients (they are accumulated into).</summary>
+    private static void ClearGradients<T>(in Problem pr, Span<T> gqs, Span<T> gks, Span<T> gvs) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < pr.Lq; r++) gqs.Slice(r * pr.QStride, pr.D).Clear();
+        for (int r = 0; r < pr.Lk; r++) { gks.Slice(r * pr.KStride, pr.D).Clear(); gvs.Slice(r * pr.VStride, pr.Dv).Clear(); }
     }
 }
