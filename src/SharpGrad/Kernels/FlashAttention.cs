@@ -2,6 +2,8 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SharpGrad.Kernels;
 
@@ -28,9 +30,11 @@ internal static class FlashAttention
     /// head n % H, and q, k and v are read in place from one [batch, L, 3·H·D] array (a fused in-projection's output:
     /// queries, then keys, then values, each head's D features side by side) and the output is written as
     /// [batch, L, H·D]: no head split or merge copies. Either way every slice runs the same arithmetic in the same order.
+    /// <paramref name="Blocked"/> sends a problem the small-tile path would take through the blocked one (tests compare
+    /// the two).
     /// </summary>
     public readonly record struct Problem(int Slices, int Lq, int Lk, int D, int Dv, double Scale, bool Causal, double DropoutP, ulong Seed,
-        int[]? MaskOffsets, int MaskRowStride, int MaskColStride, bool MaskIsBool, int PackedHeads = 0)
+        int[]? MaskOffsets, int MaskRowStride, int MaskColStride, bool MaskIsBool, int PackedHeads = 0, bool Blocked = false)
     {
         /// <summary>Distance between two rows of q.</summary>
         public int QStride => PackedHeads > 0 ? 3 * PackedHeads * D : D;
@@ -78,29 +82,84 @@ internal static class FlashAttention
         {
             var sr = s.Slice(r * cols, cols);
             TensorPrimitives.Multiply(sr, scale, sr);
-            if (pr.MaskOffsets is { } offsets)
-            {
-                int baseOffset = offsets[slice] + (r0 + r) * pr.MaskRowStride;
-                for (int c = 0; c < cols; c++)
-                {
-                    T m = mask[baseOffset + (c0 + c) * pr.MaskColStride];
-                    if (pr.MaskIsBool) { if (m == T.Zero) sr[c] = T.NegativeInfinity; }
-                    else sr[c] += m;
-                }
-            }
+            if (pr.MaskOffsets is not null) ApplyMask(pr, slice, r0 + r, c0, mask, sr);
             if (pr.Causal)
                 for (int c = Math.Max(0, r0 + r + 1 - c0); c < cols; c++) sr[c] = T.NegativeInfinity;
         }
     }
 
-    /// <summary><paramref name="dst"/> [cols, rows] = <paramref name="src"/> [rows, cols]ᵀ, the source's rows <paramref name="stride"/> apart.</summary>
-    private static void Transpose<T>(ReadOnlySpan<T> src, int rows, int cols, int stride, Span<T> dst)
+    /// <summary>The attention mask on scores <paramref name="sr"/> of query <paramref name="row"/>, keys from <paramref name="c0"/>: −∞ where a Bool mask is false, or the additive mask added.</summary>
+    private static void ApplyMask<T>(in Problem pr, int slice, int row, int c0, ReadOnlySpan<T> mask, Span<T> sr) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        int baseOffset = pr.MaskOffsets![slice] + row * pr.MaskRowStride;
+        for (int c = 0; c < sr.Length; c++)
+        {
+            T m = mask[baseOffset + (c0 + c) * pr.MaskColStride];
+            if (pr.MaskIsBool) { if (m == T.Zero) sr[c] = T.NegativeInfinity; }
+            else sr[c] += m;
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="dst"/> [cols, rows] = <paramref name="src"/> [rows, cols]ᵀ, the source's rows <paramref name="stride"/>
+    /// apart and the destination's <paramref name="dstStride"/> apart (<paramref name="rows"/> when 0). The lengths are
+    /// checked once, the copy itself is unchecked.
+    /// </summary>
+    private static void Transpose<T>(ReadOnlySpan<T> src, int rows, int cols, int stride, Span<T> dst, int dstStride = 0)
+    {
+        if (dstStride == 0) dstStride = rows;
+        if (rows == 0 || cols == 0) return;
+        if ((long)(rows - 1) * stride + cols > src.Length || (long)(cols - 1) * dstStride + rows > dst.Length || dstStride < rows)
+            throw new ArgumentOutOfRangeException(nameof(rows), "Transpose: operands too short.");
+        ref T s0 = ref MemoryMarshal.GetReference(src);
+        ref T d0 = ref MemoryMarshal.GetReference(dst);
+        int c0 = 0;
+        if (typeof(T) == typeof(float) && Avx512F.IsSupported && dstStride == 16)
+            for (; c0 + 16 <= cols; c0 += 16)
+                Transpose16(ref Unsafe.As<T, float>(ref Unsafe.Add(ref s0, c0)), stride, rows, ref Unsafe.As<T, float>(ref Unsafe.Add(ref d0, c0 * 16)));
         for (int r = 0; r < rows; r++)
         {
-            var row = src.Slice(r * stride, cols);
-            for (int c = 0; c < row.Length; c++) dst[c * rows + r] = row[c];
+            ref T row = ref Unsafe.Add(ref s0, r * stride);
+            for (int c = c0; c < cols; c++) Unsafe.Add(ref d0, c * dstStride + r) = Unsafe.Add(ref row, c);
         }
+    }
+
+    /// <summary>
+    /// 16 columns of <paramref name="rows"/> ≤ 16 float rows (<paramref name="stride"/> apart) transposed into 16 rows
+    /// of 16 (lanes from <paramref name="rows"/> on set to 0), in registers: four rounds of two-source permutes, round b
+    /// exchanging the bit b of the row index with the bit b of the lane index (b = 8, 4, 2, 1).
+    /// </summary>
+    private static void Transpose16(ref float src, int stride, int rows, ref float dst)
+    {
+        Span<Vector512<float>> x = stackalloc Vector512<float>[16];
+        for (int r = 0; r < 16; r++) x[r] = r < rows ? Vector512.LoadUnsafe(ref src, (nuint)(r * stride)) : Vector512<float>.Zero;
+        for (int b = 8; b > 0; b >>= 1)
+        {
+            var (low, high) = TransposeIndices(b);
+            for (int i = 0; i < 16; i++)
+            {
+                if ((i & b) != 0) continue;
+                var xi = x[i];
+                var xj = x[i + b];
+                x[i] = Avx512F.PermuteVar16x32x2(xi, low, xj);
+                x[i + b] = Avx512F.PermuteVar16x32x2(xi, high, xj);
+            }
+        }
+        for (int r = 0; r < 16; r++) x[r].StoreUnsafe(ref dst, (nuint)(r * 16));
+    }
+
+    /// <summary>
+    /// For <see cref="Transpose16"/>'s round <paramref name="b"/>: lane l of the lower row takes its own lane l where bit
+    /// b of l is 0 and the upper row's lane l − b where it is 1; the upper row takes the lower row's lane l + b, or its own lane l.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<int> Low, Vector512<int> High) TransposeIndices(int b)
+    {
+        var lane = Vector512<int>.Indices;
+        var bitSet = Vector512.Equals(lane & Vector512.Create(b), Vector512.Create(b));
+        var low = Vector512.ConditionalSelect(bitSet, lane + Vector512.Create(16 - b), lane);
+        var high = Vector512.ConditionalSelect(bitSet, lane + Vector512.Create(16), lane + Vector512.Create(b));
+        return (low, high);
     }
 
     /// <summary>
@@ -233,6 +292,12 @@ internal static class FlashAttention
     public static void Forward<T>(in Problem pr, ReadOnlySpan<T> q, ReadOnlySpan<T> k, ReadOnlySpan<T> v, ReadOnlySpan<T> mask, Span<T> o, Span<T> lse, int first, int last)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        switch (SmallTileWidth<T>(pr))
+        {
+            case 0: break;
+            case var w when w == Vec512<T>.Count: ForwardSmall<T, Vec512<T>>(pr, q, k, v, mask, o, lse, first, last); return;
+            default: ForwardSmall<T, Vec256<T>>(pr, q, k, v, mask, o, lse, first, last); return;
+        }
         int lq = pr.Lq, lk = pr.Lk, d = pr.D, dv = pr.Dv, vst = pr.VStride, ost = pr.OStride;
         var s = new T[BlockRows * BlockKeys];
         var kt = new T[d * BlockKeys];
@@ -303,6 +368,12 @@ internal static class FlashAttention
         ReadOnlySpan<T> lse, ReadOnlySpan<T> go, Span<T> gq, Span<T> gk, Span<T> gv, int first, int last)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        switch (SmallTileWidth<T>(pr))
+        {
+            case 0: break;
+            case var w when w == Vec512<T>.Count: BackwardSmall<T, Vec512<T>>(pr, q, k, v, mask, o, lse, go, gq, gk, gv, first, last); return;
+            default: BackwardSmall<T, Vec256<T>>(pr, q, k, v, mask, o, lse, go, gq, gk, gv, first, last); return;
+        }
         int lq = pr.Lq, lk = pr.Lk, d = pr.D, dv = pr.Dv, qst = pr.QStride, kst = pr.KStride, vst = pr.VStride, ost = pr.OStride;
         var s = new T[BlockRows * BlockKeys];
         var ds = new T[BlockRows * BlockKeys];
@@ -319,8 +390,7 @@ internal static class FlashAttention
             var gqs = gq.Slice(pr.QStart(slice));
             var gks = gk.Slice(pr.KStart(slice));
             var gvs = gv.Slice(pr.VStart(slice));
-            for (int r = 0; r < lq; r++) gqs.Slice(r * qst, d).Clear();
-            for (int r = 0; r < lk; r++) { gks.Slice(r * kst, d).Clear(); gvs.Slice(r * vst, dv).Clear(); }
+            ClearGradients(pr, gqs, gks, gvs);
             for (int r0 = 0; r0 < lq; r0 += BlockRows)
             {
                 int rows = Math.Min(BlockRows, lq - r0);
@@ -370,5 +440,188 @@ internal static class FlashAttention
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The vector width of the small-tile path for this problem, or 0 for the blocked path: the small-tile path takes
+    /// problems whose queries fit one block (Lq ≤ <see cref="BlockRows"/>) and whose keys fit one vector of T (16 floats
+    /// with AVX-512), a short context's whole attention block per slice.
+    /// </summary>
+    internal static int SmallTileWidth<T>(in Problem pr) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (pr.Blocked || pr.Lq == 0 || pr.Lq > BlockRows || pr.Lk == 0) return 0;
+        if (Vec512<T>.IsAccelerated && pr.Lk <= Vec512<T>.Count) return Vec512<T>.Count;
+        if (Vec256<T>.IsAccelerated && pr.Lk <= Vec256<T>.Count) return Vec256<T>.Count;
+        return 0;
+    }
+
+    /// <summary>
+    /// The small-tile path's masked scores of one slice: <paramref name="s"/> [Lq, W] (W = <typeparamref name="TV"/>'s
+    /// width, key c in lane c) = <c>scale · q·k</c> plus the mask, −∞ past the causal limit and in the lanes from
+    /// <paramref name="cols"/> on. <paramref name="kt"/> [D, W] receives the keys transposed (lanes from cols on are never
+    /// written: a fresh array keeps them 0). The same operations in the same order as the blocked path's
+    /// <see cref="Scores{T}"/> with all queries and <paramref name="cols"/> keys in one block, so the same bits.
+    /// </summary>
+    private static void SmallScores<T, TV>(in Problem pr, int slice, ReadOnlySpan<T> qs, ReadOnlySpan<T> ks, ReadOnlySpan<T> mask, int cols,
+        Span<T> kt, Span<T> s, TV lanes) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        int w = TV.Count, lq = pr.Lq;
+        Transpose(ks, cols, pr.D, pr.KStride, kt, w);
+        var sb = s.Slice(0, lq * w);
+        sb.Clear();
+        AccumulateRows(qs, pr.QStride, 1, pr.D, kt, w, sb, w, w, lq);
+        var scale = TV.Create(T.CreateTruncating(pr.Scale));
+        var negInf = TV.Create(T.NegativeInfinity);
+        ref T s0 = ref MemoryMarshal.GetReference(sb);
+        for (int r = 0; r < lq; r++)
+        {
+            nuint at = (nuint)(r * w);
+            var x = TV.Load(ref s0, at) * scale;
+            if (pr.MaskOffsets is not null)
+            {
+                x.Store(ref s0, at);
+                ApplyMask(pr, slice, r, 0, mask, sb.Slice(r * w, cols));
+                x = TV.Load(ref s0, at);
+            }
+            int limit = pr.Causal ? Math.Min(r + 1, cols) : cols;
+            TV.ConditionalSelect(TV.GreaterThanOrEqual(lanes, TV.Create(T.CreateTruncating(limit))), negInf, x).Store(ref s0, at);
+        }
+    }
+
+    /// <summary>0, 1, …, W − 1: each lane's index.</summary>
+    private static TV LaneIndices<T, TV>() where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        Span<T> index = stackalloc T[TV.Count];
+        for (int i = 0; i < index.Length; i++) index[i] = T.CreateTruncating(i);
+        return TV.Load(ref MemoryMarshal.GetReference(index), 0);
+    }
+
+    /// <summary>
+    /// <c>x[0..cols) = e^(x − shift)</c> for one row of the small-tile path: float32 in the register (lanes past cols
+    /// come out 0), float64 through <see cref="FloatExp.ExpShifted{T}"/>. Either way each element gets the value the
+    /// blocked path's <see cref="FloatExp.ExpShifted{T}"/> over the row gives it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SmallExp<T, TV>(ref T row, Span<T> x, int cols, T shift) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        if (typeof(T) == typeof(float)) FloatExp.ExpShiftedOne<TV, T>(TV.Load(ref row, 0), TV.Create(shift)).Store(ref row, 0);
+        else FloatExp.ExpShifted(x.Slice(0, cols), shift);
+    }
+
+    /// <summary>
+    /// <see cref="Forward{T}"/> for a problem <see cref="SmallTileWidth{T}"/> accepts: per slice one pass, a row of
+    /// scores per vector, no online-softmax bookkeeping (a single key block needs no rescaling). Same operations in the
+    /// same order as the blocked path on such a problem: the same bits (a test compares them).
+    /// </summary>
+    private static void ForwardSmall<T, TV>(in Problem pr, ReadOnlySpan<T> q, ReadOnlySpan<T> k, ReadOnlySpan<T> v, ReadOnlySpan<T> mask, Span<T> o, Span<T> lse, int first, int last)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        int lq = pr.Lq, lk = pr.Lk, dv = pr.Dv, w = TV.Count, ost = pr.OStride;
+        int cols = pr.Causal ? Math.Min(lk, lq) : lk;
+        var kt = new T[pr.D * w];
+        var s = new T[lq * w];
+        var l = new T[lq];
+        var lanes = LaneIndices<T, TV>();
+        T keepScale = T.CreateTruncating(1 / (1 - pr.DropoutP));
+        for (int slice = first; slice < last; slice++)
+        {
+            var os = o.Slice(pr.OStart(slice));
+            SmallScores(pr, slice, q.Slice(pr.QStart(slice)), k.Slice(pr.KStart(slice)), mask, cols, kt, s, lanes);
+            for (int r = 0; r < lq; r++)
+            {
+                var sr = s.AsSpan(r * w, w);
+                T m = TensorPrimitives.Max<T>(sr.Slice(0, cols));
+                if (T.IsNegativeInfinity(m)) // every key masked: no probabilities, output 0/0 = NaN as PyTorch
+                {
+                    sr.Clear();
+                    l[r] = T.Zero;
+                    continue;
+                }
+                SmallExp<T, TV>(ref MemoryMarshal.GetReference(sr), sr, cols, m);
+                T rowSum = TensorPrimitives.Sum<T>(sr.Slice(0, cols));
+                if (pr.DropoutP > 0)
+                    for (int c = 0; c < cols; c++)
+                        sr[c] = Keep(pr.Seed, slice, r, c, lq, lk, pr.DropoutP) ? sr[c] * keepScale : T.Zero;
+                l[r] = rowSum;
+                lse[slice * lq + r] = m + T.Log(rowSum);
+            }
+            for (int r = 0; r < lq; r++) os.Slice(r * ost, dv).Clear();
+            AccumulateRows<T>(s, w, 1, cols, v.Slice(pr.VStart(slice)), pr.VStride, os, ost, dv, lq);
+            for (int r = 0; r < lq; r++)
+            {
+                var orow = os.Slice(r * ost, dv);
+                TensorPrimitives.Divide(orow, l[r], orow);
+                if (l[r] == T.Zero) lse[slice * lq + r] = T.NegativeInfinity;
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Backward{T}"/> for a problem <see cref="SmallTileWidth{T}"/> accepts: the scores, probabilities and
+    /// dO·Vᵀ of a slice in rows of one vector, then the three products. Same operations in the same order as the blocked
+    /// path on such a problem: the same bits (a test compares them).
+    /// </summary>
+    private static void BackwardSmall<T, TV>(in Problem pr, ReadOnlySpan<T> q, ReadOnlySpan<T> k, ReadOnlySpan<T> v, ReadOnlySpan<T> mask, ReadOnlySpan<T> o,
+        ReadOnlySpan<T> lse, ReadOnlySpan<T> go, Span<T> gq, Span<T> gk, Span<T> gv, int first, int last)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        int lq = pr.Lq, lk = pr.Lk, d = pr.D, dv = pr.Dv, w = TV.Count, qst = pr.QStride, kst = pr.KStride, vst = pr.VStride, ost = pr.OStride;
+        int cols = pr.Causal ? Math.Min(lk, lq) : lk;
+        var kt = new T[d * w];
+        var vt = new T[dv * w];
+        var s = new T[lq * w];
+        var ds = new T[lq * w];
+        var lanes = LaneIndices<T, TV>();
+        T keepScale = T.CreateTruncating(1 / (1 - pr.DropoutP));
+        var scale = TV.Create(T.CreateTruncating(pr.Scale));
+        for (int slice = first; slice < last; slice++)
+        {
+            int qStart = pr.QStart(slice), kStart = pr.KStart(slice), vStart = pr.VStart(slice), oStart = pr.OStart(slice);
+            ReadOnlySpan<T> qs = q.Slice(qStart), ks = k.Slice(kStart), vs = v.Slice(vStart), os = o.Slice(oStart), gos = go.Slice(oStart);
+            SmallScores(pr, slice, qs, ks, mask, cols, kt, s, lanes);
+            Transpose(vs, cols, dv, vst, vt, w);
+            ds.AsSpan().Clear();
+            AccumulateRows<T>(gos, ost, 1, dv, vt, w, ds, w, w, lq); // dO Vᵀ
+            ref T s0 = ref MemoryMarshal.GetReference(s.AsSpan());
+            ref T ds0 = ref MemoryMarshal.GetReference(ds.AsSpan());
+            for (int r = 0; r < lq; r++)
+            {
+                nuint at = (nuint)(r * w);
+                T rowLse = lse[slice * lq + r];
+                if (T.IsNegativeInfinity(rowLse))
+                {
+                    // A fully masked row: no gradient (its output is NaN).
+                    s.AsSpan(r * w, w).Clear();
+                    ds.AsSpan(r * w, w).Clear();
+                    continue;
+                }
+                T delta = TensorPrimitives.Dot<T>(gos.Slice(r * ost, dv), os.Slice(r * ost, dv));
+                SmallExp<T, TV>(ref Unsafe.Add(ref s0, at), s.AsSpan(r * w, w), cols, rowLse); // P
+                if (pr.DropoutP > 0)
+                {
+                    for (int c = 0; c < cols; c++)
+                    {
+                        ref T p = ref s[r * w + c];
+                        ref T dr = ref ds[r * w + c];
+                        T z = Keep(pr.Seed, slice, r, c, lq, lk, pr.DropoutP) ? keepScale : T.Zero;
+                        dr = p * (z * dr - delta) * T.CreateTruncating(pr.Scale);
+                        p *= z; // P∘Z, for dV
+                    }
+                }
+                else ((TV.Load(ref ds0, at) - TV.Create(delta)) * TV.Load(ref s0, at) * scale).Store(ref ds0, at);
+            }
+            Span<T> gqs = gq.Slice(qStart), gks = gk.Slice(kStart), gvs = gv.Slice(vStart);
+            ClearGradients(pr, gqs, gks, gvs);
+            AccumulateRows<T>(s, 1, w, lq, gos, ost, gvs, vst, dv, cols); // dV += (P∘Z)ᵀ dO
+            AccumulateRows<T>(ds, 1, w, lq, qs, qst, gks, kst, d, cols); // dK += dSᵀ Q
+            AccumulateRows<T>(ds, w, 1, cols, ks, kst, gqs, qst, d, lq); // dQ += dS K
+        }
+    }
+
+    /// <summary>Zeroes one slice's rows of the three gradients (they are accumulated into).</summary>
+    private static void ClearGradients<T>(in Problem pr, Span<T> gqs, Span<T> gks, Span<T> gvs) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < pr.Lq; r++) gqs.Slice(r * pr.QStride, pr.D).Clear();
+        for (int r = 0; r < pr.Lk; r++) { gks.Slice(r * pr.KStride, pr.D).Clear(); gvs.Slice(r * pr.VStride, pr.Dv).Clear(); }
     }
 }

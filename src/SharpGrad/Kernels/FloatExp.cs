@@ -88,7 +88,7 @@ internal static class FloatExp
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV ExpShiftedOne<TV, T>(TV x, TV shift) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
+    internal static TV ExpShiftedOne<TV, T>(TV x, TV shift) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         var d = x - shift;
         return TV.ConditionalSelect(TV.LessThan(d, K<TV, T>(Lowest)), TV.Zero, Exp<TV, T>(d));
