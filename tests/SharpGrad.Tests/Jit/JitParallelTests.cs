@@ -2,6 +2,7 @@ using SharpGrad.Kernels;
 using SharpGrad.NN;
 using SharpGrad.Optim;
 using F = SharpGrad.NN.Functional;
+using SharpGrad.Tests.Kernels;
 
 namespace SharpGrad.Tests.Jit;
 
@@ -10,6 +11,10 @@ namespace SharpGrad.Tests.Jit;
 /// parameters over the worker threads. Each element gets the same operations in the same order whichever block holds
 /// it, so the results must be bit-identical to the whole product and to eager steps, and a replay still allocates nothing.
 /// </summary>
+// In the collection of the tests that change the kernels' thread limit (Gemm.MaxThreads, a process-wide setting):
+// a limit changed by a test running alongside would send a replay down another path mid-measurement, and the
+// 0-bytes-per-replay checks would count that path's first-use allocations.
+[Collection(GemmCollection.Name)]
 public class JitParallelTests
 {
     private static T[] Random<T>(Generator g, int n) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>

@@ -1,6 +1,7 @@
 using SharpGrad.NN;
 using SharpGrad.Optim;
 using F = SharpGrad.NN.Functional;
+using SharpGrad.Tests.Kernels;
 
 namespace SharpGrad.Tests.Jit;
 
@@ -8,6 +9,10 @@ namespace SharpGrad.Tests.Jit;
 /// Compiled (captured and replayed) training steps against the same steps run eagerly from the same initial state: the
 /// replay runs the same kernels on the same values in the same order, so parameters and losses must be bit-identical.
 /// </summary>
+// In the collection of the tests that change the kernels' thread limit (Gemm.MaxThreads, a process-wide setting):
+// a limit changed by a test running alongside would send a replay down another path mid-measurement, and the
+// 0-bytes-per-replay checks would count that path's first-use allocations.
+[Collection(GemmCollection.Name)]
 public class JitTests
 {
     // ---- XOR 2-2-1 (tanh), full-batch gradient descent ---------------------------------------------------------------------

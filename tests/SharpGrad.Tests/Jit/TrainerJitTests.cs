@@ -3,6 +3,7 @@ using SharpGrad.NN;
 using SharpGrad.Optim;
 using SharpGrad.Training;
 using F = SharpGrad.NN.Functional;
+using SharpGrad.Tests.Kernels;
 
 namespace SharpGrad.Tests.Jit;
 
@@ -11,6 +12,10 @@ namespace SharpGrad.Tests.Jit;
 /// state: the replays run the same kernels on the same values in the same order, and draw the same dropout masks from
 /// the same generators, so every weight, buffer and loss must be bit-identical.
 /// </summary>
+// In the collection of the tests that change the kernels' thread limit (Gemm.MaxThreads, a process-wide setting):
+// a limit changed by a test running alongside would send a replay down another path mid-measurement, and the
+// 0-bytes-per-replay checks would count that path's first-use allocations.
+[Collection(GemmCollection.Name)]
 public class TrainerJitTests
 {
     /// <summary>Ten classes of noisy <paramref name="side"/>x<paramref name="side"/> grey images (class c: a bright row c mod side).</summary>
