@@ -121,6 +121,46 @@ namespace SharpGrad.Kernels
     }
 
     /// <summary>
+    /// What the forward and backward wavefronts of a pair (<see cref="LstmPairForward{T, TK}"/>,
+    /// <see cref="LstmPairBackward{T, TK}"/>) share: the two layers' time-loop jobs, the projection's packed weight, per-part
+    /// scratch, the finished-projection flags and the counters of the two chains.
+    /// </summary>
+    internal abstract unsafe class LstmPairWavefront<T, TK> : ParallelWork
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TK : struct, IGemmKernel<T>
+    {
+        protected readonly AlignedBuffer<T> _packedWih = new();
+        protected AlignedBuffer<T>[] _aBufs = [], _tiles = [];
+        protected int[] _pDone = [];
+        protected LstmRecurrence<T, TK> _l1 = null!, _l2 = null!;
+        protected int _seq, _batch, _hidden, _nPad, _kc, _generation;
+        protected T* _packedW;
+        // Tasks claimed (next) and finished (done) of the two chains; projections claimed in order, finished in any.
+        protected int _l1Next, _l1Done, _pNext, _l2Next, _l2Done;
+
+        /// <summary>Sets up a call over <paramref name="seq"/> steps: the layers' jobs, scratch, flags and counters; returns the parts to run.</summary>
+        protected int Begin(int seq, int batch, int hidden, bool backward)
+        {
+            _l1 = LstmRecurrence<T, TK>.PairJob(0, batch, hidden, backward);
+            _l2 = LstmRecurrence<T, TK>.PairJob(1, batch, hidden, backward);
+            _seq = seq;
+            _batch = batch;
+            _hidden = hidden;
+            int slots = Math.Max(2, WorkerPool.MaxParallelism);
+            if (_aBufs.Length < slots)
+            {
+                _aBufs = AlignedBuffer<T>.Grow(_aBufs, slots);
+                _tiles = AlignedBuffer<T>.Grow(_tiles, slots);
+            }
+            if (_pDone.Length < seq) _pDone = new int[Math.Max(seq, 2 * _pDone.Length)];
+            // Finished projections are marked with this call's number, so the flags of earlier calls need no clearing.
+            if (++_generation == int.MaxValue) { Array.Clear(_pDone); _generation = 1; }
+            _l1Next = _l1Done = _pNext = _l2Next = _l2Done = 0;
+            return Math.Min(2, Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism));
+        }
+    }
+
+    /// <summary>
     /// The forward of two stacked LSTM layers as a wavefront of three kinds of task, each one whole step on one thread:
     /// L1(t), the first layer's step t (after L1(t−1)); P(t), the second layer's input projection of step t,
     /// <c>h1_t W_ihᵀ + b_ih</c> (after L1(t)); L2(t), the second layer's step t (after L2(t−1) and P(t)). Each part
@@ -131,46 +171,24 @@ namespace SharpGrad.Kernels
     /// it, the same k blocks, the bias in the epilogue, edge tiles through scratch), so the results are those of the
     /// layer-by-layer path for any thread count.
     /// </summary>
-    internal sealed unsafe class LstmPairForward<T, TK> : ParallelWork
+    internal sealed unsafe class LstmPairForward<T, TK> : LstmPairWavefront<T, TK>
         where T : unmanaged, IFloatingPointIeee754<T>
         where TK : struct, IGemmKernel<T>
     {
         [ThreadStatic] private static LstmPairForward<T, TK>? t_job;
 
-        private readonly AlignedBuffer<T> _packedWih = new();
-        private AlignedBuffer<T>[] _aBufs = [], _tiles = [];
-        private int[] _pDone = [];
-        private LstmRecurrence<T, TK> _l1 = null!, _l2 = null!;
-        private int _seq, _batch, _hidden, _n, _nPad, _kc, _generation;
-        private T* _h1, _xProj2, _packedW, _bIh;
-        // Tasks claimed (next) and finished (done) of the two chains; projections claimed in order, finished in any.
-        private int _l1Next, _l1Done, _pNext, _l2Next, _l2Done;
+        private int _n;
+        private T* _h1, _xProj2, _bIh;
 
         public static void Run(int seq, int batch, int hidden, LstmLayerOperands<T> first, T* wIh2, T* bIh2, T* xProj2, LstmLayerOperands<T> second)
         {
             var job = t_job ??= new LstmPairForward<T, TK>();
-            int parts = Math.Min(2, Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism));
-            job._l1 = LstmRecurrence<T, TK>.PairJob(0, batch, hidden);
-            job._l2 = LstmRecurrence<T, TK>.PairJob(1, batch, hidden);
-            job._seq = seq;
-            job._batch = batch;
-            job._hidden = hidden;
+            int parts = job.Begin(seq, batch, hidden, backward: false);
             job._n = 4 * hidden;
             job.PackProjectionWeight(wIh2);
             job._bIh = bIh2;
             job._h1 = first.Y;
             job._xProj2 = xProj2;
-            int slots = Math.Max(2, WorkerPool.MaxParallelism);
-            if (job._aBufs.Length < slots)
-            {
-                job._aBufs = AlignedBuffer<T>.Grow(job._aBufs, slots);
-                job._tiles = AlignedBuffer<T>.Grow(job._tiles, slots);
-            }
-            if (job._pDone.Length < seq) job._pDone = new int[Math.Max(seq, 2 * job._pDone.Length)];
-            // Finished projections are marked with this call's number, so the flags of earlier calls need no clearing.
-            int generation = ++job._generation;
-            if (generation == int.MaxValue) { Array.Clear(job._pDone); job._generation = generation = 1; }
-            job._l1Next = job._l1Done = job._pNext = job._l2Next = job._l2Done = 0;
             job._l1.BeginForward(seq, first.H0, first.WHh, first.BHh, first.XProj, first.C0, first.Y, first.Gates, first.TanhC, reverse: false);
             job._l2.BeginForward(seq, second.H0, second.WHh, second.BHh, second.XProj, second.C0, second.Y, second.Gates, second.TanhC, reverse: false);
             try { WorkerPool.Run(job, parts); }

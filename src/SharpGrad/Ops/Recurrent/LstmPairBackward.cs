@@ -177,48 +177,27 @@ namespace SharpGrad.Kernels
     /// time loops' threads split units, never a sum; P is the whole-sequence GEMM's tiles, <see cref="PackedRows{T, TK}"/>),
     /// so the results are those of that path for any thread count.
     /// </summary>
-    internal sealed unsafe class LstmPairBackward<T, TK> : ParallelWork
+    internal sealed unsafe class LstmPairBackward<T, TK> : LstmPairWavefront<T, TK>
         where T : unmanaged, IFloatingPointIeee754<T>
         where TK : struct, IGemmKernel<T>
     {
         [ThreadStatic] private static LstmPairBackward<T, TK>? t_job;
 
-        private readonly AlignedBuffer<T> _packedWih = new();
-        private AlignedBuffer<T>[] _aBufs = [], _tiles = [];
-        private int[] _pDone = [];
-        private LstmRecurrence<T, TK> _l1 = null!, _l2 = null!;
-        private int _seq, _batch, _hidden, _nPad, _kc, _generation, _l1Tasks, _l2Tasks;
+        private int _l1Tasks, _l2Tasks;
         private bool _l1H0, _l2H0;
-        private T* _packedW, _da2, _dx1;
-        // Tasks claimed (next) and finished (done) of the two chains; projections claimed in order, finished in any.
-        private int _l1Next, _l1Done, _pNext, _l2Next, _l2Done;
+        private T* _da2, _dx1;
 
         /// <summary>Runs the wavefront; returns whether each layer's time loop formed its dW_hh and db_hh (second, first).</summary>
         public static (bool Second, bool First) Run(int seq, int batch, int hidden, LstmBackwardOperands<T> second, T[] wIh2, LstmBackwardOperands<T> first)
         {
             var job = t_job ??= new LstmPairBackward<T, TK>();
-            int parts = Math.Min(2, Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism));
+            int parts = job.Begin(seq, batch, hidden, backward: true);
             bool weight2 = second.DW is not null && LstmRecurrence<T, TK>.PacksWeightGrad(seq, batch, hidden);
             bool weight1 = first.DW is not null && LstmRecurrence<T, TK>.PacksWeightGrad(seq, batch, hidden);
-            job._l2 = LstmRecurrence<T, TK>.PairJob(1, batch, hidden, backward: true);
-            job._l1 = LstmRecurrence<T, TK>.PairJob(0, batch, hidden, backward: true);
-            job._seq = seq;
-            job._batch = batch;
-            job._hidden = hidden;
             job._l2H0 = second.WantDH0;
             job._l1H0 = first.WantDH0;
             job._l2Tasks = seq + (second.WantDH0 ? 1 : 0) + (weight2 ? 1 : 0);
             job._l1Tasks = seq + (first.WantDH0 ? 1 : 0) + (weight1 ? 1 : 0);
-            int slots = Math.Max(2, WorkerPool.MaxParallelism);
-            if (job._aBufs.Length < slots)
-            {
-                job._aBufs = AlignedBuffer<T>.Grow(job._aBufs, slots);
-                job._tiles = AlignedBuffer<T>.Grow(job._tiles, slots);
-            }
-            if (job._pDone.Length < seq) job._pDone = new int[Math.Max(seq, 2 * job._pDone.Length)];
-            int generation = ++job._generation;
-            if (generation == int.MaxValue) { Array.Clear(job._pDone); job._generation = generation = 1; }
-            job._l1Next = job._l1Done = job._pNext = job._l2Next = job._l2Done = 0;
             second.Dh.AsSpan().Clear();
             second.Dc.AsSpan().Clear();
             first.Dh.AsSpan().Clear();
