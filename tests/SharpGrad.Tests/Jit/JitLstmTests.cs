@@ -13,7 +13,8 @@ namespace SharpGrad.Tests.Jit;
 [Collection(GemmCollection.Name)]
 public class JitLstmTests
 {
-    private const int Vocab = 11, Context = 6, Batch = 5;
+    // 72 positions: more than the few-rows GEMM form takes, so that LstmPairMode 2 does pair the layers.
+    private const int Vocab = 11, Context = 6, Batch = 12;
 
     private static (CharRnn Model, AdamW Opt) Model()
     {
@@ -50,6 +51,7 @@ public class JitLstmTests
         F.LstmPairMode = pairMode;
         try
         {
+            if (pairMode == 2) Assert.True(F.LstmPairApplies(Context, Batch, 16, DType.Float32), "the shape must take the two-layer op");
             var batches = Batches(8);
             var (eagerModel, eagerOpt) = Model();
             var eagerLosses = batches.Select(b => Step(eagerModel, eagerOpt, b.X, b.Y).Item()).ToArray();
@@ -64,10 +66,13 @@ public class JitLstmTests
 
             var (x, y) = batches[0];
             step.Run(x, y);
+            long kept = F.LstmPairWavefrontsKept;
             long before = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < 20; i++) step.Run(x, y);
             Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
             Assert.True(step.LastRunReplayed);
+            // With the pair, each replay runs the backward as a wavefront and keeps its first-layer gradients.
+            Assert.Equal(pairMode == 2 ? 20 : 0, F.LstmPairWavefrontsKept - kept);
         }
         finally { F.LstmPairMode = savedMode; }
     }

@@ -81,14 +81,14 @@ namespace SharpGrad.NN
         /// straight into the new gradient, and recorded, so the rule differentiates again.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static Tensor?[] LinearGrads(Tensor g, Tensor x, Tensor w, Tensor? b, int rows, int inF, int outF)
+        private static Tensor?[] LinearGrads(Tensor g, Tensor x, Tensor w, Tensor? b, int rows, int inF, int outF, Tensor? dx = null)
         {
             var grads = new Tensor?[b is null ? 2 : 3];
             if (g.DType != x.DType) g = g.To(x.DType);
             var g2 = g.Rank == 2 ? g : g.Reshape(rows, outF);
             if (x.RequiresGrad)
             {
-                grads[0] = x.Rank == 2 ? LinearInputGrad(g2, w, x.ShapeRef) : LinearInputGrad(g2, w).Reshape(x.ShapeRef);
+                grads[0] = dx ?? (x.Rank == 2 ? LinearInputGrad(g2, w, x.ShapeRef) : LinearInputGrad(g2, w).Reshape(x.ShapeRef));
             }
             if (w.RequiresGrad) grads[1] = LinearWeightGrad(g2, x.Rank == 2 ? x : x.Reshape(rows, inF), w.ShapeRef);
             if (b is not null && b.RequiresGrad) grads[2] = g2.Sum(0);

@@ -63,20 +63,22 @@ namespace SharpGrad.NN
             var tanhC2 = Tensor.Uninitialized([seq, batch, hidden], dtype);
             DTypeDispatch.Float(dtype, new LstmPairKernel(xProj1, h01, c01, wHh1, bHh1, wIh2, bIh2, h02, c02, wHh2, bHh2,
                 y1, gates1, tanhC1, xProj2, y2, gates2, tanhC2), nameof(LstmPair));
-            y1 = RecordLstmSequence(y1, gates1, tanhC1, xProj1, h01, c01, wHh1, bHh1, reverse: false);
+            // The three entries share what a backward pass as a wavefront needs (see LstmPairGrads).
+            var pair = SharpGrad.Autograd.IsGradEnabled ? new LstmPairGrads(y1, gates1, tanhC1, xProj1, h01, c01, wHh1, bHh1, wIh2) : null;
+            y1 = RecordLstmSequence(y1, gates1, tanhC1, xProj1, h01, c01, wHh1, bHh1, reverse: false, pair);
             var output1 = y1.Narrow(0, 0, 1).Reshape(seq, batch, hidden);
-            xProj2 = RecordLinear(xProj2, output1, wIh2, bIh2);
-            y2 = RecordLstmSequence(y2, gates2, tanhC2, xProj2, h02, c02, wHh2, bHh2, reverse: false);
+            xProj2 = RecordLinear(xProj2, output1, wIh2, bIh2, pair);
+            y2 = RecordLstmSequence(y2, gates2, tanhC2, xProj2, h02, c02, wHh2, bHh2, reverse: false, pair, pairSecond: true);
             return (y1, output1, y2);
         }
 
         /// <summary>The tape entry <see cref="LinearFused"/> makes for y = x Wᵀ + b (the Linear a computed projection stands for).</summary>
-        private static Tensor RecordLinear(Tensor y, Tensor x, Tensor w, Tensor? b)
+        private static Tensor RecordLinear(Tensor y, Tensor x, Tensor w, Tensor? b, LstmPairGrads? pair)
         {
             if (!SharpGrad.Autograd.ShouldRecord(x, w) && (b is null || !SharpGrad.Autograd.ShouldRecord(b))) return y;
             int inF = w.ShapeRef[1], outF = w.ShapeRef[0], rows = x.Numel / Math.Max(1, inF);
             Tensor[] inputs = b is null ? [x, w] : [x, w, b];
-            return SharpGrad.Autograd.Record(y, "LinearBackward", inputs, g => LinearGrads(g, x, w, b, rows, inF, outF));
+            return SharpGrad.Autograd.Record(y, "LinearBackward", inputs, g => LinearGrads(g, x, w, b, rows, inF, outF, pair?.ProjectionInputGrad(g, x)));
         }
 
         private readonly struct LstmPairKernel(Tensor xProj1, Tensor h01, Tensor c01, Tensor wHh1, Tensor? bHh1, Tensor wIh2, Tensor? bIh2,
@@ -119,6 +121,46 @@ namespace SharpGrad.Kernels
     }
 
     /// <summary>
+    /// What the forward and backward wavefronts of a pair (<see cref="LstmPairForward{T, TK}"/>,
+    /// <see cref="LstmPairBackward{T, TK}"/>) share: the two layers' time-loop jobs, the projection's packed weight, per-part
+    /// scratch, the finished-projection flags and the counters of the two chains.
+    /// </summary>
+    internal abstract unsafe class LstmPairWavefront<T, TK> : ParallelWork
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TK : struct, IGemmKernel<T>
+    {
+        protected readonly AlignedBuffer<T> _packedWih = new();
+        protected AlignedBuffer<T>[] _aBufs = [], _tiles = [];
+        protected int[] _pDone = [];
+        protected LstmRecurrence<T, TK> _l1 = null!, _l2 = null!;
+        protected int _seq, _batch, _hidden, _nPad, _kc, _generation;
+        protected T* _packedW;
+        // Tasks claimed (next) and finished (done) of the two chains; projections claimed in order, finished in any.
+        protected int _l1Next, _l1Done, _pNext, _l2Next, _l2Done;
+
+        /// <summary>Sets up a call over <paramref name="seq"/> steps: the layers' jobs, scratch, flags and counters; returns the parts to run.</summary>
+        protected int Begin(int seq, int batch, int hidden, bool backward)
+        {
+            _l1 = LstmRecurrence<T, TK>.PairJob(0, batch, hidden, backward);
+            _l2 = LstmRecurrence<T, TK>.PairJob(1, batch, hidden, backward);
+            _seq = seq;
+            _batch = batch;
+            _hidden = hidden;
+            int slots = Math.Max(2, WorkerPool.MaxParallelism);
+            if (_aBufs.Length < slots)
+            {
+                _aBufs = AlignedBuffer<T>.Grow(_aBufs, slots);
+                _tiles = AlignedBuffer<T>.Grow(_tiles, slots);
+            }
+            if (_pDone.Length < seq) _pDone = new int[Math.Max(seq, 2 * _pDone.Length)];
+            // Finished projections are marked with this call's number, so the flags of earlier calls need no clearing.
+            if (++_generation == int.MaxValue) { Array.Clear(_pDone); _generation = 1; }
+            _l1Next = _l1Done = _pNext = _l2Next = _l2Done = 0;
+            return Math.Min(2, Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism));
+        }
+    }
+
+    /// <summary>
     /// The forward of two stacked LSTM layers as a wavefront of three kinds of task, each one whole step on one thread:
     /// L1(t), the first layer's step t (after L1(t−1)); P(t), the second layer's input projection of step t,
     /// <c>h1_t W_ihᵀ + b_ih</c> (after L1(t)); L2(t), the second layer's step t (after L2(t−1) and P(t)). Each part
@@ -129,46 +171,24 @@ namespace SharpGrad.Kernels
     /// it, the same k blocks, the bias in the epilogue, edge tiles through scratch), so the results are those of the
     /// layer-by-layer path for any thread count.
     /// </summary>
-    internal sealed unsafe class LstmPairForward<T, TK> : ParallelWork
+    internal sealed unsafe class LstmPairForward<T, TK> : LstmPairWavefront<T, TK>
         where T : unmanaged, IFloatingPointIeee754<T>
         where TK : struct, IGemmKernel<T>
     {
         [ThreadStatic] private static LstmPairForward<T, TK>? t_job;
 
-        private readonly AlignedBuffer<T> _packedWih = new();
-        private AlignedBuffer<T>[] _aBufs = [], _tiles = [];
-        private int[] _pDone = [];
-        private LstmRecurrence<T, TK> _l1 = null!, _l2 = null!;
-        private int _seq, _batch, _hidden, _n, _nPad, _kc, _generation;
-        private T* _h1, _xProj2, _packedW, _bIh;
-        // Tasks claimed (next) and finished (done) of the two chains; projections claimed in order, finished in any.
-        private int _l1Next, _l1Done, _pNext, _l2Next, _l2Done;
+        private int _n;
+        private T* _h1, _xProj2, _bIh;
 
         public static void Run(int seq, int batch, int hidden, LstmLayerOperands<T> first, T* wIh2, T* bIh2, T* xProj2, LstmLayerOperands<T> second)
         {
             var job = t_job ??= new LstmPairForward<T, TK>();
-            int parts = Math.Min(2, Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism));
-            job._l1 = LstmRecurrence<T, TK>.PairJob(0, batch, hidden);
-            job._l2 = LstmRecurrence<T, TK>.PairJob(1, batch, hidden);
-            job._seq = seq;
-            job._batch = batch;
-            job._hidden = hidden;
+            int parts = job.Begin(seq, batch, hidden, backward: false);
             job._n = 4 * hidden;
             job.PackProjectionWeight(wIh2);
             job._bIh = bIh2;
             job._h1 = first.Y;
             job._xProj2 = xProj2;
-            int slots = Math.Max(2, WorkerPool.MaxParallelism);
-            if (job._aBufs.Length < slots)
-            {
-                job._aBufs = AlignedBuffer<T>.Grow(job._aBufs, slots);
-                job._tiles = AlignedBuffer<T>.Grow(job._tiles, slots);
-            }
-            if (job._pDone.Length < seq) job._pDone = new int[Math.Max(seq, 2 * job._pDone.Length)];
-            // Finished projections are marked with this call's number, so the flags of earlier calls need no clearing.
-            int generation = ++job._generation;
-            if (generation == int.MaxValue) { Array.Clear(job._pDone); job._generation = generation = 1; }
-            job._l1Next = job._l1Done = job._pNext = job._l2Next = job._l2Done = 0;
             job._l1.BeginForward(seq, first.H0, first.WHh, first.BHh, first.XProj, first.C0, first.Y, first.Gates, first.TanhC, reverse: false);
             job._l2.BeginForward(seq, second.H0, second.WHh, second.BHh, second.XProj, second.C0, second.Y, second.Gates, second.TanhC, reverse: false);
             try { WorkerPool.Run(job, parts); }
@@ -181,15 +201,7 @@ namespace SharpGrad.Kernels
         }
 
         /// <summary>W_ihᵀ as the whole-sequence GEMM packs it: per k block (its KC), every column in NR-wide strips.</summary>
-        private void PackProjectionWeight(T* wIh)
-        {
-            int nr = TK.NR, k = _hidden, n = _n;
-            _kc = GemmTuning.BlockDepth<T>(nr, k);
-            _nPad = (n + nr - 1) / nr * nr;
-            _packedW = _packedWih.Get(_nPad * k);
-            for (int pc = 0; pc < k; pc += _kc)
-                GemmPacking.PackB(_packedW + (nint)_nPad * pc, wIh + pc, k, true, Math.Min(_kc, k - pc), n, nr);
-        }
+        private void PackProjectionWeight(T* wIh) => _packedW = PackedRows<T, TK>.PackB(_packedWih, wIh, _hidden, true, _hidden, _n, out _kc, out _nPad);
 
         public override void Execute(int index, int count)
         {
@@ -228,42 +240,70 @@ namespace SharpGrad.Kernels
             }
         }
 
-        /// <summary>
-        /// P(t): rows t·batch … of the whole-sequence product <c>h1 W_ihᵀ + b_ih</c>, with the operations the packed GEMM
-        /// applies to each of its tiles: per k block in order, a full tile accumulated in place (beta 0 for the first
-        /// block, 1 after), an edge tile through scratch and merged, the bias added after the last block.
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        /// <summary>P(t): rows t·batch … of the whole-sequence product <c>h1 W_ihᵀ + b_ih</c>, as the packed GEMM computes them.</summary>
         private void Project(int t, int part)
         {
-            int mr = TK.MR, nr = TK.NR, batch = _batch, k = _hidden, n = _n, kcMax = _kc;
-            T* a = _h1 + (nint)t * batch * k, c = _xProj2 + (nint)t * batch * n;
-            int strips = (batch + mr - 1) / mr;
-            T* aBuf = _aBufs[part].Get(strips * mr * kcMax);
-            T* tile = _tiles[part].Get(mr * nr);
+            int batch = _batch, k = _hidden, n = _n;
+            int strips = (batch + TK.MR - 1) / TK.MR;
+            PackedRows<T, TK>.Multiply(_h1 + (nint)t * batch * k, k, batch, _packedW, _nPad, n, k, _kc, _xProj2 + (nint)t * batch * n, n, _bIh,
+                _aBufs[part].Get(strips * TK.MR * _kc), _tiles[part].Get(TK.MR * TK.NR));
+        }
+    }
+
+    /// <summary>
+    /// Rows of a product <c>C = A op(B) (+ bias)</c> computed a block of rows at a time (a time step of a wavefront) with
+    /// the values the whole product gets from <see cref="GemmJob{T, TK}"/>: op(B) packed once as it packs it (per k block
+    /// of its KC, every column in NR-wide strips), and per k block in order a full tile accumulated in place (beta 0 for
+    /// the first block, 1 after), an edge tile through scratch and merged, the bias added after the last block. The
+    /// caller checks that the whole product takes the packed kernels (not the small-product loops or the few-rows form).
+    /// </summary>
+    internal static unsafe class PackedRows<T, TK>
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TK : struct, IGemmKernel<T>
+    {
+        /// <summary>Packs op(B) (k x n; stored n x k with leading dimension ldb when transposed) into <paramref name="buffer"/>.</summary>
+        public static T* PackB(AlignedBuffer<T> buffer, T* b, int ldb, bool transB, int k, int n, out int kc, out int nPad)
+        {
+            int nr = TK.NR;
+            kc = GemmTuning.BlockDepth<T>(nr, k);
+            nPad = (n + nr - 1) / nr * nr;
+            T* packed = buffer.Get(nPad * k);
+            for (int pc = 0; pc < k; pc += kc)
+                GemmPacking.PackB(packed + (nint)nPad * pc, transB ? b + pc : b + (nint)pc * ldb, ldb, transB, Math.Min(kc, k - pc), n, nr);
+            return packed;
+        }
+
+        /// <summary>
+        /// Rows [0, m) of C (leading dimension ldc) from A (m x k, leading dimension lda) and op(B) packed by
+        /// <see cref="PackB"/>; <paramref name="aBuf"/> holds the packed A of one k block, <paramref name="tile"/> MR x NR.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Multiply(T* a, int lda, int m, T* packedB, int nPad, int n, int k, int kcMax, T* c, int ldc, T* bias, T* aBuf, T* tile)
+        {
+            int mr = TK.MR, nr = TK.NR;
             for (int pc = 0; pc < k; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, k - pc);
-                GemmPacking.PackA(aBuf, a + pc, k, false, batch, kc, mr);
+                GemmPacking.PackA(aBuf, a + pc, lda, false, m, kc, mr);
                 T beta = pc == 0 ? T.Zero : T.One;
-                bool epilogue = pc + kc >= k && _bIh != null;
-                T* bBlock = _packedW + (nint)_nPad * pc;
+                bool epilogue = pc + kc >= k && bias != null;
+                T* bBlock = packedB + (nint)nPad * pc;
                 for (int jr = 0; jr < n; jr += nr)
                 {
                     int w = Math.Min(nr, n - jr);
                     T* bp = bBlock + (nint)jr * kc;
-                    for (int ir = 0; ir < batch; ir += mr)
+                    for (int ir = 0; ir < m; ir += mr)
                     {
-                        int h = Math.Min(mr, batch - ir);
+                        int h = Math.Min(mr, m - ir);
                         T* ap = aBuf + (nint)ir * kc;
-                        T* cp = c + (nint)ir * n + jr;
-                        if (h == mr && w == nr) TK.Run(kc, ap, bp, nr, cp, n, T.One, beta);
+                        T* cp = c + (nint)ir * ldc + jr;
+                        if (h == mr && w == nr) TK.Run(kc, ap, bp, nr, cp, ldc, T.One, beta);
                         else
                         {
                             TK.Run(kc, ap, bp, nr, tile, nr, T.One, T.Zero);
-                            GemmPacking.MergeTile(tile, nr, cp, n, h, w, T.One, beta);
+                            GemmPacking.MergeTile(tile, nr, cp, ldc, h, w, T.One, beta);
                         }
-                        if (epilogue) GemmEpilogue.Apply(cp, n, h, w, _bIh + jr, GemmActivation.None);
+                        if (epilogue) GemmEpilogue.Apply(cp, ldc, h, w, bias + jr, GemmActivation.None);
                     }
                 }
             }

@@ -67,23 +67,22 @@ namespace SharpGrad.NN
         /// gates and tanh(c_t) the forward kept, and the operands. Shared with <see cref="LstmPair"/>, which computes two
         /// layers at once and records each as this op.
         /// </summary>
-        private static Tensor RecordLstmSequence(Tensor y, Tensor gates, Tensor tanhC, Tensor xProj, Tensor h0, Tensor c0, Tensor wHh, Tensor? bHh, bool reverse)
+        private static Tensor RecordLstmSequence(Tensor y, Tensor gates, Tensor tanhC, Tensor xProj, Tensor h0, Tensor c0, Tensor wHh, Tensor? bHh, bool reverse,
+            LstmPairGrads? pair = null, bool pairSecond = false)
         {
             if (!SharpGrad.Autograd.IsGradEnabled) return y;
             var dtype = y.DType;
-            int batch = h0.ShapeRef[0], hidden = wHh.ShapeRef[1];
             Tensor[] inputs = bHh is null ? [xProj, h0, c0, wHh] : [xProj, h0, c0, wHh, bHh];
             return SharpGrad.Autograd.Record(y, "LstmSequenceBackward", inputs, g =>
             {
                 if (g.DType != dtype) g = g.To(dtype);
-                var dXProj = Tensor.Uninitialized(xProj.Shape, dtype);
-                var dH = Tensor.Uninitialized([batch, hidden], dtype);
-                var dC = Tensor.Uninitialized([batch, hidden], dtype);
-                var dW = wHh.RequiresGrad ? Tensor.Uninitialized(wHh.Shape, dtype) : null;
-                var dB = bHh is not null && bHh.RequiresGrad ? Tensor.Uninitialized([4 * hidden], dtype) : null;
-                DTypeDispatch.Float(dtype, new LstmBackwardKernel(g, y, gates, tanhC, h0, c0, wHh, reverse, dXProj, dH, dC, h0.RequiresGrad, dW, dB), nameof(LstmSequence));
-                Tensor? dH0 = h0.RequiresGrad ? dH : null, dC0 = c0.RequiresGrad ? dC : null;
-                return bHh is null ? [dXProj, dH0, dC0, dW] : [dXProj, dH0, dC0, dW, dB];
+                // A layer of a pair: the second's rule may run both layers' backward as a wavefront, the first's then takes its results.
+                var paired = pair is null ? null : pairSecond ? pair.SecondLayer(g, y, gates, tanhC, xProj, h0, c0, wHh, bHh) : pair.FirstLayer(g);
+                if (paired is not null) return paired;
+                var grads = LstmGradTensors.For(xProj, h0, c0, wHh, bHh);
+                DTypeDispatch.Float(dtype, new LstmBackwardKernel(g, y, gates, tanhC, h0, c0, wHh, reverse, grads.DXProj, grads.DH, grads.DC, h0.RequiresGrad,
+                    grads.DW, grads.DB), nameof(LstmSequence));
+                return grads.Results(h0, c0, bHh);
             }, differentiableBackward: false, attributes: new LstmSequenceAttributes(reverse));
         }
 
@@ -112,41 +111,59 @@ namespace SharpGrad.NN
         {
             public void Declare(Capture capture) => Capture.Buffers(capture, [g, y, gates, tanhC, h0, c0, w], [dXProj, dH, dC, dW, dB]);
 
+            /// <summary>The output gradient, the activated gates and W_hh (for <see cref="LstmPairBackwardKernel"/>).</summary>
+            public Tensor G => g;
+
+            public Tensor Gates => gates;
+
+            public Tensor W => w;
+
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             {
-                int seq = gates.ShapeRef[0], batch = gates.ShapeRef[1], hidden = w.ShapeRef[1], g4 = 4 * hidden, bh = batch * hidden;
-                T[] ys = y.Array<T>(), da = dXProj.Array<T>();
-                T[]? dw0 = dW?.Array<T>(), db0 = dB?.Array<T>();
+                int seq = gates.ShapeRef[0], batch = gates.ShapeRef[1], hidden = w.ShapeRef[1];
+                var operands = Operands<T>();
                 bool done; // whether the time loop also formed dW_hh and db_hh (see LstmRecurrence.Backward)
-                if (Vector512.IsHardwareAccelerated)
-                    done = LstmRecurrence<T, GemmKernel512<T>>.Backward(seq, batch, hidden, g.Array<T>(), ys, gates.Array<T>(), tanhC.Array<T>(), h0.Array<T>(), c0.Array<T>(),
-                        w.Array<T>(), da, dH.Array<T>(), dC.Array<T>(), wantDH0, reverse, dw0, db0);
-                else if (Vector256.IsHardwareAccelerated)
-                    done = LstmRecurrence<T, GemmKernel256<T>>.Backward(seq, batch, hidden, g.Array<T>(), ys, gates.Array<T>(), tanhC.Array<T>(), h0.Array<T>(), c0.Array<T>(),
-                        w.Array<T>(), da, dH.Array<T>(), dC.Array<T>(), wantDH0, reverse, dw0, db0);
-                else
-                    done = LstmRecurrence<T, GemmKernelScalar<T>>.Backward(seq, batch, hidden, g.Array<T>(), ys, gates.Array<T>(), tanhC.Array<T>(), h0.Array<T>(), c0.Array<T>(),
-                        w.Array<T>(), da, dH.Array<T>(), dC.Array<T>(), wantDH0, reverse, dw0, db0);
-                if (done) return;
-                if (dW is not null)
-                {
-                    // dW_hh = Σ_t da_tᵀ h_prev(t): the steps whose previous state is another step's output in one product, h0's step after.
-                    var dw = dW.Span<T>();
-                    int first = reverse ? seq - 1 : 0, rest = Math.Max(0, seq - 1) * batch;
-                    int daStart = reverse ? 0 : batch * g4, hStart = reverse ? bh : 0;
-                    Gemm.Multiply(true, false, g4, hidden, rest, T.One, da.AsSpan(daStart, rest * g4), g4, ys.AsSpan(hStart, rest * hidden), Math.Max(1, hidden),
-                        T.Zero, dw, Math.Max(1, hidden));
-                    if (seq > 0)
-                        Gemm.Multiply(true, false, g4, hidden, batch, T.One, da.AsSpan(first * batch * g4, batch * g4), g4, h0.Span<T>(), Math.Max(1, hidden),
-                            T.One, dw, Math.Max(1, hidden));
-                }
-                if (dB is not null)
-                {
-                    var db = dB.Span<T>();
-                    db.Clear();
-                    for (int r = 0; r < seq * batch; r++) TensorPrimitives.Add<T>(db, da.AsSpan(r * g4, g4), db);
-                }
+                if (Vector512.IsHardwareAccelerated) done = LstmRecurrence<T, GemmKernel512<T>>.Backward(seq, batch, hidden, operands, reverse);
+                else if (Vector256.IsHardwareAccelerated) done = LstmRecurrence<T, GemmKernel256<T>>.Backward(seq, batch, hidden, operands, reverse);
+                else done = LstmRecurrence<T, GemmKernelScalar<T>>.Backward(seq, batch, hidden, operands, reverse);
+                if (!done) WeightGrads<T>();
+            }
+
+            /// <summary>The arrays of the time loop.</summary>
+            public LstmBackwardOperands<T> Operands<T>() where T : unmanaged =>
+                new(g.Array<T>(), y.Array<T>(), gates.Array<T>(), tanhC.Array<T>(), h0.Array<T>(), c0.Array<T>(), w.Array<T>(), dXProj.Array<T>(),
+                    dH.Array<T>(), dC.Array<T>(), wantDH0, dW?.Array<T>(), dB?.Array<T>());
+
+            /// <summary>dW_hh and db_hh (those wanted) as products and sums after the time loop, when it did not form them.</summary>
+            public void WeightGrads<T>() where T : unmanaged, IFloatingPointIeee754<T> =>
+                Functional.WeightGrads(gates.ShapeRef[0], gates.ShapeRef[1], w.ShapeRef[1], dXProj.Array<T>(), y.Array<T>(), h0.Span<T>(), reverse,
+                    dW is null ? default : dW.Span<T>(), dB is null ? default : dB.Span<T>());
+        }
+
+        /// <summary>
+        /// dW_hh and db_hh from the gate gradients <paramref name="da"/> [seq, batch, 4·hidden] and the stored states, when
+        /// the time loop did not form them (see LstmRecurrence.Backward; empty spans for those not wanted): dW_hh = Σ_t da_tᵀ h_prev(t), the steps whose
+        /// previous state is another step's output in one product, h0's step after; db_hh the row-by-row sum of da.
+        /// </summary>
+        private static void WeightGrads<T>(int seq, int batch, int hidden, T[] da, T[] ys, ReadOnlySpan<T> h0, bool reverse, Span<T> dw, Span<T> db)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            int g4 = 4 * hidden, bh = batch * hidden;
+            if (!dw.IsEmpty)
+            {
+                int first = reverse ? seq - 1 : 0, rest = Math.Max(0, seq - 1) * batch;
+                int daStart = reverse ? 0 : batch * g4, hStart = reverse ? bh : 0;
+                Gemm.Multiply(true, false, g4, hidden, rest, T.One, da.AsSpan(daStart, rest * g4), g4, ys.AsSpan(hStart, rest * hidden), Math.Max(1, hidden),
+                    T.Zero, dw, Math.Max(1, hidden));
+                if (seq > 0)
+                    Gemm.Multiply(true, false, g4, hidden, batch, T.One, da.AsSpan(first * batch * g4, batch * g4), g4, h0, Math.Max(1, hidden),
+                        T.One, dw, Math.Max(1, hidden));
+            }
+            if (!db.IsEmpty)
+            {
+                db.Clear();
+                for (int r = 0; r < seq * batch; r++) TensorPrimitives.Add<T>(db, da.AsSpan(r * g4, g4), db);
             }
         }
     }
@@ -181,6 +198,8 @@ namespace SharpGrad.Kernels
         private T* _w, _aCur, _aNext, _bias, _a0, _a1;
         // Forward: the whole call's operands (BeginForward), from which ForwardStep points at one step.
         private T* _xAll, _c0, _yAll, _gatesAll, _tanhCAll;
+        // Backward: the whole call's output gradients and gate gradients (BeginBackward), from which BackwardStep points at one step.
+        private T* _gyAll, _daAll;
         private int _seq;
         private bool _reverse;
         // Forward: the step's input projection, activated gates, h_t, c_t, tanh(c_t) and c_{t-1}.
@@ -254,13 +273,13 @@ namespace SharpGrad.Kernels
         }
 
         /// <summary>
-        /// A job of its own (not the calling thread's cached one) for <see cref="LstmPairForward{T, TK}"/>, which runs
-        /// two layers' time loops at once: <paramref name="slot"/> 0 or 1, cached per calling thread.
+        /// A job of its own (not the calling thread's cached one) for <see cref="LstmPairForward{T, TK}"/> and
+        /// <see cref="LstmPairBackward{T, TK}"/>, which run two layers' time loops at once: <paramref name="slot"/> 0 or 1, cached per calling thread.
         /// </summary>
-        internal static LstmRecurrence<T, TK> PairJob(int slot, int batch, int hidden)
+        internal static LstmRecurrence<T, TK> PairJob(int slot, int batch, int hidden, bool backward = false)
         {
             var job = slot == 0 ? t_pair0 ??= new LstmRecurrence<T, TK>() : t_pair1 ??= new LstmRecurrence<T, TK>();
-            return Configure(job, WorkerPool.MaxParallelism, batch, hidden, hidden);
+            return Configure(job, WorkerPool.MaxParallelism, batch, hidden, backward ? 4 * hidden : hidden);
         }
 
         [ThreadStatic] private static LstmRecurrence<T, TK>? t_pair0, t_pair1;
@@ -317,90 +336,132 @@ namespace SharpGrad.Kernels
         internal void ForwardStepAlone(int part) => ForwardPart(0, _blocks, _tiles[part].Get(7 * TK.MR * TK.NR), blocksOuter: true);
 
         /// <summary>
-        /// The backward time loop: from the output gradient <paramref name="gy"/> [2, seq, batch, hidden], writes the gate
-        /// pre-activation gradients <paramref name="da"/> [seq, batch, 4·hidden] (the gradient of the input projection),
-        /// the gradient reaching c0 into <paramref name="dc"/> and, when <paramref name="wantDH0"/>, the one reaching h0
-        /// into <paramref name="dh"/> (both [batch, hidden], used as running buffers). When <see cref="PacksWeightGrad"/>
-        /// holds and <paramref name="dW"/> is given, also dW_hh and (if given) db_hh, and returns true; otherwise the caller
-        /// forms them.
+        /// The backward time loop: from the output gradient Gy [2, seq, batch, hidden] of <paramref name="operands"/>,
+        /// writes the gate pre-activation gradients Da [seq, batch, 4·hidden] (the gradient of the input projection), the
+        /// gradient reaching c0 into Dc and, when WantDH0, the one reaching h0 into Dh (both [batch, hidden], used as
+        /// running buffers). When <see cref="PacksWeightGrad"/> holds and DW is given, also dW_hh and (if given) db_hh,
+        /// and returns true; otherwise the caller forms them.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static bool Backward(int seq, int batch, int hidden, T[] gy, T[] y, T[] gates, T[] tanhC, T[] h0, T[] c0, T[] w, T[] da, T[] dh, T[] dc,
-            bool wantDH0, bool reverse, T[]? dW, T[]? dB)
+        public static bool Backward(int seq, int batch, int hidden, LstmBackwardOperands<T> operands, bool reverse)
         {
+            var (gy, y, gates, tanhC, h0, c0, w, da, dh, dc, wantDH0, dW, dB) = operands;
             dh.AsSpan().Clear();
             dc.AsSpan().Clear();
             if (seq == 0 || batch == 0 || hidden == 0) { da.AsSpan().Clear(); return false; }
             bool weightGrad = dW is not null && PacksWeightGrad(seq, batch, hidden);
-            int threads = Threads(batch, hidden), mr = TK.MR, nr = TK.NR, g4 = 4 * hidden, bh = batch * hidden;
-            var job = Job(threads, batch, hidden, g4);
-            int strips = job._strips, blocks = job._blocks;
-            nint aLength = (nint)strips * mr * g4;
-            T* pw = job._packedW.Get(blocks * g4 * nr);
-            T* a0 = job._packedA0.Get((int)aLength), a1 = job._packedA1.Get((int)aLength);
-            fixed (T* pgy = gy, py = y, pg = gates, ptc = tanhC, pc0 = c0, pwh = w, pda = da, pdh = dh, pdc = dc)
+            int threads = Threads(batch, hidden);
+            var job = Job(threads, batch, hidden, 4 * hidden);
+            fixed (T* pgy = gy, py = y, pg = gates, ptc = tanhC, ph0 = h0, pc0 = c0, pwh = w, pda = da, pdh = dh, pdc = dc, pdw = dW, pdb = dB)
             {
-                // W_hh itself as B (dh = da W_hh): one strip per unit block, 4·hidden deep.
-                for (int ub = 0; ub < blocks; ub++)
-                    GemmPacking.PackBStrip(pw + (nint)ub * g4 * nr, pwh + ub * nr, hidden, false, g4, Math.Min(nr, hidden - ub * nr), nr);
-                ClearPadding(a0, batch, g4);
-                ClearPadding(a1, batch, g4);
-                job._pass = Pass.Backward;
-                job._w = pw;
-                job._dh = pdh;
-                job._dc = pdc;
-                job._positions = seq * batch;
-                job._daT = weightGrad ? job._packedDaT.Get(g4 * seq * batch) : null;
-                T* cOut = py + (nint)seq * bh;
+                job.BeginBackward(seq, pgy, py, pg, ptc, ph0, pc0, pwh, pda, pdh, pdc, weightGrad ? pdw : null, weightGrad && dB is not null ? pdb : null, reverse);
                 try
                 {
                     for (int s = seq - 1; s >= 0; s--)
                     {
-                        int t = reverse ? seq - 1 - s : s, tPrev = reverse ? t + 1 : t - 1;
-                        bool even = (seq - 1 - s) % 2 == 0;
-                        job._aCur = s == seq - 1 ? null : even ? a0 : a1; // null: no later step, dh starts at zero
-                        job._aNext = even ? a1 : a0;
-                        job._gh = pgy + (nint)t * bh;
-                        job._gc = pgy + (nint)seq * bh + (nint)t * bh;
-                        job._gates = pg + (nint)t * batch * g4;
-                        job._tanhC = ptc + (nint)t * bh;
-                        job._cPrev = s == 0 ? pc0 : cOut + (nint)tPrev * bh;
-                        job._da = pda + (nint)t * batch * g4;
-                        job._daTRow = t * batch;
+                        job.BackwardStep(s);
                         WorkerPool.Run(job, threads);
                     }
                     if (wantDH0)
                     {
-                        // The gradient reaching h0: one more product, da of the first step with W_hh.
-                        job._aCur = seq % 2 == 1 ? a1 : a0;
-                        job._da = null;
+                        job.BackwardToH0();
                         WorkerPool.Run(job, threads);
                     }
                     if (weightGrad)
                     {
-                        fixed (T* pdw = dW, pdb = dB, ph0 = h0)
-                        {
-                            // The same two products (and k blocks) as Gemm.Multiply on da and the stored states: first the
-                            // steps whose previous state is another step's output, then h0's step, accumulated.
-                            int rest = (seq - 1) * batch;
-                            job._pass = Pass.WeightGrad;
-                            job._dW = pdw;
-                            job._dB = pdb;
-                            job._h0 = ph0;
-                            job._rest = rest;
-                            job._hRest = reverse ? py + bh : py;
-                            job._restStart = reverse ? 0 : batch;
-                            job._h0Start = reverse ? rest : 0;
-                            job._kcRest = GemmTuning.BlockDepth<T>(nr, Math.Max(1, rest));
-                            job._kcH0 = GemmTuning.BlockDepth<T>(nr, batch);
-                            WorkerPool.Run(job, threads);
-                        }
+                        job.BeginWeightGrad();
+                        WorkerPool.Run(job, threads);
                     }
                 }
                 finally { job.Forget(); }
             }
             return weightGrad;
         }
+
+        /// <summary>
+        /// Sets up a backward call (dh and dc already cleared by the caller): packs W_hh (one strip per unit block,
+        /// 4·hidden deep) and keeps the pointers of the pinned operands; <see cref="BackwardStep"/> then points the job at
+        /// one step, <see cref="BackwardToH0"/> at the last product (the gradient reaching h0) and
+        /// <see cref="BeginWeightGrad"/> at dW_hh and db_hh, which it forms when <paramref name="dW"/> is not null
+        /// (<see cref="PacksWeightGrad"/> must hold then).
+        /// </summary>
+        internal void BeginBackward(int seq, T* gy, T* y, T* gates, T* tanhC, T* h0, T* c0, T* w, T* da, T* dh, T* dc, T* dW, T* dB, bool reverse)
+        {
+            int mr = TK.MR, nr = TK.NR, hidden = _hidden, g4 = 4 * hidden, batch = _batch;
+            int strips = _strips, blocks = _blocks;
+            nint aLength = (nint)strips * mr * g4;
+            T* pw = _packedW.Get(blocks * g4 * nr);
+            _a0 = _packedA0.Get((int)aLength);
+            _a1 = _packedA1.Get((int)aLength);
+            // W_hh itself as B (dh = da W_hh): one strip per unit block, 4·hidden deep.
+            for (int ub = 0; ub < blocks; ub++)
+                GemmPacking.PackBStrip(pw + (nint)ub * g4 * nr, w + ub * nr, hidden, false, g4, Math.Min(nr, hidden - ub * nr), nr);
+            ClearPadding(_a0, batch, g4);
+            ClearPadding(_a1, batch, g4);
+            _pass = Pass.Backward;
+            _w = pw;
+            _dh = dh;
+            _dc = dc;
+            _seq = seq;
+            _reverse = reverse;
+            _gyAll = gy;
+            _yAll = y;
+            _gatesAll = gates;
+            _tanhCAll = tanhC;
+            _c0 = c0;
+            _h0 = h0;
+            _daAll = da;
+            _dW = dW;
+            _dB = dB;
+            _positions = seq * batch;
+            _daT = dW != null ? _packedDaT.Get(g4 * seq * batch) : null;
+        }
+
+        /// <summary>Points the job at backward step <paramref name="s"/> of the processing order (run from seq − 1 down to 0).</summary>
+        internal void BackwardStep(int s)
+        {
+            int seq = _seq, batch = _batch, g4 = 4 * _hidden, bh = batch * _hidden;
+            int t = _reverse ? seq - 1 - s : s, tPrev = _reverse ? t + 1 : t - 1;
+            bool even = (seq - 1 - s) % 2 == 0;
+            _aCur = s == seq - 1 ? null : even ? _a0 : _a1; // null: no later step, dh starts at zero
+            _aNext = even ? _a1 : _a0;
+            _gh = _gyAll + (nint)t * bh;
+            _gc = _gyAll + (nint)seq * bh + (nint)t * bh;
+            _gates = _gatesAll + (nint)t * batch * g4;
+            _tanhC = _tanhCAll + (nint)t * bh;
+            _cPrev = s == 0 ? _c0 : _yAll + (nint)seq * bh + (nint)tPrev * bh;
+            _da = _daAll + (nint)t * batch * g4;
+            _daTRow = t * batch;
+        }
+
+        /// <summary>Points the job at the gradient reaching h0: one more product, da of the first step with W_hh.</summary>
+        internal void BackwardToH0()
+        {
+            _aCur = _seq % 2 == 1 ? _a1 : _a0;
+            _da = null;
+        }
+
+        /// <summary>
+        /// Points the job at dW_hh and db_hh: the same two products (and k blocks) as Gemm.Multiply on da and the stored
+        /// states, first the steps whose previous state is another step's output, then h0's step, accumulated.
+        /// </summary>
+        internal void BeginWeightGrad()
+        {
+            int nr = TK.NR, batch = _batch, bh = batch * _hidden, rest = (_seq - 1) * batch;
+            _pass = Pass.WeightGrad;
+            _rest = rest;
+            _hRest = _reverse ? _yAll + bh : _yAll;
+            _restStart = _reverse ? 0 : batch;
+            _h0Start = _reverse ? rest : 0;
+            _kcRest = GemmTuning.BlockDepth<T>(nr, Math.Max(1, rest));
+            _kcH0 = GemmTuning.BlockDepth<T>(nr, batch);
+        }
+
+        /// <summary>The step (or product) set by <see cref="BackwardStep"/> or <see cref="BackwardToH0"/>, every unit block on the calling thread.</summary>
+        internal void BackwardStepAlone(int part) => BackwardPart(0, _blocks, _tiles[part].Get(7 * TK.MR * TK.NR));
+
+        /// <summary>dW_hh and db_hh (after <see cref="BeginWeightGrad"/>), every unit block on the calling thread.</summary>
+        internal void WeightGradAlone(int part) => WeightGradPart(0, _blocks, _bPanels[part].Get(Math.Max(_kcRest, _kcH0) * _hidden));
 
         /// <summary>
         /// Whether <see cref="Backward"/> forms dW_hh (and db_hh) itself, from gate gradients it packs as it goes: when
@@ -419,7 +480,7 @@ namespace SharpGrad.Kernels
         internal void Forget()
         {
             _w = _aCur = _aNext = _bias = _xp = _gates = _h = _c = _tanhC = _cPrev = null;
-            _a0 = _a1 = _xAll = _c0 = _yAll = _gatesAll = _tanhCAll = null;
+            _a0 = _a1 = _xAll = _c0 = _yAll = _gatesAll = _tanhCAll = _gyAll = _daAll = null;
             _gh = _gc = _dh = _dc = _da = null;
             _daT = _dW = _dB = _hRest = _h0 = null;
         }

@@ -1,0 +1,284 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using SharpGrad.Kernels;
+
+namespace SharpGrad.NN
+{
+    public static partial class Functional
+    {
+        /// <summary>How many first-layer gradients of a backward wavefront were kept (the gradient was the one assumed), for tests.</summary>
+        internal static long LstmPairWavefrontsKept;
+
+        /// <summary>
+        /// What the three tape entries of one <see cref="LstmPair"/> (the first layer, the projection, the second layer)
+        /// share for a backward pass as a wavefront: the first layer's saved tensors and the projection's weight, and,
+        /// once the second layer's rule has run <see cref="LstmPairBackward{T, TK}"/>, the gradients it computed ahead for
+        /// the projection's input and for the first layer, assuming that the first layer's outputs get no gradient but
+        /// the projection's. The projection's rule takes its input gradient from here when it is handed the very tensor
+        /// the second layer's rule returned; the first layer's rule compares the gradient it is handed with the one
+        /// assumed, bit for bit, inside its kernel (so a compiled replay checks it again) and recomputes its results
+        /// layer by layer when they differ.
+        /// </summary>
+        private sealed class LstmPairGrads(Tensor y1, Tensor gates1, Tensor tanhC1, Tensor xProj1, Tensor h01, Tensor c01, Tensor wHh1, Tensor? bHh1, Tensor wIh2)
+        {
+            /// <summary>The gradient of the second layer's input projection the wavefront returned (null: no wavefront pending).</summary>
+            public Tensor? DXProj2;
+
+            /// <summary>The first layer's output gradient assumed, [2, seq, batch, hidden]: the projection's input gradient, then zeros.</summary>
+            public Tensor? G1;
+
+            /// <summary>The first layer's gradients, computed from <see cref="G1"/>.</summary>
+            private LstmGradTensors? _first;
+
+            /// <summary>
+            /// Whether the second layer's rule may run the wavefront: the first layer's outputs need a gradient, and the
+            /// projection's input gradient as one product would take the packed kernels that the wavefront's per-step
+            /// products reproduce.
+            /// </summary>
+            private bool Applies(int seq, int batch, int hidden) =>
+                y1.RequiresGrad && !Gemm.IsSmall(false, false, seq * batch, hidden, 4 * hidden)
+                && (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated);
+
+            /// <summary>
+            /// The second layer's rule (its gradient <paramref name="g"/>, the rest its saved tensors): the wavefront when it
+            /// applies (then the first layer's gradients wait here), else null (the caller runs the layer's own rule).
+            /// </summary>
+            public Tensor?[]? SecondLayer(Tensor g, Tensor y2, Tensor gates2, Tensor tanhC2, Tensor xProj2, Tensor h02, Tensor c02, Tensor wHh2, Tensor? bHh2)
+            {
+                DXProj2 = null;
+                G1 = null;
+                _first = null;
+                int seq = gates2.ShapeRef[0], batch = gates2.ShapeRef[1], hidden = wHh2.ShapeRef[1];
+                if (!Applies(seq, batch, hidden)) return null;
+                var dtype = g.DType;
+                var second = LstmGradTensors.For(xProj2, h02, c02, wHh2, bHh2);
+                var first = LstmGradTensors.For(xProj1, h01, c01, wHh1, bHh1);
+                var g1 = Tensor.Uninitialized([2, seq, batch, hidden], dtype);
+                DTypeDispatch.Float(dtype, new LstmPairBackwardKernel(
+                    new LstmBackwardKernel(g, y2, gates2, tanhC2, h02, c02, wHh2, false, second.DXProj, second.DH, second.DC, h02.RequiresGrad, second.DW, second.DB),
+                    wIh2, new LstmBackwardKernel(g1, y1, gates1, tanhC1, h01, c01, wHh1, false, first.DXProj, first.DH, first.DC, h01.RequiresGrad, first.DW, first.DB)),
+                    nameof(LstmPair));
+                DXProj2 = second.DXProj;
+                G1 = g1;
+                _first = first;
+                return second.Results(h02, c02, bHh2);
+            }
+
+            /// <summary>
+            /// The projection's input gradient when <paramref name="g"/> is the second layer's input gradient the wavefront
+            /// returned: the h half of <see cref="G1"/>, which holds that product's rows; else null.
+            /// </summary>
+            public Tensor? ProjectionInputGrad(Tensor g, Tensor x) =>
+                G1 is { } g1 && ReferenceEquals(g, DXProj2) ? g1.Narrow(0, 0, 1).Reshape(x.ShapeRef) : null;
+
+            /// <summary>
+            /// The first layer's rule: the gradients the wavefront computed, checked against <paramref name="g"/> (and
+            /// recomputed from it when they differ) by a kernel of their own; null when no wavefront is pending.
+            /// </summary>
+            public Tensor?[]? FirstLayer(Tensor g)
+            {
+                if (_first is not { } f || G1 is not { } g1) return null;
+                _first = null;
+                G1 = null;
+                DXProj2 = null;
+                DTypeDispatch.Float(g.DType, new LstmPairCheckKernel(g, g1, new LstmBackwardKernel(g, y1, gates1, tanhC1, h01, c01, wHh1, false,
+                    f.DXProj, f.DH, f.DC, h01.RequiresGrad, f.DW, f.DB)), nameof(LstmPair));
+                return f.Results(h01, c01, bHh1);
+            }
+        }
+
+        /// <summary>
+        /// The arrays one LSTM layer's backward rule writes (see <see cref="RecordLstmSequence"/>): dXProj, the running
+        /// dh and dc (the gradients reaching h0 and c0), dW_hh and db_hh when wanted.
+        /// </summary>
+        private readonly record struct LstmGradTensors(Tensor DXProj, Tensor DH, Tensor DC, Tensor? DW, Tensor? DB)
+        {
+            /// <summary>New arrays for the gradients of a layer with these operands.</summary>
+            public static LstmGradTensors For(Tensor xProj, Tensor h0, Tensor c0, Tensor wHh, Tensor? bHh) => new(
+                Tensor.Uninitialized(xProj.Shape, xProj.DType), Tensor.Uninitialized(h0.Shape, xProj.DType), Tensor.Uninitialized(c0.Shape, xProj.DType),
+                wHh.RequiresGrad ? Tensor.Uninitialized(wHh.Shape, xProj.DType) : null,
+                bHh is not null && bHh.RequiresGrad ? Tensor.Uninitialized(bHh.Shape, xProj.DType) : null);
+
+            /// <summary>The rule's results, in the order of the op's inputs (xProj, h0, c0, W_hh[, b_hh]).</summary>
+            public Tensor?[] Results(Tensor h0, Tensor c0, Tensor? bHh)
+            {
+                Tensor? dH0 = h0.RequiresGrad ? DH : null, dC0 = c0.RequiresGrad ? DC : null;
+                return bHh is null ? [DXProj, dH0, dC0, DW] : [DXProj, dH0, dC0, DW, DB];
+            }
+        }
+
+        /// <summary>
+        /// The backward of both layers of a pair as one wavefront (<see cref="LstmPairBackward{T, TK}"/>): the second
+        /// layer's rule, the projection's input gradient (into the h half of the first layer's assumed gradient, the c
+        /// half zeroed) and the first layer's rule on it, then whatever weight gradients the time loops did not form.
+        /// </summary>
+        private readonly struct LstmPairBackwardKernel(LstmBackwardKernel second, Tensor wIh2, LstmBackwardKernel first) : IFloatKernel, ICapturedKernel
+        {
+            public void Declare(Capture capture)
+            {
+                second.Declare(capture);
+                Capture.Buffers(capture, [wIh2], [first.G]);
+                first.Declare(capture);
+            }
+
+            public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            {
+                if (Vector512.IsHardwareAccelerated) Run<T, GemmKernel512<T>>();
+                else Run<T, GemmKernel256<T>>();
+            }
+
+            private unsafe void Run<T, TK>() where T : unmanaged, IFloatingPointIeee754<T> where TK : struct, IGemmKernel<T>
+            {
+                int seq = second.Gates.ShapeRef[0], batch = second.Gates.ShapeRef[1], hidden = second.W.ShapeRef[1], bh = batch * hidden;
+                first.G.Span<T>().Slice(seq * bh, seq * bh).Clear(); // the c half of the first layer's output gradient
+                var (done2, done1) = LstmPairBackward<T, TK>.Run(seq, batch, hidden, second.Operands<T>(), wIh2.Array<T>(), first.Operands<T>());
+                if (!done2) second.WeightGrads<T>();
+                if (!done1) first.WeightGrads<T>();
+            }
+        }
+
+        /// <summary>
+        /// The first layer's rule after a wavefront: when the gradient it is handed is not bit for bit the one the
+        /// wavefront assumed, its results are recomputed from it (the layer's own kernel, into the same arrays).
+        /// </summary>
+        private readonly struct LstmPairCheckKernel(Tensor g, Tensor assumed, LstmBackwardKernel first) : IFloatKernel, ICapturedKernel
+        {
+            public void Declare(Capture capture)
+            {
+                Capture.Buffers(capture, [g, assumed], []);
+                first.Declare(capture);
+            }
+
+            public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            {
+                if (MemoryMarshal.AsBytes(g.Span<T>()).SequenceEqual(MemoryMarshal.AsBytes(assumed.Span<T>()))) Interlocked.Increment(ref LstmPairWavefrontsKept);
+                else first.Run<T>();
+            }
+        }
+    }
+}
+
+namespace SharpGrad.Kernels
+{
+    /// <summary>The operands of one layer's backward time loop (pinned arrays; see <see cref="LstmRecurrence{T, TK}.Backward"/>).</summary>
+    internal readonly record struct LstmBackwardOperands<T>(T[] Gy, T[] Y, T[] Gates, T[] TanhC, T[] H0, T[] C0, T[] W, T[] Da, T[] Dh, T[] Dc,
+        bool WantDH0, T[]? DW, T[]? DB) where T : unmanaged;
+
+    /// <summary>
+    /// The backward of two stacked LSTM layers as a wavefront, the mirror of <see cref="LstmPairForward{T, TK}"/>. The
+    /// second layer's chain runs its steps from the last to the first, then its h0 product and its dW_hh (when the time
+    /// loop forms it); P(t), the rows of step t of the projection's input gradient <c>da2 W_ih</c>, needs the second
+    /// layer's step t; the first layer's chain runs its step t after its step t + 1 and P(t) (its output gradient is P's
+    /// rows, its c half zero), then its h0 product and dW_hh. Each part claims the next ready task (the first layer first,
+    /// then P, then the second layer) until every one is taken; alone, it runs them all in an order that respects the
+    /// dependencies. Every task is computed whole on one thread by the same operations as the layer-by-layer path (the
+    /// time loops' threads split units, never a sum; P is the whole-sequence GEMM's tiles, <see cref="PackedRows{T, TK}"/>),
+    /// so the results are those of that path for any thread count.
+    /// </summary>
+    internal sealed unsafe class LstmPairBackward<T, TK> : LstmPairWavefront<T, TK>
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TK : struct, IGemmKernel<T>
+    {
+        [ThreadStatic] private static LstmPairBackward<T, TK>? t_job;
+
+        private int _l1Tasks, _l2Tasks;
+        private bool _l1H0, _l2H0;
+        private T* _da2, _dx1;
+
+        /// <summary>Runs the wavefront; returns whether each layer's time loop formed its dW_hh and db_hh (second, first).</summary>
+        public static (bool Second, bool First) Run(int seq, int batch, int hidden, LstmBackwardOperands<T> second, T[] wIh2, LstmBackwardOperands<T> first)
+        {
+            var job = t_job ??= new LstmPairBackward<T, TK>();
+            int parts = job.Begin(seq, batch, hidden, backward: true);
+            bool weight2 = second.DW is not null && LstmRecurrence<T, TK>.PacksWeightGrad(seq, batch, hidden);
+            bool weight1 = first.DW is not null && LstmRecurrence<T, TK>.PacksWeightGrad(seq, batch, hidden);
+            job._l2H0 = second.WantDH0;
+            job._l1H0 = first.WantDH0;
+            job._l2Tasks = seq + (second.WantDH0 ? 1 : 0) + (weight2 ? 1 : 0);
+            job._l1Tasks = seq + (first.WantDH0 ? 1 : 0) + (weight1 ? 1 : 0);
+            second.Dh.AsSpan().Clear();
+            second.Dc.AsSpan().Clear();
+            first.Dh.AsSpan().Clear();
+            first.Dc.AsSpan().Clear();
+            fixed (T* pgy2 = second.Gy, py2 = second.Y, pg2 = second.Gates, ptc2 = second.TanhC, ph02 = second.H0, pc02 = second.C0, pw2 = second.W,
+                pda2 = second.Da, pdh2 = second.Dh, pdc2 = second.Dc, pdw2 = second.DW, pdb2 = second.DB, pwi = wIh2,
+                pgy1 = first.Gy, py1 = first.Y, pg1 = first.Gates, ptc1 = first.TanhC, ph01 = first.H0, pc01 = first.C0, pw1 = first.W,
+                pda1 = first.Da, pdh1 = first.Dh, pdc1 = first.Dc, pdw1 = first.DW, pdb1 = first.DB)
+            {
+                // W_ih as the whole-sequence GEMM dX = dXProj2 W_ih packs it (not transposed: [4·hidden, hidden]).
+                job._packedW = PackedRows<T, TK>.PackB(job._packedWih, pwi, hidden, false, 4 * hidden, hidden, out job._kc, out job._nPad);
+                job._da2 = pda2;
+                job._dx1 = pgy1;
+                job._l2.BeginBackward(seq, pgy2, py2, pg2, ptc2, ph02, pc02, pw2, pda2, pdh2, pdc2, weight2 ? pdw2 : null, weight2 ? pdb2 : null, reverse: false);
+                job._l1.BeginBackward(seq, pgy1, py1, pg1, ptc1, ph01, pc01, pw1, pda1, pdh1, pdc1, weight1 ? pdw1 : null, weight1 ? pdb1 : null, reverse: false);
+                try { WorkerPool.Run(job, parts); }
+                finally
+                {
+                    job._l1.Forget();
+                    job._l2.Forget();
+                    job._packedW = job._da2 = job._dx1 = null;
+                }
+            }
+            return (weight2, weight1);
+        }
+
+        public override void Execute(int index, int count)
+        {
+            int seq = _seq, generation = _generation, spins = 0;
+            while (true)
+            {
+                int l1 = Volatile.Read(ref _l1Next), p = Volatile.Read(ref _pNext), l2 = Volatile.Read(ref _l2Next);
+                if (l1 >= _l1Tasks && p >= seq && l2 >= _l2Tasks) return; // every task is taken (the last may still run elsewhere)
+                if (l1 < _l1Tasks && l1 == Volatile.Read(ref _l1Done) && (l1 >= seq || Volatile.Read(ref _pDone[l1]) == generation)
+                    && Interlocked.CompareExchange(ref _l1Next, l1 + 1, l1) == l1)
+                {
+                    RunTask(_l1, l1, _l1H0, index);
+                    Volatile.Write(ref _l1Done, l1 + 1);
+                    spins = 0;
+                    continue;
+                }
+                if (p < seq && p < Volatile.Read(ref _l2Done) && Interlocked.CompareExchange(ref _pNext, p + 1, p) == p)
+                {
+                    Project(seq - 1 - p, index);
+                    Volatile.Write(ref _pDone[p], generation);
+                    spins = 0;
+                    continue;
+                }
+                if (l2 < _l2Tasks && l2 == Volatile.Read(ref _l2Done) && Interlocked.CompareExchange(ref _l2Next, l2 + 1, l2) == l2)
+                {
+                    RunTask(_l2, l2, _l2H0, index);
+                    Volatile.Write(ref _l2Done, l2 + 1);
+                    spins = 0;
+                    continue;
+                }
+                WorkerPool.Pause(ref spins); // a task this part could take next is running on the other thread
+            }
+        }
+
+        /// <summary>Task <paramref name="i"/> of a layer's chain: its steps from the last, then the h0 product (if wanted), then dW_hh (if formed).</summary>
+        private void RunTask(LstmRecurrence<T, TK> layer, int i, bool wantH0, int part)
+        {
+            int seq = _seq;
+            if (i < seq) layer.BackwardStep(seq - 1 - i);
+            else if (i == seq && wantH0) layer.BackwardToH0();
+            else
+            {
+                layer.BeginWeightGrad();
+                layer.WeightGradAlone(part);
+                return;
+            }
+            layer.BackwardStepAlone(part);
+        }
+
+        /// <summary>P(t): rows t·batch … of the projection's input gradient <c>dXProj2 W_ih</c>, into the first layer's output gradient.</summary>
+        private void Project(int t, int part)
+        {
+            int batch = _batch, hidden = _hidden, g4 = 4 * hidden;
+            int strips = (batch + TK.MR - 1) / TK.MR;
+            PackedRows<T, TK>.Multiply(_da2 + (nint)t * batch * g4, g4, batch, _packedW, _nPad, hidden, g4, _kc, _dx1 + (nint)t * batch * hidden, hidden, null,
+                _aBufs[part].Get(strips * TK.MR * _kc), _tiles[part].Get(TK.MR * TK.NR));
+        }
+    }
+}
