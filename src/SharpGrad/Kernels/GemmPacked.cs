@@ -574,38 +574,40 @@ internal static unsafe class GemmEpilogue
 
 /// <summary>
 /// Cache-blocking parameters, in one place so that the benchmark can sweep them (bench runner: <c>--workload gemm
-/// --kc-bytes --mc --nc-bytes</c>). Measured on a 2-core AVX-512 Xeon (48 KB L1d, 2 MB L2 per core); on the Zen 4 EPYC
-/// (32 KB L1d, 1 MB L2) a sweep of the B strip (16-32 KB) and panel (0.5-1 MB) under load showed no difference
-/// beyond the noise, so the Xeon's values stay. KC changes where the k sum is cut into blocks, so it changes the last
+/// --kc-bytes --mc --nc-bytes</c>). MC and NC were measured on a 2-core AVX-512 Xeon (48 KB L1d, 2 MB L2 per core), KC on
+/// the Zen 4 EPYC (32 KB L1d, 1 MB L2 per core). KC changes where the k sum is cut into blocks, so it changes the last
 /// bits of results; nothing here depends on the thread count.
 /// </summary>
 internal static class GemmTuning
 {
     /// <summary>
-    /// Bytes of one KC x NR strip of packed B, which stays in L1 while the kernel walks down the rows of packed A
-    /// (32 KB: KC = 256 for float32 with NR = 32).
+    /// Bytes of one KC x NR strip of packed B, which the kernel reads again for every strip of packed A in a block
+    /// (64 KB: KC = 512 for float32 with NR = 32; from L2 on a 32 KB L1, in L1 on a 48 KB one for its most part). C is
+    /// read and written once per k block, so deeper blocks save C traffic: on the Zen 4 EPYC (32 KB L1d, 1 MB L2),
+    /// loaded, alternating, 5 rounds, 2 threads, KC 512 against 256 measured 162 against 145 GFLOP/s at 1024³ and 170
+    /// against 166 at 2048³ (384: 157 and 166). Was 32 KB (KC 256) until session 14.
     /// </summary>
-    public static int KcBytes = 32 * 1024;
+    public static int KcBytes = 64 * 1024;
 
     /// <summary>
-    /// KC, the depth of a k block (<see cref="KcBytes"/> of B strip, 64 to 384 deep). The k range is cut into equal
-    /// blocks (784 = 7 x 112, not 6 x 128 + 16).
+    /// KC, the depth of a k block (<see cref="KcBytes"/> of B strip, 64 to 512 deep). The k range is cut into equal
+    /// blocks (784 = 2 x 392, not 512 + 272).
     /// </summary>
     public static unsafe int BlockDepth<T>(int nr, int k) where T : unmanaged
     {
-        int kcMax = Math.Clamp(KcBytes / (nr * sizeof(T)), 64, 384);
+        int kcMax = Math.Clamp(KcBytes / (nr * sizeof(T)), 64, 512);
         int blocks = Math.Max(1, (k + kcMax - 1) / kcMax);
         return (k + blocks - 1) / blocks;
     }
 
-    /// <summary>Rows of A packed at once (MC): an MC x KC block of packed A stays in L2 (240 x 256 floats = 240 KB).</summary>
+    /// <summary>Rows of A packed at once (MC): an MC x KC block of packed A stays in L2 (240 x 512 floats = 480 KB).</summary>
     public static int Mc = 240;
 
     /// <summary>
-    /// Bytes of each thread's KC x NC panel of packed B, which stays in its L2 beside the A block: 1 MB (256 x 1024
-    /// floats; 2048 columns, a panel that spills to L3, measured 10-20% slower at n = 2048 on the Xeon).
+    /// Bytes of each thread's KC x NC panel of packed B in the per-thread plan: 2 MB (512 x 1024 floats, the 1024 columns
+    /// of the 256-deep 1 MB panel measured on the Xeon, where 2048 columns measured 10-20% slower at n = 2048).
     /// </summary>
-    public static int NcBytes = 1024 * 1024;
+    public static int NcBytes = 2 * 1024 * 1024;
 
     /// <summary>
     /// NC for a KC-deep panel over <paramref name="n"/> columns: at most <see cref="NcBytes"/> of packed B, the columns
