@@ -164,6 +164,8 @@ public class GemmTests
     {
         var rng = new Random(m * 3 + n * 17 + k * 101);
         bool saved = GemmTuning.SharedPanel;
+        long savedMin = GemmTuning.SharedPanelMinMultiplyAdds;
+        GemmTuning.SharedPanelMinMultiplyAdds = 0; // these shapes are below the size from which the plan is taken
         try
         {
             foreach (bool transA in new[] { false, true })
@@ -209,7 +211,11 @@ public class GemmTests
                     }
                 }
         }
-        finally { GemmTuning.SharedPanel = saved; }
+        finally
+        {
+            GemmTuning.SharedPanel = saved;
+            GemmTuning.SharedPanelMinMultiplyAdds = savedMin;
+        }
     }
 
     [Theory]
