@@ -12,6 +12,8 @@ if (options.TryGetValue("b-in-place", out var bInPlace)) GemmTuning.BInPlace = i
 if (options.TryGetValue("pack-prefetch", out var ahead)) GemmPacking.PrefetchAhead = int.Parse(ahead, CultureInfo.InvariantCulture);
 // --small-rows-nt 0|1 (any workload): GemmTuning.SmallRowsNT, A Bᵀ with at most 64 rows computed as B Aᵀ with B read in place.
 if (options.TryGetValue("small-rows-nt", out var smallNt)) GemmTuning.SmallRowsNT = smallNt == "1";
+// --shared-panel 0|1 (any workload): GemmTuning.SharedPanel, op(B) packed once for all threads on products with many rows.
+if (options.TryGetValue("shared-panel", out var sharedPanel)) GemmTuning.SharedPanel = sharedPanel == "1";
 switch (workload)
 {
     case "gemm":

@@ -101,6 +101,15 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
     private int _kc, _mc, _nc;
     private bool _splitRows;
 
+    // The shared-panel plan (see PlanShared): all of op(B) packed once by every thread together, then row blocks.
+    private bool _sharedB;
+    private bool _packing;
+    private int _blocks;
+    private nint _nPad;
+    private T* _bShared;
+    private readonly AlignedBuffer<T> _sharedPanel = new();
+    [ThreadStatic] private static AlignedBuffer<T>? t_blockA, t_blockTile;
+
     private AlignedBuffer<T>[] _privateA = [];
     private AlignedBuffer<T>[] _privateB = [];
     private AlignedBuffer<T>[] _tile = [];
@@ -115,8 +124,46 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
         job._m = m; job._n = n; job._k = k;
         job._alpha = alpha; job._beta = beta; job._activation = activation;
         job.Plan(threads);
+        if (job._sharedB)
+        {
+            job.RunShared(threads);
+            return;
+        }
         job.EnsureBuffers(threads);
         WorkerPool.Run(job, threads);
+    }
+
+    /// <summary>
+    /// The shared-panel plan, for products with more rows than one block per thread: first every thread packs its
+    /// share of the NR strips of op(B), for all k blocks, into one buffer (a pool run of its own, whose end is the only
+    /// barrier: parts never wait for each other); then the rows of C are cut into blocks of at most MC rows (a multiple
+    /// of the thread count, equal sizes), claimed one at a time by whichever thread is free, each packing its own
+    /// block of A and reading the shared strips. op(B) is packed once instead of once per thread, and a thread that
+    /// loses its core on a busy machine leaves its unclaimed blocks to the other. Every element of C is the same k
+    /// blocks of the same micro-kernel in the same order as in the per-thread plan: the results are identical.
+    /// </summary>
+    private void RunShared(int threads)
+    {
+        int nr = TK.NR;
+        _nPad = (_n + nr - 1) / nr * nr;
+        _bShared = _sharedPanel.Get(checked((int)(_k * _nPad)));
+        _packing = true;
+        WorkerPool.Run(this, Math.Min(threads, (int)(_nPad / nr)), threads);
+        _packing = false;
+        WorkerPool.Run(this, _blocks, threads);
+    }
+
+    /// <summary>Whether to take the shared-panel plan (<see cref="RunShared"/>) and into how many row blocks.</summary>
+    private void PlanShared(int threads)
+    {
+        int mr = TK.MR, nr = TK.NR;
+        int rowStrips = (_m + mr - 1) / mr, blockStrips = _mc / mr;
+        long packed = (long)_k * ((_n + nr - 1) / nr * nr) * sizeof(T);
+        _sharedB = GemmTuning.SharedPanel && threads > 1 && _splitRows && _m > threads * _mc && packed <= GemmTuning.SharedPanelBytes
+            && (long)_m * _n * _k >= GemmTuning.SharedPanelMinMultiplyAdds;
+        if (!_sharedB) return;
+        int blocks = (rowStrips + blockStrips - 1) / blockStrips;
+        _blocks = (blocks + threads - 1) / threads * threads;
     }
 
     private void Plan(int threads)
@@ -130,6 +177,7 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
         // one core and read by the other) and packs the small A itself. Only who computes what moves, never how.
         int rowStrips = (_m + mr - 1) / mr, colStrips = (_n + nr - 1) / nr;
         _splitRows = !(rowStrips <= GemmTuning.SmallRowStrips && colStrips >= 2 * threads) && rowStrips >= threads;
+        PlanShared(threads);
     }
 
     private void EnsureBuffers(int threads)
@@ -146,6 +194,12 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Execute(int index, int count)
     {
+        if (_sharedB)
+        {
+            if (_packing) PackSharedStrips(index, count);
+            else SharedBlock(index, count);
+            return;
+        }
         int mr = TK.MR, nr = TK.NR;
         int r0 = 0, r1 = _m, c0 = 0, c1 = _n;
         if (count > 1)
@@ -183,6 +237,37 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
                 if (!perStrip) GemmPacking.PackB(bPanel, BAt(pc, jc), _ldb, _transB, kcCur, ncCur, nr);
                 Block(r0, r1, jc, ncCur, pc, kcCur, bPanel, perStrip, aBuf, tile);
             }
+        }
+    }
+
+    /// <summary>Part <paramref name="index"/> of the shared packing: its share of the NR strips, every k block.</summary>
+    private void PackSharedStrips(int index, int count)
+    {
+        int nr = TK.NR, strips = (int)(_nPad / nr);
+        int s0 = strips * index / count, s1 = strips * (index + 1) / count;
+        int j0 = s0 * nr, cols = Math.Min(_n, s1 * nr) - j0;
+        if (cols <= 0) return;
+        for (int pc = 0; pc < _k; pc += _kc)
+        {
+            int kcCur = Math.Min(_kc, _k - pc);
+            GemmPacking.PackB(_bShared + pc * _nPad + j0 * kcCur, BAt(pc, j0), _ldb, _transB, kcCur, cols, nr);
+        }
+    }
+
+    /// <summary>Row block <paramref name="index"/> of <paramref name="count"/> (at most MC rows) against the shared strips.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void SharedBlock(int index, int count)
+    {
+        int mr = TK.MR, nr = TK.NR, strips = (_m + mr - 1) / mr;
+        int r0 = Math.Min(_m, strips * index / count * mr), r1 = Math.Min(_m, strips * (index + 1) / count * mr);
+        if (r0 >= r1) return;
+        T* aBuf = (t_blockA ??= new AlignedBuffer<T>()).Get(_mc * _kc);
+        T* tile = (t_blockTile ??= new AlignedBuffer<T>()).Get(mr * nr);
+        // The whole width at once: each k block of the row block's A is packed once, against every strip of B.
+        for (int pc = 0; pc < _k; pc += _kc)
+        {
+            int kcCur = Math.Min(_kc, _k - pc);
+            Block(r0, r1, 0, _n, pc, kcCur, _bShared + pc * _nPad, false, aBuf, tile);
         }
     }
 
@@ -490,38 +575,40 @@ internal static unsafe class GemmEpilogue
 
 /// <summary>
 /// Cache-blocking parameters, in one place so that the benchmark can sweep them (bench runner: <c>--workload gemm
-/// --kc-bytes --mc --nc-bytes</c>). Measured on a 2-core AVX-512 Xeon (48 KB L1d, 2 MB L2 per core); on the Zen 4 EPYC
-/// (32 KB L1d, 1 MB L2) a sweep of the B strip (16-32 KB) and panel (0.5-1 MB) under load showed no difference
-/// beyond the noise, so the Xeon's values stay. KC changes where the k sum is cut into blocks, so it changes the last
+/// --kc-bytes --mc --nc-bytes</c>). MC and NC were measured on a 2-core AVX-512 Xeon (48 KB L1d, 2 MB L2 per core), KC on
+/// the Zen 4 EPYC (32 KB L1d, 1 MB L2 per core). KC changes where the k sum is cut into blocks, so it changes the last
 /// bits of results; nothing here depends on the thread count.
 /// </summary>
 internal static class GemmTuning
 {
     /// <summary>
-    /// Bytes of one KC x NR strip of packed B, which stays in L1 while the kernel walks down the rows of packed A
-    /// (32 KB: KC = 256 for float32 with NR = 32).
+    /// Bytes of one KC x NR strip of packed B, which the kernel reads again for every strip of packed A in a block
+    /// (64 KB: KC = 512 for float32 with NR = 32; from L2 on a 32 KB L1, in L1 on a 48 KB one for its most part). C is
+    /// read and written once per k block, so deeper blocks save C traffic: on the Zen 4 EPYC (32 KB L1d, 1 MB L2),
+    /// loaded, alternating, 5 rounds, 2 threads, KC 512 against 256 measured 162 against 145 GFLOP/s at 1024³ and 170
+    /// against 166 at 2048³ (384: 157 and 166). Was 32 KB (KC 256) until session 14.
     /// </summary>
-    public static int KcBytes = 32 * 1024;
+    public static int KcBytes = 64 * 1024;
 
     /// <summary>
-    /// KC, the depth of a k block (<see cref="KcBytes"/> of B strip, 64 to 384 deep). The k range is cut into equal
-    /// blocks (784 = 7 x 112, not 6 x 128 + 16).
+    /// KC, the depth of a k block (<see cref="KcBytes"/> of B strip, 64 to 512 deep). The k range is cut into equal
+    /// blocks (784 = 2 x 392, not 512 + 272).
     /// </summary>
     public static unsafe int BlockDepth<T>(int nr, int k) where T : unmanaged
     {
-        int kcMax = Math.Clamp(KcBytes / (nr * sizeof(T)), 64, 384);
+        int kcMax = Math.Clamp(KcBytes / (nr * sizeof(T)), 64, 512);
         int blocks = Math.Max(1, (k + kcMax - 1) / kcMax);
         return (k + blocks - 1) / blocks;
     }
 
-    /// <summary>Rows of A packed at once (MC): an MC x KC block of packed A stays in L2 (240 x 256 floats = 240 KB).</summary>
+    /// <summary>Rows of A packed at once (MC): an MC x KC block of packed A stays in L2 (240 x 512 floats = 480 KB).</summary>
     public static int Mc = 240;
 
     /// <summary>
-    /// Bytes of each thread's KC x NC panel of packed B, which stays in its L2 beside the A block: 1 MB (256 x 1024
-    /// floats; 2048 columns, a panel that spills to L3, measured 10-20% slower at n = 2048 on the Xeon).
+    /// Bytes of each thread's KC x NC panel of packed B in the per-thread plan: 2 MB (512 x 1024 floats, the 1024 columns
+    /// of the 256-deep 1 MB panel measured on the Xeon, where 2048 columns measured 10-20% slower at n = 2048).
     /// </summary>
-    public static int NcBytes = 1024 * 1024;
+    public static int NcBytes = 2 * 1024 * 1024;
 
     /// <summary>
     /// NC for a KC-deep panel over <paramref name="n"/> columns: at most <see cref="NcBytes"/> of packed B, the columns
@@ -550,4 +637,24 @@ internal static class GemmTuning
     /// packed kernels; the bench runner's <c>--small-rows-nt 0|1</c> sets it, for comparison.
     /// </summary>
     public static bool SmallRowsNT = true;
+
+    /// <summary>
+    /// Whether products with more rows than one MC block per thread pack op(B) once, shared by the threads, and split
+    /// the rows into blocks claimed one at a time (<c>GemmJob.RunShared</c>) rather than each thread packing its own
+    /// panels for a fixed half of the rows; the bench runner's <c>--shared-panel 0|1</c> sets it, for comparison. Same
+    /// results either way.
+    /// </summary>
+    public static bool SharedPanel = true;
+
+    /// <summary>
+    /// The largest packed op(B) (k x n, in bytes) the shared plan takes (32 MB: a 2048 x 2048 float64 B, or 4096 x 2048
+    /// float32); beyond it, the per-thread panels. The buffer is kept for the calling thread's next product.
+    /// </summary>
+    public static long SharedPanelBytes = 32L * 1024 * 1024;
+
+    /// <summary>
+    /// The fewest multiply-adds (m n k) for the shared plan: 1024³. Below it the second pool run costs more than the
+    /// packing it saves (784 x 64 x 256, Aᵀ B, measured 17% slower with it on the Zen 4, loaded); tests lower it.
+    /// </summary>
+    public static long SharedPanelMinMultiplyAdds = 1L << 30;
 }

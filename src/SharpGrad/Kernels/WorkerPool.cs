@@ -28,6 +28,7 @@ internal static class WorkerPool
     private sealed class Worker
     {
         public readonly ManualResetEventSlim Wake = new(false);
+        public int Index; // the worker's place in s_workers: only the first s_helpers take parts of a job
         public int Sleeping;
         // Written by the worker's own thread only (diagnostics, read without synchronisation).
         public long Parts, Sleeps;
@@ -54,6 +55,7 @@ internal static class WorkerPool
     private static Worker[] s_workers = [];
     private static ParallelWork? s_work;
     private static int s_count;
+    private static int s_helpers;
     private static int s_generation;
     // (generation << 32) | next unclaimed part: a claim made for an old job can never take a part of a newer one.
     private static long s_ticket;
@@ -65,12 +67,14 @@ internal static class WorkerPool
     public static int MaxParallelism => Environment.ProcessorCount;
 
     /// <summary>
-    /// Runs <c>work.Execute(i, count)</c> for every i in [0, count), in parallel when the pool is free. When another
-    /// thread is using the pool, or when called from inside a part, the calling thread runs every part itself.
+    /// Runs <c>work.Execute(i, count)</c> for every i in [0, count), in parallel when the pool is free, on at most
+    /// <paramref name="maxThreads"/> threads (the caller included; more parts than threads are claimed one at a time by
+    /// whichever thread is free). When another thread is using the pool, or when called from inside a part, the calling
+    /// thread runs every part itself.
     /// </summary>
-    public static void Run(ParallelWork work, int count)
+    public static void Run(ParallelWork work, int count, int maxThreads = int.MaxValue)
     {
-        if (count <= 1 || MaxParallelism == 1 || t_insidePart || !Monitor.TryEnter(Gate))
+        if (count <= 1 || maxThreads <= 1 || MaxParallelism == 1 || t_insidePart || !Monitor.TryEnter(Gate))
         {
             for (int i = 0; i < count; i++) work.Execute(i, count);
             return;
@@ -79,11 +83,12 @@ internal static class WorkerPool
         try
         {
             s_published += count; // under the gate
-            int helpers = Math.Min(count, MaxParallelism) - 1;
+            int helpers = Math.Min(Math.Min(count, maxThreads), MaxParallelism) - 1;
             EnsureWorkers(helpers);
             int generation = s_generation + 1;
             s_work = work;
             s_count = count;
+            s_helpers = helpers;
             s_error = null;
             s_done = 0;
             Volatile.Write(ref s_ticket, (long)generation << 32);
@@ -143,7 +148,7 @@ internal static class WorkerPool
         Array.Copy(s_workers, workers, s_workers.Length);
         for (int i = s_workers.Length; i < needed; i++)
         {
-            var w = new Worker();
+            var w = new Worker { Index = i };
             workers[i] = w;
             // The generation seen is fixed here, not read by the new thread: a job published before the thread first
             // runs must still count as new for it.
@@ -173,7 +178,7 @@ internal static class WorkerPool
             seen = Volatile.Read(ref s_generation);
             ParallelWork? work = s_work;
             int count = s_count;
-            if (work is not null) self.Parts += ClaimParts(work, count, seen);
+            if (work is not null && self.Index < s_helpers) self.Parts += ClaimParts(work, count, seen);
         }
     }
 }

@@ -150,6 +150,74 @@ public class GemmTests
         finally { GemmTuning.BInPlace = saved; }
     }
 
+    /// <summary>
+    /// Products with more rows than one MC block per thread pack op(B) once for both threads and split the rows into
+    /// blocks claimed one at a time (<see cref="GemmTuning.SharedPanel"/>): against the definition in double, and
+    /// bit-identical to the per-thread plan and to one thread, for every transpose, overwrite and accumulate with a bias
+    /// and ReLU, m not a multiple of MR, n not a multiple of NR, several k blocks of uneven depth, float and double.
+    /// </summary>
+    [Theory]
+    [InlineData(517, 45, 300)]
+    [InlineData(977, 301, 515)]
+    [InlineData(1000, 64, 70)]
+    public void SharedPanelMatchesDefinitionAndPerThreadPanels(int m, int n, int k)
+    {
+        var rng = new Random(m * 3 + n * 17 + k * 101);
+        bool saved = GemmTuning.SharedPanel;
+        long savedMin = GemmTuning.SharedPanelMinMultiplyAdds;
+        GemmTuning.SharedPanelMinMultiplyAdds = 0; // these shapes are below the size from which the plan is taken
+        try
+        {
+            foreach (bool transA in new[] { false, true })
+                foreach (bool transB in new[] { false, true })
+                {
+                    double[] ad = RandomArray(rng, m * k), bd = RandomArray(rng, k * n), c0 = RandomArray(rng, m * n), biasd = RandomArray(rng, n);
+                    var (product, magnitude) = Reference(transA, transB, m, n, k, ad, bd);
+                    float[] a = ToFloat(ad), b = ToFloat(bd), biasf = ToFloat(biasd);
+                    int lda = transA ? m : k, ldb = transB ? k : n;
+                    foreach (bool accumulate in new[] { false, true })
+                    {
+                        string what = $"{m}x{n}x{k} transA={transA} transB={transB} accumulate={accumulate}";
+                        float beta = accumulate ? 1f : 0f;
+                        float[] shared = ToFloat(c0), perThread = ToFloat(c0), single = ToFloat(c0);
+                        GemmTuning.SharedPanel = true;
+                        WithThreads(2, () => Gemm.Multiply<float>(transA, transB, m, n, k, 1f, a, lda, b, ldb, beta, shared, n, biasf, GemmActivation.Relu));
+                        WithThreads(1, () => Gemm.Multiply<float>(transA, transB, m, n, k, 1f, a, lda, b, ldb, beta, single, n, biasf, GemmActivation.Relu));
+                        GemmTuning.SharedPanel = false;
+                        WithThreads(2, () => Gemm.Multiply<float>(transA, transB, m, n, k, 1f, a, lda, b, ldb, beta, perThread, n, biasf, GemmActivation.Relu));
+                        Assert.True(shared.AsSpan().SequenceEqual(perThread), what + ": the shared panel differs from per-thread panels");
+                        Assert.True(shared.AsSpan().SequenceEqual(single), what + ": the shared panel differs from one thread");
+                        for (int i = 0; i < m * n; i++)
+                        {
+                            double pre = product[i] + biasf[i % n] + (accumulate ? (float)c0[i] : 0);
+                            double expected = Math.Max(pre, 0);
+                            double tolerance = 4 * 6e-8 * (k + 3) * (magnitude[i] + Math.Abs(biasf[i % n]) + Math.Abs(c0[i]) + Math.Abs(pre));
+                            Assert.True(Math.Abs(shared[i] - expected) <= tolerance, $"{what}: C[{i / n},{i % n}] = {shared[i]}, expected {expected}");
+                        }
+
+                        double[] sharedD = (double[])c0.Clone(), perThreadD = (double[])c0.Clone();
+                        double betaD = accumulate ? 1 : 0;
+                        GemmTuning.SharedPanel = true;
+                        WithThreads(2, () => Gemm.Multiply<double>(transA, transB, m, n, k, 1.0, ad, lda, bd, ldb, betaD, sharedD, n));
+                        GemmTuning.SharedPanel = false;
+                        WithThreads(2, () => Gemm.Multiply<double>(transA, transB, m, n, k, 1.0, ad, lda, bd, ldb, betaD, perThreadD, n));
+                        Assert.True(sharedD.AsSpan().SequenceEqual(perThreadD), what + " (double): the shared panel differs from per-thread panels");
+                        for (int i = 0; i < m * n; i++)
+                        {
+                            double expected = product[i] + (accumulate ? c0[i] : 0);
+                            double tolerance = 4 * 1.2e-16 * (k + 2) * (magnitude[i] + Math.Abs(c0[i]) + Math.Abs(expected));
+                            Assert.True(Math.Abs(sharedD[i] - expected) <= tolerance, $"{what} (double): C[{i / n},{i % n}] = {sharedD[i]}, expected {expected}");
+                        }
+                    }
+                }
+        }
+        finally
+        {
+            GemmTuning.SharedPanel = saved;
+            GemmTuning.SharedPanelMinMultiplyAdds = savedMin;
+        }
+    }
+
     [Theory]
     [InlineData(false, false)]
     [InlineData(true, true)]
@@ -262,6 +330,47 @@ public class GemmTests
             var work = new CountingWork(count);
             for (int rep = 0; rep < 200; rep++) WorkerPool.Run(work, count);
             Assert.All(work.Runs, runs => Assert.Equal(200, runs));
+        }
+    }
+
+    /// <summary>
+    /// With a thread limit, every part still runs exactly once, and no more distinct threads than the limit run them (the
+    /// shared-panel GEMM publishes more row blocks than threads and caps the threads at the GEMM's own limit).
+    /// </summary>
+    [Fact]
+    public void WorkerPoolHonoursTheThreadLimit()
+    {
+        const int count = 9;
+        var work = new ThreadRecordingWork(count);
+        for (int rep = 0; rep < 100; rep++)
+        {
+            WorkerPool.Run(work, count, 2); // the pool's workers now spin, ready for the next job
+            Assert.InRange(work.TakeThreads().Length, 1, 2);
+            WorkerPool.Run(work, count, 1);
+            Assert.Single(work.TakeThreads());
+        }
+        Assert.All(work.Runs, runs => Assert.Equal(200, runs));
+    }
+
+    private sealed class ThreadRecordingWork(int count) : ParallelWork
+    {
+        public readonly int[] Runs = new int[count];
+        private readonly HashSet<int> _threads = [];
+
+        public override void Execute(int index, int count)
+        {
+            Interlocked.Increment(ref Runs[index]);
+            lock (_threads) _threads.Add(Environment.CurrentManagedThreadId);
+        }
+
+        public int[] TakeThreads()
+        {
+            lock (_threads)
+            {
+                int[] ids = [.. _threads];
+                _threads.Clear();
+                return ids;
+            }
         }
     }
 
