@@ -14,6 +14,11 @@ if (options.TryGetValue("pack-prefetch", out var ahead)) GemmPacking.PrefetchAhe
 if (options.TryGetValue("small-rows-nt", out var smallNt)) GemmTuning.SmallRowsNT = smallNt == "1";
 // --shared-panel 0|1 (any workload): GemmTuning.SharedPanel, op(B) packed once for all threads on products with many rows.
 if (options.TryGetValue("shared-panel", out var sharedPanel)) GemmTuning.SharedPanel = sharedPanel == "1";
+// Cache-blocking sweeps (GemmTuning, any workload): --kc-bytes (packed B strip), --mc (rows of A per block), --nc-bytes
+// (B panel). --kc-bytes 32768 --nc-bytes 1048576 is the blocking before session 14 (KC 256 for float32).
+if (options.TryGetValue("kc-bytes", out var kcBytes)) GemmTuning.KcBytes = int.Parse(kcBytes, CultureInfo.InvariantCulture);
+if (options.TryGetValue("mc", out var mcRows)) GemmTuning.Mc = int.Parse(mcRows, CultureInfo.InvariantCulture);
+if (options.TryGetValue("nc-bytes", out var ncBytes)) GemmTuning.NcBytes = int.Parse(ncBytes, CultureInfo.InvariantCulture);
 switch (workload)
 {
     case "gemm":
@@ -29,10 +34,6 @@ switch (workload)
         double minSeconds = double.Parse(options.GetValueOrDefault("seconds", "2"), CultureInfo.InvariantCulture);
         string dtype = options.GetValueOrDefault("dtype", "float32");
         Gemm.MaxThreads = threads;
-        // Cache-blocking sweeps (GemmTuning): --kc-bytes (packed B strip), --mc (rows of A per block), --nc-bytes (B panel).
-        if (options.TryGetValue("kc-bytes", out var kcBytes)) GemmTuning.KcBytes = int.Parse(kcBytes, CultureInfo.InvariantCulture);
-        if (options.TryGetValue("mc", out var mcRows)) GemmTuning.Mc = int.Parse(mcRows, CultureInfo.InvariantCulture);
-        if (options.TryGetValue("nc-bytes", out var ncBytes)) GemmTuning.NcBytes = int.Parse(ncBytes, CultureInfo.InvariantCulture);
         var (seconds, cpuSeconds) = dtype == "float64" ? TimeGemm<double>(m, n, k, ta, tb, minSeconds) : TimeGemm<float>(m, n, k, ta, tb, minSeconds);
         double gflops = 2.0 * m * n * k / seconds / 1e9;
         // CPU seconds per call (all threads, spin-waits included): the steadier figure on a shared machine.
