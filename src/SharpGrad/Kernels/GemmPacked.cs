@@ -575,18 +575,17 @@ internal static unsafe class GemmEpilogue
 
 /// <summary>
 /// Cache-blocking parameters, in one place so that the benchmark can sweep them (bench runner: <c>--workload gemm
-/// --kc-bytes --mc --nc-bytes</c>). MC and NC were measured on a 2-core AVX-512 Xeon (48 KB L1d, 2 MB L2 per core), KC on
-/// the Zen 4 EPYC (32 KB L1d, 1 MB L2 per core). KC changes where the k sum is cut into blocks, so it changes the last
-/// bits of results; nothing here depends on the thread count.
+/// --kc-bytes --mc --nc-bytes</c>; the figures behind the values are in BENCHMARKS.md and the commit history). KC changes
+/// where the k sum is cut into blocks, so it changes the last bits of results; nothing here depends on the thread count
+/// or the machine, so results do not either.
 /// </summary>
 internal static class GemmTuning
 {
     /// <summary>
     /// Bytes of one KC x NR strip of packed B, which the kernel reads again for every strip of packed A in a block
     /// (64 KB: KC = 512 for float32 with NR = 32; from L2 on a 32 KB L1, in L1 on a 48 KB one for its most part). C is
-    /// read and written once per k block, so deeper blocks save C traffic: on the Zen 4 EPYC (32 KB L1d, 1 MB L2),
-    /// loaded, alternating, 5 rounds, 2 threads, KC 512 against 256 measured 162 against 145 GFLOP/s at 1024³ and 170
-    /// against 166 at 2048³ (384: 157 and 166). Was 32 KB (KC 256) until session 14.
+    /// read and written once per k block, so a deeper block saves a pass over C, which outweighed the strip leaving a
+    /// 32 KB L1 on the 1 MB-L2 machines measured.
     /// </summary>
     public static int KcBytes = 64 * 1024;
 
@@ -605,8 +604,8 @@ internal static class GemmTuning
     public static int Mc = 240;
 
     /// <summary>
-    /// Bytes of each thread's KC x NC panel of packed B in the per-thread plan: 2 MB (512 x 1024 floats, the 1024 columns
-    /// of the 256-deep 1 MB panel measured on the Xeon, where 2048 columns measured 10-20% slower at n = 2048).
+    /// Bytes of each thread's KC x NC panel of packed B in the per-thread plan: 2 MB (512 x 1024 floats: 1024 columns,
+    /// since wider panels spill out of L3's share per core and were slower at n = 2048).
     /// </summary>
     public static int NcBytes = 2 * 1024 * 1024;
 
@@ -653,8 +652,8 @@ internal static class GemmTuning
     public static long SharedPanelBytes = 32L * 1024 * 1024;
 
     /// <summary>
-    /// The fewest multiply-adds (m n k) for the shared plan: 1024³. Below it the second pool run costs more than the
-    /// packing it saves (784 x 64 x 256, Aᵀ B, measured 17% slower with it on the Zen 4, loaded); tests lower it.
+    /// The fewest multiply-adds (m n k) for the shared plan: 1024³. Below it the second pool run (the shared packing's
+    /// barrier) costs more than the packing it saves, as on the Linear layers' shapes; tests lower it.
     /// </summary>
     public static long SharedPanelMinMultiplyAdds = 1L << 30;
 }
