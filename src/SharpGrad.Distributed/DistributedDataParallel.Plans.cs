@@ -1,0 +1,159 @@
+using SharpGrad.Optim;
+
+namespace SharpGrad.Distributed;
+
+// Compiled (replayed) steps: the recorded hook and end-of-pass instructions, and the wiring that lets a plan write
+// gradients straight into their bucket slots and run the sharded step on the shared window.
+public sealed unsafe partial class DistributedDataParallel
+{
+    /// <summary>A recorded gradient hook (see <see cref="OnGradientReady"/>).</summary>
+    private sealed class GradientReadyInstruction(DistributedDataParallel owner, Bucket bucket, int offset, Array source) : Instruction
+    {
+        public DistributedDataParallel Owner => owner;
+
+        public Bucket Bucket => bucket;
+
+        public int Offset => offset;
+
+        public Array Source => source;
+
+        /// <summary>Whether the product that makes the gradient writes it straight into the bucket's slot (<see cref="WireGradientProductsToSlots"/>).</summary>
+        public bool InSlot { get; set; }
+
+        public override void Run() => owner.GradientReady(bucket, offset, source, replay: true, InSlot);
+    }
+
+    /// <summary>
+    /// Gradients as views of their bucket (PyTorch: <c>gradient_as_bucket_view</c>), for the gradients a plan makes with
+    /// one instruction that can write them elsewhere (<see cref="IRedirectableOutput"/>: a Linear's weight gradient, a
+    /// matrix product; a convolution's weight and bias gradients): when the product's output array is written by nothing else and
+    /// read by nothing but the gradient hook, the product writes into the parameter's place in this process's slot of
+    /// the shared window, and the hook copies nothing (this process's own chunk is then summed from the slot too). The
+    /// array the product wrote before is left alone: nothing in the plan reads it, and the parameter's gradient after
+    /// the pass is the bucket's mean tensor anyway. Safe as the hook's copy is: the product runs after this process
+    /// left the pass before, when no process reads the slot any more, and before this process publishes the bucket.
+    /// </summary>
+    private void WireGradientProductsToSlots(Instruction[] plan, Array? result)
+    {
+        if (Reduction != GradientReduction.SharedMemory || Group.WorldSize == 1) return;
+        for (int h = 0; h < plan.Length; h++)
+        {
+            if (plan[h] is not GradientReadyInstruction hook || !ReferenceEquals(hook.Owner, this) || hook.InSlot) continue;
+            var source = hook.Source;
+            if (ReferenceEquals(source, result)) continue;
+            int writer = -1;
+            bool alone = true;
+            for (int k = 0; k < plan.Length && alone; k++)
+            {
+                if (k == h) continue;
+                bool writes = System.Array.IndexOf(plan[k].WriteSet, source) >= 0, reads = System.Array.IndexOf(plan[k].ReadSet, source) >= 0;
+                if (writes && writer < 0 && k < h) writer = k;
+                else if (writes || reads || plan[k] is GradientReadyInstruction other && ReferenceEquals(other.Source, source)) alone = false;
+            }
+            if (!alone || writer < 0) continue;
+            nint slot = hook.Bucket.SlotAddress(hook.Offset);
+            if (slot == 0 || plan[writer] is not IRedirectableOutput product || !product.RedirectOutput(source, slot)) continue;
+            hook.InSlot = true;
+            GradientProductsInSlots++;
+        }
+    }
+
+    /// <summary>
+    /// The recorded end of a backward pass: the remaining buckets start, every reduction is waited for and the means are
+    /// written into the gradients the optimizer step reads (the buckets' own tensors, bound at capture).
+    /// </summary>
+    private sealed class FinishPassInstruction(DistributedDataParallel owner, Tensor[] buffers) : Instruction, IPlanObserver
+    {
+        private bool _deferOthersMeans;
+        private bool[][]? _stepReadsWindow;
+
+        public DistributedDataParallel Owner => owner;
+
+        public void PlanLowered(Instruction[] plan, Array? result)
+        {
+            owner.WireGradientProductsToSlots(plan, result);
+            _deferOthersMeans = owner.MeansReadOnlyByShardedStep(this, plan, result);
+            if (_deferOthersMeans) _stepReadsWindow = owner.WireShardedStepToWindow(this, plan);
+        }
+
+        public override void Run() => owner.FinishPassCore(buffers, _deferOthersMeans, _stepReadsWindow);
+    }
+
+    /// <summary>
+    /// Where a plan's one sharded step follows this end of the pass and is followed at once by its gather (the order
+    /// <see cref="Optimizer.Step"/> records them in), points the step at the window: it reads its range of each mean in
+    /// this process's result area, where the reduction leaves it, and copies its updated range of each parameter into
+    /// this process's gather area as it goes, so that the gather only publishes it and reads the others'. That saves the
+    /// copy of the own chunk of the means into the gradients and the gather's re-read of the updated chunk. Safe because
+    /// the step runs after the reduction has seen every process's inputs of the pass (no process reads the gather area
+    /// from the step before any more) and before this process publishes again (its result area stays as it is); the own
+    /// chunk of such a gradient is then deferred too. Returns, per bucket and parameter, whether the step reads the
+    /// window for it (null: the plan is not of that shape and nothing changes).
+    /// </summary>
+    private bool[][]? WireShardedStepToWindow(FinishPassInstruction self, Instruction[] plan)
+    {
+        if (_shard is null) return null;
+        int finish = -1, stepAt = -1, gatherAt = -1;
+        for (int k = 0; k < plan.Length; k++)
+        {
+            switch (plan[k])
+            {
+                case FinishPassInstruction f when ReferenceEquals(f.Owner, this):
+                    if (finish >= 0 || !ReferenceEquals(f, self)) return null;
+                    finish = k;
+                    break;
+                case ShardedStepInstruction s when ReferenceEquals(s.Optimizer, _shard.Optimizer):
+                    if (stepAt >= 0) return null;
+                    stepAt = k;
+                    break;
+                case OptimizerShard.GatherInstruction g when ReferenceEquals(g.Shard, _shard):
+                    if (gatherAt >= 0) return null;
+                    gatherAt = k;
+                    break;
+            }
+        }
+        if (finish < 0 || stepAt <= finish || gatherAt != stepAt + 1) return null;
+        var step = (ShardedStepInstruction)plan[stepAt];
+        var gather = (OptimizerShard.GatherInstruction)plan[gatherAt];
+        var parameters = _shard.Optimizer.Parameters;
+        var means = new nint[parameters.Count];
+        var updated = new nint[parameters.Count];
+        var reads = _buckets.Select(b => new bool[b.Parameters.Length]).ToArray();
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            if (!_slots.TryGetValue(parameters[i], out var slot) || step.Gradients[i] is not { } g) continue;
+            int k = System.Array.IndexOf(_buckets, slot.Bucket), j = System.Array.IndexOf(slot.Bucket.Offsets, slot.Offset);
+            if (!ReferenceEquals(slot.Bucket.Gradients[j].Storage, g) || step.Ranges[i] != _shard.Range(i)) continue;
+            (means[i], updated[i]) = slot.Bucket.WindowAddresses(slot.Offset);
+            reads[k][j] = true;
+        }
+        step.Window = (means, updated);
+        gather.OwnWritten = reads;
+        WindowedStepPlans++;
+        return reads;
+    }
+
+    /// <summary>
+    /// Whether, in <paramref name="plan"/>, the gradients the end of the pass writes are read only by the sharded
+    /// optimizer step, which reads only this process's chunk of them: a replay may then copy just that chunk of the
+    /// means and leave the others' chunks in the window until the parameter's <see cref="Tensor.Grad"/> is read (the
+    /// same values; one pass over the other processes' half of the gradients fewer per step). Not with a guard in the
+    /// plan (a replay could stop between the pass and the step) nor when the step's result is a gradient.
+    /// </summary>
+    private bool MeansReadOnlyByShardedStep(Instruction self, Instruction[] plan, Array? result)
+    {
+        if (_shard is null || Reduction != GradientReduction.SharedMemory || Array.Exists(plan, i => i is GuardInstruction)) return false;
+        foreach (var bucket in _buckets)
+            foreach (var g in bucket.Gradients)
+            {
+                var d = g.Storage;
+                if (ReferenceEquals(d, result)) return false;
+                foreach (var other in plan)
+                {
+                    if (ReferenceEquals(other, self) || other is ShardedStepInstruction step && ReferenceEquals(step.Optimizer, _shard.Optimizer)) continue;
+                    if (Array.IndexOf(other.ReadSet, d) >= 0 || Array.IndexOf(other.WriteSet, d) >= 0) return false;
+                }
+            }
+        return true;
+    }
+}
