@@ -32,6 +32,7 @@ namespace SharpGrad.NN
             var pre = Tensor.Uninitialized([rows, hidden], input.DType);
             var act = Tensor.Uninitialized([rows, hidden], input.DType);
             var y = Tensor.Uninitialized([.. input.ShapeRef[..^1], outF], input.DType);
+            OpProfile.Mark("FeedForwardGelu forward: before");
             DTypeDispatch.Float(input.DType, new FeedForwardGeluForward(input, w1, b1, w2, b2, pre, act, y, rows), nameof(FeedForwardGelu));
             if (!records) return y;
             var x = input;
@@ -43,16 +44,23 @@ namespace SharpGrad.NN
                 if (g.DType != x.DType) g = g.To(x.DType);
                 var g2 = g.Rank == 2 ? g : g.Reshape(rows, outF);
                 Tensor? dx = null, dw1 = null, db1 = null, dw2 = null, db2 = null;
+                OpProfile.Mark("FeedForwardGelu backward: before");
                 if (w2.RequiresGrad) dw2 = LinearWeightGrad(g2, act, w2.ShapeRef);
+                OpProfile.Mark("FeedForwardGelu backward: dW2");
                 if (b2 is not null && b2.RequiresGrad) db2 = g2.Sum(0);
+                OpProfile.Mark("FeedForwardGelu backward: db2");
                 if (x.RequiresGrad || w1.RequiresGrad || (b1 is not null && b1.RequiresGrad))
                 {
                     // dPre = (g W2) · GELU'(pre), GELU' applied to each tile of the product in cache.
                     var dPre = Tensor.Uninitialized([rows, hidden], x.DType);
                     DTypeDispatch.Float(x.DType, new FeedForwardGeluBackward(g2, w2, pre, dPre), nameof(FeedForwardGelu));
+                    OpProfile.Mark("FeedForwardGelu backward: dPre (g W2, GELU')");
                     if (x.RequiresGrad) dx = x.Rank == 2 ? LinearInputGrad(dPre, w1, x.ShapeRef) : LinearInputGrad(dPre, w1).Reshape(x.ShapeRef);
+                    OpProfile.Mark("FeedForwardGelu backward: dX");
                     if (w1.RequiresGrad) dw1 = LinearWeightGrad(dPre, x.Rank == 2 ? x : x.Reshape(rows, inF), w1.ShapeRef);
+                    OpProfile.Mark("FeedForwardGelu backward: dW1");
                     if (b1 is not null && b1.RequiresGrad) db1 = dPre.Sum(0);
+                    OpProfile.Mark("FeedForwardGelu backward: db1");
                 }
                 return b1 is null
                     ? b2 is null ? [dx, dw1, dw2] : [dx, dw1, dw2, db2]
