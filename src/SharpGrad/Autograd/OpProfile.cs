@@ -18,6 +18,12 @@ internal static class OpProfile
     private static long s_last = Stopwatch.GetTimestamp();
     private static bool s_on;
 
+    /// <summary>
+    /// The clock marks read (default <see cref="Stopwatch.GetTimestamp"/>) and its ticks per second: the bench runner sets
+    /// a thread-CPU clock in nanoseconds for single-thread profiles on a shared machine.
+    /// </summary>
+    internal static (Func<long> Now, long Frequency) Clock { get; set; } = (Stopwatch.GetTimestamp, Stopwatch.Frequency);
+
     /// <summary>Whether the library was built with the profile compiled in.</summary>
     internal static bool CompiledIn =>
 #if SHARPGRAD_PROFILE
@@ -30,7 +36,7 @@ internal static class OpProfile
     internal static void Start()
     {
         s_on = true;
-        s_last = Stopwatch.GetTimestamp();
+        s_last = Clock.Now();
     }
 
     /// <summary>Stops charging marks.</summary>
@@ -54,22 +60,22 @@ internal static class OpProfile
     internal static void Charge(string label)
     {
         if (!s_on) return;
-        long now = Stopwatch.GetTimestamp();
+        long now = Clock.Now();
         var (ticks, count) = s_entries.GetValueOrDefault(label);
         s_entries[label] = (ticks + now - s_last, count + 1);
-        s_last = Stopwatch.GetTimestamp();
+        s_last = Clock.Now();
     }
 
     /// <summary>Entries as JSON lines, largest first: label, milliseconds per <paramref name="steps"/>, calls per step.</summary>
     internal static string Report(int steps)
     {
         var sb = new StringBuilder();
-        double total = s_entries.Values.Sum(e => e.Ticks) * 1e3 / Stopwatch.Frequency / steps;
+        double total = s_entries.Values.Sum(e => e.Ticks) * 1e3 / Clock.Frequency / steps;
         sb.Append(CultureInfo.InvariantCulture, $"{{\"total_ms\":{total:F2},\"entries\":[");
         bool first = true;
         foreach (var (label, (ticks, count)) in s_entries.OrderByDescending(e => e.Value.Ticks))
         {
-            double ms = ticks * 1e3 / Stopwatch.Frequency / steps;
+            double ms = ticks * 1e3 / Clock.Frequency / steps;
             sb.Append(CultureInfo.InvariantCulture, $"{(first ? "" : ",")}\n  {{\"label\":\"{label}\",\"ms\":{ms:F3},\"calls\":{(double)count / steps:F1}}}");
             first = false;
         }

@@ -80,8 +80,9 @@ internal static unsafe class Gemm
 
     /// <summary>
     /// A product with one of the GELU epilogues, which use an auxiliary matrix <paramref name="aux"/> of C's shape and
-    /// leading dimension: <see cref="GemmActivation.GeluKeepInput"/> (<c>aux = op(A) op(B) + bias</c>,
-    /// <c>C = GELU(aux)</c>) or <see cref="GemmActivation.GeluGrad"/> (<c>C = op(A) op(B) · GELU'(aux)</c>, no bias).
+    /// leading dimension: <see cref="GemmActivation.GeluKeepDerivative"/> (with <c>v = op(A) op(B) + bias</c>,
+    /// <c>C = GELU(v)</c>, <c>aux = GELU'(v)</c>) or <see cref="GemmActivation.ScaleByAux"/> (<c>C = op(A) op(B) · aux</c>,
+    /// no bias).
     /// The packed kernels apply it to each tile while it is in cache; the direct loops of small products apply it after
     /// the product. Values are those of the product followed by the elementwise op.
     /// </summary>
@@ -91,9 +92,9 @@ internal static unsafe class Gemm
         GemmActivation activation, Span<T> aux)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (activation is not (GemmActivation.GeluKeepInput or GemmActivation.GeluGrad))
+        if (activation is not (GemmActivation.GeluKeepDerivative or GemmActivation.ScaleByAux))
             throw new ArgumentException($"Gemm.MultiplyGelu: activation {activation} is not a GELU epilogue.", nameof(activation));
-        if (activation == GemmActivation.GeluGrad && !bias.IsEmpty)
+        if (activation == GemmActivation.ScaleByAux && !bias.IsEmpty)
             throw new ArgumentException("Gemm.MultiplyGelu: the GELU gradient epilogue takes no bias.", nameof(bias));
         if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"Gemm: negative size m={m}, n={n}, k={k}.");
         CheckOperand("A", a.Length, transA ? k : m, transA ? m : k, lda);

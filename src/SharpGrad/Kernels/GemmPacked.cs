@@ -15,17 +15,18 @@ internal enum GemmActivation
     Relu,
 
     /// <summary>
-    /// Exact GELU with its input kept: the pre-activation <c>v = alpha op(A) op(B) + beta C + bias</c> is written to the
-    /// auxiliary matrix (C's layout) and <c>C = GELU(v)</c>, the same values as <see cref="Tensor.Gelu"/> of v. For a
-    /// layer whose backward needs v, without a separate pass over it.
+    /// Exact GELU with its derivative kept: for the pre-activation <c>v = alpha op(A) op(B) + beta C + bias</c>,
+    /// <c>C = GELU(v)</c> and the auxiliary matrix (C's layout) gets <c>GELU'(v)</c>, the same values as
+    /// <see cref="Tensor.Gelu"/> of v and as its backward's factor. For a layer whose backward multiplies by GELU'(v):
+    /// the two share the first part of their formula here, and the backward needs no GELU of its own.
     /// </summary>
-    GeluKeepInput,
+    GeluKeepDerivative,
 
     /// <summary>
-    /// GELU's backward: <c>C = v · GELU'(aux)</c> with v the product (plus beta C and bias) and aux the auxiliary matrix
-    /// (C's layout) holding GELU's input; the same values as GELU's backward pass applied to v.
+    /// The backward's use of <see cref="GeluKeepDerivative"/>'s matrix: <c>C = v · aux</c> with v the product (plus beta
+    /// C and bias) and aux the auxiliary matrix (C's layout), which holds GELU'; the values GELU's backward pass gives v.
     /// </summary>
-    GeluGrad,
+    ScaleByAux,
 }
 
 /// <summary>
@@ -482,9 +483,9 @@ internal static unsafe class GemmEpilogue
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply<T>(T* c, nint ldc, int h, int w, T* bias, GemmActivation activation, T* aux = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (activation is GemmActivation.GeluKeepInput or GemmActivation.GeluGrad)
+        if (activation is GemmActivation.GeluKeepDerivative or GemmActivation.ScaleByAux)
         {
-            ApplyGelu(c, ldc, h, w, bias, activation == GemmActivation.GeluGrad, aux);
+            ApplyGelu(c, ldc, h, w, bias, activation == GemmActivation.ScaleByAux, aux);
             return;
         }
         for (int r = 0; r < h; r++, c += ldc)
@@ -511,39 +512,50 @@ internal static unsafe class GemmEpilogue
     }
 
     /// <summary>
-    /// GELU forward (input kept in aux) or backward (C times GELU' of aux) over a block: the vector bodies of
-    /// <see cref="GeluFunction"/> and <see cref="GeluGradFunction"/>, whose values do not depend on the vector width or
-    /// a value's place in a span, so the block gets exactly what the elementwise ops would give.
+    /// GELU forward (GELU' kept in aux) or its backward's product (C times aux) over a block: the vector bodies of
+    /// <see cref="GeluFunction"/>/<see cref="GeluDerivative"/> and of <see cref="GeluGradFunction"/>'s final product,
+    /// whose values do not depend on the vector width or a value's place in a span, so the block gets exactly what the
+    /// elementwise ops would give.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void ApplyGelu<T>(T* c, nint ldc, int h, int w, T* bias, bool derivative, T* aux) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void ApplyGelu<T>(T* c, nint ldc, int h, int w, T* bias, bool backward, T* aux) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (aux == null) throw new ArgumentNullException(nameof(aux), "GemmEpilogue: the GELU activations need the auxiliary matrix.");
         for (int r = 0; r < h; r++, c += ldc, aux += ldc)
         {
             int j = 0;
-            if (Vec512<T>.IsAccelerated) j = derivative ? GeluGradVectors<T, Vec512<T>>(c, aux, bias, j, w) : GeluVectors<T, Vec512<T>>(c, aux, bias, j, w);
-            if (Vec256<T>.IsAccelerated) j = derivative ? GeluGradVectors<T, Vec256<T>>(c, aux, bias, j, w) : GeluVectors<T, Vec256<T>>(c, aux, bias, j, w);
-            for (; j < w; j++)
+            if (backward)
             {
-                if (derivative)
+                if (Vector512.IsHardwareAccelerated)
                 {
-                    T g = c[j];
-                    if (bias != null) g += bias[j];
-                    c[j] = GeluGradFunction.Apply(g, aux[j], aux[j]);
+                    for (; j + Vector512<T>.Count <= w; j += Vector512<T>.Count)
+                    {
+                        var v = Vector512.Load(c + j);
+                        if (bias != null) v += Vector512.Load(bias + j);
+                        (v * Vector512.Load(aux + j)).Store(c + j);
+                    }
                 }
-                else
+                for (; j < w; j++)
                 {
                     T v = c[j];
                     if (bias != null) v += bias[j];
-                    aux[j] = v;
-                    c[j] = GeluFunction.Apply(v);
+                    c[j] = v * aux[j];
                 }
+                continue;
+            }
+            if (Vec512<T>.IsAccelerated) j = GeluVectors<T, Vec512<T>>(c, aux, bias, j, w);
+            if (Vec256<T>.IsAccelerated) j = GeluVectors<T, Vec256<T>>(c, aux, bias, j, w);
+            for (; j < w; j++)
+            {
+                T v = c[j];
+                if (bias != null) v += bias[j];
+                aux[j] = GeluDerivative.Apply(v);
+                c[j] = GeluFunction.Apply(v);
             }
         }
     }
 
-    // Each vector loop is a method of its own: GELU's vector helpers must be inlined into it (as calls they pass every
+    // The vector loop is a method of its own: GELU's vector helpers must be inlined into it (as calls they pass every
     // vector through memory, 2-3x slower), and one method holding every width's body runs out of the inlining budget.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int GeluVectors<T, TV>(T* c, T* aux, T* bias, int j, int w)
@@ -553,21 +565,11 @@ internal static unsafe class GemmEpilogue
         {
             var v = TV.Load(ref c[j], 0);
             if (bias != null) v += TV.Load(ref bias[j], 0);
-            v.Store(ref aux[j], 0);
-            GeluFunction.Apply<TV, T>(v).Store(ref c[j], 0);
-        }
-        return j;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static int GeluGradVectors<T, TV>(T* c, T* aux, T* bias, int j, int w)
-        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
-    {
-        for (; j + TV.Count <= w; j += TV.Count)
-        {
-            var g = TV.Load(ref c[j], 0);
-            if (bias != null) g += TV.Load(ref bias[j], 0);
-            GeluGradFunction.Apply<TV, T>(g, TV.Load(ref aux[j], 0), default).Store(ref c[j], 0);
+            TV y, d;
+            if (typeof(T) == typeof(float)) y = GeluVector.ValueAndDerivative<TV, T>(v, out d);
+            else (y, d) = (GeluFunction.Apply<TV, T>(v), GeluDerivative.Apply<TV, T>(v));
+            d.Store(ref aux[j], 0);
+            y.Store(ref c[j], 0);
         }
         return j;
     }

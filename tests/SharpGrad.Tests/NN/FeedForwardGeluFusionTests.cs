@@ -51,6 +51,27 @@ public class FeedForwardGeluFusionTests
     }
 
     [Fact]
+    public void FusedFloat64ForwardAndBackwardAreBitIdenticalToTheThreeOps()
+    {
+        // Float64 GELU and GELU' go lane by lane through the scalar erf: the epilogue keeps GELU' per lane as well.
+        var g = new Generator(15);
+        var x = Leaf(Tensor.Randn([70, 33], g).To(DType.Float64));
+        var w1 = Leaf((Tensor.Randn([47, 33], g) * 0.3).To(DType.Float64));
+        var b1 = Leaf(Tensor.Randn([47], g).To(DType.Float64));
+        var w2 = Leaf((Tensor.Randn([17, 47], g) * 0.3).To(DType.Float64));
+        var b2 = Leaf(Tensor.Randn([17], g).To(DType.Float64));
+        Tensor[] leaves = [x, w1, b1, w2, b2];
+        var fused = F.FeedForwardGelu(x, w1, b1, w2, b2);
+        Assert.Equal("FeedForwardGeluBackward", fused.GradFnName);
+        var gy = Tensor.Randn(fused.ShapeRef, g).To(DType.Float64);
+        var fusedGrads = SharpGrad.Autograd.Grad(fused, leaves, gy);
+        var plain = F.Linear(F.Linear(x, w1, b1).Gelu(), w2, b2);
+        var plainGrads = SharpGrad.Autograd.Grad(plain, leaves, gy);
+        Assert.Equal(plain.ToArray<double>(), fused.ToArray<double>());
+        for (int i = 0; i < leaves.Length; i++) Assert.Equal(plainGrads[i].ToArray<double>(), fusedGrads[i].ToArray<double>());
+    }
+
+    [Fact]
     public void FusedFloat32IsWithinRoundingOfAFloat64ComputationOfTheThreeOps()
     {
         var g = new Generator(12);
@@ -95,29 +116,30 @@ public class FeedForwardGeluFusionTests
         Gemm.MaxThreads = threads;
         try
         {
-            // Forward: aux gets x Bᵀ + bias, C gets GELU of it.
+            // Forward: C gets GELU of x Bᵀ + bias, aux gets GELU' of it (the factor GELU's backward multiplies by).
             float[] pre = new float[m * n], c = Enumerable.Repeat(float.NaN, m * n).ToArray(), aux = Enumerable.Repeat(float.NaN, m * n).ToArray();
             Gemm.Multiply<float>(false, true, m, n, k, 1f, a, k, b, k, 0f, pre, n, bias);
-            Gemm.MultiplyGelu<float>(false, true, m, n, k, a, k, b, k, c, n, bias, GemmActivation.GeluKeepInput, aux);
-            Assert.Equal(pre, aux);
-            Assert.Equal(Tensor.FromArray(pre, m, n).Gelu().ToArray<float>(), c);
+            Gemm.MultiplyGelu<float>(false, true, m, n, k, a, k, b, k, c, n, bias, GemmActivation.GeluKeepDerivative, aux);
+            var input = Leaf(Tensor.FromArray(pre, m, n));
+            Assert.Equal(input.Gelu().ToArray<float>(), c);
+            var ones = Tensor.Ones([m, n]);
+            Assert.Equal(SharpGrad.Autograd.Grad(input.Gelu(), [input], ones)[0].ToArray<float>(), aux);
 
-            // Backward: C = (a W) · GELU'(aux); the elementwise op's backward gives the same bits.
+            // Backward: C = (a W) · aux; GELU's own backward of the product at pre gives the same bits.
             float[] prod = new float[m * n], dPre = new float[m * n];
             Gemm.Multiply<float>(false, false, m, n, k, 1f, a, k, w, n, 0f, prod, n);
-            Gemm.MultiplyGelu<float>(false, false, m, n, k, a, k, w, n, dPre, n, default, GemmActivation.GeluGrad, aux);
-            var input = Leaf(Tensor.FromArray(aux, m, n));
+            Gemm.MultiplyGelu<float>(false, false, m, n, k, a, k, w, n, dPre, n, default, GemmActivation.ScaleByAux, aux);
             var expected = SharpGrad.Autograd.Grad(input.Gelu(), [input], Tensor.FromArray(prod, m, n))[0];
             Assert.Equal(expected.ToArray<float>(), dPre);
 
             // Against double: GELU(v) = v Φ(v) with Φ from the float64 erf, and GELU'(v) = Φ(v) + v φ(v).
-            var v64 = Tensor.FromArray(aux, m, n).To(DType.Float64);
+            var v64 = Tensor.FromArray(pre, m, n).To(DType.Float64);
             var gelu64 = v64.Gelu().ToArray<double>();
             var phi = (v64 * (1 / Math.Sqrt(2))).Erf().ToArray<double>();
             for (int i = 0; i < m * n; i++)
             {
                 Assert.True(Math.Abs(c[i] - gelu64[i]) <= 4e-7 * Math.Max(1, Math.Abs(gelu64[i])), $"GELU[{i}] = {c[i]}, double {gelu64[i]}");
-                double vi = aux[i], cdf = 0.5 * (1 + phi[i]), d = cdf + vi * Math.Exp(-0.5 * vi * vi) / Math.Sqrt(2 * Math.PI);
+                double vi = pre[i], cdf = 0.5 * (1 + phi[i]), d = cdf + vi * Math.Exp(-0.5 * vi * vi) / Math.Sqrt(2 * Math.PI);
                 // GELU' in float32 (Φ plus x φ, two exponentials) is good to a few units in the last place.
                 Assert.True(Math.Abs(dPre[i] - prod[i] * d) <= 1.5e-6 * Math.Max(1, Math.Abs(prod[i] * d)), $"dPre[{i}] = {dPre[i]}, double {prod[i] * d}");
             }

@@ -118,25 +118,37 @@ namespace SharpGrad
             TV.Create(T.CreateTruncating(c));
 
         /// <summary>
-        /// GELU'(x) = Φ(x) + x · φ(x). Not inlined: with its two exponentials the body is large enough that, inlined into a
+        /// GELU'(x) = Φ(x) + x · φ(x), Φ as GELU itself computes it (<see cref="Phi{TV, T}"/>) and φ from e^(−x²/2) with x² split
+        /// exactly. Not inlined: with its two exponentials the body is large enough that, inlined into a
         /// map driver's loop, it ran out of the JIT's inlining budget and its small helpers became calls (8x slower).
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         public static TV Derivative<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
         {
-            var cdf = Phi<TV, T>(x, out var pdf);
-            return cdf + x * pdf;
+            var (t, p, hi, lo) = Parts<TV, T>(x);
+            return DerivativeOf<TV, T>(x, PhiOfParts<TV, T>(x, t, p, hi, lo), hi, lo);
         }
 
-        /// <summary>Φ(x), with φ(x) in <paramref name="pdf"/>; two exponentials.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] // one vector expression: a call would pass every vector through memory
-        public static TV Phi<TV, T>(TV x, out TV pdf) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
+        /// <summary>
+        /// GELU(x) = x · Φ(x), with GELU'(x) in <paramref name="derivative"/>: the values <see cref="GeluFunction"/> and
+        /// <see cref="Derivative{TV, T}"/> give (the same operations, bit for bit), sharing Φ(x): two exponentials for
+        /// both. For a forward that keeps GELU' for its backward instead of x.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static TV ValueAndDerivative<TV, T>(TV x, out TV derivative) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             var (t, p, hi, lo) = Parts<TV, T>(x);
-            var g = FloatExp.Exp<TV, T>(hi * K<TV, T>(-0.5f)) * (TV.One - lo * K<TV, T>(0.5f)); // e^(−x²/2), x² = hi + lo exactly
-            pdf = g * K<TV, T>(InvSqrt2Pi);
-            var half = K<TV, T>(0.5f) * t * g * FloatExp.Exp<TV, T>(p); // erfc(|x|/√2)/2 = Φ(−|x|)
-            return TV.ConditionalSelect(TV.LessThan(x, TV.Zero), half, TV.One - half);
+            var cdf = PhiOfParts<TV, T>(x, t, p, hi, lo);
+            derivative = DerivativeOf<TV, T>(x, cdf, hi, lo);
+            return x * cdf;
+        }
+
+        /// <summary>Φ(x) + x · φ(x) from Φ(x) and the split x² = hi + lo; one exponential.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // one vector expression: a call would pass every vector through memory
+        private static TV DerivativeOf<TV, T>(TV x, TV cdf, TV hi, TV lo) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var pdf = FloatExp.Exp<TV, T>(hi * K<TV, T>(-0.5f)) * (TV.One - lo * K<TV, T>(0.5f)) * K<TV, T>(InvSqrt2Pi); // e^(−x²/2)/√(2π)
+            return cdf + x * pdf;
         }
 
         /// <summary>Φ alone, with one exponential.</summary>
@@ -144,6 +156,13 @@ namespace SharpGrad
         public static TV Phi<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             var (t, p, hi, lo) = Parts<TV, T>(x);
+            return PhiOfParts<TV, T>(x, t, p, hi, lo);
+        }
+
+        /// <summary>Φ from <see cref="Parts{TV, T}"/>, with one exponential.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // one vector expression: a call would pass every vector through memory
+        private static TV PhiOfParts<TV, T>(TV x, TV t, TV p, TV hi, TV lo) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
+        {
             // p − x²/2 as s + err exactly (Knuth's two-sum), so its rounding (ulp of up to 85) is not an error of e^(…).
             var h = hi * K<TV, T>(-0.5f);
             var sum = p + h;

@@ -7,9 +7,10 @@ namespace SharpGrad.NN
     {
         /// <summary>
         /// A transformer's feed-forward block <c>y = GELU(x W1ᵀ + b1) W2ᵀ + b2</c> (exact GELU) as one op, same values as
-        /// <c>Linear(Linear(x, W1, b1).Gelu(), W2, b2)</c>. GELU runs in the first product's epilogue on each tile while
-        /// it is in cache, which also keeps its input for the backward; the backward applies GELU' in the epilogue of the
-        /// product <c>g W2</c>. Two passes over the [rows, hidden] activations fewer in each direction.
+        /// <c>Linear(Linear(x, W1, b1).Gelu(), W2, b2)</c>. GELU runs in the first product's epilogue on each block while
+        /// it is in cache, which also keeps GELU' of its input for the backward (the two share the first part of their
+        /// formula); the backward multiplies by it in the epilogue of the product <c>g W2</c>. Two passes over the
+        /// [rows, hidden] activations fewer in each direction, and no GELU' evaluated in the backward.
         /// </summary>
         /// <remarks>
         /// The three separate ops are run instead when the operands do not suit the fused kernels (mixed dtypes, a bias
@@ -29,10 +30,11 @@ namespace SharpGrad.NN
                 return Linear(Linear(input, w1, b1).Gelu(), w2, b2);
             int inF = w1.ShapeRef[1], hidden = w1.ShapeRef[0], outF = w2.ShapeRef[0];
             int rows = input.Numel / inF;
-            var pre = Tensor.Uninitialized([rows, hidden], input.DType);
+            var slope = Tensor.Uninitialized([rows, hidden], input.DType); // GELU' of the first product
             var act = Tensor.Uninitialized([rows, hidden], input.DType);
             var y = Tensor.Uninitialized([.. input.ShapeRef[..^1], outF], input.DType);
-            DTypeDispatch.Float(input.DType, new FeedForwardGeluForward(input, w1, b1, w2, b2, pre, act, y, rows), nameof(FeedForwardGelu));
+            OpProfile.Mark("FeedForwardGelu forward: before");
+            DTypeDispatch.Float(input.DType, new FeedForwardGeluForward(input, w1, b1, w2, b2, slope, act, y, rows), nameof(FeedForwardGelu));
             if (!records) return y;
             var x = input;
             Tensor[] inputs = b1 is null
@@ -43,16 +45,23 @@ namespace SharpGrad.NN
                 if (g.DType != x.DType) g = g.To(x.DType);
                 var g2 = g.Rank == 2 ? g : g.Reshape(rows, outF);
                 Tensor? dx = null, dw1 = null, db1 = null, dw2 = null, db2 = null;
+                OpProfile.Mark("FeedForwardGelu backward: before");
                 if (w2.RequiresGrad) dw2 = LinearWeightGrad(g2, act, w2.ShapeRef);
+                OpProfile.Mark("FeedForwardGelu backward: dW2");
                 if (b2 is not null && b2.RequiresGrad) db2 = g2.Sum(0);
+                OpProfile.Mark("FeedForwardGelu backward: db2");
                 if (x.RequiresGrad || w1.RequiresGrad || (b1 is not null && b1.RequiresGrad))
                 {
-                    // dPre = (g W2) · GELU'(pre), GELU' applied to each tile of the product in cache.
+                    // dPre = (g W2) · GELU'(pre), the forward's GELU' applied to each block of the product in cache.
                     var dPre = Tensor.Uninitialized([rows, hidden], x.DType);
-                    DTypeDispatch.Float(x.DType, new FeedForwardGeluBackward(g2, w2, pre, dPre), nameof(FeedForwardGelu));
+                    DTypeDispatch.Float(x.DType, new FeedForwardGeluBackward(g2, w2, slope, dPre), nameof(FeedForwardGelu));
+                    OpProfile.Mark("FeedForwardGelu backward: dPre (g W2, GELU')");
                     if (x.RequiresGrad) dx = x.Rank == 2 ? LinearInputGrad(dPre, w1, x.ShapeRef) : LinearInputGrad(dPre, w1).Reshape(x.ShapeRef);
+                    OpProfile.Mark("FeedForwardGelu backward: dX");
                     if (w1.RequiresGrad) dw1 = LinearWeightGrad(dPre, x.Rank == 2 ? x : x.Reshape(rows, inF), w1.ShapeRef);
+                    OpProfile.Mark("FeedForwardGelu backward: dW1");
                     if (b1 is not null && b1.RequiresGrad) db1 = dPre.Sum(0);
+                    OpProfile.Mark("FeedForwardGelu backward: db1");
                 }
                 return b1 is null
                     ? b2 is null ? [dx, dw1, dw2] : [dx, dw1, dw2, db2]
@@ -66,27 +75,27 @@ namespace SharpGrad.NN
             && x.Numel > 0 && w1.Numel > 0 && w2.Numel > 0
             && FusesWith(x, w1, b1) && FusesWith(x, w2, b2);
 
-        /// <summary>pre = x W1ᵀ + b1, act = GELU(pre) in the first product's epilogue, then y = act W2ᵀ + b2.</summary>
-        private readonly struct FeedForwardGeluForward(Tensor x, Tensor w1, Tensor? b1, Tensor w2, Tensor? b2, Tensor pre, Tensor act, Tensor y, int rows) : IFloatKernel
+        /// <summary>act = GELU(pre) and slope = GELU'(pre) for pre = x W1ᵀ + b1 in the first product's epilogue, then y = act W2ᵀ + b2.</summary>
+        private readonly struct FeedForwardGeluForward(Tensor x, Tensor w1, Tensor? b1, Tensor w2, Tensor? b2, Tensor slope, Tensor act, Tensor y, int rows) : IFloatKernel
         {
             public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             {
                 int inF = w1.ShapeRef[1], hidden = w1.ShapeRef[0], outF = w2.ShapeRef[0];
                 Gemm.MultiplyGelu(false, true, rows, hidden, inF, x.Span<T>(), inF, w1.Span<T>(), inF, act.Span<T>(), hidden,
-                    b1 is null ? default : b1.Span<T>(), GemmActivation.GeluKeepInput, pre.Span<T>());
+                    b1 is null ? default : b1.Span<T>(), GemmActivation.GeluKeepDerivative, slope.Span<T>());
                 Gemm.Multiply(false, true, rows, outF, hidden, T.One, act.Span<T>(), hidden, w2.Span<T>(), hidden, T.Zero, y.Span<T>(), outF,
                     b2 is null ? default : b2.Span<T>());
             }
         }
 
-        /// <summary>dPre = (g W2) · GELU'(pre), the derivative applied in the product's epilogue.</summary>
-        private readonly struct FeedForwardGeluBackward(Tensor g, Tensor w2, Tensor pre, Tensor dPre) : IFloatKernel
+        /// <summary>dPre = (g W2) · slope, slope = GELU'(pre) from the forward, applied in the product's epilogue.</summary>
+        private readonly struct FeedForwardGeluBackward(Tensor g, Tensor w2, Tensor slope, Tensor dPre) : IFloatKernel
         {
             public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             {
                 int rows = g.ShapeRef[0], outF = w2.ShapeRef[0], hidden = w2.ShapeRef[1];
                 Gemm.MultiplyGelu(false, false, rows, hidden, outF, g.Span<T>(), outF, w2.Span<T>(), hidden, dPre.Span<T>(), hidden,
-                    default, GemmActivation.GeluGrad, pre.Span<T>());
+                    default, GemmActivation.ScaleByAux, slope.Span<T>());
             }
         }
     }

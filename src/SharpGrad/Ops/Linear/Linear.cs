@@ -52,12 +52,14 @@ namespace SharpGrad.NN
             int inF = w.ShapeRef[1], outF = w.ShapeRef[0];
             int rows = inF == 0 ? x.Numel == 0 ? 0 : Shapes.Numel(x.ShapeRef[..^1]) : x.Numel / inF;
             int[] outShape = [.. x.ShapeRef[..^1], outF];
+            OpProfile.Mark("Linear forward: before");
             var y = Tensor.Uninitialized(outShape, x.DType);
             var act = relu ? GemmActivation.Relu : GemmActivation.None;
             if (x.DType == DType.Float32)
                 LinearForward<float>(x.Span<float>(), w.Span<float>(), b is null ? default : b.Span<float>(), y.Span<float>(), rows, inF, outF, act);
             else
                 LinearForward<double>(x.Span<double>(), w.Span<double>(), b is null ? default : b.Span<double>(), y.Span<double>(), rows, inF, outF, act);
+            OpProfile.Mark("Linear forward: product, out ", outF.ToString(System.Globalization.CultureInfo.InvariantCulture));
             if (rows > 0 && outF > 0) Capture.Active?.Gemm(false, true, rows, outF, inF, x, w, y, b, act, nameof(Linear));
             if (!SharpGrad.Autograd.ShouldRecord(x, w) && (b is null || !SharpGrad.Autograd.ShouldRecord(b))) return y;
             Tensor[] inputs = b is null ? [x, w] : [x, w, b];
@@ -86,12 +88,16 @@ namespace SharpGrad.NN
             var grads = new Tensor?[b is null ? 2 : 3];
             if (g.DType != x.DType) g = g.To(x.DType);
             var g2 = g.Rank == 2 ? g : g.Reshape(rows, outF);
+            OpProfile.Mark("Linear backward: before");
             if (x.RequiresGrad)
             {
                 grads[0] = dx ?? (x.Rank == 2 ? LinearInputGrad(g2, w, x.ShapeRef) : LinearInputGrad(g2, w).Reshape(x.ShapeRef));
             }
+            OpProfile.Mark("Linear backward: dX, out ", outF.ToString(System.Globalization.CultureInfo.InvariantCulture));
             if (w.RequiresGrad) grads[1] = LinearWeightGrad(g2, x.Rank == 2 ? x : x.Reshape(rows, inF), w.ShapeRef);
+            OpProfile.Mark("Linear backward: dW, out ", outF.ToString(System.Globalization.CultureInfo.InvariantCulture));
             if (b is not null && b.RequiresGrad) grads[2] = g2.Sum(0);
+            OpProfile.Mark("Linear backward: db, out ", outF.ToString(System.Globalization.CultureInfo.InvariantCulture));
             return grads;
         }
 
