@@ -152,6 +152,48 @@ internal static class OptimizerKernels
     }
 
     /// <summary>
+    /// <see cref="Sgd{T}(Span{T}, ReadOnlySpan{T}, T, T, bool)"/> of <c>a.Length</c> rows of <paramref name="columns"/>
+    /// elements whose gradient is the outer product <c>g[r, j] = a[r] · x[j]</c>, computed as
+    /// <see cref="OuterProductRow{T}"/> computes it (written to <paramref name="g"/> when <paramref name="store"/>), so
+    /// every element gets the operations of that row-by-row pass. Two rows at a time share the loads of x and one loop,
+    /// so a batch-1 Linear's update pays one call and one loop setup per pair of rows, not per row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void SgdOuter<T>(Span<T> p, Span<T> g, int columns, ReadOnlySpan<T> a, ReadOnlySpan<T> x, T lr, T wd, bool decay, bool store)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int rows = a.Length;
+        if (x.Length < columns || p.Length < rows * columns || (store && g.Length < rows * columns))
+            throw new ArgumentException("Sgd: the parameter, gradient or input is shorter than the outer product.");
+        ref T rp = ref MemoryMarshal.GetReference(p);
+        ref T rg = ref MemoryMarshal.GetReference(g);
+        ref T rx = ref MemoryMarshal.GetReference(x);
+        for (int r = 0; r < rows; r += 2)
+        {
+            // An odd last row is paired with itself, computed twice but stored once.
+            bool pair = r + 1 < rows;
+            nuint o0 = (nuint)(r * columns), o1 = pair ? o0 + (nuint)columns : o0;
+            T a0 = a[r], a1 = pair ? a[r + 1] : a0;
+            int j = Vec512<T>.IsAccelerated ? SgdOuterVectors<T, Vec512<T>>(ref Unsafe.Add(ref rp, o0), ref Unsafe.Add(ref rp, o1), ref Unsafe.Add(ref rg, o0), ref Unsafe.Add(ref rg, o1), ref rx, columns, a0, a1, pair, lr, wd, decay, store)
+                : Vec256<T>.IsAccelerated ? SgdOuterVectors<T, Vec256<T>>(ref Unsafe.Add(ref rp, o0), ref Unsafe.Add(ref rp, o1), ref Unsafe.Add(ref rg, o0), ref Unsafe.Add(ref rg, o1), ref rx, columns, a0, a1, pair, lr, wd, decay, store)
+                : Vec128<T>.IsAccelerated ? SgdOuterVectors<T, Vec128<T>>(ref Unsafe.Add(ref rp, o0), ref Unsafe.Add(ref rp, o1), ref Unsafe.Add(ref rg, o0), ref Unsafe.Add(ref rg, o1), ref rx, columns, a0, a1, pair, lr, wd, decay, store) : 0;
+            for (int q = 0; q < (pair ? 2 : 1); q++)
+            {
+                T aq = q == 0 ? a0 : a1;
+                ref T pq = ref Unsafe.Add(ref rp, q == 0 ? o0 : o1);
+                ref T gq = ref Unsafe.Add(ref rg, q == 0 ? o0 : o1);
+                for (int i = j; i < columns; i++)
+                {
+                    T gi = T.FusedMultiplyAdd(aq, Unsafe.Add(ref rx, i), T.Zero), pi = Unsafe.Add(ref pq, i);
+                    if (store) Unsafe.Add(ref gq, i) = gi;
+                    if (decay) gi += wd * pi;
+                    Unsafe.Add(ref pq, i) = pi - lr * gi;
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// SGD with momentum: d = g + λθ (when <paramref name="decay"/>); b ← d on the first step, else μb + (1 − τ)d;
     /// θ ← θ − η (d + μb) for Nesterov, else θ ← θ − η b. With <paramref name="flush"/>, a subnormal b is stored as 0.
     /// </summary>
@@ -292,6 +334,85 @@ internal static class OptimizerKernels
             (pi - vlr * gi).Store(ref rp, o);
         }
         return i;
+    }
+
+    /// <summary>
+    /// The vectors of one pair of rows of <see cref="SgdOuter{T}"/> (rows 0 and 1 at rp0/rg0 and rp1/rg1, the same row
+    /// when not <paramref name="pair"/>: its second result is then dropped); returns where the scalar tails start. A row of
+    /// at least two vectors is updated with its stores aligned to the vector's size (in row 0; a store that straddles two
+    /// cache lines costs about twice one that does not): the vectors from the first aligned element, plus one vector at
+    /// each unaligned end, overlapping its neighbour. Those two are computed from the values as they were before the
+    /// pass and stored after it, so the overlapped elements get the same values twice, and every element is updated once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe int SgdOuterVectors<T, TV>(ref T rp0, ref T rp1, ref T rg0, ref T rg1, ref T rx, int n, T a0, T a1, bool pair, T lr, T wd, bool decay, bool store)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        TV va0 = TV.Create(a0), va1 = TV.Create(a1), vlr = TV.Create(lr), vwd = TV.Create(wd), r0, r1;
+        int w = TV.Count, i = 0;
+        if (n < 2 * w)
+        {
+            for (; i <= n - w; i += w)
+            {
+                SgdOuterStep(ref rp0, ref rp1, ref rg0, ref rg1, ref rx, (nuint)i, va0, va1, vlr, vwd, decay, store, pair, out r0, out r1);
+                r0.Store(ref rp0, (nuint)i);
+                if (pair) r1.Store(ref rp1, (nuint)i);
+            }
+            return i;
+        }
+        // Elements before row 0's first vector-aligned one (the row starts at an element boundary: a whole count).
+        int bytes = w * sizeof(T);
+        int head = (int)((nuint)(-(nint)Unsafe.AsPointer(ref rp0)) & (nuint)(bytes - 1)) / sizeof(T);
+        int end = head + (n - head) / w * w;
+        nuint last = (nuint)(n - w);
+        TV h0 = default, h1 = default, t0 = default, t1 = default;
+        if (head != 0) SgdOuterStep(ref rp0, ref rp1, ref rg0, ref rg1, ref rx, 0, va0, va1, vlr, vwd, decay, store, pair, out h0, out h1);
+        if (end != n) SgdOuterStep(ref rp0, ref rp1, ref rg0, ref rg1, ref rx, last, va0, va1, vlr, vwd, decay, store, pair, out t0, out t1);
+        for (i = head; i < end; i += w)
+        {
+            SgdOuterStep(ref rp0, ref rp1, ref rg0, ref rg1, ref rx, (nuint)i, va0, va1, vlr, vwd, decay, store, pair, out r0, out r1);
+            r0.Store(ref rp0, (nuint)i);
+            if (pair) r1.Store(ref rp1, (nuint)i);
+        }
+        if (head != 0)
+        {
+            h0.Store(ref rp0, 0);
+            if (pair) h1.Store(ref rp1, 0);
+        }
+        if (end != n)
+        {
+            t0.Store(ref rp0, last);
+            if (pair) t1.Store(ref rp1, last);
+        }
+        return n;
+    }
+
+    /// <summary>
+    /// One vector of <see cref="SgdOuterVectors{T, TV}"/>'s two rows at element o: their updated parameters, not stored
+    /// (their gradient stored on the way when asked).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SgdOuterStep<T, TV>(ref T rp0, ref T rp1, ref T rg0, ref T rg1, ref T rx, nuint o, TV a0, TV a1, TV lr, TV wd,
+        bool decay, bool store, bool pair, out TV r0, out TV r1)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        var xi = TV.Load(ref rx, o);
+        var g0 = TV.FusedMultiplyAdd(a0, xi, TV.Zero);
+        var g1 = TV.FusedMultiplyAdd(a1, xi, TV.Zero);
+        var p0 = TV.Load(ref rp0, o);
+        var p1 = TV.Load(ref rp1, o);
+        if (store)
+        {
+            g0.Store(ref rg0, o);
+            if (pair) g1.Store(ref rg1, o);
+        }
+        if (decay)
+        {
+            g0 += wd * p0;
+            g1 += wd * p1;
+        }
+        r0 = p0 - lr * g0;
+        r1 = p1 - lr * g1;
     }
 
     /// <summary>The whole vectors of <see cref="SgdMomentum{T}"/>; returns where the scalar tail starts.</summary>

@@ -64,8 +64,7 @@ public sealed class Sgd : Optimizer
         var group = GroupOf(index);
         double weightDecay = group.WeightDecay!.Value;
         T lr = T.CreateTruncating(group.Lr!.Value), wd = T.CreateTruncating(weightDecay);
-        for (int r = 0, o = 0; r < a.Length; r++, o += columns)
-            OptimizerKernels.Sgd(p.Slice(o, columns), ref g[o], new OuterProductRow<T>(a[r], x, storeGradient), lr, wd, weightDecay != 0);
+        OptimizerKernels.SgdOuter(p, g, columns, a, x, lr, wd, weightDecay != 0, storeGradient);
         return true;
     }
 

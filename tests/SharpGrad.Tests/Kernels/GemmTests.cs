@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using SharpGrad.Kernels;
 
 namespace SharpGrad.Tests.Kernels;
@@ -394,6 +395,8 @@ public class GemmTests
     [InlineData(3, 258, 100)]
     [InlineData(5, 6, 67)]
     [InlineData(1, 256, 2100)]
+    [InlineData(1, 15, 100)]
+    [InlineData(1, 11, 43)]
     public void DotRowsInFoursMatchSingleDots(int m, int n, int k)
     {
         var rng = new Random(m * 31 + n * 7 + k);
@@ -413,6 +416,15 @@ public class GemmTests
                     Gemm.Multiply<float>(false, true, 1, 1, k, 1f, af.AsSpan(i * k, k).ToArray(), k, bf.AsSpan(j * k, k).ToArray(), k, beta, single, 1);
                     Assert.True(BitConverter.SingleToInt32Bits(single[0]) == BitConverter.SingleToInt32Bits(c[i * n + j]),
                         $"{m}x{n}x{k} accumulate={accumulate}: C[{i},{j}] = {c[i * n + j]}, alone {single[0]}");
+                    // And the order written out: k in blocks of SmallGemm.DotBlock, each block's dot added to C.
+                    float chain = accumulate ? (float)c0[i * n + j] : 0f;
+                    for (int p0 = 0; p0 < k; p0 += SmallGemm.DotBlock)
+                    {
+                        int kb = Math.Min(SmallGemm.DotBlock, k - p0);
+                        chain += DotInSingleDotOrder(af.AsSpan(i * k + p0, kb), bf.AsSpan(j * k + p0, kb));
+                    }
+                    Assert.True(BitConverter.SingleToInt32Bits(chain) == BitConverter.SingleToInt32Bits(c[i * n + j]),
+                        $"{m}x{n}x{k} accumulate={accumulate}: C[{i},{j}] = {c[i * n + j]}, in the single dot's order {chain}");
                 }
             for (int i = 0; i < m * n; i++)
             {
@@ -421,6 +433,31 @@ public class GemmTests
                 Assert.True(Math.Abs(c[i] - expected) <= tolerance, $"{m}x{n}x{k} accumulate={accumulate}: C[{i / n},{i % n}] = {c[i]}, expected {expected}");
             }
         }
+    }
+
+    /// <summary>
+    /// A single dot product's order, written out: four Vector256 accumulators over blocks of four vectors, single vector
+    /// steps into the first, the sum (s0 + s1) + (s2 + s3), then the scalar tail.
+    /// </summary>
+    private static float DotInSingleDotOrder(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        int k = x.Length, w = Vector256<float>.Count, p = 0;
+        float s = 0;
+        if (k >= w)
+        {
+            Vector256<float> s0 = Vector256<float>.Zero, s1 = s0, s2 = s0, s3 = s0;
+            for (; p <= k - 4 * w; p += 4 * w)
+            {
+                s0 = Vector256.FusedMultiplyAdd(Vector256.Create(x.Slice(p, w)), Vector256.Create(y.Slice(p, w)), s0);
+                s1 = Vector256.FusedMultiplyAdd(Vector256.Create(x.Slice(p + w, w)), Vector256.Create(y.Slice(p + w, w)), s1);
+                s2 = Vector256.FusedMultiplyAdd(Vector256.Create(x.Slice(p + 2 * w, w)), Vector256.Create(y.Slice(p + 2 * w, w)), s2);
+                s3 = Vector256.FusedMultiplyAdd(Vector256.Create(x.Slice(p + 3 * w, w)), Vector256.Create(y.Slice(p + 3 * w, w)), s3);
+            }
+            for (; p <= k - w; p += w) s0 = Vector256.FusedMultiplyAdd(Vector256.Create(x.Slice(p, w)), Vector256.Create(y.Slice(p, w)), s0);
+            s = Vector256.Sum((s0 + s1) + (s2 + s3));
+        }
+        for (; p < k; p++) s = MathF.FusedMultiplyAdd(x[p], y[p], s);
+        return s;
     }
 
     [Fact]

@@ -142,6 +142,65 @@ public class FusedOptimizerTests
         CheckSgdKernel<double>(weightDecay);
     }
 
+    /// <summary>
+    /// Plain SGD over several rows of an outer-product gradient at once (<c>g[r, j] = a[r] · x[j]</c>, two rows per pass,
+    /// an odd last row alone, stores aligned with overlapping end vectors), against the rule element by element: every
+    /// element updated once, bit-identically, for row widths that end in a partial vector and parameters at every
+    /// alignment, the gradient written as computed when asked and left untouched when not.
+    /// </summary>
+    [Theory]
+    [InlineData(0.0, true)]
+    [InlineData(0.0, false)]
+    [InlineData(0.05, true)]
+    [InlineData(0.05, false)]
+    public void SgdOuterKernelIsBitIdenticalToTheElementwiseRule(double weightDecay, bool store)
+    {
+        CheckSgdOuterKernel<float>(weightDecay, store);
+        CheckSgdOuterKernel<double>(weightDecay, store);
+    }
+
+    private static void CheckSgdOuterKernel<T>(double weightDecay, bool store) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Random(11);
+        T R() => T.CreateTruncating(rng.NextDouble() * 2 - 1);
+        T lr = T.CreateTruncating(0.05), wd = T.CreateTruncating(weightDecay), sentinel = T.CreateTruncating(1234.5);
+        foreach (int rows in new[] { 1, 2, 3, 5 })
+        {
+            foreach (int columns in new[] { 1, 7, 16, 17, 37, 100 })
+            {
+                // The parameter starting at every element offset within a cache line: the pass aligns its stores to it.
+                for (int offset = 0; offset < 17; offset++)
+                {
+                    int count = rows * columns;
+                    T[] a = new T[rows], x = new T[columns], buffer = new T[offset + count + 3], g = new T[count], expect = new T[count];
+                    for (int r = 0; r < rows; r++) a[r] = r == 1 ? T.Zero : R(); // a zero row: its gradient is +0
+                    for (int j = 0; j < columns; j++) x[j] = j % 4 == 2 ? T.Zero : R();
+                    for (int i = 0; i < buffer.Length; i++) buffer[i] = R();
+                    g.AsSpan().Fill(sentinel);
+                    T[] before = (T[])buffer.Clone();
+                    var p = buffer.AsSpan(offset, count);
+                    for (int r = 0; r < rows; r++)
+                        for (int j = 0; j < columns; j++)
+                        {
+                            T q = p[r * columns + j], o = T.FusedMultiplyAdd(a[r], x[j], T.Zero);
+                            expect[r * columns + j] = q - lr * (weightDecay != 0 ? o + wd * q : o);
+                        }
+                    T[] expectGrad = new T[count];
+                    for (int r = 0; r < rows; r++)
+                        for (int j = 0; j < columns; j++) expectGrad[r * columns + j] = store ? T.FusedMultiplyAdd(a[r], x[j], T.Zero) : sentinel;
+                    SharpGrad.Kernels.OptimizerKernels.SgdOuter<T>(p, g, columns, a, x, lr, wd, weightDecay != 0, store);
+                    // Bits, so that the sign of a zero counts too; the elements around the parameter untouched.
+                    Assert.Equal(Bytes(expect), Bytes(p.ToArray()));
+                    Assert.Equal(Bytes(expectGrad), Bytes(g));
+                    Assert.Equal(Bytes(before[..offset]), Bytes(buffer[..offset]));
+                    Assert.Equal(Bytes(before[(offset + count)..]), Bytes(buffer[(offset + count)..]));
+                }
+            }
+        }
+    }
+
+    private static byte[] Bytes<T>(T[] values) where T : unmanaged => System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+
     private static void CheckSgdKernel<T>(double weightDecay) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var rng = new Random(7);
