@@ -81,8 +81,8 @@ internal static unsafe class Gemm
     /// <summary>
     /// A product with one of the GELU epilogues, which use an auxiliary matrix <paramref name="aux"/> of C's shape and
     /// leading dimension: <see cref="GemmActivation.GeluKeepDerivative"/> (with <c>v = op(A) op(B) + bias</c>,
-    /// <c>C = GELU(v)</c>, <c>aux = GELU'(v)</c>) or <see cref="GemmActivation.ScaleByAux"/> (<c>C = op(A) op(B) · aux</c>,
-    /// no bias).
+    /// <c>C = GELU(v)</c>, <c>aux = GELU'(v)</c>), <see cref="GemmActivation.Gelu"/> (C alone; aux may be empty) or
+    /// <see cref="GemmActivation.ScaleByAux"/> (<c>C = op(A) op(B) · aux</c>, no bias).
     /// The packed kernels apply it to each tile while it is in cache; the direct loops of small products apply it after
     /// the product. Values are those of the product followed by the elementwise op.
     /// </summary>
@@ -92,7 +92,7 @@ internal static unsafe class Gemm
         GemmActivation activation, Span<T> aux)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (activation is not (GemmActivation.GeluKeepDerivative or GemmActivation.ScaleByAux))
+        if (activation is not (GemmActivation.GeluKeepDerivative or GemmActivation.Gelu or GemmActivation.ScaleByAux))
             throw new ArgumentException($"Gemm.MultiplyGelu: activation {activation} is not a GELU epilogue.", nameof(activation));
         if (activation == GemmActivation.ScaleByAux && !bias.IsEmpty)
             throw new ArgumentException("Gemm.MultiplyGelu: the GELU gradient epilogue takes no bias.", nameof(bias));
@@ -100,7 +100,7 @@ internal static unsafe class Gemm
         CheckOperand("A", a.Length, transA ? k : m, transA ? m : k, lda);
         CheckOperand("B", b.Length, transB ? n : k, transB ? k : n, ldb);
         CheckOperand("C", c.Length, m, n, ldc);
-        CheckOperand("aux", aux.Length, m, n, ldc);
+        if (activation != GemmActivation.Gelu) CheckOperand("aux", aux.Length, m, n, ldc);
         if (!bias.IsEmpty && bias.Length < n) throw new ArgumentException($"Gemm: bias has {bias.Length} values, C has {n} columns.", nameof(bias));
         if (m == 0 || n == 0) return;
         fixed (T* pa = a, pb = b, pc = c, pbias = bias, paux = aux)
@@ -110,7 +110,7 @@ internal static unsafe class Gemm
             {
                 if (k == 0) ScaleAndEpilogue(m, n, T.Zero, pc, ldc, biasPtr, GemmActivation.None);
                 else SmallGemm.Run(transA, transB, m, n, k, pa, lda, pb, ldb, false, pc, ldc, biasPtr, GemmActivation.None);
-                GemmEpilogue.Apply(pc, ldc, m, n, null, activation, paux);
+                GemmEpilogue.Apply(pc, ldc, m, n, null, activation, activation == GemmActivation.Gelu ? null : paux);
                 return;
             }
             int threads = 2.0 * m * n * k < ParallelThresholdFlops ? 1 : s_maxThreads;

@@ -22,6 +22,9 @@ internal enum GemmActivation
     /// </summary>
     GeluKeepDerivative,
 
+    /// <summary>Exact GELU alone, <c>C = GELU(v)</c> (the values of <see cref="GeluKeepDerivative"/>'s C), no auxiliary matrix: for a forward nothing differentiates.</summary>
+    Gelu,
+
     /// <summary>
     /// The backward's use of <see cref="GeluKeepDerivative"/>'s matrix: <c>C = v · aux</c> with v the product (plus beta
     /// C and bias) and aux the auxiliary matrix (C's layout), which holds GELU'; the values GELU's backward pass gives v.
@@ -45,7 +48,8 @@ internal static unsafe class GemmPacked
         T beta, T* c, nint ldc, T* bias, GemmActivation activation, int threads, T* aux = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (aux == null && SmallRowsNT<T>.Applies(transA, transB, m, n, k, alpha, beta))
+        // The few-rows kernel writes bias and ReLU only (its transposed tiles have no GELU epilogue).
+        if (activation is GemmActivation.None or GemmActivation.Relu && SmallRowsNT<T>.Applies(transA, transB, m, n, k, alpha, beta))
             SmallRowsNT<T>.Run(m, n, k, a, lda, b, ldb, c, ldc, bias, activation, threads);
         else if (Vector512.IsHardwareAccelerated)
             GemmJob<T, GemmKernel512<T>>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, threads, aux);
@@ -483,9 +487,9 @@ internal static unsafe class GemmEpilogue
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply<T>(T* c, nint ldc, int h, int w, T* bias, GemmActivation activation, T* aux = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (activation is GemmActivation.GeluKeepDerivative or GemmActivation.ScaleByAux)
+        if (activation is GemmActivation.GeluKeepDerivative or GemmActivation.Gelu or GemmActivation.ScaleByAux)
         {
-            ApplyGelu(c, ldc, h, w, bias, activation == GemmActivation.ScaleByAux, aux);
+            ApplyGelu(c, ldc, h, w, bias, activation == GemmActivation.ScaleByAux, activation == GemmActivation.Gelu ? null : aux);
             return;
         }
         for (int r = 0; r < h; r++, c += ldc)
@@ -520,8 +524,8 @@ internal static unsafe class GemmEpilogue
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void ApplyGelu<T>(T* c, nint ldc, int h, int w, T* bias, bool backward, T* aux) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (aux == null) throw new ArgumentNullException(nameof(aux), "GemmEpilogue: the GELU activations need the auxiliary matrix.");
-        for (int r = 0; r < h; r++, c += ldc, aux += ldc)
+        if (aux == null && backward) throw new ArgumentNullException(nameof(aux), "GemmEpilogue: the GELU gradient needs the auxiliary matrix.");
+        for (int r = 0; r < h; r++, c += ldc, aux = aux == null ? null : aux + ldc)
         {
             int j = 0;
             if (backward)
@@ -549,7 +553,7 @@ internal static unsafe class GemmEpilogue
             {
                 T v = c[j];
                 if (bias != null) v += bias[j];
-                aux[j] = GeluDerivative.Apply(v);
+                if (aux != null) aux[j] = GeluDerivative.Apply(v);
                 c[j] = GeluFunction.Apply(v);
             }
         }
@@ -566,6 +570,11 @@ internal static unsafe class GemmEpilogue
             var v = TV.Load(ref c[j], 0);
             if (bias != null) v += TV.Load(ref bias[j], 0);
             TV y, d;
+            if (aux == null)
+            {
+                GeluFunction.Apply<TV, T>(v).Store(ref c[j], 0); // GELU alone (GemmActivation.Gelu)
+                continue;
+            }
             if (typeof(T) == typeof(float)) y = GeluVector.ValueAndDerivative<TV, T>(v, out d);
             else (y, d) = (GeluFunction.Apply<TV, T>(v), GeluDerivative.Apply<TV, T>(v));
             d.Store(ref aux[j], 0);

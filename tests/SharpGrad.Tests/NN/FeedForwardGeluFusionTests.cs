@@ -50,6 +50,36 @@ public class FeedForwardGeluFusionTests
         for (int i = 0; i < leaves.Length; i++) Assert.Equal(plainGrads[i].ToArray<float>(), fusedGrads[i].ToArray<float>());
     }
 
+    /// <summary>
+    /// A forward nothing differentiates (no-grad) runs the GELU-only epilogue, keeping no GELU': the same bits as the three
+    /// ops, on the direct loops, the few-rows product (which has no GELU epilogue and must not be taken) and the packed one.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 7, 5, 3, "float32")]      // direct loops
+    [InlineData(4, 512, 128, 128, "float32")] // few rows, k and n large enough for the packed kernels' few-rows path
+    [InlineData(4, 512, 128, 128, "float64")]
+    [InlineData(70, 47, 33, 17, "float32")]   // packed with edge tiles
+    [InlineData(1024, 512, 128, 128, "float32")] // the LM's layer, rows split over the threads
+    public void NoGradForwardIsBitIdenticalToTheThreeOps(int rows, int hidden, int inF, int outF, string dtype)
+    {
+        var type = dtype == "float64" ? DType.Float64 : DType.Float32;
+        var g = new Generator(16);
+        var x = Tensor.Randn([rows, inF], g).To(type);
+        var w1 = (Tensor.Randn([hidden, inF], g) * 0.3).To(type);
+        var b1 = Tensor.Randn([hidden], g).To(type);
+        var w2 = (Tensor.Randn([outF, hidden], g) * 0.3).To(type);
+        var b2 = Tensor.Randn([outF], g).To(type);
+        foreach (var t in new[] { x, w1, b1, w2, b2 }) t.RequiresGrad = true;
+        using (SharpGrad.Autograd.NoGrad())
+        {
+            var fused = F.FeedForwardGelu(x, w1, b1, w2, b2);
+            var plain = F.Linear(F.Linear(x, w1, b1).Gelu(), w2, b2);
+            Assert.Null(fused.GradFnName);
+            if (type == DType.Float64) Assert.Equal(plain.ToArray<double>(), fused.ToArray<double>());
+            else Assert.Equal(plain.ToArray<float>(), fused.ToArray<float>());
+        }
+    }
+
     [Fact]
     public void FusedFloat64ForwardAndBackwardAreBitIdenticalToTheThreeOps()
     {

@@ -30,7 +30,8 @@ namespace SharpGrad.NN
                 return Linear(Linear(input, w1, b1).Gelu(), w2, b2);
             int inF = w1.ShapeRef[1], hidden = w1.ShapeRef[0], outF = w2.ShapeRef[0];
             int rows = input.Numel / inF;
-            var slope = Tensor.Uninitialized([rows, hidden], input.DType); // GELU' of the first product
+            // GELU' of the first product, for the backward: a forward nothing differentiates computes GELU alone.
+            var slope = records ? Tensor.Uninitialized([rows, hidden], input.DType) : null;
             var act = Tensor.Uninitialized([rows, hidden], input.DType);
             var y = Tensor.Uninitialized([.. input.ShapeRef[..^1], outF], input.DType);
             OpProfile.Mark("FeedForwardGelu forward: before");
@@ -54,7 +55,7 @@ namespace SharpGrad.NN
                 {
                     // dPre = (g W2) · GELU'(pre), the forward's GELU' applied to each block of the product in cache.
                     var dPre = Tensor.Uninitialized([rows, hidden], x.DType);
-                    DTypeDispatch.Float(x.DType, new FeedForwardGeluBackward(g2, w2, slope, dPre), nameof(FeedForwardGelu));
+                    DTypeDispatch.Float(x.DType, new FeedForwardGeluBackward(g2, w2, slope!, dPre), nameof(FeedForwardGelu));
                     OpProfile.Mark("FeedForwardGelu backward: dPre (g W2, GELU')");
                     if (x.RequiresGrad) dx = x.Rank == 2 ? LinearInputGrad(dPre, w1, x.ShapeRef) : LinearInputGrad(dPre, w1).Reshape(x.ShapeRef);
                     OpProfile.Mark("FeedForwardGelu backward: dX");
@@ -76,13 +77,14 @@ namespace SharpGrad.NN
             && FusesWith(x, w1, b1) && FusesWith(x, w2, b2);
 
         /// <summary>act = GELU(pre) and slope = GELU'(pre) for pre = x W1ᵀ + b1 in the first product's epilogue, then y = act W2ᵀ + b2.</summary>
-        private readonly struct FeedForwardGeluForward(Tensor x, Tensor w1, Tensor? b1, Tensor w2, Tensor? b2, Tensor slope, Tensor act, Tensor y, int rows) : IFloatKernel
+        private readonly struct FeedForwardGeluForward(Tensor x, Tensor w1, Tensor? b1, Tensor w2, Tensor? b2, Tensor? slope, Tensor act, Tensor y, int rows) : IFloatKernel
         {
             public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             {
                 int inF = w1.ShapeRef[1], hidden = w1.ShapeRef[0], outF = w2.ShapeRef[0];
                 Gemm.MultiplyGelu(false, true, rows, hidden, inF, x.Span<T>(), inF, w1.Span<T>(), inF, act.Span<T>(), hidden,
-                    b1 is null ? default : b1.Span<T>(), GemmActivation.GeluKeepDerivative, slope.Span<T>());
+                    b1 is null ? default : b1.Span<T>(), slope is null ? GemmActivation.Gelu : GemmActivation.GeluKeepDerivative,
+                    slope is null ? default : slope.Span<T>());
                 Gemm.Multiply(false, true, rows, outF, hidden, T.One, act.Span<T>(), hidden, w2.Span<T>(), hidden, T.Zero, y.Span<T>(), outF,
                     b2 is null ? default : b2.Span<T>());
             }
