@@ -131,12 +131,24 @@ internal static unsafe class ConvNd
         }
     }
 
-    /// <summary>Bias gradient: gb[o] = Σ over the batch and the output positions of gy[n, o, ·].</summary>
-    public static void BiasGradient<T>(ReadOnlySpan<T> gy, int batch, int channels, int positions, Span<T> gb) where T : unmanaged, INumber<T>
+    /// <summary>
+    /// Bias gradient: gb[o] = Σ over the batch and the output positions of gy[n, o, ·]: each image's sums over its
+    /// positions, then those summed over the batch as <see cref="Reduce.Rows{T, TOp}"/>'s interleaved tree (so a batch
+    /// gives bit for bit the sum of what its even- and odd-positioned halves give alone).
+    /// </summary>
+    public static void BiasGradient<T>(ReadOnlySpan<T> gy, int batch, int channels, int positions, Span<T> gb) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        gb.Clear();
-        for (int i = 0; i < batch; i++)
-            for (int o = 0; o < channels; o++) gb[o] += TensorPrimitives.Sum(gy.Slice((i * channels + o) * positions, positions));
+        if (batch == 0 || channels == 0) { gb.Clear(); return; }
+        T[] sums = ScratchPool<T>.Rent(batch * channels);
+        try
+        {
+            for (int i = 0; i < batch * channels; i++) sums[i] = TensorPrimitives.Sum(gy.Slice(i * positions, positions));
+            fixed (T* ps = sums, pb = gb) Reduce.Rows<T, Tensor.SumOp>(ps, batch, channels, pb);
+        }
+        finally
+        {
+            ScratchPool<T>.Return(sums);
+        }
     }
 
     /// <summary>Adds bias[o] to every position of channel o (a transposed convolution's bias).</summary>

@@ -443,9 +443,12 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
 /// L1 row-major, then transposed into the packed layout. When gW has a single column strip (a first layer on grey
 /// images: 1·5·5 = 25 rows), splitting its rows would make every part pad and gather every image again, so the batch
 /// is cut into a fixed number of image groups instead, each summed into its own partial gW, and the partials are added
-/// in group order: the groups depend on the batch only, so the result is the same for any number of threads.
+/// in group order: the groups depend on the batch only, so the result is the same for any number of threads. A batch
+/// of more than <see cref="BatchTree.LeafImages"/> images is reduced as <see cref="BatchTree"/>'s interleaved tree of
+/// such sums (leaves of at most that many images), so that it gives bit for bit the sum of what its even- and
+/// odd-positioned halves give alone, as two data-parallel processes add them.
 /// </summary>
-internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
+internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork, IBatchLeaves<T>
     where T : unmanaged, IFloatingPointIeee754<T>
     where TK : struct, IGemmKernel<T>
 {
@@ -454,10 +457,10 @@ internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
     /// <summary>Image groups of the single-strip case (at most; fewer when the batch is smaller).</summary>
     internal const int ImageGroups = 4;
 
-    private AlignedBuffer<T>[] _a = [], _rows = [], _strip = [], _tile = [], _padded = [], _partials = [];
+    private AlignedBuffer<T>[] _a = [], _rows = [], _strip = [], _tile = [], _padded = [], _partials = [], _tree = [];
     private T* _x, _gy, _gw;
     private ConvGeometry _g;
-    private int _count, _outC, _kc, _groups;
+    private int _count, _outC, _kc, _groups, _first, _stride, _threads;
     private int[] _rowOffsets = [];
     private bool _splitColumns;
 
@@ -465,31 +468,43 @@ internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
     {
         var job = t_job ??= new WeightGradientJob<T, TK>();
         int p = g.ColumnCols;
-        job._x = x; job._gy = gy; job._gw = gw; job._g = g; job._count = count; job._outC = outC;
+        job._x = x; job._gy = gy; job._g = g; job._outC = outC; job._threads = threads;
         job._kc = GemmTuning.BlockDepth<T>(TK.NR, p);
         job._rowOffsets = ImplicitConv.RowOffsets(g, job._rowOffsets);
+        BatchTree.Sum(job, 0, 1, count, BatchTree.LeafImages, gw, outC * g.ColumnRows, ref job._tree);
+    }
+
+    /// <summary>The gradients of two sets of images added (<see cref="BatchTree"/>).</summary>
+    public void Combine(T* dst, T* odd, int size) => BatchTree.Add(dst, odd, size);
+
+    /// <summary>gW of images <c>first + i·stride</c> (i &lt; <paramref name="count"/>) into <paramref name="dst"/>: one leaf of the batch's tree.</summary>
+    public void Leaf(int first, int stride, int count, T* dst)
+    {
+        var g = _g;
+        int p = g.ColumnCols, outC = _outC;
+        _first = first; _stride = stride; _count = count; _gw = dst;
         int colStrips = (g.ColumnRows + TK.NR - 1) / TK.NR, rowStrips = (outC + TK.MR - 1) / TK.MR;
-        int parts = Math.Max(1, threads);
+        int parts = Math.Max(1, _threads);
         if ((long)count * outC * g.ColumnRows * p < (long)Gemm.ParallelThresholdFlops) parts = 1;
         // Chosen from the shapes alone, never from the thread count, so that 1 and 2 threads sum in the same order.
-        job._groups = colStrips == 1 && count >= 2 ? Math.Min(ImageGroups, count) : 0;
-        if (job._groups > 0)
+        _groups = colStrips == 1 && count >= 2 ? Math.Min(ImageGroups, count) : 0;
+        if (_groups > 0)
         {
-            parts = Math.Min(parts, job._groups);
-            job.EnsureBuffers(Math.Max(parts, WorkerPool.MaxParallelism));
-            if (job._partials.Length < job._groups) job._partials = AlignedBuffer<T>.Grow(job._partials, job._groups);
-            WorkerPool.Run(job, parts);
+            parts = Math.Min(parts, _groups);
+            EnsureBuffers(Math.Max(parts, WorkerPool.MaxParallelism));
+            if (_partials.Length < _groups) _partials = AlignedBuffer<T>.Grow(_partials, _groups);
+            WorkerPool.Run(this, parts);
             int size = outC * g.ColumnRows;
-            var total = new Span<T>(gw, size);
-            new ReadOnlySpan<T>(job._partials[0].Get(size), size).CopyTo(total);
-            for (int gi = 1; gi < job._groups; gi++)
-                System.Numerics.Tensors.TensorPrimitives.Add(total, new ReadOnlySpan<T>(job._partials[gi].Get(size), size), total);
+            var total = new Span<T>(dst, size);
+            new ReadOnlySpan<T>(_partials[0].Get(size), size).CopyTo(total);
+            for (int gi = 1; gi < _groups; gi++)
+                System.Numerics.Tensors.TensorPrimitives.Add(total, new ReadOnlySpan<T>(_partials[gi].Get(size), size), total);
             return;
         }
-        job._splitColumns = colStrips >= parts || colStrips >= rowStrips;
-        parts = Math.Min(parts, job._splitColumns ? colStrips : rowStrips);
-        job.EnsureBuffers(Math.Max(parts, WorkerPool.MaxParallelism));
-        WorkerPool.Run(job, parts);
+        _splitColumns = colStrips >= parts || colStrips >= rowStrips;
+        parts = Math.Min(parts, _splitColumns ? colStrips : rowStrips);
+        EnsureBuffers(Math.Max(parts, WorkerPool.MaxParallelism));
+        WorkerPool.Run(this, parts);
     }
 
     private void EnsureBuffers(int parts)
@@ -562,8 +577,9 @@ internal sealed unsafe class WeightGradientJob<T, TK> : ParallelWork
         T* img = _padded[index].Get(ImplicitConv.PaddedSize(_g) + slack);
         for (int i = i0; i < i1; i++)
         {
-            ImplicitConv.Pad(_x + (nint)i * imageSize, _g, img);
-            T* gyi = _gy + (nint)i * outC * p;
+            nint image = _first + (nint)i * _stride;
+            ImplicitConv.Pad(_x + image * imageSize, _g, img);
+            T* gyi = _gy + image * outC * p;
             for (int pc = 0; pc < p; pc += kc)
             {
                 int kcCur = Math.Min(kc, p - pc);

@@ -23,11 +23,11 @@ internal static class Reduce
 {
     /// <summary>
     /// <c>d[o, i] = reduce_j x[o, j, i]</c>. With inner == 1 each row reduces in one vectorised call; otherwise whole
-    /// rows of length inner are folded together, which keeps the loop vectorised along the inner dimension. An empty
-    /// reduced dimension gives zeros (the callers allow it only for sums).
+    /// rows of length inner are folded together (<see cref="Rows{T, TOp}"/>), which keeps the loop vectorised along the
+    /// inner dimension. An empty reduced dimension gives zeros (the callers allow it only for sums).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Dim<T, TOp>(ReadOnlySpan<T> x, int outer, int size, int inner, Span<T> d)
+    public static unsafe void Dim<T, TOp>(ReadOnlySpan<T> x, int outer, int size, int inner, Span<T> d)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : IReduceOperator
     {
         if (size == 0) { d.Clear(); return; }
@@ -36,9 +36,45 @@ internal static class Reduce
             ReadOnlySpan<T> block = x.Slice(o * size * inner, size * inner);
             Span<T> dst = d.Slice(o * inner, inner);
             if (inner == 1) { dst[0] = TOp.All(block); continue; }
-            block.Slice(0, inner).CopyTo(dst);
-            for (int j = 1; j < size; j++) TOp.Fold(dst, block.Slice(j * inner, inner));
+            fixed (T* px = block, pd = dst) Rows<T, TOp>(px, size, inner, pd);
         }
+    }
+
+    /// <summary>
+    /// <c>d[i] = reduce_j x[j, i]</c> over <paramref name="size"/> (&gt; 0) rows of <paramref name="inner"/> values, as
+    /// <see cref="BatchTree"/>'s interleaved tree down to single rows: rows at even positions reduced, rows at odd
+    /// positions reduced, the two folded (x₀ ⊕ x₂) ⊕ (x₁ ⊕ x₃) for four rows. A sum over a batch's rows (Linear's bias
+    /// gradient) then gives bit for bit what its two interleaved halves give alone, folded: two data-parallel processes'
+    /// sum (for every even batch). Max and min are exact in any order; a sum rounds as a pairwise sum does (an error
+    /// bound of about log₂(size) roundings per element instead of size − 1 for a running sum).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void Rows<T, TOp>(T* x, int size, int inner, T* d)
+        where T : unmanaged, IFloatingPointIeee754<T> where TOp : IReduceOperator
+    {
+        var partials = Partials<T>.t_buffers ?? [];
+        BatchTree.Sum(new RowLeaves<T, TOp>(x, inner), 0, 1, size, 2, d, inner, ref partials);
+        Partials<T>.t_buffers = partials;
+    }
+
+    /// <summary>The odd halves' reductions of <see cref="Rows{T, TOp}"/>, per thread.</summary>
+    private static class Partials<T> where T : unmanaged
+    {
+        [ThreadStatic] internal static AlignedBuffer<T>[]? t_buffers;
+    }
+
+    /// <summary>A leaf of <see cref="Rows{T, TOp}"/>: one row, or two folded (what leaves of one row and their fold give).</summary>
+    private readonly unsafe struct RowLeaves<T, TOp>(T* x, int inner) : IBatchLeaves<T>
+        where T : unmanaged, IFloatingPointIeee754<T> where TOp : IReduceOperator
+    {
+        public void Leaf(int first, int stride, int count, T* dst)
+        {
+            var d = new Span<T>(dst, inner);
+            new ReadOnlySpan<T>(x + (nint)first * inner, inner).CopyTo(d);
+            if (count == 2) TOp.Fold(d, new ReadOnlySpan<T>(x + (nint)(first + stride) * inner, inner));
+        }
+
+        public void Combine(T* dst, T* odd, int size) => TOp.Fold(new Span<T>(dst, size), new ReadOnlySpan<T>(odd, size));
     }
 
     /// <summary>

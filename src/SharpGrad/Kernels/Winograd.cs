@@ -100,7 +100,7 @@ internal sealed class WinogradTransform
 /// (<see cref="ImplicitConv.InputGradientSupported"/>: padded layers), and the other layers' input gradient as the
 /// adjoint of the forward's transforms (<see cref="WinogradInputGradientJob{TK}"/>; a full correlation of an unpadded
 /// layer's output gradient would be mostly zero border). The weight gradient (<see cref="WinogradWeightJob{TK}"/>)
-/// runs only when forced (<see cref="WeightGradientApplies{T}"/>).
+/// runs wherever the forward does (<see cref="WeightGradientApplies{T}"/>).
 /// Every output is a sequence of operations fixed by the shapes (threads take whole strips of tiles), so results do
 /// not depend on the thread count, and a replayed step takes the same path as the eager one.
 /// </summary>
@@ -153,19 +153,19 @@ internal static unsafe class Winograd
     /// <summary>The weight-gradient transform for a kernel size, or null when there is none.</summary>
     internal static WinogradTransform? WeightFor(int kernel) => kernel switch { 5 => W5x4, 3 => W3x4, _ => null };
 
+    /// <summary>When set, the weight gradient stays the direct implicit GEMM on this thread even where Winograd's applies (measurements, tests).</summary>
+    [ThreadStatic] internal static bool t_directWeightGradient;
+
     /// <summary>
-    /// Whether <see cref="WeightGradient"/> runs: only when forced (tests, measurements). Its batch reduction is a tree
-    /// whose top split is into the even- and odd-positioned images, so one process at batch 2B computes bit for bit the
-    /// sum two data-parallel processes at batch B average (<see cref="WinogradWeightJob{TK}"/>; tested). That is not
-    /// enough for the data-parallel equivalence test (2 processes x 32 vs 1 x 64 within 1e-6 after 100 steps): the
-    /// other layers' batch sums (the direct convolution's weight and bias gradients, Linear's) still round differently
-    /// at 64 and 2 x 32 (about 1e-7), and with this path on, the two runs part at step 76 (weights 3.5e-7 apart, then
-    /// 8.3e-5 after that one step, 8.4e-3 after 100), the same jump with or without the tree; with the direct weight
-    /// gradient they do not. Off by default until the whole step is reduced that way or the test's case no longer
-    /// trips.
+    /// Whether <see cref="WeightGradient"/> runs: where the forward would take Winograd (<see cref="Applies{T}"/>), unless
+    /// <see cref="t_directWeightGradient"/>. Its batch reduction is a tree whose top split is into the even- and
+    /// odd-positioned images (<see cref="BatchTree"/>), so one process at batch 2B computes bit for bit the sum two
+    /// data-parallel processes at batch B average, as the direct weight gradient and the bias gradients do too.
+    /// (While only this path was reduced that way, the data-parallel equivalence test's float32 CNN, 2 x 32 against
+    /// 1 x 64 within 1e-6 after 100 steps, parted at step 76 through the other layers' differently rounded batch sums.)
     /// </summary>
     internal static bool WeightGradientApplies<T>(in ConvGeometry g, int outC) where T : unmanaged =>
-        t_mode == Mode.Force && Applies<T>(g, outC);
+        !t_directWeightGradient && Applies<T>(g, outC);
 
     /// <summary>
     /// <c>gw[o, c] = Σ_i Σ_p gy[i, o, p] x[i, c, p + ·]</c> (the weight gradient, [O, C, k, k], overwritten) for

@@ -19,13 +19,13 @@ namespace SharpGrad.Kernels;
 /// tiles (a fixed size), M accumulating.
 /// </para>
 /// <para>
-/// The batch is reduced as a tree fixed by the image count (<see cref="Sum"/>): leaves of at most
-/// <see cref="LeafImages"/> images run the three passes, and a larger set is its even-positioned images' gradient plus
+/// The batch is reduced as a tree fixed by the image count (<see cref="BatchTree"/>): leaves of at most
+/// <see cref="BatchTree.LeafImages"/> images run the three passes, and a larger set is its even-positioned images' gradient plus
 /// its odd-positioned ones'. Besides keeping a leaf's packed tiles small, this makes a batch of 2B images give exactly
 /// the sum of what its two interleaved halves of B give, as data-parallel training over two processes adds them.
 /// </para>
 /// </summary>
-internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork where TK : struct, IGemmKernel<float>
+internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork, IBatchLeaves<float> where TK : struct, IGemmKernel<float>
 {
     [ThreadStatic] private static WinogradWeightJob<TK>? t_job;
 
@@ -38,9 +38,6 @@ internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork where TK : str
 
     /// <summary>Floats of packed U and V per chunk of tiles (8 MB): a leaf of the CNN's second layer is one chunk.</summary>
     private const int ChunkFloats = 1 << 21;
-
-    /// <summary>Images of a leaf of the batch's reduction (see <see cref="Sum"/>).</summary>
-    internal const int LeafImages = 16;
 
     /// <summary>Floats between consecutive points' matrices beyond their size, so that they do not lie a power of two apart.</summary>
     private const int Skew = 16;
@@ -67,36 +64,15 @@ internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork where TK : str
         job._nPadded = (cin + nr - 1) / nr * nr;
         job._tilesH = (g.OutHeight + Step - 1) / Step;
         job._tilesW = (g.OutWidth + Step - 1) / Step;
-        job.Sum(0, 1, count, gw, 0);
+        int leaf = Winograd.t_weightLeafImages > 0 ? Winograd.t_weightLeafImages : BatchTree.LeafImages;
+        BatchTree.Sum(job, 0, 1, count, leaf, gw, outC * cin * g.KernelH * g.KernelW, ref job._partials);
     }
 
-    /// <summary>
-    /// The gradient of images <c>first + i·stride</c> (i &lt; <paramref name="count"/>) into <paramref name="dst"/>: a
-    /// leaf of at most <see cref="LeafImages"/> images directly, a larger set as the gradient of its even-positioned
-    /// images plus that of its odd-positioned ones (one float32 addition per element, even + odd). So a batch's result
-    /// is exactly the sum of its two interleaved halves' results, computed alone: the split
-    /// <c>DistributedSampler</c> makes between two processes, whose gradients data-parallel training
-    /// adds; one process at batch 2B then gets the bits two at batch B average to (the scalings are powers of two).
-    /// </summary>
-    private void Sum(int first, int stride, int count, float* dst, int depth)
-    {
-        int leaf = Winograd.t_weightLeafImages > 0 ? Winograd.t_weightLeafImages : LeafImages;
-        if (count <= leaf)
-        {
-            Leaf(first, stride, count, dst);
-            return;
-        }
-        int even = (count + 1) / 2, size = _outC * _g.Channels * _g.KernelH * _g.KernelW;
-        Sum(first, 2 * stride, even, dst, depth + 1);
-        if (_partials.Length <= depth) _partials = AlignedBuffer<float>.Grow(_partials, depth + 1);
-        float* odd = _partials[depth].Get(size);
-        Sum(first + stride, 2 * stride, count - even, odd, depth + 1);
-        var total = new Span<float>(dst, size);
-        System.Numerics.Tensors.TensorPrimitives.Add(total, new ReadOnlySpan<float>(odd, size), total);
-    }
+    /// <summary>The gradients of two sets of images added (<see cref="BatchTree"/>).</summary>
+    public void Combine(float* dst, float* odd, int size) => BatchTree.Add(dst, odd, size);
 
     /// <summary>The three passes over the tiles of images <c>first + i·stride</c> (i &lt; <paramref name="count"/>), gw into <paramref name="dst"/>.</summary>
-    private void Leaf(int first, int stride, int count, float* dst)
+    public void Leaf(int first, int stride, int count, float* dst)
     {
         int nn = _t.N * _t.N;
         _first = first; _stride = stride; _gw = dst;

@@ -214,11 +214,15 @@ public class WinogradTests
         Assert.True(Winograd.Applies<float>(conv2, 64));
         // A padded 5x5 layer's input gradient is a padded convolution of the same size (ImplicitConv.InputGradient): Winograd too.
         Assert.True(ImplicitConv.InputGradientSupported(conv2 with { PadH = 2, PadW = 2 }));
-        Assert.False(Winograd.WeightGradientApplies<float>(conv2, 64));  // the weight gradient only when forced (see there)
+        Assert.True(Winograd.WeightGradientApplies<float>(conv2, 64));  // the weight gradient wherever the forward takes it
+        Winograd.t_directWeightGradient = true;
+        try { Assert.False(Winograd.WeightGradientApplies<float>(conv2, 64)); }
+        finally { Winograd.t_directWeightGradient = false; }
         // The unpadded layer's input gradient: not a full correlation (mostly zero border) but the forward's adjoint.
         Assert.False(ImplicitConv.InputGradientSupported(conv2));
         Assert.False(Winograd.Applies<double>(conv2, 64));
         Assert.False(Winograd.Applies<float>(new ConvGeometry(1, 28, 28, 5, 5, 1, 1, 0, 0, 1, 1), 32));  // the first layer
+        Assert.False(Winograd.WeightGradientApplies<float>(new ConvGeometry(1, 28, 28, 5, 5, 1, 1, 0, 0, 1, 1), 32));
         Assert.False(Winograd.Applies<float>(new ConvGeometry(4, 12, 12, 5, 5, 1, 1, 0, 0, 1, 1), 6));
         Assert.False(Winograd.Applies<float>(conv2 with { StrideH = 2, StrideW = 2 }, 64));
         Assert.False(Winograd.Applies<float>(conv2 with { DilationH = 2, DilationW = 2 }, 64));

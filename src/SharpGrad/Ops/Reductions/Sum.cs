@@ -29,7 +29,7 @@ public sealed partial class Tensor
         g => [ReducedGradient(g, d, keepDim).ExpandTo(x._shape)], attributes: d < 0 ? null : new DimAttributes(d, keepDim));
 
     /// <summary>Sum as a reduction operator: one vector sum per run, rows added as vectors.</summary>
-    private readonly struct SumOp : IReduceOperator
+    internal readonly struct SumOp : IReduceOperator
     {
         public static T All<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Sum(x);
         public static void Fold<T>(Span<T> acc, ReadOnlySpan<T> row) where T : unmanaged, IFloatingPointIeee754<T> => Vec.Add(acc, row, acc);
