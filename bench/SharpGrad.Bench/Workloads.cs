@@ -19,6 +19,12 @@ internal static class Workloads
         int? limit = options.TryGetValue("limit", out var l) ? int.Parse(l, CultureInfo.InvariantCulture) : null;
         // --winograd-leaf N (measurements): images per leaf of the Winograd weight gradient's batch reduction on this thread.
         if (options.TryGetValue("winograd-leaf", out var leaf)) SharpGrad.Kernels.Winograd.t_weightLeafImages = int.Parse(leaf, CultureInfo.InvariantCulture);
+        // --winograd-weight auto|direct (measurements): direct keeps the convolutions' weight gradient the implicit GEMM on this thread.
+        SharpGrad.Kernels.Winograd.t_directWeightGradient = options.GetValueOrDefault("winograd-weight", "auto") switch
+        {
+            "auto" => false, "direct" => true,
+            var v => throw new ArgumentException($"--winograd-weight must be auto or direct, got '{v}'"),
+        };
         // --compile 1 (default): the tiny-step workloads run their step compiled (Jit.Compile: captured once, then replayed); 0: eagerly.
         // (Not compare.sh's --jit, which picks the .NET JIT build of this runner over the NativeAOT one.)
         bool jit = options.GetValueOrDefault("compile", "1") switch { "1" => true, "0" => false, var v => throw new ArgumentException($"--compile must be 0 or 1, got '{v}'") };
