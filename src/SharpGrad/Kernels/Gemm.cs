@@ -74,6 +74,13 @@ internal static unsafe class Gemm
                 SmallGemm.Run(transA, transB, m, n, k, pa, lda, pb, ldb, beta == T.One, pc, ldc, biasPtr, activation);
                 return;
             }
+            if (BatchTreeApplies(transA, transB, m, n, k, ldc) && alpha == T.One && beta == T.Zero && biasPtr == null && activation == GemmActivation.None)
+            {
+                var partials = BatchProduct<T>.t_partials ?? [];
+                BatchTree.Sum(new BatchProduct<T>(m, n, pa, lda, pb, ldb), 0, 1, k, BatchTree.LeafImages, pc, m * n, ref partials);
+                BatchProduct<T>.t_partials = partials;
+                return;
+            }
             RunPacked(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, biasPtr, activation);
         }
     }
@@ -147,6 +154,36 @@ internal static unsafe class Gemm
         if (m <= 2) return true;
         if (!transB) return (m <= 4 || k <= 2) && n >= 8;
         return !transA && k >= 32 && (long)m * n <= 1024;
+    }
+
+    /// <summary>
+    /// Whether <c>C = Aᵀ B</c> (a packed product, C contiguous) is summed over k as <see cref="BatchTree"/>'s interleaved
+    /// tree, leaves of <see cref="BatchTree.LeafImages"/> rows: the products whose depth is a batch and whose output is
+    /// small (a Linear weight gradient of at most <see cref="BatchTreeMaxOutput"/> elements, as a classifier's), so that a
+    /// batch gives bit for bit the sum of what its interleaved halves give alone, as two data-parallel processes add them.
+    /// Larger outputs keep one pass over k: there the leaves' extra passes over C would cost (measured on the MLP's
+    /// 784 x 256 weight gradient, see the commit), so their sums still round differently at 2B and 2 x B.
+    /// </summary>
+    internal static bool BatchTreeApplies(bool transA, bool transB, int m, int n, int k, int ldc) =>
+        transA && !transB && k > BatchTree.LeafImages && ldc == n && (long)m * n <= BatchTreeMaxOutput && !IsSmall(transA, transB, m, n, k);
+
+    /// <summary>Elements of C up to which <see cref="BatchTreeApplies"/> (64 KB of float32: the leaves' C stays in L2).</summary>
+    internal const int BatchTreeMaxOutput = 16384;
+
+    /// <summary>The leaves of a product summed as <see cref="BatchTree"/>'s tree over k: Aᵀ B over rows first + i·stride of A and B.</summary>
+    private readonly unsafe struct BatchProduct<T>(int m, int n, T* a, int lda, T* b, int ldb) : IBatchLeaves<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] internal static AlignedBuffer<T>[]? t_partials;
+
+        public void Leaf(int first, int stride, int count, T* dst)
+        {
+            int ldaLeaf = lda * stride, ldbLeaf = ldb * stride;
+            Multiply(true, false, m, n, count, T.One, new ReadOnlySpan<T>(a + (nint)first * lda, (count - 1) * ldaLeaf + m), ldaLeaf,
+                new ReadOnlySpan<T>(b + (nint)first * ldb, (count - 1) * ldbLeaf + n), ldbLeaf, T.Zero, new Span<T>(dst, m * n), n);
+        }
+
+        public void Combine(T* dst, T* odd, int size) => BatchTree.Add(dst, odd, size);
     }
 
     /// <summary>Products of at most this many multiply-adds always take the direct loops.</summary>

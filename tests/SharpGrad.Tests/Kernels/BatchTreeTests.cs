@@ -168,4 +168,46 @@ public class BatchTreeTests
             Assert.Equal(top, max[j]);
         }
     }
+
+    /// <summary>
+    /// <c>C = Aᵀ B</c> over a batch k (Linear's weight gradient gᵀ x) with a small output: the property, with odd k too,
+    /// and the sum against float64. An output past <see cref="Gemm.BatchTreeMaxOutput"/> keeps one pass over k (the
+    /// MLP's large layers), which has no such property: checked, so the test can tell.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 10, 144)]
+    [InlineData(48, 10, 128)]
+    [InlineData(37, 12, 40)]
+    [InlineData(64, 128, 256)]
+    public void SmallTransposedProductOverABatchIsItsInterleavedHalvesSummed(int k, int m, int n)
+    {
+        var rng = new Random(k * 7 + m + n);
+        float[] a = Random<float>(rng, k * m), b = Random<float>(rng, k * n);
+        float[] Product(float[] x, float[] y, int rows)
+        {
+            var c = new float[m * n];
+            Array.Fill(c, float.NaN);
+            Gemm.Multiply(true, false, m, n, rows, x, y, c, accumulate: false);
+            return c;
+        }
+        int evens = (k + 1) / 2;
+        float[] expected = Added(Product(Pick(a, k, m, 0), Pick(b, k, n, 0), evens), Product(Pick(a, k, m, 1), Pick(b, k, n, 1), k - evens));
+        float[] whole = Product(a, b, k);
+        bool tree = Gemm.BatchTreeApplies(true, false, m, n, k, n);
+        Assert.Equal((long)m * n <= Gemm.BatchTreeMaxOutput, tree);
+        if (tree) Assert.Equal(expected, whole);
+        else Assert.NotEqual(expected, whole);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double exact = 0, magnitude = 0;
+                for (int r = 0; r < k; r++)
+                {
+                    exact += (double)a[r * m + i] * b[r * n + j];
+                    magnitude += Math.Abs((double)a[r * m + i] * b[r * n + j]);
+                }
+                double chain = tree ? BatchTree.LeafImages + Math.Log2(k) + 1 : k;
+                Assert.True(Math.Abs(whole[i * n + j] - exact) <= 6e-8 * chain * magnitude, $"c[{i}, {j}]");
+            }
+    }
 }
