@@ -10,6 +10,8 @@ string workload = options.GetValueOrDefault("workload", "gemm");
 if (options.TryGetValue("b-in-place", out var bInPlace)) GemmTuning.BInPlace = int.Parse(bInPlace, CultureInfo.InvariantCulture);
 // --pack-prefetch N (any workload): GemmPacking.PrefetchAhead, floats ahead that the transposed packing of B prefetches (0: off).
 if (options.TryGetValue("pack-prefetch", out var ahead)) GemmPacking.PrefetchAhead = int.Parse(ahead, CultureInfo.InvariantCulture);
+// --gelu-pairs 0|1 (any workload): GemmTuning.GeluPairs, the GELU epilogue that keeps GELU' two vectors at a time or one.
+if (options.TryGetValue("gelu-pairs", out var geluPairs)) GemmTuning.GeluPairs = geluPairs == "1";
 // --small-rows-nt 0|1 (any workload): GemmTuning.SmallRowsNT, A Bᵀ with at most 64 rows computed as B Aᵀ with B read in place.
 if (options.TryGetValue("small-rows-nt", out var smallNt)) GemmTuning.SmallRowsNT = smallNt == "1";
 // --shared-panel 0|1 (any workload): GemmTuning.SharedPanel, op(B) packed once for all threads on products with many rows.
@@ -33,8 +35,18 @@ switch (workload)
         int threads = int.Parse(options.GetValueOrDefault("threads", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
         double minSeconds = double.Parse(options.GetValueOrDefault("seconds", "2"), CultureInfo.InvariantCulture);
         string dtype = options.GetValueOrDefault("dtype", "float32");
+        // --epilogue none|gelu|gelu-keep: with a GELU epilogue (and a bias), the product of FeedForwardGelu's forward.
+        var epilogue = options.GetValueOrDefault("epilogue", "none") switch
+        {
+            "none" => GemmActivation.None,
+            "gelu" => GemmActivation.Gelu,
+            "gelu-keep" => GemmActivation.GeluKeepDerivative,
+            var e => throw new ArgumentException($"--epilogue {e}: none, gelu or gelu-keep"),
+        };
+        // --epilogue-only 1: times the epilogue alone over C (no product), for comparing its cost inside and outside the GEMM.
+        bool epilogueOnly = options.GetValueOrDefault("epilogue-only", "0") == "1";
         Gemm.MaxThreads = threads;
-        var (seconds, cpuSeconds) = dtype == "float64" ? TimeGemm<double>(m, n, k, ta, tb, minSeconds) : TimeGemm<float>(m, n, k, ta, tb, minSeconds);
+        var (seconds, cpuSeconds) = dtype == "float64" ? TimeGemm<double>(m, n, k, ta, tb, minSeconds, epilogue, epilogueOnly) : TimeGemm<float>(m, n, k, ta, tb, minSeconds, epilogue, epilogueOnly);
         double gflops = 2.0 * m * n * k / seconds / 1e9;
         // CPU seconds per call (all threads, spin-waits included): the steadier figure on a shared machine.
         Console.WriteLine(FormattableString.Invariant($"{{\"workload\":\"gemm\",\"threads\":{threads},\"m\":{m},\"n\":{n},\"k\":{k},\"ta\":{(ta ? 1 : 0)},\"tb\":{(tb ? 1 : 0)},\"dtype\":\"{dtype}\",\"gflops\":{gflops:F2},\"cpu_seconds_per_call\":{cpuSeconds:F8}}}"));
@@ -104,20 +116,39 @@ switch (workload)
 return 0;
 
 // Seconds per call: warm-up (JIT tiers, scratch buffers, worker threads), then calls until at least minSeconds and 3 calls.
-static (double Seconds, double CpuSeconds) TimeGemm<T>(int m, int n, int k, bool ta, bool tb, double minSeconds) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+static (double Seconds, double CpuSeconds) TimeGemm<T>(int m, int n, int k, bool ta, bool tb, double minSeconds, GemmActivation epilogue, bool epilogueOnly) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
     var g = new Generator(1);
     var dtype = typeof(T) == typeof(float) ? DType.Float32 : DType.Float64;
     T[] a = Tensor.Randn([m * k], g).To(dtype).ToArray<T>();
     T[] b = Tensor.Randn([k * n], g).To(dtype).ToArray<T>();
     var c = new T[m * n];
+    var aux = new T[epilogue == GemmActivation.None ? 0 : m * n];
+    // With an epilogue, A scaled by 1/√k: C of unit variance, as a layer's pre-activations (randn products of k terms
+    // reach |x| of 40, whose e^(−x²/2) lands near the subnormals, and slow them).
+    if (epilogue != GemmActivation.None)
+        for (int i = 0; i < a.Length; i++) a[i] *= T.CreateTruncating(1 / Math.Sqrt(k));
+    T[] bias = Tensor.Randn([n], g).To(dtype).ToArray<T>();
+    void Call()
+    {
+        if (epilogueOnly)
+        {
+            unsafe
+            {
+                fixed (T* pc = c, pbias = bias, paux = aux) GemmEpilogue.Apply(pc, n, m, n, pbias, epilogue, paux);
+            }
+            return;
+        }
+        if (epilogue == GemmActivation.None) Gemm.Multiply<T>(ta, tb, m, n, k, a, b, c, false);
+        else Gemm.MultiplyGelu<T>(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, c, n, bias, epilogue, aux);
+    }
     var warm = Stopwatch.StartNew();
-    while (warm.Elapsed.TotalSeconds < 0.5) Gemm.Multiply<T>(ta, tb, m, n, k, a, b, c, false);
+    while (warm.Elapsed.TotalSeconds < 0.5) Call();
     int reps = 0;
     var process = Process.GetCurrentProcess();
     var cpu0 = process.TotalProcessorTime;
     var sw = Stopwatch.StartNew();
-    while (sw.Elapsed.TotalSeconds < minSeconds || reps < 3) { Gemm.Multiply<T>(ta, tb, m, n, k, a, b, c, false); reps++; }
+    while (sw.Elapsed.TotalSeconds < minSeconds || reps < 3) { Call(); reps++; }
     double seconds = sw.Elapsed.TotalSeconds / reps;
     process.Refresh();
     return (seconds, (process.TotalProcessorTime - cpu0).TotalSeconds / reps);

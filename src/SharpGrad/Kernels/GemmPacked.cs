@@ -565,6 +565,27 @@ internal static unsafe class GemmEpilogue
     private static int GeluVectors<T, TV>(T* c, T* aux, T* bias, int j, int w)
         where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
     {
+        if (typeof(T) == typeof(float) && aux != null && GemmTuning.GeluPairs)
+        {
+            // Two vectors an iteration, their statements interleaved: each value is one long chain of dependent
+            // operations (a division, two polynomials, two exponentials), and two chains side by side keep the FMA
+            // units busy while each waits on its own latency. The same operations per lane: the same values.
+            for (; j + 2 * TV.Count <= w; j += 2 * TV.Count)
+            {
+                var v0 = TV.Load(ref c[j], 0);
+                var v1 = TV.Load(ref c[j + TV.Count], 0);
+                if (bias != null)
+                {
+                    v0 += TV.Load(ref bias[j], 0);
+                    v1 += TV.Load(ref bias[j + TV.Count], 0);
+                }
+                var (y0, y1) = GeluVector.ValueAndDerivative2<TV, T>(v0, v1, out var d0, out var d1);
+                d0.Store(ref aux[j], 0);
+                d1.Store(ref aux[j + TV.Count], 0);
+                y0.Store(ref c[j], 0);
+                y1.Store(ref c[j + TV.Count], 0);
+            }
+        }
         for (; j + TV.Count <= w; j += TV.Count)
         {
             var v = TV.Load(ref c[j], 0);
@@ -667,4 +688,11 @@ internal static class GemmTuning
     /// barrier) costs more than the packing it saves, as on the Linear layers' shapes; tests lower it.
     /// </summary>
     public static long SharedPanelMinMultiplyAdds = 1L << 30;
+
+    /// <summary>
+    /// Whether the float32 GELU epilogue that keeps GELU' computes two vectors at a time with their operations
+    /// interleaved (<c>GeluVector.ValueAndDerivative2</c>) rather than one; the bench runner's <c>--gelu-pairs 0|1</c>
+    /// sets it, for comparison. Same values either way.
+    /// </summary>
+    public static bool GeluPairs = true;
 }

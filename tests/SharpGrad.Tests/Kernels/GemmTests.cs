@@ -523,6 +523,52 @@ public class GemmTests
 
     private static float[] ToFloat(double[] x) => x.Select(v => (float)v).ToArray();
 
+    /// <summary>
+    /// The GELU epilogue that keeps GELU' gives the same bits two vectors at a time (<see cref="GemmTuning.GeluPairs"/>)
+    /// as one at a time, for widths with an odd vector and a scalar tail, on one and two threads, over values from deep in
+    /// the negative tail (where GELU is tiny and GELU' near zero) to large positive ones; and the same bits as GELU and its
+    /// backward computed elementwise from the product.
+    /// </summary>
+    [Theory]
+    [InlineData(40, 96, 24)]   // three full pairs of 16-lane vectors
+    [InlineData(70, 47, 33)]   // a pair, then the scalar tail
+    [InlineData(64, 80, 16)]   // a pair and an odd vector
+    [InlineData(256, 512, 128)] // the LM's feed-forward shape, blocks of rows
+    public void GeluEpilogueInPairsIsBitIdenticalToOneVectorAtATime(int m, int n, int k)
+    {
+        var rng = new Random(m * 7 + n);
+        float[] a = Enumerable.Range(0, m * k).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        float[] b = Enumerable.Range(0, n * k).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        // Biases from −12 to +12: pre-activations across GELU's tail, its bend and its linear part.
+        float[] bias = Enumerable.Range(0, n).Select(j => -12f + 24f * j / Math.Max(1, n - 1)).ToArray();
+        bool saved = GemmTuning.GeluPairs;
+        try
+        {
+            foreach (int threads in new[] { 1, 2 })
+            {
+                var results = new List<(float[] C, float[] Aux)>();
+                foreach (bool pairs in new[] { false, true })
+                {
+                    GemmTuning.GeluPairs = pairs;
+                    float[] c = Enumerable.Repeat(float.NaN, m * n).ToArray(), aux = Enumerable.Repeat(float.NaN, m * n).ToArray();
+                    WithThreads(threads, () => Gemm.MultiplyGelu<float>(false, true, m, n, k, a, k, b, k, c, n, bias, GemmActivation.GeluKeepDerivative, aux));
+                    results.Add((c, aux));
+                }
+                string what = $"{m}x{n}x{k} threads={threads}";
+                Assert.True(results[0].C.AsSpan().SequenceEqual(results[1].C), what + ": GELU differs in pairs");
+                Assert.True(results[0].Aux.AsSpan().SequenceEqual(results[1].Aux), what + ": GELU' differs in pairs");
+
+                float[] pre = new float[m * n];
+                WithThreads(threads, () => Gemm.Multiply<float>(false, true, m, n, k, 1f, a, k, b, k, 0f, pre, n, bias));
+                var input = Tensor.FromArray(pre, m, n);
+                input.RequiresGrad = true;
+                Assert.Equal(input.Gelu().ToArray<float>(), results[1].C);
+                Assert.Equal(SharpGrad.Autograd.Grad(input.Gelu(), [input], Tensor.Ones([m, n]))[0].ToArray<float>(), results[1].Aux);
+            }
+        }
+        finally { GemmTuning.GeluPairs = saved; }
+    }
+
     private static void WithThreads(int threads, Action action)
     {
         int saved = Gemm.MaxThreads;
