@@ -506,6 +506,7 @@ namespace SharpGrad.Kernels
             // unit blocks outer (each block's W_hh strips, 4·hidden·NR values, serve every row strip while in L2 instead
             // of all of W_hh passing through once per row strip). Each tile is computed the same way in either order.
             int blocks = b1 - b0, tiles = _strips * blocks;
+            bool fused = false;
             for (int i = 0; i < tiles; i++)
             {
                 int rs = blocksOuter ? i % _strips : i / blocks, ub = b0 + (blocksOuter ? i / _strips : i % blocks);
@@ -531,7 +532,17 @@ namespace SharpGrad.Kernels
                     // Nonlinearities and the cell update over whole tiles (padding lanes hold finite values and are not stored).
                     nint o = (nint)row0 * hidden + u0;
                     LoadRows(tc, _cPrev + o, hidden, h, w);
-                    if (typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated && size % Vector512<float>.Count == 0)
+                    bool float512 = typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated && size % Vector512<float>.Count == 0;
+                    if (float512 && h == mr && w == nr && nr % Vector512<float>.Count == 0 && NN.Functional.LstmFusedStores)
+                    {
+                        // A whole tile: the results go from the registers to their rows (h also to its tile, for packing).
+                        CellUpdate512((float*)tile, size, nr, (float*)(_gates + (nint)row0 * g4 + u0), g4, hidden,
+                            (float*)(_c + o), (float*)(_tanhC + o), (float*)(_h + o));
+                        GemmPacking.PackA(aNext + (nint)u0 * mr, th, nr, false, h, w, mr);
+                        fused = true;
+                        continue;
+                    }
+                    if (float512)
                         CellUpdate512((float*)tile, size);
                     else
                     {
@@ -553,6 +564,7 @@ namespace SharpGrad.Kernels
                     GemmPacking.PackA(aNext + (nint)u0 * mr, th, nr, false, h, w, mr);
                 }
             }
+            if (fused) NN.Functional.LstmFusedStoresTaken = true;
         }
 
         /// <summary>
@@ -629,13 +641,7 @@ namespace SharpGrad.Kernels
             for (int j = 0; j < size; j += Vector512<float>.Count)
             {
                 float* p = tile + j;
-                var i = LstmMath.Sigmoid(Vector512.Load(p));
-                var f = LstmMath.Sigmoid(Vector512.Load(p + size));
-                var g = LstmMath.Tanh(Vector512.Load(p + 2 * size));
-                var o = LstmMath.Sigmoid(Vector512.Load(p + 3 * size));
-                var c = f * Vector512.Load(p + 4 * size);
-                c = i * g + c;
-                var tc = LstmMath.Tanh(c);
+                CellUpdate512(p, size, out var i, out var f, out var g, out var o, out var c, out var tc);
                 i.Store(p);
                 f.Store(p + size);
                 g.Store(p + 2 * size);
@@ -644,6 +650,49 @@ namespace SharpGrad.Kernels
                 tc.Store(p + 5 * size);
                 (o * tc).Store(p + 6 * size);
             }
+        }
+
+        /// <summary>
+        /// <see cref="CellUpdate512(float*, int)"/> for a whole tile (rows of <paramref name="nr"/>, a multiple of 16) whose
+        /// results go straight from the registers to their places: the four activated gates to the rows of
+        /// <paramref name="gates"/> (leading dimension <paramref name="ldg"/>, gate g at g·<paramref name="hidden"/>), c,
+        /// tanh(c) and h to rows <paramref name="hidden"/> apart; h also to the tile's h (for packing the next step's operand).
+        /// The same values as the tile-then-copy path (only where they are stored differs).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void CellUpdate512(float* tile, int size, int nr, float* gates, nint ldg, int hidden, float* c, float* tanhC, float* h)
+        {
+            for (int j = 0; j < size; j += Vector512<float>.Count)
+            {
+                float* p = tile + j;
+                CellUpdate512(p, size, out var i, out var f, out var g, out var o, out var cv, out var tc);
+                int r = j / nr, col = j - r * nr;
+                float* pg = gates + r * ldg + col;
+                nint ro = (nint)r * hidden + col;
+                i.Store(pg);
+                f.Store(pg + hidden);
+                g.Store(pg + 2 * hidden);
+                o.Store(pg + 3 * hidden);
+                cv.Store(c + ro);
+                tc.Store(tanhC + ro);
+                var hv = o * tc;
+                hv.Store(h + ro);
+                hv.Store(p + 6 * size);
+            }
+        }
+
+        /// <summary>One vector of the cell update: the activated gates, c and tanh(c) from the tiles at <paramref name="p"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void CellUpdate512(float* p, int size, out Vector512<float> i, out Vector512<float> f, out Vector512<float> g, out Vector512<float> o,
+            out Vector512<float> c, out Vector512<float> tc)
+        {
+            i = LstmMath.Sigmoid(Vector512.Load(p));
+            f = LstmMath.Sigmoid(Vector512.Load(p + size));
+            g = LstmMath.Tanh(Vector512.Load(p + 2 * size));
+            o = LstmMath.Sigmoid(Vector512.Load(p + 3 * size));
+            c = f * Vector512.Load(p + 4 * size);
+            c = i * g + c;
+            tc = LstmMath.Tanh(c);
         }
 
         /// <summary>Rows [0, h) x columns [0, w) of a row-major source into an MR x NR tile; the rest of the tile zero.</summary>
@@ -783,6 +832,7 @@ namespace SharpGrad.Kernels
         private void BackwardPart(int b0, int b1, T* tile)
         {
             int mr = TK.MR, nr = TK.NR, hidden = _hidden, g4 = 4 * hidden, depth = _depth, kc = _kc;
+            bool fusedAny = false;
             for (int rs = 0; rs < _strips; rs++)
             {
                 int row0 = rs * mr, h = Math.Min(mr, _batch - row0);
@@ -801,16 +851,18 @@ namespace SharpGrad.Kernels
                     }
                     if (_da == null) continue; // the last product only (the gradient reaching h0)
                     T* aNext = _aNext + (nint)rs * mr * depth;
+                    // With whole 512-bit vectors the transposed gate gradients are stored from the registers (their strips of 8 are halves or wholes).
+                    bool fusedT = _daT != null && Vector512.IsHardwareAccelerated && w % Vector512<T>.Count == 0 && NN.Functional.LstmFusedStores;
                     for (int r = 0; r < h; r++)
                     {
                         nint o = (nint)(row0 + r) * hidden + u0;
                         GateGrads(w, hidden, _gh + o, _gc + o, _gates + (nint)(row0 + r) * g4 + u0, _tanhC + o, _cPrev + o, _dh + o, _dc + o,
-                            _da + (nint)(row0 + r) * g4 + u0);
+                            _da + (nint)(row0 + r) * g4 + u0, fusedT ? _daT + (nint)u0 * _positions + (nint)(_daTRow + row0 + r) * 8 : null, _positions);
                     }
                     // da_t is the next product's A operand: pack it (A(r, p) at p·MR + r, p = gate·hidden + unit).
                     for (int g = 0; g < 4; g++)
                         GemmPacking.PackA(aNext + (nint)(g * hidden + u0) * mr, _da + (nint)row0 * g4 + g * hidden + u0, g4, false, h, w, mr);
-                    if (_daT != null)
+                    if (_daT != null && !fusedT)
                     {
                         // And, transposed, the weight gradient's A operand: row r of the step is position _daTRow + r of
                         // every strip of 8 gate units, whose 8 values are contiguous in both layouts.
@@ -823,8 +875,10 @@ namespace SharpGrad.Kernels
                                     Copy8(src + g * hidden + q, dst + ((nint)g * hidden + q) * _positions);
                         }
                     }
+                    else if (fusedT) fusedAny = true;
                 }
             }
+            if (fusedAny) NN.Functional.LstmFusedStoresTaken = true;
         }
 
         /// <summary>
@@ -832,8 +886,13 @@ namespace SharpGrad.Kernels
         /// (dh; dc in, then replaced by the gradient reaching c_prev), the activated gates (four runs of n, hidden apart)
         /// and tanh(c_t), writes the four pre-activation gradients (hidden apart).
         /// </summary>
+        /// <remarks>
+        /// With <paramref name="daT"/> (only when the 512-bit loop covers all n units) the four gradients also go, straight
+        /// from the registers, to the row's places in the transposed gate gradients: unit u of the row (u a multiple of 8
+        /// from the tile's first) at daT + u·<paramref name="positions"/>, 8 contiguous values per strip.
+        /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void GateGrads(int n, int hidden, T* gh, T* gc, T* act, T* tanhC, T* cPrev, T* dh, T* dc, T* da)
+        private static void GateGrads(int n, int hidden, T* gh, T* gc, T* act, T* tanhC, T* cPrev, T* dh, T* dc, T* da, T* daT = null, nint positions = 0)
         {
             T* ig = act, fg = act + hidden, gg = act + 2 * hidden, og = act + 3 * hidden;
             T* dai = da, daf = da + hidden, dag = da + 2 * hidden, dao = da + 3 * hidden;
@@ -851,11 +910,24 @@ namespace SharpGrad.Kernels
                     var o = Vector512.Load(og + j);
                     var tcv = Vector512.Load(tanhC + j);
                     var cGrad = Vector512.Load(gc + j) + Vector512.Load(dc + j) + hGrad * o * (one - tcv * tcv);
-                    (cGrad * gv * i * (one - i)).Store(dai + j);
-                    (cGrad * Vector512.Load(cPrev + j) * f * (one - f)).Store(daf + j);
-                    (cGrad * i * (one - gv * gv)).Store(dag + j);
-                    (hGrad * tcv * o * (one - o)).Store(dao + j);
+                    var vi = cGrad * gv * i * (one - i);
+                    var vf = cGrad * Vector512.Load(cPrev + j) * f * (one - f);
+                    var vg = cGrad * i * (one - gv * gv);
+                    var vo = hGrad * tcv * o * (one - o);
+                    vi.Store(dai + j);
+                    vf.Store(daf + j);
+                    vg.Store(dag + j);
+                    vo.Store(dao + j);
                     (cGrad * f).Store(dc + j);
+                    if (daT != null)
+                    {
+                        T* t = daT + j * positions;
+                        nint gs = hidden * positions;
+                        StoreStrips(vi, t, positions);
+                        StoreStrips(vf, t + gs, positions);
+                        StoreStrips(vg, t + 2 * gs, positions);
+                        StoreStrips(vo, t + 3 * gs, positions);
+                    }
                 }
             }
             if (Vector.IsHardwareAccelerated && n - j >= Vector<T>.Count)
@@ -887,6 +959,16 @@ namespace SharpGrad.Kernels
                 dao[j] = hGrad * tcv * o * (T.One - o);
                 dc[j] = cGrad * f;
             }
+        }
+
+        /// <summary>The strips of 8 of a 512-bit vector (one of float64, two of float32) to their places, 8·<paramref name="positions"/> values apart.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void StoreStrips(Vector512<T> v, T* dst, nint positions)
+        {
+            if (Vector512<T>.Count == 8) { v.Store(dst); return; }
+            var f = v.AsSingle();
+            f.GetLower().Store((float*)dst);
+            f.GetUpper().Store((float*)(dst + 8 * positions));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
