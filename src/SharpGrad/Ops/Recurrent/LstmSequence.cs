@@ -507,6 +507,8 @@ namespace SharpGrad.Kernels
             // of all of W_hh passing through once per row strip). Each tile is computed the same way in either order.
             int blocks = b1 - b0, tiles = _strips * blocks;
             bool fused = false;
+            bool float512 = typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated && size % Vector512<float>.Count == 0;
+            bool fuseWhole = float512 && nr % Vector512<float>.Count == 0 && depth <= kc && NN.Functional.LstmFusedStores;
             for (int i = 0; i < tiles; i++)
             {
                 int rs = blocksOuter ? i % _strips : i / blocks, ub = b0 + (blocksOuter ? i / _strips : i % blocks);
@@ -518,6 +520,21 @@ namespace SharpGrad.Kernels
                     int next = i + 1;
                     if (next < tiles)
                         PrefetchForward(blocksOuter ? next % _strips : next / blocks, b0 + (blocksOuter ? next / _strips : next % blocks));
+                    nint o = (nint)row0 * hidden + u0;
+                    if (fuseWhole && h == mr && w == nr)
+                    {
+                        // A whole float32 tile with one k block: each gate's product alone (beta 0: the accumulator
+                        // itself, exact), then in one pass from the registers the projection and the bias added (the
+                        // same two roundings, in the same order, as the GEMM's fma(1, acc, x) and its epilogue), the
+                        // nonlinearities, the cell update and the stores to their rows (h also to its tile, for packing).
+                        for (int g = 0; g < 4; g++)
+                            TK.Run(depth, a, _w + (nint)(ub * 4 + g) * depth * nr, nr, tile + g * size, nr, T.One, T.Zero);
+                        CellUpdate512((float*)tile, size, nr, (float*)(_xp + (nint)row0 * g4 + u0), (float*)(_bias == null ? null : _bias + u0),
+                            (float*)(_cPrev + o), (float*)(_gates + (nint)row0 * g4 + u0), g4, hidden, (float*)(_c + o), (float*)(_tanhC + o), (float*)(_h + o));
+                        GemmPacking.PackA(aNext + (nint)u0 * mr, th, nr, false, h, w, mr);
+                        fused = true;
+                        continue;
+                    }
                     for (int g = 0; g < 4; g++)
                     {
                         // a = (x_t W_ihᵀ + b_ih) + h_{t-1} W_hhᵀ, then + b_hh: the operations (and roundings) of a GEMM
@@ -530,18 +547,7 @@ namespace SharpGrad.Kernels
                         if (_bias != null) AddBias(tg, _bias + g * hidden + u0, h, w);
                     }
                     // Nonlinearities and the cell update over whole tiles (padding lanes hold finite values and are not stored).
-                    nint o = (nint)row0 * hidden + u0;
                     LoadRows(tc, _cPrev + o, hidden, h, w);
-                    bool float512 = typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated && size % Vector512<float>.Count == 0;
-                    if (float512 && h == mr && w == nr && nr % Vector512<float>.Count == 0 && NN.Functional.LstmFusedStores)
-                    {
-                        // A whole tile: the results go from the registers to their rows (h also to its tile, for packing).
-                        CellUpdate512((float*)tile, size, nr, (float*)(_gates + (nint)row0 * g4 + u0), g4, hidden,
-                            (float*)(_c + o), (float*)(_tanhC + o), (float*)(_h + o));
-                        GemmPacking.PackA(aNext + (nint)u0 * mr, th, nr, false, h, w, mr);
-                        fused = true;
-                        continue;
-                    }
                     if (float512)
                         CellUpdate512((float*)tile, size);
                     else
@@ -641,7 +647,8 @@ namespace SharpGrad.Kernels
             for (int j = 0; j < size; j += Vector512<float>.Count)
             {
                 float* p = tile + j;
-                CellUpdate512(p, size, out var i, out var f, out var g, out var o, out var c, out var tc);
+                CellUpdate512(Vector512.Load(p), Vector512.Load(p + size), Vector512.Load(p + 2 * size), Vector512.Load(p + 3 * size), Vector512.Load(p + 4 * size),
+                    out var i, out var f, out var g, out var o, out var c, out var tc);
                 i.Store(p);
                 f.Store(p + size);
                 g.Store(p + 2 * size);
@@ -654,21 +661,36 @@ namespace SharpGrad.Kernels
 
         /// <summary>
         /// <see cref="CellUpdate512(float*, int)"/> for a whole tile (rows of <paramref name="nr"/>, a multiple of 16) whose
-        /// results go straight from the registers to their places: the four activated gates to the rows of
-        /// <paramref name="gates"/> (leading dimension <paramref name="ldg"/>, gate g at g·<paramref name="hidden"/>), c,
-        /// tanh(c) and h to rows <paramref name="hidden"/> apart; h also to the tile's h (for packing the next step's operand).
-        /// The same values as the tile-then-copy path (only where they are stored differs).
+        /// gate tiles hold the bare products: each pre-activation is the product plus the projection (rows of
+        /// <paramref name="xp"/>, leading dimension <paramref name="ldg"/>, gate g at g·<paramref name="hidden"/>), then plus
+        /// the bias (when not null), the roundings of the tile path; c_prev comes from its rows (<paramref name="hidden"/>
+        /// apart), and the results go straight from the registers to their rows: the four activated gates in
+        /// <paramref name="gates"/> (laid out as xp), c, tanh(c) and h; h also to the tile's h (for packing the next step's operand).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void CellUpdate512(float* tile, int size, int nr, float* gates, nint ldg, int hidden, float* c, float* tanhC, float* h)
+        private static void CellUpdate512(float* tile, int size, int nr, float* xp, float* bias, float* cPrev, float* gates, nint ldg, int hidden,
+            float* c, float* tanhC, float* h)
         {
             for (int j = 0; j < size; j += Vector512<float>.Count)
             {
                 float* p = tile + j;
-                CellUpdate512(p, size, out var i, out var f, out var g, out var o, out var cv, out var tc);
                 int r = j / nr, col = j - r * nr;
-                float* pg = gates + r * ldg + col;
+                float* px = xp + r * ldg + col;
+                var ai = Vector512.Load(p) + Vector512.Load(px);
+                var af = Vector512.Load(p + size) + Vector512.Load(px + hidden);
+                var ag = Vector512.Load(p + 2 * size) + Vector512.Load(px + 2 * hidden);
+                var ao = Vector512.Load(p + 3 * size) + Vector512.Load(px + 3 * hidden);
+                if (bias != null)
+                {
+                    float* pb = bias + col;
+                    ai += Vector512.Load(pb);
+                    af += Vector512.Load(pb + hidden);
+                    ag += Vector512.Load(pb + 2 * hidden);
+                    ao += Vector512.Load(pb + 3 * hidden);
+                }
                 nint ro = (nint)r * hidden + col;
+                CellUpdate512(ai, af, ag, ao, Vector512.Load(cPrev + ro), out var i, out var f, out var g, out var o, out var cv, out var tc);
+                float* pg = gates + r * ldg + col;
                 i.Store(pg);
                 f.Store(pg + hidden);
                 g.Store(pg + 2 * hidden);
@@ -681,16 +703,16 @@ namespace SharpGrad.Kernels
             }
         }
 
-        /// <summary>One vector of the cell update: the activated gates, c and tanh(c) from the tiles at <paramref name="p"/>.</summary>
+        /// <summary>One vector of the cell update: from the four pre-activations and c_prev, the activated gates, c and tanh(c).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void CellUpdate512(float* p, int size, out Vector512<float> i, out Vector512<float> f, out Vector512<float> g, out Vector512<float> o,
-            out Vector512<float> c, out Vector512<float> tc)
+        private static void CellUpdate512(Vector512<float> ai, Vector512<float> af, Vector512<float> ag, Vector512<float> ao, Vector512<float> cPrev,
+            out Vector512<float> i, out Vector512<float> f, out Vector512<float> g, out Vector512<float> o, out Vector512<float> c, out Vector512<float> tc)
         {
-            i = LstmMath.Sigmoid(Vector512.Load(p));
-            f = LstmMath.Sigmoid(Vector512.Load(p + size));
-            g = LstmMath.Tanh(Vector512.Load(p + 2 * size));
-            o = LstmMath.Sigmoid(Vector512.Load(p + 3 * size));
-            c = f * Vector512.Load(p + 4 * size);
+            i = LstmMath.Sigmoid(ai);
+            f = LstmMath.Sigmoid(af);
+            g = LstmMath.Tanh(ag);
+            o = LstmMath.Sigmoid(ao);
+            c = f * cPrev;
             c = i * g + c;
             tc = LstmMath.Tanh(c);
         }
