@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using SharpGrad.Kernels;
 
@@ -22,16 +21,7 @@ internal static unsafe class LstmMicro
         float[] y = new float[2 * seq * batch * hidden], gates = new float[seq * batch * g4], tanhC = new float[seq * batch * hidden];
         float[] gy = R(2 * seq * batch * hidden, 1), da = new float[seq * batch * g4], dh = new float[batch * hidden], dc = new float[batch * hidden];
         float[] dw = new float[g4 * hidden], db = new float[g4];
-        var process = Process.GetCurrentProcess();
-        double T(Action a)
-        {
-            for (int i = 0; i < 3; i++) a();
-            process.Refresh();
-            var cpu = process.TotalProcessorTime;
-            for (int i = 0; i < reps; i++) a();
-            process.Refresh();
-            return (process.TotalProcessorTime - cpu).TotalMilliseconds / reps / seq;
-        }
+        double T(Action a) => Micro.CpuMilliseconds(reps, a) / seq;
         double fwd = T(() => LstmRecurrence<float, GemmKernel512<float>>.Forward(seq, batch, hidden, xp, h0, c0, w, b, y, gates, tanhC, false));
         var ops = new LstmBackwardOperands<float>(gy, y, gates, tanhC, h0, c0, w, da, dh, dc, true, dw, db);
         double bwd = T(() => LstmRecurrence<float, GemmKernel512<float>>.Backward(seq, batch, hidden, ops, false));
