@@ -1,4 +1,3 @@
-using SharpGrad.NN;
 using SharpGrad.Tests.Kernels;
 using F = SharpGrad.NN.Functional;
 
@@ -25,14 +24,7 @@ public class LstmFusedStoresTests
     public void FusedStoresGiveTheTileBits(int layers, int seq, int batch, int hidden, bool float64, int pairMode, bool fusedRuns = true)
     {
         var dtype = float64 ? DType.Float64 : DType.Float32;
-        var g = new Generator((ulong)(300 + hidden + batch));
-        var x = Tensor.Randn([seq, batch, 7], g).To(dtype);
-        var h0 = (Tensor.Randn([layers, batch, hidden], g) * 0.5).To(dtype);
-        var c0 = (Tensor.Randn([layers, batch, hidden], g) * 0.5).To(dtype);
-        var wOut = Tensor.Randn([seq, batch, hidden], g).To(dtype);
-        var wH = Tensor.Randn([layers, batch, hidden], g).To(dtype);
-        var wC = Tensor.Randn([layers, batch, hidden], g).To(dtype);
-
+        var inputs = LstmPairTests.Inputs(300 + hidden + batch, layers, seq, batch, hidden, dtype);
         long[][] Run(bool fused, int threads)
         {
             bool savedFused = F.LstmFusedStores;
@@ -40,18 +32,7 @@ public class LstmFusedStoresTests
             F.LstmFusedStores = fused;
             F.LstmPairMode = pairMode;
             SharpGrad.Kernels.Gemm.MaxThreads = threads;
-            try
-            {
-                var lstm = new LSTM(7, hidden, layers, generator: new Generator(5), dtype: dtype);
-                Tensor[] leaves = [x.Detach(), h0.Detach(), c0.Detach()];
-                foreach (var t in leaves) t.RequiresGrad = true;
-                var (output, (h, c)) = lstm.Forward(leaves[0], (leaves[1], leaves[2]));
-                var loss = (output * wOut).Sum() + (h * wH).Sum() + (c * wC).Sum();
-                loss.Backward();
-                Tensor[] all = [output, h, c, .. leaves.Select(t => t.Grad!), .. lstm.Parameters().Select(p => p.Grad!)];
-                return all.Select(t => float64 ? t.ToArray<double>().Select(BitConverter.DoubleToInt64Bits).ToArray()
-                    : t.ToArray<float>().Select(v => (long)BitConverter.SingleToInt32Bits(v)).ToArray()).ToArray();
-            }
+            try { return LstmPairTests.RunBits(inputs, layers, hidden, dtype, outputOnly: false); }
             finally
             {
                 F.LstmFusedStores = savedFused;
@@ -67,12 +48,7 @@ public class LstmFusedStoresTests
             var fused = Run(true, threads);
             if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
                 Assert.Equal(fusedRuns, F.LstmFusedStoresTaken); // whether the shapes take a fused store path
-            Assert.Equal(reference.Length, fused.Length);
-            for (int i = 0; i < reference.Length; i++)
-            {
-                int differing = Enumerable.Range(0, reference[i].Length).Count(j => reference[i][j] != fused[i][j]);
-                Assert.True(differing == 0, $"tensor {i} (output, h, c, dx, dh0, dc0, then the parameters): {differing} of {reference[i].Length} values differ, {threads} thread(s)");
-            }
+            LstmPairTests.AssertSameBits(reference, fused, threads);
         }
     }
 }
