@@ -23,6 +23,8 @@ internal static class LstmStep
         SharpGrad.Kernels.Gemm.MaxThreads = threads;
         // --lstm-pair 0: the two layers one after the other (each step split over the threads), for comparison.
         F.LstmPairMode = Int("lstm-pair", 1);
+        // --lstm-fused 0: the time loops store their results through scratch tiles and copies (before the fused stores), for A/B.
+        F.LstmFusedStores = Int("lstm-fused", 1) != 0;
         // --profile 1: the time of every op (forward and backward) per step, from OpProfile's marks (a build with
         // -p:SharpGradProfile=true); --compile 1: the step captured once by Jit.Compile, then replayed.
         bool profile = Int("profile", 0) != 0, compile = Int("compile", 0) != 0;
@@ -114,6 +116,6 @@ internal static class LstmStep
         string parts = phases ? string.Create(CultureInfo.InvariantCulture,
             $",\"ms_forward\":{1000 * phase[0] / steps:F3},\"ms_backward\":{1000 * phase[1] / steps:F3},\"ms_clip\":{1000 * phase[2] / steps:F3},\"ms_adamw\":{1000 * phase[3] / steps:F3},\"ms_forward_min\":{1000 * fastest[0]:F3},\"ms_backward_min\":{1000 * fastest[1]:F3}") : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"workload\":\"lstm-step\",\"threads\":{threads},\"lstm_pair\":{F.LstmPairMode},\"compiled\":{(compile ? 1 : 0)},\"clip\":{(clip ? 1 : 0)},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"ms_per_step\":{1000 * seconds / steps:F3},\"allocated_bytes_per_step\":{allocated}{parts}}}");
+            $"{{\"workload\":\"lstm-step\",\"threads\":{threads},\"lstm_pair\":{F.LstmPairMode},\"lstm_fused\":{(F.LstmFusedStores ? 1 : 0)},\"compiled\":{(compile ? 1 : 0)},\"clip\":{(clip ? 1 : 0)},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"ms_per_step\":{1000 * seconds / steps:F3},\"allocated_bytes_per_step\":{allocated}{parts}}}");
     }
 }

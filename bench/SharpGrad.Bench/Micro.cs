@@ -10,6 +10,18 @@ using F = SharpGrad.NN.Functional;
 /// </summary>
 internal static class Micro
 {
+    /// <summary>The process's CPU milliseconds per call of <paramref name="a"/> over <paramref name="reps"/> calls, after three warm-up calls.</summary>
+    public static double CpuMilliseconds(int reps, Action a)
+    {
+        var process = Process.GetCurrentProcess();
+        for (int i = 0; i < 3; i++) a();
+        process.Refresh();
+        var cpu = process.TotalProcessorTime;
+        for (int i = 0; i < reps; i++) a();
+        process.Refresh();
+        return (process.TotalProcessorTime - cpu).TotalMilliseconds / reps;
+    }
+
     public static string Run(Dictionary<string, string> options)
     {
         Gemm.MaxThreads = 1;
@@ -17,16 +29,7 @@ internal static class Micro
         var x = new float[n]; var g = new float[n]; var y = new float[n];
         var rng = new Random(1);
         for (int i = 0; i < n; i++) { x[i] = (float)(rng.NextDouble() * 6 - 3); g[i] = 1; }
-        var process = Process.GetCurrentProcess();
-        double T(Action a)
-        {
-            for (int i = 0; i < 3; i++) a();
-            process.Refresh();
-            var cpu = process.TotalProcessorTime;
-            for (int i = 0; i < reps; i++) a();
-            process.Refresh();
-            return (process.TotalProcessorTime - cpu).TotalMilliseconds / reps;
-        }
+        double T(Action a) => CpuMilliseconds(reps, a);
         double gelu = T(() => Map.Unary<float, GeluFunction>(x, y));
         double geluGrad = T(() => Map.Ternary<float, GeluGradFunction>(g, x, x, y));
         var gen = new Generator(3);

@@ -100,6 +100,9 @@ switch (workload)
     case "micro":
         Console.WriteLine(Micro.Run(options));
         break;
+    case "lstm-micro":
+        Console.WriteLine(LstmMicro.Run(options));
+        break;
     case "attention-memory":
         Console.WriteLine(AttentionMemory.Run(options));
         break;

@@ -48,27 +48,8 @@ public class LstmPairTests
         var dtype = float64 ? DType.Float64 : DType.Float32;
         Assert.True(With(2, 2, () => F.LstmPairApplies(seq, batch, hidden, dtype)), "the shapes must take the two-layer op");
         Assert.False(With(0, 2, () => F.LstmPairApplies(seq, batch, hidden, dtype)));
-        var g = new Generator((ulong)(100 + hidden));
-        var x = Tensor.Randn([seq, batch, 7], g).To(dtype);
-        var h0 = (Tensor.Randn([layers, batch, hidden], g) * 0.5).To(dtype);
-        var c0 = (Tensor.Randn([layers, batch, hidden], g) * 0.5).To(dtype);
-        var wOut = Tensor.Randn([seq, batch, hidden], g).To(dtype);
-        var wH = Tensor.Randn([layers, batch, hidden], g).To(dtype);
-        var wC = Tensor.Randn([layers, batch, hidden], g).To(dtype);
-
-        long[][] Run()
-        {
-            var lstm = new LSTM(7, hidden, layers, generator: new Generator(5), dtype: dtype);
-            Tensor[] leaves = [x.Detach(), h0.Detach(), c0.Detach()];
-            foreach (var t in leaves) t.RequiresGrad = true;
-            var (output, (h, c)) = lstm.Forward(leaves[0], (leaves[1], leaves[2]));
-            var loss = (output * wOut).Sum();
-            if (!outputOnly) loss = loss + (h * wH).Sum() + (c * wC).Sum();
-            loss.Backward();
-            Tensor[] all = [output, h, c, .. leaves.Select(t => t.Grad!), .. lstm.Parameters().Select(p => p.Grad!)];
-            return all.Select(t => float64 ? t.ToArray<double>().Select(BitConverter.DoubleToInt64Bits).ToArray()
-                : t.ToArray<float>().Select(v => (long)BitConverter.SingleToInt32Bits(v)).ToArray()).ToArray();
-        }
+        var inputs = Inputs(100 + hidden, layers, seq, batch, hidden, dtype);
+        long[][] Run() => RunBits(inputs, layers, hidden, dtype, outputOnly);
 
         var reference = With(0, 2, Run);
         foreach (int threads in new[] { 1, 2 })
@@ -76,12 +57,45 @@ public class LstmPairTests
             long kept = F.LstmPairWavefrontsKept;
             var pair = With(2, threads, Run);
             Assert.Equal(outputOnly ? layers / 2 : 0, F.LstmPairWavefrontsKept - kept);
-            Assert.Equal(reference.Length, pair.Length);
-            for (int i = 0; i < reference.Length; i++)
-            {
-                int differing = Enumerable.Range(0, reference[i].Length).Count(j => reference[i][j] != pair[i][j]);
-                Assert.True(differing == 0, $"tensor {i} (output, h, c, dx, dh0, dc0, then the parameters): {differing} of {reference[i].Length} values differ, {threads} thread(s)");
-            }
+            AssertSameBits(reference, pair, threads);
+        }
+    }
+
+    /// <summary>The input, initial states and loss weights of a test of <paramref name="layers"/> stacked layers.</summary>
+    internal static Tensor[] Inputs(int seed, int layers, int seq, int batch, int hidden, DType dtype)
+    {
+        var g = new Generator((ulong)seed);
+        return [Tensor.Randn([seq, batch, 7], g).To(dtype), (Tensor.Randn([layers, batch, hidden], g) * 0.5).To(dtype),
+            (Tensor.Randn([layers, batch, hidden], g) * 0.5).To(dtype), Tensor.Randn([seq, batch, hidden], g).To(dtype),
+            Tensor.Randn([layers, batch, hidden], g).To(dtype), Tensor.Randn([layers, batch, hidden], g).To(dtype)];
+    }
+
+    /// <summary>
+    /// The bits of an LSTM's outputs, final states and every gradient (input, initial states, parameters) for a loss
+    /// of the outputs (and, unless <paramref name="outputOnly"/>, the final states) weighted by <paramref name="inputs"/>' last three.
+    /// </summary>
+    internal static long[][] RunBits(Tensor[] inputs, int layers, int hidden, DType dtype, bool outputOnly)
+    {
+        var lstm = new LSTM(7, hidden, layers, generator: new Generator(5), dtype: dtype);
+        Tensor[] leaves = [inputs[0].Detach(), inputs[1].Detach(), inputs[2].Detach()];
+        foreach (var t in leaves) t.RequiresGrad = true;
+        var (output, (h, c)) = lstm.Forward(leaves[0], (leaves[1], leaves[2]));
+        var loss = (output * inputs[3]).Sum();
+        if (!outputOnly) loss = loss + (h * inputs[4]).Sum() + (c * inputs[5]).Sum();
+        loss.Backward();
+        Tensor[] all = [output, h, c, .. leaves.Select(t => t.Grad!), .. lstm.Parameters().Select(p => p.Grad!)];
+        return all.Select(t => dtype == DType.Float64 ? t.ToArray<double>().Select(BitConverter.DoubleToInt64Bits).ToArray()
+            : t.ToArray<float>().Select(v => (long)BitConverter.SingleToInt32Bits(v)).ToArray()).ToArray();
+    }
+
+    /// <summary>Asserts that every tensor of <paramref name="actual"/> has the bits of <paramref name="expected"/>'s.</summary>
+    internal static void AssertSameBits(long[][] expected, long[][] actual, int threads)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            int differing = Enumerable.Range(0, expected[i].Length).Count(j => expected[i][j] != actual[i][j]);
+            Assert.True(differing == 0, $"tensor {i} (output, h, c, dx, dh0, dc0, then the parameters): {differing} of {expected[i].Length} values differ, {threads} thread(s)");
         }
     }
 

@@ -14,6 +14,16 @@ namespace SharpGrad.NN
         internal static int LstmPairMode = 1;
 
         /// <summary>
+        /// Whether the LSTM time loops store a whole tile's results from the registers (the forward's gates, c, tanh(c) and
+        /// h; the backward's transposed gate gradients) instead of through scratch tiles and copies. The same values either
+        /// way; a switch for A/B measurements (the bench's --lstm-fused) and for the tests that compare the two.
+        /// </summary>
+        internal static bool LstmFusedStores = true;
+
+        /// <summary>Set when a time loop stored a tile's results the fused way (for tests: that the fused paths ran).</summary>
+        internal static volatile bool LstmFusedStoresTaken;
+
+        /// <summary>
         /// Whether <see cref="LstmPair"/> gives bit for bit what the layer-by-layer path gives for a second layer over
         /// <paramref name="seq"/> x <paramref name="batch"/> positions of <paramref name="hidden"/> units: that path
         /// projects the first layer's outputs with one GEMM, and the pair computes the same products a step at a time on

@@ -506,6 +506,9 @@ namespace SharpGrad.Kernels
             // unit blocks outer (each block's W_hh strips, 4·hidden·NR values, serve every row strip while in L2 instead
             // of all of W_hh passing through once per row strip). Each tile is computed the same way in either order.
             int blocks = b1 - b0, tiles = _strips * blocks;
+            bool fused = false;
+            bool float512 = typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated && size % Vector512<float>.Count == 0;
+            bool fuseWhole = float512 && nr % Vector512<float>.Count == 0 && depth <= kc && NN.Functional.LstmFusedStores;
             for (int i = 0; i < tiles; i++)
             {
                 int rs = blocksOuter ? i % _strips : i / blocks, ub = b0 + (blocksOuter ? i / _strips : i % blocks);
@@ -517,6 +520,21 @@ namespace SharpGrad.Kernels
                     int next = i + 1;
                     if (next < tiles)
                         PrefetchForward(blocksOuter ? next % _strips : next / blocks, b0 + (blocksOuter ? next / _strips : next % blocks));
+                    nint o = (nint)row0 * hidden + u0;
+                    if (fuseWhole && h == mr && w == nr)
+                    {
+                        // A whole float32 tile with one k block: each gate's product alone (beta 0: the accumulator
+                        // itself, exact), then in one pass from the registers the projection and the bias added (the
+                        // same two roundings, in the same order, as the GEMM's fma(1, acc, x) and its epilogue), the
+                        // nonlinearities, the cell update and the stores to their rows (h also to its tile, for packing).
+                        for (int g = 0; g < 4; g++)
+                            TK.Run(depth, a, _w + (nint)(ub * 4 + g) * depth * nr, nr, tile + g * size, nr, T.One, T.Zero);
+                        CellUpdate512((float*)tile, size, nr, (float*)(_xp + (nint)row0 * g4 + u0), (float*)(_bias == null ? null : _bias + u0),
+                            (float*)(_cPrev + o), (float*)(_gates + (nint)row0 * g4 + u0), g4, hidden, (float*)(_c + o), (float*)(_tanhC + o), (float*)(_h + o));
+                        GemmPacking.PackA(aNext + (nint)u0 * mr, th, nr, false, h, w, mr);
+                        fused = true;
+                        continue;
+                    }
                     for (int g = 0; g < 4; g++)
                     {
                         // a = (x_t W_ihᵀ + b_ih) + h_{t-1} W_hhᵀ, then + b_hh: the operations (and roundings) of a GEMM
@@ -529,9 +547,8 @@ namespace SharpGrad.Kernels
                         if (_bias != null) AddBias(tg, _bias + g * hidden + u0, h, w);
                     }
                     // Nonlinearities and the cell update over whole tiles (padding lanes hold finite values and are not stored).
-                    nint o = (nint)row0 * hidden + u0;
                     LoadRows(tc, _cPrev + o, hidden, h, w);
-                    if (typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated && size % Vector512<float>.Count == 0)
+                    if (float512)
                         CellUpdate512((float*)tile, size);
                     else
                     {
@@ -553,6 +570,7 @@ namespace SharpGrad.Kernels
                     GemmPacking.PackA(aNext + (nint)u0 * mr, th, nr, false, h, w, mr);
                 }
             }
+            if (fused) NN.Functional.LstmFusedStoresTaken = true;
         }
 
         /// <summary>
@@ -629,13 +647,8 @@ namespace SharpGrad.Kernels
             for (int j = 0; j < size; j += Vector512<float>.Count)
             {
                 float* p = tile + j;
-                var i = LstmMath.Sigmoid(Vector512.Load(p));
-                var f = LstmMath.Sigmoid(Vector512.Load(p + size));
-                var g = LstmMath.Tanh(Vector512.Load(p + 2 * size));
-                var o = LstmMath.Sigmoid(Vector512.Load(p + 3 * size));
-                var c = f * Vector512.Load(p + 4 * size);
-                c = i * g + c;
-                var tc = LstmMath.Tanh(c);
+                CellUpdate512(Vector512.Load(p), Vector512.Load(p + size), Vector512.Load(p + 2 * size), Vector512.Load(p + 3 * size), Vector512.Load(p + 4 * size),
+                    out var i, out var f, out var g, out var o, out var c, out var tc);
                 i.Store(p);
                 f.Store(p + size);
                 g.Store(p + 2 * size);
@@ -644,6 +657,64 @@ namespace SharpGrad.Kernels
                 tc.Store(p + 5 * size);
                 (o * tc).Store(p + 6 * size);
             }
+        }
+
+        /// <summary>
+        /// <see cref="CellUpdate512(float*, int)"/> for a whole tile (rows of <paramref name="nr"/>, a multiple of 16) whose
+        /// gate tiles hold the bare products: each pre-activation is the product plus the projection (rows of
+        /// <paramref name="xp"/>, leading dimension <paramref name="ldg"/>, gate g at g·<paramref name="hidden"/>), then plus
+        /// the bias (when not null), the roundings of the tile path; c_prev comes from its rows (<paramref name="hidden"/>
+        /// apart), and the results go straight from the registers to their rows: the four activated gates in
+        /// <paramref name="gates"/> (laid out as xp), c, tanh(c) and h; h also to the tile's h (for packing the next step's operand).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void CellUpdate512(float* tile, int size, int nr, float* xp, float* bias, float* cPrev, float* gates, nint ldg, int hidden,
+            float* c, float* tanhC, float* h)
+        {
+            for (int j = 0; j < size; j += Vector512<float>.Count)
+            {
+                float* p = tile + j;
+                int r = j / nr, col = j - r * nr;
+                float* px = xp + r * ldg + col;
+                var ai = Vector512.Load(p) + Vector512.Load(px);
+                var af = Vector512.Load(p + size) + Vector512.Load(px + hidden);
+                var ag = Vector512.Load(p + 2 * size) + Vector512.Load(px + 2 * hidden);
+                var ao = Vector512.Load(p + 3 * size) + Vector512.Load(px + 3 * hidden);
+                if (bias != null)
+                {
+                    float* pb = bias + col;
+                    ai += Vector512.Load(pb);
+                    af += Vector512.Load(pb + hidden);
+                    ag += Vector512.Load(pb + 2 * hidden);
+                    ao += Vector512.Load(pb + 3 * hidden);
+                }
+                nint ro = (nint)r * hidden + col;
+                CellUpdate512(ai, af, ag, ao, Vector512.Load(cPrev + ro), out var i, out var f, out var g, out var o, out var cv, out var tc);
+                float* pg = gates + r * ldg + col;
+                i.Store(pg);
+                f.Store(pg + hidden);
+                g.Store(pg + 2 * hidden);
+                o.Store(pg + 3 * hidden);
+                cv.Store(c + ro);
+                tc.Store(tanhC + ro);
+                var hv = o * tc;
+                hv.Store(h + ro);
+                hv.Store(p + 6 * size);
+            }
+        }
+
+        /// <summary>One vector of the cell update: from the four pre-activations and c_prev, the activated gates, c and tanh(c).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void CellUpdate512(Vector512<float> ai, Vector512<float> af, Vector512<float> ag, Vector512<float> ao, Vector512<float> cPrev,
+            out Vector512<float> i, out Vector512<float> f, out Vector512<float> g, out Vector512<float> o, out Vector512<float> c, out Vector512<float> tc)
+        {
+            i = LstmMath.Sigmoid(ai);
+            f = LstmMath.Sigmoid(af);
+            g = LstmMath.Tanh(ag);
+            o = LstmMath.Sigmoid(ao);
+            c = f * cPrev;
+            c = i * g + c;
+            tc = LstmMath.Tanh(c);
         }
 
         /// <summary>Rows [0, h) x columns [0, w) of a row-major source into an MR x NR tile; the rest of the tile zero.</summary>
@@ -783,6 +854,7 @@ namespace SharpGrad.Kernels
         private void BackwardPart(int b0, int b1, T* tile)
         {
             int mr = TK.MR, nr = TK.NR, hidden = _hidden, g4 = 4 * hidden, depth = _depth, kc = _kc;
+            bool fusedAny = false;
             for (int rs = 0; rs < _strips; rs++)
             {
                 int row0 = rs * mr, h = Math.Min(mr, _batch - row0);
@@ -801,16 +873,18 @@ namespace SharpGrad.Kernels
                     }
                     if (_da == null) continue; // the last product only (the gradient reaching h0)
                     T* aNext = _aNext + (nint)rs * mr * depth;
+                    // With whole 512-bit vectors the transposed gate gradients are stored from the registers (their strips of 8 are halves or wholes).
+                    bool fusedT = _daT != null && Vector512.IsHardwareAccelerated && w % Vector512<T>.Count == 0 && NN.Functional.LstmFusedStores;
                     for (int r = 0; r < h; r++)
                     {
                         nint o = (nint)(row0 + r) * hidden + u0;
                         GateGrads(w, hidden, _gh + o, _gc + o, _gates + (nint)(row0 + r) * g4 + u0, _tanhC + o, _cPrev + o, _dh + o, _dc + o,
-                            _da + (nint)(row0 + r) * g4 + u0);
+                            _da + (nint)(row0 + r) * g4 + u0, fusedT ? _daT + (nint)u0 * _positions + (nint)(_daTRow + row0 + r) * 8 : null, _positions);
                     }
                     // da_t is the next product's A operand: pack it (A(r, p) at p·MR + r, p = gate·hidden + unit).
                     for (int g = 0; g < 4; g++)
                         GemmPacking.PackA(aNext + (nint)(g * hidden + u0) * mr, _da + (nint)row0 * g4 + g * hidden + u0, g4, false, h, w, mr);
-                    if (_daT != null)
+                    if (_daT != null && !fusedT)
                     {
                         // And, transposed, the weight gradient's A operand: row r of the step is position _daTRow + r of
                         // every strip of 8 gate units, whose 8 values are contiguous in both layouts.
@@ -823,8 +897,10 @@ namespace SharpGrad.Kernels
                                     Copy8(src + g * hidden + q, dst + ((nint)g * hidden + q) * _positions);
                         }
                     }
+                    else if (fusedT) fusedAny = true;
                 }
             }
+            if (fusedAny) NN.Functional.LstmFusedStoresTaken = true;
         }
 
         /// <summary>
@@ -832,8 +908,13 @@ namespace SharpGrad.Kernels
         /// (dh; dc in, then replaced by the gradient reaching c_prev), the activated gates (four runs of n, hidden apart)
         /// and tanh(c_t), writes the four pre-activation gradients (hidden apart).
         /// </summary>
+        /// <remarks>
+        /// With <paramref name="daT"/> (only when the 512-bit loop covers all n units) the four gradients also go, straight
+        /// from the registers, to the row's places in the transposed gate gradients: unit u of the row (u a multiple of 8
+        /// from the tile's first) at daT + u·<paramref name="positions"/>, 8 contiguous values per strip.
+        /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void GateGrads(int n, int hidden, T* gh, T* gc, T* act, T* tanhC, T* cPrev, T* dh, T* dc, T* da)
+        private static void GateGrads(int n, int hidden, T* gh, T* gc, T* act, T* tanhC, T* cPrev, T* dh, T* dc, T* da, T* daT = null, nint positions = 0)
         {
             T* ig = act, fg = act + hidden, gg = act + 2 * hidden, og = act + 3 * hidden;
             T* dai = da, daf = da + hidden, dag = da + 2 * hidden, dao = da + 3 * hidden;
@@ -851,11 +932,24 @@ namespace SharpGrad.Kernels
                     var o = Vector512.Load(og + j);
                     var tcv = Vector512.Load(tanhC + j);
                     var cGrad = Vector512.Load(gc + j) + Vector512.Load(dc + j) + hGrad * o * (one - tcv * tcv);
-                    (cGrad * gv * i * (one - i)).Store(dai + j);
-                    (cGrad * Vector512.Load(cPrev + j) * f * (one - f)).Store(daf + j);
-                    (cGrad * i * (one - gv * gv)).Store(dag + j);
-                    (hGrad * tcv * o * (one - o)).Store(dao + j);
+                    var vi = cGrad * gv * i * (one - i);
+                    var vf = cGrad * Vector512.Load(cPrev + j) * f * (one - f);
+                    var vg = cGrad * i * (one - gv * gv);
+                    var vo = hGrad * tcv * o * (one - o);
+                    vi.Store(dai + j);
+                    vf.Store(daf + j);
+                    vg.Store(dag + j);
+                    vo.Store(dao + j);
                     (cGrad * f).Store(dc + j);
+                    if (daT != null)
+                    {
+                        T* t = daT + j * positions;
+                        nint gs = hidden * positions;
+                        StoreStrips(vi, t, positions);
+                        StoreStrips(vf, t + gs, positions);
+                        StoreStrips(vg, t + 2 * gs, positions);
+                        StoreStrips(vo, t + 3 * gs, positions);
+                    }
                 }
             }
             if (Vector.IsHardwareAccelerated && n - j >= Vector<T>.Count)
@@ -887,6 +981,16 @@ namespace SharpGrad.Kernels
                 dao[j] = hGrad * tcv * o * (T.One - o);
                 dc[j] = cGrad * f;
             }
+        }
+
+        /// <summary>The strips of 8 of a 512-bit vector (one of float64, two of float32) to their places, 8·<paramref name="positions"/> values apart.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void StoreStrips(Vector512<T> v, T* dst, nint positions)
+        {
+            if (Vector512<T>.Count == 8) { v.Store(dst); return; }
+            var f = v.AsSingle();
+            f.GetLower().Store((float*)dst);
+            f.GetUpper().Store((float*)(dst + 8 * positions));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
