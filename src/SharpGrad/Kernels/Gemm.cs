@@ -162,10 +162,23 @@ internal static unsafe class Gemm
     /// small (a Linear weight gradient of at most <see cref="BatchTreeMaxOutput"/> elements, as a classifier's), so that a
     /// batch gives bit for bit the sum of what its interleaved halves give alone, as two data-parallel processes add them.
     /// Larger outputs keep one pass over k: there the leaves' extra passes over C would cost (measured on the MLP's
-    /// 784 x 256 weight gradient, see the commit), so their sums still round differently at 2B and 2 x B.
+    /// 784 x 256 weight gradient, see the commit), so their sums still round differently at 2B and 2 x B. So do depths
+    /// beyond <see cref="BatchTreeMaxDepth"/>: a 128 x 128 x 1024 product (a transformer's projection over 64 sequences
+    /// of 16 positions) ran at 79 instead of 186 GFLOP/s as 64 leaves, and there the rows are positions, which a
+    /// data-parallel split deals out by sequence, not row by row, so the row tree would not give the property anyway.
+    /// And so do outputs of more than <see cref="BatchTreeMaxRows"/> rows: a 128 x 128 output over 64 rows ran at 29
+    /// instead of 106 GFLOP/s as four leaves (each leaf a product of its own, split over the threads), while a
+    /// classifier's 10 x 3136 ran at 123 against 115.
     /// </summary>
     internal static bool BatchTreeApplies(bool transA, bool transB, int m, int n, int k, int ldc) =>
-        transA && !transB && k > BatchTree.LeafImages && ldc == n && (long)m * n <= BatchTreeMaxOutput && !IsSmall(transA, transB, m, n, k);
+        transA && !transB && k > BatchTree.LeafImages && k <= BatchTreeMaxDepth && m <= BatchTreeMaxRows && ldc == n
+        && (long)m * n <= BatchTreeMaxOutput && !IsSmall(transA, transB, m, n, k);
+
+    /// <summary>The most rows of C (a weight gradient's output features: a classifier's classes) <see cref="BatchTreeApplies"/> to.</summary>
+    internal const int BatchTreeMaxRows = 16;
+
+    /// <summary>The deepest product (a batch of at most this many samples: 16 leaves) <see cref="BatchTreeApplies"/> to.</summary>
+    internal const int BatchTreeMaxDepth = 256;
 
     /// <summary>Elements of C up to which <see cref="BatchTreeApplies"/> (64 KB of float32: the leaves' C stays in L2).</summary>
     internal const int BatchTreeMaxOutput = 16384;

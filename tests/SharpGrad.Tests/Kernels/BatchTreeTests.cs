@@ -171,14 +171,17 @@ public class BatchTreeTests
 
     /// <summary>
     /// <c>C = Aᵀ B</c> over a batch k (Linear's weight gradient gᵀ x) with a small output: the property, with odd k too,
-    /// and the sum against float64. An output past <see cref="Gemm.BatchTreeMaxOutput"/> keeps one pass over k (the
-    /// MLP's large layers), which has no such property: checked, so the test can tell.
+    /// and the sum against float64. An output past <see cref="Gemm.BatchTreeMaxOutput"/> (the MLP's large layers) or
+    /// with more than <see cref="Gemm.BatchTreeMaxRows"/> rows, and a depth past <see cref="Gemm.BatchTreeMaxDepth"/>,
+    /// keep one pass over k, which has no such property: checked, so the test can tell.
     /// </summary>
     [Theory]
     [InlineData(64, 10, 144)]
     [InlineData(48, 10, 128)]
     [InlineData(37, 12, 40)]
     [InlineData(64, 128, 256)]
+    [InlineData(64, 32, 128)]
+    [InlineData(512, 10, 64)]
     public void SmallTransposedProductOverABatchIsItsInterleavedHalvesSummed(int k, int m, int n)
     {
         var rng = new Random(k * 7 + m + n);
@@ -194,7 +197,7 @@ public class BatchTreeTests
         float[] expected = Added(Product(Pick(a, k, m, 0), Pick(b, k, n, 0), evens), Product(Pick(a, k, m, 1), Pick(b, k, n, 1), k - evens));
         float[] whole = Product(a, b, k);
         bool tree = Gemm.BatchTreeApplies(true, false, m, n, k, n);
-        Assert.Equal((long)m * n <= Gemm.BatchTreeMaxOutput, tree);
+        Assert.Equal((long)m * n <= Gemm.BatchTreeMaxOutput && m <= Gemm.BatchTreeMaxRows && k <= Gemm.BatchTreeMaxDepth, tree);
         if (tree) Assert.Equal(expected, whole);
         else Assert.NotEqual(expected, whole);
         for (int i = 0; i < m; i++)

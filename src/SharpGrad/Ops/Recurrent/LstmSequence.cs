@@ -466,14 +466,16 @@ namespace SharpGrad.Kernels
         /// <summary>
         /// Whether <see cref="Backward"/> forms dW_hh (and db_hh) itself, from gate gradients it packs as it goes: when
         /// the kernel's MR is 8 and the hidden units fill whole NR blocks (so a unit block's gate units are whole strips),
-        /// and when Gemm.Multiply would run both products on these same packed kernels (not its direct small loops), so
-        /// that the result is bit for bit the one the two products give.
+        /// and when Gemm.Multiply would run both products on these same packed kernels (not its direct small loops, nor, for
+        /// a small dW_hh, its interleaved batch tree over k: <see cref="Gemm.BatchTreeApplies"/>), so that the result is
+        /// bit for bit the one the two products give.
         /// </summary>
         internal static bool PacksWeightGrad(int seq, int batch, int hidden)
         {
             int g4 = 4 * hidden, rest = (seq - 1) * batch;
             return TK.MR == 8 && hidden % TK.NR == 0 && seq > 0 && batch > 0 && (long)g4 * seq * batch <= int.MaxValue / 2
-                && (rest == 0 || !Gemm.IsSmall(true, false, g4, hidden, rest)) && !Gemm.IsSmall(true, false, g4, hidden, batch);
+                && (rest == 0 || (!Gemm.IsSmall(true, false, g4, hidden, rest) && !Gemm.BatchTreeApplies(true, false, g4, hidden, rest, hidden)))
+                && !Gemm.IsSmall(true, false, g4, hidden, batch);
         }
 
         /// <summary>Drops the pointers into the caller's pinned arrays once the call is over.</summary>
