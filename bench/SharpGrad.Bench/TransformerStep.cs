@@ -20,6 +20,8 @@ internal static class TransformerStep
         if (profile && !OpProfile.CompiledIn)
             throw new ArgumentException("--profile 1 needs the library built with -p:SharpGradProfile=true (OpProfile's marks are compiled out otherwise).");
         SharpGrad.Kernels.Gemm.MaxThreads = threads;
+        // --old-nonproduct 1: attention's and LayerNorm's former kernels, for an A/B in one binary (StepPaths).
+        SharpGrad.Kernels.StepPaths.Old = Int("old-nonproduct", 0) != 0;
         const int k = 16, b = 64;
         const ulong seed = 0;
         var data = CharLmData.Load(options.GetValueOrDefault("data", "/usr/share/dict/american-english"), seed);

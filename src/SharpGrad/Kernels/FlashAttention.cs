@@ -131,6 +131,7 @@ internal static class FlashAttention
     /// </summary>
     private static void Transpose16(ref float src, int stride, int rows, ref float dst)
     {
+        if (!StepPaths.Old) { Transpose16InRegisters(ref src, stride, rows, ref dst); return; }
         Span<Vector512<float>> x = stackalloc Vector512<float>[16];
         for (int r = 0; r < 16; r++) x[r] = r < rows ? Vector512.LoadUnsafe(ref src, (nuint)(r * stride)) : Vector512<float>.Zero;
         for (int b = 8; b > 0; b >>= 1)
@@ -146,6 +147,49 @@ internal static class FlashAttention
             }
         }
         for (int r = 0; r < 16; r++) x[r].StoreUnsafe(ref dst, (nuint)(r * 16));
+    }
+
+    /// <summary>
+    /// <see cref="Transpose16"/> with the sixteen rows in sixteen locals (registers) rather than a stack array each round
+    /// loads and stores: the same permutes in the same rounds, the same result.
+    /// </summary>
+    private static void Transpose16InRegisters(ref float src, int stride, int rows, ref float dst)
+    {
+        Vector512<float> x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15;
+        Vector512<float> y0, y1, y2, y3, y4, y5, y6, y7, y8, y9, y10, y11, y12, y13, y14, y15;
+        Vector512<int> lo, hi;
+        x0 = Load(ref src, 0, stride, rows); x1 = Load(ref src, 1, stride, rows); x2 = Load(ref src, 2, stride, rows); x3 = Load(ref src, 3, stride, rows);
+        x4 = Load(ref src, 4, stride, rows); x5 = Load(ref src, 5, stride, rows); x6 = Load(ref src, 6, stride, rows); x7 = Load(ref src, 7, stride, rows);
+        x8 = Load(ref src, 8, stride, rows); x9 = Load(ref src, 9, stride, rows); x10 = Load(ref src, 10, stride, rows); x11 = Load(ref src, 11, stride, rows);
+        x12 = Load(ref src, 12, stride, rows); x13 = Load(ref src, 13, stride, rows); x14 = Load(ref src, 14, stride, rows); x15 = Load(ref src, 15, stride, rows);
+        (lo, hi) = TransposeIndices(8);
+        y0 = Avx512F.PermuteVar16x32x2(x0, lo, x8); y8 = Avx512F.PermuteVar16x32x2(x0, hi, x8); y1 = Avx512F.PermuteVar16x32x2(x1, lo, x9); y9 = Avx512F.PermuteVar16x32x2(x1, hi, x9);
+        y2 = Avx512F.PermuteVar16x32x2(x2, lo, x10); y10 = Avx512F.PermuteVar16x32x2(x2, hi, x10); y3 = Avx512F.PermuteVar16x32x2(x3, lo, x11); y11 = Avx512F.PermuteVar16x32x2(x3, hi, x11);
+        y4 = Avx512F.PermuteVar16x32x2(x4, lo, x12); y12 = Avx512F.PermuteVar16x32x2(x4, hi, x12); y5 = Avx512F.PermuteVar16x32x2(x5, lo, x13); y13 = Avx512F.PermuteVar16x32x2(x5, hi, x13);
+        y6 = Avx512F.PermuteVar16x32x2(x6, lo, x14); y14 = Avx512F.PermuteVar16x32x2(x6, hi, x14); y7 = Avx512F.PermuteVar16x32x2(x7, lo, x15); y15 = Avx512F.PermuteVar16x32x2(x7, hi, x15);
+        (lo, hi) = TransposeIndices(4);
+        x0 = Avx512F.PermuteVar16x32x2(y0, lo, y4); x4 = Avx512F.PermuteVar16x32x2(y0, hi, y4); x1 = Avx512F.PermuteVar16x32x2(y1, lo, y5); x5 = Avx512F.PermuteVar16x32x2(y1, hi, y5);
+        x2 = Avx512F.PermuteVar16x32x2(y2, lo, y6); x6 = Avx512F.PermuteVar16x32x2(y2, hi, y6); x3 = Avx512F.PermuteVar16x32x2(y3, lo, y7); x7 = Avx512F.PermuteVar16x32x2(y3, hi, y7);
+        x8 = Avx512F.PermuteVar16x32x2(y8, lo, y12); x12 = Avx512F.PermuteVar16x32x2(y8, hi, y12); x9 = Avx512F.PermuteVar16x32x2(y9, lo, y13); x13 = Avx512F.PermuteVar16x32x2(y9, hi, y13);
+        x10 = Avx512F.PermuteVar16x32x2(y10, lo, y14); x14 = Avx512F.PermuteVar16x32x2(y10, hi, y14); x11 = Avx512F.PermuteVar16x32x2(y11, lo, y15); x15 = Avx512F.PermuteVar16x32x2(y11, hi, y15);
+        (lo, hi) = TransposeIndices(2);
+        y0 = Avx512F.PermuteVar16x32x2(x0, lo, x2); y2 = Avx512F.PermuteVar16x32x2(x0, hi, x2); y1 = Avx512F.PermuteVar16x32x2(x1, lo, x3); y3 = Avx512F.PermuteVar16x32x2(x1, hi, x3);
+        y4 = Avx512F.PermuteVar16x32x2(x4, lo, x6); y6 = Avx512F.PermuteVar16x32x2(x4, hi, x6); y5 = Avx512F.PermuteVar16x32x2(x5, lo, x7); y7 = Avx512F.PermuteVar16x32x2(x5, hi, x7);
+        y8 = Avx512F.PermuteVar16x32x2(x8, lo, x10); y10 = Avx512F.PermuteVar16x32x2(x8, hi, x10); y9 = Avx512F.PermuteVar16x32x2(x9, lo, x11); y11 = Avx512F.PermuteVar16x32x2(x9, hi, x11);
+        y12 = Avx512F.PermuteVar16x32x2(x12, lo, x14); y14 = Avx512F.PermuteVar16x32x2(x12, hi, x14); y13 = Avx512F.PermuteVar16x32x2(x13, lo, x15); y15 = Avx512F.PermuteVar16x32x2(x13, hi, x15);
+        (lo, hi) = TransposeIndices(1);
+        x0 = Avx512F.PermuteVar16x32x2(y0, lo, y1); x1 = Avx512F.PermuteVar16x32x2(y0, hi, y1); x2 = Avx512F.PermuteVar16x32x2(y2, lo, y3); x3 = Avx512F.PermuteVar16x32x2(y2, hi, y3);
+        x4 = Avx512F.PermuteVar16x32x2(y4, lo, y5); x5 = Avx512F.PermuteVar16x32x2(y4, hi, y5); x6 = Avx512F.PermuteVar16x32x2(y6, lo, y7); x7 = Avx512F.PermuteVar16x32x2(y6, hi, y7);
+        x8 = Avx512F.PermuteVar16x32x2(y8, lo, y9); x9 = Avx512F.PermuteVar16x32x2(y8, hi, y9); x10 = Avx512F.PermuteVar16x32x2(y10, lo, y11); x11 = Avx512F.PermuteVar16x32x2(y10, hi, y11);
+        x12 = Avx512F.PermuteVar16x32x2(y12, lo, y13); x13 = Avx512F.PermuteVar16x32x2(y12, hi, y13); x14 = Avx512F.PermuteVar16x32x2(y14, lo, y15); x15 = Avx512F.PermuteVar16x32x2(y14, hi, y15);
+        x0.StoreUnsafe(ref dst, 0); x1.StoreUnsafe(ref dst, 16); x2.StoreUnsafe(ref dst, 32); x3.StoreUnsafe(ref dst, 48);
+        x4.StoreUnsafe(ref dst, 64); x5.StoreUnsafe(ref dst, 80); x6.StoreUnsafe(ref dst, 96); x7.StoreUnsafe(ref dst, 112);
+        x8.StoreUnsafe(ref dst, 128); x9.StoreUnsafe(ref dst, 144); x10.StoreUnsafe(ref dst, 160); x11.StoreUnsafe(ref dst, 176);
+        x12.StoreUnsafe(ref dst, 192); x13.StoreUnsafe(ref dst, 208); x14.StoreUnsafe(ref dst, 224); x15.StoreUnsafe(ref dst, 240);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector512<float> Load(ref float src, int r, int stride, int rows) =>
+            r < rows ? Vector512.LoadUnsafe(ref src, (nuint)(r * stride)) : Vector512<float>.Zero;
     }
 
     /// <summary>
@@ -191,46 +235,103 @@ internal static class FlashAttention
 
     /// <summary>
     /// <see cref="AccumulateRow{T}"/> for <paramref name="rowCount"/> rows at once: row r reads a from
-    /// <c>a[r·aRowStride + j·aStride]</c> and adds into <c>c[r·cRowStride + i]</c>, all sharing b. Four rows go through
-    /// the vector loop together, so each load of b feeds four independent chains of fused multiply-adds instead of one
-    /// chain waiting on the previous one (the blocks of a short sequence have a single vector per row). Each element is
-    /// still the same chain over j in order as <see cref="AccumulateRow{T}"/>'s: the same bits.
+    /// <c>a[r·aRowStride + j·aStride]</c> and adds into <c>c[r·cRowStride + i]</c>, all sharing b. Eight rows (then four)
+    /// go through the vector loop together, so each load of b feeds eight independent chains of fused multiply-adds
+    /// instead of one chain waiting on the previous one (the blocks of a short sequence have a single vector per row; four
+    /// chains leave the FMA units half idle for their latency). With <paramref name="overwrite"/> the rows of c are
+    /// written, not added to: each chain starts from +0 as it would from a cleared c. Each element is still the same
+    /// chain over j in order as <see cref="AccumulateRow{T}"/>'s: the same bits.
     /// </summary>
     internal static void AccumulateRows<T>(ReadOnlySpan<T> a, int aRowStride, int aStride, int count, ReadOnlySpan<T> b, int bStride,
-        Span<T> c, int cRowStride, int n, int rowCount) where T : unmanaged, IFloatingPointIeee754<T>
+        Span<T> c, int cRowStride, int n, int rowCount, bool overwrite = false) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int r = 0;
         if (count > 0 && n > 0)
         {
-            for (; r + 4 <= rowCount; r += 4)
+            int block = StepPaths.Old ? 4 : 8;
+            for (; r + block <= rowCount; r += block)
             {
-                if ((long)(r + 3) * aRowStride + (long)(count - 1) * aStride >= a.Length || (long)(count - 1) * bStride + n > b.Length
-                    || (long)(r + 3) * cRowStride + n > c.Length)
+                if ((long)(r + block - 1) * aRowStride + (long)(count - 1) * aStride >= a.Length || (long)(count - 1) * bStride + n > b.Length
+                    || (long)(r + block - 1) * cRowStride + n > c.Length)
                     throw new ArgumentOutOfRangeException(nameof(n), "AccumulateRows: operands too short.");
                 ref T ra = ref Unsafe.Add(ref MemoryMarshal.GetReference(a), r * aRowStride);
                 ref T rb = ref MemoryMarshal.GetReference(b);
                 ref T rc = ref Unsafe.Add(ref MemoryMarshal.GetReference(c), r * cRowStride);
                 int i = 0;
-                if (Vec512<T>.IsAccelerated) i = Columns4<T, Vec512<T>>(ref ra, aRowStride, aStride, count, ref rb, bStride, ref rc, cRowStride, i, n);
-                if (Vec256<T>.IsAccelerated) i = Columns4<T, Vec256<T>>(ref ra, aRowStride, aStride, count, ref rb, bStride, ref rc, cRowStride, i, n);
-                if (Vec128<T>.IsAccelerated) i = Columns4<T, Vec128<T>>(ref ra, aRowStride, aStride, count, ref rb, bStride, ref rc, cRowStride, i, n);
-                for (int q = 0; q < 4; q++)
-                    for (int ii = i; ii < n; ii++)
-                    {
-                        ref T cq = ref Unsafe.Add(ref rc, q * cRowStride + ii);
-                        T acc = cq;
-                        for (int j = 0; j < count; j++) acc = T.FusedMultiplyAdd(Unsafe.Add(ref ra, q * aRowStride + j * aStride), Unsafe.Add(ref rb, j * bStride + ii), acc);
-                        cq = acc;
-                    }
+                if (block == 8 && Vec512<T>.IsAccelerated) i = Columns8<T, Vec512<T>>(ref ra, aRowStride, aStride, count, ref rb, bStride, ref rc, cRowStride, n, overwrite);
+                for (int half = 0; half < block; half += 4)
+                    FourRows(ref Unsafe.Add(ref ra, half * aRowStride), aRowStride, aStride, count, ref rb, bStride,
+                        ref Unsafe.Add(ref rc, half * cRowStride), cRowStride, i, n, overwrite);
             }
         }
         for (; r < rowCount; r++)
+        {
+            if (overwrite) c.Slice(r * cRowStride, n).Clear();
             AccumulateRow(a.Slice(r * aRowStride), aStride, count, b, bStride, c.Slice(r * cRowStride), n);
+        }
+    }
+
+    /// <summary>The columns [i, n) of four rows of <see cref="AccumulateRows{T}"/> (operands checked by the caller).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FourRows<T>(ref T ra, int aRowStride, int aStride, int count, ref T rb, int bStride, ref T rc, int cRowStride, int i, int n, bool overwrite)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (Vec512<T>.IsAccelerated) i = Columns4<T, Vec512<T>>(ref ra, aRowStride, aStride, count, ref rb, bStride, ref rc, cRowStride, i, n, overwrite);
+        if (Vec256<T>.IsAccelerated) i = Columns4<T, Vec256<T>>(ref ra, aRowStride, aStride, count, ref rb, bStride, ref rc, cRowStride, i, n, overwrite);
+        if (Vec128<T>.IsAccelerated) i = Columns4<T, Vec128<T>>(ref ra, aRowStride, aStride, count, ref rb, bStride, ref rc, cRowStride, i, n, overwrite);
+        for (int q = 0; q < 4; q++)
+            for (int ii = i; ii < n; ii++)
+            {
+                ref T cq = ref Unsafe.Add(ref rc, q * cRowStride + ii);
+                T acc = overwrite ? T.Zero : cq;
+                for (int j = 0; j < count; j++) acc = T.FusedMultiplyAdd(Unsafe.Add(ref ra, q * aRowStride + j * aStride), Unsafe.Add(ref rb, j * bStride + ii), acc);
+                cq = acc;
+            }
+    }
+
+    /// <summary>
+    /// The columns [0, n) of eight rows of <see cref="AccumulateRows{T}"/> that fill whole vectors of
+    /// <typeparamref name="TV"/>: eight accumulators, one per row, each the chain over j in order; returns where it stopped.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Columns8<T, TV>(ref T a, int aRowStride, int aStride, int count, ref T b, int bStride, ref T c, int cRowStride, int n, bool overwrite)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        int w = TV.Count, i = 0;
+        nuint cs = (nuint)cRowStride;
+        nint ast = aRowStride;
+        for (; i <= n - w; i += w)
+        {
+            nuint ci = (nuint)i;
+            TV acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7;
+            if (overwrite) acc0 = acc1 = acc2 = acc3 = acc4 = acc5 = acc6 = acc7 = TV.Zero;
+            else
+            {
+                acc0 = TV.Load(ref c, ci); acc1 = TV.Load(ref c, ci + cs); acc2 = TV.Load(ref c, ci + 2 * cs); acc3 = TV.Load(ref c, ci + 3 * cs);
+                acc4 = TV.Load(ref c, ci + 4 * cs); acc5 = TV.Load(ref c, ci + 5 * cs); acc6 = TV.Load(ref c, ci + 6 * cs); acc7 = TV.Load(ref c, ci + 7 * cs);
+            }
+            for (int j = 0; j < count; j++)
+            {
+                TV x = TV.Load(ref b, (nuint)(j * bStride + i));
+                ref T aj = ref Unsafe.Add(ref a, j * aStride);
+                acc0 = TV.FusedMultiplyAdd(TV.Create(aj), x, acc0);
+                acc1 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref aj, ast)), x, acc1);
+                acc2 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref aj, 2 * ast)), x, acc2);
+                acc3 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref aj, 3 * ast)), x, acc3);
+                acc4 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref aj, 4 * ast)), x, acc4);
+                acc5 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref aj, 5 * ast)), x, acc5);
+                acc6 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref aj, 6 * ast)), x, acc6);
+                acc7 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref aj, 7 * ast)), x, acc7);
+            }
+            acc0.Store(ref c, ci); acc1.Store(ref c, ci + cs); acc2.Store(ref c, ci + 2 * cs); acc3.Store(ref c, ci + 3 * cs);
+            acc4.Store(ref c, ci + 4 * cs); acc5.Store(ref c, ci + 5 * cs); acc6.Store(ref c, ci + 6 * cs); acc7.Store(ref c, ci + 7 * cs);
+        }
+        return i;
     }
 
     /// <summary>The columns [i, n) of <see cref="AccumulateRows{T}"/>' four rows that fill whole vectors of <typeparamref name="TV"/>; returns where it stopped.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Columns4<T, TV>(ref T a, int aRowStride, int aStride, int count, ref T b, int bStride, ref T c, int cRowStride, int i, int n)
+    private static int Columns4<T, TV>(ref T a, int aRowStride, int aStride, int count, ref T b, int bStride, ref T c, int cRowStride, int i, int n, bool overwrite)
         where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
     {
         int w = TV.Count;
@@ -238,7 +339,9 @@ internal static class FlashAttention
         for (; i <= n - w; i += w)
         {
             nuint ci = (nuint)i;
-            TV acc0 = TV.Load(ref c, ci), acc1 = TV.Load(ref c, ci + c1), acc2 = TV.Load(ref c, ci + c2), acc3 = TV.Load(ref c, ci + c3);
+            TV acc0, acc1, acc2, acc3;
+            if (overwrite) acc0 = acc1 = acc2 = acc3 = TV.Zero;
+            else { acc0 = TV.Load(ref c, ci); acc1 = TV.Load(ref c, ci + c1); acc2 = TV.Load(ref c, ci + c2); acc3 = TV.Load(ref c, ci + c3); }
             for (int j = 0; j < count; j++)
             {
                 TV x = TV.Load(ref b, (nuint)(j * bStride + i));
@@ -468,8 +571,9 @@ internal static class FlashAttention
         int w = TV.Count, lq = pr.Lq;
         Transpose(ks, cols, pr.D, pr.KStride, kt, w);
         var sb = s.Slice(0, lq * w);
-        sb.Clear();
-        AccumulateRows(qs, pr.QStride, 1, pr.D, kt, w, sb, w, w, lq);
+        bool overwrite = !StepPaths.Old;
+        if (!overwrite) sb.Clear();
+        AccumulateRows(qs, pr.QStride, 1, pr.D, kt, w, sb, w, w, lq, overwrite);
         var scale = TV.Create(T.CreateTruncating(pr.Scale));
         var negInf = TV.Create(T.NegativeInfinity);
         ref T s0 = ref MemoryMarshal.GetReference(sb);
@@ -545,8 +649,9 @@ internal static class FlashAttention
                 l[r] = rowSum;
                 lse[slice * lq + r] = m + T.Log(rowSum);
             }
-            for (int r = 0; r < lq; r++) os.Slice(r * ost, dv).Clear();
-            AccumulateRows<T>(s, w, 1, cols, v.Slice(pr.VStart(slice)), pr.VStride, os, ost, dv, lq);
+            bool overwrite = !StepPaths.Old;
+            if (!overwrite) for (int r = 0; r < lq; r++) os.Slice(r * ost, dv).Clear();
+            AccumulateRows<T>(s, w, 1, cols, v.Slice(pr.VStart(slice)), pr.VStride, os, ost, dv, lq, overwrite);
             for (int r = 0; r < lq; r++)
             {
                 var orow = os.Slice(r * ost, dv);
@@ -580,8 +685,9 @@ internal static class FlashAttention
             ReadOnlySpan<T> qs = q.Slice(qStart), ks = k.Slice(kStart), vs = v.Slice(vStart), os = o.Slice(oStart), gos = go.Slice(oStart);
             SmallScores(pr, slice, qs, ks, mask, cols, kt, s, lanes);
             Transpose(vs, cols, dv, vst, vt, w);
-            ds.AsSpan().Clear();
-            AccumulateRows<T>(gos, ost, 1, dv, vt, w, ds, w, w, lq); // dO Vᵀ
+            bool overwrite = !StepPaths.Old; // write the products' rows rather than clear them and add
+            if (!overwrite) ds.AsSpan().Clear();
+            AccumulateRows<T>(gos, ost, 1, dv, vt, w, ds, w, w, lq, overwrite); // dO Vᵀ
             ref T s0 = ref MemoryMarshal.GetReference(s.AsSpan());
             ref T ds0 = ref MemoryMarshal.GetReference(ds.AsSpan());
             for (int r = 0; r < lq; r++)
@@ -611,17 +717,24 @@ internal static class FlashAttention
                 else ((TV.Load(ref ds0, at) - TV.Create(delta)) * TV.Load(ref s0, at) * scale).Store(ref ds0, at);
             }
             Span<T> gqs = gq.Slice(qStart), gks = gk.Slice(kStart), gvs = gv.Slice(vStart);
-            ClearGradients(pr, gqs, gks, gvs);
-            AccumulateRows<T>(s, 1, w, lq, gos, ost, gvs, vst, dv, cols); // dV += (P∘Z)ᵀ dO
-            AccumulateRows<T>(ds, 1, w, lq, qs, qst, gks, kst, d, cols); // dK += dSᵀ Q
-            AccumulateRows<T>(ds, w, 1, cols, ks, kst, gqs, qst, d, lq); // dQ += dS K
+            if (!overwrite) ClearGradients(pr, gqs, gks, gvs);
+            else ClearKeyGradients(pr, gks, gvs, cols); // the keys past the causal limit get no product
+            AccumulateRows<T>(s, 1, w, lq, gos, ost, gvs, vst, dv, cols, overwrite); // dV += (P∘Z)ᵀ dO
+            AccumulateRows<T>(ds, 1, w, lq, qs, qst, gks, kst, d, cols, overwrite); // dK += dSᵀ Q
+            AccumulateRows<T>(ds, w, 1, cols, ks, kst, gqs, qst, d, lq, overwrite); // dQ += dS K
         }
+    }
+
+    /// <summary>Zeroes one slice's rows of the key and value gradients from key <paramref name="from"/> on.</summary>
+    private static void ClearKeyGradients<T>(in Problem pr, Span<T> gks, Span<T> gvs, int from) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int r = from; r < pr.Lk; r++) { gks.Slice(r * pr.KStride, pr.D).Clear(); gvs.Slice(r * pr.VStride, pr.Dv).Clear(); }
     }
 
     /// <summary>Zeroes one slice's rows of the three gradients (they are accumulated into).</summary>
     private static void ClearGradients<T>(in Problem pr, Span<T> gqs, Span<T> gks, Span<T> gvs) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int r = 0; r < pr.Lq; r++) gqs.Slice(r * pr.QStride, pr.D).Clear();
-        for (int r = 0; r < pr.Lk; r++) { gks.Slice(r * pr.KStride, pr.D).Clear(); gvs.Slice(r * pr.VStride, pr.Dv).Clear(); }
+        ClearKeyGradients(pr, gks, gvs, 0);
     }
 }

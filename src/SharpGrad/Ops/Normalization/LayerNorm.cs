@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Numerics.Tensors;
 using SharpGrad.Kernels;
 using F = SharpGrad.NN.Functional;
@@ -73,7 +75,9 @@ namespace SharpGrad.NN
                 int n = width;
                 double e = eps;
                 double[] means = mean, rstds = rstd;
-                RangeWork.Run(rows, (long)rows * n, (first, last) => LayerNormRows(xs, ws, bs, ys, n, e, means, rstds, first, last));
+                if (RowVectors<T>())
+                    RangeWork.Run(rows, (long)rows * n, (first, last) => LayerNormRowsInRegisters(xs, ws, bs, ys, n, e, means, rstds, first, last));
+                else RangeWork.Run(rows, (long)rows * n, (first, last) => LayerNormRows(xs, ws, bs, ys, n, e, means, rstds, first, last));
             }
         }
 
@@ -109,14 +113,24 @@ namespace SharpGrad.NN
                 T[]? ws = w?.Array<T>(), dxs = dx?.Array<T>(), dws = dw?.Array<T>(), dbs = db?.Array<T>();
                 int n = width;
                 double[] means = mean, rstds = rstd;
-                if (dxs is not null)
+                bool vectors = RowVectors<T>();
+                if (dxs is not null && vectors)
+                    RangeWork.Run(rows, (long)rows * n * 2, (first, last) => LayerNormInputGradRowsInRegisters(xs, ws, gs, dxs, n, means, rstds, first, last));
+                else if (dxs is not null)
                     RangeWork.Run(rows, (long)rows * n * 2, (first, last) => LayerNormInputGradRows(xs, ws, gs, dxs, n, means, rstds, first, last));
                 if (dws is not null || dbs is not null)
                 {
                     // Split by columns: each column's sum over the rows keeps its order, whoever computes it.
                     int chunks = (n + AffineGradColumns - 1) / AffineGradColumns, count = rows;
                     RangeWork.Run(chunks, (long)count * n * 2, (first, last) =>
-                        LayerNormAffineGrad(xs, gs, dws, dbs, count, n, means, rstds, first * AffineGradColumns, Math.Min(n, last * AffineGradColumns)));
+                    {
+                        for (int chunk = first; chunk < last; chunk++)
+                        {
+                            int c0 = chunk * AffineGradColumns, c1 = Math.Min(n, c0 + AffineGradColumns);
+                            if (vectors && c1 - c0 == AffineGradColumns) LayerNormAffineGradInRegisters(xs, gs, dws, dbs, count, n, means, rstds, c0);
+                            else LayerNormAffineGrad(xs, gs, dws, dbs, count, n, means, rstds, c0, c1);
+                        }
+                    });
                 }
             }
         }
@@ -153,7 +167,7 @@ namespace SharpGrad.NN
         /// deterministic, and the same bits however the columns are shared out).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void LayerNormAffineGrad<T>(T[] xs, T[] gs, T[]? dws, T[]? dbs, int rows, int n, double[] means, double[] rstds, int c0, int c1)
+        internal static void LayerNormAffineGrad<T>(T[] xs, T[] gs, T[]? dws, T[]? dbs, int rows, int n, double[] means, double[] rstds, int c0, int c1)
             where T : unmanaged, IFloatingPointIeee754<T>
         {
             int w = c1 - c0;
@@ -168,6 +182,214 @@ namespace SharpGrad.NN
                 TensorPrimitives.Subtract(xs.AsSpan(r * n + c0, w), T.CreateTruncating(means[r]), xh);
                 TensorPrimitives.Multiply(xh, T.CreateTruncating(rstds[r]), xh);
                 TensorPrimitives.MultiplyAdd(grow, xh, dw, dw);
+            }
+        }
+
+        /// <summary>
+        /// Whether the one-pass row kernels below run: 512-bit vectors of <typeparamref name="T"/> in hardware (and
+        /// <see cref="StepPaths.Old"/> unset). They replace a row's chain of TensorPrimitives calls (eight in the input
+        /// gradient, each a call and a dispatch on a row of a few hundred elements) by loops over the row in registers.
+        /// </summary>
+        private static bool RowVectors<T>() where T : unmanaged => !StepPaths.Old && Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported;
+
+        /// <summary>
+        /// <c>Σ f(i)</c> over a row of n elements: vectors of 512 bits into two accumulators (even and odd vectors), these
+        /// added, the lanes summed by <see cref="Vector512.Sum{T}(Vector512{T})"/>, then the scalar tail in order. A fixed
+        /// order for a given n, whatever the row's address (TensorPrimitives' sums align to the address first).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static T RowSum<T, TTerm>(TTerm term, int n) where T : unmanaged, IFloatingPointIeee754<T> where TTerm : struct, IRowTerm<T>, allows ref struct
+        {
+            int w = Vector512<T>.Count, i = 0;
+            Vector512<T> a0 = Vector512<T>.Zero, a1 = Vector512<T>.Zero;
+            for (; i <= n - 2 * w; i += 2 * w) { a0 += term.Vector(i); a1 += term.Vector(i + w); }
+            if (i <= n - w) { a0 += term.Vector(i); i += w; }
+            T sum = Vector512.Sum(a0 + a1);
+            for (; i < n; i++) sum += term.Scalar(i);
+            return sum;
+        }
+
+        /// <summary>One term of <see cref="RowSum{T, TTerm}"/>: the lanes from element i on, or element i alone.</summary>
+        private interface IRowTerm<T> where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            Vector512<T> Vector(int i);
+            T Scalar(int i);
+        }
+
+        /// <summary>x[i].</summary>
+        private readonly ref struct RowValues<T>(ref T x) : IRowTerm<T> where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            private readonly ref T x = ref x;
+            public Vector512<T> Vector(int i) => Vector512.LoadUnsafe(ref x, (nuint)i);
+            public T Scalar(int i) => Unsafe.Add(ref x, i);
+        }
+
+        /// <summary>(x[i] − m)², the squared deviation.</summary>
+        private readonly ref struct RowSquaredDeviations<T>(ref T x, T m) : IRowTerm<T> where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            private readonly ref T x = ref x;
+            public Vector512<T> Vector(int i) { var d = Vector512.LoadUnsafe(ref x, (nuint)i) - Vector512.Create(m); return d * d; }
+            public T Scalar(int i) { T d = Unsafe.Add(ref x, i) - m; return d * d; }
+        }
+
+        /// <summary>ĝ[i] = g[i] · w[i] (g[i] without a weight).</summary>
+        private readonly ref struct RowWeightedGrad<T>(ref T g, ref T w, bool weighted) : IRowTerm<T> where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            private readonly ref T g = ref g, w = ref w;
+            public Vector512<T> Vector(int i) => weighted ? Vector512.LoadUnsafe(ref g, (nuint)i) * Vector512.LoadUnsafe(ref w, (nuint)i) : Vector512.LoadUnsafe(ref g, (nuint)i);
+            public T Scalar(int i) => weighted ? Unsafe.Add(ref g, i) * Unsafe.Add(ref w, i) : Unsafe.Add(ref g, i);
+        }
+
+        /// <summary>ĝ[i] · x̂[i], x̂ = (x − m) · s.</summary>
+        private readonly ref struct RowGradTimesNormalized<T>(ref T g, ref T w, bool weighted, ref T x, T m, T s) : IRowTerm<T> where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            private readonly ref T g = ref g, w = ref w, x = ref x;
+            public Vector512<T> Vector(int i) =>
+                new RowWeightedGrad<T>(ref g, ref w, weighted).Vector(i) * ((Vector512.LoadUnsafe(ref x, (nuint)i) - Vector512.Create(m)) * Vector512.Create(s));
+            public T Scalar(int i) => new RowWeightedGrad<T>(ref g, ref w, weighted).Scalar(i) * ((Unsafe.Add(ref x, i) - m) * s);
+        }
+
+        /// <summary>
+        /// <see cref="LayerNormRows{T}"/> with each row's sums in registers (<see cref="RowSum{T, TTerm}"/>): the mean, the
+        /// sum of squared deviations (a second read of the row, in L1), then the output row <c>(x − m) · s · w + b</c>
+        /// with the same elementwise operations as before. Only the two sums' order differs from the TensorPrimitives path.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void LayerNormRowsInRegisters<T>(T[] xs, T[]? ws, T[]? bs, T[] ys, int n, double eps, double[] means, double[] rstds, int first, int last)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            T count = T.CreateTruncating(n), e = T.CreateTruncating(eps);
+            int w = Vector512<T>.Count;
+            ref T w0 = ref ws is null ? ref Unsafe.NullRef<T>() : ref MemoryMarshal.GetArrayDataReference(ws);
+            ref T b0 = ref bs is null ? ref Unsafe.NullRef<T>() : ref MemoryMarshal.GetArrayDataReference(bs);
+            bool hasW = ws is not null, hasB = bs is not null;
+            if ((hasW && ws!.Length < n) || (hasB && bs!.Length < n) || (long)last * n > xs.Length || (long)last * n > ys.Length)
+                throw new ArgumentOutOfRangeException(nameof(n), "LayerNorm: operands too short.");
+            for (int r = first; r < last; r++)
+            {
+                ref T x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(xs), r * n);
+                ref T y = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ys), r * n);
+                T m = RowSum<T, RowValues<T>>(new RowValues<T>(ref x), n) / count;
+                T variance = RowSum<T, RowSquaredDeviations<T>>(new RowSquaredDeviations<T>(ref x, m), n) / count;
+                T s = T.One / T.Sqrt(variance + e);
+                int i = 0;
+                for (; i <= n - w; i += w)
+                {
+                    var v = (Vector512.LoadUnsafe(ref x, (nuint)i) - Vector512.Create(m)) * Vector512.Create(s);
+                    if (hasW) v *= Vector512.LoadUnsafe(ref w0, (nuint)i);
+                    if (hasB) v += Vector512.LoadUnsafe(ref b0, (nuint)i);
+                    v.StoreUnsafe(ref y, (nuint)i);
+                }
+                for (; i < n; i++)
+                {
+                    T v = (Unsafe.Add(ref x, i) - m) * s;
+                    if (hasW) v *= Unsafe.Add(ref w0, i);
+                    if (hasB) v += Unsafe.Add(ref b0, i);
+                    Unsafe.Add(ref y, i) = v;
+                }
+                means[r] = double.CreateTruncating(m);
+                rstds[r] = double.CreateTruncating(s);
+            }
+        }
+
+        /// <summary>
+        /// <see cref="LayerNormInputGradRows{T}"/> in two sweeps of a row in registers (the row stays in L1): the sums
+        /// <c>Σ ĝ</c> and <c>Σ ĝ x̂</c> (<see cref="RowSum{T, TTerm}"/>), then <c>dx = (x̂ · (−c) + ĝ − a) · s</c> with the
+        /// same elementwise operations as before, x̂ and ĝ recomputed rather than stored. Only the sums' order differs.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void LayerNormInputGradRowsInRegisters<T>(T[] xs, T[]? ws, T[] gs, T[] dxs, int n, double[] means, double[] rstds, int first, int last)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            T count = T.CreateTruncating(n);
+            int w = Vector512<T>.Count;
+            bool weighted = ws is not null;
+            ref T w0 = ref weighted ? ref MemoryMarshal.GetArrayDataReference(ws!) : ref Unsafe.NullRef<T>();
+            if ((weighted && ws!.Length < n) || (long)last * n > xs.Length || (long)last * n > gs.Length || (long)last * n > dxs.Length)
+                throw new ArgumentOutOfRangeException(nameof(n), "LayerNorm: operands too short.");
+            for (int r = first; r < last; r++)
+            {
+                T m = T.CreateTruncating(means[r]), s = T.CreateTruncating(rstds[r]);
+                ref T x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(xs), r * n);
+                ref T g = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(gs), r * n);
+                ref T dx = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(dxs), r * n);
+                var gh = new RowWeightedGrad<T>(ref g, ref w0, weighted);
+                T a = RowSum<T, RowWeightedGrad<T>>(gh, n) / count;
+                T c = RowSum<T, RowGradTimesNormalized<T>>(new RowGradTimesNormalized<T>(ref g, ref w0, weighted, ref x, m, s), n) / count;
+                int i = 0;
+                for (; i <= n - w; i += w)
+                {
+                    var xh = (Vector512.LoadUnsafe(ref x, (nuint)i) - Vector512.Create(m)) * Vector512.Create(s);
+                    (((xh * Vector512.Create(-c)) + gh.Vector(i) - Vector512.Create(a)) * Vector512.Create(s)).StoreUnsafe(ref dx, (nuint)i);
+                }
+                for (; i < n; i++)
+                {
+                    T xh = (Unsafe.Add(ref x, i) - m) * s;
+                    Unsafe.Add(ref dx, i) = (xh * -c + gh.Scalar(i) - a) * s;
+                }
+            }
+        }
+
+        /// <summary>
+        /// <see cref="LayerNormAffineGrad{T}"/> for <see cref="AffineGradColumns"/> columns from <paramref name="c0"/> with
+        /// the column sums in registers across the rows: the same operations in the same order (row after row,
+        /// <c>dw = g · x̂ + dw</c>, <c>db = db + g</c>), so the same bits.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        internal static void LayerNormAffineGradInRegisters<T>(T[] xs, T[] gs, T[]? dws, T[]? dbs, int rows, int n, double[] means, double[] rstds, int c0)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            const int columns = AffineGradColumns;
+            int w = Vector512<T>.Count, vectors = columns / w;
+            if (vectors is < 1 or > 4 || columns % w != 0 || (long)(rows - 1) * n + c0 + columns > Math.Min(xs.Length, gs.Length)
+                || (dws is not null && dws.Length < c0 + columns) || (dbs is not null && dbs.Length < c0 + columns))
+            {
+                LayerNormAffineGrad(xs, gs, dws, dbs, rows, n, means, rstds, c0, c0 + columns);
+                return;
+            }
+            Span<Vector512<T>> sums = stackalloc Vector512<T>[8]; // dw's vectors, then db's
+            sums.Clear();
+            ref T x0 = ref MemoryMarshal.GetArrayDataReference(xs);
+            ref T g0 = ref MemoryMarshal.GetArrayDataReference(gs);
+            Vector512<T> dw0 = default, dw1 = default, db0 = default, db1 = default;
+            bool two = vectors >= 2;
+            if (vectors <= 2)
+            {
+                // The float32 case (two vectors of 16): the four sums stay in registers for the whole column strip.
+                for (int r = 0; r < rows; r++)
+                {
+                    nuint at = (nuint)((long)r * n + c0);
+                    var g1 = Vector512.LoadUnsafe(ref g0, at);
+                    var g2 = two ? Vector512.LoadUnsafe(ref g0, at + (nuint)w) : default;
+                    db0 += g1;
+                    if (two) db1 += g2;
+                    if (dws is null) continue;
+                    var m = Vector512.Create(T.CreateTruncating(means[r]));
+                    var s = Vector512.Create(T.CreateTruncating(rstds[r]));
+                    dw0 = g1 * ((Vector512.LoadUnsafe(ref x0, at) - m) * s) + dw0;
+                    if (two) dw1 = g2 * ((Vector512.LoadUnsafe(ref x0, at + (nuint)w) - m) * s) + dw1;
+                }
+                sums[0] = dw0; sums[1] = dw1; sums[4] = db0; sums[5] = db1;
+            }
+            else
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    nuint at = (nuint)((long)r * n + c0);
+                    var m = Vector512.Create(T.CreateTruncating(means[r]));
+                    var s = Vector512.Create(T.CreateTruncating(rstds[r]));
+                    for (int v = 0; v < vectors; v++)
+                    {
+                        var gv = Vector512.LoadUnsafe(ref g0, at + (nuint)(v * w));
+                        sums[4 + v] += gv;
+                        if (dws is not null) sums[v] = gv * ((Vector512.LoadUnsafe(ref x0, at + (nuint)(v * w)) - m) * s) + sums[v];
+                    }
+                }
+            }
+            for (int v = 0; v < vectors; v++)
+            {
+                if (dws is not null) sums[v].StoreUnsafe(ref dws[c0], (nuint)(v * w));
+                if (dbs is not null) sums[4 + v].StoreUnsafe(ref dbs[c0], (nuint)(v * w));
             }
         }
     }
