@@ -299,7 +299,7 @@ internal static class FlashAttention
     {
         int w = TV.Count, i = 0;
         nuint cs = (nuint)cRowStride;
-        nint ast = aRowStride;
+        nint ast = aRowStride, a2 = 2 * ast, a3 = 3 * ast;
         for (; i <= n - w; i += w)
         {
             nuint ci = (nuint)i;
@@ -310,18 +310,24 @@ internal static class FlashAttention
                 acc0 = TV.Load(ref c, ci); acc1 = TV.Load(ref c, ci + cs); acc2 = TV.Load(ref c, ci + 2 * cs); acc3 = TV.Load(ref c, ci + 3 * cs);
                 acc4 = TV.Load(ref c, ci + 4 * cs); acc5 = TV.Load(ref c, ci + 5 * cs); acc6 = TV.Load(ref c, ci + 6 * cs); acc7 = TV.Load(ref c, ci + 7 * cs);
             }
+            // Running references to row 0's and row 4's a and to b's row j; the other rows at fixed offsets.
+            ref T aj = ref a;
+            ref T ak = ref Unsafe.Add(ref a, 4 * ast);
+            ref T bj = ref Unsafe.Add(ref b, i);
             for (int j = 0; j < count; j++)
             {
-                TV x = TV.Load(ref b, (nuint)(j * bStride + i));
-                ref T aj = ref Unsafe.Add(ref a, j * aStride);
+                TV x = TV.Load(ref bj, 0);
                 acc0 = TV.FusedMultiplyAdd(TV.Create(aj), x, acc0);
                 acc1 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref aj, ast)), x, acc1);
-                acc2 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref aj, 2 * ast)), x, acc2);
-                acc3 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref aj, 3 * ast)), x, acc3);
-                acc4 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref aj, 4 * ast)), x, acc4);
-                acc5 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref aj, 5 * ast)), x, acc5);
-                acc6 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref aj, 6 * ast)), x, acc6);
-                acc7 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref aj, 7 * ast)), x, acc7);
+                acc2 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref aj, a2)), x, acc2);
+                acc3 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref aj, a3)), x, acc3);
+                acc4 = TV.FusedMultiplyAdd(TV.Create(ak), x, acc4);
+                acc5 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref ak, ast)), x, acc5);
+                acc6 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref ak, a2)), x, acc6);
+                acc7 = TV.FusedMultiplyAdd(TV.Create(Unsafe.Add(ref ak, a3)), x, acc7);
+                aj = ref Unsafe.Add(ref aj, aStride);
+                ak = ref Unsafe.Add(ref ak, aStride);
+                bj = ref Unsafe.Add(ref bj, bStride);
             }
             acc0.Store(ref c, ci); acc1.Store(ref c, ci + cs); acc2.Store(ref c, ci + 2 * cs); acc3.Store(ref c, ci + 3 * cs);
             acc4.Store(ref c, ci + 4 * cs); acc5.Store(ref c, ci + 5 * cs); acc6.Store(ref c, ci + 6 * cs); acc7.Store(ref c, ci + 7 * cs);

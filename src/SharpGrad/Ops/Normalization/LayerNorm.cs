@@ -193,64 +193,26 @@ namespace SharpGrad.NN
         private static bool RowVectors<T>() where T : unmanaged => !StepPaths.Old && Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported;
 
         /// <summary>
-        /// <c>Σ f(i)</c> over a row of n elements: vectors of 512 bits into two accumulators (even and odd vectors), these
-        /// added, the lanes summed by <see cref="Vector512.Sum{T}(Vector512{T})"/>, then the scalar tail in order. A fixed
-        /// order for a given n, whatever the row's address (TensorPrimitives' sums align to the address first).
+        /// The row sums of the one-pass kernels: 512-bit vectors go into two accumulators (even and odd vectors, plus one
+        /// more vector into the even one), which are added and their lanes summed by <see cref="Vector512.Sum{T}(Vector512{T})"/>;
+        /// the scalar tail is then added in order. A fixed order for a given n, whatever the row's address
+        /// (TensorPrimitives' sums align to the address first).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static T RowSum<T, TTerm>(TTerm term, int n) where T : unmanaged, IFloatingPointIeee754<T> where TTerm : struct, IRowTerm<T>, allows ref struct
-        {
-            int w = Vector512<T>.Count, i = 0;
-            Vector512<T> a0 = Vector512<T>.Zero, a1 = Vector512<T>.Zero;
-            for (; i <= n - 2 * w; i += 2 * w) { a0 += term.Vector(i); a1 += term.Vector(i + w); }
-            if (i <= n - w) { a0 += term.Vector(i); i += w; }
-            T sum = Vector512.Sum(a0 + a1);
-            for (; i < n; i++) sum += term.Scalar(i);
-            return sum;
-        }
+        private static T Lanes<T>(Vector512<T> even, Vector512<T> odd) where T : unmanaged, IFloatingPointIeee754<T> => Vector512.Sum(even + odd);
 
-        /// <summary>One term of <see cref="RowSum{T, TTerm}"/>: the lanes from element i on, or element i alone.</summary>
-        private interface IRowTerm<T> where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            Vector512<T> Vector(int i);
-            T Scalar(int i);
-        }
+        /// <summary>x̂ = (x − m) · s for the lanes from element i on.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<T> Normalized<T>(ref T x, int i, T m, T s) where T : unmanaged, IFloatingPointIeee754<T> =>
+            (Vector512.LoadUnsafe(ref x, (nuint)i) - Vector512.Create(m)) * Vector512.Create(s);
 
-        /// <summary>x[i].</summary>
-        private readonly ref struct RowValues<T>(ref T x) : IRowTerm<T> where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            private readonly ref T x = ref x;
-            public Vector512<T> Vector(int i) => Vector512.LoadUnsafe(ref x, (nuint)i);
-            public T Scalar(int i) => Unsafe.Add(ref x, i);
-        }
-
-        /// <summary>(x[i] − m)², the squared deviation.</summary>
-        private readonly ref struct RowSquaredDeviations<T>(ref T x, T m) : IRowTerm<T> where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            private readonly ref T x = ref x;
-            public Vector512<T> Vector(int i) { var d = Vector512.LoadUnsafe(ref x, (nuint)i) - Vector512.Create(m); return d * d; }
-            public T Scalar(int i) { T d = Unsafe.Add(ref x, i) - m; return d * d; }
-        }
-
-        /// <summary>ĝ[i] = g[i] · w[i] (g[i] without a weight).</summary>
-        private readonly ref struct RowWeightedGrad<T>(ref T g, ref T w, bool weighted) : IRowTerm<T> where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            private readonly ref T g = ref g, w = ref w;
-            public Vector512<T> Vector(int i) => weighted ? Vector512.LoadUnsafe(ref g, (nuint)i) * Vector512.LoadUnsafe(ref w, (nuint)i) : Vector512.LoadUnsafe(ref g, (nuint)i);
-            public T Scalar(int i) => weighted ? Unsafe.Add(ref g, i) * Unsafe.Add(ref w, i) : Unsafe.Add(ref g, i);
-        }
-
-        /// <summary>ĝ[i] · x̂[i], x̂ = (x − m) · s.</summary>
-        private readonly ref struct RowGradTimesNormalized<T>(ref T g, ref T w, bool weighted, ref T x, T m, T s) : IRowTerm<T> where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            private readonly ref T g = ref g, w = ref w, x = ref x;
-            public Vector512<T> Vector(int i) =>
-                new RowWeightedGrad<T>(ref g, ref w, weighted).Vector(i) * ((Vector512.LoadUnsafe(ref x, (nuint)i) - Vector512.Create(m)) * Vector512.Create(s));
-            public T Scalar(int i) => new RowWeightedGrad<T>(ref g, ref w, weighted).Scalar(i) * ((Unsafe.Add(ref x, i) - m) * s);
-        }
+        /// <summary>ĝ = g · w (g without a weight) for the lanes from element i on.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<T> WeightedGrad<T>(ref T g, ref T w, bool weighted, int i) where T : unmanaged, IFloatingPointIeee754<T> =>
+            weighted ? Vector512.LoadUnsafe(ref g, (nuint)i) * Vector512.LoadUnsafe(ref w, (nuint)i) : Vector512.LoadUnsafe(ref g, (nuint)i);
 
         /// <summary>
-        /// <see cref="LayerNormRows{T}"/> with each row's sums in registers (<see cref="RowSum{T, TTerm}"/>): the mean, the
+        /// <see cref="LayerNormRows{T}"/> with each row's sums in registers (<see cref="Lanes{T}"/>): the mean, the
         /// sum of squared deviations (a second read of the row, in L1), then the output row <c>(x − m) · s · w + b</c>
         /// with the same elementwise operations as before. Only the two sums' order differs from the TensorPrimitives path.
         /// </summary>
@@ -269,10 +231,27 @@ namespace SharpGrad.NN
             {
                 ref T x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(xs), r * n);
                 ref T y = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ys), r * n);
-                T m = RowSum<T, RowValues<T>>(new RowValues<T>(ref x), n) / count;
-                T variance = RowSum<T, RowSquaredDeviations<T>>(new RowSquaredDeviations<T>(ref x, m), n) / count;
-                T s = T.One / T.Sqrt(variance + e);
+                Vector512<T> a0 = Vector512<T>.Zero, a1 = Vector512<T>.Zero;
                 int i = 0;
+                for (; i <= n - 2 * w; i += 2 * w) { a0 += Vector512.LoadUnsafe(ref x, (nuint)i); a1 += Vector512.LoadUnsafe(ref x, (nuint)(i + w)); }
+                if (i <= n - w) { a0 += Vector512.LoadUnsafe(ref x, (nuint)i); i += w; }
+                T sum = Lanes(a0, a1);
+                for (; i < n; i++) sum += Unsafe.Add(ref x, i);
+                T m = sum / count;
+                a0 = a1 = Vector512<T>.Zero;
+                var mv = Vector512.Create(m);
+                for (i = 0; i <= n - 2 * w; i += 2 * w)
+                {
+                    var d0 = Vector512.LoadUnsafe(ref x, (nuint)i) - mv;
+                    var d1 = Vector512.LoadUnsafe(ref x, (nuint)(i + w)) - mv;
+                    a0 += d0 * d0;
+                    a1 += d1 * d1;
+                }
+                if (i <= n - w) { var d0 = Vector512.LoadUnsafe(ref x, (nuint)i) - mv; a0 += d0 * d0; i += w; }
+                T squares = Lanes(a0, a1);
+                for (; i < n; i++) { T d = Unsafe.Add(ref x, i) - m; squares += d * d; }
+                T s = T.One / T.Sqrt(squares / count + e);
+                i = 0;
                 for (; i <= n - w; i += w)
                 {
                     var v = (Vector512.LoadUnsafe(ref x, (nuint)i) - Vector512.Create(m)) * Vector512.Create(s);
@@ -294,7 +273,7 @@ namespace SharpGrad.NN
 
         /// <summary>
         /// <see cref="LayerNormInputGradRows{T}"/> in two sweeps of a row in registers (the row stays in L1): the sums
-        /// <c>Σ ĝ</c> and <c>Σ ĝ x̂</c> (<see cref="RowSum{T, TTerm}"/>), then <c>dx = (x̂ · (−c) + ĝ − a) · s</c> with the
+        /// <c>Σ ĝ</c> and <c>Σ ĝ x̂</c> together (<see cref="Lanes{T}"/>), then <c>dx = (x̂ · (−c) + ĝ − a) · s</c> with the
         /// same elementwise operations as before, x̂ and ĝ recomputed rather than stored. Only the sums' order differs.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -313,19 +292,43 @@ namespace SharpGrad.NN
                 ref T x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(xs), r * n);
                 ref T g = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(gs), r * n);
                 ref T dx = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(dxs), r * n);
-                var gh = new RowWeightedGrad<T>(ref g, ref w0, weighted);
-                T a = RowSum<T, RowWeightedGrad<T>>(gh, n) / count;
-                T c = RowSum<T, RowGradTimesNormalized<T>>(new RowGradTimesNormalized<T>(ref g, ref w0, weighted, ref x, m, s), n) / count;
+                // Σ ĝ and Σ ĝ x̂ in one sweep.
+                Vector512<T> g0 = Vector512<T>.Zero, g1 = Vector512<T>.Zero, p0 = Vector512<T>.Zero, p1 = Vector512<T>.Zero;
                 int i = 0;
-                for (; i <= n - w; i += w)
+                for (; i <= n - 2 * w; i += 2 * w)
                 {
-                    var xh = (Vector512.LoadUnsafe(ref x, (nuint)i) - Vector512.Create(m)) * Vector512.Create(s);
-                    (((xh * Vector512.Create(-c)) + gh.Vector(i) - Vector512.Create(a)) * Vector512.Create(s)).StoreUnsafe(ref dx, (nuint)i);
+                    var gh0 = WeightedGrad(ref g, ref w0, weighted, i);
+                    var gh1 = WeightedGrad(ref g, ref w0, weighted, i + w);
+                    g0 += gh0;
+                    g1 += gh1;
+                    p0 += gh0 * Normalized(ref x, i, m, s);
+                    p1 += gh1 * Normalized(ref x, i + w, m, s);
                 }
+                if (i <= n - w)
+                {
+                    var gh0 = WeightedGrad(ref g, ref w0, weighted, i);
+                    g0 += gh0;
+                    p0 += gh0 * Normalized(ref x, i, m, s);
+                    i += w;
+                }
+                T sumG = Lanes(g0, g1), sumGx = Lanes(p0, p1);
+                for (; i < n; i++)
+                {
+                    T gh = weighted ? Unsafe.Add(ref g, i) * Unsafe.Add(ref w0, i) : Unsafe.Add(ref g, i);
+                    sumG += gh;
+                    sumGx += gh * ((Unsafe.Add(ref x, i) - m) * s);
+                }
+                T a = sumG / count, c = sumGx / count;
+                var av = Vector512.Create(a);
+                var cv = Vector512.Create(-c);
+                var sv = Vector512.Create(s);
+                for (i = 0; i <= n - w; i += w)
+                    ((Normalized(ref x, i, m, s) * cv + WeightedGrad(ref g, ref w0, weighted, i) - av) * sv).StoreUnsafe(ref dx, (nuint)i);
                 for (; i < n; i++)
                 {
                     T xh = (Unsafe.Add(ref x, i) - m) * s;
-                    Unsafe.Add(ref dx, i) = (xh * -c + gh.Scalar(i) - a) * s;
+                    T gh = weighted ? Unsafe.Add(ref g, i) * Unsafe.Add(ref w0, i) : Unsafe.Add(ref g, i);
+                    Unsafe.Add(ref dx, i) = (xh * -c + gh - a) * s;
                 }
             }
         }
