@@ -51,6 +51,9 @@ public sealed unsafe partial class DistributedDataParallel
                 else if (writes || reads || plan[k] is GradientReadyInstruction other && ReferenceEquals(other.Source, source)) alone = false;
             }
             if (!alone || writer < 0) continue;
+            // With streaming writes, a product that would write values another process reads in the slot keeps its array
+            // (an ordinary store there waits for that process's core to give the line up; the hook's copy streams them).
+            if (StreamWindowWrites && !hook.Bucket.InOwnChunk(hook.Offset)) continue;
             nint slot = hook.Bucket.SlotAddress(hook.Offset);
             if (slot == 0 || plan[writer] is not IRedirectableOutput product || !product.RedirectOutput(source, slot)) continue;
             hook.InSlot = true;
@@ -64,7 +67,7 @@ public sealed unsafe partial class DistributedDataParallel
     /// </summary>
     private sealed class FinishPassInstruction(DistributedDataParallel owner, Tensor[] buffers) : Instruction, IPlanObserver
     {
-        private bool _deferOthersMeans;
+        private bool _deferOthersMeans, _awaitOthers = true;
         private bool[][]? _stepReadsWindow;
 
         public DistributedDataParallel Owner => owner;
@@ -74,9 +77,10 @@ public sealed unsafe partial class DistributedDataParallel
             owner.WireGradientProductsToSlots(plan, result);
             _deferOthersMeans = owner.MeansReadOnlyByShardedStep(this, plan, result);
             if (_deferOthersMeans) _stepReadsWindow = owner.WireShardedStepToWindow(this, plan);
+            _awaitOthers = _stepReadsWindow is null || !owner.LeanSync;
         }
 
-        public override void Run() => owner.FinishPassCore(buffers, _deferOthersMeans, _stepReadsWindow);
+        public override void Run() => owner.FinishPassCore(buffers, _deferOthersMeans, _stepReadsWindow, _awaitOthers);
     }
 
     /// <summary>
@@ -128,7 +132,9 @@ public sealed unsafe partial class DistributedDataParallel
             reads[k][j] = true;
         }
         step.Window = (means, updated);
+        step.StreamUpdated = StreamWindowWrites;
         gather.OwnWritten = reads;
+        gather.AfterReduce = LeanSync;
         WindowedStepPlans++;
         return reads;
     }

@@ -24,5 +24,11 @@ internal sealed class ShardedStepInstruction(Optim.Optimizer optimizer, Array?[]
     /// </summary>
     public (nint[] Means, nint[] Updated)? Window { get; set; }
 
-    public override void Run() => optimizer.ReplayShardedStep(gradients, ranges, Window);
+    /// <summary>
+    /// Set with <see cref="Window"/>: the updated ranges are copied there with non-temporal stores
+    /// (<see cref="Kernels.StreamingCopy"/>: the memory is what another process reads next).
+    /// </summary>
+    public bool StreamUpdated { get; set; }
+
+    public override void Run() => optimizer.ReplayShardedStep(gradients, ranges, Window, StreamUpdated);
 }
