@@ -105,15 +105,19 @@ public sealed unsafe partial class DistributedDataParallel : Module, IDisposable
     public int BucketCount => _buckets.Length;
 
     /// <summary>
-    /// Through shared memory (default true): the values this process writes into the window for another process to read
-    /// (the other processes' part of a gradient in its slot, its updated chunk of the parameters in a replayed sharded
-    /// step) are written with non-temporal stores, which do not wait for the other process's core to give up the lines
-    /// it read there the step before; and a compiled step's gradient product writes straight into the slot only when the
-    /// whole gradient is this process's own chunk (which no other process reads), the other processes' part being
-    /// copied by the hook instead. The values are the same either way. Read by each pass and when a compiled step's plan
-    /// is made: set it before the first step.
+    /// Through shared memory: how the values this process writes into the window for another process to read are
+    /// stored (<see cref="Distributed.WindowStores"/>; default <see cref="WindowStores.Adaptive"/>). Except with
+    /// <see cref="WindowStores.Ordinary"/>, a compiled step's gradient product writes straight into the slot only when
+    /// the whole gradient is this process's own chunk (which no other process reads), the hook copying the other
+    /// processes' part otherwise. The values are the same in every mode. Read by each pass and when a compiled step's
+    /// plan is made: set it before the first step.
     /// </summary>
-    public bool StreamWindowWrites { get; set; } = true;
+    public WindowStores WindowStores { get; set; } = WindowStores.Adaptive;
+
+    private readonly StoreChooser _stores = new();
+
+    /// <summary>Whether this pass writes the window with non-temporal stores.</summary>
+    private bool StreamNow => WindowStores switch { WindowStores.Streaming => true, WindowStores.Ordinary => false, _ => _stores.Stream };
 
     /// <summary>
     /// Through shared memory, in a compiled sharded step wired to the window (default true): the end of the pass returns
@@ -169,7 +173,7 @@ public sealed unsafe partial class DistributedDataParallel : Module, IDisposable
             BucketsStartedDuringBackward = 0;
             if (!replay) Autograd.QueueCallback(FinishPass);
         }
-        bucket.Put(source, offset, inSlot, StreamWindowWrites);
+        bucket.Put(source, offset, inSlot, StreamNow);
         if (bucket.Pending == 0)
         {
             StartReadyBuckets();
