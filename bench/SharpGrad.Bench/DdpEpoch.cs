@@ -15,7 +15,7 @@ using F = SharpGrad.NN.Functional;
 /// and every process's breakdown (gathered): CPU seconds; thread CPU seconds in forward, backward (which includes DDP's hooks
 /// and its end-of-pass wait), the optimizer and data loading, polling for the other processes (wait_cpu: inside the backward
 /// pass, and inside the optimizer step when it is sharded), DDP's <see cref="DistributedDataParallel.Timings"/>, and
-/// garbage collections. Options: --batch (global, 64), --bucket-kb (1024), --deterministic 1, --reduction auto|ring|shm, --shard 0|1 (1, the default as in train: the sharded optimizer step, ZeRO-1), --compile 0|1 (1, the default as in train:
+/// garbage collections. Options: --batch (global, 64), --bucket-kb (1024), --deterministic 1, --reduction auto|ring|shm, --stream 0|1|auto (auto, the default: DistributedDataParallel.WindowStores), --lean-sync 0|1 (1, the default: DistributedDataParallel.LeanSync), --shard 0|1 (1, the default as in train: the sharded optimizer step, ZeRO-1), --compile 0|1 (1, the default as in train:
 /// the step compiled with <see cref="Jit.Compile"/>; its thread CPU is then reported whole, as train_step_cpu), --profile N
 /// (compiled: every instruction's wall-clock microseconds per replay, per rank, over N more replays; --profile-clock cpu: the
 /// thread's CPU microseconds instead, which the time the process was not scheduled does not inflate), --limit N.
@@ -50,6 +50,18 @@ internal static class DdpEpoch
         // gradient into a bucket and back for nothing), so the 2-process row is measured against plain training.
         using var ddp = group.WorldSize > 1 ? new DistributedDataParallel(model, group, bucketCap, reduction: reduction) : null;
         group.DeterministicReduction = options.GetValueOrDefault("deterministic", "0") == "1";
+        // --stream 0: the window written with ordinary stores and every gradient product redirected into the slot, as before;
+        // 1: non-temporal stores; auto (the default): measured and chosen while training (DistributedDataParallel.WindowStores).
+        if (ddp is not null)
+            ddp.WindowStores = options.GetValueOrDefault("stream", "auto") switch
+            {
+                "0" => WindowStores.Ordinary,
+                "1" => WindowStores.Streaming,
+                "auto" => WindowStores.Adaptive,
+                var other => throw new ArgumentException($"unknown --stream '{other}' (0, 1 or auto)"),
+            };
+        // --lean-sync 0: a compiled sharded step waits for the other process's sums at the end of the pass and again at the start of the gather, as before (DistributedDataParallel.LeanSync).
+        if (ddp is not null) ddp.LeanSync = options.GetValueOrDefault("lean-sync", "1") == "1";
         var opt = new Adam(model.Parameters(), 1e-3);
         // The optimizer step sharded over the processes where DDP can, as train does by default (--shard 0: train's --no-shard-optimizer).
         bool sharded = options.GetValueOrDefault("shard", "1") == "1" && ddp is not null && ddp.ShardOptimizerStep(opt);

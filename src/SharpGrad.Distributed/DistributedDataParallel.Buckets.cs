@@ -56,10 +56,10 @@ public sealed unsafe partial class DistributedDataParallel
             Gather();
         }
 
-        private void Gather(bool[][]? ownWritten = null)
+        private void Gather(bool[][]? ownWritten = null, bool afterReduce = false)
         {
             for (int k = 0; k < _owner._buckets.Length; k++)
-                _owner._buckets[k].Gather(_owner._buckets[k].Parameters, ref _waitTicks, ownWritten?[k]);
+                _owner._buckets[k].Gather(_owner._buckets[k].Parameters, ref _waitTicks, ownWritten?[k], afterReduce);
         }
 
         /// <summary>The recorded gather of the updated parameters after a sharded optimizer step.</summary>
@@ -70,7 +70,14 @@ public sealed unsafe partial class DistributedDataParallel
             /// <summary>Per bucket and parameter: whether the replayed step already wrote its own chunk into the gather area (<see cref="WireShardedStepToWindow"/>).</summary>
             public bool[][]? OwnWritten { get; set; }
 
-            public override void Run() => shard.Gather(OwnWritten);
+            /// <summary>
+            /// Set with <see cref="OwnWritten"/> under <see cref="LeanSync"/>: the plan's end of the pass did not wait for
+            /// the other processes' sums and this gather follows it with nothing through the window in between, so it
+            /// publishes without waiting first; its one wait covers both.
+            /// </summary>
+            public bool AfterReduce { get; set; }
+
+            public override void Run() => shard.Gather(OwnWritten, AfterReduce);
         }
 
         public void GatherState()
@@ -193,6 +200,11 @@ public sealed unsafe partial class DistributedDataParallel
                 if (!Pending) return;
                 Pending = false;
                 var g = bucket._gradients[index];
+                // A replay whose end of the pass left the others' sums to the gather's wait (LeanSync): they are written
+                // once the gather has run, which the replay does before anything reads a gradient; waited for otherwise.
+                long ignored = 0;
+                bucket._sharedFloat?.AwaitResults(ref ignored);
+                bucket._sharedDouble?.AwaitResults(ref ignored);
                 if (bucket._sharedFloat is { } f)
                 {
                     if (Whole) f.CopyMean(bucket.Offsets[index], g.Span<float>());
@@ -205,6 +217,10 @@ public sealed unsafe partial class DistributedDataParallel
 
         /// <summary>Through shared memory: the address of the parameter at <paramref name="offset"/>'s element 0 in this process's slot (0 otherwise).</summary>
         public nint SlotAddress(int offset) => Shared ? (nint)((byte*)_data + (long)offset * _dtype.ElementSize()) : 0;
+
+        /// <summary>Whether the parameter at <paramref name="offset"/> lies wholly in this process's own chunk (no other process reads its values in the slot).</summary>
+        public bool InOwnChunk(int offset) =>
+            OwnChunk.Start <= offset && offset + Parameters[System.Array.IndexOf(Offsets, offset)].Numel <= OwnChunk.End;
 
         /// <summary>Through shared memory: the addresses of the parameter at <paramref name="offset"/>'s element 0 in this process's result area and gather area.</summary>
         public (nint Mean, nint Gathered) WindowAddresses(int offset) =>
@@ -221,16 +237,17 @@ public sealed unsafe partial class DistributedDataParallel
         /// <param name="tensors">The tensors, laid out as the bucket's parameters (null: skipped).</param>
         /// <param name="waitTicks">Adds the time spent waiting for the other processes.</param>
         /// <param name="ownWritten">Per tensor (null: none): its own chunk is already in this process's gather area.</param>
-        public void Gather(Tensor?[] tensors, ref long waitTicks, bool[]? ownWritten = null)
+        /// <param name="afterReduce">The gather follows this process's reduction of the pass at once (<see cref="SharedMemoryAllReduce{T}.BeginGather"/>).</param>
+        public void Gather(Tensor?[] tensors, ref long waitTicks, bool[]? ownWritten = null, bool afterReduce = false)
         {
-            if (_sharedFloat is not null) Gather(_sharedFloat, tensors, ref waitTicks, ownWritten);
-            else if (_sharedDouble is not null) Gather(_sharedDouble, tensors, ref waitTicks, ownWritten);
+            if (_sharedFloat is not null) Gather(_sharedFloat, tensors, ref waitTicks, ownWritten, afterReduce);
+            else if (_sharedDouble is not null) Gather(_sharedDouble, tensors, ref waitTicks, ownWritten, afterReduce);
         }
 
-        private void Gather<T>(SharedMemoryAllReduce<T> shared, Tensor?[] tensors, ref long waitTicks, bool[]? ownWritten) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        private void Gather<T>(SharedMemoryAllReduce<T> shared, Tensor?[] tensors, ref long waitTicks, bool[]? ownWritten, bool afterReduce) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         {
             var (start, end) = shared.OwnChunk;
-            var own = shared.BeginGather(ref waitTicks);
+            var own = shared.BeginGather(ref waitTicks, afterReduce);
             for (int i = 0; i < tensors.Length; i++)
             {
                 if (tensors[i] is not { } t || ownWritten is not null && ownWritten[i]) continue;
@@ -256,7 +273,8 @@ public sealed unsafe partial class DistributedDataParallel
         /// <param name="source">The gradient's elements.</param>
         /// <param name="offset">The parameter's offset in the bucket.</param>
         /// <param name="inSlot">The gradient is already in this process's slot (its product wrote it there): nothing to copy.</param>
-        public void Put(Array source, int offset, bool inSlot = false)
+        /// <param name="stream">Through shared memory: copy with non-temporal stores (<see cref="Kernels.StreamingCopy"/>).</param>
+        public void Put(Array source, int offset, bool inSlot = false, bool stream = false)
         {
             int i = System.Array.IndexOf(Offsets, offset);
             int end = offset + Parameters[i].Numel;
@@ -265,18 +283,20 @@ public sealed unsafe partial class DistributedDataParallel
             {
                 _sources[i] = source;
                 var (ownStart, ownEnd) = OwnChunk;
-                CopyRange(source, offset, offset, Math.Min(end, ownStart));
-                CopyRange(source, offset, Math.Max(offset, ownEnd), end);
+                CopyRange(source, offset, offset, Math.Min(end, ownStart), stream);
+                CopyRange(source, offset, Math.Max(offset, ownEnd), end, stream);
             }
             else CopyRange(source, offset, offset, end);
             if (!_arrived[i]) { _arrived[i] = true; Pending--; }
         }
 
         /// <summary>Copies bucket values [from, to) from <paramref name="source"/>, which holds the values from <paramref name="offset"/> on.</summary>
-        private void CopyRange(Array source, int offset, int from, int to)
+        private void CopyRange(Array source, int offset, int from, int to, bool stream = false)
         {
             if (from >= to) return;
-            if (_dtype == DType.Float32) ((float[])source).AsSpan(from - offset, to - from).CopyTo(Floats[from..to]);
+            if (stream && _dtype == DType.Float32) Kernels.StreamingCopy.Copy<float>(((float[])source).AsSpan(from - offset, to - from), (float*)_data + from);
+            else if (stream) Kernels.StreamingCopy.Copy<double>(((double[])source).AsSpan(from - offset, to - from), (double*)_data + from);
+            else if (_dtype == DType.Float32) ((float[])source).AsSpan(from - offset, to - from).CopyTo(Floats[from..to]);
             else ((double[])source).AsSpan(from - offset, to - from).CopyTo(Doubles[from..to]);
         }
 
@@ -331,15 +351,17 @@ public sealed unsafe partial class DistributedDataParallel
         /// <param name="waitTicks">Adds the time spent waiting for the other processes.</param>
         /// <param name="deferOthersMeans">Through shared memory: copy only this process's chunk of each mean now and the rest when the parameter's <see cref="Tensor.Grad"/> is read (<see cref="DeferredMean"/>).</param>
         /// <param name="stepReadsWindow">Per parameter (null: none), with <paramref name="deferOthersMeans"/>: the replayed sharded step reads this process's chunk of the mean in the window, so none of it is copied now (all of it is deferred).</param>
-        public void Complete(ref long waitTicks, bool deferOthersMeans, bool[]? stepReadsWindow = null)
+        /// <param name="awaitOthers">Through shared memory (default true): wait for the other processes' chunks of the means; false only with
+        /// <paramref name="deferOthersMeans"/> when a gather right after the pass waits for them (LeanSync).</param>
+        public void Complete(ref long waitTicks, bool deferOthersMeans, bool[]? stepReadsWindow = null, bool awaitOthers = true)
         {
             bool divide = false;
             if (_inFlight)
             {
                 if (Shared)
                 {
-                    _sharedFloat?.Reduce(ref waitTicks, Offsets, _sources);
-                    _sharedDouble?.Reduce(ref waitTicks, Offsets, _sources);
+                    _sharedFloat?.Reduce(ref waitTicks, Offsets, _sources, awaitOthers || !deferOthersMeans);
+                    _sharedDouble?.Reduce(ref waitTicks, Offsets, _sources, awaitOthers || !deferOthersMeans);
                 }
                 else
                 {

@@ -51,6 +51,9 @@ public sealed unsafe partial class DistributedDataParallel
                 else if (writes || reads || plan[k] is GradientReadyInstruction other && ReferenceEquals(other.Source, source)) alone = false;
             }
             if (!alone || writer < 0) continue;
+            // Unless the stores are ordinary, a product that would write values another process reads in the slot keeps its array
+            // (an ordinary store there waits for that process's core to give the line up; the hook's copy streams them).
+            if (WindowStores != WindowStores.Ordinary && !hook.Bucket.InOwnChunk(hook.Offset)) continue;
             nint slot = hook.Bucket.SlotAddress(hook.Offset);
             if (slot == 0 || plan[writer] is not IRedirectableOutput product || !product.RedirectOutput(source, slot)) continue;
             hook.InSlot = true;
@@ -64,7 +67,7 @@ public sealed unsafe partial class DistributedDataParallel
     /// </summary>
     private sealed class FinishPassInstruction(DistributedDataParallel owner, Tensor[] buffers) : Instruction, IPlanObserver
     {
-        private bool _deferOthersMeans;
+        private bool _deferOthersMeans, _awaitOthers = true;
         private bool[][]? _stepReadsWindow;
 
         public DistributedDataParallel Owner => owner;
@@ -74,9 +77,10 @@ public sealed unsafe partial class DistributedDataParallel
             owner.WireGradientProductsToSlots(plan, result);
             _deferOthersMeans = owner.MeansReadOnlyByShardedStep(this, plan, result);
             if (_deferOthersMeans) _stepReadsWindow = owner.WireShardedStepToWindow(this, plan);
+            _awaitOthers = _stepReadsWindow is null || !owner.LeanSync;
         }
 
-        public override void Run() => owner.FinishPassCore(buffers, _deferOthersMeans, _stepReadsWindow);
+        public override void Run() => owner.FinishPassCore(buffers, _deferOthersMeans, _stepReadsWindow, _awaitOthers);
     }
 
     /// <summary>
@@ -128,7 +132,9 @@ public sealed unsafe partial class DistributedDataParallel
             reads[k][j] = true;
         }
         step.Window = (means, updated);
+        step.Stores = WindowStores switch { WindowStores.Ordinary => null, WindowStores.Streaming => StoreChooser.Always, _ => _stores };
         gather.OwnWritten = reads;
+        gather.AfterReduce = LeanSync;
         WindowedStepPlans++;
         return reads;
     }
@@ -155,5 +161,40 @@ public sealed unsafe partial class DistributedDataParallel
                 }
             }
         return true;
+    }
+
+    /// <summary>
+    /// <see cref="WindowStores.Adaptive"/>: in cycles of <see cref="Cycle"/> replayed sharded steps, the first
+    /// <see cref="Probe"/> with non-temporal stores, the next <see cref="Probe"/> with ordinary ones, the rest with the
+    /// kind whose fastest update of its probe was faster (the update writes this process's chunk of the parameters into
+    /// the window, so it shows which stores cost less where the processes run now; the fastest of several, as other
+    /// work on the machine only adds time). The hooks of a pass use the kind of the update before. A process's choice
+    /// changes no value and nothing another process waits for, so the processes need not agree.
+    /// </summary>
+    private sealed class StoreChooser : IWindowStoreChooser
+    {
+        private const int Probe = 8, Cycle = 520;
+        private long _bestStreaming = long.MaxValue, _bestOrdinary = long.MaxValue;
+        private int _at;
+
+        /// <summary>A chooser that always streams (<see cref="WindowStores.Streaming"/>).</summary>
+        public static readonly IWindowStoreChooser Always = new Fixed();
+
+        public bool Stream { get; private set; } = true;
+
+        public void Observe(long ticks)
+        {
+            if (_at < Probe) _bestStreaming = Math.Min(_bestStreaming, ticks);
+            else if (_at < 2 * Probe) _bestOrdinary = Math.Min(_bestOrdinary, ticks);
+            if (++_at == Cycle) (_at, _bestStreaming, _bestOrdinary) = (0, long.MaxValue, long.MaxValue);
+            Stream = _at < Probe || (_at >= 2 * Probe && _bestStreaming <= _bestOrdinary);
+        }
+
+        private sealed class Fixed : IWindowStoreChooser
+        {
+            public bool Stream => true;
+
+            public void Observe(long ticks) { }
+        }
     }
 }

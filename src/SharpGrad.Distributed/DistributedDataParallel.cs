@@ -104,6 +104,30 @@ public sealed unsafe partial class DistributedDataParallel : Module, IDisposable
     /// <summary>Number of gradient buckets (each one all-reduce per step).</summary>
     public int BucketCount => _buckets.Length;
 
+    /// <summary>
+    /// Through shared memory: how the values this process writes into the window for another process to read are
+    /// stored (<see cref="Distributed.WindowStores"/>; default <see cref="WindowStores.Adaptive"/>). Except with
+    /// <see cref="WindowStores.Ordinary"/>, a compiled step's gradient product writes straight into the slot only when
+    /// the whole gradient is this process's own chunk (which no other process reads), the hook copying the other
+    /// processes' part otherwise. The values are the same in every mode. Read by each pass and when a compiled step's
+    /// plan is made: set it before the first step.
+    /// </summary>
+    public WindowStores WindowStores { get; set; } = WindowStores.Adaptive;
+
+    private readonly StoreChooser _stores = new();
+
+    /// <summary>Whether this pass writes the window with non-temporal stores.</summary>
+    private bool StreamNow => WindowStores switch { WindowStores.Streaming => true, WindowStores.Ordinary => false, _ => _stores.Stream };
+
+    /// <summary>
+    /// Through shared memory, in a compiled sharded step wired to the window (default true): the end of the pass returns
+    /// once this process's chunk of the means is summed, without waiting for the other processes' (the step reads only
+    /// its own), and the gather after the step publishes without a wait of its own: one wait for the other processes per
+    /// step after the pass's inputs instead of three (the sums, the start of the gather, its end), the last covering the
+    /// other two. The values are the same either way. Read when a compiled step's plan is made: set it before the first step.
+    /// </summary>
+    public bool LeanSync { get; set; } = true;
+
     /// <summary>How many buckets had started their all-reduce before the backward pass ended, in the last pass (a measure of overlap).</summary>
     public int BucketsStartedDuringBackward { get; private set; }
 
@@ -149,7 +173,7 @@ public sealed unsafe partial class DistributedDataParallel : Module, IDisposable
             BucketsStartedDuringBackward = 0;
             if (!replay) Autograd.QueueCallback(FinishPass);
         }
-        bucket.Put(source, offset, inSlot);
+        bucket.Put(source, offset, inSlot, StreamNow);
         if (bucket.Pending == 0)
         {
             StartReadyBuckets();
@@ -181,13 +205,13 @@ public sealed unsafe partial class DistributedDataParallel : Module, IDisposable
         FinishPassCore(buffers);
     }
 
-    private void FinishPassCore(Tensor[] buffers, bool deferOthersMeans = false, bool[][]? stepReadsWindow = null)
+    private void FinishPassCore(Tensor[] buffers, bool deferOthersMeans = false, bool[][]? stepReadsWindow = null, bool awaitOthers = true)
     {
         long t0 = Stopwatch.GetTimestamp();
         _passActive = false;
         foreach (var bucket in _buckets) bucket.FillMissing();
         StartReadyBuckets();
-        for (int k = 0; k < _buckets.Length; k++) _buckets[k].Complete(ref _waitTicks, deferOthersMeans, stepReadsWindow?[k]);
+        for (int k = 0; k < _buckets.Length; k++) _buckets[k].Complete(ref _waitTicks, deferOthersMeans, stepReadsWindow?[k], awaitOthers);
         foreach (var b in buffers) Group.Broadcast(b, 0);
         _passes++;
         _finishTicks += Stopwatch.GetTimestamp() - t0;

@@ -74,16 +74,23 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
     }
 
     /// <summary>Tells the other processes that this pass's values are in <see cref="Input"/>.</summary>
-    public void Publish() => Interlocked.Exchange(ref *Inputs(_group.Rank), ++_pass);
+    public void Publish()
+    {
+        Kernels.StreamingCopy.Fence(); // values written with non-temporal stores are visible before the counter
+        Interlocked.Exchange(ref *Inputs(_group.Rank), ++_pass);
+    }
 
     /// <summary>
     /// Waits for every process's values, writes the mean of this process's chunk, waits for every chunk's mean; then
     /// <see cref="CopyMean"/> reads the result. Adds the time spent waiting to <paramref name="waitTicks"/>. With
     /// <paramref name="own"/>, this process's values of its own chunk are read from there instead of from its slot (which
     /// then needs only the values the other processes sum): <c>own[i]</c> holds values [offsets[i], offsets[i + 1]) (the
-    /// last up to the count), or is null where they are in the slot.
+    /// last up to the count), or is null where they are in the slot. Without <paramref name="awaitResults"/> it returns
+    /// once this process's chunk is written, without waiting for the others' (<see cref="AwaitResults"/>): for a caller
+    /// that reads only its own chunk and then gathers right after this pass (<see cref="BeginGather"/> with
+    /// <c>afterReduce</c>), whose wait covers the others' sums too.
     /// </summary>
-    public void Reduce(ref long waitTicks, int[]? offsets = null, Array?[]? own = null)
+    public void Reduce(ref long waitTicks, int[]? offsets = null, Array?[]? own = null, bool awaitResults = true)
     {
         long t0 = Stopwatch.GetTimestamp();
         _group.WaitUntil(_inputsReady, "the gradient all-reduce (shared memory)");
@@ -100,9 +107,19 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
                 else Sum(a, b, default, useMine: false);
             }
         Interlocked.Exchange(ref *Results(rank), _pass);
-        long t2 = Stopwatch.GetTimestamp();
+        waitTicks += t1 - t0;
+        if (awaitResults) AwaitResults(ref waitTicks);
+    }
+
+    /// <summary>
+    /// Waits until every process has written its chunk of the mean of the pass (or of the gather) last published: what
+    /// <see cref="Reduce"/> does at its end unless told not to. Immediate once a gather after the pass has ended.
+    /// </summary>
+    public void AwaitResults(ref long waitTicks)
+    {
+        long t0 = Stopwatch.GetTimestamp();
         _group.WaitUntil(_resultsReady, "the gradient all-reduce (shared memory)");
-        waitTicks += t1 - t0 + Stopwatch.GetTimestamp() - t2;
+        waitTicks += Stopwatch.GetTimestamp() - t0;
     }
 
     /// <summary>The mean of values [a, b) into this process's result area, this process's own values from <paramref name="mine"/> when <paramref name="useMine"/>.</summary>
@@ -160,9 +177,12 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
     /// <summary>
     /// Starts an all-gather of the owned chunks of some other vector of <c>count</c> values (the optimizer's updated
     /// parameters or its state): waits until every process is done with the previous operation, then returns the area
-    /// where this process writes its chunk (values [OwnChunk.Start, OwnChunk.End)); then <see cref="EndGather"/>.
+    /// where this process writes its chunk (values [OwnChunk.Start, OwnChunk.End)); then <see cref="EndGather"/>. With
+    /// <paramref name="afterReduce"/> (the gather follows this process's <see cref="Reduce"/> of the pass at once, nothing
+    /// else through the window in between) it does not wait: every process has published the pass's inputs, so each left
+    /// the gather before (it publishes only after copying from it), and nobody reads this process's gather area any more.
     /// </summary>
-    public Span<T> BeginGather(ref long waitTicks)
+    public Span<T> BeginGather(ref long waitTicks, bool afterReduce = false)
     {
         Publish();
         long t0 = Stopwatch.GetTimestamp();
@@ -175,6 +195,7 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
     /// <summary>Publishes the chunk written since <see cref="BeginGather"/> and waits for every process's; then <see cref="CopyGathered"/>.</summary>
     public void EndGather(ref long waitTicks)
     {
+        Kernels.StreamingCopy.Fence();
         Interlocked.Exchange(ref *Results(_group.Rank), _pass);
         long t0 = Stopwatch.GetTimestamp();
         _group.WaitUntil(_resultsReady, "a gather through shared memory");

@@ -54,13 +54,15 @@ public static class EquivalenceRun
     /// goes on, and the callback gets the sum of all the values read; <c>AfterRun</c> sees the DDP wrapper after the last step.
     /// </summary>
     public sealed record Settings(GradientReduction Reduction = GradientReduction.Auto, bool Shard = false, bool Adam = false, Action<DistributedDataParallel>? Report = null,
-        bool Compile = false, Action<long, long>? Replays = null, Action<double>? GradientSum = null, Action<DistributedDataParallel>? AfterRun = null);
+        bool Compile = false, Action<long, long>? Replays = null, Action<double>? GradientSum = null, Action<DistributedDataParallel>? AfterRun = null,
+        WindowStores Stores = WindowStores.Adaptive);
 
     /// <summary><see cref="Train(ProcessGroup, string, DType, int, int)"/> with <paramref name="settings"/>; also returns the optimizer (its state whole on every process).</summary>
     public static Module Train(ProcessGroup group, string modelName, DType dtype, int globalBatch, int steps, Settings settings, out Optimizer optimizer)
     {
         var model = Model(modelName, dtype);
         using var ddp = group.WorldSize > 1 ? new DistributedDataParallel(model, group, bucketCapBytes: 4096, reduction: settings.Reduction) : null;
+        if (ddp is not null) ddp.WindowStores = settings.Stores;
         var data = Data(globalBatch * steps, dtype);
         var sampler = new DistributedSampler(data, group, shuffle: true, seed: 3);
         optimizer = settings.Adam ? new Adam(model.Parameters(), lr: 1e-2) : new Sgd(model.Parameters(), lr: 0.05, momentum: 0.9);

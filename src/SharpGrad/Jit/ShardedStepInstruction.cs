@@ -24,5 +24,32 @@ internal sealed class ShardedStepInstruction(Optim.Optimizer optimizer, Array?[]
     /// </summary>
     public (nint[] Means, nint[] Updated)? Window { get; set; }
 
-    public override void Run() => optimizer.ReplayShardedStep(gradients, ranges, Window);
+    /// <summary>
+    /// Set with <see cref="Window"/> (null: ordinary stores): whether the updated ranges are copied there with
+    /// non-temporal stores (<see cref="Kernels.StreamingCopy"/>: the memory is what another process reads next), asked
+    /// before each replay; told how long the update took (Stopwatch ticks).
+    /// </summary>
+    public IWindowStoreChooser? Stores { get; set; }
+
+    public override void Run()
+    {
+        if (Stores is not { } stores)
+        {
+            optimizer.ReplayShardedStep(gradients, ranges, Window);
+            return;
+        }
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        optimizer.ReplayShardedStep(gradients, ranges, Window, stores.Stream);
+        stores.Observe(System.Diagnostics.Stopwatch.GetTimestamp() - t0);
+    }
+}
+
+/// <summary>Chooses the kind of store a replayed sharded step writes the window with (<see cref="ShardedStepInstruction.Stores"/>).</summary>
+internal interface IWindowStoreChooser
+{
+    /// <summary>Whether to write with non-temporal stores now.</summary>
+    bool Stream { get; }
+
+    /// <summary>The time the update just took with the stores <see cref="Stream"/> gave (Stopwatch ticks).</summary>
+    void Observe(long ticks);
 }

@@ -224,9 +224,10 @@ public abstract class Optimizer
     /// The sharded <see cref="Step"/> as captured in a compiled step: this process's range of every parameter (as
     /// <see cref="IOptimizerShard.Range"/> gave it at capture) from the gradient arrays the capture saw; the shard's
     /// gather is an instruction of its own. With <paramref name="window"/> (<see cref="ShardedStepInstruction.Window"/>),
-    /// the parameters it gives addresses for read their gradient there and copy their updated range there.
+    /// the parameters it gives addresses for read their gradient there and copy their updated range there (with
+    /// non-temporal stores when <paramref name="stream"/>, fenced before returning).
     /// </summary>
-    internal void ReplayShardedStep(Array?[] gradients, (int Start, int Count)[] ranges, (nint[] Means, nint[] Updated)? window = null)
+    internal void ReplayShardedStep(Array?[] gradients, (int Start, int Count)[] ranges, (nint[] Means, nint[] Updated)? window = null, bool stream = false)
     {
         StepCount++;
         for (int i = 0; i < gradients.Length; i++)
@@ -234,18 +235,19 @@ public abstract class Optimizer
             if (gradients[i] is not { } g) continue;
             var (start, count) = ranges[i];
             if (window is not { } w || (w.Means[i] == 0 && w.Updated[i] == 0)) UpdateRange(i, g, start, count);
-            else if (g is float[] f) UpdateWindowed(i, f, start, count, w.Means[i], w.Updated[i]);
-            else UpdateWindowed(i, (double[])g, start, count, w.Means[i], w.Updated[i]);
+            else if (g is float[] f) UpdateWindowed(i, f, start, count, w.Means[i], w.Updated[i], stream);
+            else UpdateWindowed(i, (double[])g, start, count, w.Means[i], w.Updated[i], stream);
         }
+        if (stream) Kernels.StreamingCopy.Fence();
     }
 
     /// <summary>
     /// <see cref="UpdateRange"/> with the gradient read at <paramref name="mean"/> (the address of element 0; 0: from
     /// <paramref name="gradient"/>) and each updated block of the parameter copied to <paramref name="updated"/> (the
-    /// address of element 0; 0: not copied) while it is still in cache. The update is element-wise, so updating the range
-    /// in blocks gives its values exactly.
+    /// address of element 0; 0: not copied) while it is still in cache, with non-temporal stores when
+    /// <paramref name="stream"/>. The update is element-wise, so updating the range in blocks gives its values exactly.
     /// </summary>
-    private unsafe void UpdateWindowed<T>(int index, T[] gradient, int start, int count, nint mean, nint updated) where T : unmanaged, IFloatingPointIeee754<T>
+    private unsafe void UpdateWindowed<T>(int index, T[] gradient, int start, int count, nint mean, nint updated, bool stream) where T : unmanaged, IFloatingPointIeee754<T>
     {
         const int Block = 8192; // elements: the block's parameter, gradient and two state slices stay in the core's L2
         var parameter = _parameters[index].Span<T>();
@@ -255,7 +257,9 @@ public abstract class Optimizer
         {
             int n = Math.Min(Block, end - at);
             UpdateSlice(index, parameter, g, at, n);
-            if (updated != 0) parameter.Slice(at, n).CopyTo(new Span<T>((T*)updated + at, n));
+            if (updated == 0) { }
+            else if (stream) Kernels.StreamingCopy.Copy<T>(parameter.Slice(at, n), (T*)updated + at);
+            else parameter.Slice(at, n).CopyTo(new Span<T>((T*)updated + at, n));
             at += n;
         }
         while (at < end);
