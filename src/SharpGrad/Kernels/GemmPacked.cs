@@ -328,6 +328,16 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
                     {
                         TK.Run(kc, ap, bp, rsb, cp, _ldc, _alpha, betaCur);
                     }
+                    else if (typeof(TK) == typeof(GemmKernel512<T>) && 2 * w <= nr && GemmTuning.HalfEdge)
+                    {
+                        // At most half a strip of real columns: the half-width tile, the same chains (GemmKernel512Half).
+                        if (h == mr && 2 * w == nr) GemmKernel512Half<T>.Run(kc, ap, bp, rsb, cp, _ldc, _alpha, betaCur);
+                        else
+                        {
+                            GemmKernel512Half<T>.Run(kc, ap, bp, rsb, tile, nr, T.One, T.Zero);
+                            GemmPacking.MergeTile(tile, nr, cp, _ldc, h, w, _alpha, betaCur);
+                        }
+                    }
                     else
                     {
                         TK.Run(kc, ap, bp, rsb, tile, nr, T.One, T.Zero);
@@ -695,4 +705,11 @@ internal static class GemmTuning
     /// sets it, for comparison. Same values either way.
     /// </summary>
     public static bool GeluPairs = true;
+
+    /// <summary>
+    /// Whether the packed AVX-512 path computes a last strip with at most half its columns real (n = 784: 24 strips of 32
+    /// and one of 16; n = 10) with the half-width tile (<c>GemmKernel512Half</c>) rather than the full one; the bench
+    /// runner's <c>--half-edge 0|1</c> sets it, for comparison. Same results either way (the same chains).
+    /// </summary>
+    public static bool HalfEdge = true;
 }

@@ -152,6 +152,57 @@ public class GemmTests
     }
 
     /// <summary>
+    /// A last column strip at most half full (n = 784 = 24 x 32 + 16 in float32, 10 columns, 8 of 16 in float64) is
+    /// computed by the half-width AVX-512 tile (<see cref="GemmTuning.HalfEdge"/>): against the definition in double, and
+    /// bit-identical to the full tile, for every transpose, overwrite and accumulate, rows not a multiple of 8, one and
+    /// several k blocks, one and two threads, float and double.
+    /// </summary>
+    [Theory]
+    [InlineData(256, 784, 64)]
+    [InlineData(37, 784, 33)]
+    [InlineData(17, 10, 300)]
+    [InlineData(130, 1048, 515)]
+    [InlineData(130, 784, 515)]
+    [InlineData(64, 200, 32)]
+    public void HalfEdgeTileMatchesFullTile(int m, int n, int k)
+    {
+        var rng = new Random(m + 37 * n + 1009 * k);
+        bool saved = GemmTuning.HalfEdge;
+        try
+        {
+            foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+            {
+                double[] ad = RandomArray(rng, m * k), bd = RandomArray(rng, k * n), cd = RandomArray(rng, m * n);
+                float[] a = ad.Select(x => (float)x).ToArray(), b = bd.Select(x => (float)x).ToArray(), c0 = cd.Select(x => (float)x).ToArray();
+                var (product, magnitude) = Reference(transA, transB, m, n, k, ad, bd);
+                foreach (bool accumulate in new[] { false, true })
+                foreach (int threads in new[] { 1, 2 })
+                {
+                    float[] full = (float[])c0.Clone(), half = (float[])c0.Clone();
+                    double[] fullD = (double[])cd.Clone(), halfD = (double[])cd.Clone();
+                    GemmTuning.HalfEdge = false;
+                    WithThreads(threads, () => Gemm.Multiply<float>(transA, transB, m, n, k, a, b, full, accumulate));
+                    WithThreads(threads, () => Gemm.Multiply<double>(transA, transB, m, n, k, ad, bd, fullD, accumulate));
+                    GemmTuning.HalfEdge = true;
+                    WithThreads(threads, () => Gemm.Multiply<float>(transA, transB, m, n, k, a, b, half, accumulate));
+                    WithThreads(threads, () => Gemm.Multiply<double>(transA, transB, m, n, k, ad, bd, halfD, accumulate));
+                    string what = $"{m}x{n}x{k} transA={transA} transB={transB} accumulate={accumulate} threads={threads}";
+                    for (int i = 0; i < product.Length; i++)
+                    {
+                        double expected = product[i] + (accumulate ? c0[i] : 0);
+                        double tolerance = 4 * 6e-8 * (k + 2) * (magnitude[i] + Math.Abs(expected) + 1);
+                        Assert.True(Math.Abs(half[i] - expected) <= tolerance, $"{what}: C[{i}] = {half[i]}, expected {expected}");
+                    }
+                    Assert.True(full.AsSpan().SequenceEqual(half), what + ": the half-width edge tile differs from the full tile (float)");
+                    Assert.True(fullD.AsSpan().SequenceEqual(halfD), what + ": the half-width edge tile differs from the full tile (double)");
+                }
+            }
+        }
+        finally { GemmTuning.HalfEdge = saved; }
+    }
+
+    /// <summary>
     /// Products with more rows than one MC block per thread pack op(B) once for both threads and split the rows into
     /// blocks claimed one at a time (<see cref="GemmTuning.SharedPanel"/>): against the definition in double, and
     /// bit-identical to the per-thread plan and to one thread, for every transpose, overwrite and accumulate with a bias
