@@ -16,6 +16,10 @@ if (options.TryGetValue("gelu-pairs", out var geluPairs)) GemmTuning.GeluPairs =
 if (options.TryGetValue("small-rows-nt", out var smallNt)) GemmTuning.SmallRowsNT = smallNt == "1";
 // --shared-panel 0|1 (any workload): GemmTuning.SharedPanel, op(B) packed once for all threads on products with many rows.
 if (options.TryGetValue("shared-panel", out var sharedPanel)) GemmTuning.SharedPanel = sharedPanel == "1";
+// --half-edge 0|1 (any workload): GemmTuning.HalfEdge, a half-empty last column strip of the packed GEMM by the half-width tile.
+if (options.TryGetValue("half-edge", out var halfEdge)) GemmTuning.HalfEdge = halfEdge == "1";
+// --merge-last-block 0|1 (any workload): GemmTuning.MergeLastBlock, a part's last block of packed A up to a quarter over MC.
+if (options.TryGetValue("merge-last-block", out var mergeLast)) GemmTuning.MergeLastBlock = mergeLast == "1";
 // Cache-blocking sweeps (GemmTuning, any workload): --kc-bytes (packed B strip), --mc (rows of A per block), --nc-bytes
 // (B panel). --kc-bytes 32768 --nc-bytes 1048576 is the blocking before session 14 (KC 256 for float32).
 if (options.TryGetValue("kc-bytes", out var kcBytes)) GemmTuning.KcBytes = int.Parse(kcBytes, CultureInfo.InvariantCulture);

@@ -128,6 +128,48 @@ internal readonly struct GemmKernel512<T> : IGemmKernel<T> where T : unmanaged, 
 }
 
 /// <summary>
+/// The left half of <see cref="GemmKernel512{T}"/>'s tile, 8 x (1 vector) (fp32 8x16, fp64 8x8), for the last strip of
+/// C when at most half of it is real columns (784 = 24 x 32 + 16, a 10-class output): the same packed A and B strip
+/// (row stride rsb, of which it reads the first vector), each element the same fused multiply-add chain in increasing p
+/// and the same store, so the values are those of the full tile's left half, at half the arithmetic and written to C
+/// directly when the half is whole. <see cref="GemmTuning.HalfEdge"/> switches it.
+/// </summary>
+internal static class GemmKernel512Half<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void Run(int kc, T* a, T* b, nint rsb, T* c, nint ldc, T alpha, T beta)
+    {
+        Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        GemmVector.PrefetchTile((byte*)c, ldc * sizeof(T), 8, Vector512<T>.Count * sizeof(T) / 64);
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            c0 = GemmVector.Fma(Vector512.Create(a[0]), b0, c0);
+            c1 = GemmVector.Fma(Vector512.Create(a[1]), b0, c1);
+            c2 = GemmVector.Fma(Vector512.Create(a[2]), b0, c2);
+            c3 = GemmVector.Fma(Vector512.Create(a[3]), b0, c3);
+            c4 = GemmVector.Fma(Vector512.Create(a[4]), b0, c4);
+            c5 = GemmVector.Fma(Vector512.Create(a[5]), b0, c5);
+            c6 = GemmVector.Fma(Vector512.Create(a[6]), b0, c6);
+            c7 = GemmVector.Fma(Vector512.Create(a[7]), b0, c7);
+            a += 8;
+            b += rsb;
+        }
+        var va = Vector512.Create(alpha);
+        var vb = Vector512.Create(beta);
+        bool readC = beta != T.Zero;
+        GemmVector.Store(c, c0, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c1, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c2, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c3, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c4, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c5, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c6, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c7, va, vb, readC);
+    }
+}
+
+/// <summary>
 /// The 8 x (2 vectors) AVX-512 tile with its broadcast operand read in place: tile row r is the k-contiguous row
 /// <c>a + r * lda</c> of a row-major matrix (no packing), B a packed strip of NR columns (<c>b + p * NR</c>). Each
 /// element is the one fused multiply-add chain in increasing p of <see cref="GemmKernel512{T}"/>; the raw sums go to

@@ -104,6 +104,8 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
 
     // The plan: blocking depends on the shape only; the thread count only decides who computes which tiles.
     private int _kc, _mc, _nc;
+    // The most rows of a part's last block of A (see GemmTuning.LastBlockRows): at least _mc.
+    private int _mcLast;
     private bool _splitRows;
 
     // The shared-panel plan (see PlanShared): all of op(B) packed once by every thread together, then row blocks.
@@ -183,6 +185,7 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
         int rowStrips = (_m + mr - 1) / mr, colStrips = (_n + nr - 1) / nr;
         _splitRows = !(rowStrips <= GemmTuning.SmallRowStrips && colStrips >= 2 * threads) && rowStrips >= threads;
         PlanShared(threads);
+        _mcLast = _sharedB ? _mc : GemmTuning.LastBlockRows<T>(mr, nr, _kc);
     }
 
     private void EnsureBuffers(int threads)
@@ -223,8 +226,8 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
             }
         }
         if (r0 >= r1 || c0 >= c1) return;
-        int kc = _kc, mc = _mc, nc = _nc;
-        T* aBuf = _privateA[index].Get(mc * kc);
+        int kc = _kc, nc = _nc;
+        T* aBuf = _privateA[index].Get(_mcLast * kc);
         T* bPanel = _privateB[index].Get(nc * kc);
         T* tile = _tile[index].Get(mr * nr);
         // Each part packs the B panel it needs itself: parts never wait for each other (see WorkerPool), and a panel
@@ -238,7 +241,7 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
                 int kcCur = Math.Min(kc, _k - pc);
                 // One block of rows (a training batch): each strip of B is used once, so it is packed just before its
                 // kernel calls and read back from L1; otherwise the panel is packed once for all the row blocks.
-                bool perStrip = r1 - r0 <= _mc;
+                bool perStrip = r1 - r0 <= _mcLast;
                 if (!perStrip) GemmPacking.PackB(bPanel, BAt(pc, jc), _ldb, _transB, kcCur, ncCur, nr);
                 Block(r0, r1, jc, ncCur, pc, kcCur, bPanel, perStrip, aBuf, tile);
             }
@@ -296,9 +299,10 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
         int mr = TK.MR, nr = TK.NR;
         T betaCur = pc == 0 ? _beta : T.One;
         bool epilogue = pc + kc >= _k && (_bias != null || _activation != GemmActivation.None);
-        for (int ic = r0; ic < r1; ic += _mc)
+        for (int ic = r0, mc; ic < r1; ic += mc)
         {
-            int mc = Math.Min(_mc, r1 - ic);
+            // Up to _mcLast rows when they are the last: no thin block after a full one.
+            mc = r1 - ic <= _mcLast ? r1 - ic : _mc;
             GemmPacking.PackA(aBuf, AAt(ic, pc), _lda, _transA, mc, kc, mr);
             for (int jr = 0; jr < nc; jr += nr)
             {
@@ -327,6 +331,16 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
                     if (h == mr && w == nr)
                     {
                         TK.Run(kc, ap, bp, rsb, cp, _ldc, _alpha, betaCur);
+                    }
+                    else if (typeof(TK) == typeof(GemmKernel512<T>) && 2 * w <= nr && GemmTuning.HalfEdge)
+                    {
+                        // At most half a strip of real columns: the half-width tile, the same chains (GemmKernel512Half).
+                        if (h == mr && 2 * w == nr) GemmKernel512Half<T>.Run(kc, ap, bp, rsb, cp, _ldc, _alpha, betaCur);
+                        else
+                        {
+                            GemmKernel512Half<T>.Run(kc, ap, bp, rsb, tile, nr, T.One, T.Zero);
+                            GemmPacking.MergeTile(tile, nr, cp, _ldc, h, w, _alpha, betaCur);
+                        }
                     }
                     else
                     {
@@ -627,13 +641,35 @@ internal static class GemmTuning
     /// </summary>
     public static unsafe int BlockDepth<T>(int nr, int k) where T : unmanaged
     {
-        int kcMax = Math.Clamp(KcBytes / (nr * sizeof(T)), 64, 512);
+        int kcMax = FullDepth<T>(nr);
         int blocks = Math.Max(1, (k + kcMax - 1) / kcMax);
         return (k + blocks - 1) / blocks;
     }
 
+    /// <summary>The deepest k block (<see cref="KcBytes"/> of B strip, clamped to 64..512).</summary>
+    public static unsafe int FullDepth<T>(int nr) where T : unmanaged => Math.Clamp(KcBytes / (nr * sizeof(T)), 64, 512);
+
     /// <summary>Rows of A packed at once (MC): an MC x KC block of packed A stays in L2 (240 x 512 floats = 480 KB).</summary>
     public static int Mc = 240;
+
+    /// <summary>
+    /// The most rows of the last block of packed A in a part of the per-thread plan: <see cref="Mc"/> and a quarter more,
+    /// so that a thin block does not follow a full one (a part of 256 rows is one block, not 240 + 16: then each strip
+    /// of B is used once and read in place, where the whole of B was packed into a panel first; the MLP's weight
+    /// gradient 256 x 784 x 64), as long as the block holds no more values than Mc rows at the full depth (so never at
+    /// the full depth). Only where the rows are cut changes, never the k blocks: the same results.
+    /// <see cref="MergeLastBlock"/> switches it.
+    /// </summary>
+    public static int LastBlockRows<T>(int mr, int nr, int kc) where T : unmanaged
+    {
+        int mc = Mc / mr * mr;
+        if (!MergeLastBlock) return mc;
+        long fit = (long)mc * FullDepth<T>(nr) / Math.Max(1, kc);
+        return Math.Max(mc, (int)Math.Min(fit, mc + mc / 4) / mr * mr);
+    }
+
+    /// <summary>Whether a part's last block of A may take up to a quarter more rows (<see cref="LastBlockRows"/>); the bench runner's <c>--merge-last-block 0|1</c>.</summary>
+    public static bool MergeLastBlock = true;
 
     /// <summary>
     /// Bytes of each thread's KC x NC panel of packed B in the per-thread plan: 2 MB (512 x 1024 floats: 1024 columns,
@@ -695,4 +731,11 @@ internal static class GemmTuning
     /// sets it, for comparison. Same values either way.
     /// </summary>
     public static bool GeluPairs = true;
+
+    /// <summary>
+    /// Whether the packed AVX-512 path computes a last strip with at most half its columns real (n = 784: 24 strips of 32
+    /// and one of 16; n = 10) with the half-width tile (<c>GemmKernel512Half</c>) rather than the full one; the bench
+    /// runner's <c>--half-edge 0|1</c> sets it, for comparison. Same results either way (the same chains).
+    /// </summary>
+    public static bool HalfEdge = true;
 }

@@ -152,6 +152,84 @@ public class GemmTests
     }
 
     /// <summary>
+    /// A last column strip at most half full (n = 784 = 24 x 32 + 16 in float32, 10 columns, 8 of 16 in float64) is
+    /// computed by the half-width AVX-512 tile (<see cref="GemmTuning.HalfEdge"/>): against the definition in double, and
+    /// bit-identical to the full tile, for every transpose, overwrite and accumulate, rows not a multiple of 8, one and
+    /// several k blocks, one and two threads, float and double.
+    /// </summary>
+    [Theory]
+    [InlineData(256, 784, 64)]
+    [InlineData(37, 784, 33)]
+    [InlineData(17, 10, 300)]
+    [InlineData(130, 1048, 515)]
+    [InlineData(130, 784, 515)]
+    [InlineData(64, 200, 32)]
+    public void HalfEdgeTileMatchesFullTile(int m, int n, int k)
+    {
+        bool saved = GemmTuning.HalfEdge;
+        try { SwitchKeepsBits(m, n, k, on => GemmTuning.HalfEdge = on, "the half-width edge tile"); }
+        finally { GemmTuning.HalfEdge = saved; }
+    }
+
+    /// <summary>
+    /// A part's last block of packed A takes up to a quarter more rows than MC instead of leaving a thin block
+    /// (<see cref="GemmTuning.MergeLastBlock"/>): 256 rows as one block (B then read in place strip by strip), 1000 rows
+    /// as 240 + 240 + 240 + 280, parts of 250 rows on two threads, two k blocks; against the definition in double and
+    /// bit-identical to the blocks of MC rows, every transpose, overwrite and accumulate, float and double.
+    /// </summary>
+    [Theory]
+    [InlineData(256, 784, 64)]
+    [InlineData(500, 70, 100)]
+    [InlineData(290, 33, 515)]
+    [InlineData(1000, 64, 70)]
+    public void MergedLastRowBlockMatchesBlocksOfMc(int m, int n, int k)
+    {
+        bool saved = GemmTuning.MergeLastBlock;
+        try { SwitchKeepsBits(m, n, k, on => GemmTuning.MergeLastBlock = on, "the merged last block of rows"); }
+        finally { GemmTuning.MergeLastBlock = saved; }
+    }
+
+    /// <summary>
+    /// The product with a tuning switch off and on, float and double, one and two threads, every transpose, overwrite and
+    /// accumulate: within the bound of the definition in double, and the same bits both ways.
+    /// </summary>
+    private static void SwitchKeepsBits(int m, int n, int k, Action<bool> setSwitch, string what)
+    {
+        var rng = new Random(m + 37 * n + 1009 * k);
+        foreach (bool transA in new[] { false, true })
+        foreach (bool transB in new[] { false, true })
+        {
+            double[] ad = RandomArray(rng, m * k), bd = RandomArray(rng, k * n), cd = RandomArray(rng, m * n);
+            float[] a = ad.Select(x => (float)x).ToArray(), b = bd.Select(x => (float)x).ToArray(), c0 = cd.Select(x => (float)x).ToArray();
+            var (product, magnitude) = Reference(transA, transB, m, n, k, ad, bd);
+            foreach (bool accumulate in new[] { false, true })
+            foreach (int threads in new[] { 1, 2 })
+            {
+                float[] off = (float[])c0.Clone(), on = (float[])c0.Clone();
+                double[] offD = (double[])cd.Clone(), onD = (double[])cd.Clone();
+                setSwitch(false);
+                WithThreads(threads, () => Gemm.Multiply<float>(transA, transB, m, n, k, a, b, off, accumulate));
+                WithThreads(threads, () => Gemm.Multiply<double>(transA, transB, m, n, k, ad, bd, offD, accumulate));
+                setSwitch(true);
+                WithThreads(threads, () => Gemm.Multiply<float>(transA, transB, m, n, k, a, b, on, accumulate));
+                WithThreads(threads, () => Gemm.Multiply<double>(transA, transB, m, n, k, ad, bd, onD, accumulate));
+                string where = $"{m}x{n}x{k} transA={transA} transB={transB} accumulate={accumulate} threads={threads}";
+                for (int i = 0; i < product.Length; i++)
+                {
+                    double expected = product[i] + (accumulate ? c0[i] : 0);
+                    double tolerance = 4 * 6e-8 * (k + 2) * (magnitude[i] + Math.Abs(expected) + 1);
+                    Assert.True(Math.Abs(on[i] - expected) <= tolerance, $"{where}: C[{i}] = {on[i]}, expected {expected}");
+                }
+                for (int i = 0; i < off.Length; i++)
+                {
+                    Assert.True(BitConverter.SingleToInt32Bits(off[i]) == BitConverter.SingleToInt32Bits(on[i]), $"{where}: {what} changes C[{i}] (float)");
+                    Assert.True(BitConverter.DoubleToInt64Bits(offD[i]) == BitConverter.DoubleToInt64Bits(onD[i]), $"{where}: {what} changes C[{i}] (double)");
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// Products with more rows than one MC block per thread pack op(B) once for both threads and split the rows into
     /// blocks claimed one at a time (<see cref="GemmTuning.SharedPanel"/>): against the definition in double, and
     /// bit-identical to the per-thread plan and to one thread, for every transpose, overwrite and accumulate with a bias
