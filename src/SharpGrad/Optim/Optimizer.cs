@@ -257,9 +257,8 @@ public abstract class Optimizer
         {
             int n = Math.Min(Block, end - at);
             UpdateSlice(index, parameter, g, at, n);
-            if (updated == 0) { }
-            else if (stream) Kernels.StreamingCopy.Copy<T>(parameter.Slice(at, n), (T*)updated + at);
-            else parameter.Slice(at, n).CopyTo(new Span<T>((T*)updated + at, n));
+            if (updated != 0 && stream) Kernels.StreamingCopy.Copy<T>(parameter.Slice(at, n), (T*)updated + at);
+            else if (updated != 0) parameter.Slice(at, n).CopyTo(new Span<T>((T*)updated + at, n));
             at += n;
         }
         while (at < end);
