@@ -30,8 +30,8 @@ internal static class Micro
         var rng = new Random(1);
         for (int i = 0; i < n; i++) { x[i] = (float)(rng.NextDouble() * 6 - 3); g[i] = 1; }
         double T(Action a) => CpuMilliseconds(reps, a);
-        double gelu = T(() => Map.Unary<float, GeluFunction>(x, y));
-        double geluGrad = T(() => Map.Ternary<float, GeluGradFunction>(g, x, x, y));
+        double gelu = GeluVector.OneExponential ? T(() => Map.Unary<float, GeluFunction<GeluOneExp>>(x, y)) : T(() => Map.Unary<float, GeluFunction<GeluTwoExp>>(x, y));
+        double geluGrad = GeluVector.OneExponential ? T(() => Map.Ternary<float, GeluGradFunction<GeluOneExp>>(g, x, x, y)) : T(() => Map.Ternary<float, GeluGradFunction<GeluTwoExp>>(g, x, x, y));
         var gen = new Generator(3);
         var q = Tensor.Randn([64, 4, 16, 32], gen, requiresGrad: true);
         var k = Tensor.Randn([64, 4, 16, 32], gen, requiresGrad: true);

@@ -12,6 +12,9 @@ if (options.TryGetValue("b-in-place", out var bInPlace)) GemmTuning.BInPlace = i
 if (options.TryGetValue("pack-prefetch", out var ahead)) GemmPacking.PrefetchAhead = int.Parse(ahead, CultureInfo.InvariantCulture);
 // --gelu-pairs 0|1 (any workload): GemmTuning.GeluPairs, the GELU epilogue that keeps GELU' two vectors at a time or one.
 if (options.TryGetValue("gelu-pairs", out var geluPairs)) GemmTuning.GeluPairs = geluPairs == "1";
+// --gelu-one-exp 0|1 (any workload): GeluVector.OneExponential, float32 exact GELU (op, backward, GEMM epilogues) with one
+// exponential for GELU and GELU' (1, the default) or the earlier two-exponential form (0), for comparison.
+if (options.TryGetValue("gelu-one-exp", out var geluOneExp)) GeluVector.OneExponential = geluOneExp == "1";
 // --small-rows-nt 0|1 (any workload): GemmTuning.SmallRowsNT, A Bᵀ with at most 64 rows computed as B Aᵀ with B read in place.
 if (options.TryGetValue("small-rows-nt", out var smallNt)) GemmTuning.SmallRowsNT = smallNt == "1";
 // --shared-panel 0|1 (any workload): GemmTuning.SharedPanel, op(B) packed once for all threads on products with many rows.

@@ -29,9 +29,16 @@ internal static class FloatExp
     /// e^r ≈ 1 + r + r²·P(r) with Cephes' expf coefficients, 2ⁿ from the exponent bits: within 2 ulp. NaN in, NaN out.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // one vector expression: a call would pass every vector through memory
-    public static TV Exp<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
+    public static TV Exp<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T> =>
+        ExpInRange<TV, T>(TV.Min(TV.Max(x, K<TV, T>(Lowest)), K<TV, T>(88f)));
+
+    /// <summary>
+    /// <see cref="Exp{TV, T}"/> without its clamp, for a caller whose argument is known to lie in [−87.3, 88] (or is NaN):
+    /// the same value there, two operations fewer. Outside that range the result is wrong, not merely inexact.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // one vector expression: a call would pass every vector through memory
+    public static TV ExpInRange<TV, T>(TV x) where TV : struct, IVec<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        x = TV.Min(TV.Max(x, K<TV, T>(Lowest)), K<TV, T>(88f));
         var biased = TV.FusedMultiplyAdd(x, K<TV, T>(Log2E), K<TV, T>(RoundBias)); // n + 127 in the low bits
         var n = biased - K<TV, T>(RoundBias);
         var r = TV.FusedMultiplyAdd(n, K<TV, T>(-Ln2Hi), x);

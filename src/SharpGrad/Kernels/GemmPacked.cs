@@ -503,7 +503,10 @@ internal static unsafe class GemmEpilogue
     {
         if (activation is GemmActivation.GeluKeepDerivative or GemmActivation.Gelu or GemmActivation.ScaleByAux)
         {
-            ApplyGelu(c, ldc, h, w, bias, activation == GemmActivation.ScaleByAux, activation == GemmActivation.Gelu ? null : aux);
+            bool backward = activation == GemmActivation.ScaleByAux;
+            T* keep = activation == GemmActivation.Gelu ? null : aux;
+            if (GeluVector.OneExponential) ApplyGelu<T, GeluOneExp>(c, ldc, h, w, bias, backward, keep);
+            else ApplyGelu<T, GeluTwoExp>(c, ldc, h, w, bias, backward, keep);
             return;
         }
         for (int r = 0; r < h; r++, c += ldc)
@@ -531,12 +534,13 @@ internal static unsafe class GemmEpilogue
 
     /// <summary>
     /// GELU forward (GELU' kept in aux) or its backward's product (C times aux) over a block: the vector bodies of
-    /// <see cref="GeluFunction"/>/<see cref="GeluDerivative"/> and of <see cref="GeluGradFunction"/>'s final product,
+    /// <see cref="GeluFunction{TForm}"/>/<see cref="GeluDerivative{TForm}"/> and of <see cref="GeluGradFunction{TForm}"/>'s final product,
     /// whose values do not depend on the vector width or a value's place in a span, so the block gets exactly what the
     /// elementwise ops would give.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void ApplyGelu<T>(T* c, nint ldc, int h, int w, T* bias, bool backward, T* aux) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void ApplyGelu<T, TForm>(T* c, nint ldc, int h, int w, T* bias, bool backward, T* aux)
+        where T : unmanaged, IFloatingPointIeee754<T> where TForm : IGeluForm
     {
         if (aux == null && backward) throw new ArgumentNullException(nameof(aux), "GemmEpilogue: the GELU gradient needs the auxiliary matrix.");
         for (int r = 0; r < h; r++, c += ldc, aux = aux == null ? null : aux + ldc)
@@ -561,14 +565,14 @@ internal static unsafe class GemmEpilogue
                 }
                 continue;
             }
-            if (Vec512<T>.IsAccelerated) j = GeluVectors<T, Vec512<T>>(c, aux, bias, j, w);
-            if (Vec256<T>.IsAccelerated) j = GeluVectors<T, Vec256<T>>(c, aux, bias, j, w);
+            if (Vec512<T>.IsAccelerated) j = GeluVectors<T, Vec512<T>, TForm>(c, aux, bias, j, w);
+            if (Vec256<T>.IsAccelerated) j = GeluVectors<T, Vec256<T>, TForm>(c, aux, bias, j, w);
             for (; j < w; j++)
             {
                 T v = c[j];
                 if (bias != null) v += bias[j];
-                if (aux != null) aux[j] = GeluDerivative.Apply(v);
-                c[j] = GeluFunction.Apply(v);
+                if (aux != null) aux[j] = GeluDerivative<TForm>.Apply(v);
+                c[j] = GeluFunction<TForm>.Apply(v);
             }
         }
     }
@@ -576,13 +580,13 @@ internal static unsafe class GemmEpilogue
     // The vector loop is a method of its own: GELU's vector helpers must be inlined into it (as calls they pass every
     // vector through memory, 2-3x slower), and one method holding every width's body runs out of the inlining budget.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static int GeluVectors<T, TV>(T* c, T* aux, T* bias, int j, int w)
-        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    private static int GeluVectors<T, TV, TForm>(T* c, T* aux, T* bias, int j, int w)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T> where TForm : IGeluForm
     {
         if (typeof(T) == typeof(float) && aux != null && GemmTuning.GeluPairs)
         {
             // Two vectors an iteration, their statements interleaved: each value is one long chain of dependent
-            // operations (a division, two polynomials, two exponentials), and two chains side by side keep the FMA
+            // operations (a division, polynomials, exponentials), and two chains side by side keep the FMA
             // units busy while each waits on its own latency. The same operations per lane: the same values.
             for (; j + 2 * TV.Count <= w; j += 2 * TV.Count)
             {
@@ -593,7 +597,7 @@ internal static unsafe class GemmEpilogue
                     v0 += TV.Load(ref bias[j], 0);
                     v1 += TV.Load(ref bias[j + TV.Count], 0);
                 }
-                var (y0, y1) = GeluVector.ValueAndDerivative2<TV, T>(v0, v1, out var d0, out var d1);
+                var (y0, y1) = TForm.ValueAndDerivative2<TV, T>(v0, v1, out var d0, out var d1);
                 d0.Store(ref aux[j], 0);
                 d1.Store(ref aux[j + TV.Count], 0);
                 y0.Store(ref c[j], 0);
@@ -607,11 +611,11 @@ internal static unsafe class GemmEpilogue
             TV y, d;
             if (aux == null)
             {
-                GeluFunction.Apply<TV, T>(v).Store(ref c[j], 0); // GELU alone (GemmActivation.Gelu)
+                GeluFunction<TForm>.Apply<TV, T>(v).Store(ref c[j], 0); // GELU alone (GemmActivation.Gelu)
                 continue;
             }
-            if (typeof(T) == typeof(float)) y = GeluVector.ValueAndDerivative<TV, T>(v, out d);
-            else (y, d) = (GeluFunction.Apply<TV, T>(v), GeluDerivative.Apply<TV, T>(v));
+            if (typeof(T) == typeof(float)) y = TForm.ValueAndDerivative<TV, T>(v, out d);
+            else (y, d) = (GeluFunction<TForm>.Apply<TV, T>(v), GeluDerivative<TForm>.Apply<TV, T>(v));
             d.Store(ref aux[j], 0);
             y.Store(ref c[j], 0);
         }
@@ -727,7 +731,7 @@ internal static class GemmTuning
 
     /// <summary>
     /// Whether the float32 GELU epilogue that keeps GELU' computes two vectors at a time with their operations
-    /// interleaved (<c>GeluVector.ValueAndDerivative2</c>) rather than one; the bench runner's <c>--gelu-pairs 0|1</c>
+    /// interleaved (<c>IGeluForm.ValueAndDerivative2</c>) rather than one; the bench runner's <c>--gelu-pairs 0|1</c>
     /// sets it, for comparison. Same values either way.
     /// </summary>
     public static bool GeluPairs = true;

@@ -605,7 +605,7 @@ public class GemmTests
     /// The GELU epilogue that keeps GELU' gives the same bits two vectors at a time (<see cref="GemmTuning.GeluPairs"/>)
     /// as one at a time, for widths with an odd vector and a scalar tail, on one and two threads, over values from deep in
     /// the negative tail (where GELU is tiny and GELU' near zero) to large positive ones; and the same bits as GELU and its
-    /// backward computed elementwise from the product.
+    /// backward computed elementwise from the product; for both float32 evaluations (<see cref="GeluVector.OneExponential"/>).
     /// </summary>
     [Theory]
     [InlineData(40, 96, 24)]   // three full pairs of 16-lane vectors
@@ -619,11 +619,13 @@ public class GemmTests
         float[] b = Enumerable.Range(0, n * k).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
         // Biases from −12 to +12: pre-activations across GELU's tail, its bend and its linear part.
         float[] bias = Enumerable.Range(0, n).Select(j => -12f + 24f * j / Math.Max(1, n - 1)).ToArray();
-        bool saved = GemmTuning.GeluPairs;
+        bool saved = GemmTuning.GeluPairs, savedForm = GeluVector.OneExponential;
         try
         {
+            foreach (bool oneExp in new[] { true, false })
             foreach (int threads in new[] { 1, 2 })
             {
+                GeluVector.OneExponential = oneExp;
                 var results = new List<(float[] C, float[] Aux)>();
                 foreach (bool pairs in new[] { false, true })
                 {
@@ -632,7 +634,7 @@ public class GemmTests
                     WithThreads(threads, () => Gemm.MultiplyGelu<float>(false, true, m, n, k, a, k, b, k, c, n, bias, GemmActivation.GeluKeepDerivative, aux));
                     results.Add((c, aux));
                 }
-                string what = $"{m}x{n}x{k} threads={threads}";
+                string what = $"{m}x{n}x{k} threads={threads} one exponential={oneExp}";
                 Assert.True(results[0].C.AsSpan().SequenceEqual(results[1].C), what + ": GELU differs in pairs");
                 Assert.True(results[0].Aux.AsSpan().SequenceEqual(results[1].Aux), what + ": GELU' differs in pairs");
 
@@ -644,7 +646,7 @@ public class GemmTests
                 Assert.Equal(SharpGrad.Autograd.Grad(input.Gelu(), [input], Tensor.Ones([m, n]))[0].ToArray<float>(), results[1].Aux);
             }
         }
-        finally { GemmTuning.GeluPairs = saved; }
+        finally { (GemmTuning.GeluPairs, GeluVector.OneExponential) = (saved, savedForm); }
     }
 
     private static void WithThreads(int threads, Action action)
