@@ -51,6 +51,8 @@ internal static unsafe class GemmPacked
         // The few-rows kernel writes bias and ReLU only (its transposed tiles have no GELU epilogue).
         if (activation is GemmActivation.None or GemmActivation.Relu && SmallRowsNT<T>.Applies(transA, transB, m, n, k, alpha, beta))
             SmallRowsNT<T>.Run(m, n, k, a, lda, b, ldb, c, ldc, bias, activation, threads);
+        else if (Vector512.IsHardwareAccelerated && GemmTuning.UsesTallKernel(m))
+            GemmJob<T, GemmKernel512x12<T>>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, threads, aux);
         else if (Vector512.IsHardwareAccelerated)
             GemmJob<T, GemmKernel512<T>>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, threads, aux);
         else if (Vector256.IsHardwareAccelerated)
@@ -738,4 +740,19 @@ internal static class GemmTuning
     /// runner's <c>--half-edge 0|1</c> sets it, for comparison. Same results either way (the same chains).
     /// </summary>
     public static bool HalfEdge = true;
+
+    /// <summary>
+    /// Whether the packed AVX-512 path takes the 12-row tile (<see cref="GemmKernel512x12{T}"/>) for products with at
+    /// least <see cref="TallKernelMinRows"/> rows. By default, on an AMD core whose 512-bit FMAs measure full width at
+    /// start-up (<see cref="FmaWidth.FullWidth512"/>: Zen 5; Zen 4 splits them into two 256-bit halves and keeps the 8-row
+    /// tile, which measured 90% of its peak there); the bench runner's <c>--tall-kernel 0|1</c> sets it, for comparison.
+    /// Same results either way (the same chains, the same k blocks).
+    /// </summary>
+    public static bool TallKernel = FmaWidth.IsAmd && FmaWidth.FullWidth512;
+
+    /// <summary>The fewest rows of C for the 12-row tile (below, a 12-row strip's padding is a larger share of the work).</summary>
+    public static int TallKernelMinRows = 128;
+
+    /// <summary>Whether a product with <paramref name="m"/> rows of C takes <see cref="GemmKernel512x12{T}"/>.</summary>
+    public static bool UsesTallKernel(int m) => TallKernel && m >= TallKernelMinRows;
 }
