@@ -22,6 +22,8 @@ if (options.TryGetValue("half-edge", out var halfEdge)) GemmTuning.HalfEdge = ha
 if (options.TryGetValue("merge-last-block", out var mergeLast)) GemmTuning.MergeLastBlock = mergeLast == "1";
 // --tall-kernel 0|1 (any workload): GemmTuning.TallKernel, the packed AVX-512 GEMM's 12-row tile (default: measured full-width FMA on AMD).
 if (options.TryGetValue("tall-kernel", out var tall)) GemmTuning.TallKernel = tall == "1";
+// --prefetch-next-b 0|1 (any workload): GemmTuning.PrefetchNextStrip, the GEMM kernels prefetching the next packed strip of B.
+if (options.TryGetValue("prefetch-next-b", out var nextB)) GemmTuning.PrefetchNextStrip = nextB == "1";
 // Cache-blocking sweeps (GemmTuning, any workload): --kc-bytes (packed B strip), --mc (rows of A per block), --nc-bytes
 // (B panel). --kc-bytes 32768 --nc-bytes 1048576 is the blocking before session 14 (KC 256 for float32).
 if (options.TryGetValue("kc-bytes", out var kcBytes)) GemmTuning.KcBytes = int.Parse(kcBytes, CultureInfo.InvariantCulture);
