@@ -750,12 +750,14 @@ internal static class GemmTuning
 
     /// <summary>
     /// Whether the packed AVX-512 path takes the 12-row tile (<see cref="GemmKernel512x12{T}"/>) for products with at
-    /// least <see cref="TallKernelMinRows"/> rows. By default, on an AMD core whose 512-bit FMAs measure full width at
-    /// start-up (<see cref="FmaWidth.FullWidth512"/>: Zen 5; Zen 4 splits them into two 256-bit halves and keeps the 8-row
-    /// tile, which measured 90% of its peak there); the bench runner's <c>--tall-kernel 0|1</c> sets it, for comparison.
+    /// least <see cref="TallKernelMinRows"/> rows; the bench runner's <c>--tall-kernel 0|1</c> sets it, for comparison.
+    /// Off: on Zen 5 (two full-width 512-bit FMA pipes), where a taller tile was expected to help, it measured no gain
+    /// (loaded machine, CPU time per call: 1024³ one thread 9.33 against 9.26 ms, 2048³ two threads 77.0 against 76.9 ms,
+    /// 1024 x 512 x 512 one thread 2.31 against 2.27 ms): the 8-row tile already runs at 97% of a core's FMA peak on
+    /// operands in L2, and the rest of the gap is in the memory hierarchy, which the tile's height does not change.
     /// Same results either way (the same chains, the same k blocks).
     /// </summary>
-    public static bool TallKernel = FmaWidth.IsAmd && FmaWidth.FullWidth512;
+    public static bool TallKernel;
 
     /// <summary>The fewest rows of C for the 12-row tile (below, a 12-row strip's padding is a larger share of the work).</summary>
     public static int TallKernelMinRows = 128;

@@ -331,6 +331,78 @@ public class GemmTests
     }
 
     /// <summary>
+    /// The 12-row AVX-512 tile (<see cref="GemmTuning.TallKernel"/>) computes each element of C as the same chain of
+    /// fused multiply-adds in increasing k, over the same k blocks, as the 8-row tile: every bit of C equal between the
+    /// two, for every transpose, float and double, one and two threads, the shared and the per-thread plans, C
+    /// overwritten (beta 0) and accumulated into with a bias, row counts that leave 12-row edge strips of every height
+    /// (13, 25, 130, 261, 517, 1031) and 8-row ones, n = 784 (a half-empty last column strip), several k blocks, and
+    /// the GELU epilogue. Against the definition in double as well (so a kernel that dropped terms would fail).
+    /// </summary>
+    [Theory]
+    [InlineData(517, 45, 300)]
+    [InlineData(1031, 97, 33)]
+    [InlineData(261, 301, 1100)]
+    [InlineData(130, 784, 600)]
+    [InlineData(240, 64, 513)]
+    [InlineData(13, 40, 700)]
+    [InlineData(25, 33, 1500)]
+    public void TallKernelIsBitIdenticalToEightRowKernel(int m, int n, int k)
+    {
+        var rng = new Random(m * 5 + n * 11 + k * 31);
+        bool savedTall = GemmTuning.TallKernel;
+        int savedMin = GemmTuning.TallKernelMinRows;
+        GemmTuning.TallKernelMinRows = 0;
+        try
+        {
+            ForEachTransposeWithSharedPlanAllowed((transA, transB) =>
+                {
+                    var (ad, bd, c0, biasd, product, magnitude, a, b, biasf, lda, ldb) = RandomProduct.Make(rng, transA, transB, m, n, k);
+                    foreach (bool shared in new[] { true, false })
+                        foreach (int threads in new[] { 1, 2 })
+                            foreach (bool accumulate in new[] { false, true })
+                            {
+                                string what = $"{m}x{n}x{k} transA={transA} transB={transB} shared={shared} threads={threads} accumulate={accumulate}";
+                                GemmTuning.SharedPanel = shared;
+                                float beta = accumulate ? 1f : 0f;
+                                float[]? bias = accumulate ? biasf : null;
+                                double[]? biasD = accumulate ? biasd : null;
+                                float[] tall = ToFloat(c0), eight = ToFloat(c0);
+                                double[] tallD = (double[])c0.Clone(), eightD = (double[])c0.Clone();
+                                GemmTuning.TallKernel = true;
+                                WithThreads(threads, () => Gemm.Multiply<float>(transA, transB, m, n, k, 1f, a, lda, b, ldb, beta, tall, n, bias, GemmActivation.None));
+                                WithThreads(threads, () => Gemm.Multiply<double>(transA, transB, m, n, k, 1.0, ad, lda, bd, ldb, beta, tallD, n, biasD, GemmActivation.None));
+                                GemmTuning.TallKernel = false;
+                                WithThreads(threads, () => Gemm.Multiply<float>(transA, transB, m, n, k, 1f, a, lda, b, ldb, beta, eight, n, bias, GemmActivation.None));
+                                WithThreads(threads, () => Gemm.Multiply<double>(transA, transB, m, n, k, 1.0, ad, lda, bd, ldb, beta, eightD, n, biasD, GemmActivation.None));
+                                Assert.True(tall.AsSpan().SequenceEqual(eight), what + ": the 12-row tile changed the float product");
+                                Assert.True(tallD.AsSpan().SequenceEqual(eightD), what + ": the 12-row tile changed the double product");
+                                for (int i = 0; i < m * n; i++)
+                                {
+                                    double add = accumulate ? biasf[i % n] + (float)c0[i] : 0;
+                                    double expected = product[i] + add;
+                                    double tolerance = 4 * 6e-8 * (k + 3) * (magnitude[i] + Math.Abs(add) + Math.Abs(expected));
+                                    Assert.True(Math.Abs(tall[i] - expected) <= tolerance, $"{what}: C[{i / n},{i % n}] = {tall[i]}, expected {expected}");
+                                    double addD = accumulate ? biasd[i % n] + c0[i] : 0;
+                                    Assert.True(Math.Abs(tallD[i] - (product[i] + addD)) <= 1e-12 * (k + 3) * (magnitude[i] + Math.Abs(addD) + 1), $"{what} (double): C[{i / n},{i % n}] = {tallD[i]}, expected {product[i] + addD}");
+                                }
+                            }
+                    // The GELU epilogue (FeedForwardGelu's forward), which the 12-row blocks apply per finished block.
+                    float[] tallG = new float[m * n], eightG = new float[m * n], auxTall = new float[m * n], auxEight = new float[m * n];
+                    GemmTuning.TallKernel = true;
+                    Gemm.MultiplyGelu<float>(transA, transB, m, n, k, a, lda, b, ldb, tallG, n, biasf, GemmActivation.GeluKeepDerivative, auxTall);
+                    GemmTuning.TallKernel = false;
+                    Gemm.MultiplyGelu<float>(transA, transB, m, n, k, a, lda, b, ldb, eightG, n, biasf, GemmActivation.GeluKeepDerivative, auxEight);
+                    Assert.True(tallG.AsSpan().SequenceEqual(eightG) && auxTall.AsSpan().SequenceEqual(auxEight), $"{m}x{n}x{k} transA={transA} transB={transB}: GELU epilogue differs");
+                });
+        }
+        finally
+        {
+            GemmTuning.TallKernel = savedTall;
+            GemmTuning.TallKernelMinRows = savedMin;
+        }
+    }
+
+    /// <summary>
     /// Runs <paramref name="body"/> for the four transpose pairs with the shared-panel plan allowed from any size (the
     /// tests' shapes are below the size from which it is taken); restores the plan's settings afterwards.
     /// </summary>
