@@ -20,8 +20,6 @@ if (options.TryGetValue("shared-panel", out var sharedPanel)) GemmTuning.SharedP
 if (options.TryGetValue("half-edge", out var halfEdge)) GemmTuning.HalfEdge = halfEdge == "1";
 // --merge-last-block 0|1 (any workload): GemmTuning.MergeLastBlock, a part's last block of packed A up to a quarter over MC.
 if (options.TryGetValue("merge-last-block", out var mergeLast)) GemmTuning.MergeLastBlock = mergeLast == "1";
-// --tall-kernel 0|1 (any workload): GemmTuning.TallKernel, the packed AVX-512 GEMM's 12-row tile (default off).
-if (options.TryGetValue("tall-kernel", out var tall)) GemmTuning.TallKernel = tall == "1";
 // --prefetch-next-b 0|1 (any workload): GemmTuning.PrefetchNextStrip, the GEMM kernels prefetching the next packed strip of B.
 if (options.TryGetValue("prefetch-next-b", out var nextB)) GemmTuning.PrefetchNextStrip = nextB == "1";
 // Cache-blocking sweeps (GemmTuning, any workload): --kc-bytes (packed B strip), --mc (rows of A per block), --nc-bytes
@@ -57,7 +55,7 @@ switch (workload)
         var (seconds, cpuSeconds, best) = dtype == "float64" ? TimeGemm<double>(m, n, k, ta, tb, minSeconds, epilogue, epilogueOnly) : TimeGemm<float>(m, n, k, ta, tb, minSeconds, epilogue, epilogueOnly);
         double gflops = 2.0 * m * n * k / seconds / 1e9;
         // CPU seconds per call (all threads, spin-waits included): the steadier figure on a shared machine.
-        Console.WriteLine(FormattableString.Invariant($"{{\"workload\":\"gemm\",\"threads\":{threads},\"m\":{m},\"n\":{n},\"k\":{k},\"ta\":{(ta ? 1 : 0)},\"tb\":{(tb ? 1 : 0)},\"dtype\":\"{dtype}\",\"tall_kernel\":{(GemmTuning.UsesTallKernel(m) ? 1 : 0)},\"gflops\":{gflops:F2},\"cpu_seconds_per_call\":{cpuSeconds:F8},\"best_call_gflops\":{2.0 * m * n * k / best / 1e9:F2}}}"));
+        Console.WriteLine(FormattableString.Invariant($"{{\"workload\":\"gemm\",\"threads\":{threads},\"m\":{m},\"n\":{n},\"k\":{k},\"ta\":{(ta ? 1 : 0)},\"tb\":{(tb ? 1 : 0)},\"dtype\":\"{dtype}\",\"gflops\":{gflops:F2},\"cpu_seconds_per_call\":{cpuSeconds:F8},\"best_call_gflops\":{2.0 * m * n * k / best / 1e9:F2}}}"));
         break;
     }
     case "fma-peak":

@@ -92,7 +92,9 @@ internal static class GemmVector
 /// <summary>
 /// AVX-512: an 8 x (2 vectors) tile (fp32 8x32, fp64 8x16): 16 accumulators, 2 B vectors and a broadcast. The narrow
 /// tile keeps a KC=256-deep strip of packed B within 32 KB of L1, and 8 rows divide the batch sizes (64, 128, 256)
-/// and feature counts (784 = 98 x 8) that dominate training, so edge tiles are rare.
+/// and feature counts (784 = 98 x 8) that dominate training, so edge tiles are rare. A taller 12-row tile (24
+/// accumulators) was tried on Zen 5, with its two full-width 512-bit FMA pipes, and measured no gain: this tile already
+/// runs at 97% of a core's FMA peak on operands held in L2, so what remains is in the memory hierarchy.
 /// </summary>
 internal readonly struct GemmKernel512<T> : IGemmKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -143,78 +145,6 @@ internal readonly struct GemmKernel512<T> : IGemmKernel<T> where T : unmanaged, 
         GemmVector.Store(c, c50, va, vb, readC); GemmVector.Store(c + w, c51, va, vb, readC); c += ldc;
         GemmVector.Store(c, c60, va, vb, readC); GemmVector.Store(c + w, c61, va, vb, readC); c += ldc;
         GemmVector.Store(c, c70, va, vb, readC); GemmVector.Store(c + w, c71, va, vb, readC);
-    }
-}
-
-/// <summary>
-/// AVX-512, a 12 x (2 vectors) tile (fp32 12x32, fp64 12x16): 24 accumulators, 2 B vectors and a broadcast, 27 of the
-/// 32 zmm registers. For cores with two full-width 512-bit FMA pipes (Zen 5): there <see cref="GemmKernel512{T}"/>'s
-/// 16 multiply-adds per k step take 8 cycles, in which its 2 B loads, 8 broadcasts and the streaming of its operands
-/// weigh twice what they do on a core with one pipe; 12 rows do 24 multiply-adds per B row loaded, so the operand traffic
-/// per multiply-add is a third lower. Each C element is the same fused multiply-add chain in increasing p as in the 8-row
-/// tile and the k blocks do not depend on MR (the same NR), so the results are bit-identical to it.
-/// <see cref="GemmTuning.TallKernel"/> chooses it.
-/// </summary>
-internal readonly struct GemmKernel512x12<T> : IGemmKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public static int MR => 12;
-    public static int NR => 2 * Vector512<T>.Count;
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void Run(int kc, T* a, T* b, nint rsb, T* c, nint ldc, T alpha, T beta, byte* prefetch = null)
-    {
-        int w = Vector512<T>.Count;
-        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
-        Vector512<T> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
-        Vector512<T> c80 = default, c81 = default, c90 = default, c91 = default, c100 = default, c101 = default, c110 = default, c111 = default;
-        GemmVector.PrefetchTile((byte*)c, ldc * sizeof(T), 12, 2 * Vector512<T>.Count * sizeof(T) / 64);
-        for (int p = 0; p < kc; p++)
-        {
-            if ((p & 15) == 0 && prefetch != null) prefetch = GemmVector.PrefetchAlong(prefetch);
-            var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + w);
-            var x = Vector512.Create(a[0]);
-            c00 = GemmVector.Fma(x, b0, c00); c01 = GemmVector.Fma(x, b1, c01);
-            x = Vector512.Create(a[1]);
-            c10 = GemmVector.Fma(x, b0, c10); c11 = GemmVector.Fma(x, b1, c11);
-            x = Vector512.Create(a[2]);
-            c20 = GemmVector.Fma(x, b0, c20); c21 = GemmVector.Fma(x, b1, c21);
-            x = Vector512.Create(a[3]);
-            c30 = GemmVector.Fma(x, b0, c30); c31 = GemmVector.Fma(x, b1, c31);
-            x = Vector512.Create(a[4]);
-            c40 = GemmVector.Fma(x, b0, c40); c41 = GemmVector.Fma(x, b1, c41);
-            x = Vector512.Create(a[5]);
-            c50 = GemmVector.Fma(x, b0, c50); c51 = GemmVector.Fma(x, b1, c51);
-            x = Vector512.Create(a[6]);
-            c60 = GemmVector.Fma(x, b0, c60); c61 = GemmVector.Fma(x, b1, c61);
-            x = Vector512.Create(a[7]);
-            c70 = GemmVector.Fma(x, b0, c70); c71 = GemmVector.Fma(x, b1, c71);
-            x = Vector512.Create(a[8]);
-            c80 = GemmVector.Fma(x, b0, c80); c81 = GemmVector.Fma(x, b1, c81);
-            x = Vector512.Create(a[9]);
-            c90 = GemmVector.Fma(x, b0, c90); c91 = GemmVector.Fma(x, b1, c91);
-            x = Vector512.Create(a[10]);
-            c100 = GemmVector.Fma(x, b0, c100); c101 = GemmVector.Fma(x, b1, c101);
-            x = Vector512.Create(a[11]);
-            c110 = GemmVector.Fma(x, b0, c110); c111 = GemmVector.Fma(x, b1, c111);
-            a += 12;
-            b += rsb;
-        }
-        var va = Vector512.Create(alpha);
-        var vb = Vector512.Create(beta);
-        bool readC = beta != T.Zero;
-        GemmVector.Store(c, c00, va, vb, readC); GemmVector.Store(c + w, c01, va, vb, readC); c += ldc;
-        GemmVector.Store(c, c10, va, vb, readC); GemmVector.Store(c + w, c11, va, vb, readC); c += ldc;
-        GemmVector.Store(c, c20, va, vb, readC); GemmVector.Store(c + w, c21, va, vb, readC); c += ldc;
-        GemmVector.Store(c, c30, va, vb, readC); GemmVector.Store(c + w, c31, va, vb, readC); c += ldc;
-        GemmVector.Store(c, c40, va, vb, readC); GemmVector.Store(c + w, c41, va, vb, readC); c += ldc;
-        GemmVector.Store(c, c50, va, vb, readC); GemmVector.Store(c + w, c51, va, vb, readC); c += ldc;
-        GemmVector.Store(c, c60, va, vb, readC); GemmVector.Store(c + w, c61, va, vb, readC); c += ldc;
-        GemmVector.Store(c, c70, va, vb, readC); GemmVector.Store(c + w, c71, va, vb, readC); c += ldc;
-        GemmVector.Store(c, c80, va, vb, readC); GemmVector.Store(c + w, c81, va, vb, readC); c += ldc;
-        GemmVector.Store(c, c90, va, vb, readC); GemmVector.Store(c + w, c91, va, vb, readC); c += ldc;
-        GemmVector.Store(c, c100, va, vb, readC); GemmVector.Store(c + w, c101, va, vb, readC); c += ldc;
-        GemmVector.Store(c, c110, va, vb, readC); GemmVector.Store(c + w, c111, va, vb, readC);
     }
 }
 

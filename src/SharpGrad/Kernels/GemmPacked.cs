@@ -51,8 +51,6 @@ internal static unsafe class GemmPacked
         // The few-rows kernel writes bias and ReLU only (its transposed tiles have no GELU epilogue).
         if (activation is GemmActivation.None or GemmActivation.Relu && SmallRowsNT<T>.Applies(transA, transB, m, n, k, alpha, beta))
             SmallRowsNT<T>.Run(m, n, k, a, lda, b, ldb, c, ldc, bias, activation, threads);
-        else if (Vector512.IsHardwareAccelerated && GemmTuning.UsesTallKernel(m))
-            GemmJob<T, GemmKernel512x12<T>>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, threads, aux);
         else if (Vector512.IsHardwareAccelerated)
             GemmJob<T, GemmKernel512<T>>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, threads, aux);
         else if (Vector256.IsHardwareAccelerated)
@@ -747,23 +745,6 @@ internal static class GemmTuning
     /// runner's <c>--half-edge 0|1</c> sets it, for comparison. Same results either way (the same chains).
     /// </summary>
     public static bool HalfEdge = true;
-
-    /// <summary>
-    /// Whether the packed AVX-512 path takes the 12-row tile (<see cref="GemmKernel512x12{T}"/>) for products with at
-    /// least <see cref="TallKernelMinRows"/> rows; the bench runner's <c>--tall-kernel 0|1</c> sets it, for comparison.
-    /// Off: on Zen 5 (two full-width 512-bit FMA pipes), where a taller tile was expected to help, it measured no gain
-    /// (loaded machine, CPU time per call: 1024³ one thread 9.33 against 9.26 ms, 2048³ two threads 77.0 against 76.9 ms,
-    /// 1024 x 512 x 512 one thread 2.31 against 2.27 ms): the 8-row tile already runs at 97% of a core's FMA peak on
-    /// operands in L2, and the rest of the gap is in the memory hierarchy, which the tile's height does not change.
-    /// Same results either way (the same chains, the same k blocks).
-    /// </summary>
-    public static bool TallKernel;
-
-    /// <summary>The fewest rows of C for the 12-row tile (below, a 12-row strip's padding is a larger share of the work).</summary>
-    public static int TallKernelMinRows = 128;
-
-    /// <summary>Whether a product with <paramref name="m"/> rows of C takes <see cref="GemmKernel512x12{T}"/>.</summary>
-    public static bool UsesTallKernel(int m) => TallKernel && m >= TallKernelMinRows;
 
     /// <summary>
     /// Whether the blocked kernels prefetch the next packed strip of B while the current one is in use (see

@@ -48,10 +48,6 @@ internal static unsafe class GemmPacking
                 {
                     for (int p = 0; p < kc; p++, src += lda) Copy8(dst + p * 8, src);
                 }
-                else if (h == 12 && mr == 12)
-                {
-                    for (int p = 0; p < kc; p++, src += lda) { Copy8(dst + p * 12, src); Copy4(dst + p * 12 + 8, src + 8); }
-                }
                 else
                 {
                     for (int p = 0; p < kc; p++, src += lda)
@@ -92,27 +88,6 @@ internal static unsafe class GemmPacking
                         d[4] = s4[p]; d[5] = s5[p]; d[6] = s6[p]; d[7] = s7[p];
                     }
                 }
-                else if (h == 12 && mr == 12 && Avx.IsSupported)
-                {
-                    // Rows 0-7 by 8 x 8 blocks (float) or rows 0-3, 4-7, 8-11 by 4 x 4 blocks (double), in registers.
-                    int p = 0;
-                    if (typeof(T) == typeof(float))
-                    {
-                        for (; p + 8 <= kc; p += 8)
-                        {
-                            Transpose8x8((float*)src + p, lda, (float*)dst + p * 12, 12);
-                            Transpose4x4((float*)src + 8 * lda + p, lda, (float*)dst + p * 12 + 8, 12);
-                            Transpose4x4((float*)src + 8 * lda + p + 4, lda, (float*)dst + (p + 4) * 12 + 8, 12);
-                        }
-                    }
-                    else if (typeof(T) == typeof(double))
-                    {
-                        for (; p + 4 <= kc; p += 4)
-                            for (int g = 0; g < 12; g += 4) Transpose4x4((double*)src + g * lda + p, lda, (double*)dst + p * 12 + g, 12);
-                    }
-                    for (; p < kc; p++)
-                        for (int r = 0; r < 12; r++) dst[p * 12 + r] = src[r * lda + p];
-                }
                 else
                 {
                     for (int r = 0; r < mr; r++)
@@ -135,14 +110,6 @@ internal static unsafe class GemmPacking
 
     /// <summary>Strips of 8 a transposed A's packing fills together: 64 values, a few cache lines of each source row.</summary>
     private const int TransGroup = 8;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy4<T>(T* d, T* s) where T : unmanaged
-    {
-        if (sizeof(T) == 4 && Vector128.IsHardwareAccelerated) Vector128.Store(Vector128.Load((float*)s), (float*)d);
-        else if (sizeof(T) == 8 && Vector256.IsHardwareAccelerated) Vector256.Store(Vector256.Load((double*)s), (double*)d);
-        else { for (int r = 0; r < 4; r++) d[r] = s[r]; }
-    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Copy8<T>(T* d, T* s) where T : unmanaged
@@ -310,20 +277,6 @@ internal static unsafe class GemmPacking
         r2 = Avx.Permute2x128(u2, u6, 0x20); r3 = Avx.Permute2x128(u3, u7, 0x20);
         r4 = Avx.Permute2x128(u0, u4, 0x31); r5 = Avx.Permute2x128(u1, u5, 0x31);
         r6 = Avx.Permute2x128(u2, u6, 0x31); r7 = Avx.Permute2x128(u3, u7, 0x31);
-    }
-
-    /// <summary><c>dst[q * dstStride + r] = src[r * srcStride + q]</c> for a 4 x 4 block of floats.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose4x4(float* src, nint srcStride, float* dst, nint dstStride)
-    {
-        var r0 = Sse.LoadVector128(src); var r1 = Sse.LoadVector128(src + srcStride);
-        var r2 = Sse.LoadVector128(src + 2 * srcStride); var r3 = Sse.LoadVector128(src + 3 * srcStride);
-        var t0 = Sse.UnpackLow(r0, r1); var t1 = Sse.UnpackHigh(r0, r1);
-        var t2 = Sse.UnpackLow(r2, r3); var t3 = Sse.UnpackHigh(r2, r3);
-        Sse.Store(dst, Sse.MoveLowToHigh(t0, t2));
-        Sse.Store(dst + dstStride, Sse.MoveHighToLow(t2, t0));
-        Sse.Store(dst + 2 * dstStride, Sse.MoveLowToHigh(t1, t3));
-        Sse.Store(dst + 3 * dstStride, Sse.MoveHighToLow(t3, t1));
     }
 
     /// <summary><c>dst[q * dstStride + r] = src[r * srcStride + q]</c> for a 4 x 4 block of doubles.</summary>
