@@ -23,6 +23,8 @@ if (options.TryGetValue("shared-panel", out var sharedPanel)) GemmTuning.SharedP
 if (options.TryGetValue("half-edge", out var halfEdge)) GemmTuning.HalfEdge = halfEdge == "1";
 // --merge-last-block 0|1 (any workload): GemmTuning.MergeLastBlock, a part's last block of packed A up to a quarter over MC.
 if (options.TryGetValue("merge-last-block", out var mergeLast)) GemmTuning.MergeLastBlock = mergeLast == "1";
+// --prefetch-next-b 0|1 (any workload): GemmTuning.PrefetchNextStrip, the GEMM kernels prefetching the next packed strip of B.
+if (options.TryGetValue("prefetch-next-b", out var nextB)) GemmTuning.PrefetchNextStrip = nextB == "1";
 // Cache-blocking sweeps (GemmTuning, any workload): --kc-bytes (packed B strip), --mc (rows of A per block), --nc-bytes
 // (B panel). --kc-bytes 32768 --nc-bytes 1048576 is the blocking before session 14 (KC 256 for float32).
 if (options.TryGetValue("kc-bytes", out var kcBytes)) GemmTuning.KcBytes = int.Parse(kcBytes, CultureInfo.InvariantCulture);
@@ -53,10 +55,10 @@ switch (workload)
         // --epilogue-only 1: times the epilogue alone over C (no product), for comparing its cost inside and outside the GEMM.
         bool epilogueOnly = options.GetValueOrDefault("epilogue-only", "0") == "1";
         Gemm.MaxThreads = threads;
-        var (seconds, cpuSeconds) = dtype == "float64" ? TimeGemm<double>(m, n, k, ta, tb, minSeconds, epilogue, epilogueOnly) : TimeGemm<float>(m, n, k, ta, tb, minSeconds, epilogue, epilogueOnly);
+        var (seconds, cpuSeconds, best) = dtype == "float64" ? TimeGemm<double>(m, n, k, ta, tb, minSeconds, epilogue, epilogueOnly) : TimeGemm<float>(m, n, k, ta, tb, minSeconds, epilogue, epilogueOnly);
         double gflops = 2.0 * m * n * k / seconds / 1e9;
         // CPU seconds per call (all threads, spin-waits included): the steadier figure on a shared machine.
-        Console.WriteLine(FormattableString.Invariant($"{{\"workload\":\"gemm\",\"threads\":{threads},\"m\":{m},\"n\":{n},\"k\":{k},\"ta\":{(ta ? 1 : 0)},\"tb\":{(tb ? 1 : 0)},\"dtype\":\"{dtype}\",\"gflops\":{gflops:F2},\"cpu_seconds_per_call\":{cpuSeconds:F8}}}"));
+        Console.WriteLine(FormattableString.Invariant($"{{\"workload\":\"gemm\",\"threads\":{threads},\"m\":{m},\"n\":{n},\"k\":{k},\"ta\":{(ta ? 1 : 0)},\"tb\":{(tb ? 1 : 0)},\"dtype\":\"{dtype}\",\"gflops\":{gflops:F2},\"cpu_seconds_per_call\":{cpuSeconds:F8},\"best_call_gflops\":{2.0 * m * n * k / best / 1e9:F2}}}"));
         break;
     }
     case "fma-peak":
@@ -126,7 +128,7 @@ switch (workload)
 return 0;
 
 // Seconds per call: warm-up (JIT tiers, scratch buffers, worker threads), then calls until at least minSeconds and 3 calls.
-static (double Seconds, double CpuSeconds) TimeGemm<T>(int m, int n, int k, bool ta, bool tb, double minSeconds, GemmActivation epilogue, bool epilogueOnly) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+static (double Seconds, double CpuSeconds, double Best) TimeGemm<T>(int m, int n, int k, bool ta, bool tb, double minSeconds, GemmActivation epilogue, bool epilogueOnly) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
     var g = new Generator(1);
     var dtype = typeof(T) == typeof(float) ? DType.Float32 : DType.Float64;
@@ -158,10 +160,17 @@ static (double Seconds, double CpuSeconds) TimeGemm<T>(int m, int n, int k, bool
     var process = Process.GetCurrentProcess();
     var cpu0 = process.TotalProcessorTime;
     var sw = Stopwatch.StartNew();
-    while (sw.Elapsed.TotalSeconds < minSeconds || reps < 3) { Call(); reps++; }
+    long best = long.MaxValue;
+    while (sw.Elapsed.TotalSeconds < minSeconds || reps < 3)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        Call();
+        best = Math.Min(best, Stopwatch.GetTimestamp() - t0);
+        reps++;
+    }
     double seconds = sw.Elapsed.TotalSeconds / reps;
     process.Refresh();
-    return (seconds, (process.TotalProcessorTime - cpu0).TotalSeconds / reps);
+    return (seconds, (process.TotalProcessorTime - cpu0).TotalSeconds / reps, (double)best / Stopwatch.Frequency);
 }
 
 static Dictionary<string, string> ParseArgs(string[] args)

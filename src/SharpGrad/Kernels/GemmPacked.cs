@@ -323,14 +323,21 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
                         GemmPacking.PackBStrip(bp, BAt(pc, jc + jr), _ldb, _transB, kc, w, nr);
                     }
                 }
+                // The next packed strip of B (read after this one's kernel calls) is prefetched by the kernel calls on
+                // this one, each continuing where the previous stopped (kc / 8 lines each), so that it arrives while this
+                // strip is in use rather than stalling its first kernel call (a large panel comes from L3 or memory).
+                byte* next = GemmTuning.PrefetchNextStrip && !packPerStrip && jr + nr < nc ? (byte*)(bPanel + (jr + nr) * kc) : null;
+                nint perCall = (kc + 15) / 16 * 128, stripBytes = (nint)kc * nr * sizeof(T);
                 for (int ir = 0; ir < mc; ir += mr)
                 {
+                    nint offset = ir / mr * perCall;
+                    byte* prefetch = next != null && offset < stripBytes ? next + offset : null;
                     int h = Math.Min(mr, mc - ir);
                     T* ap = aBuf + ir * kc;
                     T* cp = _c + (ic + ir) * _ldc + jc + jr;
                     if (h == mr && w == nr)
                     {
-                        TK.Run(kc, ap, bp, rsb, cp, _ldc, _alpha, betaCur);
+                        TK.Run(kc, ap, bp, rsb, cp, _ldc, _alpha, betaCur, prefetch);
                     }
                     else if (typeof(TK) == typeof(GemmKernel512<T>) && 2 * w <= nr && GemmTuning.HalfEdge)
                     {
@@ -344,7 +351,7 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
                     }
                     else
                     {
-                        TK.Run(kc, ap, bp, rsb, tile, nr, T.One, T.Zero);
+                        TK.Run(kc, ap, bp, rsb, tile, nr, T.One, T.Zero, prefetch);
                         GemmPacking.MergeTile(tile, nr, cp, _ldc, h, w, _alpha, betaCur);
                     }
                     if (epilogue && _aux == null) GemmEpilogue.Apply(cp, _ldc, h, w, _bias == null ? null : _bias + jc + jr, _activation);
@@ -742,4 +749,11 @@ internal static class GemmTuning
     /// runner's <c>--half-edge 0|1</c> sets it, for comparison. Same results either way (the same chains).
     /// </summary>
     public static bool HalfEdge = true;
+
+    /// <summary>
+    /// Whether the blocked kernels prefetch the next packed strip of B while the current one is in use (see
+    /// <c>GemmVector.PrefetchAlong</c>); the bench runner's <c>--prefetch-next-b 0|1</c> sets it, for comparison. Same
+    /// results either way: only when data arrives changes.
+    /// </summary>
+    public static bool PrefetchNextStrip = true;
 }

@@ -242,18 +242,9 @@ public class GemmTests
     public void SharedPanelMatchesDefinitionAndPerThreadPanels(int m, int n, int k)
     {
         var rng = new Random(m * 3 + n * 17 + k * 101);
-        bool saved = GemmTuning.SharedPanel;
-        long savedMin = GemmTuning.SharedPanelMinMultiplyAdds;
-        GemmTuning.SharedPanelMinMultiplyAdds = 0; // these shapes are below the size from which the plan is taken
-        try
-        {
-            foreach (bool transA in new[] { false, true })
-                foreach (bool transB in new[] { false, true })
+        ForEachTransposeWithSharedPlanAllowed((transA, transB) =>
                 {
-                    double[] ad = RandomArray(rng, m * k), bd = RandomArray(rng, k * n), c0 = RandomArray(rng, m * n), biasd = RandomArray(rng, n);
-                    var (product, magnitude) = Reference(transA, transB, m, n, k, ad, bd);
-                    float[] a = ToFloat(ad), b = ToFloat(bd), biasf = ToFloat(biasd);
-                    int lda = transA ? m : k, ldb = transB ? k : n;
+                    var (ad, bd, c0, biasd, product, magnitude, a, b, biasf, lda, ldb) = RandomProduct.Make(rng, transA, transB, m, n, k);
                     foreach (bool accumulate in new[] { false, true })
                     {
                         string what = $"{m}x{n}x{k} transA={transA} transB={transB} accumulate={accumulate}";
@@ -288,12 +279,91 @@ public class GemmTests
                             Assert.True(Math.Abs(sharedD[i] - expected) <= tolerance, $"{what} (double): C[{i / n},{i % n}] = {sharedD[i]}, expected {expected}");
                         }
                     }
-                }
+                });
+    }
+
+    /// <summary>
+    /// The kernels prefetch the next packed strip of B (<see cref="GemmTuning.PrefetchNextStrip"/>), a hint that must
+    /// leave every bit of C as it was: with and without it, for every transpose, float and double, one and two threads,
+    /// the shared and the per-thread plans, accumulating into C with a bias, odd m and n (edge tiles, whose kernel calls
+    /// prefetch too), several k blocks, and row blocks of fewer kernel calls than a strip needs to be prefetched whole.
+    /// Against the definition in double as well.
+    /// </summary>
+    [Theory]
+    [InlineData(517, 45, 300)]
+    [InlineData(1031, 97, 33)]
+    [InlineData(261, 301, 1100)]
+    [InlineData(64, 1024, 300)]
+    public void PrefetchingTheNextStripLeavesResultsBitIdentical(int m, int n, int k)
+    {
+        var rng = new Random(m * 7 + n * 13 + k * 29);
+        bool savedPrefetch = GemmTuning.PrefetchNextStrip;
+        try
+        {
+            ForEachTransposeWithSharedPlanAllowed((transA, transB) =>
+                {
+                    var (ad, bd, c0, biasd, product, magnitude, a, b, biasf, lda, ldb) = RandomProduct.Make(rng, transA, transB, m, n, k);
+                    foreach (bool shared in new[] { true, false })
+                        foreach (int threads in new[] { 1, 2 })
+                        {
+                            string what = $"{m}x{n}x{k} transA={transA} transB={transB} shared={shared} threads={threads}";
+                            GemmTuning.SharedPanel = shared;
+                            float[] with = ToFloat(c0), without = ToFloat(c0);
+                            double[] withD = (double[])c0.Clone(), withoutD = (double[])c0.Clone();
+                            GemmTuning.PrefetchNextStrip = true;
+                            WithThreads(threads, () => Gemm.Multiply<float>(transA, transB, m, n, k, 1f, a, lda, b, ldb, 1f, with, n, biasf, GemmActivation.None));
+                            WithThreads(threads, () => Gemm.Multiply<double>(transA, transB, m, n, k, 1.0, ad, lda, bd, ldb, 1.0, withD, n, biasd, GemmActivation.None));
+                            GemmTuning.PrefetchNextStrip = false;
+                            WithThreads(threads, () => Gemm.Multiply<float>(transA, transB, m, n, k, 1f, a, lda, b, ldb, 1f, without, n, biasf, GemmActivation.None));
+                            WithThreads(threads, () => Gemm.Multiply<double>(transA, transB, m, n, k, 1.0, ad, lda, bd, ldb, 1.0, withoutD, n, biasd, GemmActivation.None));
+                            Assert.True(with.AsSpan().SequenceEqual(without), what + ": prefetching changed the float product");
+                            Assert.True(withD.AsSpan().SequenceEqual(withoutD), what + ": prefetching changed the double product");
+                            for (int i = 0; i < m * n; i++)
+                            {
+                                double expected = product[i] + biasf[i % n] + (float)c0[i];
+                                double tolerance = 4 * 6e-8 * (k + 3) * (magnitude[i] + Math.Abs(biasf[i % n]) + Math.Abs(c0[i]) + Math.Abs(expected));
+                                Assert.True(Math.Abs(with[i] - expected) <= tolerance, $"{what}: C[{i / n},{i % n}] = {with[i]}, expected {expected}");
+                            }
+                        }
+                });
+        }
+        finally { GemmTuning.PrefetchNextStrip = savedPrefetch; }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> for the four transpose pairs with the shared-panel plan allowed from any size (the
+    /// tests' shapes are below the size from which it is taken); restores the plan's settings afterwards.
+    /// </summary>
+    private static void ForEachTransposeWithSharedPlanAllowed(Action<bool, bool> body)
+    {
+        bool saved = GemmTuning.SharedPanel;
+        long savedMin = GemmTuning.SharedPanelMinMultiplyAdds;
+        GemmTuning.SharedPanelMinMultiplyAdds = 0;
+        try
+        {
+            foreach (bool transA in new[] { false, true })
+                foreach (bool transB in new[] { false, true })
+                    body(transA, transB);
         }
         finally
         {
             GemmTuning.SharedPanel = saved;
             GemmTuning.SharedPanelMinMultiplyAdds = savedMin;
+        }
+    }
+
+    /// <summary>
+    /// A random product <c>C = op(A) op(B) + C0 + bias</c>: the operands in double and their float copies, the leading
+    /// dimensions of op's storage, and the definition's sum of op(A) op(B) with the magnitude of its terms.
+    /// </summary>
+    private sealed record RandomProduct(double[] Ad, double[] Bd, double[] C0, double[] BiasD, double[] Product, double[] Magnitude,
+        float[] A, float[] B, float[] BiasF, int Lda, int Ldb)
+    {
+        public static RandomProduct Make(Random rng, bool transA, bool transB, int m, int n, int k)
+        {
+            double[] ad = RandomArray(rng, m * k), bd = RandomArray(rng, k * n), c0 = RandomArray(rng, m * n), biasd = RandomArray(rng, n);
+            var (product, magnitude) = Reference(transA, transB, m, n, k, ad, bd);
+            return new RandomProduct(ad, bd, c0, biasd, product, magnitude, ToFloat(ad), ToFloat(bd), ToFloat(biasd), transA ? m : k, transB ? k : n);
         }
     }
 
