@@ -25,6 +25,8 @@ if (options.TryGetValue("merge-last-block", out var mergeLast)) GemmTuning.Merge
 if (options.TryGetValue("kc-bytes", out var kcBytes)) GemmTuning.KcBytes = int.Parse(kcBytes, CultureInfo.InvariantCulture);
 if (options.TryGetValue("mc", out var mcRows)) GemmTuning.Mc = int.Parse(mcRows, CultureInfo.InvariantCulture);
 if (options.TryGetValue("nc-bytes", out var ncBytes)) GemmTuning.NcBytes = int.Parse(ncBytes, CultureInfo.InvariantCulture);
+// --old-transforms 0|1 (any workload): Winograd.NarrowTransforms, the Winograd transforms' row combinations in 256-bit vectors as before.
+if (options.TryGetValue("old-transforms", out var oldTransforms)) Winograd.NarrowTransforms = oldTransforms == "1";
 switch (workload)
 {
     case "gemm":
