@@ -27,6 +27,8 @@ if (options.TryGetValue("mc", out var mcRows)) GemmTuning.Mc = int.Parse(mcRows,
 if (options.TryGetValue("nc-bytes", out var ncBytes)) GemmTuning.NcBytes = int.Parse(ncBytes, CultureInfo.InvariantCulture);
 // --old-transforms 0|1 (any workload): Winograd.NarrowTransforms, the Winograd transforms' row combinations in 256-bit vectors as before.
 if (options.TryGetValue("old-transforms", out var oldTransforms)) Winograd.NarrowTransforms = oldTransforms == "1";
+// --old-pool-tail 0|1 (any workload): Pooling.MaskedTailStores, 2x2 max pooling's backward tails under masks as before.
+if (options.TryGetValue("old-pool-tail", out var oldPoolTail)) Pooling.MaskedTailStores = oldPoolTail == "1";
 switch (workload)
 {
     case "gemm":
