@@ -212,6 +212,13 @@ internal static class Pooling
         g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0, DilationH: 1, DilationW: 1 };
 
     /// <summary>
+    /// When set, <see cref="MaxBackward2x2{T}"/> stores a row's last partial block of 16 windows under masks in every
+    /// case, as before its whole-vector tails (the same values either way). Process-wide: bench's
+    /// <c>--old-pool-tail 1</c>, for in-binary A/B; set it before any work.
+    /// </summary>
+    internal static bool MaskedTailStores;
+
+    /// <summary>
     /// <see cref="MaxBackward{T}"/> for 2x2 windows at stride 2 (<see cref="IsTwoByTwo"/>) over planes of h x w: the
     /// windows do not overlap, so every input is written once, with its window's gradient when it won (as
     /// <c>0 + g</c>, the value the clear-then-add kernel leaves) and zero otherwise; the row and column no window covers
@@ -263,6 +270,19 @@ internal static class Pooling
                             {
                                 topLow.Store(td); topHigh.Store(td + 16);
                                 bottomLow.Store(bd); bottomHigh.Store(bd + 16);
+                            }
+                            else if (!MaskedTailStores && (ow - ox) % 4 == 0)
+                            {
+                                // The block's last windows are past the row: its 2 (ow − ox) inputs a row (8, 16 or 24:
+                                // the CNN's 12- and 4-wide maps) as whole vectors, no masked stores, which were most of
+                                // this kernel's time on Zen 5 (stores to lines not in cache).
+                                int inputs = 2 * (ow - ox);
+                                if (inputs >= 16)
+                                {
+                                    topLow.Store(td); bottomLow.Store(bd);
+                                    if (inputs == 24) { topHigh.GetLower().Store(td + 16); bottomHigh.GetLower().Store(bd + 16); }
+                                }
+                                else { topLow.GetLower().Store(td); bottomLow.GetLower().Store(bd); }
                             }
                             else
                             {

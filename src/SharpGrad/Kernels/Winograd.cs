@@ -118,6 +118,13 @@ internal static unsafe class Winograd
     /// <summary>When nonzero, the weight gradient's leaf size in images for calls on this thread (tests, measurements).</summary>
     [ThreadStatic] internal static int t_weightLeafImages;
 
+    /// <summary>
+    /// When set, the transforms' row combinations (<see cref="WinogradJob{TK}.Combine"/>) stay in 256-bit vectors even
+    /// where 512-bit ones are available, as before they had a 512-bit form (the same bits either way). Process-wide (the
+    /// pool's threads run the transforms): bench's <c>--old-transforms 1</c>, for in-binary A/B; set it before any work.
+    /// </summary>
+    internal static bool NarrowTransforms;
+
     /// <summary>Input and output channels from which Auto takes Winograd.</summary>
     internal const int MinChannels = 8;
 
@@ -281,6 +288,11 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
         float* stage = _stage[0].Get((taps + 2 * n * n) * Lanes);
         float* half = stage + taps * Lanes, result = half + n * n * Lanes;
         var gRows = _t.GRows;
+        if (mr == 8 && !Winograd.NarrowTransforms)
+        {
+            TransformFiltersByRowGroups(w, stage, half, result);
+            return;
+        }
         for (int f0 = 0; f0 < filters; f0 += Lanes)
         {
             int lanes = Math.Min(Lanes, filters - f0);
@@ -302,6 +314,45 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
         }
     }
 
+    /// <summary>
+    /// <see cref="TransformFilters"/> for 8-row strips: lane l holds filter (o0 + l mod 8, c0 + l / 8), so each group of
+    /// eight lanes is one channel's eight consecutive rows of a strip, stored with one vector per point where the
+    /// filter-by-filter order stored single floats MR apart. Every lane gets the same operations as before (the same
+    /// values); the rows past O, inside the padded strip, are written with the zero filter's transform, +0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void TransformFiltersByRowGroups(float* w, float* stage, float* half, float* result)
+    {
+        int r = _t.R, n = _t.N, nn = n * n, cin = _g.Channels, taps = r * r, kc = _kc, perPoint = PerPoint;
+        const int Lanes = FilterLanes, Rows = 8, Channels = Lanes / Rows;
+        var gRows = _t.GRows;
+        for (int o0 = 0; o0 < _mPadded; o0 += Rows)
+        {
+            for (int c0 = 0; c0 < cin; c0 += Channels)
+            {
+                int channels = Math.Min(Channels, cin - c0);
+                for (int l = 0; l < Lanes; l++)
+                {
+                    int o = o0 + l % Rows, c = c0 + l / Rows;
+                    if (o < _outC && c < cin)
+                    {
+                        float* from = w + ((nint)o * cin + c) * taps;
+                        for (int k = 0; k < taps; k++) stage[k * Lanes + l] = from[k];
+                    }
+                    else for (int k = 0; k < taps; k++) stage[k * Lanes + l] = 0f;
+                }
+                for (int i = 0; i < n; i++) Combine(gRows[i], stage, r * Lanes, Lanes, r, Lanes, half + i * Lanes, n * Lanes);
+                for (int j = 0; j < n; j++) Combine(gRows[j], half, n * Lanes, Lanes, n, Lanes, result + j * Lanes, n * Lanes);
+                for (int q = 0; q < channels; q++)
+                {
+                    int c = c0 + q, pc = c / kc * kc, kcCur = Math.Min(kc, cin - pc);
+                    float* to = _u + _mPadded * pc + o0 * kcCur + (c - pc) * Rows, from = result + q * Rows;
+                    for (int xi = 0; xi < nn; xi++) Vector256.Store(Vector256.Load(from + xi * Lanes), to + (nint)xi * perPoint);
+                }
+            }
+        }
+    }
+
     /// <summary>Filters transformed at once (vectors of the stage per row: 4 of 8 floats).</summary>
     private const int FilterLanes = 32;
 
@@ -310,11 +361,17 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
     /// and lanes l &lt; <paramref name="width"/> (a multiple of 8): one row of a transform (its nonzero terms (i_t, c_t)),
     /// applied to vectors across tiles; the destination's vectors within a block lie <paramref name="dstVector"/> floats
     /// apart (8: contiguous). Eight (or four) vectors are accumulated at once so that the multiply-adds of
-    /// a row are independent chains, not one chain waiting on each addition.
+    /// a row are independent chains, not one chain waiting on each addition. With 512-bit vectors and a width that is a
+    /// multiple of 16, <see cref="Combine512"/> does it (same bits).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Combine(WinogradTransform.Term[] terms, float* src, nint srcRow, nint srcBlock, int blocks, int width, float* dst, nint dstBlock, nint dstVector = 8)
     {
+        if (Vector512.IsHardwareAccelerated && !Winograd.NarrowTransforms && (width & 15) == 0)
+        {
+            Combine512(terms, src, srcRow, srcBlock, blocks, width, dst, dstBlock, dstVector);
+            return;
+        }
         int perBlock = width / 8, vectors = blocks * perBlock;
         ulong reciprocal = Reciprocal(perBlock);
         int v = 0;
@@ -392,6 +449,137 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
     }
 
     /// <summary>
+    /// <see cref="Combine"/> in 512-bit vectors, for a width that is a multiple of 16: each lane gets the same
+    /// multiply-adds in the same order (the same bits), in half the instructions, which matter where two 512-bit FMAs
+    /// issue per cycle and the transforms' vector work competes with the products'. Where the destination's 8-float
+    /// vectors are not contiguous (<paramref name="dstVector"/> ≠ 8), each result is stored as its two halves.
+    /// </summary>
+    private static void Combine512(WinogradTransform.Term[] terms, float* src, nint srcRow, nint srcBlock, int blocks, int width, float* dst, nint dstBlock, nint dstVector)
+    {
+        if (dstVector != 8)
+        {
+            Combine512Split(terms, src, srcRow, srcBlock, blocks, width, dst, dstBlock, dstVector);
+            return;
+        }
+        int perBlock = width / 16, vectors = blocks * perBlock;
+        ulong reciprocal = Reciprocal(perBlock);
+        int v = 0;
+        if (srcBlock == width)
+        {
+            // A contiguous source row: the eight loads are at fixed steps from one pointer.
+            for (; v + 8 <= vectors; v += 8)
+            {
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                foreach (var term in terms)
+                {
+                    var c = Vector512.Create(term.Coefficient);
+                    float* p = src + term.Index * srcRow + v * 16;
+                    a0 = Vector512.FusedMultiplyAdd(c, Vector512.Load(p), a0);
+                    a1 = Vector512.FusedMultiplyAdd(c, Vector512.Load(p + 16), a1);
+                    a2 = Vector512.FusedMultiplyAdd(c, Vector512.Load(p + 32), a2);
+                    a3 = Vector512.FusedMultiplyAdd(c, Vector512.Load(p + 48), a3);
+                    a4 = Vector512.FusedMultiplyAdd(c, Vector512.Load(p + 64), a4);
+                    a5 = Vector512.FusedMultiplyAdd(c, Vector512.Load(p + 80), a5);
+                    a6 = Vector512.FusedMultiplyAdd(c, Vector512.Load(p + 96), a6);
+                    a7 = Vector512.FusedMultiplyAdd(c, Vector512.Load(p + 112), a7);
+                }
+                Vector512.Store(a0, dst + Offset(v, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a1, dst + Offset(v + 1, perBlock, reciprocal, dstBlock, 16));
+                Vector512.Store(a2, dst + Offset(v + 2, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a3, dst + Offset(v + 3, perBlock, reciprocal, dstBlock, 16));
+                Vector512.Store(a4, dst + Offset(v + 4, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a5, dst + Offset(v + 5, perBlock, reciprocal, dstBlock, 16));
+                Vector512.Store(a6, dst + Offset(v + 6, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a7, dst + Offset(v + 7, perBlock, reciprocal, dstBlock, 16));
+            }
+        }
+        for (; v + 8 <= vectors; v += 8)
+        {
+            nint s0 = Offset(v, perBlock, reciprocal, srcBlock, 16), s1 = Offset(v + 1, perBlock, reciprocal, srcBlock, 16), s2 = Offset(v + 2, perBlock, reciprocal, srcBlock, 16), s3 = Offset(v + 3, perBlock, reciprocal, srcBlock, 16);
+            nint s4 = Offset(v + 4, perBlock, reciprocal, srcBlock, 16), s5 = Offset(v + 5, perBlock, reciprocal, srcBlock, 16), s6 = Offset(v + 6, perBlock, reciprocal, srcBlock, 16), s7 = Offset(v + 7, perBlock, reciprocal, srcBlock, 16);
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            foreach (var term in terms)
+            {
+                var c = Vector512.Create(term.Coefficient);
+                float* row = src + term.Index * srcRow;
+                a0 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s0), a0);
+                a1 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s1), a1);
+                a2 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s2), a2);
+                a3 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s3), a3);
+                a4 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s4), a4);
+                a5 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s5), a5);
+                a6 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s6), a6);
+                a7 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s7), a7);
+            }
+            Vector512.Store(a0, dst + Offset(v, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a1, dst + Offset(v + 1, perBlock, reciprocal, dstBlock, 16));
+            Vector512.Store(a2, dst + Offset(v + 2, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a3, dst + Offset(v + 3, perBlock, reciprocal, dstBlock, 16));
+            Vector512.Store(a4, dst + Offset(v + 4, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a5, dst + Offset(v + 5, perBlock, reciprocal, dstBlock, 16));
+            Vector512.Store(a6, dst + Offset(v + 6, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a7, dst + Offset(v + 7, perBlock, reciprocal, dstBlock, 16));
+        }
+        for (; v + 4 <= vectors; v += 4)
+        {
+            nint s0 = Offset(v, perBlock, reciprocal, srcBlock, 16), s1 = Offset(v + 1, perBlock, reciprocal, srcBlock, 16), s2 = Offset(v + 2, perBlock, reciprocal, srcBlock, 16), s3 = Offset(v + 3, perBlock, reciprocal, srcBlock, 16);
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            foreach (var term in terms)
+            {
+                var c = Vector512.Create(term.Coefficient);
+                float* row = src + term.Index * srcRow;
+                a0 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s0), a0);
+                a1 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s1), a1);
+                a2 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s2), a2);
+                a3 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s3), a3);
+            }
+            Vector512.Store(a0, dst + Offset(v, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a1, dst + Offset(v + 1, perBlock, reciprocal, dstBlock, 16));
+            Vector512.Store(a2, dst + Offset(v + 2, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a3, dst + Offset(v + 3, perBlock, reciprocal, dstBlock, 16));
+        }
+        for (; v < vectors; v++)
+        {
+            nint s0 = Offset(v, perBlock, reciprocal, srcBlock, 16);
+            Vector512<float> a0 = default;
+            foreach (var term in terms) a0 = Vector512.FusedMultiplyAdd(Vector512.Create(term.Coefficient), Vector512.Load(src + term.Index * srcRow + s0), a0);
+            Vector512.Store(a0, dst + Offset(v, perBlock, reciprocal, dstBlock, 16));
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Combine512"/> for destinations whose 8-float vectors lie <paramref name="dstVector"/> floats apart (the
+    /// packed A layout's MR-row strips): four results at a time, each stored as two 256-bit halves.
+    /// </summary>
+    private static void Combine512Split(WinogradTransform.Term[] terms, float* src, nint srcRow, nint srcBlock, int blocks, int width, float* dst, nint dstBlock, nint dstVector)
+    {
+        int perBlock = width / 16, vectors = blocks * perBlock, halves = width / 8;
+        ulong reciprocal = Reciprocal(perBlock), halfReciprocal = Reciprocal(halves);
+        int v = 0;
+        for (; v + 4 <= vectors; v += 4)
+        {
+            nint s0 = Offset(v, perBlock, reciprocal, srcBlock, 16), s1 = Offset(v + 1, perBlock, reciprocal, srcBlock, 16), s2 = Offset(v + 2, perBlock, reciprocal, srcBlock, 16), s3 = Offset(v + 3, perBlock, reciprocal, srcBlock, 16);
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            foreach (var term in terms)
+            {
+                var c = Vector512.Create(term.Coefficient);
+                float* row = src + term.Index * srcRow;
+                a0 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s0), a0);
+                a1 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s1), a1);
+                a2 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s2), a2);
+                a3 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s3), a3);
+            }
+            StoreHalves(a0, dst, 2 * v, halves, halfReciprocal, dstBlock, dstVector); StoreHalves(a1, dst, 2 * v + 2, halves, halfReciprocal, dstBlock, dstVector);
+            StoreHalves(a2, dst, 2 * v + 4, halves, halfReciprocal, dstBlock, dstVector); StoreHalves(a3, dst, 2 * v + 6, halves, halfReciprocal, dstBlock, dstVector);
+        }
+        for (; v < vectors; v++)
+        {
+            nint s0 = Offset(v, perBlock, reciprocal, srcBlock, 16);
+            Vector512<float> a0 = default;
+            foreach (var term in terms) a0 = Vector512.FusedMultiplyAdd(Vector512.Create(term.Coefficient), Vector512.Load(src + term.Index * srcRow + s0), a0);
+            StoreHalves(a0, dst, 2 * v, halves, halfReciprocal, dstBlock, dstVector);
+        }
+    }
+
+    /// <summary>Stores <paramref name="a"/> as the destination's 8-float vectors <paramref name="h"/> and h + 1 (see <see cref="Offset"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreHalves(Vector512<float> a, float* dst, int h, int halves, ulong reciprocal, nint dstBlock, nint dstVector)
+    {
+        Vector256.Store(a.GetLower(), dst + Offset(h, halves, reciprocal, dstBlock, dstVector));
+        Vector256.Store(a.GetUpper(), dst + Offset(h + 1, halves, reciprocal, dstBlock, dstVector));
+    }
+
+    /// <summary>
     /// ⌈2³² / d⌉: <c>(v · it) >> 32</c> is v / d for 0 ≤ v &lt; 2¹⁶ and 1 ≤ d ≤ 2¹⁶ (Granlund and Montgomery, with N = 16
     /// and shift 32: m·d − 2³² &lt; d ≤ 2¹⁶). <see cref="Combine"/>'s vector counts are far below 2¹⁶, and a multiply
     /// and a shift per vector cost a fraction of an integer division, which was a large part of a transform's time.
@@ -401,7 +589,7 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
 
     /// <summary>
     /// Where vector <paramref name="v"/> of a row lies: block v / perBlock (by <paramref name="reciprocal"/>, see
-    /// <see cref="Reciprocal"/>), then 8 floats per vector within it.
+    /// <see cref="Reciprocal"/>), then <paramref name="vector"/> floats per vector within it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static nint Offset(int v, int perBlock, ulong reciprocal, nint block, nint vector = 8)

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace SharpGrad.Kernels;
 
@@ -102,17 +103,32 @@ internal sealed unsafe class WinogradInputGradientJob<TK> : ParallelWork where T
         float* stage = _stage[0].Get((taps + 2 * n * n) * Lanes);
         float* half = stage + taps * Lanes, result = half + n * n * Lanes;
         var gRows = _t.GRows;
+        // With 8-row strips and whole groups of eight channels, a filter row's channels go out eight at a time.
+        bool wideStores = mr == 8 && cin % 8 == 0 && !Winograd.NarrowTransforms;
         for (int f0 = 0; f0 < filters; f0 += Lanes)
         {
             int lanes = Math.Min(Lanes, filters - f0);
-            for (int l = 0; l < Lanes; l++)
+            for (int z = 0; z < Lanes; z++)
             {
-                float* from = w + (nint)(f0 + l) * taps;
-                for (int k = 0; k < taps; k++) stage[k * Lanes + l] = l < lanes ? from[k] : 0f;
+                float* from = w + (nint)(f0 + z) * taps;
+                for (int k = 0; k < taps; k++) stage[k * Lanes + z] = z < lanes ? from[k] : 0f;
             }
             for (int i = 0; i < n; i++) WinogradJob<TK>.Combine(gRows[i], stage, r * Lanes, Lanes, r, Lanes, half + i * Lanes, n * Lanes);
             for (int j = 0; j < n; j++) WinogradJob<TK>.Combine(gRows[j], half, n * Lanes, Lanes, n, Lanes, result + j * Lanes, n * Lanes);
-            for (int l = 0; l < lanes; l++)
+            int l = 0;
+            if (wideStores)
+            {
+                // Eight lanes are channels c .. c + 7 of one filter row o (c a multiple of 8): one MR strip's eight
+                // consecutive floats, so each point takes one vector store per group (the same values).
+                for (; l + 8 <= lanes; l += 8)
+                {
+                    int f = f0 + l, o = f / cin, c = f - o * cin;
+                    int pc = o / kc * kc, kcCur = Math.Min(kc, _outC - pc);
+                    float* to = _u + _mPadded * pc + c * kcCur + (o - pc) * 8, from = result + l;
+                    for (int xi = 0; xi < n * n; xi++) Vector256.Store(Vector256.Load(from + xi * Lanes), to + (nint)xi * perPoint);
+                }
+            }
+            for (; l < lanes; l++)
             {
                 int f = f0 + l, o = f / cin, c = f - o * cin;
                 int pc = o / kc * kc, kcCur = Math.Min(kc, _outC - pc);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace SharpGrad.Kernels;
 
@@ -35,6 +36,11 @@ internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork, IBatchLeaves<
     private ConvGeometry _g;
     private WinogradTransform _t = null!;
     private int _outC, _mPadded, _nPadded, _tilesH, _tilesW, _chunk, _k0, _kLen, _kc, _phase, _threads, _first, _stride;
+    /// <summary>
+    /// Whether this call moves whole input windows and output-gradient tiles into the stages eight channels at a time
+    /// (<see cref="WinogradTiles"/>; read once per call on the calling thread; off under <see cref="Winograd.NarrowTransforms"/>).
+    /// </summary>
+    private bool _wideMoves;
 
     /// <summary>Floats of packed U and V per chunk of tiles (8 MB): a leaf of the CNN's second layer is one chunk.</summary>
     private const int ChunkFloats = 1 << 21;
@@ -45,8 +51,12 @@ internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork, IBatchLeaves<
     /// <summary>Output channels transformed at once (four vectors of lanes).</summary>
     private const int Lanes = 32;
 
-    /// <summary>Input channels per vector of lanes in the output transform.</summary>
-    private const int OutLanes = 8;
+    /// <summary>
+    /// Input channels at a time in the output transform: 16 (one 512-bit vector of lanes) where the transforms run
+    /// 512-bit, else 8 (the former grouping, kept under <see cref="Winograd.NarrowTransforms"/>). Either divides NR,
+    /// so a group never reads past M's padded columns; each lane's operations are the same either way.
+    /// </summary>
+    private static int OutLanes => Vector512.IsHardwareAccelerated && !Winograd.NarrowTransforms ? 16 : 8;
 
     /// <summary>The output gradient's tile edge (the transform's "filter" size).</summary>
     private const int Step = 4;
@@ -60,6 +70,7 @@ internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork, IBatchLeaves<
         var job = t_job ??= new WinogradWeightJob<TK>();
         int mr = TK.MR, nr = TK.NR, cin = g.Channels;
         job._x = x; job._gy = gy; job._g = g; job._t = t; job._outC = outC; job._threads = threads;
+        job._wideMoves = WinogradTiles.Enabled && !Winograd.NarrowTransforms;
         job._mPadded = (outC + mr - 1) / mr * mr;
         job._nPadded = (cin + nr - 1) / nr * nr;
         job._tilesH = (g.OutHeight + Step - 1) / Step;
@@ -128,12 +139,24 @@ internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork, IBatchLeaves<
         int y0 = oy - _g.PadH, x0 = ox - _g.PadW;
         int a0 = Math.Max(0, -y0), a1 = Math.Min(n, h - y0), b0 = Math.Max(0, -x0), b1 = Math.Min(n, wd - x0);
         float* d = stage, e = stage + nn * nr;
+        float** windows = stackalloc float*[8];  // eight channels' windows or tiles for the moves through registers
         var bt = _t.BTRows;
         for (int c0 = 0; c0 < cin; c0 += nr)
         {
             int lanes = Math.Min(nr, cin - c0);
             if (lanes < nr || a0 > 0 || a1 < n || b0 > 0 || b1 < n) new Span<float>(d, nn * nr).Clear();
-            for (int l = 0; l < lanes; l++)
+            int l = 0;
+            if (_wideMoves && n == 8 && a0 == 0 && a1 == n && b0 == 0 && b1 == n)
+            {
+                // A whole window: eight channels at a time through a register transpose (WinogradTiles; the same moves).
+                for (; l + 8 <= lanes; l += 8)
+                {
+                    float* first = _x + ((nint)img * cin + c0 + l) * h * wd + (nint)y0 * wd + x0;
+                    for (int z = 0; z < 8; z++) windows[z] = first + (nint)z * h * wd;
+                    WinogradTiles.GatherWindows8(windows, wd, d, nr, l);
+                }
+            }
+            for (; l < lanes; l++)
             {
                 float* plane = _x + ((nint)img * cin + c0 + l) * h * wd;
                 for (int a = a0; a < a1; a++)
@@ -158,7 +181,18 @@ internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork, IBatchLeaves<
         {
             int lanes = Math.Min(Lanes, outC - o0), width = Math.Min(Lanes, _mPadded - o0);
             if (lanes < Lanes || rows < r || cols < r) new Span<float>(gyTile, r * r * Lanes).Clear();
-            for (int l = 0; l < lanes; l++)
+            int l = 0;
+            if (_wideMoves && r == 4 && rows == r && cols == r)
+            {
+                // A whole 4 x 4 tile: eight output channels at a time (WinogradTiles; the same moves).
+                for (; l + 8 <= lanes; l += 8)
+                {
+                    float* first = _gy + ((nint)img * outC + o0 + l) * oh * ow + (nint)oy * ow + ox;
+                    for (int z = 0; z < 8; z++) windows[z] = first + (nint)z * oh * ow;
+                    WinogradTiles.GatherTiles4(windows, ow, gyTile, Lanes, l);
+                }
+            }
+            for (; l < lanes; l++)
             {
                 float* plane = _gy + ((nint)img * outC + o0 + l) * oh * ow + (nint)oy * ow + ox;
                 for (int a = 0; a < rows; a++)
@@ -176,7 +210,7 @@ internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork, IBatchLeaves<
             {
                 // MR is not one vector (the 256-bit kernel's 6 rows): transform into the stage, then place each lane.
                 for (int j = 0; j < n; j++) WinogradJob<TK>.Combine(gRows[j], half, n * Lanes, Lanes, n, Lanes, result + j * Lanes, n * Lanes);
-                for (int l = 0; l < width; l++)
+                for (l = 0; l < width; l++)
                 {
                     int o = o0 + l;
                     float* dst = _pu + (nint)_mPadded * pc + (nint)(o / mr * mr) * kcCur + kk * mr + o % mr;
@@ -209,20 +243,20 @@ internal sealed unsafe class WinogradWeightJob<TK> : ParallelWork, IBatchLeaves<
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void TransformOutput(float* stage, int o)
     {
-        int n = _t.N, k = _t.M, cin = _g.Channels, taps = k * k, pointM = PointM;
-        float* f = stage, yt = stage + n * k * OutLanes;
+        int n = _t.N, k = _t.M, cin = _g.Channels, taps = k * k, pointM = PointM, outLanes = OutLanes;
+        float* f = stage, yt = stage + n * k * outLanes;
         var at = _t.ATRows;
-        for (int c0 = 0; c0 < cin; c0 += OutLanes)
+        for (int c0 = 0; c0 < cin; c0 += outLanes)
         {
             float* src = _pm + (nint)o * _nPadded + c0;
             // Aᵀ M stored transposed (f[b, i]), then gw[i, j] = Σ_b Aᵀ[j, b] f[b, i].
-            for (int i = 0; i < k; i++) WinogradJob<TK>.Combine(at[i], src, (nint)n * pointM, pointM, n, OutLanes, f + i * OutLanes, k * OutLanes);
-            for (int j = 0; j < k; j++) WinogradJob<TK>.Combine(at[j], f, k * OutLanes, OutLanes, k, OutLanes, yt + j * OutLanes, k * OutLanes);
-            int lanes = Math.Min(OutLanes, cin - c0);
+            for (int i = 0; i < k; i++) WinogradJob<TK>.Combine(at[i], src, (nint)n * pointM, pointM, n, outLanes, f + i * outLanes, k * outLanes);
+            for (int j = 0; j < k; j++) WinogradJob<TK>.Combine(at[j], f, k * outLanes, outLanes, k, outLanes, yt + j * outLanes, k * outLanes);
+            int lanes = Math.Min(outLanes, cin - c0);
             for (int l = 0; l < lanes; l++)
             {
                 float* to = _gw + ((nint)o * cin + c0 + l) * taps;
-                for (int z = 0; z < taps; z++) to[z] = yt[z * OutLanes + l];
+                for (int z = 0; z < taps; z++) to[z] = yt[z * outLanes + l];
             }
         }
     }

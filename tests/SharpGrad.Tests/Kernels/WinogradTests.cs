@@ -160,6 +160,66 @@ public class WinogradTests
     }
 
     /// <summary>
+    /// The transforms' row combinations in 512-bit vectors (Combine512, its split-store form for the weight gradient's
+    /// packed U, and the weight gradient's output transform 16 channels at a time) give the forward (with and without
+    /// bias), the adjoint input gradient and the weight gradient bit for bit as the 256-bit ones
+    /// (<see cref="Winograd.NarrowTransforms"/>): the CNN's second layer, partial strips, padded edges, 3x3, output
+    /// channel counts whose last group of 32 is 8 or 24 wide (the 256-bit form), input channels short of a vector, one
+    /// image, on 1 and 2 threads. Without 512-bit vectors both runs take the same path and the test shows nothing.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 32, 64, 12, 12, 5, 0)]  // the CNN's second layer
+    [InlineData(3, 8, 16, 12, 12, 5, 0)]    // 12 tiles: a strip short of NR
+    [InlineData(5, 9, 10, 11, 13, 5, 2)]    // padding 2, partial tiles, 9 input channels
+    [InlineData(7, 8, 40, 9, 9, 3, 1)]      // 3x3; 40 output channels: last U group 8 wide
+    [InlineData(1, 20, 24, 10, 10, 5, 0)]   // one image; 24 output channels, 20 input channels
+    public unsafe void WideTransformsAreBitIdenticalToTheNarrowOnes(int n, int c, int o, int h, int w, int k, int pad)
+    {
+        var rng = new Random(n * 131 + c * 17 + o + h * 3 + k * 1000 + pad);
+        var g = new ConvGeometry(c, h, w, k, k, 1, 1, pad, pad, 1, 1);
+        float[] x = Random(rng, n * c * h * w).Select(v => (float)v).ToArray(), wt = Random(rng, o * c * k * k).Select(v => (float)v).ToArray();
+        float[] b = Random(rng, o).Select(v => (float)v).ToArray(), gy = Random(rng, n * o * g.OutHeight * g.OutWidth).Select(v => (float)v).ToArray();
+        int[] Bits(float[] v) => v.Select(BitConverter.SingleToInt32Bits).ToArray();
+        (int[] Y, int[] YNoBias, int[] Gx, int[] Gw) Run(bool narrow, int threads)
+        {
+            var y = new float[n * o * g.OutHeight * g.OutWidth];
+            var y0 = new float[y.Length];
+            var gx = new float[x.Length];
+            var gw = new float[wt.Length];
+            Array.Fill(gx, float.NaN);  // written, not added to
+            Array.Fill(gw, float.NaN);
+            bool saved = Winograd.NarrowTransforms;
+            var savedMode = Winograd.t_mode;
+            Winograd.NarrowTransforms = narrow;
+            Winograd.t_mode = Winograd.Mode.Force;
+            try
+            {
+                Assert.True(Winograd.WeightGradientApplies<float>(g, o));
+                fixed (float* px = x, pw = wt, pb = b, py = y, py0 = y0, pgy = gy, pgx = gx, pgw = gw)
+                {
+                    Winograd.Forward(px, n, g, pw, o, pb, py, threads);
+                    Winograd.Forward(px, n, g, pw, o, null, py0, threads);
+                    Winograd.InputGradient(pgy, n, g, pw, o, pgx, threads);
+                    Winograd.WeightGradient(px, pgy, n, g, o, pgw, threads);
+                }
+            }
+            finally { Winograd.NarrowTransforms = saved; Winograd.t_mode = savedMode; }
+            return (Bits(y), Bits(y0), Bits(gx), Bits(gw));
+        }
+        var reference = Run(narrow: true, threads: 1);
+        Assert.DoesNotContain(BitConverter.SingleToInt32Bits(float.NaN), reference.Gw);
+        Assert.DoesNotContain(BitConverter.SingleToInt32Bits(float.NaN), reference.Gx);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var wide = Run(narrow: false, threads);
+            Assert.Equal(reference.Y, wide.Y);
+            Assert.Equal(reference.YNoBias, wide.YNoBias);
+            Assert.Equal(reference.Gx, wide.Gx);
+            Assert.Equal(reference.Gw, wide.Gw);
+        }
+    }
+
+    /// <summary>
     /// The weight gradient of a batch is bit for bit the sum (one float32 addition per element) of the weight gradients
     /// of its even-positioned and its odd-positioned images, each computed alone on a contiguous copy: the split
     /// DistributedSampler makes between two processes, so one process at batch 2B gets exactly what two at batch B add.

@@ -124,6 +124,8 @@ public class PoolingTests
     [InlineData(2, 6, 64)]   // 32 outputs: two full blocks
     [InlineData(5, 4, 6)]    // 3 outputs: rows shorter than a vector
     [InlineData(2, 7, 27)]   // odd width and height: the last column and row belong to no window
+    [InlineData(4, 8, 8)]    // the CNN's second pool: 4 outputs a row (8 inputs: half a vector stored)
+    [InlineData(3, 6, 17)]   // 8 outputs a row (16 inputs: one whole vector), odd width
     public void Float32TwoByTwoMaxPoolTakesTheFirstMaximumOrTheFirstNaNOfEachWindow(int planes, int h, int w)
     {
         // Values on a coarse grid (many ties, +0 and -0) with a few NaNs; the expectation is computed here window by window:
@@ -158,5 +160,47 @@ public class PoolingTests
                     expectedGx[winner] += weights[o];
                 }
         Assert.Equal(expectedGx, gx);
+    }
+
+    /// <summary>
+    /// 2x2 max pooling's backward stores a row's last partial block of windows as whole vectors where its input count is
+    /// 8, 16 or 24 (Pooling.MaskedTailStores off) and under masks otherwise: bit for bit what the masked stores leave,
+    /// with every input written (the buffer starts as NaN) and each window's gradient, 0 + g (so −0 becomes +0), at its
+    /// winner and zero elsewhere, computed here window by window.
+    /// </summary>
+    [Theory]
+    [InlineData(3, 24, 24)]  // 12 outputs a row: 24 inputs in the tail
+    [InlineData(4, 8, 8)]    // 4 outputs: 8 inputs
+    [InlineData(2, 10, 17)]  // 8 outputs: 16 inputs, odd width
+    [InlineData(2, 6, 40)]   // 20 outputs: a whole block, then 4 windows
+    [InlineData(3, 7, 12)]   // 6 outputs: 12 inputs, the masked tail
+    [InlineData(2, 5, 26)]   // 13 outputs: masked tail, odd height
+    public unsafe void TwoByTwoMaxBackwardTailsAreTheMaskedStoresValues(int planes, int h, int w)
+    {
+        int oh = h / 2, ow = w / 2;
+        var rng = new Random(planes * 97 + h * 13 + w);
+        float[] gy = Enumerable.Range(0, planes * oh * ow).Select(i => i % 11 == 0 ? -0f : (float)(rng.NextDouble() - 0.5)).ToArray();
+        int[] argmax = new int[gy.Length];
+        for (int p = 0, q = 0; p < planes; p++)
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++, q++)
+                    argmax[q] = 2 * oy * w + 2 * ox + rng.Next(4) switch { 0 => 0, 1 => 1, 2 => w, _ => w + 1 };
+        float[] expected = new float[planes * h * w];
+        for (int p = 0, q = 0; p < planes; p++)
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++, q++) expected[p * h * w + argmax[q]] = 0f + gy[q];
+        int[] Run(bool masked)
+        {
+            var gx = new float[planes * h * w];
+            Array.Fill(gx, float.NaN);
+            bool saved = SharpGrad.Kernels.Pooling.MaskedTailStores;
+            SharpGrad.Kernels.Pooling.MaskedTailStores = masked;
+            try { SharpGrad.Kernels.Pooling.MaxBackward2x2<float>(gy, argmax, planes, h, w, gx); }
+            finally { SharpGrad.Kernels.Pooling.MaskedTailStores = saved; }
+            return gx.Select(BitConverter.SingleToInt32Bits).ToArray();
+        }
+        int[] masked = Run(true), whole = Run(false);
+        Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits).ToArray(), masked);
+        Assert.Equal(masked, whole);
     }
 }
