@@ -5,7 +5,7 @@ namespace SharpGrad.Tests.NN;
 
 /// <summary>
 /// Two LSTM time-loop paths against the ones they replace, bit for bit: the backward wavefront's dW_hh split into
-/// unit-block tasks from one packed panel (<see cref="Functional.LstmSplitWeightGrad"/>) and the forward's first step
+/// gate-block tasks from one packed panel (<see cref="Functional.LstmSplitWeightGrad"/>) and the forward's first step
 /// from a zero h0 with its product tiles cleared (<see cref="Functional.LstmZeroStart"/>); every output, final state
 /// and gradient, one layer and stacked pairs, one and two threads, float32 and float64.
 /// </summary>

@@ -22,7 +22,7 @@ namespace SharpGrad.NN
         internal static bool LstmFusedStores = true;
 
         /// <summary>
-        /// Whether the backward wavefront of <see cref="LstmPair"/> splits each layer's dW_hh into one task per unit block,
+        /// Whether the backward wavefront of <see cref="LstmPair"/> splits each layer's dW_hh into one task per gate of each unit block,
         /// shared by the threads, from one packed panel of the stored states (see <see cref="LstmPairBackward{T, TK}"/>);
         /// otherwise each layer's dW_hh is one task at the end of its chain. The same values either way; a switch for A/B
         /// measurements (the bench's --lstm-split-dw) and for the tests that compare the two.

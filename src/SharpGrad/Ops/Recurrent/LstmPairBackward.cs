@@ -180,11 +180,11 @@ namespace SharpGrad.Kernels
     /// </summary>
     /// <remarks>
     /// With <see cref="NN.Functional.LstmSplitWeightGrad"/> a layer's dW_hh (when its time loop forms it) is not the last
-    /// task of its chain but one task per unit block, claimed by either part once the layer's steps are done, from a
-    /// panel of the stored states packed once (a task of its own, ready from the start: the first part with nothing
-    /// else to do packs it); so the second layer's dW_hh fills the time the first layer's chain leaves idle and the
-    /// first layer's is shared by both parts at the end. Each block's tiles are the same kernel calls on the same
-    /// values either way.
+    /// task of its chain but one task per gate of each unit block (NR rows of dW_hh), claimed by either part once the
+    /// layer's steps are done, from a panel of the stored states packed once (a task of its own, ready from the start:
+    /// the first part with nothing else to do packs it); so the second layer's dW_hh fills the time the first layer's
+    /// chain leaves idle and the first layer's is shared by both parts at the end. Each block's tiles are the same
+    /// kernel calls on the same values either way.
     /// </remarks>
     internal sealed unsafe class LstmPairBackward<T, TK> : LstmPairWavefront<T, TK>
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -197,7 +197,7 @@ namespace SharpGrad.Kernels
         private int _l1Tasks, _l2Tasks;
         private bool _l1H0, _l2H0;
         private T* _da2, _dx1;
-        // Split weight gradients: unit-block tasks of each layer's dW_hh (0 when not split or not formed here), claimed
+        // Split weight gradients: gate-block tasks of each layer's dW_hh (0 when not split or not formed here), claimed
         // so far, and the state of each layer's packed panel (0 not started, 1 packing, 2 packed).
         private int _l1Blocks, _l2Blocks, _l1BlockNext, _l2BlockNext, _l1Panel, _l2Panel;
 
@@ -213,8 +213,8 @@ namespace SharpGrad.Kernels
             job._l1H0 = first.WantDH0;
             job._l2Tasks = seq + (second.WantDH0 ? 1 : 0) + (weight2 && !split ? 1 : 0);
             job._l1Tasks = seq + (first.WantDH0 ? 1 : 0) + (weight1 && !split ? 1 : 0);
-            job._l2Blocks = weight2 && split ? job._l2.Blocks : 0;
-            job._l1Blocks = weight1 && split ? job._l1.Blocks : 0;
+            job._l2Blocks = weight2 && split ? 4 * job._l2.Blocks : 0;
+            job._l1Blocks = weight1 && split ? 4 * job._l1.Blocks : 0;
             job._l1BlockNext = job._l2BlockNext = job._l1Panel = job._l2Panel = 0;
             second.Dh.AsSpan().Clear();
             second.Dc.AsSpan().Clear();
@@ -306,14 +306,14 @@ namespace SharpGrad.Kernels
         }
 
         /// <summary>
-        /// Claims and runs unit block <paramref name="next"/> of a layer's dW_hh when the layer's steps are done and its
+        /// Claims and runs gate block <paramref name="next"/> of a layer's dW_hh (NR rows) when the layer's steps are done and its
         /// panel is packed; false when there is none to take now.
         /// </summary>
         private bool TryWeightGradBlock(LstmRecurrence<T, TK> layer, int next, int blocks, ref int claimed, ref int done, ref int panel, int part)
         {
             if (next >= blocks || Volatile.Read(ref done) < _seq || Volatile.Read(ref panel) != 2
                 || Interlocked.CompareExchange(ref claimed, next + 1, next) != next) return false;
-            layer.WeightGradBlocks(next, next + 1, part);
+            layer.WeightGradGateBlocks(next, next + 1, part);
             return true;
         }
 

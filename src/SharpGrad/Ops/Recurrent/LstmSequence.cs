@@ -474,11 +474,14 @@ namespace SharpGrad.Kernels
         internal void BackwardStepAlone(int part) => BackwardPart(0, _blocks, _tiles[part].Get(7 * TK.MR * TK.NR));
 
         /// <summary>dW_hh and db_hh (after <see cref="BeginWeightGrad"/>), every unit block on the calling thread.</summary>
-        internal void WeightGradAlone(int part) => WeightGradBlocks(0, _blocks, part);
+        internal void WeightGradAlone(int part) => WeightGradGateBlocks(0, 4 * _blocks, part);
 
-        /// <summary>The dW_hh and db_hh rows of unit blocks [b0, b1) (after <see cref="BeginWeightGrad"/>), on the calling thread with part <paramref name="part"/>'s scratch.</summary>
-        internal void WeightGradBlocks(int b0, int b1, int part) =>
-            WeightGradPart(b0, b1, _statesPanel != null ? null : _bPanels[part].Get(Math.Max(_kcRest, _kcH0) * _hidden));
+        /// <summary>
+        /// The dW_hh and db_hh rows of gate blocks [gb0, gb1) (after <see cref="BeginWeightGrad"/>; gate block gb is gate
+        /// gb % 4 of unit block gb / 4, NR gate units), on the calling thread with part <paramref name="part"/>'s scratch.
+        /// </summary>
+        internal void WeightGradGateBlocks(int gb0, int gb1, int part) =>
+            WeightGradPart(gb0, gb1, _statesPanel != null ? null : _bPanels[part].Get(Math.Max(_kcRest, _kcH0) * _hidden));
 
         /// <summary>
         /// Packs the previous states of every position (after <see cref="BeginWeightGrad"/>) as dW_hh's B operand, each
@@ -527,7 +530,7 @@ namespace SharpGrad.Kernels
             T* tile = _tiles[index].Get(7 * TK.MR * TK.NR);
             if (_pass == Pass.Backward) BackwardPart(b0, b1, tile);
             else if (_pass == Pass.Forward) ForwardPart(b0, b1, tile);
-            else WeightGradPart(b0, b1, _bPanels[index].Get(Math.Max(_kcRest, _kcH0) * _hidden));
+            else WeightGradPart(4 * b0, 4 * b1, _bPanels[index].Get(Math.Max(_kcRest, _kcH0) * _hidden));
         }
 
         /// <summary>Units of blocks [b0, b1), every row, one forward step.</summary>
@@ -814,7 +817,8 @@ namespace SharpGrad.Kernels
         }
 
         /// <summary>
-        /// dW_hh and db_hh rows of the gate units of blocks [b0, b1) (every gate), from the packed gate gradients: the
+        /// dW_hh and db_hh rows of the gate units of gate blocks [gb0, gb1) (gate gb % 4 of unit block gb / 4; the gate
+        /// blocks of unit blocks [b0, b1) are [4·b0, 4·b1)), from the packed gate gradients: the
         /// products Gemm.Multiply would run (the same kernel calls on the same k blocks, each KC-deep block of the stored
         /// states packed once into <paramref name="bPanel"/>, whole rows at a time, or read from the panel
         /// <see cref="PackWeightGradPanel"/> packed, and used by every strip of the part), and the bias gradient summed
@@ -822,55 +826,56 @@ namespace SharpGrad.Kernels
         /// the sums are the same.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void WeightGradPart(int b0, int b1, T* bPanel)
+        private void WeightGradPart(int gb0, int gb1, T* bPanel)
         {
             int nr = TK.NR, hidden = _hidden, positions = _positions, rest = _rest, batch = _batch;
             if (_dB != null)
-                for (int ub = b0; ub < b1; ub++)
-                    for (int g = 0; g < 4; g++)
-                        for (int q = 0; q < nr; q += 8)
-                        {
-                            int unit = g * hidden + ub * nr + q;
-                            SumPositions(_daT + (nint)unit * positions, positions, _dB + unit);
-                        }
+                for (int gb = gb0; gb < gb1; gb++)
+                    for (int q = 0; q < nr; q += 8)
+                    {
+                        int unit = GateUnit(gb) + q;
+                        SumPositions(_daT + (nint)unit * positions, positions, _dB + unit);
+                    }
             if (rest == 0)
-                for (int ub = b0; ub < b1; ub++)
-                    for (int g = 0; g < 4; g++)
-                        new Span<T>(_dW + (nint)(g * hidden + ub * nr) * hidden, nr * hidden).Clear();
+                for (int gb = gb0; gb < gb1; gb++)
+                    new Span<T>(_dW + (nint)GateUnit(gb) * hidden, nr * hidden).Clear();
             for (int p0 = 0; p0 < rest; p0 += _kcRest)
             {
                 int kc = Math.Min(_kcRest, rest - p0);
                 T* panel = _statesPanel != null ? _statesPanel + (nint)p0 * hidden : bPanel;
                 if (_statesPanel == null) GemmPacking.PackB(bPanel, _hRest + (nint)p0 * hidden, hidden, false, kc, hidden, nr);
-                StripProducts(b0, b1, _restStart + p0, kc, panel, p0 == 0 ? T.Zero : T.One);
+                StripProducts(gb0, gb1, _restStart + p0, kc, panel, p0 == 0 ? T.Zero : T.One);
             }
             for (int p0 = 0; p0 < batch; p0 += _kcH0)
             {
                 int kc = Math.Min(_kcH0, batch - p0);
                 T* panel = _statesPanel != null ? _statesPanel + (nint)(rest + p0) * hidden : bPanel;
                 if (_statesPanel == null) GemmPacking.PackB(bPanel, _h0 + (nint)p0 * hidden, hidden, false, kc, hidden, nr);
-                StripProducts(b0, b1, _h0Start + p0, kc, panel, T.One);
+                StripProducts(gb0, gb1, _h0Start + p0, kc, panel, T.One);
             }
         }
 
         /// <summary>
-        /// One k block of dW_hh for every strip of 8 gate units of blocks [b0, b1), against a packed panel of every
+        /// One k block of dW_hh for every strip of 8 gate units of gate blocks [gb0, gb1), against a packed panel of every
         /// column: each strip's k block stays in L1 while it meets every column strip of the panel (in L2).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void StripProducts(int b0, int b1, int position, int kc, T* bPanel, T beta)
+        private void StripProducts(int gb0, int gb1, int position, int kc, T* bPanel, T beta)
         {
             int nr = TK.NR, hidden = _hidden, positions = _positions;
-            for (int ub = b0; ub < b1; ub++)
-                for (int g = 0; g < 4; g++)
-                    for (int q = 0; q < nr; q += 8)
-                    {
-                        int unit = g * hidden + ub * nr + q; // first gate unit of the strip
-                        T* a = _daT + (nint)unit * positions + (nint)position * 8;
-                        for (int jb = 0; jb < hidden; jb += nr)
-                            TK.Run(kc, a, bPanel + (nint)jb * kc, nr, _dW + (nint)unit * hidden + jb, hidden, T.One, beta);
-                    }
+            for (int gb = gb0; gb < gb1; gb++)
+                for (int q = 0; q < nr; q += 8)
+                {
+                    int unit = GateUnit(gb) + q; // first gate unit of the strip
+                    T* a = _daT + (nint)unit * positions + (nint)position * 8;
+                    for (int jb = 0; jb < hidden; jb += nr)
+                        TK.Run(kc, a, bPanel + (nint)jb * kc, nr, _dW + (nint)unit * hidden + jb, hidden, T.One, beta);
+                }
         }
+
+        /// <summary>The first gate unit (row of W_hh) of gate block <paramref name="gb"/>: gate gb % 4 of unit block gb / 4.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private int GateUnit(int gb) => (gb & 3) * _hidden + (gb >> 2) * TK.NR;
 
         /// <summary>The sum over every position of a packed strip of 8 gate units, position by position from the first.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
