@@ -70,19 +70,21 @@ internal static class OpProfile
     internal const string WithinPrefix = "  in ";
 
     /// <summary>
-    /// Adds <paramref name="stopwatchTicks"/> of <see cref="Stopwatch"/> time (wall time, whatever <see cref="Clock"/> is)
-    /// to a breakdown entry of an op, labelled <see cref="WithinPrefix"/> + <paramref name="label"/>: a kernel's parts,
-    /// whose time the op's own entry already holds, so these entries are left out of the report's total. Called from
-    /// the thread running the step.
+    /// Adds <paramref name="ticks"/> of <see cref="Clock"/> time to a breakdown entry of an op, labelled
+    /// <see cref="WithinPrefix"/> + <paramref name="label"/>: a kernel's parts, whose time the op's own entry already
+    /// holds, so these entries are left out of the report's total. Called from the thread running the step.
     /// </summary>
     [Conditional("SHARPGRAD_PROFILE")]
-    internal static void Within(string label, long stopwatchTicks)
+    internal static void Within(string label, long ticks)
     {
         if (!s_on) return;
         var key = WithinPrefix + label;
-        var (ticks, count) = s_entries.GetValueOrDefault(key);
-        s_entries[key] = (ticks + (long)((double)stopwatchTicks * Clock.Frequency / Stopwatch.Frequency), count + 1);
+        var (sum, count) = s_entries.GetValueOrDefault(key);
+        s_entries[key] = (sum + ticks, count + 1);
     }
+
+    /// <summary>Whether <see cref="Clock"/> is wall time (the default), not a thread's CPU time.</summary>
+    internal static bool WallClock => Clock.Frequency == Stopwatch.Frequency && Clock.Now == (Func<long>)Stopwatch.GetTimestamp;
 
     /// <summary>Entries as JSON lines, largest first: label, milliseconds per <paramref name="steps"/>, calls per step.</summary>
     internal static string Report(int steps)

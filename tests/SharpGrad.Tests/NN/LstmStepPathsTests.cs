@@ -4,8 +4,8 @@ using F = SharpGrad.NN.Functional;
 namespace SharpGrad.Tests.NN;
 
 /// <summary>
-/// Two LSTM time-loop paths against the ones they replace, bit for bit: the backward wavefront's dW_hh split into
-/// gate-block tasks from one packed panel (<see cref="Functional.LstmSplitWeightGrad"/>) and the forward's first step
+/// Two LSTM time-loop paths against the ones they replace, bit for bit: dW_hh from one packed panel of the stored
+/// states, split into gate-block tasks in a pair's backward wavefront (<see cref="Functional.LstmSplitWeightGrad"/>), and the forward's first step
 /// from a zero h0 with its product tiles cleared (<see cref="Functional.LstmZeroStart"/>); every output, final state
 /// and gradient, one layer and stacked pairs, one and two threads, float32 and float64.
 /// </summary>
@@ -41,7 +41,8 @@ public class LstmStepPathsTests
     [InlineData(2, 6, 16, 64, false, 2, 0, true)]   // random h0: no skip, the split alone
     [InlineData(2, 4, 13, 64, false, 2, 1, false)]  // a partial row strip; the first layer recomputed after the wavefront
     [InlineData(3, 5, 11, 96, false, 2, 1, true)]   // a pair, then a layer alone
-    [InlineData(1, 5, 16, 64, false, 0, 1, true)]   // one layer: the skip alone
+    [InlineData(1, 5, 16, 64, false, 0, 1, true)]   // one layer: the skip and the panel
+    [InlineData(1, 4, 24, 96, false, 0, 1, true)]   // one layer, three unit blocks: its weight-gradient pass split over two threads
     [InlineData(2, 4, 16, 64, false, 0, 1, false)]  // layer by layer
     [InlineData(2, 3, 11, 32, true, 2, 1, true)]    // float64 (no fused forward tiles: the split alone)
     [InlineData(2, 4, 9, 48, true, 2, 0, false)]
@@ -50,11 +51,11 @@ public class LstmStepPathsTests
         var dtype = float64 ? DType.Float64 : DType.Float32;
         var inputs = LstmPairTests.Inputs(700 + hidden + batch, layers, seq, batch, hidden, dtype);
         if (h0Sign != 0) inputs[1] = (Tensor.Zeros([layers, batch, hidden]) * h0Sign).To(dtype);
-        // The skip is on the fused float32 path (whole 8 x 32 tiles); the split where a pair's time loops form dW_hh.
+        // The skip is on the fused float32 path (whole 8 x 32 tiles); the one panel wherever the time loops form dW_hh
+        // (split in a pair's wavefront, or a layer's own weight-gradient pass).
         bool wholeTiles = hidden % 32 == 0 && batch >= 8 && !float64;
         bool formsDW = float64 ? SharpGrad.Kernels.LstmRecurrence<double, SharpGrad.Kernels.GemmKernel512<double>>.PacksWeightGrad(seq, batch, hidden)
             : SharpGrad.Kernels.LstmRecurrence<float, SharpGrad.Kernels.GemmKernel512<float>>.PacksWeightGrad(seq, batch, hidden);
-        bool pairs = pairMode == 2 && layers >= 2 && With(true, true, pairMode, 2, () => F.LstmPairApplies(seq, batch, hidden, dtype)) && formsDW;
         foreach (int threads in new[] { 1, 2 })
         {
             var reference = With(false, false, pairMode, threads, () => LstmPairTests.RunBits(inputs, layers, hidden, dtype, outputOnly));
@@ -63,8 +64,8 @@ public class LstmStepPathsTests
             var actual = With(true, true, pairMode, threads, () => LstmPairTests.RunBits(inputs, layers, hidden, dtype, outputOnly));
             if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
             {
-                // Whole unit blocks (float64 NR 16, float32 32) let the time loops form dW_hh, which the wavefront splits.
-                Assert.Equal(pairs, F.LstmSplitWeightGradTaken);
+                // Whole unit blocks (float64 NR 16, float32 32) let the time loops form dW_hh.
+                Assert.Equal(formsDW, F.LstmSplitWeightGradTaken);
                 Assert.Equal(h0Sign != 0 && wholeTiles, F.LstmZeroStartTaken);
             }
             LstmPairTests.AssertSameBits(reference, actual, threads);

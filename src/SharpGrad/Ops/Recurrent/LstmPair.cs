@@ -23,8 +23,9 @@ namespace SharpGrad.NN
 
         /// <summary>
         /// Whether the backward wavefront of <see cref="LstmPair"/> splits each layer's dW_hh into one task per gate of each unit block,
-        /// shared by the threads, from one packed panel of the stored states (see <see cref="LstmPairBackward{T, TK}"/>);
-        /// otherwise each layer's dW_hh is one task at the end of its chain. The same values either way; a switch for A/B
+        /// shared by the threads, from one packed panel of the stored states (see <see cref="LstmPairBackward{T, TK}"/>),
+        /// and whether a layer's own backward forms dW_hh from one such panel; otherwise each layer's dW_hh in a pair is one
+        /// task at the end of its chain, and each part packs the states per k block. The same values either way; a switch for A/B
         /// measurements (the bench's --lstm-split-dw) and for the tests that compare the two.
         /// </summary>
         internal static bool LstmSplitWeightGrad = true;
@@ -42,7 +43,7 @@ namespace SharpGrad.NN
         /// <summary>Set when a forward time loop cleared its first step's product tiles (for tests: that the skip ran).</summary>
         internal static volatile bool LstmZeroStartTaken;
 
-        /// <summary>Set when a backward wavefront packed a layer's dW_hh panel for its split blocks (for tests: that the split ran).</summary>
+        /// <summary>Set when a backward time loop packed a layer's dW_hh panel of the stored states (for tests: that the new path ran).</summary>
         internal static volatile bool LstmSplitWeightGradTaken;
 
         /// <summary>
@@ -169,20 +170,24 @@ namespace SharpGrad.Kernels
         protected T* _packedW;
         // Tasks claimed (next) and finished (done) of the two chains; projections claimed in order, finished in any.
         protected int _l1Next, _l1Done, _pNext, _l2Next, _l2Done;
-        // Profile builds: Stopwatch ticks of each kind of task of the call, summed over the parts (see Charge, ReportProfile).
+        // Profile builds: OpProfile.Clock ticks of each kind of task of the call, summed over the parts (see Charge, ReportProfile).
         private readonly long[] _kindTicks = new long[8];
 
-        /// <summary>Profile builds: reads the clock into <paramref name="t"/> (the call is removed otherwise).</summary>
+        /// <summary>Profile builds: reads <see cref="OpProfile.Clock"/> into <paramref name="t"/> (the call is removed otherwise).</summary>
         [Conditional("SHARPGRAD_PROFILE")]
-        protected static void Stamp(ref long t) => t = Stopwatch.GetTimestamp();
+        protected static void Stamp(ref long t) => t = OpProfile.Clock.Now();
 
-        /// <summary>Profile builds: charges the time since <paramref name="start"/> to task kind <paramref name="kind"/>.</summary>
+        /// <summary>
+        /// Profile builds: charges the time since <paramref name="start"/> to task kind <paramref name="kind"/> (the clock
+        /// of the thread that ran the task: with a thread-CPU clock, the task's CPU time).
+        /// </summary>
         [Conditional("SHARPGRAD_PROFILE")]
-        protected void Charge(int kind, long start) => Interlocked.Add(ref _kindTicks[kind], Stopwatch.GetTimestamp() - start);
+        protected void Charge(int kind, long start) => Interlocked.Add(ref _kindTicks[kind], OpProfile.Clock.Now() - start);
 
         /// <summary>
         /// Profile builds: each kind's time as an <see cref="OpProfile.Within"/> entry (<paramref name="prefix"/> + its
-        /// label), and the parts' idle time, <paramref name="parts"/> x the call's wall ticks less the tasks'.
+        /// label), and, with the wall clock, the parts' idle time: <paramref name="parts"/> x the call's
+        /// <paramref name="wallTicks"/> less the tasks'.
         /// </summary>
         [Conditional("SHARPGRAD_PROFILE")]
         protected void ReportProfile(string prefix, string[] kinds, long wallTicks, int parts)
@@ -194,7 +199,7 @@ namespace SharpGrad.Kernels
                 busy += _kindTicks[k];
                 _kindTicks[k] = 0;
             }
-            OpProfile.Within(prefix + "idle (parts x wall - tasks)", parts * wallTicks - busy);
+            if (OpProfile.WallClock) OpProfile.Within(prefix + "idle (parts x wall - tasks)", parts * wallTicks - busy);
         }
 
         /// <summary>Sets up a call over <paramref name="seq"/> steps: the layers' jobs, scratch, flags and counters; returns the parts to run.</summary>
@@ -261,7 +266,7 @@ namespace SharpGrad.Kernels
                 job._l2.Forget();
                 job._h1 = job._xProj2 = job._bIh = null;
             }
-            job.ReportProfile("LstmPair forward: ", s_kinds, Stopwatch.GetTimestamp() - start, parts);
+            job.ReportProfile("LstmPair forward: ", s_kinds, OpProfile.Clock.Now() - start, parts);
         }
 
         /// <summary>W_ihᵀ as the whole-sequence GEMM packs it: per k block (its KC), every column in NR-wide strips.</summary>

@@ -242,7 +242,7 @@ namespace SharpGrad.Kernels
                     job._l2.Forget();
                     job._packedW = job._da2 = job._dx1 = null;
                 }
-                job.ReportProfile("LstmPair backward: ", s_kinds, Stopwatch.GetTimestamp() - start, parts);
+                job.ReportProfile("LstmPair backward: ", s_kinds, OpProfile.Clock.Now() - start, parts);
             }
             return (weight2, weight1);
         }
@@ -323,7 +323,6 @@ namespace SharpGrad.Kernels
             if (blocks == 0 || Volatile.Read(ref state) != 0 || Interlocked.CompareExchange(ref state, 1, 0) != 0) return false;
             layer.PackWeightGradPanel();
             Volatile.Write(ref state, 2);
-            NN.Functional.LstmSplitWeightGradTaken = true;
             return true;
         }
 

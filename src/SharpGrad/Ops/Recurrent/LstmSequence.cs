@@ -383,6 +383,8 @@ namespace SharpGrad.Kernels
                     if (weightGrad)
                     {
                         job.BeginWeightGrad();
+                        // One panel of the stored states for every part (rather than each part packing all of it per k block).
+                        if (NN.Functional.LstmSplitWeightGrad) job.PackWeightGradPanel();
                         WorkerPool.Run(job, threads);
                     }
                 }
@@ -497,6 +499,7 @@ namespace SharpGrad.Kernels
             for (int p0 = 0; p0 < batch; p0 += _kcH0)
                 GemmPacking.PackB(panel + (nint)(rest + p0) * hidden, _h0 + (nint)p0 * hidden, hidden, false, Math.Min(_kcH0, batch - p0), hidden, nr);
             _statesPanel = panel;
+            NN.Functional.LstmSplitWeightGradTaken = true;
         }
 
         /// <summary>
