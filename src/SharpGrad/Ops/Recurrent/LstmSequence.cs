@@ -842,19 +842,30 @@ namespace SharpGrad.Kernels
             if (rest == 0)
                 for (int gb = gb0; gb < gb1; gb++)
                     new Span<T>(_dW + (nint)GateUnit(gb) * hidden, nr * hidden).Clear();
+            if (_statesPanel != null)
+            {
+                // Every k block of the panel for one gate block at a time: its strips of gate gradients and its rows of
+                // dW_hh stay in L2 from one k block to the next.
+                for (int gb = gb0; gb < gb1; gb++)
+                {
+                    for (int p0 = 0; p0 < rest; p0 += _kcRest)
+                        StripProducts(gb, gb + 1, _restStart + p0, Math.Min(_kcRest, rest - p0), _statesPanel + (nint)p0 * hidden, p0 == 0 ? T.Zero : T.One);
+                    for (int p0 = 0; p0 < batch; p0 += _kcH0)
+                        StripProducts(gb, gb + 1, _h0Start + p0, Math.Min(_kcH0, batch - p0), _statesPanel + (nint)(rest + p0) * hidden, T.One);
+                }
+                return;
+            }
             for (int p0 = 0; p0 < rest; p0 += _kcRest)
             {
                 int kc = Math.Min(_kcRest, rest - p0);
-                T* panel = _statesPanel != null ? _statesPanel + (nint)p0 * hidden : bPanel;
-                if (_statesPanel == null) GemmPacking.PackB(bPanel, _hRest + (nint)p0 * hidden, hidden, false, kc, hidden, nr);
-                StripProducts(gb0, gb1, _restStart + p0, kc, panel, p0 == 0 ? T.Zero : T.One);
+                GemmPacking.PackB(bPanel, _hRest + (nint)p0 * hidden, hidden, false, kc, hidden, nr);
+                StripProducts(gb0, gb1, _restStart + p0, kc, bPanel, p0 == 0 ? T.Zero : T.One);
             }
             for (int p0 = 0; p0 < batch; p0 += _kcH0)
             {
                 int kc = Math.Min(_kcH0, batch - p0);
-                T* panel = _statesPanel != null ? _statesPanel + (nint)(rest + p0) * hidden : bPanel;
-                if (_statesPanel == null) GemmPacking.PackB(bPanel, _h0 + (nint)p0 * hidden, hidden, false, kc, hidden, nr);
-                StripProducts(gb0, gb1, _h0Start + p0, kc, panel, T.One);
+                GemmPacking.PackB(bPanel, _h0 + (nint)p0 * hidden, hidden, false, kc, hidden, nr);
+                StripProducts(gb0, gb1, _h0Start + p0, kc, bPanel, T.One);
             }
         }
 
