@@ -13,6 +13,8 @@ internal static unsafe class LstmMicro
         Gemm.MaxThreads = 1;
         // --lstm-fused 0: the time loops store through scratch tiles and copies (the path before the fused stores).
         SharpGrad.NN.Functional.LstmFusedStores = options.GetValueOrDefault("lstm-fused", "1") != "0";
+        // --lstm-split-dw 0: dW_hh with the states packed per k block by the part (before the one packed panel).
+        SharpGrad.NN.Functional.LstmSplitWeightGrad = options.GetValueOrDefault("lstm-split-dw", "1") != "0";
         int reps = int.Parse(options.GetValueOrDefault("reps", "40"), CultureInfo.InvariantCulture);
         const int seq = 16, batch = 64, hidden = 256, g4 = 4 * hidden;
         var rng = new Random(1);

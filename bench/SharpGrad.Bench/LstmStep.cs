@@ -25,6 +25,10 @@ internal static class LstmStep
         F.LstmPairMode = Int("lstm-pair", 1);
         // --lstm-fused 0: the time loops store their results through scratch tiles and copies (before the fused stores), for A/B.
         F.LstmFusedStores = Int("lstm-fused", 1) != 0;
+        // --lstm-split-dw 0: each layer's dW_hh one task at the end of its chain in the backward wavefront (before the split), for A/B.
+        F.LstmSplitWeightGrad = Int("lstm-split-dw", 1) != 0;
+        // --lstm-zero-start 0: the first forward step multiplies the zero h0 like any other (before the skip), for A/B.
+        F.LstmZeroStart = Int("lstm-zero-start", 1) != 0;
         // --profile 1: the time of every op (forward and backward) per step, from OpProfile's marks (a build with
         // -p:SharpGradProfile=true); --compile 1: the step captured once by Jit.Compile, then replayed.
         bool profile = Int("profile", 0) != 0, compile = Int("compile", 0) != 0;
@@ -97,6 +101,9 @@ internal static class LstmStep
         if (compiled?.FallbackReason is { } why) throw new InvalidOperationException("lstm-step: the compiled step fell back to eager mode: " + why);
         if (profile)
         {
+            // --profile-clock cpu: this thread's CPU time (with --threads 1, the whole step's work, without the time the
+            // process waited for a core on a shared machine); the wavefront's breakdown entries stay wall time.
+            if (options.GetValueOrDefault("profile-clock", "wall") == "cpu") OpProfile.Clock = (ThreadCpu.Nanoseconds, 1_000_000_000);
             OpProfile.Clear();
             OpProfile.Start();
             for (int i = warmup; i < warmup + steps; i++) Step(i);
@@ -116,6 +123,6 @@ internal static class LstmStep
         string parts = phases ? string.Create(CultureInfo.InvariantCulture,
             $",\"ms_forward\":{1000 * phase[0] / steps:F3},\"ms_backward\":{1000 * phase[1] / steps:F3},\"ms_clip\":{1000 * phase[2] / steps:F3},\"ms_adamw\":{1000 * phase[3] / steps:F3},\"ms_forward_min\":{1000 * fastest[0]:F3},\"ms_backward_min\":{1000 * fastest[1]:F3}") : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"workload\":\"lstm-step\",\"threads\":{threads},\"lstm_pair\":{F.LstmPairMode},\"lstm_fused\":{(F.LstmFusedStores ? 1 : 0)},\"compiled\":{(compile ? 1 : 0)},\"clip\":{(clip ? 1 : 0)},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"ms_per_step\":{1000 * seconds / steps:F3},\"allocated_bytes_per_step\":{allocated}{parts}}}");
+            $"{{\"workload\":\"lstm-step\",\"threads\":{threads},\"lstm_pair\":{F.LstmPairMode},\"lstm_fused\":{(F.LstmFusedStores ? 1 : 0)},\"lstm_split_dw\":{(F.LstmSplitWeightGrad ? 1 : 0)},\"lstm_zero_start\":{(F.LstmZeroStart ? 1 : 0)},\"compiled\":{(compile ? 1 : 0)},\"clip\":{(clip ? 1 : 0)},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"ms_per_step\":{1000 * seconds / steps:F3},\"allocated_bytes_per_step\":{allocated}{parts}}}");
     }
 }

@@ -66,11 +66,31 @@ internal static class OpProfile
         s_last = Clock.Now();
     }
 
+    /// <summary>The label prefix of <see cref="Within"/>'s entries (left out of the total).</summary>
+    internal const string WithinPrefix = "  in ";
+
+    /// <summary>
+    /// Adds <paramref name="ticks"/> of <see cref="Clock"/> time to a breakdown entry of an op, labelled
+    /// <see cref="WithinPrefix"/> + <paramref name="label"/>: a kernel's parts, whose time the op's own entry already
+    /// holds, so these entries are left out of the report's total. Called from the thread running the step.
+    /// </summary>
+    [Conditional("SHARPGRAD_PROFILE")]
+    internal static void Within(string label, long ticks)
+    {
+        if (!s_on) return;
+        var key = WithinPrefix + label;
+        var (sum, count) = s_entries.GetValueOrDefault(key);
+        s_entries[key] = (sum + ticks, count + 1);
+    }
+
+    /// <summary>Whether <see cref="Clock"/> is wall time (the default), not a thread's CPU time.</summary>
+    internal static bool WallClock => Clock.Frequency == Stopwatch.Frequency && Clock.Now == (Func<long>)Stopwatch.GetTimestamp;
+
     /// <summary>Entries as JSON lines, largest first: label, milliseconds per <paramref name="steps"/>, calls per step.</summary>
     internal static string Report(int steps)
     {
         var sb = new StringBuilder();
-        double total = s_entries.Values.Sum(e => e.Ticks) * 1e3 / Clock.Frequency / steps;
+        double total = s_entries.Where(e => !e.Key.StartsWith(WithinPrefix, StringComparison.Ordinal)).Sum(e => e.Value.Ticks) * 1e3 / Clock.Frequency / steps;
         sb.Append(CultureInfo.InvariantCulture, $"{{\"total_ms\":{total:F2},\"entries\":[");
         bool first = true;
         foreach (var (label, (ticks, count)) in s_entries.OrderByDescending(e => e.Value.Ticks))

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -20,8 +21,30 @@ namespace SharpGrad.NN
         /// </summary>
         internal static bool LstmFusedStores = true;
 
+        /// <summary>
+        /// Whether the backward wavefront of <see cref="LstmPair"/> splits each layer's dW_hh into one task per gate of each unit block,
+        /// shared by the threads, from one packed panel of the stored states (see <see cref="LstmPairBackward{T, TK}"/>),
+        /// and whether a layer's own backward forms dW_hh from one such panel; otherwise each layer's dW_hh in a pair is one
+        /// task at the end of its chain, and each part packs the states per k block. The same values either way; a switch for A/B
+        /// measurements (the bench's --lstm-split-dw) and for the tests that compare the two.
+        /// </summary>
+        internal static bool LstmSplitWeightGrad = true;
+
+        /// <summary>
+        /// Whether the forward time loop skips the first step's recurrent products when h0 is zero and W_hh finite (every
+        /// product is then exactly +0: the fused path clears its tiles instead). The same values either way; a switch for
+        /// A/B measurements (the bench's --lstm-zero-start) and for the tests that compare the two.
+        /// </summary>
+        internal static bool LstmZeroStart = true;
+
         /// <summary>Set when a time loop stored a tile's results the fused way (for tests: that the fused paths ran).</summary>
         internal static volatile bool LstmFusedStoresTaken;
+
+        /// <summary>Set when a forward time loop cleared its first step's product tiles (for tests: that the skip ran).</summary>
+        internal static volatile bool LstmZeroStartTaken;
+
+        /// <summary>Set when a backward time loop packed a layer's dW_hh panel of the stored states (for tests: that the new path ran).</summary>
+        internal static volatile bool LstmSplitWeightGradTaken;
 
         /// <summary>
         /// Whether <see cref="LstmPair"/> gives bit for bit what the layer-by-layer path gives for a second layer over
@@ -147,6 +170,37 @@ namespace SharpGrad.Kernels
         protected T* _packedW;
         // Tasks claimed (next) and finished (done) of the two chains; projections claimed in order, finished in any.
         protected int _l1Next, _l1Done, _pNext, _l2Next, _l2Done;
+        // Profile builds: OpProfile.Clock ticks of each kind of task of the call, summed over the parts (see Charge, ReportProfile).
+        private readonly long[] _kindTicks = new long[8];
+
+        /// <summary>Profile builds: reads <see cref="OpProfile.Clock"/> into <paramref name="t"/> (the call is removed otherwise).</summary>
+        [Conditional("SHARPGRAD_PROFILE")]
+        protected static void Stamp(ref long t) => t = OpProfile.Clock.Now();
+
+        /// <summary>
+        /// Profile builds: charges the time since <paramref name="start"/> to task kind <paramref name="kind"/> (the clock
+        /// of the thread that ran the task: with a thread-CPU clock, the task's CPU time).
+        /// </summary>
+        [Conditional("SHARPGRAD_PROFILE")]
+        protected void Charge(int kind, long start) => Interlocked.Add(ref _kindTicks[kind], OpProfile.Clock.Now() - start);
+
+        /// <summary>
+        /// Profile builds: each kind's time as an <see cref="OpProfile.Within"/> entry (<paramref name="prefix"/> + its
+        /// label), and, with the wall clock, the parts' idle time: <paramref name="parts"/> x the call's
+        /// <paramref name="wallTicks"/> less the tasks'.
+        /// </summary>
+        [Conditional("SHARPGRAD_PROFILE")]
+        protected void ReportProfile(string prefix, string[] kinds, long wallTicks, int parts)
+        {
+            long busy = 0;
+            for (int k = 0; k < kinds.Length; k++)
+            {
+                OpProfile.Within(prefix + kinds[k], _kindTicks[k]);
+                busy += _kindTicks[k];
+                _kindTicks[k] = 0;
+            }
+            if (OpProfile.WallClock) OpProfile.Within(prefix + "idle (parts x wall - tasks)", parts * wallTicks - busy);
+        }
 
         /// <summary>Sets up a call over <paramref name="seq"/> steps: the layers' jobs, scratch, flags and counters; returns the parts to run.</summary>
         protected int Begin(int seq, int batch, int hidden, bool backward)
@@ -187,6 +241,8 @@ namespace SharpGrad.Kernels
     {
         [ThreadStatic] private static LstmPairForward<T, TK>? t_job;
 
+        private static readonly string[] s_kinds = ["L1 steps", "projection steps", "L2 steps"];
+
         private int _n;
         private T* _h1, _xProj2, _bIh;
 
@@ -201,6 +257,8 @@ namespace SharpGrad.Kernels
             job._xProj2 = xProj2;
             job._l1.BeginForward(seq, first.H0, first.WHh, first.BHh, first.XProj, first.C0, first.Y, first.Gates, first.TanhC, reverse: false);
             job._l2.BeginForward(seq, second.H0, second.WHh, second.BHh, second.XProj, second.C0, second.Y, second.Gates, second.TanhC, reverse: false);
+            long start = 0;
+            Stamp(ref start);
             try { WorkerPool.Run(job, parts); }
             finally
             {
@@ -208,6 +266,7 @@ namespace SharpGrad.Kernels
                 job._l2.Forget();
                 job._h1 = job._xProj2 = job._bIh = null;
             }
+            job.ReportProfile("LstmPair forward: ", s_kinds, OpProfile.Clock.Now() - start, parts);
         }
 
         /// <summary>W_ihᵀ as the whole-sequence GEMM packs it: per k block (its KC), every column in NR-wide strips.</summary>
@@ -223,8 +282,11 @@ namespace SharpGrad.Kernels
                 if (l2 == Volatile.Read(ref _l2Done) && Volatile.Read(ref _pDone[l2]) == generation
                     && Interlocked.CompareExchange(ref _l2Next, l2 + 1, l2) == l2)
                 {
+                    long t0 = 0;
+                    Stamp(ref t0);
                     _l2.ForwardStep(l2);
                     _l2.ForwardStepAlone(index);
+                    Charge(2, t0);
                     Volatile.Write(ref _l2Done, l2 + 1);
                     spins = 0;
                     continue;
@@ -232,7 +294,10 @@ namespace SharpGrad.Kernels
                 int p = Volatile.Read(ref _pNext);
                 if (p < Volatile.Read(ref _l1Done) && Interlocked.CompareExchange(ref _pNext, p + 1, p) == p)
                 {
+                    long t0 = 0;
+                    Stamp(ref t0);
                     Project(p, index);
+                    Charge(1, t0);
                     Volatile.Write(ref _pDone[p], generation);
                     spins = 0;
                     continue;
@@ -240,8 +305,11 @@ namespace SharpGrad.Kernels
                 int l1 = Volatile.Read(ref _l1Next);
                 if (l1 < seq && l1 == Volatile.Read(ref _l1Done) && Interlocked.CompareExchange(ref _l1Next, l1 + 1, l1) == l1)
                 {
+                    long t0 = 0;
+                    Stamp(ref t0);
                     _l1.ForwardStep(l1);
                     _l1.ForwardStepAlone(index);
+                    Charge(0, t0);
                     Volatile.Write(ref _l1Done, l1 + 1);
                     spins = 0;
                     continue;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -177,15 +178,28 @@ namespace SharpGrad.Kernels
     /// time loops' threads split units, never a sum; P is the whole-sequence GEMM's tiles, <see cref="PackedRows{T, TK}"/>),
     /// so the results are those of that path for any thread count.
     /// </summary>
+    /// <remarks>
+    /// With <see cref="NN.Functional.LstmSplitWeightGrad"/> a layer's dW_hh (when its time loop forms it) is not the last
+    /// task of its chain but one task per gate of each unit block (NR rows of dW_hh), claimed by either part once the
+    /// layer's steps are done, from a panel of the stored states packed once (a task of its own, ready from the start:
+    /// the first part with nothing else to do packs it); so the second layer's dW_hh fills the time the first layer's
+    /// chain leaves idle and the first layer's is shared by both parts at the end. Each block's tiles are the same
+    /// kernel calls on the same values either way.
+    /// </remarks>
     internal sealed unsafe class LstmPairBackward<T, TK> : LstmPairWavefront<T, TK>
         where T : unmanaged, IFloatingPointIeee754<T>
         where TK : struct, IGemmKernel<T>
     {
         [ThreadStatic] private static LstmPairBackward<T, TK>? t_job;
 
+        private static readonly string[] s_kinds = ["L1 steps", "projection steps", "L2 steps", "L1 dW_hh", "L2 dW_hh", "dW_hh panels"];
+
         private int _l1Tasks, _l2Tasks;
         private bool _l1H0, _l2H0;
         private T* _da2, _dx1;
+        // Split weight gradients: gate-block tasks of each layer's dW_hh (0 when not split or not formed here), claimed
+        // so far, and the state of each layer's packed panel (0 not started, 1 packing, 2 packed).
+        private int _l1Blocks, _l2Blocks, _l1BlockNext, _l2BlockNext, _l1Panel, _l2Panel;
 
         /// <summary>Runs the wavefront; returns whether each layer's time loop formed its dW_hh and db_hh (second, first).</summary>
         public static (bool Second, bool First) Run(int seq, int batch, int hidden, LstmBackwardOperands<T> second, T[] wIh2, LstmBackwardOperands<T> first)
@@ -194,10 +208,14 @@ namespace SharpGrad.Kernels
             int parts = job.Begin(seq, batch, hidden, backward: true);
             bool weight2 = second.DW is not null && LstmRecurrence<T, TK>.PacksWeightGrad(seq, batch, hidden);
             bool weight1 = first.DW is not null && LstmRecurrence<T, TK>.PacksWeightGrad(seq, batch, hidden);
+            bool split = NN.Functional.LstmSplitWeightGrad;
             job._l2H0 = second.WantDH0;
             job._l1H0 = first.WantDH0;
-            job._l2Tasks = seq + (second.WantDH0 ? 1 : 0) + (weight2 ? 1 : 0);
-            job._l1Tasks = seq + (first.WantDH0 ? 1 : 0) + (weight1 ? 1 : 0);
+            job._l2Tasks = seq + (second.WantDH0 ? 1 : 0) + (weight2 && !split ? 1 : 0);
+            job._l1Tasks = seq + (first.WantDH0 ? 1 : 0) + (weight1 && !split ? 1 : 0);
+            job._l2Blocks = weight2 && split ? 4 * job._l2.Blocks : 0;
+            job._l1Blocks = weight1 && split ? 4 * job._l1.Blocks : 0;
+            job._l1BlockNext = job._l2BlockNext = job._l1Panel = job._l2Panel = 0;
             second.Dh.AsSpan().Clear();
             second.Dc.AsSpan().Clear();
             first.Dh.AsSpan().Clear();
@@ -213,6 +231,10 @@ namespace SharpGrad.Kernels
                 job._dx1 = pgy1;
                 job._l2.BeginBackward(seq, pgy2, py2, pg2, ptc2, ph02, pc02, pw2, pda2, pdh2, pdc2, weight2 ? pdw2 : null, weight2 ? pdb2 : null, reverse: false);
                 job._l1.BeginBackward(seq, pgy1, py1, pg1, ptc1, ph01, pc01, pw1, pda1, pdh1, pdc1, weight1 ? pdw1 : null, weight1 ? pdb1 : null, reverse: false);
+                if (job._l2Blocks > 0) job._l2.BeginWeightGrad();
+                if (job._l1Blocks > 0) job._l1.BeginWeightGrad();
+                long start = 0;
+                Stamp(ref start);
                 try { WorkerPool.Run(job, parts); }
                 finally
                 {
@@ -220,6 +242,7 @@ namespace SharpGrad.Kernels
                     job._l2.Forget();
                     job._packedW = job._da2 = job._dx1 = null;
                 }
+                job.ReportProfile("LstmPair backward: ", s_kinds, OpProfile.Clock.Now() - start, parts);
             }
             return (weight2, weight1);
         }
@@ -230,11 +253,16 @@ namespace SharpGrad.Kernels
             while (true)
             {
                 int l1 = Volatile.Read(ref _l1Next), p = Volatile.Read(ref _pNext), l2 = Volatile.Read(ref _l2Next);
-                if (l1 >= _l1Tasks && p >= seq && l2 >= _l2Tasks) return; // every task is taken (the last may still run elsewhere)
+                int w1 = Volatile.Read(ref _l1BlockNext), w2 = Volatile.Read(ref _l2BlockNext);
+                // Every task is taken (the last may still run elsewhere); a panel is packed before its layer's first block is taken.
+                if (l1 >= _l1Tasks && p >= seq && l2 >= _l2Tasks && w1 >= _l1Blocks && w2 >= _l2Blocks) return;
+                long t0 = 0;
+                Stamp(ref t0);
                 if (l1 < _l1Tasks && l1 == Volatile.Read(ref _l1Done) && (l1 >= seq || Volatile.Read(ref _pDone[l1]) == generation)
                     && Interlocked.CompareExchange(ref _l1Next, l1 + 1, l1) == l1)
                 {
                     RunTask(_l1, l1, _l1H0, index);
+                    Charge(l1 < seq || (l1 == seq && _l1H0) ? 0 : 3, t0);
                     Volatile.Write(ref _l1Done, l1 + 1);
                     spins = 0;
                     continue;
@@ -242,6 +270,7 @@ namespace SharpGrad.Kernels
                 if (p < seq && p < Volatile.Read(ref _l2Done) && Interlocked.CompareExchange(ref _pNext, p + 1, p) == p)
                 {
                     Project(seq - 1 - p, index);
+                    Charge(1, t0);
                     Volatile.Write(ref _pDone[p], generation);
                     spins = 0;
                     continue;
@@ -249,12 +278,52 @@ namespace SharpGrad.Kernels
                 if (l2 < _l2Tasks && l2 == Volatile.Read(ref _l2Done) && Interlocked.CompareExchange(ref _l2Next, l2 + 1, l2) == l2)
                 {
                     RunTask(_l2, l2, _l2H0, index);
+                    Charge(l2 < seq || (l2 == seq && _l2H0) ? 2 : 4, t0);
                     Volatile.Write(ref _l2Done, l2 + 1);
+                    spins = 0;
+                    continue;
+                }
+                if (TryWeightGradBlock(_l2, w2, _l2Blocks, ref _l2BlockNext, ref _l2Done, ref _l2Panel, index))
+                {
+                    Charge(4, t0);
+                    spins = 0;
+                    continue;
+                }
+                if (TryWeightGradBlock(_l1, w1, _l1Blocks, ref _l1BlockNext, ref _l1Done, ref _l1Panel, index))
+                {
+                    Charge(3, t0);
+                    spins = 0;
+                    continue;
+                }
+                if (TryPackPanel(_l2, _l2Blocks, ref _l2Panel) || TryPackPanel(_l1, _l1Blocks, ref _l1Panel))
+                {
+                    Charge(5, t0);
                     spins = 0;
                     continue;
                 }
                 WorkerPool.Pause(ref spins); // a task this part could take next is running on the other thread
             }
+        }
+
+        /// <summary>
+        /// Claims and runs gate block <paramref name="next"/> of a layer's dW_hh (NR rows) when the layer's steps are done and its
+        /// panel is packed; false when there is none to take now.
+        /// </summary>
+        private bool TryWeightGradBlock(LstmRecurrence<T, TK> layer, int next, int blocks, ref int claimed, ref int done, ref int panel, int part)
+        {
+            if (next >= blocks || Volatile.Read(ref done) < _seq || Volatile.Read(ref panel) != 2
+                || Interlocked.CompareExchange(ref claimed, next + 1, next) != next) return false;
+            layer.WeightGradGateBlocks(next, next + 1, part);
+            return true;
+        }
+
+        /// <summary>Packs a layer's dW_hh panel of the stored states if its weight gradient is split and no part has begun it.</summary>
+        private static bool TryPackPanel(LstmRecurrence<T, TK> layer, int blocks, ref int state)
+        {
+            if (blocks == 0 || Volatile.Read(ref state) != 0 || Interlocked.CompareExchange(ref state, 1, 0) != 0) return false;
+            layer.PackWeightGradPanel();
+            Volatile.Write(ref state, 2);
+            return true;
         }
 
         /// <summary>Task <paramref name="i"/> of a layer's chain: its steps from the last, then the h0 product (if wanted), then dW_hh (if formed).</summary>

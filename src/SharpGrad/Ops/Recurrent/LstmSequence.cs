@@ -188,7 +188,7 @@ namespace SharpGrad.Kernels
     {
         [ThreadStatic] private static LstmRecurrence<T, TK>? t_job;
 
-        private readonly AlignedBuffer<T> _packedW = new(), _packedA0 = new(), _packedA1 = new(), _packedDaT = new();
+        private readonly AlignedBuffer<T> _packedW = new(), _packedA0 = new(), _packedA1 = new(), _packedDaT = new(), _packedStates = new();
         private AlignedBuffer<T>[] _tiles = [], _bPanels = [];
 
         private enum Pass { Forward, Backward, WeightGrad }
@@ -202,6 +202,10 @@ namespace SharpGrad.Kernels
         private T* _gyAll, _daAll;
         private int _seq;
         private bool _reverse;
+        // Forward: whether the first step's recurrent products are all exactly +0 (h0 zero, W_hh finite: every term is ±0
+        // and the accumulator starts at +0), and whether the step set by ForwardStep is that step (its tiles cleared
+        // instead of multiplied, on the fused path).
+        private bool _zeroStart, _zeroProducts;
         // Forward: the step's input projection, activated gates, h_t, c_t, tanh(c_t) and c_{t-1}.
         private T* _xp, _gates, _h, _c, _tanhC, _cPrev;
         // Backward: the step's output gradients (of h_t and c_t), dh and dc running buffers, the gate gradients of the step.
@@ -212,6 +216,12 @@ namespace SharpGrad.Kernels
         // and where their positions start in the packed gradients.
         private T* _daT, _dW, _dB, _hRest, _h0;
         private int _daTRow, _positions, _rest, _restStart, _h0Start, _kcRest, _kcH0;
+        // The previous states packed whole as dW_hh's B operand (PackWeightGradPanel), every k block in order; null: each
+        // part packs its k blocks itself as it goes.
+        private T* _statesPanel;
+
+        /// <summary>The unit blocks of NR (the parts a step or dW_hh splits into).</summary>
+        internal int Blocks => _blocks;
 
         private static LstmRecurrence<T, TK> Job(int threads, int batch, int hidden, int depth) =>
             Configure(t_job ??= new LstmRecurrence<T, TK>(), threads, batch, hidden, depth);
@@ -304,6 +314,8 @@ namespace SharpGrad.Kernels
                         Math.Min(nr, hidden - ub * nr), nr);
             GemmPacking.PackA(_a0, h0, hidden, false, batch, hidden, mr);
             ClearPadding(_a1, batch, hidden);
+            _zeroStart = NN.Functional.LstmZeroStart && TensorPrimitives.MaxMagnitude(new ReadOnlySpan<T>(h0, batch * hidden)) == T.Zero
+                && T.IsFinite(TensorPrimitives.MaxMagnitude(new ReadOnlySpan<T>(w, 4 * hidden * hidden)));
             _pass = Pass.Forward;
             _w = pw;
             _bias = bias;
@@ -330,6 +342,7 @@ namespace SharpGrad.Kernels
             _c = cOut + (nint)t * bh;
             _tanhC = _tanhCAll + (nint)t * bh;
             _cPrev = s == 0 ? _c0 : cOut + (nint)tPrev * bh;
+            _zeroProducts = s == 0 && _zeroStart;
         }
 
         /// <summary>The step set by <see cref="ForwardStep"/>, every unit block on the calling thread (with part <paramref name="part"/>'s scratch).</summary>
@@ -370,6 +383,8 @@ namespace SharpGrad.Kernels
                     if (weightGrad)
                     {
                         job.BeginWeightGrad();
+                        // One panel of the stored states for every part (rather than each part packing all of it per k block).
+                        if (NN.Functional.LstmSplitWeightGrad) job.PackWeightGradPanel();
                         WorkerPool.Run(job, threads);
                     }
                 }
@@ -461,7 +476,31 @@ namespace SharpGrad.Kernels
         internal void BackwardStepAlone(int part) => BackwardPart(0, _blocks, _tiles[part].Get(7 * TK.MR * TK.NR));
 
         /// <summary>dW_hh and db_hh (after <see cref="BeginWeightGrad"/>), every unit block on the calling thread.</summary>
-        internal void WeightGradAlone(int part) => WeightGradPart(0, _blocks, _bPanels[part].Get(Math.Max(_kcRest, _kcH0) * _hidden));
+        internal void WeightGradAlone(int part) => WeightGradGateBlocks(0, 4 * _blocks, part);
+
+        /// <summary>
+        /// The dW_hh and db_hh rows of gate blocks [gb0, gb1) (after <see cref="BeginWeightGrad"/>; gate block gb is gate
+        /// gb % 4 of unit block gb / 4, NR gate units), on the calling thread with part <paramref name="part"/>'s scratch.
+        /// </summary>
+        internal void WeightGradGateBlocks(int gb0, int gb1, int part) =>
+            WeightGradPart(gb0, gb1, _statesPanel != null ? null : _bPanels[part].Get(Math.Max(_kcRest, _kcH0) * _hidden));
+
+        /// <summary>
+        /// Packs the previous states of every position (after <see cref="BeginWeightGrad"/>) as dW_hh's B operand, each
+        /// k block as <see cref="WeightGradPart"/> packs it, one after the other: then every call's blocks read this one
+        /// panel instead of packing their own. Needs whole unit blocks (<see cref="PacksWeightGrad"/>).
+        /// </summary>
+        internal void PackWeightGradPanel()
+        {
+            int nr = TK.NR, hidden = _hidden, rest = _rest, batch = _batch;
+            T* panel = _packedStates.Get(_positions * hidden);
+            for (int p0 = 0; p0 < rest; p0 += _kcRest)
+                GemmPacking.PackB(panel + (nint)p0 * hidden, _hRest + (nint)p0 * hidden, hidden, false, Math.Min(_kcRest, rest - p0), hidden, nr);
+            for (int p0 = 0; p0 < batch; p0 += _kcH0)
+                GemmPacking.PackB(panel + (nint)(rest + p0) * hidden, _h0 + (nint)p0 * hidden, hidden, false, Math.Min(_kcH0, batch - p0), hidden, nr);
+            _statesPanel = panel;
+            NN.Functional.LstmSplitWeightGradTaken = true;
+        }
 
         /// <summary>
         /// Whether <see cref="Backward"/> forms dW_hh (and db_hh) itself, from gate gradients it packs as it goes: when
@@ -484,7 +523,7 @@ namespace SharpGrad.Kernels
             _w = _aCur = _aNext = _bias = _xp = _gates = _h = _c = _tanhC = _cPrev = null;
             _a0 = _a1 = _xAll = _c0 = _yAll = _gatesAll = _tanhCAll = _gyAll = _daAll = null;
             _gh = _gc = _dh = _dc = _da = null;
-            _daT = _dW = _dB = _hRest = _h0 = null;
+            _daT = _dW = _dB = _hRest = _h0 = _statesPanel = null;
         }
 
         public override void Execute(int index, int count)
@@ -494,7 +533,7 @@ namespace SharpGrad.Kernels
             T* tile = _tiles[index].Get(7 * TK.MR * TK.NR);
             if (_pass == Pass.Backward) BackwardPart(b0, b1, tile);
             else if (_pass == Pass.Forward) ForwardPart(b0, b1, tile);
-            else WeightGradPart(b0, b1, _bPanels[index].Get(Math.Max(_kcRest, _kcH0) * _hidden));
+            else WeightGradPart(4 * b0, 4 * b1, _bPanels[index].Get(Math.Max(_kcRest, _kcH0) * _hidden));
         }
 
         /// <summary>Units of blocks [b0, b1), every row, one forward step.</summary>
@@ -529,8 +568,11 @@ namespace SharpGrad.Kernels
                         // itself, exact), then in one pass from the registers the projection and the bias added (the
                         // same two roundings, in the same order, as the GEMM's fma(1, acc, x) and its epilogue), the
                         // nonlinearities, the cell update and the stores to their rows (h also to its tile, for packing).
-                        for (int g = 0; g < 4; g++)
-                            TK.Run(depth, a, _w + (nint)(ub * 4 + g) * depth * nr, nr, tile + g * size, nr, T.One, T.Zero);
+                        // The first step from a zero h0 has products of +0 only: the tiles are cleared instead.
+                        if (_zeroProducts) new Span<T>(tile, 4 * size).Clear();
+                        else
+                            for (int g = 0; g < 4; g++)
+                                TK.Run(depth, a, _w + (nint)(ub * 4 + g) * depth * nr, nr, tile + g * size, nr, T.One, T.Zero);
                         CellUpdate512((float*)tile, size, nr, (float*)(_xp + (nint)row0 * g4 + u0), (float*)(_bias == null ? null : _bias + u0),
                             (float*)(_cPrev + o), (float*)(_gates + (nint)row0 * g4 + u0), g4, hidden, (float*)(_c + o), (float*)(_tanhC + o), (float*)(_h + o));
                         GemmPacking.PackA(aNext + (nint)u0 * mr, th, nr, false, h, w, mr);
@@ -573,6 +615,7 @@ namespace SharpGrad.Kernels
                 }
             }
             if (fused) NN.Functional.LstmFusedStoresTaken = true;
+            if (fused && _zeroProducts) NN.Functional.LstmZeroStartTaken = true;
         }
 
         /// <summary>
@@ -777,60 +820,76 @@ namespace SharpGrad.Kernels
         }
 
         /// <summary>
-        /// dW_hh and db_hh rows of the gate units of blocks [b0, b1) (every gate), from the packed gate gradients: the
+        /// dW_hh and db_hh rows of the gate units of gate blocks [gb0, gb1) (gate gb % 4 of unit block gb / 4; the gate
+        /// blocks of unit blocks [b0, b1) are [4·b0, 4·b1)), from the packed gate gradients: the
         /// products Gemm.Multiply would run (the same kernel calls on the same k blocks, each KC-deep block of the stored
-        /// states packed once, whole rows at a time, and used by every strip of the part), and the bias gradient summed
+        /// states packed once into <paramref name="bPanel"/>, whole rows at a time, or read from the panel
+        /// <see cref="PackWeightGradPanel"/> packed, and used by every strip of the part), and the bias gradient summed
         /// over the positions in storage order, as a row-by-row sum does. Each tile of dW_hh gets its k blocks in order, so
         /// the sums are the same.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void WeightGradPart(int b0, int b1, T* bPanel)
+        private void WeightGradPart(int gb0, int gb1, T* bPanel)
         {
             int nr = TK.NR, hidden = _hidden, positions = _positions, rest = _rest, batch = _batch;
             if (_dB != null)
-                for (int ub = b0; ub < b1; ub++)
-                    for (int g = 0; g < 4; g++)
-                        for (int q = 0; q < nr; q += 8)
-                        {
-                            int unit = g * hidden + ub * nr + q;
-                            SumPositions(_daT + (nint)unit * positions, positions, _dB + unit);
-                        }
+                for (int gb = gb0; gb < gb1; gb++)
+                    for (int q = 0; q < nr; q += 8)
+                    {
+                        int unit = GateUnit(gb) + q;
+                        SumPositions(_daT + (nint)unit * positions, positions, _dB + unit);
+                    }
             if (rest == 0)
-                for (int ub = b0; ub < b1; ub++)
-                    for (int g = 0; g < 4; g++)
-                        new Span<T>(_dW + (nint)(g * hidden + ub * nr) * hidden, nr * hidden).Clear();
+                for (int gb = gb0; gb < gb1; gb++)
+                    new Span<T>(_dW + (nint)GateUnit(gb) * hidden, nr * hidden).Clear();
+            if (_statesPanel != null)
+            {
+                // Every k block of the panel for one gate block at a time: its strips of gate gradients and its rows of
+                // dW_hh stay in L2 from one k block to the next.
+                for (int gb = gb0; gb < gb1; gb++)
+                {
+                    for (int p0 = 0; p0 < rest; p0 += _kcRest)
+                        StripProducts(gb, gb + 1, _restStart + p0, Math.Min(_kcRest, rest - p0), _statesPanel + (nint)p0 * hidden, p0 == 0 ? T.Zero : T.One);
+                    for (int p0 = 0; p0 < batch; p0 += _kcH0)
+                        StripProducts(gb, gb + 1, _h0Start + p0, Math.Min(_kcH0, batch - p0), _statesPanel + (nint)(rest + p0) * hidden, T.One);
+                }
+                return;
+            }
             for (int p0 = 0; p0 < rest; p0 += _kcRest)
             {
                 int kc = Math.Min(_kcRest, rest - p0);
                 GemmPacking.PackB(bPanel, _hRest + (nint)p0 * hidden, hidden, false, kc, hidden, nr);
-                StripProducts(b0, b1, _restStart + p0, kc, bPanel, p0 == 0 ? T.Zero : T.One);
+                StripProducts(gb0, gb1, _restStart + p0, kc, bPanel, p0 == 0 ? T.Zero : T.One);
             }
             for (int p0 = 0; p0 < batch; p0 += _kcH0)
             {
                 int kc = Math.Min(_kcH0, batch - p0);
                 GemmPacking.PackB(bPanel, _h0 + (nint)p0 * hidden, hidden, false, kc, hidden, nr);
-                StripProducts(b0, b1, _h0Start + p0, kc, bPanel, T.One);
+                StripProducts(gb0, gb1, _h0Start + p0, kc, bPanel, T.One);
             }
         }
 
         /// <summary>
-        /// One k block of dW_hh for every strip of 8 gate units of blocks [b0, b1), against a packed panel of every
+        /// One k block of dW_hh for every strip of 8 gate units of gate blocks [gb0, gb1), against a packed panel of every
         /// column: each strip's k block stays in L1 while it meets every column strip of the panel (in L2).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void StripProducts(int b0, int b1, int position, int kc, T* bPanel, T beta)
+        private void StripProducts(int gb0, int gb1, int position, int kc, T* bPanel, T beta)
         {
             int nr = TK.NR, hidden = _hidden, positions = _positions;
-            for (int ub = b0; ub < b1; ub++)
-                for (int g = 0; g < 4; g++)
-                    for (int q = 0; q < nr; q += 8)
-                    {
-                        int unit = g * hidden + ub * nr + q; // first gate unit of the strip
-                        T* a = _daT + (nint)unit * positions + (nint)position * 8;
-                        for (int jb = 0; jb < hidden; jb += nr)
-                            TK.Run(kc, a, bPanel + (nint)jb * kc, nr, _dW + (nint)unit * hidden + jb, hidden, T.One, beta);
-                    }
+            for (int gb = gb0; gb < gb1; gb++)
+                for (int q = 0; q < nr; q += 8)
+                {
+                    int unit = GateUnit(gb) + q; // first gate unit of the strip
+                    T* a = _daT + (nint)unit * positions + (nint)position * 8;
+                    for (int jb = 0; jb < hidden; jb += nr)
+                        TK.Run(kc, a, bPanel + (nint)jb * kc, nr, _dW + (nint)unit * hidden + jb, hidden, T.One, beta);
+                }
         }
+
+        /// <summary>The first gate unit (row of W_hh) of gate block <paramref name="gb"/>: gate gb % 4 of unit block gb / 4.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private int GateUnit(int gb) => (gb & 3) * _hidden + (gb >> 2) * TK.NR;
 
         /// <summary>The sum over every position of a packed strip of 8 gate units, position by position from the first.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
