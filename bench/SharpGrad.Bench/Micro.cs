@@ -68,6 +68,8 @@ internal static class Micro
         Gemm.MaxThreads = 1;
         // --old-attention 1: attention's small-tile path as before its inline row statistics and causal trimming (StepPaths).
         StepPaths.OldAttention = options.GetValueOrDefault("old-attention", "0") != "0";
+        // --old-causal-blocks 1: attention's causal products trimmed per eight-row block only, not inside it (StepPaths).
+        StepPaths.OldCausalBlocks = options.GetValueOrDefault("old-causal-blocks", "0") != "0";
         int n = 512 * 1024, reps = int.Parse(options.GetValueOrDefault("reps", "40"), CultureInfo.InvariantCulture);
         var x = new float[n]; var g = new float[n]; var y = new float[n];
         var rng = new Random(1);

@@ -247,10 +247,11 @@ internal static class FlashAttention
     /// instead of one chain waiting on the previous one (the blocks of a short sequence have a single vector per row; four
     /// chains leave the FMA units half idle for their latency). With <paramref name="overwrite"/> the rows of c are
     /// written, not added to: each chain starts from +0 as it would from a cleared c. Each element is still the same
-    /// chain over j in order as <see cref="AccumulateRow{T}"/>'s: the same bits.
+    /// chain over j in order as <see cref="AccumulateRow{T}"/>'s: the same bits. <paramref name="triangle"/> lets a
+    /// causal caller's first block of eight written rows skip the terms the mask zeroes inside it (see <see cref="Triangle"/>).
     /// </summary>
     internal static void AccumulateRows<T>(ReadOnlySpan<T> a, int aRowStride, int aStride, int count, ReadOnlySpan<T> b, int bStride,
-        Span<T> c, int cRowStride, int n, int rowCount, bool overwrite = false) where T : unmanaged, IFloatingPointIeee754<T>
+        Span<T> c, int cRowStride, int n, int rowCount, bool overwrite = false, Triangle triangle = default) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int r = 0;
         if (count > 0 && n > 0)
@@ -268,7 +269,8 @@ internal static class FlashAttention
                 // Rows written (not added to), two vectors of columns per pass where they fit: each broadcast of a feeds two
                 // fused multiply-adds.
                 if (block == 8 && overwrite && Vec512<T>.IsAccelerated && !StepPaths.OldAttention)
-                    i = Columns8Pairs<T, Vec512<T>>(ref ra, aRowStride, aStride, count, ref rb, bStride, ref rc, cRowStride, i, n);
+                    i = Columns8Pairs<T, Vec512<T>>(ref ra, aRowStride, aStride, count, ref rb, bStride, ref rc, cRowStride, i, n,
+                        r == 0 && !StepPaths.OldCausalBlocks ? triangle : default);
                 if (block == 8 && Vec512<T>.IsAccelerated) i = Columns8<T, Vec512<T>>(ref ra, aRowStride, aStride, count, ref rb, bStride, ref rc, cRowStride, i, n, overwrite);
                 // Half a wide vector left (a causal block's first rows need only the first keys): eight narrower chains.
                 if (block == 8 && Vec256<T>.IsAccelerated && !StepPaths.OldAttention)
@@ -350,16 +352,31 @@ internal static class FlashAttention
     }
 
     /// <summary>
+    /// Which terms of an eight-row block's chains a causal mask zeroes, for <see cref="Columns8Pairs{T, TV}"/> to skip:
+    /// row i (0–7) of the block takes terms j with <c>j ≥ i</c> when <see cref="Leading"/> (a key's chain over the queries,
+    /// which attend it from the key's own position on), and terms j with <c>j ≤ <see cref="TrailingFrom"/> − 1 + i</c>
+    /// (a query's chain over the keys it attends) when TrailingFrom &gt; 0; default skips nothing. A skipped term multiplies
+    /// a probability (or its gradient) the mask set to ±0, which the chain, +0 until its first nonzero term and never −0
+    /// after it, absorbs exactly: the same bits for finite operands.
+    /// </summary>
+    internal readonly record struct Triangle(bool Leading, int TrailingFrom);
+
+    /// <summary>
     /// <see cref="Columns8{T, TV}"/> writing its rows (each chain from +0), two vectors of columns at a time: sixteen
-    /// accumulators, the same chains, each broadcast of a row's a used for both vectors; returns where it stopped.
+    /// accumulators, the same chains, each broadcast of a row's a used for both vectors, and the terms
+    /// <paramref name="triangle"/> names skipped; returns where it stopped.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Columns8Pairs<T, TV>(ref T a, int aRowStride, int aStride, int count, ref T b, int bStride, ref T c, int cRowStride, int i, int n)
+    private static int Columns8Pairs<T, TV>(ref T a, int aRowStride, int aStride, int count, ref T b, int bStride, ref T c, int cRowStride, int i, int n,
+        Triangle triangle)
         where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
     {
         int w = TV.Count;
         nuint cs = (nuint)cRowStride, wn = (nuint)w;
         nint ast = aRowStride, a2 = 2 * ast, a3 = 3 * ast;
+        // Terms [0, lead) take rows 0..j, [lead, trail) every row, [trail, count) rows j − trail + 1..7.
+        int lead = triangle.Leading ? Math.Min(7, count) : 0;
+        int trail = triangle.TrailingFrom > 0 ? Math.Clamp(triangle.TrailingFrom, lead, count) : count;
         for (; i <= n - 2 * w; i += 2 * w)
         {
             nuint ci = (nuint)i, cj = ci + wn;
@@ -368,9 +385,28 @@ internal static class FlashAttention
             ref T aj = ref a;
             ref T ak = ref Unsafe.Add(ref a, 4 * ast);
             ref T bj = ref Unsafe.Add(ref b, i);
-            for (int j = 0; j < count; j++)
+            int j = 0;
+            TV x, y, e;
+            for (; j < lead; j++) // rows j down to 0
             {
-                TV x = TV.Load(ref bj, 0), y = TV.Load(ref bj, wn), e;
+                x = TV.Load(ref bj, 0); y = TV.Load(ref bj, wn);
+                switch (j)
+                {
+                    case 6: e = TV.Create(Unsafe.Add(ref ak, a2)); p6 = TV.FusedMultiplyAdd(e, x, p6); q6 = TV.FusedMultiplyAdd(e, y, q6); goto case 5;
+                    case 5: e = TV.Create(Unsafe.Add(ref ak, ast)); p5 = TV.FusedMultiplyAdd(e, x, p5); q5 = TV.FusedMultiplyAdd(e, y, q5); goto case 4;
+                    case 4: e = TV.Create(ak); p4 = TV.FusedMultiplyAdd(e, x, p4); q4 = TV.FusedMultiplyAdd(e, y, q4); goto case 3;
+                    case 3: e = TV.Create(Unsafe.Add(ref aj, a3)); p3 = TV.FusedMultiplyAdd(e, x, p3); q3 = TV.FusedMultiplyAdd(e, y, q3); goto case 2;
+                    case 2: e = TV.Create(Unsafe.Add(ref aj, a2)); p2 = TV.FusedMultiplyAdd(e, x, p2); q2 = TV.FusedMultiplyAdd(e, y, q2); goto case 1;
+                    case 1: e = TV.Create(Unsafe.Add(ref aj, ast)); p1 = TV.FusedMultiplyAdd(e, x, p1); q1 = TV.FusedMultiplyAdd(e, y, q1); goto default;
+                    default: e = TV.Create(aj); p0 = TV.FusedMultiplyAdd(e, x, p0); q0 = TV.FusedMultiplyAdd(e, y, q0); break;
+                }
+                aj = ref Unsafe.Add(ref aj, aStride);
+                ak = ref Unsafe.Add(ref ak, aStride);
+                bj = ref Unsafe.Add(ref bj, bStride);
+            }
+            for (; j < trail; j++)
+            {
+                x = TV.Load(ref bj, 0); y = TV.Load(ref bj, wn);
                 e = TV.Create(aj); p0 = TV.FusedMultiplyAdd(e, x, p0); q0 = TV.FusedMultiplyAdd(e, y, q0);
                 e = TV.Create(Unsafe.Add(ref aj, ast)); p1 = TV.FusedMultiplyAdd(e, x, p1); q1 = TV.FusedMultiplyAdd(e, y, q1);
                 e = TV.Create(Unsafe.Add(ref aj, a2)); p2 = TV.FusedMultiplyAdd(e, x, p2); q2 = TV.FusedMultiplyAdd(e, y, q2);
@@ -379,6 +415,24 @@ internal static class FlashAttention
                 e = TV.Create(Unsafe.Add(ref ak, ast)); p5 = TV.FusedMultiplyAdd(e, x, p5); q5 = TV.FusedMultiplyAdd(e, y, q5);
                 e = TV.Create(Unsafe.Add(ref ak, a2)); p6 = TV.FusedMultiplyAdd(e, x, p6); q6 = TV.FusedMultiplyAdd(e, y, q6);
                 e = TV.Create(Unsafe.Add(ref ak, a3)); p7 = TV.FusedMultiplyAdd(e, x, p7); q7 = TV.FusedMultiplyAdd(e, y, q7);
+                aj = ref Unsafe.Add(ref aj, aStride);
+                ak = ref Unsafe.Add(ref ak, aStride);
+                bj = ref Unsafe.Add(ref bj, bStride);
+            }
+            for (; j < count; j++) // rows j − trail + 1 up to 7
+            {
+                x = TV.Load(ref bj, 0); y = TV.Load(ref bj, wn);
+                switch (j - trail)
+                {
+                    case 0: e = TV.Create(Unsafe.Add(ref aj, ast)); p1 = TV.FusedMultiplyAdd(e, x, p1); q1 = TV.FusedMultiplyAdd(e, y, q1); goto case 1;
+                    case 1: e = TV.Create(Unsafe.Add(ref aj, a2)); p2 = TV.FusedMultiplyAdd(e, x, p2); q2 = TV.FusedMultiplyAdd(e, y, q2); goto case 2;
+                    case 2: e = TV.Create(Unsafe.Add(ref aj, a3)); p3 = TV.FusedMultiplyAdd(e, x, p3); q3 = TV.FusedMultiplyAdd(e, y, q3); goto case 3;
+                    case 3: e = TV.Create(ak); p4 = TV.FusedMultiplyAdd(e, x, p4); q4 = TV.FusedMultiplyAdd(e, y, q4); goto case 4;
+                    case 4: e = TV.Create(Unsafe.Add(ref ak, ast)); p5 = TV.FusedMultiplyAdd(e, x, p5); q5 = TV.FusedMultiplyAdd(e, y, q5); goto case 5;
+                    case 5: e = TV.Create(Unsafe.Add(ref ak, a2)); p6 = TV.FusedMultiplyAdd(e, x, p6); q6 = TV.FusedMultiplyAdd(e, y, q6); goto case 6;
+                    case 6: e = TV.Create(Unsafe.Add(ref ak, a3)); p7 = TV.FusedMultiplyAdd(e, x, p7); q7 = TV.FusedMultiplyAdd(e, y, q7); break;
+                    default: break; // past every row's reach
+                }
                 aj = ref Unsafe.Add(ref aj, aStride);
                 ak = ref Unsafe.Add(ref ak, aStride);
                 bj = ref Unsafe.Add(ref bj, bStride);
@@ -676,7 +730,8 @@ internal static class FlashAttention
         {
             int rows = Math.Min(8, rowCount - r0), reach = r0 + rows; // the block's rows attend keys [0, reach)
             AccumulateRows(a.Slice(r0 * aRowStride), aRowStride, aStride, keysInLanes ? count : Math.Min(count, reach), b, bStride,
-                c.Slice(r0 * cRowStride), cRowStride, keysInLanes ? Math.Min(n, reach) : n, rows, overwrite);
+                c.Slice(r0 * cRowStride), cRowStride, keysInLanes ? Math.Min(n, reach) : n, rows, overwrite,
+                keysInLanes ? default : new Triangle(false, r0 + 1)); // row r0 + i attends keys up to r0 + i
         }
     }
 
@@ -692,7 +747,7 @@ internal static class FlashAttention
         if (!causal) { AccumulateRows(a, 1, w, queries, b, bStride, c, cRowStride, n, keyCount, overwrite); return; }
         for (int c0 = 0; c0 < keyCount; c0 += 8)
             AccumulateRows(a.Slice(c0 * w + c0), 1, w, queries - c0, b.Slice(c0 * bStride), bStride, c.Slice(c0 * cRowStride), cRowStride, n,
-                Math.Min(8, keyCount - c0), overwrite);
+                Math.Min(8, keyCount - c0), overwrite, new Triangle(true, 0)); // key c0 + i is attended from query c0 + i on
     }
 
     /// <summary>0, 1, …, W − 1: each lane's index.</summary>

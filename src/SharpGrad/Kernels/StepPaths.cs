@@ -19,4 +19,11 @@ internal static class StepPaths
     /// causal square rather than stopped where the causal mask zeroes the rest: the same bits either way (for finite inputs).
     /// </summary>
     internal static bool OldAttention;
+
+    /// <summary>
+    /// Attention's causal small-tile products trimmed per block of eight rows only (bench's <c>--old-causal-blocks 1</c>),
+    /// not also skipping, inside a block, each row's terms the mask zeroes (<see cref="FlashAttention.Triangle"/>): the
+    /// same bits either way (for finite inputs).
+    /// </summary>
+    internal static bool OldCausalBlocks;
 }
