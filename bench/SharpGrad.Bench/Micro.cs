@@ -24,17 +24,30 @@ internal static class Micro
 
     /// <summary>
     /// Milliseconds per call of the transformer step's attention kernel alone (FlashAttention's forward, then backward) on
-    /// one layer's packed in-projection: [64, 16, 3·128], 4 heads of 32, causal.
+    /// one layer's packed in-projection: [64, 16, 3·128], 4 heads of 32, causal. With <paramref name="sets"/> &gt; 1 the calls
+    /// cycle through that many separate sets of operands (about 4 MB each), so they find them out of cache as a training
+    /// step does rather than warm from the previous call.
     /// </summary>
-    private static (double Forward, double Backward) PackedAttentionKernel(Generator gen, Func<Action, double> time)
+    private static (double Forward, double Backward) PackedAttentionKernel(Generator gen, Func<Action, double> time, int sets = 1)
     {
         const int batch = 64, len = 16, heads = 4, hd = 32, slices = batch * heads;
-        var qkv = Tensor.Randn([batch, len, 3 * heads * hd], gen).ToArray<float>();
-        var gop = Tensor.Randn([batch, len, heads * hd], gen).ToArray<float>();
-        float[] op = new float[gop.Length], lse = new float[slices * len], gqkv = new float[qkv.Length];
+        var qkv = new float[sets][];
+        var gop = new float[sets][];
+        var op = new float[sets][];
+        var lse = new float[sets][];
+        var gqkv = new float[sets][];
+        for (int i = 0; i < sets; i++)
+        {
+            qkv[i] = Tensor.Randn([batch, len, 3 * heads * hd], gen).ToArray<float>();
+            gop[i] = Tensor.Randn([batch, len, heads * hd], gen).ToArray<float>();
+            op[i] = new float[gop[i].Length];
+            lse[i] = new float[slices * len];
+            gqkv[i] = new float[qkv[i].Length];
+        }
         var pr = new FlashAttention.Problem(slices, len, len, hd, hd, 1 / Math.Sqrt(hd), true, 0, 0, null, 0, 0, false, heads);
-        double forward = time(() => FlashAttention.Forward<float>(pr, qkv, qkv, qkv, [], op, lse, 0, slices));
-        double backward = time(() => FlashAttention.Backward<float>(pr, qkv, qkv, qkv, [], op, lse, gop, gqkv, gqkv, gqkv, 0, slices));
+        int f = 0, b = 0;
+        double forward = time(() => { int i = f++ % sets; FlashAttention.Forward<float>(pr, qkv[i], qkv[i], qkv[i], [], op[i], lse[i], 0, slices); });
+        double backward = time(() => { int i = b++ % sets; FlashAttention.Backward<float>(pr, qkv[i], qkv[i], qkv[i], [], op[i], lse[i], gop[i], gqkv[i], gqkv[i], gqkv[i], 0, slices); });
         return (forward, backward);
     }
 
@@ -70,6 +83,8 @@ internal static class Micro
         StepPaths.OldAttention = options.GetValueOrDefault("old-attention", "0") != "0";
         // --old-causal-blocks 1: attention's causal products trimmed per eight-row block only, not inside it (StepPaths).
         StepPaths.OldCausalBlocks = options.GetValueOrDefault("old-causal-blocks", "0") != "0";
+        // --attention-prefetch 0: attention's small-tile path without its prefetch of the next slice (StepPaths).
+        StepPaths.AttentionPrefetch = options.GetValueOrDefault("attention-prefetch", "1") != "0";
         int n = 512 * 1024, reps = int.Parse(options.GetValueOrDefault("reps", "40"), CultureInfo.InvariantCulture);
         var x = new float[n]; var g = new float[n]; var y = new float[n];
         var rng = new Random(1);
@@ -77,7 +92,8 @@ internal static class Micro
         double T(Action a) => CpuMilliseconds(reps, a);
         if (options.GetValueOrDefault("attention-only", "0") != "0") // --attention-only 1: just the packed attention kernel
         {
-            var (onlyFwd, onlyBwd) = PackedAttentionKernel(new Generator(3), T);
+            // --attention-sets N: cycle through N operand sets (cold caches, as in a step) rather than one.
+            var (onlyFwd, onlyBwd) = PackedAttentionKernel(new Generator(3), T, int.Parse(options.GetValueOrDefault("attention-sets", "1"), CultureInfo.InvariantCulture));
             return string.Create(CultureInfo.InvariantCulture,
                 $"{{\"packed_attention_kernel_fwd_ms\":{onlyFwd:F4},\"packed_attention_kernel_bwd_ms\":{onlyBwd:F4},\"same_bits_as_old_attention\":{(PackedAttentionSameBits() ? "true" : "false")}}}");
         }

@@ -817,10 +817,19 @@ internal static class FlashAttention
         // The lanes from cols on hold −∞ (scores) and then 0 (float exps), so a full row's vector sum is the row's sum;
         // the float64 exps leave those lanes −∞, and a shorter row's TensorPrimitives sum adds in another order.
         bool vectorSums = !rowCalls && cols == w && ReducesLikeTensorPrimitives<T, TV>();
+        bool prefetch = StepPaths.AttentionPrefetch;
         ref T s0 = ref MemoryMarshal.GetArrayDataReference(s);
         for (int slice = first; slice < last; slice++)
         {
             var (qStart, kStart, vStart, oStart) = pr.Starts(slice);
+            if (prefetch && slice + 1 < last) // the next slice's operands, while this one computes
+            {
+                var next = pr.Starts(slice + 1);
+                PrefetchRows(q, next.Q, lq, pr.QStride, pr.D);
+                PrefetchRows(k, next.K, lk, pr.KStride, pr.D);
+                PrefetchRows(v, next.V, lk, pr.VStride, dv);
+                PrefetchRows<T>(o, next.O, lq, ost, dv);
+            }
             var os = o.Slice(oStart);
             var lses = lse.Slice(slice * lq, lq);
             SmallScores(pr, slice, q.Slice(qStart), k.Slice(kStart), mask, cols, kt, s, lanes);
@@ -896,10 +905,22 @@ internal static class FlashAttention
         var lanes = LaneIndices<T, TV>();
         T keepScale = T.CreateTruncating(1 / (1 - pr.DropoutP));
         var scale = TV.Create(T.CreateTruncating(pr.Scale));
-        bool rowCalls = StepPaths.Old || StepPaths.OldAttention, trim = TrimsCausal(pr);
+        bool rowCalls = StepPaths.Old || StepPaths.OldAttention, trim = TrimsCausal(pr), prefetch = StepPaths.AttentionPrefetch;
         for (int slice = first; slice < last; slice++)
         {
             var (qStart, kStart, vStart, oStart) = pr.Starts(slice);
+            if (prefetch && slice + 1 < last) // the next slice's operands, while this one computes
+            {
+                var next = pr.Starts(slice + 1);
+                PrefetchRows(q, next.Q, lq, qst, d);
+                PrefetchRows(k, next.K, lk, kst, d);
+                PrefetchRows(v, next.V, lk, vst, dv);
+                PrefetchRows(o, next.O, lq, ost, dv);
+                PrefetchRows(go, next.O, lq, ost, dv);
+                PrefetchRows<T>(gq, next.Q, lq, qst, d);
+                PrefetchRows<T>(gk, next.K, lk, kst, d);
+                PrefetchRows<T>(gv, next.V, lk, vst, dv);
+            }
             ReadOnlySpan<T> qs = q.Slice(qStart), ks = k.Slice(kStart), vs = v.Slice(vStart), os = o.Slice(oStart), gos = go.Slice(oStart);
             SmallScores(pr, slice, qs, ks, mask, cols, kt, s, lanes);
             Transpose(vs, cols, dv, vst, vt, w);
@@ -947,6 +968,28 @@ internal static class FlashAttention
     private static void ClearKeyGradients<T>(in Problem pr, Span<T> gks, Span<T> gvs, int from) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int r = from; r < pr.Lk; r++) { gks.Slice(r * pr.KStride, pr.D).Clear(); gvs.Slice(r * pr.VStride, pr.Dv).Clear(); }
+    }
+
+    /// <summary>
+    /// Asks for the cache lines (into L1, prefetcht0) of <paramref name="rows"/> rows of <paramref name="width"/> elements
+    /// of <paramref name="x"/> from <paramref name="start"/> on, <paramref name="stride"/> apart: the small-tile path's
+    /// next slice, whose operands a training step has usually evicted since it wrote them (a slice's rows are short
+    /// pieces of long rows, which the hardware prefetchers do not follow). A hint only: nothing is read or written;
+    /// nothing is asked for out of range.
+    /// </summary>
+    private static unsafe void PrefetchRows<T>(ReadOnlySpan<T> x, int start, int rows, int stride, int width) where T : unmanaged
+    {
+        if (!Sse.IsSupported || rows <= 0 || width <= 0 || start < 0 || start + (long)(rows - 1) * stride + width > x.Length) return;
+        int bytes = width * sizeof(T);
+        fixed (T* p0 = x)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                byte* p = (byte*)(p0 + start + (nint)r * stride);
+                for (int l = 0; l < bytes; l += 64) Sse.Prefetch0(p + l);
+                Sse.Prefetch0(p + bytes - 1);
+            }
+        }
     }
 
     /// <summary>Zeroes one slice's rows of the three gradients (they are accumulated into).</summary>

@@ -6,7 +6,8 @@ namespace SharpGrad.Kernels;
 /// rows at a time into cleared buffers, and LayerNorm runs its TensorPrimitives row loops, as before the register
 /// transpose, the eight-row products and the one-pass LayerNorm rows. With <see cref="OldAttention"/> set (bench's
 /// <c>--old-attention 1</c>), or with <see cref="Old"/>, attention's small-tile path runs as before its inline row
-/// statistics and causal trimming. Process-wide; set them before any work.
+/// statistics and causal trimming; <see cref="OldCausalBlocks"/> and <see cref="AttentionPrefetch"/> turn off one later
+/// step each. Every setting gives the same bits. Process-wide; set them before any work.
 /// </summary>
 internal static class StepPaths
 {
@@ -26,4 +27,10 @@ internal static class StepPaths
     /// same bits either way (for finite inputs).
     /// </summary>
     internal static bool OldCausalBlocks;
+
+    /// <summary>
+    /// Whether attention's small-tile path prefetches the next slice's operands while it computes one (bench's
+    /// <c>--attention-prefetch 0|1</c>; on by default). A hint: the same bits either way.
+    /// </summary>
+    internal static bool AttentionPrefetch = true;
 }

@@ -86,7 +86,7 @@ public class StepPathsTests
     /// The small-tile path with its row maxima, sums, divisions and dO·O inline and its causal products trimmed against
     /// the same path with a TensorPrimitives call per row and whole products (<see cref="StepPaths.OldAttention"/>): the
     /// same bits, forward and backward, on packed heads (the transformer's layout) where the shape allows, with scores
-    /// large enough that the rows' sums round.
+    /// large enough that the rows' sums round; and the same with and without the next slice's prefetch.
     /// </summary>
     private static void CheckFormerAttention<T>(bool causal, int lq, int lk, int d, double dropout, bool additiveMask) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -104,10 +104,11 @@ public class StepPathsTests
         int outLength = slices * lq * d;
         T[] go = Random(outLength, 1);
 
-        T[][] Run(bool old)
+        T[][] Run(bool old, bool prefetch = true)
         {
-            bool saved = StepPaths.OldAttention;
+            bool saved = StepPaths.OldAttention, savedPrefetch = StepPaths.AttentionPrefetch;
             StepPaths.OldAttention = old;
+            StepPaths.AttentionPrefetch = prefetch;
             try
             {
                 T[] Nan(int n) => Enumerable.Repeat(T.NaN, n).ToArray();
@@ -117,16 +118,18 @@ public class StepPathsTests
                 FlashAttention.Backward<T>(pr, q, k, v, mask, o, lse, go, gq, gk, gv, 0, slices);
                 return packed ? [o, lse, gq] : [o, lse, gq, gk, gv];
             }
-            finally { StepPaths.OldAttention = saved; }
+            finally { StepPaths.OldAttention = saved; StepPaths.AttentionPrefetch = savedPrefetch; }
         }
 
-        var before = Run(true);
+        var before = Run(true, prefetch: false);
         var after = Run(false);
+        var unprefetched = Run(false, prefetch: false);
         for (int i = 0; i < before.Length; i++)
         {
             Assert.DoesNotContain(after[i], T.IsNaN);
             Assert.Contains(after[i], x => x != T.Zero);
             Assert.True(MemoryMarshal.AsBytes(before[i].AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(after[i].AsSpan())), $"output {i}: different bits");
+            Assert.True(MemoryMarshal.AsBytes(unprefetched[i].AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(after[i].AsSpan())), $"output {i}: prefetch changed bits");
         }
     }
 
