@@ -827,8 +827,6 @@ internal static class FlashAttention
                 var next = pr.Starts(slice + 1);
                 PrefetchRows(q, next.Q, lq, pr.QStride, pr.D);
                 PrefetchRows(k, next.K, lk, pr.KStride, pr.D);
-                PrefetchRows(v, next.V, lk, pr.VStride, dv);
-                PrefetchRows<T>(o, next.O, lq, ost, dv);
             }
             var os = o.Slice(oStart);
             var lses = lse.Slice(slice * lq, lq);
@@ -862,6 +860,12 @@ internal static class FlashAttention
                         sr[c] = Keep(pr.Seed, slice, r, c, lq, lk, pr.DropoutP) ? sr[c] * keepScale : T.Zero;
                 l[r] = rowSum;
                 lses[r] = m + T.Log(rowSum);
+            }
+            if (prefetch && slice + 1 < last)
+            {
+                var next = pr.Starts(slice + 1);
+                PrefetchRows(v, next.V, lk, pr.VStride, dv);
+                PrefetchRows<T>(o, next.O, lq, ost, dv);
             }
             bool overwrite = !StepPaths.Old;
             if (!overwrite) for (int r = 0; r < lq; r++) os.Slice(r * ost, dv).Clear();
@@ -914,15 +918,16 @@ internal static class FlashAttention
                 var next = pr.Starts(slice + 1);
                 PrefetchRows(q, next.Q, lq, qst, d);
                 PrefetchRows(k, next.K, lk, kst, d);
-                PrefetchRows(v, next.V, lk, vst, dv);
-                PrefetchRows(o, next.O, lq, ost, dv);
-                PrefetchRows(go, next.O, lq, ost, dv);
-                PrefetchRows<T>(gq, next.Q, lq, qst, d);
-                PrefetchRows<T>(gk, next.K, lk, kst, d);
-                PrefetchRows<T>(gv, next.V, lk, vst, dv);
             }
             ReadOnlySpan<T> qs = q.Slice(qStart), ks = k.Slice(kStart), vs = v.Slice(vStart), os = o.Slice(oStart), gos = go.Slice(oStart);
             SmallScores(pr, slice, qs, ks, mask, cols, kt, s, lanes);
+            if (prefetch && slice + 1 < last)
+            {
+                var next = pr.Starts(slice + 1);
+                PrefetchRows(v, next.V, lk, vst, dv);
+                PrefetchRows(o, next.O, lq, ost, dv);
+                PrefetchRows(go, next.O, lq, ost, dv);
+            }
             Transpose(vs, cols, dv, vst, vt, w);
             bool overwrite = !StepPaths.Old; // write the products' rows rather than clear them and add
             if (!overwrite) ds.AsSpan().Clear();
@@ -954,6 +959,13 @@ internal static class FlashAttention
                     }
                 }
                 else ((TV.Load(ref ds0, at) - TV.Create(delta)) * TV.Load(ref s0, at) * scale).Store(ref ds0, at);
+            }
+            if (prefetch && slice + 1 < last) // the next slice's gradient rows, once this one's operands have arrived
+            {
+                var next = pr.Starts(slice + 1);
+                PrefetchRows<T>(gq, next.Q, lq, qst, d);
+                PrefetchRows<T>(gk, next.K, lk, kst, d);
+                PrefetchRows<T>(gv, next.V, lk, vst, dv);
             }
             Span<T> gqs = gq.Slice(qStart), gks = gk.Slice(kStart), gvs = gv.Slice(vStart);
             if (!overwrite) ClearGradients(pr, gqs, gks, gvs);
