@@ -822,7 +822,9 @@ internal static class FlashAttention
         for (int slice = first; slice < last; slice++)
         {
             var (qStart, kStart, vStart, oStart) = pr.Starts(slice);
-            if (prefetch && slice + 1 < last) // the next slice's operands, while this one computes
+            // The next slice's rows in phases while this one computes (all at once, the later requests wait for the
+            // earlier ones): its queries and keys now, its values and output rows after these scores.
+            if (prefetch && slice + 1 < last)
             {
                 var next = pr.Starts(slice + 1);
                 PrefetchRows(q, next.Q, lq, pr.QStride, pr.D);
@@ -913,7 +915,9 @@ internal static class FlashAttention
         for (int slice = first; slice < last; slice++)
         {
             var (qStart, kStart, vStart, oStart) = pr.Starts(slice);
-            if (prefetch && slice + 1 < last) // the next slice's operands, while this one computes
+            // The next slice's rows in phases while this one computes: queries and keys now, values, output and its
+            // gradient after these scores, the gradients' rows after the row loop.
+            if (prefetch && slice + 1 < last)
             {
                 var next = pr.Starts(slice + 1);
                 PrefetchRows(q, next.Q, lq, qst, d);
@@ -960,7 +964,7 @@ internal static class FlashAttention
                 }
                 else ((TV.Load(ref ds0, at) - TV.Create(delta)) * TV.Load(ref s0, at) * scale).Store(ref ds0, at);
             }
-            if (prefetch && slice + 1 < last) // the next slice's gradient rows, once this one's operands have arrived
+            if (prefetch && slice + 1 < last)
             {
                 var next = pr.Starts(slice + 1);
                 PrefetchRows<T>(gq, next.Q, lq, qst, d);
