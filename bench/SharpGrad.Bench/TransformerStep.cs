@@ -22,6 +22,12 @@ internal static class TransformerStep
         SharpGrad.Kernels.Gemm.MaxThreads = threads;
         // --old-nonproduct 1: attention's and LayerNorm's former kernels, for an A/B in one binary (StepPaths).
         SharpGrad.Kernels.StepPaths.Old = Int("old-nonproduct", 0) != 0;
+        // --old-attention 1: attention's small-tile path without its inline row statistics and causal trimming (StepPaths).
+        SharpGrad.Kernels.StepPaths.OldAttention = Int("old-attention", 0) != 0;
+        // --old-causal-blocks 1: attention's causal products trimmed per eight-row block only, not inside it (StepPaths).
+        SharpGrad.Kernels.StepPaths.OldCausalBlocks = Int("old-causal-blocks", 0) != 0;
+        // --attention-prefetch 0: attention's small-tile path without its prefetch of the next slice (StepPaths).
+        SharpGrad.Kernels.StepPaths.AttentionPrefetch = Int("attention-prefetch", 1) != 0;
         const int k = 16, b = 64;
         const ulong seed = 0;
         var data = CharLmData.Load(options.GetValueOrDefault("data", "/usr/share/dict/american-english"), seed);

@@ -52,6 +52,13 @@ internal static class FlashAttention
         public int VStart(int n) => PackedHeads > 0 ? QStart(n) + 2 * PackedHeads * D : n * Lk * Dv;
         /// <summary>Where slice <paramref name="n"/>'s first output row starts.</summary>
         public int OStart(int n) => PackedHeads > 0 ? n / PackedHeads * Lq * OStride + n % PackedHeads * Dv : n * Lq * Dv;
+        /// <summary><see cref="QStart"/>, <see cref="KStart"/>, <see cref="VStart"/> and <see cref="OStart"/> of slice <paramref name="n"/> from one division.</summary>
+        public (int Q, int K, int V, int O) Starts(int n)
+        {
+            if (PackedHeads == 0) return (n * Lq * D, n * Lk * D, n * Lk * Dv, n * Lq * Dv);
+            int batch = Math.DivRem(n, PackedHeads, out int head), q = batch * Lq * QStride + head * D;
+            return (q, q + PackedHeads * D, q + 2 * PackedHeads * D, batch * Lq * OStride + head * Dv);
+        }
     }
 
     /// <summary>Whether key <paramref name="c"/> is kept by dropout for (slice, row).</summary>
@@ -240,10 +247,11 @@ internal static class FlashAttention
     /// instead of one chain waiting on the previous one (the blocks of a short sequence have a single vector per row; four
     /// chains leave the FMA units half idle for their latency). With <paramref name="overwrite"/> the rows of c are
     /// written, not added to: each chain starts from +0 as it would from a cleared c. Each element is still the same
-    /// chain over j in order as <see cref="AccumulateRow{T}"/>'s: the same bits.
+    /// chain over j in order as <see cref="AccumulateRow{T}"/>'s: the same bits. <paramref name="triangle"/> lets a
+    /// causal caller's first block of eight written rows skip the terms the mask zeroes inside it (see <see cref="Triangle"/>).
     /// </summary>
     internal static void AccumulateRows<T>(ReadOnlySpan<T> a, int aRowStride, int aStride, int count, ReadOnlySpan<T> b, int bStride,
-        Span<T> c, int cRowStride, int n, int rowCount, bool overwrite = false) where T : unmanaged, IFloatingPointIeee754<T>
+        Span<T> c, int cRowStride, int n, int rowCount, bool overwrite = false, Triangle triangle = default) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int r = 0;
         if (count > 0 && n > 0)
@@ -258,7 +266,15 @@ internal static class FlashAttention
                 ref T rb = ref MemoryMarshal.GetReference(b);
                 ref T rc = ref Unsafe.Add(ref MemoryMarshal.GetReference(c), r * cRowStride);
                 int i = 0;
-                if (block == 8 && Vec512<T>.IsAccelerated) i = Columns8<T, Vec512<T>>(ref ra, aRowStride, aStride, count, ref rb, bStride, ref rc, cRowStride, n, overwrite);
+                // Rows written (not added to), two vectors of columns per pass where they fit: each broadcast of a feeds two
+                // fused multiply-adds.
+                if (block == 8 && overwrite && Vec512<T>.IsAccelerated && !StepPaths.OldAttention)
+                    i = Columns8Pairs<T, Vec512<T>>(ref ra, aRowStride, aStride, count, ref rb, bStride, ref rc, cRowStride, i, n,
+                        r == 0 && !StepPaths.OldCausalBlocks ? triangle : default);
+                if (block == 8 && Vec512<T>.IsAccelerated) i = Columns8<T, Vec512<T>>(ref ra, aRowStride, aStride, count, ref rb, bStride, ref rc, cRowStride, i, n, overwrite);
+                // Half a wide vector left (a causal block's first rows need only the first keys): eight narrower chains.
+                if (block == 8 && Vec256<T>.IsAccelerated && !StepPaths.OldAttention)
+                    i = Columns8<T, Vec256<T>>(ref ra, aRowStride, aStride, count, ref rb, bStride, ref rc, cRowStride, i, n, overwrite);
                 for (int half = 0; half < block; half += 4)
                     FourRows(ref Unsafe.Add(ref ra, half * aRowStride), aRowStride, aStride, count, ref rb, bStride,
                         ref Unsafe.Add(ref rc, half * cRowStride), cRowStride, i, n, overwrite);
@@ -290,14 +306,14 @@ internal static class FlashAttention
     }
 
     /// <summary>
-    /// The columns [0, n) of eight rows of <see cref="AccumulateRows{T}"/> that fill whole vectors of
+    /// The columns [i, n) of eight rows of <see cref="AccumulateRows{T}"/> that fill whole vectors of
     /// <typeparamref name="TV"/>: eight accumulators, one per row, each the chain over j in order; returns where it stopped.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Columns8<T, TV>(ref T a, int aRowStride, int aStride, int count, ref T b, int bStride, ref T c, int cRowStride, int n, bool overwrite)
+    private static int Columns8<T, TV>(ref T a, int aRowStride, int aStride, int count, ref T b, int bStride, ref T c, int cRowStride, int i, int n, bool overwrite)
         where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
     {
-        int w = TV.Count, i = 0;
+        int w = TV.Count;
         nuint cs = (nuint)cRowStride;
         nint ast = aRowStride, a2 = 2 * ast, a3 = 3 * ast;
         for (; i <= n - w; i += w)
@@ -331,6 +347,100 @@ internal static class FlashAttention
             }
             acc0.Store(ref c, ci); acc1.Store(ref c, ci + cs); acc2.Store(ref c, ci + 2 * cs); acc3.Store(ref c, ci + 3 * cs);
             acc4.Store(ref c, ci + 4 * cs); acc5.Store(ref c, ci + 5 * cs); acc6.Store(ref c, ci + 6 * cs); acc7.Store(ref c, ci + 7 * cs);
+        }
+        return i;
+    }
+
+    /// <summary>
+    /// Which terms of an eight-row block's chains a causal mask zeroes, for <see cref="Columns8Pairs{T, TV}"/> to skip:
+    /// row i (0–7) of the block takes terms j with <c>j ≥ i</c> when <see cref="Leading"/> (a key's chain over the queries,
+    /// which attend it from the key's own position on), and terms j with <c>j ≤ <see cref="TrailingFrom"/> − 1 + i</c>
+    /// (a query's chain over the keys it attends) when TrailingFrom &gt; 0; default skips nothing. A skipped term multiplies
+    /// a probability (or its gradient) the mask set to ±0, which the chain, +0 until its first nonzero term and never −0
+    /// after it, absorbs exactly: the same bits for finite operands.
+    /// </summary>
+    internal readonly record struct Triangle(bool Leading, int TrailingFrom);
+
+    /// <summary>
+    /// <see cref="Columns8{T, TV}"/> writing its rows (each chain from +0), two vectors of columns at a time: sixteen
+    /// accumulators, the same chains, each broadcast of a row's a used for both vectors, and the terms
+    /// <paramref name="triangle"/> names skipped; returns where it stopped.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Columns8Pairs<T, TV>(ref T a, int aRowStride, int aStride, int count, ref T b, int bStride, ref T c, int cRowStride, int i, int n,
+        Triangle triangle)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        int w = TV.Count;
+        nuint cs = (nuint)cRowStride, wn = (nuint)w;
+        nint ast = aRowStride, a2 = 2 * ast, a3 = 3 * ast;
+        // Terms [0, lead) take rows 0..j, [lead, trail) every row, [trail, count) rows j − trail + 1..7.
+        int lead = triangle.Leading ? Math.Min(7, count) : 0;
+        int trail = triangle.TrailingFrom > 0 ? Math.Clamp(triangle.TrailingFrom, lead, count) : count;
+        for (; i <= n - 2 * w; i += 2 * w)
+        {
+            nuint ci = (nuint)i, cj = ci + wn;
+            TV p0, p1, p2, p3, p4, p5, p6, p7, q0, q1, q2, q3, q4, q5, q6, q7;
+            p0 = p1 = p2 = p3 = p4 = p5 = p6 = p7 = q0 = q1 = q2 = q3 = q4 = q5 = q6 = q7 = TV.Zero;
+            ref T aj = ref a;
+            ref T ak = ref Unsafe.Add(ref a, 4 * ast);
+            ref T bj = ref Unsafe.Add(ref b, i);
+            int j = 0;
+            TV x, y, e;
+            for (; j < lead; j++) // rows j down to 0
+            {
+                x = TV.Load(ref bj, 0); y = TV.Load(ref bj, wn);
+                switch (j)
+                {
+                    case 6: e = TV.Create(Unsafe.Add(ref ak, a2)); p6 = TV.FusedMultiplyAdd(e, x, p6); q6 = TV.FusedMultiplyAdd(e, y, q6); goto case 5;
+                    case 5: e = TV.Create(Unsafe.Add(ref ak, ast)); p5 = TV.FusedMultiplyAdd(e, x, p5); q5 = TV.FusedMultiplyAdd(e, y, q5); goto case 4;
+                    case 4: e = TV.Create(ak); p4 = TV.FusedMultiplyAdd(e, x, p4); q4 = TV.FusedMultiplyAdd(e, y, q4); goto case 3;
+                    case 3: e = TV.Create(Unsafe.Add(ref aj, a3)); p3 = TV.FusedMultiplyAdd(e, x, p3); q3 = TV.FusedMultiplyAdd(e, y, q3); goto case 2;
+                    case 2: e = TV.Create(Unsafe.Add(ref aj, a2)); p2 = TV.FusedMultiplyAdd(e, x, p2); q2 = TV.FusedMultiplyAdd(e, y, q2); goto case 1;
+                    case 1: e = TV.Create(Unsafe.Add(ref aj, ast)); p1 = TV.FusedMultiplyAdd(e, x, p1); q1 = TV.FusedMultiplyAdd(e, y, q1); goto default;
+                    default: e = TV.Create(aj); p0 = TV.FusedMultiplyAdd(e, x, p0); q0 = TV.FusedMultiplyAdd(e, y, q0); break;
+                }
+                aj = ref Unsafe.Add(ref aj, aStride);
+                ak = ref Unsafe.Add(ref ak, aStride);
+                bj = ref Unsafe.Add(ref bj, bStride);
+            }
+            for (; j < trail; j++)
+            {
+                x = TV.Load(ref bj, 0); y = TV.Load(ref bj, wn);
+                e = TV.Create(aj); p0 = TV.FusedMultiplyAdd(e, x, p0); q0 = TV.FusedMultiplyAdd(e, y, q0);
+                e = TV.Create(Unsafe.Add(ref aj, ast)); p1 = TV.FusedMultiplyAdd(e, x, p1); q1 = TV.FusedMultiplyAdd(e, y, q1);
+                e = TV.Create(Unsafe.Add(ref aj, a2)); p2 = TV.FusedMultiplyAdd(e, x, p2); q2 = TV.FusedMultiplyAdd(e, y, q2);
+                e = TV.Create(Unsafe.Add(ref aj, a3)); p3 = TV.FusedMultiplyAdd(e, x, p3); q3 = TV.FusedMultiplyAdd(e, y, q3);
+                e = TV.Create(ak); p4 = TV.FusedMultiplyAdd(e, x, p4); q4 = TV.FusedMultiplyAdd(e, y, q4);
+                e = TV.Create(Unsafe.Add(ref ak, ast)); p5 = TV.FusedMultiplyAdd(e, x, p5); q5 = TV.FusedMultiplyAdd(e, y, q5);
+                e = TV.Create(Unsafe.Add(ref ak, a2)); p6 = TV.FusedMultiplyAdd(e, x, p6); q6 = TV.FusedMultiplyAdd(e, y, q6);
+                e = TV.Create(Unsafe.Add(ref ak, a3)); p7 = TV.FusedMultiplyAdd(e, x, p7); q7 = TV.FusedMultiplyAdd(e, y, q7);
+                aj = ref Unsafe.Add(ref aj, aStride);
+                ak = ref Unsafe.Add(ref ak, aStride);
+                bj = ref Unsafe.Add(ref bj, bStride);
+            }
+            for (; j < count; j++) // rows j − trail + 1 up to 7
+            {
+                x = TV.Load(ref bj, 0); y = TV.Load(ref bj, wn);
+                switch (j - trail)
+                {
+                    case 0: e = TV.Create(Unsafe.Add(ref aj, ast)); p1 = TV.FusedMultiplyAdd(e, x, p1); q1 = TV.FusedMultiplyAdd(e, y, q1); goto case 1;
+                    case 1: e = TV.Create(Unsafe.Add(ref aj, a2)); p2 = TV.FusedMultiplyAdd(e, x, p2); q2 = TV.FusedMultiplyAdd(e, y, q2); goto case 2;
+                    case 2: e = TV.Create(Unsafe.Add(ref aj, a3)); p3 = TV.FusedMultiplyAdd(e, x, p3); q3 = TV.FusedMultiplyAdd(e, y, q3); goto case 3;
+                    case 3: e = TV.Create(ak); p4 = TV.FusedMultiplyAdd(e, x, p4); q4 = TV.FusedMultiplyAdd(e, y, q4); goto case 4;
+                    case 4: e = TV.Create(Unsafe.Add(ref ak, ast)); p5 = TV.FusedMultiplyAdd(e, x, p5); q5 = TV.FusedMultiplyAdd(e, y, q5); goto case 5;
+                    case 5: e = TV.Create(Unsafe.Add(ref ak, a2)); p6 = TV.FusedMultiplyAdd(e, x, p6); q6 = TV.FusedMultiplyAdd(e, y, q6); goto case 6;
+                    case 6: e = TV.Create(Unsafe.Add(ref ak, a3)); p7 = TV.FusedMultiplyAdd(e, x, p7); q7 = TV.FusedMultiplyAdd(e, y, q7); break;
+                    default: break; // past every row's reach
+                }
+                aj = ref Unsafe.Add(ref aj, aStride);
+                ak = ref Unsafe.Add(ref ak, aStride);
+                bj = ref Unsafe.Add(ref bj, bStride);
+            }
+            p0.Store(ref c, ci); p1.Store(ref c, ci + cs); p2.Store(ref c, ci + 2 * cs); p3.Store(ref c, ci + 3 * cs);
+            p4.Store(ref c, ci + 4 * cs); p5.Store(ref c, ci + 5 * cs); p6.Store(ref c, ci + 6 * cs); p7.Store(ref c, ci + 7 * cs);
+            q0.Store(ref c, cj); q1.Store(ref c, cj + cs); q2.Store(ref c, cj + 2 * cs); q3.Store(ref c, cj + 3 * cs);
+            q4.Store(ref c, cj + 4 * cs); q5.Store(ref c, cj + 5 * cs); q6.Store(ref c, cj + 6 * cs); q7.Store(ref c, cj + 7 * cs);
         }
         return i;
     }
@@ -579,7 +689,7 @@ internal static class FlashAttention
         var sb = s.Slice(0, lq * w);
         bool overwrite = !StepPaths.Old;
         if (!overwrite) sb.Clear();
-        AccumulateRows(qs, pr.QStride, 1, pr.D, kt, w, sb, w, w, lq, overwrite);
+        QueryRows(qs, pr.QStride, 1, pr.D, kt, w, sb, w, w, lq, overwrite, TrimsCausal(pr), keysInLanes: true);
         var scale = TV.Create(T.CreateTruncating(pr.Scale));
         var negInf = TV.Create(T.NegativeInfinity);
         ref T s0 = ref MemoryMarshal.GetReference(sb);
@@ -596,6 +706,48 @@ internal static class FlashAttention
             int limit = pr.Causal ? Math.Min(r + 1, cols) : cols;
             TV.ConditionalSelect(TV.GreaterThanOrEqual(lanes, TV.Create(T.CreateTruncating(limit))), negInf, x).Store(ref s0, at);
         }
+    }
+
+    /// <summary>
+    /// Whether the small-tile path stops its products where the causal mask zeroes the rest (<see cref="QueryRows{T}"/>,
+    /// <see cref="KeyRows{T}"/>): for a causal problem without another mask, unless <see cref="StepPaths"/> asks for the former path.
+    /// </summary>
+    private static bool TrimsCausal(in Problem pr) => pr.Causal && pr.MaskOffsets is null && !StepPaths.Old && !StepPaths.OldAttention;
+
+    /// <summary>
+    /// <see cref="AccumulateRows{T}"/> over a slice's <paramref name="rowCount"/> query rows; with <paramref name="causal"/>
+    /// eight rows at a time, each pass only as far as the keys its last row attends: the columns <paramref name="n"/> when
+    /// the keys are in the lanes (scores, dO·Vᵀ), else the chain's <paramref name="count"/> (P·V, dS·K). A lane left out is
+    /// past every row's causal limit (the scores overwrite it with −∞, the rest never read it); a term left out multiplies a
+    /// probability (or its gradient) the mask set to ±0, which a chain started at +0 absorbs exactly: the same bits as the
+    /// whole product for finite operands (an infinite or NaN operand there would have made the element NaN).
+    /// </summary>
+    private static void QueryRows<T>(ReadOnlySpan<T> a, int aRowStride, int aStride, int count, ReadOnlySpan<T> b, int bStride,
+        Span<T> c, int cRowStride, int n, int rowCount, bool overwrite, bool causal, bool keysInLanes) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!causal) { AccumulateRows(a, aRowStride, aStride, count, b, bStride, c, cRowStride, n, rowCount, overwrite); return; }
+        for (int r0 = 0; r0 < rowCount; r0 += 8)
+        {
+            int rows = Math.Min(8, rowCount - r0), reach = r0 + rows; // the block's rows attend keys [0, reach)
+            AccumulateRows(a.Slice(r0 * aRowStride), aRowStride, aStride, keysInLanes ? count : Math.Min(count, reach), b, bStride,
+                c.Slice(r0 * cRowStride), cRowStride, keysInLanes ? Math.Min(n, reach) : n, rows, overwrite,
+                keysInLanes ? default : new Triangle(false, r0 + 1)); // row r0 + i attends keys up to r0 + i
+        }
+    }
+
+    /// <summary>
+    /// <see cref="AccumulateRows{T}"/> with the slice's <paramref name="keyCount"/> keys as the rows of c (dV = (P∘Z)ᵀ dO,
+    /// dK = dSᵀ Q): row c's chain runs over the queries, <c>a[c + j·w]</c> · <c>b[j·bStride]</c>. With
+    /// <paramref name="causal"/> each eight keys' chains start at the first of them: the earlier queries do not attend any
+    /// of them, so their terms are ±0 products a chain from +0 absorbs (see <see cref="QueryRows{T}"/>).
+    /// </summary>
+    private static void KeyRows<T>(ReadOnlySpan<T> a, int w, int queries, ReadOnlySpan<T> b, int bStride, Span<T> c, int cRowStride, int n,
+        int keyCount, bool overwrite, bool causal) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!causal) { AccumulateRows(a, 1, w, queries, b, bStride, c, cRowStride, n, keyCount, overwrite); return; }
+        for (int c0 = 0; c0 < keyCount; c0 += 8)
+            AccumulateRows(a.Slice(c0 * w + c0), 1, w, queries - c0, b.Slice(c0 * bStride), bStride, c.Slice(c0 * cRowStride), cRowStride, n,
+                Math.Min(8, keyCount - c0), overwrite, new Triangle(true, 0)); // key c0 + i is attended from query c0 + i on
     }
 
     /// <summary>0, 1, …, W − 1: each lane's index.</summary>
@@ -619,9 +771,37 @@ internal static class FlashAttention
     }
 
     /// <summary>
+    /// Whether a row reduction over whole vectors of <typeparamref name="TV"/> can reproduce TensorPrimitives' bits:
+    /// TensorPrimitives reduces in the widest width the machine accelerates, so <typeparamref name="TV"/> must be that width.
+    /// </summary>
+    private static bool ReducesLikeTensorPrimitives<T, TV>() where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T> =>
+        TV.Count == (Vec512<T>.IsAccelerated ? Vec512<T>.Count : Vec256<T>.IsAccelerated ? Vec256<T>.Count : Vec128<T>.IsAccelerated ? Vec128<T>.Count : 0);
+
+    /// <summary>
+    /// <c>TensorPrimitives.Dot(x, y)</c> over <paramref name="n"/> elements, with the same bits, inline when n is 1 to 8
+    /// whole vectors of <typeparamref name="TV"/> (see <see cref="ReducesLikeTensorPrimitives{T, TV}"/>): TensorPrimitives
+    /// then keeps one vector of lanes, adds the products of vector 0, 1, … in order to a vector of zeros, adds zeros (its
+    /// masked tail) and sums the lanes with the vector's Sum. Otherwise (or with <paramref name="rowCalls"/>) the call.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T RowDot<T, TV>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, int n, bool rowCalls) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        int w = TV.Count;
+        if (rowCalls || n == 0 || n % w != 0 || n > 8 * w || !ReducesLikeTensorPrimitives<T, TV>()) return TensorPrimitives.Dot<T>(x.Slice(0, n), y.Slice(0, n));
+        if (x.Length < n || y.Length < n) throw new ArgumentOutOfRangeException(nameof(n), "RowDot: operands too short.");
+        ref T rx = ref MemoryMarshal.GetReference(x);
+        ref T ry = ref MemoryMarshal.GetReference(y);
+        TV lanes = TV.Zero + TV.Load(ref rx, 0) * TV.Load(ref ry, 0);
+        for (int i = w; i < n; i += w) lanes += TV.Load(ref rx, (nuint)i) * TV.Load(ref ry, (nuint)i);
+        return TV.Sum(lanes + TV.Zero);
+    }
+
+    /// <summary>
     /// <see cref="Forward{T}"/> for a problem <see cref="SmallTileWidth{T}"/> accepts: per slice one pass, a row of
     /// scores per vector, no online-softmax bookkeeping (a single key block needs no rescaling). Same operations in the
-    /// same order as the blocked path on such a problem: the same bits (a test compares them).
+    /// same order as the blocked path on such a problem: the same bits (a test compares them). A row's maximum, its sum
+    /// (when the keys fill the vector) and the division by it run inline on the row's vectors; the maximum is exact in
+    /// any order, the sum adds the lanes as TensorPrimitives.Sum does over one vector, each quotient is one rounding.
     /// </summary>
     private static void ForwardSmall<T, TV>(in Problem pr, ReadOnlySpan<T> q, ReadOnlySpan<T> k, ReadOnlySpan<T> v, ReadOnlySpan<T> mask, Span<T> o, Span<T> lse, int first, int last)
         where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
@@ -633,38 +813,84 @@ internal static class FlashAttention
         var l = new T[lq];
         var lanes = LaneIndices<T, TV>();
         T keepScale = T.CreateTruncating(1 / (1 - pr.DropoutP));
+        bool rowCalls = StepPaths.Old || StepPaths.OldAttention;
+        // The lanes from cols on hold −∞ (scores) and then 0 (float exps), so a full row's vector sum is the row's sum;
+        // the float64 exps leave those lanes −∞, and a shorter row's TensorPrimitives sum adds in another order.
+        bool vectorSums = !rowCalls && cols == w && ReducesLikeTensorPrimitives<T, TV>();
+        bool prefetch = StepPaths.AttentionPrefetch;
+        ref T s0 = ref MemoryMarshal.GetArrayDataReference(s);
         for (int slice = first; slice < last; slice++)
         {
-            var os = o.Slice(pr.OStart(slice));
-            SmallScores(pr, slice, q.Slice(pr.QStart(slice)), k.Slice(pr.KStart(slice)), mask, cols, kt, s, lanes);
+            var (qStart, kStart, vStart, oStart) = pr.Starts(slice);
+            // The next slice's rows in phases while this one computes (all at once, the later requests wait for the
+            // earlier ones): its queries and keys now, its values and output rows after these scores.
+            if (prefetch && slice + 1 < last)
+            {
+                var next = pr.Starts(slice + 1);
+                PrefetchRows(q, next.Q, lq, pr.QStride, pr.D);
+                PrefetchRows(k, next.K, lk, pr.KStride, pr.D);
+            }
+            var os = o.Slice(oStart);
+            var lses = lse.Slice(slice * lq, lq);
+            SmallScores(pr, slice, q.Slice(qStart), k.Slice(kStart), mask, cols, kt, s, lanes);
             for (int r = 0; r < lq; r++)
             {
+                nuint at = (nuint)(r * w);
                 var sr = s.AsSpan(r * w, w);
-                T m = TensorPrimitives.Max<T>(sr.Slice(0, cols));
+                var x = TV.Load(ref s0, at);
+                T m = rowCalls ? TensorPrimitives.Max<T>(sr.Slice(0, cols)) : TV.MaxElement(x);
                 if (T.IsNegativeInfinity(m)) // every key masked: no probabilities, output 0/0 = NaN as PyTorch
                 {
                     sr.Clear();
                     l[r] = T.Zero;
                     continue;
                 }
-                SmallExp<T, TV>(ref MemoryMarshal.GetReference(sr), sr, cols, m);
-                T rowSum = TensorPrimitives.Sum<T>(sr.Slice(0, cols));
+                T rowSum;
+                if (typeof(T) == typeof(float))
+                {
+                    var p = FloatExp.ExpShiftedOne<TV, T>(x, TV.Create(m)); // lanes past cols come out 0
+                    p.Store(ref s0, at);
+                    rowSum = vectorSums ? TV.Sum(TV.Zero + p + TV.Zero) : TensorPrimitives.Sum<T>(sr.Slice(0, cols));
+                }
+                else
+                {
+                    FloatExp.ExpShifted(sr.Slice(0, cols), m);
+                    rowSum = vectorSums ? TV.Sum(TV.Zero + TV.Load(ref s0, at) + TV.Zero) : TensorPrimitives.Sum<T>(sr.Slice(0, cols));
+                }
                 if (pr.DropoutP > 0)
                     for (int c = 0; c < cols; c++)
                         sr[c] = Keep(pr.Seed, slice, r, c, lq, lk, pr.DropoutP) ? sr[c] * keepScale : T.Zero;
                 l[r] = rowSum;
-                lse[slice * lq + r] = m + T.Log(rowSum);
+                lses[r] = m + T.Log(rowSum);
+            }
+            if (prefetch && slice + 1 < last)
+            {
+                var next = pr.Starts(slice + 1);
+                PrefetchRows(v, next.V, lk, pr.VStride, dv);
+                PrefetchRows<T>(o, next.O, lq, ost, dv);
             }
             bool overwrite = !StepPaths.Old;
             if (!overwrite) for (int r = 0; r < lq; r++) os.Slice(r * ost, dv).Clear();
-            AccumulateRows<T>(s, w, 1, cols, v.Slice(pr.VStart(slice)), pr.VStride, os, ost, dv, lq, overwrite);
+            QueryRows<T>(s, w, 1, cols, v.Slice(vStart), pr.VStride, os, ost, dv, lq, overwrite, TrimsCausal(pr), keysInLanes: false);
             for (int r = 0; r < lq; r++)
             {
                 var orow = os.Slice(r * ost, dv);
-                TensorPrimitives.Divide(orow, l[r], orow);
-                if (l[r] == T.Zero) lse[slice * lq + r] = T.NegativeInfinity;
+                if (rowCalls) TensorPrimitives.Divide(orow, l[r], orow);
+                else DivideRow<T, TV>(orow, l[r]);
+                if (l[r] == T.Zero) lses[r] = T.NegativeInfinity;
             }
         }
+    }
+
+    /// <summary><c>x[i] /= divisor</c>, a vector at a time then element by element (each quotient rounded once either way).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DivideRow<T, TV>(Span<T> x, T divisor) where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    {
+        ref T r = ref MemoryMarshal.GetReference(x);
+        var by = TV.Create(divisor);
+        int i = 0;
+        for (; i <= x.Length - TV.Count; i += TV.Count) (TV.Load(ref r, (nuint)i) / by).Store(ref r, (nuint)i);
+        for (; i < x.Length; i++) Unsafe.Add(ref r, i) /= divisor;
     }
 
     /// <summary>
@@ -685,15 +911,31 @@ internal static class FlashAttention
         var lanes = LaneIndices<T, TV>();
         T keepScale = T.CreateTruncating(1 / (1 - pr.DropoutP));
         var scale = TV.Create(T.CreateTruncating(pr.Scale));
+        bool rowCalls = StepPaths.Old || StepPaths.OldAttention, trim = TrimsCausal(pr), prefetch = StepPaths.AttentionPrefetch;
         for (int slice = first; slice < last; slice++)
         {
-            int qStart = pr.QStart(slice), kStart = pr.KStart(slice), vStart = pr.VStart(slice), oStart = pr.OStart(slice);
+            var (qStart, kStart, vStart, oStart) = pr.Starts(slice);
+            // The next slice's rows in phases while this one computes: queries and keys now, values, output and its
+            // gradient after these scores, the gradients' rows after the row loop.
+            if (prefetch && slice + 1 < last)
+            {
+                var next = pr.Starts(slice + 1);
+                PrefetchRows(q, next.Q, lq, qst, d);
+                PrefetchRows(k, next.K, lk, kst, d);
+            }
             ReadOnlySpan<T> qs = q.Slice(qStart), ks = k.Slice(kStart), vs = v.Slice(vStart), os = o.Slice(oStart), gos = go.Slice(oStart);
             SmallScores(pr, slice, qs, ks, mask, cols, kt, s, lanes);
+            if (prefetch && slice + 1 < last)
+            {
+                var next = pr.Starts(slice + 1);
+                PrefetchRows(v, next.V, lk, vst, dv);
+                PrefetchRows(o, next.O, lq, ost, dv);
+                PrefetchRows(go, next.O, lq, ost, dv);
+            }
             Transpose(vs, cols, dv, vst, vt, w);
             bool overwrite = !StepPaths.Old; // write the products' rows rather than clear them and add
             if (!overwrite) ds.AsSpan().Clear();
-            AccumulateRows<T>(gos, ost, 1, dv, vt, w, ds, w, w, lq, overwrite); // dO Vᵀ
+            QueryRows<T>(gos, ost, 1, dv, vt, w, ds, w, w, lq, overwrite, trim, keysInLanes: true); // dO Vᵀ
             ref T s0 = ref MemoryMarshal.GetReference(s.AsSpan());
             ref T ds0 = ref MemoryMarshal.GetReference(ds.AsSpan());
             for (int r = 0; r < lq; r++)
@@ -707,7 +949,7 @@ internal static class FlashAttention
                     ds.AsSpan(r * w, w).Clear();
                     continue;
                 }
-                T delta = TensorPrimitives.Dot<T>(gos.Slice(r * ost, dv), os.Slice(r * ost, dv));
+                T delta = RowDot<T, TV>(gos.Slice(r * ost), os.Slice(r * ost), dv, rowCalls);
                 SmallExp<T, TV>(ref Unsafe.Add(ref s0, at), s.AsSpan(r * w, w), cols, rowLse); // P
                 if (pr.DropoutP > 0)
                 {
@@ -722,12 +964,19 @@ internal static class FlashAttention
                 }
                 else ((TV.Load(ref ds0, at) - TV.Create(delta)) * TV.Load(ref s0, at) * scale).Store(ref ds0, at);
             }
+            if (prefetch && slice + 1 < last)
+            {
+                var next = pr.Starts(slice + 1);
+                PrefetchRows<T>(gq, next.Q, lq, qst, d);
+                PrefetchRows<T>(gk, next.K, lk, kst, d);
+                PrefetchRows<T>(gv, next.V, lk, vst, dv);
+            }
             Span<T> gqs = gq.Slice(qStart), gks = gk.Slice(kStart), gvs = gv.Slice(vStart);
             if (!overwrite) ClearGradients(pr, gqs, gks, gvs);
             else ClearKeyGradients(pr, gks, gvs, cols); // the keys past the causal limit get no product
-            AccumulateRows<T>(s, 1, w, lq, gos, ost, gvs, vst, dv, cols, overwrite); // dV += (P∘Z)ᵀ dO
-            AccumulateRows<T>(ds, 1, w, lq, qs, qst, gks, kst, d, cols, overwrite); // dK += dSᵀ Q
-            AccumulateRows<T>(ds, w, 1, cols, ks, kst, gqs, qst, d, lq, overwrite); // dQ += dS K
+            KeyRows<T>(s, w, lq, gos, ost, gvs, vst, dv, cols, overwrite, trim); // dV += (P∘Z)ᵀ dO
+            KeyRows<T>(ds, w, lq, qs, qst, gks, kst, d, cols, overwrite, trim); // dK += dSᵀ Q
+            QueryRows<T>(ds, w, 1, cols, ks, kst, gqs, qst, d, lq, overwrite, trim, keysInLanes: false); // dQ += dS K
         }
     }
 
@@ -735,6 +984,28 @@ internal static class FlashAttention
     private static void ClearKeyGradients<T>(in Problem pr, Span<T> gks, Span<T> gvs, int from) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int r = from; r < pr.Lk; r++) { gks.Slice(r * pr.KStride, pr.D).Clear(); gvs.Slice(r * pr.VStride, pr.Dv).Clear(); }
+    }
+
+    /// <summary>
+    /// Asks for the cache lines (into L1, prefetcht0) of <paramref name="rows"/> rows of <paramref name="width"/> elements
+    /// of <paramref name="x"/> from <paramref name="start"/> on, <paramref name="stride"/> apart: the small-tile path's
+    /// next slice, whose operands a training step has usually evicted since it wrote them (a slice's rows are short
+    /// pieces of long rows, which the hardware prefetchers do not follow). A hint only: nothing is read or written;
+    /// nothing is asked for out of range.
+    /// </summary>
+    private static unsafe void PrefetchRows<T>(ReadOnlySpan<T> x, int start, int rows, int stride, int width) where T : unmanaged
+    {
+        if (!Sse.IsSupported || rows <= 0 || width <= 0 || start < 0 || start + (long)(rows - 1) * stride + width > x.Length) return;
+        int bytes = width * sizeof(T);
+        fixed (T* p0 = x)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                byte* p = (byte*)(p0 + start + (nint)r * stride);
+                for (int l = 0; l < bytes; l += 64) Sse.Prefetch0(p + l);
+                Sse.Prefetch0(p + bytes - 1);
+            }
+        }
     }
 
     /// <summary>Zeroes one slice's rows of the three gradients (they are accumulated into).</summary>

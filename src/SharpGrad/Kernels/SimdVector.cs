@@ -60,6 +60,11 @@ internal interface IVec<TSelf, T> where TSelf : struct, IVec<TSelf, T> where T :
     static abstract TSelf Log(TSelf x);
     static abstract TSelf Sin(TSelf x);
     static abstract TSelf Cos(TSelf x);
+    /// <summary>The elements added up as the BCL's <c>Vector512.Sum</c> (etc.) adds them: TensorPrimitives' horizontal
+    /// step, so a reduction that keeps its lanes the way TensorPrimitives does gets its bits.</summary>
+    static abstract T Sum(TSelf x);
+    /// <summary>The largest element (NaN if any is NaN): exact, whatever the order of the comparisons.</summary>
+    static abstract T MaxElement(TSelf x);
     /// <summary><c>x · y + z</c> rounded once.</summary>
     static abstract TSelf FusedMultiplyAdd(TSelf x, TSelf y, TSelf z);
     /// <summary>Bitwise <c>(mask &amp; x) | (~mask &amp; y)</c>: x where the mask is set.</summary>
@@ -122,6 +127,20 @@ internal readonly struct Vec128<T> : IVec<Vec128<T>, T> where T : unmanaged, IFl
     [MethodImpl(Inline)] public static Vec128<T> Sin(Vec128<T> x) => new(typeof(T) == typeof(float) ? Vector128.Sin(x.v.AsSingle()).As<float, T>() : Vector128.Sin(x.v.AsDouble()).As<double, T>());
     [MethodImpl(Inline)] public static Vec128<T> FusedMultiplyAdd(Vec128<T> x, Vec128<T> y, Vec128<T> z) => new(typeof(T) == typeof(float) ? Vector128.FusedMultiplyAdd(x.v.AsSingle(), y.v.AsSingle(), z.v.AsSingle()).As<float, T>() : Vector128.FusedMultiplyAdd(x.v.AsDouble(), y.v.AsDouble(), z.v.AsDouble()).As<double, T>());
     [MethodImpl(Inline)] public static Vec128<T> Cos(Vec128<T> x) => new(typeof(T) == typeof(float) ? Vector128.Cos(x.v.AsSingle()).As<float, T>() : Vector128.Cos(x.v.AsDouble()).As<double, T>());
+    [MethodImpl(Inline)] public static T Sum(Vec128<T> x) => Vector128.Sum(x.v);
+    [MethodImpl(Inline)]
+    public static T MaxElement(Vec128<T> x)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            var f = x.v.AsSingle();
+            f = Vector128.Max(f, Vector128.Shuffle(f, Vector128.Create(2, 3, 0, 1)));
+            f = Vector128.Max(f, Vector128.Shuffle(f, Vector128.Create(1, 0, 3, 2)));
+            return f.As<float, T>().ToScalar();
+        }
+        var d = x.v.AsDouble();
+        return Vector128.Max(d, Vector128.Shuffle(d, Vector128.Create(1L, 0L))).As<double, T>().ToScalar();
+    }
 }
 
 /// <summary><see cref="IVec{TSelf, T}"/> over <see cref="Vector256{T}"/>.</summary>
@@ -175,6 +194,8 @@ internal readonly struct Vec256<T> : IVec<Vec256<T>, T> where T : unmanaged, IFl
     [MethodImpl(Inline)] public static Vec256<T> Sin(Vec256<T> x) => new(typeof(T) == typeof(float) ? Vector256.Sin(x.v.AsSingle()).As<float, T>() : Vector256.Sin(x.v.AsDouble()).As<double, T>());
     [MethodImpl(Inline)] public static Vec256<T> FusedMultiplyAdd(Vec256<T> x, Vec256<T> y, Vec256<T> z) => new(typeof(T) == typeof(float) ? Vector256.FusedMultiplyAdd(x.v.AsSingle(), y.v.AsSingle(), z.v.AsSingle()).As<float, T>() : Vector256.FusedMultiplyAdd(x.v.AsDouble(), y.v.AsDouble(), z.v.AsDouble()).As<double, T>());
     [MethodImpl(Inline)] public static Vec256<T> Cos(Vec256<T> x) => new(typeof(T) == typeof(float) ? Vector256.Cos(x.v.AsSingle()).As<float, T>() : Vector256.Cos(x.v.AsDouble()).As<double, T>());
+    [MethodImpl(Inline)] public static T Sum(Vec256<T> x) => Vector256.Sum(x.v);
+    [MethodImpl(Inline)] public static T MaxElement(Vec256<T> x) => Vec128<T>.MaxElement(new(Vector128.Max(x.v.GetLower(), x.v.GetUpper())));
 }
 
 /// <summary><see cref="IVec{TSelf, T}"/> over <see cref="Vector512{T}"/>.</summary>
@@ -228,4 +249,6 @@ internal readonly struct Vec512<T> : IVec<Vec512<T>, T> where T : unmanaged, IFl
     [MethodImpl(Inline)] public static Vec512<T> Sin(Vec512<T> x) => new(typeof(T) == typeof(float) ? Vector512.Sin(x.v.AsSingle()).As<float, T>() : Vector512.Sin(x.v.AsDouble()).As<double, T>());
     [MethodImpl(Inline)] public static Vec512<T> FusedMultiplyAdd(Vec512<T> x, Vec512<T> y, Vec512<T> z) => new(typeof(T) == typeof(float) ? Vector512.FusedMultiplyAdd(x.v.AsSingle(), y.v.AsSingle(), z.v.AsSingle()).As<float, T>() : Vector512.FusedMultiplyAdd(x.v.AsDouble(), y.v.AsDouble(), z.v.AsDouble()).As<double, T>());
     [MethodImpl(Inline)] public static Vec512<T> Cos(Vec512<T> x) => new(typeof(T) == typeof(float) ? Vector512.Cos(x.v.AsSingle()).As<float, T>() : Vector512.Cos(x.v.AsDouble()).As<double, T>());
+    [MethodImpl(Inline)] public static T Sum(Vec512<T> x) => Vector512.Sum(x.v);
+    [MethodImpl(Inline)] public static T MaxElement(Vec512<T> x) => Vec256<T>.MaxElement(new(Vector256.Max(x.v.GetLower(), x.v.GetUpper())));
 }

@@ -65,6 +65,75 @@ public class StepPathsTests
     }
 
     [Theory]
+    [InlineData(true, 16, 16, 32, 0.0, false)]   // the LM's per-head shape: full rows, two-vector dO·O
+    [InlineData(false, 16, 16, 48, 0.0, false)]  // three vectors per dO·O
+    [InlineData(false, 8, 16, 16, 0.0, true)]    // one vector per dO·O, additive mask
+    [InlineData(true, 12, 12, 32, 0.0, false)]   // rows shorter than a vector: the sums stay TensorPrimitives'
+    [InlineData(true, 13, 13, 16, 0.0, false)]   // causal trimming with a last block of five rows
+    [InlineData(false, 9, 16, 20, 0.0, false)]   // 20 features: dO·O by TensorPrimitives, divisions vector + scalar
+    [InlineData(true, 16, 16, 32, 0.25, false)]  // dropout
+    [InlineData(false, 16, 16, 160, 0.0, false)] // ten vectors of features: past the inline dO·O's eight
+    [InlineData(false, 8, 8, 128, 0.0, false)]   // eight vectors of features: the inline dO·O's last
+    [InlineData(true, 20, 9, 16, 0.0, false)]    // causal, more queries than keys: blocks reaching past the last key
+    [InlineData(true, 5, 14, 32, 0.0, false)]    // causal, more keys than queries: keys past the limit get no product
+    public void AttentionRowStatisticsAndCausalTrimmingGiveTheFormerBits(bool causal, int lq, int lk, int d, double dropout, bool additiveMask)
+    {
+        CheckFormerAttention<float>(causal, lq, lk, d, dropout, additiveMask);
+        CheckFormerAttention<double>(causal, Math.Min(lq, 8), Math.Min(lk, 8), d, dropout, additiveMask);
+    }
+
+    /// <summary>
+    /// The small-tile path with its row maxima, sums, divisions and dO·O inline and its causal products trimmed against
+    /// the same path with a TensorPrimitives call per row and whole products (<see cref="StepPaths.OldAttention"/>): the
+    /// same bits, forward and backward, on packed heads (the transformer's layout) where the shape allows, with scores
+    /// large enough that the rows' sums round; and the same with and without the next slice's prefetch.
+    /// </summary>
+    private static void CheckFormerAttention<T>(bool causal, int lq, int lk, int d, double dropout, bool additiveMask) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const int batch = 3, heads = 2;
+        var rng = new Random(lq * 1000 + lk * 10 + d);
+        T[] Random(int n, double scale) => Enumerable.Range(0, n).Select(_ => T.CreateTruncating((rng.NextDouble() * 2 - 1) * scale)).ToArray();
+        int slices = batch * heads, width = 3 * heads * d;
+        int[]? offsets = additiveMask ? new int[slices] : null; // one [Lq, Lk] mask shared by every slice
+        T[] mask = additiveMask ? Random(lq * lk, 3) : [];
+        // Packed heads (one [batch, L, 3·heads·d] array) where the shape allows it, separate q, k, v otherwise.
+        var pr = new FlashAttention.Problem(slices, lq, lk, d, d, 1 / Math.Sqrt(d), causal, dropout, 77, offsets, lk, 1, false, lk == lq ? heads : 0);
+        Assert.True(FlashAttention.SmallTileWidth<T>(pr) > 0);
+        bool packed = pr.PackedHeads > 0;
+        T[] q = Random(packed ? batch * lq * width : slices * lq * d, 3), k = packed ? q : Random(slices * lk * d, 3), v = packed ? q : Random(slices * lk * d, 1);
+        int outLength = slices * lq * d;
+        T[] go = Random(outLength, 1);
+
+        T[][] Run(bool old, bool prefetch = true)
+        {
+            bool saved = StepPaths.OldAttention, savedPrefetch = StepPaths.AttentionPrefetch;
+            StepPaths.OldAttention = old;
+            StepPaths.AttentionPrefetch = prefetch;
+            try
+            {
+                T[] Nan(int n) => Enumerable.Repeat(T.NaN, n).ToArray();
+                T[] o = Nan(outLength), lse = Nan(slices * lq), gq = Nan(q.Length);
+                T[] gk = packed ? gq : Nan(k.Length), gv = packed ? gq : Nan(v.Length);
+                FlashAttention.Forward<T>(pr, q, k, v, mask, o, lse, 0, slices);
+                FlashAttention.Backward<T>(pr, q, k, v, mask, o, lse, go, gq, gk, gv, 0, slices);
+                return packed ? [o, lse, gq] : [o, lse, gq, gk, gv];
+            }
+            finally { StepPaths.OldAttention = saved; StepPaths.AttentionPrefetch = savedPrefetch; }
+        }
+
+        var before = Run(true, prefetch: false);
+        var after = Run(false);
+        var unprefetched = Run(false, prefetch: false);
+        for (int i = 0; i < before.Length; i++)
+        {
+            Assert.DoesNotContain(after[i], T.IsNaN);
+            Assert.Contains(after[i], x => x != T.Zero);
+            Assert.True(MemoryMarshal.AsBytes(before[i].AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(after[i].AsSpan())), $"output {i}: different bits");
+            Assert.True(MemoryMarshal.AsBytes(unprefetched[i].AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(after[i].AsSpan())), $"output {i}: prefetch changed bits");
+        }
+    }
+
+    [Theory]
     [InlineData(1024, 128, true, true)]  // the LM's LayerNorm
     [InlineData(50, 37, true, true)]     // two vectors, a third, then a scalar tail
     [InlineData(20, 8, false, true)]     // shorter than a vector: all scalar
