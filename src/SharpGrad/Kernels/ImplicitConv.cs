@@ -22,6 +22,14 @@ namespace SharpGrad.Kernels;
 internal static unsafe class ImplicitConv
 {
     /// <summary>
+    /// When set, the forward's whole tiles are stored by the micro-kernel and the bias is then added to them in a pass of
+    /// its own, as before the bias went into the kernel's store (<see cref="IGemmKernel{T}.Run"/>'s row bias): the same
+    /// two roundings, so the same bits. Process-wide (the pool's threads run the tiles): bench's <c>--old-conv-bias 1</c>,
+    /// for in-binary A/B; set it before any work.
+    /// </summary>
+    internal static bool BiasAfterStore;
+
+    /// <summary>
     /// <c>y[i, o] = bias[o] + Σ_r W[o, r] cols(x_i)[r, :]</c> for the <paramref name="count"/> images of
     /// <paramref name="x"/>; W is [O, C·kh·kw] row-major, bias may be null.
     /// </summary>
@@ -387,8 +395,10 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
                 if (w < nr)
                     for (int r = 0; r < kcCur; r++) Im2Col.Fill(ref strip[r * nr], w, nr);
                 bool add = pc > 0;
-                // After the last k block the bias is added to each tile while it is still in L1 (the same sum, then
-                // the same addition, as a pass over the whole output afterwards, which would read it back from memory).
+                // After the last k block the bias is added to each tile (the same sum, then the same addition, as a
+                // pass over the whole output afterwards): a whole tile's by the kernel to its finished sums before the
+                // store (added to the stored tile, its loads waited on stores to an output not in cache), a partial
+                // tile's to its merged values.
                 T* bias = pc + kcCur >= k ? _bias : null;
                 T* aBlock = _w + _mPadded * pc;
                 for (int ir = 0; ir < outC; ir += mr)
@@ -397,8 +407,9 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
                     T* cp = yq + ir * p;
                     if (h == mr && w == nr && inside)
                     {
-                        TK.Run(kcCur, aBlock + ir * kcCur, strip, nr, cp, p, T.One, add ? T.One : T.Zero);
-                        if (bias != null) AddRowBias(cp, p, h, w, bias + ir);
+                        T* rowBias = bias == null || ImplicitConv.BiasAfterStore ? null : bias + ir;
+                        TK.Run(kcCur, aBlock + ir * kcCur, strip, nr, cp, p, T.One, add ? T.One : T.Zero, null, rowBias);
+                        if (bias != null && rowBias == null) AddRowBias(cp, p, h, w, bias + ir);
                     }
                     else
                     {
