@@ -36,6 +36,8 @@ if (options.TryGetValue("old-transforms", out var oldTransforms)) Winograd.Narro
 if (options.TryGetValue("old-pool-tail", out var oldPoolTail)) Pooling.MaskedTailStores = oldPoolTail == "1";
 // --old-conv-bias 0|1 (any workload): ImplicitConv.BiasAfterStore, the direct convolution forward's bias added to each stored tile as before.
 if (options.TryGetValue("old-conv-bias", out var oldConvBias)) ImplicitConv.BiasAfterStore = oldConvBias == "1";
+// --conv-out-prefetch 0|1 (any workload): ImplicitConv.PrefetchNextOutput, the direct convolution forward asking for the next strip's output lines.
+if (options.TryGetValue("conv-out-prefetch", out var convOutPrefetch)) ImplicitConv.PrefetchNextOutput = convOutPrefetch == "1";
 switch (workload)
 {
     case "gemm":

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SharpGrad.Kernels;
 
@@ -28,6 +29,14 @@ internal static unsafe class ImplicitConv
     /// for in-binary A/B; set it before any work.
     /// </summary>
     internal static bool BiasAfterStore;
+
+    /// <summary>
+    /// Whether the forward asks for the next strip's output lines (every channel's run of it) before it computes a strip
+    /// (bench's <c>--conv-out-prefetch 0|1</c>; on by default): a first layer's output is written once per step and is
+    /// not in cache, and the kernel's own request for its tile comes only a few hundred cycles before the stores. A hint:
+    /// the same bits either way. Process-wide; set it before any work.
+    /// </summary>
+    internal static bool PrefetchNextOutput = true;
 
     /// <summary>
     /// <c>y[i, o] = bias[o] + Σ_r W[o, r] cols(x_i)[r, :]</c> for the <paramref name="count"/> images of
@@ -388,6 +397,7 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
             }
             bool inside = pix + w <= p;
             T* yq = _y + (nint)image * outC * p + pix;
+            if (ImplicitConv.PrefetchNextOutput && q + nr < q1) PrefetchOutput(q + nr, Math.Min(nr, q1 - q - nr));
             for (int pc = 0; pc < k; pc += kc)
             {
                 int kcCur = Math.Min(kc, k - pc);
@@ -426,6 +436,24 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Asks for the cache lines of output positions [q, q + w) of the batch (within the image of position q) in every
+    /// channel: the strip the next iteration writes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PrefetchOutput(int q, int w)
+    {
+        if (!Sse.IsSupported) return;
+        int p = _g.ColumnCols, image = q / p, pix = q - image * p;
+        nint bytes = (nint)Math.Min(w, p - pix) * sizeof(T);
+        byte* row = (byte*)(_y + ((nint)image * _outC * p + pix));
+        for (int o = 0; o < _outC; o++, row += (nint)p * sizeof(T))
+        {
+            // The lines from the one holding the run's first byte to the one holding its last.
+            for (nint at = 0; at < bytes + ((nint)row & 63); at += 64) Sse.Prefetch0(row + at);
         }
     }
 
