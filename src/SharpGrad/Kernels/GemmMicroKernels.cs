@@ -92,7 +92,7 @@ internal static class GemmVector
 
     /// <summary>
     /// One row of a two-vector tile: <see cref="Store{T}(T*, Vector512{T}, Vector512{T}, Vector512{T}, bool)"/> of
-    /// both halves, plus <c>rowBias[r]</c> (after the rounding of that value, as an add to the stored row) when
+    /// both halves, then <c>rowBias[r]</c> added to the rounded result (as an add to the stored row would) when
     /// <paramref name="rowBias"/> is not null.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
