@@ -34,6 +34,10 @@ if (options.TryGetValue("nc-bytes", out var ncBytes)) GemmTuning.NcBytes = int.P
 if (options.TryGetValue("old-transforms", out var oldTransforms)) Winograd.NarrowTransforms = oldTransforms == "1";
 // --old-pool-tail 0|1 (any workload): Pooling.MaskedTailStores, 2x2 max pooling's backward tails under masks as before.
 if (options.TryGetValue("old-pool-tail", out var oldPoolTail)) Pooling.MaskedTailStores = oldPoolTail == "1";
+// --old-conv-bias 0|1 (any workload): ImplicitConv.BiasAfterStore, the direct convolution forward's bias added to each stored tile as before.
+if (options.TryGetValue("old-conv-bias", out var oldConvBias)) ImplicitConv.BiasAfterStore = oldConvBias == "1";
+// --conv-out-prefetch 0|1 (any workload): ImplicitConv.PrefetchNextOutput, the direct convolution forward asking for the next strip's output lines.
+if (options.TryGetValue("conv-out-prefetch", out var convOutPrefetch)) ImplicitConv.PrefetchNextOutput = convOutPrefetch == "1";
 switch (workload)
 {
     case "gemm":

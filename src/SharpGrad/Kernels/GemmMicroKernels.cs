@@ -24,9 +24,11 @@ internal interface IGemmKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>
     /// Runs the tile. <paramref name="prefetch"/>, when not null, is where the next packed strip of B (the caller's next
     /// operand) continues: a kernel may ask for a few of its cache lines along the way (<see cref="GemmVector.PrefetchAlong"/>);
-    /// a hint only, never read.
+    /// a hint only, never read. <paramref name="rowBias"/>, when not null, holds MR values, the r-th added to row r of
+    /// the result before it is stored: <c>C = (alpha * acc + beta * C) + rowBias[r]</c>, the same two roundings as
+    /// storing the tile and then adding the bias to it (a convolution's bias, added while the tile is in registers).
     /// </summary>
-    static abstract unsafe void Run(int kc, T* a, T* b, nint rsb, T* c, nint ldc, T alpha, T beta, byte* prefetch = null);
+    static abstract unsafe void Run(int kc, T* a, T* b, nint rsb, T* c, nint ldc, T alpha, T beta, byte* prefetch = null, T* rowBias = null);
 }
 
 /// <summary>Vector helpers that pick the float or double intrinsic; the JIT folds the type tests away.</summary>
@@ -87,6 +89,50 @@ internal static class GemmVector
         if (readC) Fma(alpha, acc, beta * Vector256.Load(c)).Store(c);
         else (alpha * acc).Store(c);
     }
+
+    /// <summary>
+    /// One row of a two-vector tile: <see cref="Store{T}(T*, Vector512{T}, Vector512{T}, Vector512{T}, bool)"/> of
+    /// both halves, then <c>rowBias[r]</c> added to the rounded result (as an add to the stored row would) when
+    /// <paramref name="rowBias"/> is not null.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void StoreRow<T>(T* c, Vector512<T> lo, Vector512<T> hi, Vector512<T> alpha, Vector512<T> beta, bool readC, T* rowBias, int r)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T* c1 = c + Vector512<T>.Count;
+        if (rowBias == null) { Store(c, lo, alpha, beta, readC); Store(c1, hi, alpha, beta, readC); return; }
+        var bias = Vector512.Create(rowBias[r]);
+        if (readC)
+        {
+            (Fma(alpha, lo, beta * Vector512.Load(c)) + bias).Store(c);
+            (Fma(alpha, hi, beta * Vector512.Load(c1)) + bias).Store(c1);
+        }
+        else
+        {
+            (alpha * lo + bias).Store(c);
+            (alpha * hi + bias).Store(c1);
+        }
+    }
+
+    /// <summary>The 256-bit form of <see cref="StoreRow{T}(T*, Vector512{T}, Vector512{T}, Vector512{T}, Vector512{T}, bool, T*, int)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void StoreRow<T>(T* c, Vector256<T> lo, Vector256<T> hi, Vector256<T> alpha, Vector256<T> beta, bool readC, T* rowBias, int r)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T* c1 = c + Vector256<T>.Count;
+        if (rowBias == null) { Store(c, lo, alpha, beta, readC); Store(c1, hi, alpha, beta, readC); return; }
+        var bias = Vector256.Create(rowBias[r]);
+        if (readC)
+        {
+            (Fma(alpha, lo, beta * Vector256.Load(c)) + bias).Store(c);
+            (Fma(alpha, hi, beta * Vector256.Load(c1)) + bias).Store(c1);
+        }
+        else
+        {
+            (alpha * lo + bias).Store(c);
+            (alpha * hi + bias).Store(c1);
+        }
+    }
 }
 
 /// <summary>
@@ -102,7 +148,7 @@ internal readonly struct GemmKernel512<T> : IGemmKernel<T> where T : unmanaged, 
     public static int NR => 2 * Vector512<T>.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void Run(int kc, T* a, T* b, nint rsb, T* c, nint ldc, T alpha, T beta, byte* prefetch = null)
+    public static unsafe void Run(int kc, T* a, T* b, nint rsb, T* c, nint ldc, T alpha, T beta, byte* prefetch = null, T* rowBias = null)
     {
         int w = Vector512<T>.Count;
         Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default;
@@ -137,14 +183,14 @@ internal readonly struct GemmKernel512<T> : IGemmKernel<T> where T : unmanaged, 
         var va = Vector512.Create(alpha);
         var vb = Vector512.Create(beta);
         bool readC = beta != T.Zero;
-        GemmVector.Store(c, c00, va, vb, readC); GemmVector.Store(c + w, c01, va, vb, readC); c += ldc;
-        GemmVector.Store(c, c10, va, vb, readC); GemmVector.Store(c + w, c11, va, vb, readC); c += ldc;
-        GemmVector.Store(c, c20, va, vb, readC); GemmVector.Store(c + w, c21, va, vb, readC); c += ldc;
-        GemmVector.Store(c, c30, va, vb, readC); GemmVector.Store(c + w, c31, va, vb, readC); c += ldc;
-        GemmVector.Store(c, c40, va, vb, readC); GemmVector.Store(c + w, c41, va, vb, readC); c += ldc;
-        GemmVector.Store(c, c50, va, vb, readC); GemmVector.Store(c + w, c51, va, vb, readC); c += ldc;
-        GemmVector.Store(c, c60, va, vb, readC); GemmVector.Store(c + w, c61, va, vb, readC); c += ldc;
-        GemmVector.Store(c, c70, va, vb, readC); GemmVector.Store(c + w, c71, va, vb, readC);
+        GemmVector.StoreRow(c, c00, c01, va, vb, readC, rowBias, 0); c += ldc;
+        GemmVector.StoreRow(c, c10, c11, va, vb, readC, rowBias, 1); c += ldc;
+        GemmVector.StoreRow(c, c20, c21, va, vb, readC, rowBias, 2); c += ldc;
+        GemmVector.StoreRow(c, c30, c31, va, vb, readC, rowBias, 3); c += ldc;
+        GemmVector.StoreRow(c, c40, c41, va, vb, readC, rowBias, 4); c += ldc;
+        GemmVector.StoreRow(c, c50, c51, va, vb, readC, rowBias, 5); c += ldc;
+        GemmVector.StoreRow(c, c60, c61, va, vb, readC, rowBias, 6); c += ldc;
+        GemmVector.StoreRow(c, c70, c71, va, vb, readC, rowBias, 7);
     }
 }
 
@@ -253,7 +299,7 @@ internal readonly struct GemmKernel256<T> : IGemmKernel<T> where T : unmanaged, 
     public static int NR => 2 * Vector256<T>.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void Run(int kc, T* a, T* b, nint rsb, T* c, nint ldc, T alpha, T beta, byte* prefetch = null)
+    public static unsafe void Run(int kc, T* a, T* b, nint rsb, T* c, nint ldc, T alpha, T beta, byte* prefetch = null, T* rowBias = null)
     {
         int w = Vector256<T>.Count;
         Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -276,12 +322,12 @@ internal readonly struct GemmKernel256<T> : IGemmKernel<T> where T : unmanaged, 
         var vb = Vector256.Create(beta);
         bool readC = beta != T.Zero;
         T* r = c;
-        GemmVector.Store(r, c00, va, vb, readC); GemmVector.Store(r + w, c01, va, vb, readC); r += ldc;
-        GemmVector.Store(r, c10, va, vb, readC); GemmVector.Store(r + w, c11, va, vb, readC); r += ldc;
-        GemmVector.Store(r, c20, va, vb, readC); GemmVector.Store(r + w, c21, va, vb, readC); r += ldc;
-        GemmVector.Store(r, c30, va, vb, readC); GemmVector.Store(r + w, c31, va, vb, readC); r += ldc;
-        GemmVector.Store(r, c40, va, vb, readC); GemmVector.Store(r + w, c41, va, vb, readC); r += ldc;
-        GemmVector.Store(r, c50, va, vb, readC); GemmVector.Store(r + w, c51, va, vb, readC);
+        GemmVector.StoreRow(r, c00, c01, va, vb, readC, rowBias, 0); r += ldc;
+        GemmVector.StoreRow(r, c10, c11, va, vb, readC, rowBias, 1); r += ldc;
+        GemmVector.StoreRow(r, c20, c21, va, vb, readC, rowBias, 2); r += ldc;
+        GemmVector.StoreRow(r, c30, c31, va, vb, readC, rowBias, 3); r += ldc;
+        GemmVector.StoreRow(r, c40, c41, va, vb, readC, rowBias, 4); r += ldc;
+        GemmVector.StoreRow(r, c50, c51, va, vb, readC, rowBias, 5);
     }
 }
 
@@ -291,7 +337,7 @@ internal readonly struct GemmKernelScalar<T> : IGemmKernel<T> where T : unmanage
     public static int MR => 4;
     public static int NR => 4;
 
-    public static unsafe void Run(int kc, T* a, T* b, nint rsb, T* c, nint ldc, T alpha, T beta, byte* prefetch = null)
+    public static unsafe void Run(int kc, T* a, T* b, nint rsb, T* c, nint ldc, T alpha, T beta, byte* prefetch = null, T* rowBias = null)
     {
         T c00 = T.Zero, c01 = T.Zero, c02 = T.Zero, c03 = T.Zero, c10 = T.Zero, c11 = T.Zero, c12 = T.Zero, c13 = T.Zero;
         T c20 = T.Zero, c21 = T.Zero, c22 = T.Zero, c23 = T.Zero, c30 = T.Zero, c31 = T.Zero, c32 = T.Zero, c33 = T.Zero;
@@ -306,20 +352,22 @@ internal readonly struct GemmKernelScalar<T> : IGemmKernel<T> where T : unmanage
             b += rsb;
         }
         bool readC = beta != T.Zero;
-        StoreRow(c, c00, c01, c02, c03, alpha, beta, readC);
-        StoreRow(c + ldc, c10, c11, c12, c13, alpha, beta, readC);
-        StoreRow(c + 2 * ldc, c20, c21, c22, c23, alpha, beta, readC);
-        StoreRow(c + 3 * ldc, c30, c31, c32, c33, alpha, beta, readC);
+        StoreRow(c, c00, c01, c02, c03, alpha, beta, readC, rowBias, 0);
+        StoreRow(c + ldc, c10, c11, c12, c13, alpha, beta, readC, rowBias, 1);
+        StoreRow(c + 2 * ldc, c20, c21, c22, c23, alpha, beta, readC, rowBias, 2);
+        StoreRow(c + 3 * ldc, c30, c31, c32, c33, alpha, beta, readC, rowBias, 3);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void StoreRow(T* c, T v0, T v1, T v2, T v3, T alpha, T beta, bool readC)
+    private static unsafe void StoreRow(T* c, T v0, T v1, T v2, T v3, T alpha, T beta, bool readC, T* rowBias, int r)
     {
         if (readC)
         {
-            c[0] = T.FusedMultiplyAdd(alpha, v0, beta * c[0]); c[1] = T.FusedMultiplyAdd(alpha, v1, beta * c[1]);
-            c[2] = T.FusedMultiplyAdd(alpha, v2, beta * c[2]); c[3] = T.FusedMultiplyAdd(alpha, v3, beta * c[3]);
+            v0 = T.FusedMultiplyAdd(alpha, v0, beta * c[0]); v1 = T.FusedMultiplyAdd(alpha, v1, beta * c[1]);
+            v2 = T.FusedMultiplyAdd(alpha, v2, beta * c[2]); v3 = T.FusedMultiplyAdd(alpha, v3, beta * c[3]);
         }
-        else { c[0] = alpha * v0; c[1] = alpha * v1; c[2] = alpha * v2; c[3] = alpha * v3; }
+        else { v0 = alpha * v0; v1 = alpha * v1; v2 = alpha * v2; v3 = alpha * v3; }
+        if (rowBias != null) { T bias = rowBias[r]; v0 += bias; v1 += bias; v2 += bias; v3 += bias; }
+        c[0] = v0; c[1] = v1; c[2] = v2; c[3] = v3;
     }
 }

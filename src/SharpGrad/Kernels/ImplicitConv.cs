@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SharpGrad.Kernels;
 
@@ -21,6 +22,22 @@ namespace SharpGrad.Kernels;
 /// </summary>
 internal static unsafe class ImplicitConv
 {
+    /// <summary>
+    /// When set, the forward's whole tiles are stored by the micro-kernel and the bias is then added to them in a pass of
+    /// its own, as before the bias went into the kernel's store (<see cref="IGemmKernel{T}.Run"/>'s row bias): the same
+    /// two roundings, so the same bits. Process-wide (the pool's threads run the tiles): bench's <c>--old-conv-bias 1</c>,
+    /// for in-binary A/B; set it before any work.
+    /// </summary>
+    internal static bool BiasAfterStore;
+
+    /// <summary>
+    /// Whether the forward asks for the next strip's output lines (every channel's run of it) before it computes a strip
+    /// (bench's <c>--conv-out-prefetch 0|1</c>; on by default): a first layer's output is written once per step and is
+    /// not in cache, and the kernel's own request for its tile comes only a few hundred cycles before the stores. A hint:
+    /// the same bits either way. Process-wide; set it before any work.
+    /// </summary>
+    internal static bool PrefetchNextOutput = true;
+
     /// <summary>
     /// <c>y[i, o] = bias[o] + Σ_r W[o, r] cols(x_i)[r, :]</c> for the <paramref name="count"/> images of
     /// <paramref name="x"/>; W is [O, C·kh·kw] row-major, bias may be null.
@@ -380,6 +397,7 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
             }
             bool inside = pix + w <= p;
             T* yq = _y + (nint)image * outC * p + pix;
+            if (ImplicitConv.PrefetchNextOutput && q + nr < q1) PrefetchOutput(q + nr, Math.Min(nr, q1 - q - nr));
             for (int pc = 0; pc < k; pc += kc)
             {
                 int kcCur = Math.Min(kc, k - pc);
@@ -387,8 +405,10 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
                 if (w < nr)
                     for (int r = 0; r < kcCur; r++) Im2Col.Fill(ref strip[r * nr], w, nr);
                 bool add = pc > 0;
-                // After the last k block the bias is added to each tile while it is still in L1 (the same sum, then
-                // the same addition, as a pass over the whole output afterwards, which would read it back from memory).
+                // After the last k block the bias is added to each tile (the same sum, then the same addition, as a
+                // pass over the whole output afterwards): a whole tile's by the kernel to its finished sums before the
+                // store (added to the stored tile, its loads waited on stores to an output not in cache), a partial
+                // tile's to its merged values.
                 T* bias = pc + kcCur >= k ? _bias : null;
                 T* aBlock = _w + _mPadded * pc;
                 for (int ir = 0; ir < outC; ir += mr)
@@ -397,8 +417,9 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
                     T* cp = yq + ir * p;
                     if (h == mr && w == nr && inside)
                     {
-                        TK.Run(kcCur, aBlock + ir * kcCur, strip, nr, cp, p, T.One, add ? T.One : T.Zero);
-                        if (bias != null) AddRowBias(cp, p, h, w, bias + ir);
+                        T* rowBias = bias == null || ImplicitConv.BiasAfterStore ? null : bias + ir;
+                        TK.Run(kcCur, aBlock + ir * kcCur, strip, nr, cp, p, T.One, add ? T.One : T.Zero, null, rowBias);
+                        if (bias != null && rowBias == null) AddRowBias(cp, p, h, w, bias + ir);
                     }
                     else
                     {
@@ -415,6 +436,24 @@ internal sealed unsafe class ForwardJob<T, TK> : ParallelWork
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Asks for the cache lines of output positions [q, q + w) of the batch (within the image of position q) in every
+    /// channel: the strip the next iteration writes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PrefetchOutput(int q, int w)
+    {
+        if (!Sse.IsSupported) return;
+        int p = _g.ColumnCols, image = q / p, pix = q - image * p;
+        nint bytes = (nint)Math.Min(w, p - pix) * sizeof(T);
+        byte* row = (byte*)(_y + ((nint)image * _outC * p + pix));
+        for (int o = 0; o < _outC; o++, row += (nint)p * sizeof(T))
+        {
+            // The lines from the one holding the run's first byte to the one holding its last.
+            for (nint at = 0; at < bytes + ((nint)row & 63); at += 64) Sse.Prefetch0(row + at);
         }
     }
 
