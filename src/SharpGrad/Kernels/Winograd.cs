@@ -361,107 +361,32 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
     /// and lanes l &lt; <paramref name="width"/> (a multiple of 8): one row of a transform (its nonzero terms (i_t, c_t)),
     /// applied to vectors across tiles; the destination's vectors within a block lie <paramref name="dstVector"/> floats
     /// apart (8: contiguous). Eight (or four) vectors are accumulated at once so that the multiply-adds of
-    /// a row are independent chains, not one chain waiting on each addition. With 512-bit vectors and a width that is a
-    /// multiple of 16, <see cref="Combine512"/> does it (same bits).
+    /// a row are independent chains, not one chain waiting on each addition. Where 512-bit vectors are available and the
+    /// width is a multiple of 16, in 512-bit vectors (<see cref="CombineVectors{TV}"/>; the same bits).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Combine(WinogradTransform.Term[] terms, float* src, nint srcRow, nint srcBlock, int blocks, int width, float* dst, nint dstBlock, nint dstVector = 8)
     {
         if (Vector512.IsHardwareAccelerated && !Winograd.NarrowTransforms && (width & 15) == 0)
         {
-            Combine512(terms, src, srcRow, srcBlock, blocks, width, dst, dstBlock, dstVector);
+            if (dstVector == 8) CombineVectors<Vec512<float>>(terms, src, srcRow, srcBlock, blocks, width, dst, dstBlock, 16);
+            else Combine512Split(terms, src, srcRow, srcBlock, blocks, width, dst, dstBlock, dstVector);
             return;
         }
-        int perBlock = width / 8, vectors = blocks * perBlock;
-        ulong reciprocal = Reciprocal(perBlock);
-        int v = 0;
-        if (srcBlock == width)
-        {
-            // A contiguous source row: the eight loads are at fixed steps from one pointer.
-            for (; v + 8 <= vectors; v += 8)
-            {
-                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-                foreach (var term in terms)
-                {
-                    var c = Vector256.Create(term.Coefficient);
-                    float* p = src + term.Index * srcRow + v * 8;
-                    a0 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p), a0);
-                    a1 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p + 8), a1);
-                    a2 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p + 16), a2);
-                    a3 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p + 24), a3);
-                    a4 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p + 32), a4);
-                    a5 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p + 40), a5);
-                    a6 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p + 48), a6);
-                    a7 = Vector256.FusedMultiplyAdd(c, Vector256.Load(p + 56), a7);
-                }
-                Vector256.Store(a0, dst + Offset(v, perBlock, reciprocal, dstBlock, dstVector)); Vector256.Store(a1, dst + Offset(v + 1, perBlock, reciprocal, dstBlock, dstVector));
-                Vector256.Store(a2, dst + Offset(v + 2, perBlock, reciprocal, dstBlock, dstVector)); Vector256.Store(a3, dst + Offset(v + 3, perBlock, reciprocal, dstBlock, dstVector));
-                Vector256.Store(a4, dst + Offset(v + 4, perBlock, reciprocal, dstBlock, dstVector)); Vector256.Store(a5, dst + Offset(v + 5, perBlock, reciprocal, dstBlock, dstVector));
-                Vector256.Store(a6, dst + Offset(v + 6, perBlock, reciprocal, dstBlock, dstVector)); Vector256.Store(a7, dst + Offset(v + 7, perBlock, reciprocal, dstBlock, dstVector));
-            }
-        }
-        for (; v + 8 <= vectors; v += 8)
-        {
-            nint s0 = Offset(v, perBlock, reciprocal, srcBlock), s1 = Offset(v + 1, perBlock, reciprocal, srcBlock), s2 = Offset(v + 2, perBlock, reciprocal, srcBlock), s3 = Offset(v + 3, perBlock, reciprocal, srcBlock);
-            nint s4 = Offset(v + 4, perBlock, reciprocal, srcBlock), s5 = Offset(v + 5, perBlock, reciprocal, srcBlock), s6 = Offset(v + 6, perBlock, reciprocal, srcBlock), s7 = Offset(v + 7, perBlock, reciprocal, srcBlock);
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-            foreach (var term in terms)
-            {
-                var c = Vector256.Create(term.Coefficient);
-                float* row = src + term.Index * srcRow;
-                a0 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s0), a0);
-                a1 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s1), a1);
-                a2 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s2), a2);
-                a3 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s3), a3);
-                a4 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s4), a4);
-                a5 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s5), a5);
-                a6 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s6), a6);
-                a7 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s7), a7);
-            }
-            Vector256.Store(a0, dst + Offset(v, perBlock, reciprocal, dstBlock, dstVector)); Vector256.Store(a1, dst + Offset(v + 1, perBlock, reciprocal, dstBlock, dstVector));
-            Vector256.Store(a2, dst + Offset(v + 2, perBlock, reciprocal, dstBlock, dstVector)); Vector256.Store(a3, dst + Offset(v + 3, perBlock, reciprocal, dstBlock, dstVector));
-            Vector256.Store(a4, dst + Offset(v + 4, perBlock, reciprocal, dstBlock, dstVector)); Vector256.Store(a5, dst + Offset(v + 5, perBlock, reciprocal, dstBlock, dstVector));
-            Vector256.Store(a6, dst + Offset(v + 6, perBlock, reciprocal, dstBlock, dstVector)); Vector256.Store(a7, dst + Offset(v + 7, perBlock, reciprocal, dstBlock, dstVector));
-        }
-        for (; v + 4 <= vectors; v += 4)
-        {
-            nint s0 = Offset(v, perBlock, reciprocal, srcBlock), s1 = Offset(v + 1, perBlock, reciprocal, srcBlock), s2 = Offset(v + 2, perBlock, reciprocal, srcBlock), s3 = Offset(v + 3, perBlock, reciprocal, srcBlock);
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            foreach (var term in terms)
-            {
-                var c = Vector256.Create(term.Coefficient);
-                float* row = src + term.Index * srcRow;
-                a0 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s0), a0);
-                a1 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s1), a1);
-                a2 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s2), a2);
-                a3 = Vector256.FusedMultiplyAdd(c, Vector256.Load(row + s3), a3);
-            }
-            Vector256.Store(a0, dst + Offset(v, perBlock, reciprocal, dstBlock, dstVector)); Vector256.Store(a1, dst + Offset(v + 1, perBlock, reciprocal, dstBlock, dstVector));
-            Vector256.Store(a2, dst + Offset(v + 2, perBlock, reciprocal, dstBlock, dstVector)); Vector256.Store(a3, dst + Offset(v + 3, perBlock, reciprocal, dstBlock, dstVector));
-        }
-        for (; v < vectors; v++)
-        {
-            nint s0 = Offset(v, perBlock, reciprocal, srcBlock);
-            Vector256<float> a0 = default;
-            foreach (var term in terms) a0 = Vector256.FusedMultiplyAdd(Vector256.Create(term.Coefficient), Vector256.Load(src + term.Index * srcRow + s0), a0);
-            Vector256.Store(a0, dst + Offset(v, perBlock, reciprocal, dstBlock, dstVector));
-        }
+        CombineVectors<Vec256<float>>(terms, src, srcRow, srcBlock, blocks, width, dst, dstBlock, dstVector);
     }
 
     /// <summary>
-    /// <see cref="Combine"/> in 512-bit vectors, for a width that is a multiple of 16: each lane gets the same
-    /// multiply-adds in the same order (the same bits), in half the instructions, which matter where two 512-bit FMAs
-    /// issue per cycle and the transforms' vector work competes with the products'. Where the destination's 8-float
-    /// vectors are not contiguous (<paramref name="dstVector"/> ≠ 8), each result is stored as its two halves.
+    /// <see cref="Combine"/> in vectors of <typeparamref name="TV"/> (256 bits, or 512 where the width is a multiple of
+    /// 16 and the destination's vectors are contiguous): the source's vectors lie <c>TV.Count</c> floats apart within a
+    /// block, the destination's <paramref name="dstVector"/>. Every lane gets the same multiply-adds in the same order
+    /// whatever the width, so the 512-bit form gives the 256-bit form's bits in half the instructions (which matter where
+    /// two 512-bit FMAs issue per cycle and the transforms compete with the products).
     /// </summary>
-    private static void Combine512(WinogradTransform.Term[] terms, float* src, nint srcRow, nint srcBlock, int blocks, int width, float* dst, nint dstBlock, nint dstVector)
+    private static void CombineVectors<TV>(WinogradTransform.Term[] terms, float* src, nint srcRow, nint srcBlock, int blocks, int width, float* dst, nint dstBlock, nint dstVector)
+        where TV : struct, IVec<TV, float>
     {
-        if (dstVector != 8)
-        {
-            Combine512Split(terms, src, srcRow, srcBlock, blocks, width, dst, dstBlock, dstVector);
-            return;
-        }
-        int perBlock = width / 16, vectors = blocks * perBlock;
+        int lanes = TV.Count, perBlock = width / lanes, vectors = blocks * perBlock;
         ulong reciprocal = Reciprocal(perBlock);
         int v = 0;
         if (srcBlock == width)
@@ -469,76 +394,81 @@ internal sealed unsafe class WinogradJob<TK> : ParallelWork where TK : struct, I
             // A contiguous source row: the eight loads are at fixed steps from one pointer.
             for (; v + 8 <= vectors; v += 8)
             {
-                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                TV a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
                 foreach (var term in terms)
                 {
-                    var c = Vector512.Create(term.Coefficient);
-                    float* p = src + term.Index * srcRow + v * 16;
-                    a0 = Vector512.FusedMultiplyAdd(c, Vector512.Load(p), a0);
-                    a1 = Vector512.FusedMultiplyAdd(c, Vector512.Load(p + 16), a1);
-                    a2 = Vector512.FusedMultiplyAdd(c, Vector512.Load(p + 32), a2);
-                    a3 = Vector512.FusedMultiplyAdd(c, Vector512.Load(p + 48), a3);
-                    a4 = Vector512.FusedMultiplyAdd(c, Vector512.Load(p + 64), a4);
-                    a5 = Vector512.FusedMultiplyAdd(c, Vector512.Load(p + 80), a5);
-                    a6 = Vector512.FusedMultiplyAdd(c, Vector512.Load(p + 96), a6);
-                    a7 = Vector512.FusedMultiplyAdd(c, Vector512.Load(p + 112), a7);
+                    var c = TV.Create(term.Coefficient);
+                    ref float p = ref *(src + term.Index * srcRow + v * lanes);
+                    a0 = TV.FusedMultiplyAdd(c, TV.Load(ref p, 0), a0);
+                    a1 = TV.FusedMultiplyAdd(c, TV.Load(ref p, (nuint)lanes), a1);
+                    a2 = TV.FusedMultiplyAdd(c, TV.Load(ref p, (nuint)(2 * lanes)), a2);
+                    a3 = TV.FusedMultiplyAdd(c, TV.Load(ref p, (nuint)(3 * lanes)), a3);
+                    a4 = TV.FusedMultiplyAdd(c, TV.Load(ref p, (nuint)(4 * lanes)), a4);
+                    a5 = TV.FusedMultiplyAdd(c, TV.Load(ref p, (nuint)(5 * lanes)), a5);
+                    a6 = TV.FusedMultiplyAdd(c, TV.Load(ref p, (nuint)(6 * lanes)), a6);
+                    a7 = TV.FusedMultiplyAdd(c, TV.Load(ref p, (nuint)(7 * lanes)), a7);
                 }
-                Vector512.Store(a0, dst + Offset(v, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a1, dst + Offset(v + 1, perBlock, reciprocal, dstBlock, 16));
-                Vector512.Store(a2, dst + Offset(v + 2, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a3, dst + Offset(v + 3, perBlock, reciprocal, dstBlock, 16));
-                Vector512.Store(a4, dst + Offset(v + 4, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a5, dst + Offset(v + 5, perBlock, reciprocal, dstBlock, 16));
-                Vector512.Store(a6, dst + Offset(v + 6, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a7, dst + Offset(v + 7, perBlock, reciprocal, dstBlock, 16));
+                StoreAt(a0, dst, v, perBlock, reciprocal, dstBlock, dstVector); StoreAt(a1, dst, v + 1, perBlock, reciprocal, dstBlock, dstVector);
+                StoreAt(a2, dst, v + 2, perBlock, reciprocal, dstBlock, dstVector); StoreAt(a3, dst, v + 3, perBlock, reciprocal, dstBlock, dstVector);
+                StoreAt(a4, dst, v + 4, perBlock, reciprocal, dstBlock, dstVector); StoreAt(a5, dst, v + 5, perBlock, reciprocal, dstBlock, dstVector);
+                StoreAt(a6, dst, v + 6, perBlock, reciprocal, dstBlock, dstVector); StoreAt(a7, dst, v + 7, perBlock, reciprocal, dstBlock, dstVector);
             }
         }
         for (; v + 8 <= vectors; v += 8)
         {
-            nint s0 = Offset(v, perBlock, reciprocal, srcBlock, 16), s1 = Offset(v + 1, perBlock, reciprocal, srcBlock, 16), s2 = Offset(v + 2, perBlock, reciprocal, srcBlock, 16), s3 = Offset(v + 3, perBlock, reciprocal, srcBlock, 16);
-            nint s4 = Offset(v + 4, perBlock, reciprocal, srcBlock, 16), s5 = Offset(v + 5, perBlock, reciprocal, srcBlock, 16), s6 = Offset(v + 6, perBlock, reciprocal, srcBlock, 16), s7 = Offset(v + 7, perBlock, reciprocal, srcBlock, 16);
-            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            nint s0 = Offset(v, perBlock, reciprocal, srcBlock, lanes), s1 = Offset(v + 1, perBlock, reciprocal, srcBlock, lanes), s2 = Offset(v + 2, perBlock, reciprocal, srcBlock, lanes), s3 = Offset(v + 3, perBlock, reciprocal, srcBlock, lanes);
+            nint s4 = Offset(v + 4, perBlock, reciprocal, srcBlock, lanes), s5 = Offset(v + 5, perBlock, reciprocal, srcBlock, lanes), s6 = Offset(v + 6, perBlock, reciprocal, srcBlock, lanes), s7 = Offset(v + 7, perBlock, reciprocal, srcBlock, lanes);
+            TV a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
             foreach (var term in terms)
             {
-                var c = Vector512.Create(term.Coefficient);
-                float* row = src + term.Index * srcRow;
-                a0 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s0), a0);
-                a1 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s1), a1);
-                a2 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s2), a2);
-                a3 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s3), a3);
-                a4 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s4), a4);
-                a5 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s5), a5);
-                a6 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s6), a6);
-                a7 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s7), a7);
+                var c = TV.Create(term.Coefficient);
+                ref float row = ref *(src + term.Index * srcRow);
+                a0 = TV.FusedMultiplyAdd(c, TV.Load(ref row, (nuint)s0), a0);
+                a1 = TV.FusedMultiplyAdd(c, TV.Load(ref row, (nuint)s1), a1);
+                a2 = TV.FusedMultiplyAdd(c, TV.Load(ref row, (nuint)s2), a2);
+                a3 = TV.FusedMultiplyAdd(c, TV.Load(ref row, (nuint)s3), a3);
+                a4 = TV.FusedMultiplyAdd(c, TV.Load(ref row, (nuint)s4), a4);
+                a5 = TV.FusedMultiplyAdd(c, TV.Load(ref row, (nuint)s5), a5);
+                a6 = TV.FusedMultiplyAdd(c, TV.Load(ref row, (nuint)s6), a6);
+                a7 = TV.FusedMultiplyAdd(c, TV.Load(ref row, (nuint)s7), a7);
             }
-            Vector512.Store(a0, dst + Offset(v, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a1, dst + Offset(v + 1, perBlock, reciprocal, dstBlock, 16));
-            Vector512.Store(a2, dst + Offset(v + 2, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a3, dst + Offset(v + 3, perBlock, reciprocal, dstBlock, 16));
-            Vector512.Store(a4, dst + Offset(v + 4, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a5, dst + Offset(v + 5, perBlock, reciprocal, dstBlock, 16));
-            Vector512.Store(a6, dst + Offset(v + 6, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a7, dst + Offset(v + 7, perBlock, reciprocal, dstBlock, 16));
+            StoreAt(a0, dst, v, perBlock, reciprocal, dstBlock, dstVector); StoreAt(a1, dst, v + 1, perBlock, reciprocal, dstBlock, dstVector);
+            StoreAt(a2, dst, v + 2, perBlock, reciprocal, dstBlock, dstVector); StoreAt(a3, dst, v + 3, perBlock, reciprocal, dstBlock, dstVector);
+            StoreAt(a4, dst, v + 4, perBlock, reciprocal, dstBlock, dstVector); StoreAt(a5, dst, v + 5, perBlock, reciprocal, dstBlock, dstVector);
+            StoreAt(a6, dst, v + 6, perBlock, reciprocal, dstBlock, dstVector); StoreAt(a7, dst, v + 7, perBlock, reciprocal, dstBlock, dstVector);
         }
         for (; v + 4 <= vectors; v += 4)
         {
-            nint s0 = Offset(v, perBlock, reciprocal, srcBlock, 16), s1 = Offset(v + 1, perBlock, reciprocal, srcBlock, 16), s2 = Offset(v + 2, perBlock, reciprocal, srcBlock, 16), s3 = Offset(v + 3, perBlock, reciprocal, srcBlock, 16);
-            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            nint s0 = Offset(v, perBlock, reciprocal, srcBlock, lanes), s1 = Offset(v + 1, perBlock, reciprocal, srcBlock, lanes), s2 = Offset(v + 2, perBlock, reciprocal, srcBlock, lanes), s3 = Offset(v + 3, perBlock, reciprocal, srcBlock, lanes);
+            TV a0 = default, a1 = default, a2 = default, a3 = default;
             foreach (var term in terms)
             {
-                var c = Vector512.Create(term.Coefficient);
-                float* row = src + term.Index * srcRow;
-                a0 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s0), a0);
-                a1 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s1), a1);
-                a2 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s2), a2);
-                a3 = Vector512.FusedMultiplyAdd(c, Vector512.Load(row + s3), a3);
+                var c = TV.Create(term.Coefficient);
+                ref float row = ref *(src + term.Index * srcRow);
+                a0 = TV.FusedMultiplyAdd(c, TV.Load(ref row, (nuint)s0), a0);
+                a1 = TV.FusedMultiplyAdd(c, TV.Load(ref row, (nuint)s1), a1);
+                a2 = TV.FusedMultiplyAdd(c, TV.Load(ref row, (nuint)s2), a2);
+                a3 = TV.FusedMultiplyAdd(c, TV.Load(ref row, (nuint)s3), a3);
             }
-            Vector512.Store(a0, dst + Offset(v, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a1, dst + Offset(v + 1, perBlock, reciprocal, dstBlock, 16));
-            Vector512.Store(a2, dst + Offset(v + 2, perBlock, reciprocal, dstBlock, 16)); Vector512.Store(a3, dst + Offset(v + 3, perBlock, reciprocal, dstBlock, 16));
+            StoreAt(a0, dst, v, perBlock, reciprocal, dstBlock, dstVector); StoreAt(a1, dst, v + 1, perBlock, reciprocal, dstBlock, dstVector);
+            StoreAt(a2, dst, v + 2, perBlock, reciprocal, dstBlock, dstVector); StoreAt(a3, dst, v + 3, perBlock, reciprocal, dstBlock, dstVector);
         }
         for (; v < vectors; v++)
         {
-            nint s0 = Offset(v, perBlock, reciprocal, srcBlock, 16);
-            Vector512<float> a0 = default;
-            foreach (var term in terms) a0 = Vector512.FusedMultiplyAdd(Vector512.Create(term.Coefficient), Vector512.Load(src + term.Index * srcRow + s0), a0);
-            Vector512.Store(a0, dst + Offset(v, perBlock, reciprocal, dstBlock, 16));
+            nint s0 = Offset(v, perBlock, reciprocal, srcBlock, lanes);
+            TV a0 = default;
+            foreach (var term in terms) a0 = TV.FusedMultiplyAdd(TV.Create(term.Coefficient), TV.Load(ref *(src + term.Index * srcRow), (nuint)s0), a0);
+            StoreAt(a0, dst, v, perBlock, reciprocal, dstBlock, dstVector);
         }
     }
 
+    /// <summary>Stores <paramref name="a"/> as the destination's vector <paramref name="v"/> (see <see cref="Offset"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreAt<TV>(TV a, float* dst, int v, int perBlock, ulong reciprocal, nint dstBlock, nint dstVector) where TV : struct, IVec<TV, float> =>
+        a.Store(ref *(dst + Offset(v, perBlock, reciprocal, dstBlock, dstVector)), 0);
+
     /// <summary>
-    /// <see cref="Combine512"/> for destinations whose 8-float vectors lie <paramref name="dstVector"/> floats apart (the
+    /// <see cref="Combine"/> in 512-bit vectors for destinations whose 8-float vectors lie <paramref name="dstVector"/> floats apart (the
     /// packed A layout's MR-row strips): four results at a time, each stored as two 256-bit halves.
     /// </summary>
     private static void Combine512Split(WinogradTransform.Term[] terms, float* src, nint srcRow, nint srcBlock, int blocks, int width, float* dst, nint dstBlock, nint dstVector)
