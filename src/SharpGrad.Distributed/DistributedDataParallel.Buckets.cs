@@ -227,6 +227,12 @@ public sealed unsafe partial class DistributedDataParallel
             _sharedFloat is { } f ? (f.MeanAddress(offset), f.GatheredAddress(offset)) :
             _sharedDouble is { } d ? (d.MeanAddress(offset), d.GatheredAddress(offset)) : (0, 0);
 
+        /// <summary>Through shared memory with two processes: the address of the parameter at <paramref name="offset"/>'s element 0 in the other process's slot (0 otherwise).</summary>
+        public nint OtherSlotAddress(int offset) =>
+            _group.WorldSize != 2 ? 0 :
+            _sharedFloat is { } f ? f.SlotAddress(1 - _group.Rank, offset) :
+            _sharedDouble is { } d ? d.SlotAddress(1 - _group.Rank, offset) : 0;
+
         /// <summary>The values [Start, End) of the bucket this process reduces (all of them without shared memory).</summary>
         public (int Start, int End) OwnChunk => _sharedFloat?.OwnChunk ?? _sharedDouble?.OwnChunk ?? (0, _count);
 
@@ -353,15 +359,25 @@ public sealed unsafe partial class DistributedDataParallel
         /// <param name="stepReadsWindow">Per parameter (null: none), with <paramref name="deferOthersMeans"/>: the replayed sharded step reads this process's chunk of the mean in the window, so none of it is copied now (all of it is deferred).</param>
         /// <param name="awaitOthers">Through shared memory (default true): wait for the other processes' chunks of the means; false only with
         /// <paramref name="deferOthersMeans"/> when a gather right after the pass waits for them (LeanSync).</param>
-        public void Complete(ref long waitTicks, bool deferOthersMeans, bool[]? stepReadsWindow = null, bool awaitOthers = true)
+        /// <param name="stepSums">Per parameter (null: none), with <paramref name="stepReadsWindow"/> and not <paramref name="awaitOthers"/>: the
+        /// index, in <paramref name="sums"/>, of the optimizer parameter whose replayed sharded step forms this process's chunk of the mean itself
+        /// (-1: summed here); its operands are left where they are, and <paramref name="sums"/> told where this process's are.</param>
+        /// <param name="sums">The step's operands (<see cref="ShardedStepInstruction.Sums"/>), with <paramref name="stepSums"/>.</param>
+        public void Complete(ref long waitTicks, bool deferOthersMeans, bool[]? stepReadsWindow = null, bool awaitOthers = true,
+            (bool[] Later, int[] Index)? stepSums = null, WindowSums? sums = null)
         {
             bool divide = false;
             if (_inFlight)
             {
                 if (Shared)
                 {
-                    _sharedFloat?.Reduce(ref waitTicks, Offsets, _sources, awaitOthers || !deferOthersMeans);
-                    _sharedDouble?.Reduce(ref waitTicks, Offsets, _sources, awaitOthers || !deferOthersMeans);
+                    bool wait = awaitOthers || !deferOthersMeans;
+                    var later = wait ? null : stepSums?.Later;
+                    _sharedFloat?.Reduce(ref waitTicks, Offsets, _sources, wait, later);
+                    _sharedDouble?.Reduce(ref waitTicks, Offsets, _sources, wait, later);
+                    if (later is not null)
+                        for (int i = 0; i < later.Length; i++)
+                            if (later[i]) sums!.MineArrays[stepSums!.Value.Index[i]] = _sources[i];
                 }
                 else
                 {

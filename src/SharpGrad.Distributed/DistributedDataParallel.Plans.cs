@@ -69,6 +69,8 @@ public sealed unsafe partial class DistributedDataParallel
     {
         private bool _deferOthersMeans, _awaitOthers = true;
         private bool[][]? _stepReadsWindow;
+        private (bool[] Later, int[] Index)[]? _stepSums;
+        private WindowSums? _sums;
 
         public DistributedDataParallel Owner => owner;
 
@@ -76,11 +78,11 @@ public sealed unsafe partial class DistributedDataParallel
         {
             owner.WireGradientProductsToSlots(plan, result);
             _deferOthersMeans = owner.MeansReadOnlyByShardedStep(this, plan, result);
-            if (_deferOthersMeans) _stepReadsWindow = owner.WireShardedStepToWindow(this, plan);
+            if (_deferOthersMeans) _stepReadsWindow = owner.WireShardedStepToWindow(this, plan, out _stepSums, out _sums);
             _awaitOthers = _stepReadsWindow is null || !owner.LeanSync;
         }
 
-        public override void Run() => owner.FinishPassCore(buffers, _deferOthersMeans, _stepReadsWindow, _awaitOthers);
+        public override void Run() => owner.FinishPassCore(buffers, _deferOthersMeans, _stepReadsWindow, _awaitOthers, _stepSums, _sums);
     }
 
     /// <summary>
@@ -92,10 +94,14 @@ public sealed unsafe partial class DistributedDataParallel
     /// the step runs after the reduction has seen every process's inputs of the pass (no process reads the gather area
     /// from the step before any more) and before this process publishes again (its result area stays as it is); the own
     /// chunk of such a gradient is then deferred too. Returns, per bucket and parameter, whether the step reads the
-    /// window for it (null: the plan is not of that shape and nothing changes).
+    /// window for it (null: the plan is not of that shape and nothing changes). With <see cref="SumInStep"/> (two
+    /// processes, <see cref="LeanSync"/>) the step also forms those means itself (<paramref name="sums"/>, set on the
+    /// step; <paramref name="stepSums"/>: per bucket, which parameters' sums the end of the pass leaves to it and their
+    /// index in the step), so the end of the pass sums only the others.
     /// </summary>
-    private bool[][]? WireShardedStepToWindow(FinishPassInstruction self, Instruction[] plan)
+    private bool[][]? WireShardedStepToWindow(FinishPassInstruction self, Instruction[] plan, out (bool[] Later, int[] Index)[]? stepSums, out WindowSums? sums)
     {
+        (stepSums, sums) = (null, null);
         if (_shard is null) return null;
         int finish = -1, stepAt = -1, gatherAt = -1;
         for (int k = 0; k < plan.Length; k++)
@@ -123,6 +129,10 @@ public sealed unsafe partial class DistributedDataParallel
         var means = new nint[parameters.Count];
         var updated = new nint[parameters.Count];
         var reads = _buckets.Select(b => new bool[b.Parameters.Length]).ToArray();
+        bool fuse = SumInStep && LeanSync && Group.WorldSize == 2;
+        var mine = new nint[parameters.Count];
+        var other = new nint[parameters.Count];
+        var later = _buckets.Select(b => (Later: new bool[b.Parameters.Length], Index: Enumerable.Repeat(-1, b.Parameters.Length).ToArray())).ToArray();
         for (int i = 0; i < parameters.Count; i++)
         {
             if (!_slots.TryGetValue(parameters[i], out var slot) || step.Gradients[i] is not { } g) continue;
@@ -130,9 +140,18 @@ public sealed unsafe partial class DistributedDataParallel
             if (!ReferenceEquals(slot.Bucket.Gradients[j].Storage, g) || step.Ranges[i] != _shard.Range(i)) continue;
             (means[i], updated[i]) = slot.Bucket.WindowAddresses(slot.Offset);
             reads[k][j] = true;
+            if (!fuse || (other[i] = slot.Bucket.OtherSlotAddress(slot.Offset)) == 0) continue;
+            mine[i] = slot.Bucket.SlotAddress(slot.Offset);
+            (later[k].Later[j], later[k].Index[j]) = (true, i);
         }
         step.Window = (means, updated);
         step.Stores = WindowStores switch { WindowStores.Ordinary => null, WindowStores.Streaming => StoreChooser.Always, _ => _stores };
+        if (fuse)
+        {
+            step.Sums = sums = new WindowSums(mine, other, Group.Rank == 0);
+            stepSums = later;
+            StepSumPlans++;
+        }
         gather.OwnWritten = reads;
         gather.AfterReduce = LeanSync;
         WindowedStepPlans++;

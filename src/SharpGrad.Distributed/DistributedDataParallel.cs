@@ -128,6 +128,16 @@ public sealed unsafe partial class DistributedDataParallel : Module, IDisposable
     /// </summary>
     public bool LeanSync { get; set; } = true;
 
+    /// <summary>
+    /// Through shared memory with two processes and <see cref="LeanSync"/>, in a compiled sharded step wired to the window
+    /// (default true): the step forms this process's chunk of each mean itself, (rank 0's + rank 1's) · ½ read from both
+    /// processes' slots as it updates (in registers for SGD and Adam), and writes it where the end of the pass wrote it
+    /// before, instead of the end of the pass writing the means and the step reading them back. The values are the same
+    /// either way, the gradients read after the step included. Read when a compiled step's plan is made: set it before
+    /// the first step.
+    /// </summary>
+    public bool SumInStep { get; set; } = true;
+
     /// <summary>How many buckets had started their all-reduce before the backward pass ended, in the last pass (a measure of overlap).</summary>
     public int BucketsStartedDuringBackward { get; private set; }
 
@@ -205,13 +215,14 @@ public sealed unsafe partial class DistributedDataParallel : Module, IDisposable
         FinishPassCore(buffers);
     }
 
-    private void FinishPassCore(Tensor[] buffers, bool deferOthersMeans = false, bool[][]? stepReadsWindow = null, bool awaitOthers = true)
+    private void FinishPassCore(Tensor[] buffers, bool deferOthersMeans = false, bool[][]? stepReadsWindow = null, bool awaitOthers = true,
+        (bool[] Later, int[] Index)[]? stepSums = null, WindowSums? sums = null)
     {
         long t0 = Stopwatch.GetTimestamp();
         _passActive = false;
         foreach (var bucket in _buckets) bucket.FillMissing();
         StartReadyBuckets();
-        for (int k = 0; k < _buckets.Length; k++) _buckets[k].Complete(ref _waitTicks, deferOthersMeans, stepReadsWindow?[k], awaitOthers);
+        for (int k = 0; k < _buckets.Length; k++) _buckets[k].Complete(ref _waitTicks, deferOthersMeans, stepReadsWindow?[k], awaitOthers, stepSums?[k], sums);
         foreach (var b in buffers) Group.Broadcast(b, 0);
         _passes++;
         _finishTicks += Stopwatch.GetTimestamp() - t0;
@@ -245,6 +256,9 @@ public sealed unsafe partial class DistributedDataParallel : Module, IDisposable
 
     /// <summary>How many compiled plans have their sharded step reading the means in the window and writing its updated parameters there (<see cref="WireShardedStepToWindow"/>).</summary>
     internal int WindowedStepPlans { get; private set; }
+
+    /// <summary>How many compiled plans have their sharded step forming the means itself (<see cref="SumInStep"/>).</summary>
+    internal int StepSumPlans { get; private set; }
 
     /// <summary>How many gradients of compiled plans are written by their product straight into their bucket's slot (<see cref="WireGradientProductsToSlots"/>).</summary>
     internal int GradientProductsInSlots { get; private set; }

@@ -76,6 +76,7 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
     /// <summary>Tells the other processes that this pass's values are in <see cref="Input"/>.</summary>
     public void Publish()
     {
+        PublishResults();
         Kernels.StreamingCopy.Fence(); // values written with non-temporal stores are visible before the counter
         Interlocked.Exchange(ref *Inputs(_group.Rank), ++_pass);
     }
@@ -88,14 +89,18 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
     /// last up to the count), or is null where they are in the slot. Without <paramref name="awaitResults"/> it returns
     /// once this process's chunk is written, without waiting for the others' (<see cref="AwaitResults"/>): for a caller
     /// that reads only its own chunk and then gathers right after this pass (<see cref="BeginGather"/> with
-    /// <c>afterReduce</c>), whose wait covers the others' sums too.
+    /// <c>afterReduce</c>), whose wait covers the others' sums too. With <paramref name="later"/> (per value range of
+    /// <paramref name="offsets"/>; only without <paramref name="awaitResults"/>), the ranges marked true are not summed:
+    /// the caller writes their means itself (two processes: (rank 0's + rank 1's) · ½ where <see cref="MeanAddress"/>
+    /// says) and then calls <see cref="PublishResults"/>, before this process's next operation through the window.
     /// </summary>
-    public void Reduce(ref long waitTicks, int[]? offsets = null, Array?[]? own = null, bool awaitResults = true)
+    public void Reduce(ref long waitTicks, int[]? offsets = null, Array?[]? own = null, bool awaitResults = true, bool[]? later = null)
     {
         long t0 = Stopwatch.GetTimestamp();
         _group.WaitUntil(_inputsReady, "the gradient all-reduce (shared memory)");
         long t1 = Stopwatch.GetTimestamp();
         int rank = _group.Rank, start = _chunkStart[rank], end = _chunkStart[rank + 1];
+        bool deferred = false;
         if (offsets is null || own is null) Sum(start, end, default, useMine: false);
         else
             for (int i = 0; i < offsets.Length; i++)
@@ -103,13 +108,41 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
                 int from = offsets[i], to = i + 1 < offsets.Length ? offsets[i + 1] : _count;
                 int a = Math.Max(start, from), b = Math.Min(end, to);
                 if (a >= b) continue;
-                if (own[i] is T[] values) Sum(a, b, values.AsSpan(a - from, b - a), useMine: true);
+                if (later?[i] == true) deferred = true;
+                else if (own[i] is T[] values) Sum(a, b, values.AsSpan(a - from, b - a), useMine: true);
                 else Sum(a, b, default, useMine: false);
             }
-        Interlocked.Exchange(ref *Results(rank), _pass);
         waitTicks += t1 - t0;
+        if (deferred)
+        {
+            if (awaitResults) throw new InvalidOperationException("SharedMemoryAllReduce: sums left to the caller cannot be awaited here.");
+            _resultsPending = true;
+            return;
+        }
+        Interlocked.Exchange(ref *Results(rank), _pass);
         if (awaitResults) AwaitResults(ref waitTicks);
     }
+
+    private bool _resultsPending;
+
+    /// <summary>
+    /// After a <see cref="Reduce"/> that left sums to its caller, once the caller has written them: tells the other
+    /// processes that this process's chunk of the mean is complete (<see cref="Publish"/> and <see cref="BeginGather"/> do it
+    /// first if it is still due). Does nothing otherwise.
+    /// </summary>
+    public void PublishResults()
+    {
+        if (!_resultsPending) return;
+        _resultsPending = false;
+        Interlocked.Exchange(ref *Results(_group.Rank), _pass); // a full fence: the means written before are visible first
+    }
+
+    /// <summary>
+    /// The address of value <paramref name="index"/> of process <paramref name="rank"/>'s slot: from the end of
+    /// <see cref="Reduce"/> of a pass until this process publishes again, it holds that process's value of the pass (no
+    /// process writes its slot before every process has written its chunk of the mean, see <see cref="PublishResults"/>).
+    /// </summary>
+    public nint SlotAddress(int rank, int index) => (nint)(Slot(rank) + index);
 
     /// <summary>
     /// Waits until every process has written its chunk of the mean of the pass (or of the gather) last published: what

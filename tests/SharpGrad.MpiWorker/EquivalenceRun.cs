@@ -51,18 +51,19 @@ public static class EquivalenceRun
     /// is compiled (<see cref="Jit.Compile"/>: warm-up, capture, then replays) with a callback that gets, after the run,
     /// the number of replayed steps and the bytes this thread allocated inside them (from the eleventh on); with
     /// <c>GradientSum</c>, every parameter's <see cref="Tensor.Grad"/> is read after every seventh step, while training
-    /// goes on, and the callback gets the sum of all the values read; <c>AfterRun</c> sees the DDP wrapper after the last step.
+    /// goes on, and the callback gets the sum of all the values read; <c>AfterRun</c> sees the DDP wrapper after the last step;
+    /// <c>Stores</c> and <c>SumInStep</c> are DDP's <see cref="DistributedDataParallel.WindowStores"/> and <see cref="DistributedDataParallel.SumInStep"/>.
     /// </summary>
     public sealed record Settings(GradientReduction Reduction = GradientReduction.Auto, bool Shard = false, bool Adam = false, Action<DistributedDataParallel>? Report = null,
         bool Compile = false, Action<long, long>? Replays = null, Action<double>? GradientSum = null, Action<DistributedDataParallel>? AfterRun = null,
-        WindowStores Stores = WindowStores.Adaptive);
+        WindowStores Stores = WindowStores.Adaptive, bool SumInStep = true);
 
     /// <summary><see cref="Train(ProcessGroup, string, DType, int, int)"/> with <paramref name="settings"/>; also returns the optimizer (its state whole on every process).</summary>
     public static Module Train(ProcessGroup group, string modelName, DType dtype, int globalBatch, int steps, Settings settings, out Optimizer optimizer)
     {
         var model = Model(modelName, dtype);
         using var ddp = group.WorldSize > 1 ? new DistributedDataParallel(model, group, bucketCapBytes: 4096, reduction: settings.Reduction) : null;
-        if (ddp is not null) ddp.WindowStores = settings.Stores;
+        if (ddp is not null) (ddp.WindowStores, ddp.SumInStep) = (settings.Stores, settings.SumInStep);
         var data = Data(globalBatch * steps, dtype);
         var sampler = new DistributedSampler(data, group, shuffle: true, seed: 3);
         optimizer = settings.Adam ? new Adam(model.Parameters(), lr: 1e-2) : new Sgd(model.Parameters(), lr: 0.05, momentum: 0.9);

@@ -31,17 +31,50 @@ internal sealed class ShardedStepInstruction(Optim.Optimizer optimizer, Array?[]
     /// </summary>
     public IWindowStoreChooser? Stores { get; set; }
 
+    /// <summary>
+    /// Set with <see cref="Window"/> (null: none) when the step forms the means itself: for the parameters it gives
+    /// operands for, the step reads the two processes' values and writes their mean at the window's mean address as it
+    /// updates, instead of reading a mean the end of the pass wrote there.
+    /// </summary>
+    public WindowSums? Sums { get; set; }
+
     public override void Run()
     {
         if (Stores is not { } stores)
         {
-            optimizer.ReplayShardedStep(gradients, ranges, Window);
+            optimizer.ReplayShardedStep(gradients, ranges, Window, sums: Sums);
             return;
         }
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        optimizer.ReplayShardedStep(gradients, ranges, Window, stores.Stream);
+        optimizer.ReplayShardedStep(gradients, ranges, Window, stores.Stream, Sums);
         stores.Observe(System.Diagnostics.Stopwatch.GetTimestamp() - t0);
     }
+}
+
+/// <summary>
+/// The operands of the means a replayed sharded step forms itself (<see cref="ShardedStepInstruction.Sums"/>, two
+/// processes): per optimizer parameter, where the two processes' values of its element 0 are, the mean being
+/// <c>(rank 0's + rank 1's) · ½</c>, the operations of the reduction's own sum.
+/// </summary>
+/// <param name="mine">Per optimizer parameter, the address of this process's value of element 0 in its slot of the window (0: the step reads the mean as it is).</param>
+/// <param name="other">Per optimizer parameter, the address of the other process's value of element 0 in its slot (0: as for <paramref name="mine"/>).</param>
+/// <param name="mineFirst">Whether this process is rank 0 (its values are the sum's first operand).</param>
+internal sealed class WindowSums(nint[] mine, nint[] other, bool mineFirst)
+{
+    /// <summary>Per optimizer parameter, the address of this process's value of element 0 in its slot (0: none).</summary>
+    public nint[] Mine => mine;
+
+    /// <summary>Per optimizer parameter, the address of the other process's value of element 0 in its slot (0: none).</summary>
+    public nint[] Other => other;
+
+    /// <summary>
+    /// Per optimizer parameter, set by the data-parallel wrapper before each step: the array that holds this process's
+    /// values this pass instead of its slot (its gradient as the backward pass wrote it, element 0 first), or null.
+    /// </summary>
+    public Array?[] MineArrays { get; } = new Array?[mine.Length];
+
+    /// <summary>Whether this process's values are the sum's first operand (rank 0).</summary>
+    public bool MineFirst => mineFirst;
 }
 
 /// <summary>Chooses the kind of store a replayed sharded step writes the window with (<see cref="ShardedStepInstruction.Stores"/>).</summary>

@@ -58,6 +58,32 @@ internal readonly struct OuterProductRow<T>(T a, T[] x, bool store = true) : IGr
 }
 
 /// <summary>
+/// The mean of two processes' values, <c>(x0[j] + x1[j]) · scale</c> (scale ½), formed where the update needs it and
+/// written to the gradient span on the way (the mean stays readable there after the update): exactly the operations of
+/// <c>TensorPrimitives.AddMultiply(x0, x1, scale, mean)</c>, element by element, so the same bits as that pass followed
+/// by the update reading its result. <paramref name="x0"/> and <paramref name="x1"/> point at the update's element 0
+/// (rank 0's values first) and stay fixed while the update runs.
+/// </summary>
+internal readonly unsafe struct MeanOfTwo<T>(T* x0, T* x1, T scale) : IGradientSource<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TV Vector<TV>(ref T rg, nuint o) where TV : struct, IVec<TV, T>
+    {
+        var g = (TV.Load(ref Unsafe.AsRef<T>(x0), o) + TV.Load(ref Unsafe.AsRef<T>(x1), o)) * TV.Create(scale);
+        g.Store(ref rg, o);
+        return g;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public T Scalar(ref T rg, int i)
+    {
+        T g = (x0[i] + x1[i]) * scale;
+        Unsafe.Add(ref rg, i) = g;
+        return g;
+    }
+}
+
+/// <summary>
 /// The optimizers' per-parameter updates as single fused passes over (parameter, gradient, state) spans: vectorised
 /// with the widest vector the machine has (<see cref="IVec{TSelf, T}"/>), no allocation. Every lane performs exactly the
 /// same IEEE operations in the same order as the scalar tail (no fused multiply-add), so the result is bit-identical
@@ -201,17 +227,28 @@ internal static class OptimizerKernels
     public static void SgdMomentum<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, T lr, T wd, T mu, T damp, bool decay, bool first, bool nesterov, bool flush)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (g.Length < p.Length) throw new ArgumentException("Sgd: the gradient or momentum buffer is shorter than the parameter.");
+        SgdMomentum(p, ref MemoryMarshal.GetReference(g), default(StoredGradient<T>), buf, lr, wd, mu, damp, decay, first, nesterov, flush);
+    }
+
+    /// <summary>
+    /// <see cref="SgdMomentum{T}(Span{T}, ReadOnlySpan{T}, Span{T}, T, T, T, T, bool, bool, bool, bool)"/> with the
+    /// gradient taken from <paramref name="source"/> at <paramref name="rg"/> (p.Length elements there).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void SgdMomentum<T, TG>(Span<T> p, ref T rg, TG source, Span<T> buf, T lr, T wd, T mu, T damp, bool decay, bool first, bool nesterov, bool flush)
+        where T : unmanaged, IFloatingPointIeee754<T> where TG : struct, IGradientSource<T>
+    {
         int n = p.Length;
-        if (g.Length < n || buf.Length < n) throw new ArgumentException("Sgd: the gradient or momentum buffer is shorter than the parameter.");
+        if (buf.Length < n) throw new ArgumentException("Sgd: the gradient or momentum buffer is shorter than the parameter.");
         ref T rp = ref MemoryMarshal.GetReference(p);
-        ref T rg = ref MemoryMarshal.GetReference(g);
         ref T rb = ref MemoryMarshal.GetReference(buf);
-        int i = Vec512<T>.IsAccelerated ? SgdMomentumVectors<T, Vec512<T>>(ref rp, ref rg, ref rb, n, lr, wd, mu, damp, decay, first, nesterov, flush)
-            : Vec256<T>.IsAccelerated ? SgdMomentumVectors<T, Vec256<T>>(ref rp, ref rg, ref rb, n, lr, wd, mu, damp, decay, first, nesterov, flush)
-            : Vec128<T>.IsAccelerated ? SgdMomentumVectors<T, Vec128<T>>(ref rp, ref rg, ref rb, n, lr, wd, mu, damp, decay, first, nesterov, flush) : 0;
+        int i = Vec512<T>.IsAccelerated ? SgdMomentumVectors<T, Vec512<T>, TG>(ref rp, ref rg, source, ref rb, n, lr, wd, mu, damp, decay, first, nesterov, flush)
+            : Vec256<T>.IsAccelerated ? SgdMomentumVectors<T, Vec256<T>, TG>(ref rp, ref rg, source, ref rb, n, lr, wd, mu, damp, decay, first, nesterov, flush)
+            : Vec128<T>.IsAccelerated ? SgdMomentumVectors<T, Vec128<T>, TG>(ref rp, ref rg, source, ref rb, n, lr, wd, mu, damp, decay, first, nesterov, flush) : 0;
         for (; i < n; i++)
         {
-            T pi = Unsafe.Add(ref rp, i), d = Unsafe.Add(ref rg, i);
+            T pi = Unsafe.Add(ref rp, i), d = source.Scalar(ref rg, i);
             if (decay) d += wd * pi;
             T b = first ? d : FlushSubnormal(mu * Unsafe.Add(ref rb, i) + damp * d, flush);
             Unsafe.Add(ref rb, i) = b;
@@ -417,8 +454,8 @@ internal static class OptimizerKernels
 
     /// <summary>The whole vectors of <see cref="SgdMomentum{T}"/>; returns where the scalar tail starts.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int SgdMomentumVectors<T, TV>(ref T rp, ref T rg, ref T rb, int n, T lr, T wd, T mu, T damp, bool decay, bool first, bool nesterov, bool flush)
-        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T>
+    private static int SgdMomentumVectors<T, TV, TG>(ref T rp, ref T rg, TG source, ref T rb, int n, T lr, T wd, T mu, T damp, bool decay, bool first, bool nesterov, bool flush)
+        where T : unmanaged, IFloatingPointIeee754<T> where TV : struct, IVec<TV, T> where TG : struct, IGradientSource<T>
     {
         var vlr = TV.Create(lr); var vwd = TV.Create(wd); var vmu = TV.Create(mu); var vdamp = TV.Create(damp);
         var tiny = TV.Create(flush ? T.CreateTruncating(MinNormal<T>()) : T.Zero);
@@ -427,7 +464,7 @@ internal static class OptimizerKernels
         {
             nuint o = (nuint)i;
             var pi = TV.Load(ref rp, o);
-            var d = TV.Load(ref rg, o);
+            var d = source.Vector<TV>(ref rg, o);
             if (decay) d += vwd * pi;
             var b = first ? d : FlushSubnormal<T, TV>(vmu * TV.Load(ref rb, o) + vdamp * d, tiny);
             b.Store(ref rb, o);

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using SharpGrad.Kernels;
 
 namespace SharpGrad.Optim;
@@ -73,6 +74,17 @@ public class Adam : Optimizer
     }
 
     internal override bool HasOuterUpdate(int index) => true;
+
+    /// <inheritdoc/>
+    private protected override unsafe bool UpdateMean<T>(int index, Span<T> p, T* x0, T* x1, Span<T> mean)
+    {
+        var c = Constants<T>(index, out bool coupled, out bool decoupled, out bool ams);
+        Span<T> m = State<T>(index, "exp_avg"), v = State<T>(index, "exp_avg_sq");
+        Span<T> vMax = ams ? State<T>(index, "max_exp_avg_sq") : default;
+        if (mean.Length < p.Length) throw new ArgumentException("Adam: the mean is shorter than the parameter.");
+        OptimizerKernels.Adam(p, ref MemoryMarshal.GetReference(mean), new MeanOfTwo<T>(x0, x1, T.One / (T.One + T.One)), m, v, vMax, c, coupled, decoupled, FlushSubnormalState);
+        return true;
+    }
 
     /// <inheritdoc/>
     private protected override bool UpdateOuter<T>(int index, Span<T> p, Span<T> g, int columns, ReadOnlySpan<T> a, T[] x, bool storeGradient)

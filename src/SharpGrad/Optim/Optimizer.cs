@@ -225,9 +225,12 @@ public abstract class Optimizer
     /// <see cref="IOptimizerShard.Range"/> gave it at capture) from the gradient arrays the capture saw; the shard's
     /// gather is an instruction of its own. With <paramref name="window"/> (<see cref="ShardedStepInstruction.Window"/>),
     /// the parameters it gives addresses for read their gradient there and copy their updated range there (with
-    /// non-temporal stores when <paramref name="stream"/>, fenced before returning).
+    /// non-temporal stores when <paramref name="stream"/>, fenced before returning). With <paramref name="sums"/>
+    /// (<see cref="ShardedStepInstruction.Sums"/>), the parameters it gives addresses for form their mean from the two
+    /// processes' values as they update and write it at the window's mean address.
     /// </summary>
-    internal void ReplayShardedStep(Array?[] gradients, (int Start, int Count)[] ranges, (nint[] Means, nint[] Updated)? window = null, bool stream = false)
+    internal void ReplayShardedStep(Array?[] gradients, (int Start, int Count)[] ranges, (nint[] Means, nint[] Updated)? window = null, bool stream = false,
+        WindowSums? sums = null)
     {
         StepCount++;
         for (int i = 0; i < gradients.Length; i++)
@@ -235,8 +238,8 @@ public abstract class Optimizer
             if (gradients[i] is not { } g) continue;
             var (start, count) = ranges[i];
             if (window is not { } w || (w.Means[i] == 0 && w.Updated[i] == 0)) UpdateRange(i, g, start, count);
-            else if (g is float[] f) UpdateWindowed(i, f, start, count, w.Means[i], w.Updated[i], stream);
-            else UpdateWindowed(i, (double[])g, start, count, w.Means[i], w.Updated[i], stream);
+            else if (g is float[] f) UpdateWindowed(i, f, start, count, w.Means[i], w.Updated[i], stream, sums);
+            else UpdateWindowed(i, (double[])g, start, count, w.Means[i], w.Updated[i], stream, sums);
         }
         if (stream) Kernels.StreamingCopy.Fence();
     }
@@ -246,23 +249,65 @@ public abstract class Optimizer
     /// <paramref name="gradient"/>) and each updated block of the parameter copied to <paramref name="updated"/> (the
     /// address of element 0; 0: not copied) while it is still in cache, with non-temporal stores when
     /// <paramref name="stream"/>. The update is element-wise, so updating the range in blocks gives its values exactly.
+    /// When <paramref name="sums"/> gives the parameter's two operands, the gradient is their mean, formed block by block
+    /// and written at <paramref name="mean"/> on the way (in registers by <see cref="UpdateMean"/> where the optimizer
+    /// has it, else a block's mean first, then its update).
     /// </summary>
-    private unsafe void UpdateWindowed<T>(int index, T[] gradient, int start, int count, nint mean, nint updated, bool stream) where T : unmanaged, IFloatingPointIeee754<T>
+    private unsafe void UpdateWindowed<T>(int index, T[] gradient, int start, int count, nint mean, nint updated, bool stream, WindowSums? sums)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         const int Block = 8192; // elements: the block's parameter, gradient and two state slices stay in the core's L2
         var parameter = _parameters[index].Span<T>();
         ReadOnlySpan<T> g = mean != 0 ? new ReadOnlySpan<T>((void*)mean, gradient.Length) : gradient;
-        int at = start, end = start + count;
-        do
+        bool fused = sums is not null && mean != 0 && sums.Other[index] != 0;
+        // This process's values: in its slot, or in the array its gradient came from this pass (pinned while the update runs).
+        T[]? mineArray = fused ? sums!.MineArrays[index] as T[] : null;
+        fixed (T* pinned = mineArray)
         {
-            int n = Math.Min(Block, end - at);
-            UpdateSlice(index, parameter, g, at, n);
-            if (updated != 0 && stream) Kernels.StreamingCopy.Copy<T>(parameter.Slice(at, n), (T*)updated + at);
-            else if (updated != 0) parameter.Slice(at, n).CopyTo(new Span<T>((T*)updated + at, n));
-            at += n;
+            T* mine = mineArray is not null ? pinned : fused ? (T*)sums!.Mine[index] : null;
+            T* x0 = fused && sums!.MineFirst ? mine : fused ? (T*)sums!.Other[index] : null;
+            T* x1 = fused && sums!.MineFirst ? (T*)sums!.Other[index] : mine;
+            T half = T.One / (T.One + T.One);
+            int at = start, end = start + count;
+            do
+            {
+                int n = Math.Min(Block, end - at);
+                if (!fused) UpdateSlice(index, parameter, g, at, n);
+                else if (!UpdateMeanSlice(index, parameter, x0, x1, (T*)mean, at, n))
+                {
+                    System.Numerics.Tensors.TensorPrimitives.AddMultiply(new ReadOnlySpan<T>(x0 + at, n), new ReadOnlySpan<T>(x1 + at, n), half, new Span<T>((T*)mean + at, n));
+                    UpdateSlice(index, parameter, g, at, n);
+                }
+                if (updated != 0 && stream) Kernels.StreamingCopy.Copy<T>(parameter.Slice(at, n), (T*)updated + at);
+                else if (updated != 0) parameter.Slice(at, n).CopyTo(new Span<T>((T*)updated + at, n));
+                at += n;
+            }
+            while (at < end);
         }
-        while (at < end);
     }
+
+    /// <summary>
+    /// <see cref="UpdateMean"/> of elements [start, start + count) (x0, x1 and mean point at element 0), with the state's
+    /// same range; false (nothing done) when the optimizer has no such update for its current settings.
+    /// </summary>
+    private unsafe bool UpdateMeanSlice<T>(int index, Span<T> parameter, T* x0, T* x1, T* mean, int start, int count) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        t_rangeStart = start;
+        t_rangeCount = count;
+        t_ranged = true;
+        try { return UpdateMean(index, parameter.Slice(start, count), x0 + start, x1 + start, new Span<T>(mean + start, count)); }
+        finally { t_ranged = false; }
+    }
+
+    /// <summary>
+    /// <see cref="Update"/> whose gradient is the mean of two processes' values, <c>(x0[j] + x1[j]) · ½</c>
+    /// (<see cref="Kernels.MeanOfTwo{T}"/>: the operations of <c>TensorPrimitives.AddMultiply</c>), formed in the update's
+    /// pass and written to <paramref name="mean"/> on the way; <paramref name="x0"/> and <paramref name="x1"/> point at
+    /// the span's element 0 and hold <c>parameter.Length</c> values. False (nothing done) when the optimizer has none for
+    /// its current settings; the caller then writes the mean and calls <see cref="Update"/>.
+    /// </summary>
+    private protected virtual unsafe bool UpdateMean<T>(int index, Span<T> parameter, T* x0, T* x1, Span<T> mean)
+        where T : unmanaged, IFloatingPointIeee754<T> => false;
 
     /// <summary>
     /// Whether <see cref="Update"/> treats every element on its own (the built-in SGD, Adam, AdamW and RMSprop: no norm,

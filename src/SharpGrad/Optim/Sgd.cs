@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using SharpGrad.Kernels;
 
 namespace SharpGrad.Optim;
@@ -69,7 +70,22 @@ public sealed class Sgd : Optimizer
     }
 
     /// <inheritdoc/>
+    private protected override unsafe bool UpdateMean<T>(int index, Span<T> p, T* x0, T* x1, Span<T> mean)
+    {
+        if (mean.Length < p.Length) throw new ArgumentException("Sgd: the mean is shorter than the parameter.");
+        Update(index, p, ref MemoryMarshal.GetReference(mean), new MeanOfTwo<T>(x0, x1, T.One / (T.One + T.One)));
+        return true;
+    }
+
+    /// <inheritdoc/>
     protected override void Update<T>(int index, Span<T> p, ReadOnlySpan<T> g)
+    {
+        if (g.Length < p.Length) throw new ArgumentException("Sgd: the gradient is shorter than the parameter.");
+        Update(index, p, ref MemoryMarshal.GetReference(g), default(StoredGradient<T>));
+    }
+
+    /// <summary><see cref="Update{T}(int, Span{T}, ReadOnlySpan{T})"/> with the gradient taken from <paramref name="source"/> at <paramref name="rg"/>.</summary>
+    private void Update<T, TG>(int index, Span<T> p, ref T rg, TG source) where T : unmanaged, IFloatingPointIeee754<T> where TG : struct, IGradientSource<T>
     {
         var group = GroupOf(index);
         double momentum = group.Momentum!.Value, weightDecay = group.WeightDecay!.Value;
@@ -77,11 +93,11 @@ public sealed class Sgd : Optimizer
         T mu = T.CreateTruncating(momentum), damp = T.CreateTruncating(1 - group.Dampening!.Value);
         if (momentum == 0)
         {
-            OptimizerKernels.Sgd(p, g, lr, wd, weightDecay != 0);
+            OptimizerKernels.Sgd(p, ref rg, source, lr, wd, weightDecay != 0);
             return;
         }
         bool first = !HasState(index, "momentum_buffer");
         Span<T> buf = State<T>(index, "momentum_buffer");
-        OptimizerKernels.SgdMomentum(p, g, buf, lr, wd, mu, damp, weightDecay != 0, first, group.Nesterov!.Value, FlushSubnormalState);
+        OptimizerKernels.SgdMomentum(p, ref rg, source, buf, lr, wd, mu, damp, weightDecay != 0, first, group.Nesterov!.Value, FlushSubnormalState);
     }
 }

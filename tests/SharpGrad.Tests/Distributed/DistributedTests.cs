@@ -231,6 +231,49 @@ public class DistributedTests
     }
 
     /// <summary>
+    /// A compiled sharded step that forms this process's chunk of the means itself (<see cref="DistributedDataParallel.SumInStep"/>:
+    /// it reads both processes' values in the window, rank 0's first, and writes the mean as it updates) gives the bits of
+    /// the step that reads the means the end of the pass wrote (oldsum): after 100 MLP steps the weights, the optimizer
+    /// state (SGD's momentum, Adam's moments), the last gradients and the sum of the gradients read every seventh step
+    /// during the run (the means the step wrote, read back through the deferred gradients) are equal, on both processes.
+    /// The MLP's 4 KB buckets cut parameters at the processes' chunk boundaries; with ordinary stores (nostream) this
+    /// process's values come from the window (the products write there), otherwise from the gradients' own arrays.
+    /// </summary>
+    [MpiTheory]
+    [InlineData("float32", "")]
+    [InlineData("float32", "+adam")]
+    [InlineData("float64", "+adam")]
+    [InlineData("float32", "+adam+nostream")]
+    [InlineData("float32", "+nostream")]
+    public void ShardedStepThatSumsTheMeansGivesTheBitsOfTheStepThatReadsThem(string dtype, string options)
+    {
+        const int steps = 100;
+        string mode = "shm+shard+compile+readgrad" + options;
+        var (old0, old1) = TwoProcesses("mlp", dtype, steps, mode + "+oldsum", out string oldOutput, out var oldState, out var oldGrads);
+        var (new0, new1) = TwoProcesses("mlp", dtype, steps, mode, out string output, out var newState, out var newGrads);
+        for (int r = 0; r < 2; r++)
+        {
+            // One plan (the full batches') forms its means in the step; none with the switch off.
+            Assert.Contains($"rank {r}: replayed {steps - 2} steps, 0 bytes allocated in those after the tenth", output, StringComparison.Ordinal);
+            Assert.Matches($"rank {r}: gradient products in slots \\d+, step sum plans 1\\b", output);
+            Assert.Matches($"rank {r}: gradient products in slots \\d+, step sum plans 0\\b", oldOutput);
+            string Sum(string text) => System.Text.RegularExpressions.Regex.Match(text, $"rank {r}: gradients read during the run sum to (\\S+)").Groups[1].Value;
+            Assert.NotEqual("", Sum(output));
+            Assert.Equal(Sum(oldOutput), Sum(output));
+        }
+        Assert.Equal(old0, new0);
+        Assert.Equal(old1, new1);
+        Assert.Equal(new0, new1);
+        Assert.Equal(oldState.Rank0, newState.Rank0);
+        Assert.Equal(oldState.Rank1, newState.Rank1);
+        Assert.Equal(oldGrads.Rank0, newGrads.Rank0);
+        Assert.Equal(oldGrads.Rank1, newGrads.Rank1);
+        // The last gradients are the means (not zeros), and the state moved.
+        Assert.True(newGrads.Rank0.Count(v => v != 0) > newGrads.Rank0.Length / 4);
+        Assert.True(newState.Rank0.Count(v => v != 0) > newState.Rank0.Length / 2);
+    }
+
+    /// <summary>
     /// With two processes the ring of messages and the shared-memory reduction both compute (g₀ + g₁) / 2 for every
     /// gradient element, so 100 float32 steps through either give the same bits.
     /// </summary>
