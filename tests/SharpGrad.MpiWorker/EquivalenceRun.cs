@@ -52,11 +52,11 @@ public static class EquivalenceRun
     /// the number of replayed steps and the bytes this thread allocated inside them (from the eleventh on); with
     /// <c>GradientSum</c>, every parameter's <see cref="Tensor.Grad"/> is read after every seventh step, while training
     /// goes on, and the callback gets the sum of all the values read; <c>AfterRun</c> sees the DDP wrapper after the last step;
-    /// <c>Stores</c> and <c>SumInStep</c> are DDP's <see cref="DistributedDataParallel.WindowStores"/> and <see cref="DistributedDataParallel.SumInStep"/>.
+    /// <c>RmsProp</c> (lr 1e-3, momentum 0.9) instead of SGD; <c>Stores</c> and <c>SumInStep</c> are DDP's <see cref="DistributedDataParallel.WindowStores"/> and <see cref="DistributedDataParallel.SumInStep"/>.
     /// </summary>
     public sealed record Settings(GradientReduction Reduction = GradientReduction.Auto, bool Shard = false, bool Adam = false, Action<DistributedDataParallel>? Report = null,
         bool Compile = false, Action<long, long>? Replays = null, Action<double>? GradientSum = null, Action<DistributedDataParallel>? AfterRun = null,
-        WindowStores Stores = WindowStores.Adaptive, bool SumInStep = true);
+        WindowStores Stores = WindowStores.Adaptive, bool SumInStep = true, bool RmsProp = false);
 
     /// <summary><see cref="Train(ProcessGroup, string, DType, int, int)"/> with <paramref name="settings"/>; also returns the optimizer (its state whole on every process).</summary>
     public static Module Train(ProcessGroup group, string modelName, DType dtype, int globalBatch, int steps, Settings settings, out Optimizer optimizer)
@@ -66,7 +66,9 @@ public static class EquivalenceRun
         if (ddp is not null) (ddp.WindowStores, ddp.SumInStep) = (settings.Stores, settings.SumInStep);
         var data = Data(globalBatch * steps, dtype);
         var sampler = new DistributedSampler(data, group, shuffle: true, seed: 3);
-        optimizer = settings.Adam ? new Adam(model.Parameters(), lr: 1e-2) : new Sgd(model.Parameters(), lr: 0.05, momentum: 0.9);
+        optimizer = settings.Adam ? new Adam(model.Parameters(), lr: 1e-2)
+            : settings.RmsProp ? new RmsProp(model.Parameters(), lr: 1e-3, momentum: 0.9)
+            : new Sgd(model.Parameters(), lr: 0.05, momentum: 0.9);
         bool sharded = settings.Shard && ddp is not null && ddp.ShardOptimizerStep(optimizer);
         if (settings.Shard && ddp is not null && !sharded) throw new InvalidOperationException("the optimizer step could not be sharded");
         if (ddp is not null) settings.Report?.Invoke(ddp);

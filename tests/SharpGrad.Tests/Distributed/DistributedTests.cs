@@ -234,7 +234,8 @@ public class DistributedTests
     /// A compiled sharded step that forms this process's chunk of the means itself (<see cref="DistributedDataParallel.SumInStep"/>:
     /// it reads both processes' values in the window, rank 0's first, and writes the mean as it updates) gives the bits of
     /// the step that reads the means the end of the pass wrote (oldsum): after 100 MLP steps the weights, the optimizer
-    /// state (SGD's momentum, Adam's moments), the last gradients and the sum of the gradients read every seventh step
+    /// state (SGD's momentum, Adam's moments; RMSprop, which has no update in registers, sums each block before updating
+    /// it), the last gradients and the sum of the gradients read every seventh step
     /// during the run (the means the step wrote, read back through the deferred gradients) are equal, on both processes.
     /// The MLP's 4 KB buckets cut parameters at the processes' chunk boundaries; with ordinary stores (nostream) this
     /// process's values come from the window (the products write there), otherwise from the gradients' own arrays.
@@ -245,6 +246,7 @@ public class DistributedTests
     [InlineData("float64", "+adam")]
     [InlineData("float32", "+adam+nostream")]
     [InlineData("float32", "+nostream")]
+    [InlineData("float32", "+rmsprop")]
     public void ShardedStepThatSumsTheMeansGivesTheBitsOfTheStepThatReadsThem(string dtype, string options)
     {
         const int steps = 100;
