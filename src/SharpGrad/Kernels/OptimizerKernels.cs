@@ -240,7 +240,7 @@ internal static class OptimizerKernels
         where T : unmanaged, IFloatingPointIeee754<T> where TG : struct, IGradientSource<T>
     {
         int n = p.Length;
-        if (buf.Length < n) throw new ArgumentException("Sgd: the gradient or momentum buffer is shorter than the parameter.");
+        if (buf.Length < n) throw new ArgumentException("Sgd: the momentum buffer is shorter than the parameter.");
         ref T rp = ref MemoryMarshal.GetReference(p);
         ref T rb = ref MemoryMarshal.GetReference(buf);
         int i = Vec512<T>.IsAccelerated ? SgdMomentumVectors<T, Vec512<T>, TG>(ref rp, ref rg, source, ref rb, n, lr, wd, mu, damp, decay, first, nesterov, flush)
