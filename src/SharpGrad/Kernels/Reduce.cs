@@ -48,16 +48,19 @@ internal static class Reduce
     /// <summary>Column blocks of <see cref="ColumnSplit{T, TOp}"/> start at multiples of this many elements (whole cache lines and vectors).</summary>
     private const int ColumnAlign = 64;
 
+    /// <summary>The fewest columns per part of <see cref="ColumnSplit{T, TOp}"/>: each part runs the whole tree (a leaf call per pair of rows) on its columns.</summary>
+    private const int ColumnPartMin = 256;
+
     /// <summary>
     /// How many parts <see cref="Dim{T, TOp}"/> cuts a (size, inner) block's columns into for the worker pool: 1 (the
     /// calling thread alone) when <see cref="StepPaths.SerialTails"/>, when one thread is allowed, or when the block is
-    /// small or narrow; else several per thread (<see cref="ReplayParts"/>), so that a worker that wakes late leaves its
-    /// unclaimed columns to the caller.
+    /// small or narrow; else up to several per thread (<see cref="ReplayParts"/>) of at least <see cref="ColumnPartMin"/>
+    /// columns, so that a worker that wakes late leaves its unclaimed columns to the caller.
     /// </summary>
     private static int ColumnParts(int size, int inner)
     {
-        if (StepPaths.SerialTails || (long)size * inner < RangeWork.ParallelThreshold || inner < 2 * ColumnAlign) return 1;
-        return ReplayParts.For(inner / ColumnAlign);
+        if (StepPaths.SerialTails || (long)size * inner < RangeWork.ParallelThreshold || inner < 2 * ColumnPartMin) return 1;
+        return ReplayParts.For(inner / ColumnPartMin);
     }
 
     /// <summary>
