@@ -112,6 +112,7 @@ internal static class Reduce
     /// <see cref="Rows{T, TOp}"/> over the first <paramref name="width"/> values of rows
     /// <paramref name="stride"/> apart: <c>d[i] = reduce_j x[j·stride + i]</c> for i &lt; width.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RowBlock<T, TOp>(T* x, int size, int stride, int width, T* d)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : IReduceOperator
     {
