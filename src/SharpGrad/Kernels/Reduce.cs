@@ -36,7 +36,63 @@ internal static class Reduce
             ReadOnlySpan<T> block = x.Slice(o * size * inner, size * inner);
             Span<T> dst = d.Slice(o * inner, inner);
             if (inner == 1) { dst[0] = TOp.All(block); continue; }
-            fixed (T* px = block, pd = dst) Rows<T, TOp>(px, size, inner, pd);
+            fixed (T* px = block, pd = dst)
+            {
+                int parts = ColumnParts(size, inner);
+                if (parts > 1) ColumnSplit<T, TOp>.Run(px, size, inner, pd, parts);
+                else Rows<T, TOp>(px, size, inner, pd);
+            }
+        }
+    }
+
+    /// <summary>Column blocks of <see cref="ColumnSplit{T, TOp}"/> start at multiples of this many elements (whole cache lines and vectors).</summary>
+    private const int ColumnAlign = 64;
+
+    /// <summary>The fewest columns per part of <see cref="ColumnSplit{T, TOp}"/>: each part runs the whole tree (a leaf call per pair of rows) on its columns.</summary>
+    private const int ColumnPartMin = 256;
+
+    /// <summary>
+    /// How many parts <see cref="Dim{T, TOp}"/> cuts a (size, inner) block's columns into for the worker pool: 1 (the
+    /// calling thread alone) when <see cref="StepPaths.SerialTails"/>, when one thread is allowed, or when the block is
+    /// small or narrow; else up to several per thread (<see cref="ReplayParts"/>) of at least <see cref="ColumnPartMin"/>
+    /// columns, so that a worker that wakes late leaves its unclaimed columns to the caller.
+    /// </summary>
+    private static int ColumnParts(int size, int inner)
+    {
+        if (StepPaths.SerialTails || (long)size * inner < RangeWork.ParallelThreshold || inner < 2 * ColumnPartMin) return 1;
+        return ReplayParts.For(inner / ColumnPartMin);
+    }
+
+    /// <summary>
+    /// <see cref="Rows{T, TOp}"/> over column blocks of a (size, inner) block on the worker pool: every column is reduced by
+    /// the same tree of the same operations as in the whole (the fold works element by element), so the result does not
+    /// depend on the split. One instance per thread and type, reused: a call allocates nothing.
+    /// </summary>
+    private sealed unsafe class ColumnSplit<T, TOp> : ParallelWork
+        where T : unmanaged, IFloatingPointIeee754<T> where TOp : IReduceOperator
+    {
+        [ThreadStatic] private static ColumnSplit<T, TOp>? t_job;
+
+        private T* _x, _d;
+        private int _size, _inner;
+
+        public static void Run(T* x, int size, int inner, T* d, int parts)
+        {
+            var job = t_job ??= new ColumnSplit<T, TOp>();
+            job._x = x;
+            job._d = d;
+            job._size = size;
+            job._inner = inner;
+            try { WorkerPool.Run(job, parts); }
+            finally { job._x = job._d = null; }
+        }
+
+        public override void Execute(int index, int count)
+        {
+            int blocks = (_inner + ColumnAlign - 1) / ColumnAlign;
+            int first = (int)((long)blocks * index / count) * ColumnAlign;
+            int last = Math.Min(_inner, (int)((long)blocks * (index + 1) / count) * ColumnAlign);
+            if (first < last) RowBlock<T, TOp>(_x + first, _size, _inner, last - first, _d + first);
         }
     }
 
@@ -50,10 +106,18 @@ internal static class Reduce
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Rows<T, TOp>(T* x, int size, int inner, T* d)
+        where T : unmanaged, IFloatingPointIeee754<T> where TOp : IReduceOperator => RowBlock<T, TOp>(x, size, inner, inner, d);
+
+    /// <summary>
+    /// <see cref="Rows{T, TOp}"/> over the first <paramref name="width"/> values of rows
+    /// <paramref name="stride"/> apart: <c>d[i] = reduce_j x[j·stride + i]</c> for i &lt; width.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void RowBlock<T, TOp>(T* x, int size, int stride, int width, T* d)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : IReduceOperator
     {
         var partials = Partials<T>.t_buffers ?? [];
-        BatchTree.Sum(new RowLeaves<T, TOp>(x, inner), 0, 1, size, 2, d, inner, ref partials);
+        BatchTree.Sum(new RowLeaves<T, TOp>(x, stride, width), 0, 1, size, 2, d, width, ref partials);
         Partials<T>.t_buffers = partials;
     }
 
@@ -63,15 +127,18 @@ internal static class Reduce
         [ThreadStatic] internal static AlignedBuffer<T>[]? t_buffers;
     }
 
-    /// <summary>A leaf of <see cref="Rows{T, TOp}"/>: one row, or two folded (what leaves of one row and their fold give).</summary>
-    private readonly unsafe struct RowLeaves<T, TOp>(T* x, int inner) : IBatchLeaves<T>
+    /// <summary>
+    /// A leaf of <see cref="RowBlock{T, TOp}"/>: <paramref name="width"/> values of one row (rows
+    /// <paramref name="rowStride"/> apart), or of two folded (what leaves of one row and their fold give).
+    /// </summary>
+    private readonly unsafe struct RowLeaves<T, TOp>(T* x, int rowStride, int width) : IBatchLeaves<T>
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : IReduceOperator
     {
         public void Leaf(int first, int stride, int count, T* dst)
         {
-            var d = new Span<T>(dst, inner);
-            new ReadOnlySpan<T>(x + (nint)first * inner, inner).CopyTo(d);
-            if (count == 2) TOp.Fold(d, new ReadOnlySpan<T>(x + (nint)(first + stride) * inner, inner));
+            var d = new Span<T>(dst, width);
+            new ReadOnlySpan<T>(x + (nint)first * rowStride, width).CopyTo(d);
+            if (count == 2) TOp.Fold(d, new ReadOnlySpan<T>(x + (nint)(first + stride) * rowStride, width));
         }
 
         public void Combine(T* dst, T* odd, int size) => TOp.Fold(new Span<T>(dst, size), new ReadOnlySpan<T>(odd, size));

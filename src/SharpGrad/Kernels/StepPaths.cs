@@ -33,4 +33,12 @@ internal static class StepPaths
     /// <c>--attention-prefetch 0|1</c>; on by default). A hint: the same bits either way.
     /// </summary>
     internal static bool AttentionPrefetch = true;
+
+    /// <summary>
+    /// Whether a training step's elementwise tails run on the calling thread alone, as before they were shared with the
+    /// worker pool (bench's <c>--serial-tails 1</c>): an eager optimizer step of Adam, AdamW or RMSprop (one job over every
+    /// parameter's element ranges), <see cref="NN.Utils.ClipGradNorm"/>'s sums of squares and scaling, and a reduction
+    /// over one dimension of a large block (a Linear layer's bias gradient) cut into column blocks. The same bits either way.
+    /// </summary>
+    internal static bool SerialTails;
 }

@@ -18,17 +18,121 @@ public static partial class Utils
         // The norm is returned as a C# value and decides whether to scale: a compiled step cannot replay that.
         Capture.Active?.DataRead("ClipGradNorm (returns the norm as a value)");
         if (grads.Count == 0) return 0;
+        var shared = normType == 2 ? SharedGradientBlocks.For(grads) : null;
+        double[]? norms = shared?.Norms();
         double total = 0;
-        foreach (var g in grads)
+        for (int i = 0; i < grads.Count; i++)
         {
-            double n = GradNorm(g, normType);
+            double n = norms is null ? GradNorm(grads[i], normType) : norms[i];
             total = double.IsPositiveInfinity(normType) ? Math.Max(total, n) : total + Math.Pow(n, normType);
         }
         if (!double.IsPositiveInfinity(normType)) total = Math.Pow(total, 1 / normType);
         double coefficient = maxNorm / (total + 1e-6);
         if (coefficient < 1)
-            foreach (var g in grads) Scale(g, coefficient);
+        {
+            if (shared is not null) shared.Scale(coefficient);
+            else foreach (var g in grads) Scale(g, coefficient);
+        }
         return total;
+    }
+
+    /// <summary>
+    /// <see cref="ClipGradNorm"/>'s two passes over the gradients (the 2-norms, the scaling) as jobs on the worker pool,
+    /// when two threads are allowed, <see cref="Kernels.StepPaths.SerialTails"/> is off and the gradients are large
+    /// enough. The items are the float32 gradients' blocks of <see cref="NormBlock"/> elements (whose float sums of squares
+    /// the norm adds in double, in order, as <see cref="SumOfSquaresInDouble"/> does) and the other gradients whole
+    /// (a float64 norm is one call over the whole array): each norm is the value <see cref="GradNorm"/> gives, and the
+    /// scaling is elementwise, so the results are the same bits as on one thread.
+    /// </summary>
+    private sealed class SharedGradientBlocks : Kernels.ParallelWork
+    {
+        private const int NormBlock = 4096;
+
+        private readonly List<Tensor> _grads;
+        private readonly (int Grad, int Start, int Length)[] _items;
+        private readonly double[] _sums;
+        private bool _scaling;
+        private double _coefficient;
+
+        private SharedGradientBlocks(List<Tensor> grads, (int, int, int)[] items)
+        {
+            _grads = grads;
+            _items = items;
+            _sums = new double[items.Length];
+        }
+
+        /// <summary>The shared passes over <paramref name="grads"/>, or null when they run on the calling thread.</summary>
+        public static SharedGradientBlocks? For(List<Tensor> grads)
+        {
+            if (Kernels.StepPaths.SerialTails || Math.Min(Kernels.Gemm.MaxThreads, Kernels.WorkerPool.MaxParallelism) < 2) return null;
+            long elements = 0;
+            int count = 0;
+            foreach (var g in grads)
+            {
+                elements += g.Numel;
+                count += g.Storage is float[] f ? (f.Length + NormBlock - 1) / NormBlock : 1;
+            }
+            if (elements < Kernels.RangeWork.ParallelThreshold) return null;
+            var items = new (int, int, int)[count];
+            int at = 0;
+            for (int i = 0; i < grads.Count; i++)
+            {
+                int n = grads[i].Storage.Length;
+                if (grads[i].Storage is float[])
+                    for (int s = 0; s < n; s += NormBlock) items[at++] = (i, s, Math.Min(NormBlock, n - s));
+                else items[at++] = (i, 0, n);
+            }
+            return new SharedGradientBlocks(grads, items);
+        }
+
+        /// <summary>Every gradient's 2-norm, as <see cref="GradNorm"/> computes it.</summary>
+        public double[] Norms()
+        {
+            _scaling = false;
+            Run();
+            var norms = new double[_grads.Count];
+            for (int k = 0; k < _items.Length; k++)
+            {
+                int i = _items[k].Grad;
+                norms[i] += _sums[k]; // float32: the blocks' sums in order from 0, as SumOfSquaresInDouble; else the one norm
+            }
+            for (int i = 0; i < norms.Length; i++)
+                if (_grads[i].Storage is float[]) norms[i] = Math.Sqrt(norms[i]);
+            return norms;
+        }
+
+        /// <summary>Every gradient multiplied by <paramref name="coefficient"/> in place, as <see cref="Utils.Scale"/>.</summary>
+        public void Scale(double coefficient)
+        {
+            (_scaling, _coefficient) = (true, coefficient);
+            Run();
+        }
+
+        private void Run() => Kernels.WorkerPool.Run(this, ReplayParts.For(_items.Length));
+
+        public override void Execute(int index, int count)
+        {
+            int k0 = (int)((long)_items.Length * index / count), k1 = (int)((long)_items.Length * (index + 1) / count);
+            for (int k = k0; k < k1; k++)
+            {
+                var (i, start, length) = _items[k];
+                switch (_grads[i].Storage)
+                {
+                    case float[] f when _scaling:
+                        System.Numerics.Tensors.TensorPrimitives.Multiply(f.AsSpan(start, length), (float)_coefficient, f.AsSpan(start, length));
+                        break;
+                    case float[] f:
+                        _sums[k] = System.Numerics.Tensors.TensorPrimitives.SumOfSquares(f.AsSpan(start, length));
+                        break;
+                    case double[] d when _scaling:
+                        System.Numerics.Tensors.TensorPrimitives.Multiply(d, _coefficient, d);
+                        break;
+                    case double[] d:
+                        _sums[k] = System.Numerics.Tensors.TensorPrimitives.Norm(d);
+                        break;
+                }
+            }
+        }
     }
 
     /// <summary>Clamps every gradient element of <paramref name="parameters"/> to [−clipValue, clipValue] in place (PyTorch: <c>clip_grad_value_</c>).</summary>

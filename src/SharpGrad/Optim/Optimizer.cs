@@ -9,7 +9,7 @@ namespace SharpGrad.Optim;
 /// hyper-parameters (<see cref="ParamGroup"/>), the step count and the per-parameter state (created lazily on the first
 /// step, exportable for checkpoints); a subclass writes only the update of one parameter.
 /// </summary>
-public abstract class Optimizer
+public abstract partial class Optimizer
 {
     /// <summary>The prefix of the state-dict keys that hold the groups' settings: <c>param_groups.{group}.{setting}</c>.</summary>
     public const string GroupKeyPrefix = "param_groups.";
@@ -146,6 +146,7 @@ public abstract class Optimizer
         var capture = Capture.Active is { Recording: true } c ? c : null;
         var bound = capture is null ? null : new Array?[_parameters.Length];
         var ranges = capture is not null && Shard is not null ? new (int Start, int Count)[_parameters.Length] : null;
+        if (capture is null && Shard is null && StepShared()) return;
         for (int i = 0; i < _parameters.Length; i++)
         {
             var p = _parameters[i];
