@@ -30,6 +30,8 @@ if (options.TryGetValue("prefetch-next-b", out var nextB)) GemmTuning.PrefetchNe
 if (options.TryGetValue("kc-bytes", out var kcBytes)) GemmTuning.KcBytes = int.Parse(kcBytes, CultureInfo.InvariantCulture);
 if (options.TryGetValue("mc", out var mcRows)) GemmTuning.Mc = int.Parse(mcRows, CultureInfo.InvariantCulture);
 if (options.TryGetValue("nc-bytes", out var ncBytes)) GemmTuning.NcBytes = int.Parse(ncBytes, CultureInfo.InvariantCulture);
+// --shared-tail 0|1 (any workload): GemmTuning.SharedTail, the shared-panel plan's last row blocks half as tall (0: equal blocks).
+if (options.TryGetValue("shared-tail", out var sharedTail)) GemmTuning.SharedTail = sharedTail == "1";
 // --old-transforms 0|1 (any workload): Winograd.NarrowTransforms, the Winograd transforms' row combinations in 256-bit vectors as before.
 if (options.TryGetValue("old-transforms", out var oldTransforms)) Winograd.NarrowTransforms = oldTransforms == "1";
 // --old-pool-tail 0|1 (any workload): Pooling.MaskedTailStores, 2x2 max pooling's backward tails under masks as before.
@@ -66,7 +68,7 @@ switch (workload)
         var (seconds, cpuSeconds, best) = dtype == "float64" ? TimeGemm<double>(m, n, k, ta, tb, minSeconds, epilogue, epilogueOnly) : TimeGemm<float>(m, n, k, ta, tb, minSeconds, epilogue, epilogueOnly);
         double gflops = 2.0 * m * n * k / seconds / 1e9;
         // CPU seconds per call (all threads, spin-waits included): the steadier figure on a shared machine.
-        Console.WriteLine(FormattableString.Invariant($"{{\"workload\":\"gemm\",\"threads\":{threads},\"m\":{m},\"n\":{n},\"k\":{k},\"ta\":{(ta ? 1 : 0)},\"tb\":{(tb ? 1 : 0)},\"dtype\":\"{dtype}\",\"gflops\":{gflops:F2},\"cpu_seconds_per_call\":{cpuSeconds:F8},\"best_call_gflops\":{2.0 * m * n * k / best / 1e9:F2}}}"));
+        Console.WriteLine(FormattableString.Invariant($"{{\"workload\":\"gemm\",\"threads\":{threads},\"m\":{m},\"n\":{n},\"k\":{k},\"ta\":{(ta ? 1 : 0)},\"tb\":{(tb ? 1 : 0)},\"dtype\":\"{dtype}\",\"gflops\":{gflops:F2},\"cpu_seconds_per_call\":{cpuSeconds:F8},\"best_call_gflops\":{2.0 * m * n * k / best / 1e9:F2},\"mc\":{GemmTuning.Mc},\"l2_bytes\":{CacheSizes.L2}}}"));
         break;
     }
     case "fma-peak":

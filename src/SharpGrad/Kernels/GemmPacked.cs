@@ -112,6 +112,9 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
     private bool _sharedB;
     private bool _packing;
     private int _blocks;
+    // Of the shared plan's row blocks, the first _bigBlocks hold MC rows each; the other blocks split the last
+    // _tailStrips MR-row strips evenly (with GemmTuning.SharedTail off: every block, evenly).
+    private int _bigBlocks, _tailStrips;
     private nint _nPad;
     private T* _bShared;
     private readonly AlignedBuffer<T> _sharedPanel = new();
@@ -169,8 +172,20 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
         _sharedB = GemmTuning.SharedPanel && threads > 1 && _splitRows && _m > threads * _mc && packed <= GemmTuning.SharedPanelBytes
             && (long)_m * _n * _k >= GemmTuning.SharedPanelMinMultiplyAdds;
         if (!_sharedB) return;
+        if (GemmTuning.SharedTail)
+        {
+            // Blocks of MC rows while more than one per thread remain, then the rest (at most one block per thread) in
+            // blocks of half that: claims are taken in index order, so the last ones are small and a thread whose core
+            // was slower (a busy host) leaves the other at most half a block to finish alone.
+            _bigBlocks = rowStrips > threads * blockStrips ? (rowStrips - threads * blockStrips + blockStrips - 1) / blockStrips : 0;
+            _tailStrips = rowStrips - _bigBlocks * blockStrips;
+            _blocks = _bigBlocks + Math.Min(2 * threads, _tailStrips);
+            return;
+        }
         int blocks = (rowStrips + blockStrips - 1) / blockStrips;
         _blocks = (blocks + threads - 1) / threads * threads;
+        _bigBlocks = 0;
+        _tailStrips = rowStrips;
     }
 
     private void Plan(int threads)
@@ -266,8 +281,15 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SharedBlock(int index, int count)
     {
-        int mr = TK.MR, nr = TK.NR, strips = (_m + mr - 1) / mr;
-        int r0 = Math.Min(_m, strips * index / count * mr), r1 = Math.Min(_m, strips * (index + 1) / count * mr);
+        int mr = TK.MR, nr = TK.NR, blockStrips = _mc / mr;
+        int s0, s1;
+        if (index < _bigBlocks) (s0, s1) = (index * blockStrips, (index + 1) * blockStrips);
+        else
+        {
+            int start = _bigBlocks * blockStrips, tail = count - _bigBlocks, j = index - _bigBlocks;
+            (s0, s1) = (start + _tailStrips * j / tail, start + _tailStrips * (j + 1) / tail);
+        }
+        int r0 = Math.Min(_m, s0 * mr), r1 = Math.Min(_m, s1 * mr);
         if (r0 >= r1) return;
         T* aBuf = (t_blockA ??= new AlignedBuffer<T>()).Get(_mc * _kc);
         T* tile = (t_blockTile ??= new AlignedBuffer<T>()).Get(mr * nr);
@@ -660,8 +682,34 @@ internal static class GemmTuning
     /// <summary>The deepest k block (<see cref="KcBytes"/> of B strip, clamped to 64..512).</summary>
     public static unsafe int FullDepth<T>(int nr) where T : unmanaged => Math.Clamp(KcBytes / (nr * sizeof(T)), 64, 512);
 
-    /// <summary>Rows of A packed at once (MC): an MC x KC block of packed A stays in L2 (240 x 512 floats = 480 KB).</summary>
-    public static int Mc = 240;
+    /// <summary>
+    /// Rows of A packed at once (MC), from the L2 size read at start-up (<see cref="McFor"/>); the bench runner's
+    /// <c>--mc</c> sets it. Only where the rows are cut into blocks depends on it, never the k blocks: the same results.
+    /// </summary>
+    public static int Mc = McFor(CacheSizes.L2);
+
+    /// <summary>MC where the L2 size is unknown: 240 rows (480 KB of float32 at KC = 512), as sized on 1 MB L2s before.</summary>
+    public const int FallbackMc = 240;
+
+    /// <summary>
+    /// MC for a core with <paramref name="l2Bytes"/> of L2 (0: unknown, <see cref="FallbackMc"/>). The block of packed A
+    /// (MC x KC float32 at the full depth, KC = 512: 2 KB a row) is read again from L2 for every strip of B, while the
+    /// strips of B stream through L2 past it: the one in use and the next one, prefetched (KC x NR, 64 KB each), and the
+    /// rows of C each kernel call reads and writes. The rule: A takes half of what those two strips leave, the other half
+    /// being the room for C's lines and for a cache that is not fully associative; rounded down to whole 16-row steps
+    /// (two 8-row tiles), 64 to 480 rows. 1 MB of L2 (Zen 4, Zen 5) gives 224 rows (448 KB), 2 MB 480, 512 KB 96.
+    /// Measured on the Zen 5 (1 MB L2, loaded, CPU time per call): 128 to 256 rows alike at 1024³ and 2048³ on one and
+    /// two threads, 64 to 112 rows up to 10% more (B streamed from L3 once per block of rows), the whole L2 (512 rows)
+    /// slower; the lower half of that range would split a 256-row part of a training batch's weight gradient into two
+    /// blocks, whose B is then packed into a panel rather than used strip by strip (7% more there at 128 rows).
+    /// </summary>
+    public static int McFor(long l2Bytes)
+    {
+        if (l2Bytes <= 0) return FallbackMc;
+        long strips = 2L * FullDepth<float>(32) * 32 * sizeof(float);
+        long rows = (l2Bytes - strips) / 2 / (FullDepth<float>(32) * sizeof(float));
+        return (int)Math.Clamp(rows / 16 * 16, 64, 480);
+    }
 
     /// <summary>
     /// The most rows of the last block of packed A in a part of the per-thread plan: <see cref="Mc"/> and a quarter more,
@@ -756,4 +804,11 @@ internal static class GemmTuning
     /// results either way: only when data arrives changes.
     /// </summary>
     public static bool PrefetchNextStrip = true;
+
+    /// <summary>
+    /// Whether the shared-panel plan cuts its rows into blocks of MC rows and then, for the last (at most one block per
+    /// thread), blocks of half that, rather than into equal blocks of at most MC rows; the bench runner's
+    /// <c>--shared-tail 0|1</c> sets it, for comparison. Same results either way (only the rows of a block change).
+    /// </summary>
+    public static bool SharedTail = true;
 }
