@@ -174,12 +174,16 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
         if (!_sharedB) return;
         if (GemmTuning.SharedTail)
         {
-            // Blocks of MC rows while more than one per thread remain, then the rest (at most one block per thread) in
-            // blocks of half that: claims are taken in index order, so the last ones are small and a thread whose core
-            // was slower (a busy host) leaves the other at most half a block to finish alone.
-            _bigBlocks = rowStrips > threads * blockStrips ? (rowStrips - threads * blockStrips + blockStrips - 1) / blockStrips : 0;
+            // Blocks of MC rows, a multiple of the thread count of them, while more than one per thread would remain;
+            // then the rest (one to two blocks per thread) in equal blocks of at most half that, again a multiple of the
+            // thread count. Claims are taken in index order, so the last blocks are small and a thread whose core was
+            // slower (a busy host) leaves the other at most half a block to finish alone, and threads running at the
+            // same speed claim equal shares.
+            int rounds = rowStrips > threads * blockStrips ? (rowStrips - threads * blockStrips) / blockStrips / threads : 0;
+            _bigBlocks = rounds * threads;
             _tailStrips = rowStrips - _bigBlocks * blockStrips;
-            _blocks = _bigBlocks + Math.Min(2 * threads, _tailStrips);
+            int half = Math.Max(1, blockStrips / 2), tail = (_tailStrips + half - 1) / half;
+            _blocks = _bigBlocks + Math.Min((tail + threads - 1) / threads * threads, _tailStrips);
             return;
         }
         int blocks = (rowStrips + blockStrips - 1) / blockStrips;
@@ -655,8 +659,9 @@ internal static unsafe class GemmEpilogue
 /// <summary>
 /// Cache-blocking parameters, in one place so that the benchmark can sweep them (bench runner: <c>--workload gemm
 /// --kc-bytes --mc --nc-bytes</c>; the figures behind the values are in BENCHMARKS.md and the commit history). KC changes
-/// where the k sum is cut into blocks, so it changes the last bits of results; nothing here depends on the thread count
-/// or the machine, so results do not either.
+/// where the k sum is cut into blocks, so it changes the last bits of results: it is fixed, the same on every machine
+/// and thread count. MC follows the L2 size read at start-up (<see cref="CacheSizes"/>), but MC and NC only cut the rows
+/// and columns of C into blocks, never k, so results do not depend on the machine or the thread count either.
 /// </summary>
 internal static class GemmTuning
 {
@@ -697,11 +702,12 @@ internal static class GemmTuning
     /// strips of B stream through L2 past it: the one in use and the next one, prefetched (KC x NR, 64 KB each), and the
     /// rows of C each kernel call reads and writes. The rule: A takes half of what those two strips leave, the other half
     /// being the room for C's lines and for a cache that is not fully associative; rounded down to whole 16-row steps
-    /// (two 8-row tiles), 64 to 480 rows. 1 MB of L2 (Zen 4, Zen 5) gives 224 rows (448 KB), 2 MB 480, 512 KB 96.
-    /// Measured on the Zen 5 (1 MB L2, loaded, CPU time per call): 128 to 256 rows alike at 1024³ and 2048³ on one and
-    /// two threads, 64 to 112 rows up to 10% more (B streamed from L3 once per block of rows), the whole L2 (512 rows)
-    /// slower; the lower half of that range would split a 256-row part of a training batch's weight gradient into two
-    /// blocks, whose B is then packed into a panel rather than used strip by strip (7% more there at 128 rows).
+    /// (two 8-row tiles), 64 to 480 rows. 1 MB of L2 (Zen 4, Zen 5) gives 224 rows (448 KB), 2 MB 480, 512 KB 96 (the
+    /// last two not measured). On the Zen 5 (1 MB L2; loaded machine, CPU time per call): 128 to 256 rows alike within
+    /// 3% at 1024³ and 2048³ on one and two threads, 64 to 112 rows 4-12% more at 2048³ (the packed B, read from L3
+    /// once per block of rows, is read more often), the whole L2 (512 rows) slower (idle, wall time). The lower end of
+    /// the flat range is not taken: 128 rows split a 256-row part of a training batch's weight gradient (256 x 784 x 64,
+    /// one thread) into two blocks, whose B is then packed into a panel instead of used strip by strip (7% more CPU).
     /// </summary>
     public static int McFor(long l2Bytes)
     {
@@ -732,7 +738,10 @@ internal static class GemmTuning
 
     /// <summary>
     /// Bytes of each thread's KC x NC panel of packed B in the per-thread plan: 2 MB (512 x 1024 floats: 1024 columns,
-    /// since wider panels spill out of L3's share per core and were slower at n = 2048).
+    /// since wider panels spill out of L3's share per core and were slower at n = 2048). Not derived from the L3 size:
+    /// the training rows' B (compare.sh's shapes: at most 400 KB a k block) is one panel either way, the shared-panel
+    /// plan (two threads, from 1024³) does not cut columns, and at 2048³ on one thread of the Zen 5 (32 MB L3) 1, 2 and
+    /// 4 MB measured within 3% (loaded, CPU time per call).
     /// </summary>
     public static int NcBytes = 2 * 1024 * 1024;
 
@@ -806,8 +815,8 @@ internal static class GemmTuning
     public static bool PrefetchNextStrip = true;
 
     /// <summary>
-    /// Whether the shared-panel plan cuts its rows into blocks of MC rows and then, for the last (at most one block per
-    /// thread), blocks of half that, rather than into equal blocks of at most MC rows; the bench runner's
+    /// Whether the shared-panel plan cuts its rows into blocks of MC rows and then, for the last one to two blocks per
+    /// thread, equal blocks of at most half that, rather than into equal blocks of at most MC rows; the bench runner's
     /// <c>--shared-tail 0|1</c> sets it, for comparison. Same results either way (only the rows of a block change).
     /// </summary>
     public static bool SharedTail = true;
