@@ -30,8 +30,6 @@ if (options.TryGetValue("prefetch-next-b", out var nextB)) GemmTuning.PrefetchNe
 if (options.TryGetValue("kc-bytes", out var kcBytes)) GemmTuning.KcBytes = int.Parse(kcBytes, CultureInfo.InvariantCulture);
 if (options.TryGetValue("mc", out var mcRows)) GemmTuning.Mc = int.Parse(mcRows, CultureInfo.InvariantCulture);
 if (options.TryGetValue("nc-bytes", out var ncBytes)) GemmTuning.NcBytes = int.Parse(ncBytes, CultureInfo.InvariantCulture);
-// --shared-tail 0|1 (any workload): GemmTuning.SharedTail, the shared-panel plan's last row blocks half as tall (0: equal blocks).
-if (options.TryGetValue("shared-tail", out var sharedTail)) GemmTuning.SharedTail = sharedTail == "1";
 // --old-transforms 0|1 (any workload): Winograd.NarrowTransforms, the Winograd transforms' row combinations in 256-bit vectors as before.
 if (options.TryGetValue("old-transforms", out var oldTransforms)) Winograd.NarrowTransforms = oldTransforms == "1";
 // --old-pool-tail 0|1 (any workload): Pooling.MaskedTailStores, 2x2 max pooling's backward tails under masks as before.

@@ -112,9 +112,6 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
     private bool _sharedB;
     private bool _packing;
     private int _blocks;
-    // Of the shared plan's row blocks, the first _bigBlocks hold MC rows each; the other blocks split the last
-    // _tailStrips MR-row strips evenly (with GemmTuning.SharedTail off: every block, evenly).
-    private int _bigBlocks, _tailStrips;
     private nint _nPad;
     private T* _bShared;
     private readonly AlignedBuffer<T> _sharedPanel = new();
@@ -172,24 +169,8 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
         _sharedB = GemmTuning.SharedPanel && threads > 1 && _splitRows && _m > threads * _mc && packed <= GemmTuning.SharedPanelBytes
             && (long)_m * _n * _k >= GemmTuning.SharedPanelMinMultiplyAdds;
         if (!_sharedB) return;
-        if (GemmTuning.SharedTail)
-        {
-            // Blocks of MC rows, a multiple of the thread count of them, while more than one per thread would remain;
-            // then the rest (one to two blocks per thread) in equal blocks of at most half that, again a multiple of the
-            // thread count. Claims are taken in index order, so the last blocks are small and a thread whose core was
-            // slower (a busy host) leaves the other at most half a block to finish alone, and threads running at the
-            // same speed claim equal shares.
-            int rounds = rowStrips > threads * blockStrips ? (rowStrips - threads * blockStrips) / blockStrips / threads : 0;
-            _bigBlocks = rounds * threads;
-            _tailStrips = rowStrips - _bigBlocks * blockStrips;
-            int half = Math.Max(1, blockStrips / 2), tail = (_tailStrips + half - 1) / half;
-            _blocks = _bigBlocks + Math.Min((tail + threads - 1) / threads * threads, _tailStrips);
-            return;
-        }
         int blocks = (rowStrips + blockStrips - 1) / blockStrips;
         _blocks = (blocks + threads - 1) / threads * threads;
-        _bigBlocks = 0;
-        _tailStrips = rowStrips;
     }
 
     private void Plan(int threads)
@@ -285,15 +266,8 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SharedBlock(int index, int count)
     {
-        int mr = TK.MR, nr = TK.NR, blockStrips = _mc / mr;
-        int s0, s1;
-        if (index < _bigBlocks) (s0, s1) = (index * blockStrips, (index + 1) * blockStrips);
-        else
-        {
-            int start = _bigBlocks * blockStrips, tail = count - _bigBlocks, j = index - _bigBlocks;
-            (s0, s1) = (start + _tailStrips * j / tail, start + _tailStrips * (j + 1) / tail);
-        }
-        int r0 = Math.Min(_m, s0 * mr), r1 = Math.Min(_m, s1 * mr);
+        int mr = TK.MR, nr = TK.NR, strips = (_m + mr - 1) / mr;
+        int r0 = Math.Min(_m, strips * index / count * mr), r1 = Math.Min(_m, strips * (index + 1) / count * mr);
         if (r0 >= r1) return;
         T* aBuf = (t_blockA ??= new AlignedBuffer<T>()).Get(_mc * _kc);
         T* tile = (t_blockTile ??= new AlignedBuffer<T>()).Get(mr * nr);
@@ -693,18 +667,19 @@ internal static class GemmTuning
     /// </summary>
     public static int Mc = McFor(CacheSizes.L2);
 
-    /// <summary>MC where the L2 size is unknown: 240 rows (480 KB of float32 at KC = 512), as sized on 1 MB L2s before.</summary>
+    /// <summary>MC where the L2 size is unknown: 240 rows (480 KB of float32 at KC = 512), the value sized on 1 MB L2s.</summary>
     public const int FallbackMc = 240;
 
     /// <summary>
     /// MC for a core with <paramref name="l2Bytes"/> of L2 (0: unknown, <see cref="FallbackMc"/>). The block of packed A
     /// (MC x KC float32 at the full depth, KC = 512: 2 KB a row) is read again from L2 for every strip of B, while the
-    /// strips of B stream through L2 past it: the one in use and the next one, prefetched (KC x NR, 64 KB each), and the
-    /// rows of C each kernel call reads and writes. The rule: A takes half of what those two strips leave, the other half
-    /// being the room for C's lines and for a cache that is not fully associative; rounded down to whole 16-row steps
-    /// (two 8-row tiles), 64 to 480 rows. 1 MB of L2 (Zen 4, Zen 5) gives 224 rows (448 KB), 2 MB 480, 512 KB 96 (the
-    /// last two not measured). On the Zen 5 (1 MB L2; loaded machine, CPU time per call): 128 to 256 rows alike within
-    /// 3% at 1024³ and 2048³ on one and two threads, 64 to 112 rows 4-12% more at 2048³ (the packed B, read from L3
+    /// strips of B pass through L2: the one in use (KC x NR, 64 KB), the next one, prefetched, and the tiles of C each
+    /// kernel call reads and writes. The rule: A takes half of what the strip in use leaves, the other half holding the
+    /// next strip, C's lines and the slack a cache that is not fully associative needs; rounded down to whole 16-row
+    /// steps (two 8-row tiles), 64 to 480 rows. 1 MB of L2 (Zen 4, Zen 5) gives 240 rows (480 KB), the value measured
+    /// best before; 2 MB gives 480, 512 KB 112 (not measured). On the Zen 5 (1 MB L2; loaded machine, CPU time per
+    /// call): 128 to 256 rows alike within 3% at 1024³ and 2048³ on one and two threads (224 against 240 over 36
+    /// paired rounds: 0.998 and 1.025 of the CPU time), 64 to 112 rows 4-12% more at 2048³ (the packed B, read from L3
     /// once per block of rows, is read more often), the whole L2 (512 rows) slower (idle, wall time). The lower end of
     /// the flat range is not taken: 128 rows split a 256-row part of a training batch's weight gradient (256 x 784 x 64,
     /// one thread) into two blocks, whose B is then packed into a panel instead of used strip by strip (7% more CPU).
@@ -712,8 +687,8 @@ internal static class GemmTuning
     public static int McFor(long l2Bytes)
     {
         if (l2Bytes <= 0) return FallbackMc;
-        long strips = 2L * FullDepth<float>(32) * 32 * sizeof(float);
-        long rows = (l2Bytes - strips) / 2 / (FullDepth<float>(32) * sizeof(float));
+        int kc = FullDepth<float>(32);
+        long rows = (l2Bytes - (long)kc * 32 * sizeof(float)) / 2 / (kc * sizeof(float));
         return (int)Math.Clamp(rows / 16 * 16, 64, 480);
     }
 
@@ -813,11 +788,4 @@ internal static class GemmTuning
     /// results either way: only when data arrives changes.
     /// </summary>
     public static bool PrefetchNextStrip = true;
-
-    /// <summary>
-    /// Whether the shared-panel plan cuts its rows into blocks of MC rows and then, for the last one to two blocks per
-    /// thread, equal blocks of at most half that, rather than into equal blocks of at most MC rows; the bench runner's
-    /// <c>--shared-tail 0|1</c> sets it, for comparison. Same results either way (only the rows of a block change).
-    /// </summary>
-    public static bool SharedTail = true;
 }

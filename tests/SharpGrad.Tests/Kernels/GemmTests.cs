@@ -190,12 +190,11 @@ public class GemmTests
     }
 
     /// <summary>
-    /// MC and NC only cut the rows and columns into blocks, never k (<see cref="GemmTuning.Mc"/>, <see cref="GemmTuning.NcBytes"/>,
-    /// and the shared-panel plan's short last blocks, <see cref="GemmTuning.SharedTail"/>): the MC derived from this
-    /// machine's L2 with 2 MB panels and the short last blocks, against 64 rows with 128 KB panels (several column
-    /// panels) and equal blocks; the shared-panel plan allowed from any size (so taken on two threads where the rows
-    /// exceed two blocks), odd m and n, one to three k blocks; against the definition in double and the same bits both
-    /// ways, float and double, one and two threads, every transpose, overwrite and accumulate.
+    /// MC and NC only cut the rows and columns into blocks, never k (<see cref="GemmTuning.Mc"/>,
+    /// <see cref="GemmTuning.NcBytes"/>): the MC derived from this machine's L2 with 2 MB panels against 64 rows with
+    /// 128 KB panels (several column panels); the shared-panel plan allowed from any size (so taken on two threads where
+    /// the rows exceed two blocks), odd m and n, one to three k blocks; against the definition in double and the same
+    /// bits both ways, float and double, one and two threads, every transpose, overwrite and accumulate.
     /// </summary>
     [Theory]
     [InlineData(517, 301, 515)]
@@ -205,29 +204,29 @@ public class GemmTests
     [InlineData(130, 1100, 70)]
     public void BlockingOfRowsAndColumnsKeepsBits(int m, int n, int k)
     {
-        var (mc, ncBytes, tail, minShared) = (GemmTuning.Mc, GemmTuning.NcBytes, GemmTuning.SharedTail, GemmTuning.SharedPanelMinMultiplyAdds);
+        var (mc, ncBytes, minShared) = (GemmTuning.Mc, GemmTuning.NcBytes, GemmTuning.SharedPanelMinMultiplyAdds);
         try
         {
             GemmTuning.SharedPanelMinMultiplyAdds = 0;
-            SwitchKeepsBits(m, n, k, derived => (GemmTuning.Mc, GemmTuning.NcBytes, GemmTuning.SharedTail) =
-                derived ? (GemmTuning.McFor(CacheSizes.L2), 2 * 1024 * 1024, true) : (64, 128 * 1024, false), "the blocking of rows and columns");
+            SwitchKeepsBits(m, n, k, derived => (GemmTuning.Mc, GemmTuning.NcBytes) =
+                derived ? (GemmTuning.McFor(CacheSizes.L2), 2 * 1024 * 1024) : (64, 128 * 1024), "the blocking of rows and columns");
         }
-        finally { (GemmTuning.Mc, GemmTuning.NcBytes, GemmTuning.SharedTail, GemmTuning.SharedPanelMinMultiplyAdds) = (mc, ncBytes, tail, minShared); }
+        finally { (GemmTuning.Mc, GemmTuning.NcBytes, GemmTuning.SharedPanelMinMultiplyAdds) = (mc, ncBytes, minShared); }
     }
 
     /// <summary>
-    /// MC from the L2 size (<see cref="GemmTuning.McFor"/>): the float32 block of A at KC = 512 takes half of what two
-    /// 64 KB strips of B leave, in 16-row steps, 64 to 480 rows; unknown (0) keeps 240. On Linux the L2 size read at
+    /// MC from the L2 size (<see cref="GemmTuning.McFor"/>): the float32 block of A at KC = 512 takes half of what a
+    /// 64 KB strip of B leaves, in 16-row steps, 64 to 480 rows; unknown (0) keeps 240. On Linux the L2 size read at
     /// start-up is the one sysfs gives for the first core, and MC is the rule's.
     /// </summary>
     [Fact]
     public void McFollowsTheL2Size()
     {
         Assert.Equal(240, GemmTuning.McFor(0));
-        Assert.Equal(224, GemmTuning.McFor(1L << 20)); // (1024 - 128) KB / 2 = 448 KB = 224 rows of 2 KB
-        Assert.Equal(480, GemmTuning.McFor(2L << 20)); // 960 KB
-        Assert.Equal(96, GemmTuning.McFor(512L << 10)); // 192 KB
-        Assert.Equal(160, GemmTuning.McFor(800L << 10)); // 336 KB = 168 rows, down to a multiple of 16
+        Assert.Equal(240, GemmTuning.McFor(1L << 20)); // (1024 - 64) KB / 2 = 480 KB = 240 rows of 2 KB
+        Assert.Equal(480, GemmTuning.McFor(2L << 20)); // 992 KB = 496 rows, at most 480
+        Assert.Equal(112, GemmTuning.McFor(512L << 10)); // 224 KB
+        Assert.Equal(176, GemmTuning.McFor(800L << 10)); // 368 KB = 184 rows, down to a multiple of 16
         Assert.Equal(64, GemmTuning.McFor(128L << 10));
         Assert.Equal(480, GemmTuning.McFor(32L << 20));
         string dir = "/sys/devices/system/cpu/cpu0/cache/index2";
