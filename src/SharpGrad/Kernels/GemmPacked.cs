@@ -678,11 +678,11 @@ internal static class GemmTuning
     /// next strip, C's lines and the slack a cache that is not fully associative needs; rounded down to whole 16-row
     /// steps (two 8-row tiles), 64 to 480 rows. 1 MB of L2 (Zen 4, Zen 5) gives 240 rows (480 KB), the value measured
     /// best before; 2 MB gives 480, 512 KB 112 (not measured). On the Zen 5 (1 MB L2; loaded machine, CPU time per
-    /// call): 128 to 256 rows alike within 3% at 1024³ and 2048³ on one and two threads (224 against 240 over 36
-    /// paired rounds: 0.998 and 1.025 of the CPU time), 64 to 112 rows 4-12% more at 2048³ (the packed B, read from L3
-    /// once per block of rows, is read more often), the whole L2 (512 rows) slower (idle, wall time). The lower end of
-    /// the flat range is not taken: 128 rows split a 256-row part of a training batch's weight gradient (256 x 784 x 64,
-    /// one thread) into two blocks, whose B is then packed into a panel instead of used strip by strip (7% more CPU).
+    /// call): 128 to 256 rows alike at 1024³ and 2048³ on one and two threads (128, 176 and 240 within 1% over 35
+    /// paired rounds), 64 to 112 rows 4-12% more at 2048³ (the packed B, read from L3 once per block of rows, is read
+    /// more often), the whole L2 (512 rows) slower (idle, wall time). The lower end of the flat range is not taken:
+    /// 128 rows split a 256-row part of a training batch's weight gradient (256 x 784 x 64, one thread) into two
+    /// blocks, whose B is then packed into a panel instead of used strip by strip (6.9% more CPU, 35 paired rounds).
     /// </summary>
     public static int McFor(long l2Bytes)
     {
