@@ -633,8 +633,9 @@ internal static unsafe class GemmEpilogue
 /// <summary>
 /// Cache-blocking parameters, in one place so that the benchmark can sweep them (bench runner: <c>--workload gemm
 /// --kc-bytes --mc --nc-bytes</c>; the figures behind the values are in BENCHMARKS.md and the commit history). KC changes
-/// where the k sum is cut into blocks, so it changes the last bits of results; nothing here depends on the thread count
-/// or the machine, so results do not either.
+/// where the k sum is cut into blocks, so it changes the last bits of results: it is fixed, the same on every machine
+/// and thread count. MC follows the L2 size read at start-up (<see cref="CacheSizes"/>), but MC and NC only cut the rows
+/// and columns of C into blocks, never k, so results do not depend on the machine or the thread count either.
 /// </summary>
 internal static class GemmTuning
 {
@@ -660,8 +661,36 @@ internal static class GemmTuning
     /// <summary>The deepest k block (<see cref="KcBytes"/> of B strip, clamped to 64..512).</summary>
     public static unsafe int FullDepth<T>(int nr) where T : unmanaged => Math.Clamp(KcBytes / (nr * sizeof(T)), 64, 512);
 
-    /// <summary>Rows of A packed at once (MC): an MC x KC block of packed A stays in L2 (240 x 512 floats = 480 KB).</summary>
-    public static int Mc = 240;
+    /// <summary>
+    /// Rows of A packed at once (MC), from the L2 size read at start-up (<see cref="McFor"/>); the bench runner's
+    /// <c>--mc</c> sets it. Only where the rows are cut into blocks depends on it, never the k blocks: the same results.
+    /// </summary>
+    public static int Mc = McFor(CacheSizes.L2);
+
+    /// <summary>MC where the L2 size is unknown: 240 rows (480 KB of float32 at KC = 512), the value sized on 1 MB L2s.</summary>
+    public const int FallbackMc = 240;
+
+    /// <summary>
+    /// MC for a core with <paramref name="l2Bytes"/> of L2 (0: unknown, <see cref="FallbackMc"/>). The block of packed A
+    /// (MC x KC float32 at the full depth, KC = 512: 2 KB a row) is read again from L2 for every strip of B, while the
+    /// strips of B pass through L2: the one in use (KC x NR, 64 KB), the next one, prefetched, and the tiles of C each
+    /// kernel call reads and writes. The rule: A takes half of what the strip in use leaves, the other half holding the
+    /// next strip, C's lines and the slack a cache that is not fully associative needs; rounded down to whole 16-row
+    /// steps (two 8-row tiles), 64 to 480 rows. 1 MB of L2 (Zen 4, Zen 5) gives 240 rows (480 KB), the value measured
+    /// best before; 2 MB gives 480, 512 KB 112 (not measured). On the Zen 5 (1 MB L2; loaded machine, CPU time per
+    /// call): 128 to 256 rows alike at 1024³ and 2048³ on one and two threads (128, 176 and 240 within 1% over 35
+    /// paired rounds), 64 to 112 rows 4-12% more at 2048³ (the packed B, read from L3 once per block of rows, is read
+    /// more often), the whole L2 (512 rows) slower (idle, wall time). The lower end of the flat range is not taken:
+    /// 128 rows split a 256-row part of a training batch's weight gradient (256 x 784 x 64, one thread) into two
+    /// blocks, whose B is then packed into a panel instead of used strip by strip (6.9% more CPU, 35 paired rounds).
+    /// </summary>
+    public static int McFor(long l2Bytes)
+    {
+        if (l2Bytes <= 0) return FallbackMc;
+        int kc = FullDepth<float>(32);
+        long rows = (l2Bytes - (long)kc * 32 * sizeof(float)) / 2 / (kc * sizeof(float));
+        return (int)Math.Clamp(rows / 16 * 16, 64, 480);
+    }
 
     /// <summary>
     /// The most rows of the last block of packed A in a part of the per-thread plan: <see cref="Mc"/> and a quarter more,
@@ -684,7 +713,10 @@ internal static class GemmTuning
 
     /// <summary>
     /// Bytes of each thread's KC x NC panel of packed B in the per-thread plan: 2 MB (512 x 1024 floats: 1024 columns,
-    /// since wider panels spill out of L3's share per core and were slower at n = 2048).
+    /// since wider panels spill out of L3's share per core and were slower at n = 2048). Not derived from the L3 size:
+    /// the training rows' B (compare.sh's shapes: at most 400 KB a k block) is one panel either way, the shared-panel
+    /// plan (two threads, from 1024³) does not cut columns, and at 2048³ on one thread of the Zen 5 (32 MB L3) 1, 2 and
+    /// 4 MB measured within 3% (loaded, CPU time per call).
     /// </summary>
     public static int NcBytes = 2 * 1024 * 1024;
 

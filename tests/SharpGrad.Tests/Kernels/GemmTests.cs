@@ -190,6 +190,69 @@ public class GemmTests
     }
 
     /// <summary>
+    /// MC and NC only cut the rows and columns into blocks, never k (<see cref="GemmTuning.Mc"/>,
+    /// <see cref="GemmTuning.NcBytes"/>): the MC derived from this machine's L2 with 2 MB panels against 64 rows with
+    /// 128 KB panels (several column panels); the shared-panel plan allowed from any size (so taken on two threads where
+    /// the rows exceed two blocks), odd m and n, one to three k blocks; against the definition in double and the same
+    /// bits both ways, float and double, one and two threads, every transpose, overwrite and accumulate.
+    /// </summary>
+    [Theory]
+    [InlineData(517, 301, 515)]
+    [InlineData(1031, 97, 33)]
+    [InlineData(261, 301, 1100)]
+    [InlineData(256, 784, 64)]
+    [InlineData(130, 1100, 70)]
+    public void BlockingOfRowsAndColumnsKeepsBits(int m, int n, int k)
+    {
+        var (mc, ncBytes, minShared) = (GemmTuning.Mc, GemmTuning.NcBytes, GemmTuning.SharedPanelMinMultiplyAdds);
+        try
+        {
+            GemmTuning.SharedPanelMinMultiplyAdds = 0;
+            SwitchKeepsBits(m, n, k, derived => (GemmTuning.Mc, GemmTuning.NcBytes) =
+                derived ? (GemmTuning.McFor(CacheSizes.L2), 2 * 1024 * 1024) : (64, 128 * 1024), "the blocking of rows and columns");
+        }
+        finally { (GemmTuning.Mc, GemmTuning.NcBytes, GemmTuning.SharedPanelMinMultiplyAdds) = (mc, ncBytes, minShared); }
+    }
+
+    /// <summary>
+    /// MC from the L2 size (<see cref="GemmTuning.McFor"/>): the float32 block of A at KC = 512 takes half of what a
+    /// 64 KB strip of B leaves, in 16-row steps, 64 to 480 rows; unknown (0) keeps 240. On Linux the L2 size read at
+    /// start-up is the one sysfs gives for the first core, and MC is the rule's.
+    /// </summary>
+    [Fact]
+    public void McFollowsTheL2Size()
+    {
+        Assert.Equal(240, GemmTuning.McFor(0));
+        Assert.Equal(240, GemmTuning.McFor(1L << 20)); // (1024 - 64) KB / 2 = 480 KB = 240 rows of 2 KB
+        Assert.Equal(480, GemmTuning.McFor(2L << 20)); // 992 KB = 496 rows, at most 480
+        Assert.Equal(112, GemmTuning.McFor(512L << 10)); // 224 KB
+        Assert.Equal(176, GemmTuning.McFor(800L << 10)); // 368 KB = 184 rows, down to a multiple of 16
+        Assert.Equal(64, GemmTuning.McFor(128L << 10));
+        Assert.Equal(480, GemmTuning.McFor(32L << 20));
+        string dir = "/sys/devices/system/cpu/cpu0/cache/index2";
+        if (OperatingSystem.IsLinux() && File.Exists(dir + "/size") && File.ReadAllText(dir + "/level").Trim() == "2"
+            && File.ReadAllText(dir + "/size").Trim() is var size && size.EndsWith('K'))
+        {
+            Assert.Equal(1024L * long.Parse(size[..^1]), CacheSizes.L2);
+            Assert.Equal(GemmTuning.McFor(CacheSizes.L2), GemmTuning.Mc);
+        }
+    }
+
+    /// <summary>sysfs cache sizes: a number with an optional K/M/G suffix; anything else is unknown (0).</summary>
+    [Theory]
+    [InlineData("48K", 48L << 10)]
+    [InlineData("1024K\n", 1L << 20)]
+    [InlineData("2M", 2L << 20)]
+    [InlineData("32768K", 32L << 20)]
+    [InlineData("512", 512L)]
+    [InlineData("", 0L)]
+    [InlineData("K", 0L)]
+    [InlineData("-1K", 0L)]
+    [InlineData("1.5M", 0L)]
+    [InlineData("12345678901K", 0L)]
+    public void CacheSizeTextIsParsed(string text, long expected) => Assert.Equal(expected, CacheSizes.ParseSize(text));
+
+    /// <summary>
     /// The product with a tuning switch off and on, float and double, one and two threads, every transpose, overwrite and
     /// accumulate: within the bound of the definition in double, and the same bits both ways.
     /// </summary>
