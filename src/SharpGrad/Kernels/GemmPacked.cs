@@ -676,8 +676,9 @@ internal static class GemmTuning
     /// strips of B pass through L2: the one in use (KC x NR, 64 KB), the next one, prefetched, and the tiles of C each
     /// kernel call reads and writes. The rule: A takes half of what the strip in use leaves, the other half holding the
     /// next strip, C's lines and the slack a cache that is not fully associative needs; rounded down to whole 16-row
-    /// steps (two 8-row tiles), 64 to 480 rows. 1 MB of L2 (Zen 4, Zen 5) gives 240 rows (480 KB), the value measured
-    /// best before; 2 MB gives 480, 512 KB 112 (not measured). On the Zen 5 (1 MB L2; loaded machine, CPU time per
+    /// steps (two 8-row tiles), 64 to <see cref="FallbackMc"/> rows. 1 MB of L2 (Zen 4, Zen 5) gives 240 rows (480 KB),
+    /// the value measured best before; 512 KB gives 112 (not measured); a larger L2 (2 MB on the Xeons seen) keeps 240,
+    /// since taller blocks were never measured there and the 240 rows were. On the Zen 5 (1 MB L2; loaded machine, CPU time per
     /// call): 128 to 256 rows alike at 1024³ and 2048³ on one and two threads (128, 176 and 240 within 1% over 35
     /// paired rounds), 64 to 112 rows 4-12% more at 2048³ (the packed B, read from L3 once per block of rows, is read
     /// more often), the whole L2 (512 rows) slower (idle, wall time). The lower end of the flat range is not taken:
@@ -689,7 +690,7 @@ internal static class GemmTuning
         if (l2Bytes <= 0) return FallbackMc;
         int kc = FullDepth<float>(32);
         long rows = (l2Bytes - (long)kc * 32 * sizeof(float)) / 2 / (kc * sizeof(float));
-        return (int)Math.Clamp(rows / 16 * 16, 64, 480);
+        return (int)Math.Clamp(rows / 16 * 16, 64, FallbackMc);
     }
 
     /// <summary>

@@ -216,7 +216,7 @@ public class GemmTests
 
     /// <summary>
     /// MC from the L2 size (<see cref="GemmTuning.McFor"/>): the float32 block of A at KC = 512 takes half of what a
-    /// 64 KB strip of B leaves, in 16-row steps, 64 to 480 rows; unknown (0) keeps 240. On Linux the L2 size read at
+    /// 64 KB strip of B leaves, in 16-row steps, 64 to 240 rows (larger L2s keep the measured 240); unknown (0) keeps 240. On Linux the L2 size read at
     /// start-up is the one sysfs gives for the first core, and MC is the rule's.
     /// </summary>
     [Fact]
@@ -224,11 +224,11 @@ public class GemmTests
     {
         Assert.Equal(240, GemmTuning.McFor(0));
         Assert.Equal(240, GemmTuning.McFor(1L << 20)); // (1024 - 64) KB / 2 = 480 KB = 240 rows of 2 KB
-        Assert.Equal(480, GemmTuning.McFor(2L << 20)); // 992 KB = 496 rows, at most 480
+        Assert.Equal(240, GemmTuning.McFor(2L << 20)); // 992 KB = 496 rows, at most 240 (taller blocks not measured)
         Assert.Equal(112, GemmTuning.McFor(512L << 10)); // 224 KB
         Assert.Equal(176, GemmTuning.McFor(800L << 10)); // 368 KB = 184 rows, down to a multiple of 16
         Assert.Equal(64, GemmTuning.McFor(128L << 10));
-        Assert.Equal(480, GemmTuning.McFor(32L << 20));
+        Assert.Equal(240, GemmTuning.McFor(32L << 20));
         string dir = "/sys/devices/system/cpu/cpu0/cache/index2";
         if (OperatingSystem.IsLinux() && File.Exists(dir + "/size") && File.ReadAllText(dir + "/level").Trim() == "2"
             && File.ReadAllText(dir + "/size").Trim() is var size && size.EndsWith('K'))
