@@ -93,6 +93,9 @@ internal sealed class ParallelUpdate : ParallelWork, IParameterUpdate
 
     public bool Split => true;
 
+    /// <summary>Part t updates the t-th share of the elements (rows, in order), as the weight gradient's and the forward's splits share them.</summary>
+    public override bool HasHomes => true;
+
     public void Run()
     {
         int parts = ReplayParts.For(_blocks);
@@ -151,6 +154,9 @@ internal sealed class GemmSplit<T> : ParallelWork where T : unmanaged, IFloating
         if (parts <= 1) Execute(0, 1);
         else WorkerPool.Run(this, parts);
     }
+
+    /// <summary>Blocks of C are independent.</summary>
+    public override bool HasHomes => true;
 
     public override void Execute(int index, int count)
     {
@@ -258,6 +264,9 @@ internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate, IDefe
     {
         for (int r = 0; r < _m; r++) OuterProductRow<T>.Write(_a[r], _b.AsSpan(0, _n), _c.AsSpan(r * _n, _n));
     }
+
+    /// <summary>Row blocks are independent; part t takes the t-th share of the parameter's rows.</summary>
+    public override bool HasHomes => true;
 
     public override void Execute(int index, int count)
     {
