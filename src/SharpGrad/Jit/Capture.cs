@@ -570,5 +570,17 @@ internal sealed class OptimizerStepInstruction(Optim.Optimizer optimizer, Array?
         if (_updates?[index] is IFusedUpdate fused && ReferenceEquals(parameter.Grad?.Storage, gradients[index])) fused.DeferGradientStore(parameter);
     }
 
-    public override void Run() => optimizer.ReplayStep(gradients, _updates);
+    // The split updates' one pool run (UpdateRegion), made at the first replay (the plan's fusion is done by then).
+    private UpdateRegion? _region;
+    private bool _regionMade;
+
+    public override void Run()
+    {
+        if (!_regionMade)
+        {
+            _region = UpdateRegion.For(_updates);
+            _regionMade = true;
+        }
+        optimizer.ReplayStep(gradients, _updates, ReplayParts.OneUpdateRegion ? _region : null);
+    }
 }

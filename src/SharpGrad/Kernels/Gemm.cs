@@ -137,7 +137,8 @@ internal static unsafe class Gemm
         T beta, T* pc, int ldc, T* biasPtr, GemmActivation activation, bool rowShares)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int threads = 2.0 * m * n * k < ParallelThresholdFlops ? 1 : s_maxThreads;
+        // Inside a pool part (a fused update's block) one part: the pool would run every part on this thread anyway.
+        int threads = 2.0 * m * n * k < ParallelThresholdFlops || WorkerPool.InsidePart ? 1 : s_maxThreads;
         GemmPacked.Run(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, biasPtr, activation, threads, rowShares: rowShares);
     }
 

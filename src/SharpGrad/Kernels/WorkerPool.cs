@@ -86,6 +86,9 @@ internal static class WorkerPool
     /// </summary>
     internal static bool HomeParts = true;
 
+    /// <summary>Whether this thread is running a part of a pool job (a pool run it starts then runs every part itself).</summary>
+    internal static bool InsidePart => t_insidePart;
+
     /// <summary>How many parts can run at once: the calling thread plus one background worker per other core.</summary>
     public static int MaxParallelism => Environment.ProcessorCount;
 

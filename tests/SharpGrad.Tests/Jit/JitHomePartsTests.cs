@@ -6,10 +6,12 @@ using SharpGrad.Tests.Kernels;
 namespace SharpGrad.Tests.Jit;
 
 /// <summary>
-/// <see cref="WorkerPool.HomeParts"/> (each thread takes its own share of a job's parts first) and
-/// <see cref="GemmTuning.GradientRowShares"/> (a replayed weight gradient split by rows, as its update) change only which
-/// thread computes what: every part must still run exactly once, and a replayed training step must give the weights and
-/// the optimizer state of eager steps bit for bit with either switch on or off, on one thread or two.
+/// <see cref="WorkerPool.HomeParts"/> (each thread takes its own share of a job's parts first),
+/// <see cref="GemmTuning.GradientRowShares"/> (a replayed weight gradient split by rows, as its update),
+/// <see cref="ReplayParts.FusePackedGradients"/> (a packed weight gradient computed in row blocks inside its update) and
+/// <see cref="ReplayParts.OneUpdateRegion"/> (a step's split updates in one pool run) change only which thread computes
+/// what, and where rows are cut: every part must still run exactly once, and a replayed training step must give the
+/// weights and the optimizer state of eager steps bit for bit with the switches on or off, on one thread or two.
 /// </summary>
 // The switches and Gemm.MaxThreads are process-wide: in the collection of the tests that change the thread limit.
 [Collection(GemmCollection.Name)]
@@ -112,7 +114,7 @@ public class JitHomePartsTests
         var xs = Enumerable.Range(0, steps).Select(_ => Tensor.Rand([batch, 784], g, dtype)).ToArray();
         var ys = Enumerable.Range(0, steps).Select(i => Tensor.FromArray(Enumerable.Range(0, batch).Select(j => (long)((3 * i + j) % 10)).ToArray())).ToArray();
         int savedThreads = Gemm.MaxThreads;
-        bool savedHomes = WorkerPool.HomeParts, savedRows = GemmTuning.GradientRowShares;
+        bool savedHomes = WorkerPool.HomeParts, savedRows = GemmTuning.GradientRowShares, savedFuse = ReplayParts.FusePackedGradients, savedRegion = ReplayParts.OneUpdateRegion;
         try
         {
             Gemm.MaxThreads = 1;
@@ -122,11 +124,17 @@ public class JitHomePartsTests
             var expected = Snapshot(eagerModel, eagerOpt, float64);
             foreach (int threads in new[] { 1, 2 })
             {
-                foreach (var (homes, rows) in new[] { (false, false), (true, true), (true, false), (false, true) })
+                foreach (var (homes, rows, fuse, region) in new[]
+                {
+                    (false, false, false, false), (true, true, true, true), (true, true, false, true), (false, false, true, false),
+                    (true, false, false, false), (false, true, false, false), (false, false, true, true),
+                })
                 {
                     Gemm.MaxThreads = threads;
                     WorkerPool.HomeParts = homes;
                     GemmTuning.GradientRowShares = rows;
+                    ReplayParts.FusePackedGradients = fuse;
+                    ReplayParts.OneUpdateRegion = region;
                     var model = JitTests.Linears(dtype, 12, 784, 256, 128, 10);
                     var opt = new Adam(model.Parameters(), 1e-3);
                     var step = SharpGrad.Jit.Compile(t => JitTests.ClassifierStep(model, opt, t[0], t[1]));
@@ -138,11 +146,11 @@ public class JitHomePartsTests
                     }
                     Assert.Null(step.FallbackReason);
                     Assert.True(step.LastRunReplayed);
-                    if (WorkerPool.MaxParallelism > 1)
-                    {
-                        // The 128 x 256 and 256 x 784 weight gradients are marked: their updates run in ranges.
-                        Assert.Equal(2, step.PlanInstructions.Count(i => i is GemmInstruction<float> { RowShares: true } || i is GemmInstruction<double> { RowShares: true }));
-                    }
+                    // The 256 x 784 and 128 x 256 weight gradients are computed inside their updates, or else marked for row
+                    // shares (their updates run in ranges); the 10 x 128 one (the batch tree's) is neither.
+                    int marked = step.PlanInstructions.Count(i => i is GemmInstruction<float> { RowShares: true } || i is GemmInstruction<double> { RowShares: true });
+                    Assert.Equal(fuse ? 2 : 0, step.PlanInstructions.OfType<OptimizerStepInstruction>().Single().Fused);
+                    Assert.Equal(fuse || WorkerPool.MaxParallelism < 2 ? 0 : 2, marked);
                     Assert.Equal(eagerLosses, losses);
                     var actual = Snapshot(model, opt, float64);
                     Assert.Equal(expected.Length, actual.Length);
@@ -155,6 +163,8 @@ public class JitHomePartsTests
             Gemm.MaxThreads = savedThreads;
             WorkerPool.HomeParts = savedHomes;
             GemmTuning.GradientRowShares = savedRows;
+            ReplayParts.FusePackedGradients = savedFuse;
+            ReplayParts.OneUpdateRegion = savedRegion;
         }
     }
 
