@@ -343,7 +343,10 @@ internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate, IDefe
         {
             // gᵀ x in blocks of at least PackedMinRows rows: each block takes the packed kernels as the whole does
             // (neither the direct loops nor the batch tree; A Bᵀ forms could take the few-rows kernel, so only Aᵀ B).
+            // Only gradients large enough to be split over the threads: a smaller one's blocks would each be a product
+            // of its own shared with the pool, where the whole is one.
             bool packed = ReplayParts.FusePackedGradients && ta && !tb && gemm.M >= PackedMinRows && gemm.Output == 0
+                && gemm.C.Length >= ParallelUpdate.MinElements
                 && !Gemm.BatchTreeApplies(ta, tb, gemm.M, gemm.N, gemm.K, gemm.N) && !Gemm.IsSmall(ta, tb, Gemm.BatchTreeMaxRows + 1, gemm.N, gemm.K);
             return packed ? new FusedGradientUpdate<T>(optimizer, index, gemm, packed: true) : null;
         }
@@ -389,8 +392,12 @@ internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate, IDefe
         if (defer) _deferTo!.DeferGradient(this);
     }
 
-    /// <summary>A part as <see cref="Run"/> runs it, the gradient stored (<see cref="UpdateRegion"/> takes no one-pass update).</summary>
-    public void RunPart(int index, int count) => Execute(index, count);
+    /// <summary>A part as <see cref="Run"/> runs it, the gradient stored (an <see cref="UpdateRegion"/> defers no store).</summary>
+    public void RunPart(int index, int count)
+    {
+        _store = true;
+        Execute(index, count);
+    }
 
     /// <inheritdoc/>
     public void Write()
