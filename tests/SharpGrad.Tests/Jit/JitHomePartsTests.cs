@@ -168,6 +168,44 @@ public class JitHomePartsTests
         }
     }
 
+    /// <summary>
+    /// Replays allocate nothing on any thread with the switches on or off (the worker's GEMM buffers are made at its first
+    /// fused block, in the warm-up). Counted over all threads, so a little of the test host's own allocation is allowed:
+    /// less than one object per ten replays.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ReplayedMlpStepAllocatesNothing(bool switches)
+    {
+        int savedThreads = Gemm.MaxThreads;
+        bool savedHomes = WorkerPool.HomeParts, savedRows = GemmTuning.GradientRowShares, savedFuse = ReplayParts.FusePackedGradients, savedRegion = ReplayParts.OneUpdateRegion;
+        try
+        {
+            Gemm.MaxThreads = 2;
+            (WorkerPool.HomeParts, GemmTuning.GradientRowShares, ReplayParts.FusePackedGradients, ReplayParts.OneUpdateRegion) = (switches, switches, switches, switches);
+            var g = new Generator(5);
+            var x = Tensor.Rand([64, 784], g);
+            var y = Tensor.FromArray(Enumerable.Range(0, 64).Select(j => (long)(j % 10)).ToArray());
+            var model = JitTests.Linears(DType.Float32, 13, 784, 256, 128, 10);
+            var opt = new Adam(model.Parameters(), 1e-3);
+            var step = SharpGrad.Jit.Compile(t => JitTests.ClassifierStep(model, opt, t[0], t[1]));
+            for (int i = 0; i < 20; i++) step.Run(x, y);
+            Assert.True(step.LastRunReplayed);
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < 100; i++) step.Run(x, y);
+            Assert.InRange(GC.GetTotalAllocatedBytes(precise: true) - before, 0, 1024);
+        }
+        finally
+        {
+            Gemm.MaxThreads = savedThreads;
+            WorkerPool.HomeParts = savedHomes;
+            GemmTuning.GradientRowShares = savedRows;
+            ReplayParts.FusePackedGradients = savedFuse;
+            ReplayParts.OneUpdateRegion = savedRegion;
+        }
+    }
+
     /// <summary>NaN into every array a replay must write before it reads it: the GEMMs' outputs and the parameters' gradients.</summary>
     private static void Poison(CompiledStep step)
     {
