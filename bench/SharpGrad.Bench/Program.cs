@@ -38,6 +38,15 @@ if (options.TryGetValue("old-pool-tail", out var oldPoolTail)) Pooling.MaskedTai
 if (options.TryGetValue("old-conv-bias", out var oldConvBias)) ImplicitConv.BiasAfterStore = oldConvBias == "1";
 // --conv-out-prefetch 0|1 (any workload): ImplicitConv.PrefetchNextOutput, the direct convolution forward asking for the next strip's output lines.
 if (options.TryGetValue("conv-out-prefetch", out var convOutPrefetch)) ImplicitConv.PrefetchNextOutput = convOutPrefetch == "1";
+// --home-parts 0|1 (any workload): WorkerPool.HomeParts, each thread taking its own share of a job's parts first (the same
+// rows of a parameter in its products and its update) rather than parts in order by whichever thread is free.
+if (options.TryGetValue("home-parts", out var homeParts)) WorkerPool.HomeParts = homeParts == "1";
+// --gradient-row-shares 0|1 (any workload): GemmTuning.GradientRowShares, a replayed weight gradient updated in ranges split by rows.
+if (options.TryGetValue("gradient-row-shares", out var rowShares)) GemmTuning.GradientRowShares = rowShares == "1";
+// --fuse-packed-gradient 0|1 (any workload): ReplayParts.FusePackedGradients, a packed weight gradient computed in row blocks inside its update.
+if (options.TryGetValue("fuse-packed-gradient", out var fusePacked)) SharpGrad.ReplayParts.FusePackedGradients = fusePacked == "1";
+// --one-update-region 0|1 (any workload): ReplayParts.OneUpdateRegion, a replayed step's split updates in one pool run.
+if (options.TryGetValue("one-update-region", out var oneRegion)) SharpGrad.ReplayParts.OneUpdateRegion = oneRegion == "1";
 switch (workload)
 {
     case "gemm":

@@ -272,7 +272,7 @@ internal sealed class Capture
     }
 
     /// <summary>
-    /// <c>C = act(op(A) op(B) + bias)</c> with dense operands (<see cref="Gemm.Multiply{T}(bool, bool, int, int, int, T, ReadOnlySpan{T}, int, ReadOnlySpan{T}, int, T, Span{T}, int, ReadOnlySpan{T}, GemmActivation)"/>
+    /// <c>C = act(op(A) op(B) + bias)</c> with dense operands (<see cref="Gemm.Multiply{T}(bool, bool, int, int, int, T, ReadOnlySpan{T}, int, ReadOnlySpan{T}, int, T, Span{T}, int, ReadOnlySpan{T}, GemmActivation, bool)"/>
     /// with the default leading dimensions, alpha 1 and beta 0; already run).
     /// </summary>
     internal void Gemm(bool transA, bool transB, int m, int n, int k, Tensor a, Tensor b, Tensor c, Tensor? bias, GemmActivation activation, string op)
@@ -436,6 +436,14 @@ internal sealed class GemmInstruction<T>(bool transA, bool transB, int m, int n,
     /// <summary>Whether the product is split into blocks computed on several threads.</summary>
     internal bool Split => _split is not null;
 
+    /// <summary>
+    /// Set by the plan's fusion pass when C is a parameter's gradient that the optimizer step updates in element ranges
+    /// on several threads (<see cref="ParallelUpdate"/>): the packed product then gives each thread a share of C's rows
+    /// (<see cref="GemmTuning.GradientRowShares"/>), the rows that thread's share of the update and of the next forward
+    /// product read, rather than a share of its columns.
+    /// </summary>
+    internal bool RowShares { get; set; }
+
     public override void Run()
     {
         if (_split is not null) _split.Run();
@@ -466,7 +474,7 @@ internal sealed class GemmInstruction<T>(bool transA, bool transB, int m, int n,
 
     private unsafe void Multiply() =>
         Kernels.Gemm.Multiply(transA, transB, m, n, k, T.One, a, Math.Max(1, transA ? m : k), b, Math.Max(1, transB ? k : n), T.Zero,
-            Output != 0 ? new Span<T>((void*)Output, c.Length) : c, Math.Max(1, n), bias, activation);
+            Output != 0 ? new Span<T>((void*)Output, c.Length) : c, Math.Max(1, n), bias, activation, RowShares && GemmTuning.GradientRowShares);
 }
 
 internal sealed class SumToInstruction<T>(T[] g, int[] gShape, T[] r, int[] shape) : Instruction where T : unmanaged, IFloatingPointIeee754<T>
@@ -529,6 +537,9 @@ internal sealed class OptimizerStepInstruction(Optim.Optimizer optimizer, Array?
     /// <summary>Whether some parameter's update is split over threads.</summary>
     internal bool Parallel => _updates is not null && Array.Exists(_updates, u => u is ParallelUpdate { Split: true } || u is IFusedUpdate { Split: true });
 
+    /// <summary>Whether parameter <paramref name="index"/>'s update is split into element ranges over the threads (<see cref="ParallelUpdate"/>).</summary>
+    internal bool UpdatesInRanges(int index) => _updates?[index] is ParallelUpdate;
+
     /// <summary>How many parameters' gradients are computed inside the update (<see cref="Fuse"/>).</summary>
     internal int Fused => _updates is null ? 0 : Array.FindAll(_updates, u => u is IFusedUpdate).Length;
 
@@ -559,5 +570,17 @@ internal sealed class OptimizerStepInstruction(Optim.Optimizer optimizer, Array?
         if (_updates?[index] is IFusedUpdate fused && ReferenceEquals(parameter.Grad?.Storage, gradients[index])) fused.DeferGradientStore(parameter);
     }
 
-    public override void Run() => optimizer.ReplayStep(gradients, _updates);
+    // The split updates' one pool run (UpdateRegion), made at the first replay (the plan's fusion is done by then).
+    private UpdateRegion? _region;
+    private bool _regionMade;
+
+    public override void Run()
+    {
+        if (!_regionMade)
+        {
+            _region = UpdateRegion.For(_updates);
+            _regionMade = true;
+        }
+        optimizer.ReplayStep(gradients, _updates, ReplayParts.OneUpdateRegion ? _region : null);
+    }
 }

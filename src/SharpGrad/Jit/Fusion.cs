@@ -14,6 +14,7 @@ internal static class Fusion
     {
         var plan = Fuse(instructions);
         DeferUnreadGradients(plan, result);
+        ShareGradientRows(plan);
         foreach (var instruction in plan) (instruction as IPlanObserver)?.PlanLowered(plan, result);
         return plan;
     }
@@ -70,6 +71,30 @@ internal static class Fusion
                         break;
                     }
                 if (!elsewhere) step.DeferGradientStore(i);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Marks each GEMM that writes a gradient the optimizer step updates in element ranges on several threads
+    /// (<see cref="GemmInstruction{T}.RowShares"/>), so that each thread computes the rows of the gradient it then
+    /// updates. Only who computes which rows changes.
+    /// </summary>
+    private static void ShareGradientRows(Instruction[] plan)
+    {
+        for (int s = 0; s < plan.Length; s++)
+        {
+            if (plan[s] is not OptimizerStepInstruction step) continue;
+            for (int i = 0; i < step.Gradients.Length; i++)
+            {
+                if (step.Gradients[i] is not { } d || !step.UpdatesInRanges(i)) continue;
+                for (int k = s - 1; k >= 0; k--)
+                {
+                    if (Array.IndexOf(plan[k].WriteSet, d) < 0) continue;
+                    if (plan[k] is GemmInstruction<float> f) f.RowShares = true;
+                    else if (plan[k] is GemmInstruction<double> g) g.RowShares = true;
+                    break;
+                }
             }
         }
     }

@@ -47,12 +47,15 @@ internal static unsafe class Gemm
     /// stored rows): op(A)[i, p] is <c>a[i * lda + p]</c>, or <c>a[p * lda + i]</c> when <paramref name="transA"/>;
     /// op(B)[p, j] is <c>b[p * ldb + j]</c>, or <c>b[j * ldb + p]</c> when <paramref name="transB"/>; C[i, j] is
     /// <c>c[i * ldc + j]</c>. When beta is zero C is only written (NaN in it does not propagate), as in BLAS. The bias
-    /// (length n, or empty) and the activation are applied once, after the whole k sum.
+    /// (length n, or empty) and the activation are applied once, after the whole k sum. <paramref name="rowShares"/>: the
+    /// packed kernels give each thread a share of C's rows whenever there are enough (not columns, as for few rows), so
+    /// that a parameter's gradient is cut as its update and its forward product cut the parameter (see
+    /// <see cref="GemmInstruction{T}"/>); only who computes what changes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply<T>(bool transA, bool transB, int m, int n, int k, T alpha,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc,
-        ReadOnlySpan<T> bias = default, GemmActivation activation = GemmActivation.None)
+        ReadOnlySpan<T> bias = default, GemmActivation activation = GemmActivation.None, bool rowShares = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"Gemm: negative size m={m}, n={n}, k={k}.");
@@ -81,7 +84,7 @@ internal static unsafe class Gemm
                 BatchProduct<T>.t_partials = partials;
                 return;
             }
-            RunPacked(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, biasPtr, activation);
+            RunPacked(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, biasPtr, activation, rowShares);
         }
     }
 
@@ -131,11 +134,12 @@ internal static unsafe class Gemm
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void RunPacked<T>(bool transA, bool transB, int m, int n, int k, T alpha, T* pa, int lda, T* pb, int ldb,
-        T beta, T* pc, int ldc, T* biasPtr, GemmActivation activation)
+        T beta, T* pc, int ldc, T* biasPtr, GemmActivation activation, bool rowShares)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int threads = 2.0 * m * n * k < ParallelThresholdFlops ? 1 : s_maxThreads;
-        GemmPacked.Run(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, biasPtr, activation, threads);
+        // Inside a pool part (a fused update's block) one part: the pool would run every part on this thread anyway.
+        int threads = 2.0 * m * n * k < ParallelThresholdFlops || WorkerPool.InsidePart ? 1 : s_maxThreads;
+        GemmPacked.Run(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, biasPtr, activation, threads, rowShares: rowShares);
     }
 
     /// <summary>

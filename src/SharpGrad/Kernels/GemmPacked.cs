@@ -43,20 +43,23 @@ internal enum GemmActivation
 internal static unsafe class GemmPacked
 {
     /// <summary>Entry: picks the micro-kernel for this machine (the JIT folds the tests) and runs the plan.</summary>
-    /// <remarks><paramref name="aux"/> is the auxiliary matrix (C's layout) of the GELU activations, else null.</remarks>
+    /// <remarks>
+    /// <paramref name="aux"/> is the auxiliary matrix (C's layout) of the GELU activations, else null; with
+    /// <paramref name="rowShares"/> the threads split C's rows whenever each gets at least one strip (see <see cref="Gemm.Multiply{T}(bool, bool, int, int, int, T, ReadOnlySpan{T}, int, ReadOnlySpan{T}, int, T, Span{T}, int, ReadOnlySpan{T}, GemmActivation, bool)"/>).
+    /// </remarks>
     public static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb,
-        T beta, T* c, nint ldc, T* bias, GemmActivation activation, int threads, T* aux = null)
+        T beta, T* c, nint ldc, T* bias, GemmActivation activation, int threads, T* aux = null, bool rowShares = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         // The few-rows kernel writes bias and ReLU only (its transposed tiles have no GELU epilogue).
         if (activation is GemmActivation.None or GemmActivation.Relu && SmallRowsNT<T>.Applies(transA, transB, m, n, k, alpha, beta))
             SmallRowsNT<T>.Run(m, n, k, a, lda, b, ldb, c, ldc, bias, activation, threads);
         else if (Vector512.IsHardwareAccelerated)
-            GemmJob<T, GemmKernel512<T>>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, threads, aux);
+            GemmJob<T, GemmKernel512<T>>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, threads, aux, rowShares);
         else if (Vector256.IsHardwareAccelerated)
-            GemmJob<T, GemmKernel256<T>>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, threads, aux);
+            GemmJob<T, GemmKernel256<T>>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, threads, aux, rowShares);
         else
-            GemmJob<T, GemmKernelScalar<T>>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, threads, aux);
+            GemmJob<T, GemmKernelScalar<T>>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation, threads, aux, rowShares);
     }
 }
 
@@ -122,7 +125,7 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
     private AlignedBuffer<T>[] _tile = [];
 
     public static void Run(bool transA, bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb,
-        T beta, T* c, nint ldc, T* bias, GemmActivation activation, int threads, T* aux = null)
+        T beta, T* c, nint ldc, T* bias, GemmActivation activation, int threads, T* aux = null, bool rowShares = false)
     {
         var job = t_job ??= new GemmJob<T, TK>();
         job._a = a; job._b = b; job._c = c; job._bias = bias; job._aux = aux;
@@ -130,7 +133,7 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
         job._transA = transA; job._transB = transB;
         job._m = m; job._n = n; job._k = k;
         job._alpha = alpha; job._beta = beta; job._activation = activation;
-        job.Plan(threads);
+        job.Plan(threads, rowShares);
         if (job._sharedB)
         {
             job.RunShared(threads);
@@ -173,7 +176,7 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
         _blocks = (blocks + threads - 1) / threads * threads;
     }
 
-    private void Plan(int threads)
+    private void Plan(int threads, bool rowShares)
     {
         int mr = TK.MR, nr = TK.NR;
         _kc = GemmTuning.BlockDepth<T>(nr, _k);
@@ -183,7 +186,7 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
         // and enough column strips: then each thread packs and keeps its own strips of B (no barrier, no strip packed by
         // one core and read by the other) and packs the small A itself. Only who computes what moves, never how.
         int rowStrips = (_m + mr - 1) / mr, colStrips = (_n + nr - 1) / nr;
-        _splitRows = !(rowStrips <= GemmTuning.SmallRowStrips && colStrips >= 2 * threads) && rowStrips >= threads;
+        _splitRows = (rowShares || !(rowStrips <= GemmTuning.SmallRowStrips && colStrips >= 2 * threads)) && rowStrips >= threads;
         PlanShared(threads);
         _mcLast = _sharedB ? _mc : GemmTuning.LastBlockRows<T>(mr, nr, _kc);
     }
@@ -198,6 +201,9 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
             _tile = AlignedBuffer<T>.Grow(_tile, threads);
         }
     }
+
+    /// <summary>No part waits for another; part t takes the t-th share of C's rows (or columns) on every call of a shape.</summary>
+    public override bool HasHomes => true;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Execute(int index, int count)
@@ -416,6 +422,9 @@ internal sealed unsafe class SmallRowsNT<T> : ParallelWork where T : unmanaged, 
         }
         WorkerPool.Run(job, parts);
     }
+
+    /// <summary>Part t takes the t-th share of B's rows (a Linear's weight rows) on every call.</summary>
+    public override bool HasHomes => true;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Execute(int index, int count)
@@ -732,6 +741,14 @@ internal static class GemmTuning
         int nc = (n + panels - 1) / panels;
         return Math.Max(nr, (nc + nr - 1) / nr * nr);
     }
+
+    /// <summary>
+    /// Whether a replayed product that writes a parameter's gradient updated in element ranges on several threads splits
+    /// C's rows between the threads even when they are few (<c>GemmInstruction.RowShares</c>: the MLP's 128 x 256 weight
+    /// gradient), so that each thread computes the rows it updates; the bench runner's <c>--gradient-row-shares 0|1</c>.
+    /// Same results either way.
+    /// </summary>
+    public static bool GradientRowShares = true;
 
     /// <summary>At most this many MR-row strips of C count as "few rows": threads then split the columns instead.</summary>
     public static int SmallRowStrips = 16;

@@ -13,6 +13,9 @@ internal sealed class RangeWork(int total, Action<int, int> body) : ParallelWork
     private readonly int _total = total;
     private readonly Action<int, int> _body = body;
 
+    /// <summary>Ranges are independent; part t takes the t-th share of [0, total).</summary>
+    public override bool HasHomes => true;
+
     public override void Execute(int index, int count)
     {
         int first = (int)((long)_total * index / count), last = (int)((long)_total * (index + 1) / count);

@@ -10,6 +10,14 @@ internal abstract class ParallelWork
 {
     /// <summary>Runs part <paramref name="index"/> of <paramref name="count"/>.</summary>
     public abstract void Execute(int index, int count);
+
+    /// <summary>
+    /// Whether the parts may be claimed in any order (no part waits for another) and each thread should take its home
+    /// parts first (<see cref="WorkerPool.HomeParts"/>): the contiguous share <c>[t·count/threads, (t+1)·count/threads)</c>
+    /// of thread t, the caller being thread 0. Kernels that split a parameter the same way in every product and update
+    /// (rows in order) then keep each half on one core from step to step.
+    /// </summary>
+    public virtual bool HasHomes => false;
 }
 
 /// <summary>
@@ -61,7 +69,25 @@ internal static class WorkerPool
     private static long s_ticket;
     private static int s_done;
     private static Exception? s_error;
+    // Home-part jobs (HomeParts): part p's claim word at s_claims[p * ClaimStride], 2g (unclaimed in job g) or 2g + 1
+    // (claimed), g the job's generation as unsigned; s_homeThreads threads share the home ranges.
+    private const int ClaimStride = 8; // one cache line per part: a thread claiming its own parts touches no line of the other's
+    private static long[] s_claims = [];
+    private static bool s_homes;
+    private static int s_homeThreads;
     [ThreadStatic] private static bool t_insidePart;
+
+    /// <summary>
+    /// Whether jobs whose parts have homes (<see cref="ParallelWork.HasHomes"/>) are claimed home range first: each thread
+    /// takes its own contiguous share of the parts in order, then the parts the other threads have not claimed yet, from
+    /// the far end of their shares; the other jobs, and all jobs when false, are claimed in part order by whichever
+    /// thread is free. Only who runs a part changes, never what it computes: the same results either way. The bench
+    /// runner's <c>--home-parts 0|1</c>.
+    /// </summary>
+    internal static bool HomeParts = true;
+
+    /// <summary>Whether this thread is running a part of a pool job (a pool run it starts then runs every part itself).</summary>
+    internal static bool InsidePart => t_insidePart;
 
     /// <summary>How many parts can run at once: the calling thread plus one background worker per other core.</summary>
     public static int MaxParallelism => Environment.ProcessorCount;
@@ -91,6 +117,14 @@ internal static class WorkerPool
             s_helpers = helpers;
             s_error = null;
             s_done = 0;
+            s_homes = HomeParts && work.HasHomes;
+            if (s_homes)
+            {
+                s_homeThreads = helpers + 1;
+                if (s_claims.Length < count * ClaimStride) s_claims = new long[count * ClaimStride];
+                long open = (long)(uint)generation << 1;
+                for (int p = 0; p < count; p++) s_claims[p * ClaimStride] = open;
+            }
             Volatile.Write(ref s_ticket, (long)generation << 32);
             // Full fences on both sides (here and in Loop): a worker going to sleep either sees the new generation or
             // is seen sleeping and woken.
@@ -100,7 +134,8 @@ internal static class WorkerPool
                 Worker w = s_workers[i];
                 if (Volatile.Read(ref w.Sleeping) != 0) w.Wake.Set();
             }
-            ClaimParts(work, count, generation);
+            if (s_homes) ClaimHomeParts(work, count, generation, 0);
+            else ClaimParts(work, count, generation);
             int spins = 0;
             while (Volatile.Read(ref s_done) != count) Pause(ref spins);
             s_work = null;
@@ -128,6 +163,42 @@ internal static class WorkerPool
             catch (Exception e) { s_error ??= e; }
             finally { Interlocked.Increment(ref s_done); }
         }
+    }
+
+    /// <summary>
+    /// <see cref="ClaimParts"/> for a home-part job: thread <paramref name="thread"/>'s home share in order, then, from
+    /// the last part backwards, every other part still unclaimed (a thread that is slow to come leaves its share to the
+    /// others, which meet it in the middle). Returns how many it ran; stops at once when the job is no longer
+    /// <paramref name="generation"/>.
+    /// </summary>
+    private static int ClaimHomeParts(ParallelWork work, int count, int generation, int thread)
+    {
+        long[] claims = Volatile.Read(ref s_claims);
+        int threads = s_homeThreads;
+        if (claims.Length < count * ClaimStride || thread >= threads) return 0;
+        long open = (long)(uint)generation << 1;
+        int first = (int)((long)count * thread / threads), end = (int)((long)count * (thread + 1) / threads);
+        int ran = 0;
+        for (int part = first; part < end; part++)
+            if (!TryRun(work, count, claims, part, open, ref ran)) return ran;
+        for (int part = count - 1; part >= 0; part--)
+            if ((part < first || part >= end) && !TryRun(work, count, claims, part, open, ref ran)) return ran;
+        return ran;
+    }
+
+    /// <summary>Claims and runs <paramref name="part"/> if it is still open; false when its word belongs to another job.</summary>
+    private static bool TryRun(ParallelWork work, int count, long[] claims, int part, long open, ref int ran)
+    {
+        ref long claim = ref claims[part * ClaimStride];
+        long seen = Volatile.Read(ref claim);
+        if (seen == open + 1) return true; // taken
+        if (seen != open) return false; // a newer job's word: this one is over
+        if (Interlocked.CompareExchange(ref claim, open + 1, open) != open) return true;
+        ran++;
+        try { work.Execute(part, count); }
+        catch (Exception e) { s_error ??= e; }
+        finally { Interlocked.Increment(ref s_done); }
+        return true;
     }
 
     /// <summary>
@@ -178,7 +249,8 @@ internal static class WorkerPool
             seen = Volatile.Read(ref s_generation);
             ParallelWork? work = s_work;
             int count = s_count;
-            if (work is not null && self.Index < s_helpers) self.Parts += ClaimParts(work, count, seen);
+            if (work is null || self.Index >= s_helpers) continue;
+            self.Parts += Volatile.Read(ref s_homes) ? ClaimHomeParts(work, count, seen, self.Index + 1) : ClaimParts(work, count, seen);
         }
     }
 }

@@ -201,13 +201,16 @@ public abstract partial class Optimizer
 
     /// <summary>
     /// <see cref="Step"/> as captured in a compiled step: the same updates on the gradient arrays the capture saw (null: no
-    /// gradient then), with the settings and the step count of now.
+    /// gradient then), with the settings and the step count of now. <paramref name="region"/>, when given, runs the
+    /// updates it covers, all in one pool run, before the others.
     /// </summary>
-    internal void ReplayStep(Array?[] gradients, IParameterUpdate?[]? parallel = null)
+    internal void ReplayStep(Array?[] gradients, IParameterUpdate?[]? parallel = null, UpdateRegion? region = null)
     {
         StepCount++;
+        region?.Run();
         for (int i = 0; i < gradients.Length; i++)
         {
+            if (region is not null && region.Covers[i]) continue;
             if (parallel?[i] is { } split)
             {
                 split.Run();
