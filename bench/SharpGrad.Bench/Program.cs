@@ -43,8 +43,6 @@ if (options.TryGetValue("conv-out-prefetch", out var convOutPrefetch)) ImplicitC
 if (options.TryGetValue("home-parts", out var homeParts)) WorkerPool.HomeParts = homeParts == "1";
 // --gradient-row-shares 0|1 (any workload): GemmTuning.GradientRowShares, a replayed weight gradient updated in ranges split by rows.
 if (options.TryGetValue("gradient-row-shares", out var rowShares)) GemmTuning.GradientRowShares = rowShares == "1";
-// --fuse-packed-gradient 0|1 (any workload): ReplayParts.FusePackedGradients, a packed weight gradient computed in row blocks inside its update.
-if (options.TryGetValue("fuse-packed-gradient", out var fusePacked)) SharpGrad.ReplayParts.FusePackedGradients = fusePacked == "1";
 // --one-update-region 0|1 (any workload): ReplayParts.OneUpdateRegion, a replayed step's split updates in one pool run.
 if (options.TryGetValue("one-update-region", out var oneRegion)) SharpGrad.ReplayParts.OneUpdateRegion = oneRegion == "1";
 switch (workload)

@@ -61,14 +61,6 @@ internal static class ReplayParts
     /// parts either way, so the same results.
     /// </summary>
     internal static bool OneUpdateRegion = true;
-
-    /// <summary>
-    /// Whether weight gradients that take the packed kernels are computed inside their update too
-    /// (<see cref="FusedGradientUpdate{T}"/>); read when a plan is captured. The bench runner's <c>--fuse-packed-gradient 0|1</c>.
-    /// Off: on the MLP's step (2 threads, home parts) the fused blocks measured about 1.5% slower than the product and
-    /// the update apart (each block re-reads the layer's whole input), on one thread no faster.
-    /// </summary>
-    internal static bool FusePackedGradients;
 }
 
 /// <summary>
@@ -283,24 +275,10 @@ internal sealed class GemmSplit<T> : ParallelWork where T : unmanaged, IFloating
 /// parameters share the blocks with the worker threads. An outer product (inner dimension 1: the weight gradient of a
 /// batch of one) needs no blocks: where the optimizer has the pass (<see cref="Optim.Optimizer.UpdateOuterRows"/>: plain
 /// SGD, Adam, AdamW) each gradient element is computed, stored and applied in one pass over the parameter.
-/// With <see cref="ReplayParts.FusePackedGradients"/>, a weight gradient <c>gᵀ x</c> that takes the packed kernels (a Linear's at a training
-/// batch) is fused too, in blocks of whole 8-row strips (the last one may be partial) of more than
-/// <see cref="Gemm.BatchTreeMaxRows"/> rows, <see cref="PackedMinRows"/> or more but for a part's only block: such a block
-/// takes the packed kernels as the whole does (never the direct loops or the batch tree, which take few rows), with the
-/// same k blocks, so each element gets the operations of the whole product (as when the threads split its rows).
 /// </summary>
 internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate, IDeferredGradient where T : unmanaged, IFloatingPointIeee754<T>
 {
     private const int RowTile = 4;
-
-    /// <summary>
-    /// The fewest rows of a packed gradient's block (three strips) but for a part that has fewer: a part has three strips
-    /// or more, so more than the batch tree's rows (<see cref="Gemm.BatchTreeMaxRows"/>) even with a partial last strip.
-    /// </summary>
-    internal const int PackedMinRows = 24;
-
-    /// <summary>Rows per unit of a packed gradient's split: a strip of the packed kernels (8 rows; 4 and 6 divide or do not matter, see the summary).</summary>
-    private const int PackedStrip = 8;
 
     /// <summary>
     /// About this many bytes of gradient per block: the block is read back from L2 rather than from L3 or memory, and each
@@ -308,15 +286,9 @@ internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate, IDefe
     /// </summary>
     private const int BlockBytes = 64 * 1024;
 
-    /// <summary>
-    /// <see cref="BlockBytes"/> for a packed gradient: each block is a product of its own that reads all of B (the layer's
-    /// input, 200 KB for the MLP's first layer at batch 64), so fewer, larger blocks (80 rows of 784 floats).
-    /// </summary>
-    private const int PackedBlockBytes = 256 * 1024;
-
     private readonly Optim.Optimizer _optimizer;
-    private readonly int _index, _m, _n, _k, _tiles, _blockRows, _lda, _ldb, _unit;
-    private readonly bool _transA, _transB, _outer, _packed;
+    private readonly int _index, _m, _n, _k, _tiles, _blockRows, _lda, _ldb;
+    private readonly bool _transA, _transB, _outer;
     private readonly T[] _a, _b, _c;
 
     // The parameter whose gradient the one pass may leave unwritten until its .Grad is read (DeferGradientStore), and
@@ -324,19 +296,17 @@ internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate, IDefe
     private Tensor? _deferTo;
     private bool _store = true;
 
-    private FusedGradientUpdate(Optim.Optimizer optimizer, int index, GemmInstruction<T> g, bool packed)
+    private FusedGradientUpdate(Optim.Optimizer optimizer, int index, GemmInstruction<T> g)
     {
         _optimizer = optimizer;
         _index = index;
         (_transA, _transB, _m, _n, _k, _a, _b, _c) = (g.TransA, g.TransB, g.M, g.N, g.K, g.A, g.B, g.C);
         _lda = Math.Max(1, _transA ? _m : _k);
         _ldb = Math.Max(1, _transB ? _k : _n);
-        _packed = packed;
-        _unit = packed ? PackedStrip : RowTile;
-        _tiles = (_m + _unit - 1) / _unit;
+        _tiles = (_m + RowTile - 1) / RowTile;
         // op(A)[i, 0] is a[i] and op(B)[0, j] is b[j] for either layout of A when k is 1 (its leading dimension is then 1 or m).
         _outer = _k == 1 && !_transB && _a.Length >= _m && _b.Length >= _n;
-        _blockRows = Math.Max(packed ? PackedMinRows : RowTile, (packed ? PackedBlockBytes : BlockBytes) / Math.Max(1, _n * Unsafe.SizeOf<T>()) / _unit * _unit);
+        _blockRows = Math.Max(RowTile, BlockBytes / Math.Max(1, _n * Unsafe.SizeOf<T>()) / RowTile * RowTile);
     }
 
     /// <summary>
@@ -346,37 +316,15 @@ internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate, IDefe
     public static FusedGradientUpdate<T>? For(Optim.Optimizer optimizer, int index, GemmInstruction<T> gemm)
     {
         if (!optimizer.UpdatesElementwise || !gemm.Plain || gemm.M < 1 || gemm.N < 1 || gemm.C.Length != gemm.M * gemm.N) return null;
-        bool ta = gemm.TransA, tb = gemm.TransB;
-        if (!Gemm.IsSmall(ta, tb, gemm.M, gemm.N, gemm.K))
-        {
-            // gᵀ x in blocks of at least PackedMinRows rows: each block takes the packed kernels as the whole does
-            // (neither the direct loops nor the batch tree; A Bᵀ forms could take the few-rows kernel, so only Aᵀ B).
-            // Only gradients large enough to be split over the threads: a smaller one's blocks would each be a product
-            // of its own shared with the pool, where the whole is one.
-            bool packed = ReplayParts.FusePackedGradients && ta && !tb && gemm.M >= PackedMinRows && gemm.Output == 0
-                && gemm.C.Length >= ParallelUpdate.MinElements
-                && !Gemm.BatchTreeApplies(ta, tb, gemm.M, gemm.N, gemm.K, gemm.N) && !Gemm.IsSmall(ta, tb, Gemm.BatchTreeMaxRows + 1, gemm.N, gemm.K);
-            return packed ? new FusedGradientUpdate<T>(optimizer, index, gemm, packed: true) : null;
-        }
-        if (gemm.M > RowTile && !Gemm.IsSmall(ta, tb, RowTile, gemm.N, gemm.K)) return null;
-        return new FusedGradientUpdate<T>(optimizer, index, gemm, packed: false);
+        if (!Gemm.IsSmall(gemm.TransA, gemm.TransB, gemm.M, gemm.N, gemm.K)) return null;
+        if (gemm.M > RowTile && !Gemm.IsSmall(gemm.TransA, gemm.TransB, RowTile, gemm.N, gemm.K)) return null;
+        return new FusedGradientUpdate<T>(optimizer, index, gemm);
     }
 
     public bool Split => _c.Length >= ParallelUpdate.MinElements && WorkerPool.MaxParallelism > 1 && _tiles >= 2;
 
-    /// <summary>
-    /// The parts of the split: <see cref="ReplayParts.For"/> of the row units, and for a packed gradient a multiple of the
-    /// threads (each thread's share of the rows is the one the forward product and a row-split update give it) with at
-    /// least <see cref="PackedMinRows"/> rows each.
-    /// </summary>
-    public int PartCount()
-    {
-        if (!Split) return 1;
-        if (!_packed) return ReplayParts.For(_tiles);
-        int threads = Math.Min(Gemm.MaxThreads, WorkerPool.MaxParallelism);
-        int perThread = Math.Min(ReplayParts.PerThread, _m / _unit / (PackedMinRows / _unit) / Math.Max(1, threads)); // 3 whole strips a part
-        return threads <= 1 || perThread < 1 ? 1 : threads * perThread;
-    }
+    /// <summary>The parts of the split: <see cref="ReplayParts.For"/> of the row tiles (1 when not split).</summary>
+    public int PartCount() => Split ? ReplayParts.For(_tiles) : 1;
 
     /// <summary>An outer product whose optimizer has the one-pass update for its current settings.</summary>
     public bool OnePass => _outer && _optimizer.HasOuterUpdate(_index);
@@ -418,15 +366,13 @@ internal sealed class FusedGradientUpdate<T> : ParallelWork, IFusedUpdate, IDefe
 
     public override void Execute(int index, int count)
     {
-        int r0 = (int)((long)_tiles * index / count) * _unit, r1 = Math.Min(_m, (int)((long)_tiles * (index + 1) / count) * _unit);
+        int r0 = (int)((long)_tiles * index / count) * RowTile, r1 = Math.Min(_m, (int)((long)_tiles * (index + 1) / count) * RowTile);
         if (r0 >= r1) return;
         // An outer product (inner dimension 1, a batch-1 weight gradient): gradient and update in one pass over the rows.
         if (_outer && _optimizer.UpdateOuterRows(_index, _c, r0, r1 - r0, _n, _a, _b, _store)) return;
-        for (int r = r0, rows; r < r1; r += rows)
+        for (int r = r0; r < r1; r += _blockRows)
         {
-            // A packed gradient's last block takes the rest when a block of its own would have fewer than PackedMinRows;
-            // on one thread it is one block, the whole product then the whole update (blocks measured 2% slower there).
-            rows = _packed && (count == 1 || r1 - r < _blockRows + PackedMinRows) ? r1 - r : Math.Min(_blockRows, r1 - r);
+            int rows = Math.Min(_blockRows, r1 - r);
             Gemm.Multiply(_transA, _transB, rows, _n, _k, T.One, _a.AsSpan(_transA ? r : r * _lda), _lda, _b, _ldb, T.Zero, _c.AsSpan(r * _n), _n);
             _optimizer.UpdateRange(_index, _c, r * _n, rows * _n);
         }

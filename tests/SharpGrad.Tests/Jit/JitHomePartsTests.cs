@@ -7,8 +7,7 @@ namespace SharpGrad.Tests.Jit;
 
 /// <summary>
 /// <see cref="WorkerPool.HomeParts"/> (each thread takes its own share of a job's parts first),
-/// <see cref="GemmTuning.GradientRowShares"/> (a replayed weight gradient split by rows, as its update),
-/// <see cref="ReplayParts.FusePackedGradients"/> (a packed weight gradient computed in row blocks inside its update) and
+/// <see cref="GemmTuning.GradientRowShares"/> (a replayed weight gradient split by rows, as its update) and
 /// <see cref="ReplayParts.OneUpdateRegion"/> (a step's split updates in one pool run) change only which thread computes
 /// what, and where rows are cut: every part must still run exactly once, and a replayed training step must give the
 /// weights and the optimizer state of eager steps bit for bit with the switches on or off, on one thread or two.
@@ -99,7 +98,7 @@ public class JitHomePartsTests
 
     /// <summary>
     /// The MLP of the mlp-epoch bench (784-256-128-10, ReLU) at batch 64 with Adam: eager steps on one thread against
-    /// replays with each setting of the two switches, on one and two threads. Before every replay, every GEMM output
+    /// replays with settings of the three switches, on one and two threads. Before every replay, every GEMM output
     /// and every gradient the plan owns is filled with NaN, so a split that left an element unwritten would put NaN in
     /// the weights.
     /// </summary>
@@ -114,7 +113,7 @@ public class JitHomePartsTests
         var xs = Enumerable.Range(0, steps).Select(_ => Tensor.Rand([batch, 784], g, dtype)).ToArray();
         var ys = Enumerable.Range(0, steps).Select(i => Tensor.FromArray(Enumerable.Range(0, batch).Select(j => (long)((3 * i + j) % 10)).ToArray())).ToArray();
         int savedThreads = Gemm.MaxThreads;
-        bool savedHomes = WorkerPool.HomeParts, savedRows = GemmTuning.GradientRowShares, savedFuse = ReplayParts.FusePackedGradients, savedRegion = ReplayParts.OneUpdateRegion;
+        bool savedHomes = WorkerPool.HomeParts, savedRows = GemmTuning.GradientRowShares, savedRegion = ReplayParts.OneUpdateRegion;
         try
         {
             Gemm.MaxThreads = 1;
@@ -124,16 +123,15 @@ public class JitHomePartsTests
             var expected = Snapshot(eagerModel, eagerOpt, float64);
             foreach (int threads in new[] { 1, 2 })
             {
-                foreach (var (homes, rows, fuse, region) in new[]
+                foreach (var (homes, rows, region) in new[]
                 {
-                    (false, false, false, false), (true, true, true, true), (true, true, false, true), (false, false, true, false),
-                    (true, false, false, false), (false, true, false, false), (false, false, true, true),
+                    (false, false, false), (true, true, true), (true, false, false), (false, true, false), (false, false, true),
+                    (true, true, false),
                 })
                 {
                     Gemm.MaxThreads = threads;
                     WorkerPool.HomeParts = homes;
                     GemmTuning.GradientRowShares = rows;
-                    ReplayParts.FusePackedGradients = fuse;
                     ReplayParts.OneUpdateRegion = region;
                     var model = JitTests.Linears(dtype, 12, 784, 256, 128, 10);
                     var opt = new Adam(model.Parameters(), 1e-3);
@@ -146,11 +144,11 @@ public class JitHomePartsTests
                     }
                     Assert.Null(step.FallbackReason);
                     Assert.True(step.LastRunReplayed);
-                    // The 256 x 784 and 128 x 256 weight gradients are computed inside their updates, or else marked for row
-                    // shares (their updates run in ranges); the 10 x 128 one (the batch tree's) is neither.
+                    // The 256 x 784 and 128 x 256 weight gradients are marked for row shares (their updates run in ranges);
+                    // the 10 x 128 one (the batch tree's) is not, and none is computed inside its update.
                     int marked = step.PlanInstructions.Count(i => i is GemmInstruction<float> { RowShares: true } || i is GemmInstruction<double> { RowShares: true });
-                    Assert.Equal(fuse ? 2 : 0, step.PlanInstructions.OfType<OptimizerStepInstruction>().Single().Fused);
-                    Assert.Equal(fuse || WorkerPool.MaxParallelism < 2 ? 0 : 2, marked);
+                    Assert.Equal(0, step.PlanInstructions.OfType<OptimizerStepInstruction>().Single().Fused);
+                    Assert.Equal(WorkerPool.MaxParallelism < 2 ? 0 : 2, marked);
                     Assert.Equal(eagerLosses, losses);
                     var actual = Snapshot(model, opt, float64);
                     Assert.Equal(expected.Length, actual.Length);
@@ -163,7 +161,6 @@ public class JitHomePartsTests
             Gemm.MaxThreads = savedThreads;
             WorkerPool.HomeParts = savedHomes;
             GemmTuning.GradientRowShares = savedRows;
-            ReplayParts.FusePackedGradients = savedFuse;
             ReplayParts.OneUpdateRegion = savedRegion;
         }
     }
@@ -178,11 +175,11 @@ public class JitHomePartsTests
     public void ReplayedMlpStepAllocatesNothing(bool switches)
     {
         int savedThreads = Gemm.MaxThreads;
-        bool savedHomes = WorkerPool.HomeParts, savedRows = GemmTuning.GradientRowShares, savedFuse = ReplayParts.FusePackedGradients, savedRegion = ReplayParts.OneUpdateRegion;
+        bool savedHomes = WorkerPool.HomeParts, savedRows = GemmTuning.GradientRowShares, savedRegion = ReplayParts.OneUpdateRegion;
         try
         {
             Gemm.MaxThreads = 2;
-            (WorkerPool.HomeParts, GemmTuning.GradientRowShares, ReplayParts.FusePackedGradients, ReplayParts.OneUpdateRegion) = (switches, switches, switches, switches);
+            (WorkerPool.HomeParts, GemmTuning.GradientRowShares, ReplayParts.OneUpdateRegion) = (switches, switches, switches);
             var g = new Generator(5);
             var x = Tensor.Rand([64, 784], g);
             var y = Tensor.FromArray(Enumerable.Range(0, 64).Select(j => (long)(j % 10)).ToArray());
@@ -200,7 +197,6 @@ public class JitHomePartsTests
             Gemm.MaxThreads = savedThreads;
             WorkerPool.HomeParts = savedHomes;
             GemmTuning.GradientRowShares = savedRows;
-            ReplayParts.FusePackedGradients = savedFuse;
             ReplayParts.OneUpdateRegion = savedRegion;
         }
     }
