@@ -53,6 +53,33 @@ public class DistributedTests
     private static double[] Flat(Module model) => model.StateDict().SelectMany(p => p.Value.ToArray<double>()).ToArray();
 
     /// <summary>
+    /// Two 2-process runs end bit for bit alike: each rank's weights, optimizer state and last gradients equal the
+    /// expected run's, the two ranks' weights equal each other, and the last gradients are means, not zeros left by a
+    /// replay that skipped the reduction. With <paramref name="readGradients"/>, also the sums of the gradients each rank
+    /// read during the run (the worker's readgrad mode prints them).
+    /// </summary>
+    private static void AssertSameBits((double[] Rank0, double[] Rank1) expected, string expectedOutput, (double[] Rank0, double[] Rank1) expectedState,
+        (double[] Rank0, double[] Rank1) expectedGrads, (double[] Rank0, double[] Rank1) actual, string actualOutput, (double[] Rank0, double[] Rank1) actualState,
+        (double[] Rank0, double[] Rank1) actualGrads, bool readGradients)
+    {
+        if (readGradients)
+            for (int r = 0; r < 2; r++)
+            {
+                string Sum(string text) => System.Text.RegularExpressions.Regex.Match(text, $"rank {r}: gradients read during the run sum to (\\S+)").Groups[1].Value;
+                Assert.NotEqual("", Sum(actualOutput));
+                Assert.Equal(Sum(expectedOutput), Sum(actualOutput));
+            }
+        Assert.Equal(expected.Rank0, actual.Rank0);
+        Assert.Equal(expected.Rank1, actual.Rank1);
+        Assert.Equal(actual.Rank0, actual.Rank1);
+        Assert.Equal(expectedGrads.Rank0, actualGrads.Rank0);
+        Assert.Equal(expectedGrads.Rank1, actualGrads.Rank1);
+        Assert.Equal(expectedState.Rank0, actualState.Rank0);
+        Assert.Equal(expectedState.Rank1, actualState.Rank1);
+        Assert.True(actualGrads.Rank0.Count(v => v != 0) > actualGrads.Rank0.Length / 4);
+    }
+
+    /// <summary>
     /// Runs the equivalence program in two processes with 32 examples each per step and returns each rank's final weights.
     /// <paramref name="mode"/> is the worker's: mpi (DDP's defaults) or flags joined by '+' (deterministic, ring, shm, shard, adam).
     /// </summary>
@@ -203,26 +230,10 @@ public class DistributedTests
                 int expected = mode.Contains("nostream", StringComparison.Ordinal) ? (model == "cnn" ? 5 : 2) : (model == "cnn" && r == 0 ? 1 : 0);
                 Assert.Contains($"rank {r}: gradient products in slots {expected}", output, StringComparison.Ordinal);
             }
-        if (mode.Contains("readgrad", StringComparison.Ordinal))
-        {
-            // The gradients read between steps (a replay of the sharded step leaves the other process's chunk of each
-            // mean in shared memory until .Grad is read) are the eager run's.
-            for (int r = 0; r < 2; r++)
-            {
-                string Sum(string text) => System.Text.RegularExpressions.Regex.Match(text, $"rank {r}: gradients read during the run sum to (\\S+)").Groups[1].Value;
-                Assert.NotEqual("", Sum(output));
-                Assert.Equal(Sum(eagerOutput), Sum(output));
-            }
-        }
-        Assert.Equal(eager0, compiled0);
-        Assert.Equal(eager1, compiled1);
-        Assert.Equal(compiled0, compiled1);
-        Assert.Equal(eagerGrads.Rank0, compiledGrads.Rank0);
-        Assert.Equal(eagerGrads.Rank1, compiledGrads.Rank1);
-        Assert.Equal(eagerState.Rank0, compiledState.Rank0);
-        Assert.Equal(eagerState.Rank1, compiledState.Rank1);
-        // The gradients are the run's last means, not zeros left by a replay that skipped the reduction.
-        Assert.True(compiledGrads.Rank0.Count(v => v != 0) > compiledGrads.Rank0.Length / 4);
+        // The gradients read between steps (with readgrad: a replay of the sharded step leaves the other process's chunk
+        // of each mean in shared memory until .Grad is read) are the eager run's too.
+        AssertSameBits((eager0, eager1), eagerOutput, eagerState, eagerGrads, (compiled0, compiled1), output, compiledState, compiledGrads,
+            mode.Contains("readgrad", StringComparison.Ordinal));
         var type = dtype == "float64" ? DType.Float64 : DType.Float32;
         var single = Flat(EquivalenceRun.Train(ProcessGroup.Single(), model, type, 64, steps,
             new EquivalenceRun.Settings(Adam: mode.Contains("adam", StringComparison.Ordinal), Compile: true), out _));
@@ -259,19 +270,9 @@ public class DistributedTests
             Assert.Contains($"rank {r}: replayed {steps - 2} steps, 0 bytes allocated in those after the tenth", output, StringComparison.Ordinal);
             Assert.Matches($"rank {r}: gradient products in slots \\d+, step sum plans 1\\b", output);
             Assert.Matches($"rank {r}: gradient products in slots \\d+, step sum plans 0\\b", oldOutput);
-            string Sum(string text) => System.Text.RegularExpressions.Regex.Match(text, $"rank {r}: gradients read during the run sum to (\\S+)").Groups[1].Value;
-            Assert.NotEqual("", Sum(output));
-            Assert.Equal(Sum(oldOutput), Sum(output));
         }
-        Assert.Equal(old0, new0);
-        Assert.Equal(old1, new1);
-        Assert.Equal(new0, new1);
-        Assert.Equal(oldState.Rank0, newState.Rank0);
-        Assert.Equal(oldState.Rank1, newState.Rank1);
-        Assert.Equal(oldGrads.Rank0, newGrads.Rank0);
-        Assert.Equal(oldGrads.Rank1, newGrads.Rank1);
-        // The last gradients are the means (not zeros), and the state moved.
-        Assert.True(newGrads.Rank0.Count(v => v != 0) > newGrads.Rank0.Length / 4);
+        AssertSameBits((old0, old1), oldOutput, oldState, oldGrads, (new0, new1), output, newState, newGrads, readGradients: true);
+        // The state moved.
         Assert.True(newState.Rank0.Count(v => v != 0) > newState.Rank0.Length / 2);
     }
 

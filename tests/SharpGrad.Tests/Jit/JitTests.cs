@@ -162,6 +162,28 @@ public class JitTests
 
     private static double[] Flat(Module m) => m.Parameters().SelectMany(p => p.ToArray<double>()).ToArray();
 
+    /// <summary>
+    /// Eager classifier steps on one model against a compiled step on a twin made the same way, one example batch each:
+    /// the compiled step never falls back and replays its last call, and the losses, the optimizers' step counts and the
+    /// parameters are the eager run's bit for bit.
+    /// </summary>
+    private static void AssertReplaysMatchEager(Func<Module> makeModel, Func<Module, Optimizer> makeOptimizer, Tensor[] xs, Tensor[] ys)
+    {
+        var eagerModel = makeModel();
+        var eagerOpt = makeOptimizer(eagerModel);
+        var eagerLosses = xs.Select((x, i) => ClassifierStep(eagerModel, eagerOpt, x, ys[i]).Item()).ToArray();
+
+        var model = makeModel();
+        var opt = makeOptimizer(model);
+        var step = SharpGrad.Jit.Compile(t => ClassifierStep(model, opt, t[0], t[1]));
+        var losses = xs.Select((x, i) => step.Run(x, ys[i]).Item()).ToArray();
+        Assert.Null(step.FallbackReason);
+        Assert.True(step.LastRunReplayed);
+        Assert.Equal(eagerOpt.StepCount, opt.StepCount);
+        Assert.Equal(eagerLosses, losses);
+        Assert.Equal(Flat(eagerModel), Flat(model));
+    }
+
     internal static Sequential Linears(DType dtype, int seed, params int[] sizes)
     {
         var g = new Generator((ulong)seed);
@@ -270,18 +292,7 @@ public class JitTests
     public void LogisticRegressionSgdReplayIsBitIdentical(DType dtype)
     {
         var (xs, ys) = Examples(60, 784, 10, dtype, 5);
-        var eagerModel = Linears(dtype, 0, 784, 10);
-        var eagerOpt = new Sgd(eagerModel.Parameters(), lr: 0.01);
-        var eagerLosses = xs.Select((x, i) => ClassifierStep(eagerModel, eagerOpt, x, ys[i]).Item()).ToArray();
-
-        var model = Linears(dtype, 0, 784, 10);
-        var opt = new Sgd(model.Parameters(), lr: 0.01);
-        var step = SharpGrad.Jit.Compile(t => ClassifierStep(model, opt, t[0], t[1]));
-        var losses = xs.Select((x, i) => step.Run(x, ys[i]).Item()).ToArray();
-        Assert.Null(step.FallbackReason);
-        Assert.True(step.LastRunReplayed);
-        Assert.Equal(eagerLosses, losses);
-        Assert.Equal(Flat(eagerModel), Flat(model));
+        AssertReplaysMatchEager(() => Linears(dtype, 0, 784, 10), m => new Sgd(m.Parameters(), lr: 0.01), xs, ys);
     }
 
     [Theory]
@@ -290,19 +301,7 @@ public class JitTests
     public void MlpAdamReplayIsBitIdentical(DType dtype)
     {
         var (xs, ys) = Examples(12, 784, 10, dtype, 7);
-        var eagerModel = Linears(dtype, 1, 784, 256, 128, 10);
-        var eagerOpt = new Adam(eagerModel.Parameters(), 1e-3);
-        var eagerLosses = xs.Select((x, i) => ClassifierStep(eagerModel, eagerOpt, x, ys[i]).Item()).ToArray();
-
-        var model = Linears(dtype, 1, 784, 256, 128, 10);
-        var opt = new Adam(model.Parameters(), 1e-3);
-        var step = SharpGrad.Jit.Compile(t => ClassifierStep(model, opt, t[0], t[1]));
-        var losses = xs.Select((x, i) => step.Run(x, ys[i]).Item()).ToArray();
-        Assert.Null(step.FallbackReason);
-        Assert.True(step.LastRunReplayed);
-        Assert.Equal(eagerOpt.StepCount, opt.StepCount);
-        Assert.Equal(eagerLosses, losses);
-        Assert.Equal(Flat(eagerModel), Flat(model));
+        AssertReplaysMatchEager(() => Linears(dtype, 1, 784, 256, 128, 10), m => new Adam(m.Parameters(), 1e-3), xs, ys);
     }
 
     /// <summary>
@@ -324,18 +323,7 @@ public class JitTests
         var g = new Generator(9);
         var xs = Enumerable.Range(0, 10).Select(_ => Tensor.Randn([3, 20], g, dtype) * 3).ToArray();
         var ys = Enumerable.Range(0, 10).Select(_ => Tensor.FromArray(new long[] { g.NextInt(4), g.NextInt(4), g.NextInt(4) })).ToArray();
-        var eagerModel = Model(dtype);
-        var eagerOpt = new Adam(eagerModel.Parameters(), 1e-2);
-        var eagerLosses = xs.Select((x, i) => ClassifierStep(eagerModel, eagerOpt, x, ys[i]).Item()).ToArray();
-
-        var model = Model(dtype);
-        var opt = new Adam(model.Parameters(), 1e-2);
-        var step = SharpGrad.Jit.Compile(t => ClassifierStep(model, opt, t[0], t[1]));
-        var losses = xs.Select((x, i) => step.Run(x, ys[i]).Item()).ToArray();
-        Assert.Null(step.FallbackReason);
-        Assert.True(step.LastRunReplayed);
-        Assert.Equal(eagerLosses, losses);
-        Assert.Equal(Flat(eagerModel), Flat(model));
+        AssertReplaysMatchEager(() => Model(dtype), m => new Adam(m.Parameters(), 1e-2), xs, ys);
     }
 
     // ---- Fallback, new shapes ----------------------------------------------------------------------------------------
