@@ -15,7 +15,7 @@ using F = SharpGrad.NN.Functional;
 /// and every process's breakdown (gathered): CPU seconds; thread CPU seconds in forward, backward (which includes DDP's hooks
 /// and its end-of-pass wait), the optimizer and data loading, polling for the other processes (wait_cpu: inside the backward
 /// pass, and inside the optimizer step when it is sharded), DDP's <see cref="DistributedDataParallel.Timings"/>, and
-/// garbage collections. Options: --batch (global, 64), --bucket-kb (1024), --deterministic 1, --reduction auto|ring|shm, --stream 0|1|auto (auto, the default: DistributedDataParallel.WindowStores), --lean-sync 0|1 (1, the default: DistributedDataParallel.LeanSync), --sum-in-step 0|1 (1, the default: DistributedDataParallel.SumInStep), --shard 0|1 (1, the default as in train: the sharded optimizer step, ZeRO-1), --compile 0|1 (1, the default as in train:
+/// garbage collections. Options: --batch (global, 64), --bucket-kb (1024), --deterministic 1, --reduction auto|ring|shm, --stream 0|1|auto (auto, the default: DistributedDataParallel.WindowStores), --lean-sync 0|1 (1, the default: DistributedDataParallel.LeanSync), --sum-in-step 0|1 (1, the default: DistributedDataParallel.SumInStep), --param-images 0|1 (0, the default: DistributedDataParallel.ParameterImages), --shard 0|1 (1, the default as in train: the sharded optimizer step, ZeRO-1), --compile 0|1 (1, the default as in train:
 /// the step compiled with <see cref="Jit.Compile"/>; its thread CPU is then reported whole, as train_step_cpu), --profile N
 /// (compiled: every instruction's wall-clock microseconds per replay, per rank, over N more replays; --profile-clock cpu: the
 /// thread's CPU microseconds instead, which the time the process was not scheduled does not inflate), --limit N.
@@ -64,6 +64,8 @@ internal static class DdpEpoch
         if (ddp is not null) ddp.LeanSync = options.GetValueOrDefault("lean-sync", "1") == "1";
         // --sum-in-step 0: the end of the pass writes this process's chunk of the means and the compiled sharded step reads them, as before (DistributedDataParallel.SumInStep).
         if (ddp is not null) ddp.SumInStep = options.GetValueOrDefault("sum-in-step", "1") == "1";
+        // --param-images 1: the weights the plan reads only in products are kept whole in the window and read there (DistributedDataParallel.ParameterImages).
+        if (ddp is not null) ddp.ParameterImages = options.GetValueOrDefault("param-images", "0") == "1";
         var opt = new Adam(model.Parameters(), 1e-3);
         // The optimizer step sharded over the processes where DDP can, as train does by default (--shard 0: train's --no-shard-optimizer).
         bool sharded = options.GetValueOrDefault("shard", "1") == "1" && ddp is not null && ddp.ShardOptimizerStep(opt);
@@ -152,7 +154,7 @@ internal static class DdpEpoch
                 string.Join(',', Enumerable.Range(0, group.WorldSize).Select(r => times[r * parts.Length + i].ToString("F2", CultureInfo.InvariantCulture))) + "]}")) + "]";
         }
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"workload\":\"ddp-epoch\",\"model\":\"{modelName}\",\"processes\":{group.WorldSize},\"threads\":{threads},\"rank\":{group.Rank},\"batch\":{global},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"buckets\":{ddp?.BucketCount ?? 0},\"reduction\":\"{(ddp is null ? "none" : ddp.Reduction.ToString())}\",\"sharded_step\":{(sharded ? "true" : "false")},\"windowed_step_plans\":{ddp?.WindowedStepPlans ?? 0},\"step_sum_plans\":{ddp?.StepSumPlans ?? 0},\"gradient_products_in_slots\":{ddp?.GradientProductsInSlots ?? 0},\"compiled\":{(compile ? "true" : "false")},") +
+            $"{{\"workload\":\"ddp-epoch\",\"model\":\"{modelName}\",\"processes\":{group.WorldSize},\"threads\":{threads},\"rank\":{group.Rank},\"batch\":{global},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"buckets\":{ddp?.BucketCount ?? 0},\"reduction\":\"{(ddp is null ? "none" : ddp.Reduction.ToString())}\",\"sharded_step\":{(sharded ? "true" : "false")},\"windowed_step_plans\":{ddp?.WindowedStepPlans ?? 0},\"step_sum_plans\":{ddp?.StepSumPlans ?? 0},\"gradient_products_in_slots\":{ddp?.GradientProductsInSlots ?? 0},\"imaged_parameters\":{ddp?.ImagedParameters ?? 0},\"image_writes\":{ParameterImage.Writes},\"compiled\":{(compile ? "true" : "false")},") +
             string.Create(CultureInfo.InvariantCulture, $"\"cpu_seconds_all_ranks\":{totalCpu:F4},\"per_rank\":{{\"cpu\":{PerRank(0)},\"forward_cpu\":{PerRank(1)},\"backward_cpu\":{PerRank(2)},\"ddp_hooks_wall\":{PerRank(3)},\"ddp_wait_wall\":{PerRank(4)},\"ddp_finish_wall\":{PerRank(5)},\"optimizer_cpu\":{PerRank(6)},\"loading_cpu\":{PerRank(7)},\"gen0\":{PerRank(8)},\"gen2\":{PerRank(9)},\"gc_pause\":{PerRank(10)},\"wait_cpu\":{PerRank(11)},\"train_step_cpu\":{PerRank(12)},\"replayed\":{PerRank(13)}}}{profile}}}");
     }
 }

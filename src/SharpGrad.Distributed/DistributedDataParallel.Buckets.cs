@@ -56,10 +56,10 @@ public sealed unsafe partial class DistributedDataParallel
             Gather();
         }
 
-        private void Gather(bool[][]? ownWritten = null, bool afterReduce = false)
+        private void Gather(bool[][]? ownWritten = null, bool afterReduce = false, ParameterImage?[][]? images = null)
         {
             for (int k = 0; k < _owner._buckets.Length; k++)
-                _owner._buckets[k].Gather(_owner._buckets[k].Parameters, ref _waitTicks, ownWritten?[k], afterReduce);
+                _owner._buckets[k].Gather(_owner._buckets[k].Parameters, ref _waitTicks, ownWritten?[k], afterReduce, images?[k]);
         }
 
         /// <summary>The recorded gather of the updated parameters after a sharded optimizer step.</summary>
@@ -77,7 +77,13 @@ public sealed unsafe partial class DistributedDataParallel
             /// </summary>
             public bool AfterReduce { get; set; }
 
-            public override void Run() => shard.Gather(OwnWritten, AfterReduce);
+            /// <summary>
+            /// Per bucket (null: none) and parameter: its image, where every process's replayed step wrote its updated chunk
+            /// (<see cref="ParameterImages"/>), so the gather copies nothing for it and makes the image current.
+            /// </summary>
+            public ParameterImage?[][]? Images { get; set; }
+
+            public override void Run() => shard.Gather(OwnWritten, AfterReduce, Images);
         }
 
         public void GatherState()
@@ -227,6 +233,12 @@ public sealed unsafe partial class DistributedDataParallel
             _sharedFloat is { } f ? (f.MeanAddress(offset), f.GatheredAddress(offset)) :
             _sharedDouble is { } d ? (d.MeanAddress(offset), d.GatheredAddress(offset)) : (0, 0);
 
+        /// <summary>Through shared memory with two processes: the addresses of the parameter at <paramref name="offset"/>'s element 0 in this process's image area and the other process's (0 otherwise).</summary>
+        public (nint Own, nint Other) ImageAddresses(int offset) =>
+            _group.WorldSize != 2 ? (0, 0) :
+            _sharedFloat is { } f ? (f.ImageAddress(_group.Rank, offset), f.ImageAddress(1 - _group.Rank, offset)) :
+            _sharedDouble is { } d ? (d.ImageAddress(_group.Rank, offset), d.ImageAddress(1 - _group.Rank, offset)) : (0, 0);
+
         /// <summary>Through shared memory with two processes: the address of the parameter at <paramref name="offset"/>'s element 0 in the other process's slot (0 otherwise).</summary>
         public nint OtherSlotAddress(int offset) =>
             _group.WorldSize != 2 ? 0 :
@@ -244,13 +256,15 @@ public sealed unsafe partial class DistributedDataParallel
         /// <param name="waitTicks">Adds the time spent waiting for the other processes.</param>
         /// <param name="ownWritten">Per tensor (null: none): its own chunk is already in this process's gather area.</param>
         /// <param name="afterReduce">The gather follows this process's reduction of the pass at once (<see cref="SharedMemoryAllReduce{T}.BeginGather"/>).</param>
-        public void Gather(Tensor?[] tensors, ref long waitTicks, bool[]? ownWritten = null, bool afterReduce = false)
+        /// <param name="images">Per tensor (null: none): its image, which the replayed step of every process wrote its chunk into (<see cref="ParameterImages"/>): nothing to copy, the image becomes current.</param>
+        public void Gather(Tensor?[] tensors, ref long waitTicks, bool[]? ownWritten = null, bool afterReduce = false, ParameterImage?[]? images = null)
         {
-            if (_sharedFloat is not null) Gather(_sharedFloat, tensors, ref waitTicks, ownWritten, afterReduce);
-            else if (_sharedDouble is not null) Gather(_sharedDouble, tensors, ref waitTicks, ownWritten, afterReduce);
+            if (_sharedFloat is not null) Gather(_sharedFloat, tensors, ref waitTicks, ownWritten, afterReduce, images);
+            else if (_sharedDouble is not null) Gather(_sharedDouble, tensors, ref waitTicks, ownWritten, afterReduce, images);
         }
 
-        private void Gather<T>(SharedMemoryAllReduce<T> shared, Tensor?[] tensors, ref long waitTicks, bool[]? ownWritten, bool afterReduce) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        private void Gather<T>(SharedMemoryAllReduce<T> shared, Tensor?[] tensors, ref long waitTicks, bool[]? ownWritten, bool afterReduce,
+            ParameterImage?[]? images) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         {
             var (start, end) = shared.OwnChunk;
             var own = shared.BeginGather(ref waitTicks, afterReduce);
@@ -260,9 +274,17 @@ public sealed unsafe partial class DistributedDataParallel
                 int a = Math.Max(start, Offsets[i]), b = Math.Min(end, Offsets[i] + t.Numel);
                 if (a < b) t.Span<T>().Slice(a - Offsets[i], b - a).CopyTo(own[(a - start)..]);
             }
+            if (images is not null) shared.MarkImagesWritten();
             shared.EndGather(ref waitTicks);
+            // Every process must have written its chunk where this one reads it (all wired to images, or none).
+            if (shared.OthersWroteImages() != (images is not null))
+                throw new InvalidOperationException("DistributedDataParallel: the processes' steps disagree on where the parameters go (ParameterImages): " +
+                    "every process must replay the same plan.");
             for (int i = 0; i < tensors.Length; i++)
-                if (tensors[i] is { } t) shared.CopyGathered(Offsets[i], t.Span<T>());
+            {
+                if (images?[i] is { } image) image.MarkCurrent();
+                else if (tensors[i] is { } t) shared.CopyGathered(Offsets[i], t.Span<T>());
+            }
         }
 
         private Span<float> Floats => new(_data, _count);

@@ -82,7 +82,11 @@ public sealed unsafe partial class DistributedDataParallel
             _awaitOthers = _stepReadsWindow is null || !owner.LeanSync;
         }
 
-        public override void Run() => owner.FinishPassCore(buffers, _deferOthersMeans, _stepReadsWindow, _awaitOthers, _stepSums, _sums);
+        public override void Run()
+        {
+            owner.FinishPassCore(buffers, _deferOthersMeans, _stepReadsWindow, _awaitOthers, _stepSums, _sums);
+            if (_stepReadsWindow is not null) owner.PrepareImages();
+        }
     }
 
     /// <summary>
@@ -154,8 +158,95 @@ public sealed unsafe partial class DistributedDataParallel
         }
         gather.OwnWritten = reads;
         gather.AfterReduce = LeanSync;
+        if (ParameterImages && LeanSync && Group.WorldSize == 2) WireParameterImages(plan, stepAt, gatherAt, reads, updated);
         WindowedStepPlans++;
         return reads;
+    }
+
+    /// <summary>
+    /// <see cref="ParameterImages"/>: for each parameter the wired step updates in the window (<paramref name="reads"/>)
+    /// whose array the plan reads only as the B operand of matrix products (a Linear's weight in its forward and input-gradient
+    /// products) that run before the pass's last gradient hook, besides the step and its gather: the step updates its
+    /// range in this process's image of the parameter and writes it into the other process's image
+    /// (<paramref name="updated"/> is pointed there), the other process does the same, the gather copies nothing for it
+    /// (it only makes the image current) and the products read the image. The parameter's array is written from the image
+    /// when anything outside the plan asks for the tensor's storage (<see cref="ParameterImage"/>). Safe because the other
+    /// process writes this process's image only in its step, after this process has published the pass's inputs, and
+    /// so after this process's products of the pass have read it; and this process reads it again only after the gather.
+    /// </summary>
+    private void WireParameterImages(Instruction[] plan, int stepAt, int gatherAt, bool[][] reads, nint[] updated)
+    {
+        var step = (ShardedStepInstruction)plan[stepAt];
+        var gather = (OptimizerShard.GatherInstruction)plan[gatherAt];
+        int lastHook = -1;
+        for (int k = 0; k < plan.Length; k++)
+            if (plan[k] is GradientReadyInstruction h && ReferenceEquals(h.Owner, this)) lastHook = k;
+        var parameters = _shard!.Optimizer.Parameters;
+        var images = new nint[parameters.Count];
+        var byBucket = new ParameterImage?[_buckets.Length][];
+        var products = new List<Instruction>();
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            var p = parameters[i];
+            if (!_slots.TryGetValue(p, out var slot)) continue;
+            int b = System.Array.IndexOf(_buckets, slot.Bucket), j = System.Array.IndexOf(slot.Bucket.Offsets, slot.Offset);
+            if (!reads[b][j] || updated[i] == 0) continue;
+            var array = p.Storage;
+            products.Clear();
+            bool alone = true;
+            for (int k = 0; k < plan.Length && alone; k++)
+            {
+                bool r = System.Array.IndexOf(plan[k].ReadSet, array) >= 0, w = System.Array.IndexOf(plan[k].WriteSet, array) >= 0;
+                if (!r && !w || k == stepAt || k == gatherAt) continue;
+                bool product = plan[k] switch
+                {
+                    GemmInstruction<float> g => g.CanRedirectInputB(array),
+                    GemmInstruction<double> g => g.CanRedirectInputB(array),
+                    _ => false,
+                };
+                if (product && !w && k < lastHook) products.Add(plan[k]);
+                else alone = false;
+            }
+            if (!alone || products.Count == 0) continue;
+            var (own, other) = slot.Bucket.ImageAddresses(slot.Offset);
+            if (own == 0) continue;
+            if (!_images.TryGetValue(p, out var image)) _images[p] = image = new ParameterImage(p, array, own);
+            foreach (var product in products)
+                _ = product switch
+                {
+                    GemmInstruction<float> g => g.RedirectInputB(array, image),
+                    GemmInstruction<double> g => g.RedirectInputB(array, image),
+                    _ => false,
+                };
+            images[i] = own;
+            updated[i] = other;
+            (byBucket[b] ??= new ParameterImage?[slot.Bucket.Parameters.Length])[j] = image;
+            ImagedParameters++;
+        }
+        if (System.Array.TrueForAll(images, a => a == 0)) return;
+        step.Images = images;
+        gather.Images = byBucket;
+        _stepImages = [.. _images.Values];
+    }
+
+    /// <summary>
+    /// Before a wired step (<see cref="WireParameterImages"/>): where an image is not current (the array was asked for
+    /// since the last step, or no step wrote the image yet), this process's range of the parameter goes from the array
+    /// into the image, where the step updates it.
+    /// </summary>
+    private void PrepareImages()
+    {
+        foreach (var image in _stepImages)
+        {
+            if (image.Current) continue;
+            var p = image.Tensor;
+            var slot = _slots[p];
+            var (start, end) = slot.Bucket.OwnChunk;
+            int a = Math.Max(start, slot.Offset), b = Math.Min(end, slot.Offset + p.Numel);
+            if (a >= b) continue;
+            if (image.Array is float[] f) f.AsSpan(a - slot.Offset, b - a).CopyTo(new Span<float>((float*)image.Address + (a - slot.Offset), b - a));
+            else ((double[])image.Array).AsSpan(a - slot.Offset, b - a).CopyTo(new Span<double>((double*)image.Address + (a - slot.Offset), b - a));
+        }
     }
 
     /// <summary>

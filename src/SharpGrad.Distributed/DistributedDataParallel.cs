@@ -138,6 +138,21 @@ public sealed unsafe partial class DistributedDataParallel : Module, IDisposable
     /// </summary>
     public bool SumInStep { get; set; } = true;
 
+    /// <summary>
+    /// Through shared memory with two processes and <see cref="LeanSync"/>, in a compiled sharded step wired to the window
+    /// (default false): a parameter the plan reads only in matrix products (a Linear's weight) is kept whole in an image
+    /// in the window: each process's step updates its range there and writes it into the other process's image, and the
+    /// products read the image, so the gather copies nothing for it (one pass over the other process's half fewer). The
+    /// parameter's array is brought up to date from the image whenever anything outside the plan asks for it (reading its
+    /// values, an eager step, another plan), so a parameter read after the step gives the same values either way. Every
+    /// process must replay the same plans. Read when a compiled step's plan is made: set it before the first step.
+    /// </summary>
+    public bool ParameterImages { get; set; }
+
+    // Per parameter, its image when a plan wired one (ParameterImages); all of them, for the step's preparation.
+    private readonly Dictionary<Tensor, ParameterImage> _images = new(ReferenceEqualityComparer.Instance);
+    private ParameterImage[] _stepImages = [];
+
     /// <summary>How many buckets had started their all-reduce before the backward pass ended, in the last pass (a measure of overlap).</summary>
     public int BucketsStartedDuringBackward { get; private set; }
 
@@ -260,6 +275,9 @@ public sealed unsafe partial class DistributedDataParallel : Module, IDisposable
     /// <summary>How many compiled plans have their sharded step forming the means itself (<see cref="SumInStep"/>).</summary>
     internal int StepSumPlans { get; private set; }
 
+    /// <summary>How many parameters of compiled plans are read by their products in their image (<see cref="ParameterImages"/>).</summary>
+    internal int ImagedParameters { get; private set; }
+
     /// <summary>How many gradients of compiled plans are written by their product straight into their bucket's slot (<see cref="WireGradientProductsToSlots"/>).</summary>
     internal int GradientProductsInSlots { get; private set; }
 
@@ -277,6 +295,7 @@ public sealed unsafe partial class DistributedDataParallel : Module, IDisposable
     private void WriteDeferredMeans()
     {
         foreach (var bucket in _buckets) bucket.WriteDeferredMeans();
+        foreach (var image in _stepImages) image.WriteIntoArray();
     }
 
     /// <summary>Removes the gradient hooks: the module trains alone again.</summary>

@@ -43,7 +43,7 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
     {
         (_group, _count) = (group, count);
         int n = group.WorldSize;
-        _segments = group.AllocateSharedWindow(Header + 3L * count * sizeof(T));
+        _segments = group.AllocateSharedWindow(Header + 4L * count * sizeof(T));
         _chunkStart = new int[n + 1];
         for (int c = 0; c <= n; c++) _chunkStart[c] = (int)((long)count * c / n);
         Volatile.Write(ref *Inputs(group.Rank), 0);
@@ -65,6 +65,39 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
     private T* Mean(int rank) => Slot(rank) + _count;
 
     private T* Gathered(int rank) => Slot(rank) + 2L * _count;
+
+    private T* Image(int rank) => Slot(rank) + 3L * _count;
+
+    // In the inputs counter's line (written only by its owner): the gather in which the owner last wrote its chunk into
+    // the other processes' images (MarkImagesWritten).
+    private long* ImagesWritten(int rank) => (long*)(_segments[rank] + 8);
+
+    /// <summary>
+    /// The address of value <paramref name="index"/> of process <paramref name="rank"/>'s image area: a vector (the
+    /// parameters) every process keeps whole, each process writing its <see cref="OwnChunk"/> into every process's image
+    /// in a gather's step (see <see cref="MarkImagesWritten"/>) instead of into its gather area.
+    /// </summary>
+    public nint ImageAddress(int rank, int index) => (nint)(Image(rank) + index);
+
+    /// <summary>
+    /// Between <see cref="BeginGather"/> and <see cref="EndGather"/>: tells the other processes that this process wrote its
+    /// chunk of the imaged values into their images in this gather (not into its gather area).
+    /// </summary>
+    public void MarkImagesWritten() => Volatile.Write(ref *ImagesWritten(_group.Rank), _pass);
+
+    /// <summary>
+    /// After <see cref="EndGather"/>: whether every other process wrote its chunk of the imaged values into the images in
+    /// this gather (<see cref="MarkImagesWritten"/>); false if none did; throws if only some did.
+    /// </summary>
+    public bool OthersWroteImages()
+    {
+        int written = 0;
+        for (int r = 0; r < _segments.Length; r++)
+            if (r != _group.Rank && Volatile.Read(ref *ImagesWritten(r)) == _pass) written++;
+        if (written != 0 && written != _segments.Length - 1)
+            throw new InvalidOperationException("SharedMemoryAllReduce: the processes disagree on where their parameters go (images or gather areas).");
+        return written != 0;
+    }
 
     private bool AllAtLeast(int counter)
     {

@@ -468,12 +468,34 @@ internal sealed class GemmInstruction<T>(bool transA, bool transB, int m, int n,
         return true;
     }
 
+    /// <summary>
+    /// Where B is read instead of <see cref="B"/> while the image is <see cref="ParameterImage.Current"/> (set once the
+    /// plan is final by the data-parallel wrapper that owns the image, <see cref="RedirectInputB"/>); null: from B.
+    /// </summary>
+    internal ParameterImage? InputB => _inputB;
+
+    private ParameterImage? _inputB;
+
+    /// <summary>Sets <see cref="InputB"/> for <see cref="B"/> when the product is not split and B is not its A, C or bias.</summary>
+    internal bool RedirectInputB(Array array, ParameterImage image)
+    {
+        if (!CanRedirectInputB(array) || !ReferenceEquals(image.Array, b)) return false;
+        _inputB = image;
+        return true;
+    }
+
+    /// <summary>Whether <see cref="RedirectInputB"/> would take <paramref name="array"/>.</summary>
+    internal bool CanRedirectInputB(Array array) =>
+        ReferenceEquals(array, b) && !ReferenceEquals(array, a) && !ReferenceEquals(array, c) && !ReferenceEquals(array, bias)
+        && _split is null && _inputB is null;
+
     /// <summary>The type with the shape, e.g. <c>GemmInstruction&lt;Single&gt; 64x256x784 NT relu</c>.</summary>
     public override string Describe() =>
         $"{base.Describe()} {m}x{n}x{k} {(transA ? 'T' : 'N')}{(transB ? 'T' : 'N')}{(bias is null ? "" : " bias")}{(activation == GemmActivation.Relu ? " relu" : "")}";
 
     private unsafe void Multiply() =>
-        Kernels.Gemm.Multiply(transA, transB, m, n, k, T.One, a, Math.Max(1, transA ? m : k), b, Math.Max(1, transB ? k : n), T.Zero,
+        Kernels.Gemm.Multiply(transA, transB, m, n, k, T.One, a, Math.Max(1, transA ? m : k),
+            _inputB is { Current: true } image ? new ReadOnlySpan<T>((void*)image.Address, b.Length) : b, Math.Max(1, transB ? k : n), T.Zero,
             Output != 0 ? new Span<T>((void*)Output, c.Length) : c, Math.Max(1, n), bias, activation, RowShares && GemmTuning.GradientRowShares);
 }
 

@@ -346,8 +346,21 @@ public sealed class CompiledStep
 
         public Tensor Result { get; } = result;
 
+        // The parameter images this plan's products read (ParameterImage); other pending images are written into their
+        // arrays before it runs, since the plan reads those arrays.
+        private ParameterImage[]? _images;
+
+        private void WriteOtherImages()
+        {
+            if (ParameterImage.PendingCount == 0) return;
+            _images ??= [.. Instructions.Select(i => i switch { GemmInstruction<float> g => g.InputB, GemmInstruction<double> g => g.InputB, _ => null })
+                .OfType<ParameterImage>().Distinct()];
+            ParameterImage.WritePendingExcept(_images);
+        }
+
         public void Replay(ReadOnlySpan<Tensor> values)
         {
+            WriteOtherImages();
             for (int i = 0; i < inputs.Length; i++)
             {
                 Array source = values[i].Storage, target = inputs[i];
@@ -372,6 +385,7 @@ public sealed class CompiledStep
             var best = new long[Instructions.Length + 1];
             Array.Fill(best, long.MaxValue);
             int blockReps = Math.Min(Block, reps);
+            WriteOtherImages();
             for (int r = 0; r < reps; r++)
             {
                 long t0 = now();

@@ -38,15 +38,21 @@ internal sealed class ShardedStepInstruction(Optim.Optimizer optimizer, Array?[]
     /// </summary>
     public WindowSums? Sums { get; set; }
 
+    /// <summary>
+    /// Set with <see cref="Window"/> (null: none): per optimizer parameter, the address of its element 0 in its image
+    /// (<see cref="ParameterImage"/>), where the step updates its range instead of in the parameter's array; 0: the array.
+    /// </summary>
+    public nint[]? Images { get; set; }
+
     public override void Run()
     {
         if (Stores is not { } stores)
         {
-            optimizer.ReplayShardedStep(gradients, ranges, Window, sums: Sums);
+            optimizer.ReplayShardedStep(gradients, ranges, Window, sums: Sums, images: Images);
             return;
         }
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        optimizer.ReplayShardedStep(gradients, ranges, Window, stores.Stream, Sums);
+        optimizer.ReplayShardedStep(gradients, ranges, Window, stores.Stream, Sums, Images);
         stores.Observe(System.Diagnostics.Stopwatch.GetTimestamp() - t0);
     }
 }

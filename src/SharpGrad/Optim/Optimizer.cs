@@ -231,10 +231,12 @@ public abstract partial class Optimizer
     /// the parameters it gives addresses for read their gradient there and copy their updated range there (with
     /// non-temporal stores when <paramref name="stream"/>, fenced before returning). With <paramref name="sums"/>
     /// (<see cref="ShardedStepInstruction.Sums"/>), the parameters it gives addresses for form their mean from the two
-    /// processes' values as they update and write it at the window's mean address.
+    /// processes' values as they update and write it at the window's mean address. With <paramref name="images"/>
+    /// (<see cref="ShardedStepInstruction.Images"/>), the parameters it gives addresses for are updated there instead of
+    /// in their arrays.
     /// </summary>
     internal void ReplayShardedStep(Array?[] gradients, (int Start, int Count)[] ranges, (nint[] Means, nint[] Updated)? window = null, bool stream = false,
-        WindowSums? sums = null)
+        WindowSums? sums = null, nint[]? images = null)
     {
         StepCount++;
         for (int i = 0; i < gradients.Length; i++)
@@ -242,8 +244,8 @@ public abstract partial class Optimizer
             if (gradients[i] is not { } g) continue;
             var (start, count) = ranges[i];
             if (window is not { } w || (w.Means[i] == 0 && w.Updated[i] == 0)) UpdateRange(i, g, start, count);
-            else if (g is float[] f) UpdateWindowed(i, f, start, count, w.Means[i], w.Updated[i], stream, sums);
-            else UpdateWindowed(i, (double[])g, start, count, w.Means[i], w.Updated[i], stream, sums);
+            else if (g is float[] f) UpdateWindowed(i, f, start, count, w.Means[i], w.Updated[i], stream, sums, images?[i] ?? 0);
+            else UpdateWindowed(i, (double[])g, start, count, w.Means[i], w.Updated[i], stream, sums, images?[i] ?? 0);
         }
         if (stream) Kernels.StreamingCopy.Fence();
     }
@@ -255,13 +257,14 @@ public abstract partial class Optimizer
     /// <paramref name="stream"/>. The update is element-wise, so updating the range in blocks gives its values exactly.
     /// When <paramref name="sums"/> gives the parameter's two operands, the gradient is their mean, formed block by block
     /// and written at <paramref name="mean"/> on the way (in registers by <see cref="UpdateMean"/> where the optimizer
-    /// has it, else a block's mean first, then its update).
+    /// has it, else a block's mean first, then its update). A non-zero <paramref name="image"/> is the address of the
+    /// parameter's element 0 where its current values are (<see cref="ParameterImage"/>), updated there in place.
     /// </summary>
-    private unsafe void UpdateWindowed<T>(int index, T[] gradient, int start, int count, nint mean, nint updated, bool stream, WindowSums? sums)
+    private unsafe void UpdateWindowed<T>(int index, T[] gradient, int start, int count, nint mean, nint updated, bool stream, WindowSums? sums, nint image)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         const int Block = 8192; // elements: the block's parameter, gradient and two state slices stay in the core's L2
-        var parameter = _parameters[index].Span<T>();
+        var parameter = image != 0 ? new Span<T>((void*)image, gradient.Length) : _parameters[index].Span<T>();
         ReadOnlySpan<T> g = mean != 0 ? new ReadOnlySpan<T>((void*)mean, gradient.Length) : gradient;
         bool fused = sums is not null && mean != 0 && sums.Other[index] != 0;
         // This process's values: in its slot, or in the array its gradient came from this pass (pinned while the update runs).

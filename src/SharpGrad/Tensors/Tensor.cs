@@ -32,7 +32,28 @@ public sealed partial class Tensor
     internal Array Storage
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => _array ?? PooledData();
+        get
+        {
+            if (_deferredData is not null) WriteDeferredData();
+            return _array ?? PooledData();
+        }
+    }
+
+    /// <summary>
+    /// Set by a data-parallel replay that left this parameter's current values in its image (<see cref="ParameterImage"/>):
+    /// <see cref="Storage"/> copies them into the array first.
+    /// </summary>
+    private ParameterImage? _deferredData;
+
+    /// <summary>Makes the next read of <see cref="Storage"/> copy <paramref name="image"/>'s values into the array first.</summary>
+    internal void DeferData(ParameterImage image) => _deferredData = image;
+
+    /// <summary>Writes the values a replay left in the parameter's image into its array, if any (<see cref="DeferData"/>).</summary>
+    internal void WriteDeferredData()
+    {
+        if (_deferredData is not { } image) return;
+        _deferredData = null;
+        image.Write();
     }
 
     /// <summary>The elements, or null when the scope that lent them has ended: never throws (for prefetch hints).</summary>

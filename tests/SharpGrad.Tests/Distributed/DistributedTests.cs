@@ -277,6 +277,37 @@ public class DistributedTests
     }
 
     /// <summary>
+    /// Parameters kept whole in an image in the window (<see cref="DistributedDataParallel.ParameterImages"/>: each
+    /// process's step writes its updated range into both processes' images, the plan's products read the image, the gather
+    /// copies nothing for them, and the parameter's array is written from the image when it is read) give the bits of the
+    /// gather that copies the other process's range into the array: after 100 compiled MLP steps the weights, the optimizer
+    /// state, the last gradients and the sum of the gradients and parameters read every seventh step during the run (each
+    /// such read writes the arrays, and the next step starts from them) are equal on both processes. A half of a weight left
+    /// stale anywhere (not written into the other image, not copied into the array) changes them.
+    /// </summary>
+    [MpiTheory]
+    [InlineData("float32", "")]
+    [InlineData("float32", "+adam")]
+    [InlineData("float64", "+adam")]
+    [InlineData("float32", "+adam+nostream")]
+    [InlineData("float32", "+stream")]
+    public void ParameterImagesGiveTheBitsOfTheGather(string dtype, string options)
+    {
+        const int steps = 100;
+        string mode = "shm+shard+compile+readgrad" + options;
+        var (old0, old1) = TwoProcesses("mlp", dtype, steps, mode, out string oldOutput, out var oldState, out var oldGrads);
+        var (new0, new1) = TwoProcesses("mlp", dtype, steps, mode + "+images", out string output, out var newState, out var newGrads);
+        for (int r = 0; r < 2; r++)
+        {
+            Assert.Contains($"rank {r}: replayed {steps - 2} steps, 0 bytes allocated in those after the tenth", output, StringComparison.Ordinal);
+            Assert.Matches($"rank {r}: gradient products in slots \\d+, step sum plans 1, imaged parameters [1-9]", output);
+            Assert.Matches($"rank {r}: gradient products in slots \\d+, step sum plans 1, imaged parameters 0\\b", oldOutput);
+        }
+        AssertSameBits((old0, old1), oldOutput, oldState, oldGrads, (new0, new1), output, newState, newGrads, readGradients: true);
+        Assert.True(newState.Rank0.Count(v => v != 0) > newState.Rank0.Length / 2);
+    }
+
+    /// <summary>
     /// With two processes the ring of messages and the shared-memory reduction both compute (g₀ + g₁) / 2 for every
     /// gradient element, so 100 float32 steps through either give the same bits.
     /// </summary>
