@@ -15,7 +15,7 @@ using F = SharpGrad.NN.Functional;
 /// and every process's breakdown (gathered): CPU seconds; thread CPU seconds in forward, backward (which includes DDP's hooks
 /// and its end-of-pass wait), the optimizer and data loading, polling for the other processes (wait_cpu: inside the backward
 /// pass, and inside the optimizer step when it is sharded), DDP's <see cref="DistributedDataParallel.Timings"/>, and
-/// garbage collections. Options: --batch (global, 64), --bucket-kb (1024), --deterministic 1, --reduction auto|ring|shm, --stream 0|1|auto (auto, the default: DistributedDataParallel.WindowStores), --lean-sync 0|1 (1, the default: DistributedDataParallel.LeanSync), --sum-in-step 0|1 (1, the default: DistributedDataParallel.SumInStep), --param-images 0|1 (0, the default: DistributedDataParallel.ParameterImages), --shard 0|1 (1, the default as in train: the sharded optimizer step, ZeRO-1), --compile 0|1 (1, the default as in train:
+/// garbage collections. Options: --batch (global, 64), --bucket-kb (1024), --deterministic 1, --reduction auto|ring|shm, --stream 0|1|auto (auto, the default: DistributedDataParallel.WindowStores), --lean-sync 0|1 (1, the default: DistributedDataParallel.LeanSync), --sum-in-step 0|1 (1, the default: DistributedDataParallel.SumInStep), --param-images 0|1 (1, the default: DistributedDataParallel.ParameterImages), --shard 0|1 (1, the default as in train: the sharded optimizer step, ZeRO-1), --compile 0|1 (1, the default as in train:
 /// the step compiled with <see cref="Jit.Compile"/>; its thread CPU is then reported whole, as train_step_cpu), --profile N
 /// (compiled: every instruction's wall-clock microseconds per replay, per rank, over N more replays; --profile-clock cpu: the
 /// thread's CPU microseconds instead, which the time the process was not scheduled does not inflate), --limit N.
@@ -64,8 +64,8 @@ internal static class DdpEpoch
         if (ddp is not null) ddp.LeanSync = options.GetValueOrDefault("lean-sync", "1") == "1";
         // --sum-in-step 0: the end of the pass writes this process's chunk of the means and the compiled sharded step reads them, as before (DistributedDataParallel.SumInStep).
         if (ddp is not null) ddp.SumInStep = options.GetValueOrDefault("sum-in-step", "1") == "1";
-        // --param-images 1: the weights the plan reads only in products are kept whole in the window and read there (DistributedDataParallel.ParameterImages).
-        if (ddp is not null) ddp.ParameterImages = options.GetValueOrDefault("param-images", "0") == "1";
+        // --param-images 0: the gather copies the other process's half of every parameter into its array, as before (DistributedDataParallel.ParameterImages).
+        if (ddp is not null) ddp.ParameterImages = options.GetValueOrDefault("param-images", "1") == "1";
         var opt = new Adam(model.Parameters(), 1e-3);
         // The optimizer step sharded over the processes where DDP can, as train does by default (--shard 0: train's --no-shard-optimizer).
         bool sharded = options.GetValueOrDefault("shard", "1") == "1" && ddp is not null && ddp.ShardOptimizerStep(opt);

@@ -140,14 +140,14 @@ public sealed unsafe partial class DistributedDataParallel : Module, IDisposable
 
     /// <summary>
     /// Through shared memory with two processes and <see cref="LeanSync"/>, in a compiled sharded step wired to the window
-    /// (default false): a parameter the plan reads only in matrix products (a Linear's weight) is kept whole in an image
+    /// (default true): a parameter the plan reads only in matrix products (a Linear's weight) is kept whole in an image
     /// in the window: each process's step updates its range there and writes it into the other process's image, and the
     /// products read the image, so the gather copies nothing for it (one pass over the other process's half fewer). The
     /// parameter's array is brought up to date from the image whenever anything outside the plan asks for it (reading its
     /// values, an eager step, another plan), so a parameter read after the step gives the same values either way. Every
     /// process must replay the same plans. Read when a compiled step's plan is made: set it before the first step.
     /// </summary>
-    public bool ParameterImages { get; set; }
+    public bool ParameterImages { get; set; } = true;
 
     // Per parameter, its image when a plan wired one (ParameterImages); all of them, for the step's preparation.
     private readonly Dictionary<Tensor, ParameterImage> _images = new(ReferenceEqualityComparer.Instance);

@@ -52,18 +52,18 @@ public static class EquivalenceRun
     /// the number of replayed steps and the bytes this thread allocated inside them (from the eleventh on); with
     /// <c>GradientSum</c>, every parameter's <see cref="Tensor.Grad"/> and values are read after every seventh step, while training
     /// goes on, and the callback gets the sum of all the values read; <c>AfterRun</c> sees the DDP wrapper after the last step;
-    /// <c>RmsProp</c> (lr 1e-3, momentum 0.9) instead of SGD; <c>Stores</c>, <c>SumInStep</c> and <c>ParameterImages</c> are DDP's <see cref="DistributedDataParallel.WindowStores"/>, <see cref="DistributedDataParallel.SumInStep"/> and <see cref="DistributedDataParallel.ParameterImages"/>.
+    /// <c>RmsProp</c> (lr 1e-3, momentum 0.9) instead of SGD; <c>Stores</c>, <c>SumInStep</c> and <c>ParameterImages</c> are DDP's <see cref="DistributedDataParallel.WindowStores"/>, <see cref="DistributedDataParallel.SumInStep"/> and <see cref="DistributedDataParallel.ParameterImages"/> (null: its default).
     /// </summary>
     public sealed record Settings(GradientReduction Reduction = GradientReduction.Auto, bool Shard = false, bool Adam = false, Action<DistributedDataParallel>? Report = null,
         bool Compile = false, Action<long, long>? Replays = null, Action<double>? GradientSum = null, Action<DistributedDataParallel>? AfterRun = null,
-        WindowStores Stores = WindowStores.Adaptive, bool SumInStep = true, bool RmsProp = false, bool ParameterImages = false);
+        WindowStores Stores = WindowStores.Adaptive, bool SumInStep = true, bool RmsProp = false, bool? ParameterImages = null);
 
     /// <summary><see cref="Train(ProcessGroup, string, DType, int, int)"/> with <paramref name="settings"/>; also returns the optimizer (its state whole on every process).</summary>
     public static Module Train(ProcessGroup group, string modelName, DType dtype, int globalBatch, int steps, Settings settings, out Optimizer optimizer)
     {
         var model = Model(modelName, dtype);
         using var ddp = group.WorldSize > 1 ? new DistributedDataParallel(model, group, bucketCapBytes: 4096, reduction: settings.Reduction) : null;
-        if (ddp is not null) (ddp.WindowStores, ddp.SumInStep, ddp.ParameterImages) = (settings.Stores, settings.SumInStep, settings.ParameterImages);
+        if (ddp is not null) (ddp.WindowStores, ddp.SumInStep, ddp.ParameterImages) = (settings.Stores, settings.SumInStep, settings.ParameterImages ?? ddp.ParameterImages);
         var data = Data(globalBatch * steps, dtype);
         var sampler = new DistributedSampler(data, group, shuffle: true, seed: 3);
         optimizer = settings.Adam ? new Adam(model.Parameters(), lr: 1e-2)

@@ -8,15 +8,15 @@ using SharpGrad.MpiWorker;
 // compiled with Jit.Compile; prints the replayed steps and the bytes allocated in them), readgrad (reads every gradient
 // every seventh step during the run and prints the sum of the values read), nostream (DistributedDataParallel.WindowStores
 // Ordinary: every gradient product that can write into the slot does), stream (WindowStores.Streaming; default: Adaptive), oldsum (DistributedDataParallel.SumInStep off: the end of the pass
-// writes the means a compiled sharded step reads), rmsprop (RMSprop instead of SGD), images (DistributedDataParallel.ParameterImages). After the run each process prints how many gradients its compiled plans'
+// writes the means a compiled sharded step reads), rmsprop (RMSprop instead of SGD), images / noimages (DistributedDataParallel.ParameterImages on / off; default: its default). After the run each process prints how many gradients its compiled plans'
 // products write straight into the shared window, and how many of its plans' sharded steps form the means themselves.
 // Each process writes its final state dict (parameters and buffers) to OUT_DIR/rank<R>.bin and its optimizer's state
 // dict to OUT_DIR/optimizer<R>.bin and its parameters' last gradients to OUT_DIR/grad<R>.bin (float64, in order).
-string[] known = ["mpi", "deterministic", "ring", "shm", "shard", "adam", "compile", "readgrad", "nostream", "stream", "oldsum", "rmsprop", "images"];
+string[] known = ["mpi", "deterministic", "ring", "shm", "shard", "adam", "compile", "readgrad", "nostream", "stream", "oldsum", "rmsprop", "images", "noimages"];
 var flags = args.Length == 6 ? args[4].Split('+') : [];
 if (args.Length != 6 || flags.Any(f => !known.Contains(f)))
 {
-    Console.Error.WriteLine("usage: SharpGrad.MpiWorker MODEL float32|float64 GLOBAL_BATCH STEPS MODE OUT_DIR (MODE: mpi, or deterministic, ring, shm, shard, adam, compile, readgrad, nostream, stream, oldsum, rmsprop, images joined by '+')");
+    Console.Error.WriteLine("usage: SharpGrad.MpiWorker MODEL float32|float64 GLOBAL_BATCH STEPS MODE OUT_DIR (MODE: mpi, or deterministic, ring, shm, shard, adam, compile, readgrad, nostream, stream, oldsum, rmsprop, images, noimages joined by '+')");
     return 2;
 }
 using var group = ProcessGroup.InitMpi();
@@ -30,7 +30,7 @@ var settings = new EquivalenceRun.Settings(
     GradientSum: flags.Contains("readgrad") ? sum => Console.WriteLine($"rank {group.Rank}: gradients read during the run sum to {sum:R}") : null,
     AfterRun: ddp => Console.WriteLine($"rank {group.Rank}: gradient products in slots {ddp.GradientProductsInSlots}, step sum plans {ddp.StepSumPlans}, imaged parameters {ddp.ImagedParameters}"),
     Stores: flags.Contains("nostream") ? WindowStores.Ordinary : flags.Contains("stream") ? WindowStores.Streaming : WindowStores.Adaptive,
-    SumInStep: !flags.Contains("oldsum"), RmsProp: flags.Contains("rmsprop"), ParameterImages: flags.Contains("images"));
+    SumInStep: !flags.Contains("oldsum"), RmsProp: flags.Contains("rmsprop"), ParameterImages: flags.Contains("images") ? true : flags.Contains("noimages") ? false : null);
 var dtype = args[1] == "float64" ? DType.Float64 : DType.Float32;
 var model = EquivalenceRun.Train(group, args[0], dtype, int.Parse(args[2]), int.Parse(args[3]), settings, out var optimizer);
 Directory.CreateDirectory(args[5]);

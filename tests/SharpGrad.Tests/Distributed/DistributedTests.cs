@@ -295,7 +295,7 @@ public class DistributedTests
     {
         const int steps = 100;
         string mode = "shm+shard+compile+readgrad" + options;
-        var (old0, old1) = TwoProcesses("mlp", dtype, steps, mode, out string oldOutput, out var oldState, out var oldGrads);
+        var (old0, old1) = TwoProcesses("mlp", dtype, steps, mode + "+noimages", out string oldOutput, out var oldState, out var oldGrads);
         var (new0, new1) = TwoProcesses("mlp", dtype, steps, mode + "+images", out string output, out var newState, out var newGrads);
         for (int r = 0; r < 2; r++)
         {
