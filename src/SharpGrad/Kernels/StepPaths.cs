@@ -41,4 +41,24 @@ internal static class StepPaths
     /// over one dimension of a large block (a Linear layer's bias gradient) cut into column blocks. The same bits either way.
     /// </summary>
     internal static bool SerialTails;
+
+    /// <summary>
+    /// Whether the fused cross-entropy's forward and backward run over the rows on the calling thread alone, as before they
+    /// were shared with the worker pool (bench's <c>--old-cross-entropy 1</c>). The shared forward keeps every row's terms
+    /// and adds them over the rows in order afterwards: the same bits either way.
+    /// </summary>
+    internal static bool OldCrossEntropy;
+
+    /// <summary>
+    /// Whether <see cref="Tensor.Narrow"/> and its backward (PadInto) copy on the calling thread alone and PadInto clears its
+    /// whole output before placing the slice, as before (bench's <c>--old-narrow 1</c>); otherwise large copies are shared
+    /// with the worker pool and PadInto writes zeros only outside the slice. The same bits either way.
+    /// </summary>
+    internal static bool OldNarrow;
+
+    /// <summary>
+    /// Whether <see cref="Tensor.Permute"/> copies on the calling thread alone, as before (bench's <c>--old-permute 1</c>);
+    /// otherwise a large permute's output rows are shared with the worker pool. The same bits either way.
+    /// </summary>
+    internal static bool OldPermute;
 }
