@@ -133,6 +133,9 @@ switch (workload)
     case "lstm-micro":
         Console.WriteLine(LstmMicro.Run(options));
         break;
+    case "lstm-tails":
+        Console.WriteLine(LstmTails.Run(options));
+        break;
     case "attention-memory":
         Console.WriteLine(AttentionMemory.Run(options));
         break;

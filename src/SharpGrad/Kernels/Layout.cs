@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SharpGrad.Kernels;
 
 /// <summary>Block copies shared by the shape ops that cut a tensor into rows along one dimension and put them back.</summary>
@@ -49,6 +51,7 @@ internal static class Layout
     }
 
     /// <summary>Elements [first, last) of <see cref="Shift{T}"/>'s y, one run of a row's part at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ShiftRange<T>(ReadOnlySpan<T> x, int xRows, Span<T> y, int yRows, int inner, int offset, long first, long last) where T : unmanaged
     {
         while (first < last)
@@ -101,6 +104,7 @@ internal static class Layout
     }
 
     /// <summary>Runs [first, last) of y's last dimension of <see cref="Permute{T}"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PermuteRows<T>(ReadOnlySpan<T> xs, int[] shape, int[] perm, Span<T> ys, int first, int last) where T : unmanaged
     {
         int rank = shape.Length;

@@ -314,6 +314,7 @@ namespace SharpGrad.NN
                 finally { _input = _stats = _y = _g = _dx = null; _plan = null; }
             }
 
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public override void Execute(int index, int count)
             {
                 var plan = _plan!;
