@@ -7,10 +7,10 @@ using F = SharpGrad.NN.Functional;
 /// <summary>
 /// The lstm-step's single-thread tails outside the LSTM ops, alone (<c>--workload lstm-tails</c>): the cross-entropy of
 /// 1024 x 54 logits (forward and backward), Narrow of the h half of a layer's [2, 16, 64, 256] result with its backward,
-/// and the [16, 64, 256] → [64, 16, 256] Permute with its backward, float32. Each repetition runs every part with the
-/// former paths (<see cref="StepPaths.OldCrossEntropy"/>, <see cref="StepPaths.OldNarrow"/>, <see cref="StepPaths.OldPermute"/>)
-/// and then with the current ones, so the two see the same load; prints the minimum and median wall microseconds of
-/// each. For A/B runs on a loaded machine; not a row.
+/// and the [16, 64, 256] → [64, 16, 256] Permute with its backward, float32. Each repetition runs every part three
+/// ways: "old" (<see cref="StepPaths.OldPadInto"/>), "new" (the defaults) and "shared" (<see cref="StepPaths.SharedRows"/>),
+/// one after the other, so they see the same load; prints the minimum and median wall microseconds of each, and how many
+/// of the shared parts the worker ran. For A/B runs on a loaded machine; not a row.
 /// </summary>
 internal static class LstmTails
 {
@@ -32,12 +32,14 @@ internal static class LstmTails
             () => Leaf(y).Narrow(0, 0, 1).Backward(gy),
             () => Leaf(timeMajor).Transpose(0, 1).Backward(gp),
         ];
-        var times = new double[2, parts.Length, reps];
+        string[] ways = ["old", "new", "shared"];
+        var times = new double[ways.Length, parts.Length, reps];
         long published = 0, byWorkers = 0;
         for (int r = -5; r < reps; r++)
-            for (int old = 1; old >= 0; old--)
+            for (int way = 0; way < ways.Length; way++)
             {
-                StepPaths.OldCrossEntropy = StepPaths.OldNarrow = StepPaths.OldPermute = old == 1;
+                StepPaths.OldPadInto = way == 0;
+                StepPaths.SharedRows = way == 2;
                 for (int p = 0; p < parts.Length; p++)
                 {
                     using var scope = new TensorScope();
@@ -47,19 +49,19 @@ internal static class LstmTails
                     double us = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
                     var after = WorkerPool.Counts;
                     if (r < 0) continue;
-                    times[old, p, r] = us;
-                    if (old == 0) (published, byWorkers) = (published + after.Published - before.Published, byWorkers + after.ByWorkers - before.ByWorkers);
+                    times[way, p, r] = us;
+                    if (way == 2) (published, byWorkers) = (published + after.Published - before.Published, byWorkers + after.ByWorkers - before.ByWorkers);
                 }
             }
         var json = new System.Text.StringBuilder("{\"workload\":\"lstm-tails\",\"threads\":").Append(Gemm.MaxThreads).Append(",\"reps\":").Append(reps);
         for (int p = 0; p < parts.Length; p++)
-            foreach (var (old, label) in new[] { (1, "old"), (0, "new") })
+            for (int way = 0; way < ways.Length; way++)
             {
-                var v = Enumerable.Range(0, reps).Select(r => times[old, p, r]).Order().ToArray();
-                json.Append(CultureInfo.InvariantCulture, $",\"{names[p]}_{label}_min_us\":{v[0]:F1},\"{names[p]}_{label}_median_us\":{v[reps / 2]:F1}");
+                var v = Enumerable.Range(0, reps).Select(r => times[way, p, r]).Order().ToArray();
+                json.Append(CultureInfo.InvariantCulture, $",\"{names[p]}_{ways[way]}_min_us\":{v[0]:F1},\"{names[p]}_{ways[way]}_median_us\":{v[reps / 2]:F1}");
             }
-        // The parts the new paths published to the pool, and the share of them the worker ran (the rest ran on the caller).
-        json.Append(CultureInfo.InvariantCulture, $",\"new_parts\":{published},\"new_parts_by_workers\":{byWorkers}");
+        // The parts the shared paths published to the pool, and how many of them the worker ran (the rest ran on the caller).
+        json.Append(CultureInfo.InvariantCulture, $",\"shared_parts\":{published},\"shared_parts_by_workers\":{byWorkers}");
         return json.Append('}').ToString();
     }
 

@@ -45,12 +45,10 @@ if (options.TryGetValue("home-parts", out var homeParts)) WorkerPool.HomeParts =
 if (options.TryGetValue("gradient-row-shares", out var rowShares)) GemmTuning.GradientRowShares = rowShares == "1";
 // --one-update-region 0|1 (any workload): ReplayParts.OneUpdateRegion, a replayed step's split updates in one pool run.
 if (options.TryGetValue("one-update-region", out var oneRegion)) SharpGrad.ReplayParts.OneUpdateRegion = oneRegion == "1";
-// --old-cross-entropy 0|1 (any workload): StepPaths.OldCrossEntropy, the fused cross-entropy's rows on the calling thread alone as before.
-if (options.TryGetValue("old-cross-entropy", out var oldCe)) SharpGrad.Kernels.StepPaths.OldCrossEntropy = oldCe == "1";
-// --old-narrow 0|1 (any workload): StepPaths.OldNarrow, Narrow and its backward copying on one thread, the backward clearing all its output first.
-if (options.TryGetValue("old-narrow", out var oldNarrow)) SharpGrad.Kernels.StepPaths.OldNarrow = oldNarrow == "1";
-// --old-permute 0|1 (any workload): StepPaths.OldPermute, Permute copying on the calling thread alone as before.
-if (options.TryGetValue("old-permute", out var oldPermute)) SharpGrad.Kernels.StepPaths.OldPermute = oldPermute == "1";
+// --old-pad-into 0|1 (any workload): StepPaths.OldPadInto, Narrow's backward clearing all its output before placing the slice, as before.
+if (options.TryGetValue("old-pad-into", out var oldPadInto)) SharpGrad.Kernels.StepPaths.OldPadInto = oldPadInto == "1";
+// --shared-rows 0|1 (any workload): StepPaths.SharedRows, cross-entropy rows, Narrow/PadInto copies and Permute runs on the worker pool.
+if (options.TryGetValue("shared-rows", out var sharedRows)) SharpGrad.Kernels.StepPaths.SharedRows = sharedRows == "1";
 switch (workload)
 {
     case "gemm":

@@ -37,12 +37,13 @@ internal static class Layout
     /// The (outer, yRows, inner) block y from the (outer, xRows, inner) block x: row r of y is row r + <paramref name="offset"/>
     /// of x where that row exists, else zeros. Narrow's forward is offset = start (every row exists); its backward, PadInto,
     /// is offset = −start, writing each element of y once (the slice or a zero) rather than clearing y and then copying.
-    /// Large outputs are cut into contiguous ranges on the worker pool; a copy either way, so the same bits.
+    /// Large outputs are cut into contiguous ranges on the worker pool with <see cref="StepPaths.SharedRows"/>; a copy
+    /// either way, so the same bits.
     /// </summary>
     public static void Shift<T>(Tensor x, int xRows, Tensor y, int yRows, int outer, int inner, int offset) where T : unmanaged
     {
         long n = (long)outer * yRows * inner;
-        int parts = n < SharedElements ? 1 : ReplayParts.For((int)(n / PartElements));
+        int parts = !StepPaths.SharedRows || n < SharedElements ? 1 : ReplayParts.For((int)(n / PartElements));
         if (parts <= 1) { ShiftRange<T>(x.Span<T>(), xRows, y.Span<T>(), yRows, inner, offset, 0, n); return; }
         var job = ShiftJob<T>.t_job ??= new ShiftJob<T>();
         (job.X, job.Y, job.XRows, job.YRows, job.Inner, job.Offset) = (x, y, xRows, yRows, inner, offset);
@@ -88,8 +89,9 @@ internal static class Layout
 
     /// <summary>
     /// The permute of x (shape <paramref name="shape"/>) by <paramref name="perm"/> into y, one run of y's last dimension
-    /// at a time: a block copy when that dimension is also x's innermost, else a strided gather. Large outputs are cut
-    /// into ranges of runs on the worker pool; a copy either way, so the same bits.
+    /// at a time: a block copy when that dimension is also x's innermost, else a strided gather. With
+    /// <paramref name="shared"/>, large outputs are cut into ranges of runs on the worker pool; a copy either way, so the
+    /// same bits.
     /// </summary>
     public static void Permute<T>(Tensor x, int[] shape, int[] perm, Tensor y, bool shared) where T : unmanaged
     {

@@ -43,22 +43,18 @@ internal static class StepPaths
     internal static bool SerialTails;
 
     /// <summary>
-    /// Whether the fused cross-entropy's forward and backward run over the rows on the calling thread alone, as before they
-    /// were shared with the worker pool (bench's <c>--old-cross-entropy 1</c>). The shared forward keeps every row's terms
-    /// and adds them over the rows in order afterwards: the same bits either way.
+    /// Whether <see cref="Tensor.Narrow"/>'s backward (PadInto) clears its whole output before placing the slice, and Narrow
+    /// and PadInto copy with their former loops, as before (bench's <c>--old-pad-into 1</c>); otherwise both are one
+    /// <see cref="Layout.Shift{T}"/>, which writes each element of the output once (PadInto's zeros only around the
+    /// slice). The same bits either way.
     /// </summary>
-    internal static bool OldCrossEntropy;
+    internal static bool OldPadInto;
 
     /// <summary>
-    /// Whether <see cref="Tensor.Narrow"/> and its backward (PadInto) copy on the calling thread alone and PadInto clears its
-    /// whole output before placing the slice, as before (bench's <c>--old-narrow 1</c>); otherwise large copies are shared
-    /// with the worker pool and PadInto writes zeros only outside the slice. The same bits either way.
+    /// Whether the rows of the fused cross-entropy (forward and backward), Narrow's and PadInto's copies and Permute's runs
+    /// are shared with the worker pool when large (bench's <c>--shared-rows 1</c>; off by default: not measurably faster
+    /// in the lstm-step on the loaded host, where the worker took a few percent of the parts). The cross-entropy's forward
+    /// keeps every row's terms and adds them over the rows in order afterwards: the same bits either way.
     /// </summary>
-    internal static bool OldNarrow;
-
-    /// <summary>
-    /// Whether <see cref="Tensor.Permute"/> copies on the calling thread alone, as before (bench's <c>--old-permute 1</c>);
-    /// otherwise a large permute's output rows are shared with the worker pool. The same bits either way.
-    /// </summary>
-    internal static bool OldPermute;
+    internal static bool SharedRows;
 }

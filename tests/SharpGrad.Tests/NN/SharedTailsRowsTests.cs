@@ -5,27 +5,27 @@ using SharpGrad.Tests.Kernels;
 namespace SharpGrad.Tests.NN;
 
 /// <summary>
-/// The fused cross-entropy's rows, Narrow with its backward (PadInto) and Permute shared with the worker pool against the
-/// former paths on the calling thread alone (<see cref="StepPaths.OldCrossEntropy"/>, <see cref="StepPaths.OldNarrow"/>,
-/// <see cref="StepPaths.OldPermute"/>), bit for bit: values and gradients, float32 and float64, one and two threads, odd
-/// shapes, and outputs rented from a pool of NaN-filled arrays (so an element the new path forgets to write shows); and
-/// the lstm-step bench's whole LSTM language model training steps. The shared paths are checked to have run (parts
-/// published to the pool).
+/// The fused cross-entropy's rows, Narrow with its backward (PadInto) and Permute on the current paths (PadInto's zeros
+/// only around the slice) and shared with the worker pool (<see cref="StepPaths.SharedRows"/>) against the former paths on
+/// the calling thread alone (<see cref="StepPaths.OldPadInto"/>), bit for bit: values and gradients, float32 and
+/// float64, one and two threads, odd shapes, and outputs rented from a pool of NaN-filled arrays (so an element a path
+/// forgets to write shows); and the lstm-step bench's whole LSTM language model training steps. The shared paths are
+/// checked to have run (parts published to the pool).
 /// </summary>
 [Collection(GemmCollection.Name)]
 public class SharedTailsRowsTests
 {
-    /// <summary>Runs <paramref name="body"/> with every switch of this file set to <paramref name="old"/> and the thread limit set, then restores them.</summary>
-    private static T With<T>(bool old, int threads, Func<T> body)
+    /// <summary>Runs <paramref name="body"/> with the two switches and the thread limit set, then restores them.</summary>
+    private static T With<T>(bool oldPadInto, bool shared, int threads, Func<T> body)
     {
-        var saved = (StepPaths.OldCrossEntropy, StepPaths.OldNarrow, StepPaths.OldPermute);
+        var saved = (StepPaths.OldPadInto, StepPaths.SharedRows);
         int savedThreads = Gemm.MaxThreads;
-        (StepPaths.OldCrossEntropy, StepPaths.OldNarrow, StepPaths.OldPermute) = (old, old, old);
+        (StepPaths.OldPadInto, StepPaths.SharedRows) = (oldPadInto, shared);
         Gemm.MaxThreads = threads;
         try { return body(); }
         finally
         {
-            (StepPaths.OldCrossEntropy, StepPaths.OldNarrow, StepPaths.OldPermute) = saved;
+            (StepPaths.OldPadInto, StepPaths.SharedRows) = saved;
             Gemm.MaxThreads = savedThreads;
         }
     }
@@ -44,17 +44,20 @@ public class SharedTailsRowsTests
         return body();
     }
 
-    /// <summary>Compares the new path (threads 1 and 2) with the old one, and checks the new one used the pool on two threads.</summary>
+    /// <summary>
+    /// Compares the current paths (not shared, two threads; shared, one and two threads) with the old one, and checks the
+    /// shared one used the pool on two threads.
+    /// </summary>
     private static void Compare(string what, Func<List<long[]>> run, bool expectShared = true)
     {
-        var expected = With(true, 2, run);
-        foreach (int threads in new[] { 1, 2 })
+        var expected = With(true, false, 2, run);
+        foreach (var (shared, threads) in new[] { (false, 2), (true, 1), (true, 2) })
         {
             long published = WorkerPool.Counts.Published;
-            var actual = With(false, threads, run);
-            if (expectShared && threads == 2 && WorkerPool.MaxParallelism > 1)
+            var actual = With(false, shared, threads, run);
+            if (shared && expectShared && threads == 2 && WorkerPool.MaxParallelism > 1)
                 Assert.True(WorkerPool.Counts.Published > published, $"{what}: the shared path did not run");
-            SharedTailsTests.AssertSame(expected, actual, $"{what} threads {threads}");
+            SharedTailsTests.AssertSame(expected, actual, $"{what} shared {shared} threads {threads}");
         }
     }
 

@@ -264,7 +264,7 @@ namespace SharpGrad.NN
         }
 
         /// <summary>
-        /// The fused cross-entropy's rows shared with the worker pool (unless <see cref="Kernels.StepPaths.OldCrossEntropy"/>):
+        /// The fused cross-entropy's rows shared with the worker pool (with <see cref="Kernels.StepPaths.SharedRows"/>):
         /// blocks of rows, each row computed by <see cref="ForwardRow{T}"/> or <see cref="BackwardRow{T}"/> as on one
         /// thread; the forward's per-row terms are kept for the caller to add in row order. One instance per thread and
         /// type, reused: a call allocates nothing once its term buffer is large enough.
@@ -288,7 +288,7 @@ namespace SharpGrad.NN
 
             /// <summary>Parts for <paramref name="rows"/> rows of <paramref name="classes"/> scores (1: the calling thread alone).</summary>
             public static int Parts(int rows, int classes) =>
-                Kernels.StepPaths.OldCrossEntropy || (long)rows * classes < MinElements ? 1 : ReplayParts.For(rows / MinRows);
+                !Kernels.StepPaths.SharedRows || (long)rows * classes < MinElements ? 1 : ReplayParts.For(rows / MinRows);
 
             /// <summary>The forward over every row; returns each row's (nll, smooth) terms, interleaved, valid until the next call on this thread.</summary>
             public static double[] Forward(Tensor input, CrossEntropyPlan plan, double smoothing, Reduction reduction, Tensor stats, Tensor y, int parts)

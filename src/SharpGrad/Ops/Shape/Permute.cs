@@ -37,7 +37,7 @@ public sealed partial class Tensor
     /// <summary>
     /// Walks the output in order, one run of its last dimension at a time: a block copy when that dimension is also the
     /// input's innermost, else a strided gather (<see cref="Kernels.Layout.Permute{T}"/>; large outputs shared with the
-    /// worker pool unless <see cref="Kernels.StepPaths.OldPermute"/>).
+    /// worker pool with <see cref="Kernels.StepPaths.SharedRows"/>).
     /// </summary>
     private readonly struct PermuteKernel(Tensor x, int[] perm, Tensor y) : IAnyKernel, ICapturedKernel
     {
@@ -47,7 +47,7 @@ public sealed partial class Tensor
         {
             if (y.Numel == 0) return;
             if (x.Rank == 0) { y.Span<T>()[0] = x.Span<T>()[0]; return; }
-            Kernels.Layout.Permute<T>(x, x.ShapeRef, perm, y, shared: !Kernels.StepPaths.OldPermute);
+            Kernels.Layout.Permute<T>(x, x.ShapeRef, perm, y, shared: Kernels.StepPaths.SharedRows);
         }
     }
 }
