@@ -45,6 +45,10 @@ if (options.TryGetValue("home-parts", out var homeParts)) WorkerPool.HomeParts =
 if (options.TryGetValue("gradient-row-shares", out var rowShares)) GemmTuning.GradientRowShares = rowShares == "1";
 // --one-update-region 0|1 (any workload): ReplayParts.OneUpdateRegion, a replayed step's split updates in one pool run.
 if (options.TryGetValue("one-update-region", out var oneRegion)) SharpGrad.ReplayParts.OneUpdateRegion = oneRegion == "1";
+// --old-pad-into 0|1 (any workload): StepPaths.OldPadInto, Narrow's backward clearing all its output before placing the slice, as before.
+if (options.TryGetValue("old-pad-into", out var oldPadInto)) SharpGrad.Kernels.StepPaths.OldPadInto = oldPadInto == "1";
+// --shared-rows 0|1 (any workload): StepPaths.SharedRows, cross-entropy rows, Narrow/PadInto copies and Permute runs on the worker pool.
+if (options.TryGetValue("shared-rows", out var sharedRows)) SharpGrad.Kernels.StepPaths.SharedRows = sharedRows == "1";
 switch (workload)
 {
     case "gemm":
@@ -126,6 +130,9 @@ switch (workload)
         break;
     case "lstm-micro":
         Console.WriteLine(LstmMicro.Run(options));
+        break;
+    case "lstm-tails":
+        Console.WriteLine(LstmTails.Run(options));
         break;
     case "attention-memory":
         Console.WriteLine(AttentionMemory.Run(options));

@@ -41,4 +41,20 @@ internal static class StepPaths
     /// over one dimension of a large block (a Linear layer's bias gradient) cut into column blocks. The same bits either way.
     /// </summary>
     internal static bool SerialTails;
+
+    /// <summary>
+    /// Whether <see cref="Tensor.Narrow"/>'s backward (PadInto) clears its whole output before placing the slice, and Narrow
+    /// and PadInto copy with their former loops, as before (bench's <c>--old-pad-into 1</c>); otherwise both are one
+    /// <see cref="Layout.Shift{T}"/>, which writes each element of the output once (PadInto's zeros only around the
+    /// slice). The same bits either way.
+    /// </summary>
+    internal static bool OldPadInto;
+
+    /// <summary>
+    /// Whether the rows of the fused cross-entropy (forward and backward), Narrow's and PadInto's copies and Permute's runs
+    /// are shared with the worker pool when large (bench's <c>--shared-rows 1</c>; off by default: not measurably faster
+    /// in the lstm-step on the loaded host, where the worker took a few percent of the parts). The cross-entropy's forward
+    /// keeps every row's terms and adds them over the rows in order afterwards: the same bits either way.
+    /// </summary>
+    internal static bool SharedRows;
 }

@@ -31,11 +31,11 @@ public class SharedTailsTests
     }
 
     /// <summary>Every element's bits, float32 widened to its 32 bits.</summary>
-    private static long[] Bits(Tensor t) => t.DType == DType.Float32
+    internal static long[] Bits(Tensor t) => t.DType == DType.Float32
         ? t.ToArray<float>().Select(v => (long)BitConverter.SingleToInt32Bits(v)).ToArray()
         : t.ToArray<double>().Select(BitConverter.DoubleToInt64Bits).ToArray();
 
-    private static void AssertSame(List<long[]> expected, List<long[]> actual, string what)
+    internal static void AssertSame(List<long[]> expected, List<long[]> actual, string what)
     {
         Assert.Equal(expected.Count, actual.Count);
         for (int i = 0; i < expected.Count; i++)
@@ -150,13 +150,13 @@ public class SharedTailsTests
 
     /// <summary>
     /// The LSTM language model of the lstm-step bench, smaller: two training steps (cross-entropy, backward, clip, AdamW);
-    /// the loss, every parameter and every gradient after each.
+    /// the loss, every parameter and every gradient after each. The sizes default to a small model; the bench's are
+    /// (54, 16, 64, 64, 256).
     /// </summary>
-    private static List<long[]> RunLm()
+    internal static List<long[]> RunLm(int vocab = 17, int context = 8, int batch = 32, int embedding = 16, int hidden = 128)
     {
-        const int vocab = 17, context = 8, batch = 32;
         var g = new Generator(3);
-        var model = new CharRnn(CharRnnKind.Lstm, vocab, context, embeddingDim: 16, hidden: 128, generator: g);
+        var model = new CharRnn(CharRnnKind.Lstm, vocab, context, embeddingDim: embedding, hidden: hidden, generator: g);
         var parameters = model.Parameters().ToArray();
         var opt = new AdamW(parameters, 3e-3, weightDecay: 0.01);
         model.Train();
@@ -181,11 +181,11 @@ public class SharedTailsTests
     [Fact]
     public void LstmLanguageModelStepsGiveTheSameBits()
     {
-        var expected = With(true, 2, RunLm);
+        var expected = With(true, 2, () => RunLm());
         foreach (int threads in new[] { 1, 2 })
         {
             long published = WorkerPool.Counts.Published;
-            var actual = With(false, threads, RunLm);
+            var actual = With(false, threads, () => RunLm());
             if (threads == 2 && WorkerPool.MaxParallelism > 1) Assert.True(WorkerPool.Counts.Published > published);
             AssertSame(expected, actual, $"LSTM LM threads {threads}");
         }

@@ -158,45 +158,32 @@ namespace SharpGrad.NN
             public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             {
                 int rows = plan.Rows, classes = plan.Classes;
-                ReadOnlySpan<T> x = input.Span<T>();
-                Span<T> st = stats.Span<T>();
                 Span<T> outSpan = y.Span<T>();
                 double keep = 1 - smoothing, spread = smoothing / classes;
                 double nllTotal = 0, smoothTotal = 0, kept = 0;
-                for (int r = 0; r < rows; r++)
+                int parts = CrossEntropyRows<T>.Parts(rows, classes);
+                if (parts > 1)
                 {
-                    ReadOnlySpan<T> row = x.Slice(r * classes, classes);
-                    T m = T.NegativeInfinity;
-                    for (int c = 0; c < classes; c++)
+                    // Every row's terms on the pool, then added over the rows in order: the sums the loop below makes.
+                    var terms = CrossEntropyRows<T>.Forward(input, plan, smoothing, reduction, stats, y, parts);
+                    for (int r = 0; r < rows; r++)
                     {
-                        T v = row[c];
-                        if (v > m || T.IsNaN(v)) { m = v; if (T.IsNaN(v)) break; }
+                        if (!plan.Ignored(r)) kept += plan.W((int)plan.Target[r]);
+                        nllTotal += terms[2 * r];
+                        smoothTotal += terms[2 * r + 1];
                     }
-                    if (!T.IsFinite(m)) m = T.IsNaN(m) ? m : T.Zero; // all -inf or some +inf: no shift helps (as the softmax does)
-                    T s = T.Zero;
-                    for (int c = 0; c < classes; c++) s += T.Exp(row[c] - m);
-                    T logS = T.Log(s);
-                    st[2 * r] = m;
-                    st[2 * r + 1] = logS;
-                    double nll = 0, smooth = 0;
-                    if (!plan.Ignored(r))
+                }
+                else
+                {
+                    ReadOnlySpan<T> x = input.Span<T>();
+                    Span<T> st = stats.Span<T>();
+                    for (int r = 0; r < rows; r++)
                     {
-                        int t = (int)plan.Target[r];
-                        double wy = plan.W(t);
-                        nll = -wy * double.CreateTruncating((row[t] - m) - logS);
-                        kept += wy;
-                        if (smoothing > 0)
-                        {
-                            // −Σ_c w_c logp_c = W log S − Σ_c w_c (x_c − m)
-                            T weighted = T.Zero;
-                            if (plan.Weight is null) for (int c = 0; c < classes; c++) weighted += row[c] - m;
-                            else for (int c = 0; c < classes; c++) weighted += T.CreateTruncating(plan.Weight[c]) * (row[c] - m);
-                            smooth = plan.WeightTotal * double.CreateTruncating(logS) - double.CreateTruncating(weighted);
-                        }
+                        var (nll, smooth) = ForwardRow(x.Slice(r * classes, classes), r, plan, smoothing, reduction, st, outSpan);
+                        if (!plan.Ignored(r)) kept += plan.W((int)plan.Target[r]);
+                        nllTotal += nll;
+                        smoothTotal += smooth;
                     }
-                    if (reduction == Reduction.None) outSpan[r] = T.CreateTruncating(keep * nll + spread * smooth);
-                    nllTotal += nll;
-                    smoothTotal += smooth;
                 }
                 double smoothDivisor = kept;
                 (plan.A, plan.B) = reduction == Reduction.Mean ? (keep / kept, spread / smoothDivisor) : (keep, spread);
@@ -204,6 +191,146 @@ namespace SharpGrad.NN
                 else if (reduction == Reduction.Mean)
                     // 0 / 0 = NaN when every sample is ignored or the batch is empty, as in PyTorch
                     outSpan[0] = T.CreateTruncating(keep * nllTotal / kept + (smoothing > 0 ? spread * smoothTotal / smoothDivisor : 0));
+            }
+        }
+
+        /// <summary>
+        /// Row <paramref name="r"/> of the fused cross-entropy's forward: its maximum and log-sum-exp into
+        /// <paramref name="st"/>, its loss into <paramref name="outSpan"/> for <see cref="Reduction.None"/>, and its two
+        /// terms (the weighted negative log-likelihood and the smoothing term, both 0 for an ignored row) returned.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static (double Nll, double Smooth) ForwardRow<T>(ReadOnlySpan<T> row, int r, CrossEntropyPlan plan, double smoothing, Reduction reduction,
+            Span<T> st, Span<T> outSpan) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            int classes = row.Length;
+            T m = T.NegativeInfinity;
+            for (int c = 0; c < classes; c++)
+            {
+                T v = row[c];
+                if (v > m || T.IsNaN(v)) { m = v; if (T.IsNaN(v)) break; }
+            }
+            if (!T.IsFinite(m)) m = T.IsNaN(m) ? m : T.Zero; // all -inf or some +inf: no shift helps (as the softmax does)
+            T s = T.Zero;
+            for (int c = 0; c < classes; c++) s += T.Exp(row[c] - m);
+            T logS = T.Log(s);
+            st[2 * r] = m;
+            st[2 * r + 1] = logS;
+            double nll = 0, smooth = 0;
+            if (!plan.Ignored(r))
+            {
+                int t = (int)plan.Target[r];
+                double wy = plan.W(t);
+                nll = -wy * double.CreateTruncating((row[t] - m) - logS);
+                if (smoothing > 0)
+                {
+                    // −Σ_c w_c logp_c = W log S − Σ_c w_c (x_c − m)
+                    T weighted = T.Zero;
+                    if (plan.Weight is null) for (int c = 0; c < classes; c++) weighted += row[c] - m;
+                    else for (int c = 0; c < classes; c++) weighted += T.CreateTruncating(plan.Weight[c]) * (row[c] - m);
+                    smooth = plan.WeightTotal * double.CreateTruncating(logS) - double.CreateTruncating(weighted);
+                }
+            }
+            if (reduction == Reduction.None) outSpan[r] = T.CreateTruncating((1 - smoothing) * nll + smoothing / classes * smooth);
+            return (nll, smooth);
+        }
+
+        /// <summary>
+        /// Row <paramref name="r"/> of the fused cross-entropy's gradient, s_r (softmax(x_r) K0_r − Q_r), into
+        /// <paramref name="drow"/> (zeros for an ignored row).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void BackwardRow<T>(ReadOnlySpan<T> row, int r, CrossEntropyPlan plan, ReadOnlySpan<T> st, ReadOnlySpan<T> scale, Span<T> drow)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            if (plan.Ignored(r)) { drow.Clear(); return; }
+            int classes = row.Length;
+            T a = T.CreateTruncating(plan.A), b = T.CreateTruncating(plan.B);
+            T sr = scale.Length == 1 ? scale[0] : scale[r];
+            T m = st[2 * r], logS = st[2 * r + 1];
+            int y = (int)plan.Target[r];
+            T k0 = T.CreateTruncating(plan.K0(r)) * sr;
+            if (plan.Weight is null)
+            {
+                T uniform = b * sr;
+                for (int c = 0; c < classes; c++) drow[c] = T.Exp((row[c] - m) - logS) * k0 - uniform;
+                drow[y] -= a * sr;
+            }
+            else
+            {
+                for (int c = 0; c < classes; c++) drow[c] = T.Exp((row[c] - m) - logS) * k0 - b * T.CreateTruncating(plan.Weight[c]) * sr;
+                drow[y] -= a * T.CreateTruncating(plan.Weight[y]) * sr;
+            }
+        }
+
+        /// <summary>
+        /// The fused cross-entropy's rows shared with the worker pool (with <see cref="Kernels.StepPaths.SharedRows"/>):
+        /// blocks of rows, each row computed by <see cref="ForwardRow{T}"/> or <see cref="BackwardRow{T}"/> as on one
+        /// thread; the forward's per-row terms are kept for the caller to add in row order. One instance per thread and
+        /// type, reused: a call allocates nothing once its term buffer is large enough.
+        /// </summary>
+        private sealed class CrossEntropyRows<T> : Kernels.ParallelWork where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            /// <summary>Rows per part at least (a part's cost is a claim and a call).</summary>
+            private const int MinRows = 16;
+
+            /// <summary>Below this many scores the rows stay on the calling thread (each costs two exponentials, fwd and bwd).</summary>
+            private const long MinElements = 1 << 14;
+
+            [ThreadStatic] private static CrossEntropyRows<T>? t_job;
+
+            private Tensor? _input, _stats, _y, _g, _dx;
+            private CrossEntropyPlan? _plan;
+            private double _smoothing;
+            private Reduction _reduction;
+            private bool _backward;
+            private double[] _terms = [];
+
+            /// <summary>Parts for <paramref name="rows"/> rows of <paramref name="classes"/> scores (1: the calling thread alone).</summary>
+            public static int Parts(int rows, int classes) =>
+                !Kernels.StepPaths.SharedRows || (long)rows * classes < MinElements ? 1 : ReplayParts.For(rows / MinRows);
+
+            /// <summary>The forward over every row; returns each row's (nll, smooth) terms, interleaved, valid until the next call on this thread.</summary>
+            public static double[] Forward(Tensor input, CrossEntropyPlan plan, double smoothing, Reduction reduction, Tensor stats, Tensor y, int parts)
+            {
+                var job = t_job ??= new CrossEntropyRows<T>();
+                if (job._terms.Length < 2 * plan.Rows) job._terms = new double[2 * plan.Rows];
+                (job._input, job._plan, job._smoothing, job._reduction, job._stats, job._y, job._backward) = (input, plan, smoothing, reduction, stats, y, false);
+                job.Run(parts);
+                return job._terms;
+            }
+
+            /// <summary>The gradient of every row into <paramref name="dx"/>.</summary>
+            public static void Backward(Tensor input, Tensor g, Tensor stats, CrossEntropyPlan plan, Tensor dx, int parts)
+            {
+                var job = t_job ??= new CrossEntropyRows<T>();
+                (job._input, job._g, job._stats, job._plan, job._dx, job._backward) = (input, g, stats, plan, dx, true);
+                job.Run(parts);
+            }
+
+            private void Run(int parts)
+            {
+                try { Kernels.WorkerPool.Run(this, parts); }
+                finally { _input = _stats = _y = _g = _dx = null; _plan = null; }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            public override void Execute(int index, int count)
+            {
+                var plan = _plan!;
+                int classes = plan.Classes;
+                int first = (int)((long)plan.Rows * index / count), last = (int)((long)plan.Rows * (index + 1) / count);
+                ReadOnlySpan<T> x = _input!.Span<T>();
+                if (_backward)
+                {
+                    ReadOnlySpan<T> st = _stats!.Span<T>(), scale = _g!.Span<T>();
+                    Span<T> d = _dx!.Span<T>();
+                    for (int r = first; r < last; r++) BackwardRow(x.Slice(r * classes, classes), r, plan, st, scale, d.Slice(r * classes, classes));
+                    return;
+                }
+                Span<T> stats = _stats!.Span<T>(), outSpan = _y!.Span<T>();
+                for (int r = first; r < last; r++)
+                    (_terms[2 * r], _terms[2 * r + 1]) = ForwardRow(x.Slice(r * classes, classes), r, plan, _smoothing, _reduction, stats, outSpan);
             }
         }
 
@@ -221,30 +348,11 @@ namespace SharpGrad.NN
             public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             {
                 int rows = plan.Rows, classes = plan.Classes;
+                int parts = CrossEntropyRows<T>.Parts(rows, classes);
+                if (parts > 1) { CrossEntropyRows<T>.Backward(input, g, stats, plan, dx, parts); return; }
                 ReadOnlySpan<T> x = input.Span<T>(), st = stats.Span<T>(), scale = g.Span<T>();
                 Span<T> d = dx.Span<T>();
-                T a = T.CreateTruncating(plan.A), b = T.CreateTruncating(plan.B);
-                for (int r = 0; r < rows; r++)
-                {
-                    Span<T> drow = d.Slice(r * classes, classes);
-                    if (plan.Ignored(r)) { drow.Clear(); continue; }
-                    ReadOnlySpan<T> row = x.Slice(r * classes, classes);
-                    T sr = scale.Length == 1 ? scale[0] : scale[r];
-                    T m = st[2 * r], logS = st[2 * r + 1];
-                    int y = (int)plan.Target[r];
-                    T k0 = T.CreateTruncating(plan.K0(r)) * sr;
-                    if (plan.Weight is null)
-                    {
-                        T uniform = b * sr;
-                        for (int c = 0; c < classes; c++) drow[c] = T.Exp((row[c] - m) - logS) * k0 - uniform;
-                        drow[y] -= a * sr;
-                    }
-                    else
-                    {
-                        for (int c = 0; c < classes; c++) drow[c] = T.Exp((row[c] - m) - logS) * k0 - b * T.CreateTruncating(plan.Weight[c]) * sr;
-                        drow[y] -= a * T.CreateTruncating(plan.Weight[y]) * sr;
-                    }
-                }
+                for (int r = 0; r < rows; r++) BackwardRow(x.Slice(r * classes, classes), r, plan, st, scale, d.Slice(r * classes, classes));
             }
         }
     }

@@ -31,7 +31,8 @@ public sealed partial class Tensor
     /// </summary>
     internal Tensor PadInto(int[] fullShape, int dim, int start)
     {
-        var y = Empty(fullShape, DType);
+        // The former path clears the whole output and then copies the slice in; the other writes each element once.
+        var y = StepPaths.OldPadInto ? Empty(fullShape, DType) : Uninitialized(fullShape, DType);
         var (outer, _, inner) = Shapes.Split(fullShape, dim);
         int size = _shape[dim];
         DTypeDispatch.Any(DType, new RowsKernel(this, y, outer, size, fullShape[dim], inner, start, place: true));
@@ -44,7 +45,9 @@ public sealed partial class Tensor
     /// <summary>
     /// x is (outer, xRows, inner) and y (outer, yRows, inner): rows [start, start + yRows) of x copied to y (Narrow), or
     /// with <paramref name="place"/> all of x copied to rows [start, start + xRows) of y (PadInto). A replay rewrites the
-    /// same rows: PadInto's other rows stay the zeros its output was made with (a plan's buffers belong to it alone).
+    /// same rows: PadInto's other rows stay the zeros its output was made with (a plan's buffers belong to it alone). Unless
+    /// <see cref="StepPaths.OldPadInto"/>, both are <see cref="Layout.Shift{T}"/> (shared with the worker pool when large and <see cref="StepPaths.SharedRows"/>),
+    /// and PadInto writes the zeros around the slice itself, into an output made uninitialized.
     /// </summary>
     private readonly struct RowsKernel(Tensor x, Tensor y, int outer, int xRows, int yRows, int inner, int start, bool place) : IAnyKernel, ICapturedKernel
     {
@@ -52,7 +55,8 @@ public sealed partial class Tensor
 
         public void Run<T>() where T : unmanaged
         {
-            if (place) Layout.Place<T>(x.Span<T>(), outer, xRows, inner, y.Span<T>(), yRows, start);
+            if (!StepPaths.OldPadInto) Layout.Shift<T>(x, xRows, y, yRows, outer, inner, place ? -start : start);
+            else if (place) Layout.Place<T>(x.Span<T>(), outer, xRows, inner, y.Span<T>(), yRows, start);
             else Layout.Slice<T>(x.Span<T>(), outer, xRows, inner, start, yRows, y.Span<T>());
         }
     }

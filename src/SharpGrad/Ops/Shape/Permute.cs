@@ -36,7 +36,8 @@ public sealed partial class Tensor
 
     /// <summary>
     /// Walks the output in order, one run of its last dimension at a time: a block copy when that dimension is also the
-    /// input's innermost, else a strided gather.
+    /// input's innermost, else a strided gather (<see cref="Kernels.Layout.Permute{T}"/>; large outputs shared with the
+    /// worker pool with <see cref="Kernels.StepPaths.SharedRows"/>).
     /// </summary>
     private readonly struct PermuteKernel(Tensor x, int[] perm, Tensor y) : IAnyKernel, ICapturedKernel
     {
@@ -44,34 +45,9 @@ public sealed partial class Tensor
 
         public void Run<T>() where T : unmanaged
         {
-            ReadOnlySpan<T> xs = x.Span<T>();
-            Span<T> ys = y.Span<T>();
-            int[] shape = x.ShapeRef;
-            int rank = shape.Length;
-            if (ys.Length == 0) return;
-            if (rank == 0) { ys[0] = xs[0]; return; }
-            // The input's strides on the stack (not Shapes.ContiguousStrides' array): a compiled step's replay allocates nothing.
-            Span<int> inStrides = stackalloc int[rank];
-            for (int i = rank - 1, stride = 1; i >= 0; stride *= Math.Max(shape[i], 1), i--) inStrides[i] = stride;
-            Span<int> outShape = stackalloc int[rank];
-            Span<int> strides = stackalloc int[rank];
-            for (int i = 0; i < rank; i++) { outShape[i] = shape[perm[i]]; strides[i] = inStrides[perm[i]]; }
-            Span<int> index = stackalloc int[rank];
-            index.Clear();
-            int innerSize = outShape[rank - 1], innerStride = strides[rank - 1];
-            int outer = ys.Length / innerSize;
-            for (int o = 0, dOff = 0; o < outer; o++, dOff += innerSize)
-            {
-                int src = 0;
-                for (int k = 0; k < rank - 1; k++) src += index[k] * strides[k];
-                if (innerStride == 1) xs.Slice(src, innerSize).CopyTo(ys.Slice(dOff, innerSize));
-                else for (int j = 0; j < innerSize; j++) ys[dOff + j] = xs[src + j * innerStride];
-                for (int k = rank - 2; k >= 0; k--)
-                {
-                    if (++index[k] < outShape[k]) break;
-                    index[k] = 0;
-                }
-            }
+            if (y.Numel == 0) return;
+            if (x.Rank == 0) { y.Span<T>()[0] = x.Span<T>()[0]; return; }
+            Kernels.Layout.Permute<T>(x, x.ShapeRef, perm, y, shared: Kernels.StepPaths.SharedRows);
         }
     }
 }
