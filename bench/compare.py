@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Formats the lines written by bench/compare.sh ("TAG sharpgrad|reference JSON") as a Markdown ratio table."""
+"""Formats the lines written by bench/compare.sh ("TAG sharpgrad|reference|level JSON") as a Markdown ratio table."""
 import json, sys
 
 # tag prefix -> (what, metric, target ratio as text, test on the ratio). The targets are the current issues': the kernel
@@ -82,6 +82,11 @@ def main():
             share = sg[metric] / peak["gflops"]
             of_peak = f", {share:.0%} of peak"
             ok = ok and share >= 0.85
+        levels = sides.get("level", [])
+        if levels:
+            # How many of this row's SharpGrad runs met the host's slow level (round trip over 250 ns: bench/pingpong.c).
+            slow = sum(1 for lv in levels if lv["roundtrip_ns"] > 250)
+            what += f" [host: {len(levels) - slow} fast, {slow} slow]"
         if test:
             met += ok; total += 1
         setting = f"threads {best.get('threads')}" + (f", {best['blas_core']}" if "blas_core" in best else "")

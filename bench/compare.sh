@@ -43,6 +43,13 @@ else
   SG=(bench/SharpGrad.Bench/bin/aot/SharpGrad.Bench)
 fi
 echo "SharpGrad side: ${SG[*]}" >&2
+# The host's level before each SharpGrad run (bench/pingpong.c: the cache-line round trip between the two cores, ~100 ns
+# when the two vCPUs sit close, ~400 ns when far apart; two-thread rows move with it): a "TAG level" line per run, which
+# compare.py shows beside the row. Left out without a C compiler.
+PP=""
+if command -v gcc >/dev/null && gcc -O2 -pthread bench/pingpong.c -o "$out/pingpong" 2>/dev/null; then PP="$out/pingpong"; fi
+export SG_PINGPONG="$PP" # for bench/ddp_rows.sh
+level() { [[ -n "$PP" ]] && echo "$1 level {\"roundtrip_ns\": $("$PP" | awk 'NR == 1 { print $2 }')}" >>"$out/lines" || true; }
 export SG_BENCH="${SG[*]}"
 # Two OpenBLAS settings for every row that goes through BLAS: the core type OpenBLAS detects itself (the kernels
 # issue's `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`; Cooperlake's AVX-512 kernels on this AMD EPYC, Prescott's SSE3
@@ -61,6 +68,7 @@ row() {
   local refs=() ref
   while IFS= read -r ref; do [[ -n "$ref" ]] && refs+=("$ref"); done
   for ((r = 0; r < repeat; r++)); do
+    level "$tag"
     echo "$tag sharpgrad $("${SG[@]}" "$@")" >>"$out/lines"
     for ref in "${refs[@]}"; do
       for py in "${PYS[@]}"; do

@@ -23,6 +23,11 @@ read -r -a SG <<<"${SG_BENCH:-dotnet bench/SharpGrad.Bench/bin/Release/net10.0/S
 MPI=(mpirun --allow-run-as-root --oversubscribe -np 2 -x DOTNET_PROCESSOR_COUNT=1 -x OMP_NUM_THREADS=1)
 for m in mlp cnn; do
   # mpirun hands the ranks a pseudo-terminal, so a terminal escape may precede the JSON: keep the object alone.
+  # The host's level before the 2-process run (compare.sh's SG_PINGPONG: bench/pingpong.c), shown beside the rows.
+  if [[ -n "${SG_PINGPONG:-}" ]]; then
+    rt=$("$SG_PINGPONG" | awk 'NR == 1 { print $2 }')
+    for tag in ddp-$m-scaling ddp-$m-torch; do echo "$tag level {\"roundtrip_ns\": $rt}" >>"$lines"; done
+  fi
   two=$("${MPI[@]}" "${SG[@]}" --workload ddp-epoch --model $m "${limit[@]}" | grep -o '{.*}')
   one=$(DOTNET_PROCESSOR_COUNT=1 "${SG[@]}" --workload ddp-epoch --model $m "${limit[@]}")
   torch=$("${MPI[@]}" /usr/bin/python3 bench/reference/ddp.py --model $m "${limit[@]}" --torch-threads 1 2>/dev/null | grep -o '{.*}')

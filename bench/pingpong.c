@@ -1,5 +1,6 @@
 /* The host's level on a 2-vCPU machine: how long a cache line takes to go from one core to the other and back, and
- * how fast one core reads 1 MB the other just wrote. BENCHMARKS.md (session 19) reads the round trip before each run:
+ * how fast one core reads 1 MB the other just wrote. bench/compare.sh reads the round trip before each SharpGrad
+ * run, and its table counts a row's runs per level:
  * ~75-135 ns when the two vCPUs sit close (the fast level), ~390-450 ns when they sit far apart (the slow level).
  *   gcc -O2 -pthread bench/pingpong.c -o /tmp/pingpong && /tmp/pingpong
  * Prints "roundtrip_ns N" then "read_other_core_written_1MB_us N  GB/s N". Threads pinned to CPUs 0 and 1. */
