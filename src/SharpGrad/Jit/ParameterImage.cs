@@ -44,29 +44,38 @@ internal sealed unsafe class ParameterImage(Tensor tensor, Array array, nint add
     public void MarkCurrent()
     {
         Current = true;
-        if (Pending) return;
-        Pending = true;
-        lock (s_lock) s_pending.Add(this);
-        Interlocked.Increment(ref PendingCount);
-        tensor.DeferData(this);
+        lock (s_lock)
+        {
+            if (Pending) return;
+            Pending = true;
+            s_pending.Add(this);
+            Interlocked.Increment(ref PendingCount);
+            tensor.DeferData(this);
+        }
     }
 
-    /// <summary>Copies the image into the array if it is behind; the array is the parameter from then on.</summary>
+    /// <summary>
+    /// Copies the image into the array if it is behind; the array is the parameter from then on. Under the lock, so a
+    /// second thread asking for the same parameter at once waits for the copy instead of reading the array half-written.
+    /// </summary>
     public void Write()
     {
         Current = false;
-        if (!Pending) return;
-        Pending = false;
-        lock (s_lock) s_pending.Remove(this);
-        Interlocked.Decrement(ref PendingCount);
-        Interlocked.Increment(ref Writes);
-        var bytes = array switch
+        lock (s_lock)
         {
-            float[] f => MemoryMarshal.AsBytes(f.AsSpan()),
-            double[] d => MemoryMarshal.AsBytes(d.AsSpan()),
-            _ => throw new InvalidOperationException("ParameterImage: only float32 and float64 parameters."),
-        };
-        new ReadOnlySpan<byte>((void*)address, bytes.Length).CopyTo(bytes);
+            if (!Pending) return;
+            Pending = false;
+            s_pending.Remove(this);
+            Interlocked.Decrement(ref PendingCount);
+            Interlocked.Increment(ref Writes);
+            var bytes = array switch
+            {
+                float[] f => MemoryMarshal.AsBytes(f.AsSpan()),
+                double[] d => MemoryMarshal.AsBytes(d.AsSpan()),
+                _ => throw new InvalidOperationException("ParameterImage: only float32 and float64 parameters."),
+            };
+            new ReadOnlySpan<byte>((void*)address, bytes.Length).CopyTo(bytes);
+        }
     }
 
     /// <summary>

@@ -52,8 +52,8 @@ public sealed partial class Tensor
     internal void WriteDeferredData()
     {
         if (_deferredData is not { } image) return;
+        image.Write(); // before the field is cleared: a thread that saw it set waits in Write for the copy
         _deferredData = null;
-        image.Write();
     }
 
     /// <summary>The elements, or null when the scope that lent them has ended: never throws (for prefetch hints).</summary>
