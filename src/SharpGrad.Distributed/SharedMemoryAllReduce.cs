@@ -43,7 +43,9 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
     {
         (_group, _count) = (group, count);
         int n = group.WorldSize;
-        _segments = group.AllocateSharedWindow(Header + 4L * count * sizeof(T));
+        // Slot, result and gather areas; with two processes an image area too (ImageAddress: the parameter images are
+        // wired only then), so larger groups do not map a copy of the model they never use.
+        _segments = group.AllocateSharedWindow(Header + (n == 2 ? 4L : 3L) * count * sizeof(T));
         _chunkStart = new int[n + 1];
         for (int c = 0; c <= n; c++) _chunkStart[c] = (int)((long)count * c / n);
         Volatile.Write(ref *Inputs(group.Rank), 0);
@@ -77,7 +79,8 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
     /// parameters) every process keeps whole, each process writing its <see cref="OwnChunk"/> into every process's image
     /// in a gather's step (see <see cref="MarkImagesWritten"/>) instead of into its gather area.
     /// </summary>
-    public nint ImageAddress(int rank, int index) => (nint)(Image(rank) + index);
+    public nint ImageAddress(int rank, int index) =>
+        _segments.Length == 2 ? (nint)(Image(rank) + index) : throw new InvalidOperationException("SharedMemoryAllReduce: images exist with two processes only.");
 
     /// <summary>
     /// Between <see cref="BeginGather"/> and <see cref="EndGather"/>: tells the other processes that this process wrote its
