@@ -25,6 +25,8 @@ if (options.TryGetValue("half-edge", out var halfEdge)) GemmTuning.HalfEdge = ha
 if (options.TryGetValue("merge-last-block", out var mergeLast)) GemmTuning.MergeLastBlock = mergeLast == "1";
 // --prefetch-next-b 0|1 (any workload): GemmTuning.PrefetchNextStrip, the GEMM kernels prefetching the next packed strip of B.
 if (options.TryGetValue("prefetch-next-b", out var nextB)) GemmTuning.PrefetchNextStrip = nextB == "1";
+// --pack-on-demand 0|1 (any workload): GemmTuning.PackSharedOnDemand, the shared-panel plan packing each strip of B when first needed.
+if (options.TryGetValue("pack-on-demand", out var onDemand)) GemmTuning.PackSharedOnDemand = onDemand == "1";
 // Cache-blocking sweeps (GemmTuning, any workload): --kc-bytes (packed B strip), --mc (rows of A per block), --nc-bytes
 // (B panel). --kc-bytes 32768 --nc-bytes 1048576 is the blocking before session 14 (KC 256 for float32).
 if (options.TryGetValue("kc-bytes", out var kcBytes)) GemmTuning.KcBytes = int.Parse(kcBytes, CultureInfo.InvariantCulture);
@@ -127,6 +129,12 @@ switch (workload)
     // transformer-step: end
     case "micro":
         Console.WriteLine(Micro.Run(options));
+        break;
+    case "gemm-kernel":
+        Console.WriteLine(GemmKernelBench.Run(options));
+        break;
+    case "gemm-pack":
+        Console.WriteLine(GemmKernelBench.Pack(options));
         break;
     case "lstm-micro":
         Console.WriteLine(LstmMicro.Run(options));

@@ -118,6 +118,12 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
     private nint _nPad;
     private T* _bShared;
     private readonly AlignedBuffer<T> _sharedPanel = new();
+    // On-demand packing of the shared panel (GemmTuning.PackSharedOnDemand): one claim word per (k block, strip), a cache
+    // line apart; in call g a word holds 2g while its strip is being packed and 2g + 1 once it is packed (any other value:
+    // not yet claimed in this call), so the words never need clearing.
+    private int[] _stripStates = [];
+    private int _stripStride, _packGeneration;
+    private bool _packOnDemand;
     [ThreadStatic] private static AlignedBuffer<T>? t_blockA, t_blockTile;
 
     private AlignedBuffer<T>[] _privateA = [];
@@ -157,10 +163,50 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
         int nr = TK.NR;
         _nPad = (_n + nr - 1) / nr * nr;
         _bShared = _sharedPanel.Get(checked((int)(_k * _nPad)));
-        _packing = true;
-        WorkerPool.Run(this, Math.Min(threads, (int)(_nPad / nr)), threads);
-        _packing = false;
+        _packOnDemand = GemmTuning.PackSharedOnDemand;
+        if (_packOnDemand)
+        {
+            // No packing run: each strip is packed by the first block that reaches it (see SharedStrip).
+            _stripStride = (int)(_nPad / nr);
+            int words = ((_k + _kc - 1) / _kc * _stripStride) * StateStride;
+            if (_stripStates.Length < words) _stripStates = new int[words];
+            _packGeneration++;
+        }
+        else
+        {
+            _packing = true;
+            WorkerPool.Run(this, Math.Min(threads, (int)(_nPad / nr)), threads);
+            _packing = false;
+        }
         WorkerPool.Run(this, _blocks, threads);
+    }
+
+    /// <summary>Ints between two strips' claim words: one cache line each.</summary>
+    private const int StateStride = 16;
+
+    /// <summary>
+    /// On-demand packing of the shared panel: makes sure strip <paramref name="strip"/> of k block
+    /// <paramref name="pc"/> is packed before its kernel calls. The first thread to reach it claims and packs it (the
+    /// same values <see cref="PackSharedStrips"/> would write, to the same place); a thread that finds it claimed waits
+    /// for the other's copy, which is running (a claim is only made by a thread about to pack, and packing waits for
+    /// nothing), so parts run one after another on one thread never wait. The blocks of the two home shares walk the
+    /// strips in opposite directions, so on their first round the threads pack different strips and meet in the middle.
+    /// </summary>
+    private void SharedStrip(int pc, int kc, int strip, T* dst)
+    {
+        ref int state = ref _stripStates[(pc / _kc * _stripStride + strip) * StateStride];
+        int claimed = 2 * _packGeneration, packed = claimed + 1;
+        int seen = Volatile.Read(ref state);
+        if (seen == packed) return;
+        if (seen != claimed && Interlocked.CompareExchange(ref state, claimed, seen) == seen)
+        {
+            int nr = TK.NR, j0 = strip * nr;
+            GemmPacking.PackBStrip(dst, BAt(pc, j0), _ldb, _transB, kc, Math.Min(nr, _n - j0), nr);
+            Volatile.Write(ref state, packed);
+            return;
+        }
+        int spins = 0;
+        while (Volatile.Read(ref state) != packed) WorkerPool.Pause(ref spins);
     }
 
     /// <summary>Whether to take the shared-panel plan (<see cref="RunShared"/>) and into how many row blocks.</summary>
@@ -278,10 +324,11 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
         T* aBuf = (t_blockA ??= new AlignedBuffer<T>()).Get(_mc * _kc);
         T* tile = (t_blockTile ??= new AlignedBuffer<T>()).Get(mr * nr);
         // The whole width at once: each k block of the row block's A is packed once, against every strip of B.
+        bool descending = _packOnDemand && 2 * index >= count;
         for (int pc = 0; pc < _k; pc += _kc)
         {
             int kcCur = Math.Min(_kc, _k - pc);
-            Block(r0, r1, 0, _n, pc, kcCur, _bShared + pc * _nPad, false, aBuf, tile);
+            Block(r0, r1, 0, _n, pc, kcCur, _bShared + pc * _nPad, false, aBuf, tile, descending);
         }
     }
 
@@ -298,9 +345,12 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
 
     private T* AAt(int i, int p) => _transA ? _a + p * _lda + i : _a + i * _lda + p;
 
-    /// <summary>Rows [r0, r1) of C against one packed panel of B: columns [jc, jc + nc), k block [pc, pc + kc).</summary>
+    /// <summary>
+    /// Rows [r0, r1) of C against one packed panel of B: columns [jc, jc + nc), k block [pc, pc + kc); the strips from
+    /// the last to the first when <paramref name="descending"/> (each tile is computed the same way in either order).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Block(int r0, int r1, int jc, int nc, int pc, int kc, T* bPanel, bool packPerStrip, T* aBuf, T* tile)
+    private void Block(int r0, int r1, int jc, int nc, int pc, int kc, T* bPanel, bool packPerStrip, T* aBuf, T* tile, bool descending = false)
     {
         int mr = TK.MR, nr = TK.NR;
         T betaCur = pc == 0 ? _beta : T.One;
@@ -310,11 +360,14 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
             // Up to _mcLast rows when they are the last: no thin block after a full one.
             mc = r1 - ic <= _mcLast ? r1 - ic : _mc;
             GemmPacking.PackA(aBuf, AAt(ic, pc), _lda, _transA, mc, kc, mr);
-            for (int jr = 0; jr < nc; jr += nr)
+            int strips = (nc + nr - 1) / nr;
+            for (int t = 0; t < strips; t++)
             {
+                int strip = descending ? strips - 1 - t : t, jr = strip * nr;
                 int w = Math.Min(nr, nc - jr);
                 T* bp = bPanel + jr * kc;
                 nint rsb = nr;
+                if (_sharedB && _packOnDemand) SharedStrip(pc, kc, strip, bp);
                 if (packPerStrip)
                 {
                     if (w == nr && ReadsBInPlace())
@@ -332,7 +385,8 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
                 // The next packed strip of B (read after this one's kernel calls) is prefetched by the kernel calls on
                 // this one, each continuing where the previous stopped (kc / 8 lines each), so that it arrives while this
                 // strip is in use rather than stalling its first kernel call (a large panel comes from L3 or memory).
-                byte* next = GemmTuning.PrefetchNextStrip && !packPerStrip && jr + nr < nc ? (byte*)(bPanel + (jr + nr) * kc) : null;
+                int nextStrip = descending ? strip - 1 : strip + 1;
+                byte* next = GemmTuning.PrefetchNextStrip && !packPerStrip && nextStrip >= 0 && nextStrip < strips ? (byte*)(bPanel + nextStrip * nr * kc) : null;
                 nint perCall = (kc + 15) / 16 * 128, stripBytes = (nint)kc * nr * sizeof(T);
                 for (int ir = 0; ir < mc; ir += mr)
                 {
@@ -806,4 +860,13 @@ internal static class GemmTuning
     /// results either way: only when data arrives changes.
     /// </summary>
     public static bool PrefetchNextStrip = true;
+
+    /// <summary>
+    /// Whether the shared-panel plan packs each strip of op(B) when a row block first needs it, claimed by whichever thread
+    /// gets there first (<c>GemmJob.SharedStrip</c>), rather than all of op(B) in a packing run of its own before the
+    /// row blocks (a second pool run and a barrier per call, and a panel that has left the caches by the time it is
+    /// read); the bench runner's <c>--pack-on-demand 0|1</c>. Same values packed, same kernel calls per tile: the same
+    /// results either way.
+    /// </summary>
+    public static bool PackSharedOnDemand = true;
 }

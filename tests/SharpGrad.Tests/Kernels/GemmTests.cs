@@ -394,6 +394,67 @@ public class GemmTests
     }
 
     /// <summary>
+    /// The shared-panel plan packing each strip of op(B) when a row block first needs it (<see
+    /// cref="GemmTuning.PackSharedOnDemand"/>), the second thread's blocks walking the strips backwards, against the
+    /// packing run before the blocks: the same bits for every transpose, float and double, one and two threads, the
+    /// shared and the per-thread plans, accumulating into C with a bias and ReLU, odd m and n (an edge strip), one to
+    /// three k blocks of uneven depth, and a second call of the same shape with another B (whose strips must be packed
+    /// again, not taken as already packed by the first call). Against the definition in double as well.
+    /// </summary>
+    [Theory]
+    [InlineData(517, 45, 300)]
+    [InlineData(1031, 97, 33)]
+    [InlineData(700, 301, 1100)]
+    [InlineData(977, 301, 515)]
+    public void PackingSharedStripsOnDemandKeepsBits(int m, int n, int k)
+    {
+        var rng = new Random(m * 11 + n * 19 + k * 31);
+        bool saved = GemmTuning.PackSharedOnDemand;
+        try
+        {
+            ForEachTransposeWithSharedPlanAllowed((transA, transB) =>
+                {
+                    var (ad, bd, c0, biasd, product, magnitude, a, b, biasf, lda, ldb) = RandomProduct.Make(rng, transA, transB, m, n, k);
+                    double[] bd2 = bd.Select(x => -0.5 * x + 0.25).ToArray();
+                    float[] b2 = bd2.Select(x => (float)x).ToArray();
+                    foreach (bool shared in new[] { true, false })
+                        foreach (int threads in new[] { 1, 2 })
+                        {
+                            string what = $"{m}x{n}x{k} transA={transA} transB={transB} shared={shared} threads={threads}";
+                            GemmTuning.SharedPanel = shared;
+                            var results = new List<(float[] F, double[] D)>();
+                            foreach (bool onDemand in new[] { false, true })
+                            {
+                                GemmTuning.PackSharedOnDemand = onDemand;
+                                foreach (var (bf, bdd) in new[] { (b, bd), (b2, bd2) })
+                                {
+                                    float[] f = ToFloat(c0);
+                                    double[] d = (double[])c0.Clone();
+                                    WithThreads(threads, () => Gemm.Multiply<float>(transA, transB, m, n, k, 1f, a, lda, bf, ldb, 1f, f, n, biasf, GemmActivation.Relu));
+                                    WithThreads(threads, () => Gemm.Multiply<double>(transA, transB, m, n, k, 1.0, ad, lda, bdd, ldb, 1.0, d, n, biasd, GemmActivation.None));
+                                    results.Add((f, d));
+                                }
+                            }
+                            for (int call = 0; call < 2; call++)
+                            {
+                                Assert.True(results[call].F.AsSpan().SequenceEqual(results[2 + call].F), $"{what} call {call}: packing on demand changed the float product");
+                                Assert.True(results[call].D.AsSpan().SequenceEqual(results[2 + call].D), $"{what} call {call}: packing on demand changed the double product");
+                            }
+                            Assert.False(results[2].F.AsSpan().SequenceEqual(results[3].F), what + ": the second B gave the first B's product");
+                            for (int i = 0; i < m * n; i++)
+                            {
+                                double pre = product[i] + biasf[i % n] + (float)c0[i];
+                                double expected = Math.Max(pre, 0);
+                                double tolerance = 4 * 6e-8 * (k + 3) * (magnitude[i] + Math.Abs(biasf[i % n]) + Math.Abs(c0[i]) + Math.Abs(pre));
+                                Assert.True(Math.Abs(results[2].F[i] - expected) <= tolerance, $"{what}: C[{i / n},{i % n}] = {results[2].F[i]}, expected {expected}");
+                            }
+                        }
+                });
+        }
+        finally { GemmTuning.PackSharedOnDemand = saved; }
+    }
+
+    /// <summary>
     /// Runs <paramref name="body"/> for the four transpose pairs with the shared-panel plan allowed from any size (the
     /// tests' shapes are below the size from which it is taken); restores the plan's settings afterwards.
     /// </summary>
