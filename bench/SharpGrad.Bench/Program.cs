@@ -27,6 +27,8 @@ if (options.TryGetValue("merge-last-block", out var mergeLast)) GemmTuning.Merge
 if (options.TryGetValue("prefetch-next-b", out var nextB)) GemmTuning.PrefetchNextStrip = nextB == "1";
 // --pack-on-demand 0|1 (any workload): GemmTuning.PackSharedOnDemand, the shared-panel plan packing each strip of B when first needed.
 if (options.TryGetValue("pack-on-demand", out var onDemand)) GemmTuning.PackSharedOnDemand = onDemand == "1";
+// --split-last 0|1 (any workload): GemmTuning.SplitLastBlocks, each thread's last row block of the shared-panel plan as two column halves.
+if (options.TryGetValue("split-last", out var splitLast)) GemmTuning.SplitLastBlocks = splitLast == "1";
 // Cache-blocking sweeps (GemmTuning, any workload): --kc-bytes (packed B strip), --mc (rows of A per block), --nc-bytes
 // (B panel). --kc-bytes 32768 --nc-bytes 1048576 is the blocking before session 14 (KC 256 for float32).
 if (options.TryGetValue("kc-bytes", out var kcBytes)) GemmTuning.KcBytes = int.Parse(kcBytes, CultureInfo.InvariantCulture);

@@ -115,6 +115,9 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
     private bool _sharedB;
     private bool _packing;
     private int _blocks;
+    // GemmTuning.SplitLastBlocks: each home share's last row block run as two parts of half the strips each.
+    private bool _splitLast;
+    private int _sharedThreads;
     private nint _nPad;
     private T* _bShared;
     private readonly AlignedBuffer<T> _sharedPanel = new();
@@ -178,7 +181,7 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
             WorkerPool.Run(this, Math.Min(threads, (int)(_nPad / nr)), threads);
             _packing = false;
         }
-        WorkerPool.Run(this, _blocks, threads);
+        WorkerPool.Run(this, _splitLast ? _blocks + threads : _blocks, threads);
     }
 
     /// <summary>Ints between two strips' claim words: one cache line each.</summary>
@@ -220,6 +223,8 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
         if (!_sharedB) return;
         int blocks = (rowStrips + blockStrips - 1) / blockStrips;
         _blocks = (blocks + threads - 1) / threads * threads;
+        _sharedThreads = threads;
+        _splitLast = GemmTuning.SplitLastBlocks && (_n + nr - 1) / nr >= 2;
     }
 
     private void Plan(int threads, bool rowShares)
@@ -314,12 +319,29 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
         }
     }
 
-    /// <summary>Row block <paramref name="index"/> of <paramref name="count"/> (at most MC rows) against the shared strips.</summary>
+    /// <summary>
+    /// Part <paramref name="index"/> of <paramref name="count"/> of the shared plan's row blocks (at most MC rows) against
+    /// the shared strips: row block <paramref name="index"/>, or with <see cref="GemmTuning.SplitLastBlocks"/> the parts
+    /// of each thread's home share (see <see cref="ParallelWork.HasHomes"/>) are its row blocks with the last one cut into
+    /// two halves of the strips, so that the thread that finishes first takes half a block of the other's, not a whole one.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SharedBlock(int index, int count)
     {
         int mr = TK.MR, nr = TK.NR, strips = (_m + mr - 1) / mr;
-        int r0 = Math.Min(_m, strips * index / count * mr), r1 = Math.Min(_m, strips * (index + 1) / count * mr);
+        int block = index, c0 = 0, c1 = _n;
+        if (_splitLast)
+        {
+            int per = _blocks / _sharedThreads + 1, share = index / per, j = index % per;
+            block = share * (per - 1) + Math.Min(j, per - 2);
+            if (j >= per - 2)
+            {
+                int mid = (_n + nr - 1) / nr / 2 * nr;
+                (c0, c1) = j == per - 2 ? (0, mid) : (mid, _n);
+            }
+            count = _blocks;
+        }
+        int r0 = Math.Min(_m, strips * block / count * mr), r1 = Math.Min(_m, strips * (block + 1) / count * mr);
         if (r0 >= r1) return;
         T* aBuf = (t_blockA ??= new AlignedBuffer<T>()).Get(_mc * _kc);
         T* tile = (t_blockTile ??= new AlignedBuffer<T>()).Get(mr * nr);
@@ -328,7 +350,7 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
         for (int pc = 0; pc < _k; pc += _kc)
         {
             int kcCur = Math.Min(_kc, _k - pc);
-            Block(r0, r1, 0, _n, pc, kcCur, _bShared + pc * _nPad, false, aBuf, tile, descending);
+            Block(r0, r1, c0, c1 - c0, pc, kcCur, _bShared + pc * _nPad + c0 * kcCur, false, aBuf, tile, descending);
         }
     }
 
@@ -367,7 +389,7 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
                 int w = Math.Min(nr, nc - jr);
                 T* bp = bPanel + jr * kc;
                 nint rsb = nr;
-                if (_sharedB && _packOnDemand) SharedStrip(pc, kc, strip, bp);
+                if (_sharedB && _packOnDemand) SharedStrip(pc, kc, (jc + jr) / nr, bp);
                 if (packPerStrip)
                 {
                     if (w == nr && ReadsBInPlace())
@@ -869,4 +891,12 @@ internal static class GemmTuning
     /// results either way.
     /// </summary>
     public static bool PackSharedOnDemand = true;
+
+    /// <summary>
+    /// Whether the shared-panel plan runs each thread's last row block as two parts, half of the strips each
+    /// (<c>GemmJob.SharedBlock</c>; its block of A is then packed twice), so that at the end a thread waits for at most
+    /// half a block of the other's instead of a whole one; the bench runner's <c>--split-last 0|1</c>. Only who computes
+    /// which tiles changes: the same results either way.
+    /// </summary>
+    public static bool SplitLastBlocks = true;
 }

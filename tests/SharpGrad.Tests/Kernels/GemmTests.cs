@@ -395,8 +395,9 @@ public class GemmTests
 
     /// <summary>
     /// The shared-panel plan packing each strip of op(B) when a row block first needs it (<see
-    /// cref="GemmTuning.PackSharedOnDemand"/>), the second thread's blocks walking the strips backwards, against the
-    /// packing run before the blocks: the same bits for every transpose, float and double, one and two threads, the
+    /// cref="GemmTuning.PackSharedOnDemand"/>), the second thread's blocks walking the strips backwards, and running each
+    /// thread's last row block as two halves of the strips (<see cref="GemmTuning.SplitLastBlocks"/>), each alone and
+    /// both, against the packing run before whole blocks: the same bits for every transpose, float and double, one and two threads, the
     /// shared and the per-thread plans, accumulating into C with a bias and ReLU, odd m and n (an edge strip), one to
     /// three k blocks of uneven depth, and a second call of the same shape with another B (whose strips must be packed
     /// again, not taken as already packed by the first call). Against the definition in double as well.
@@ -406,10 +407,10 @@ public class GemmTests
     [InlineData(1031, 97, 33)]
     [InlineData(700, 301, 1100)]
     [InlineData(977, 301, 515)]
-    public void PackingSharedStripsOnDemandKeepsBits(int m, int n, int k)
+    public void SharedPlanOnDemandPackingAndSplitLastBlocksKeepBits(int m, int n, int k)
     {
         var rng = new Random(m * 11 + n * 19 + k * 31);
-        bool saved = GemmTuning.PackSharedOnDemand;
+        var saved = (GemmTuning.PackSharedOnDemand, GemmTuning.SplitLastBlocks);
         try
         {
             ForEachTransposeWithSharedPlanAllowed((transA, transB) =>
@@ -423,9 +424,9 @@ public class GemmTests
                             string what = $"{m}x{n}x{k} transA={transA} transB={transB} shared={shared} threads={threads}";
                             GemmTuning.SharedPanel = shared;
                             var results = new List<(float[] F, double[] D)>();
-                            foreach (bool onDemand in new[] { false, true })
+                            foreach (var (onDemand, split) in new[] { (false, false), (true, false), (false, true), (true, true) })
                             {
-                                GemmTuning.PackSharedOnDemand = onDemand;
+                                (GemmTuning.PackSharedOnDemand, GemmTuning.SplitLastBlocks) = (onDemand, split);
                                 foreach (var (bf, bdd) in new[] { (b, bd), (b2, bd2) })
                                 {
                                     float[] f = ToFloat(c0);
@@ -435,11 +436,13 @@ public class GemmTests
                                     results.Add((f, d));
                                 }
                             }
-                            for (int call = 0; call < 2; call++)
-                            {
-                                Assert.True(results[call].F.AsSpan().SequenceEqual(results[2 + call].F), $"{what} call {call}: packing on demand changed the float product");
-                                Assert.True(results[call].D.AsSpan().SequenceEqual(results[2 + call].D), $"{what} call {call}: packing on demand changed the double product");
-                            }
+                            for (int config = 1; config < 4; config++)
+                                for (int call = 0; call < 2; call++)
+                                {
+                                    string change = $"{what} call {call}: on demand {(config & 1) == 1}, split {config >= 2} changed the";
+                                    Assert.True(results[call].F.AsSpan().SequenceEqual(results[2 * config + call].F), change + " float product");
+                                    Assert.True(results[call].D.AsSpan().SequenceEqual(results[2 * config + call].D), change + " double product");
+                                }
                             Assert.False(results[2].F.AsSpan().SequenceEqual(results[3].F), what + ": the second B gave the first B's product");
                             for (int i = 0; i < m * n; i++)
                             {
@@ -451,7 +454,7 @@ public class GemmTests
                         }
                 });
         }
-        finally { GemmTuning.PackSharedOnDemand = saved; }
+        finally { (GemmTuning.PackSharedOnDemand, GemmTuning.SplitLastBlocks) = saved; }
     }
 
     /// <summary>
