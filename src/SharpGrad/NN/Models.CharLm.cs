@@ -301,7 +301,7 @@ public sealed class CharRnn : CharLanguageModel
     public override Tensor Forward(Tensor input)
     {
         int b = CheckInput(input);
-        var h = Rnn.Forward(Embedding.Forward(input)); // [b, K, hidden]
+        var h = RunRnn(input); // [b, K, hidden]
         return Head.Forward(h.Narrow(1, Context - 1, 1).Reshape(b, HiddenSize));
     }
 
@@ -309,8 +309,11 @@ public sealed class CharRnn : CharLanguageModel
     public override Tensor ForwardSequence(Tensor input)
     {
         CheckInput(input);
-        return Head.Forward(Rnn.Forward(Embedding.Forward(input)));
+        return Head.Forward(RunRnn(input));
     }
+
+    /// <summary>The recurrent stack over the embedded tokens (told they are the embedding's rows: see <see cref="RecurrentBase.ForwardEmbedded"/>).</summary>
+    private Tensor RunRnn(Tensor input) => ((RecurrentBase)Rnn).ForwardEmbedded(Embedding.Forward(input), input, Embedding.Weight);
 }
 
 /// <summary>

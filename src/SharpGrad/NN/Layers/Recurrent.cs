@@ -114,7 +114,7 @@ public abstract class RecurrentBase : Module
     /// unbatched [seq, in]; states: [layers·directions, batch, hidden] ([layers·directions, hidden] unbatched), zeros
     /// when null.
     /// </summary>
-    private protected (Tensor Output, Tensor H, Tensor? C) Run(Tensor input, Tensor? h0, Tensor? c0, bool hasCell)
+    private protected (Tensor Output, Tensor H, Tensor? C) Run(Tensor input, Tensor? h0, Tensor? c0, bool hasCell, Tensor? tokens = null, Tensor? table = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         bool batched = input.Rank == 3;
@@ -129,6 +129,7 @@ public abstract class RecurrentBase : Module
         var h = State(h0, "h0", states, batch, batched, x);
         var c = hasCell ? State(c0, "c0", states, batch, batched, x) : null;
 
+        long[]? rowIndex = tokens is null || table is null || !batched ? null : TimeMajor(tokens, seq, batch);
         var hn = new Tensor[states];
         var cn = hasCell ? new Tensor[states] : null;
         var layerInput = x;
@@ -138,7 +139,8 @@ public abstract class RecurrentBase : Module
             {
                 // Two stacked layers with nothing between them: one op computes both (same values, same tape).
                 int k1 = layer, k2 = layer + 1;
-                var projection1 = Functional.Linear(layerInput, _wIh[k1], _bIh[k1]);
+                var projection1 = layer == 0 && rowIndex is not null ? Functional.LinearOfRows(layerInput, rowIndex, table!, _wIh[k1], _bIh[k1])
+                    : Functional.Linear(layerInput, _wIh[k1], _bIh[k1]);
                 var (first, second) = RunSequencePair(projection1, h[k1], c?[k1], _wHh[k1], _bHh[k1], _wIh[k2], _bIh[k2], h[k2], c?[k2], _wHh[k2], _bHh[k2]);
                 hn[k1] = first.H;
                 hn[k2] = second.H;
@@ -152,7 +154,8 @@ public abstract class RecurrentBase : Module
             for (int dir = 0; dir < Directions; dir++)
             {
                 int k = layer * Directions + dir;
-                var projection = Functional.Linear(layerInput, _wIh[k], _bIh[k]); // [seq, batch, gates·hidden], one product
+                var projection = layer == 0 && rowIndex is not null ? Functional.LinearOfRows(layerInput, rowIndex, table!, _wIh[k], _bIh[k])
+                    : Functional.Linear(layerInput, _wIh[k], _bIh[k]); // [seq, batch, gates·hidden], one product
                 Tensor hk = h[k], ck = c?[k]!;
                 if (seq > 0 && RunSequence(projection, hk, ck, _wHh[k], _bHh[k], dir == 1) is { } fused)
                 {
@@ -186,6 +189,36 @@ public abstract class RecurrentBase : Module
             cOut = cOut?.Squeeze(1);
         }
         return (output, hOut, cOut);
+    }
+
+    /// <summary>
+    /// The output of every step of the last layer (as <see cref="Module.Forward(Tensor)"/>, from zero states) for an
+    /// <paramref name="input"/> [batch, seq, in] ([seq, batch, in] without <see cref="BatchFirst"/>) that is the rows of
+    /// <paramref name="table"/> [V, in] picked by the Int64 <paramref name="tokens"/> [batch, seq] (an embedding of
+    /// them): the same values and tape, the first layer's input projection formed from the table's rows projected once
+    /// (<see cref="Functional.LinearOfRows"/>) where that pays.
+    /// </summary>
+    internal Tensor ForwardEmbedded(Tensor input, Tensor tokens, Tensor table)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        ArgumentNullException.ThrowIfNull(table);
+        bool fits = input.Rank == 3 && tokens.DType == DType.Int64 && tokens.Rank == 2 && tokens.Size(0) == input.Size(0) && tokens.Size(1) == input.Size(1);
+        return Run(input, null, null, hasCell: _gates == 4, fits ? tokens : null, fits ? table : null).Output;
+    }
+
+    /// <summary>
+    /// The tokens of an embedded input in the order of the time-major x's rows (row t·batch + b: step t of sequence b);
+    /// null when <see cref="Functional.LinearOfRows"/> is switched off or a plan is being captured (no table then).
+    /// </summary>
+    private long[]? TimeMajor(Tensor tokens, int seq, int batch)
+    {
+        if (!Functional.LstmEmbeddingTable || Capture.Active is not null) return null;
+        var src = tokens.Array<long>();
+        if (!BatchFirst) return src.AsSpan(0, seq * batch).ToArray();
+        var rows = new long[seq * batch];
+        for (int t = 0; t < seq; t++)
+            for (int b = 0; b < batch; b++) rows[t * batch + b] = src[b * seq + t];
+        return rows;
     }
 
     /// <summary>The initial states as one [batch, hidden] tensor per layer and direction.</summary>

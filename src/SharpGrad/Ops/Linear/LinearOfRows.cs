@@ -1,0 +1,138 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using SharpGrad.Kernels;
+
+namespace SharpGrad.NN
+{
+    public static partial class Functional
+    {
+        /// <summary>
+        /// Whether a recurrent stack fed by an embedding (<see cref="CharRnn"/>) forms its first layer's input projection
+        /// from a table (<see cref="LinearOfRows"/>: the embedding's rows projected once, then gathered) instead of one
+        /// product over every position. The same values either way; a switch for A/B measurements (the bench's
+        /// --embedding-table) and for the tests that compare the two.
+        /// </summary>
+        internal static bool LstmEmbeddingTable = true;
+
+        /// <summary>Set when <see cref="LinearOfRows"/> formed a projection from its table (for tests: that the table path ran).</summary>
+        internal static volatile bool LstmEmbeddingTableTaken;
+
+        /// <summary>
+        /// <c>Linear(x, W, b)</c> for an x [..., in] whose row r is row <paramref name="rowIndex"/>[r] of
+        /// <paramref name="source"/> [V, in] (an embedding of tokens): with the same values and the same tape entry as
+        /// <see cref="Linear"/> (recorded on x, W and b, so the gradients are those of the product), computed as the table
+        /// <c>source Wᵀ + b</c> [V, out] and a gather of its rows, V·out·in multiply-adds instead of rows·out·in.
+        /// </summary>
+        /// <remarks>
+        /// Bit for bit: the whole product takes the packed kernels (<see cref="GemmJob{T, TK}"/>; checked here, else
+        /// <see cref="Linear"/> runs), in which an element of C is its row of A against its column of op(B), the same k
+        /// blocks of the same micro-kernel then the bias in the epilogue, whatever the row's place and the thread count;
+        /// the table's rows are computed that way (<see cref="PackedRows{T, TK}"/>), so each is what the product gives
+        /// every row holding it. The caller vouches that x's rows are those rows (x itself is not read). Not while a plan
+        /// is being captured (the replay knows the product).
+        /// </remarks>
+        internal static Tensor LinearOfRows(Tensor x, long[] rowIndex, Tensor source, Tensor w, Tensor? b)
+        {
+            if (!LinearOfRowsApplies(x, rowIndex, source, w, b)) return Linear(x, w, b);
+            int inF = w.ShapeRef[1], outF = w.ShapeRef[0], rows = rowIndex.Length;
+            OpProfile.Mark("Linear forward: before");
+            var y = Tensor.Uninitialized([.. x.ShapeRef[..^1], outF], x.DType);
+            DTypeDispatch.Float(x.DType, new TableKernel(rowIndex, source, w, b, y), nameof(LinearOfRows));
+            LstmEmbeddingTableTaken = true;
+            OpProfile.Mark("Linear forward: table and gather, out ", outF.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (!SharpGrad.Autograd.ShouldRecord(x, w) && (b is null || !SharpGrad.Autograd.ShouldRecord(b))) return y;
+            Tensor[] inputs = b is null ? [x, w] : [x, w, b];
+            return SharpGrad.Autograd.Record(y, "LinearBackward", inputs, g => LinearGrads(g, x, w, b, rows, inF, outF));
+        }
+
+        /// <summary>
+        /// Whether <see cref="LinearOfRows"/> takes the table: switched on, no capture, one float dtype, the shapes of a
+        /// Linear whose rows are indexed rows of the source, a table at most half the rows, and the whole product on the
+        /// packed kernels (not the small-product loops, not the few-rows form; AVX-512 or AVX2).
+        /// </summary>
+        private static bool LinearOfRowsApplies(Tensor x, long[] rowIndex, Tensor source, Tensor w, Tensor? b)
+        {
+            if (!LstmEmbeddingTable || Capture.Active is not null || w.Rank != 2 || source.Rank != 2 || x.Rank == 0) return false;
+            var dtype = x.DType;
+            if (!dtype.IsFloatingPoint() || w.DType != dtype || source.DType != dtype || (b is not null && (b.DType != dtype || b.Rank != 1 || b.ShapeRef[0] != w.ShapeRef[0])))
+                return false;
+            int inF = w.ShapeRef[1], outF = w.ShapeRef[0], vocab = source.ShapeRef[0], rows = rowIndex.Length;
+            if (inF == 0 || outF == 0 || x.ShapeRef[^1] != inF || source.ShapeRef[1] != inF || x.Numel != (long)rows * inF) return false;
+            if ((long)vocab * 2 > rows || (long)rows * outF > int.MaxValue / 2) return false;
+            foreach (long r in rowIndex)
+                if ((ulong)r >= (ulong)vocab) return false;
+            if (!(Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated) || Gemm.IsSmall(false, true, rows, outF, inF)) return false;
+            return dtype == DType.Float32
+                ? !SmallRowsNT<float>.Applies(false, true, rows, outF, inF, 1f, 0f)
+                : !SmallRowsNT<double>.Applies(false, true, rows, outF, inF, 1d, 0d);
+        }
+
+        private readonly struct TableKernel(long[] rowIndex, Tensor source, Tensor w, Tensor? b, Tensor y) : IFloatKernel
+        {
+            public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            {
+                if (Vector512.IsHardwareAccelerated) ProjectedRows<T, GemmKernel512<T>>.Run(rowIndex, source, w, b, y);
+                else ProjectedRows<T, GemmKernel256<T>>.Run(rowIndex, source, w, b, y);
+            }
+        }
+    }
+}
+
+namespace SharpGrad.Kernels
+{
+    /// <summary>
+    /// <see cref="NN.Functional.LinearOfRows"/>'s kernel: the table <c>source Wᵀ + b</c> on the packed micro-kernel as the
+    /// whole product computes its rows, then every output row copied from its table row (shared with the worker pool).
+    /// One instance per thread and type, reused: a call allocates nothing once its buffers are large enough.
+    /// </summary>
+    internal sealed unsafe class ProjectedRows<T, TK> : ParallelWork
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TK : struct, IGemmKernel<T>
+    {
+        /// <summary>Output rows per part at least (a part's cost is a claim and a call).</summary>
+        private const int MinRows = 64;
+
+        [ThreadStatic] private static ProjectedRows<T, TK>? t_job;
+
+        private readonly AlignedBuffer<T> _packedW = new(), _aBuf = new(), _tile = new(), _table = new();
+        private long[] _rowIndex = [];
+        private T* _tablePtr, _y;
+        private int _rows, _n;
+
+        public static void Run(long[] rowIndex, Tensor source, Tensor w, Tensor? b, Tensor y)
+        {
+            var job = t_job ??= new ProjectedRows<T, TK>();
+            int vocab = source.ShapeRef[0], k = w.ShapeRef[1], n = w.ShapeRef[0];
+            int strips = (vocab + TK.MR - 1) / TK.MR;
+            fixed (T* ps = source.Array<T>(), pw = w.Array<T>(), pb = b?.Array<T>(), py = y.Array<T>())
+            {
+                T* packed = PackedRows<T, TK>.PackB(job._packedW, pw, k, true, k, n, out int kc, out int nPad);
+                T* table = job._table.Get(vocab * n);
+                PackedRows<T, TK>.Multiply(ps, k, vocab, packed, nPad, n, k, kc, table, n, b is null ? null : pb,
+                    job._aBuf.Get(strips * TK.MR * kc), job._tile.Get(TK.MR * TK.NR));
+                job._rowIndex = rowIndex;
+                job._tablePtr = table;
+                job._y = py;
+                job._rows = rowIndex.Length;
+                job._n = n;
+                try { WorkerPool.Run(job, ReplayParts.For(rowIndex.Length / MinRows)); }
+                finally
+                {
+                    job._rowIndex = [];
+                    job._tablePtr = job._y = null;
+                }
+            }
+        }
+
+        /// <summary>Rows of part <paramref name="index"/>: each a copy of its table row.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public override void Execute(int index, int count)
+        {
+            int first = (int)((long)_rows * index / count), last = (int)((long)_rows * (index + 1) / count), n = _n;
+            nint bytes = (nint)n * sizeof(T);
+            for (int r = first; r < last; r++)
+                Buffer.MemoryCopy(_tablePtr + (nint)_rowIndex[r] * n, _y + (nint)r * n, bytes, bytes);
+        }
+    }
+}
