@@ -125,7 +125,11 @@ internal static class WorkerPool
                 long open = (long)(uint)generation << 1;
                 for (int p = 0; p < count; p++) s_claims[p * ClaimStride] = open;
             }
-            Volatile.Write(ref s_ticket, (long)generation << 32);
+            // A home-part job is claimed through s_claims alone: its ticket starts past every part. Otherwise a worker
+            // that read this job's generation and work, then (descheduled) the home flag of the next job, would take part
+            // 0 of this finished job through the ticket, run it again and count it in the next job's s_done (which could
+            // then pass its count while the caller polls: a caller waiting for ever, or returning before a part ended).
+            Volatile.Write(ref s_ticket, ((long)generation << 32) | (s_homes ? int.MaxValue : 0L));
             // Full fences on both sides (here and in Loop): a worker going to sleep either sees the new generation or
             // is seen sleeping and woken.
             Interlocked.Exchange(ref s_generation, generation);
@@ -147,6 +151,12 @@ internal static class WorkerPool
             Monitor.Exit(Gate);
         }
     }
+
+    /// <summary>
+    /// What a worker that read the current job's generation but not its home flag would run through the ticket
+    /// (<see cref="ClaimParts"/>): for the tests, which check that a finished home-part job leaves it nothing.
+    /// </summary>
+    internal static int ClaimByTicketForTests(ParallelWork work, int count) => ClaimParts(work, count, Volatile.Read(ref s_generation));
 
     /// <summary>Takes and runs parts of the job of <paramref name="generation"/> until none is left; returns how many it ran.</summary>
     private static int ClaimParts(ParallelWork work, int count, int generation)

@@ -55,6 +55,31 @@ public class JitHomePartsTests
         finally { WorkerPool.HomeParts = saved; }
     }
 
+    /// <summary>
+    /// A worker that read a home-part job's generation and then, descheduled, the home flag of the next job (false)
+    /// claims through the ticket: the finished job must leave it no part there. Before the ticket of a home-part job was
+    /// started past its parts, such a worker ran part 0 a second time and counted it in the next job, which made a
+    /// caller wait for ever (seen under heavy load: the caller spinning in Run, the worker asleep).
+    /// </summary>
+    [Fact]
+    public void AFinishedHomePartJobLeavesNothingToTheTicket()
+    {
+        bool saved = WorkerPool.HomeParts;
+        try
+        {
+            WorkerPool.HomeParts = true;
+            foreach (int count in new[] { 2, 5, 16 })
+            {
+                var work = new CountingWork(count, homes: true);
+                WorkerPool.Run(work, count);
+                Assert.All(work.Runs, r => Assert.Equal(1, r));
+                Assert.Equal(0, WorkerPool.ClaimByTicketForTests(work, count));
+                Assert.All(work.Runs, r => Assert.Equal(1, r));
+            }
+        }
+        finally { WorkerPool.HomeParts = saved; }
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
