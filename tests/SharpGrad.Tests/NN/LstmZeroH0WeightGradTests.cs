@@ -29,46 +29,6 @@ public class LstmZeroH0WeightGradTests
         }
     }
 
-    /// <summary>Runs <paramref name="body"/> with the pair's dW_ih switch, the pair mode and the thread limit set, then restores them.</summary>
-    private static T WithInputWeightGrad<T>(bool pairDWIh, int pairMode, int threads, Func<T> body)
-    {
-        bool saved = F.LstmPairInputWeightGrad;
-        F.LstmPairInputWeightGrad = pairDWIh;
-        try { return With(F.LstmZeroH0WeightGrad, pairMode, threads, body); }
-        finally { F.LstmPairInputWeightGrad = saved; }
-    }
-
-    /// <summary>
-    /// The projection's dW_ih formed by the pair's backward kernel from the second layer's transposed gate gradients
-    /// (<see cref="Functional.LstmPairInputWeightGrad"/>) against the projection rule's GEMM, bit for bit (every output
-    /// and gradient); the path must run exactly where the wavefront forms the second layer's dW_hh.
-    /// </summary>
-    [Theory]
-    [InlineData(2, 6, 16, 64, false, 2, true, true)]     // a pair, whole unit blocks
-    [InlineData(2, 16, 64, 256, false, 2, true, true)]   // the LM's sizes
-    [InlineData(2, 8, 16, 64, false, 2, false, true)]    // the first layer recomputed after the wavefront
-    [InlineData(3, 5, 16, 96, false, 2, true, true)]     // a pair, then a layer alone
-    [InlineData(2, 4, 13, 64, false, 2, false, false)]   // 52 positions: the whole product takes the small-product loops
-    [InlineData(2, 5, 16, 48, false, 2, true, false)]    // units not whole NR blocks: no dW_hh in the loop, so the GEMM
-    [InlineData(2, 6, 11, 32, true, 2, true, true)]      // float64
-    [InlineData(2, 4, 9, 48, true, 2, false, true)]
-    [InlineData(2, 4, 16, 64, false, 0, true, false)]    // layer by layer: no pair
-    public void PairInputWeightGradGivesTheGemmBits(int layers, int seq, int batch, int hidden, bool float64, int pairMode, bool outputOnly, bool taken)
-    {
-        var dtype = float64 ? DType.Float64 : DType.Float32;
-        var inputs = LstmPairTests.Inputs(1100 + hidden + batch, layers, seq, batch, hidden, dtype);
-        foreach (int threads in new[] { 1, 2 })
-        {
-            var reference = WithInputWeightGrad(false, pairMode, threads, () => LstmPairTests.RunBits(inputs, layers, hidden, dtype, outputOnly));
-            F.LstmPairInputWeightGradTaken = false;
-            long kept = F.LstmPairWavefrontsKept;
-            var actual = WithInputWeightGrad(true, pairMode, threads, () => LstmPairTests.RunBits(inputs, layers, hidden, dtype, outputOnly));
-            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) Assert.Equal(taken, F.LstmPairInputWeightGradTaken);
-            if (outputOnly && taken) Assert.True(F.LstmPairWavefrontsKept > kept);
-            LstmPairTests.AssertSameBits(reference, actual, threads);
-        }
-    }
-
     private static bool FormsWeightGrad(bool float64, int seq, int batch, int hidden) => float64
         ? SharpGrad.Kernels.LstmRecurrence<double, SharpGrad.Kernels.GemmKernel512<double>>.PacksWeightGrad(seq, batch, hidden)
         : SharpGrad.Kernels.LstmRecurrence<float, SharpGrad.Kernels.GemmKernel512<float>>.PacksWeightGrad(seq, batch, hidden);

@@ -80,11 +80,10 @@ namespace SharpGrad.NN
         /// <summary>
         /// The layer's one backward rule: dX = g W, dW = gᵀ x and db = Σ_rows g, for the operands that need them. dX and
         /// dW are ops of their own (<see cref="LinearInputGrad"/>, <see cref="LinearWeightGrad"/>): one GEMM each,
-        /// straight into the new gradient, and recorded, so the rule differentiates again. <paramref name="dx"/> and
-        /// <paramref name="dw"/>, when given, are those gradients already computed (by an LSTM pair's backward kernel).
+        /// straight into the new gradient, and recorded, so the rule differentiates again.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static Tensor?[] LinearGrads(Tensor g, Tensor x, Tensor w, Tensor? b, int rows, int inF, int outF, Tensor? dx = null, Tensor? dw = null)
+        private static Tensor?[] LinearGrads(Tensor g, Tensor x, Tensor w, Tensor? b, int rows, int inF, int outF, Tensor? dx = null)
         {
             var grads = new Tensor?[b is null ? 2 : 3];
             if (g.DType != x.DType) g = g.To(x.DType);
@@ -95,7 +94,7 @@ namespace SharpGrad.NN
                 grads[0] = dx ?? (x.Rank == 2 ? LinearInputGrad(g2, w, x.ShapeRef) : LinearInputGrad(g2, w).Reshape(x.ShapeRef));
             }
             OpProfile.Mark("Linear backward: dX, out ", outF.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            if (w.RequiresGrad) grads[1] = dw ?? LinearWeightGrad(g2, x.Rank == 2 ? x : x.Reshape(rows, inF), w.ShapeRef);
+            if (w.RequiresGrad) grads[1] = LinearWeightGrad(g2, x.Rank == 2 ? x : x.Reshape(rows, inF), w.ShapeRef);
             OpProfile.Mark("Linear backward: dW, out ", outF.ToString(System.Globalization.CultureInfo.InvariantCulture));
             if (b is not null && b.RequiresGrad) grads[2] = g2.Sum(0);
             OpProfile.Mark("Linear backward: db, out ", outF.ToString(System.Globalization.CultureInfo.InvariantCulture));

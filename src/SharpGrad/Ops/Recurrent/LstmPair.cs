@@ -111,7 +111,7 @@ namespace SharpGrad.NN
             if (!SharpGrad.Autograd.ShouldRecord(x, w) && (b is null || !SharpGrad.Autograd.ShouldRecord(b))) return y;
             int inF = w.ShapeRef[1], outF = w.ShapeRef[0], rows = x.Numel / Math.Max(1, inF);
             Tensor[] inputs = b is null ? [x, w] : [x, w, b];
-            return SharpGrad.Autograd.Record(y, "LinearBackward", inputs, g => LinearGrads(g, x, w, b, rows, inF, outF, pair?.ProjectionInputGrad(g, x), pair?.ProjectionWeightGrad(g)));
+            return SharpGrad.Autograd.Record(y, "LinearBackward", inputs, g => LinearGrads(g, x, w, b, rows, inF, outF, pair?.ProjectionInputGrad(g, x)));
         }
 
         private readonly struct LstmPairKernel(Tensor xProj1, Tensor h01, Tensor c01, Tensor wHh1, Tensor? bHh1, Tensor wIh2, Tensor? bIh2,

@@ -24,18 +24,6 @@ namespace SharpGrad.NN
         internal static volatile bool LstmZeroH0WeightGradTaken;
 
         /// <summary>
-        /// Whether the pair's backward kernel also forms the projection's weight gradient dW_ih (of the second layer's
-        /// input projection) right after the wavefront, on both threads, from the second layer's transposed gate gradients
-        /// (dW_hh's packed operand, left in place) instead of the projection's rule running the whole GEMM, which packs
-        /// da again (<see cref="LstmRecurrence{T, TK}.InputWeightGrad"/>). The same values either way; a switch for A/B
-        /// measurements (the bench's --lstm-pair-dwih) and for the tests that compare the two.
-        /// </summary>
-        internal static bool LstmPairInputWeightGrad = true;
-
-        /// <summary>Set when a pair's backward formed the projection's dW_ih (for tests: that the new path ran).</summary>
-        internal static volatile bool LstmPairInputWeightGradTaken;
-
-        /// <summary>
         /// What the three tape entries of one <see cref="LstmPair"/> (the first layer, the projection, the second layer)
         /// share for a backward pass as a wavefront: the first layer's saved tensors and the projection's weight, and,
         /// once the second layer's rule has run <see cref="LstmPairBackward{T, TK}"/>, the gradients it computed ahead for
@@ -56,9 +44,6 @@ namespace SharpGrad.NN
             /// <summary>The first layer's gradients, computed from <see cref="G1"/>.</summary>
             private LstmGradTensors? _first;
 
-            /// <summary>The projection's weight gradient the wavefront's kernel formed from <see cref="DXProj2"/> (null: none).</summary>
-            private Tensor? _dWIh2;
-
             /// <summary>
             /// Whether the second layer's rule may run the wavefront: the first layer's outputs need a gradient, and the
             /// projection's input gradient as one product would take the packed kernels that the wavefront's per-step
@@ -77,26 +62,19 @@ namespace SharpGrad.NN
                 DXProj2 = null;
                 G1 = null;
                 _first = null;
-                _dWIh2 = null;
                 int seq = gates2.ShapeRef[0], batch = gates2.ShapeRef[1], hidden = wHh2.ShapeRef[1];
                 if (!Applies(seq, batch, hidden)) return null;
                 var dtype = g.DType;
                 var second = LstmGradTensors.For(xProj2, h02, c02, wHh2, bHh2);
                 var first = LstmGradTensors.For(xProj1, h01, c01, wHh1, bHh1);
                 var g1 = Tensor.Uninitialized([2, seq, batch, hidden], dtype);
-                // dW_ih of the projection from the second layer's transposed gate gradients, which its time loop packs
-                // when it forms dW_hh (the kernel's conditions, evaluated here the same way).
-                var dWIh2 = LstmPairInputWeightGrad && wIh2.RequiresGrad && second.DW is not null && FormsInputWeightGrad(dtype, seq, batch, hidden)
-                    ? Tensor.Uninitialized(wIh2.Shape, dtype) : null;
                 DTypeDispatch.Float(dtype, new LstmPairBackwardKernel(
                     new LstmBackwardKernel(g, y2, gates2, tanhC2, h02, c02, wHh2, false, second.DXProj, second.DH, second.DC, h02.RequiresGrad, second.DW, second.DB),
-                    wIh2, new LstmBackwardKernel(g1, y1, gates1, tanhC1, h01, c01, wHh1, false, first.DXProj, first.DH, first.DC, h01.RequiresGrad, first.DW, first.DB),
-                    dWIh2),
+                    wIh2, new LstmBackwardKernel(g1, y1, gates1, tanhC1, h01, c01, wHh1, false, first.DXProj, first.DH, first.DC, h01.RequiresGrad, first.DW, first.DB)),
                     nameof(LstmPair));
                 DXProj2 = second.DXProj;
                 G1 = g1;
                 _first = first;
-                _dWIh2 = dWIh2;
                 return second.Results(h02, c02, bHh2);
             }
 
@@ -108,20 +86,6 @@ namespace SharpGrad.NN
                 G1 is { } g1 && ReferenceEquals(g, DXProj2) ? g1.Narrow(0, 0, 1).Reshape(x.ShapeRef) : null;
 
             /// <summary>
-            /// The projection's weight gradient when <paramref name="g"/> is the second layer's input gradient the
-            /// wavefront returned and its kernel formed dW_ih from it (<see cref="LstmPairInputWeightGrad"/>); else null.
-            /// </summary>
-            public Tensor? ProjectionWeightGrad(Tensor g) => _dWIh2 is { } dw && ReferenceEquals(g, DXProj2) ? dw : null;
-
-            /// <summary>Whether the time loops form the projection's dW_ih for a pair of these sizes (see LstmRecurrence.FormsInputWeightGrad).</summary>
-            private static bool FormsInputWeightGrad(DType dtype, int seq, int batch, int hidden) =>
-                Vector512.IsHardwareAccelerated ? (dtype == DType.Float32 ? Pair<float, GemmKernel512<float>>(seq, batch, hidden) : Pair<double, GemmKernel512<double>>(seq, batch, hidden))
-                : dtype == DType.Float32 ? Pair<float, GemmKernel256<float>>(seq, batch, hidden) : Pair<double, GemmKernel256<double>>(seq, batch, hidden);
-
-            private static bool Pair<T, TK>(int seq, int batch, int hidden) where T : unmanaged, IFloatingPointIeee754<T> where TK : struct, IGemmKernel<T> =>
-                LstmRecurrence<T, TK>.PacksWeightGrad(seq, batch, hidden) && LstmRecurrence<T, TK>.FormsInputWeightGrad(seq, batch, hidden);
-
-            /// <summary>
             /// The first layer's rule: the gradients the wavefront computed, checked against <paramref name="g"/> (and
             /// recomputed from it when they differ) by a kernel of their own; null when no wavefront is pending.
             /// </summary>
@@ -131,7 +95,6 @@ namespace SharpGrad.NN
                 _first = null;
                 G1 = null;
                 DXProj2 = null;
-                _dWIh2 = null;
                 DTypeDispatch.Float(g.DType, new LstmPairCheckKernel(g, g1, new LstmBackwardKernel(g, y1, gates1, tanhC1, h01, c01, wHh1, false,
                     f.DXProj, f.DH, f.DC, h01.RequiresGrad, f.DW, f.DB)), nameof(LstmPair));
                 return f.Results(h01, c01, bHh1);
@@ -161,16 +124,14 @@ namespace SharpGrad.NN
         /// <summary>
         /// The backward of both layers of a pair as one wavefront (<see cref="LstmPairBackward{T, TK}"/>): the second
         /// layer's rule, the projection's input gradient (into the h half of the first layer's assumed gradient, the c
-        /// half zeroed) and the first layer's rule on it, then whatever weight gradients the time loops did not form, and,
-        /// when <paramref name="dWIh2"/> is given, the projection's weight gradient from the second layer's gate gradients
-        /// and the first layer's outputs.
+        /// half zeroed) and the first layer's rule on it, then whatever weight gradients the time loops did not form.
         /// </summary>
-        private readonly struct LstmPairBackwardKernel(LstmBackwardKernel second, Tensor wIh2, LstmBackwardKernel first, Tensor? dWIh2) : IFloatKernel, ICapturedKernel
+        private readonly struct LstmPairBackwardKernel(LstmBackwardKernel second, Tensor wIh2, LstmBackwardKernel first) : IFloatKernel, ICapturedKernel
         {
             public void Declare(Capture capture)
             {
                 second.Declare(capture);
-                Capture.Buffers(capture, [wIh2], [first.G, dWIh2]);
+                Capture.Buffers(capture, [wIh2], [first.G]);
                 first.Declare(capture);
             }
 
@@ -184,7 +145,7 @@ namespace SharpGrad.NN
             {
                 int seq = second.Gates.ShapeRef[0], batch = second.Gates.ShapeRef[1], hidden = second.W.ShapeRef[1], bh = batch * hidden;
                 first.G.Span<T>().Slice(seq * bh, seq * bh).Clear(); // the c half of the first layer's output gradient
-                var (done2, done1) = LstmPairBackward<T, TK>.Run(seq, batch, hidden, second.Operands<T>(), wIh2.Array<T>(), first.Operands<T>(), dWIh2?.Array<T>());
+                var (done2, done1) = LstmPairBackward<T, TK>.Run(seq, batch, hidden, second.Operands<T>(), wIh2.Array<T>(), first.Operands<T>());
                 if (!done2) second.WeightGrads<T>();
                 if (!done1) first.WeightGrads<T>();
             }
@@ -251,13 +212,8 @@ namespace SharpGrad.Kernels
         // so far, and the state of each layer's packed panel (0 not started, 1 packing, 2 packed).
         private int _l1Blocks, _l2Blocks, _l1BlockNext, _l2BlockNext, _l1Panel, _l2Panel;
 
-        /// <summary>
-        /// Runs the wavefront; returns whether each layer's time loop formed its dW_hh and db_hh (second, first). With
-        /// <paramref name="dWIh2"/> (the second layer's dW_hh formed here, and <see cref="LstmRecurrence{T, TK}.FormsInputWeightGrad"/>),
-        /// then the projection's weight gradient from the second layer's gate gradients and the first layer's outputs.
-        /// </summary>
-        public static (bool Second, bool First) Run(int seq, int batch, int hidden, LstmBackwardOperands<T> second, T[] wIh2, LstmBackwardOperands<T> first,
-            T[]? dWIh2 = null)
+        /// <summary>Runs the wavefront; returns whether each layer's time loop formed its dW_hh and db_hh (second, first).</summary>
+        public static (bool Second, bool First) Run(int seq, int batch, int hidden, LstmBackwardOperands<T> second, T[] wIh2, LstmBackwardOperands<T> first)
         {
             var job = t_job ??= new LstmPairBackward<T, TK>();
             int parts = job.Begin(seq, batch, hidden, backward: true);
@@ -278,7 +234,7 @@ namespace SharpGrad.Kernels
             fixed (T* pgy2 = second.Gy, py2 = second.Y, pg2 = second.Gates, ptc2 = second.TanhC, ph02 = second.H0, pc02 = second.C0, pw2 = second.W,
                 pda2 = second.Da, pdh2 = second.Dh, pdc2 = second.Dc, pdw2 = second.DW, pdb2 = second.DB, pwi = wIh2,
                 pgy1 = first.Gy, py1 = first.Y, pg1 = first.Gates, ptc1 = first.TanhC, ph01 = first.H0, pc01 = first.C0, pw1 = first.W,
-                pda1 = first.Da, pdh1 = first.Dh, pdc1 = first.Dc, pdw1 = first.DW, pdb1 = first.DB, pdwi2 = dWIh2)
+                pda1 = first.Da, pdh1 = first.Dh, pdc1 = first.Dc, pdw1 = first.DW, pdb1 = first.DB)
             {
                 // W_ih as the whole-sequence GEMM dX = dXProj2 W_ih packs it (not transposed: [4·hidden, hidden]).
                 job._packedW = PackedRows<T, TK>.PackB(job._packedWih, pwi, hidden, false, 4 * hidden, hidden, out job._kc, out job._nPad);
@@ -288,27 +244,16 @@ namespace SharpGrad.Kernels
                 job._l1.BeginBackward(seq, pgy1, py1, pg1, ptc1, ph01, pc01, pw1, pda1, pdh1, pdc1, weight1 ? pdw1 : null, weight1 ? pdb1 : null, reverse: false);
                 if (job._l2Blocks > 0) job._l2.BeginWeightGrad();
                 if (job._l1Blocks > 0) job._l1.BeginWeightGrad();
-                long start = 0, end = 0;
+                long start = 0;
                 Stamp(ref start);
-                try
-                {
-                    WorkerPool.Run(job, parts);
-                    Stamp(ref end);
-                    if (dWIh2 is not null)
-                    {
-                        Debug.Assert(weight2 && LstmRecurrence<T, TK>.FormsInputWeightGrad(seq, batch, hidden));
-                        job._l2.InputWeightGrad(py1, pdwi2, parts);
-                        NN.Functional.LstmPairInputWeightGradTaken = true;
-                        ReportSince("LstmPair backward: projection dW_ih (after the wavefront, caller)", end);
-                    }
-                }
+                try { WorkerPool.Run(job, parts); }
                 finally
                 {
                     job._l1.Forget();
                     job._l2.Forget();
                     job._packedW = job._da2 = job._dx1 = null;
                 }
-                job.ReportProfile("LstmPair backward: ", s_kinds, end - start, parts);
+                job.ReportProfile("LstmPair backward: ", s_kinds, OpProfile.Clock.Now() - start, parts);
             }
             return (weight2, weight1);
         }
@@ -382,10 +327,6 @@ namespace SharpGrad.Kernels
             layer.WeightGradGateBlocks(next, next + 1, part);
             return true;
         }
-
-        /// <summary>Profile builds: the calling thread's <see cref="OpProfile.Clock"/> time since <paramref name="start"/> as an <see cref="OpProfile.Within"/> entry.</summary>
-        [Conditional("SHARPGRAD_PROFILE")]
-        private static void ReportSince(string label, long start) => OpProfile.Within(label, OpProfile.Clock.Now() - start);
 
         /// <summary>Packs a layer's dW_hh panel of the stored states if its weight gradient is split and no part has begun it.</summary>
         private static bool TryPackPanel(LstmRecurrence<T, TK> layer, int blocks, ref int state)

@@ -188,10 +188,10 @@ namespace SharpGrad.Kernels
     {
         [ThreadStatic] private static LstmRecurrence<T, TK>? t_job;
 
-        private readonly AlignedBuffer<T> _packedW = new(), _packedA0 = new(), _packedA1 = new(), _packedDaT = new(), _packedStates = new(), _packedInputs = new();
+        private readonly AlignedBuffer<T> _packedW = new(), _packedA0 = new(), _packedA1 = new(), _packedDaT = new(), _packedStates = new();
         private AlignedBuffer<T>[] _tiles = [], _bPanels = [];
 
-        private enum Pass { Forward, Backward, WeightGrad, InputWeightGrad }
+        private enum Pass { Forward, Backward, WeightGrad }
 
         private Pass _pass;
         private int _batch, _hidden, _depth, _kc, _blocks, _strips;
@@ -222,9 +222,6 @@ namespace SharpGrad.Kernels
         // WeightGrad pass: whether h0 is all zeros (LstmZeroH0WeightGrad): then a strip's h0 block, when its gate gradients
         // are finite, adds exactly +0 to each dW_hh value, which is done without the products.
         private bool _h0Zero;
-        // InputWeightGrad pass: the layer's inputs packed as dW_ih's B operand (every k block of _kcIn positions), and dW_ih.
-        private T* _inputsPanel, _dWIn;
-        private int _kcIn, _inNext;
 
         /// <summary>The unit blocks of NR (the parts a step or dW_hh splits into).</summary>
         internal int Blocks => _blocks;
@@ -524,59 +521,17 @@ namespace SharpGrad.Kernels
                 && !Gemm.IsSmall(true, false, g4, hidden, batch);
         }
 
-        /// <summary>
-        /// Whether <see cref="InputWeightGrad"/> gives bit for bit what Gemm.Multiply gives for dW_ih = daᵀ x (a Linear
-        /// layer's weight gradient, x with hidden features) over seq·batch positions: the kernel's MR is 8, the units fill
-        /// whole NR blocks, and the product takes the packed kernels (not the small-product loops, nor the batch tree).
-        /// </summary>
-        internal static bool FormsInputWeightGrad(int seq, int batch, int hidden)
-        {
-            int g4 = 4 * hidden, positions = seq * batch;
-            return TK.MR == 8 && hidden % TK.NR == 0 && positions > 0 && (long)g4 * positions <= int.MaxValue / 2
-                && !Gemm.IsSmall(true, false, g4, hidden, positions) && !Gemm.BatchTreeApplies(true, false, g4, hidden, positions, hidden);
-        }
-
-        /// <summary>
-        /// dW_ih = daᵀ <paramref name="x"/> ([4·hidden, hidden]; x [seq·batch, hidden] row-major) from the transposed gate
-        /// gradients a backward call that formed dW_hh left in place (call it before <see cref="Forget"/>), on
-        /// <paramref name="threads"/> threads (gate blocks claimed one at a time): x packed once as the B operand per k block of
-        /// Gemm.Multiply's KC, then for each strip of 8 gate units every k block in order (beta 0, then 1), the kernel
-        /// calls of the whole product's tiles (<see cref="FormsInputWeightGrad"/> must hold). The product saves packing
-        /// da, which the whole product reads transposed from rows 4·hidden apart.
-        /// </summary>
-        internal void InputWeightGrad(T* x, T* dW, int threads)
-        {
-            int nr = TK.NR, hidden = _hidden, positions = _positions;
-            _kcIn = GemmTuning.BlockDepth<T>(nr, positions);
-            T* panel = _packedInputs.Get(positions * hidden);
-            for (int p0 = 0; p0 < positions; p0 += _kcIn)
-                GemmPacking.PackB(panel + (nint)p0 * hidden, x + (nint)p0 * hidden, hidden, false, Math.Min(_kcIn, positions - p0), hidden, nr);
-            _inputsPanel = panel;
-            _dWIn = dW;
-            _inNext = 0;
-            _pass = Pass.InputWeightGrad;
-            WorkerPool.Run(this, Math.Max(1, Math.Min(threads, _blocks)));
-        }
-
         /// <summary>Drops the pointers into the caller's pinned arrays once the call is over.</summary>
         internal void Forget()
         {
             _w = _aCur = _aNext = _bias = _xp = _gates = _h = _c = _tanhC = _cPrev = null;
             _a0 = _a1 = _xAll = _c0 = _yAll = _gatesAll = _tanhCAll = _gyAll = _daAll = null;
             _gh = _gc = _dh = _dc = _da = null;
-            _daT = _dW = _dB = _hRest = _h0 = _statesPanel = _inputsPanel = _dWIn = null;
+            _daT = _dW = _dB = _hRest = _h0 = _statesPanel = null;
         }
 
         public override void Execute(int index, int count)
         {
-            if (_pass == Pass.InputWeightGrad)
-            {
-                // Gate blocks claimed one at a time (a late part takes fewer); each strip's k blocks in order on one thread.
-                for (int gb; (gb = Interlocked.Increment(ref _inNext) - 1) < 4 * _blocks;)
-                    for (int p0 = 0; p0 < _positions; p0 += _kcIn)
-                        StripProducts(gb, gb + 1, p0, Math.Min(_kcIn, _positions - p0), _inputsPanel + (nint)p0 * _hidden, p0 == 0 ? T.Zero : T.One, _dWIn);
-                return;
-            }
             int b0 = _blocks * index / count, b1 = _blocks * (index + 1) / count;
             if (b0 >= b1) return;
             T* tile = _tiles[index].Get(7 * TK.MR * TK.NR);
@@ -898,9 +853,9 @@ namespace SharpGrad.Kernels
                 for (int gb = gb0; gb < gb1; gb++)
                 {
                     for (int p0 = 0; p0 < rest; p0 += _kcRest)
-                        StripProducts(gb, gb + 1, _restStart + p0, Math.Min(_kcRest, rest - p0), _statesPanel + (nint)p0 * hidden, p0 == 0 ? T.Zero : T.One, _dW);
+                        StripProducts(gb, gb + 1, _restStart + p0, Math.Min(_kcRest, rest - p0), _statesPanel + (nint)p0 * hidden, p0 == 0 ? T.Zero : T.One);
                     for (int p0 = 0; p0 < batch; p0 += _kcH0)
-                        StripProducts(gb, gb + 1, _h0Start + p0, Math.Min(_kcH0, batch - p0), _statesPanel + (nint)(rest + p0) * hidden, T.One, _dW, _h0Zero);
+                        StripProducts(gb, gb + 1, _h0Start + p0, Math.Min(_kcH0, batch - p0), _statesPanel + (nint)(rest + p0) * hidden, T.One, _h0Zero);
                 }
                 return;
             }
@@ -908,20 +863,19 @@ namespace SharpGrad.Kernels
             {
                 int kc = Math.Min(_kcRest, rest - p0);
                 GemmPacking.PackB(bPanel, _hRest + (nint)p0 * hidden, hidden, false, kc, hidden, nr);
-                StripProducts(gb0, gb1, _restStart + p0, kc, bPanel, p0 == 0 ? T.Zero : T.One, _dW);
+                StripProducts(gb0, gb1, _restStart + p0, kc, bPanel, p0 == 0 ? T.Zero : T.One);
             }
             for (int p0 = 0; p0 < batch; p0 += _kcH0)
             {
                 int kc = Math.Min(_kcH0, batch - p0);
                 GemmPacking.PackB(bPanel, _h0 + (nint)p0 * hidden, hidden, false, kc, hidden, nr);
-                StripProducts(gb0, gb1, _h0Start + p0, kc, bPanel, T.One, _dW, _h0Zero);
+                StripProducts(gb0, gb1, _h0Start + p0, kc, bPanel, T.One, _h0Zero);
             }
         }
 
         /// <summary>
-        /// One k block of dW_hh (or, in the InputWeightGrad pass, dW_ih: <paramref name="dW"/>, hidden columns) for every
-        /// strip of 8 gate units of gate blocks [gb0, gb1), against a packed panel of every column: each strip's k block
-        /// stays in L1 while it meets every column strip of the panel (in L2).
+        /// One k block of dW_hh for every strip of 8 gate units of gate blocks [gb0, gb1), against a packed panel of every
+        /// column: each strip's k block stays in L1 while it meets every column strip of the panel (in L2).
         /// </summary>
         /// <remarks>
         /// <paramref name="zeroB"/>: the panel's block is all zeros (h0's, <see cref="NN.Functional.LstmZeroH0WeightGrad"/>;
@@ -931,7 +885,7 @@ namespace SharpGrad.Kernels
         /// (∞·0 is NaN) runs the products.
         /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void StripProducts(int gb0, int gb1, int position, int kc, T* bPanel, T beta, T* dW, bool zeroB = false)
+        private void StripProducts(int gb0, int gb1, int position, int kc, T* bPanel, T beta, bool zeroB = false)
         {
             int nr = TK.NR, hidden = _hidden, positions = _positions;
             for (int gb = gb0; gb < gb1; gb++)
@@ -941,13 +895,13 @@ namespace SharpGrad.Kernels
                     T* a = _daT + (nint)unit * positions + (nint)position * 8;
                     if (zeroB && T.IsFinite(TensorPrimitives.MaxMagnitude(new ReadOnlySpan<T>(a, kc * 8))))
                     {
-                        var rows = new Span<T>(dW + (nint)unit * hidden, 8 * hidden);
+                        var rows = new Span<T>(_dW + (nint)unit * hidden, 8 * hidden);
                         TensorPrimitives.Add(rows, T.Zero, rows);
                         NN.Functional.LstmZeroH0WeightGradTaken = true;
                         continue;
                     }
                     for (int jb = 0; jb < hidden; jb += nr)
-                        TK.Run(kc, a, bPanel + (nint)jb * kc, nr, dW + (nint)unit * hidden + jb, hidden, T.One, beta);
+                        TK.Run(kc, a, bPanel + (nint)jb * kc, nr, _dW + (nint)unit * hidden + jb, hidden, T.One, beta);
                 }
         }
 
