@@ -13,6 +13,17 @@ namespace SharpGrad.NN
         internal static long LstmPairWavefrontsKept;
 
         /// <summary>
+        /// Whether an LSTM backward time loop that forms dW_hh skips the products of h0's block when h0 is all zeros (a
+        /// strip of 8 gate units whose gradients there are all finite gets + 0 instead: see
+        /// <see cref="LstmRecurrence{T, TK}"/>'s StripProducts). The same values either way; a switch for A/B measurements
+        /// (the bench's --lstm-zero-h0-dw) and for the tests that compare the two.
+        /// </summary>
+        internal static bool LstmZeroH0WeightGrad = true;
+
+        /// <summary>Set when a backward time loop skipped h0's block of dW_hh (for tests: that the skip ran).</summary>
+        internal static volatile bool LstmZeroH0WeightGradTaken;
+
+        /// <summary>
         /// What the three tape entries of one <see cref="LstmPair"/> (the first layer, the projection, the second layer)
         /// share for a backward pass as a wavefront: the first layer's saved tensors and the projection's weight, and,
         /// once the second layer's rule has run <see cref="LstmPairBackward{T, TK}"/>, the gradients it computed ahead for

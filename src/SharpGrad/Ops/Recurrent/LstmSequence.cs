@@ -219,6 +219,9 @@ namespace SharpGrad.Kernels
         // The previous states packed whole as dW_hh's B operand (PackWeightGradPanel), every k block in order; null: each
         // part packs its k blocks itself as it goes.
         private T* _statesPanel;
+        // WeightGrad pass: whether h0 is all zeros (LstmZeroH0WeightGrad): then a strip's h0 block, when its gate gradients
+        // are finite, adds exactly +0 to each dW_hh value, which is done without the products.
+        private bool _h0Zero;
 
         /// <summary>The unit blocks of NR (the parts a step or dW_hh splits into).</summary>
         internal int Blocks => _blocks;
@@ -470,6 +473,7 @@ namespace SharpGrad.Kernels
             _h0Start = _reverse ? rest : 0;
             _kcRest = GemmTuning.BlockDepth<T>(nr, Math.Max(1, rest));
             _kcH0 = GemmTuning.BlockDepth<T>(nr, batch);
+            _h0Zero = NN.Functional.LstmZeroH0WeightGrad && TensorPrimitives.MaxMagnitude(new ReadOnlySpan<T>(_h0, batch * _hidden)) == T.Zero;
         }
 
         /// <summary>The step (or product) set by <see cref="BackwardStep"/> or <see cref="BackwardToH0"/>, every unit block on the calling thread.</summary>
@@ -851,7 +855,7 @@ namespace SharpGrad.Kernels
                     for (int p0 = 0; p0 < rest; p0 += _kcRest)
                         StripProducts(gb, gb + 1, _restStart + p0, Math.Min(_kcRest, rest - p0), _statesPanel + (nint)p0 * hidden, p0 == 0 ? T.Zero : T.One);
                     for (int p0 = 0; p0 < batch; p0 += _kcH0)
-                        StripProducts(gb, gb + 1, _h0Start + p0, Math.Min(_kcH0, batch - p0), _statesPanel + (nint)(rest + p0) * hidden, T.One);
+                        StripProducts(gb, gb + 1, _h0Start + p0, Math.Min(_kcH0, batch - p0), _statesPanel + (nint)(rest + p0) * hidden, T.One, _h0Zero);
                 }
                 return;
             }
@@ -865,7 +869,7 @@ namespace SharpGrad.Kernels
             {
                 int kc = Math.Min(_kcH0, batch - p0);
                 GemmPacking.PackB(bPanel, _h0 + (nint)p0 * hidden, hidden, false, kc, hidden, nr);
-                StripProducts(gb0, gb1, _h0Start + p0, kc, bPanel, T.One);
+                StripProducts(gb0, gb1, _h0Start + p0, kc, bPanel, T.One, _h0Zero);
             }
         }
 
@@ -873,8 +877,15 @@ namespace SharpGrad.Kernels
         /// One k block of dW_hh for every strip of 8 gate units of gate blocks [gb0, gb1), against a packed panel of every
         /// column: each strip's k block stays in L1 while it meets every column strip of the panel (in L2).
         /// </summary>
+        /// <remarks>
+        /// <paramref name="zeroB"/>: the panel's block is all zeros (h0's, <see cref="NN.Functional.LstmZeroH0WeightGrad"/>;
+        /// beta 1). A strip whose gate gradients in the block are all finite then gets what the kernel would give without
+        /// the products: each term a·(±0) is ±0, the accumulator starts at +0 and stays +0 (+0 + −0 is +0), and the
+        /// store's fma(1, +0, C) is C + 0 (−0 becomes +0, NaN stays the same NaN). A strip with a non-finite gradient
+        /// (∞·0 is NaN) runs the products.
+        /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void StripProducts(int gb0, int gb1, int position, int kc, T* bPanel, T beta)
+        private void StripProducts(int gb0, int gb1, int position, int kc, T* bPanel, T beta, bool zeroB = false)
         {
             int nr = TK.NR, hidden = _hidden, positions = _positions;
             for (int gb = gb0; gb < gb1; gb++)
@@ -882,6 +893,13 @@ namespace SharpGrad.Kernels
                 {
                     int unit = GateUnit(gb) + q; // first gate unit of the strip
                     T* a = _daT + (nint)unit * positions + (nint)position * 8;
+                    if (zeroB && T.IsFinite(TensorPrimitives.MaxMagnitude(new ReadOnlySpan<T>(a, kc * 8))))
+                    {
+                        var rows = new Span<T>(_dW + (nint)unit * hidden, 8 * hidden);
+                        TensorPrimitives.Add(rows, T.Zero, rows);
+                        NN.Functional.LstmZeroH0WeightGradTaken = true;
+                        continue;
+                    }
                     for (int jb = 0; jb < hidden; jb += nr)
                         TK.Run(kc, a, bPanel + (nint)jb * kc, nr, _dW + (nint)unit * hidden + jb, hidden, T.One, beta);
                 }
