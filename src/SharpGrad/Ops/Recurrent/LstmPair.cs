@@ -202,6 +202,13 @@ namespace SharpGrad.Kernels
             if (OpProfile.WallClock) OpProfile.Within(prefix + "idle (parts x wall - tasks)", parts * wallTicks - busy);
         }
 
+        /// <summary>Half <paramref name="half"/> (0 or 1) of [0, <paramref name="n"/>).</summary>
+        protected static void Halve(int n, int half, out int start, out int end)
+        {
+            start = half == 0 ? 0 : n / 2;
+            end = half == 0 ? n / 2 : n;
+        }
+
         /// <summary>Sets up a call over <paramref name="seq"/> steps: the layers' jobs, scratch, flags and counters; returns the parts to run.</summary>
         protected int Begin(int seq, int batch, int hidden, bool backward)
         {
@@ -250,13 +257,27 @@ namespace SharpGrad.Kernels
         {
             var job = t_job ??= new LstmPairForward<T, TK>();
             int parts = job.Begin(seq, batch, hidden, backward: false);
+            bool parallelSetup = NN.Functional.LstmParallelSetup;
             job._n = 4 * hidden;
-            job.PackProjectionWeight(wIh2);
+            job._packedW = PackedRows<T, TK>.Layout(job._packedWih, hidden, job._n, out job._kc, out job._nPad);
+            if (!parallelSetup) job.PackProjectionWeight(wIh2);
             job._bIh = bIh2;
             job._h1 = first.Y;
             job._xProj2 = xProj2;
-            job._l1.BeginForward(seq, first.H0, first.WHh, first.BHh, first.XProj, first.C0, first.Y, first.Gates, first.TanhC, reverse: false);
-            job._l2.BeginForward(seq, second.H0, second.WHh, second.BHh, second.XProj, second.C0, second.Y, second.Gates, second.TanhC, reverse: false);
+            job._l1.BeginForward(seq, first.H0, first.WHh, first.BHh, first.XProj, first.C0, first.Y, first.Gates, first.TanhC, reverse: false,
+                packWeight: !parallelSetup);
+            job._l2.BeginForward(seq, second.H0, second.WHh, second.BHh, second.XProj, second.C0, second.Y, second.Gates, second.TanhC, reverse: false,
+                packWeight: !parallelSetup);
+            if (parallelSetup)
+            {
+                job._wIh2 = wIh2;
+                job._wHh1 = first.WHh;
+                job._wHh2 = second.WHh;
+                job._setup = true;
+                try { WorkerPool.Run(job, SetupPieces, parts); }
+                finally { job._setup = false; job._wIh2 = job._wHh1 = job._wHh2 = null; }
+                NN.Functional.LstmParallelSetupForwardTaken = true;
+            }
             long start = 0;
             Stamp(ref start);
             try { WorkerPool.Run(job, parts); }
@@ -269,11 +290,35 @@ namespace SharpGrad.Kernels
             job.ReportProfile("LstmPair forward: ", s_kinds, OpProfile.Clock.Now() - start, parts);
         }
 
-        /// <summary>W_ihᵀ as the whole-sequence GEMM packs it: per k block (its KC), every column in NR-wide strips.</summary>
-        private void PackProjectionWeight(T* wIh) => _packedW = PackedRows<T, TK>.PackB(_packedWih, wIh, _hidden, true, _hidden, _n, out _kc, out _nPad);
+        /// <summary>W_ihᵀ as the whole-sequence GEMM packs it: per k block (its KC), every column in NR-wide strips (into the buffer Run set).</summary>
+        private void PackProjectionWeight(T* wIh) => PackedRows<T, TK>.PackBlocks(_packedW, wIh, _hidden, true, _hidden, _n, _kc, _nPad, 0, (_hidden + _kc - 1) / _kc);
+
+        /// <summary>The pieces of the setup job (see <see cref="SetupPiece"/>).</summary>
+        private const int SetupPieces = 5;
+
+        // The setup job (LstmParallelSetup): the weights to pack.
+        private bool _setup;
+        private T* _wIh2, _wHh1, _wHh2;
+
+        /// <summary>
+        /// Piece <paramref name="i"/> of the setup before the wavefront: the projection's W_ihᵀ (first: the largest), then
+        /// a half of the first layer's W_hhᵀ, then of the second's. Each piece writes its own part of a buffer, as the serial setup writes it.
+        /// </summary>
+        private void SetupPiece(int i)
+        {
+            if (i == 0) { PackProjectionWeight(_wIh2); return; }
+            var layer = i <= 2 ? _l1 : _l2;
+            Halve(layer.Blocks, (i - 1) & 1, out int b0, out int b1);
+            layer.PackForwardWeight(i <= 2 ? _wHh1 : _wHh2, b0, b1);
+        }
 
         public override void Execute(int index, int count)
         {
+            if (_setup)
+            {
+                SetupPiece(index);
+                return;
+            }
             int seq = _seq, generation = _generation, spins = 0;
             while (true)
             {
@@ -342,13 +387,28 @@ namespace SharpGrad.Kernels
         /// <summary>Packs op(B) (k x n; stored n x k with leading dimension ldb when transposed) into <paramref name="buffer"/>.</summary>
         public static T* PackB(AlignedBuffer<T> buffer, T* b, int ldb, bool transB, int k, int n, out int kc, out int nPad)
         {
+            T* packed = Layout(buffer, k, n, out kc, out nPad);
+            PackBlocks(packed, b, ldb, transB, k, n, kc, nPad, 0, (k + kc - 1) / kc);
+            return packed;
+        }
+
+        /// <summary>
+        /// The k block depth and padded width <see cref="PackB"/> uses for a k x n op(B), and its buffer, not yet filled
+        /// (<see cref="PackBlocks"/> fills it, a range of k blocks at a time).
+        /// </summary>
+        public static T* Layout(AlignedBuffer<T> buffer, int k, int n, out int kc, out int nPad)
+        {
             int nr = TK.NR;
             kc = GemmTuning.BlockDepth<T>(nr, k);
             nPad = (n + nr - 1) / nr * nr;
-            T* packed = buffer.Get(nPad * k);
-            for (int pc = 0; pc < k; pc += kc)
-                GemmPacking.PackB(packed + (nint)nPad * pc, transB ? b + pc : b + (nint)pc * ldb, ldb, transB, Math.Min(kc, k - pc), n, nr);
-            return packed;
+            return buffer.Get(nPad * k);
+        }
+
+        /// <summary>Packs k blocks [<paramref name="block0"/>, <paramref name="block1"/>) of op(B) into <paramref name="packed"/> (see <see cref="Layout"/>).</summary>
+        public static void PackBlocks(T* packed, T* b, int ldb, bool transB, int k, int n, int kc, int nPad, int block0, int block1)
+        {
+            for (int pc = block0 * kc; pc < Math.Min(k, (long)block1 * kc); pc += kc)
+                GemmPacking.PackB(packed + (nint)nPad * pc, transB ? b + pc : b + (nint)pc * ldb, ldb, transB, Math.Min(kc, k - pc), n, TK.NR);
         }
 
         /// <summary>
