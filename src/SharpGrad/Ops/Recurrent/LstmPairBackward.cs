@@ -25,9 +25,9 @@ namespace SharpGrad.NN
         /// W_ih; the backward also clears the c half of the first layer's assumed gradient) as one pool job of pieces
         /// before the wavefront, and the first layer's backward rule compares its gradient with the assumed one in two halves on the pool,
         /// rather than all of it on the calling thread. The same values either way; a switch for A/B measurements (the
-        /// bench's --lstm-parallel-setup) and for the tests that compare the two.
+        /// bench's --lstm-parallel-setup) and for the tests that compare the two. Off: not faster in the (loaded) A/B so far.
         /// </summary>
-        internal static bool LstmParallelSetup = true;
+        internal static bool LstmParallelSetup;
 
         /// <summary>Set when a backward wavefront packed its weights as a pool job (for tests: that the new path ran).</summary>
         internal static volatile bool LstmParallelSetupTaken;
