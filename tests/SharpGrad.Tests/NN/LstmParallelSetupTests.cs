@@ -5,20 +5,20 @@ using F = SharpGrad.NN.Functional;
 namespace SharpGrad.Tests.NN;
 
 /// <summary>
-/// The wavefronts' setup as a pool job of pieces (both layers' W_hh and the projection's W_ih packed; in the backward also
-/// the first layer's assumed c-half gradient cleared) and the first layer's gradient check in two halves
-/// (<see cref="Functional.LstmParallelSetup"/>) against the serial setup, bit for bit: stacked pairs (one and two
-/// wavefronts, the first layer kept or recomputed), float32 and float64, one and two threads, and whole training steps of
-/// the LSTM language model. Before each run of the new path a run with other weights fills the packed buffers, so a piece
-/// left out would leave its part of them wrong.
+/// The wavefronts' setup in pieces (both layers' W_hh and the projection's W_ih packed; in the backward also the first
+/// layer's assumed c-half gradient cleared), as a pool job (mode 1) or as the wavefront's first tasks (mode 2), and the
+/// first layer's gradient check in two halves (<see cref="Functional.LstmParallelSetup"/>), against the serial setup,
+/// bit for bit: stacked pairs (one and two wavefronts, the first layer kept or recomputed), float32 and float64, one and
+/// two threads, and whole training steps of the LSTM language model. Before each run of a new path a run with other
+/// weights fills the packed buffers, so a piece left out would leave its part of them wrong.
 /// </summary>
 [Collection(GemmCollection.Name)]
 public class LstmParallelSetupTests
 {
-    /// <summary>Runs <paramref name="body"/> with the switch, pair mode 2 and the thread limit set, then restores them.</summary>
-    private static T With<T>(bool parallel, int threads, Func<T> body)
+    /// <summary>Runs <paramref name="body"/> with the switch (setup mode), pair mode 2 and the thread limit set, then restores them.</summary>
+    private static T With<T>(int parallel, int threads, Func<T> body)
     {
-        bool saved = F.LstmParallelSetup;
+        int saved = F.LstmParallelSetup;
         int savedMode = F.LstmPairMode, savedThreads = Gemm.MaxThreads;
         F.LstmParallelSetup = parallel;
         F.LstmPairMode = 2;
@@ -44,30 +44,32 @@ public class LstmParallelSetupTests
     {
         var dtype = float64 ? DType.Float64 : DType.Float32;
         var inputs = LstmPairTests.Inputs(700 + hidden + batch, layers, seq, batch, hidden, dtype);
-        var reference = With(false, 2, () => LstmPairTests.RunBits(inputs, layers, hidden, dtype, outputOnly));
-        foreach (int threads in new[] { 1, 2 })
-        {
-            With(true, threads, () => LstmPairTests.RunBits(inputs, layers, hidden, dtype, outputOnly, weightSeed: 6));
-            F.LstmParallelSetupTaken = F.LstmParallelSetupForwardTaken = false;
-            var actual = With(true, threads, () => LstmPairTests.RunBits(inputs, layers, hidden, dtype, outputOnly));
-            Assert.True(F.LstmParallelSetupTaken && F.LstmParallelSetupForwardTaken, "the parallel setups did not run");
-            LstmPairTests.AssertSameBits(reference, actual, threads);
-        }
+        var reference = With(0, 2, () => LstmPairTests.RunBits(inputs, layers, hidden, dtype, outputOnly));
+        foreach (int mode in new[] { 1, 2 })
+            foreach (int threads in new[] { 1, 2 })
+            {
+                With(mode, threads, () => LstmPairTests.RunBits(inputs, layers, hidden, dtype, outputOnly, weightSeed: 6));
+                F.LstmParallelSetupTaken = F.LstmParallelSetupForwardTaken = false;
+                var actual = With(mode, threads, () => LstmPairTests.RunBits(inputs, layers, hidden, dtype, outputOnly));
+                Assert.True(F.LstmParallelSetupTaken && F.LstmParallelSetupForwardTaken, $"the parallel setups did not run, mode {mode}");
+                LstmPairTests.AssertSameBits(reference, actual, threads);
+            }
     }
 
     /// <summary>Two training steps of the LSTM language model, old setup against new on one and two threads, after a run with other weights.</summary>
     private static void CompareLm(int vocab, int context, int batch, int embedding, int hidden)
     {
-        var expected = With(false, 2, () => SharedTailsTests.RunLm(vocab, context, batch, embedding, hidden));
-        foreach (int threads in new[] { 1, 2 })
-        {
-            var poison = LstmPairTests.Inputs(5, 2, 3, batch, hidden, DType.Float32);
-            With(true, threads, () => LstmPairTests.RunBits(poison, 2, hidden, DType.Float32, outputOnly: true, weightSeed: 6));
-            F.LstmParallelSetupTaken = F.LstmParallelSetupForwardTaken = false;
-            var actual = With(true, threads, () => SharedTailsTests.RunLm(vocab, context, batch, embedding, hidden));
-            Assert.True(F.LstmParallelSetupTaken && F.LstmParallelSetupForwardTaken, "the parallel setups did not run");
-            SharedTailsTests.AssertSame(expected, actual, $"LSTM LM threads {threads}");
-        }
+        var expected = With(0, 2, () => SharedTailsTests.RunLm(vocab, context, batch, embedding, hidden));
+        var poison = LstmPairTests.Inputs(5, 2, 3, batch, hidden, DType.Float32);
+        foreach (int mode in new[] { 1, 2 })
+            foreach (int threads in new[] { 1, 2 })
+            {
+                With(mode, threads, () => LstmPairTests.RunBits(poison, 2, hidden, DType.Float32, outputOnly: true, weightSeed: 6));
+                F.LstmParallelSetupTaken = F.LstmParallelSetupForwardTaken = false;
+                var actual = With(mode, threads, () => SharedTailsTests.RunLm(vocab, context, batch, embedding, hidden));
+                Assert.True(F.LstmParallelSetupTaken && F.LstmParallelSetupForwardTaken, $"the parallel setups did not run, mode {mode}");
+                SharedTailsTests.AssertSame(expected, actual, $"LSTM LM mode {mode} threads {threads}");
+            }
     }
 
     [Fact]

@@ -170,6 +170,12 @@ namespace SharpGrad.Kernels
         protected T* _packedW;
         // Tasks claimed (next) and finished (done) of the two chains; projections claimed in order, finished in any.
         protected int _l1Next, _l1Done, _pNext, _l2Next, _l2Done;
+        // LstmParallelSetup 1: the parts run setup pieces (a pool job of its own before the wavefront). 2: the wavefront's
+        // parts claim the _pieces setup pieces first (0 otherwise), and tasks wait for the pieces of the weight they read:
+        // per weight or buffer, its finished pieces.
+        protected bool _setup;
+        protected int _pieces, _pieceNext;
+        protected readonly int[] _piecesDone = new int[4];
         // Profile builds: OpProfile.Clock ticks of each kind of task of the call, summed over the parts (see Charge, ReportProfile).
         private readonly long[] _kindTicks = new long[8];
 
@@ -200,6 +206,33 @@ namespace SharpGrad.Kernels
                 _kindTicks[k] = 0;
             }
             if (OpProfile.WallClock) OpProfile.Within(prefix + "idle (parts x wall - tasks)", parts * wallTicks - busy);
+        }
+
+        /// <summary>Setup piece <paramref name="i"/> (see the wavefront's Run).</summary>
+        protected abstract void SetupPiece(int i);
+
+        /// <summary>The weight (or buffer) setup piece <paramref name="i"/> writes: an index into <see cref="_piecesDone"/>.</summary>
+        protected abstract int PieceTarget(int i);
+
+        /// <summary>Sets up <paramref name="mode"/> of <see cref="NN.Functional.LstmParallelSetup"/> for a call with <paramref name="pieces"/> setup pieces; 0: none.</summary>
+        protected void BeginPieces(int mode, int pieces)
+        {
+            _pieces = mode == 2 ? pieces : 0;
+            _pieceNext = 0;
+            Array.Clear(_piecesDone);
+        }
+
+        /// <summary>Whether weight or buffer <paramref name="target"/>'s <paramref name="of"/> setup pieces are finished (always, with no pieces in the wavefront).</summary>
+        protected bool Ready(int target, int of) => _pieces == 0 || Volatile.Read(ref _piecesDone[target]) == of;
+
+        /// <summary>Claims and runs the next setup piece of the wavefront, if any is left.</summary>
+        protected bool TryPiece()
+        {
+            int i = Volatile.Read(ref _pieceNext);
+            if (i >= _pieces || Interlocked.CompareExchange(ref _pieceNext, i + 1, i) != i) return false;
+            SetupPiece(i);
+            Interlocked.Increment(ref _piecesDone[PieceTarget(i)]);
+            return true;
         }
 
         /// <summary>Half <paramref name="half"/> (0 or 1) of [0, <paramref name="n"/>).</summary>
@@ -257,7 +290,9 @@ namespace SharpGrad.Kernels
         {
             var job = t_job ??= new LstmPairForward<T, TK>();
             int parts = job.Begin(seq, batch, hidden, backward: false);
-            bool parallelSetup = NN.Functional.LstmParallelSetup;
+            int setupMode = NN.Functional.LstmParallelSetup;
+            bool parallelSetup = setupMode != 0;
+            job.BeginPieces(setupMode, SetupPieces);
             job._n = 4 * hidden;
             job._packedW = PackedRows<T, TK>.Layout(job._packedWih, hidden, job._n, out job._kc, out job._nPad);
             if (!parallelSetup) job.PackProjectionWeight(wIh2);
@@ -268,16 +303,16 @@ namespace SharpGrad.Kernels
                 packWeight: !parallelSetup);
             job._l2.BeginForward(seq, second.H0, second.WHh, second.BHh, second.XProj, second.C0, second.Y, second.Gates, second.TanhC, reverse: false,
                 packWeight: !parallelSetup);
-            if (parallelSetup)
+            job._wIh2 = wIh2;
+            job._wHh1 = first.WHh;
+            job._wHh2 = second.WHh;
+            if (setupMode == 1)
             {
-                job._wIh2 = wIh2;
-                job._wHh1 = first.WHh;
-                job._wHh2 = second.WHh;
                 job._setup = true;
                 try { WorkerPool.Run(job, SetupPieces, parts); }
-                finally { job._setup = false; job._wIh2 = job._wHh1 = job._wHh2 = null; }
-                NN.Functional.LstmParallelSetupForwardTaken = true;
+                finally { job._setup = false; }
             }
+            if (parallelSetup) NN.Functional.LstmParallelSetupForwardTaken = true;
             long start = 0;
             Stamp(ref start);
             try { WorkerPool.Run(job, parts); }
@@ -286,6 +321,7 @@ namespace SharpGrad.Kernels
                 job._l1.Forget();
                 job._l2.Forget();
                 job._h1 = job._xProj2 = job._bIh = null;
+                job._wIh2 = job._wHh1 = job._wHh2 = null;
             }
             job.ReportProfile("LstmPair forward: ", s_kinds, OpProfile.Clock.Now() - start, parts);
         }
@@ -296,21 +332,23 @@ namespace SharpGrad.Kernels
         /// <summary>The pieces of the setup job (see <see cref="SetupPiece"/>).</summary>
         private const int SetupPieces = 5;
 
-        // The setup job (LstmParallelSetup): the weights to pack.
-        private bool _setup;
+        // The weights to pack (LstmParallelSetup 1 and 2).
         private T* _wIh2, _wHh1, _wHh2;
 
         /// <summary>
         /// Piece <paramref name="i"/> of the setup before the wavefront: the projection's W_ihᵀ (first: the largest), then
         /// a half of the first layer's W_hhᵀ, then of the second's. Each piece writes its own part of a buffer, as the serial setup writes it.
         /// </summary>
-        private void SetupPiece(int i)
+        protected override void SetupPiece(int i)
         {
             if (i == 0) { PackProjectionWeight(_wIh2); return; }
             var layer = i <= 2 ? _l1 : _l2;
             Halve(layer.Blocks, (i - 1) & 1, out int b0, out int b1);
             layer.PackForwardWeight(i <= 2 ? _wHh1 : _wHh2, b0, b1);
         }
+
+        /// <summary>0: W_ihᵀ (one piece), 1: the first layer's W_hhᵀ, 2: the second's (two pieces each).</summary>
+        protected override int PieceTarget(int i) => (i + 1) >> 1;
 
         public override void Execute(int index, int count)
         {
@@ -324,7 +362,12 @@ namespace SharpGrad.Kernels
             {
                 int l2 = Volatile.Read(ref _l2Next);
                 if (l2 >= seq) return; // every task is taken (the last ones may still run elsewhere: their part finishes them)
-                if (l2 == Volatile.Read(ref _l2Done) && Volatile.Read(ref _pDone[l2]) == generation
+                if (TryPiece())
+                {
+                    spins = 0;
+                    continue;
+                }
+                if (l2 == Volatile.Read(ref _l2Done) && Volatile.Read(ref _pDone[l2]) == generation && Ready(2, 2)
                     && Interlocked.CompareExchange(ref _l2Next, l2 + 1, l2) == l2)
                 {
                     long t0 = 0;
@@ -337,7 +380,7 @@ namespace SharpGrad.Kernels
                     continue;
                 }
                 int p = Volatile.Read(ref _pNext);
-                if (p < Volatile.Read(ref _l1Done) && Interlocked.CompareExchange(ref _pNext, p + 1, p) == p)
+                if (p < Volatile.Read(ref _l1Done) && Ready(0, 1) && Interlocked.CompareExchange(ref _pNext, p + 1, p) == p)
                 {
                     long t0 = 0;
                     Stamp(ref t0);
@@ -348,7 +391,7 @@ namespace SharpGrad.Kernels
                     continue;
                 }
                 int l1 = Volatile.Read(ref _l1Next);
-                if (l1 < seq && l1 == Volatile.Read(ref _l1Done) && Interlocked.CompareExchange(ref _l1Next, l1 + 1, l1) == l1)
+                if (l1 < seq && l1 == Volatile.Read(ref _l1Done) && Ready(1, 2) && Interlocked.CompareExchange(ref _l1Next, l1 + 1, l1) == l1)
                 {
                     long t0 = 0;
                     Stamp(ref t0);
