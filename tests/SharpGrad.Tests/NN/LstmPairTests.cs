@@ -72,11 +72,12 @@ public class LstmPairTests
 
     /// <summary>
     /// The bits of an LSTM's outputs, final states and every gradient (input, initial states, parameters) for a loss
-    /// of the outputs (and, unless <paramref name="outputOnly"/>, the final states) weighted by <paramref name="inputs"/>' last three.
+    /// of the outputs (and, unless <paramref name="outputOnly"/>, the final states) weighted by <paramref name="inputs"/>' last three;
+    /// the LSTM's weights drawn from <paramref name="weightSeed"/>.
     /// </summary>
-    internal static long[][] RunBits(Tensor[] inputs, int layers, int hidden, DType dtype, bool outputOnly)
+    internal static long[][] RunBits(Tensor[] inputs, int layers, int hidden, DType dtype, bool outputOnly, int weightSeed = 5)
     {
-        var lstm = new LSTM(7, hidden, layers, generator: new Generator(5), dtype: dtype);
+        var lstm = new LSTM(7, hidden, layers, generator: new Generator((ulong)weightSeed), dtype: dtype);
         Tensor[] leaves = [inputs[0].Detach(), inputs[1].Detach(), inputs[2].Detach()];
         foreach (var t in leaves) t.RequiresGrad = true;
         var (output, (h, c)) = lstm.Forward(leaves[0], (leaves[1], leaves[2]));

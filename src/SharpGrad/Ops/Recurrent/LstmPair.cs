@@ -170,6 +170,12 @@ namespace SharpGrad.Kernels
         protected T* _packedW;
         // Tasks claimed (next) and finished (done) of the two chains; projections claimed in order, finished in any.
         protected int _l1Next, _l1Done, _pNext, _l2Next, _l2Done;
+        // LstmParallelSetup 1: the parts run setup pieces (a pool job of its own before the wavefront). 2: the wavefront's
+        // parts claim the _pieces setup pieces first (0 otherwise), and tasks wait for the pieces of the weight they read:
+        // per weight or buffer, its finished pieces.
+        protected bool _setup;
+        protected int _pieces, _pieceNext;
+        protected readonly int[] _piecesDone = new int[4];
         // Profile builds: OpProfile.Clock ticks of each kind of task of the call, summed over the parts (see Charge, ReportProfile).
         private readonly long[] _kindTicks = new long[8];
 
@@ -200,6 +206,40 @@ namespace SharpGrad.Kernels
                 _kindTicks[k] = 0;
             }
             if (OpProfile.WallClock) OpProfile.Within(prefix + "idle (parts x wall - tasks)", parts * wallTicks - busy);
+        }
+
+        /// <summary>Setup piece <paramref name="i"/> (see the wavefront's Run).</summary>
+        protected abstract void SetupPiece(int i);
+
+        /// <summary>The weight (or buffer) setup piece <paramref name="i"/> writes: an index into <see cref="_piecesDone"/>.</summary>
+        protected abstract int PieceTarget(int i);
+
+        /// <summary>Sets up <paramref name="mode"/> of <see cref="NN.Functional.LstmParallelSetup"/> for a call with <paramref name="pieces"/> setup pieces; 0: none.</summary>
+        protected void BeginPieces(int mode, int pieces)
+        {
+            _pieces = mode == 2 ? pieces : 0;
+            _pieceNext = 0;
+            Array.Clear(_piecesDone);
+        }
+
+        /// <summary>Whether weight or buffer <paramref name="target"/>'s <paramref name="of"/> setup pieces are finished (always, with no pieces in the wavefront).</summary>
+        protected bool Ready(int target, int of) => _pieces == 0 || Volatile.Read(ref _piecesDone[target]) == of;
+
+        /// <summary>Claims and runs the next setup piece of the wavefront, if any is left.</summary>
+        protected bool TryPiece()
+        {
+            int i = Volatile.Read(ref _pieceNext);
+            if (i >= _pieces || Interlocked.CompareExchange(ref _pieceNext, i + 1, i) != i) return false;
+            SetupPiece(i);
+            Interlocked.Increment(ref _piecesDone[PieceTarget(i)]);
+            return true;
+        }
+
+        /// <summary>Half <paramref name="half"/> (0 or 1) of [0, <paramref name="n"/>).</summary>
+        protected static void Halve(int n, int half, out int start, out int end)
+        {
+            start = half == 0 ? 0 : n / 2;
+            end = half == 0 ? n / 2 : n;
         }
 
         /// <summary>Sets up a call over <paramref name="seq"/> steps: the layers' jobs, scratch, flags and counters; returns the parts to run.</summary>
@@ -250,13 +290,29 @@ namespace SharpGrad.Kernels
         {
             var job = t_job ??= new LstmPairForward<T, TK>();
             int parts = job.Begin(seq, batch, hidden, backward: false);
+            int setupMode = NN.Functional.LstmParallelSetup;
+            bool parallelSetup = setupMode != 0;
+            job.BeginPieces(setupMode, SetupPieces);
             job._n = 4 * hidden;
-            job.PackProjectionWeight(wIh2);
+            job._packedW = PackedRows<T, TK>.Layout(job._packedWih, hidden, job._n, out job._kc, out job._nPad);
+            if (!parallelSetup) job.PackProjectionWeight(wIh2);
             job._bIh = bIh2;
             job._h1 = first.Y;
             job._xProj2 = xProj2;
-            job._l1.BeginForward(seq, first.H0, first.WHh, first.BHh, first.XProj, first.C0, first.Y, first.Gates, first.TanhC, reverse: false);
-            job._l2.BeginForward(seq, second.H0, second.WHh, second.BHh, second.XProj, second.C0, second.Y, second.Gates, second.TanhC, reverse: false);
+            job._l1.BeginForward(seq, first.H0, first.WHh, first.BHh, first.XProj, first.C0, first.Y, first.Gates, first.TanhC, reverse: false,
+                packWeight: !parallelSetup);
+            job._l2.BeginForward(seq, second.H0, second.WHh, second.BHh, second.XProj, second.C0, second.Y, second.Gates, second.TanhC, reverse: false,
+                packWeight: !parallelSetup);
+            job._wIh2 = wIh2;
+            job._wHh1 = first.WHh;
+            job._wHh2 = second.WHh;
+            if (setupMode == 1)
+            {
+                job._setup = true;
+                try { WorkerPool.Run(job, SetupPieces, parts); }
+                finally { job._setup = false; }
+            }
+            if (parallelSetup) NN.Functional.LstmParallelSetupForwardTaken = true;
             long start = 0;
             Stamp(ref start);
             try { WorkerPool.Run(job, parts); }
@@ -265,21 +321,53 @@ namespace SharpGrad.Kernels
                 job._l1.Forget();
                 job._l2.Forget();
                 job._h1 = job._xProj2 = job._bIh = null;
+                job._wIh2 = job._wHh1 = job._wHh2 = null;
             }
             job.ReportProfile("LstmPair forward: ", s_kinds, OpProfile.Clock.Now() - start, parts);
         }
 
-        /// <summary>W_ihᵀ as the whole-sequence GEMM packs it: per k block (its KC), every column in NR-wide strips.</summary>
-        private void PackProjectionWeight(T* wIh) => _packedW = PackedRows<T, TK>.PackB(_packedWih, wIh, _hidden, true, _hidden, _n, out _kc, out _nPad);
+        /// <summary>W_ihᵀ as the whole-sequence GEMM packs it: per k block (its KC), every column in NR-wide strips (into the buffer Run set).</summary>
+        private void PackProjectionWeight(T* wIh) => PackedRows<T, TK>.PackBlocks(_packedW, wIh, _hidden, true, _hidden, _n, _kc, _nPad, 0, (_hidden + _kc - 1) / _kc);
+
+        /// <summary>The pieces of the setup job (see <see cref="SetupPiece"/>).</summary>
+        private const int SetupPieces = 5;
+
+        // The weights to pack (LstmParallelSetup 1 and 2).
+        private T* _wIh2, _wHh1, _wHh2;
+
+        /// <summary>
+        /// Piece <paramref name="i"/> of the setup before the wavefront: the projection's W_ihᵀ (first: the largest), then
+        /// a half of the first layer's W_hhᵀ, then of the second's. Each piece writes its own part of a buffer, as the serial setup writes it.
+        /// </summary>
+        protected override void SetupPiece(int i)
+        {
+            if (i == 0) { PackProjectionWeight(_wIh2); return; }
+            var layer = i <= 2 ? _l1 : _l2;
+            Halve(layer.Blocks, (i - 1) & 1, out int b0, out int b1);
+            layer.PackForwardWeight(i <= 2 ? _wHh1 : _wHh2, b0, b1);
+        }
+
+        /// <summary>0: W_ihᵀ (one piece), 1: the first layer's W_hhᵀ, 2: the second's (two pieces each).</summary>
+        protected override int PieceTarget(int i) => (i + 1) >> 1;
 
         public override void Execute(int index, int count)
         {
+            if (_setup)
+            {
+                SetupPiece(index);
+                return;
+            }
             int seq = _seq, generation = _generation, spins = 0;
             while (true)
             {
                 int l2 = Volatile.Read(ref _l2Next);
                 if (l2 >= seq) return; // every task is taken (the last ones may still run elsewhere: their part finishes them)
-                if (l2 == Volatile.Read(ref _l2Done) && Volatile.Read(ref _pDone[l2]) == generation
+                if (TryPiece())
+                {
+                    spins = 0;
+                    continue;
+                }
+                if (l2 == Volatile.Read(ref _l2Done) && Volatile.Read(ref _pDone[l2]) == generation && Ready(2, 2)
                     && Interlocked.CompareExchange(ref _l2Next, l2 + 1, l2) == l2)
                 {
                     long t0 = 0;
@@ -292,7 +380,7 @@ namespace SharpGrad.Kernels
                     continue;
                 }
                 int p = Volatile.Read(ref _pNext);
-                if (p < Volatile.Read(ref _l1Done) && Interlocked.CompareExchange(ref _pNext, p + 1, p) == p)
+                if (p < Volatile.Read(ref _l1Done) && Ready(0, 1) && Interlocked.CompareExchange(ref _pNext, p + 1, p) == p)
                 {
                     long t0 = 0;
                     Stamp(ref t0);
@@ -303,7 +391,7 @@ namespace SharpGrad.Kernels
                     continue;
                 }
                 int l1 = Volatile.Read(ref _l1Next);
-                if (l1 < seq && l1 == Volatile.Read(ref _l1Done) && Interlocked.CompareExchange(ref _l1Next, l1 + 1, l1) == l1)
+                if (l1 < seq && l1 == Volatile.Read(ref _l1Done) && Ready(1, 2) && Interlocked.CompareExchange(ref _l1Next, l1 + 1, l1) == l1)
                 {
                     long t0 = 0;
                     Stamp(ref t0);
@@ -342,13 +430,28 @@ namespace SharpGrad.Kernels
         /// <summary>Packs op(B) (k x n; stored n x k with leading dimension ldb when transposed) into <paramref name="buffer"/>.</summary>
         public static T* PackB(AlignedBuffer<T> buffer, T* b, int ldb, bool transB, int k, int n, out int kc, out int nPad)
         {
+            T* packed = Layout(buffer, k, n, out kc, out nPad);
+            PackBlocks(packed, b, ldb, transB, k, n, kc, nPad, 0, (k + kc - 1) / kc);
+            return packed;
+        }
+
+        /// <summary>
+        /// The k block depth and padded width <see cref="PackB"/> uses for a k x n op(B), and its buffer, not yet filled
+        /// (<see cref="PackBlocks"/> fills it, a range of k blocks at a time).
+        /// </summary>
+        public static T* Layout(AlignedBuffer<T> buffer, int k, int n, out int kc, out int nPad)
+        {
             int nr = TK.NR;
             kc = GemmTuning.BlockDepth<T>(nr, k);
             nPad = (n + nr - 1) / nr * nr;
-            T* packed = buffer.Get(nPad * k);
-            for (int pc = 0; pc < k; pc += kc)
-                GemmPacking.PackB(packed + (nint)nPad * pc, transB ? b + pc : b + (nint)pc * ldb, ldb, transB, Math.Min(kc, k - pc), n, nr);
-            return packed;
+            return buffer.Get(nPad * k);
+        }
+
+        /// <summary>Packs k blocks [<paramref name="block0"/>, <paramref name="block1"/>) of op(B) into <paramref name="packed"/> (see <see cref="Layout"/>).</summary>
+        public static void PackBlocks(T* packed, T* b, int ldb, bool transB, int k, int n, int kc, int nPad, int block0, int block1)
+        {
+            for (int pc = block0 * kc; pc < Math.Min(k, (long)block1 * kc); pc += kc)
+                GemmPacking.PackB(packed + (nint)nPad * pc, transB ? b + pc : b + (nint)pc * ldb, ldb, transB, Math.Min(kc, k - pc), n, TK.NR);
         }
 
         /// <summary>

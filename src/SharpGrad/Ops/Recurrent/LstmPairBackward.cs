@@ -20,6 +20,23 @@ namespace SharpGrad.NN
         /// </summary>
         internal static bool LstmZeroH0WeightGrad = true;
 
+        /// <summary>
+        /// Whether the wavefronts of <see cref="LstmPair"/> pack their weights (both layers' W_hh and the projection's
+        /// W_ih; the backward also clears the c half of the first layer's assumed gradient) as one pool job of pieces
+        /// before the wavefront, and the first layer's backward rule compares its gradient with the assumed one in two halves on the pool,
+        /// rather than all of it on the calling thread. The same values either way; a switch for A/B measurements (the
+        /// bench's --lstm-parallel-setup) and for the tests that compare the two: 0 the serial setup (the default: the
+        /// pool job was not faster in the loaded A/B so far), 1 the pool jobs, 2 the same pieces claimed as the wavefront's
+        /// first tasks (each step waiting only for the weight it reads) and the check in halves.
+        /// </summary>
+        internal static int LstmParallelSetup;
+
+        /// <summary>Set when a backward wavefront packed its weights as a pool job (for tests: that the new path ran).</summary>
+        internal static volatile bool LstmParallelSetupTaken;
+
+        /// <summary>Set when a forward wavefront packed its weights as a pool job (for tests: that the new path ran).</summary>
+        internal static volatile bool LstmParallelSetupForwardTaken;
+
         /// <summary>Set when a backward time loop skipped h0's block of dW_hh (for tests: that the skip ran).</summary>
         internal static volatile bool LstmZeroH0WeightGradTaken;
 
@@ -143,8 +160,7 @@ namespace SharpGrad.NN
 
             private unsafe void Run<T, TK>() where T : unmanaged, IFloatingPointIeee754<T> where TK : struct, IGemmKernel<T>
             {
-                int seq = second.Gates.ShapeRef[0], batch = second.Gates.ShapeRef[1], hidden = second.W.ShapeRef[1], bh = batch * hidden;
-                first.G.Span<T>().Slice(seq * bh, seq * bh).Clear(); // the c half of the first layer's output gradient
+                int seq = second.Gates.ShapeRef[0], batch = second.Gates.ShapeRef[1], hidden = second.W.ShapeRef[1];
                 var (done2, done1) = LstmPairBackward<T, TK>.Run(seq, batch, hidden, second.Operands<T>(), wIh2.Array<T>(), first.Operands<T>());
                 if (!done2) second.WeightGrads<T>();
                 if (!done1) first.WeightGrads<T>();
@@ -163,9 +179,14 @@ namespace SharpGrad.NN
                 first.Declare(capture);
             }
 
-            public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            public unsafe void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             {
-                if (MemoryMarshal.AsBytes(g.Span<T>()).SequenceEqual(MemoryMarshal.AsBytes(assumed.Span<T>()))) Interlocked.Increment(ref LstmPairWavefrontsKept);
+                bool same;
+                if (LstmParallelSetup != 0)
+                    fixed (T* pg = g.Array<T>(), pa = assumed.Array<T>())
+                        same = BitCompare.Equal((byte*)pg, (byte*)pa, (nint)g.Numel * sizeof(T));
+                else same = MemoryMarshal.AsBytes(g.Span<T>()).SequenceEqual(MemoryMarshal.AsBytes(assumed.Span<T>()));
+                if (same) Interlocked.Increment(ref LstmPairWavefrontsKept);
                 else first.Run<T>();
             }
         }
@@ -208,6 +229,8 @@ namespace SharpGrad.Kernels
         private int _l1Tasks, _l2Tasks;
         private bool _l1H0, _l2H0;
         private T* _da2, _dx1;
+        // The weights to pack (W_hh of each layer, the projection's W_ih; LstmParallelSetup 1 and 2).
+        private T* _wHh2, _wHh1, _wIh2;
         // Split weight gradients: gate-block tasks of each layer's dW_hh (0 when not split or not formed here), claimed
         // so far, and the state of each layer's packed panel (0 not started, 1 packing, 2 packed).
         private int _l1Blocks, _l2Blocks, _l1BlockNext, _l2BlockNext, _l1Panel, _l2Panel;
@@ -227,6 +250,10 @@ namespace SharpGrad.Kernels
             job._l2Blocks = weight2 && split ? 4 * job._l2.Blocks : 0;
             job._l1Blocks = weight1 && split ? 4 * job._l1.Blocks : 0;
             job._l1BlockNext = job._l2BlockNext = job._l1Panel = job._l2Panel = 0;
+            int setupMode = NN.Functional.LstmParallelSetup;
+            bool parallelSetup = setupMode != 0;
+            job.BeginPieces(setupMode, SetupPieces);
+            if (!parallelSetup) first.Gy.AsSpan(seq * batch * hidden, seq * batch * hidden).Clear(); // the c half of the first layer's output gradient
             second.Dh.AsSpan().Clear();
             second.Dc.AsSpan().Clear();
             first.Dh.AsSpan().Clear();
@@ -237,11 +264,24 @@ namespace SharpGrad.Kernels
                 pda1 = first.Da, pdh1 = first.Dh, pdc1 = first.Dc, pdw1 = first.DW, pdb1 = first.DB)
             {
                 // W_ih as the whole-sequence GEMM dX = dXProj2 W_ih packs it (not transposed: [4·hidden, hidden]).
-                job._packedW = PackedRows<T, TK>.PackB(job._packedWih, pwi, hidden, false, 4 * hidden, hidden, out job._kc, out job._nPad);
+                job._packedW = PackedRows<T, TK>.Layout(job._packedWih, 4 * hidden, hidden, out job._kc, out job._nPad);
+                if (!parallelSetup) PackedRows<T, TK>.PackBlocks(job._packedW, pwi, hidden, false, 4 * hidden, hidden, job._kc, job._nPad, 0, job.KBlocks);
                 job._da2 = pda2;
                 job._dx1 = pgy1;
-                job._l2.BeginBackward(seq, pgy2, py2, pg2, ptc2, ph02, pc02, pw2, pda2, pdh2, pdc2, weight2 ? pdw2 : null, weight2 ? pdb2 : null, reverse: false);
-                job._l1.BeginBackward(seq, pgy1, py1, pg1, ptc1, ph01, pc01, pw1, pda1, pdh1, pdc1, weight1 ? pdw1 : null, weight1 ? pdb1 : null, reverse: false);
+                job._l2.BeginBackward(seq, pgy2, py2, pg2, ptc2, ph02, pc02, pw2, pda2, pdh2, pdc2, weight2 ? pdw2 : null, weight2 ? pdb2 : null, reverse: false,
+                    packWeight: !parallelSetup);
+                job._l1.BeginBackward(seq, pgy1, py1, pg1, ptc1, ph01, pc01, pw1, pda1, pdh1, pdc1, weight1 ? pdw1 : null, weight1 ? pdb1 : null, reverse: false,
+                    packWeight: !parallelSetup);
+                job._wHh2 = pw2;
+                job._wHh1 = pw1;
+                job._wIh2 = pwi;
+                if (setupMode == 1)
+                {
+                    job._setup = true;
+                    try { WorkerPool.Run(job, SetupPieces, parts); }
+                    finally { job._setup = false; }
+                }
+                if (parallelSetup) NN.Functional.LstmParallelSetupTaken = true;
                 if (job._l2Blocks > 0) job._l2.BeginWeightGrad();
                 if (job._l1Blocks > 0) job._l1.BeginWeightGrad();
                 long start = 0;
@@ -252,25 +292,71 @@ namespace SharpGrad.Kernels
                     job._l1.Forget();
                     job._l2.Forget();
                     job._packedW = job._da2 = job._dx1 = null;
+                    job._wHh2 = job._wHh1 = job._wIh2 = null;
                 }
                 job.ReportProfile("LstmPair backward: ", s_kinds, OpProfile.Clock.Now() - start, parts);
             }
             return (weight2, weight1);
         }
 
+        /// <summary>The pieces of the setup job (see <see cref="SetupPiece"/>).</summary>
+        private const int SetupPieces = 8;
+
+        /// <summary>
+        /// Piece <paramref name="i"/> of the setup before the wavefront: a half of the second layer's W_hh, of the
+        /// projection's W_ih (in k blocks), of the first layer's W_hh, or of the first layer's assumed gradient's c half
+        /// (cleared). Each piece writes its own part of a buffer, as the serial setup writes it.
+        /// </summary>
+        protected override void SetupPiece(int i)
+        {
+            int half = i & 1;
+            switch (i >> 1)
+            {
+                case 0: Halve(_l2.Blocks, half, out int b0, out int b1); _l2.PackBackwardWeight(_wHh2, b0, b1); break;
+                case 1:
+                    Halve(KBlocks, half, out int k0, out int k1);
+                    PackedRows<T, TK>.PackBlocks(_packedW, _wIh2, _hidden, false, 4 * _hidden, _hidden, _kc, _nPad, k0, k1);
+                    break;
+                case 2: Halve(_l1.Blocks, half, out int u0, out int u1); _l1.PackBackwardWeight(_wHh1, u0, u1); break;
+                default:
+                    nint bh = (nint)_batch * _hidden, n = _seq * bh;
+                    Halve((int)n, half, out int c0, out int c1);
+                    new Span<T>(_dx1 + n + c0, c1 - c0).Clear(); // the c half of the first layer's output gradient
+                    break;
+            }
+        }
+
+        /// <summary>0: the second layer's W_hh, 1: W_ih, 2: the first layer's W_hh, 3: the c half (two pieces each).</summary>
+        protected override int PieceTarget(int i) => i >> 1;
+
+        /// <summary>The k blocks of the packed W_ih (4·hidden deep).</summary>
+        private int KBlocks => (4 * _hidden + _kc - 1) / _kc;
+
         public override void Execute(int index, int count)
         {
+            if (_setup)
+            {
+                SetupPiece(index);
+                return;
+            }
             int seq = _seq, generation = _generation, spins = 0;
             while (true)
             {
                 int l1 = Volatile.Read(ref _l1Next), p = Volatile.Read(ref _pNext), l2 = Volatile.Read(ref _l2Next);
                 int w1 = Volatile.Read(ref _l1BlockNext), w2 = Volatile.Read(ref _l2BlockNext);
                 // Every task is taken (the last may still run elsewhere); a panel is packed before its layer's first block is taken.
-                if (l1 >= _l1Tasks && p >= seq && l2 >= _l2Tasks && w1 >= _l1Blocks && w2 >= _l2Blocks) return;
+                if (l1 >= _l1Tasks && p >= seq && l2 >= _l2Tasks && w1 >= _l1Blocks && w2 >= _l2Blocks && Volatile.Read(ref _pieceNext) >= _pieces) return;
+                if (TryPiece())
+                {
+                    spins = 0;
+                    continue;
+                }
                 long t0 = 0;
                 Stamp(ref t0);
+                // A step multiplies by its layer's W_hh after the first (whose dh starts at zero); the first layer's steps
+                // read the c half of their output gradient; P reads W_ih.
                 if (l1 < _l1Tasks && l1 == Volatile.Read(ref _l1Done) && (l1 >= seq || Volatile.Read(ref _pDone[l1]) == generation)
-                    && Interlocked.CompareExchange(ref _l1Next, l1 + 1, l1) == l1)
+                    && Ready(3, 2) && (l1 == 0 || Ready(2, 2)) && Interlocked.CompareExchange(ref _l1Next, l1 + 1, l1) == l1)
                 {
                     RunTask(_l1, l1, _l1H0, index);
                     Charge(l1 < seq || (l1 == seq && _l1H0) ? 0 : 3, t0);
@@ -278,7 +364,7 @@ namespace SharpGrad.Kernels
                     spins = 0;
                     continue;
                 }
-                if (p < seq && p < Volatile.Read(ref _l2Done) && Interlocked.CompareExchange(ref _pNext, p + 1, p) == p)
+                if (p < seq && p < Volatile.Read(ref _l2Done) && Ready(1, 2) && Interlocked.CompareExchange(ref _pNext, p + 1, p) == p)
                 {
                     Project(seq - 1 - p, index);
                     Charge(1, t0);
@@ -286,7 +372,7 @@ namespace SharpGrad.Kernels
                     spins = 0;
                     continue;
                 }
-                if (l2 < _l2Tasks && l2 == Volatile.Read(ref _l2Done) && Interlocked.CompareExchange(ref _l2Next, l2 + 1, l2) == l2)
+                if (l2 < _l2Tasks && l2 == Volatile.Read(ref _l2Done) && (l2 == 0 || Ready(0, 2)) && Interlocked.CompareExchange(ref _l2Next, l2 + 1, l2) == l2)
                 {
                     RunTask(_l2, l2, _l2H0, index);
                     Charge(l2 < seq || (l2 == seq && _l2H0) ? 2 : 4, t0);

@@ -300,27 +300,23 @@ namespace SharpGrad.Kernels
         /// <summary>
         /// Sets up a forward call: packs W_hhᵀ (one strip per unit block and gate) and h0, and keeps the pointers of the
         /// pinned operands; <see cref="ForwardStep"/> then points the job at one step, and one pass over every unit block
-        /// (split over threads or not) computes it.
+        /// (split over threads or not) computes it. With <paramref name="packWeight"/> false W_hhᵀ is not packed here: the
+        /// caller packs every unit block with <see cref="PackForwardWeight"/> before the first step.
         /// </summary>
-        internal void BeginForward(int seq, T* h0, T* w, T* bias, T* xProj, T* c0, T* y, T* gates, T* tanhC, bool reverse)
+        internal void BeginForward(int seq, T* h0, T* w, T* bias, T* xProj, T* c0, T* y, T* gates, T* tanhC, bool reverse, bool packWeight = true)
         {
             int mr = TK.MR, nr = TK.NR, hidden = _hidden, batch = _batch;
             int strips = _strips, blocks = _blocks;
             nint aLength = (nint)strips * mr * hidden;
-            T* pw = _packedW.Get(blocks * 4 * hidden * nr);
+            _w = _packedW.Get(blocks * 4 * hidden * nr);
             _a0 = _packedA0.Get((int)aLength);
             _a1 = _packedA1.Get((int)aLength);
-            // W_hhᵀ as B, one strip per (unit block, gate): block ub's four strips are adjacent.
-            for (int ub = 0; ub < blocks; ub++)
-                for (int g = 0; g < 4; g++)
-                    GemmPacking.PackBStrip(pw + (nint)(ub * 4 + g) * hidden * nr, w + (nint)(g * hidden + ub * nr) * hidden, hidden, true, hidden,
-                        Math.Min(nr, hidden - ub * nr), nr);
+            if (packWeight) PackForwardWeight(w, 0, blocks);
             GemmPacking.PackA(_a0, h0, hidden, false, batch, hidden, mr);
             ClearPadding(_a1, batch, hidden);
             _zeroStart = NN.Functional.LstmZeroStart && TensorPrimitives.MaxMagnitude(new ReadOnlySpan<T>(h0, batch * hidden)) == T.Zero
                 && T.IsFinite(TensorPrimitives.MaxMagnitude(new ReadOnlySpan<T>(w, 4 * hidden * hidden)));
             _pass = Pass.Forward;
-            _w = pw;
             _bias = bias;
             _seq = seq;
             _reverse = reverse;
@@ -329,6 +325,19 @@ namespace SharpGrad.Kernels
             _yAll = y;
             _gatesAll = gates;
             _tanhCAll = tanhC;
+        }
+
+        /// <summary>
+        /// Packs unit blocks [<paramref name="ub0"/>, <paramref name="ub1"/>) of W_hhᵀ (<paramref name="w"/>) as the forward
+        /// steps' B, one strip per (unit block, gate), block ub's four strips adjacent, into the buffer <see cref="BeginForward"/> set.
+        /// </summary>
+        internal void PackForwardWeight(T* w, int ub0, int ub1)
+        {
+            int nr = TK.NR, hidden = _hidden;
+            for (int ub = ub0; ub < ub1; ub++)
+                for (int g = 0; g < 4; g++)
+                    GemmPacking.PackBStrip(_w + (nint)(ub * 4 + g) * hidden * nr, w + (nint)(g * hidden + ub * nr) * hidden, hidden, true, hidden,
+                        Math.Min(nr, hidden - ub * nr), nr);
         }
 
         /// <summary>Points the job at step <paramref name="s"/> of the processing order (a time step; the last first when reversed).</summary>
@@ -401,23 +410,22 @@ namespace SharpGrad.Kernels
         /// 4·hidden deep) and keeps the pointers of the pinned operands; <see cref="BackwardStep"/> then points the job at
         /// one step, <see cref="BackwardToH0"/> at the last product (the gradient reaching h0) and
         /// <see cref="BeginWeightGrad"/> at dW_hh and db_hh, which it forms when <paramref name="dW"/> is not null
-        /// (<see cref="PacksWeightGrad"/> must hold then).
+        /// (<see cref="PacksWeightGrad"/> must hold then). With <paramref name="packWeight"/> false W_hh is not packed
+        /// here: the caller packs every unit block with <see cref="PackBackwardWeight"/> before the first step.
         /// </summary>
-        internal void BeginBackward(int seq, T* gy, T* y, T* gates, T* tanhC, T* h0, T* c0, T* w, T* da, T* dh, T* dc, T* dW, T* dB, bool reverse)
+        internal void BeginBackward(int seq, T* gy, T* y, T* gates, T* tanhC, T* h0, T* c0, T* w, T* da, T* dh, T* dc, T* dW, T* dB, bool reverse,
+            bool packWeight = true)
         {
             int mr = TK.MR, nr = TK.NR, hidden = _hidden, g4 = 4 * hidden, batch = _batch;
             int strips = _strips, blocks = _blocks;
             nint aLength = (nint)strips * mr * g4;
-            T* pw = _packedW.Get(blocks * g4 * nr);
+            _w = _packedW.Get(blocks * g4 * nr);
             _a0 = _packedA0.Get((int)aLength);
             _a1 = _packedA1.Get((int)aLength);
-            // W_hh itself as B (dh = da W_hh): one strip per unit block, 4·hidden deep.
-            for (int ub = 0; ub < blocks; ub++)
-                GemmPacking.PackBStrip(pw + (nint)ub * g4 * nr, w + ub * nr, hidden, false, g4, Math.Min(nr, hidden - ub * nr), nr);
+            if (packWeight) PackBackwardWeight(w, 0, blocks);
             ClearPadding(_a0, batch, g4);
             ClearPadding(_a1, batch, g4);
             _pass = Pass.Backward;
-            _w = pw;
             _dh = dh;
             _dc = dc;
             _seq = seq;
@@ -433,6 +441,17 @@ namespace SharpGrad.Kernels
             _dB = dB;
             _positions = seq * batch;
             _daT = dW != null ? _packedDaT.Get(g4 * seq * batch) : null;
+        }
+
+        /// <summary>
+        /// Packs unit blocks [<paramref name="ub0"/>, <paramref name="ub1"/>) of W_hh (<paramref name="w"/>) as the backward
+        /// steps' B (dh = da W_hh): one strip per unit block, 4·hidden deep, into the buffer <see cref="BeginBackward"/> set.
+        /// </summary>
+        internal void PackBackwardWeight(T* w, int ub0, int ub1)
+        {
+            int nr = TK.NR, hidden = _hidden, g4 = 4 * hidden;
+            for (int ub = ub0; ub < ub1; ub++)
+                GemmPacking.PackBStrip(_w + (nint)ub * g4 * nr, w + ub * nr, hidden, false, g4, Math.Min(nr, hidden - ub * nr), nr);
         }
 
         /// <summary>Points the job at backward step <paramref name="s"/> of the processing order (run from seq − 1 down to 0).</summary>
