@@ -34,10 +34,10 @@ internal static class LstmStep
         F.LstmEmbeddingTable = Int("embedding-table", 1) != 0;
         // --lstm-zero-h0-dw 0: dW_hh's h0 block multiplied like any other when h0 is zero (before the skip), for A/B.
         F.LstmZeroH0WeightGrad = Int("lstm-zero-h0-dw", 1) != 0;
-        // --lstm-parallel-setup 1: the wavefronts' weight packing (and the backward's clear and first-layer check) as pool
-        // jobs of pieces instead of on the calling thread alone (0, the default); 2: the same pieces as the wavefronts'
-        // first tasks (the check as with 1), for A/B.
-        F.LstmParallelSetup = Int("lstm-parallel-setup", 0);
+        // --lstm-parallel-setup 0: the wavefronts' weight packing (and the backward's clear and first-layer check) on the
+        // calling thread alone; 1: as pool jobs of pieces; 2 (the default): the same pieces as the wavefronts' first tasks
+        // (the check as with 1), for A/B.
+        F.LstmParallelSetup = Int("lstm-parallel-setup", 2);
         // --serial-tails 1: AdamW, the clip's passes and the bias gradients' row sums on the calling thread alone (before
         // they were shared with the worker pool), for A/B.
         SharpGrad.Kernels.StepPaths.SerialTails = Int("serial-tails", 0) != 0;

@@ -25,11 +25,12 @@ namespace SharpGrad.NN
         /// W_ih; the backward also clears the c half of the first layer's assumed gradient) as one pool job of pieces
         /// before the wavefront, and the first layer's backward rule compares its gradient with the assumed one in two halves on the pool,
         /// rather than all of it on the calling thread. The same values either way; a switch for A/B measurements (the
-        /// bench's --lstm-parallel-setup) and for the tests that compare the two: 0 the serial setup (the default: the
-        /// pool job was not faster in the loaded A/B so far), 1 the pool jobs, 2 the same pieces claimed as the wavefront's
-        /// first tasks (each step waiting only for the weight it reads) and the check in halves.
+        /// bench's --lstm-parallel-setup) and for the tests that compare the two: 0 the serial setup, 1 the pool jobs, 2
+        /// (the default) the same pieces claimed as the wavefront's first tasks (each step waiting only for the weight it
+        /// reads) and the check in halves. Idle A/B (Zen 5, lstm-step, 20 paired rounds over two sets): 2 against 0 -2.1%
+        /// and -1.6% (0 faster in 4 of 20); 1 against 0 -0.8%, no consistent direction.
         /// </summary>
-        internal static int LstmParallelSetup;
+        internal static int LstmParallelSetup = 2;
 
         /// <summary>Set when a backward wavefront packed its weights as a pool job (for tests: that the new path ran).</summary>
         internal static volatile bool LstmParallelSetupTaken;
