@@ -88,6 +88,7 @@ internal static class DdpEpoch
         void Step((Tensor Input, Tensor Target) batch)
         {
             using var scope = new TensorScope();
+            if (WaitTimeline.Enabled) WaitTimeline.MarkStep();
             long t0 = ThreadCpu.Nanoseconds();
             if (compiled is not null)
             {
@@ -114,6 +115,9 @@ internal static class DdpEpoch
         long waitCpu0 = ProcessGroup.WaitClockTicks;
         int gc0 = GC.CollectionCount(0), gc2 = GC.CollectionCount(2);
         var pause0 = GC.GetTotalPauseDuration();
+        // --timeline 1: every rendezvous of every step recorded per rank (WaitTimeline), summarized after the epoch.
+        bool timeline = options.GetValueOrDefault("timeline", "0") == "1";
+        if (timeline) WaitTimeline.Start(8 * (data.Count / Math.Max(1, local) + 2));
         group.Barrier();
         var sw = Stopwatch.StartNew();
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
@@ -128,6 +132,7 @@ internal static class DdpEpoch
         }
         group.Barrier();
         double seconds = sw.Elapsed.TotalSeconds;
+        WaitTimeline.Stop();
         double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
         var d = ddp?.Timings ?? default;
         static double S(long nanoseconds) => nanoseconds * 1e-9;
@@ -153,6 +158,7 @@ internal static class DdpEpoch
             profile = ",\"profile_us\":[" + string.Join(',', parts.Select((q, i) => "{\"name\":\"" + q.Name.Replace("\"", "'", StringComparison.Ordinal) + "\",\"us\":[" +
                 string.Join(',', Enumerable.Range(0, group.WorldSize).Select(r => times[r * parts.Length + i].ToString("F2", CultureInfo.InvariantCulture))) + "]}")) + "]";
         }
+        if (timeline) profile += TimelineSummary.Gather(group);
         return string.Create(CultureInfo.InvariantCulture,
             $"{{\"workload\":\"ddp-epoch\",\"model\":\"{modelName}\",\"processes\":{group.WorldSize},\"threads\":{threads},\"rank\":{group.Rank},\"batch\":{global},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"buckets\":{ddp?.BucketCount ?? 0},\"reduction\":\"{(ddp is null ? "none" : ddp.Reduction.ToString())}\",\"sharded_step\":{(sharded ? "true" : "false")},\"windowed_step_plans\":{ddp?.WindowedStepPlans ?? 0},\"step_sum_plans\":{ddp?.StepSumPlans ?? 0},\"gradient_products_in_slots\":{ddp?.GradientProductsInSlots ?? 0},\"imaged_parameters\":{ddp?.ImagedParameters ?? 0},\"image_writes\":{ParameterImage.Writes},\"compiled\":{(compile ? "true" : "false")},") +
             string.Create(CultureInfo.InvariantCulture, $"\"cpu_seconds_all_ranks\":{totalCpu:F4},\"per_rank\":{{\"cpu\":{PerRank(0)},\"forward_cpu\":{PerRank(1)},\"backward_cpu\":{PerRank(2)},\"ddp_hooks_wall\":{PerRank(3)},\"ddp_wait_wall\":{PerRank(4)},\"ddp_finish_wall\":{PerRank(5)},\"optimizer_cpu\":{PerRank(6)},\"loading_cpu\":{PerRank(7)},\"gen0\":{PerRank(8)},\"gen2\":{PerRank(9)},\"gc_pause\":{PerRank(10)},\"wait_cpu\":{PerRank(11)},\"train_step_cpu\":{PerRank(12)},\"replayed\":{PerRank(13)}}}{profile}}}");
