@@ -10,7 +10,9 @@ using SharpGrad.Distributed;
 /// waited (median, p90, mean), when rank 1 arrived against rank 0 (median, p10, p90 of the difference, and the share of
 /// steps in which rank 1 came later), and per rank the time between rendezvous (its work: the segment before the first
 /// wait is the step's forward and backward pass with the hooks, the next ones what runs between waits, the last what
-/// follows the last wait until the next step starts) and the whole step; all in microseconds.
+/// follows the last wait until the next step starts: the loading of the next batch) and the whole step, the waits of a
+/// step together, and (<c>calm</c>) the means of the step, its waits and its segments over the steps that no descheduling
+/// stretched; all in microseconds.
 /// </summary>
 internal static class TimelineSummary
 {
@@ -79,6 +81,19 @@ internal static class TimelineSummary
                 return to - from;
             }))))).Append(']');
         sb.Append("],\"step_us\":[").Append(string.Join(',', Enumerable.Range(0, ranks).Select(r => Stats(used.Select(i => steps[r][i + 1].Start - steps[r][i].Start))))).Append(']');
+        // Per rank, the waits of a step together; and the means over the steps that no descheduling stretched (both ranks'
+        // step at most 1.5 times its median): wait, segments and step, which add up.
+        sb.Append(",\"wait_total_us\":[").Append(string.Join(',', Enumerable.Range(0, ranks).Select(r => Stats(used.Select(i => steps[r][i].Waits.Sum(w => w.L - w.A)))))).Append(']');
+        var stepMedian = Enumerable.Range(0, ranks).Select(r => used.Select(i => steps[r][i + 1].Start - steps[r][i].Start).Order().ElementAt(used.Length / 2)).ToArray();
+        var calm = used.Where(i => Enumerable.Range(0, ranks).All(r => steps[r][i + 1].Start - steps[r][i].Start <= 1.5 * stepMedian[r])).ToArray();
+        string Mean(Func<int, int, double> f) => "[" + string.Join(',', Enumerable.Range(0, ranks).Select(r => F(calm.Length == 0 ? 0 : calm.Average(i => f(r, i))))) + "]";
+        sb.Append(",\"calm\":{\"steps\":").Append(calm.Length).Append(",\"step_us\":").Append(Mean((r, i) => steps[r][i + 1].Start - steps[r][i].Start));
+        sb.Append(",\"wait_us\":[").Append(string.Join(',', Enumerable.Range(0, sites).Select(j => Mean((r, i) => steps[r][i].Waits[j].L - steps[r][i].Waits[j].A)))).Append(']');
+        sb.Append(",\"segment_us\":[").Append(string.Join(',', Enumerable.Range(0, sites + 1).Select(j => Mean((r, i) =>
+        {
+            var w = steps[r][i].Waits;
+            return (j == sites ? steps[r][i + 1].Start : w[j].A) - (j == 0 ? steps[r][i].Start : w[j - 1].L);
+        })))).Append("]}");
         if (ranks == 2)
         {
             sb.Append(",\"arrive_skew_us\":[");
