@@ -88,6 +88,7 @@ internal static class DdpEpoch
         void Step((Tensor Input, Tensor Target) batch)
         {
             using var scope = new TensorScope();
+            if (WaitTimeline.Enabled) WaitTimeline.MarkStep();
             long t0 = ThreadCpu.Nanoseconds();
             if (compiled is not null)
             {
@@ -111,9 +112,12 @@ internal static class DdpEpoch
         if (compiled?.FallbackReason is { } reason) throw new InvalidOperationException("ddp-epoch: the compiled step runs eagerly: " + reason);
         (forward, backward, step, whole, replayed) = (0, 0, 0, 0, 0);
         var ddp0 = ddp?.Timings ?? default;
-        long waitCpu0 = ProcessGroup.WaitClockTicks;
+        long waitCpu0 = ProcessGroup.WaitClockTicks, streamed0 = ddp?.StreamedSteps ?? 0;
         int gc0 = GC.CollectionCount(0), gc2 = GC.CollectionCount(2);
         var pause0 = GC.GetTotalPauseDuration();
+        // --timeline 1: every rendezvous of every step recorded per rank (WaitTimeline), summarized after the epoch.
+        bool timeline = options.GetValueOrDefault("timeline", "0") == "1";
+        if (timeline) WaitTimeline.Start(8 * (data.Count / Math.Max(1, local) + 2));
         group.Barrier();
         var sw = Stopwatch.StartNew();
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
@@ -128,15 +132,16 @@ internal static class DdpEpoch
         }
         group.Barrier();
         double seconds = sw.Elapsed.TotalSeconds;
+        WaitTimeline.Stop();
         double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
         var d = ddp?.Timings ?? default;
         static double S(long nanoseconds) => nanoseconds * 1e-9;
         // Every process's figures, gathered to rank 0's line: [cpu, forward, backward, hooks, wait, finish, step, loading, gc0, gc2, gc pause, wait cpu, train step, replayed]
         // (forward, backward, optimizer, loading, train step: thread CPU seconds; DDP's hooks, wait and finish: wall-clock seconds).
-        const int fields = 14;
+        const int fields = 15;
         var mine = Tensor.FromArray(new double[] { cpu, S(forward), S(backward), d.HookSeconds - ddp0.HookSeconds, d.WaitSeconds - ddp0.WaitSeconds,
             d.FinishSeconds - ddp0.FinishSeconds, S(step), S(loading), GC.CollectionCount(0) - gc0, GC.CollectionCount(2) - gc2,
-            (GC.GetTotalPauseDuration() - pause0).TotalSeconds, S(ProcessGroup.WaitClockTicks - waitCpu0), S(whole), replayed }, fields);
+            (GC.GetTotalPauseDuration() - pause0).TotalSeconds, S(ProcessGroup.WaitClockTicks - waitCpu0), S(whole), replayed, (ddp?.StreamedSteps ?? 0) - streamed0 }, fields);
         var all = group.AllGather(mine).ToArray<double>();
         string PerRank(int k) => "[" + string.Join(',', Enumerable.Range(0, group.WorldSize).Select(r => all[r * fields + k].ToString("F4", CultureInfo.InvariantCulture))) + "]";
         double totalCpu = Enumerable.Range(0, group.WorldSize).Sum(r => all[r * fields]);
@@ -153,9 +158,10 @@ internal static class DdpEpoch
             profile = ",\"profile_us\":[" + string.Join(',', parts.Select((q, i) => "{\"name\":\"" + q.Name.Replace("\"", "'", StringComparison.Ordinal) + "\",\"us\":[" +
                 string.Join(',', Enumerable.Range(0, group.WorldSize).Select(r => times[r * parts.Length + i].ToString("F2", CultureInfo.InvariantCulture))) + "]}")) + "]";
         }
+        if (timeline) profile += TimelineSummary.Gather(group);
         return string.Create(CultureInfo.InvariantCulture,
             $"{{\"workload\":\"ddp-epoch\",\"model\":\"{modelName}\",\"processes\":{group.WorldSize},\"threads\":{threads},\"rank\":{group.Rank},\"batch\":{global},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"buckets\":{ddp?.BucketCount ?? 0},\"reduction\":\"{(ddp is null ? "none" : ddp.Reduction.ToString())}\",\"sharded_step\":{(sharded ? "true" : "false")},\"windowed_step_plans\":{ddp?.WindowedStepPlans ?? 0},\"step_sum_plans\":{ddp?.StepSumPlans ?? 0},\"gradient_products_in_slots\":{ddp?.GradientProductsInSlots ?? 0},\"imaged_parameters\":{ddp?.ImagedParameters ?? 0},\"image_writes\":{ParameterImage.Writes},\"compiled\":{(compile ? "true" : "false")},") +
-            string.Create(CultureInfo.InvariantCulture, $"\"cpu_seconds_all_ranks\":{totalCpu:F4},\"per_rank\":{{\"cpu\":{PerRank(0)},\"forward_cpu\":{PerRank(1)},\"backward_cpu\":{PerRank(2)},\"ddp_hooks_wall\":{PerRank(3)},\"ddp_wait_wall\":{PerRank(4)},\"ddp_finish_wall\":{PerRank(5)},\"optimizer_cpu\":{PerRank(6)},\"loading_cpu\":{PerRank(7)},\"gen0\":{PerRank(8)},\"gen2\":{PerRank(9)},\"gc_pause\":{PerRank(10)},\"wait_cpu\":{PerRank(11)},\"train_step_cpu\":{PerRank(12)},\"replayed\":{PerRank(13)}}}{profile}}}");
+            string.Create(CultureInfo.InvariantCulture, $"\"cpu_seconds_all_ranks\":{totalCpu:F4},\"per_rank\":{{\"cpu\":{PerRank(0)},\"forward_cpu\":{PerRank(1)},\"backward_cpu\":{PerRank(2)},\"ddp_hooks_wall\":{PerRank(3)},\"ddp_wait_wall\":{PerRank(4)},\"ddp_finish_wall\":{PerRank(5)},\"optimizer_cpu\":{PerRank(6)},\"loading_cpu\":{PerRank(7)},\"gen0\":{PerRank(8)},\"gen2\":{PerRank(9)},\"gc_pause\":{PerRank(10)},\"wait_cpu\":{PerRank(11)},\"train_step_cpu\":{PerRank(12)},\"replayed\":{PerRank(13)},\"streamed_steps\":{PerRank(14)}}}{profile}}}");
     }
 }
 

@@ -292,8 +292,12 @@ public sealed unsafe partial class DistributedDataParallel
 
         public bool Stream { get; private set; } = true;
 
+        /// <summary>How many updates observed ran with non-temporal stores (for measurements).</summary>
+        public long Streamed { get; private set; }
+
         public void Observe(long ticks)
         {
+            if (Stream) Streamed++;
             if (_at < Probe) _bestStreaming = Math.Min(_bestStreaming, ticks);
             else if (_at < 2 * Probe) _bestOrdinary = Math.Min(_bestOrdinary, ticks);
             if (++_at == Cycle) (_at, _bestStreaming, _bestOrdinary) = (0, long.MaxValue, long.MaxValue);

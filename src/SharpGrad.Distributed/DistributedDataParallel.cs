@@ -278,6 +278,9 @@ public sealed unsafe partial class DistributedDataParallel : Module, IDisposable
     /// <summary>How many parameters of compiled plans are read by their products in their image (<see cref="ParameterImages"/>).</summary>
     internal int ImagedParameters { get; private set; }
 
+    /// <summary>How many replayed sharded steps wrote the window with non-temporal stores under <see cref="WindowStores.Adaptive"/> (for measurements).</summary>
+    internal long StreamedSteps => _stores.Streamed;
+
     /// <summary>How many gradients of compiled plans are written by their product straight into their bucket's slot (<see cref="WireGradientProductsToSlots"/>).</summary>
     internal int GradientProductsInSlots { get; private set; }
 

@@ -373,10 +373,19 @@ public sealed unsafe class ProcessGroup : IDisposable, SharpGrad.Training.IDataP
     /// </summary>
     internal void WaitUntil(Func<bool> done, string what)
     {
-        if (done()) return;
+        long arrive = WaitTimeline.Enabled ? Stopwatch.GetTimestamp() : 0;
+        if (done())
+        {
+            if (arrive != 0) WaitTimeline.Record(what, arrive, arrive);
+            return;
+        }
         long cpu0 = WaitClock?.Invoke() ?? 0;
         try { WaitUntilCore(done, what); }
-        finally { if (WaitClock is { } clock) WaitClockTicks += clock() - cpu0; }
+        finally
+        {
+            if (WaitClock is { } clock) WaitClockTicks += clock() - cpu0;
+            if (arrive != 0) WaitTimeline.Record(what, arrive, Stopwatch.GetTimestamp());
+        }
     }
 
     /// <summary>
