@@ -7,8 +7,10 @@ namespace SharpGrad.Tests.NN;
 /// <summary>
 /// An LSTM layer's input projection taking its bias gradient db_ih from the layer's db_hh
 /// (<see cref="Functional.LstmSharedBiasGrad"/>) instead of a row sum of its own. Not the same bits as the old path (a
-/// running sum over the rows in order against Reduce's interleaved tree), so: db_ih is db_hh bit for bit, it is within a
-/// few units in the last place of the sum of |terms| of a float64 (compensated) sum of the very gate gradients, and every
+/// running sum over the rows in order against Reduce's interleaved tree), so: db_ih is db_hh bit for bit, it is within
+/// 1e-5 relative or 4 units in the last place of the sum of |terms| of a float64 (compensated) sum of the very gate
+/// gradients (measured at the lstm-step's 1024 rows: at worst 5.1 ulp of Σ|terms| in a column, within 1e-5 of its sum,
+/// where the tree was at 0.25 ulp: the accuracy db_hh already had), and every
 /// other output and gradient is the old path's bit for bit; one layer (both directions) and the module's stacked, paired
 /// and bidirectional layers, float32 and float64, one and two threads; and a whole step of the LSTM language model.
 /// </summary>
@@ -36,8 +38,9 @@ public class LstmSharedBiasGradTests
     /// <summary>
     /// Asserts that each of <paramref name="sums"/> is within a few roundings of the exact row sum of
     /// <paramref name="terms"/> [rows, n]: |sum − Σ| ≤ 1e-5·|Σ| or ≤ 4 units in the last place (of the dtype) of Σ|terms|,
-    /// Σ and Σ|terms| formed in double with Neumaier's compensation (exact enough for float64 terms too). Returns the
-    /// largest error in units of the last place of Σ|terms|.
+    /// Σ and Σ|terms| formed in double with Neumaier's compensation (exact enough for float64 terms too); and, whatever
+    /// the order, within a running sum's error bound (rows − 1)·ε/2·Σ|terms|. Returns the largest error in units of the
+    /// last place of Σ|terms|.
     /// </summary>
     private static double AssertRowSums(Tensor sums, Tensor terms, string what)
     {
@@ -58,6 +61,7 @@ public class LstmSharedBiasGradTests
             double err = Math.Abs(s[j] - sum), ulps = abs == 0 ? (err == 0 ? 0 : double.PositiveInfinity) : err / (abs * eps);
             worst = Math.Max(worst, ulps);
             Assert.True(err <= 1e-5 * Math.Abs(sum) || ulps <= 4, $"{what}: column {j}: {s[j]} against {sum} (Σ|terms| {abs}, {ulps:F2} ulp)");
+            Assert.True(ulps <= (rows - 1) / 2.0, $"{what}: column {j}: {ulps:F2} ulp of Σ|terms| over {rows} rows");
         }
         return worst;
     }
