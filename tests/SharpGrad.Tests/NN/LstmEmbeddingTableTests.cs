@@ -87,7 +87,7 @@ public class LstmEmbeddingTableTests
         Compare("few rows", () => RunProjection(30, 40, 32, 64, true, DType.Float32), expectTable: false);
 
     /// <summary>Two training steps of a GRU language model (cross-entropy, backward, clip, AdamW): loss, norm, gradients and parameters.</summary>
-    private static List<long[]> RunGruLm()
+    internal static List<long[]> RunGruLm()
     {
         var g = new Generator(4);
         const int vocab = 23, context = 12, batch = 40;

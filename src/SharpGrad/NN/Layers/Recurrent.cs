@@ -90,9 +90,11 @@ public abstract class RecurrentBase : Module
 
     /// <summary>
     /// The whole sequence of one layer in one direction as one op, where the cell has one: every step's output
-    /// [seq, batch, hidden] and the final states; null to run <see cref="Step"/> step by step instead.
+    /// [seq, batch, hidden] and the final states (null unless <paramref name="states"/>); null to run
+    /// <see cref="Step"/> step by step instead.
     /// </summary>
-    private protected virtual (Tensor Output, Tensor H, Tensor? C)? RunSequence(Tensor projection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh, bool reverse) => null;
+    private protected virtual (Tensor Output, Tensor? H, Tensor? C)? RunSequence(Tensor projection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh, bool reverse,
+        bool states) => null;
 
     /// <summary>
     /// Whether <see cref="RunSequencePair"/> computes two stacked one-direction layers of this shape at once (with the
@@ -105,16 +107,18 @@ public abstract class RecurrentBase : Module
     /// outputs [seq, batch, hidden] and final states, as <see cref="RunSequence"/> gives them. Only called where
     /// <see cref="PairsLayers"/> holds.
     /// </summary>
-    private protected virtual ((Tensor Output, Tensor H, Tensor? C) First, (Tensor Output, Tensor H, Tensor? C) Second) RunSequencePair(Tensor projection1,
-        Tensor h1, Tensor? c1, Tensor wHh1, Tensor? bHh1, Tensor wIh2, Tensor? bIh2, Tensor h2, Tensor? c2, Tensor wHh2, Tensor? bHh2) =>
+    private protected virtual ((Tensor Output, Tensor? H, Tensor? C) First, (Tensor Output, Tensor? H, Tensor? C) Second) RunSequencePair(Tensor projection1,
+        Tensor h1, Tensor? c1, Tensor wHh1, Tensor? bHh1, Tensor wIh2, Tensor? bIh2, Tensor h2, Tensor? c2, Tensor wHh2, Tensor? bHh2, bool states) =>
         throw new NotSupportedException($"{Kind}: no two-layer op.");
 
     /// <summary>
     /// Runs the stack. <paramref name="input"/>: [seq, batch, in] ([batch, seq, in] with <see cref="BatchFirst"/>) or
     /// unbatched [seq, in]; states: [layers·directions, batch, hidden] ([layers·directions, hidden] unbatched), zeros
-    /// when null.
+    /// when null. Without <paramref name="states"/> (a caller that reads the outputs only) the final states are not
+    /// formed (H and C are null).
     /// </summary>
-    private protected (Tensor Output, Tensor H, Tensor? C) Run(Tensor input, Tensor? h0, Tensor? c0, bool hasCell, Tensor? tokens = null, Tensor? table = null)
+    private protected (Tensor Output, Tensor? H, Tensor? C) Run(Tensor input, Tensor? h0, Tensor? c0, bool hasCell, Tensor? tokens = null, Tensor? table = null,
+        bool states = true)
     {
         ArgumentNullException.ThrowIfNull(input);
         bool batched = input.Rank == 3;
@@ -125,13 +129,13 @@ public abstract class RecurrentBase : Module
             throw new ArgumentException($"{Kind}: input has {x.Size(2)} features per step, the layer expects {InputSize} (shape {Shapes.Format(input.ShapeRef)}).", nameof(input));
         if (x.DType != _wIh[0].DType)
             throw new ArgumentException($"{Kind}: input is {x.DType.ToTorchName()} but the layer's parameters are {_wIh[0].DType.ToTorchName()}; convert with To(DType.{_wIh[0].DType}).", nameof(input));
-        int seq = x.Size(0), batch = x.Size(1), states = NumLayers * Directions;
-        var h = State(h0, "h0", states, batch, batched, x);
-        var c = hasCell ? State(c0, "c0", states, batch, batched, x) : null;
+        int seq = x.Size(0), batch = x.Size(1), layerStates = NumLayers * Directions;
+        var h = State(h0, "h0", layerStates, batch, batched, x);
+        var c = hasCell ? State(c0, "c0", layerStates, batch, batched, x) : null;
 
         long[]? rowIndex = tokens is null || table is null || !batched ? null : TimeMajor(tokens, seq, batch);
-        var hn = new Tensor[states];
-        var cn = hasCell ? new Tensor[states] : null;
+        var hn = new Tensor?[layerStates];
+        var cn = hasCell ? new Tensor?[layerStates] : null;
         var layerInput = x;
         for (int layer = 0; layer < NumLayers; layer++)
         {
@@ -141,10 +145,10 @@ public abstract class RecurrentBase : Module
                 int k1 = layer, k2 = layer + 1;
                 var projection1 = layer == 0 && rowIndex is not null ? Functional.LinearOfRows(layerInput, rowIndex, table!, _wIh[k1], _bIh[k1])
                     : Functional.Linear(layerInput, _wIh[k1], _bIh[k1]);
-                var (first, second) = RunSequencePair(projection1, h[k1], c?[k1], _wHh[k1], _bHh[k1], _wIh[k2], _bIh[k2], h[k2], c?[k2], _wHh[k2], _bHh[k2]);
+                var (first, second) = RunSequencePair(projection1, h[k1], c?[k1], _wHh[k1], _bHh[k1], _wIh[k2], _bIh[k2], h[k2], c?[k2], _wHh[k2], _bHh[k2], states);
                 hn[k1] = first.H;
                 hn[k2] = second.H;
-                if (cn is not null) { cn[k1] = first.C!; cn[k2] = second.C!; }
+                if (cn is not null) { cn[k1] = first.C; cn[k2] = second.C; }
                 layerInput = second.Output;
                 layer++;
                 if (layer < NumLayers - 1 && Dropout > 0 && Training) layerInput = Functional.Dropout(layerInput, Dropout, true, DropoutGenerator);
@@ -157,11 +161,11 @@ public abstract class RecurrentBase : Module
                 var projection = layer == 0 && rowIndex is not null ? Functional.LinearOfRows(layerInput, rowIndex, table!, _wIh[k], _bIh[k])
                     : Functional.Linear(layerInput, _wIh[k], _bIh[k]); // [seq, batch, gates·hidden], one product
                 Tensor hk = h[k], ck = c?[k]!;
-                if (seq > 0 && RunSequence(projection, hk, ck, _wHh[k], _bHh[k], dir == 1) is { } fused)
+                if (seq > 0 && RunSequence(projection, hk, ck, _wHh[k], _bHh[k], dir == 1, states) is { } fused)
                 {
                     outputs[dir] = fused.Output;
                     hn[k] = fused.H;
-                    if (cn is not null) cn[k] = fused.C!;
+                    if (cn is not null) cn[k] = fused.C;
                     continue;
                 }
                 var steps = new Tensor[seq];
@@ -181,8 +185,13 @@ public abstract class RecurrentBase : Module
             if (layer < NumLayers - 1 && Dropout > 0 && Training) layerInput = Functional.Dropout(layerInput, Dropout, true, DropoutGenerator);
         }
         var output = batched ? (BatchFirst ? layerInput.Transpose(0, 1) : layerInput) : layerInput.Squeeze(1);
-        var hOut = Tensor.Stack(hn, 0);
-        var cOut = cn is null ? null : Tensor.Stack(cn, 0);
+        if (!states)
+        {
+            Functional.LstmSkipUnreadStatesTaken = true;
+            return (output, null, null);
+        }
+        var hOut = Tensor.Stack(hn!, 0);
+        var cOut = cn is null ? null : Tensor.Stack(cn!, 0);
         if (!batched)
         {
             hOut = hOut.Squeeze(1);
@@ -203,7 +212,7 @@ public abstract class RecurrentBase : Module
         ArgumentNullException.ThrowIfNull(tokens);
         ArgumentNullException.ThrowIfNull(table);
         bool fits = input.Rank == 3 && tokens.DType == DType.Int64 && tokens.Rank == 2 && tokens.Size(0) == input.Size(0) && tokens.Size(1) == input.Size(1);
-        return Run(input, null, null, hasCell: _gates == 4, fits ? tokens : null, fits ? table : null).Output;
+        return Run(input, null, null, hasCell: _gates == 4, fits ? tokens : null, fits ? table : null, states: !Functional.LstmSkipUnreadStates).Output;
     }
 
     /// <summary>
@@ -266,7 +275,7 @@ public sealed class RNN : RecurrentBase
     public (Tensor Output, Tensor HiddenState) Forward(Tensor input, Tensor? h0)
     {
         var (output, h, _) = Run(input, h0, null, hasCell: false);
-        return (output, h);
+        return (output, h!);
     }
 
     private protected override (Tensor H, Tensor? C) Step(Tensor inputProjection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh) =>
@@ -291,23 +300,28 @@ public sealed class LSTM : RecurrentBase
     public (Tensor Output, (Tensor H, Tensor C) HiddenState) Forward(Tensor input, (Tensor H, Tensor C)? state)
     {
         var (output, h, c) = Run(input, state?.H, state?.C, hasCell: true);
-        return (output, (h, c!));
+        return (output, (h!, c!));
     }
 
     private protected override (Tensor H, Tensor? C) Step(Tensor inputProjection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh) =>
         RecurrentCells.LstmStep(inputProjection, h, c!, wHh, bHh, HiddenSize);
 
     /// <summary>The layer's steps as one op (<see cref="Functional.LstmSequence"/>): one node on the tape instead of a dozen per step.</summary>
-    private protected override (Tensor Output, Tensor H, Tensor? C)? RunSequence(Tensor projection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh, bool reverse)
+    private protected override (Tensor Output, Tensor? H, Tensor? C)? RunSequence(Tensor projection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh, bool reverse,
+        bool states)
     {
         int seq = projection.Size(0), batch = projection.Size(1);
         var y = Functional.LstmSequence(projection, h, c!, wHh, bHh, reverse); // [2, seq, batch, hidden]: every h_t, then every c_t
-        return Results(y, y.Narrow(0, 0, 1).Reshape(seq, batch, HiddenSize), reverse);
+        return Results(y, y.Narrow(0, 0, 1).Reshape(seq, batch, HiddenSize), reverse, states);
     }
 
-    /// <summary>The outputs and the final (h, c) of a layer from its <see cref="Functional.LstmSequence"/> result y and y's h half.</summary>
-    private (Tensor Output, Tensor H, Tensor? C) Results(Tensor y, Tensor output, bool reverse)
+    /// <summary>
+    /// The outputs and the final (h, c) of a layer from its <see cref="Functional.LstmSequence"/> result y and y's h half
+    /// (the outputs alone unless <paramref name="states"/>).
+    /// </summary>
+    private (Tensor Output, Tensor? H, Tensor? C) Results(Tensor y, Tensor output, bool reverse, bool states)
     {
+        if (!states) return (output, null, null);
         int batch = y.Size(2), last = reverse ? 0 : y.Size(1) - 1;
         // The last step first, then the c half: the final cell state without copying every step's c.
         return (output, output.Narrow(0, last, 1).Reshape(batch, HiddenSize), y.Narrow(1, last, 1).Narrow(0, 1, 1).Reshape(batch, HiddenSize));
@@ -316,13 +330,13 @@ public sealed class LSTM : RecurrentBase
     private protected override bool PairsLayers(int seq, int batch, DType dtype) => Functional.LstmPairApplies(seq, batch, HiddenSize, dtype);
 
     /// <summary>Two stacked layers as one op (<see cref="Functional.LstmPair"/>), recorded as the two layers' ops.</summary>
-    private protected override ((Tensor Output, Tensor H, Tensor? C) First, (Tensor Output, Tensor H, Tensor? C) Second) RunSequencePair(Tensor projection1,
-        Tensor h1, Tensor? c1, Tensor wHh1, Tensor? bHh1, Tensor wIh2, Tensor? bIh2, Tensor h2, Tensor? c2, Tensor wHh2, Tensor? bHh2)
+    private protected override ((Tensor Output, Tensor? H, Tensor? C) First, (Tensor Output, Tensor? H, Tensor? C) Second) RunSequencePair(Tensor projection1,
+        Tensor h1, Tensor? c1, Tensor wHh1, Tensor? bHh1, Tensor wIh2, Tensor? bIh2, Tensor h2, Tensor? c2, Tensor wHh2, Tensor? bHh2, bool states)
     {
         int seq = projection1.Size(0), batch = projection1.Size(1);
         var (y1, output1, y2) = Functional.LstmPair(projection1, h1, c1!, wHh1, bHh1, wIh2, bIh2, h2, c2!, wHh2, bHh2);
-        var first = Results(y1, output1, reverse: false);
-        return (first, Results(y2, y2.Narrow(0, 0, 1).Reshape(seq, batch, HiddenSize), reverse: false));
+        var first = Results(y1, output1, reverse: false, states);
+        return (first, Results(y2, y2.Narrow(0, 0, 1).Reshape(seq, batch, HiddenSize), reverse: false, states));
     }
 }
 
@@ -344,7 +358,7 @@ public sealed class GRU : RecurrentBase
     public (Tensor Output, Tensor HiddenState) Forward(Tensor input, Tensor? h0)
     {
         var (output, h, _) = Run(input, h0, null, hasCell: false);
-        return (output, h);
+        return (output, h!);
     }
 
     private protected override (Tensor H, Tensor? C) Step(Tensor inputProjection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh) =>

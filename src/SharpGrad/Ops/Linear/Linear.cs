@@ -86,6 +86,8 @@ namespace SharpGrad.NN
         private static Tensor?[] LinearGrads(Tensor g, Tensor x, Tensor w, Tensor? b, int rows, int inF, int outF, Tensor? dx = null)
         {
             var grads = new Tensor?[b is null ? 2 : 3];
+            // An LSTM layer's gate gradients come with their row sum (its db_hh): taken before anything else may read g.
+            Tensor? db = b is not null && b.RequiresGrad ? SharedBiasGrad(g, b) : null;
             if (g.DType != x.DType) g = g.To(x.DType);
             var g2 = g.Rank == 2 ? g : g.Reshape(rows, outF);
             OpProfile.Mark("Linear backward: before");
@@ -96,7 +98,7 @@ namespace SharpGrad.NN
             OpProfile.Mark("Linear backward: dX, out ", outF.ToString(System.Globalization.CultureInfo.InvariantCulture));
             if (w.RequiresGrad) grads[1] = LinearWeightGrad(g2, x.Rank == 2 ? x : x.Reshape(rows, inF), w.ShapeRef);
             OpProfile.Mark("Linear backward: dW, out ", outF.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            if (b is not null && b.RequiresGrad) grads[2] = g2.Sum(0);
+            if (b is not null && b.RequiresGrad) grads[2] = db ?? g2.Sum(0);
             OpProfile.Mark("Linear backward: db, out ", outF.ToString(System.Globalization.CultureInfo.InvariantCulture));
             return grads;
         }

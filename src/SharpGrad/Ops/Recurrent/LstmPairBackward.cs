@@ -131,9 +131,13 @@ namespace SharpGrad.NN
                 wHh.RequiresGrad ? Tensor.Uninitialized(wHh.Shape, xProj.DType) : null,
                 bHh is not null && bHh.RequiresGrad ? Tensor.Uninitialized(bHh.Shape, xProj.DType) : null);
 
-            /// <summary>The rule's results, in the order of the op's inputs (xProj, h0, c0, W_hh[, b_hh]).</summary>
+            /// <summary>
+            /// The rule's results, in the order of the op's inputs (xProj, h0, c0, W_hh[, b_hh]); db_hh is offered as the
+            /// row sum of dXProj (<see cref="OfferGateGradSum"/>).
+            /// </summary>
             public Tensor?[] Results(Tensor h0, Tensor c0, Tensor? bHh)
             {
+                if (DB is not null) OfferGateGradSum(DXProj, DB, bHh!);
                 Tensor? dH0 = h0.RequiresGrad ? DH : null, dC0 = c0.RequiresGrad ? DC : null;
                 return bHh is null ? [DXProj, dH0, dC0, DW] : [DXProj, dH0, dC0, DW, DB];
             }

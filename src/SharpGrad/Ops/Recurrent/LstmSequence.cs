@@ -86,6 +86,59 @@ namespace SharpGrad.NN
             }, differentiableBackward: false, attributes: new LstmSequenceAttributes(reverse));
         }
 
+        /// <summary>
+        /// Whether the Linear that formed an LSTM layer's input projection takes its bias gradient db_ih from the layer's
+        /// db_hh (b_ih and b_hh enter the gate pre-activations the same way, so both are the row sum of the gate gradients
+        /// dXProj the layer's rule returns) instead of summing dXProj's rows again. Not the same bits: db_hh is a running
+        /// sum over the rows in order (the time loops' SumPositions, or WeightGrads' row-by-row sum), the Linear's own sum
+        /// is Reduce's interleaved tree. A switch for A/B measurements (the bench's --lstm-shared-bias) and for the tests
+        /// that compare the two.
+        /// </summary>
+        internal static bool LstmSharedBiasGrad = true;
+
+        /// <summary>
+        /// Whether a recurrent stack run for its outputs alone (<see cref="RecurrentBase.ForwardEmbedded"/>: a language
+        /// model reads the last layer's outputs, never the final states) skips forming the final states h_n and c_n (the
+        /// copies of each layer's last step and their stacks). The same outputs and gradients either way; a switch for A/B
+        /// measurements (the bench's --lstm-skip-states) and for the tests that compare the two.
+        /// </summary>
+        internal static bool LstmSkipUnreadStates = true;
+
+        /// <summary>Set when a recurrent stack skipped its final states (for tests: that the skip ran).</summary>
+        internal static volatile bool LstmSkipUnreadStatesTaken;
+
+        /// <summary>Set when a Linear's bias gradient was taken from an LSTM layer's db_hh (for tests: that the shared path ran).</summary>
+        internal static volatile bool LstmSharedBiasGradTaken;
+
+        /// <summary>The gate gradients dXProj an LSTM rule returned whose row sum (its db_hh) is known, until a Linear's rule takes it.</summary>
+        private static readonly ConditionalWeakTable<Tensor, Tensor> s_gateGradSums = new();
+
+        /// <summary>
+        /// Records that <paramref name="sum"/> (db_hh) is the row sum of <paramref name="dXProj"/>, for the rule of the
+        /// Linear that made the layer's input projection (<see cref="SharedBiasGrad"/>). Not when b_hh has hooks that
+        /// run once its gradient is final (they may change the gradient in place before the Linear's rule runs).
+        /// </summary>
+        private static void OfferGateGradSum(Tensor dXProj, Tensor sum, Tensor bHh)
+        {
+            if (LstmSharedBiasGrad && bHh.PostAccumulateGradHooks is null) s_gateGradSums.AddOrUpdate(dXProj, sum);
+        }
+
+        /// <summary>
+        /// A Linear's bias gradient (b of shape [out]) when its output gradient <paramref name="g"/> is the very dXProj an
+        /// LSTM rule returned with its db_hh (<see cref="OfferGateGradSum"/>; the engine hands a node's single gradient
+        /// over as it is, a sum of several is a new tensor): a copy of db_hh (recorded, so a replay copies too); else null.
+        /// </summary>
+        internal static Tensor? SharedBiasGrad(Tensor g, Tensor b)
+        {
+            if (!s_gateGradSums.TryGetValue(g, out var sum)) return null;
+            s_gateGradSums.Remove(g);
+            if (!LstmSharedBiasGrad || sum.DType != b.DType || !Shapes.Equal(sum.ShapeRef, b.ShapeRef)) return null;
+            var db = Tensor.Uninitialized(b.Shape, b.DType);
+            db.CopyFrom(sum);
+            LstmSharedBiasGradTaken = true;
+            return db;
+        }
+
         private readonly struct LstmForwardKernel(Tensor xProj, Tensor h0, Tensor c0, Tensor w, Tensor? b, Tensor y, Tensor gates, Tensor tanhC, bool reverse)
             : IFloatKernel, ICapturedKernel
         {
