@@ -112,7 +112,9 @@ internal static class WorkerPool
             int helpers = Math.Min(Math.Min(count, maxThreads), MaxParallelism) - 1;
             EnsureWorkers(helpers);
             int generation = s_generation + 1;
-            s_work = work;
+            // The previous job closed the ticket before this write (see below); a release write keeps that order on
+            // every memory model.
+            Volatile.Write(ref s_work, work);
             s_count = count;
             s_helpers = helpers;
             s_error = null;
@@ -142,6 +144,11 @@ internal static class WorkerPool
             else ClaimParts(work, count, generation);
             int spins = 0;
             while (Volatile.Read(ref s_done) != count) Pause(ref spins);
+            // Close the ticket before anything of the next job is written. A worker that read this job's generation and
+            // then (descheduled) the next job's work and count would otherwise claim parts of the next job through this
+            // job's exhausted ticket (its counter is this job's count, below a larger next count): a part run twice and
+            // an s_done past the next count, which the caller's wait above never sees equal (a hang, seen under load).
+            Volatile.Write(ref s_ticket, ((long)generation << 32) | int.MaxValue);
             s_work = null;
             if (s_error is { } error) throw new AggregateException("A parallel kernel part failed.", error);
         }
@@ -257,7 +264,7 @@ internal static class WorkerPool
                 continue;
             }
             seen = Volatile.Read(ref s_generation);
-            ParallelWork? work = s_work;
+            ParallelWork? work = Volatile.Read(ref s_work);
             int count = s_count;
             if (work is null || self.Index >= s_helpers) continue;
             self.Parts += Volatile.Read(ref s_homes) ? ClaimHomeParts(work, count, seen, self.Index + 1) : ClaimParts(work, count, seen);

@@ -80,6 +80,32 @@ public class JitHomePartsTests
         finally { WorkerPool.HomeParts = saved; }
     }
 
+    /// <summary>
+    /// A worker that read the generation of a finished job without home parts and then, descheduled, the next job's work
+    /// and count claims through the ticket with that generation: the finished job must leave it nothing there either.
+    /// Before the ticket was closed at the end of every job, such a worker took the parts of the next job from the old
+    /// job's count up (a part run twice, s_done past the count: a caller waiting for ever, seen under heavy load).
+    /// </summary>
+    [Fact]
+    public void AFinishedJobLeavesNothingToTheTicketForTheNextJobsParts()
+    {
+        bool saved = WorkerPool.HomeParts;
+        try
+        {
+            foreach (bool homes in new[] { false, true })
+            {
+                WorkerPool.HomeParts = homes;
+                var finished = new CountingWork(2, homes);
+                WorkerPool.Run(finished, 2);
+                Assert.All(finished.Runs, r => Assert.Equal(1, r));
+                var next = new CountingWork(8, homes: false);
+                Assert.Equal(0, WorkerPool.ClaimByTicketForTests(next, 8));
+                Assert.All(next.Runs, r => Assert.Equal(0, r));
+            }
+        }
+        finally { WorkerPool.HomeParts = saved; }
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
