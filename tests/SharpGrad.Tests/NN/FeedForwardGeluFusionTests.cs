@@ -11,6 +11,7 @@ namespace SharpGrad.Tests.NN;
 /// float64 computation of the three ops (GELU in double through the scalar erf, not the float32 vector formula); and the
 /// GEMM's GELU epilogues must match the product followed by the elementwise op.
 /// </summary>
+[Collection(SharpGrad.Tests.Kernels.GemmCollection.Name)] // sets Gemm.MaxThreads
 public class FeedForwardGeluFusionTests
 {
     public static TheoryData<int[], int, int, bool> Shapes() => new()

@@ -7,6 +7,7 @@ namespace SharpGrad.Tests.NN;
 /// LayerNorm's weight and bias gradients are shared out over the threads by columns: each column's sum over the rows
 /// keeps one order, so the bits do not depend on the thread count, and the sums are those of a float64 computation.
 /// </summary>
+[Collection(SharpGrad.Tests.Kernels.GemmCollection.Name)] // sets Gemm.MaxThreads
 public class LayerNormAffineGradTests
 {
     [Theory]

@@ -11,6 +11,7 @@ namespace SharpGrad.Tests.NN;
 /// attention written with plain ops; and MultiheadAttention's self-attention must give the same output and parameter
 /// gradients through it as through the per-part projections, within float32 rounding (the products sum in another order).
 /// </summary>
+[Collection(SharpGrad.Tests.Kernels.GemmCollection.Name)] // sets Gemm.MaxThreads
 public class PackedSelfAttentionTests
 {
     private static Tensor Leaf(Tensor t)
