@@ -196,10 +196,7 @@ namespace SharpGrad.Kernels
                 Buffer.MemoryCopy(_tablePtr + (nint)_rowIndex[r] * n, _y + (nint)r * n, bytes, bytes);
         }
     }
-}
 
-namespace SharpGrad.Kernels
-{
     /// <summary>
     /// The rows of g [rows, n] summed per token: <c>sums[v] = Σ g[r]</c> over the rows r (in order) with
     /// <c>rowIndex[r] = v</c>, zero for a token no row holds (<see cref="NN.Functional.LinearOfRows"/>'s rule). Parts are
