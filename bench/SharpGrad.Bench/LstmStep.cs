@@ -32,6 +32,9 @@ internal static class LstmStep
         // --embedding-table 0: the first layer's input projection as one product over every position (before the table
         // of the embedding's rows projected once and gathered), for A/B.
         F.LstmEmbeddingTable = Int("embedding-table", 1) != 0;
+        // --embedding-table-grad 0: the first layer's input projection's gradients through x (dX = g W over every row, then
+        // x's permute and the embedding's index-add; dW = gᵀ x) instead of through the table (g's rows summed per token), for A/B.
+        F.LstmEmbeddingTableGrad = Int("embedding-table-grad", 1) != 0;
         // --lstm-zero-h0-dw 0: dW_hh's h0 block multiplied like any other when h0 is zero (before the skip), for A/B.
         F.LstmZeroH0WeightGrad = Int("lstm-zero-h0-dw", 1) != 0;
         // --lstm-parallel-setup 0: the wavefronts' weight packing (and the backward's clear and first-layer check) on the
@@ -139,6 +142,6 @@ internal static class LstmStep
         string parts = phases ? string.Create(CultureInfo.InvariantCulture,
             $",\"ms_forward\":{1000 * phase[0] / steps:F3},\"ms_backward\":{1000 * phase[1] / steps:F3},\"ms_clip\":{1000 * phase[2] / steps:F3},\"ms_adamw\":{1000 * phase[3] / steps:F3},\"ms_forward_min\":{1000 * fastest[0]:F3},\"ms_backward_min\":{1000 * fastest[1]:F3},\"ms_clip_min\":{1000 * fastest[2]:F3},\"ms_adamw_min\":{1000 * fastest[3]:F3}") : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"workload\":\"lstm-step\",\"threads\":{threads},\"lstm_pair\":{F.LstmPairMode},\"lstm_fused\":{(F.LstmFusedStores ? 1 : 0)},\"lstm_split_dw\":{(F.LstmSplitWeightGrad ? 1 : 0)},\"lstm_zero_start\":{(F.LstmZeroStart ? 1 : 0)},\"embedding_table\":{(F.LstmEmbeddingTable ? 1 : 0)},\"lstm_zero_h0_dw\":{(F.LstmZeroH0WeightGrad ? 1 : 0)},\"lstm_parallel_setup\":{F.LstmParallelSetup},\"lstm_shared_bias\":{(F.LstmSharedBiasGrad ? 1 : 0)},\"lstm_skip_states\":{(F.LstmSkipUnreadStates ? 1 : 0)},\"serial_tails\":{(SharpGrad.Kernels.StepPaths.SerialTails ? 1 : 0)},\"old_pad_into\":{(SharpGrad.Kernels.StepPaths.OldPadInto ? 1 : 0)},\"shared_rows\":{(SharpGrad.Kernels.StepPaths.SharedRows ? 1 : 0)},\"compiled\":{(compile ? 1 : 0)},\"clip\":{(clip ? 1 : 0)},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"ms_per_step\":{1000 * seconds / steps:F3},\"allocated_bytes_per_step\":{allocated}{parts}}}");
+            $"{{\"workload\":\"lstm-step\",\"threads\":{threads},\"lstm_pair\":{F.LstmPairMode},\"lstm_fused\":{(F.LstmFusedStores ? 1 : 0)},\"lstm_split_dw\":{(F.LstmSplitWeightGrad ? 1 : 0)},\"lstm_zero_start\":{(F.LstmZeroStart ? 1 : 0)},\"embedding_table\":{(F.LstmEmbeddingTable ? 1 : 0)},\"embedding_table_grad\":{(F.LstmEmbeddingTableGrad ? 1 : 0)},\"lstm_zero_h0_dw\":{(F.LstmZeroH0WeightGrad ? 1 : 0)},\"lstm_parallel_setup\":{F.LstmParallelSetup},\"lstm_shared_bias\":{(F.LstmSharedBiasGrad ? 1 : 0)},\"lstm_skip_states\":{(F.LstmSkipUnreadStates ? 1 : 0)},\"serial_tails\":{(SharpGrad.Kernels.StepPaths.SerialTails ? 1 : 0)},\"old_pad_into\":{(SharpGrad.Kernels.StepPaths.OldPadInto ? 1 : 0)},\"shared_rows\":{(SharpGrad.Kernels.StepPaths.SharedRows ? 1 : 0)},\"compiled\":{(compile ? 1 : 0)},\"clip\":{(clip ? 1 : 0)},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"ms_per_step\":{1000 * seconds / steps:F3},\"allocated_bytes_per_step\":{allocated}{parts}}}");
     }
 }

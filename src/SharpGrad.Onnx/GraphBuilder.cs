@@ -64,6 +64,12 @@ internal sealed partial class GraphBuilder(Module module, Tensor input, bool dyn
     private enum Visit { Expand, Emit, Product }
 
     /// <summary>
+    /// The inputs the op computes its output from: a Linear formed from a table of rows also lists the table, for its
+    /// gradient alone (<see cref="LinearOfRowsAttributes"/>), which the graph leaves out.
+    /// </summary>
+    private static Tensor[] OpInputs(Node node) => node.Attributes is LinearOfRowsAttributes a ? node.Inputs[..a.TableInput] : node.Inputs;
+
+    /// <summary>
     /// Ops written as several nodes of which the first ones read only some inputs: a linear layer on a batch of
     /// sequences (a MatMul, then an Add of the bias) and attention (the weights from the queries and keys, then their
     /// product with the values). The ops that make the last input (a slice of a packed bias, the value projection) are
@@ -72,7 +78,7 @@ internal sealed partial class GraphBuilder(Module module, Tensor input, bool dyn
     /// </summary>
     private static int FirstHalfInputs(Tensor t) => t.GradFn switch
     {
-        { Name: "LinearBackward" or "LinearReluBackward" } n when n.Inputs.Length == 3 && n.Inputs[0].Rank != 2 => 2,
+        { Name: "LinearBackward" or "LinearReluBackward" } n when OpInputs(n).Length == 3 && n.Inputs[0].Rank != 2 => 2,
         { Name: "ScaledDotProductAttentionBackward" } => 2,
         _ => 0,
     };
@@ -95,7 +101,7 @@ internal sealed partial class GraphBuilder(Module module, Tensor input, bool dyn
             if (visit == Visit.Emit) { if (done.Add(t)) order.Add((t, false)); continue; }
             if (done.Contains(t)) continue;
             stack.Push((t, Visit.Emit));
-            var inputs = t.GradFn.Inputs;
+            var inputs = OpInputs(t.GradFn);
             int half = FirstHalfInputs(t);
             for (int k = inputs.Length - 1; k >= half; k--) if (!done.Contains(inputs[k])) stack.Push((inputs[k], Visit.Expand));
             if (half == 0) continue;
@@ -258,7 +264,7 @@ internal sealed partial class GraphBuilder(Module module, Tensor input, bool dyn
     private void Emit(Tensor t)
     {
         var node = t.GradFn!;
-        var ins = node.Inputs;
+        var ins = OpInputs(node);
         // An LSTM layer names its zero states where its steps first use them (see EmitLstmSequence).
         string[] inNames = node.Name == "LstmSequenceBackward" ? [Name(ins[0])] : [.. ins.Select(Name)];
         // The output's name is taken when the node making it is added, after the names of any constants and intermediate

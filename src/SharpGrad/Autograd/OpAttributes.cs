@@ -66,3 +66,10 @@ internal sealed record ScanAttributes(int Dim, bool Reverse);
 
 /// <summary>A pooling op's windows per spatial dimension and, for averages, the divisor override.</summary>
 internal sealed record PoolAttributes(PoolAxis[] Axes, int? DivisorOverride);
+
+/// <summary>
+/// A Linear formed from a table of rows (<c>NN.Functional.LinearOfRows</c>) whose entry also lists the table, at
+/// <c>TableInput</c> after the Linear's own inputs, for its gradient: the op is the Linear of the inputs before it.
+/// </summary>
+internal sealed record LinearOfRowsAttributes(int TableInput);
+

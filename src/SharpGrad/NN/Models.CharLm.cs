@@ -312,8 +312,12 @@ public sealed class CharRnn : CharLanguageModel
         return Head.Forward(RunRnn(input));
     }
 
-    /// <summary>The recurrent stack over the embedded tokens (told they are the embedding's rows: see <see cref="RecurrentBase.ForwardEmbedded"/>).</summary>
-    private Tensor RunRnn(Tensor input) => ((RecurrentBase)Rnn).ForwardEmbedded(Embedding.Forward(input), input, Embedding.Weight);
+    /// <summary>
+    /// The recurrent stack over the embedded tokens (told they are the embedding's rows: see
+    /// <see cref="RecurrentBase.ForwardEmbedded"/>; and, without a padding row, that their gradient is the table's rows'
+    /// as well: the embedded tokens are read by the stack alone).
+    /// </summary>
+    private Tensor RunRnn(Tensor input) => ((RecurrentBase)Rnn).ForwardEmbedded(Embedding.Forward(input), input, Embedding.Weight, tableGrad: Embedding.PaddingIdx is null);
 }
 
 /// <summary>

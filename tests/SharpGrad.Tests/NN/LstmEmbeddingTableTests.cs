@@ -16,18 +16,24 @@ namespace SharpGrad.Tests.NN;
 [Collection(GemmCollection.Name)]
 public class LstmEmbeddingTableTests
 {
-    /// <summary>Runs <paramref name="body"/> with the switch and the thread limit set, then restores them.</summary>
+    /// <summary>
+    /// Runs <paramref name="body"/> with the switch and the thread limit set, the gradients through x (the table's
+    /// gradient path, <see cref="Functional.LstmEmbeddingTableGrad"/>, changes bits: LstmEmbeddingTableGradTests), then
+    /// restores them.
+    /// </summary>
     private static T With<T>(bool table, int threads, Func<T> body)
     {
-        bool saved = F.LstmEmbeddingTable;
+        bool saved = F.LstmEmbeddingTable, savedGrad = F.LstmEmbeddingTableGrad;
         int savedThreads = Gemm.MaxThreads;
         F.LstmEmbeddingTable = table;
+        F.LstmEmbeddingTableGrad = false;
         Gemm.MaxThreads = threads;
         F.LstmEmbeddingTableTaken = false;
         try { return body(); }
         finally
         {
             F.LstmEmbeddingTable = saved;
+            F.LstmEmbeddingTableGrad = savedGrad;
             Gemm.MaxThreads = savedThreads;
         }
     }

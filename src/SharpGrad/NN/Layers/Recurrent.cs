@@ -118,7 +118,7 @@ public abstract class RecurrentBase : Module
     /// formed (H and C are null).
     /// </summary>
     private protected (Tensor Output, Tensor? H, Tensor? C) Run(Tensor input, Tensor? h0, Tensor? c0, bool hasCell, Tensor? tokens = null, Tensor? table = null,
-        bool states = true)
+        bool states = true, bool tableGrad = false)
     {
         ArgumentNullException.ThrowIfNull(input);
         bool batched = input.Rank == 3;
@@ -143,7 +143,7 @@ public abstract class RecurrentBase : Module
             {
                 // Two stacked layers with nothing between them: one op computes both (same values, same tape).
                 int k1 = layer, k2 = layer + 1;
-                var projection1 = layer == 0 && rowIndex is not null ? Functional.LinearOfRows(layerInput, rowIndex, table!, _wIh[k1], _bIh[k1])
+                var projection1 = layer == 0 && rowIndex is not null ? Functional.LinearOfRows(layerInput, rowIndex, table!, _wIh[k1], _bIh[k1], tableGrad)
                     : Functional.Linear(layerInput, _wIh[k1], _bIh[k1]);
                 var (first, second) = RunSequencePair(projection1, h[k1], c?[k1], _wHh[k1], _bHh[k1], _wIh[k2], _bIh[k2], h[k2], c?[k2], _wHh[k2], _bHh[k2], states);
                 hn[k1] = first.H;
@@ -158,7 +158,7 @@ public abstract class RecurrentBase : Module
             for (int dir = 0; dir < Directions; dir++)
             {
                 int k = layer * Directions + dir;
-                var projection = layer == 0 && rowIndex is not null ? Functional.LinearOfRows(layerInput, rowIndex, table!, _wIh[k], _bIh[k])
+                var projection = layer == 0 && rowIndex is not null ? Functional.LinearOfRows(layerInput, rowIndex, table!, _wIh[k], _bIh[k], tableGrad)
                     : Functional.Linear(layerInput, _wIh[k], _bIh[k]); // [seq, batch, gates·hidden], one product
                 Tensor hk = h[k], ck = c?[k]!;
                 if (seq > 0 && RunSequence(projection, hk, ck, _wHh[k], _bHh[k], dir == 1, states) is { } fused)
@@ -205,14 +205,18 @@ public abstract class RecurrentBase : Module
     /// <paramref name="input"/> [batch, seq, in] ([seq, batch, in] without <see cref="BatchFirst"/>) that is the rows of
     /// <paramref name="table"/> [V, in] picked by the Int64 <paramref name="tokens"/> [batch, seq] (an embedding of
     /// them): the same values and tape, the first layer's input projection formed from the table's rows projected once
-    /// (<see cref="Functional.LinearOfRows"/>) where that pays.
+    /// (<see cref="Functional.LinearOfRows"/>) where that pays. With <paramref name="tableGrad"/> the caller also vouches
+    /// that the input's gradient reaches the table as that of <c>table[tokens]</c> would (no padding row, nothing else
+    /// reading the input's own gradient): the projection's rule then sends its gradient to the table directly
+    /// (<see cref="Functional.LstmEmbeddingTableGrad"/>).
     /// </summary>
-    internal Tensor ForwardEmbedded(Tensor input, Tensor tokens, Tensor table)
+    internal Tensor ForwardEmbedded(Tensor input, Tensor tokens, Tensor table, bool tableGrad = false)
     {
         ArgumentNullException.ThrowIfNull(tokens);
         ArgumentNullException.ThrowIfNull(table);
         bool fits = input.Rank == 3 && tokens.DType == DType.Int64 && tokens.Rank == 2 && tokens.Size(0) == input.Size(0) && tokens.Size(1) == input.Size(1);
-        return Run(input, null, null, hasCell: _gates == 4, fits ? tokens : null, fits ? table : null, states: !Functional.LstmSkipUnreadStates).Output;
+        return Run(input, null, null, hasCell: _gates == 4, fits ? tokens : null, fits ? table : null, states: !Functional.LstmSkipUnreadStates,
+            tableGrad).Output;
     }
 
     /// <summary>

@@ -19,6 +19,20 @@ namespace SharpGrad.NN
         internal static volatile bool LstmEmbeddingTableTaken;
 
         /// <summary>
+        /// Whether a <see cref="LinearOfRows"/> whose caller vouches that x's gradient goes to the source's rows (an
+        /// embedding without a padding row, x read by nothing else: <see cref="CharRnn"/>) sends its gradients through the
+        /// table as well: with S the gradient rows summed per token (S[v] = Σ of g's rows r with rowIndex[r] = v), the
+        /// source's gradient S W, dW = Sᵀ source and db = Σ_v S[v], V rows each instead of a product over every row for dX
+        /// (then x's permute and the embedding's index-add) and one of depth rows for dW. Not the same bits as the old
+        /// path (a token's rows are summed before the products instead of after); a switch for A/B measurements (the
+        /// bench's --embedding-table-grad) and for the tests that compare the two.
+        /// </summary>
+        internal static bool LstmEmbeddingTableGrad = true;
+
+        /// <summary>Set when a <see cref="LinearOfRows"/> rule gave its gradients through the table (for tests: that the path ran).</summary>
+        internal static volatile bool LstmEmbeddingTableGradTaken;
+
+        /// <summary>
         /// <c>Linear(x, W, b)</c> for an x [..., in] whose row r is row <paramref name="rowIndex"/>[r] of
         /// <paramref name="source"/> [V, in] (an embedding of tokens): with the same values and the same tape entry as
         /// <see cref="Linear"/> (recorded on x, W and b, so the gradients are those of the product), computed as the table
@@ -31,8 +45,15 @@ namespace SharpGrad.NN
         /// the table's rows are computed that way (<see cref="PackedRows{T, TK}"/>), so each is what the product gives
         /// every row holding it. The caller vouches that x's rows are those rows (x itself is not read). Not while a plan
         /// is being captured (the replay knows the product).
+        /// <para>
+        /// With <paramref name="sourceGrad"/> the caller also vouches that x's gradient reaches the source as that of
+        /// <c>source[rowIndex]</c> would and that nothing else reads x's own gradient (x a temporary read by this op
+        /// alone); with <see cref="LstmEmbeddingTableGrad"/> the entry then lists the source after its Linear inputs
+        /// (<see cref="LinearOfRowsAttributes"/>) and its first-order rule gives x no gradient and the source
+        /// its part directly (<see cref="TableGrads"/>).
+        /// </para>
         /// </remarks>
-        internal static Tensor LinearOfRows(Tensor x, long[] rowIndex, Tensor source, Tensor w, Tensor? b)
+        internal static Tensor LinearOfRows(Tensor x, long[] rowIndex, Tensor source, Tensor w, Tensor? b, bool sourceGrad = false)
         {
             if (!LinearOfRowsApplies(x, rowIndex, source, w, b)) return Linear(x, w, b);
             int inF = w.ShapeRef[1], outF = w.ShapeRef[0], rows = rowIndex.Length;
@@ -42,8 +63,43 @@ namespace SharpGrad.NN
             LstmEmbeddingTableTaken = true;
             OpProfile.Mark("Linear forward: table and gather, out ", outF.ToString(System.Globalization.CultureInfo.InvariantCulture));
             if (!SharpGrad.Autograd.ShouldRecord(x, w) && (b is null || !SharpGrad.Autograd.ShouldRecord(b))) return y;
+            if (sourceGrad && LstmEmbeddingTableGrad && source.RequiresGrad)
+            {
+                Tensor[] withSource = b is null ? [x, w, source] : [x, w, b, source];
+                return SharpGrad.Autograd.Record(y, "LinearBackward", withSource, g => TableGrads(g, x, rowIndex, source, w, b, rows, inF, outF),
+                    attributes: new LinearOfRowsAttributes(withSource.Length - 1));
+            }
             Tensor[] inputs = b is null ? [x, w] : [x, w, b];
             return SharpGrad.Autograd.Record(y, "LinearBackward", inputs, g => LinearGrads(g, x, w, b, rows, inF, outF));
+        }
+
+        /// <summary>
+        /// The rule of a <see cref="LinearOfRows"/> entry that lists its source (inputs x, W, b if any, source): with S the
+        /// rows of g summed per token (<see cref="RowSums{T}"/>), dW = Sᵀ source, db = db_hh where an LSTM layer offers
+        /// it (<see cref="SharedBiasGrad"/>) else Σ_v S[v], the source's gradient S W, and none for x. A pass that records
+        /// its gradients (createGraph) or is being captured takes the Linear's own rule instead (x's gradient, then through
+        /// x to the source), which differentiates again and which a replay knows.
+        /// </summary>
+        private static Tensor?[] TableGrads(Tensor g, Tensor x, long[] rowIndex, Tensor source, Tensor w, Tensor? b, int rows, int inF, int outF)
+        {
+            var grads = new Tensor?[b is null ? 3 : 4];
+            if (SharpGrad.Autograd.IsGradEnabled || Capture.Active is not null)
+            {
+                LinearGrads(g, x, w, b, rows, inF, outF).CopyTo(grads, 0);
+                return grads;
+            }
+            Tensor? db = b is not null && b.RequiresGrad ? SharedBiasGrad(g, b) : null;
+            if (g.DType != x.DType) g = g.To(x.DType);
+            OpProfile.Mark("Linear backward: before");
+            var sums = Tensor.Uninitialized([source.ShapeRef[0], outF], g.DType);
+            DTypeDispatch.Float(g.DType, new RowSumsKernel(g, rowIndex, sums), nameof(LinearOfRows));
+            OpProfile.Mark("Linear backward: table, row sums per token, out ", outF.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (w.RequiresGrad) grads[1] = LinearWeightGrad(sums, source, w.ShapeRef);
+            if (b is not null && b.RequiresGrad) grads[2] = db ?? sums.Sum(0);
+            grads[^1] = LinearInputGrad(sums, w, source.ShapeRef);
+            LstmEmbeddingTableGradTaken = true;
+            OpProfile.Mark("Linear backward: table, dW and dSource, out ", outF.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return grads;
         }
 
         /// <summary>
@@ -66,6 +122,11 @@ namespace SharpGrad.NN
             return dtype == DType.Float32
                 ? !SmallRowsNT<float>.Applies(false, true, rows, outF, inF, 1f, 0f)
                 : !SmallRowsNT<double>.Applies(false, true, rows, outF, inF, 1d, 0d);
+        }
+
+        private readonly struct RowSumsKernel(Tensor g, long[] rowIndex, Tensor sums) : IFloatKernel
+        {
+            public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => RowSums<T>.Run(g, rowIndex, sums);
         }
 
         private readonly struct TableKernel(long[] rowIndex, Tensor source, Tensor w, Tensor? b, Tensor y) : IFloatKernel
@@ -133,6 +194,63 @@ namespace SharpGrad.Kernels
             nint bytes = (nint)n * sizeof(T);
             for (int r = first; r < last; r++)
                 Buffer.MemoryCopy(_tablePtr + (nint)_rowIndex[r] * n, _y + (nint)r * n, bytes, bytes);
+        }
+    }
+
+    /// <summary>
+    /// The rows of g [rows, n] summed per token: <c>sums[v] = Σ g[r]</c> over the rows r (in order) with
+    /// <c>rowIndex[r] = v</c>, zero for a token no row holds (<see cref="NN.Functional.LinearOfRows"/>'s rule). Parts are
+    /// blocks of columns, whole vectors each, so every element is the same running sum on any thread count; shared with the
+    /// worker pool. One instance per thread and type, reused.
+    /// </summary>
+    internal sealed unsafe class RowSums<T> : ParallelWork where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        /// <summary>Columns per part at least (a part reads each of g's rows once, this many elements of it).</summary>
+        private const int MinColumns = 64;
+
+        [ThreadStatic] private static RowSums<T>? t_job;
+
+        private long[] _rowIndex = [];
+        private T* _g, _sums;
+        private int _vocab, _n;
+
+        public static void Run(Tensor g, long[] rowIndex, Tensor sums)
+        {
+            var job = t_job ??= new RowSums<T>();
+            fixed (T* pg = g.Array<T>(), ps = sums.Array<T>())
+            {
+                job._rowIndex = rowIndex;
+                job._g = pg;
+                job._sums = ps;
+                job._vocab = sums.ShapeRef[0];
+                job._n = sums.ShapeRef[1];
+                try { WorkerPool.Run(job, ReplayParts.For(job._n / MinColumns)); }
+                finally
+                {
+                    job._rowIndex = [];
+                    job._g = job._sums = null;
+                }
+            }
+        }
+
+        /// <summary>Columns of part <paramref name="index"/> (cut at whole 64-byte vectors): zeroed, then every row of g added to its token's row.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public override void Execute(int index, int count)
+        {
+            int lanes = Vector512<T>.Count, vectors = (_n + lanes - 1) / lanes, n = _n;
+            int first = Math.Min(n, (int)((long)vectors * index / count) * lanes), last = Math.Min(n, (int)((long)vectors * (index + 1) / count) * lanes);
+            if (first >= last) return;
+            int width = last - first;
+            for (int v = 0; v < _vocab; v++) new Span<T>(_sums + (nint)v * n + first, width).Clear();
+            long[] rowIndex = _rowIndex;
+            for (int r = 0; r < rowIndex.Length; r++)
+            {
+                T* src = _g + (nint)r * n + first, dst = _sums + (nint)rowIndex[r] * n + first;
+                int j = 0;
+                for (; j <= width - lanes; j += lanes)
+                    Vector512.Store(Vector512.Load(dst + j) + Vector512.Load(src + j), dst + j);
+                for (; j < width; j++) dst[j] += src[j];
+            }
         }
     }
 }
