@@ -238,14 +238,17 @@ internal static class GemmKernel512Half<T> where T : unmanaged, IFloatingPointIe
 
 /// <summary>
 /// The 8 x (2 vectors) AVX-512 tile with its broadcast operand read in place: tile row r is the k-contiguous row
-/// <c>a + r * lda</c> of a row-major matrix (no packing), B a packed strip of NR columns (<c>b + p * NR</c>). Each
-/// element is the one fused multiply-add chain in increasing p of <see cref="GemmKernel512{T}"/>; the raw sums go to
-/// <c>t</c> (8 rows of NR). Used by <see cref="SmallRowsNT{T}"/>, where A is a layer's weight.
+/// <c>a + r * lda</c> of a row-major matrix (no packing); B row p is the NR values at <c>b + p * rsb</c>, as for
+/// <see cref="GemmKernel512{T}"/>, and C is stored as that kernel stores it (<c>alpha acc</c>, or
+/// <c>fma(alpha, acc, beta C)</c>). Each element is the one fused multiply-add chain in increasing p of
+/// <see cref="GemmKernel512{T}"/> on a packed strip of the same rows: the same values. Used by <see cref="SmallRowsNT{T}"/>,
+/// where A is a layer's weight, and by the packed plan for a non-transposed A used against few strips of B
+/// (<see cref="GemmTuning.AInPlace"/>).
 /// </summary>
 internal static class GemmKernel512RowsOfA<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void Run(int kc, T* a, nint lda, T* b, T* t)
+    public static unsafe void Run(int kc, T* a, nint lda, T* b, nint rsb, T* c, nint ldc, T alpha, T beta, byte* prefetch = null)
     {
         int w = Vector512<T>.Count;
         Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default;
@@ -253,6 +256,7 @@ internal static class GemmKernel512RowsOfA<T> where T : unmanaged, IFloatingPoin
         Vector512<T> c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<T> c60 = default, c61 = default, c70 = default, c71 = default;
         T* a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda, a6 = a + 6 * lda, a7 = a + 7 * lda;
+        GemmVector.PrefetchTile((byte*)c, ldc * sizeof(T), 8, 2 * Vector512<T>.Count * sizeof(T) / 64);
         for (int p = 0; p < kc; p++)
         {
             if ((p & 15) == 0 && Sse.IsSupported)
@@ -260,6 +264,7 @@ internal static class GemmKernel512RowsOfA<T> where T : unmanaged, IFloatingPoin
                 // Eight row streams of A (a weight, often in L3): each row's line 4 lines ahead is asked for once.
                 Sse.Prefetch0(a0 + p + 64); Sse.Prefetch0(a1 + p + 64); Sse.Prefetch0(a2 + p + 64); Sse.Prefetch0(a3 + p + 64);
                 Sse.Prefetch0(a4 + p + 64); Sse.Prefetch0(a5 + p + 64); Sse.Prefetch0(a6 + p + 64); Sse.Prefetch0(a7 + p + 64);
+                if (prefetch != null) prefetch = GemmVector.PrefetchAlong(prefetch);
             }
             var b0 = Vector512.Load(b);
             var b1 = Vector512.Load(b + w);
@@ -279,16 +284,19 @@ internal static class GemmKernel512RowsOfA<T> where T : unmanaged, IFloatingPoin
             c60 = GemmVector.Fma(x, b0, c60); c61 = GemmVector.Fma(x, b1, c61);
             x = Vector512.Create(a7[p]);
             c70 = GemmVector.Fma(x, b0, c70); c71 = GemmVector.Fma(x, b1, c71);
-            b += 2 * w;
+            b += rsb;
         }
-        c00.Store(t); c01.Store(t + w); t += 2 * w;
-        c10.Store(t); c11.Store(t + w); t += 2 * w;
-        c20.Store(t); c21.Store(t + w); t += 2 * w;
-        c30.Store(t); c31.Store(t + w); t += 2 * w;
-        c40.Store(t); c41.Store(t + w); t += 2 * w;
-        c50.Store(t); c51.Store(t + w); t += 2 * w;
-        c60.Store(t); c61.Store(t + w); t += 2 * w;
-        c70.Store(t); c71.Store(t + w);
+        var va = Vector512.Create(alpha);
+        var vb = Vector512.Create(beta);
+        bool readC = beta != T.Zero;
+        GemmVector.StoreRow(c, c00, c01, va, vb, readC, null, 0); c += ldc;
+        GemmVector.StoreRow(c, c10, c11, va, vb, readC, null, 1); c += ldc;
+        GemmVector.StoreRow(c, c20, c21, va, vb, readC, null, 2); c += ldc;
+        GemmVector.StoreRow(c, c30, c31, va, vb, readC, null, 3); c += ldc;
+        GemmVector.StoreRow(c, c40, c41, va, vb, readC, null, 4); c += ldc;
+        GemmVector.StoreRow(c, c50, c51, va, vb, readC, null, 5); c += ldc;
+        GemmVector.StoreRow(c, c60, c61, va, vb, readC, null, 6); c += ldc;
+        GemmVector.StoreRow(c, c70, c71, va, vb, readC, null, 7);
     }
 }
 
