@@ -161,6 +161,8 @@ switch (workload)
         Console.Error.WriteLine($"unknown workload '{workload}' (known: gemm, mlp-epoch, cnn-epoch, mlp-batch1, xor, sgd-logreg, cnn-layers, attention-memory, ddp-epoch, allreduce, lstm-step)");
         return 1;
 }
+// --a-in-place-report 1: whether any product of the run read A in place (GemmTuning.AInPlace), on stderr.
+if (options.GetValueOrDefault("a-in-place-report", "0") == "1") Console.Error.WriteLine($"a_in_place_taken={GemmTuning.AInPlaceTaken}");
 return 0;
 
 // Seconds per call: warm-up (JIT tiers, scratch buffers, worker threads), then calls until at least minSeconds and 3 calls.
