@@ -300,6 +300,51 @@ internal static class GemmKernel512RowsOfA<T> where T : unmanaged, IFloatingPoin
     }
 }
 
+/// <summary>
+/// The left half of <see cref="GemmKernel512RowsOfA{T}"/>'s tile, 8 x (1 vector), A read in place (tile row r at
+/// <c>a + r * lda</c>): <see cref="GemmKernel512Half{T}"/>'s chains and stores on the rows of A where they are, for a last
+/// strip of at most half its columns against an A read in place (<see cref="GemmTuning.AInPlace"/>).
+/// </summary>
+internal static class GemmKernel512HalfRowsOfA<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void Run(int kc, T* a, nint lda, T* b, nint rsb, T* c, nint ldc, T alpha, T beta)
+    {
+        Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        T* a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda, a6 = a + 6 * lda, a7 = a + 7 * lda;
+        GemmVector.PrefetchTile((byte*)c, ldc * sizeof(T), 8, Vector512<T>.Count * sizeof(T) / 64);
+        for (int p = 0; p < kc; p++)
+        {
+            if ((p & 15) == 0 && Sse.IsSupported)
+            {
+                Sse.Prefetch0(a0 + p + 64); Sse.Prefetch0(a1 + p + 64); Sse.Prefetch0(a2 + p + 64); Sse.Prefetch0(a3 + p + 64);
+                Sse.Prefetch0(a4 + p + 64); Sse.Prefetch0(a5 + p + 64); Sse.Prefetch0(a6 + p + 64); Sse.Prefetch0(a7 + p + 64);
+            }
+            var b0 = Vector512.Load(b);
+            c0 = GemmVector.Fma(Vector512.Create(a0[p]), b0, c0);
+            c1 = GemmVector.Fma(Vector512.Create(a1[p]), b0, c1);
+            c2 = GemmVector.Fma(Vector512.Create(a2[p]), b0, c2);
+            c3 = GemmVector.Fma(Vector512.Create(a3[p]), b0, c3);
+            c4 = GemmVector.Fma(Vector512.Create(a4[p]), b0, c4);
+            c5 = GemmVector.Fma(Vector512.Create(a5[p]), b0, c5);
+            c6 = GemmVector.Fma(Vector512.Create(a6[p]), b0, c6);
+            c7 = GemmVector.Fma(Vector512.Create(a7[p]), b0, c7);
+            b += rsb;
+        }
+        var va = Vector512.Create(alpha);
+        var vb = Vector512.Create(beta);
+        bool readC = beta != T.Zero;
+        GemmVector.Store(c, c0, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c1, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c2, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c3, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c4, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c5, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c6, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c7, va, vb, readC);
+    }
+}
+
 /// <summary>AVX2: a 6 x (2 vectors) tile, 12 accumulators (fp32 6x16, fp64 6x8): 15 of the 16 ymm registers.</summary>
 internal readonly struct GemmKernel256<T> : IGemmKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {

@@ -439,6 +439,16 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
                         // The strip's rows of A where they are: the same chains and stores as on the packed strip.
                         T* rows = AAt(ic + ir, pc);
                         if (w == nr) GemmKernel512RowsOfA<T>.Run(kc, rows, _lda, bp, rsb, cp, _ldc, _alpha, betaCur, prefetch);
+                        else if (2 * w <= nr && GemmTuning.HalfEdge)
+                        {
+                            // At most half a strip of real columns: the half-width tile, as on a packed strip.
+                            if (2 * w == nr) GemmKernel512HalfRowsOfA<T>.Run(kc, rows, _lda, bp, rsb, cp, _ldc, _alpha, betaCur);
+                            else
+                            {
+                                GemmKernel512HalfRowsOfA<T>.Run(kc, rows, _lda, bp, rsb, tile, nr, T.One, T.Zero);
+                                GemmPacking.MergeTile(tile, nr, cp, _ldc, h, w, _alpha, betaCur);
+                            }
+                        }
                         else
                         {
                             GemmKernel512RowsOfA<T>.Run(kc, rows, _lda, bp, rsb, tile, nr, T.One, T.Zero, prefetch);

@@ -174,7 +174,8 @@ public class GemmTests
     /// <summary>
     /// The full strips of a non-transposed A read in place against few strips of B (<see cref="GemmTuning.AInPlace"/>,
     /// here up to 4 strips, so float64 is taken up to 64 columns as float32 is), against packing them: the LM head's
-    /// forward (1024 x 54 x 256), rows not a multiple of 8 (a packed last strip), a half or partial last column strip,
+    /// forward (1024 x 54 x 256), rows not a multiple of 8 (a packed last strip), a last column strip of exactly half
+    /// (48 columns in float32, 24 in float64: the half-width tile stored directly), of less than half or more than half,
     /// one to three k blocks of uneven depth, rows split over two threads in one or several blocks; against the definition
     /// in double and bit-identical, float and double, one and two threads, every transpose, overwrite and accumulate.
     /// </summary>
@@ -186,6 +187,8 @@ public class GemmTests
     [InlineData(300, 17, 1100)]
     [InlineData(66, 100, 40)]
     [InlineData(9, 50, 300)]
+    [InlineData(200, 48, 70)]
+    [InlineData(200, 24, 70)]
     public void ReadingAInPlaceMatchesPackingIt(int m, int n, int k)
     {
         var saved = (GemmTuning.AInPlace, GemmTuning.AInPlaceMaxStrips);
