@@ -571,7 +571,7 @@ internal sealed unsafe class SmallRowsNT<T> : ParallelWork where T : unmanaged, 
             }
             for (int q = 0; q < aStrips; q++)
             {
-                GemmKernel512RowsOfA<T>.Run(k, rows, ldr, packed + q * nr * k, nr, tile, nr, T.One, T.Zero);
+                GemmKernel512RowsOfA<T>.Run(k, rows, ldr, packed + q * nr * k, tile);
                 WriteTransposed(tile, nr, q * nr, Math.Min(nr, _m - q * nr), j0, h, tile + MR * nr);
             }
         }
