@@ -17,6 +17,10 @@ if (options.TryGetValue("gelu-pairs", out var geluPairs)) GemmTuning.GeluPairs =
 if (options.TryGetValue("gelu-one-exp", out var geluOneExp)) GeluVector.OneExponential = geluOneExp == "1";
 // --small-rows-nt 0|1 (any workload): GemmTuning.SmallRowsNT, A Bᵀ with at most 64 rows computed as B Aᵀ with B read in place.
 if (options.TryGetValue("small-rows-nt", out var smallNt)) GemmTuning.SmallRowsNT = smallNt == "1";
+// --a-in-place 0|1 (any workload): GemmTuning.AInPlace, the packed GEMM's non-transposed A read in place against at most
+// --a-in-place-strips N (GemmTuning.AInPlaceMaxStrips) strips of B, rather than packed.
+if (options.TryGetValue("a-in-place", out var aInPlace)) GemmTuning.AInPlace = aInPlace == "1";
+if (options.TryGetValue("a-in-place-strips", out var aInPlaceStrips)) GemmTuning.AInPlaceMaxStrips = int.Parse(aInPlaceStrips, CultureInfo.InvariantCulture);
 // --shared-panel 0|1 (any workload): GemmTuning.SharedPanel, op(B) packed once for all threads on products with many rows.
 if (options.TryGetValue("shared-panel", out var sharedPanel)) GemmTuning.SharedPanel = sharedPanel == "1";
 // --half-edge 0|1 (any workload): GemmTuning.HalfEdge, a half-empty last column strip of the packed GEMM by the half-width tile.
@@ -81,7 +85,7 @@ switch (workload)
         var (seconds, cpuSeconds, best) = dtype == "float64" ? TimeGemm<double>(m, n, k, ta, tb, minSeconds, epilogue, epilogueOnly) : TimeGemm<float>(m, n, k, ta, tb, minSeconds, epilogue, epilogueOnly);
         double gflops = 2.0 * m * n * k / seconds / 1e9;
         // CPU seconds per call (all threads, spin-waits included): the steadier figure on a shared machine.
-        Console.WriteLine(FormattableString.Invariant($"{{\"workload\":\"gemm\",\"threads\":{threads},\"m\":{m},\"n\":{n},\"k\":{k},\"ta\":{(ta ? 1 : 0)},\"tb\":{(tb ? 1 : 0)},\"dtype\":\"{dtype}\",\"gflops\":{gflops:F2},\"cpu_seconds_per_call\":{cpuSeconds:F8},\"best_call_gflops\":{2.0 * m * n * k / best / 1e9:F2},\"mc\":{GemmTuning.Mc},\"l2_bytes\":{CacheSizes.L2}}}"));
+        Console.WriteLine(FormattableString.Invariant($"{{\"workload\":\"gemm\",\"threads\":{threads},\"m\":{m},\"n\":{n},\"k\":{k},\"ta\":{(ta ? 1 : 0)},\"tb\":{(tb ? 1 : 0)},\"dtype\":\"{dtype}\",\"gflops\":{gflops:F2},\"cpu_seconds_per_call\":{cpuSeconds:F8},\"best_call_gflops\":{2.0 * m * n * k / best / 1e9:F2},\"a_in_place\":{(GemmTuning.AInPlace ? 1 : 0)},\"mc\":{GemmTuning.Mc},\"l2_bytes\":{CacheSizes.L2}}}"));
         break;
     }
     case "fma-peak":
@@ -157,6 +161,8 @@ switch (workload)
         Console.Error.WriteLine($"unknown workload '{workload}' (known: gemm, mlp-epoch, cnn-epoch, mlp-batch1, xor, sgd-logreg, cnn-layers, attention-memory, ddp-epoch, allreduce, lstm-step)");
         return 1;
 }
+// --a-in-place-report 1: whether any product of the run read A in place (GemmTuning.AInPlace), on stderr.
+if (options.GetValueOrDefault("a-in-place-report", "0") == "1") Console.Error.WriteLine($"a_in_place_taken={GemmTuning.AInPlaceTaken}");
 return 0;
 
 // Seconds per call: warm-up (JIT tiers, scratch buffers, worker threads), then calls until at least minSeconds and 3 calls.

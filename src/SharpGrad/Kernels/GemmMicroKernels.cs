@@ -238,12 +238,18 @@ internal static class GemmKernel512Half<T> where T : unmanaged, IFloatingPointIe
 
 /// <summary>
 /// The 8 x (2 vectors) AVX-512 tile with its broadcast operand read in place: tile row r is the k-contiguous row
-/// <c>a + r * lda</c> of a row-major matrix (no packing), B a packed strip of NR columns (<c>b + p * NR</c>). Each
-/// element is the one fused multiply-add chain in increasing p of <see cref="GemmKernel512{T}"/>; the raw sums go to
-/// <c>t</c> (8 rows of NR). Used by <see cref="SmallRowsNT{T}"/>, where A is a layer's weight.
+/// <c>a + r * lda</c> of a row-major matrix (no packing). Each element is the one fused multiply-add chain in increasing
+/// p of <see cref="GemmKernel512{T}"/> on a packed strip of the same rows: the same values. Two forms: the raw sums into
+/// a scratch tile, for <see cref="SmallRowsNT{T}"/> (A a layer's weight), and the tile stored into C as
+/// <see cref="GemmKernel512{T}"/> stores it (<c>alpha acc</c>, or <c>fma(alpha, acc, beta C)</c>), for the packed plan's
+/// non-transposed A used against few strips of B (<see cref="GemmTuning.AInPlace"/>).
 /// </summary>
 internal static class GemmKernel512RowsOfA<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>
+    /// The raw sums of the tile into <paramref name="t"/> (8 rows of NR), B a packed strip (<c>b + p * NR</c>): what
+    /// <see cref="SmallRowsNT{T}"/> writes back transposed. No C tile to prefetch, no scaling.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Run(int kc, T* a, nint lda, T* b, T* t)
     {
@@ -289,6 +295,107 @@ internal static class GemmKernel512RowsOfA<T> where T : unmanaged, IFloatingPoin
         c50.Store(t); c51.Store(t + w); t += 2 * w;
         c60.Store(t); c61.Store(t + w); t += 2 * w;
         c70.Store(t); c71.Store(t + w);
+    }
+
+    /// <summary>
+    /// The tile stored into C as <see cref="GemmKernel512{T}"/> stores it, B row p at <c>b + p * rsb</c>;
+    /// <paramref name="prefetch"/> as that kernel's (the next packed strip of B).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void Run(int kc, T* a, nint lda, T* b, nint rsb, T* c, nint ldc, T alpha, T beta, byte* prefetch = null)
+    {
+        int w = Vector512<T>.Count;
+        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<T> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<T> c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<T> c60 = default, c61 = default, c70 = default, c71 = default;
+        T* a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda, a6 = a + 6 * lda, a7 = a + 7 * lda;
+        GemmVector.PrefetchTile((byte*)c, ldc * sizeof(T), 8, 2 * Vector512<T>.Count * sizeof(T) / 64);
+        for (int p = 0; p < kc; p++)
+        {
+            if ((p & 15) == 0 && Sse.IsSupported)
+            {
+                // Eight row streams of A (a weight, often in L3): each row's line 4 lines ahead is asked for once.
+                Sse.Prefetch0(a0 + p + 64); Sse.Prefetch0(a1 + p + 64); Sse.Prefetch0(a2 + p + 64); Sse.Prefetch0(a3 + p + 64);
+                Sse.Prefetch0(a4 + p + 64); Sse.Prefetch0(a5 + p + 64); Sse.Prefetch0(a6 + p + 64); Sse.Prefetch0(a7 + p + 64);
+                if (prefetch != null) prefetch = GemmVector.PrefetchAlong(prefetch);
+            }
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + w);
+            var x = Vector512.Create(a0[p]);
+            c00 = GemmVector.Fma(x, b0, c00); c01 = GemmVector.Fma(x, b1, c01);
+            x = Vector512.Create(a1[p]);
+            c10 = GemmVector.Fma(x, b0, c10); c11 = GemmVector.Fma(x, b1, c11);
+            x = Vector512.Create(a2[p]);
+            c20 = GemmVector.Fma(x, b0, c20); c21 = GemmVector.Fma(x, b1, c21);
+            x = Vector512.Create(a3[p]);
+            c30 = GemmVector.Fma(x, b0, c30); c31 = GemmVector.Fma(x, b1, c31);
+            x = Vector512.Create(a4[p]);
+            c40 = GemmVector.Fma(x, b0, c40); c41 = GemmVector.Fma(x, b1, c41);
+            x = Vector512.Create(a5[p]);
+            c50 = GemmVector.Fma(x, b0, c50); c51 = GemmVector.Fma(x, b1, c51);
+            x = Vector512.Create(a6[p]);
+            c60 = GemmVector.Fma(x, b0, c60); c61 = GemmVector.Fma(x, b1, c61);
+            x = Vector512.Create(a7[p]);
+            c70 = GemmVector.Fma(x, b0, c70); c71 = GemmVector.Fma(x, b1, c71);
+            b += rsb;
+        }
+        var va = Vector512.Create(alpha);
+        var vb = Vector512.Create(beta);
+        bool readC = beta != T.Zero;
+        GemmVector.StoreRow(c, c00, c01, va, vb, readC, null, 0); c += ldc;
+        GemmVector.StoreRow(c, c10, c11, va, vb, readC, null, 1); c += ldc;
+        GemmVector.StoreRow(c, c20, c21, va, vb, readC, null, 2); c += ldc;
+        GemmVector.StoreRow(c, c30, c31, va, vb, readC, null, 3); c += ldc;
+        GemmVector.StoreRow(c, c40, c41, va, vb, readC, null, 4); c += ldc;
+        GemmVector.StoreRow(c, c50, c51, va, vb, readC, null, 5); c += ldc;
+        GemmVector.StoreRow(c, c60, c61, va, vb, readC, null, 6); c += ldc;
+        GemmVector.StoreRow(c, c70, c71, va, vb, readC, null, 7);
+    }
+}
+
+/// <summary>
+/// The left half of <see cref="GemmKernel512RowsOfA{T}"/>'s tile, 8 x (1 vector), A read in place (tile row r at
+/// <c>a + r * lda</c>): <see cref="GemmKernel512Half{T}"/>'s chains and stores on the rows of A where they are, for a last
+/// strip of at most half its columns against an A read in place (<see cref="GemmTuning.AInPlace"/>).
+/// </summary>
+internal static class GemmKernel512HalfRowsOfA<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void Run(int kc, T* a, nint lda, T* b, nint rsb, T* c, nint ldc, T alpha, T beta)
+    {
+        Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        T* a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda, a4 = a + 4 * lda, a5 = a + 5 * lda, a6 = a + 6 * lda, a7 = a + 7 * lda;
+        GemmVector.PrefetchTile((byte*)c, ldc * sizeof(T), 8, Vector512<T>.Count * sizeof(T) / 64);
+        for (int p = 0; p < kc; p++)
+        {
+            if ((p & 15) == 0 && Sse.IsSupported)
+            {
+                Sse.Prefetch0(a0 + p + 64); Sse.Prefetch0(a1 + p + 64); Sse.Prefetch0(a2 + p + 64); Sse.Prefetch0(a3 + p + 64);
+                Sse.Prefetch0(a4 + p + 64); Sse.Prefetch0(a5 + p + 64); Sse.Prefetch0(a6 + p + 64); Sse.Prefetch0(a7 + p + 64);
+            }
+            var b0 = Vector512.Load(b);
+            c0 = GemmVector.Fma(Vector512.Create(a0[p]), b0, c0);
+            c1 = GemmVector.Fma(Vector512.Create(a1[p]), b0, c1);
+            c2 = GemmVector.Fma(Vector512.Create(a2[p]), b0, c2);
+            c3 = GemmVector.Fma(Vector512.Create(a3[p]), b0, c3);
+            c4 = GemmVector.Fma(Vector512.Create(a4[p]), b0, c4);
+            c5 = GemmVector.Fma(Vector512.Create(a5[p]), b0, c5);
+            c6 = GemmVector.Fma(Vector512.Create(a6[p]), b0, c6);
+            c7 = GemmVector.Fma(Vector512.Create(a7[p]), b0, c7);
+            b += rsb;
+        }
+        var va = Vector512.Create(alpha);
+        var vb = Vector512.Create(beta);
+        bool readC = beta != T.Zero;
+        GemmVector.Store(c, c0, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c1, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c2, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c3, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c4, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c5, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c6, va, vb, readC); c += ldc;
+        GemmVector.Store(c, c7, va, vb, readC);
     }
 }
 

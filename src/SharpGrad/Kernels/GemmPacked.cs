@@ -110,6 +110,8 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
     // The most rows of a part's last block of A (see GemmTuning.LastBlockRows): at least _mc.
     private int _mcLast;
     private bool _splitRows;
+    // GemmTuning.AInPlace: the full MR-row strips of op(A) read where they are (see ReadsAInPlace).
+    private bool _aInPlace;
 
     // The shared-panel plan (see PlanShared): all of op(B) packed once by every thread together, then row blocks.
     private bool _sharedB;
@@ -240,6 +242,8 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
         _splitRows = (rowShares || !(rowStrips <= GemmTuning.SmallRowStrips && colStrips >= 2 * threads)) && rowStrips >= threads;
         PlanShared(threads);
         _mcLast = _sharedB ? _mc : GemmTuning.LastBlockRows<T>(mr, nr, _kc);
+        _aInPlace = ReadsAInPlace();
+        if (_aInPlace) GemmTuning.AInPlaceTaken = true;
     }
 
     private void EnsureBuffers(int threads)
@@ -368,6 +372,17 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
     private T* AAt(int i, int p) => _transA ? _a + p * _lda + i : _a + i * _lda + p;
 
     /// <summary>
+    /// Whether the full MR-row strips of A are read in place by <see cref="GemmKernel512RowsOfA{T}"/> rather than packed
+    /// (<see cref="GemmTuning.AInPlace"/>): when A is not transposed (its rows hold k-contiguous values, so the kernel can
+    /// broadcast from eight row streams) and op(B) has at most <see cref="GemmTuning.AInPlaceMaxStrips"/> NR strips, so
+    /// that each strip of A would be packed to be used once or twice: packing it is a copy of all of A (a classifier's
+    /// input, 1024 x 256, for 54 columns) with little arithmetic in between. A partial last strip is still packed (its
+    /// zero rows keep the kernel inside A). AVX-512 only (the kernel's tile is <see cref="GemmKernel512{T}"/>'s).
+    /// </summary>
+    private bool ReadsAInPlace() => GemmTuning.AInPlace && !_transA && typeof(TK) == typeof(GemmKernel512<T>)
+        && (_n + TK.NR - 1) / TK.NR <= GemmTuning.AInPlaceMaxStrips;
+
+    /// <summary>
     /// Rows [r0, r1) of C against one packed panel of B: columns [jc, jc + nc), k block [pc, pc + kc); the strips from
     /// the last to the first when <paramref name="descending"/> (each tile is computed the same way in either order).
     /// </summary>
@@ -381,7 +396,9 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
         {
             // Up to _mcLast rows when they are the last: no thin block after a full one.
             mc = r1 - ic <= _mcLast ? r1 - ic : _mc;
-            GemmPacking.PackA(aBuf, AAt(ic, pc), _lda, _transA, mc, kc, mr);
+            // With A in place only a partial last strip is packed, at its place in the block's buffer.
+            int packed0 = _aInPlace ? mc / mr * mr : 0;
+            if (packed0 < mc) GemmPacking.PackA(aBuf + packed0 * kc, AAt(ic + packed0, pc), _lda, _transA, mc - packed0, kc, mr);
             int strips = (nc + nr - 1) / nr;
             for (int t = 0; t < strips; t++)
             {
@@ -417,7 +434,28 @@ internal sealed unsafe class GemmJob<T, TK> : ParallelWork
                     int h = Math.Min(mr, mc - ir);
                     T* ap = aBuf + ir * kc;
                     T* cp = _c + (ic + ir) * _ldc + jc + jr;
-                    if (h == mr && w == nr)
+                    if (_aInPlace && h == mr)
+                    {
+                        // The strip's rows of A where they are: the same chains and stores as on the packed strip.
+                        T* rows = AAt(ic + ir, pc);
+                        if (w == nr) GemmKernel512RowsOfA<T>.Run(kc, rows, _lda, bp, rsb, cp, _ldc, _alpha, betaCur, prefetch);
+                        else if (2 * w <= nr && GemmTuning.HalfEdge)
+                        {
+                            // At most half a strip of real columns: the half-width tile, as on a packed strip.
+                            if (2 * w == nr) GemmKernel512HalfRowsOfA<T>.Run(kc, rows, _lda, bp, rsb, cp, _ldc, _alpha, betaCur);
+                            else
+                            {
+                                GemmKernel512HalfRowsOfA<T>.Run(kc, rows, _lda, bp, rsb, tile, nr, T.One, T.Zero);
+                                GemmPacking.MergeTile(tile, nr, cp, _ldc, h, w, _alpha, betaCur);
+                            }
+                        }
+                        else
+                        {
+                            GemmKernel512RowsOfA<T>.Run(kc, rows, _lda, bp, rsb, tile, nr, T.One, T.Zero, prefetch);
+                            GemmPacking.MergeTile(tile, nr, cp, _ldc, h, w, _alpha, betaCur);
+                        }
+                    }
+                    else if (h == mr && w == nr)
                     {
                         TK.Run(kc, ap, bp, rsb, cp, _ldc, _alpha, betaCur, prefetch);
                     }
@@ -841,6 +879,20 @@ internal static class GemmTuning
     /// packed kernels; the bench runner's <c>--small-rows-nt 0|1</c> sets it, for comparison.
     /// </summary>
     public static bool SmallRowsNT = true;
+
+    /// <summary>
+    /// Whether the packed plan reads the full strips of a non-transposed A in place when op(B) has at most
+    /// <see cref="AInPlaceMaxStrips"/> strips (<c>GemmJob.ReadsAInPlace</c>: a classifier's forward, 1024 x 54 x 256,
+    /// whose 1 MB input would be packed for two strips of B); the bench runner's <c>--a-in-place 0|1</c>. Same results
+    /// either way: the kernel reads the same values in the same order.
+    /// </summary>
+    public static bool AInPlace = true;
+
+    /// <summary>The most NR strips of op(B) for which <see cref="AInPlace"/> reads A in place; the bench runner's <c>--a-in-place-strips</c>.</summary>
+    public static int AInPlaceMaxStrips = 2;
+
+    /// <summary>Set when a product read A in place (<see cref="AInPlace"/>), for tests to check the path ran; never cleared here.</summary>
+    internal static bool AInPlaceTaken;
 
     /// <summary>
     /// Whether products with more rows than one MC block per thread pack op(B) once, shared by the threads, and split

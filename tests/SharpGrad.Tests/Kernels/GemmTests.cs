@@ -172,6 +172,97 @@ public class GemmTests
     }
 
     /// <summary>
+    /// The full strips of a non-transposed A read in place against few strips of B (<see cref="GemmTuning.AInPlace"/>,
+    /// here up to 4 strips, so float64 is taken up to 64 columns as float32 is), against packing them: the LM head's
+    /// forward (1024 x 54 x 256), rows not a multiple of 8 (a packed last strip), a last column strip of exactly half
+    /// (48 columns in float32, 24 in float64: the half-width tile stored directly), of less than half or more than half,
+    /// one to three k blocks of uneven depth, rows split over two threads in one or several blocks; against the definition
+    /// in double and bit-identical, float and double, one and two threads, every transpose, overwrite and accumulate.
+    /// </summary>
+    [Theory]
+    [InlineData(1024, 54, 256)]
+    [InlineData(37, 10, 33)]
+    [InlineData(130, 64, 515)]
+    [InlineData(517, 33, 70)]
+    [InlineData(300, 17, 1100)]
+    [InlineData(66, 100, 40)]
+    [InlineData(9, 50, 300)]
+    [InlineData(200, 48, 70)]
+    [InlineData(200, 24, 70)]
+    public void ReadingAInPlaceMatchesPackingIt(int m, int n, int k)
+    {
+        var saved = (GemmTuning.AInPlace, GemmTuning.AInPlaceMaxStrips);
+        GemmTuning.AInPlaceTaken = false;
+        try
+        {
+            GemmTuning.AInPlaceMaxStrips = 4;
+            SwitchKeepsBits(m, n, k, on => GemmTuning.AInPlace = on, "reading A in place");
+            Assert.True(GemmTuning.AInPlaceTaken, "A was never read in place");
+        }
+        finally { (GemmTuning.AInPlace, GemmTuning.AInPlaceMaxStrips) = saved; }
+    }
+
+    /// <summary>
+    /// <see cref="GemmTuning.AInPlace"/> in the general form: alpha 0.75, beta 0 and 1.5, a padded row stride of A (its
+    /// leading dimension k + 3), a bias and ReLU in the epilogue, the shared-panel plan allowed (taken on two threads where
+    /// the rows exceed two blocks) and the per-thread plan; the same bits as packing A, float and double, one and two
+    /// threads. The default strip limit (2) is taken by float32 up to 64 columns, by float64 up to 32.
+    /// </summary>
+    [Theory]
+    [InlineData(1024, 54, 256)]
+    [InlineData(1031, 30, 515)]
+    [InlineData(45, 64, 77)]
+    [InlineData(250, 7, 600)]
+    public void ReadingAInPlaceKeepsBitsWithStridesBiasAndScaling(int m, int n, int k)
+    {
+        var rng = new Random(m * 5 + n * 23 + k * 7);
+        var saved = (GemmTuning.AInPlace, GemmTuning.SharedPanel, GemmTuning.SharedPanelMinMultiplyAdds);
+        GemmTuning.AInPlaceTaken = false;
+        try
+        {
+            GemmTuning.SharedPanelMinMultiplyAdds = 0;
+            int lda = k + 3;
+            double[] ad = RandomArray(rng, m * lda), bd = RandomArray(rng, n * k), c0 = RandomArray(rng, m * n), biasd = RandomArray(rng, n);
+            float[] a = ToFloat(ad), b = ToFloat(bd), biasf = ToFloat(biasd);
+            foreach (bool transB in new[] { false, true })
+            foreach (bool shared in new[] { false, true })
+            foreach (double beta in new[] { 0.0, 1.5 })
+            foreach (int threads in new[] { 1, 2 })
+            {
+                int ldb = transB ? k : n;
+                GemmTuning.SharedPanel = shared;
+                float[] offF = ToFloat(c0), onF = ToFloat(c0);
+                double[] offD = (double[])c0.Clone(), onD = (double[])c0.Clone();
+                GemmTuning.AInPlace = false;
+                WithThreads(threads, () => Gemm.Multiply<float>(false, transB, m, n, k, 0.75f, a, lda, b, ldb, (float)beta, offF, n, biasf, GemmActivation.Relu));
+                WithThreads(threads, () => Gemm.Multiply<double>(false, transB, m, n, k, 0.75, ad, lda, bd, ldb, beta, offD, n, biasd, GemmActivation.Relu));
+                GemmTuning.AInPlace = true;
+                WithThreads(threads, () => Gemm.Multiply<float>(false, transB, m, n, k, 0.75f, a, lda, b, ldb, (float)beta, onF, n, biasf, GemmActivation.Relu));
+                WithThreads(threads, () => Gemm.Multiply<double>(false, transB, m, n, k, 0.75, ad, lda, bd, ldb, beta, onD, n, biasd, GemmActivation.Relu));
+                string what = $"{m}x{n}x{k} transB={transB} shared={shared} beta={beta} threads={threads}";
+                Assert.True(offF.AsSpan().SequenceEqual(onF), what + ": reading A in place changed the float product");
+                Assert.True(offD.AsSpan().SequenceEqual(onD), what + ": reading A in place changed the double product");
+                for (int i = 0; i < m * n; i++)
+                {
+                    int r = i / n, j = i % n;
+                    double sum = 0, magnitude = 0;
+                    for (int p = 0; p < k; p++)
+                    {
+                        double term = ad[r * lda + p] * (transB ? bd[j * k + p] : bd[p * n + j]);
+                        sum += term;
+                        magnitude += Math.Abs(term);
+                    }
+                    double expected = Math.Max(0.75 * sum + beta * c0[i] + biasd[j], 0);
+                    double tolerance = 1e-12 * (k + 3) * (magnitude + Math.Abs(c0[i]) + Math.Abs(biasd[j]) + 1);
+                    Assert.True(Math.Abs(onD[i] - expected) <= tolerance, $"{what}: C[{r},{j}] = {onD[i]}, expected {expected}");
+                }
+            }
+            Assert.True(GemmTuning.AInPlaceTaken, "A was never read in place");
+        }
+        finally { (GemmTuning.AInPlace, GemmTuning.SharedPanel, GemmTuning.SharedPanelMinMultiplyAdds) = saved; }
+    }
+
+    /// <summary>
     /// A part's last block of packed A takes up to a quarter more rows than MC instead of leaving a thin block
     /// (<see cref="GemmTuning.MergeLastBlock"/>): 256 rows as one block (B then read in place strip by strip), 1000 rows
     /// as 240 + 240 + 240 + 280, parts of 250 rows on two threads, two k blocks; against the definition in double and
