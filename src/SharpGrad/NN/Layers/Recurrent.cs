@@ -306,10 +306,15 @@ public sealed class LSTM : RecurrentBase
     private protected override (Tensor H, Tensor? C) Step(Tensor inputProjection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh) =>
         RecurrentCells.LstmStep(inputProjection, h, c!, wHh, bHh, HiddenSize);
 
-    /// <summary>The layer's steps as one op (<see cref="Functional.LstmSequence"/>): one node on the tape instead of a dozen per step.</summary>
+    /// <summary>
+    /// The layer's steps as one op (<see cref="Functional.LstmSequence"/>): one node on the tape instead of a dozen per
+    /// step. Without <paramref name="states"/> (and with <see cref="Functional.LstmHiddenOutput"/>) the op's recorded
+    /// output is the h sequence itself (<see cref="Functional.LstmHiddenSequence"/>).
+    /// </summary>
     private protected override (Tensor Output, Tensor? H, Tensor? C)? RunSequence(Tensor projection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh, bool reverse,
         bool states)
     {
+        if (!states && Functional.LstmHiddenOutput) return (Functional.LstmHiddenSequence(projection, h, c!, wHh, bHh, reverse), null, null);
         int seq = projection.Size(0), batch = projection.Size(1);
         var y = Functional.LstmSequence(projection, h, c!, wHh, bHh, reverse); // [2, seq, batch, hidden]: every h_t, then every c_t
         return Results(y, y.Narrow(0, 0, 1).Reshape(seq, batch, HiddenSize), reverse, states);
@@ -329,10 +334,18 @@ public sealed class LSTM : RecurrentBase
 
     private protected override bool PairsLayers(int seq, int batch, DType dtype) => Functional.LstmPairApplies(seq, batch, HiddenSize, dtype);
 
-    /// <summary>Two stacked layers as one op (<see cref="Functional.LstmPair"/>), recorded as the two layers' ops.</summary>
+    /// <summary>
+    /// Two stacked layers as one op (<see cref="Functional.LstmPair"/>), recorded as the two layers' ops (without
+    /// <paramref name="states"/>, and with <see cref="Functional.LstmHiddenOutput"/>, each with its h sequence as its output).
+    /// </summary>
     private protected override ((Tensor Output, Tensor? H, Tensor? C) First, (Tensor Output, Tensor? H, Tensor? C) Second) RunSequencePair(Tensor projection1,
         Tensor h1, Tensor? c1, Tensor wHh1, Tensor? bHh1, Tensor wIh2, Tensor? bIh2, Tensor h2, Tensor? c2, Tensor wHh2, Tensor? bHh2, bool states)
     {
+        if (!states && Functional.LstmHiddenOutput)
+        {
+            var (_, h1s, h2s) = Functional.LstmPair(projection1, h1, c1!, wHh1, bHh1, wIh2, bIh2, h2, c2!, wHh2, bHh2, hiddenOnly: true);
+            return ((h1s, null, null), (h2s, null, null));
+        }
         int seq = projection1.Size(0), batch = projection1.Size(1);
         var (y1, output1, y2) = Functional.LstmPair(projection1, h1, c1!, wHh1, bHh1, wIh2, bIh2, h2, c2!, wHh2, bHh2);
         var first = Results(y1, output1, reverse: false, states);
