@@ -16,18 +16,21 @@ namespace SharpGrad.Tests.NN;
 [Collection(GemmCollection.Name)]
 public class LstmHiddenOutputTests
 {
-    private static T With<T>(bool hiddenOutput, int pairMode, int threads, Func<T> body)
+    private static T With<T>(bool hiddenOutput, int pairMode, int threads, Func<T> body, bool batchFirstOutput = true)
     {
-        bool saved = F.LstmHiddenOutput;
+        bool saved = F.LstmHiddenOutput, savedBatchFirst = F.LstmBatchFirstOutput;
         int savedMode = F.LstmPairMode, savedThreads = SharpGrad.Kernels.Gemm.MaxThreads;
         F.LstmHiddenOutput = hiddenOutput;
+        F.LstmBatchFirstOutput = batchFirstOutput;
         F.LstmPairMode = pairMode;
         SharpGrad.Kernels.Gemm.MaxThreads = threads;
         F.LstmHiddenOutputTaken = false;
+        F.LstmBatchFirstOutputTaken = false;
         try { return body(); }
         finally
         {
             F.LstmHiddenOutput = saved;
+            F.LstmBatchFirstOutput = savedBatchFirst;
             F.LstmPairMode = savedMode;
             SharpGrad.Kernels.Gemm.MaxThreads = savedThreads;
         }
@@ -105,6 +108,56 @@ public class LstmHiddenOutputTests
         }
     }
 
+    /// <summary>
+    /// The batch-first stack's last pair writing its h sequence batch-major (<see cref="Functional.LstmBatchFirstOutput"/>)
+    /// against the time-major sequence and a transposing copy: the same bits for stack steps (pair, pair then a layer,
+    /// whole and partial row strips, the split dW_hh and the one after the time loop, f32/f64) and LM steps; the path is
+    /// checked to run exactly where it applies (a batch-first pair last, dW_hh formed by the time loops).
+    /// </summary>
+    [Theory]
+    [InlineData(2, true, 6, 16, 20, 12, 64, 2, false, true)]    // whole tiles
+    [InlineData(2, true, 5, 13, 11, 7, 64, 2, false, true)]     // a partial row strip
+    [InlineData(4, true, 5, 13, 9, 5, 64, 2, false, true)]      // two pairs: the second one's output only
+    [InlineData(3, true, 4, 11, 9, 5, 64, 2, false, false)]     // a pair, then a layer alone: not the last layers
+    [InlineData(2, false, 5, 16, 11, 7, 64, 2, false, false)]   // time-major input
+    [InlineData(2, true, 4, 9, 12, 6, 40, 2, false, false)]     // partial unit blocks: dW_hh after the loops, not applied
+    [InlineData(2, true, 4, 9, 10, 6, 32, 2, true, true)]       // float64 pair
+    [InlineData(2, true, 3, 7, 10, 5, 48, 2, true, true)]       // float64, partial strip
+    public void BatchFirstOutputGivesTheOldBits(int layers, bool batchFirst, int seq, int batch, int vocab, int inF, int hidden, int pairMode, bool float64,
+        bool applies)
+    {
+        var dtype = float64 ? DType.Float64 : DType.Float32;
+        var expected = With(true, pairMode, 2, () => RunStack(layers, batchFirst, seq, batch, vocab, inF, hidden, dtype), batchFirstOutput: false);
+        Assert.False(F.LstmBatchFirstOutputTaken);
+        foreach (int threads in new[] { 1, 2 })
+            foreach (bool split in new[] { true, false })
+            {
+                bool savedSplit = F.LstmSplitWeightGrad;
+                F.LstmSplitWeightGrad = split;
+                try
+                {
+                    var actual = With(true, pairMode, threads, () => RunStack(layers, batchFirst, seq, batch, vocab, inF, hidden, dtype));
+                    if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) Assert.Equal(applies, F.LstmBatchFirstOutputTaken);
+                    SharedTailsTests.AssertSame(expected, actual, $"layers {layers}, threads {threads}, split {split}");
+                }
+                finally { F.LstmSplitWeightGrad = savedSplit; }
+            }
+    }
+
+    [Theory]
+    [InlineData(54, 16, 64, 64, 256)]
+    [InlineData(17, 8, 13, 16, 64)]
+    public void BatchFirstOutputLanguageModelStepsGiveTheOldBits(int vocab, int context, int batch, int embedding, int hidden)
+    {
+        var expected = With(true, 2, 2, () => SharedTailsTests.RunLm(vocab, context, batch, embedding, hidden), batchFirstOutput: false);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var actual = With(true, 2, threads, () => SharedTailsTests.RunLm(vocab, context, batch, embedding, hidden));
+            Assert.True(F.LstmBatchFirstOutputTaken);
+            SharedTailsTests.AssertSame(expected, actual, $"LSTM LM, threads {threads}");
+        }
+    }
+
     /// <summary>A caller that reads the final states (the module's Forward) still gets them from the [2, seq, batch, hidden] op.</summary>
     [Fact]
     public void ForwardWithStatesKeepsTheOldOp()
@@ -149,18 +202,20 @@ public class LstmHiddenOutputTests
     /// tokens, which the exporter refuses), recorded the new way and the old way, loads and gives the stack's outputs.
     /// </summary>
     [Theory]
-    [InlineData(true, 2)]
-    [InlineData(false, 2)]
-    [InlineData(true, 0)]
-    public void OnnxExportOfTheStackGivesItsOutputs(bool hiddenOutput, int pairMode)
+    [InlineData(true, 2, 40, false)]
+    [InlineData(false, 2, 40, false)]
+    [InlineData(true, 0, 40, false)]
+    [InlineData(true, 2, 64, true)]  // whole unit blocks, products on the packed kernels: the pair's output batch-major
+    public void OnnxExportOfTheStackGivesItsOutputs(bool hiddenOutput, int pairMode, int hidden, bool batchMajor)
     {
         var g = new Generator(8);
-        var stack = new OutputsOnly(new LSTM(7, 40, 2, batchFirst: true, generator: g));
-        var x = Tensor.Randn([5, 6, 7], g);
+        var stack = new OutputsOnly(new LSTM(7, hidden, 2, batchFirst: true, generator: g));
+        var x = Tensor.Randn([13, 5, 7], g);
         var (bytes, expected) = With(hiddenOutput, pairMode, 2, () =>
         {
             var b = SharpGrad.Onnx.OnnxExporter.ExportToBytes(stack, [x]);
             Assert.Equal(hiddenOutput, F.LstmHiddenOutputTaken);
+            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) Assert.Equal(batchMajor, F.LstmBatchFirstOutputTaken);
             using (SharpGrad.Autograd.NoGrad()) return (b, stack.Forward(x).ToArray<float>());
         });
         float[] actual;

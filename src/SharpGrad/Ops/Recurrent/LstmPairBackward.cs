@@ -81,7 +81,7 @@ namespace SharpGrad.NN
             /// applies (then the first layer's gradients wait here), else null (the caller runs the layer's own rule).
             /// </summary>
             public Tensor?[]? SecondLayer(Tensor g, Tensor y2, Tensor? cs2, Tensor gates2, Tensor tanhC2, Tensor xProj2, Tensor h02, Tensor c02, Tensor wHh2,
-                Tensor? bHh2)
+                Tensor? bHh2, bool batchMajor2)
             {
                 DXProj2 = null;
                 G1 = null;
@@ -94,7 +94,7 @@ namespace SharpGrad.NN
                 var g1 = Tensor.Uninitialized(cs1 is null ? [2, seq, batch, hidden] : [seq, batch, hidden], dtype);
                 DTypeDispatch.Float(dtype, new LstmPairBackwardKernel(
                     new LstmBackwardKernel(g, y2, cs2, gates2, tanhC2, h02, c02, wHh2, false, second.DXProj, second.DH, second.DC, h02.RequiresGrad, second.DW,
-                        second.DB),
+                        second.DB, batchMajor2),
                     wIh2, new LstmBackwardKernel(g1, y1, cs1, gates1, tanhC1, h01, c01, wHh1, false, first.DXProj, first.DH, first.DC, h01.RequiresGrad, first.DW,
                         first.DB)),
                     nameof(LstmPair));
@@ -213,10 +213,11 @@ namespace SharpGrad.Kernels
     /// The operands of one layer's backward time loop (pinned arrays; see <see cref="LstmRecurrence{T, TK}.Backward"/>):
     /// Y and Gy [2, seq, batch, hidden] (every h_t, then every c_t, and their gradients), or with <paramref name="Cs"/>
     /// (a layer recorded with its h sequence as its output) Y and Gy [seq, batch, hidden] (the h_t and their gradient
-    /// alone) and the c_t in Cs, which get no gradient from outside.
+    /// alone) and the c_t in Cs, which get no gradient from outside; with <paramref name="BatchMajor"/> (and Cs) Y and Gy
+    /// are [batch, seq, hidden].
     /// </summary>
     internal readonly unsafe record struct LstmBackwardOperands<T>(T[] Gy, T[] Y, T[] Gates, T[] TanhC, T[] H0, T[] C0, T[] W, T[] Da, T[] Dh, T[] Dc,
-        bool WantDH0, T[]? DW, T[]? DB, T[]? Cs = null) where T : unmanaged
+        bool WantDH0, T[]? DW, T[]? DB, T[]? Cs = null, bool BatchMajor = false) where T : unmanaged
     {
         /// <summary>Where the gradient of every c_t starts, from Gy pinned at <paramref name="gy"/> (<paramref name="n"/> = seq·batch·hidden): null when there is none.</summary>
         public T* OutputGradC(T* gy, nint n) => Cs is null ? gy + n : null;
@@ -299,7 +300,7 @@ namespace SharpGrad.Kernels
                 job._da2 = pda2;
                 job._dx1 = pgy1;
                 job._l2.BeginBackward(seq, pgy2, second.OutputGradC(pgy2, n), py2, second.States(py2, pcs2, n), pg2, ptc2, ph02, pc02, pw2, pda2, pdh2, pdc2,
-                    weight2 ? pdw2 : null, weight2 ? pdb2 : null, reverse: false, packWeight: !parallelSetup);
+                    weight2 ? pdw2 : null, weight2 ? pdb2 : null, reverse: false, packWeight: !parallelSetup, batchMajor: second.BatchMajor);
                 // The first layer's output gradient is P's rows (and its c half zeros, or none: see SetupPiece).
                 job._l1.BeginBackward(seq, pgy1, first.OutputGradC(pgy1, n), py1, first.States(py1, pcs1, n), pg1, ptc1, ph01, pc01, pw1, pda1, pdh1, pdc1,
                     weight1 ? pdw1 : null, weight1 ? pdb1 : null, reverse: false, packWeight: !parallelSetup);

@@ -9,10 +9,10 @@ namespace SharpGrad.NN
 {
     /// <summary>
     /// The direction of a recorded <see cref="Functional.LstmSequence"/>, and whether its recorded output is the h sequence
-    /// alone ([seq, batch, hidden], <see cref="Functional.LstmHiddenSequence"/>) rather than [2, seq, batch, hidden], for
-    /// tools that read the tape (the ONNX exporter).
+    /// alone ([seq, batch, hidden], <see cref="Functional.LstmHiddenSequence"/>; [batch, seq, hidden] when BatchMajor) rather
+    /// than [2, seq, batch, hidden], for tools that read the tape (the ONNX exporter).
     /// </summary>
-    internal sealed record LstmSequenceAttributes(bool Reverse, bool HiddenOnly = false);
+    internal sealed record LstmSequenceAttributes(bool Reverse, bool HiddenOnly = false, bool BatchMajor = false);
 
     public static partial class Functional
     {
@@ -101,7 +101,7 @@ namespace SharpGrad.NN
         /// records each as this op.
         /// </summary>
         private static Tensor RecordLstmSequence(Tensor y, Tensor? cs, Tensor gates, Tensor tanhC, Tensor xProj, Tensor h0, Tensor c0, Tensor wHh, Tensor? bHh,
-            bool reverse, LstmPairGrads? pair = null, bool pairSecond = false)
+            bool reverse, LstmPairGrads? pair = null, bool pairSecond = false, bool batchMajor = false)
         {
             if (!SharpGrad.Autograd.IsGradEnabled) return y;
             var dtype = y.DType;
@@ -110,13 +110,13 @@ namespace SharpGrad.NN
             {
                 if (g.DType != dtype) g = g.To(dtype);
                 // A layer of a pair: the second's rule may run both layers' backward as a wavefront, the first's then takes its results.
-                var paired = pair is null ? null : pairSecond ? pair.SecondLayer(g, y, cs, gates, tanhC, xProj, h0, c0, wHh, bHh) : pair.FirstLayer(g);
+                var paired = pair is null ? null : pairSecond ? pair.SecondLayer(g, y, cs, gates, tanhC, xProj, h0, c0, wHh, bHh, batchMajor) : pair.FirstLayer(g);
                 if (paired is not null) return paired;
                 var grads = LstmGradTensors.For(xProj, h0, c0, wHh, bHh);
                 DTypeDispatch.Float(dtype, new LstmBackwardKernel(g, y, cs, gates, tanhC, h0, c0, wHh, reverse, grads.DXProj, grads.DH, grads.DC, h0.RequiresGrad,
-                    grads.DW, grads.DB), nameof(LstmSequence));
+                    grads.DW, grads.DB, batchMajor), nameof(LstmSequence));
                 return grads.Results(h0, c0, bHh);
-            }, differentiableBackward: false, attributes: new LstmSequenceAttributes(reverse, HiddenOnly: cs is not null));
+            }, differentiableBackward: false, attributes: new LstmSequenceAttributes(reverse, HiddenOnly: cs is not null, BatchMajor: batchMajor));
         }
 
         /// <summary>
@@ -193,7 +193,7 @@ namespace SharpGrad.NN
         }
 
         private readonly struct LstmBackwardKernel(Tensor g, Tensor y, Tensor? cs, Tensor gates, Tensor tanhC, Tensor h0, Tensor c0, Tensor w, bool reverse,
-            Tensor dXProj, Tensor dH, Tensor dC, bool wantDH0, Tensor? dW, Tensor? dB) : IFloatKernel, ICapturedKernel
+            Tensor dXProj, Tensor dH, Tensor dC, bool wantDH0, Tensor? dW, Tensor? dB, bool batchMajor = false) : IFloatKernel, ICapturedKernel
         {
             public void Declare(Capture capture) => Capture.Buffers(capture, [g, y, cs, gates, tanhC, h0, c0, w], [dXProj, dH, dC, dW, dB]);
 
@@ -219,7 +219,7 @@ namespace SharpGrad.NN
             /// <summary>The arrays of the time loop.</summary>
             public LstmBackwardOperands<T> Operands<T>() where T : unmanaged =>
                 new(g.Array<T>(), y.Array<T>(), gates.Array<T>(), tanhC.Array<T>(), h0.Array<T>(), c0.Array<T>(), w.Array<T>(), dXProj.Array<T>(),
-                    dH.Array<T>(), dC.Array<T>(), wantDH0, dW?.Array<T>(), dB?.Array<T>(), cs?.Array<T>());
+                    dH.Array<T>(), dC.Array<T>(), wantDH0, dW?.Array<T>(), dB?.Array<T>(), cs?.Array<T>(), batchMajor);
 
             /// <summary>dW_hh and db_hh (those wanted) as products and sums after the time loop, when it did not form them.</summary>
             public void WeightGrads<T>() where T : unmanaged, IFloatingPointIeee754<T> =>
@@ -302,6 +302,9 @@ namespace SharpGrad.Kernels
         // step's first row in it. WeightGrad pass: dW_hh, db_hh, the previous states (rows of the stored h_t, then h0)
         // and where their positions start in the packed gradients.
         private T* _daT, _dW, _dB, _hRest, _h0;
+        // Where h_t (and, backward, its gradient) sits: step t at t·_hStep, row b at b·_ldh. Time-major [seq, batch, hidden]
+        // (the default: batch·hidden and hidden) or batch-major [batch, seq, hidden] (hidden and seq·hidden; see BatchMajor).
+        private nint _hStep, _ldh;
         private int _daTRow, _positions, _rest, _restStart, _h0Start, _kcRest, _kcH0;
         // The previous states packed whole as dW_hh's B operand (PackWeightGradPanel), every k block in order; null: each
         // part packs its k blocks itself as it goes.
@@ -392,8 +395,10 @@ namespace SharpGrad.Kernels
         /// <paramref name="cs"/> ([seq, batch, hidden] each). With <paramref name="packWeight"/> false W_hhᵀ is not packed
         /// here: the caller packs every unit block with <see cref="PackForwardWeight"/> before the first step.
         /// </summary>
-        internal void BeginForward(int seq, T* h0, T* w, T* bias, T* xProj, T* c0, T* y, T* cs, T* gates, T* tanhC, bool reverse, bool packWeight = true)
+        internal void BeginForward(int seq, T* h0, T* w, T* bias, T* xProj, T* c0, T* y, T* cs, T* gates, T* tanhC, bool reverse, bool packWeight = true,
+            bool batchMajor = false)
         {
+            SetHiddenLayout(seq, batchMajor);
             int mr = TK.MR, nr = TK.NR, hidden = _hidden, batch = _batch;
             int strips = _strips, blocks = _blocks;
             nint aLength = (nint)strips * mr * hidden;
@@ -415,6 +420,40 @@ namespace SharpGrad.Kernels
             _cAll = cs;
             _gatesAll = gates;
             _tanhCAll = tanhC;
+        }
+
+        /// <summary>
+        /// The layout of the h sequence (and of its gradient): time-major [seq, batch, hidden], or with
+        /// <paramref name="batchMajor"/> [batch, seq, hidden] (a batch-first stack's last layer: see
+        /// <see cref="NN.Functional.LstmBatchFirstOutput"/>; only where the backward forms dW_hh itself, <see cref="PacksWeightGrad"/>).
+        /// </summary>
+        private void SetHiddenLayout(int seq, bool batchMajor)
+        {
+            _hStep = batchMajor ? _hidden : (nint)_batch * _hidden;
+            _ldh = batchMajor ? (nint)seq * _hidden : _hidden;
+        }
+
+        /// <summary>
+        /// Packs positions [<paramref name="p0"/>, <paramref name="p0"/> + <paramref name="kc"/>) of the previous states
+        /// (position p: row p % batch of step p / batch from <see cref="_hRest"/>) as one k block of dW_hh's B operand, as
+        /// <see cref="GemmPacking.PackB{T}"/> packs contiguous rows (whole NR strips: <see cref="PacksWeightGrad"/>).
+        /// </summary>
+        private void PackStates(T* dst, int p0, int kc)
+        {
+            int nr = TK.NR, hidden = _hidden, batch = _batch;
+            if (_ldh == hidden)
+            {
+                GemmPacking.PackB(dst, _hRest + (nint)p0 * hidden, hidden, false, kc, hidden, nr);
+                return;
+            }
+            nint strip = (nint)kc * nr;
+            for (int p = 0; p < kc; p++)
+            {
+                int position = p0 + p;
+                T* src = _hRest + (nint)(position % batch) * _ldh + (position / batch) * _hStep;
+                T* d = dst + (nint)p * nr;
+                for (int s = 0; s < hidden; s += nr, d += strip) new ReadOnlySpan<T>(src + s, nr).CopyTo(new Span<T>(d, nr));
+            }
         }
 
         /// <summary>
@@ -440,7 +479,7 @@ namespace SharpGrad.Kernels
             _aNext = s % 2 == 0 ? _a1 : _a0;
             _xp = _xAll + (nint)t * batch * g4;
             _gates = _gatesAll + (nint)t * batch * g4;
-            _h = _yAll + (nint)t * bh;
+            _h = _yAll + t * _hStep;
             _c = cOut + (nint)t * bh;
             _tanhC = _tanhCAll + (nint)t * bh;
             _cPrev = s == 0 ? _c0 : cOut + (nint)tPrev * bh;
@@ -460,7 +499,7 @@ namespace SharpGrad.Kernels
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static bool Backward(int seq, int batch, int hidden, LstmBackwardOperands<T> operands, bool reverse)
         {
-            var (gy, y, gates, tanhC, h0, c0, w, da, dh, dc, wantDH0, dW, dB, cs) = operands;
+            var (gy, y, gates, tanhC, h0, c0, w, da, dh, dc, wantDH0, dW, dB, cs, batchMajor) = operands;
             dh.AsSpan().Clear();
             dc.AsSpan().Clear();
             if (seq == 0 || batch == 0 || hidden == 0) { da.AsSpan().Clear(); return false; }
@@ -470,7 +509,7 @@ namespace SharpGrad.Kernels
             fixed (T* pgy = gy, py = y, pcs = cs, pg = gates, ptc = tanhC, ph0 = h0, pc0 = c0, pwh = w, pda = da, pdh = dh, pdc = dc, pdw = dW, pdb = dB)
             {
                 job.BeginBackward(seq, pgy, operands.OutputGradC(pgy, seq * batch * hidden), py, operands.States(py, pcs, seq * batch * hidden), pg, ptc, ph0, pc0,
-                    pwh, pda, pdh, pdc, weightGrad ? pdw : null, weightGrad && dB is not null ? pdb : null, reverse);
+                    pwh, pda, pdh, pdc, weightGrad ? pdw : null, weightGrad && dB is not null ? pdb : null, reverse, batchMajor: batchMajor);
                 try
                 {
                     for (int s = seq - 1; s >= 0; s--)
@@ -507,8 +546,9 @@ namespace SharpGrad.Kernels
         /// here: the caller packs every unit block with <see cref="PackBackwardWeight"/> before the first step.
         /// </summary>
         internal void BeginBackward(int seq, T* gy, T* gc, T* y, T* cs, T* gates, T* tanhC, T* h0, T* c0, T* w, T* da, T* dh, T* dc, T* dW, T* dB,
-            bool reverse, bool packWeight = true)
+            bool reverse, bool packWeight = true, bool batchMajor = false)
         {
+            SetHiddenLayout(seq, batchMajor);
             int mr = TK.MR, nr = TK.NR, hidden = _hidden, g4 = 4 * hidden, batch = _batch;
             int strips = _strips, blocks = _blocks;
             nint aLength = (nint)strips * mr * g4;
@@ -557,7 +597,7 @@ namespace SharpGrad.Kernels
             bool even = (seq - 1 - s) % 2 == 0;
             _aCur = s == seq - 1 ? null : even ? _a0 : _a1; // null: no later step, dh starts at zero
             _aNext = even ? _a1 : _a0;
-            _gh = _gyAll + (nint)t * bh;
+            _gh = _gyAll + t * _hStep;
             _gc = _gcAll == null ? null : _gcAll + (nint)t * bh;
             _gates = _gatesAll + (nint)t * batch * g4;
             _tanhC = _tanhCAll + (nint)t * bh;
@@ -582,7 +622,7 @@ namespace SharpGrad.Kernels
             int nr = TK.NR, batch = _batch, bh = batch * _hidden, rest = (_seq - 1) * batch;
             _pass = Pass.WeightGrad;
             _rest = rest;
-            _hRest = _reverse ? _yAll + bh : _yAll;
+            _hRest = _reverse ? _yAll + _hStep : _yAll;
             _restStart = _reverse ? 0 : batch;
             _h0Start = _reverse ? rest : 0;
             _kcRest = GemmTuning.BlockDepth<T>(nr, Math.Max(1, rest));
@@ -613,7 +653,7 @@ namespace SharpGrad.Kernels
             int nr = TK.NR, hidden = _hidden, rest = _rest, batch = _batch;
             T* panel = _packedStates.Get(_positions * hidden);
             for (int p0 = 0; p0 < rest; p0 += _kcRest)
-                GemmPacking.PackB(panel + (nint)p0 * hidden, _hRest + (nint)p0 * hidden, hidden, false, Math.Min(_kcRest, rest - p0), hidden, nr);
+                PackStates(panel + (nint)p0 * hidden, p0, Math.Min(_kcRest, rest - p0));
             for (int p0 = 0; p0 < batch; p0 += _kcH0)
                 GemmPacking.PackB(panel + (nint)(rest + p0) * hidden, _h0 + (nint)p0 * hidden, hidden, false, Math.Min(_kcH0, batch - p0), hidden, nr);
             _statesPanel = panel;
@@ -679,7 +719,7 @@ namespace SharpGrad.Kernels
                     int next = i + 1;
                     if (next < tiles)
                         PrefetchForward(blocksOuter ? next % _strips : next / blocks, b0 + (blocksOuter ? next / _strips : next % blocks));
-                    nint o = (nint)row0 * hidden + u0;
+                    nint o = (nint)row0 * hidden + u0, oh = row0 * _ldh + u0;
                     if (fuseWhole && h == mr && w == nr)
                     {
                         // A whole float32 tile with one k block: each gate's product alone (beta 0: the accumulator
@@ -692,7 +732,7 @@ namespace SharpGrad.Kernels
                             for (int g = 0; g < 4; g++)
                                 TK.Run(depth, a, _w + (nint)(ub * 4 + g) * depth * nr, nr, tile + g * size, nr, T.One, T.Zero);
                         CellUpdate512((float*)tile, size, nr, (float*)(_xp + (nint)row0 * g4 + u0), (float*)(_bias == null ? null : _bias + u0),
-                            (float*)(_cPrev + o), (float*)(_gates + (nint)row0 * g4 + u0), g4, hidden, (float*)(_c + o), (float*)(_tanhC + o), (float*)(_h + o));
+                            (float*)(_cPrev + o), (float*)(_gates + (nint)row0 * g4 + u0), g4, hidden, (float*)(_c + o), (float*)(_tanhC + o), (float*)(_h + oh), _ldh);
                         GemmPacking.PackA(aNext + (nint)u0 * mr, th, nr, false, h, w, mr);
                         fused = true;
                         continue;
@@ -727,7 +767,7 @@ namespace SharpGrad.Kernels
                     for (int g = 0; g < 4; g++) StoreRows(tile + g * size, _gates + (nint)row0 * g4 + g * hidden + u0, g4, h, w);
                     StoreRows(tc, _c + o, hidden, h, w);
                     StoreRows(tt, _tanhC + o, hidden, h, w);
-                    StoreRows(th, _h + o, hidden, h, w);
+                    StoreRows(th, _h + oh, _ldh, h, w);
                     // h_t is the next step's A operand: write it packed (A(r, p) at p·MR + r, p the unit).
                     GemmPacking.PackA(aNext + (nint)u0 * mr, th, nr, false, h, w, mr);
                 }
@@ -757,7 +797,7 @@ namespace SharpGrad.Kernels
             PrefetchRows(_cPrev + o, hidden, h, w);
             PrefetchRows(_c + o, hidden, h, w);
             PrefetchRows(_tanhC + o, hidden, h, w);
-            PrefetchRows(_h + o, hidden, h, w);
+            PrefetchRows(_h + row0 * _ldh + u0, _ldh, h, w);
         }
 
         /// <summary>The backward counterpart of <see cref="PrefetchForward"/>: the next tile's stored step and gradient rows.</summary>
@@ -773,7 +813,7 @@ namespace SharpGrad.Kernels
                 PrefetchRows(_gates + og + g * hidden, g4, h, w);
                 PrefetchRows(_da + og + g * hidden, g4, h, w);
             }
-            PrefetchRows(_gh + o, hidden, h, w);
+            PrefetchRows(_gh + row0 * _ldh + u0, _ldh, h, w);
             if (_gc != null) PrefetchRows(_gc + o, hidden, h, w);
             PrefetchRows(_tanhC + o, hidden, h, w);
             PrefetchRows(_cPrev + o, hidden, h, w);
@@ -828,11 +868,12 @@ namespace SharpGrad.Kernels
         /// <paramref name="xp"/>, leading dimension <paramref name="ldg"/>, gate g at g·<paramref name="hidden"/>), then plus
         /// the bias (when not null), the roundings of the tile path; c_prev comes from its rows (<paramref name="hidden"/>
         /// apart), and the results go straight from the registers to their rows: the four activated gates in
-        /// <paramref name="gates"/> (laid out as xp), c, tanh(c) and h; h also to the tile's h (for packing the next step's operand).
+        /// <paramref name="gates"/> (laid out as xp), c, tanh(c) and h (rows <paramref name="ldh"/> apart); h also to the
+        /// tile's h (for packing the next step's operand).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void CellUpdate512(float* tile, int size, int nr, float* xp, float* bias, float* cPrev, float* gates, nint ldg, int hidden,
-            float* c, float* tanhC, float* h)
+            float* c, float* tanhC, float* h, nint ldh)
         {
             for (int j = 0; j < size; j += Vector512<float>.Count)
             {
@@ -861,7 +902,7 @@ namespace SharpGrad.Kernels
                 cv.Store(c + ro);
                 tc.Store(tanhC + ro);
                 var hv = o * tc;
-                hv.Store(h + ro);
+                hv.Store(h + r * ldh + col);
                 hv.Store(p + 6 * size);
             }
         }
@@ -976,7 +1017,7 @@ namespace SharpGrad.Kernels
             for (int p0 = 0; p0 < rest; p0 += _kcRest)
             {
                 int kc = Math.Min(_kcRest, rest - p0);
-                GemmPacking.PackB(bPanel, _hRest + (nint)p0 * hidden, hidden, false, kc, hidden, nr);
+                PackStates(bPanel, p0, kc);
                 StripProducts(gb0, gb1, _restStart + p0, kc, bPanel, p0 == 0 ? T.Zero : T.One);
             }
             for (int p0 = 0; p0 < batch; p0 += _kcH0)
@@ -1071,7 +1112,7 @@ namespace SharpGrad.Kernels
                     for (int r = 0; r < h; r++)
                     {
                         nint o = (nint)(row0 + r) * hidden + u0;
-                        GateGrads(w, hidden, _gh + o, _gc == null ? null : _gc + o, _gates + (nint)(row0 + r) * g4 + u0, _tanhC + o, _cPrev + o, _dh + o, _dc + o,
+                        GateGrads(w, hidden, _gh + (row0 + r) * _ldh + u0, _gc == null ? null : _gc + o, _gates + (nint)(row0 + r) * g4 + u0, _tanhC + o, _cPrev + o, _dh + o, _dc + o,
                             _da + (nint)(row0 + r) * g4 + u0, fusedT ? _daT + (nint)u0 * _positions + (nint)(_daTRow + row0 + r) * 8 : null, _positions);
                     }
                     // da_t is the next product's A operand: pack it (A(r, p) at p·MR + r, p = gate·hidden + unit).
