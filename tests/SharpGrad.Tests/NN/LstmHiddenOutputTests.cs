@@ -109,16 +109,20 @@ public class LstmHiddenOutputTests
     }
 
     /// <summary>
-    /// The batch-first stack's last pair writing its h sequence batch-major (<see cref="Functional.LstmBatchFirstOutput"/>)
-    /// against the time-major sequence and a transposing copy: the same bits for stack steps (pair, pair then a layer,
-    /// whole and partial row strips, the split dW_hh and the one after the time loop, f32/f64) and LM steps; the path is
-    /// checked to run exactly where it applies (a batch-first pair last, dW_hh formed by the time loops).
+    /// The batch-first stack's last layer (alone or the second of a pair) writing its h sequence batch-major
+    /// (<see cref="Functional.LstmBatchFirstOutput"/>) against the time-major sequence and a transposing copy: the same
+    /// bits for stack steps (pair, pair then a layer, layer by layer, one layer, whole and partial row strips, the split
+    /// dW_hh and the one per part, f32/f64) and LM steps; the path is checked to run exactly where it applies (batch-first,
+    /// one direction, dW_hh formed by the time loops).
     /// </summary>
     [Theory]
     [InlineData(2, true, 6, 16, 20, 12, 64, 2, false, true)]    // whole tiles
     [InlineData(2, true, 5, 13, 11, 7, 64, 2, false, true)]     // a partial row strip
     [InlineData(4, true, 5, 13, 9, 5, 64, 2, false, true)]      // two pairs: the second one's output only
-    [InlineData(3, true, 4, 11, 9, 5, 64, 2, false, false)]     // a pair, then a layer alone: not the last layers
+    [InlineData(3, true, 5, 13, 9, 5, 64, 2, false, true)]      // a pair, then a layer alone: that layer's output
+    [InlineData(2, true, 5, 13, 9, 5, 64, 0, false, true)]      // layer by layer: the last layer's output
+    [InlineData(1, true, 6, 16, 9, 5, 64, 0, false, true)]      // one layer
+    [InlineData(1, true, 6, 16, 9, 5, 64, 0, true, true)]       // one layer, float64
     [InlineData(2, false, 5, 16, 11, 7, 64, 2, false, false)]   // time-major input
     [InlineData(2, true, 4, 9, 12, 6, 40, 2, false, false)]     // partial unit blocks: dW_hh after the loops, not applied
     [InlineData(2, true, 4, 9, 10, 6, 32, 2, true, true)]       // float64 pair
@@ -145,14 +149,15 @@ public class LstmHiddenOutputTests
     }
 
     [Theory]
-    [InlineData(54, 16, 64, 64, 256)]
-    [InlineData(17, 8, 13, 16, 64)]
-    public void BatchFirstOutputLanguageModelStepsGiveTheOldBits(int vocab, int context, int batch, int embedding, int hidden)
+    [InlineData(2, 54, 16, 64, 64, 256)]
+    [InlineData(1, 54, 16, 64, 64, 256)]  // one thread: layer by layer
+    [InlineData(2, 17, 8, 13, 16, 64)]
+    public void BatchFirstOutputLanguageModelStepsGiveTheOldBits(int pairMode, int vocab, int context, int batch, int embedding, int hidden)
     {
-        var expected = With(true, 2, 2, () => SharedTailsTests.RunLm(vocab, context, batch, embedding, hidden), batchFirstOutput: false);
+        var expected = With(true, pairMode, 2, () => SharedTailsTests.RunLm(vocab, context, batch, embedding, hidden), batchFirstOutput: false);
         foreach (int threads in new[] { 1, 2 })
         {
-            var actual = With(true, 2, threads, () => SharedTailsTests.RunLm(vocab, context, batch, embedding, hidden));
+            var actual = With(true, pairMode, threads, () => SharedTailsTests.RunLm(vocab, context, batch, embedding, hidden));
             Assert.True(F.LstmBatchFirstOutputTaken);
             SharedTailsTests.AssertSame(expected, actual, $"LSTM LM, threads {threads}");
         }

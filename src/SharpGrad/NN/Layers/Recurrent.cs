@@ -90,11 +90,15 @@ public abstract class RecurrentBase : Module
 
     /// <summary>
     /// The whole sequence of one layer in one direction as one op, where the cell has one: every step's output
-    /// [seq, batch, hidden] and the final states (null unless <paramref name="states"/>); null to run
-    /// <see cref="Step"/> step by step instead.
+    /// [seq, batch, hidden] (with <paramref name="batchFirst"/>, possibly [batch, seq, hidden]: <paramref name="batchMajor"/>
+    /// tells) and the final states (null unless <paramref name="states"/>); null to run <see cref="Step"/> step by step instead.
     /// </summary>
     private protected virtual (Tensor Output, Tensor? H, Tensor? C)? RunSequence(Tensor projection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh, bool reverse,
-        bool states) => null;
+        bool states, bool batchFirst, out bool batchMajor)
+    {
+        batchMajor = false;
+        return null;
+    }
 
     /// <summary>
     /// Whether <see cref="RunSequencePair"/> computes two stacked one-direction layers of this shape at once (with the
@@ -165,7 +169,8 @@ public abstract class RecurrentBase : Module
                 var projection = layer == 0 && rowIndex is not null ? Functional.LinearOfRows(layerInput, rowIndex, table!, _wIh[k], _bIh[k])
                     : Functional.Linear(layerInput, _wIh[k], _bIh[k]); // [seq, batch, gates·hidden], one product
                 Tensor hk = h[k], ck = c?[k]!;
-                if (seq > 0 && RunSequence(projection, hk, ck, _wHh[k], _bHh[k], dir == 1, states) is { } fused)
+                if (seq > 0 && RunSequence(projection, hk, ck, _wHh[k], _bHh[k], dir == 1, states,
+                    batchFirst: batched && BatchFirst && Directions == 1 && layer + 1 == NumLayers, out batchMajor) is { } fused)
                 {
                     outputs[dir] = fused.Output;
                     hn[k] = fused.H;
@@ -313,12 +318,18 @@ public sealed class LSTM : RecurrentBase
     /// <summary>
     /// The layer's steps as one op (<see cref="Functional.LstmSequence"/>): one node on the tape instead of a dozen per
     /// step. Without <paramref name="states"/> (and with <see cref="Functional.LstmHiddenOutput"/>) the op's recorded
-    /// output is the h sequence itself (<see cref="Functional.LstmHiddenSequence"/>).
+    /// output is the h sequence itself (<see cref="Functional.LstmHiddenSequence"/>), batch-major when
+    /// <paramref name="batchFirst"/> asks and <see cref="Functional.LstmBatchFirstOutputApplies"/>.
     /// </summary>
     private protected override (Tensor Output, Tensor? H, Tensor? C)? RunSequence(Tensor projection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh, bool reverse,
-        bool states)
+        bool states, bool batchFirst, out bool batchMajor)
     {
-        if (!states && Functional.LstmHiddenOutput) return (Functional.LstmHiddenSequence(projection, h, c!, wHh, bHh, reverse), null, null);
+        batchMajor = false;
+        if (!states && Functional.LstmHiddenOutput)
+        {
+            batchMajor = batchFirst && !reverse && Functional.LstmBatchFirstOutputApplies(projection.Size(0), projection.Size(1), HiddenSize, projection.DType);
+            return (Functional.LstmHiddenSequence(projection, h, c!, wHh, bHh, reverse, batchMajor), null, null);
+        }
         int seq = projection.Size(0), batch = projection.Size(1);
         var y = Functional.LstmSequence(projection, h, c!, wHh, bHh, reverse); // [2, seq, batch, hidden]: every h_t, then every c_t
         return Results(y, y.Narrow(0, 0, 1).Reshape(seq, batch, HiddenSize), reverse, states);

@@ -77,12 +77,13 @@ namespace SharpGrad.NN
         internal static volatile bool LstmBatchFirstOutputTaken;
 
         /// <summary>
-        /// Whether <see cref="LstmPair"/> may write its second layer's h sequence batch-major: switched on, and the time
+        /// Whether <see cref="LstmPair"/> may write its second layer's h sequence batch-major (or
+        /// <see cref="LstmHiddenSequence"/> a layer's): switched on, the time loops on a vector kernel, and the time
         /// loops' backward forms dW_hh itself from the stored states (<see cref="LstmRecurrence{T, TK}.PacksWeightGrad"/>,
         /// which reads them through a row map; a product over them after the loop would not).
         /// </summary>
         internal static bool LstmBatchFirstOutputApplies(int seq, int batch, int hidden, DType dtype) =>
-            LstmBatchFirstOutput && (dtype == DType.Float32
+            LstmBatchFirstOutput && Vector256.IsHardwareAccelerated && (dtype == DType.Float32
                 ? Vector512.IsHardwareAccelerated ? LstmRecurrence<float, GemmKernel512<float>>.PacksWeightGrad(seq, batch, hidden)
                     : LstmRecurrence<float, GemmKernel256<float>>.PacksWeightGrad(seq, batch, hidden)
                 : Vector512.IsHardwareAccelerated ? LstmRecurrence<double, GemmKernel512<double>>.PacksWeightGrad(seq, batch, hidden)

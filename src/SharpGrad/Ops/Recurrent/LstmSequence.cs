@@ -56,14 +56,16 @@ namespace SharpGrad.NN
         /// <see cref="LstmSequence"/>'s h half alone, [seq, batch, hidden]:
         /// every step's h_t as the recorded output (written by the time loop, no copy), the c_t kept by the op's rule,
         /// which treats their gradient from outside as zero. Same values as the h half of that op's result, and the same
-        /// gradients as its Narrow, for a caller that never reads the c_t.
+        /// gradients as its Narrow, for a caller that never reads the c_t. With <paramref name="batchMajor"/> the h_t are
+        /// written [batch, seq, hidden] (a batch-first stack's output: only where
+        /// <see cref="LstmBatchFirstOutputApplies"/>, which the caller checks).
         /// </summary>
-        internal static Tensor LstmHiddenSequence(Tensor xProj, Tensor h0, Tensor c0, Tensor wHh, Tensor? bHh, bool reverse) =>
-            LstmLayer(xProj, h0, c0, wHh, bHh, reverse, hiddenOnly: true);
+        internal static Tensor LstmHiddenSequence(Tensor xProj, Tensor h0, Tensor c0, Tensor wHh, Tensor? bHh, bool reverse, bool batchMajor = false) =>
+            LstmLayer(xProj, h0, c0, wHh, bHh, reverse, hiddenOnly: true, batchMajor);
 
         /// <summary>The layer of <see cref="LstmSequence"/> (<paramref name="hiddenOnly"/> false) or <see cref="LstmHiddenSequence"/> (true).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static Tensor LstmLayer(Tensor xProj, Tensor h0, Tensor c0, Tensor wHh, Tensor? bHh, bool reverse, bool hiddenOnly)
+        private static Tensor LstmLayer(Tensor xProj, Tensor h0, Tensor c0, Tensor wHh, Tensor? bHh, bool reverse, bool hiddenOnly, bool batchMajor = false)
         {
             ArgumentNullException.ThrowIfNull(xProj);
             ArgumentNullException.ThrowIfNull(h0);
@@ -85,13 +87,14 @@ namespace SharpGrad.NN
             if (h0.DType != dtype || c0.DType != dtype || wHh.DType != dtype || (bHh is not null && bHh.DType != dtype))
                 throw new ArgumentException($"LstmSequence: every operand must be {dtype.ToTorchName()} like the input projection.");
 
-            var y = Tensor.Uninitialized(hiddenOnly ? [seq, batch, hidden] : [2, seq, batch, hidden], dtype);
+            var y = Tensor.Uninitialized(hiddenOnly ? batchMajor ? [batch, seq, hidden] : [seq, batch, hidden] : [2, seq, batch, hidden], dtype);
             var cs = hiddenOnly ? Tensor.Uninitialized([seq, batch, hidden], dtype) : null;
             var gates = Tensor.Uninitialized([seq, batch, 4 * hidden], dtype); // σ(a_i), σ(a_f), tanh(a_g), σ(a_o)
             var tanhC = Tensor.Uninitialized([seq, batch, hidden], dtype);
-            DTypeDispatch.Float(dtype, new LstmForwardKernel(xProj, h0, c0, wHh, bHh, y, cs, gates, tanhC, reverse), nameof(LstmSequence));
+            DTypeDispatch.Float(dtype, new LstmForwardKernel(xProj, h0, c0, wHh, bHh, y, cs, gates, tanhC, reverse, batchMajor), nameof(LstmSequence));
             if (hiddenOnly) LstmHiddenOutputTaken = true;
-            return RecordLstmSequence(y, cs, gates, tanhC, xProj, h0, c0, wHh, bHh, reverse);
+            if (batchMajor) LstmBatchFirstOutputTaken = true;
+            return RecordLstmSequence(y, cs, gates, tanhC, xProj, h0, c0, wHh, bHh, reverse, batchMajor: batchMajor);
         }
 
         /// <summary>
@@ -173,7 +176,7 @@ namespace SharpGrad.NN
         }
 
         private readonly struct LstmForwardKernel(Tensor xProj, Tensor h0, Tensor c0, Tensor w, Tensor? b, Tensor y, Tensor? cs, Tensor gates, Tensor tanhC,
-            bool reverse) : IFloatKernel, ICapturedKernel
+            bool reverse, bool batchMajor) : IFloatKernel, ICapturedKernel
         {
             public void Declare(Capture capture) => Capture.Buffers(capture, [xProj, h0, c0, w, b], [y, cs, gates, tanhC]);
 
@@ -182,13 +185,13 @@ namespace SharpGrad.NN
                 int seq = xProj.ShapeRef[0], batch = xProj.ShapeRef[1], hidden = w.ShapeRef[1];
                 if (Vector512.IsHardwareAccelerated)
                     LstmRecurrence<T, GemmKernel512<T>>.Forward(seq, batch, hidden, xProj.Array<T>(), h0.Array<T>(), c0.Array<T>(), w.Array<T>(), b?.Array<T>(),
-                        y.Array<T>(), cs?.Array<T>(), gates.Array<T>(), tanhC.Array<T>(), reverse);
+                        y.Array<T>(), cs?.Array<T>(), gates.Array<T>(), tanhC.Array<T>(), reverse, batchMajor);
                 else if (Vector256.IsHardwareAccelerated)
                     LstmRecurrence<T, GemmKernel256<T>>.Forward(seq, batch, hidden, xProj.Array<T>(), h0.Array<T>(), c0.Array<T>(), w.Array<T>(), b?.Array<T>(),
-                        y.Array<T>(), cs?.Array<T>(), gates.Array<T>(), tanhC.Array<T>(), reverse);
+                        y.Array<T>(), cs?.Array<T>(), gates.Array<T>(), tanhC.Array<T>(), reverse, batchMajor);
                 else
                     LstmRecurrence<T, GemmKernelScalar<T>>.Forward(seq, batch, hidden, xProj.Array<T>(), h0.Array<T>(), c0.Array<T>(), w.Array<T>(), b?.Array<T>(),
-                        y.Array<T>(), cs?.Array<T>(), gates.Array<T>(), tanhC.Array<T>(), reverse);
+                        y.Array<T>(), cs?.Array<T>(), gates.Array<T>(), tanhC.Array<T>(), reverse, batchMajor);
             }
         }
 
@@ -353,17 +356,20 @@ namespace SharpGrad.Kernels
         /// <summary>
         /// The forward time loop: <paramref name="y"/> [2, seq, batch, hidden] (h_t, then c_t; with <paramref name="cs"/>,
         /// y is [seq, batch, hidden], the h_t alone, and the c_t go to cs), the activated gates [seq, batch, 4·hidden]
-        /// (σ(i), σ(f), tanh(g), σ(o)) and tanh(c_t) [seq, batch, hidden].
+        /// (σ(i), σ(f), tanh(g), σ(o)) and tanh(c_t) [seq, batch, hidden]; with <paramref name="batchMajor"/> (and cs) y is
+        /// [batch, seq, hidden].
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward(int seq, int batch, int hidden, T[] xProj, T[] h0, T[] c0, T[] w, T[]? bias, T[] y, T[]? cs, T[] gates, T[] tanhC, bool reverse)
+        public static void Forward(int seq, int batch, int hidden, T[] xProj, T[] h0, T[] c0, T[] w, T[]? bias, T[] y, T[]? cs, T[] gates, T[] tanhC, bool reverse,
+            bool batchMajor = false)
         {
             if (seq == 0 || batch == 0 || hidden == 0) return; // nothing to compute (hidden 0: every output is empty)
             int threads = Threads(batch, hidden);
             var job = Job(threads, batch, hidden, hidden);
             fixed (T* px = xProj, ph0 = h0, pc0 = c0, pwh = w, pb = bias, py = y, pcs = cs, pg = gates, ptc = tanhC)
             {
-                job.BeginForward(seq, ph0, pwh, bias is null ? null : pb, px, pc0, py, cs is null ? py + (nint)seq * batch * hidden : pcs, pg, ptc, reverse);
+                job.BeginForward(seq, ph0, pwh, bias is null ? null : pb, px, pc0, py, cs is null ? py + (nint)seq * batch * hidden : pcs, pg, ptc, reverse,
+                    batchMajor: batchMajor);
                 try
                 {
                     for (int s = 0; s < seq; s++)
