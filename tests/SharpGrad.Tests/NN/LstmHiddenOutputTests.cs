@@ -163,6 +163,62 @@ public class LstmHiddenOutputTests
         }
     }
 
+    /// <summary>
+    /// The language model's training step compiled (captured once, replayed) with both new paths where they apply (a pair,
+    /// hidden 64: the batch-first output written batch-major): the same losses and parameters bit for bit as the old
+    /// paths run eagerly, the replays taking the pair's wavefront and allocating nothing.
+    /// </summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(0)]
+    public void CompiledLanguageModelStepsGiveTheOldBits(int pairMode)
+    {
+        const int vocab = 11, context = 6, batch = 16, hidden = 64;
+        var g = new Generator(5);
+        var batches = Enumerable.Range(0, 5).Select(_ => (
+            X: Tensor.FromArray(Enumerable.Range(0, batch * context).Select(_ => (long)g.NextInt(vocab)).ToArray(), batch, context),
+            Y: Tensor.FromArray(Enumerable.Range(0, batch * context).Select(_ => (long)g.NextInt(vocab)).ToArray(), batch * context))).ToArray();
+        (CharRnn, AdamW) Model()
+        {
+            var model = new CharRnn(CharRnnKind.Lstm, vocab, context, embeddingDim: 8, hidden: hidden, layers: 2, generator: new Generator(21));
+            model.Train();
+            return (model, new AdamW(model.Parameters(), 3e-3, weightDecay: 0.01));
+        }
+        static Tensor Step(CharRnn model, AdamW opt, Tensor x, Tensor y)
+        {
+            opt.ZeroGrad();
+            var loss = F.CrossEntropy(model.ForwardSequence(x).Reshape(batch * context, vocab), y);
+            loss.Backward();
+            opt.Step();
+            return loss;
+        }
+        long[] Bits(CharRnn m) => m.Parameters().SelectMany(SharedTailsTests.Bits).ToArray();
+        var (expected, expectedParams) = With(false, pairMode, 2, () =>
+        {
+            var (model, opt) = Model();
+            var losses = batches.Select(b => SharedTailsTests.Bits(Step(model, opt, b.X, b.Y))[0]).ToArray();
+            return (losses, Bits(model));
+        }, batchFirstOutput: false);
+        var (actual, actualParams) = With(true, pairMode, 2, () =>
+        {
+            var (model, opt) = Model();
+            var step = SharpGrad.Jit.Compile(t => Step(model, opt, t[0], t[1]));
+            var losses = batches.Select(b => SharedTailsTests.Bits(step.Run(b.X, b.Y))[0]).ToArray();
+            Assert.Null(step.FallbackReason);
+            Assert.True(step.LastRunReplayed);
+            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) Assert.True(F.LstmBatchFirstOutputTaken);
+            var result = (losses, Bits(model));
+            var (x, y) = batches[0];
+            long kept = F.LstmPairWavefrontsKept;
+            step.Run(x, y);
+            Assert.Equal(pairMode == 2 ? 1 : 0, F.LstmPairWavefrontsKept - kept);
+            SharpGrad.Tests.Jit.ReplayAllocations.AssertNone(() => { for (int i = 0; i < 10; i++) step.Run(x, y); });
+            return result;
+        });
+        Assert.Equal(expected, actual);
+        Assert.Equal(expectedParams, actualParams);
+    }
+
     /// <summary>A caller that reads the final states (the module's Forward) still gets them from the [2, seq, batch, hidden] op.</summary>
     [Fact]
     public void ForwardWithStatesKeepsTheOldOp()
