@@ -24,7 +24,7 @@ internal static unsafe class LstmMicro
         float[] gy = R(2 * seq * batch * hidden, 1), da = new float[seq * batch * g4], dh = new float[batch * hidden], dc = new float[batch * hidden];
         float[] dw = new float[g4 * hidden], db = new float[g4];
         double T(Action a) => Micro.CpuMilliseconds(reps, a) / seq;
-        double fwd = T(() => LstmRecurrence<float, GemmKernel512<float>>.Forward(seq, batch, hidden, xp, h0, c0, w, b, y, gates, tanhC, false));
+        double fwd = T(() => LstmRecurrence<float, GemmKernel512<float>>.Forward(seq, batch, hidden, xp, h0, c0, w, b, y, null, gates, tanhC, false));
         var ops = new LstmBackwardOperands<float>(gy, y, gates, tanhC, h0, c0, w, da, dh, dc, true, dw, db);
         double bwd = T(() => LstmRecurrence<float, GemmKernel512<float>>.Backward(seq, batch, hidden, ops, false));
         double bwdNoW = T(() => LstmRecurrence<float, GemmKernel512<float>>.Backward(seq, batch, hidden, ops with { DW = null, DB = null }, false));

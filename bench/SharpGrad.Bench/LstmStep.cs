@@ -45,6 +45,12 @@ internal static class LstmStep
         F.LstmSharedBiasGrad = Int("lstm-shared-bias", 1) != 0;
         // --lstm-skip-states 0: the language model's recurrent stack forms the final states it never reads (before the skip), for A/B.
         F.LstmSkipUnreadStates = Int("lstm-skip-states", 1) != 0;
+        // --lstm-hidden-output 0: each layer's op records [2, seq, batch, hidden] (h_t, then c_t) and the stack takes its h
+        // half by a Narrow (a copy; its gradient padded back), before the op recorded the h sequence itself, for A/B.
+        F.LstmHiddenOutput = Int("lstm-hidden-output", 1) != 0;
+        // --lstm-batch-first-output 0: the last pair writes its h sequence time-major and the stack transposes it to the
+        // batch-first output (a copy; its gradient transposed back), before the time loop wrote it batch-major, for A/B.
+        F.LstmBatchFirstOutput = Int("lstm-batch-first-output", 1) != 0;
         // --serial-tails 1: AdamW, the clip's passes and the bias gradients' row sums on the calling thread alone (before
         // they were shared with the worker pool), for A/B.
         SharpGrad.Kernels.StepPaths.SerialTails = Int("serial-tails", 0) != 0;
@@ -142,6 +148,6 @@ internal static class LstmStep
         string parts = phases ? string.Create(CultureInfo.InvariantCulture,
             $",\"ms_forward\":{1000 * phase[0] / steps:F3},\"ms_backward\":{1000 * phase[1] / steps:F3},\"ms_clip\":{1000 * phase[2] / steps:F3},\"ms_adamw\":{1000 * phase[3] / steps:F3},\"ms_forward_min\":{1000 * fastest[0]:F3},\"ms_backward_min\":{1000 * fastest[1]:F3},\"ms_clip_min\":{1000 * fastest[2]:F3},\"ms_adamw_min\":{1000 * fastest[3]:F3}") : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"workload\":\"lstm-step\",\"threads\":{threads},\"lstm_pair\":{F.LstmPairMode},\"lstm_fused\":{(F.LstmFusedStores ? 1 : 0)},\"lstm_split_dw\":{(F.LstmSplitWeightGrad ? 1 : 0)},\"lstm_zero_start\":{(F.LstmZeroStart ? 1 : 0)},\"embedding_table\":{(F.LstmEmbeddingTable ? 1 : 0)},\"embedding_table_grad\":{(F.LstmEmbeddingTableGrad ? 1 : 0)},\"lstm_zero_h0_dw\":{(F.LstmZeroH0WeightGrad ? 1 : 0)},\"lstm_parallel_setup\":{F.LstmParallelSetup},\"lstm_shared_bias\":{(F.LstmSharedBiasGrad ? 1 : 0)},\"lstm_skip_states\":{(F.LstmSkipUnreadStates ? 1 : 0)},\"serial_tails\":{(SharpGrad.Kernels.StepPaths.SerialTails ? 1 : 0)},\"old_pad_into\":{(SharpGrad.Kernels.StepPaths.OldPadInto ? 1 : 0)},\"shared_rows\":{(SharpGrad.Kernels.StepPaths.SharedRows ? 1 : 0)},\"a_in_place\":{(SharpGrad.Kernels.GemmTuning.AInPlace ? 1 : 0)},\"compiled\":{(compile ? 1 : 0)},\"clip\":{(clip ? 1 : 0)},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"ms_per_step\":{1000 * seconds / steps:F3},\"allocated_bytes_per_step\":{allocated}{parts}}}");
+            $"{{\"workload\":\"lstm-step\",\"threads\":{threads},\"lstm_pair\":{F.LstmPairMode},\"lstm_fused\":{(F.LstmFusedStores ? 1 : 0)},\"lstm_split_dw\":{(F.LstmSplitWeightGrad ? 1 : 0)},\"lstm_zero_start\":{(F.LstmZeroStart ? 1 : 0)},\"embedding_table\":{(F.LstmEmbeddingTable ? 1 : 0)},\"embedding_table_grad\":{(F.LstmEmbeddingTableGrad ? 1 : 0)},\"lstm_zero_h0_dw\":{(F.LstmZeroH0WeightGrad ? 1 : 0)},\"lstm_parallel_setup\":{F.LstmParallelSetup},\"lstm_shared_bias\":{(F.LstmSharedBiasGrad ? 1 : 0)},\"lstm_skip_states\":{(F.LstmSkipUnreadStates ? 1 : 0)},\"lstm_hidden_output\":{(F.LstmHiddenOutput ? 1 : 0)},\"lstm_batch_first_output\":{(F.LstmBatchFirstOutput ? 1 : 0)},\"serial_tails\":{(SharpGrad.Kernels.StepPaths.SerialTails ? 1 : 0)},\"old_pad_into\":{(SharpGrad.Kernels.StepPaths.OldPadInto ? 1 : 0)},\"shared_rows\":{(SharpGrad.Kernels.StepPaths.SharedRows ? 1 : 0)},\"a_in_place\":{(SharpGrad.Kernels.GemmTuning.AInPlace ? 1 : 0)},\"compiled\":{(compile ? 1 : 0)},\"clip\":{(clip ? 1 : 0)},\"steps\":{steps},\"seconds\":{seconds:F4},\"cpu_seconds\":{cpu:F4},\"ms_per_step\":{1000 * seconds / steps:F3},\"allocated_bytes_per_step\":{allocated}{parts}}}");
     }
 }

@@ -86,12 +86,15 @@ internal sealed partial class GraphBuilder
     /// <summary>
     /// <see cref="SharpGrad.NN.Functional.LstmSequence"/> unrolled over its steps with ONNX's Gemm, Slice, Sigmoid, Tanh,
     /// Mul and Add (as an imported ONNX LSTM is unrolled on the way in): inputs xProj [seq, batch, 4·hidden], h0, c0,
-    /// W_hh and b_hh when present; output [2, seq, batch, hidden] (every h_t, then every c_t). The batch size is read
-    /// from the input at run time (-1 in every reshape).
+    /// W_hh and b_hh when present; output [2, seq, batch, hidden] (every h_t, then every c_t), or [seq, batch, hidden]
+    /// (every h_t; [batch, seq, hidden] when recorded batch-major) for a layer recorded with its h sequence as its output.
+    /// The batch size is read from the input at run time (-1 in every reshape).
     /// </summary>
     private void EmitLstmSequence(Node node, Tensor[] ins, string[] inNames, string output)
     {
         bool reverse = node.Attributes is SharpGrad.NN.LstmSequenceAttributes { Reverse: true };
+        bool hiddenOnly = node.Attributes is SharpGrad.NN.LstmSequenceAttributes { HiddenOnly: true };
+        bool batchMajor = node.Attributes is SharpGrad.NN.LstmSequenceAttributes { BatchMajor: true };
         int seq = ins[0].Shape[0], hidden = ins[3].Shape[1];
         // h0 and c0 are named (a zero state: emitted) just before the node that first uses each, W_hh and b_hh with h0,
         // as the step-by-step layer's tape names them.
@@ -135,6 +138,12 @@ internal sealed partial class GraphBuilder
             int step = reverse ? seq - 1 - t : t;
             if (hOf[step] is null) Step(step);
             hs[t] = Binary("Reshape", hAt[t], Constant([1, -1, hidden]));
+        }
+        if (hiddenOnly)
+        {
+            if (batchMajor) AddNode("Transpose", [Multi("Concat", hs, Int("axis", 0))], output, Ints("perm", [1L, 0L, 2L]));
+            else AddNode("Concat", hs, output, Int("axis", 0));
+            return;
         }
         string allH = Binary("Reshape", Multi("Concat", hs, Int("axis", 0)), Constant([1, seq, -1, hidden]));
         var cs = new string[seq];

@@ -90,11 +90,15 @@ public abstract class RecurrentBase : Module
 
     /// <summary>
     /// The whole sequence of one layer in one direction as one op, where the cell has one: every step's output
-    /// [seq, batch, hidden] and the final states (null unless <paramref name="states"/>); null to run
-    /// <see cref="Step"/> step by step instead.
+    /// [seq, batch, hidden] (with <paramref name="batchFirst"/>, possibly [batch, seq, hidden]: <paramref name="batchMajor"/>
+    /// tells) and the final states (null unless <paramref name="states"/>); null to run <see cref="Step"/> step by step instead.
     /// </summary>
     private protected virtual (Tensor Output, Tensor? H, Tensor? C)? RunSequence(Tensor projection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh, bool reverse,
-        bool states) => null;
+        bool states, bool batchFirst, out bool batchMajor)
+    {
+        batchMajor = false;
+        return null;
+    }
 
     /// <summary>
     /// Whether <see cref="RunSequencePair"/> computes two stacked one-direction layers of this shape at once (with the
@@ -105,10 +109,12 @@ public abstract class RecurrentBase : Module
     /// <summary>
     /// Two stacked one-direction layers over the whole sequence, from the first one's input projection: each layer's
     /// outputs [seq, batch, hidden] and final states, as <see cref="RunSequence"/> gives them. Only called where
-    /// <see cref="PairsLayers"/> holds.
+    /// <see cref="PairsLayers"/> holds. With <paramref name="batchFirst"/> the second layer's outputs may come as
+    /// [batch, seq, hidden] instead (<paramref name="batchMajor"/> tells).
     /// </summary>
     private protected virtual ((Tensor Output, Tensor? H, Tensor? C) First, (Tensor Output, Tensor? H, Tensor? C) Second) RunSequencePair(Tensor projection1,
-        Tensor h1, Tensor? c1, Tensor wHh1, Tensor? bHh1, Tensor wIh2, Tensor? bIh2, Tensor h2, Tensor? c2, Tensor wHh2, Tensor? bHh2, bool states) =>
+        Tensor h1, Tensor? c1, Tensor wHh1, Tensor? bHh1, Tensor wIh2, Tensor? bIh2, Tensor h2, Tensor? c2, Tensor wHh2, Tensor? bHh2, bool states,
+        bool batchFirst, out bool batchMajor) =>
         throw new NotSupportedException($"{Kind}: no two-layer op.");
 
     /// <summary>
@@ -137,6 +143,7 @@ public abstract class RecurrentBase : Module
         var hn = new Tensor?[layerStates];
         var cn = hasCell ? new Tensor?[layerStates] : null;
         var layerInput = x;
+        bool batchMajor = false; // whether the last layer's outputs came batch-major (a batch-first output without the transpose)
         for (int layer = 0; layer < NumLayers; layer++)
         {
             if (Directions == 1 && layer + 1 < NumLayers && seq > 0 && (Dropout == 0 || !Training) && PairsLayers(seq, batch, x.DType))
@@ -145,7 +152,8 @@ public abstract class RecurrentBase : Module
                 int k1 = layer, k2 = layer + 1;
                 var projection1 = layer == 0 && rowIndex is not null ? Functional.LinearOfRows(layerInput, rowIndex, table!, _wIh[k1], _bIh[k1], tableGrad)
                     : Functional.Linear(layerInput, _wIh[k1], _bIh[k1]);
-                var (first, second) = RunSequencePair(projection1, h[k1], c?[k1], _wHh[k1], _bHh[k1], _wIh[k2], _bIh[k2], h[k2], c?[k2], _wHh[k2], _bHh[k2], states);
+                var (first, second) = RunSequencePair(projection1, h[k1], c?[k1], _wHh[k1], _bHh[k1], _wIh[k2], _bIh[k2], h[k2], c?[k2], _wHh[k2], _bHh[k2], states,
+                    batchFirst: batched && BatchFirst && layer + 2 == NumLayers, out batchMajor);
                 hn[k1] = first.H;
                 hn[k2] = second.H;
                 if (cn is not null) { cn[k1] = first.C; cn[k2] = second.C; }
@@ -161,7 +169,8 @@ public abstract class RecurrentBase : Module
                 var projection = layer == 0 && rowIndex is not null ? Functional.LinearOfRows(layerInput, rowIndex, table!, _wIh[k], _bIh[k], tableGrad)
                     : Functional.Linear(layerInput, _wIh[k], _bIh[k]); // [seq, batch, gates·hidden], one product
                 Tensor hk = h[k], ck = c?[k]!;
-                if (seq > 0 && RunSequence(projection, hk, ck, _wHh[k], _bHh[k], dir == 1, states) is { } fused)
+                if (seq > 0 && RunSequence(projection, hk, ck, _wHh[k], _bHh[k], dir == 1, states,
+                    batchFirst: batched && BatchFirst && Directions == 1 && layer + 1 == NumLayers, out batchMajor) is { } fused)
                 {
                     outputs[dir] = fused.Output;
                     hn[k] = fused.H;
@@ -184,7 +193,7 @@ public abstract class RecurrentBase : Module
             layerInput = Directions == 1 ? outputs[0] : Tensor.Concat(outputs, 2);
             if (layer < NumLayers - 1 && Dropout > 0 && Training) layerInput = Functional.Dropout(layerInput, Dropout, true, DropoutGenerator);
         }
-        var output = batched ? (BatchFirst ? layerInput.Transpose(0, 1) : layerInput) : layerInput.Squeeze(1);
+        var output = batched ? (BatchFirst && !batchMajor ? layerInput.Transpose(0, 1) : layerInput) : layerInput.Squeeze(1);
         if (!states)
         {
             Functional.LstmSkipUnreadStatesTaken = true;
@@ -310,10 +319,21 @@ public sealed class LSTM : RecurrentBase
     private protected override (Tensor H, Tensor? C) Step(Tensor inputProjection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh) =>
         RecurrentCells.LstmStep(inputProjection, h, c!, wHh, bHh, HiddenSize);
 
-    /// <summary>The layer's steps as one op (<see cref="Functional.LstmSequence"/>): one node on the tape instead of a dozen per step.</summary>
+    /// <summary>
+    /// The layer's steps as one op (<see cref="Functional.LstmSequence"/>): one node on the tape instead of a dozen per
+    /// step. Without <paramref name="states"/> (and with <see cref="Functional.LstmHiddenOutput"/>) the op's recorded
+    /// output is the h sequence itself (<see cref="Functional.LstmHiddenSequence"/>), batch-major when
+    /// <paramref name="batchFirst"/> asks and <see cref="Functional.LstmBatchFirstOutputApplies"/>.
+    /// </summary>
     private protected override (Tensor Output, Tensor? H, Tensor? C)? RunSequence(Tensor projection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh, bool reverse,
-        bool states)
+        bool states, bool batchFirst, out bool batchMajor)
     {
+        batchMajor = false;
+        if (!states && Functional.LstmHiddenOutput)
+        {
+            batchMajor = batchFirst && !reverse && Functional.LstmBatchFirstOutputApplies(projection.Size(0), projection.Size(1), HiddenSize, projection.DType);
+            return (Functional.LstmHiddenSequence(projection, h, c!, wHh, bHh, reverse, batchMajor), null, null);
+        }
         int seq = projection.Size(0), batch = projection.Size(1);
         var y = Functional.LstmSequence(projection, h, c!, wHh, bHh, reverse); // [2, seq, batch, hidden]: every h_t, then every c_t
         return Results(y, y.Narrow(0, 0, 1).Reshape(seq, batch, HiddenSize), reverse, states);
@@ -333,10 +353,22 @@ public sealed class LSTM : RecurrentBase
 
     private protected override bool PairsLayers(int seq, int batch, DType dtype) => Functional.LstmPairApplies(seq, batch, HiddenSize, dtype);
 
-    /// <summary>Two stacked layers as one op (<see cref="Functional.LstmPair"/>), recorded as the two layers' ops.</summary>
+    /// <summary>
+    /// Two stacked layers as one op (<see cref="Functional.LstmPair"/>), recorded as the two layers' ops (without
+    /// <paramref name="states"/>, and with <see cref="Functional.LstmHiddenOutput"/>, each with its h sequence as its output,
+    /// the second one batch-major when <paramref name="batchFirst"/> asks and <see cref="Functional.LstmBatchFirstOutputApplies"/>).
+    /// </summary>
     private protected override ((Tensor Output, Tensor? H, Tensor? C) First, (Tensor Output, Tensor? H, Tensor? C) Second) RunSequencePair(Tensor projection1,
-        Tensor h1, Tensor? c1, Tensor wHh1, Tensor? bHh1, Tensor wIh2, Tensor? bIh2, Tensor h2, Tensor? c2, Tensor wHh2, Tensor? bHh2, bool states)
+        Tensor h1, Tensor? c1, Tensor wHh1, Tensor? bHh1, Tensor wIh2, Tensor? bIh2, Tensor h2, Tensor? c2, Tensor wHh2, Tensor? bHh2, bool states,
+        bool batchFirst, out bool batchMajor)
     {
+        batchMajor = false;
+        if (!states && Functional.LstmHiddenOutput)
+        {
+            batchMajor = batchFirst && Functional.LstmBatchFirstOutputApplies(projection1.Size(0), projection1.Size(1), HiddenSize, projection1.DType);
+            var (_, h1s, h2s) = Functional.LstmPair(projection1, h1, c1!, wHh1, bHh1, wIh2, bIh2, h2, c2!, wHh2, bHh2, hiddenOnly: true, batchMajor2: batchMajor);
+            return ((h1s, null, null), (h2s, null, null));
+        }
         int seq = projection1.Size(0), batch = projection1.Size(1);
         var (y1, output1, y2) = Functional.LstmPair(projection1, h1, c1!, wHh1, bHh1, wIh2, bIh2, h2, c2!, wHh2, bHh2);
         var first = Results(y1, output1, reverse: false, states);

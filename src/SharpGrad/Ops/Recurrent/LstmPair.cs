@@ -66,12 +66,40 @@ namespace SharpGrad.NN
         }
 
         /// <summary>
+        /// Whether a batch-first LSTM stack run for its outputs alone (<see cref="LstmHiddenOutput"/>) whose last two layers
+        /// are a pair has the second layer's time loop write its h sequence as [batch, seq, hidden], the stack's output,
+        /// instead of [seq, batch, hidden] and a transposing copy (and the copy's gradient transposed back). The same values
+        /// either way; a switch for A/B measurements (the bench's --lstm-batch-first-output) and for the tests that compare the two.
+        /// </summary>
+        internal static bool LstmBatchFirstOutput = true;
+
+        /// <summary>Set when a pair wrote its second layer's h sequence batch-major (for tests: that the new path ran).</summary>
+        internal static volatile bool LstmBatchFirstOutputTaken;
+
+        /// <summary>
+        /// Whether <see cref="LstmPair"/> may write its second layer's h sequence batch-major (or
+        /// <see cref="LstmHiddenSequence"/> a layer's): switched on, the time loops on a vector kernel, and the time
+        /// loops' backward forms dW_hh itself from the stored states (<see cref="LstmRecurrence{T, TK}.PacksWeightGrad"/>,
+        /// which reads them through a row map; a product over them after the loop would not).
+        /// </summary>
+        internal static bool LstmBatchFirstOutputApplies(int seq, int batch, int hidden, DType dtype) =>
+            LstmBatchFirstOutput && Vector256.IsHardwareAccelerated && (dtype == DType.Float32
+                ? Vector512.IsHardwareAccelerated ? LstmRecurrence<float, GemmKernel512<float>>.PacksWeightGrad(seq, batch, hidden)
+                    : LstmRecurrence<float, GemmKernel256<float>>.PacksWeightGrad(seq, batch, hidden)
+                : Vector512.IsHardwareAccelerated ? LstmRecurrence<double, GemmKernel512<double>>.PacksWeightGrad(seq, batch, hidden)
+                    : LstmRecurrence<double, GemmKernel256<double>>.PacksWeightGrad(seq, batch, hidden));
+
+        /// <summary>
         /// Two stacked one-direction LSTM layers over a whole sequence, as the layer-by-layer path computes them
         /// (<see cref="LstmSequence"/>, then <see cref="Linear"/> of its outputs with the second layer's W_ih and b_ih,
         /// then <see cref="LstmSequence"/> again), with the same values bit for bit and the same tape: each layer is
         /// recorded as its own LstmSequence and the projection as a Linear, so backward, the ONNX export and compiled
         /// replays see what the layer-by-layer path records. Returns the first layer's y [2, seq, batch, hidden], its
-        /// outputs (the h half, [seq, batch, hidden], the second layer's input) and the second layer's y.
+        /// outputs (the h half, [seq, batch, hidden], the second layer's input) and the second layer's y. With
+        /// <paramref name="hiddenOnly"/> each layer is recorded as <see cref="LstmHiddenSequence"/>: both y are the h
+        /// sequences [seq, batch, hidden] themselves (the first one is also its outputs), and with
+        /// <paramref name="batchMajor2"/> the second one is written [batch, seq, hidden] (a batch-first stack's output,
+        /// <see cref="LstmBatchFirstOutputApplies"/>).
         /// </summary>
         /// <remarks>
         /// The two time loops run as a wavefront (<see cref="LstmPairForward{T, TK}"/>): step t of the second layer needs
@@ -81,27 +109,33 @@ namespace SharpGrad.NN
         /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static (Tensor Y1, Tensor Output1, Tensor Y2) LstmPair(Tensor xProj1, Tensor h01, Tensor c01, Tensor wHh1, Tensor? bHh1,
-            Tensor wIh2, Tensor? bIh2, Tensor h02, Tensor c02, Tensor wHh2, Tensor? bHh2)
+            Tensor wIh2, Tensor? bIh2, Tensor h02, Tensor c02, Tensor wHh2, Tensor? bHh2, bool hiddenOnly = false, bool batchMajor2 = false)
         {
             int seq = xProj1.ShapeRef[0], batch = xProj1.ShapeRef[1], hidden = wHh1.ShapeRef[1];
             var dtype = xProj1.DType;
             if (wHh2.ShapeRef[1] != hidden || wIh2.ShapeRef[1] != hidden || wIh2.ShapeRef[0] != 4 * hidden)
                 throw new ArgumentException($"LstmPair: the second layer must take the first layer's {hidden} features; got W_ih {Shapes.Format(wIh2.ShapeRef)}, W_hh {Shapes.Format(wHh2.ShapeRef)}.");
-            var y1 = Tensor.Uninitialized([2, seq, batch, hidden], dtype);
+            int[] yShape = hiddenOnly ? [seq, batch, hidden] : [2, seq, batch, hidden];
+            var y1 = Tensor.Uninitialized(yShape, dtype);
+            var cs1 = hiddenOnly ? Tensor.Uninitialized([seq, batch, hidden], dtype) : null;
             var gates1 = Tensor.Uninitialized([seq, batch, 4 * hidden], dtype);
             var tanhC1 = Tensor.Uninitialized([seq, batch, hidden], dtype);
             var xProj2 = Tensor.Uninitialized([seq, batch, 4 * hidden], dtype);
-            var y2 = Tensor.Uninitialized([2, seq, batch, hidden], dtype);
+            batchMajor2 &= hiddenOnly;
+            var y2 = Tensor.Uninitialized(batchMajor2 ? [batch, seq, hidden] : yShape, dtype);
+            var cs2 = hiddenOnly ? Tensor.Uninitialized([seq, batch, hidden], dtype) : null;
             var gates2 = Tensor.Uninitialized([seq, batch, 4 * hidden], dtype);
             var tanhC2 = Tensor.Uninitialized([seq, batch, hidden], dtype);
             DTypeDispatch.Float(dtype, new LstmPairKernel(xProj1, h01, c01, wHh1, bHh1, wIh2, bIh2, h02, c02, wHh2, bHh2,
-                y1, gates1, tanhC1, xProj2, y2, gates2, tanhC2), nameof(LstmPair));
+                y1, cs1, gates1, tanhC1, xProj2, y2, cs2, gates2, tanhC2, batchMajor2), nameof(LstmPair));
+            if (hiddenOnly) LstmHiddenOutputTaken = true;
+            if (batchMajor2) LstmBatchFirstOutputTaken = true;
             // The three entries share what a backward pass as a wavefront needs (see LstmPairGrads).
-            var pair = SharpGrad.Autograd.IsGradEnabled ? new LstmPairGrads(y1, gates1, tanhC1, xProj1, h01, c01, wHh1, bHh1, wIh2) : null;
-            y1 = RecordLstmSequence(y1, gates1, tanhC1, xProj1, h01, c01, wHh1, bHh1, reverse: false, pair);
-            var output1 = y1.Narrow(0, 0, 1).Reshape(seq, batch, hidden);
+            var pair = SharpGrad.Autograd.IsGradEnabled ? new LstmPairGrads(y1, cs1, gates1, tanhC1, xProj1, h01, c01, wHh1, bHh1, wIh2) : null;
+            y1 = RecordLstmSequence(y1, cs1, gates1, tanhC1, xProj1, h01, c01, wHh1, bHh1, reverse: false, pair);
+            var output1 = hiddenOnly ? y1 : y1.Narrow(0, 0, 1).Reshape(seq, batch, hidden);
             xProj2 = RecordLinear(xProj2, output1, wIh2, bIh2, pair);
-            y2 = RecordLstmSequence(y2, gates2, tanhC2, xProj2, h02, c02, wHh2, bHh2, reverse: false, pair, pairSecond: true);
+            y2 = RecordLstmSequence(y2, cs2, gates2, tanhC2, xProj2, h02, c02, wHh2, bHh2, reverse: false, pair, pairSecond: true, batchMajor: batchMajor2);
             return (y1, output1, y2);
         }
 
@@ -115,11 +149,11 @@ namespace SharpGrad.NN
         }
 
         private readonly struct LstmPairKernel(Tensor xProj1, Tensor h01, Tensor c01, Tensor wHh1, Tensor? bHh1, Tensor wIh2, Tensor? bIh2,
-            Tensor h02, Tensor c02, Tensor wHh2, Tensor? bHh2, Tensor y1, Tensor gates1, Tensor tanhC1, Tensor xProj2, Tensor y2, Tensor gates2, Tensor tanhC2)
-            : IFloatKernel, ICapturedKernel
+            Tensor h02, Tensor c02, Tensor wHh2, Tensor? bHh2, Tensor y1, Tensor? cs1, Tensor gates1, Tensor tanhC1, Tensor xProj2, Tensor y2, Tensor? cs2,
+            Tensor gates2, Tensor tanhC2, bool batchMajor2) : IFloatKernel, ICapturedKernel
         {
             public void Declare(Capture capture) => Capture.Buffers(capture, [xProj1, h01, c01, wHh1, bHh1, wIh2, bIh2, h02, c02, wHh2, bHh2],
-                [y1, gates1, tanhC1, xProj2, y2, gates2, tanhC2]);
+                [y1, cs1, gates1, tanhC1, xProj2, y2, cs2, gates2, tanhC2]);
 
             public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             {
@@ -132,13 +166,15 @@ namespace SharpGrad.NN
                 int seq = xProj1.ShapeRef[0], batch = xProj1.ShapeRef[1], hidden = wHh1.ShapeRef[1];
                 fixed (T* px1 = xProj1.Array<T>(), ph01 = h01.Array<T>(), pc01 = c01.Array<T>(), pw1 = wHh1.Array<T>(), pb1 = bHh1?.Array<T>(),
                     pwi2 = wIh2.Array<T>(), pbi2 = bIh2?.Array<T>(), ph02 = h02.Array<T>(), pc02 = c02.Array<T>(), pw2 = wHh2.Array<T>(),
-                    pb2 = bHh2?.Array<T>(), py1 = y1.Array<T>(), pg1 = gates1.Array<T>(), ptc1 = tanhC1.Array<T>(), px2 = xProj2.Array<T>(),
-                    py2 = y2.Array<T>(), pg2 = gates2.Array<T>(), ptc2 = tanhC2.Array<T>())
+                    pb2 = bHh2?.Array<T>(), py1 = y1.Array<T>(), pcs1 = cs1?.Array<T>(), pg1 = gates1.Array<T>(), ptc1 = tanhC1.Array<T>(),
+                    px2 = xProj2.Array<T>(), py2 = y2.Array<T>(), pcs2 = cs2?.Array<T>(), pg2 = gates2.Array<T>(), ptc2 = tanhC2.Array<T>())
                 {
+                    // The c_t after the h_t in y, or in their own tensors.
+                    nint n = (nint)seq * batch * hidden;
                     LstmPairForward<T, TK>.Run(seq, batch, hidden,
-                        new(px1, ph01, pc01, pw1, bHh1 is null ? null : pb1, py1, pg1, ptc1),
+                        new(px1, ph01, pc01, pw1, bHh1 is null ? null : pb1, py1, cs1 is null ? py1 + n : pcs1, pg1, ptc1),
                         pwi2, bIh2 is null ? null : pbi2, px2,
-                        new(px2, ph02, pc02, pw2, bHh2 is null ? null : pb2, py2, pg2, ptc2));
+                        new(px2, ph02, pc02, pw2, bHh2 is null ? null : pb2, py2, cs2 is null ? py2 + n : pcs2, pg2, ptc2, batchMajor2));
                 }
             }
         }
@@ -147,10 +183,15 @@ namespace SharpGrad.NN
 
 namespace SharpGrad.Kernels
 {
-    /// <summary>The operands of one layer's forward time loop (pointers into pinned arrays).</summary>
-    internal readonly unsafe struct LstmLayerOperands<T>(T* xProj, T* h0, T* c0, T* wHh, T* bHh, T* y, T* gates, T* tanhC) where T : unmanaged
+    /// <summary>
+    /// The operands of one layer's forward time loop (pointers into pinned arrays; Y the h_t, Cs the c_t, [seq, batch, hidden]
+    /// each, Y [batch, seq, hidden] with <paramref name="batchMajor"/>).
+    /// </summary>
+    internal readonly unsafe struct LstmLayerOperands<T>(T* xProj, T* h0, T* c0, T* wHh, T* bHh, T* y, T* cs, T* gates, T* tanhC, bool batchMajor = false)
+        where T : unmanaged
     {
-        public readonly T* XProj = xProj, H0 = h0, C0 = c0, WHh = wHh, BHh = bHh, Y = y, Gates = gates, TanhC = tanhC;
+        public readonly T* XProj = xProj, H0 = h0, C0 = c0, WHh = wHh, BHh = bHh, Y = y, Cs = cs, Gates = gates, TanhC = tanhC;
+        public readonly bool BatchMajor = batchMajor;
     }
 
     /// <summary>
@@ -299,10 +340,10 @@ namespace SharpGrad.Kernels
             job._bIh = bIh2;
             job._h1 = first.Y;
             job._xProj2 = xProj2;
-            job._l1.BeginForward(seq, first.H0, first.WHh, first.BHh, first.XProj, first.C0, first.Y, first.Gates, first.TanhC, reverse: false,
+            job._l1.BeginForward(seq, first.H0, first.WHh, first.BHh, first.XProj, first.C0, first.Y, first.Cs, first.Gates, first.TanhC, reverse: false,
                 packWeight: !parallelSetup);
-            job._l2.BeginForward(seq, second.H0, second.WHh, second.BHh, second.XProj, second.C0, second.Y, second.Gates, second.TanhC, reverse: false,
-                packWeight: !parallelSetup);
+            job._l2.BeginForward(seq, second.H0, second.WHh, second.BHh, second.XProj, second.C0, second.Y, second.Cs, second.Gates, second.TanhC, reverse: false,
+                packWeight: !parallelSetup, batchMajor: second.BatchMajor);
             job._wIh2 = wIh2;
             job._wHh1 = first.WHh;
             job._wHh2 = second.WHh;

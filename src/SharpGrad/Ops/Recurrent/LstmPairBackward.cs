@@ -51,12 +51,17 @@ namespace SharpGrad.NN
         /// assumed, bit for bit, inside its kernel (so a compiled replay checks it again) and recomputes its results
         /// layer by layer when they differ.
         /// </summary>
-        private sealed class LstmPairGrads(Tensor y1, Tensor gates1, Tensor tanhC1, Tensor xProj1, Tensor h01, Tensor c01, Tensor wHh1, Tensor? bHh1, Tensor wIh2)
+        private sealed class LstmPairGrads(Tensor y1, Tensor? cs1, Tensor gates1, Tensor tanhC1, Tensor xProj1, Tensor h01, Tensor c01, Tensor wHh1, Tensor? bHh1,
+            Tensor wIh2)
         {
             /// <summary>The gradient of the second layer's input projection the wavefront returned (null: no wavefront pending).</summary>
             public Tensor? DXProj2;
 
-            /// <summary>The first layer's output gradient assumed, [2, seq, batch, hidden]: the projection's input gradient, then zeros.</summary>
+            /// <summary>
+            /// The first layer's output gradient assumed, [2, seq, batch, hidden]: the projection's input gradient, then
+            /// zeros; or, when the layers are recorded with their h sequences as their outputs, [seq, batch, hidden]: that
+            /// gradient alone.
+            /// </summary>
             public Tensor? G1;
 
             /// <summary>The first layer's gradients, computed from <see cref="G1"/>.</summary>
@@ -75,7 +80,8 @@ namespace SharpGrad.NN
             /// The second layer's rule (its gradient <paramref name="g"/>, the rest its saved tensors): the wavefront when it
             /// applies (then the first layer's gradients wait here), else null (the caller runs the layer's own rule).
             /// </summary>
-            public Tensor?[]? SecondLayer(Tensor g, Tensor y2, Tensor gates2, Tensor tanhC2, Tensor xProj2, Tensor h02, Tensor c02, Tensor wHh2, Tensor? bHh2)
+            public Tensor?[]? SecondLayer(Tensor g, Tensor y2, Tensor? cs2, Tensor gates2, Tensor tanhC2, Tensor xProj2, Tensor h02, Tensor c02, Tensor wHh2,
+                Tensor? bHh2, bool batchMajor2)
             {
                 DXProj2 = null;
                 G1 = null;
@@ -85,10 +91,12 @@ namespace SharpGrad.NN
                 var dtype = g.DType;
                 var second = LstmGradTensors.For(xProj2, h02, c02, wHh2, bHh2);
                 var first = LstmGradTensors.For(xProj1, h01, c01, wHh1, bHh1);
-                var g1 = Tensor.Uninitialized([2, seq, batch, hidden], dtype);
+                var g1 = Tensor.Uninitialized(cs1 is null ? [2, seq, batch, hidden] : [seq, batch, hidden], dtype);
                 DTypeDispatch.Float(dtype, new LstmPairBackwardKernel(
-                    new LstmBackwardKernel(g, y2, gates2, tanhC2, h02, c02, wHh2, false, second.DXProj, second.DH, second.DC, h02.RequiresGrad, second.DW, second.DB),
-                    wIh2, new LstmBackwardKernel(g1, y1, gates1, tanhC1, h01, c01, wHh1, false, first.DXProj, first.DH, first.DC, h01.RequiresGrad, first.DW, first.DB)),
+                    new LstmBackwardKernel(g, y2, cs2, gates2, tanhC2, h02, c02, wHh2, false, second.DXProj, second.DH, second.DC, h02.RequiresGrad, second.DW,
+                        second.DB, batchMajor2),
+                    wIh2, new LstmBackwardKernel(g1, y1, cs1, gates1, tanhC1, h01, c01, wHh1, false, first.DXProj, first.DH, first.DC, h01.RequiresGrad, first.DW,
+                        first.DB)),
                     nameof(LstmPair));
                 DXProj2 = second.DXProj;
                 G1 = g1;
@@ -98,10 +106,10 @@ namespace SharpGrad.NN
 
             /// <summary>
             /// The projection's input gradient when <paramref name="g"/> is the second layer's input gradient the wavefront
-            /// returned: the h half of <see cref="G1"/>, which holds that product's rows; else null.
+            /// returned: the h half of <see cref="G1"/>, which holds that product's rows (G1 itself when it has no c half); else null.
             /// </summary>
             public Tensor? ProjectionInputGrad(Tensor g, Tensor x) =>
-                G1 is { } g1 && ReferenceEquals(g, DXProj2) ? g1.Narrow(0, 0, 1).Reshape(x.ShapeRef) : null;
+                G1 is { } g1 && ReferenceEquals(g, DXProj2) ? cs1 is null ? g1.Narrow(0, 0, 1).Reshape(x.ShapeRef) : g1 : null;
 
             /// <summary>
             /// The first layer's rule: the gradients the wavefront computed, checked against <paramref name="g"/> (and
@@ -113,7 +121,7 @@ namespace SharpGrad.NN
                 _first = null;
                 G1 = null;
                 DXProj2 = null;
-                DTypeDispatch.Float(g.DType, new LstmPairCheckKernel(g, g1, new LstmBackwardKernel(g, y1, gates1, tanhC1, h01, c01, wHh1, false,
+                DTypeDispatch.Float(g.DType, new LstmPairCheckKernel(g, g1, new LstmBackwardKernel(g, y1, cs1, gates1, tanhC1, h01, c01, wHh1, false,
                     f.DXProj, f.DH, f.DC, h01.RequiresGrad, f.DW, f.DB)), nameof(LstmPair));
                 return f.Results(h01, c01, bHh1);
             }
@@ -187,7 +195,8 @@ namespace SharpGrad.NN
             public unsafe void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             {
                 bool same;
-                if (LstmParallelSetup != 0)
+                if (ReferenceEquals(g.Storage, assumed.Storage)) same = true; // handed the assumed gradient itself (a replay reuses the same buffer)
+                else if (LstmParallelSetup != 0)
                     fixed (T* pg = g.Array<T>(), pa = assumed.Array<T>())
                         same = BitCompare.Equal((byte*)pg, (byte*)pa, (nint)g.Numel * sizeof(T));
                 else same = MemoryMarshal.AsBytes(g.Span<T>()).SequenceEqual(MemoryMarshal.AsBytes(assumed.Span<T>()));
@@ -200,9 +209,22 @@ namespace SharpGrad.NN
 
 namespace SharpGrad.Kernels
 {
-    /// <summary>The operands of one layer's backward time loop (pinned arrays; see <see cref="LstmRecurrence{T, TK}.Backward"/>).</summary>
-    internal readonly record struct LstmBackwardOperands<T>(T[] Gy, T[] Y, T[] Gates, T[] TanhC, T[] H0, T[] C0, T[] W, T[] Da, T[] Dh, T[] Dc,
-        bool WantDH0, T[]? DW, T[]? DB) where T : unmanaged;
+    /// <summary>
+    /// The operands of one layer's backward time loop (pinned arrays; see <see cref="LstmRecurrence{T, TK}.Backward"/>):
+    /// Y and Gy [2, seq, batch, hidden] (every h_t, then every c_t, and their gradients), or with <paramref name="Cs"/>
+    /// (a layer recorded with its h sequence as its output) Y and Gy [seq, batch, hidden] (the h_t and their gradient
+    /// alone) and the c_t in Cs, which get no gradient from outside; with <paramref name="BatchMajor"/> (and Cs) Y and Gy
+    /// are [batch, seq, hidden].
+    /// </summary>
+    internal readonly unsafe record struct LstmBackwardOperands<T>(T[] Gy, T[] Y, T[] Gates, T[] TanhC, T[] H0, T[] C0, T[] W, T[] Da, T[] Dh, T[] Dc,
+        bool WantDH0, T[]? DW, T[]? DB, T[]? Cs = null, bool BatchMajor = false) where T : unmanaged
+    {
+        /// <summary>Where the gradient of every c_t starts, from Gy pinned at <paramref name="gy"/> (<paramref name="n"/> = seq·batch·hidden): null when there is none.</summary>
+        public T* OutputGradC(T* gy, nint n) => Cs is null ? gy + n : null;
+
+        /// <summary>Where the stored c_t start: after the h_t in Y (pinned at <paramref name="y"/>), or Cs (pinned at <paramref name="cs"/>).</summary>
+        public T* States(T* y, T* cs, nint n) => Cs is null ? y + n : cs;
+    }
 
     /// <summary>
     /// The backward of two stacked LSTM layers as a wavefront, the mirror of <see cref="LstmPairForward{T, TK}"/>. The
@@ -233,6 +255,8 @@ namespace SharpGrad.Kernels
 
         private int _l1Tasks, _l2Tasks;
         private bool _l1H0, _l2H0;
+        // Whether the first layer's output gradient has a c half to clear (not when its layer is recorded with its h sequence as its output).
+        private bool _clearC1;
         private T* _da2, _dx1;
         // The weights to pack (W_hh of each layer, the projection's W_ih; LstmParallelSetup 1 and 2).
         private T* _wHh2, _wHh1, _wIh2;
@@ -258,25 +282,28 @@ namespace SharpGrad.Kernels
             int setupMode = NN.Functional.LstmParallelSetup;
             bool parallelSetup = setupMode != 0;
             job.BeginPieces(setupMode, SetupPieces);
-            if (!parallelSetup) first.Gy.AsSpan(seq * batch * hidden, seq * batch * hidden).Clear(); // the c half of the first layer's output gradient
+            job._clearC1 = first.Cs is null;
+            if (!parallelSetup && job._clearC1) first.Gy.AsSpan(seq * batch * hidden, seq * batch * hidden).Clear(); // the c half of the first layer's output gradient
             second.Dh.AsSpan().Clear();
             second.Dc.AsSpan().Clear();
             first.Dh.AsSpan().Clear();
             first.Dc.AsSpan().Clear();
-            fixed (T* pgy2 = second.Gy, py2 = second.Y, pg2 = second.Gates, ptc2 = second.TanhC, ph02 = second.H0, pc02 = second.C0, pw2 = second.W,
-                pda2 = second.Da, pdh2 = second.Dh, pdc2 = second.Dc, pdw2 = second.DW, pdb2 = second.DB, pwi = wIh2,
-                pgy1 = first.Gy, py1 = first.Y, pg1 = first.Gates, ptc1 = first.TanhC, ph01 = first.H0, pc01 = first.C0, pw1 = first.W,
+            fixed (T* pgy2 = second.Gy, py2 = second.Y, pcs2 = second.Cs, pg2 = second.Gates, ptc2 = second.TanhC, ph02 = second.H0, pc02 = second.C0,
+                pw2 = second.W, pda2 = second.Da, pdh2 = second.Dh, pdc2 = second.Dc, pdw2 = second.DW, pdb2 = second.DB, pwi = wIh2,
+                pgy1 = first.Gy, py1 = first.Y, pcs1 = first.Cs, pg1 = first.Gates, ptc1 = first.TanhC, ph01 = first.H0, pc01 = first.C0, pw1 = first.W,
                 pda1 = first.Da, pdh1 = first.Dh, pdc1 = first.Dc, pdw1 = first.DW, pdb1 = first.DB)
             {
+                nint n = (nint)seq * batch * hidden;
                 // W_ih as the whole-sequence GEMM dX = dXProj2 W_ih packs it (not transposed: [4·hidden, hidden]).
                 job._packedW = PackedRows<T, TK>.Layout(job._packedWih, 4 * hidden, hidden, out job._kc, out job._nPad);
                 if (!parallelSetup) PackedRows<T, TK>.PackBlocks(job._packedW, pwi, hidden, false, 4 * hidden, hidden, job._kc, job._nPad, 0, job.KBlocks);
                 job._da2 = pda2;
                 job._dx1 = pgy1;
-                job._l2.BeginBackward(seq, pgy2, py2, pg2, ptc2, ph02, pc02, pw2, pda2, pdh2, pdc2, weight2 ? pdw2 : null, weight2 ? pdb2 : null, reverse: false,
-                    packWeight: !parallelSetup);
-                job._l1.BeginBackward(seq, pgy1, py1, pg1, ptc1, ph01, pc01, pw1, pda1, pdh1, pdc1, weight1 ? pdw1 : null, weight1 ? pdb1 : null, reverse: false,
-                    packWeight: !parallelSetup);
+                job._l2.BeginBackward(seq, pgy2, second.OutputGradC(pgy2, n), py2, second.States(py2, pcs2, n), pg2, ptc2, ph02, pc02, pw2, pda2, pdh2, pdc2,
+                    weight2 ? pdw2 : null, weight2 ? pdb2 : null, reverse: false, packWeight: !parallelSetup, batchMajor: second.BatchMajor);
+                // The first layer's output gradient is P's rows (and its c half zeros, or none: see SetupPiece).
+                job._l1.BeginBackward(seq, pgy1, first.OutputGradC(pgy1, n), py1, first.States(py1, pcs1, n), pg1, ptc1, ph01, pc01, pw1, pda1, pdh1, pdc1,
+                    weight1 ? pdw1 : null, weight1 ? pdb1 : null, reverse: false, packWeight: !parallelSetup);
                 job._wHh2 = pw2;
                 job._wHh1 = pw1;
                 job._wIh2 = pwi;
@@ -324,6 +351,7 @@ namespace SharpGrad.Kernels
                     break;
                 case 2: Halve(_l1.Blocks, half, out int u0, out int u1); _l1.PackBackwardWeight(_wHh1, u0, u1); break;
                 default:
+                    if (!_clearC1) break; // no c half: the first layer's c_t get no gradient from outside
                     nint bh = (nint)_batch * _hidden, n = _seq * bh;
                     Halve((int)n, half, out int c0, out int c1);
                     new Span<T>(_dx1 + n + c0, c1 - c0).Clear(); // the c half of the first layer's output gradient

@@ -7,8 +7,12 @@ using SharpGrad.Kernels;
 
 namespace SharpGrad.NN
 {
-    /// <summary>The direction of a recorded <see cref="Functional.LstmSequence"/>, for tools that read the tape (the ONNX exporter).</summary>
-    internal sealed record LstmSequenceAttributes(bool Reverse);
+    /// <summary>
+    /// The direction of a recorded <see cref="Functional.LstmSequence"/>, and whether its recorded output is the h sequence
+    /// alone ([seq, batch, hidden], <see cref="Functional.LstmHiddenSequence"/>; [batch, seq, hidden] when BatchMajor) rather
+    /// than [2, seq, batch, hidden], for tools that read the tape (the ONNX exporter).
+    /// </summary>
+    internal sealed record LstmSequenceAttributes(bool Reverse, bool HiddenOnly = false, bool BatchMajor = false);
 
     public static partial class Functional
     {
@@ -32,8 +36,36 @@ namespace SharpGrad.NN
         /// them into dW_ih, db_ih and dx with one product each). First order only: the rule is a kernel, not recorded
         /// ops, so double backward is refused.
         /// </remarks>
+        internal static Tensor LstmSequence(Tensor xProj, Tensor h0, Tensor c0, Tensor wHh, Tensor? bHh, bool reverse) =>
+            LstmLayer(xProj, h0, c0, wHh, bHh, reverse, hiddenOnly: false);
+
+        /// <summary>
+        /// Whether an LSTM stack run for its outputs alone (<see cref="LstmSkipUnreadStates"/>: no final state read) records
+        /// each layer with its h sequence [seq, batch, hidden] as the op's output (<see cref="LstmHiddenSequence"/>: the
+        /// time loop writes the h_t into it, the c_t into a tensor the rule keeps, and the rule takes dH alone, the c_t
+        /// getting no gradient from outside) instead of the [2, seq, batch, hidden] output and a Narrow of its h half
+        /// (a copy forward, a padded gradient backward). The same values and gradients either way; a switch for A/B
+        /// measurements (the bench's --lstm-hidden-output) and for the tests that compare the two.
+        /// </summary>
+        internal static bool LstmHiddenOutput = true;
+
+        /// <summary>Set when an LSTM layer was recorded with its h sequence as its output (for tests: that the new path ran).</summary>
+        internal static volatile bool LstmHiddenOutputTaken;
+
+        /// <summary>
+        /// <see cref="LstmSequence"/>'s h half alone, [seq, batch, hidden]:
+        /// every step's h_t as the recorded output (written by the time loop, no copy), the c_t kept by the op's rule,
+        /// which treats their gradient from outside as zero. Same values as the h half of that op's result, and the same
+        /// gradients as its Narrow, for a caller that never reads the c_t. With <paramref name="batchMajor"/> the h_t are
+        /// written [batch, seq, hidden] (a batch-first stack's output: only where
+        /// <see cref="LstmBatchFirstOutputApplies"/>, which the caller checks).
+        /// </summary>
+        internal static Tensor LstmHiddenSequence(Tensor xProj, Tensor h0, Tensor c0, Tensor wHh, Tensor? bHh, bool reverse, bool batchMajor = false) =>
+            LstmLayer(xProj, h0, c0, wHh, bHh, reverse, hiddenOnly: true, batchMajor);
+
+        /// <summary>The layer of <see cref="LstmSequence"/> (<paramref name="hiddenOnly"/> false) or <see cref="LstmHiddenSequence"/> (true).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        internal static Tensor LstmSequence(Tensor xProj, Tensor h0, Tensor c0, Tensor wHh, Tensor? bHh, bool reverse)
+        private static Tensor LstmLayer(Tensor xProj, Tensor h0, Tensor c0, Tensor wHh, Tensor? bHh, bool reverse, bool hiddenOnly, bool batchMajor = false)
         {
             ArgumentNullException.ThrowIfNull(xProj);
             ArgumentNullException.ThrowIfNull(h0);
@@ -55,20 +87,24 @@ namespace SharpGrad.NN
             if (h0.DType != dtype || c0.DType != dtype || wHh.DType != dtype || (bHh is not null && bHh.DType != dtype))
                 throw new ArgumentException($"LstmSequence: every operand must be {dtype.ToTorchName()} like the input projection.");
 
-            var y = Tensor.Uninitialized([2, seq, batch, hidden], dtype);
+            var y = Tensor.Uninitialized(hiddenOnly ? batchMajor ? [batch, seq, hidden] : [seq, batch, hidden] : [2, seq, batch, hidden], dtype);
+            var cs = hiddenOnly ? Tensor.Uninitialized([seq, batch, hidden], dtype) : null;
             var gates = Tensor.Uninitialized([seq, batch, 4 * hidden], dtype); // σ(a_i), σ(a_f), tanh(a_g), σ(a_o)
             var tanhC = Tensor.Uninitialized([seq, batch, hidden], dtype);
-            DTypeDispatch.Float(dtype, new LstmForwardKernel(xProj, h0, c0, wHh, bHh, y, gates, tanhC, reverse), nameof(LstmSequence));
-            return RecordLstmSequence(y, gates, tanhC, xProj, h0, c0, wHh, bHh, reverse);
+            DTypeDispatch.Float(dtype, new LstmForwardKernel(xProj, h0, c0, wHh, bHh, y, cs, gates, tanhC, reverse, batchMajor), nameof(LstmSequence));
+            if (hiddenOnly) LstmHiddenOutputTaken = true;
+            if (batchMajor) LstmBatchFirstOutputTaken = true;
+            return RecordLstmSequence(y, cs, gates, tanhC, xProj, h0, c0, wHh, bHh, reverse, batchMajor: batchMajor);
         }
 
         /// <summary>
-        /// The tape entry of a computed <see cref="LstmSequence"/> (when gradients are on): its output y, the activated
-        /// gates and tanh(c_t) the forward kept, and the operands. Shared with <see cref="LstmPair"/>, which computes two
-        /// layers at once and records each as this op.
+        /// The tape entry of a computed <see cref="LstmSequence"/> (when gradients are on): its output y (with
+        /// <paramref name="cs"/>, the h sequence alone, the c sequence in cs), the activated gates and tanh(c_t) the
+        /// forward kept, and the operands. Shared with <see cref="LstmPair"/>, which computes two layers at once and
+        /// records each as this op.
         /// </summary>
-        private static Tensor RecordLstmSequence(Tensor y, Tensor gates, Tensor tanhC, Tensor xProj, Tensor h0, Tensor c0, Tensor wHh, Tensor? bHh, bool reverse,
-            LstmPairGrads? pair = null, bool pairSecond = false)
+        private static Tensor RecordLstmSequence(Tensor y, Tensor? cs, Tensor gates, Tensor tanhC, Tensor xProj, Tensor h0, Tensor c0, Tensor wHh, Tensor? bHh,
+            bool reverse, LstmPairGrads? pair = null, bool pairSecond = false, bool batchMajor = false)
         {
             if (!SharpGrad.Autograd.IsGradEnabled) return y;
             var dtype = y.DType;
@@ -77,13 +113,13 @@ namespace SharpGrad.NN
             {
                 if (g.DType != dtype) g = g.To(dtype);
                 // A layer of a pair: the second's rule may run both layers' backward as a wavefront, the first's then takes its results.
-                var paired = pair is null ? null : pairSecond ? pair.SecondLayer(g, y, gates, tanhC, xProj, h0, c0, wHh, bHh) : pair.FirstLayer(g);
+                var paired = pair is null ? null : pairSecond ? pair.SecondLayer(g, y, cs, gates, tanhC, xProj, h0, c0, wHh, bHh, batchMajor) : pair.FirstLayer(g);
                 if (paired is not null) return paired;
                 var grads = LstmGradTensors.For(xProj, h0, c0, wHh, bHh);
-                DTypeDispatch.Float(dtype, new LstmBackwardKernel(g, y, gates, tanhC, h0, c0, wHh, reverse, grads.DXProj, grads.DH, grads.DC, h0.RequiresGrad,
-                    grads.DW, grads.DB), nameof(LstmSequence));
+                DTypeDispatch.Float(dtype, new LstmBackwardKernel(g, y, cs, gates, tanhC, h0, c0, wHh, reverse, grads.DXProj, grads.DH, grads.DC, h0.RequiresGrad,
+                    grads.DW, grads.DB, batchMajor), nameof(LstmSequence));
                 return grads.Results(h0, c0, bHh);
-            }, differentiableBackward: false, attributes: new LstmSequenceAttributes(reverse));
+            }, differentiableBackward: false, attributes: new LstmSequenceAttributes(reverse, HiddenOnly: cs is not null, BatchMajor: batchMajor));
         }
 
         /// <summary>
@@ -139,30 +175,30 @@ namespace SharpGrad.NN
             return db;
         }
 
-        private readonly struct LstmForwardKernel(Tensor xProj, Tensor h0, Tensor c0, Tensor w, Tensor? b, Tensor y, Tensor gates, Tensor tanhC, bool reverse)
-            : IFloatKernel, ICapturedKernel
+        private readonly struct LstmForwardKernel(Tensor xProj, Tensor h0, Tensor c0, Tensor w, Tensor? b, Tensor y, Tensor? cs, Tensor gates, Tensor tanhC,
+            bool reverse, bool batchMajor) : IFloatKernel, ICapturedKernel
         {
-            public void Declare(Capture capture) => Capture.Buffers(capture, [xProj, h0, c0, w, b], [y, gates, tanhC]);
+            public void Declare(Capture capture) => Capture.Buffers(capture, [xProj, h0, c0, w, b], [y, cs, gates, tanhC]);
 
             public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             {
                 int seq = xProj.ShapeRef[0], batch = xProj.ShapeRef[1], hidden = w.ShapeRef[1];
                 if (Vector512.IsHardwareAccelerated)
                     LstmRecurrence<T, GemmKernel512<T>>.Forward(seq, batch, hidden, xProj.Array<T>(), h0.Array<T>(), c0.Array<T>(), w.Array<T>(), b?.Array<T>(),
-                        y.Array<T>(), gates.Array<T>(), tanhC.Array<T>(), reverse);
+                        y.Array<T>(), cs?.Array<T>(), gates.Array<T>(), tanhC.Array<T>(), reverse, batchMajor);
                 else if (Vector256.IsHardwareAccelerated)
                     LstmRecurrence<T, GemmKernel256<T>>.Forward(seq, batch, hidden, xProj.Array<T>(), h0.Array<T>(), c0.Array<T>(), w.Array<T>(), b?.Array<T>(),
-                        y.Array<T>(), gates.Array<T>(), tanhC.Array<T>(), reverse);
+                        y.Array<T>(), cs?.Array<T>(), gates.Array<T>(), tanhC.Array<T>(), reverse, batchMajor);
                 else
                     LstmRecurrence<T, GemmKernelScalar<T>>.Forward(seq, batch, hidden, xProj.Array<T>(), h0.Array<T>(), c0.Array<T>(), w.Array<T>(), b?.Array<T>(),
-                        y.Array<T>(), gates.Array<T>(), tanhC.Array<T>(), reverse);
+                        y.Array<T>(), cs?.Array<T>(), gates.Array<T>(), tanhC.Array<T>(), reverse, batchMajor);
             }
         }
 
-        private readonly struct LstmBackwardKernel(Tensor g, Tensor y, Tensor gates, Tensor tanhC, Tensor h0, Tensor c0, Tensor w, bool reverse,
-            Tensor dXProj, Tensor dH, Tensor dC, bool wantDH0, Tensor? dW, Tensor? dB) : IFloatKernel, ICapturedKernel
+        private readonly struct LstmBackwardKernel(Tensor g, Tensor y, Tensor? cs, Tensor gates, Tensor tanhC, Tensor h0, Tensor c0, Tensor w, bool reverse,
+            Tensor dXProj, Tensor dH, Tensor dC, bool wantDH0, Tensor? dW, Tensor? dB, bool batchMajor = false) : IFloatKernel, ICapturedKernel
         {
-            public void Declare(Capture capture) => Capture.Buffers(capture, [g, y, gates, tanhC, h0, c0, w], [dXProj, dH, dC, dW, dB]);
+            public void Declare(Capture capture) => Capture.Buffers(capture, [g, y, cs, gates, tanhC, h0, c0, w], [dXProj, dH, dC, dW, dB]);
 
             /// <summary>The output gradient, the activated gates and W_hh (for <see cref="LstmPairBackwardKernel"/>).</summary>
             public Tensor G => g;
@@ -186,7 +222,7 @@ namespace SharpGrad.NN
             /// <summary>The arrays of the time loop.</summary>
             public LstmBackwardOperands<T> Operands<T>() where T : unmanaged =>
                 new(g.Array<T>(), y.Array<T>(), gates.Array<T>(), tanhC.Array<T>(), h0.Array<T>(), c0.Array<T>(), w.Array<T>(), dXProj.Array<T>(),
-                    dH.Array<T>(), dC.Array<T>(), wantDH0, dW?.Array<T>(), dB?.Array<T>());
+                    dH.Array<T>(), dC.Array<T>(), wantDH0, dW?.Array<T>(), dB?.Array<T>(), cs?.Array<T>(), batchMajor);
 
             /// <summary>dW_hh and db_hh (those wanted) as products and sums after the time loop, when it did not form them.</summary>
             public void WeightGrads<T>() where T : unmanaged, IFloatingPointIeee754<T> =>
@@ -250,9 +286,10 @@ namespace SharpGrad.Kernels
         private int _batch, _hidden, _depth, _kc, _blocks, _strips;
         private T* _w, _aCur, _aNext, _bias, _a0, _a1;
         // Forward: the whole call's operands (BeginForward), from which ForwardStep points at one step.
-        private T* _xAll, _c0, _yAll, _gatesAll, _tanhCAll;
-        // Backward: the whole call's output gradients and gate gradients (BeginBackward), from which BackwardStep points at one step.
-        private T* _gyAll, _daAll;
+        private T* _xAll, _c0, _yAll, _cAll, _gatesAll, _tanhCAll;
+        // Backward: the whole call's output gradients (of every h_t, and of every c_t or null when the c sequence gets none)
+        // and gate gradients (BeginBackward), from which BackwardStep points at one step.
+        private T* _gyAll, _gcAll, _daAll;
         private int _seq;
         private bool _reverse;
         // Forward: whether the first step's recurrent products are all exactly +0 (h0 zero, W_hh finite: every term is ±0
@@ -261,13 +298,16 @@ namespace SharpGrad.Kernels
         private bool _zeroStart, _zeroProducts;
         // Forward: the step's input projection, activated gates, h_t, c_t, tanh(c_t) and c_{t-1}.
         private T* _xp, _gates, _h, _c, _tanhC, _cPrev;
-        // Backward: the step's output gradients (of h_t and c_t), dh and dc running buffers, the gate gradients of the step.
+        // Backward: the step's output gradients (of h_t and c_t; _gc null: none, taken as +0), dh and dc running buffers, the gate gradients of the step.
         private T* _gh, _gc, _dh, _dc, _da;
         // Backward with the weight gradient: every step's gate gradients transposed and packed as the A operand of
         // dW_hh = Σ_t da_tᵀ h_prev(t) (one strip of MR gate units, all seq·batch positions deep), and the position of the
         // step's first row in it. WeightGrad pass: dW_hh, db_hh, the previous states (rows of the stored h_t, then h0)
         // and where their positions start in the packed gradients.
         private T* _daT, _dW, _dB, _hRest, _h0;
+        // Where h_t (and, backward, its gradient) sits: step t at t·_hStep, row b at b·_ldh. Time-major [seq, batch, hidden]
+        // (the default: batch·hidden and hidden) or batch-major [batch, seq, hidden] (hidden and seq·hidden; see BatchMajor).
+        private nint _hStep, _ldh;
         private int _daTRow, _positions, _rest, _restStart, _h0Start, _kcRest, _kcH0;
         // The previous states packed whole as dW_hh's B operand (PackWeightGradPanel), every k block in order; null: each
         // part packs its k blocks itself as it goes.
@@ -314,18 +354,22 @@ namespace SharpGrad.Kernels
         }
 
         /// <summary>
-        /// The forward time loop: <paramref name="y"/> [2, seq, batch, hidden] (h_t, then c_t), the activated gates
-        /// [seq, batch, 4·hidden] (σ(i), σ(f), tanh(g), σ(o)) and tanh(c_t) [seq, batch, hidden].
+        /// The forward time loop: <paramref name="y"/> [2, seq, batch, hidden] (h_t, then c_t; with <paramref name="cs"/>,
+        /// y is [seq, batch, hidden], the h_t alone, and the c_t go to cs), the activated gates [seq, batch, 4·hidden]
+        /// (σ(i), σ(f), tanh(g), σ(o)) and tanh(c_t) [seq, batch, hidden]; with <paramref name="batchMajor"/> (and cs) y is
+        /// [batch, seq, hidden].
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward(int seq, int batch, int hidden, T[] xProj, T[] h0, T[] c0, T[] w, T[]? bias, T[] y, T[] gates, T[] tanhC, bool reverse)
+        public static void Forward(int seq, int batch, int hidden, T[] xProj, T[] h0, T[] c0, T[] w, T[]? bias, T[] y, T[]? cs, T[] gates, T[] tanhC, bool reverse,
+            bool batchMajor = false)
         {
             if (seq == 0 || batch == 0 || hidden == 0) return; // nothing to compute (hidden 0: every output is empty)
             int threads = Threads(batch, hidden);
             var job = Job(threads, batch, hidden, hidden);
-            fixed (T* px = xProj, ph0 = h0, pc0 = c0, pwh = w, pb = bias, py = y, pg = gates, ptc = tanhC)
+            fixed (T* px = xProj, ph0 = h0, pc0 = c0, pwh = w, pb = bias, py = y, pcs = cs, pg = gates, ptc = tanhC)
             {
-                job.BeginForward(seq, ph0, pwh, bias is null ? null : pb, px, pc0, py, pg, ptc, reverse);
+                job.BeginForward(seq, ph0, pwh, bias is null ? null : pb, px, pc0, py, cs is null ? py + (nint)seq * batch * hidden : pcs, pg, ptc, reverse,
+                    batchMajor: batchMajor);
                 try
                 {
                     for (int s = 0; s < seq; s++)
@@ -353,11 +397,14 @@ namespace SharpGrad.Kernels
         /// <summary>
         /// Sets up a forward call: packs W_hhᵀ (one strip per unit block and gate) and h0, and keeps the pointers of the
         /// pinned operands; <see cref="ForwardStep"/> then points the job at one step, and one pass over every unit block
-        /// (split over threads or not) computes it. With <paramref name="packWeight"/> false W_hhᵀ is not packed here: the
-        /// caller packs every unit block with <see cref="PackForwardWeight"/> before the first step.
+        /// (split over threads or not) computes it: h_t at step t of <paramref name="y"/>, c_t at step t of
+        /// <paramref name="cs"/> ([seq, batch, hidden] each). With <paramref name="packWeight"/> false W_hhᵀ is not packed
+        /// here: the caller packs every unit block with <see cref="PackForwardWeight"/> before the first step.
         /// </summary>
-        internal void BeginForward(int seq, T* h0, T* w, T* bias, T* xProj, T* c0, T* y, T* gates, T* tanhC, bool reverse, bool packWeight = true)
+        internal void BeginForward(int seq, T* h0, T* w, T* bias, T* xProj, T* c0, T* y, T* cs, T* gates, T* tanhC, bool reverse, bool packWeight = true,
+            bool batchMajor = false)
         {
+            SetHiddenLayout(seq, batchMajor);
             int mr = TK.MR, nr = TK.NR, hidden = _hidden, batch = _batch;
             int strips = _strips, blocks = _blocks;
             nint aLength = (nint)strips * mr * hidden;
@@ -376,8 +423,43 @@ namespace SharpGrad.Kernels
             _xAll = xProj;
             _c0 = c0;
             _yAll = y;
+            _cAll = cs;
             _gatesAll = gates;
             _tanhCAll = tanhC;
+        }
+
+        /// <summary>
+        /// The layout of the h sequence (and of its gradient): time-major [seq, batch, hidden], or with
+        /// <paramref name="batchMajor"/> [batch, seq, hidden] (a batch-first stack's last layer: see
+        /// <see cref="NN.Functional.LstmBatchFirstOutput"/>; only where the backward forms dW_hh itself, <see cref="PacksWeightGrad"/>).
+        /// </summary>
+        private void SetHiddenLayout(int seq, bool batchMajor)
+        {
+            _hStep = batchMajor ? _hidden : (nint)_batch * _hidden;
+            _ldh = batchMajor ? (nint)seq * _hidden : _hidden;
+        }
+
+        /// <summary>
+        /// Packs positions [<paramref name="p0"/>, <paramref name="p0"/> + <paramref name="kc"/>) of the previous states
+        /// (position p: row p % batch of step p / batch from <see cref="_hRest"/>) as one k block of dW_hh's B operand, as
+        /// <see cref="GemmPacking.PackB{T}"/> packs contiguous rows (whole NR strips: <see cref="PacksWeightGrad"/>).
+        /// </summary>
+        private void PackStates(T* dst, int p0, int kc)
+        {
+            int nr = TK.NR, hidden = _hidden, batch = _batch;
+            if (_ldh == hidden)
+            {
+                GemmPacking.PackB(dst, _hRest + (nint)p0 * hidden, hidden, false, kc, hidden, nr);
+                return;
+            }
+            nint strip = (nint)kc * nr;
+            for (int p = 0; p < kc; p++)
+            {
+                int position = p0 + p;
+                T* src = _hRest + (nint)(position % batch) * _ldh + (position / batch) * _hStep;
+                T* d = dst + (nint)p * nr;
+                for (int s = 0; s < hidden; s += nr, d += strip) new ReadOnlySpan<T>(src + s, nr).CopyTo(new Span<T>(d, nr));
+            }
         }
 
         /// <summary>
@@ -398,12 +480,12 @@ namespace SharpGrad.Kernels
         {
             int seq = _seq, batch = _batch, g4 = 4 * _hidden, bh = batch * _hidden;
             int t = _reverse ? seq - 1 - s : s, tPrev = _reverse ? t + 1 : t - 1;
-            T* cOut = _yAll + (nint)seq * bh;
+            T* cOut = _cAll;
             _aCur = s % 2 == 0 ? _a0 : _a1;
             _aNext = s % 2 == 0 ? _a1 : _a0;
             _xp = _xAll + (nint)t * batch * g4;
             _gates = _gatesAll + (nint)t * batch * g4;
-            _h = _yAll + (nint)t * bh;
+            _h = _yAll + t * _hStep;
             _c = cOut + (nint)t * bh;
             _tanhC = _tanhCAll + (nint)t * bh;
             _cPrev = s == 0 ? _c0 : cOut + (nint)tPrev * bh;
@@ -423,16 +505,17 @@ namespace SharpGrad.Kernels
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static bool Backward(int seq, int batch, int hidden, LstmBackwardOperands<T> operands, bool reverse)
         {
-            var (gy, y, gates, tanhC, h0, c0, w, da, dh, dc, wantDH0, dW, dB) = operands;
+            var (gy, y, gates, tanhC, h0, c0, w, da, dh, dc, wantDH0, dW, dB, cs, batchMajor) = operands;
             dh.AsSpan().Clear();
             dc.AsSpan().Clear();
             if (seq == 0 || batch == 0 || hidden == 0) { da.AsSpan().Clear(); return false; }
             bool weightGrad = dW is not null && PacksWeightGrad(seq, batch, hidden);
             int threads = Threads(batch, hidden);
             var job = Job(threads, batch, hidden, 4 * hidden);
-            fixed (T* pgy = gy, py = y, pg = gates, ptc = tanhC, ph0 = h0, pc0 = c0, pwh = w, pda = da, pdh = dh, pdc = dc, pdw = dW, pdb = dB)
+            fixed (T* pgy = gy, py = y, pcs = cs, pg = gates, ptc = tanhC, ph0 = h0, pc0 = c0, pwh = w, pda = da, pdh = dh, pdc = dc, pdw = dW, pdb = dB)
             {
-                job.BeginBackward(seq, pgy, py, pg, ptc, ph0, pc0, pwh, pda, pdh, pdc, weightGrad ? pdw : null, weightGrad && dB is not null ? pdb : null, reverse);
+                job.BeginBackward(seq, pgy, operands.OutputGradC(pgy, seq * batch * hidden), py, operands.States(py, pcs, seq * batch * hidden), pg, ptc, ph0, pc0,
+                    pwh, pda, pdh, pdc, weightGrad ? pdw : null, weightGrad && dB is not null ? pdb : null, reverse, batchMajor: batchMajor);
                 try
                 {
                     for (int s = seq - 1; s >= 0; s--)
@@ -460,15 +543,18 @@ namespace SharpGrad.Kernels
 
         /// <summary>
         /// Sets up a backward call (dh and dc already cleared by the caller): packs W_hh (one strip per unit block,
-        /// 4·hidden deep) and keeps the pointers of the pinned operands; <see cref="BackwardStep"/> then points the job at
+        /// 4·hidden deep) and keeps the pointers of the pinned operands (the gradients of every h_t and c_t,
+        /// <paramref name="gy"/> and <paramref name="gc"/>, null when the c_t get none; the stored h_t and c_t,
+        /// <paramref name="y"/> and <paramref name="cs"/>; [seq, batch, hidden] each); <see cref="BackwardStep"/> then points the job at
         /// one step, <see cref="BackwardToH0"/> at the last product (the gradient reaching h0) and
         /// <see cref="BeginWeightGrad"/> at dW_hh and db_hh, which it forms when <paramref name="dW"/> is not null
         /// (<see cref="PacksWeightGrad"/> must hold then). With <paramref name="packWeight"/> false W_hh is not packed
         /// here: the caller packs every unit block with <see cref="PackBackwardWeight"/> before the first step.
         /// </summary>
-        internal void BeginBackward(int seq, T* gy, T* y, T* gates, T* tanhC, T* h0, T* c0, T* w, T* da, T* dh, T* dc, T* dW, T* dB, bool reverse,
-            bool packWeight = true)
+        internal void BeginBackward(int seq, T* gy, T* gc, T* y, T* cs, T* gates, T* tanhC, T* h0, T* c0, T* w, T* da, T* dh, T* dc, T* dW, T* dB,
+            bool reverse, bool packWeight = true, bool batchMajor = false)
         {
+            SetHiddenLayout(seq, batchMajor);
             int mr = TK.MR, nr = TK.NR, hidden = _hidden, g4 = 4 * hidden, batch = _batch;
             int strips = _strips, blocks = _blocks;
             nint aLength = (nint)strips * mr * g4;
@@ -484,7 +570,9 @@ namespace SharpGrad.Kernels
             _seq = seq;
             _reverse = reverse;
             _gyAll = gy;
+            _gcAll = gc;
             _yAll = y;
+            _cAll = cs;
             _gatesAll = gates;
             _tanhCAll = tanhC;
             _c0 = c0;
@@ -515,11 +603,11 @@ namespace SharpGrad.Kernels
             bool even = (seq - 1 - s) % 2 == 0;
             _aCur = s == seq - 1 ? null : even ? _a0 : _a1; // null: no later step, dh starts at zero
             _aNext = even ? _a1 : _a0;
-            _gh = _gyAll + (nint)t * bh;
-            _gc = _gyAll + (nint)seq * bh + (nint)t * bh;
+            _gh = _gyAll + t * _hStep;
+            _gc = _gcAll == null ? null : _gcAll + (nint)t * bh;
             _gates = _gatesAll + (nint)t * batch * g4;
             _tanhC = _tanhCAll + (nint)t * bh;
-            _cPrev = s == 0 ? _c0 : _yAll + (nint)seq * bh + (nint)tPrev * bh;
+            _cPrev = s == 0 ? _c0 : _cAll + (nint)tPrev * bh;
             _da = _daAll + (nint)t * batch * g4;
             _daTRow = t * batch;
         }
@@ -540,7 +628,7 @@ namespace SharpGrad.Kernels
             int nr = TK.NR, batch = _batch, bh = batch * _hidden, rest = (_seq - 1) * batch;
             _pass = Pass.WeightGrad;
             _rest = rest;
-            _hRest = _reverse ? _yAll + bh : _yAll;
+            _hRest = _reverse ? _yAll + _hStep : _yAll;
             _restStart = _reverse ? 0 : batch;
             _h0Start = _reverse ? rest : 0;
             _kcRest = GemmTuning.BlockDepth<T>(nr, Math.Max(1, rest));
@@ -571,7 +659,7 @@ namespace SharpGrad.Kernels
             int nr = TK.NR, hidden = _hidden, rest = _rest, batch = _batch;
             T* panel = _packedStates.Get(_positions * hidden);
             for (int p0 = 0; p0 < rest; p0 += _kcRest)
-                GemmPacking.PackB(panel + (nint)p0 * hidden, _hRest + (nint)p0 * hidden, hidden, false, Math.Min(_kcRest, rest - p0), hidden, nr);
+                PackStates(panel + (nint)p0 * hidden, p0, Math.Min(_kcRest, rest - p0));
             for (int p0 = 0; p0 < batch; p0 += _kcH0)
                 GemmPacking.PackB(panel + (nint)(rest + p0) * hidden, _h0 + (nint)p0 * hidden, hidden, false, Math.Min(_kcH0, batch - p0), hidden, nr);
             _statesPanel = panel;
@@ -597,7 +685,7 @@ namespace SharpGrad.Kernels
         internal void Forget()
         {
             _w = _aCur = _aNext = _bias = _xp = _gates = _h = _c = _tanhC = _cPrev = null;
-            _a0 = _a1 = _xAll = _c0 = _yAll = _gatesAll = _tanhCAll = _gyAll = _daAll = null;
+            _a0 = _a1 = _xAll = _c0 = _yAll = _cAll = _gatesAll = _tanhCAll = _gyAll = _gcAll = _daAll = null;
             _gh = _gc = _dh = _dc = _da = null;
             _daT = _dW = _dB = _hRest = _h0 = _statesPanel = null;
         }
@@ -637,7 +725,7 @@ namespace SharpGrad.Kernels
                     int next = i + 1;
                     if (next < tiles)
                         PrefetchForward(blocksOuter ? next % _strips : next / blocks, b0 + (blocksOuter ? next / _strips : next % blocks));
-                    nint o = (nint)row0 * hidden + u0;
+                    nint o = (nint)row0 * hidden + u0, oh = row0 * _ldh + u0;
                     if (fuseWhole && h == mr && w == nr)
                     {
                         // A whole float32 tile with one k block: each gate's product alone (beta 0: the accumulator
@@ -650,7 +738,7 @@ namespace SharpGrad.Kernels
                             for (int g = 0; g < 4; g++)
                                 TK.Run(depth, a, _w + (nint)(ub * 4 + g) * depth * nr, nr, tile + g * size, nr, T.One, T.Zero);
                         CellUpdate512((float*)tile, size, nr, (float*)(_xp + (nint)row0 * g4 + u0), (float*)(_bias == null ? null : _bias + u0),
-                            (float*)(_cPrev + o), (float*)(_gates + (nint)row0 * g4 + u0), g4, hidden, (float*)(_c + o), (float*)(_tanhC + o), (float*)(_h + o));
+                            (float*)(_cPrev + o), (float*)(_gates + (nint)row0 * g4 + u0), g4, hidden, (float*)(_c + o), (float*)(_tanhC + o), (float*)(_h + oh), _ldh);
                         GemmPacking.PackA(aNext + (nint)u0 * mr, th, nr, false, h, w, mr);
                         fused = true;
                         continue;
@@ -685,7 +773,7 @@ namespace SharpGrad.Kernels
                     for (int g = 0; g < 4; g++) StoreRows(tile + g * size, _gates + (nint)row0 * g4 + g * hidden + u0, g4, h, w);
                     StoreRows(tc, _c + o, hidden, h, w);
                     StoreRows(tt, _tanhC + o, hidden, h, w);
-                    StoreRows(th, _h + o, hidden, h, w);
+                    StoreRows(th, _h + oh, _ldh, h, w);
                     // h_t is the next step's A operand: write it packed (A(r, p) at p·MR + r, p the unit).
                     GemmPacking.PackA(aNext + (nint)u0 * mr, th, nr, false, h, w, mr);
                 }
@@ -715,7 +803,7 @@ namespace SharpGrad.Kernels
             PrefetchRows(_cPrev + o, hidden, h, w);
             PrefetchRows(_c + o, hidden, h, w);
             PrefetchRows(_tanhC + o, hidden, h, w);
-            PrefetchRows(_h + o, hidden, h, w);
+            PrefetchRows(_h + row0 * _ldh + u0, _ldh, h, w);
         }
 
         /// <summary>The backward counterpart of <see cref="PrefetchForward"/>: the next tile's stored step and gradient rows.</summary>
@@ -731,8 +819,8 @@ namespace SharpGrad.Kernels
                 PrefetchRows(_gates + og + g * hidden, g4, h, w);
                 PrefetchRows(_da + og + g * hidden, g4, h, w);
             }
-            PrefetchRows(_gh + o, hidden, h, w);
-            PrefetchRows(_gc + o, hidden, h, w);
+            PrefetchRows(_gh + row0 * _ldh + u0, _ldh, h, w);
+            if (_gc != null) PrefetchRows(_gc + o, hidden, h, w);
             PrefetchRows(_tanhC + o, hidden, h, w);
             PrefetchRows(_cPrev + o, hidden, h, w);
             if (_daT == null) return;
@@ -786,11 +874,12 @@ namespace SharpGrad.Kernels
         /// <paramref name="xp"/>, leading dimension <paramref name="ldg"/>, gate g at g·<paramref name="hidden"/>), then plus
         /// the bias (when not null), the roundings of the tile path; c_prev comes from its rows (<paramref name="hidden"/>
         /// apart), and the results go straight from the registers to their rows: the four activated gates in
-        /// <paramref name="gates"/> (laid out as xp), c, tanh(c) and h; h also to the tile's h (for packing the next step's operand).
+        /// <paramref name="gates"/> (laid out as xp), c, tanh(c) and h (rows <paramref name="ldh"/> apart); h also to the
+        /// tile's h (for packing the next step's operand).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void CellUpdate512(float* tile, int size, int nr, float* xp, float* bias, float* cPrev, float* gates, nint ldg, int hidden,
-            float* c, float* tanhC, float* h)
+            float* c, float* tanhC, float* h, nint ldh)
         {
             for (int j = 0; j < size; j += Vector512<float>.Count)
             {
@@ -819,7 +908,7 @@ namespace SharpGrad.Kernels
                 cv.Store(c + ro);
                 tc.Store(tanhC + ro);
                 var hv = o * tc;
-                hv.Store(h + ro);
+                hv.Store(h + r * ldh + col);
                 hv.Store(p + 6 * size);
             }
         }
@@ -934,7 +1023,7 @@ namespace SharpGrad.Kernels
             for (int p0 = 0; p0 < rest; p0 += _kcRest)
             {
                 int kc = Math.Min(_kcRest, rest - p0);
-                GemmPacking.PackB(bPanel, _hRest + (nint)p0 * hidden, hidden, false, kc, hidden, nr);
+                PackStates(bPanel, p0, kc);
                 StripProducts(gb0, gb1, _restStart + p0, kc, bPanel, p0 == 0 ? T.Zero : T.One);
             }
             for (int p0 = 0; p0 < batch; p0 += _kcH0)
@@ -1029,7 +1118,7 @@ namespace SharpGrad.Kernels
                     for (int r = 0; r < h; r++)
                     {
                         nint o = (nint)(row0 + r) * hidden + u0;
-                        GateGrads(w, hidden, _gh + o, _gc + o, _gates + (nint)(row0 + r) * g4 + u0, _tanhC + o, _cPrev + o, _dh + o, _dc + o,
+                        GateGrads(w, hidden, _gh + (row0 + r) * _ldh + u0, _gc == null ? null : _gc + o, _gates + (nint)(row0 + r) * g4 + u0, _tanhC + o, _cPrev + o, _dh + o, _dc + o,
                             _da + (nint)(row0 + r) * g4 + u0, fusedT ? _daT + (nint)u0 * _positions + (nint)(_daTRow + row0 + r) * 8 : null, _positions);
                     }
                     // da_t is the next product's A operand: pack it (A(r, p) at p·MR + r, p = gate·hidden + unit).
@@ -1055,7 +1144,8 @@ namespace SharpGrad.Kernels
         }
 
         /// <summary>
-        /// One row of one step for <paramref name="n"/> units: from the output gradients (gh, gc), the recurrent ones
+        /// One row of one step for <paramref name="n"/> units: from the output gradients (gh, gc; gc null: every one +0,
+        /// added as such, so the bits are those of a gradient of zeros), the recurrent ones
         /// (dh; dc in, then replaced by the gradient reaching c_prev), the activated gates (four runs of n, hidden apart)
         /// and tanh(c_t), writes the four pre-activation gradients (hidden apart).
         /// </summary>
@@ -1082,7 +1172,7 @@ namespace SharpGrad.Kernels
                     var gv = Vector512.Load(gg + j);
                     var o = Vector512.Load(og + j);
                     var tcv = Vector512.Load(tanhC + j);
-                    var cGrad = Vector512.Load(gc + j) + Vector512.Load(dc + j) + hGrad * o * (one - tcv * tcv);
+                    var cGrad = (gc == null ? Vector512<T>.Zero : Vector512.Load(gc + j)) + Vector512.Load(dc + j) + hGrad * o * (one - tcv * tcv);
                     var vi = cGrad * gv * i * (one - i);
                     var vf = cGrad * Vector512.Load(cPrev + j) * f * (one - f);
                     var vg = cGrad * i * (one - gv * gv);
@@ -1114,7 +1204,7 @@ namespace SharpGrad.Kernels
                     var gv = Load(gg + j);
                     var o = Load(og + j);
                     var tcv = Load(tanhC + j);
-                    var cGrad = Load(gc + j) + Load(dc + j) + hGrad * o * (one - tcv * tcv);
+                    var cGrad = (gc == null ? Vector<T>.Zero : Load(gc + j)) + Load(dc + j) + hGrad * o * (one - tcv * tcv);
                     Store(cGrad * gv * i * (one - i), dai + j);
                     Store(cGrad * Load(cPrev + j) * f * (one - f), daf + j);
                     Store(cGrad * i * (one - gv * gv), dag + j);
@@ -1125,7 +1215,7 @@ namespace SharpGrad.Kernels
             for (; j < n; j++)
             {
                 T hGrad = gh[j] + dh[j], i = ig[j], f = fg[j], gv = gg[j], o = og[j], tcv = tanhC[j];
-                T cGrad = gc[j] + dc[j] + hGrad * o * (T.One - tcv * tcv);
+                T cGrad = (gc == null ? T.Zero : gc[j]) + dc[j] + hGrad * o * (T.One - tcv * tcv);
                 dai[j] = cGrad * gv * i * (T.One - i);
                 daf[j] = cGrad * cPrev[j] * f * (T.One - f);
                 dag[j] = cGrad * i * (T.One - gv * gv);
