@@ -248,8 +248,9 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
     /// parameters or its state): waits until every process is done with the previous operation, then returns the area
     /// where this process writes its chunk (values [OwnChunk.Start, OwnChunk.End)); then <see cref="EndGather"/>. With
     /// <paramref name="afterReduce"/> (the gather follows this process's <see cref="Reduce"/> of the pass at once, nothing
-    /// else through the window in between) it does not wait: every process has published the pass's inputs, so each left
-    /// the gather before (it publishes only after copying from it), and nobody reads this process's gather area any more.
+    /// else through the window in between, the reduction not having waited for the others' results) this wait is also
+    /// the one for the others' sums of the pass; it is made either way (the flag changes nothing today: session 23 found
+    /// the documented skip of this wait was never built; DISTRIBUTED.md).
     /// </summary>
     public Span<T> BeginGather(ref long waitTicks, bool afterReduce = false)
     {
