@@ -56,10 +56,10 @@ public sealed unsafe partial class DistributedDataParallel
             Gather();
         }
 
-        private void Gather(bool[][]? ownWritten = null, bool afterReduce = false, ParameterImage?[][]? images = null)
+        private void Gather(bool[][]? ownWritten = null, ParameterImage?[][]? images = null)
         {
             for (int k = 0; k < _owner._buckets.Length; k++)
-                _owner._buckets[k].Gather(_owner._buckets[k].Parameters, ref _waitTicks, ownWritten?[k], afterReduce, images?[k]);
+                _owner._buckets[k].Gather(_owner._buckets[k].Parameters, ref _waitTicks, ownWritten?[k], images?[k]);
         }
 
         /// <summary>The recorded gather of the updated parameters after a sharded optimizer step.</summary>
@@ -71,19 +71,12 @@ public sealed unsafe partial class DistributedDataParallel
             public bool[][]? OwnWritten { get; set; }
 
             /// <summary>
-            /// Set with <see cref="OwnWritten"/> under <see cref="LeanSync"/>: the plan's end of the pass did not wait for
-            /// the other processes' sums and this gather follows it with nothing through the window in between, so it
-            /// publishes without waiting first; its one wait covers both.
-            /// </summary>
-            public bool AfterReduce { get; set; }
-
-            /// <summary>
             /// Per bucket (null: none) and parameter: its image, where every process's replayed step wrote its updated chunk
             /// (<see cref="ParameterImages"/>), so the gather copies nothing for it and makes the image current.
             /// </summary>
             public ParameterImage?[][]? Images { get; set; }
 
-            public override void Run() => shard.Gather(OwnWritten, AfterReduce, Images);
+            public override void Run() => shard.Gather(OwnWritten, Images);
         }
 
         public void GatherState()
@@ -255,19 +248,18 @@ public sealed unsafe partial class DistributedDataParallel
         /// <param name="tensors">The tensors, laid out as the bucket's parameters (null: skipped).</param>
         /// <param name="waitTicks">Adds the time spent waiting for the other processes.</param>
         /// <param name="ownWritten">Per tensor (null: none): its own chunk is already in this process's gather area.</param>
-        /// <param name="afterReduce">The gather follows this process's reduction of the pass at once (<see cref="SharedMemoryAllReduce{T}.BeginGather"/>).</param>
         /// <param name="images">Per tensor (null: none): its image, which the replayed step of every process wrote its chunk into (<see cref="ParameterImages"/>): nothing to copy, the image becomes current.</param>
-        public void Gather(Tensor?[] tensors, ref long waitTicks, bool[]? ownWritten = null, bool afterReduce = false, ParameterImage?[]? images = null)
+        public void Gather(Tensor?[] tensors, ref long waitTicks, bool[]? ownWritten = null, ParameterImage?[]? images = null)
         {
-            if (_sharedFloat is not null) Gather(_sharedFloat, tensors, ref waitTicks, ownWritten, afterReduce, images);
-            else if (_sharedDouble is not null) Gather(_sharedDouble, tensors, ref waitTicks, ownWritten, afterReduce, images);
+            if (_sharedFloat is not null) Gather(_sharedFloat, tensors, ref waitTicks, ownWritten, images);
+            else if (_sharedDouble is not null) Gather(_sharedDouble, tensors, ref waitTicks, ownWritten, images);
         }
 
-        private void Gather<T>(SharedMemoryAllReduce<T> shared, Tensor?[] tensors, ref long waitTicks, bool[]? ownWritten, bool afterReduce,
+        private void Gather<T>(SharedMemoryAllReduce<T> shared, Tensor?[] tensors, ref long waitTicks, bool[]? ownWritten,
             ParameterImage?[]? images) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         {
             var (start, end) = shared.OwnChunk;
-            var own = shared.BeginGather(ref waitTicks, afterReduce);
+            var own = shared.BeginGather(ref waitTicks);
             for (int i = 0; i < tensors.Length; i++)
             {
                 if (tensors[i] is not { } t || ownWritten is not null && ownWritten[i]) continue;

@@ -157,7 +157,6 @@ public sealed unsafe partial class DistributedDataParallel
             StepSumPlans++;
         }
         gather.OwnWritten = reads;
-        gather.AfterReduce = LeanSync;
         if (ParameterImages && LeanSync && Group.WorldSize == 2) WireParameterImages(plan, stepAt, gatherAt, reads, updated);
         WindowedStepPlans++;
         return reads;

@@ -124,8 +124,8 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
     /// then needs only the values the other processes sum): <c>own[i]</c> holds values [offsets[i], offsets[i + 1]) (the
     /// last up to the count), or is null where they are in the slot. Without <paramref name="awaitResults"/> it returns
     /// once this process's chunk is written, without waiting for the others' (<see cref="AwaitResults"/>): for a caller
-    /// that reads only its own chunk and then gathers right after this pass (<see cref="BeginGather"/> with
-    /// <c>afterReduce</c>), whose wait covers the others' sums too. With <paramref name="later"/> (per value range of
+    /// that reads only its own chunk and then gathers right after this pass (<see cref="BeginGather"/>), whose wait
+    /// covers the others' sums too. With <paramref name="later"/> (per value range of
     /// <paramref name="offsets"/>; only without <paramref name="awaitResults"/>), the ranges marked true are not summed:
     /// the caller writes their means itself (two processes: (rank 0's + rank 1's) · ½ where <see cref="MeanAddress"/>
     /// says) and then calls <see cref="PublishResults"/>, before this process's next operation through the window.
@@ -246,13 +246,11 @@ internal sealed unsafe class SharedMemoryAllReduce<T> where T : unmanaged, IFloa
     /// <summary>
     /// Starts an all-gather of the owned chunks of some other vector of <c>count</c> values (the optimizer's updated
     /// parameters or its state): waits until every process is done with the previous operation, then returns the area
-    /// where this process writes its chunk (values [OwnChunk.Start, OwnChunk.End)); then <see cref="EndGather"/>. With
-    /// <paramref name="afterReduce"/> (the gather follows this process's <see cref="Reduce"/> of the pass at once, nothing
-    /// else through the window in between, the reduction not having waited for the others' results) this wait is also
-    /// the one for the others' sums of the pass; it is made either way (the flag changes nothing today: session 23 found
-    /// the documented skip of this wait was never built; DISTRIBUTED.md).
+    /// where this process writes its chunk (values [OwnChunk.Start, OwnChunk.End)); then <see cref="EndGather"/>.
+    /// Right after a <see cref="Reduce"/> that did not wait for the others' results, this wait also covers their sums of
+    /// the pass.
     /// </summary>
-    public Span<T> BeginGather(ref long waitTicks, bool afterReduce = false)
+    public Span<T> BeginGather(ref long waitTicks)
     {
         Publish();
         long t0 = Stopwatch.GetTimestamp();
